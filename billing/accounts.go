@@ -1,0 +1,161 @@
+package billing
+
+import (
+	"context"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/grant"
+)
+
+// SignUp is what a new account gives (SPEC R-01, R-02).
+type SignUp struct {
+	Email            string
+	PasswordHash     string // already hashed; the policy was checked by the caller
+	MemberType       string // INDIVIDUAL | BUSINESS
+	ResidenceCountry string
+	BirthDate        *time.Time
+	OrganizationName string
+}
+
+var countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// NormalizeEmail validates an email address and lower-cases it.
+func NormalizeEmail(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.IndexByte(s, '@'):], ".") {
+		return "", FieldError(field, "%q is not a valid email address", clip(s))
+	}
+	return strings.ToLower(s), nil
+}
+
+// AgeOK reports whether someone born on birth is at least 19 at now (R-01),
+// counting birthdays in loc.
+func AgeOK(birth, now time.Time, loc *time.Location) bool {
+	now = now.In(loc)
+	nineteenth := time.Date(birth.Year()+19, birth.Month(), birth.Day(), 0, 0, 0, 0, loc)
+	return !now.Before(nineteenth)
+}
+
+// CreateAccount creates the account, its organization (the account is its
+// master, R-03) and the organization's main billing group (R-04).
+func CreateAccount(ctx context.Context, client *ent.Client, in SignUp) (*ent.Account, error) {
+	if in.MemberType != "INDIVIDUAL" && in.MemberType != "BUSINESS" {
+		return nil, FieldError("memberType", "member type must be INDIVIDUAL or BUSINESS")
+	}
+	if !countryRe.MatchString(in.ResidenceCountry) {
+		return nil, FieldError("residenceCountry", "residence country must be an ISO 3166-1 alpha-2 code such as KR")
+	}
+	name := strings.TrimSpace(in.OrganizationName)
+	if name == "" {
+		name = in.Email
+	}
+	if len(name) > 200 {
+		return nil, FieldError("organizationName", "organization name is at most 200 characters")
+	}
+	var acct *ent.Account
+	err := WithTx(ctx, client, func(tx *ent.Tx) error {
+		org, err := tx.Organization.Create().SetName(name).Save(ctx)
+		if err != nil {
+			return err
+		}
+		acct, err = tx.Account.Create().
+			SetOrgID(org.ID).SetEmail(in.Email).SetBillingEmail(in.Email).
+			SetPasswordHash(in.PasswordHash).SetMemberType(account.MemberType(in.MemberType)).
+			SetResidenceCountry(in.ResidenceCountry).SetNillableBirthDate(in.BirthDate).
+			SetIsMaster(true).Save(ctx)
+		if IsUniqueViolation(err) {
+			return &Error{Code: CodeConflict, Field: "email", Message: "an account with this email already exists"}
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.BillingGroup.Create().SetOrgID(org.ID).SetName("Main").SetIsMain(true).Save(ctx)
+		return err
+	})
+	return acct, err
+}
+
+// CreateBillingGroup adds a billing group to an organization.
+func CreateBillingGroup(ctx context.Context, client *ent.Client, orgID, name string) (*ent.BillingGroup, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 {
+		return nil, FieldError("name", "name must be 1 to 200 characters")
+	}
+	bg, err := client.BillingGroup.Create().SetOrgID(orgID).SetName(name).Save(ctx)
+	if IsUniqueViolation(err) {
+		return nil, &Error{Code: CodeConflict, Field: "name", Message: "a billing group with this name already exists"}
+	}
+	return bg, err
+}
+
+// SetGrant gives (or changes) an account's role on a billing group of the
+// same organization.
+func SetGrant(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, accountID, role string) error {
+	return WithTx(ctx, client, func(tx *ent.Tx) error {
+		acct, err := tx.Account.Query().Where(account.ID(accountID), account.OrgID(bg.OrgID)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return &Error{Code: CodeNotFound, Field: "accountId", Message: "account not found"}
+		}
+		if err != nil {
+			return err
+		}
+		return tx.Grant.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(acct.ID).
+			SetRole(grant.Role(role)).
+			OnConflictColumns(grant.FieldBillingGroupID, grant.FieldAccountID).UpdateRole().
+			Exec(ctx)
+	})
+}
+
+// RemoveGrant takes an account's role on a billing group away.
+func RemoveGrant(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, accountID string) error {
+	n, err := client.Grant.Delete().Where(grant.BillingGroupID(bg.ID), grant.AccountID(accountID)).Exec(ctx)
+	if err == nil && n == 0 {
+		return &Error{Code: CodeNotFound, Field: "accountId", Message: "no grant for this account on this billing group"}
+	}
+	return err
+}
+
+// InviteMember moves an existing account into the organization as a member.
+// Decision: an account belongs to one organization, so only an account that
+// is alone in its own organization and holds no billing activity may join;
+// its empty organization stays behind.
+func InviteMember(ctx context.Context, client *ent.Client, orgID, email string) (*ent.Account, error) {
+	var out *ent.Account
+	err := WithTx(ctx, client, func(tx *ent.Tx) error {
+		acct, err := tx.Account.Query().Where(account.Email(email)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return &Error{Code: CodeNotFound, Field: "email", Message: "no account with this email"}
+		}
+		if err != nil {
+			return err
+		}
+		if acct.OrgID == orgID {
+			return &Error{Code: CodeConflict, Field: "email", Message: "the account is already a member of this organization"}
+		}
+		others, err := tx.Account.Query().Where(account.OrgID(acct.OrgID), account.IDNEQ(acct.ID)).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		groups, err := tx.BillingGroup.Query().Where(billinggroup.OrgID(acct.OrgID)).IDs(ctx)
+		if err != nil {
+			return err
+		}
+		busy, err := tx.Contract.Query().Where(contractInGroups(groups)).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if others || busy {
+			return &Error{Code: CodeConflict, Field: "email", Message: "the account already belongs to an organization with members or activity"}
+		}
+		out, err = acct.Update().SetOrgID(orgID).SetIsMaster(false).Save(ctx)
+		return err
+	})
+	return out, err
+}

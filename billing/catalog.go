@@ -1,0 +1,151 @@
+package billing
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/predicate"
+	"github.com/cloudbill/cloudbill/ent/price"
+	"github.com/cloudbill/cloudbill/ent/region"
+	"github.com/cloudbill/cloudbill/ent/service"
+)
+
+var codeRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$|^[a-z0-9]$`)
+
+func contractInGroups(ids []string) predicate.Contract { return contract.BillingGroupIDIn(ids...) }
+
+// CheckCode validates a catalog code (lower-case letters, digits, dashes).
+func CheckCode(field, code string) error {
+	if !codeRe.MatchString(code) {
+		return FieldError(field, "%q is not a valid code (lower-case letters, digits and dashes)", clip(code))
+	}
+	return nil
+}
+
+// CreateRegion adds a region to the catalog.
+func CreateRegion(ctx context.Context, client *ent.Client, code, name string) (*ent.Region, error) {
+	if err := CheckCode("code", code); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(name) == "" || len(name) > 200 {
+		return nil, FieldError("name", "name must be 1 to 200 characters")
+	}
+	r, err := client.Region.Create().SetCode(code).SetName(name).Save(ctx)
+	if IsUniqueViolation(err) {
+		return nil, &Error{Code: CodeConflict, Field: "code", Message: "a region with this code exists"}
+	}
+	return r, err
+}
+
+// PriceSpec is one price of a new service.
+type PriceSpec struct {
+	Metric, Model, UnitPrice, Region string
+}
+
+// ServiceSpec describes a new catalog service.
+type ServiceSpec struct {
+	Code, Name, Category, Kind string
+	Prices                     []PriceSpec
+}
+
+// CreateService adds a service and its prices to the catalog (SPEC R-10, R-11).
+func CreateService(ctx context.Context, client *ent.Client, currency string, in ServiceSpec) (*ent.Service, error) {
+	if err := CheckCode("code", in.Code); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.Name) == "" || len(in.Name) > 200 {
+		return nil, FieldError("name", "name must be 1 to 200 characters")
+	}
+	if len(in.Prices) == 0 || len(in.Prices) > 50 {
+		return nil, FieldError("prices", "a service needs 1 to 50 prices")
+	}
+	var svc *ent.Service
+	err := WithTx(ctx, client, func(tx *ent.Tx) error {
+		c := tx.Service.Create().SetCode(in.Code).SetName(in.Name).SetKind(service.Kind(in.Kind))
+		if in.Category != "" {
+			c.SetCategory(in.Category)
+		}
+		var err error
+		svc, err = c.Save(ctx)
+		if IsUniqueViolation(err) {
+			return &Error{Code: CodeConflict, Field: "code", Message: "a service with this code exists"}
+		}
+		if err != nil {
+			return err
+		}
+		for _, p := range in.Prices {
+			if err := CheckCode("prices.metric", p.Metric); err != nil {
+				return err
+			}
+			d, err := ParseDecimal(p.UnitPrice)
+			if err != nil || d.IsNegative() || d.Exponent() < -6 {
+				return FieldError("prices.unitPrice", "unit price must be a non-negative decimal with at most 6 decimal places")
+			}
+			if p.Region != "" {
+				ok, err := tx.Region.Query().Where(region.Code(p.Region)).Exist(ctx)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return FieldError("prices.region", "unknown region %q", clip(p.Region))
+				}
+			}
+			err = tx.Price.Create().SetServiceID(svc.ID).SetRegionCode(p.Region).SetMetric(p.Metric).
+				SetModel(price.Model(p.Model)).SetUnitPrice(d.String()).SetCurrency(currency).Exec(ctx)
+			if IsUniqueViolation(err) {
+				return FieldError("prices", "metric %q is priced twice for the same region", p.Metric)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return svc, err
+}
+
+// ParseDay reads "YYYY-MM-DD" as midnight UTC of that calendar day; days are
+// calendar dates in the policy's zone, kept zone-free in storage.
+func ParseDay(field, s string) (time.Time, error) {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, FieldError(field, "%q is not a date (YYYY-MM-DD)", clip(s))
+	}
+	return t, nil
+}
+
+// CreateContract starts holding a service in a region for a billing group.
+func CreateContract(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, serviceCode, regionCode string, starts time.Time, ends *time.Time) (*ent.Contract, error) {
+	ok, err := client.Service.Query().Where(service.Code(serviceCode)).Exist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, FieldError("serviceCode", "unknown service %q", clip(serviceCode))
+	}
+	ok, err = client.Region.Query().Where(region.Code(regionCode)).Exist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, FieldError("region", "unknown region %q", clip(regionCode))
+	}
+	if ends != nil && ends.Before(starts) {
+		return nil, FieldError("endsOn", "a contract cannot end before it starts")
+	}
+	return client.Contract.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).
+		SetServiceCode(serviceCode).SetRegionCode(regionCode).SetStartsOn(starts).
+		SetNillableEndsOn(ends).Save(ctx)
+}
+
+// EndContract sets a contract's last day.
+func EndContract(ctx context.Context, c *ent.Contract, ends time.Time) (*ent.Contract, error) {
+	if ends.Before(c.StartsOn) {
+		return nil, FieldError("endsOn", "a contract cannot end before it starts")
+	}
+	return c.Update().SetEndsOn(ends).Save(ctx)
+}

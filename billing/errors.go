@@ -1,0 +1,61 @@
+// Package billing holds cloudbill's domain rules — the billing calendar,
+// rating, credit allocation, invoicing and payments — as plain Go that is
+// testable without HTTP. Resolvers in graph/ delegate here.
+package billing
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes clients rely on (API.md, "Errors").
+const (
+	CodeUnauthenticated       = "UNAUTHENTICATED"
+	CodeForbidden             = "FORBIDDEN"
+	CodeNotFound              = "NOT_FOUND"
+	CodeBadUserInput          = "BAD_USER_INPUT"
+	CodeConflict              = "CONFLICT"
+	CodeInternal              = "INTERNAL"
+	CodeIdempotencyKeyReused  = "IDEMPOTENCY_KEY_REUSED"
+	CodeInsufficientBalance   = "INSUFFICIENT_BALANCE"
+	CodeCreditNotTransferable = "CREDIT_NOT_TRANSFERABLE"
+	CodeRateLimited           = "RATE_LIMITED"
+)
+
+// Error is a failure a client can act on: it carries the extensions.code of
+// the GraphQL error and, when one input field is at fault, its name.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf makes a client-facing error with a code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError makes a BAD_USER_INPUT error about one input field.
+func FieldError(field, format string, args ...any) *Error {
+	return &Error{Code: CodeBadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound is the answer for anything missing or belonging to another tenant
+// (SPEC R-07: a foreign id never reveals that it exists).
+func NotFound(what string) *Error {
+	return &Error{Code: CodeNotFound, Message: what + " not found"}
+}
+
+// Forbidden is the answer for valid credentials without the right.
+func Forbidden(format string, args ...any) *Error {
+	return &Error{Code: CodeForbidden, Message: fmt.Sprintf(format, args...)}
+}
+
+// AsError returns the client-facing error inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

@@ -1,0 +1,33 @@
+package billing
+
+import (
+	"context"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent"
+)
+
+// JobResult counts what one run of the billing jobs did.
+type JobResult struct {
+	Issued, Charged, Failed, Outstanding, LateFees, Expired int
+}
+
+// Engine runs the billing calendar against the database.
+type Engine struct {
+	Client *ent.Client
+	Policy Policy
+	Clock  Clock
+	// Postgres enables row locks (SELECT … FOR UPDATE); SQLite serialises
+	// writers through one connection instead.
+	Postgres bool
+}
+
+// RunJobs runs every job due at instant at: invoice issue, then the
+// later steps of the calendar. Every job is idempotent and safe to run on
+// several replicas at once; the scheduler and runBillingJobs(at) both call it.
+func (e *Engine) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
+	var res JobResult
+	n, err := e.IssueInvoices(ctx, at)
+	res.Issued = n
+	return res, err
+}

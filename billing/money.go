@@ -1,0 +1,75 @@
+package billing
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// Money amounts are int64 minor units plus a currency. These helpers convert
+// between minor units and the exact decimal strings of the API.
+
+// minorDigits is the number of minor-unit digits per ISO 4217 currency.
+var minorDigits = map[string]int32{"KRW": 0, "JPY": 0, "USD": 2, "EUR": 2}
+
+// MinorDigits returns the currency's minor-unit digits, or false when unknown.
+func MinorDigits(currency string) (int32, bool) {
+	d, ok := minorDigits[currency]
+	return d, ok
+}
+
+// FormatMinor renders minor units as a decimal string in major units
+// (1234 KRW → "1234", 1234 USD → "12.34").
+func FormatMinor(amount int64, currency string) string {
+	d := minorDigits[currency]
+	return decimal.New(amount, -d).StringFixed(d)
+}
+
+// maxAmount bounds accepted amounts well inside int64 so sums cannot overflow.
+var maxAmount = decimal.New(1, 15)
+
+// ParseAmount reads a positive decimal string of major units into minor units
+// of the currency. It refuses floats' exponents, more precision than the
+// currency has, zero, negatives and absurd sizes.
+func ParseAmount(s, currency, field string) (int64, error) {
+	d, err := ParseDecimal(s)
+	if err != nil {
+		return 0, FieldError(field, "%s", err.Error())
+	}
+	digits, ok := minorDigits[currency]
+	if !ok {
+		return 0, FieldError(field, "unsupported currency %q", currency)
+	}
+	if !d.IsPositive() {
+		return 0, FieldError(field, "amount must be greater than zero")
+	}
+	if d.GreaterThan(maxAmount) {
+		return 0, FieldError(field, "amount is too large")
+	}
+	minor := d.Shift(digits)
+	if !minor.Equal(minor.Truncate(0)) {
+		return 0, FieldError(field, "%s has at most %d decimal places", currency, digits)
+	}
+	return minor.IntPart(), nil
+}
+
+// ParseDecimal reads a plain decimal string ("12", "-0.5"); no exponents,
+// no spaces, at most 40 characters.
+func ParseDecimal(s string) (decimal.Decimal, error) {
+	if s == "" || len(s) > 40 || strings.ContainsAny(s, "eE+ \t\n_") {
+		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal number", clip(s))
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal number", clip(s))
+	}
+	return d, nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

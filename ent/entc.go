@@ -1,0 +1,32 @@
+//go:build ignore
+
+// entc.go generates the ent client and the entgql GraphQL schema
+// (graph/ent.graphqls) from ent/schema. Run through `go generate ./...`.
+package main
+
+import (
+	"log"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/entc"
+	"entgo.io/ent/entc/gen"
+)
+
+func main() {
+	ex, err := entgql.NewExtension(
+		entgql.WithSchemaGenerator(),
+		entgql.WithSchemaPath("../graph/ent.graphqls"),
+		entgql.WithConfigPath("../gqlgen.yml"),
+		entgql.WithWhereInputs(true),
+		entgql.WithRelaySpec(true),
+	)
+	if err != nil {
+		log.Fatalf("creating entgql extension: %v", err)
+	}
+	err = entc.Generate("./schema", &gen.Config{
+		Features: []gen.Feature{gen.FeatureLock, gen.FeatureUpsert, gen.FeatureExecQuery, gen.FeatureModifier},
+	}, entc.Extensions(ex))
+	if err != nil {
+		log.Fatalf("running ent codegen: %v", err)
+	}
+}

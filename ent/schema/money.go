@@ -1,0 +1,302 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Money columns are int64 minor units of the billing group's currency
+// (KRW has none). Usage quantities are int64 micro-units (1e-6), so rollups
+// add exactly in SQL on every database.
+
+// UsageEvent is one recorded usage event (SPEC R-13); the client's event id
+// is unique per organization, so the same event twice counts once.
+type UsageEvent struct{ ent.Schema }
+
+func (UsageEvent) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "use"}, TenantMixin{}, TimeMixin{}}
+}
+
+func (UsageEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("event_id").Immutable().NotEmpty().MaxLen(200),
+		field.String("billing_group_id").Immutable(),
+		field.String("service_code").Immutable(),
+		field.String("region_code").Immutable(),
+		field.String("channel").Immutable().Default(""),
+		field.String("metric").Immutable(),
+		field.Int64("quantity_micros").Immutable(),
+		field.Time("occurred_at").Immutable(),
+	}
+}
+
+func (UsageEvent) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("org_id", "event_id").Unique()}
+}
+
+func (UsageEvent) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// UsageDaily is the exact daily rollup of usage events that every usage view
+// and the invoice read, kept up to date as events arrive.
+type UsageDaily struct{ ent.Schema }
+
+func (UsageDaily) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "ud"}, TenantMixin{}}
+}
+
+func (UsageDaily) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("billing_group_id").Immutable(),
+		// The day in the policy's time zone, "2026-10-31".
+		field.String("day").Immutable().MinLen(10).MaxLen(10),
+		field.String("service_code").Immutable(),
+		field.String("region_code").Immutable(),
+		field.String("channel").Immutable().Default(""),
+		field.String("metric").Immutable(),
+		field.Int64("quantity_micros"),
+	}
+}
+
+func (UsageDaily) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("billing_group_id", "day", "service_code", "region_code", "channel", "metric").Unique(),
+	}
+}
+
+func (UsageDaily) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// Invoice is the bill of one billing group for one month (SPEC ).
+// Exactly one per billing group and month is a unique constraint.
+type Invoice struct{ ent.Schema }
+
+func (Invoice) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "inv"}, TenantMixin{}, TimeMixin{}}
+}
+
+func (Invoice) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("billing_group_id").Immutable().Annotations(entgql.Skip()),
+		field.String("month").Immutable().Annotations(entgql.Skip()),
+		field.Enum("status").Values("ISSUED", "PAID", "OUTSTANDING"),
+		field.String("currency").Immutable().Annotations(entgql.Skip()),
+		field.Int64("usage_amount").Immutable().Annotations(entgql.Skip()),
+		field.Int64("discount_amount").Immutable().Annotations(entgql.Skip()),
+		field.Int64("credit_amount").Immutable().Annotations(entgql.Skip()),
+		field.Int64("determined_amount").Immutable().Annotations(entgql.Skip()),
+		field.Int64("tax_amount").Immutable().Annotations(entgql.Skip()),
+		field.Int64("coin_amount").Default(0).Annotations(entgql.Skip()),
+		field.Int64("late_fee_amount").Default(0).Annotations(entgql.Skip()),
+		field.Int64("paid_amount").Default(0).Annotations(entgql.Skip()),
+		field.Time("issued_at").Immutable(),
+		field.Time("paid_at").Optional().Nillable(),
+	}
+}
+
+func (Invoice) Edges() []ent.Edge {
+	return []ent.Edge{edge.To("lines", InvoiceLine.Type).Annotations(entgql.Skip())}
+}
+
+func (Invoice) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("billing_group_id", "month").Unique()}
+}
+
+func (Invoice) Annotations() []schema.Annotation {
+	return gql(entsql.Checks(map[string]string{
+		"invoice_amounts_nonneg": "usage_amount >= 0 AND discount_amount >= 0 AND credit_amount >= 0 AND determined_amount >= 0 AND tax_amount >= 0 AND coin_amount >= 0 AND paid_amount >= 0",
+	}))
+}
+
+// InvoiceLine is one region × service line of an invoice.
+type InvoiceLine struct{ ent.Schema }
+
+func (InvoiceLine) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "invl"}, TenantMixin{}}
+}
+
+func (InvoiceLine) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("invoice_id").Immutable(),
+		field.Int("position").Immutable(),
+		field.String("region_code").Immutable(),
+		field.String("service_code").Immutable(),
+		field.String("service_name").Immutable(),
+		field.Int64("used_amount").Immutable(),
+		field.Int64("discount_amount").Immutable(),
+		field.Int64("credit_amount").Immutable(),
+		field.Int64("determined_amount").Immutable(),
+	}
+}
+
+func (InvoiceLine) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("invoice", Invoice.Type).Ref("lines").Field("invoice_id").
+			Unique().Required().Immutable(),
+	}
+}
+
+func (InvoiceLine) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("invoice_id", "position").Unique()}
+}
+
+func (InvoiceLine) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// Credit is prepaid or granted money of a billing group (SPEC R-20..R-28).
+// Its amounts are the sums of its history entries; a check constraint
+// makes a negative remainder impossible.
+type Credit struct{ ent.Schema }
+
+func (Credit) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "cred"}, TenantMixin{}, TimeMixin{}}
+}
+
+func (Credit) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("billing_group_id").Immutable().Annotations(entgql.Skip()),
+		field.String("name").NotEmpty().MaxLen(200),
+		field.Enum("type").Values("FREE", "PAID").Immutable(),
+		field.Enum("status").Values("AVAILABLE", "USED_UP", "EXPIRED", "RECOVERED", "REFUNDED"),
+		field.Time("starts_at").Immutable(),
+		field.Time("ends_at"),
+		field.String("currency").Immutable().Annotations(entgql.Skip()),
+		field.Int64("accumulated").Annotations(entgql.Skip()),
+		field.Int64("used").Default(0).Annotations(entgql.Skip()),
+		field.Int64("remaining").Annotations(entgql.Skip()),
+		field.Strings("service_codes").Optional().Annotations(entgql.Skip()),
+		field.String("source").Default("GRANT").Annotations(entgql.Skip()),
+		// When it reached a terminal status with nothing left.
+		field.Time("closed_at").Optional().Nillable().Annotations(entgql.Skip()),
+	}
+}
+
+func (Credit) Edges() []ent.Edge {
+	return []ent.Edge{edge.To("entries", CreditEntry.Type).Annotations(entgql.Skip())}
+}
+
+func (Credit) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("billing_group_id", "status")}
+}
+
+func (Credit) Annotations() []schema.Annotation {
+	return gql(entsql.Checks(map[string]string{
+		"credit_remaining_nonneg": "remaining >= 0 AND used >= 0 AND accumulated >= 0 AND remaining <= accumulated",
+	}))
+}
+
+// CreditEntry is one immutable change to a credit (SPEC R-21).
+type CreditEntry struct{ ent.Schema }
+
+func (CreditEntry) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "cre"}, TenantMixin{}}
+}
+
+func (CreditEntry) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("credit_id").Immutable().Annotations(entgql.Skip()),
+		field.Enum("kind").Values("ACCUMULATION", "USE", "EXPIRY", "TRANSFER_ACCUMULATION",
+			"TRANSFER_DEDUCTION", "RECOVERY", "REFUND").Immutable(),
+		// Signed change to the remaining amount, in minor units.
+		field.Int64("amount").Immutable().Annotations(entgql.Skip()),
+		field.String("invoice_id").Optional().Immutable().Annotations(entgql.Skip()),
+		field.String("counterpart_billing_group_id").Optional().Immutable().Annotations(entgql.Skip()),
+		field.Time("occurred_at").Immutable(),
+	}
+}
+
+func (CreditEntry) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("credit", Credit.Type).Ref("entries").Field("credit_id").
+			Unique().Required().Immutable().Annotations(entgql.Skip()),
+	}
+}
+
+func (CreditEntry) Annotations() []schema.Annotation { return gql() }
+
+// OutboxEvent is a notification or webhook to deliver at least once; it is
+// written in the same transaction as the change it reports.
+type OutboxEvent struct{ ent.Schema }
+
+func (OutboxEvent) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "evt"}, TenantMixin{}, TimeMixin{}}
+}
+
+func (OutboxEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("topic").Immutable(),
+		field.String("channel").Immutable(), // EMAIL, SMS, WEBHOOK
+		field.String("recipient").Immutable().Default(""),
+		field.Bytes("payload").Immutable(),
+		field.Int("attempts").Default(0),
+		field.Time("deliver_after").Optional().Nillable(),
+		field.Time("delivered_at").Optional().Nillable(),
+	}
+}
+
+func (OutboxEvent) Indexes() []ent.Index { return []ent.Index{index.Fields("delivered_at")} }
+
+func (OutboxEvent) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// IdempotencyKey remembers the result of a money-moving mutation (SPEC R-50).
+// The unique (caller, key) row is inserted in the mutation's transaction, so
+// concurrent duplicates wait for the first and then read its result.
+type IdempotencyKey struct{ ent.Schema }
+
+func (IdempotencyKey) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "idem"}, TenantMixin{}, TimeMixin{}}
+}
+
+func (IdempotencyKey) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("caller").Immutable(),
+		field.String("key").Immutable().NotEmpty().MaxLen(200),
+		field.String("operation").Immutable(),
+		field.String("request_hash").Immutable(),
+		field.Bytes("response").Optional(),
+	}
+}
+
+func (IdempotencyKey) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("caller", "key").Unique()}
+}
+
+func (IdempotencyKey) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// Discount takes a percentage off a billing group's service lines for one
+// month, before credits (SPEC R-29).
+type Discount struct{ ent.Schema }
+
+func (Discount) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "disc"}, TenantMixin{}, TimeMixin{}}
+}
+
+func (Discount) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("billing_group_id").Immutable().Annotations(entgql.Skip()),
+		field.String("month").Immutable().Annotations(entgql.Skip()),
+		field.String("name").NotEmpty().MaxLen(200),
+		// Exact decimal percentage, "12.5".
+		field.String("percentage").Immutable().Annotations(entgql.Skip()),
+		field.Strings("service_codes").Optional().Annotations(entgql.Skip()),
+		field.String("conditions").Default(""),
+	}
+}
+
+func (Discount) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("billing_group_id", "month")}
+}
+
+func (Discount) Annotations() []schema.Annotation { return gql() }

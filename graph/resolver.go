@@ -1,0 +1,18 @@
+package graph
+
+import (
+	"log/slog"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/server/auth"
+)
+
+// Resolver carries the dependencies every resolver needs.
+type Resolver struct {
+	Client *ent.Client
+	Tokens *auth.Tokens
+	Clock  billing.Clock
+	Policy billing.Policy
+	Log    *slog.Logger
+}

@@ -1,0 +1,51 @@
+// Package scalars implements cloudbill's custom GraphQL scalars. Each parser
+// refuses anything malformed with a BAD_USER_INPUT error, never a panic.
+package scalars
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/cloudbill/cloudbill/billing"
+)
+
+// Decimal is an exact decimal string ("12345", "0.5"). It is kept as text
+// here and parsed, with the rules of its field, where it is used.
+type Decimal string
+
+func (d *Decimal) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return billing.Errorf(billing.CodeBadUserInput, "Decimal must be a string such as \"12.5\", not %T", v)
+	}
+	if _, err := billing.ParseDecimal(s); err != nil {
+		return billing.Errorf(billing.CodeBadUserInput, "%s", err.Error())
+	}
+	*d = Decimal(s)
+	return nil
+}
+
+func (d Decimal) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(d))) }
+
+// Month is a calendar month, "2026-10".
+type Month string
+
+func (m *Month) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return billing.Errorf(billing.CodeBadUserInput, "Month must be a string such as \"2026-10\", not %T", v)
+	}
+	if _, err := billing.ParseMonth(s); err != nil {
+		return billing.Errorf(billing.CodeBadUserInput, "%s", err.Error())
+	}
+	*m = Month(s)
+	return nil
+}
+
+func (m Month) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(m))) }
+
+// Parse returns the month (already validated on input).
+func (m Month) Parse() billing.Month {
+	v, _ := billing.ParseMonth(string(m))
+	return v
+}

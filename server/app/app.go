@@ -1,0 +1,284 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/graph"
+	"github.com/cloudbill/cloudbill/graph/generated"
+	"github.com/cloudbill/cloudbill/server/auth"
+)
+
+// App is a configured cloudbill server.
+type App struct {
+	Config *Config
+	DB     *DB
+	Tokens *auth.Tokens
+	Log    *slog.Logger
+}
+
+// New opens the database, migrates it and prepares the token machinery.
+func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
+	if err := cfg.EnsureSecret(); err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience)
+	if err != nil {
+		return nil, err
+	}
+	tokens.Now = cfg.Clock.Now
+	if cfg.JWKSFile != "" {
+		if err := tokens.LoadJWKS(cfg.JWKSFile); err != nil {
+			return nil, fmt.Errorf("CLOUDBILL_JWKS_FILE: %w", err)
+		}
+	}
+	db, err := OpenDB(cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &App{Config: cfg, DB: db, Tokens: tokens, Log: log}, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Resolver builds the GraphQL root resolver.
+func (a *App) Resolver() *graph.Resolver {
+	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy, Log: a.Log}
+}
+
+// GraphQL builds the GraphQL handler with its transports and limits.
+func (a *App) GraphQL() http.Handler {
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: a.Resolver()}))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		// Browsers may open the socket from this server's own pages and from
+		// the SPA origins of the CORS allow-list, nowhere else.
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
+			OriginPatterns: a.corsHosts(),
+		}},
+		InitFunc: a.websocketInit,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	// Only application/json POSTs: no form or text/plain bodies, which a
+	// browser may send cross-site without a preflight (CSRF).
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if a.Config.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(2000))
+	srv.SetErrorPresenter(graph.ErrorPresenter(a.Log))
+	srv.SetRecoverFunc(graph.RecoverFunc(a.Log))
+	return srv
+}
+
+func (a *App) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	bearer := strings.TrimPrefix(payload.Authorization(), "Bearer ")
+	if bearer == "" {
+		if v, ok := payload["authToken"].(string); ok {
+			bearer = v
+		}
+	}
+	if bearer == "" {
+		return ctx, nil, nil
+	}
+	p, err := a.Tokens.Resolve(ctx, a.DB.Client, bearer)
+	if err != nil {
+		return ctx, nil, errors.New("invalid credentials")
+	}
+	return auth.WithPrincipal(ctx, p), nil, nil
+}
+
+// Handler is the whole HTTP surface.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", a.authenticate(a.GraphQL()))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.DB.SQL.PingContext(ctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	if a.Config.Playground {
+		var opts []playground.GraphiqlConfigOption
+		if dir := a.Config.AssetsDir; dir != "" {
+			// Same files as the CDN's (npm graphiql@4.1.2, react@18.2.0), so
+			// gqlgen's subresource-integrity hashes still hold.
+			mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServer(http.Dir(dir))))
+			opts = append(opts,
+				playground.WithGraphiqlVersion("/assets/graphiql.min.js", "/assets/graphiql.min.css",
+					"sha256-hnImuor1znlJkD/FOTL3jayfS/xsyNoP04abi8bFJWs=", "sha256-MEh+B2NdMSpj9kexQNN3QKc8UzMrCXW/Sx/phcpuyIU="),
+				playground.WithGraphiqlReactVersion("/assets/react.production.min.js", "/assets/react-dom.production.min.js",
+					"sha256-S0lp+k7zWUMk2ixteM6HZvu8L9Eh//OVrt+ZfbCpmgY=", "sha256-IXWO0ITNDjfnNXIu5POVfqlgYoop36bDzhodR6LW5Pc="),
+			)
+		}
+		mux.Handle("GET /{$}", playground.Handler("cloudbill", "/graphql", opts...))
+	}
+	return a.requestID(a.cors(mux))
+}
+
+// authenticate resolves the bearer credential into the request's principal
+// once. A present but invalid credential is refused at once with
+// UNAUTHENTICATED; none at all leaves the request anonymous.
+func (a *App) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
+		defer cancel()
+		h := r.Header.Get("Authorization")
+		if h != "" {
+			scheme, bearer, ok := strings.Cut(h, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") || bearer == "" {
+				writeAuthError(w, "use Authorization: Bearer <token>")
+				return
+			}
+			p, err := a.Tokens.Resolve(ctx, a.DB.Client, strings.TrimSpace(bearer))
+			if err != nil {
+				if be, ok := billing.AsError(err); ok {
+					writeAuthError(w, be.Message)
+					return
+				}
+				a.Log.ErrorContext(ctx, "resolving credentials", "err", err, "request_id", graph.RequestID(ctx))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+				return
+			}
+			ctx = auth.WithPrincipal(ctx, p)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func writeAuthError(w http.ResponseWriter, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	w.WriteHeader(http.StatusUnauthorized)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+		"message": msg, "extensions": map[string]any{"code": billing.CodeUnauthenticated},
+	}}})
+}
+
+// requestID tags each request with an id (the caller's X-Request-Id when
+// sane) for logs and masked errors, and logs the request.
+func (a *App) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if len(id) == 0 || len(id) > 64 || strings.ContainsAny(id, " \t\r\n\"") {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		next.ServeHTTP(sw, r.WithContext(graph.WithRequestID(r.Context(), id)))
+		a.Log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration", time.Since(start))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// Unwrap lets the WebSocket upgrader reach the underlying connection.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (a *App) corsHosts() []string {
+	var hosts []string
+	for _, o := range a.Config.CORSOrigins {
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return hosts
+}
+
+// cors answers SPA origins from the allow-list (CLOUDBILL_CORS_ORIGINS).
+func (a *App) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && a.allowedCORS(origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Max-Age", "600")
+			if r.Method == http.MethodOptions {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *App) allowedCORS(origin string) bool {
+	for _, o := range a.Config.CORSOrigins {
+		if o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// Serve runs the HTTP server until ctx ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	srv := &http.Server{
+		Addr: a.Config.Addr, Handler: a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+	}
+	ln, err := listen(a.Config.Addr)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

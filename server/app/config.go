@@ -1,0 +1,137 @@
+// Package app wires cloudbill together: configuration, database, GraphQL
+// handler and HTTP server. The binary in server/ and the end-to-end tests
+// both build the server through it.
+package app
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cloudbill/cloudbill/billing"
+)
+
+// Config is read from the environment (API.md, "Running the server").
+type Config struct {
+	Addr           string
+	DatabaseURL    string // empty: embedded SQLite in DataDir
+	DataDir        string
+	JWTSecret      []byte
+	JWTIssuer      string
+	JWTAudience    string
+	JWKSFile       string
+	Production     bool
+	Demo           bool
+	AssetsDir      string // CLOUDBILL_PLAYGROUND_ASSETS
+	Clock          billing.Clock
+	Policy         billing.Policy
+	CORSOrigins    []string
+	Introspection  bool
+	Playground     bool
+	RequestTimeout time.Duration
+}
+
+// Embedded reports whether the embedded SQLite database is used.
+func (c *Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// LoadConfig reads the configuration from getenv.
+func LoadConfig(getenv func(string) string) (*Config, error) {
+	c := &Config{
+		Addr:           or(getenv("CLOUDBILL_ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:    getenv("DATABASE_URL"),
+		DataDir:        or(getenv("CLOUDBILL_DATA_DIR"), "./data"),
+		JWTIssuer:      or(getenv("CLOUDBILL_JWT_ISSUER"), "cloudbill"),
+		JWTAudience:    or(getenv("CLOUDBILL_JWT_AUDIENCE"), "cloudbill-api"),
+		JWKSFile:       getenv("CLOUDBILL_JWKS_FILE"),
+		Production:     getenv("CLOUDBILL_ENV") == "production",
+		AssetsDir:      getenv("CLOUDBILL_PLAYGROUND_ASSETS"),
+		Clock:          billing.SystemClock{},
+		RequestTimeout: 30 * time.Second,
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return nil, errors.New("DATABASE_URL must be a postgres:// URL (unset it for the embedded database)")
+	}
+	c.Demo = boolEnv(getenv("CLOUDBILL_DEMO"), c.Embedded() && !c.Production)
+	c.Introspection = boolEnv(getenv("CLOUDBILL_INTROSPECTION"), !c.Production)
+	c.Playground = boolEnv(getenv("CLOUDBILL_PLAYGROUND"), !c.Production)
+	var err error
+	if c.Policy, err = billing.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
+		return nil, err
+	}
+	if v := getenv("CLOUDBILL_CORS_ORIGINS"); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.CORSOrigins = append(c.CORSOrigins, o)
+			}
+		}
+	}
+	if v := getenv("CLOUDBILL_CLOCK"); v != "" {
+		if c.Production {
+			return nil, errors.New("CLOUDBILL_CLOCK is refused in production")
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return nil, fmt.Errorf("CLOUDBILL_CLOCK: %w", err)
+		}
+		c.Clock = billing.StartingAt(t)
+	}
+	if s := getenv("CLOUDBILL_JWT_SECRET"); s != "" {
+		c.JWTSecret = []byte(s)
+	}
+	return c, nil
+}
+
+// EnsureSecret generates the JWT secret when none is configured: kept in the
+// data directory in embedded mode, refused otherwise (replicas must share it).
+func (c *Config) EnsureSecret() error {
+	if len(c.JWTSecret) > 0 {
+		if len(c.JWTSecret) < 32 {
+			return errors.New("CLOUDBILL_JWT_SECRET must be at least 32 characters")
+		}
+		return nil
+	}
+	if !c.Embedded() {
+		return errors.New("set CLOUDBILL_JWT_SECRET (at least 32 characters) when using PostgreSQL: every replica must share it")
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(c.DataDir, "jwt-secret")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		c.JWTSecret = []byte(strings.TrimSpace(string(b)))
+		return nil
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	secret := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return err
+	}
+	c.JWTSecret = []byte(secret)
+	return nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func boolEnv(v string, def bool) bool {
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	}
+	return def
+}

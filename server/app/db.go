@@ -1,0 +1,84 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq"
+	_ "modernc.org/sqlite"
+
+	"github.com/cloudbill/cloudbill/ent"
+)
+
+// DB is an open database with its ent client.
+type DB struct {
+	SQL     *sql.DB
+	Dialect string
+	Client  *ent.Client
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.Client.Close() }
+
+// OpenDB opens PostgreSQL when url is set, else the embedded SQLite file in dataDir.
+func OpenDB(url, dataDir string) (*DB, error) {
+	if url != "" {
+		db, err := sql.Open("postgres", url)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return wrap(db, dialect.Postgres), nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dataDir, "cloudbill.db")
+	return OpenSQLite("file:" + path)
+}
+
+// OpenSQLite opens an embedded SQLite database at dsn ("file:…").
+// One connection serialises writers, which is what SQLite does anyway; WAL
+// keeps reads cheap, and IMMEDIATE transactions avoid upgrade deadlocks.
+func OpenSQLite(dsn string) (*DB, error) {
+	db, err := sql.Open("sqlite", dsn+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return wrap(db, dialect.SQLite), nil
+}
+
+func wrap(db *sql.DB, d string) *DB {
+	drv := entsql.OpenDB(d, db)
+	return &DB{SQL: db, Dialect: d, Client: ent.NewClient(ent.Driver(drv))}
+}
+
+// Migrate brings the schema up to date through ent's migration engine. On
+// PostgreSQL an advisory lock makes replicas that start together migrate one
+// after the other.
+func (d *DB) Migrate(ctx context.Context) error {
+	if d.Dialect == dialect.Postgres {
+		conn, err := d.SQL.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(7262010)"); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7262010)")
+	}
+	if err := d.Client.Schema.Create(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+// Package auth turns credentials into a Principal: passwords (argon2id),
+// access and refresh JWTs, external identity providers' JWTs (JWKS) and
+// partner API tokens.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argon2id parameters: OWASP's minimum (19 MiB, 2 passes, 1 lane).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an encoded argon2id hash with a random salt (SPEC R-02).
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime,
+		argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether password matches the encoded hash.
+func CheckPassword(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m > 1<<20 || t > 10 || p == 0 {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is checked when no account matches, so that a login's timing
+// does not reveal whether an email is registered.
+var dummyHash, _ = HashPassword("cloudbill-dummy-password-1!")
+
+// CheckNoAccount spends the time a real check would.
+func CheckNoAccount(password string) { CheckPassword(dummyHash, password) }
+
+// PasswordProblem says what is wrong with a sign-up password, or "" (SPEC R-02:
+// 8–16 characters combining letters, digits and special characters).
+func PasswordProblem(pw string) string {
+	n := len([]rune(pw))
+	if n < 8 || n > 16 {
+		return "password must be 8 to 16 characters long"
+	}
+	var letter, digit, special bool
+	for _, r := range pw {
+		switch {
+		case r > unicode.MaxASCII || unicode.IsSpace(r) || unicode.IsControl(r):
+			return "password may contain only printable ASCII letters, digits and special characters"
+		case unicode.IsLetter(r):
+			letter = true
+		case unicode.IsDigit(r):
+			digit = true
+		default:
+			special = true
+		}
+	}
+	if !letter || !digit || !special {
+		return "password must combine letters, digits and special characters"
+	}
+	return ""
+}

@@ -1,0 +1,153 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/ent/apitoken"
+	"github.com/cloudbill/cloudbill/ent/grant"
+	"github.com/cloudbill/cloudbill/ent/refreshtoken"
+	"github.com/cloudbill/cloudbill/ent/schema/xid"
+)
+
+// Session is a freshly issued access + refresh token pair.
+type Session struct {
+	AccessToken, RefreshToken string
+	AccessExpiresAt           time.Time
+}
+
+// Issue mints an access token and a rotating refresh token for an account.
+// family groups the refresh tokens of one sign-in ("" starts a new family).
+func (t *Tokens) Issue(ctx context.Context, client *ent.Client, acct *ent.Account, family string) (*Session, error) {
+	if family == "" {
+		family = xid.New("fam")
+	}
+	rt, err := client.RefreshToken.Create().SetOrgID(acct.OrgID).SetAccountID(acct.ID).
+		SetFamily(family).SetExpiresAt(t.Now().Add(t.RefreshTTL)).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	access, exp, err := t.Mint(TypeAccess, acct.ID, acct.OrgID, xid.New("jti"), nil, t.AccessTTL)
+	if err != nil {
+		return nil, err
+	}
+	refresh, _, err := t.Mint(TypeRefresh, acct.ID, acct.OrgID, rt.ID, nil, t.RefreshTTL)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{AccessToken: access, RefreshToken: refresh, AccessExpiresAt: exp}, nil
+}
+
+var errInvalidRefresh = billing.Errorf(billing.CodeUnauthenticated, "the refresh token is invalid, expired or already used")
+
+// Refresh spends a refresh token and issues a new pair in the same family.
+// A refresh token works once: spending it again (a stolen copy) revokes the
+// whole family, so the thief and the owner both have to sign in again.
+func (t *Tokens) Refresh(ctx context.Context, client *ent.Client, raw string) (*Session, error) {
+	c, err := t.Parse(raw, TypeRefresh)
+	if err != nil || c.ID == "" {
+		return nil, errInvalidRefresh
+	}
+	rt, err := client.RefreshToken.Get(ctx, c.ID)
+	if err != nil || rt.AccountID != c.Subject {
+		return nil, errInvalidRefresh
+	}
+	// Spend it atomically: only one concurrent refresh wins.
+	n, err := client.RefreshToken.Update().
+		Where(refreshtoken.ID(rt.ID), refreshtoken.UsedAtIsNil(), refreshtoken.ExpiresAtGT(t.Now())).
+		SetUsedAt(t.Now()).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		_, _ = client.RefreshToken.Update().Where(refreshtoken.Family(rt.Family), refreshtoken.UsedAtIsNil()).
+			SetUsedAt(t.Now()).Save(ctx)
+		return nil, errInvalidRefresh
+	}
+	acct, err := client.Account.Get(ctx, rt.AccountID)
+	if err != nil {
+		return nil, errInvalidRefresh
+	}
+	return t.Issue(ctx, client, acct, rt.Family)
+}
+
+var errBadCredentials = billing.Errorf(billing.CodeUnauthenticated, "invalid or expired credentials")
+
+// Resolve turns an Authorization bearer value into the request's principal,
+// with the caller's database grants loaded once (SPEC R-05).
+func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string) (*Principal, error) {
+	if strings.HasPrefix(bearer, APITokenPrefix) {
+		return t.resolveAPIToken(ctx, client, bearer)
+	}
+	c, err := t.Parse(bearer, TypeAccess)
+	if err != nil {
+		return nil, errBadCredentials
+	}
+	p := &Principal{}
+	for _, r := range c.Roles {
+		if r == RoleOperator {
+			p.Operator = true
+		}
+	}
+	var acct *ent.Account
+	switch {
+	case c.External: // an identity provider's token names the account by email
+		if c.Email == "" {
+			return nil, errBadCredentials
+		}
+		acct, err = client.Account.Query().Where(account.Email(strings.ToLower(c.Email))).Only(ctx)
+	case strings.HasPrefix(c.Subject, "acct_"):
+		acct, err = client.Account.Get(ctx, c.Subject)
+	case p.Operator:
+		p.Email = c.Subject
+		return p, nil // an operator without an account
+	default:
+		return nil, errBadCredentials
+	}
+	if err != nil {
+		if ent.IsNotFound(err) {
+			return nil, errBadCredentials
+		}
+		return nil, err
+	}
+	p.AccountID, p.OrgID, p.Email, p.Master = acct.ID, acct.OrgID, acct.Email, acct.IsMaster
+	grants, err := client.Grant.Query().Where(grant.AccountID(acct.ID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.Grants = make(map[string]string, len(grants))
+	for _, g := range grants {
+		p.Grants[g.BillingGroupID] = string(g.Role)
+	}
+	return p, nil
+}
+
+func (t *Tokens) resolveAPIToken(ctx context.Context, client *ent.Client, secret string) (*Principal, error) {
+	if len(secret) > 200 {
+		return nil, errBadCredentials
+	}
+	tok, err := client.APIToken.Query().Where(apitoken.SecretHash(HashAPIToken(secret))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, errBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := t.Now()
+	if tok.RevokedAt != nil || (tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt)) {
+		return nil, errBadCredentials
+	}
+	// last_used_at is written at most once a minute per token, to keep
+	// hot partner traffic from turning every read into a write.
+	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) > time.Minute {
+		if err := client.APIToken.UpdateOneID(tok.ID).SetLastUsedAt(now).Exec(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
+	return &Principal{OrgID: tok.OrgID, Partner: true, TokenID: tok.ID, Scopes: tok.Scopes, Grants: map[string]string{}}, nil
+}

@@ -1,0 +1,223 @@
+package auth
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Token types. Each JWT names its type so that an access token, a refresh
+// token and an API token can never stand in for one another.
+const (
+	TypeAccess  = "access"
+	TypeRefresh = "refresh"
+)
+
+// APITokenPrefix marks partner API tokens, so they are recognisable in logs
+// and secret scanners and never parsed as JWTs.
+const APITokenPrefix = "cbk_"
+
+// Claims are cloudbill's JWT claims.
+type Claims struct {
+	jwt.RegisteredClaims
+	Type  string   `json:"typ"`
+	Org   string   `json:"org,omitempty"`
+	Roles []string `json:"roles,omitempty"`
+	Email string   `json:"email,omitempty"`
+	// External is set for tokens of an identity provider (JWKS keys).
+	External bool `json:"-"`
+}
+
+// Tokens mints and verifies JWTs.
+type Tokens struct {
+	secret     []byte
+	Issuer     string
+	Audience   string
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration
+	external   map[string]any // kid → *rsa.PublicKey | *ecdsa.PublicKey
+	Now        func() time.Time
+}
+
+// NewTokens configures HS256 minting with secret, checked against issuer and audience.
+func NewTokens(secret []byte, issuer, audience string) (*Tokens, error) {
+	if len(secret) < 32 {
+		return nil, errors.New("the JWT secret must be at least 32 bytes")
+	}
+	return &Tokens{secret: secret, Issuer: issuer, Audience: audience,
+		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, Now: time.Now}, nil
+}
+
+// Mint signs claims of the given type for subject.
+func (t *Tokens) Mint(typ, subject, org, jti string, roles []string, ttl time.Duration) (string, time.Time, error) {
+	now := t.Now()
+	exp := now.Add(ttl)
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: t.Issuer, Subject: subject, Audience: jwt.ClaimStrings{t.Audience},
+			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp), ID: jti,
+		},
+		Type: typ, Org: org, Roles: roles,
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
+	return s, exp, err
+}
+
+// maxTokenLen refuses absurd tokens before any parsing.
+const maxTokenLen = 8192
+
+// Parse verifies a JWT strictly: allow-listed algorithms only (HS256 with our
+// key; RS256/ES256 only with a key from the JWKS file, chosen by kid), exp
+// required, iss and aud checked, 30 s leeway, and the expected type.
+func (t *Tokens) Parse(raw, wantType string) (*Claims, error) {
+	if len(raw) > maxTokenLen || strings.Count(raw, ".") != 2 {
+		return nil, errors.New("malformed token")
+	}
+	methods := []string{"HS256"}
+	if len(t.external) > 0 {
+		methods = append(methods, "RS256", "ES256")
+	}
+	p := jwt.NewParser(
+		jwt.WithValidMethods(methods),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuer(t.Issuer),
+		jwt.WithAudience(t.Audience),
+		jwt.WithLeeway(30*time.Second),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(t.Now),
+	)
+	var c Claims
+	_, err := p.ParseWithClaims(raw, &c, func(tok *jwt.Token) (any, error) {
+		switch tok.Method.(type) {
+		case *jwt.SigningMethodHMAC:
+			return t.secret, nil
+		case *jwt.SigningMethodRSA, *jwt.SigningMethodECDSA:
+			kid, _ := tok.Header["kid"].(string)
+			key, ok := t.external[kid]
+			if !ok {
+				return nil, errors.New("unknown key id")
+			}
+			// The key's kind must match the algorithm's, never cross over.
+			switch key.(type) {
+			case *rsa.PublicKey:
+				if _, ok := tok.Method.(*jwt.SigningMethodRSA); ok {
+					return key, nil
+				}
+			case *ecdsa.PublicKey:
+				if _, ok := tok.Method.(*jwt.SigningMethodECDSA); ok {
+					return key, nil
+				}
+			}
+			return nil, errors.New("key does not match algorithm")
+		}
+		return nil, errors.New("unexpected signing method")
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.External = t.isExternal(raw)
+	typ := c.Type
+	if c.External {
+		typ = TypeAccess // an identity provider's tokens are only ever access tokens
+	}
+	if typ != wantType {
+		return nil, fmt.Errorf("token type %q where %q is required", c.Type, wantType)
+	}
+	return &c, nil
+}
+
+func (t *Tokens) isExternal(raw string) bool {
+	h, _, ok := strings.Cut(raw, ".")
+	if !ok {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return false
+	}
+	var hdr struct{ Alg string }
+	return json.Unmarshal(b, &hdr) == nil && hdr.Alg != "HS256"
+}
+
+// LoadJWKS reads an identity provider's public keys (RSA and P-256 EC) from a
+// JWKS file; tokens signed by them are accepted too.
+func (t *Tokens) LoadJWKS(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var set struct {
+		Keys []struct {
+			Kty, Kid, Crv, N, E, X, Y, Use string
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &set); err != nil {
+		return fmt.Errorf("parse JWKS: %w", err)
+	}
+	t.external = map[string]any{}
+	dec := base64.RawURLEncoding
+	for _, k := range set.Keys {
+		if k.Use != "" && k.Use != "sig" {
+			continue
+		}
+		switch k.Kty {
+		case "RSA":
+			n, err1 := dec.DecodeString(k.N)
+			e, err2 := dec.DecodeString(k.E)
+			if err1 != nil || err2 != nil {
+				return fmt.Errorf("JWKS key %q: bad n or e", k.Kid)
+			}
+			pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+			if pub.N.BitLen() < 2048 {
+				return fmt.Errorf("JWKS key %q: RSA keys must be at least 2048 bits", k.Kid)
+			}
+			t.external[k.Kid] = pub
+		case "EC":
+			if k.Crv != "P-256" {
+				return fmt.Errorf("JWKS key %q: only P-256 is accepted", k.Kid)
+			}
+			x, err1 := dec.DecodeString(k.X)
+			y, err2 := dec.DecodeString(k.Y)
+			if err1 != nil || err2 != nil {
+				return fmt.Errorf("JWKS key %q: bad x or y", k.Kid)
+			}
+			pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+			if !pub.Curve.IsOnCurve(pub.X, pub.Y) {
+				return fmt.Errorf("JWKS key %q: point not on curve", k.Kid)
+			}
+			t.external[k.Kid] = pub
+		}
+	}
+	return nil
+}
+
+// NewAPITokenSecret returns a fresh partner token secret and its storage hash.
+func NewAPITokenSecret() (secret, hash string) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // the system's randomness failing is not recoverable
+	}
+	secret = APITokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return secret, HashAPIToken(secret)
+}
+
+// HashAPIToken is how API token secrets are stored and looked up: their
+// 256 bits of randomness make a fast hash as safe as a slow one.
+func HashAPIToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,159 @@
+// Command server is the cloudbill binary: with no arguments it serves the
+// GraphQL API; `token`, `migrate` and `jobs` are its operator subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/server/app"
+	"github.com/cloudbill/cloudbill/server/auth"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "cloudbill:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cfg, err := app.LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if os.Getenv("CLOUDBILL_LOG_LEVEL") == "debug" {
+		level = slog.LevelDebug
+	}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	if cfg.Production {
+		h = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(h)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cmd := ""
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "", "serve":
+		return serve(ctx, cfg, log)
+	case "migrate":
+		a, err := app.New(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		fmt.Println("schema is up to date")
+		return nil
+	case "token":
+		return token(ctx, cfg, log, args)
+	case "jobs":
+		return jobs(ctx, cfg, log, args)
+	case "help", "-h", "--help":
+		fmt.Println("usage: server [serve | migrate | token --email E | token --operator | jobs --at T]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (serve, migrate, token, jobs)", cmd)
+}
+
+func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if cfg.Demo {
+		if err := app.SeedDemo(ctx, a.DB.Client, cfg.Policy.Currency); err != nil {
+			return fmt.Errorf("seeding demo data: %w", err)
+		}
+	}
+	stopJobs := a.StartScheduler(ctx)
+	defer stopJobs()
+	return a.Serve(ctx, func(addr string) {
+		db := "embedded SQLite at " + cfg.DataDir + "/cloudbill.db"
+		if !cfg.Embedded() {
+			db = "PostgreSQL"
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "\ncloudbill is serving on %s\n", db)
+		fmt.Fprintf(&b, "  GraphQL:    http://%s/graphql\n", addr)
+		if cfg.Playground {
+			fmt.Fprintf(&b, "  Playground: http://%s/\n", addr)
+		}
+		if cfg.Demo {
+			tok, _, err := a.Tokens.Mint(auth.TypeAccess, demoMasterID(ctx, a), demoOrgID(ctx, a), "", nil, 12*time.Hour)
+			if err == nil {
+				fmt.Fprintf(&b, "\nDemo organization: %s / %s (password %q)\n", app.DemoMasterEmail, app.DemoMemberEmail, app.DemoPassword)
+				fmt.Fprintf(&b, "A token for the demo master (valid 12h) — in the playground's Headers tab put\n")
+				fmt.Fprintf(&b, "  {\"Authorization\": \"Bearer %s\"}\n", tok)
+			}
+		}
+		fmt.Fprintf(&b, "\nMore tokens: go run ./server token --email %s   |   go run ./server token --operator\n", app.DemoMasterEmail)
+		fmt.Fprintf(&b, "or call the login mutation with an email and password.\n")
+		fmt.Fprintln(os.Stderr, b.String())
+		log.Info("ready", "addr", addr)
+	})
+}
+
+func demoMasterID(ctx context.Context, a *app.App) string {
+	acct, err := a.DB.Client.Account.Query().Where(account.Email(app.DemoMasterEmail)).Only(ctx)
+	if err != nil {
+		return ""
+	}
+	return acct.ID
+}
+
+func demoOrgID(ctx context.Context, a *app.App) string {
+	acct, err := a.DB.Client.Account.Query().Where(account.Email(app.DemoMasterEmail)).Only(ctx)
+	if err != nil {
+		return ""
+	}
+	return acct.OrgID
+}
+
+// token prints a JWT signed with the configured key.
+func token(ctx context.Context, cfg *app.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	email := fs.String("email", "", "mint an access token for this account")
+	operator := fs.Bool("operator", false, "mint a platform operator token")
+	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (*email == "") == !*operator {
+		return errors.New("give exactly one of --email E or --operator")
+	}
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var tok string
+	if *operator {
+		tok, _, err = a.Tokens.Mint(auth.TypeAccess, "operator@cloudbill.local", "", "", []string{auth.RoleOperator}, *ttl)
+	} else {
+		acct, qerr := a.DB.Client.Account.Query().Where(account.Email(strings.ToLower(*email))).Only(ctx)
+		if qerr != nil {
+			return fmt.Errorf("no account with email %q", *email)
+		}
+		tok, _, err = a.Tokens.Mint(auth.TypeAccess, acct.ID, acct.OrgID, "", nil, *ttl)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	return nil
+}
