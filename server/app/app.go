@@ -25,12 +25,13 @@ import (
 	"github.com/cloudbill/cloudbill/graph"
 	"github.com/cloudbill/cloudbill/graph/generated"
 	"github.com/cloudbill/cloudbill/server/auth"
+	"github.com/cloudbill/cloudbill/server/store"
 )
 
 // App is a configured cloudbill server.
 type App struct {
 	Config *Config
-	DB     *DB
+	DB     *store.DB
 	Tokens *auth.Tokens
 	Log    *slog.Logger
 }
@@ -50,7 +51,7 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 			return nil, fmt.Errorf("CLOUDBILL_JWKS_FILE: %w", err)
 		}
 	}
-	db, err := OpenDB(cfg.DatabaseURL, cfg.DataDir)
+	db, err := store.OpenDB(cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,6 @@
-package app
+// Package store opens cloudbill's database — PostgreSQL in production, embedded
+// SQLite by default — and migrates its schema.
+package store
 
 import (
 	"context"

@@ -1,0 +1,248 @@
+// Package testenv gives tests real databases: a throwaway PostgreSQL cluster
+// started from the server binaries (initdb, pg_ctl, postgres) when
+// DATABASE_URL is unset, and embedded SQLite files. Each test gets a fresh
+// database; the cluster is removed when the test binary ends.
+//
+// Where no PostgreSQL binaries are found the PostgreSQL tests are skipped
+// with a message — unless CLOUDBILL_REQUIRE_POSTGRES=1, when they fail.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/lib/pq"
+
+	"github.com/cloudbill/cloudbill/server/store"
+)
+
+var (
+	once      sync.Once
+	adminURL  string // a superuser URL of the cluster (its "postgres" database)
+	setupErr  error
+	skipWhy   string
+	stopFns   []func()
+	createdMu sync.Mutex
+	created   []string
+)
+
+// Main runs a test binary and removes the throwaway cluster afterwards:
+// call it from TestMain as os.Exit(testenv.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	cleanup()
+	return code
+}
+
+// PostgresURL returns the URL of a fresh, empty PostgreSQL database for t.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	once.Do(setup)
+	if skipWhy != "" {
+		if os.Getenv("CLOUDBILL_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("PostgreSQL is required (CLOUDBILL_REQUIRE_POSTGRES=1) but unavailable: %s", skipWhy)
+		}
+		t.Skipf("skipping PostgreSQL test: %s", skipWhy)
+	}
+	if setupErr != nil {
+		t.Fatalf("starting PostgreSQL for tests: %v", setupErr)
+	}
+	name := "cbtest_" + randHex(6)
+	db, err := sql.Open("postgres", adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	createdMu.Lock()
+	created = append(created, name)
+	createdMu.Unlock()
+	u, _ := url.Parse(adminURL)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Postgres opens a fresh, migrated PostgreSQL database for t.
+func Postgres(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.OpenDB(PostgresURL(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	migrate(t, db)
+	return db
+}
+
+// SQLite opens a fresh, migrated embedded database in a temporary folder.
+func SQLite(t testing.TB) *store.DB {
+	t.Helper()
+	db, err := store.OpenDB("", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	migrate(t, db)
+	return db
+}
+
+// Each runs f as a subtest on each database: SQLite and PostgreSQL.
+func Each(t *testing.T, f func(t *testing.T, db *store.DB)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { f(t, Postgres(t)) })
+}
+
+func migrate(t testing.TB, db *store.DB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+}
+
+func setup() {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		adminURL = u
+		return
+	}
+	bin, err := findBinaries()
+	if err != nil {
+		skipWhy = err.Error()
+		return
+	}
+	setupErr = startCluster(bin)
+}
+
+// findBinaries looks on PATH, then in Debian's /usr/lib/postgresql/*/bin.
+func findBinaries() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		dir := filepath.Dir(p)
+		if fileExists(filepath.Join(dir, "pg_ctl")) && fileExists(filepath.Join(dir, "postgres")) {
+			return dir, nil
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	for _, d := range dirs {
+		if fileExists(filepath.Join(d, "initdb")) && fileExists(filepath.Join(d, "pg_ctl")) && fileExists(filepath.Join(d, "postgres")) {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH or in /usr/lib/postgresql/*/bin; install them (Debian: apt-get install postgresql) or set DATABASE_URL")
+}
+
+func startCluster(bin string) error {
+	dir, err := os.MkdirTemp("", "cloudbill-pg-")
+	if err != nil {
+		return err
+	}
+	stopFns = append(stopFns, func() { os.RemoveAll(dir) })
+	cred, err := unprivileged()
+	if err != nil {
+		return err
+	}
+	if cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			return err
+		}
+	}
+	data := filepath.Join(dir, "data")
+	run := func(name string, args ...string) error {
+		cmd := exec.Command(filepath.Join(bin, name), args...)
+		if cred != nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		}
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %v\n%s", name, err, out)
+		}
+		return nil
+	}
+	if err := run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	// Durability is traded for speed: this cluster lives for one test run.
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='%s' -c fsync=off "+
+		"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB", port, dir)
+	if err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
+		return err
+	}
+	stopFns = append(stopFns, func() { run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop") })
+	adminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	return nil
+}
+
+// unprivileged returns the credentials to run PostgreSQL with when root
+// (it refuses to run as root): the postgres user if it exists, else nobody.
+func unprivileged() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	for _, name := range []string{"postgres", "nobody"} {
+		u, err := user.Lookup(name)
+		if err != nil {
+			continue
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	}
+	return nil, fmt.Errorf("running as root and found no unprivileged user (postgres or nobody) to run PostgreSQL")
+}
+
+func cleanup() {
+	if adminURL != "" && os.Getenv("DATABASE_URL") != "" {
+		// A provided server: drop what we created there.
+		if db, err := sql.Open("postgres", adminURL); err == nil {
+			for _, name := range created {
+				db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			}
+			db.Close()
+		}
+	}
+	for i := len(stopFns) - 1; i >= 0; i-- {
+		stopFns[i]()
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
