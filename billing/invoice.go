@@ -6,18 +6,14 @@ import (
 	"fmt"
 	"time"
 
-	"entgo.io/ent/dialect/sql"
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
-	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
-	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/invoice"
-	"github.com/cloudbill/cloudbill/ent/usagedaily"
 )
 
 // DueMonth is the month whose invoice is due by instant at: the previous
@@ -99,25 +95,13 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 	var out *ent.Invoice
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		out = nil
-		lines, err := e.rateMonth(ctx, tx, bg, m)
+		lines, err := e.rate(ctx, tx.Client(), bg, m, m.Days())
 		if err != nil {
 			return err
 		}
-		digits := minorDigits[bg.Currency]
-		discounts, err := tx.Discount.Query().Where(discount.BillingGroupID(bg.ID), discount.Month(m.String())).
-			Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
-		if err != nil {
+		if err := e.discount(ctx, tx.Client(), bg, m, lines); err != nil {
 			return err
 		}
-		var drows []DiscountRow
-		for _, d := range discounts {
-			pct, err := decimal.NewFromString(d.Percentage)
-			if err != nil {
-				return err
-			}
-			drows = append(drows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
-		}
-		ApplyDiscounts(lines, drows, digits)
 
 		// Lock the group's available credits (PostgreSQL) in id order, so
 		// transfers and other runs wait instead of spending them twice.
@@ -232,46 +216,6 @@ func TakeFromCredit(ctx context.Context, tx *ent.Tx, id string, amt int64, trans
 	_, err = tx.Credit.Update().Where(credit.ID(id), credit.Remaining(0), credit.StatusEQ(credit.StatusAVAILABLE)).
 		SetStatus(credit.StatusUSED_UP).SetClosedAt(at).Save(ctx)
 	return err
-}
-
-// rateMonth reads the month's daily usage rollups, contracts and prices of
-// a billing group and rates them.
-func (e *Engine) rateMonth(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m Month) ([]Line, error) {
-	first := fmt.Sprintf("%s-01", m)
-	last := fmt.Sprintf("%s-%02d", m, m.Days())
-	var sums []struct {
-		Service string `json:"service_code"`
-		Region  string `json:"region_code"`
-		Channel string `json:"channel"`
-		Metric  string `json:"metric"`
-		Micros  int64  `json:"micros"`
-	}
-	err := tx.UsageDaily.Query().
-		Where(usagedaily.BillingGroupID(bg.ID), usagedaily.DayGTE(first), usagedaily.DayLTE(last)).
-		GroupBy(usagedaily.FieldServiceCode, usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric).
-		Aggregate(func(s *sql.Selector) string { return sql.As(sql.Sum(usagedaily.FieldQuantityMicros), "micros") }).
-		Scan(ctx, &sums)
-	if err != nil {
-		return nil, err
-	}
-	usage := make([]UsageRow, len(sums))
-	for i, u := range sums {
-		usage[i] = UsageRow{ServiceCode: u.Service, Region: u.Region, Channel: u.Channel, Metric: u.Metric, Micros: u.Micros}
-	}
-	contracts, err := tx.Contract.Query().Where(contract.BillingGroupID(bg.ID),
-		contract.StartsOnLTE(time.Date(m.Year, m.Month, m.Days(), 0, 0, 0, 0, time.UTC))).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	crows := make([]ContractRow, 0, len(contracts))
-	for _, c := range contracts {
-		crows = append(crows, ContractRow{ServiceCode: c.ServiceCode, Region: c.RegionCode, StartsOn: c.StartsOn, EndsOn: c.EndsOn})
-	}
-	cat, err := LoadCatalog(ctx, tx.Client())
-	if err != nil {
-		return nil, err
-	}
-	return Rate(m, bg.Currency, cat.Services, cat.Prices, usage, crows), nil
 }
 
 // Catalog is the priced service catalog.

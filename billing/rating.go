@@ -110,8 +110,24 @@ func Rate(m Month, currency string, services map[string]ServiceInfo, prices []Pr
 		}
 		add(u.Region, u.ServiceCode, decimal.New(u.Micros, 0).Mul(micro).Mul(p.UnitPrice))
 	}
+	// A channel product's flat fee is the plan's base fee of each channel
+	// that used it this month, not a contract's.
+	channels := map[[3]string]bool{}
+	for _, u := range usage {
+		if services[u.ServiceCode].Kind == "CHANNEL" && u.Channel != "" {
+			channels[[3]string{u.Region, u.ServiceCode, u.Channel}] = true
+		}
+	}
+	for k := range channels {
+		for _, p := range flatPrices(prices, idx, k[1], k[0]) {
+			add(k[0], k[1], p.UnitPrice)
+		}
+	}
 	days := decimal.NewFromInt(int64(m.Days()))
 	for _, c := range contracts {
+		if services[c.ServiceCode].Kind == "CHANNEL" {
+			continue
+		}
 		used := DaysUsed(m, c.StartsOn, c.EndsOn)
 		if used == 0 {
 			continue

@@ -1,0 +1,145 @@
+package billing
+
+import (
+	"testing"
+	"time"
+)
+
+var kst = time.FixedZone("KST", 9*3600)
+
+func at(s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, kst)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// free before paid; free by earliest end, restricted before
+// unrestricted at the same end; paid by earliest expiry; then creation time,
+// then id.
+func TestSortCreditsUsageOrder(t *testing.T) {
+	cs := []CreditRow{
+		{ID: "paid-late", Type: "PAID", EndsAt: at("2031-01-01 00:00"), CreatedAt: at("2026-01-01 00:00")},
+		{ID: "paid-early", Type: "PAID", EndsAt: at("2030-01-01 00:00"), CreatedAt: at("2026-01-01 00:00")},
+		{ID: "free-late", Type: "FREE", EndsAt: at("2027-01-01 00:00"), CreatedAt: at("2026-01-01 00:00")},
+		{ID: "free-b", Type: "FREE", EndsAt: at("2026-12-01 00:00"), CreatedAt: at("2026-02-01 00:00")},
+		{ID: "free-a", Type: "FREE", EndsAt: at("2026-12-01 00:00"), CreatedAt: at("2026-02-01 00:00")},
+		{ID: "free-restricted", Type: "FREE", EndsAt: at("2026-12-01 00:00"), CreatedAt: at("2026-03-01 00:00"), ServiceCodes: []string{"server"}},
+		{ID: "free-older", Type: "FREE", EndsAt: at("2026-12-01 00:00"), CreatedAt: at("2026-01-01 00:00")},
+	}
+	SortCredits(cs)
+	want := []string{"free-restricted", "free-older", "free-a", "free-b", "free-late", "paid-early", "paid-late"}
+	for i, w := range want {
+		if cs[i].ID != w {
+			t.Fatalf("order = %v, want %v", ids(cs), want)
+		}
+	}
+}
+
+func ids(cs []CreditRow) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+// a credit pays only its services' lines, in line order; free
+// credits never pay marketplace or OS-image lines; paid ones do; a free
+// credit whose period starts after the month pays nothing of it.
+func TestAllocateCredits(t *testing.T) {
+	m := Month{2026, 10}
+	issued := at("2026-11-03 00:00")
+	lines := []Line{
+		{Region: "kr-central", ServiceCode: "api", Kind: "STANDARD", Used: 1000},
+		{Region: "kr-central", ServiceCode: "market", Kind: "MARKETPLACE", Used: 30000},
+		{Region: "kr-central", ServiceCode: "server", Kind: "STANDARD", Used: 5000, Discount: 500},
+		{Region: "kr-south", ServiceCode: "winimg", Kind: "OS_IMAGE", Used: 2000},
+	}
+	credits := []CreditRow{
+		{ID: "free-server", Type: "FREE", StartsAt: at("2026-09-01 00:00"), EndsAt: at("2026-12-01 00:00"), ServiceCodes: []string{"server"}, Remaining: 1000},
+		{ID: "free-all", Type: "FREE", StartsAt: at("2026-09-01 00:00"), EndsAt: at("2026-12-01 00:00"), Remaining: 100000},
+		{ID: "free-future", Type: "FREE", StartsAt: at("2026-11-01 00:00"), EndsAt: at("2027-02-01 00:00"), Remaining: 100000},
+		{ID: "paid", Type: "PAID", StartsAt: at("2026-01-01 00:00"), EndsAt: at("2031-01-01 00:00"), Remaining: 31000},
+		{ID: "paid-expired", Type: "PAID", StartsAt: at("2021-01-01 00:00"), EndsAt: at("2026-11-02 00:00"), Remaining: 5000},
+	}
+	uses := AllocateCredits(lines, credits, m, issued, kst)
+	wantCredit := []int64{1000, 30000, 4500, 1000}
+	for i, w := range wantCredit {
+		if lines[i].Credit != w {
+			t.Errorf("line %d (%s) credit = %d, want %d", i, lines[i].ServiceCode, lines[i].Credit, w)
+		}
+	}
+	rem := map[string]int64{}
+	for _, c := range credits {
+		rem[c.ID] = c.Remaining
+	}
+	// free-server pays 1000 of server; free-all pays api 1000 + server 3500;
+	// paid pays market 30000 + winimg 1000.
+	want := map[string]int64{"free-server": 0, "free-all": 95500, "free-future": 100000, "paid": 0, "paid-expired": 5000}
+	for id, w := range want {
+		if rem[id] != w {
+			t.Errorf("%s remaining = %d, want %d", id, rem[id], w)
+		}
+	}
+	var total int64
+	for _, u := range uses {
+		total += u.Amount
+	}
+	if total != 36500 {
+		t.Errorf("total used = %d, want 36500", total)
+	}
+}
+
+// the invoice of a month is issued on the policy's issue day of the
+// next month; DueMonth tells which month is due at an instant.
+func TestDueMonthAndIssueInstant(t *testing.T) {
+	p := NCPPolicy()
+	loc := p.Location()
+	cases := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 2, 23, 59, 59, 0, loc), "2026-09"},
+		{time.Date(2026, 11, 3, 0, 0, 0, 0, loc), "2026-10"},
+		{time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC), "2026-10"}, // 00:00 KST on the 3rd
+		{time.Date(2027, 1, 3, 0, 0, 0, 0, loc), "2026-12"},
+		{time.Date(2027, 1, 1, 0, 0, 0, 0, loc), "2026-11"},
+	}
+	for _, c := range cases {
+		if got := p.DueMonth(c.at).String(); got != c.want {
+			t.Errorf("DueMonth(%s) = %s, want %s", c.at, got, c.want)
+		}
+	}
+	if got := p.IssuedAt(Month{2026, 12}); !got.Equal(time.Date(2027, 1, 3, 0, 0, 0, 0, loc)) {
+		t.Errorf("IssuedAt(2026-12) = %s", got)
+	}
+	if ChannelSaaSPolicy().RegularPaymentFirstDay != 5 {
+		t.Error("the channel SaaS preset charges on the 5th (R-48)")
+	}
+}
+
+// money strings are exact; amounts with more precision than the
+// currency, zero, negative, exponent forms and overflow are refused.
+func TestParseAmount(t *testing.T) {
+	good := map[string]int64{"1": 1, "100000": 100000, "0012": 12}
+	for s, want := range good {
+		if got, err := ParseAmount(s, "KRW", "amount"); err != nil || got != want {
+			t.Errorf("ParseAmount(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	if got, err := ParseAmount("12.34", "USD", "amount"); err != nil || got != 1234 {
+		t.Errorf("USD 12.34 = %d, %v", got, err)
+	}
+	for _, s := range []string{"0", "-5", "1.5", "1e3", "", " 1", "abc", "99999999999999999999999", "NaN", "1_000"} {
+		if _, err := ParseAmount(s, "KRW", "amount"); err == nil {
+			t.Errorf("ParseAmount(%q) accepted", s)
+		} else if be, ok := AsError(err); !ok || be.Code != CodeBadUserInput || be.Field != "amount" {
+			t.Errorf("ParseAmount(%q) error = %v, want BAD_USER_INPUT on amount", s, err)
+		}
+	}
+	if got := FormatMinor(1234, "USD"); got != "12.34" {
+		t.Errorf("FormatMinor = %s", got)
+	}
+}

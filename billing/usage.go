@@ -1,0 +1,289 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/invoice"
+	"github.com/cloudbill/cloudbill/ent/region"
+	"github.com/cloudbill/cloudbill/ent/schema/xid"
+	"github.com/cloudbill/cloudbill/ent/usagedaily"
+	"github.com/cloudbill/cloudbill/ent/usageevent"
+)
+
+// UsageInput is one usage event as a client sends it (SPEC R-13).
+type UsageInput struct {
+	EventID, BillingGroupID, ServiceCode, Region, Channel, Metric, Quantity string
+	OccurredAt                                                              time.Time
+}
+
+// EventError says why one event of a batch was refused.
+type EventError struct {
+	Index   int
+	EventID string
+	Field   string
+	Message string
+}
+
+// BatchError refuses a whole batch: nothing of it was written.
+type BatchError struct{ Events []EventError }
+
+func (e *BatchError) Error() string {
+	if len(e.Events) == 0 {
+		return "the batch was refused"
+	}
+	f := e.Events[0]
+	return fmt.Sprintf("%d of the events are invalid; nothing was recorded (first: event %d %q: %s)",
+		len(e.Events), f.Index, f.EventID, f.Message)
+}
+
+// UsageResult counts a recorded batch.
+type UsageResult struct{ Accepted, Duplicates int }
+
+// MaxUsageBatch bounds one recordUsage call.
+const MaxUsageBatch = 5000
+
+// maxQuantity bounds one event's quantity (in units).
+var maxQuantity = decimal.New(1, 12)
+
+// usageChunk keeps statements under both databases' parameter limits.
+const usageChunk = 1000
+
+// RecordUsage validates a batch and records it in one transaction: events
+// whose id the organization already sent count as duplicates and change
+// nothing; the daily rollups grow by exactly the new events. A batch
+// with any invalid event is refused whole. orgID limits the billing groups
+// to one tenant ("" for operators).
+func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput) (UsageResult, error) {
+	if len(in) == 0 || len(in) > MaxUsageBatch {
+		return UsageResult{}, FieldError("events", "send 1 to %d events at once", MaxUsageBatch)
+	}
+	cat, err := LoadCatalog(ctx, e.Client)
+	if err != nil {
+		return UsageResult{}, err
+	}
+	regions, err := e.Client.Region.Query().Select(region.FieldCode).Strings(ctx)
+	if err != nil {
+		return UsageResult{}, err
+	}
+	regionOK := map[string]bool{}
+	for _, r := range regions {
+		regionOK[r] = true
+	}
+	groups, err := e.groupsOf(ctx, orgID, in)
+	if err != nil {
+		return UsageResult{}, err
+	}
+	loc := e.Policy.Location()
+	now := e.Clock.Now()
+	idx := NewPrices(cat.Prices)
+	type row struct {
+		UsageInput
+		org    string
+		micros int64
+		day    string
+		month  string
+	}
+	rows := make([]row, 0, len(in))
+	var bad []EventError
+	seen := make(map[string]int, len(in))
+	fail := func(i int, ev UsageInput, field, format string, args ...any) {
+		bad = append(bad, EventError{Index: i, EventID: clip(ev.EventID), Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	for i, ev := range in {
+		bg, ok := groups[ev.BillingGroupID]
+		switch {
+		case ev.EventID == "" || len(ev.EventID) > 200:
+			fail(i, ev, "eventId", "eventId must be 1 to 200 characters")
+			continue
+		case !ok:
+			fail(i, ev, "billingGroupId", "unknown billing group")
+			continue
+		case cat.Services[ev.ServiceCode].Code == "":
+			fail(i, ev, "serviceCode", "unknown service %q", clip(ev.ServiceCode))
+			continue
+		case !regionOK[ev.Region]:
+			fail(i, ev, "region", "unknown region %q", clip(ev.Region))
+			continue
+		case len(ev.Channel) > 100:
+			fail(i, ev, "channel", "channel is at most 100 characters")
+			continue
+		}
+		if p, ok := idx.Find(ev.ServiceCode, ev.Region, ev.Metric); !ok || p.Model != "PER_UNIT" {
+			fail(i, ev, "metric", "service %q has no per-unit price for metric %q in %s", ev.ServiceCode, clip(ev.Metric), ev.Region)
+			continue
+		}
+		q, err := ParseDecimal(ev.Quantity)
+		if err != nil || q.IsNegative() || q.GreaterThan(maxQuantity) || q.Exponent() < -6 {
+			fail(i, ev, "quantity", "quantity must be a decimal from 0 to 10^12 with at most 6 decimal places")
+			continue
+		}
+		if ev.OccurredAt.After(now.Add(5 * time.Minute)) {
+			fail(i, ev, "occurredAt", "occurredAt is in the future")
+			continue
+		}
+		if j, dup := seen[ev.EventID]; dup {
+			if in[j] != ev {
+				fail(i, ev, "eventId", "eventId repeats event %d of this batch with other content", j)
+			}
+			continue // the same event twice in one batch counts once
+		}
+		seen[ev.EventID] = i
+		local := ev.OccurredAt.In(loc)
+		rows = append(rows, row{UsageInput: ev, org: bg.OrgID, micros: q.Shift(6).IntPart(),
+			day: local.Format("2006-01-02"), month: local.Format("2006-01")})
+	}
+	if len(bad) == 0 {
+		// Usage of a month whose invoice is issued is closed (R-51: the
+		// invoice never changes); late usage must not vanish silently.
+		closed, err := e.closedMonths(ctx, groups)
+		if err != nil {
+			return UsageResult{}, err
+		}
+		for i, r := range rows {
+			if closed[[2]string{r.BillingGroupID, r.month}] {
+				fail(i, r.UsageInput, "occurredAt", "the month %s is already invoiced for this billing group", r.month)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return UsageResult{}, &BatchError{Events: bad}
+	}
+	var res UsageResult
+	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		res = UsageResult{Duplicates: len(in) - len(rows)}
+		for start := 0; start < len(rows); start += usageChunk {
+			chunk := rows[start:min(start+usageChunk, len(rows))]
+			ins := sql.Dialect(e.dialect()).Insert(usageevent.Table).Columns(
+				usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldCreatedAt, usageevent.FieldEventID,
+				usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode,
+				usageevent.FieldChannel, usageevent.FieldMetric, usageevent.FieldQuantityMicros, usageevent.FieldOccurredAt)
+			for _, r := range chunk {
+				ins.Values(xid.New("use"), r.org, now, r.EventID, r.BillingGroupID, r.ServiceCode, r.Region,
+					r.Channel, r.Metric, r.micros, r.OccurredAt)
+			}
+			ins.OnConflict(sql.ConflictColumns(usageevent.FieldOrgID, usageevent.FieldEventID), sql.DoNothing()).
+				Returning(usageevent.FieldEventID)
+			query, args := ins.Query()
+			rs, err := tx.QueryContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			inserted := map[string]bool{}
+			for rs.Next() {
+				var id string
+				if err := rs.Scan(&id); err != nil {
+					rs.Close()
+					return err
+				}
+				inserted[id] = true
+			}
+			if err := rs.Close(); err != nil {
+				return err
+			}
+			// Roll up exactly the events this call inserted.
+			type key struct{ org, bg, day, svc, region, channel, metric string }
+			sums := map[key]int64{}
+			for _, r := range chunk {
+				if !inserted[r.EventID] {
+					res.Duplicates++
+					continue
+				}
+				res.Accepted++
+				sums[key{r.org, r.BillingGroupID, r.day, r.ServiceCode, r.Region, r.Channel, r.Metric}] += r.micros
+			}
+			keys := make([]key, 0, len(sums))
+			for k := range sums {
+				keys = append(keys, k)
+			}
+			// A fixed order keeps concurrent batches from deadlocking.
+			sort.Slice(keys, func(i, j int) bool {
+				a, b := keys[i], keys[j]
+				return fmt.Sprint(a) < fmt.Sprint(b)
+			})
+			if len(keys) == 0 {
+				continue
+			}
+			bulk := make([]*ent.UsageDailyCreate, len(keys))
+			for i, k := range keys {
+				bulk[i] = tx.UsageDaily.Create().SetID(xid.New("ud")).SetOrgID(k.org).SetBillingGroupID(k.bg).
+					SetDay(k.day).SetServiceCode(k.svc).SetRegionCode(k.region).SetChannel(k.channel).
+					SetMetric(k.metric).SetQuantityMicros(sums[k])
+			}
+			err = tx.UsageDaily.CreateBulk(bulk...).OnConflict(
+				sql.ConflictColumns(usagedaily.FieldBillingGroupID, usagedaily.FieldDay, usagedaily.FieldServiceCode,
+					usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric),
+				sql.ResolveWith(func(u *sql.UpdateSet) {
+					u.Set(usagedaily.FieldQuantityMicros, sql.Expr(
+						u.Table().C(usagedaily.FieldQuantityMicros)+" + "+sql.Table("excluded").C(usagedaily.FieldQuantityMicros)))
+				}),
+			).Exec(ctx)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+func (e *Engine) dialect() string {
+	if e.Postgres {
+		return dialect.Postgres
+	}
+	return dialect.SQLite
+}
+
+// groupsOf reads the batch's billing groups, limited to one organization
+// unless orgID is "" (an operator).
+func (e *Engine) groupsOf(ctx context.Context, orgID string, in []UsageInput) (map[string]*ent.BillingGroup, error) {
+	set := map[string]bool{}
+	for _, ev := range in {
+		if len(ev.BillingGroupID) <= 40 {
+			set[ev.BillingGroupID] = true
+		}
+	}
+	ids := make([]string, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	q := e.Client.BillingGroup.Query().Where(billinggroup.IDIn(ids...))
+	if orgID != "" {
+		q = q.Where(billinggroup.OrgID(orgID))
+	}
+	list, err := q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*ent.BillingGroup, len(list))
+	for _, g := range list {
+		out[g.ID] = g
+	}
+	return out, nil
+}
+
+// closedMonths returns the (billing group, month) pairs already invoiced.
+func (e *Engine) closedMonths(ctx context.Context, groups map[string]*ent.BillingGroup) (map[[2]string]bool, error) {
+	ids := make([]string, 0, len(groups))
+	for id := range groups {
+		ids = append(ids, id)
+	}
+	invs, err := e.Client.Invoice.Query().Where(invoice.BillingGroupIDIn(ids...)).
+		Select(invoice.FieldBillingGroupID, invoice.FieldMonth).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[[2]string]bool{}
+	for _, inv := range invs {
+		out[[2]string{inv.BillingGroupID, inv.Month}] = true
+	}
+	return out, nil
+}

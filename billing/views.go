@@ -1,0 +1,373 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect/sql"
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/discount"
+	"github.com/cloudbill/cloudbill/ent/invoice"
+	"github.com/cloudbill/cloudbill/ent/usagedaily"
+)
+
+// UsageReport is the usage of a billing group over a period (SPEC R-14, R-15).
+type UsageReport struct {
+	Month                     Month
+	From, To                  time.Time // calendar days, inclusive; To < From when empty
+	Currency                  string
+	Lines                     []Line
+	Used, Discount, Estimated int64
+}
+
+// Usage reports month m for bg, optionally for one region (R-14).
+func (e *Engine) Usage(ctx context.Context, bg *ent.BillingGroup, m Month, region string) (*UsageReport, error) {
+	return e.usageThrough(ctx, bg, m, m.Days(), region)
+}
+
+// CurrentUsage reports the current month from the 1st to the day before
+// today (R-15).
+func (e *Engine) CurrentUsage(ctx context.Context, bg *ent.BillingGroup) (*UsageReport, error) {
+	now := e.Clock.Now().In(e.Policy.Location())
+	return e.usageThrough(ctx, bg, Month{now.Year(), now.Month()}, now.Day()-1, "")
+}
+
+func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m Month, lastDay int, region string) (*UsageReport, error) {
+	rep := &UsageReport{Month: m, Currency: bg.Currency,
+		From: time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, time.UTC),
+		To:   time.Date(m.Year, m.Month, lastDay, 0, 0, 0, 0, time.UTC)}
+	if lastDay < 1 {
+		rep.Lines = []Line{}
+		return rep, nil
+	}
+	lines, err := e.rate(ctx, e.Client, bg, m, lastDay)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.discount(ctx, e.Client, bg, m, lines); err != nil {
+		return nil, err
+	}
+	rep.Lines = lines[:0]
+	for _, l := range lines {
+		if region != "" && l.Region != region {
+			continue
+		}
+		rep.Lines = append(rep.Lines, l)
+		rep.Used += l.Used
+		rep.Discount += l.Discount
+	}
+	rep.Estimated = rep.Used - rep.Discount
+	return rep, nil
+}
+
+// rate reads the usage rollups of days 1..lastDay of month m, the contracts
+// and the catalog, and rates them. lastDay < m.Days() rates a month so far:
+// flat fees then count the days up to lastDay only.
+func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lastDay int) ([]Line, error) {
+	usage, err := usageSums(ctx, client, bg.ID, m, lastDay)
+	if err != nil {
+		return nil, err
+	}
+	through := time.Date(m.Year, m.Month, lastDay, 0, 0, 0, 0, time.UTC)
+	contracts, err := client.Contract.Query().Where(contract.BillingGroupID(bg.ID), contract.StartsOnLTE(through)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	crows := make([]ContractRow, 0, len(contracts))
+	for _, c := range contracts {
+		end := c.EndsOn
+		if lastDay < m.Days() && (end == nil || end.After(through)) {
+			end = &through
+		}
+		crows = append(crows, ContractRow{ServiceCode: c.ServiceCode, Region: c.RegionCode, StartsOn: c.StartsOn, EndsOn: end})
+	}
+	cat, err := e.catalog(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	return Rate(m, bg.Currency, cat.Services, cat.Prices, usage, crows), nil
+}
+
+// usageSums adds up a billing group's daily rollups by metric.
+func usageSums(ctx context.Context, client *ent.Client, bgID string, m Month, lastDay int) ([]UsageRow, error) {
+	var sums []struct {
+		Service string `json:"service_code"`
+		Region  string `json:"region_code"`
+		Channel string `json:"channel"`
+		Metric  string `json:"metric"`
+		Micros  int64  `json:"micros"`
+	}
+	err := client.UsageDaily.Query().
+		Where(usagedaily.BillingGroupID(bgID), usagedaily.DayGTE(fmt.Sprintf("%s-01", m)),
+			usagedaily.DayLTE(fmt.Sprintf("%s-%02d", m, lastDay))).
+		GroupBy(usagedaily.FieldServiceCode, usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric).
+		Aggregate(func(s *sql.Selector) string { return sql.As(sql.Sum(usagedaily.FieldQuantityMicros), "micros") }).
+		Scan(ctx, &sums)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UsageRow, len(sums))
+	for i, u := range sums {
+		out[i] = UsageRow{ServiceCode: u.Service, Region: u.Region, Channel: u.Channel, Metric: u.Metric, Micros: u.Micros}
+	}
+	return out, nil
+}
+
+// discount applies the month's discounts of bg to lines (R-29).
+func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lines []Line) error {
+	discounts, err := client.Discount.Query().Where(discount.BillingGroupID(bg.ID), discount.Month(m.String())).
+		Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
+	if err != nil || len(discounts) == 0 {
+		return err
+	}
+	rows := make([]DiscountRow, 0, len(discounts))
+	for _, d := range discounts {
+		pct, err := decimal.NewFromString(d.Percentage)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
+	}
+	ApplyDiscounts(lines, rows, minorDigits[bg.Currency])
+	return nil
+}
+
+// catalogCache keeps the catalog for a few seconds: it changes rarely and
+// every rating reads it. A replica sees another's catalog change within ttl.
+type catalogCache struct {
+	mu  sync.Mutex
+	cat *Catalog
+	at  time.Time
+}
+
+var catCache catalogCache
+
+const catalogTTL = 5 * time.Second
+
+func (e *Engine) catalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
+	catCache.mu.Lock()
+	defer catCache.mu.Unlock()
+	if catCache.cat != nil && time.Since(catCache.at) < catalogTTL {
+		return catCache.cat, nil
+	}
+	cat, err := LoadCatalog(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	catCache.cat, catCache.at = cat, time.Now()
+	return cat, nil
+}
+
+// InvalidateCatalog drops the cached catalog after a change.
+func InvalidateCatalog() {
+	catCache.mu.Lock()
+	catCache.cat = nil
+	catCache.mu.Unlock()
+}
+
+// ChannelUsage is one channel's month (R-18).
+type ChannelUsage struct {
+	Channel                         string
+	Services                        []ChannelServiceUsage
+	BaseFee, DiskFee, APIFee, Total int64
+	Currency                        string
+}
+
+// ChannelServiceUsage is a channel's usage of one service.
+type ChannelServiceUsage struct {
+	ServiceCode, ServiceName string
+	APICalls, DiskBytes      decimal.Decimal
+	Amount                   int64
+}
+
+// ChannelUsage reports month m per channel of bg's channel products: per
+// service the API calls and disk usage, and per channel its base fee, disk
+// usage fee and API usage fee (R-18). Metrics named "disk…" are disk usage,
+// the other per-unit metrics API usage.
+func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month) ([]ChannelUsage, error) {
+	usage, err := usageSums(ctx, e.Client, bg.ID, m, m.Days())
+	if err != nil {
+		return nil, err
+	}
+	cat, err := e.catalog(ctx, e.Client)
+	if err != nil {
+		return nil, err
+	}
+	idx := NewPrices(cat.Prices)
+	digits := minorDigits[bg.Currency]
+	type acc struct {
+		base, disk, api decimal.Decimal
+		services        map[string]*ChannelServiceUsage
+		exact           map[string]decimal.Decimal
+		seenBase        map[string]bool
+	}
+	byChannel := map[string]*acc{}
+	for _, u := range usage {
+		if u.Channel == "" || cat.Services[u.ServiceCode].Kind != "CHANNEL" {
+			continue
+		}
+		a := byChannel[u.Channel]
+		if a == nil {
+			a = &acc{services: map[string]*ChannelServiceUsage{}, exact: map[string]decimal.Decimal{}, seenBase: map[string]bool{}}
+			byChannel[u.Channel] = a
+		}
+		s := a.services[u.ServiceCode]
+		if s == nil {
+			s = &ChannelServiceUsage{ServiceCode: u.ServiceCode, ServiceName: cat.Services[u.ServiceCode].Name}
+			a.services[u.ServiceCode] = s
+		}
+		key := u.Region + "/" + u.ServiceCode
+		if !a.seenBase[key] {
+			a.seenBase[key] = true
+			for _, p := range flatPrices(cat.Prices, idx, u.ServiceCode, u.Region) {
+				a.base = a.base.Add(p.UnitPrice)
+				a.exact[u.ServiceCode] = a.exact[u.ServiceCode].Add(p.UnitPrice)
+			}
+		}
+		p, ok := idx.Find(u.ServiceCode, u.Region, u.Metric)
+		if !ok || p.Model != "PER_UNIT" {
+			continue
+		}
+		qty := decimal.New(u.Micros, -6)
+		fee := qty.Mul(p.UnitPrice)
+		a.exact[u.ServiceCode] = a.exact[u.ServiceCode].Add(fee)
+		if strings.HasPrefix(u.Metric, "disk") {
+			s.DiskBytes = s.DiskBytes.Add(qty)
+			a.disk = a.disk.Add(fee)
+		} else {
+			s.APICalls = s.APICalls.Add(qty)
+			a.api = a.api.Add(fee)
+		}
+	}
+	out := make([]ChannelUsage, 0, len(byChannel))
+	for ch, a := range byChannel {
+		cu := ChannelUsage{Channel: ch, Currency: bg.Currency,
+			BaseFee: RoundHalfUp(a.base, digits), DiskFee: RoundHalfUp(a.disk, digits), APIFee: RoundHalfUp(a.api, digits)}
+		cu.Total = cu.BaseFee + cu.DiskFee + cu.APIFee
+		for code, s := range a.services {
+			s.Amount = RoundHalfUp(a.exact[code], digits)
+			cu.Services = append(cu.Services, *s)
+		}
+		sort.Slice(cu.Services, func(i, j int) bool { return cu.Services[i].ServiceCode < cu.Services[j].ServiceCode })
+		out = append(out, cu)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Channel < out[j].Channel })
+	return out, nil
+}
+
+// ServiceUsageStatus counts the contracts a billing group holds per service
+// and region today (R-10).
+type ServiceUsageStatus struct {
+	ServiceCode, ServiceName, Region string
+	Contracts                        int
+}
+
+// ServiceUsage lists bg's contracts in force today, by service and region.
+func (e *Engine) ServiceUsage(ctx context.Context, bg *ent.BillingGroup, region string) ([]ServiceUsageStatus, error) {
+	now := e.Clock.Now().In(e.Policy.Location())
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	q := e.Client.Contract.Query().Where(contract.BillingGroupID(bg.ID), contract.StartsOnLTE(today),
+		contract.Or(contract.EndsOnIsNil(), contract.EndsOnGTE(today)))
+	if region != "" {
+		q = q.Where(contract.RegionCode(region))
+	}
+	cs, err := q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := e.catalog(ctx, e.Client)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[[2]string]int{}
+	for _, c := range cs {
+		counts[[2]string{c.ServiceCode, c.RegionCode}]++
+	}
+	out := make([]ServiceUsageStatus, 0, len(counts))
+	for k, n := range counts {
+		out = append(out, ServiceUsageStatus{ServiceCode: k[0], ServiceName: cat.Services[k[0]].Name, Region: k[1], Contracts: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Region != out[j].Region {
+			return out[i].Region < out[j].Region
+		}
+		return out[i].ServiceCode < out[j].ServiceCode
+	})
+	return out, nil
+}
+
+// TrendMonth is one month of the billing trend (R-16).
+type TrendMonth struct {
+	Month               Month
+	Usage, Billed, Paid int64
+	Invoiced            bool
+}
+
+// BillingTrend reports the last n months up to the current one, oldest
+// first: usage per month (from the invoice once issued, else rated so far)
+// and what was billed and paid.
+func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) ([]TrendMonth, error) {
+	now := e.Clock.Now().In(e.Policy.Location())
+	cur := Month{now.Year(), now.Month()}
+	first := cur
+	for i := 1; i < n; i++ {
+		first = first.Prev()
+	}
+	invs, err := e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(first.String()),
+		invoice.MonthLTE(cur.String())).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byMonth := map[string]*ent.Invoice{}
+	for _, inv := range invs {
+		byMonth[inv.Month] = inv
+	}
+	out := make([]TrendMonth, 0, n)
+	for m := first; !cur.Before(m); m = m.Next() {
+		t := TrendMonth{Month: m}
+		if inv := byMonth[m.String()]; inv != nil {
+			t.Invoiced = true
+			t.Usage = inv.UsageAmount
+			t.Billed = PaymentAmount(inv)
+			t.Paid = inv.PaidAmount
+		} else if !bg.CreatedAt.After(m.End(e.Policy.Location())) {
+			last := m.Days()
+			if m == cur {
+				last = now.Day() - 1
+			}
+			if last >= 1 {
+				lines, err := e.rate(ctx, e.Client, bg, m, last)
+				if err != nil {
+					return nil, err
+				}
+				for _, l := range lines {
+					t.Usage += l.Used
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// PaymentAmount is what an invoice asks to be paid in all: determined
+// amount + tax + late fees − coins (R-39, R-44).
+func PaymentAmount(inv *ent.Invoice) int64 {
+	return inv.DeterminedAmount + inv.TaxAmount + inv.LateFeeAmount - inv.CoinAmount
+}
+
+// AmountDue is what is still unpaid of an invoice.
+func AmountDue(inv *ent.Invoice) int64 {
+	d := PaymentAmount(inv) - inv.PaidAmount
+	if d < 0 {
+		return 0
+	}
+	return d
+}
