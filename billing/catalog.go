@@ -7,16 +7,12 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/ent"
-	"github.com/cloudbill/cloudbill/ent/contract"
-	"github.com/cloudbill/cloudbill/ent/predicate"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
 )
 
 var codeRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$|^[a-z0-9]$`)
-
-func contractInGroups(ids []string) predicate.Contract { return contract.BillingGroupIDIn(ids...) }
 
 // CheckCode validates a catalog code (lower-case letters, digits, dashes).
 func CheckCode(field, code string) error {
@@ -105,6 +101,9 @@ func CreateService(ctx context.Context, client *ent.Client, currency string, in 
 		}
 		return nil
 	})
+	if err == nil {
+		InvalidateCatalog()
+	}
 	return svc, err
 }
 

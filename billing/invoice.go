@@ -146,7 +146,7 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 			bulk := make([]*ent.InvoiceLineCreate, len(lines))
 			for i, l := range lines {
 				bulk[i] = tx.InvoiceLine.Create().SetOrgID(bg.OrgID).SetInvoiceID(inv.ID).SetPosition(i).
-					SetRegionCode(l.Region).SetServiceCode(l.ServiceCode).SetServiceName(l.ServiceName).
+					SetRegionCode(l.Region).SetServiceCode(l.ServiceCode).SetServiceName(l.ServiceName).SetCurrency(bg.Currency).
 					SetUsedAmount(l.Used).SetDiscountAmount(l.Discount).SetCreditAmount(l.Credit).
 					SetDeterminedAmount(l.Determined())
 			}
@@ -248,8 +248,12 @@ func LoadCatalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
 // notifyInvoice records the email and SMS of an issued invoice in the outbox
 // in the invoice's own transaction, for at-least-once delivery.
 func notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, inv *ent.Invoice) error {
+	recipient := ""
 	master, err := tx.Account.Query().Where(account.OrgID(bg.OrgID), account.IsMaster(true)).First(ctx)
-	if err != nil {
+	switch {
+	case err == nil:
+		recipient = master.BillingEmail
+	case !ent.IsNotFound(err):
 		return err
 	}
 	payload, err := json.Marshal(map[string]any{
@@ -261,7 +265,7 @@ func notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, inv *e
 	}
 	for _, ch := range []string{"EMAIL", "SMS", "WEBHOOK"} {
 		if err := tx.OutboxEvent.Create().SetOrgID(bg.OrgID).SetTopic("invoice.issued").SetChannel(ch).
-			SetRecipient(master.BillingEmail).SetPayload(payload).Exec(ctx); err != nil {
+			SetRecipient(recipient).SetPayload(payload).Exec(ctx); err != nil {
 			return err
 		}
 	}

@@ -79,8 +79,8 @@ func TestRateProratesFlatFeesDaily(t *testing.T) {
 // region × service and rounded half-up once per line; regional prices win.
 func TestRatePerUnitExactAndRoundedPerLine(t *testing.T) {
 	usage := []UsageRow{
-		{ServiceCode: "api", Region: "kr-central", Metric: "call", Micros: 3_000_000}, // 3 calls × 0.5 = 1.5
-		{ServiceCode: "api", Region: "kr-central", Metric: "call", Micros: 2_000_000}, // + 1.0 = 2.5 → 3
+		{ServiceCode: "api", Region: "kr-central", Metric: "call", Micros: 3_000_000},    // 3 calls × 0.5 = 1.5
+		{ServiceCode: "api", Region: "kr-central", Metric: "call", Micros: 2_000_000},    // + 1.0 = 2.5 → 3
 		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Micros: 1_500_000}, // 127.5 → 128
 		{ServiceCode: "server", Region: "kr-south", Metric: "hour", Micros: 10_000_000},  // 800 (regional price)
 		{ServiceCode: "api", Region: "kr-south", Metric: "call", Micros: 1_000_000},      // 0.5 → 1

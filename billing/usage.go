@@ -66,7 +66,7 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 	if len(in) == 0 || len(in) > MaxUsageBatch {
 		return UsageResult{}, FieldError("events", "send 1 to %d events at once", MaxUsageBatch)
 	}
-	cat, err := LoadCatalog(ctx, e.Client)
+	cat, err := e.catalog(ctx, e.Client)
 	if err != nil {
 		return UsageResult{}, err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/ent/price"
+	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
@@ -105,6 +106,7 @@ func checkColumn(t, c string) error {
 			organization.Table:   organization.ValidColumn,
 			outboxevent.Table:    outboxevent.ValidColumn,
 			price.Table:          price.ValidColumn,
+			promotion.Table:      promotion.ValidColumn,
 			refreshtoken.Table:   refreshtoken.ValidColumn,
 			region.Table:         region.ValidColumn,
 			service.Table:        service.ValidColumn,

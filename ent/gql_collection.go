@@ -18,6 +18,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/price"
+	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
 )
@@ -1170,6 +1171,120 @@ func newPricePaginateArgs(rv map[string]any) *pricePaginateArgs {
 	}
 	if v, ok := rv[whereField].(*PriceWhereInput); ok {
 		args.opts = append(args.opts, WithPriceFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PromotionQuery) CollectFields(ctx context.Context, satisfies ...string) (*PromotionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PromotionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(promotion.Columns))
+		selectedFields = []string{promotion.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[promotion.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, promotion.FieldCreatedAt)
+				fieldSeen[promotion.FieldCreatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[promotion.FieldName]; !ok {
+				selectedFields = append(selectedFields, promotion.FieldName)
+				fieldSeen[promotion.FieldName] = struct{}{}
+			}
+		case "serviceCode":
+			if _, ok := fieldSeen[promotion.FieldServiceCode]; !ok {
+				selectedFields = append(selectedFields, promotion.FieldServiceCode)
+				fieldSeen[promotion.FieldServiceCode] = struct{}{}
+			}
+		case "provisionType":
+			if _, ok := fieldSeen[promotion.FieldProvisionType]; !ok {
+				selectedFields = append(selectedFields, promotion.FieldProvisionType)
+				fieldSeen[promotion.FieldProvisionType] = struct{}{}
+			}
+		case "pricingPlan":
+			if _, ok := fieldSeen[promotion.FieldPricingPlan]; !ok {
+				selectedFields = append(selectedFields, promotion.FieldPricingPlan)
+				fieldSeen[promotion.FieldPricingPlan] = struct{}{}
+			}
+		case "numberProvided":
+			if _, ok := fieldSeen[promotion.FieldNumberProvided]; !ok {
+				selectedFields = append(selectedFields, promotion.FieldNumberProvided)
+				fieldSeen[promotion.FieldNumberProvided] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type promotionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PromotionPaginateOption
+}
+
+func newPromotionPaginateArgs(rv map[string]any) *promotionPaginateArgs {
+	args := &promotionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &PromotionOrder{Field: &PromotionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithPromotionOrder(order))
+			}
+		case *PromotionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithPromotionOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*PromotionWhereInput); ok {
+		args.opts = append(args.opts, WithPromotionFilter(v.Filter))
 	}
 	return args
 }

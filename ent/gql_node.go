@@ -19,6 +19,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/price"
+	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
 	"github.com/hashicorp/go-multierror"
@@ -83,6 +84,11 @@ var priceImplementors = []string{"Price", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Price) IsNode() {}
+
+var promotionImplementors = []string{"Promotion", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Promotion) IsNode() {}
 
 var regionImplementors = []string{"Region", "Node"}
 
@@ -247,6 +253,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(price.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, priceImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case promotion.Table:
+		query := c.Promotion.Query().
+			Where(promotion.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, promotionImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -506,6 +521,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Price.Query().
 			Where(price.IDIn(ids...))
 		query, err := query.CollectFields(ctx, priceImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case promotion.Table:
+		query := c.Promotion.Query().
+			Where(promotion.IDIn(ids...))
+		query, err := query.CollectFields(ctx, promotionImplementors...)
 		if err != nil {
 			return nil, err
 		}

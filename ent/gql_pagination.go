@@ -25,6 +25,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/price"
+	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -3332,6 +3333,302 @@ func (_m *Price) ToEdge(order *PriceOrder) *PriceEdge {
 		order = DefaultPriceOrder
 	}
 	return &PriceEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// PromotionEdge is the edge representation of Promotion.
+type PromotionEdge struct {
+	Node   *Promotion `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// PromotionConnection is the connection containing edges to Promotion.
+type PromotionConnection struct {
+	Edges      []*PromotionEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *PromotionConnection) build(nodes []*Promotion, pager *promotionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Promotion
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Promotion {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Promotion {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*PromotionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &PromotionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// PromotionPaginateOption enables pagination customization.
+type PromotionPaginateOption func(*promotionPager) error
+
+// WithPromotionOrder configures pagination ordering.
+func WithPromotionOrder(order *PromotionOrder) PromotionPaginateOption {
+	if order == nil {
+		order = DefaultPromotionOrder
+	}
+	o := *order
+	return func(pager *promotionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultPromotionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithPromotionFilter configures pagination filter.
+func WithPromotionFilter(filter func(*PromotionQuery) (*PromotionQuery, error)) PromotionPaginateOption {
+	return func(pager *promotionPager) error {
+		if filter == nil {
+			return errors.New("PromotionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type promotionPager struct {
+	reverse bool
+	order   *PromotionOrder
+	filter  func(*PromotionQuery) (*PromotionQuery, error)
+}
+
+func newPromotionPager(opts []PromotionPaginateOption, reverse bool) (*promotionPager, error) {
+	pager := &promotionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultPromotionOrder
+	}
+	return pager, nil
+}
+
+func (p *promotionPager) applyFilter(query *PromotionQuery) (*PromotionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *promotionPager) toCursor(_m *Promotion) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *promotionPager) applyCursors(query *PromotionQuery, after, before *Cursor) (*PromotionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultPromotionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *promotionPager) applyOrder(query *PromotionQuery) *PromotionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultPromotionOrder.Field {
+		query = query.Order(DefaultPromotionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *promotionPager) orderExpr(query *PromotionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultPromotionOrder.Field {
+			b.Comma().Ident(DefaultPromotionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Promotion.
+func (_m *PromotionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...PromotionPaginateOption,
+) (*PromotionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newPromotionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &PromotionConnection{Edges: []*PromotionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// PromotionOrderFieldCreatedAt orders Promotion by created_at.
+	PromotionOrderFieldCreatedAt = &PromotionOrderField{
+		Value: func(_m *Promotion) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: promotion.FieldCreatedAt,
+		toTerm: promotion.ByCreatedAt,
+		toCursor: func(_m *Promotion) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f PromotionOrderField) String() string {
+	var str string
+	switch f.column {
+	case PromotionOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f PromotionOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *PromotionOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("PromotionOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *PromotionOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid PromotionOrderField", str)
+	}
+	return nil
+}
+
+// PromotionOrderField defines the ordering field of Promotion.
+type PromotionOrderField struct {
+	// Value extracts the ordering value from the given Promotion.
+	Value    func(*Promotion) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) promotion.OrderOption
+	toCursor func(*Promotion) Cursor
+}
+
+// PromotionOrder defines the ordering of Promotion.
+type PromotionOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *PromotionOrderField `json:"field"`
+}
+
+// DefaultPromotionOrder is the default ordering of Promotion.
+var DefaultPromotionOrder = &PromotionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &PromotionOrderField{
+		Value: func(_m *Promotion) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: promotion.FieldID,
+		toTerm: promotion.ByID,
+		toCursor: func(_m *Promotion) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Promotion into PromotionEdge.
+func (_m *Promotion) ToEdge(order *PromotionOrder) *PromotionEdge {
+	if order == nil {
+		order = DefaultPromotionOrder
+	}
+	return &PromotionEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/predicate"
 	"github.com/cloudbill/cloudbill/ent/price"
+	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
 )
@@ -3148,6 +3149,422 @@ func (i *PriceWhereInput) P() (predicate.Price, error) {
 		return predicates[0], nil
 	default:
 		return price.And(predicates...), nil
+	}
+}
+
+// PromotionWhereInput represents a where input for filtering Promotion queries.
+type PromotionWhereInput struct {
+	Predicates []predicate.Promotion  `json:"-"`
+	Not        *PromotionWhereInput   `json:"not,omitempty"`
+	Or         []*PromotionWhereInput `json:"or,omitempty"`
+	And        []*PromotionWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "service_code" field predicates.
+	ServiceCode             *string  `json:"serviceCode,omitempty"`
+	ServiceCodeNEQ          *string  `json:"serviceCodeNEQ,omitempty"`
+	ServiceCodeIn           []string `json:"serviceCodeIn,omitempty"`
+	ServiceCodeNotIn        []string `json:"serviceCodeNotIn,omitempty"`
+	ServiceCodeGT           *string  `json:"serviceCodeGT,omitempty"`
+	ServiceCodeGTE          *string  `json:"serviceCodeGTE,omitempty"`
+	ServiceCodeLT           *string  `json:"serviceCodeLT,omitempty"`
+	ServiceCodeLTE          *string  `json:"serviceCodeLTE,omitempty"`
+	ServiceCodeContains     *string  `json:"serviceCodeContains,omitempty"`
+	ServiceCodeHasPrefix    *string  `json:"serviceCodeHasPrefix,omitempty"`
+	ServiceCodeHasSuffix    *string  `json:"serviceCodeHasSuffix,omitempty"`
+	ServiceCodeEqualFold    *string  `json:"serviceCodeEqualFold,omitempty"`
+	ServiceCodeContainsFold *string  `json:"serviceCodeContainsFold,omitempty"`
+
+	// "provision_type" field predicates.
+	ProvisionType             *string  `json:"provisionType,omitempty"`
+	ProvisionTypeNEQ          *string  `json:"provisionTypeNEQ,omitempty"`
+	ProvisionTypeIn           []string `json:"provisionTypeIn,omitempty"`
+	ProvisionTypeNotIn        []string `json:"provisionTypeNotIn,omitempty"`
+	ProvisionTypeGT           *string  `json:"provisionTypeGT,omitempty"`
+	ProvisionTypeGTE          *string  `json:"provisionTypeGTE,omitempty"`
+	ProvisionTypeLT           *string  `json:"provisionTypeLT,omitempty"`
+	ProvisionTypeLTE          *string  `json:"provisionTypeLTE,omitempty"`
+	ProvisionTypeContains     *string  `json:"provisionTypeContains,omitempty"`
+	ProvisionTypeHasPrefix    *string  `json:"provisionTypeHasPrefix,omitempty"`
+	ProvisionTypeHasSuffix    *string  `json:"provisionTypeHasSuffix,omitempty"`
+	ProvisionTypeEqualFold    *string  `json:"provisionTypeEqualFold,omitempty"`
+	ProvisionTypeContainsFold *string  `json:"provisionTypeContainsFold,omitempty"`
+
+	// "pricing_plan" field predicates.
+	PricingPlan             *string  `json:"pricingPlan,omitempty"`
+	PricingPlanNEQ          *string  `json:"pricingPlanNEQ,omitempty"`
+	PricingPlanIn           []string `json:"pricingPlanIn,omitempty"`
+	PricingPlanNotIn        []string `json:"pricingPlanNotIn,omitempty"`
+	PricingPlanGT           *string  `json:"pricingPlanGT,omitempty"`
+	PricingPlanGTE          *string  `json:"pricingPlanGTE,omitempty"`
+	PricingPlanLT           *string  `json:"pricingPlanLT,omitempty"`
+	PricingPlanLTE          *string  `json:"pricingPlanLTE,omitempty"`
+	PricingPlanContains     *string  `json:"pricingPlanContains,omitempty"`
+	PricingPlanHasPrefix    *string  `json:"pricingPlanHasPrefix,omitempty"`
+	PricingPlanHasSuffix    *string  `json:"pricingPlanHasSuffix,omitempty"`
+	PricingPlanEqualFold    *string  `json:"pricingPlanEqualFold,omitempty"`
+	PricingPlanContainsFold *string  `json:"pricingPlanContainsFold,omitempty"`
+
+	// "number_provided" field predicates.
+	NumberProvided      *int  `json:"numberProvided,omitempty"`
+	NumberProvidedNEQ   *int  `json:"numberProvidedNEQ,omitempty"`
+	NumberProvidedIn    []int `json:"numberProvidedIn,omitempty"`
+	NumberProvidedNotIn []int `json:"numberProvidedNotIn,omitempty"`
+	NumberProvidedGT    *int  `json:"numberProvidedGT,omitempty"`
+	NumberProvidedGTE   *int  `json:"numberProvidedGTE,omitempty"`
+	NumberProvidedLT    *int  `json:"numberProvidedLT,omitempty"`
+	NumberProvidedLTE   *int  `json:"numberProvidedLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *PromotionWhereInput) AddPredicates(predicates ...predicate.Promotion) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the PromotionWhereInput filter on the PromotionQuery builder.
+func (i *PromotionWhereInput) Filter(q *PromotionQuery) (*PromotionQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyPromotionWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyPromotionWhereInput is returned in case the PromotionWhereInput is empty.
+var ErrEmptyPromotionWhereInput = errors.New("ent: empty predicate PromotionWhereInput")
+
+// P returns a predicate for filtering promotions.
+// An error is returned if the input is empty or invalid.
+func (i *PromotionWhereInput) P() (predicate.Promotion, error) {
+	var predicates []predicate.Promotion
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, promotion.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Promotion, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, promotion.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Promotion, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, promotion.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, promotion.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, promotion.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, promotion.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, promotion.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, promotion.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, promotion.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, promotion.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, promotion.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, promotion.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, promotion.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, promotion.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, promotion.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, promotion.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, promotion.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, promotion.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, promotion.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, promotion.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, promotion.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, promotion.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, promotion.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, promotion.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, promotion.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, promotion.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, promotion.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, promotion.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, promotion.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, promotion.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, promotion.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, promotion.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, promotion.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, promotion.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.ServiceCode != nil {
+		predicates = append(predicates, promotion.ServiceCodeEQ(*i.ServiceCode))
+	}
+	if i.ServiceCodeNEQ != nil {
+		predicates = append(predicates, promotion.ServiceCodeNEQ(*i.ServiceCodeNEQ))
+	}
+	if len(i.ServiceCodeIn) > 0 {
+		predicates = append(predicates, promotion.ServiceCodeIn(i.ServiceCodeIn...))
+	}
+	if len(i.ServiceCodeNotIn) > 0 {
+		predicates = append(predicates, promotion.ServiceCodeNotIn(i.ServiceCodeNotIn...))
+	}
+	if i.ServiceCodeGT != nil {
+		predicates = append(predicates, promotion.ServiceCodeGT(*i.ServiceCodeGT))
+	}
+	if i.ServiceCodeGTE != nil {
+		predicates = append(predicates, promotion.ServiceCodeGTE(*i.ServiceCodeGTE))
+	}
+	if i.ServiceCodeLT != nil {
+		predicates = append(predicates, promotion.ServiceCodeLT(*i.ServiceCodeLT))
+	}
+	if i.ServiceCodeLTE != nil {
+		predicates = append(predicates, promotion.ServiceCodeLTE(*i.ServiceCodeLTE))
+	}
+	if i.ServiceCodeContains != nil {
+		predicates = append(predicates, promotion.ServiceCodeContains(*i.ServiceCodeContains))
+	}
+	if i.ServiceCodeHasPrefix != nil {
+		predicates = append(predicates, promotion.ServiceCodeHasPrefix(*i.ServiceCodeHasPrefix))
+	}
+	if i.ServiceCodeHasSuffix != nil {
+		predicates = append(predicates, promotion.ServiceCodeHasSuffix(*i.ServiceCodeHasSuffix))
+	}
+	if i.ServiceCodeEqualFold != nil {
+		predicates = append(predicates, promotion.ServiceCodeEqualFold(*i.ServiceCodeEqualFold))
+	}
+	if i.ServiceCodeContainsFold != nil {
+		predicates = append(predicates, promotion.ServiceCodeContainsFold(*i.ServiceCodeContainsFold))
+	}
+	if i.ProvisionType != nil {
+		predicates = append(predicates, promotion.ProvisionTypeEQ(*i.ProvisionType))
+	}
+	if i.ProvisionTypeNEQ != nil {
+		predicates = append(predicates, promotion.ProvisionTypeNEQ(*i.ProvisionTypeNEQ))
+	}
+	if len(i.ProvisionTypeIn) > 0 {
+		predicates = append(predicates, promotion.ProvisionTypeIn(i.ProvisionTypeIn...))
+	}
+	if len(i.ProvisionTypeNotIn) > 0 {
+		predicates = append(predicates, promotion.ProvisionTypeNotIn(i.ProvisionTypeNotIn...))
+	}
+	if i.ProvisionTypeGT != nil {
+		predicates = append(predicates, promotion.ProvisionTypeGT(*i.ProvisionTypeGT))
+	}
+	if i.ProvisionTypeGTE != nil {
+		predicates = append(predicates, promotion.ProvisionTypeGTE(*i.ProvisionTypeGTE))
+	}
+	if i.ProvisionTypeLT != nil {
+		predicates = append(predicates, promotion.ProvisionTypeLT(*i.ProvisionTypeLT))
+	}
+	if i.ProvisionTypeLTE != nil {
+		predicates = append(predicates, promotion.ProvisionTypeLTE(*i.ProvisionTypeLTE))
+	}
+	if i.ProvisionTypeContains != nil {
+		predicates = append(predicates, promotion.ProvisionTypeContains(*i.ProvisionTypeContains))
+	}
+	if i.ProvisionTypeHasPrefix != nil {
+		predicates = append(predicates, promotion.ProvisionTypeHasPrefix(*i.ProvisionTypeHasPrefix))
+	}
+	if i.ProvisionTypeHasSuffix != nil {
+		predicates = append(predicates, promotion.ProvisionTypeHasSuffix(*i.ProvisionTypeHasSuffix))
+	}
+	if i.ProvisionTypeEqualFold != nil {
+		predicates = append(predicates, promotion.ProvisionTypeEqualFold(*i.ProvisionTypeEqualFold))
+	}
+	if i.ProvisionTypeContainsFold != nil {
+		predicates = append(predicates, promotion.ProvisionTypeContainsFold(*i.ProvisionTypeContainsFold))
+	}
+	if i.PricingPlan != nil {
+		predicates = append(predicates, promotion.PricingPlanEQ(*i.PricingPlan))
+	}
+	if i.PricingPlanNEQ != nil {
+		predicates = append(predicates, promotion.PricingPlanNEQ(*i.PricingPlanNEQ))
+	}
+	if len(i.PricingPlanIn) > 0 {
+		predicates = append(predicates, promotion.PricingPlanIn(i.PricingPlanIn...))
+	}
+	if len(i.PricingPlanNotIn) > 0 {
+		predicates = append(predicates, promotion.PricingPlanNotIn(i.PricingPlanNotIn...))
+	}
+	if i.PricingPlanGT != nil {
+		predicates = append(predicates, promotion.PricingPlanGT(*i.PricingPlanGT))
+	}
+	if i.PricingPlanGTE != nil {
+		predicates = append(predicates, promotion.PricingPlanGTE(*i.PricingPlanGTE))
+	}
+	if i.PricingPlanLT != nil {
+		predicates = append(predicates, promotion.PricingPlanLT(*i.PricingPlanLT))
+	}
+	if i.PricingPlanLTE != nil {
+		predicates = append(predicates, promotion.PricingPlanLTE(*i.PricingPlanLTE))
+	}
+	if i.PricingPlanContains != nil {
+		predicates = append(predicates, promotion.PricingPlanContains(*i.PricingPlanContains))
+	}
+	if i.PricingPlanHasPrefix != nil {
+		predicates = append(predicates, promotion.PricingPlanHasPrefix(*i.PricingPlanHasPrefix))
+	}
+	if i.PricingPlanHasSuffix != nil {
+		predicates = append(predicates, promotion.PricingPlanHasSuffix(*i.PricingPlanHasSuffix))
+	}
+	if i.PricingPlanEqualFold != nil {
+		predicates = append(predicates, promotion.PricingPlanEqualFold(*i.PricingPlanEqualFold))
+	}
+	if i.PricingPlanContainsFold != nil {
+		predicates = append(predicates, promotion.PricingPlanContainsFold(*i.PricingPlanContainsFold))
+	}
+	if i.NumberProvided != nil {
+		predicates = append(predicates, promotion.NumberProvidedEQ(*i.NumberProvided))
+	}
+	if i.NumberProvidedNEQ != nil {
+		predicates = append(predicates, promotion.NumberProvidedNEQ(*i.NumberProvidedNEQ))
+	}
+	if len(i.NumberProvidedIn) > 0 {
+		predicates = append(predicates, promotion.NumberProvidedIn(i.NumberProvidedIn...))
+	}
+	if len(i.NumberProvidedNotIn) > 0 {
+		predicates = append(predicates, promotion.NumberProvidedNotIn(i.NumberProvidedNotIn...))
+	}
+	if i.NumberProvidedGT != nil {
+		predicates = append(predicates, promotion.NumberProvidedGT(*i.NumberProvidedGT))
+	}
+	if i.NumberProvidedGTE != nil {
+		predicates = append(predicates, promotion.NumberProvidedGTE(*i.NumberProvidedGTE))
+	}
+	if i.NumberProvidedLT != nil {
+		predicates = append(predicates, promotion.NumberProvidedLT(*i.NumberProvidedLT))
+	}
+	if i.NumberProvidedLTE != nil {
+		predicates = append(predicates, promotion.NumberProvidedLTE(*i.NumberProvidedLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyPromotionWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return promotion.And(predicates...), nil
 	}
 }
 

@@ -29,6 +29,8 @@ type InvoiceLine struct {
 	ServiceCode string `json:"service_code,omitempty"`
 	// ServiceName holds the value of the "service_name" field.
 	ServiceName string `json:"service_name,omitempty"`
+	// Currency holds the value of the "currency" field.
+	Currency string `json:"currency,omitempty"`
 	// UsedAmount holds the value of the "used_amount" field.
 	UsedAmount int64 `json:"used_amount,omitempty"`
 	// DiscountAmount holds the value of the "discount_amount" field.
@@ -72,7 +74,7 @@ func (*InvoiceLine) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case invoiceline.FieldPosition, invoiceline.FieldUsedAmount, invoiceline.FieldDiscountAmount, invoiceline.FieldCreditAmount, invoiceline.FieldDeterminedAmount:
 			values[i] = new(sql.NullInt64)
-		case invoiceline.FieldID, invoiceline.FieldOrgID, invoiceline.FieldInvoiceID, invoiceline.FieldRegionCode, invoiceline.FieldServiceCode, invoiceline.FieldServiceName:
+		case invoiceline.FieldID, invoiceline.FieldOrgID, invoiceline.FieldInvoiceID, invoiceline.FieldRegionCode, invoiceline.FieldServiceCode, invoiceline.FieldServiceName, invoiceline.FieldCurrency:
 			values[i] = new(sql.NullString)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -130,6 +132,12 @@ func (_m *InvoiceLine) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field service_name", values[i])
 			} else if value.Valid {
 				_m.ServiceName = value.String
+			}
+		case invoiceline.FieldCurrency:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field currency", values[i])
+			} else if value.Valid {
+				_m.Currency = value.String
 			}
 		case invoiceline.FieldUsedAmount:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -213,6 +221,9 @@ func (_m *InvoiceLine) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("service_name=")
 	builder.WriteString(_m.ServiceName)
+	builder.WriteString(", ")
+	builder.WriteString("currency=")
+	builder.WriteString(_m.Currency)
 	builder.WriteString(", ")
 	builder.WriteString("used_amount=")
 	builder.WriteString(fmt.Sprintf("%v", _m.UsedAmount))

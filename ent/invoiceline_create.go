@@ -59,6 +59,12 @@ func (_c *InvoiceLineCreate) SetServiceName(v string) *InvoiceLineCreate {
 	return _c
 }
 
+// SetCurrency sets the "currency" field.
+func (_c *InvoiceLineCreate) SetCurrency(v string) *InvoiceLineCreate {
+	_c.mutation.SetCurrency(v)
+	return _c
+}
+
 // SetUsedAmount sets the "used_amount" field.
 func (_c *InvoiceLineCreate) SetUsedAmount(v int64) *InvoiceLineCreate {
 	_c.mutation.SetUsedAmount(v)
@@ -168,6 +174,9 @@ func (_c *InvoiceLineCreate) check() error {
 	if _, ok := _c.mutation.ServiceName(); !ok {
 		return &ValidationError{Name: "service_name", err: errors.New(`ent: missing required field "InvoiceLine.service_name"`)}
 	}
+	if _, ok := _c.mutation.Currency(); !ok {
+		return &ValidationError{Name: "currency", err: errors.New(`ent: missing required field "InvoiceLine.currency"`)}
+	}
 	if _, ok := _c.mutation.UsedAmount(); !ok {
 		return &ValidationError{Name: "used_amount", err: errors.New(`ent: missing required field "InvoiceLine.used_amount"`)}
 	}
@@ -243,6 +252,10 @@ func (_c *InvoiceLineCreate) createSpec() (*InvoiceLine, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ServiceName(); ok {
 		_spec.SetField(invoiceline.FieldServiceName, field.TypeString, value)
 		_node.ServiceName = value
+	}
+	if value, ok := _c.mutation.Currency(); ok {
+		_spec.SetField(invoiceline.FieldCurrency, field.TypeString, value)
+		_node.Currency = value
 	}
 	if value, ok := _c.mutation.UsedAmount(); ok {
 		_spec.SetField(invoiceline.FieldUsedAmount, field.TypeInt64, value)
@@ -363,6 +376,9 @@ func (u *InvoiceLineUpsertOne) UpdateNewValues() *InvoiceLineUpsertOne {
 		}
 		if _, exists := u.create.mutation.ServiceName(); exists {
 			s.SetIgnore(invoiceline.FieldServiceName)
+		}
+		if _, exists := u.create.mutation.Currency(); exists {
+			s.SetIgnore(invoiceline.FieldCurrency)
 		}
 		if _, exists := u.create.mutation.UsedAmount(); exists {
 			s.SetIgnore(invoiceline.FieldUsedAmount)
@@ -607,6 +623,9 @@ func (u *InvoiceLineUpsertBulk) UpdateNewValues() *InvoiceLineUpsertBulk {
 			}
 			if _, exists := b.mutation.ServiceName(); exists {
 				s.SetIgnore(invoiceline.FieldServiceName)
+			}
+			if _, exists := b.mutation.Currency(); exists {
+				s.SetIgnore(invoiceline.FieldCurrency)
 			}
 			if _, exists := b.mutation.UsedAmount(); exists {
 				s.SetIgnore(invoiceline.FieldUsedAmount)

@@ -26,6 +26,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/ent/predicate"
 	"github.com/cloudbill/cloudbill/ent/price"
+	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
@@ -56,6 +57,7 @@ const (
 	TypeOrganization   = "Organization"
 	TypeOutboxEvent    = "OutboxEvent"
 	TypePrice          = "Price"
+	TypePromotion      = "Promotion"
 	TypeRefreshToken   = "RefreshToken"
 	TypeRegion         = "Region"
 	TypeService        = "Service"
@@ -9203,6 +9205,7 @@ type InvoiceLineMutation struct {
 	region_code          *string
 	service_code         *string
 	service_name         *string
+	currency             *string
 	used_amount          *int64
 	addused_amount       *int64
 	discount_amount      *int64
@@ -9559,6 +9562,42 @@ func (m *InvoiceLineMutation) ResetServiceName() {
 	m.service_name = nil
 }
 
+// SetCurrency sets the "currency" field.
+func (m *InvoiceLineMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *InvoiceLineMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the InvoiceLine entity.
+// If the InvoiceLine object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceLineMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *InvoiceLineMutation) ResetCurrency() {
+	m.currency = nil
+}
+
 // SetUsedAmount sets the "used_amount" field.
 func (m *InvoiceLineMutation) SetUsedAmount(i int64) {
 	m.used_amount = &i
@@ -9844,7 +9883,7 @@ func (m *InvoiceLineMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *InvoiceLineMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 11)
 	if m.org_id != nil {
 		fields = append(fields, invoiceline.FieldOrgID)
 	}
@@ -9862,6 +9901,9 @@ func (m *InvoiceLineMutation) Fields() []string {
 	}
 	if m.service_name != nil {
 		fields = append(fields, invoiceline.FieldServiceName)
+	}
+	if m.currency != nil {
+		fields = append(fields, invoiceline.FieldCurrency)
 	}
 	if m.used_amount != nil {
 		fields = append(fields, invoiceline.FieldUsedAmount)
@@ -9895,6 +9937,8 @@ func (m *InvoiceLineMutation) Field(name string) (ent.Value, bool) {
 		return m.ServiceCode()
 	case invoiceline.FieldServiceName:
 		return m.ServiceName()
+	case invoiceline.FieldCurrency:
+		return m.Currency()
 	case invoiceline.FieldUsedAmount:
 		return m.UsedAmount()
 	case invoiceline.FieldDiscountAmount:
@@ -9924,6 +9968,8 @@ func (m *InvoiceLineMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldServiceCode(ctx)
 	case invoiceline.FieldServiceName:
 		return m.OldServiceName(ctx)
+	case invoiceline.FieldCurrency:
+		return m.OldCurrency(ctx)
 	case invoiceline.FieldUsedAmount:
 		return m.OldUsedAmount(ctx)
 	case invoiceline.FieldDiscountAmount:
@@ -9982,6 +10028,13 @@ func (m *InvoiceLineMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetServiceName(v)
+		return nil
+	case invoiceline.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
 		return nil
 	case invoiceline.FieldUsedAmount:
 		v, ok := value.(int64)
@@ -10140,6 +10193,9 @@ func (m *InvoiceLineMutation) ResetField(name string) error {
 		return nil
 	case invoiceline.FieldServiceName:
 		m.ResetServiceName()
+		return nil
+	case invoiceline.FieldCurrency:
+		m.ResetCurrency()
 		return nil
 	case invoiceline.FieldUsedAmount:
 		m.ResetUsedAmount()
@@ -12418,6 +12474,720 @@ func (m *PriceMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Price edge %s", name)
+}
+
+// PromotionMutation represents an operation that mutates the Promotion nodes in the graph.
+type PromotionMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *string
+	created_at         *time.Time
+	billing_group_id   *string
+	name               *string
+	service_code       *string
+	provision_type     *string
+	pricing_plan       *string
+	number_provided    *int
+	addnumber_provided *int
+	clearedFields      map[string]struct{}
+	done               bool
+	oldValue           func(context.Context) (*Promotion, error)
+	predicates         []predicate.Promotion
+}
+
+var _ ent.Mutation = (*PromotionMutation)(nil)
+
+// promotionOption allows management of the mutation configuration using functional options.
+type promotionOption func(*PromotionMutation)
+
+// newPromotionMutation creates new mutation for the Promotion entity.
+func newPromotionMutation(c config, op Op, opts ...promotionOption) *PromotionMutation {
+	m := &PromotionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePromotion,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPromotionID sets the ID field of the mutation.
+func withPromotionID(id string) promotionOption {
+	return func(m *PromotionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Promotion
+		)
+		m.oldValue = func(ctx context.Context) (*Promotion, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Promotion.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPromotion sets the old Promotion of the mutation.
+func withPromotion(node *Promotion) promotionOption {
+	return func(m *PromotionMutation) {
+		m.oldValue = func(context.Context) (*Promotion, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PromotionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PromotionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Promotion entities.
+func (m *PromotionMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PromotionMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PromotionMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Promotion.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PromotionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PromotionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Promotion entity.
+// If the Promotion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PromotionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PromotionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetBillingGroupID sets the "billing_group_id" field.
+func (m *PromotionMutation) SetBillingGroupID(s string) {
+	m.billing_group_id = &s
+}
+
+// BillingGroupID returns the value of the "billing_group_id" field in the mutation.
+func (m *PromotionMutation) BillingGroupID() (r string, exists bool) {
+	v := m.billing_group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingGroupID returns the old "billing_group_id" field's value of the Promotion entity.
+// If the Promotion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PromotionMutation) OldBillingGroupID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingGroupID: %w", err)
+	}
+	return oldValue.BillingGroupID, nil
+}
+
+// ClearBillingGroupID clears the value of the "billing_group_id" field.
+func (m *PromotionMutation) ClearBillingGroupID() {
+	m.billing_group_id = nil
+	m.clearedFields[promotion.FieldBillingGroupID] = struct{}{}
+}
+
+// BillingGroupIDCleared returns if the "billing_group_id" field was cleared in this mutation.
+func (m *PromotionMutation) BillingGroupIDCleared() bool {
+	_, ok := m.clearedFields[promotion.FieldBillingGroupID]
+	return ok
+}
+
+// ResetBillingGroupID resets all changes to the "billing_group_id" field.
+func (m *PromotionMutation) ResetBillingGroupID() {
+	m.billing_group_id = nil
+	delete(m.clearedFields, promotion.FieldBillingGroupID)
+}
+
+// SetName sets the "name" field.
+func (m *PromotionMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *PromotionMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Promotion entity.
+// If the Promotion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PromotionMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *PromotionMutation) ResetName() {
+	m.name = nil
+}
+
+// SetServiceCode sets the "service_code" field.
+func (m *PromotionMutation) SetServiceCode(s string) {
+	m.service_code = &s
+}
+
+// ServiceCode returns the value of the "service_code" field in the mutation.
+func (m *PromotionMutation) ServiceCode() (r string, exists bool) {
+	v := m.service_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceCode returns the old "service_code" field's value of the Promotion entity.
+// If the Promotion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PromotionMutation) OldServiceCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceCode: %w", err)
+	}
+	return oldValue.ServiceCode, nil
+}
+
+// ResetServiceCode resets all changes to the "service_code" field.
+func (m *PromotionMutation) ResetServiceCode() {
+	m.service_code = nil
+}
+
+// SetProvisionType sets the "provision_type" field.
+func (m *PromotionMutation) SetProvisionType(s string) {
+	m.provision_type = &s
+}
+
+// ProvisionType returns the value of the "provision_type" field in the mutation.
+func (m *PromotionMutation) ProvisionType() (r string, exists bool) {
+	v := m.provision_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProvisionType returns the old "provision_type" field's value of the Promotion entity.
+// If the Promotion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PromotionMutation) OldProvisionType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProvisionType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProvisionType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProvisionType: %w", err)
+	}
+	return oldValue.ProvisionType, nil
+}
+
+// ResetProvisionType resets all changes to the "provision_type" field.
+func (m *PromotionMutation) ResetProvisionType() {
+	m.provision_type = nil
+}
+
+// SetPricingPlan sets the "pricing_plan" field.
+func (m *PromotionMutation) SetPricingPlan(s string) {
+	m.pricing_plan = &s
+}
+
+// PricingPlan returns the value of the "pricing_plan" field in the mutation.
+func (m *PromotionMutation) PricingPlan() (r string, exists bool) {
+	v := m.pricing_plan
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPricingPlan returns the old "pricing_plan" field's value of the Promotion entity.
+// If the Promotion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PromotionMutation) OldPricingPlan(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPricingPlan is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPricingPlan requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPricingPlan: %w", err)
+	}
+	return oldValue.PricingPlan, nil
+}
+
+// ResetPricingPlan resets all changes to the "pricing_plan" field.
+func (m *PromotionMutation) ResetPricingPlan() {
+	m.pricing_plan = nil
+}
+
+// SetNumberProvided sets the "number_provided" field.
+func (m *PromotionMutation) SetNumberProvided(i int) {
+	m.number_provided = &i
+	m.addnumber_provided = nil
+}
+
+// NumberProvided returns the value of the "number_provided" field in the mutation.
+func (m *PromotionMutation) NumberProvided() (r int, exists bool) {
+	v := m.number_provided
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNumberProvided returns the old "number_provided" field's value of the Promotion entity.
+// If the Promotion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PromotionMutation) OldNumberProvided(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNumberProvided is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNumberProvided requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNumberProvided: %w", err)
+	}
+	return oldValue.NumberProvided, nil
+}
+
+// AddNumberProvided adds i to the "number_provided" field.
+func (m *PromotionMutation) AddNumberProvided(i int) {
+	if m.addnumber_provided != nil {
+		*m.addnumber_provided += i
+	} else {
+		m.addnumber_provided = &i
+	}
+}
+
+// AddedNumberProvided returns the value that was added to the "number_provided" field in this mutation.
+func (m *PromotionMutation) AddedNumberProvided() (r int, exists bool) {
+	v := m.addnumber_provided
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetNumberProvided resets all changes to the "number_provided" field.
+func (m *PromotionMutation) ResetNumberProvided() {
+	m.number_provided = nil
+	m.addnumber_provided = nil
+}
+
+// Where appends a list predicates to the PromotionMutation builder.
+func (m *PromotionMutation) Where(ps ...predicate.Promotion) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PromotionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PromotionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Promotion, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PromotionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PromotionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Promotion).
+func (m *PromotionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PromotionMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.created_at != nil {
+		fields = append(fields, promotion.FieldCreatedAt)
+	}
+	if m.billing_group_id != nil {
+		fields = append(fields, promotion.FieldBillingGroupID)
+	}
+	if m.name != nil {
+		fields = append(fields, promotion.FieldName)
+	}
+	if m.service_code != nil {
+		fields = append(fields, promotion.FieldServiceCode)
+	}
+	if m.provision_type != nil {
+		fields = append(fields, promotion.FieldProvisionType)
+	}
+	if m.pricing_plan != nil {
+		fields = append(fields, promotion.FieldPricingPlan)
+	}
+	if m.number_provided != nil {
+		fields = append(fields, promotion.FieldNumberProvided)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PromotionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case promotion.FieldCreatedAt:
+		return m.CreatedAt()
+	case promotion.FieldBillingGroupID:
+		return m.BillingGroupID()
+	case promotion.FieldName:
+		return m.Name()
+	case promotion.FieldServiceCode:
+		return m.ServiceCode()
+	case promotion.FieldProvisionType:
+		return m.ProvisionType()
+	case promotion.FieldPricingPlan:
+		return m.PricingPlan()
+	case promotion.FieldNumberProvided:
+		return m.NumberProvided()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PromotionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case promotion.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case promotion.FieldBillingGroupID:
+		return m.OldBillingGroupID(ctx)
+	case promotion.FieldName:
+		return m.OldName(ctx)
+	case promotion.FieldServiceCode:
+		return m.OldServiceCode(ctx)
+	case promotion.FieldProvisionType:
+		return m.OldProvisionType(ctx)
+	case promotion.FieldPricingPlan:
+		return m.OldPricingPlan(ctx)
+	case promotion.FieldNumberProvided:
+		return m.OldNumberProvided(ctx)
+	}
+	return nil, fmt.Errorf("unknown Promotion field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PromotionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case promotion.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case promotion.FieldBillingGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingGroupID(v)
+		return nil
+	case promotion.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case promotion.FieldServiceCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceCode(v)
+		return nil
+	case promotion.FieldProvisionType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProvisionType(v)
+		return nil
+	case promotion.FieldPricingPlan:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPricingPlan(v)
+		return nil
+	case promotion.FieldNumberProvided:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNumberProvided(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Promotion field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PromotionMutation) AddedFields() []string {
+	var fields []string
+	if m.addnumber_provided != nil {
+		fields = append(fields, promotion.FieldNumberProvided)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PromotionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case promotion.FieldNumberProvided:
+		return m.AddedNumberProvided()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PromotionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case promotion.FieldNumberProvided:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddNumberProvided(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Promotion numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PromotionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(promotion.FieldBillingGroupID) {
+		fields = append(fields, promotion.FieldBillingGroupID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PromotionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PromotionMutation) ClearField(name string) error {
+	switch name {
+	case promotion.FieldBillingGroupID:
+		m.ClearBillingGroupID()
+		return nil
+	}
+	return fmt.Errorf("unknown Promotion nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PromotionMutation) ResetField(name string) error {
+	switch name {
+	case promotion.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case promotion.FieldBillingGroupID:
+		m.ResetBillingGroupID()
+		return nil
+	case promotion.FieldName:
+		m.ResetName()
+		return nil
+	case promotion.FieldServiceCode:
+		m.ResetServiceCode()
+		return nil
+	case promotion.FieldProvisionType:
+		m.ResetProvisionType()
+		return nil
+	case promotion.FieldPricingPlan:
+		m.ResetPricingPlan()
+		return nil
+	case promotion.FieldNumberProvided:
+		m.ResetNumberProvided()
+		return nil
+	}
+	return fmt.Errorf("unknown Promotion field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PromotionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PromotionMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PromotionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PromotionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PromotionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PromotionMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PromotionMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Promotion unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PromotionMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Promotion edge %s", name)
 }
 
 // RefreshTokenMutation represents an operation that mutates the RefreshToken nodes in the graph.

@@ -19,6 +19,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/ent/price"
+	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/schema"
@@ -765,6 +766,53 @@ func init() {
 	price.DefaultID = priceDescID.Default.(func() string)
 	// price.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	price.IDValidator = priceDescID.Validators[0].(func(string) error)
+	promotionMixin := schema.Promotion{}.Mixin()
+	promotionMixinFields0 := promotionMixin[0].Fields()
+	_ = promotionMixinFields0
+	promotionMixinFields1 := promotionMixin[1].Fields()
+	_ = promotionMixinFields1
+	promotionFields := schema.Promotion{}.Fields()
+	_ = promotionFields
+	// promotionDescCreatedAt is the schema descriptor for created_at field.
+	promotionDescCreatedAt := promotionMixinFields1[0].Descriptor()
+	// promotion.DefaultCreatedAt holds the default value on creation for the created_at field.
+	promotion.DefaultCreatedAt = promotionDescCreatedAt.Default.(func() time.Time)
+	// promotionDescName is the schema descriptor for name field.
+	promotionDescName := promotionFields[1].Descriptor()
+	// promotion.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	promotion.NameValidator = func() func(string) error {
+		validators := promotionDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// promotionDescProvisionType is the schema descriptor for provision_type field.
+	promotionDescProvisionType := promotionFields[3].Descriptor()
+	// promotion.ProvisionTypeValidator is a validator for the "provision_type" field. It is called by the builders before save.
+	promotion.ProvisionTypeValidator = promotionDescProvisionType.Validators[0].(func(string) error)
+	// promotionDescPricingPlan is the schema descriptor for pricing_plan field.
+	promotionDescPricingPlan := promotionFields[4].Descriptor()
+	// promotion.PricingPlanValidator is a validator for the "pricing_plan" field. It is called by the builders before save.
+	promotion.PricingPlanValidator = promotionDescPricingPlan.Validators[0].(func(string) error)
+	// promotionDescNumberProvided is the schema descriptor for number_provided field.
+	promotionDescNumberProvided := promotionFields[5].Descriptor()
+	// promotion.NumberProvidedValidator is a validator for the "number_provided" field. It is called by the builders before save.
+	promotion.NumberProvidedValidator = promotionDescNumberProvided.Validators[0].(func(int) error)
+	// promotionDescID is the schema descriptor for id field.
+	promotionDescID := promotionMixinFields0[0].Descriptor()
+	// promotion.DefaultID holds the default value on creation for the id field.
+	promotion.DefaultID = promotionDescID.Default.(func() string)
+	// promotion.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	promotion.IDValidator = promotionDescID.Validators[0].(func(string) error)
 	refreshtokenMixin := schema.RefreshToken{}.Mixin()
 	refreshtokenMixinFields0 := refreshtokenMixin[0].Fields()
 	_ = refreshtokenMixinFields0

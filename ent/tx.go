@@ -42,6 +42,8 @@ type Tx struct {
 	OutboxEvent *OutboxEventClient
 	// Price is the client for interacting with the Price builders.
 	Price *PriceClient
+	// Promotion is the client for interacting with the Promotion builders.
+	Promotion *PromotionClient
 	// RefreshToken is the client for interacting with the RefreshToken builders.
 	RefreshToken *RefreshTokenClient
 	// Region is the client for interacting with the Region builders.
@@ -197,6 +199,7 @@ func (tx *Tx) init() {
 	tx.Organization = NewOrganizationClient(tx.config)
 	tx.OutboxEvent = NewOutboxEventClient(tx.config)
 	tx.Price = NewPriceClient(tx.config)
+	tx.Promotion = NewPromotionClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.Region = NewRegionClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)

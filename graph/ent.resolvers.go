@@ -31,8 +31,14 @@ func (r *Resolver) BillingGroup() generated.BillingGroupResolver { return &billi
 // Contract returns generated.ContractResolver implementation.
 func (r *Resolver) Contract() generated.ContractResolver { return &contractResolver{r} }
 
+// Invoice returns generated.InvoiceResolver implementation.
+func (r *Resolver) Invoice() generated.InvoiceResolver { return &invoiceResolver{r} }
+
 // Price returns generated.PriceResolver implementation.
 func (r *Resolver) Price() generated.PriceResolver { return &priceResolver{r} }
+
+// Promotion returns generated.PromotionResolver implementation.
+func (r *Resolver) Promotion() generated.PromotionResolver { return &promotionResolver{r} }
 
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
@@ -41,6 +47,8 @@ type (
 	accountResolver      struct{ *Resolver }
 	billingGroupResolver struct{ *Resolver }
 	contractResolver     struct{ *Resolver }
+	invoiceResolver      struct{ *Resolver }
 	priceResolver        struct{ *Resolver }
+	promotionResolver    struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 )

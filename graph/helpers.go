@@ -2,7 +2,12 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
@@ -67,4 +72,79 @@ func checkScopes(in []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+func (r *Resolver) engine() *billing.Engine {
+	return &billing.Engine{Client: r.Client, Policy: r.Policy, Clock: r.Clock, Postgres: r.Postgres}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func money(v int64, currency string) *model.Money {
+	return &model.Money{Amount: scalars.Decimal(billing.FormatMinor(v, currency)), Currency: currency}
+}
+
+func usageReport(rep *billing.UsageReport) *model.UsageReport {
+	cur := rep.Currency
+	out := &model.UsageReport{
+		Period: &model.UsagePeriod{Month: scalars.Month(rep.Month.String()),
+			From: rep.From.Format("2006-01-02"), To: rep.To.Format("2006-01-02")},
+		Lines:      make([]*model.UsageLine, len(rep.Lines)),
+		UsedAmount: money(rep.Used, cur), DiscountAmount: money(rep.Discount, cur), EstimatedAmount: money(rep.Estimated, cur),
+	}
+	for i, l := range rep.Lines {
+		out.Lines[i] = &model.UsageLine{Region: l.Region, ServiceCode: l.ServiceCode, ServiceName: l.ServiceName,
+			UsedAmount: money(l.Used, cur), DiscountAmount: money(l.Discount, cur), EstimatedAmount: money(l.Used-l.Discount, cur)}
+	}
+	return out
+}
+
+// checkPage requires a page size of 1..100 on connections, so no request
+// can ask for an unbounded list.
+func checkPage(first, last *int) error {
+	switch {
+	case first == nil && last == nil:
+		return billing.FieldError("first", "give first or last (1 to 100)")
+	case first != nil && (*first < 1 || *first > 100):
+		return billing.FieldError("first", "first must be 1 to 100")
+	case last != nil && (*last < 1 || *last > 100):
+		return billing.FieldError("last", "last must be 1 to 100")
+	}
+	return nil
+}
+
+// batchErrors reports a refused usage batch as one GraphQL error per bad
+// event (with its index and field), so a client can fix them all at once.
+func batchErrors(ctx context.Context, err error) error {
+	var be *billing.BatchError
+	if !errors.As(err, &be) {
+		return err
+	}
+	for i, e := range be.Events {
+		if i == 20 {
+			break // the first 20 are plenty to act on
+		}
+		graphql.AddError(ctx, &gqlerror.Error{
+			Message: fmt.Sprintf("event %d (%s): %s", e.Index, e.EventID, e.Message),
+			Path:    graphql.GetPath(ctx),
+			Extensions: map[string]any{"code": billing.CodeBadUserInput, "field": "events." + e.Field,
+				"eventIndex": e.Index, "eventId": e.EventID},
+		})
+	}
+	return &billing.Error{Code: billing.CodeBadUserInput, Field: "events", Message: be.Error()}
+}
+
+// documentURL signs a download link for a billing manager of the group.
+func (r *Resolver) documentURL(ctx context.Context, in model.DocumentInput, kind string) (*model.DocumentPayload, error) {
+	bg, _, err := r.loadBillingGroup(ctx, in.BillingGroupID, canManageBillingGroup)
+	if err != nil {
+		return nil, err
+	}
+	url, exp := r.Docs.URL(kind, bg.ID, in.Month.Parse(), r.Clock.Now())
+	return &model.DocumentPayload{URL: url, ExpiresAt: exp}, nil
 }

@@ -15,4 +15,8 @@ type Resolver struct {
 	Clock  billing.Clock
 	Policy billing.Policy
 	Log    *slog.Logger
+	// Postgres enables row locks in the billing engine.
+	Postgres bool
+	// Docs signs and serves document download URLs.
+	Docs *billing.Documents
 }

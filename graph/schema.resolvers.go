@@ -10,17 +10,23 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/grant"
+	"github.com/cloudbill/cloudbill/ent/invoice"
+	"github.com/cloudbill/cloudbill/ent/invoiceline"
 	"github.com/cloudbill/cloudbill/ent/organization"
+	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
 	"github.com/cloudbill/cloudbill/graph/generated"
 	"github.com/cloudbill/cloudbill/graph/model"
+	"github.com/cloudbill/cloudbill/graph/scalars"
 	"github.com/cloudbill/cloudbill/server/auth"
 )
 
@@ -64,9 +70,199 @@ func (r *billingGroupResolver) Contracts(ctx context.Context, obj *ent.BillingGr
 		Order(ent.Asc(contract.FieldStartsOn), ent.Asc(contract.FieldID)).All(ctx)
 }
 
+// Usage is the resolver for the usage field.
+func (r *billingGroupResolver) Usage(ctx context.Context, obj *ent.BillingGroup, month scalars.Month, region *string) (*model.UsageReport, error) {
+	rep, err := r.engine().Usage(ctx, obj, month.Parse(), deref(region))
+	if err != nil {
+		return nil, err
+	}
+	return usageReport(rep), nil
+}
+
+// CurrentUsage is the resolver for the currentUsage field.
+func (r *billingGroupResolver) CurrentUsage(ctx context.Context, obj *ent.BillingGroup) (*model.UsageReport, error) {
+	rep, err := r.engine().CurrentUsage(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return usageReport(rep), nil
+}
+
+// ChannelUsage is the resolver for the channelUsage field.
+func (r *billingGroupResolver) ChannelUsage(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) ([]*model.ChannelUsage, error) {
+	list, err := r.engine().ChannelUsage(ctx, obj, month.Parse())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ChannelUsage, len(list))
+	for i, c := range list {
+		cu := &model.ChannelUsage{Channel: c.Channel, Month: month,
+			TotalAmount: money(c.Total, c.Currency), BaseFee: money(c.BaseFee, c.Currency),
+			DiskUsageFee: money(c.DiskFee, c.Currency), APIUsageFee: money(c.APIFee, c.Currency),
+			Services: make([]*model.ChannelServiceUsage, len(c.Services))}
+		for j, s := range c.Services {
+			cu.Services[j] = &model.ChannelServiceUsage{ServiceCode: s.ServiceCode, ServiceName: s.ServiceName,
+				APICalls: scalarsDecimal(s.APICalls.String()), DiskUsage: scalarsDecimal(s.DiskBytes.String()),
+				Amount: money(s.Amount, c.Currency)}
+		}
+		out[i] = cu
+	}
+	return out, nil
+}
+
+// ServiceUsageStatus is the resolver for the serviceUsageStatus field.
+func (r *billingGroupResolver) ServiceUsageStatus(ctx context.Context, obj *ent.BillingGroup, region *string) ([]*model.ServiceUsageStatus, error) {
+	list, err := r.engine().ServiceUsage(ctx, obj, deref(region))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ServiceUsageStatus, len(list))
+	for i, s := range list {
+		out[i] = &model.ServiceUsageStatus{ServiceCode: s.ServiceCode, ServiceName: s.ServiceName, Region: s.Region, ContractCount: s.Contracts}
+	}
+	return out, nil
+}
+
+// Promotions is the resolver for the promotions field.
+func (r *billingGroupResolver) Promotions(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Promotion, error) {
+	return r.Client.Promotion.Query().
+		Where(promotion.Or(promotion.BillingGroupIDIsNil(), promotion.BillingGroupID(obj.ID))).
+		Order(ent.Asc(promotion.FieldCreatedAt)).All(ctx)
+}
+
+// BillingTrend is the resolver for the billingTrend field.
+func (r *billingGroupResolver) BillingTrend(ctx context.Context, obj *ent.BillingGroup, months *int) (*model.BillingTrend, error) {
+	n := 6
+	if months != nil {
+		n = *months
+	}
+	if n < 1 || n > 24 {
+		return nil, billing.FieldError("months", "months must be 1 to 24")
+	}
+	list, err := r.engine().BillingTrend(ctx, obj, n)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.BillingTrend{Months: make([]*model.TrendMonth, len(list))}
+	for i, t := range list {
+		out.Months[i] = &model.TrendMonth{Month: scalars.Month(t.Month.String()), UsageAmount: money(t.Usage, obj.Currency),
+			BilledAmount: money(t.Billed, obj.Currency), PaidAmount: money(t.Paid, obj.Currency), Invoiced: t.Invoiced}
+	}
+	return out, nil
+}
+
+// Invoices is the resolver for the invoices field.
+func (r *billingGroupResolver) Invoices(ctx context.Context, obj *ent.BillingGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.InvoiceConnection, error) {
+	if err := checkPage(first, last); err != nil {
+		return nil, err
+	}
+	return r.Client.Invoice.Query().Where(invoice.BillingGroupID(obj.ID)).
+		Paginate(ctx, after, first, before, last,
+			ent.WithInvoiceOrder(&ent.InvoiceOrder{Direction: entgql.OrderDirectionDesc, Field: ent.InvoiceOrderFieldCreatedAt}))
+}
+
+// Invoice is the resolver for the invoice field.
+func (r *billingGroupResolver) Invoice(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) (*ent.Invoice, error) {
+	inv, err := r.Client.Invoice.Query().Where(invoice.BillingGroupID(obj.ID), invoice.Month(string(month))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return inv, err
+}
+
 // BillingGroup is the resolver for the billingGroup field.
 func (r *contractResolver) BillingGroup(ctx context.Context, obj *ent.Contract) (*ent.BillingGroup, error) {
 	return r.Client.BillingGroup.Get(ctx, obj.BillingGroupID)
+}
+
+// Month is the resolver for the month field.
+func (r *invoiceResolver) Month(ctx context.Context, obj *ent.Invoice) (scalars.Month, error) {
+	return scalars.Month(obj.Month), nil
+}
+
+// BillingGroup is the resolver for the billingGroup field.
+func (r *invoiceResolver) BillingGroup(ctx context.Context, obj *ent.Invoice) (*ent.BillingGroup, error) {
+	return r.Client.BillingGroup.Get(ctx, obj.BillingGroupID)
+}
+
+// UsageAmount is the resolver for the usageAmount field.
+func (r *invoiceResolver) UsageAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(obj.UsageAmount, obj.Currency), nil
+}
+
+// DiscountAmount is the resolver for the discountAmount field.
+func (r *invoiceResolver) DiscountAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(obj.DiscountAmount, obj.Currency), nil
+}
+
+// CreditAmount is the resolver for the creditAmount field.
+func (r *invoiceResolver) CreditAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(obj.CreditAmount, obj.Currency), nil
+}
+
+// DeterminedAmount is the resolver for the determinedAmount field.
+func (r *invoiceResolver) DeterminedAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(obj.DeterminedAmount, obj.Currency), nil
+}
+
+// TaxAmount is the resolver for the taxAmount field.
+func (r *invoiceResolver) TaxAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(obj.TaxAmount, obj.Currency), nil
+}
+
+// CoinAmount is the resolver for the coinAmount field.
+func (r *invoiceResolver) CoinAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(obj.CoinAmount, obj.Currency), nil
+}
+
+// LateFeeAmount is the resolver for the lateFeeAmount field.
+func (r *invoiceResolver) LateFeeAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(obj.LateFeeAmount, obj.Currency), nil
+}
+
+// PaymentAmount is the resolver for the paymentAmount field.
+func (r *invoiceResolver) PaymentAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(billing.PaymentAmount(obj), obj.Currency), nil
+}
+
+// AmountDue is the resolver for the amountDue field.
+func (r *invoiceResolver) AmountDue(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(billing.AmountDue(obj), obj.Currency), nil
+}
+
+// PaidAmount is the resolver for the paidAmount field.
+func (r *invoiceResolver) PaidAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(obj.PaidAmount, obj.Currency), nil
+}
+
+// Lines is the resolver for the lines field.
+func (r *invoiceResolver) Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error) {
+	return r.Client.InvoiceLine.Query().Where(invoiceline.InvoiceID(obj.ID)).Order(ent.Asc(invoiceline.FieldPosition)).All(ctx)
+}
+
+// Region is the resolver for the region field.
+func (r *invoiceLineResolver) Region(ctx context.Context, obj *ent.InvoiceLine) (string, error) {
+	return obj.RegionCode, nil
+}
+
+// UsedAmount is the resolver for the usedAmount field.
+func (r *invoiceLineResolver) UsedAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error) {
+	return money(obj.UsedAmount, obj.Currency), nil
+}
+
+// DiscountAmount is the resolver for the discountAmount field.
+func (r *invoiceLineResolver) DiscountAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error) {
+	return money(obj.DiscountAmount, obj.Currency), nil
+}
+
+// CreditAmount is the resolver for the creditAmount field.
+func (r *invoiceLineResolver) CreditAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error) {
+	return money(obj.CreditAmount, obj.Currency), nil
+}
+
+// DeterminedAmount is the resolver for the determinedAmount field.
+func (r *invoiceLineResolver) DeterminedAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error) {
+	return money(obj.DeterminedAmount, obj.Currency), nil
 }
 
 // SignUp is the resolver for the signUp field.
@@ -347,9 +543,88 @@ func (r *mutationResolver) EndContract(ctx context.Context, input model.EndContr
 	return &model.ContractPayload{Contract: c}, nil
 }
 
+// RecordUsage is the resolver for the recordUsage field.
+func (r *mutationResolver) RecordUsage(ctx context.Context, input model.RecordUsageInput) (*model.RecordUsagePayload, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	orgID := p.OrgID
+	switch {
+	case p.Operator:
+		orgID = "" // operators record for any organization
+	case p.Partner && p.HasScope(auth.ScopeUsageWrite):
+	default:
+		return nil, billing.Forbidden("recording usage needs a partner token with the usage:write scope, or an operator")
+	}
+	events := make([]billing.UsageInput, len(input.Events))
+	for i, e := range input.Events {
+		events[i] = billing.UsageInput{EventID: e.EventID, BillingGroupID: e.BillingGroupID, ServiceCode: e.ServiceCode,
+			Region: e.Region, Channel: deref(e.Channel), Metric: e.Metric, Quantity: string(e.Quantity), OccurredAt: e.OccurredAt}
+	}
+	res, err := r.engine().RecordUsage(ctx, orgID, events)
+	if err != nil {
+		return nil, batchErrors(ctx, err)
+	}
+	return &model.RecordUsagePayload{Accepted: res.Accepted, Duplicates: res.Duplicates}, nil
+}
+
+// RunBillingJobs is the resolver for the runBillingJobs field.
+func (r *mutationResolver) RunBillingJobs(ctx context.Context, input *model.RunBillingJobsInput) (*model.RunBillingJobsPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	at := r.Clock.Now()
+	if input != nil && input.At != nil {
+		at = *input.At
+	}
+	res, err := r.engine().RunJobs(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RunBillingJobsPayload{At: at, Issued: res.Issued, Charged: res.Charged, Failed: res.Failed,
+		Outstanding: res.Outstanding, LateFees: res.LateFees, Expired: res.Expired}, nil
+}
+
+// CreatePromotion is the resolver for the createPromotion field.
+func (r *mutationResolver) CreatePromotion(ctx context.Context, input model.CreatePromotionInput) (*model.PromotionPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	promo, err := billing.CreatePromotion(ctx, r.Client, billing.PromotionSpec{Name: input.Name, ServiceCode: input.ServiceCode,
+		ProvisionType: input.ProvisionType, PricingPlan: input.PricingPlan, NumberProvided: input.NumberProvided,
+		BillingGroupID: input.BillingGroupID})
+	if err != nil {
+		return nil, err
+	}
+	return &model.PromotionPayload{Promotion: promo}, nil
+}
+
+// IssueUsageConfirmation is the resolver for the issueUsageConfirmation field.
+func (r *mutationResolver) IssueUsageConfirmation(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error) {
+	return r.documentURL(ctx, input, billing.DocUsageConfirmation)
+}
+
+// ExportUsageDetails is the resolver for the exportUsageDetails field.
+func (r *mutationResolver) ExportUsageDetails(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error) {
+	return r.documentURL(ctx, input, billing.DocUsageDetails)
+}
+
 // UnitPrice is the resolver for the unitPrice field.
 func (r *priceResolver) UnitPrice(ctx context.Context, obj *ent.Price) (*model.Money, error) {
 	return &model.Money{Amount: scalarsDecimal(obj.UnitPrice), Currency: obj.Currency}, nil
+}
+
+// NumberUsed is the resolver for the numberUsed field.
+func (r *promotionResolver) NumberUsed(ctx context.Context, obj *ent.Promotion) (int, error) {
+	// The group is the parent of BillingGroup.promotions; reached through
+	// node(id), a promotion has no group and reports none used.
+	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
+		if bg, ok := fc.Result.(*ent.BillingGroup); ok {
+			return billing.PromotionUsed(ctx, r.engine(), obj, bg.ID)
+		}
+	}
+	return 0, nil
 }
 
 // Viewer is the resolver for the viewer field.
@@ -411,7 +686,13 @@ func (r *queryResolver) Regions(ctx context.Context) ([]*ent.Region, error) {
 	return r.Client.Region.Query().Order(ent.Asc(region.FieldCode)).All(ctx)
 }
 
+// InvoiceLine returns generated.InvoiceLineResolver implementation.
+func (r *Resolver) InvoiceLine() generated.InvoiceLineResolver { return &invoiceLineResolver{r} }
+
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
-type mutationResolver struct{ *Resolver }
+type (
+	invoiceLineResolver struct{ *Resolver }
+	mutationResolver    struct{ *Resolver }
+)

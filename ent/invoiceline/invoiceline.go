@@ -24,6 +24,8 @@ const (
 	FieldServiceCode = "service_code"
 	// FieldServiceName holds the string denoting the service_name field in the database.
 	FieldServiceName = "service_name"
+	// FieldCurrency holds the string denoting the currency field in the database.
+	FieldCurrency = "currency"
 	// FieldUsedAmount holds the string denoting the used_amount field in the database.
 	FieldUsedAmount = "used_amount"
 	// FieldDiscountAmount holds the string denoting the discount_amount field in the database.
@@ -54,6 +56,7 @@ var Columns = []string{
 	FieldRegionCode,
 	FieldServiceCode,
 	FieldServiceName,
+	FieldCurrency,
 	FieldUsedAmount,
 	FieldDiscountAmount,
 	FieldCreditAmount,
@@ -115,6 +118,11 @@ func ByServiceCode(opts ...sql.OrderTermOption) OrderOption {
 // ByServiceName orders the results by the service_name field.
 func ByServiceName(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldServiceName, opts...).ToFunc()
+}
+
+// ByCurrency orders the results by the currency field.
+func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCurrency, opts...).ToFunc()
 }
 
 // ByUsedAmount orders the results by the used_amount field.

@@ -93,6 +93,11 @@ func ServiceName(v string) predicate.InvoiceLine {
 	return predicate.InvoiceLine(sql.FieldEQ(FieldServiceName, v))
 }
 
+// Currency applies equality check predicate on the "currency" field. It's identical to CurrencyEQ.
+func Currency(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldEQ(FieldCurrency, v))
+}
+
 // UsedAmount applies equality check predicate on the "used_amount" field. It's identical to UsedAmountEQ.
 func UsedAmount(v int64) predicate.InvoiceLine {
 	return predicate.InvoiceLine(sql.FieldEQ(FieldUsedAmount, v))
@@ -476,6 +481,71 @@ func ServiceNameEqualFold(v string) predicate.InvoiceLine {
 // ServiceNameContainsFold applies the ContainsFold predicate on the "service_name" field.
 func ServiceNameContainsFold(v string) predicate.InvoiceLine {
 	return predicate.InvoiceLine(sql.FieldContainsFold(FieldServiceName, v))
+}
+
+// CurrencyEQ applies the EQ predicate on the "currency" field.
+func CurrencyEQ(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldEQ(FieldCurrency, v))
+}
+
+// CurrencyNEQ applies the NEQ predicate on the "currency" field.
+func CurrencyNEQ(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldNEQ(FieldCurrency, v))
+}
+
+// CurrencyIn applies the In predicate on the "currency" field.
+func CurrencyIn(vs ...string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldIn(FieldCurrency, vs...))
+}
+
+// CurrencyNotIn applies the NotIn predicate on the "currency" field.
+func CurrencyNotIn(vs ...string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldNotIn(FieldCurrency, vs...))
+}
+
+// CurrencyGT applies the GT predicate on the "currency" field.
+func CurrencyGT(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldGT(FieldCurrency, v))
+}
+
+// CurrencyGTE applies the GTE predicate on the "currency" field.
+func CurrencyGTE(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldGTE(FieldCurrency, v))
+}
+
+// CurrencyLT applies the LT predicate on the "currency" field.
+func CurrencyLT(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldLT(FieldCurrency, v))
+}
+
+// CurrencyLTE applies the LTE predicate on the "currency" field.
+func CurrencyLTE(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldLTE(FieldCurrency, v))
+}
+
+// CurrencyContains applies the Contains predicate on the "currency" field.
+func CurrencyContains(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldContains(FieldCurrency, v))
+}
+
+// CurrencyHasPrefix applies the HasPrefix predicate on the "currency" field.
+func CurrencyHasPrefix(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldHasPrefix(FieldCurrency, v))
+}
+
+// CurrencyHasSuffix applies the HasSuffix predicate on the "currency" field.
+func CurrencyHasSuffix(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldHasSuffix(FieldCurrency, v))
+}
+
+// CurrencyEqualFold applies the EqualFold predicate on the "currency" field.
+func CurrencyEqualFold(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldEqualFold(FieldCurrency, v))
+}
+
+// CurrencyContainsFold applies the ContainsFold predicate on the "currency" field.
+func CurrencyContainsFold(v string) predicate.InvoiceLine {
+	return predicate.InvoiceLine(sql.FieldContainsFold(FieldCurrency, v))
 }
 
 // UsedAmountEQ applies the EQ predicate on the "used_amount" field.

@@ -363,6 +363,7 @@ var (
 		{Name: "region_code", Type: field.TypeString},
 		{Name: "service_code", Type: field.TypeString},
 		{Name: "service_name", Type: field.TypeString},
+		{Name: "currency", Type: field.TypeString},
 		{Name: "used_amount", Type: field.TypeInt64},
 		{Name: "discount_amount", Type: field.TypeInt64},
 		{Name: "credit_amount", Type: field.TypeInt64},
@@ -377,7 +378,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "invoice_lines_invoices_lines",
-				Columns:    []*schema.Column{InvoiceLinesColumns[10]},
+				Columns:    []*schema.Column{InvoiceLinesColumns[11]},
 				RefColumns: []*schema.Column{InvoicesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -391,7 +392,7 @@ var (
 			{
 				Name:    "invoiceline_invoice_id_position",
 				Unique:  true,
-				Columns: []*schema.Column{InvoiceLinesColumns[10], InvoiceLinesColumns[2]},
+				Columns: []*schema.Column{InvoiceLinesColumns[11], InvoiceLinesColumns[2]},
 			},
 		},
 	}
@@ -470,6 +471,23 @@ var (
 				Columns: []*schema.Column{PricesColumns[7], PricesColumns[2], PricesColumns[3]},
 			},
 		},
+	}
+	// PromotionsColumns holds the columns for the "promotions" table.
+	PromotionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "billing_group_id", Type: field.TypeString, Nullable: true},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "service_code", Type: field.TypeString},
+		{Name: "provision_type", Type: field.TypeString, Size: 100},
+		{Name: "pricing_plan", Type: field.TypeString, Size: 100},
+		{Name: "number_provided", Type: field.TypeInt},
+	}
+	// PromotionsTable holds the schema information for the "promotions" table.
+	PromotionsTable = &schema.Table{
+		Name:       "promotions",
+		Columns:    PromotionsColumns,
+		PrimaryKey: []*schema.Column{PromotionsColumns[0]},
 	}
 	// RefreshTokensColumns holds the columns for the "refresh_tokens" table.
 	RefreshTokensColumns = []*schema.Column{
@@ -605,6 +623,7 @@ var (
 		OrganizationsTable,
 		OutboxEventsTable,
 		PricesTable,
+		PromotionsTable,
 		RefreshTokensTable,
 		RegionsTable,
 		ServicesTable,

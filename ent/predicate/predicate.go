@@ -48,6 +48,9 @@ type OutboxEvent func(*sql.Selector)
 // Price is the predicate function for price builders.
 type Price func(*sql.Selector)
 
+// Promotion is the predicate function for promotion builders.
+type Promotion func(*sql.Selector)
+
 // RefreshToken is the predicate function for refreshtoken builders.
 type RefreshToken func(*sql.Selector)
 

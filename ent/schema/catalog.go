@@ -109,3 +109,22 @@ func (Contract) Indexes() []ent.Index {
 }
 
 func (Contract) Annotations() []schema.Annotation { return gql() }
+
+// Promotion is a free offer of a service (SPEC R-17). Without a billing
+// group it is offered platform-wide, like the catalog.
+type Promotion struct{ ent.Schema }
+
+func (Promotion) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{Prefix: "promo"}, TimeMixin{}} }
+
+func (Promotion) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("billing_group_id").Optional().Nillable().Immutable().Annotations(entgql.Skip()),
+		field.String("name").NotEmpty().MaxLen(200),
+		field.String("service_code").Immutable(),
+		field.String("provision_type").MaxLen(100),
+		field.String("pricing_plan").MaxLen(100),
+		field.Int("number_provided").NonNegative(),
+	}
+}
+
+func (Promotion) Annotations() []schema.Annotation { return gql() }

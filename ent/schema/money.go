@@ -129,6 +129,7 @@ func (InvoiceLine) Fields() []ent.Field {
 		field.String("region_code").Immutable(),
 		field.String("service_code").Immutable(),
 		field.String("service_name").Immutable(),
+		field.String("currency").Immutable(),
 		field.Int64("used_amount").Immutable(),
 		field.Int64("discount_amount").Immutable(),
 		field.Int64("credit_amount").Immutable(),

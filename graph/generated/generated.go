@@ -42,8 +42,11 @@ type ResolverRoot interface {
 	Account() AccountResolver
 	BillingGroup() BillingGroupResolver
 	Contract() ContractResolver
+	Invoice() InvoiceResolver
+	InvoiceLine() InvoiceLineResolver
 	Mutation() MutationResolver
 	Price() PriceResolver
+	Promotion() PromotionResolver
 	Query() QueryResolver
 }
 
@@ -109,13 +112,21 @@ type ComplexityRoot struct {
 	}
 
 	BillingGroup struct {
-		Contracts    func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		Grants       func(childComplexity int) int
-		ID           func(childComplexity int) int
-		IsMain       func(childComplexity int) int
-		Name         func(childComplexity int) int
-		Organization func(childComplexity int) int
+		BillingTrend       func(childComplexity int, months *int) int
+		ChannelUsage       func(childComplexity int, month scalars.Month) int
+		Contracts          func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		CurrentUsage       func(childComplexity int) int
+		Grants             func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Invoice            func(childComplexity int, month scalars.Month) int
+		Invoices           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) int
+		IsMain             func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Organization       func(childComplexity int) int
+		Promotions         func(childComplexity int) int
+		ServiceUsageStatus func(childComplexity int, region *string) int
+		Usage              func(childComplexity int, month scalars.Month, region *string) int
 	}
 
 	BillingGroupConnection struct {
@@ -148,6 +159,28 @@ type ComplexityRoot struct {
 		RegularPaymentLastDay           func(childComplexity int) int
 		TimeZone                        func(childComplexity int) int
 		VatRate                         func(childComplexity int) int
+	}
+
+	BillingTrend struct {
+		Months func(childComplexity int) int
+	}
+
+	ChannelServiceUsage struct {
+		APICalls    func(childComplexity int) int
+		Amount      func(childComplexity int) int
+		DiskUsage   func(childComplexity int) int
+		ServiceCode func(childComplexity int) int
+		ServiceName func(childComplexity int) int
+	}
+
+	ChannelUsage struct {
+		APIUsageFee  func(childComplexity int) int
+		BaseFee      func(childComplexity int) int
+		Channel      func(childComplexity int) int
+		DiskUsageFee func(childComplexity int) int
+		Month        func(childComplexity int) int
+		Services     func(childComplexity int) int
+		TotalAmount  func(childComplexity int) int
 	}
 
 	Contract struct {
@@ -218,6 +251,29 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Discount struct {
+		Conditions func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Name       func(childComplexity int) int
+	}
+
+	DiscountConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	DiscountEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	DocumentPayload struct {
+		ExpiresAt func(childComplexity int) int
+		URL       func(childComplexity int) int
+	}
+
 	Grant struct {
 		Account      func(childComplexity int) int
 		BillingGroup func(childComplexity int) int
@@ -238,11 +294,24 @@ type ComplexityRoot struct {
 	}
 
 	Invoice struct {
-		CreatedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
-		IssuedAt  func(childComplexity int) int
-		PaidAt    func(childComplexity int) int
-		Status    func(childComplexity int) int
+		AmountDue        func(childComplexity int) int
+		BillingGroup     func(childComplexity int) int
+		CoinAmount       func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		CreditAmount     func(childComplexity int) int
+		DeterminedAmount func(childComplexity int) int
+		DiscountAmount   func(childComplexity int) int
+		ID               func(childComplexity int) int
+		IssuedAt         func(childComplexity int) int
+		LateFeeAmount    func(childComplexity int) int
+		Lines            func(childComplexity int) int
+		Month            func(childComplexity int) int
+		PaidAmount       func(childComplexity int) int
+		PaidAt           func(childComplexity int) int
+		PaymentAmount    func(childComplexity int) int
+		Status           func(childComplexity int) int
+		TaxAmount        func(childComplexity int) int
+		UsageAmount      func(childComplexity int) int
 	}
 
 	InvoiceConnection struct {
@@ -256,6 +325,16 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	InvoiceLine struct {
+		CreditAmount     func(childComplexity int) int
+		DeterminedAmount func(childComplexity int) int
+		DiscountAmount   func(childComplexity int) int
+		Region           func(childComplexity int) int
+		ServiceCode      func(childComplexity int) int
+		ServiceName      func(childComplexity int) int
+		UsedAmount       func(childComplexity int) int
+	}
+
 	Money struct {
 		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
@@ -266,15 +345,20 @@ type ComplexityRoot struct {
 		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateBillingGroup     func(childComplexity int, input model.CreateBillingGroupInput) int
 		CreateContract         func(childComplexity int, input model.CreateContractInput) int
+		CreatePromotion        func(childComplexity int, input model.CreatePromotionInput) int
 		CreateRegion           func(childComplexity int, input model.CreateRegionInput) int
 		CreateService          func(childComplexity int, input model.CreateServiceInput) int
 		EndContract            func(childComplexity int, input model.EndContractInput) int
+		ExportUsageDetails     func(childComplexity int, input model.DocumentInput) int
 		GrantBillingGroupRole  func(childComplexity int, input model.BillingGroupRoleInput) int
 		InviteMember           func(childComplexity int, input model.InviteMemberInput) int
+		IssueUsageConfirmation func(childComplexity int, input model.DocumentInput) int
 		Login                  func(childComplexity int, input model.LoginInput) int
+		RecordUsage            func(childComplexity int, input model.RecordUsageInput) int
 		RefreshToken           func(childComplexity int, input model.RefreshTokenInput) int
 		RevokeAPIToken         func(childComplexity int, input model.RevokeAPITokenInput) int
 		RevokeBillingGroupRole func(childComplexity int, input model.BillingGroupRoleInput) int
+		RunBillingJobs         func(childComplexity int, input *model.RunBillingJobsInput) int
 		SignUp                 func(childComplexity int, input model.SignUpInput) int
 	}
 
@@ -311,6 +395,32 @@ type ComplexityRoot struct {
 		UnitPrice  func(childComplexity int) int
 	}
 
+	Promotion struct {
+		CreatedAt      func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Name           func(childComplexity int) int
+		NumberProvided func(childComplexity int) int
+		NumberUsed     func(childComplexity int) int
+		PricingPlan    func(childComplexity int) int
+		ProvisionType  func(childComplexity int) int
+		ServiceCode    func(childComplexity int) int
+	}
+
+	PromotionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PromotionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PromotionPayload struct {
+		Promotion func(childComplexity int) int
+	}
+
 	Query struct {
 		BillingGroup  func(childComplexity int, id string) int
 		BillingPolicy func(childComplexity int) int
@@ -319,6 +429,11 @@ type ComplexityRoot struct {
 		Regions       func(childComplexity int) int
 		Services      func(childComplexity int) int
 		Viewer        func(childComplexity int) int
+	}
+
+	RecordUsagePayload struct {
+		Accepted   func(childComplexity int) int
+		Duplicates func(childComplexity int) int
 	}
 
 	RefreshTokenPayload struct {
@@ -353,6 +468,16 @@ type ComplexityRoot struct {
 		APIToken func(childComplexity int) int
 	}
 
+	RunBillingJobsPayload struct {
+		At          func(childComplexity int) int
+		Charged     func(childComplexity int) int
+		Expired     func(childComplexity int) int
+		Failed      func(childComplexity int) int
+		Issued      func(childComplexity int) int
+		LateFees    func(childComplexity int) int
+		Outstanding func(childComplexity int) int
+	}
+
 	Service struct {
 		Category  func(childComplexity int) int
 		Code      func(childComplexity int) int
@@ -378,6 +503,44 @@ type ComplexityRoot struct {
 		Service func(childComplexity int) int
 	}
 
+	ServiceUsageStatus struct {
+		ContractCount func(childComplexity int) int
+		Region        func(childComplexity int) int
+		ServiceCode   func(childComplexity int) int
+		ServiceName   func(childComplexity int) int
+	}
+
+	TrendMonth struct {
+		BilledAmount func(childComplexity int) int
+		Invoiced     func(childComplexity int) int
+		Month        func(childComplexity int) int
+		PaidAmount   func(childComplexity int) int
+		UsageAmount  func(childComplexity int) int
+	}
+
+	UsageLine struct {
+		DiscountAmount  func(childComplexity int) int
+		EstimatedAmount func(childComplexity int) int
+		Region          func(childComplexity int) int
+		ServiceCode     func(childComplexity int) int
+		ServiceName     func(childComplexity int) int
+		UsedAmount      func(childComplexity int) int
+	}
+
+	UsagePeriod struct {
+		From  func(childComplexity int) int
+		Month func(childComplexity int) int
+		To    func(childComplexity int) int
+	}
+
+	UsageReport struct {
+		DiscountAmount  func(childComplexity int) int
+		EstimatedAmount func(childComplexity int) int
+		Lines           func(childComplexity int) int
+		Period          func(childComplexity int) int
+		UsedAmount      func(childComplexity int) int
+	}
+
 	Viewer struct {
 		Account       func(childComplexity int) int
 		BillingGroups func(childComplexity int) int
@@ -398,9 +561,40 @@ type BillingGroupResolver interface {
 	Organization(ctx context.Context, obj *ent.BillingGroup) (*ent.Organization, error)
 	Grants(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Grant, error)
 	Contracts(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Contract, error)
+	Usage(ctx context.Context, obj *ent.BillingGroup, month scalars.Month, region *string) (*model.UsageReport, error)
+	CurrentUsage(ctx context.Context, obj *ent.BillingGroup) (*model.UsageReport, error)
+	ChannelUsage(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) ([]*model.ChannelUsage, error)
+	ServiceUsageStatus(ctx context.Context, obj *ent.BillingGroup, region *string) ([]*model.ServiceUsageStatus, error)
+	Promotions(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Promotion, error)
+	BillingTrend(ctx context.Context, obj *ent.BillingGroup, months *int) (*model.BillingTrend, error)
+	Invoices(ctx context.Context, obj *ent.BillingGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.InvoiceConnection, error)
+	Invoice(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) (*ent.Invoice, error)
 }
 type ContractResolver interface {
 	BillingGroup(ctx context.Context, obj *ent.Contract) (*ent.BillingGroup, error)
+}
+type InvoiceResolver interface {
+	Month(ctx context.Context, obj *ent.Invoice) (scalars.Month, error)
+	BillingGroup(ctx context.Context, obj *ent.Invoice) (*ent.BillingGroup, error)
+	UsageAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	DiscountAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	CreditAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	DeterminedAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	TaxAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	CoinAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	LateFeeAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	PaymentAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	AmountDue(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	PaidAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
+	Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error)
+}
+type InvoiceLineResolver interface {
+	Region(ctx context.Context, obj *ent.InvoiceLine) (string, error)
+
+	UsedAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error)
+	DiscountAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error)
+	CreditAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error)
+	DeterminedAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error)
 }
 type MutationResolver interface {
 	SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error)
@@ -417,9 +611,17 @@ type MutationResolver interface {
 	CreateService(ctx context.Context, input model.CreateServiceInput) (*model.ServicePayload, error)
 	CreateContract(ctx context.Context, input model.CreateContractInput) (*model.ContractPayload, error)
 	EndContract(ctx context.Context, input model.EndContractInput) (*model.ContractPayload, error)
+	RecordUsage(ctx context.Context, input model.RecordUsageInput) (*model.RecordUsagePayload, error)
+	RunBillingJobs(ctx context.Context, input *model.RunBillingJobsInput) (*model.RunBillingJobsPayload, error)
+	CreatePromotion(ctx context.Context, input model.CreatePromotionInput) (*model.PromotionPayload, error)
+	IssueUsageConfirmation(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
+	ExportUsageDetails(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
 }
 type PriceResolver interface {
 	UnitPrice(ctx context.Context, obj *ent.Price) (*model.Money, error)
+}
+type PromotionResolver interface {
+	NumberUsed(ctx context.Context, obj *ent.Promotion) (int, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (ent.Noder, error)
@@ -655,6 +857,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuthPayload.RefreshToken(childComplexity), true
 
+	case "BillingGroup.billingTrend":
+		if e.ComplexityRoot.BillingGroup.BillingTrend == nil {
+			break
+		}
+
+		args, err := ec.field_BillingGroup_billingTrend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BillingGroup.BillingTrend(childComplexity, args["months"].(*int)), true
+	case "BillingGroup.channelUsage":
+		if e.ComplexityRoot.BillingGroup.ChannelUsage == nil {
+			break
+		}
+
+		args, err := ec.field_BillingGroup_channelUsage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BillingGroup.ChannelUsage(childComplexity, args["month"].(scalars.Month)), true
 	case "BillingGroup.contracts":
 		if e.ComplexityRoot.BillingGroup.Contracts == nil {
 			break
@@ -667,6 +891,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingGroup.CreatedAt(childComplexity), true
+	case "BillingGroup.currentUsage":
+		if e.ComplexityRoot.BillingGroup.CurrentUsage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingGroup.CurrentUsage(childComplexity), true
 	case "BillingGroup.grants":
 		if e.ComplexityRoot.BillingGroup.Grants == nil {
 			break
@@ -679,6 +909,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingGroup.ID(childComplexity), true
+	case "BillingGroup.invoice":
+		if e.ComplexityRoot.BillingGroup.Invoice == nil {
+			break
+		}
+
+		args, err := ec.field_BillingGroup_invoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BillingGroup.Invoice(childComplexity, args["month"].(scalars.Month)), true
+	case "BillingGroup.invoices":
+		if e.ComplexityRoot.BillingGroup.Invoices == nil {
+			break
+		}
+
+		args, err := ec.field_BillingGroup_invoices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BillingGroup.Invoices(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int)), true
 	case "BillingGroup.isMain":
 		if e.ComplexityRoot.BillingGroup.IsMain == nil {
 			break
@@ -697,6 +949,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingGroup.Organization(childComplexity), true
+	case "BillingGroup.promotions":
+		if e.ComplexityRoot.BillingGroup.Promotions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingGroup.Promotions(childComplexity), true
+	case "BillingGroup.serviceUsageStatus":
+		if e.ComplexityRoot.BillingGroup.ServiceUsageStatus == nil {
+			break
+		}
+
+		args, err := ec.field_BillingGroup_serviceUsageStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BillingGroup.ServiceUsageStatus(childComplexity, args["region"].(*string)), true
+	case "BillingGroup.usage":
+		if e.ComplexityRoot.BillingGroup.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_BillingGroup_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BillingGroup.Usage(childComplexity, args["month"].(scalars.Month), args["region"].(*string)), true
 
 	case "BillingGroupConnection.edges":
 		if e.ComplexityRoot.BillingGroupConnection.Edges == nil {
@@ -821,6 +1101,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingPolicy.VatRate(childComplexity), true
+
+	case "BillingTrend.months":
+		if e.ComplexityRoot.BillingTrend.Months == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingTrend.Months(childComplexity), true
+
+	case "ChannelServiceUsage.apiCalls":
+		if e.ComplexityRoot.ChannelServiceUsage.APICalls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelServiceUsage.APICalls(childComplexity), true
+	case "ChannelServiceUsage.amount":
+		if e.ComplexityRoot.ChannelServiceUsage.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelServiceUsage.Amount(childComplexity), true
+	case "ChannelServiceUsage.diskUsage":
+		if e.ComplexityRoot.ChannelServiceUsage.DiskUsage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelServiceUsage.DiskUsage(childComplexity), true
+	case "ChannelServiceUsage.serviceCode":
+		if e.ComplexityRoot.ChannelServiceUsage.ServiceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelServiceUsage.ServiceCode(childComplexity), true
+	case "ChannelServiceUsage.serviceName":
+		if e.ComplexityRoot.ChannelServiceUsage.ServiceName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelServiceUsage.ServiceName(childComplexity), true
+
+	case "ChannelUsage.apiUsageFee":
+		if e.ComplexityRoot.ChannelUsage.APIUsageFee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelUsage.APIUsageFee(childComplexity), true
+	case "ChannelUsage.baseFee":
+		if e.ComplexityRoot.ChannelUsage.BaseFee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelUsage.BaseFee(childComplexity), true
+	case "ChannelUsage.channel":
+		if e.ComplexityRoot.ChannelUsage.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelUsage.Channel(childComplexity), true
+	case "ChannelUsage.diskUsageFee":
+		if e.ComplexityRoot.ChannelUsage.DiskUsageFee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelUsage.DiskUsageFee(childComplexity), true
+	case "ChannelUsage.month":
+		if e.ComplexityRoot.ChannelUsage.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelUsage.Month(childComplexity), true
+	case "ChannelUsage.services":
+		if e.ComplexityRoot.ChannelUsage.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelUsage.Services(childComplexity), true
+	case "ChannelUsage.totalAmount":
+		if e.ComplexityRoot.ChannelUsage.TotalAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelUsage.TotalAmount(childComplexity), true
 
 	case "Contract.billingGroup":
 		if e.ComplexityRoot.Contract.BillingGroup == nil {
@@ -1043,6 +1404,76 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreditEntryEdge.Node(childComplexity), true
 
+	case "Discount.conditions":
+		if e.ComplexityRoot.Discount.Conditions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Discount.Conditions(childComplexity), true
+	case "Discount.createdAt":
+		if e.ComplexityRoot.Discount.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Discount.CreatedAt(childComplexity), true
+	case "Discount.id":
+		if e.ComplexityRoot.Discount.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Discount.ID(childComplexity), true
+	case "Discount.name":
+		if e.ComplexityRoot.Discount.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Discount.Name(childComplexity), true
+
+	case "DiscountConnection.edges":
+		if e.ComplexityRoot.DiscountConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountConnection.Edges(childComplexity), true
+	case "DiscountConnection.pageInfo":
+		if e.ComplexityRoot.DiscountConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountConnection.PageInfo(childComplexity), true
+	case "DiscountConnection.totalCount":
+		if e.ComplexityRoot.DiscountConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountConnection.TotalCount(childComplexity), true
+
+	case "DiscountEdge.cursor":
+		if e.ComplexityRoot.DiscountEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountEdge.Cursor(childComplexity), true
+	case "DiscountEdge.node":
+		if e.ComplexityRoot.DiscountEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountEdge.Node(childComplexity), true
+
+	case "DocumentPayload.expiresAt":
+		if e.ComplexityRoot.DocumentPayload.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentPayload.ExpiresAt(childComplexity), true
+	case "DocumentPayload.url":
+		if e.ComplexityRoot.DocumentPayload.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DocumentPayload.URL(childComplexity), true
+
 	case "Grant.account":
 		if e.ComplexityRoot.Grant.Account == nil {
 			break
@@ -1106,12 +1537,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GrantEdge.Node(childComplexity), true
 
+	case "Invoice.amountDue":
+		if e.ComplexityRoot.Invoice.AmountDue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.AmountDue(childComplexity), true
+	case "Invoice.billingGroup":
+		if e.ComplexityRoot.Invoice.BillingGroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.BillingGroup(childComplexity), true
+	case "Invoice.coinAmount":
+		if e.ComplexityRoot.Invoice.CoinAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CoinAmount(childComplexity), true
 	case "Invoice.createdAt":
 		if e.ComplexityRoot.Invoice.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Invoice.CreatedAt(childComplexity), true
+	case "Invoice.creditAmount":
+		if e.ComplexityRoot.Invoice.CreditAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CreditAmount(childComplexity), true
+	case "Invoice.determinedAmount":
+		if e.ComplexityRoot.Invoice.DeterminedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.DeterminedAmount(childComplexity), true
+	case "Invoice.discountAmount":
+		if e.ComplexityRoot.Invoice.DiscountAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.DiscountAmount(childComplexity), true
 	case "Invoice.id":
 		if e.ComplexityRoot.Invoice.ID == nil {
 			break
@@ -1124,18 +1591,60 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.IssuedAt(childComplexity), true
+	case "Invoice.lateFeeAmount":
+		if e.ComplexityRoot.Invoice.LateFeeAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.LateFeeAmount(childComplexity), true
+	case "Invoice.lines":
+		if e.ComplexityRoot.Invoice.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Lines(childComplexity), true
+	case "Invoice.month":
+		if e.ComplexityRoot.Invoice.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Month(childComplexity), true
+	case "Invoice.paidAmount":
+		if e.ComplexityRoot.Invoice.PaidAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.PaidAmount(childComplexity), true
 	case "Invoice.paidAt":
 		if e.ComplexityRoot.Invoice.PaidAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Invoice.PaidAt(childComplexity), true
+	case "Invoice.paymentAmount":
+		if e.ComplexityRoot.Invoice.PaymentAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.PaymentAmount(childComplexity), true
 	case "Invoice.status":
 		if e.ComplexityRoot.Invoice.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Invoice.Status(childComplexity), true
+	case "Invoice.taxAmount":
+		if e.ComplexityRoot.Invoice.TaxAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.TaxAmount(childComplexity), true
+	case "Invoice.usageAmount":
+		if e.ComplexityRoot.Invoice.UsageAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.UsageAmount(childComplexity), true
 
 	case "InvoiceConnection.edges":
 		if e.ComplexityRoot.InvoiceConnection.Edges == nil {
@@ -1168,6 +1677,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceEdge.Node(childComplexity), true
+
+	case "InvoiceLine.creditAmount":
+		if e.ComplexityRoot.InvoiceLine.CreditAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.CreditAmount(childComplexity), true
+	case "InvoiceLine.determinedAmount":
+		if e.ComplexityRoot.InvoiceLine.DeterminedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.DeterminedAmount(childComplexity), true
+	case "InvoiceLine.discountAmount":
+		if e.ComplexityRoot.InvoiceLine.DiscountAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.DiscountAmount(childComplexity), true
+	case "InvoiceLine.region":
+		if e.ComplexityRoot.InvoiceLine.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.Region(childComplexity), true
+	case "InvoiceLine.serviceCode":
+		if e.ComplexityRoot.InvoiceLine.ServiceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.ServiceCode(childComplexity), true
+	case "InvoiceLine.serviceName":
+		if e.ComplexityRoot.InvoiceLine.ServiceName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.ServiceName(childComplexity), true
+	case "InvoiceLine.usedAmount":
+		if e.ComplexityRoot.InvoiceLine.UsedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceLine.UsedAmount(childComplexity), true
 
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
@@ -1226,6 +1778,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateContract(childComplexity, args["input"].(model.CreateContractInput)), true
+	case "Mutation.createPromotion":
+		if e.ComplexityRoot.Mutation.CreatePromotion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPromotion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePromotion(childComplexity, args["input"].(model.CreatePromotionInput)), true
 	case "Mutation.createRegion":
 		if e.ComplexityRoot.Mutation.CreateRegion == nil {
 			break
@@ -1259,6 +1822,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EndContract(childComplexity, args["input"].(model.EndContractInput)), true
+	case "Mutation.exportUsageDetails":
+		if e.ComplexityRoot.Mutation.ExportUsageDetails == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_exportUsageDetails_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExportUsageDetails(childComplexity, args["input"].(model.DocumentInput)), true
 	case "Mutation.grantBillingGroupRole":
 		if e.ComplexityRoot.Mutation.GrantBillingGroupRole == nil {
 			break
@@ -1281,6 +1855,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.InviteMember(childComplexity, args["input"].(model.InviteMemberInput)), true
+	case "Mutation.issueUsageConfirmation":
+		if e.ComplexityRoot.Mutation.IssueUsageConfirmation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueUsageConfirmation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueUsageConfirmation(childComplexity, args["input"].(model.DocumentInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1292,6 +1877,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Login(childComplexity, args["input"].(model.LoginInput)), true
+	case "Mutation.recordUsage":
+		if e.ComplexityRoot.Mutation.RecordUsage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordUsage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordUsage(childComplexity, args["input"].(model.RecordUsageInput)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -1325,6 +1921,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeBillingGroupRole(childComplexity, args["input"].(model.BillingGroupRoleInput)), true
+	case "Mutation.runBillingJobs":
+		if e.ComplexityRoot.Mutation.RunBillingJobs == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runBillingJobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunBillingJobs(childComplexity, args["input"].(*model.RunBillingJobsInput)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -1450,6 +2057,94 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Price.UnitPrice(childComplexity), true
 
+	case "Promotion.createdAt":
+		if e.ComplexityRoot.Promotion.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.CreatedAt(childComplexity), true
+	case "Promotion.id":
+		if e.ComplexityRoot.Promotion.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.ID(childComplexity), true
+	case "Promotion.name":
+		if e.ComplexityRoot.Promotion.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.Name(childComplexity), true
+	case "Promotion.numberProvided":
+		if e.ComplexityRoot.Promotion.NumberProvided == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.NumberProvided(childComplexity), true
+	case "Promotion.numberUsed":
+		if e.ComplexityRoot.Promotion.NumberUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.NumberUsed(childComplexity), true
+	case "Promotion.pricingPlan":
+		if e.ComplexityRoot.Promotion.PricingPlan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.PricingPlan(childComplexity), true
+	case "Promotion.provisionType":
+		if e.ComplexityRoot.Promotion.ProvisionType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.ProvisionType(childComplexity), true
+	case "Promotion.serviceCode":
+		if e.ComplexityRoot.Promotion.ServiceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Promotion.ServiceCode(childComplexity), true
+
+	case "PromotionConnection.edges":
+		if e.ComplexityRoot.PromotionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromotionConnection.Edges(childComplexity), true
+	case "PromotionConnection.pageInfo":
+		if e.ComplexityRoot.PromotionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromotionConnection.PageInfo(childComplexity), true
+	case "PromotionConnection.totalCount":
+		if e.ComplexityRoot.PromotionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromotionConnection.TotalCount(childComplexity), true
+
+	case "PromotionEdge.cursor":
+		if e.ComplexityRoot.PromotionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromotionEdge.Cursor(childComplexity), true
+	case "PromotionEdge.node":
+		if e.ComplexityRoot.PromotionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromotionEdge.Node(childComplexity), true
+
+	case "PromotionPayload.promotion":
+		if e.ComplexityRoot.PromotionPayload.Promotion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PromotionPayload.Promotion(childComplexity), true
+
 	case "Query.billingGroup":
 		if e.ComplexityRoot.Query.BillingGroup == nil {
 			break
@@ -1508,6 +2203,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RecordUsagePayload.accepted":
+		if e.ComplexityRoot.RecordUsagePayload.Accepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordUsagePayload.Accepted(childComplexity), true
+	case "RecordUsagePayload.duplicates":
+		if e.ComplexityRoot.RecordUsagePayload.Duplicates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordUsagePayload.Duplicates(childComplexity), true
 
 	case "RefreshTokenPayload.accessToken":
 		if e.ComplexityRoot.RefreshTokenPayload.AccessToken == nil {
@@ -1599,6 +2307,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RevokeApiTokenPayload.APIToken(childComplexity), true
 
+	case "RunBillingJobsPayload.at":
+		if e.ComplexityRoot.RunBillingJobsPayload.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.At(childComplexity), true
+	case "RunBillingJobsPayload.charged":
+		if e.ComplexityRoot.RunBillingJobsPayload.Charged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.Charged(childComplexity), true
+	case "RunBillingJobsPayload.expired":
+		if e.ComplexityRoot.RunBillingJobsPayload.Expired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.Expired(childComplexity), true
+	case "RunBillingJobsPayload.failed":
+		if e.ComplexityRoot.RunBillingJobsPayload.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.Failed(childComplexity), true
+	case "RunBillingJobsPayload.issued":
+		if e.ComplexityRoot.RunBillingJobsPayload.Issued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.Issued(childComplexity), true
+	case "RunBillingJobsPayload.lateFees":
+		if e.ComplexityRoot.RunBillingJobsPayload.LateFees == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.LateFees(childComplexity), true
+	case "RunBillingJobsPayload.outstanding":
+		if e.ComplexityRoot.RunBillingJobsPayload.Outstanding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.Outstanding(childComplexity), true
+
 	case "Service.category":
 		if e.ComplexityRoot.Service.Category == nil {
 			break
@@ -1681,6 +2432,149 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServicePayload.Service(childComplexity), true
 
+	case "ServiceUsageStatus.contractCount":
+		if e.ComplexityRoot.ServiceUsageStatus.ContractCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceUsageStatus.ContractCount(childComplexity), true
+	case "ServiceUsageStatus.region":
+		if e.ComplexityRoot.ServiceUsageStatus.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceUsageStatus.Region(childComplexity), true
+	case "ServiceUsageStatus.serviceCode":
+		if e.ComplexityRoot.ServiceUsageStatus.ServiceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceUsageStatus.ServiceCode(childComplexity), true
+	case "ServiceUsageStatus.serviceName":
+		if e.ComplexityRoot.ServiceUsageStatus.ServiceName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceUsageStatus.ServiceName(childComplexity), true
+
+	case "TrendMonth.billedAmount":
+		if e.ComplexityRoot.TrendMonth.BilledAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendMonth.BilledAmount(childComplexity), true
+	case "TrendMonth.invoiced":
+		if e.ComplexityRoot.TrendMonth.Invoiced == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendMonth.Invoiced(childComplexity), true
+	case "TrendMonth.month":
+		if e.ComplexityRoot.TrendMonth.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendMonth.Month(childComplexity), true
+	case "TrendMonth.paidAmount":
+		if e.ComplexityRoot.TrendMonth.PaidAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendMonth.PaidAmount(childComplexity), true
+	case "TrendMonth.usageAmount":
+		if e.ComplexityRoot.TrendMonth.UsageAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendMonth.UsageAmount(childComplexity), true
+
+	case "UsageLine.discountAmount":
+		if e.ComplexityRoot.UsageLine.DiscountAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.DiscountAmount(childComplexity), true
+	case "UsageLine.estimatedAmount":
+		if e.ComplexityRoot.UsageLine.EstimatedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.EstimatedAmount(childComplexity), true
+	case "UsageLine.region":
+		if e.ComplexityRoot.UsageLine.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.Region(childComplexity), true
+	case "UsageLine.serviceCode":
+		if e.ComplexityRoot.UsageLine.ServiceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.ServiceCode(childComplexity), true
+	case "UsageLine.serviceName":
+		if e.ComplexityRoot.UsageLine.ServiceName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.ServiceName(childComplexity), true
+	case "UsageLine.usedAmount":
+		if e.ComplexityRoot.UsageLine.UsedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageLine.UsedAmount(childComplexity), true
+
+	case "UsagePeriod.from":
+		if e.ComplexityRoot.UsagePeriod.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePeriod.From(childComplexity), true
+	case "UsagePeriod.month":
+		if e.ComplexityRoot.UsagePeriod.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePeriod.Month(childComplexity), true
+	case "UsagePeriod.to":
+		if e.ComplexityRoot.UsagePeriod.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsagePeriod.To(childComplexity), true
+
+	case "UsageReport.discountAmount":
+		if e.ComplexityRoot.UsageReport.DiscountAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageReport.DiscountAmount(childComplexity), true
+	case "UsageReport.estimatedAmount":
+		if e.ComplexityRoot.UsageReport.EstimatedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageReport.EstimatedAmount(childComplexity), true
+	case "UsageReport.lines":
+		if e.ComplexityRoot.UsageReport.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageReport.Lines(childComplexity), true
+	case "UsageReport.period":
+		if e.ComplexityRoot.UsageReport.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageReport.Period(childComplexity), true
+	case "UsageReport.usedAmount":
+		if e.ComplexityRoot.UsageReport.UsedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageReport.UsedAmount(childComplexity), true
+
 	case "Viewer.account":
 		if e.ComplexityRoot.Viewer.Account == nil {
 			break
@@ -1728,11 +2622,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
 			graphql.NewInputUnmarshaler("CreateBillingGroupInput", ec.unmarshalInputCreateBillingGroupInput),
 			graphql.NewInputUnmarshaler("CreateContractInput", ec.unmarshalInputCreateContractInput),
+			graphql.NewInputUnmarshaler("CreatePromotionInput", ec.unmarshalInputCreatePromotionInput),
 			graphql.NewInputUnmarshaler("CreateRegionInput", ec.unmarshalInputCreateRegionInput),
 			graphql.NewInputUnmarshaler("CreateServiceInput", ec.unmarshalInputCreateServiceInput),
 			graphql.NewInputUnmarshaler("CreditEntryWhereInput", ec.unmarshalInputCreditEntryWhereInput),
 			graphql.NewInputUnmarshaler("CreditOrder", ec.unmarshalInputCreditOrder),
 			graphql.NewInputUnmarshaler("CreditWhereInput", ec.unmarshalInputCreditWhereInput),
+			graphql.NewInputUnmarshaler("DiscountOrder", ec.unmarshalInputDiscountOrder),
+			graphql.NewInputUnmarshaler("DiscountWhereInput", ec.unmarshalInputDiscountWhereInput),
+			graphql.NewInputUnmarshaler("DocumentInput", ec.unmarshalInputDocumentInput),
 			graphql.NewInputUnmarshaler("EndContractInput", ec.unmarshalInputEndContractInput),
 			graphql.NewInputUnmarshaler("GrantOrder", ec.unmarshalInputGrantOrder),
 			graphql.NewInputUnmarshaler("GrantWhereInput", ec.unmarshalInputGrantWhereInput),
@@ -1745,13 +2643,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PriceInput", ec.unmarshalInputPriceInput),
 			graphql.NewInputUnmarshaler("PriceOrder", ec.unmarshalInputPriceOrder),
 			graphql.NewInputUnmarshaler("PriceWhereInput", ec.unmarshalInputPriceWhereInput),
+			graphql.NewInputUnmarshaler("PromotionOrder", ec.unmarshalInputPromotionOrder),
+			graphql.NewInputUnmarshaler("PromotionWhereInput", ec.unmarshalInputPromotionWhereInput),
+			graphql.NewInputUnmarshaler("RecordUsageInput", ec.unmarshalInputRecordUsageInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RegionOrder", ec.unmarshalInputRegionOrder),
 			graphql.NewInputUnmarshaler("RegionWhereInput", ec.unmarshalInputRegionWhereInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
+			graphql.NewInputUnmarshaler("RunBillingJobsInput", ec.unmarshalInputRunBillingJobsInput),
 			graphql.NewInputUnmarshaler("ServiceOrder", ec.unmarshalInputServiceOrder),
 			graphql.NewInputUnmarshaler("ServiceWhereInput", ec.unmarshalInputServiceWhereInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
+			graphql.NewInputUnmarshaler("UsageEventInput", ec.unmarshalInputUsageEventInput),
 		)
 	}
 	first := true
@@ -2664,6 +3567,126 @@ Define a Relay Cursor type:
 https://relay.dev/graphql/connections.htm#sec-Cursor
 """
 scalar Cursor
+type Discount implements Node {
+  id: ID!
+  createdAt: Time!
+  name: String!
+  conditions: String!
+}
+"""
+A connection to a list of items.
+"""
+type DiscountConnection {
+  """
+  A list of edges.
+  """
+  edges: [DiscountEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type DiscountEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Discount
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Discount connections
+"""
+input DiscountOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Discounts.
+  """
+  field: DiscountOrderField!
+}
+"""
+Properties by which Discount connections can be ordered.
+"""
+enum DiscountOrderField {
+  CREATED_AT
+}
+"""
+DiscountWhereInput is used for filtering Discount objects.
+Input was generated by ent.
+"""
+input DiscountWhereInput {
+  not: DiscountWhereInput
+  and: [DiscountWhereInput!]
+  or: [DiscountWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  conditions field predicates
+  """
+  conditions: String
+  conditionsNEQ: String
+  conditionsIn: [String!]
+  conditionsNotIn: [String!]
+  conditionsGT: String
+  conditionsGTE: String
+  conditionsLT: String
+  conditionsLTE: String
+  conditionsContains: String
+  conditionsHasPrefix: String
+  conditionsHasSuffix: String
+  conditionsEqualFold: String
+  conditionsContainsFold: String
+}
 type Grant implements Node {
   id: ID!
   createdAt: Time!
@@ -3158,6 +4181,172 @@ input PriceWhereInput {
   modelIn: [PriceModel!]
   modelNotIn: [PriceModel!]
 }
+type Promotion implements Node {
+  id: ID!
+  createdAt: Time!
+  name: String!
+  serviceCode: String!
+  provisionType: String!
+  pricingPlan: String!
+  numberProvided: Int!
+}
+"""
+A connection to a list of items.
+"""
+type PromotionConnection {
+  """
+  A list of edges.
+  """
+  edges: [PromotionEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type PromotionEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Promotion
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Promotion connections
+"""
+input PromotionOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Promotions.
+  """
+  field: PromotionOrderField!
+}
+"""
+Properties by which Promotion connections can be ordered.
+"""
+enum PromotionOrderField {
+  CREATED_AT
+}
+"""
+PromotionWhereInput is used for filtering Promotion objects.
+Input was generated by ent.
+"""
+input PromotionWhereInput {
+  not: PromotionWhereInput
+  and: [PromotionWhereInput!]
+  or: [PromotionWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  service_code field predicates
+  """
+  serviceCode: String
+  serviceCodeNEQ: String
+  serviceCodeIn: [String!]
+  serviceCodeNotIn: [String!]
+  serviceCodeGT: String
+  serviceCodeGTE: String
+  serviceCodeLT: String
+  serviceCodeLTE: String
+  serviceCodeContains: String
+  serviceCodeHasPrefix: String
+  serviceCodeHasSuffix: String
+  serviceCodeEqualFold: String
+  serviceCodeContainsFold: String
+  """
+  provision_type field predicates
+  """
+  provisionType: String
+  provisionTypeNEQ: String
+  provisionTypeIn: [String!]
+  provisionTypeNotIn: [String!]
+  provisionTypeGT: String
+  provisionTypeGTE: String
+  provisionTypeLT: String
+  provisionTypeLTE: String
+  provisionTypeContains: String
+  provisionTypeHasPrefix: String
+  provisionTypeHasSuffix: String
+  provisionTypeEqualFold: String
+  provisionTypeContainsFold: String
+  """
+  pricing_plan field predicates
+  """
+  pricingPlan: String
+  pricingPlanNEQ: String
+  pricingPlanIn: [String!]
+  pricingPlanNotIn: [String!]
+  pricingPlanGT: String
+  pricingPlanGTE: String
+  pricingPlanLT: String
+  pricingPlanLTE: String
+  pricingPlanContains: String
+  pricingPlanHasPrefix: String
+  pricingPlanHasSuffix: String
+  pricingPlanEqualFold: String
+  pricingPlanContainsFold: String
+  """
+  number_provided field predicates
+  """
+  numberProvided: Int
+  numberProvidedNEQ: Int
+  numberProvidedIn: [Int!]
+  numberProvidedNotIn: [Int!]
+  numberProvidedGT: Int
+  numberProvidedGTE: Int
+  numberProvidedLT: Int
+  numberProvidedLTE: Int
+}
 type Query {
   """
   Fetches an object given its ID.
@@ -3458,10 +4647,6 @@ input ServiceWhereInput {
   hasPrices: Boolean
   hasPricesWith: [PriceWhereInput!]
 }
-"""
-The builtin Time type
-"""
-scalar Time
 `, BuiltIn: false},
 	{Name: "../../schema.graphqls", Input: `# cloudbill's hand-written GraphQL API. The entity types, connections,
 # orderings and filters come from ent (graph/ent.graphqls, generated);
@@ -3475,6 +4660,8 @@ scalar Month
 scalar DateTime
 "An ISO 4217 currency code, e.g. \"KRW\"."
 scalar CurrencyCode
+"An RFC 3339 instant (the type ent's generated fields use)."
+scalar Time
 
 "An amount of money: an exact decimal in major units and its currency."
 type Money {
@@ -3721,6 +4908,200 @@ type Mutation {
   createContract(input: CreateContractInput!): ContractPayload!
   endContract(input: EndContractInput!): ContractPayload!
 }
+
+# ---------------------------------------------------------------------------
+# Usage, rating and invoices (SPEC §2, §5; issue "billing engine")
+
+"A region × service line of a usage report (SPEC R-14)."
+type UsageLine {
+  region: String!
+  serviceCode: String!
+  serviceName: String!
+  usedAmount: Money!
+  discountAmount: Money!
+  "Used amount after discounts."
+  estimatedAmount: Money!
+}
+
+type UsagePeriod {
+  month: Month!
+  "First day, YYYY-MM-DD."
+  from: String!
+  "Last day included, YYYY-MM-DD; before from when the period is still empty."
+  to: String!
+}
+
+type UsageReport {
+  period: UsagePeriod!
+  lines: [UsageLine!]!
+  usedAmount: Money!
+  discountAmount: Money!
+  estimatedAmount: Money!
+}
+
+type ChannelServiceUsage {
+  serviceCode: String!
+  serviceName: String!
+  apiCalls: Decimal!
+  "Disk usage in the metric's unit."
+  diskUsage: Decimal!
+  amount: Money!
+}
+
+"One channel's month (SPEC R-18)."
+type ChannelUsage {
+  channel: String!
+  month: Month!
+  services: [ChannelServiceUsage!]!
+  totalAmount: Money!
+  baseFee: Money!
+  diskUsageFee: Money!
+  apiUsageFee: Money!
+}
+
+type ServiceUsageStatus {
+  serviceCode: String!
+  serviceName: String!
+  region: String!
+  "Contracts held today."
+  contractCount: Int!
+}
+
+extend type Promotion {
+  "How many of the provided units this billing group uses now."
+  numberUsed: Int!
+}
+
+type TrendMonth {
+  month: Month!
+  usageAmount: Money!
+  "What the month's invoice asks (0 before it is issued)."
+  billedAmount: Money!
+  paidAmount: Money!
+  invoiced: Boolean!
+}
+
+type BillingTrend {
+  "Oldest first, ending with the current month."
+  months: [TrendMonth!]!
+}
+
+"An invoice line: one region × service (SPEC R-39)."
+type InvoiceLine {
+  region: String!
+  serviceCode: String!
+  serviceName: String!
+  usedAmount: Money!
+  discountAmount: Money!
+  creditAmount: Money!
+  determinedAmount: Money!
+}
+
+extend type Invoice {
+  month: Month!
+  billingGroup: BillingGroup!
+  usageAmount: Money!
+  discountAmount: Money!
+  creditAmount: Money!
+  "Usage − discounts − credits."
+  determinedAmount: Money!
+  "VAT on the determined amount, rounded down."
+  taxAmount: Money!
+  coinAmount: Money!
+  lateFeeAmount: Money!
+  "Determined + tax + late fees − coins."
+  paymentAmount: Money!
+  "What is still unpaid."
+  amountDue: Money!
+  paidAmount: Money!
+  "In the order region, then service code."
+  lines: [InvoiceLine!]!
+}
+
+extend type BillingGroup {
+  "Month's usage, optionally of one region (R-14)."
+  usage(month: Month!, region: String): UsageReport!
+  "The current month from the 1st to yesterday (R-15)."
+  currentUsage: UsageReport!
+  channelUsage(month: Month!): [ChannelUsage!]!
+  serviceUsageStatus(region: String): [ServiceUsageStatus!]!
+  promotions: [Promotion!]!
+  billingTrend(months: Int = 6): BillingTrend!
+  invoices(after: Cursor, first: Int, before: Cursor, last: Int): InvoiceConnection!
+  invoice(month: Month!): Invoice
+}
+
+input UsageEventInput {
+  "The client's id of the event: the same id twice counts once (R-13)."
+  eventId: String!
+  billingGroupId: ID!
+  serviceCode: String!
+  region: String!
+  channel: String
+  metric: String!
+  "Units of the metric, a decimal with at most 6 places."
+  quantity: Decimal!
+  occurredAt: DateTime!
+}
+
+input RecordUsageInput {
+  events: [UsageEventInput!]!
+}
+
+type RecordUsagePayload {
+  accepted: Int!
+  duplicates: Int!
+}
+
+input RunBillingJobsInput {
+  "The instant to run the calendar at; now when omitted."
+  at: DateTime
+}
+
+type RunBillingJobsPayload {
+  at: DateTime!
+  issued: Int!
+  charged: Int!
+  failed: Int!
+  outstanding: Int!
+  lateFees: Int!
+  expired: Int!
+}
+
+input CreatePromotionInput {
+  name: String!
+  serviceCode: String!
+  provisionType: String!
+  pricingPlan: String!
+  numberProvided: Int!
+  "Only for this billing group; offered to every group when omitted."
+  billingGroupId: ID
+}
+
+type PromotionPayload {
+  promotion: Promotion!
+}
+
+input DocumentInput {
+  billingGroupId: ID!
+  month: Month!
+}
+
+type DocumentPayload {
+  "A short-lived signed download URL."
+  url: String!
+  expiresAt: DateTime!
+}
+
+extend type Mutation {
+  recordUsage(input: RecordUsageInput!): RecordUsagePayload!
+  runBillingJobs(input: RunBillingJobsInput): RunBillingJobsPayload!
+  createPromotion(input: CreatePromotionInput!): PromotionPayload!
+  "A printable PDF usage confirmation of the month (R-47)."
+  issueUsageConfirmation(input: DocumentInput!): DocumentPayload!
+  "The month's detailed fees as an Excel file (R-47)."
+  exportUsageDetails(input: DocumentInput!): DocumentPayload!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3835,6 +5216,22 @@ func (ec *executionContext) childFields_BillingGroup(ctx context.Context, field 
 		return ec.fieldContext_BillingGroup_grants(ctx, field)
 	case "contracts":
 		return ec.fieldContext_BillingGroup_contracts(ctx, field)
+	case "usage":
+		return ec.fieldContext_BillingGroup_usage(ctx, field)
+	case "currentUsage":
+		return ec.fieldContext_BillingGroup_currentUsage(ctx, field)
+	case "channelUsage":
+		return ec.fieldContext_BillingGroup_channelUsage(ctx, field)
+	case "serviceUsageStatus":
+		return ec.fieldContext_BillingGroup_serviceUsageStatus(ctx, field)
+	case "promotions":
+		return ec.fieldContext_BillingGroup_promotions(ctx, field)
+	case "billingTrend":
+		return ec.fieldContext_BillingGroup_billingTrend(ctx, field)
+	case "invoices":
+		return ec.fieldContext_BillingGroup_invoices(ctx, field)
+	case "invoice":
+		return ec.fieldContext_BillingGroup_invoice(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillingGroup", field.Name)
 }
@@ -3889,6 +5286,50 @@ func (ec *executionContext) childFields_BillingPolicy(ctx context.Context, field
 		return ec.fieldContext_BillingPolicy_minCardAmount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillingPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_BillingTrend(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "months":
+		return ec.fieldContext_BillingTrend_months(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingTrend", field.Name)
+}
+
+func (ec *executionContext) childFields_ChannelServiceUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "serviceCode":
+		return ec.fieldContext_ChannelServiceUsage_serviceCode(ctx, field)
+	case "serviceName":
+		return ec.fieldContext_ChannelServiceUsage_serviceName(ctx, field)
+	case "apiCalls":
+		return ec.fieldContext_ChannelServiceUsage_apiCalls(ctx, field)
+	case "diskUsage":
+		return ec.fieldContext_ChannelServiceUsage_diskUsage(ctx, field)
+	case "amount":
+		return ec.fieldContext_ChannelServiceUsage_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelServiceUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_ChannelUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "channel":
+		return ec.fieldContext_ChannelUsage_channel(ctx, field)
+	case "month":
+		return ec.fieldContext_ChannelUsage_month(ctx, field)
+	case "services":
+		return ec.fieldContext_ChannelUsage_services(ctx, field)
+	case "totalAmount":
+		return ec.fieldContext_ChannelUsage_totalAmount(ctx, field)
+	case "baseFee":
+		return ec.fieldContext_ChannelUsage_baseFee(ctx, field)
+	case "diskUsageFee":
+		return ec.fieldContext_ChannelUsage_diskUsageFee(ctx, field)
+	case "apiUsageFee":
+		return ec.fieldContext_ChannelUsage_apiUsageFee(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelUsage", field.Name)
 }
 
 func (ec *executionContext) childFields_Contract(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3991,6 +5432,40 @@ func (ec *executionContext) childFields_CreditEntryEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CreditEntryEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Discount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Discount_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Discount_createdAt(ctx, field)
+	case "name":
+		return ec.fieldContext_Discount_name(ctx, field)
+	case "conditions":
+		return ec.fieldContext_Discount_conditions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Discount", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscountEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_DiscountEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_DiscountEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscountEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DocumentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_DocumentPayload_url(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_DocumentPayload_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DocumentPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Grant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4029,8 +5504,46 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_issuedAt(ctx, field)
 	case "paidAt":
 		return ec.fieldContext_Invoice_paidAt(ctx, field)
+	case "month":
+		return ec.fieldContext_Invoice_month(ctx, field)
+	case "billingGroup":
+		return ec.fieldContext_Invoice_billingGroup(ctx, field)
+	case "usageAmount":
+		return ec.fieldContext_Invoice_usageAmount(ctx, field)
+	case "discountAmount":
+		return ec.fieldContext_Invoice_discountAmount(ctx, field)
+	case "creditAmount":
+		return ec.fieldContext_Invoice_creditAmount(ctx, field)
+	case "determinedAmount":
+		return ec.fieldContext_Invoice_determinedAmount(ctx, field)
+	case "taxAmount":
+		return ec.fieldContext_Invoice_taxAmount(ctx, field)
+	case "coinAmount":
+		return ec.fieldContext_Invoice_coinAmount(ctx, field)
+	case "lateFeeAmount":
+		return ec.fieldContext_Invoice_lateFeeAmount(ctx, field)
+	case "paymentAmount":
+		return ec.fieldContext_Invoice_paymentAmount(ctx, field)
+	case "amountDue":
+		return ec.fieldContext_Invoice_amountDue(ctx, field)
+	case "paidAmount":
+		return ec.fieldContext_Invoice_paidAmount(ctx, field)
+	case "lines":
+		return ec.fieldContext_Invoice_lines(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_InvoiceConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_InvoiceConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_InvoiceConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_InvoiceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4041,6 +5554,26 @@ func (ec *executionContext) childFields_InvoiceEdge(ctx context.Context, field g
 		return ec.fieldContext_InvoiceEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "region":
+		return ec.fieldContext_InvoiceLine_region(ctx, field)
+	case "serviceCode":
+		return ec.fieldContext_InvoiceLine_serviceCode(ctx, field)
+	case "serviceName":
+		return ec.fieldContext_InvoiceLine_serviceName(ctx, field)
+	case "usedAmount":
+		return ec.fieldContext_InvoiceLine_usedAmount(ctx, field)
+	case "discountAmount":
+		return ec.fieldContext_InvoiceLine_discountAmount(ctx, field)
+	case "creditAmount":
+		return ec.fieldContext_InvoiceLine_creditAmount(ctx, field)
+	case "determinedAmount":
+		return ec.fieldContext_InvoiceLine_determinedAmount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceLine", field.Name)
 }
 
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4107,6 +5640,56 @@ func (ec *executionContext) childFields_Price(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Price", field.Name)
 }
 
+func (ec *executionContext) childFields_Promotion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Promotion_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Promotion_createdAt(ctx, field)
+	case "name":
+		return ec.fieldContext_Promotion_name(ctx, field)
+	case "serviceCode":
+		return ec.fieldContext_Promotion_serviceCode(ctx, field)
+	case "provisionType":
+		return ec.fieldContext_Promotion_provisionType(ctx, field)
+	case "pricingPlan":
+		return ec.fieldContext_Promotion_pricingPlan(ctx, field)
+	case "numberProvided":
+		return ec.fieldContext_Promotion_numberProvided(ctx, field)
+	case "numberUsed":
+		return ec.fieldContext_Promotion_numberUsed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Promotion", field.Name)
+}
+
+func (ec *executionContext) childFields_PromotionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PromotionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PromotionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PromotionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PromotionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "promotion":
+		return ec.fieldContext_PromotionPayload_promotion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PromotionPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RecordUsagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "accepted":
+		return ec.fieldContext_RecordUsagePayload_accepted(ctx, field)
+	case "duplicates":
+		return ec.fieldContext_RecordUsagePayload_duplicates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordUsagePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_RefreshTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "accessToken":
@@ -4159,6 +5742,26 @@ func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type RevokeApiTokenPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RunBillingJobsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_RunBillingJobsPayload_at(ctx, field)
+	case "issued":
+		return ec.fieldContext_RunBillingJobsPayload_issued(ctx, field)
+	case "charged":
+		return ec.fieldContext_RunBillingJobsPayload_charged(ctx, field)
+	case "failed":
+		return ec.fieldContext_RunBillingJobsPayload_failed(ctx, field)
+	case "outstanding":
+		return ec.fieldContext_RunBillingJobsPayload_outstanding(ctx, field)
+	case "lateFees":
+		return ec.fieldContext_RunBillingJobsPayload_lateFees(ctx, field)
+	case "expired":
+		return ec.fieldContext_RunBillingJobsPayload_expired(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunBillingJobsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4195,6 +5798,82 @@ func (ec *executionContext) childFields_ServicePayload(ctx context.Context, fiel
 		return ec.fieldContext_ServicePayload_service(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServicePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceUsageStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "serviceCode":
+		return ec.fieldContext_ServiceUsageStatus_serviceCode(ctx, field)
+	case "serviceName":
+		return ec.fieldContext_ServiceUsageStatus_serviceName(ctx, field)
+	case "region":
+		return ec.fieldContext_ServiceUsageStatus_region(ctx, field)
+	case "contractCount":
+		return ec.fieldContext_ServiceUsageStatus_contractCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceUsageStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_TrendMonth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_TrendMonth_month(ctx, field)
+	case "usageAmount":
+		return ec.fieldContext_TrendMonth_usageAmount(ctx, field)
+	case "billedAmount":
+		return ec.fieldContext_TrendMonth_billedAmount(ctx, field)
+	case "paidAmount":
+		return ec.fieldContext_TrendMonth_paidAmount(ctx, field)
+	case "invoiced":
+		return ec.fieldContext_TrendMonth_invoiced(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrendMonth", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "region":
+		return ec.fieldContext_UsageLine_region(ctx, field)
+	case "serviceCode":
+		return ec.fieldContext_UsageLine_serviceCode(ctx, field)
+	case "serviceName":
+		return ec.fieldContext_UsageLine_serviceName(ctx, field)
+	case "usedAmount":
+		return ec.fieldContext_UsageLine_usedAmount(ctx, field)
+	case "discountAmount":
+		return ec.fieldContext_UsageLine_discountAmount(ctx, field)
+	case "estimatedAmount":
+		return ec.fieldContext_UsageLine_estimatedAmount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageLine", field.Name)
+}
+
+func (ec *executionContext) childFields_UsagePeriod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_UsagePeriod_month(ctx, field)
+	case "from":
+		return ec.fieldContext_UsagePeriod_from(ctx, field)
+	case "to":
+		return ec.fieldContext_UsagePeriod_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsagePeriod", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "period":
+		return ec.fieldContext_UsageReport_period(ctx, field)
+	case "lines":
+		return ec.fieldContext_UsageReport_lines(ctx, field)
+	case "usedAmount":
+		return ec.fieldContext_UsageReport_usedAmount(ctx, field)
+	case "discountAmount":
+		return ec.fieldContext_UsageReport_discountAmount(ctx, field)
+	case "estimatedAmount":
+		return ec.fieldContext_UsageReport_estimatedAmount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageReport", field.Name)
 }
 
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4327,6 +6006,122 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_BillingGroup_billingTrend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "months",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["months"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_BillingGroup_channelUsage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (scalars.Month, error) {
+			return ec.unmarshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_BillingGroup_invoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (scalars.Month, error) {
+			return ec.unmarshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_BillingGroup_invoices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_BillingGroup_serviceUsageStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "region",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["region"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_BillingGroup_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (scalars.Month, error) {
+			return ec.unmarshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "region",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["region"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changeBillingEmail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4383,6 +6178,20 @@ func (ec *executionContext) field_Mutation_createContract_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createPromotion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreatePromotionInput, error) {
+			return ec.unmarshalNCreatePromotionInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreatePromotionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createRegion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4425,6 +6234,20 @@ func (ec *executionContext) field_Mutation_endContract_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_exportUsageDetails_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DocumentInput, error) {
+			return ec.unmarshalNDocumentInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_grantBillingGroupRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4453,12 +6276,40 @@ func (ec *executionContext) field_Mutation_inviteMember_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_issueUsageConfirmation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DocumentInput, error) {
+			return ec.unmarshalNDocumentInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.LoginInput, error) {
 			return ec.unmarshalNLoginInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLoginInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordUsage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordUsageInput, error) {
+			return ec.unmarshalNRecordUsageInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRecordUsageInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4501,6 +6352,20 @@ func (ec *executionContext) field_Mutation_revokeBillingGroupRole_args(ctx conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.BillingGroupRoleInput, error) {
 			return ec.unmarshalNBillingGroupRoleInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingGroupRoleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_runBillingJobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (*model.RunBillingJobsInput, error) {
+			return ec.unmarshalORunBillingJobsInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRunBillingJobsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5690,6 +7555,334 @@ func (ec *executionContext) fieldContext_BillingGroup_contracts(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _BillingGroup_usage(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Usage(ctx, obj, fc.Args["month"].(scalars.Month), fc.Args["region"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UsageReport) graphql.Marshaler {
+			return ec.marshalNUsageReport2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_currentUsage(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_currentUsage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingGroup().CurrentUsage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UsageReport) graphql.Marshaler {
+			return ec.marshalNUsageReport2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_currentUsage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_channelUsage(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_channelUsage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().ChannelUsage(ctx, obj, fc.Args["month"].(scalars.Month))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChannelUsage) graphql.Marshaler {
+			return ec.marshalNChannelUsage2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChannelUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_channelUsage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelUsage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_channelUsage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_serviceUsageStatus(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_serviceUsageStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().ServiceUsageStatus(ctx, obj, fc.Args["region"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServiceUsageStatus) graphql.Marshaler {
+			return ec.marshalNServiceUsageStatus2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐServiceUsageStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_serviceUsageStatus(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceUsageStatus(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_serviceUsageStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_promotions(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_promotions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingGroup().Promotions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Promotion) graphql.Marshaler {
+			return ec.marshalNPromotion2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_promotions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Promotion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_billingTrend(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_billingTrend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().BillingTrend(ctx, obj, fc.Args["months"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingTrend) graphql.Marshaler {
+			return ec.marshalNBillingTrend2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingTrend(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_billingTrend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingTrend(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_billingTrend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_invoices(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_invoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Invoices(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.InvoiceConnection) graphql.Marshaler {
+			return ec.marshalNInvoiceConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_invoices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_invoices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_invoice(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Invoice(ctx, obj, fc.Args["month"].(scalars.Month))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalOInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_invoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_invoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BillingGroupConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroupConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6194,6 +8387,368 @@ func (ec *executionContext) _BillingPolicy_minCardAmount(ctx context.Context, fi
 func (ec *executionContext) fieldContext_BillingPolicy_minCardAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "BillingPolicy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingTrend_months(ctx context.Context, field graphql.CollectedField, obj *model.BillingTrend) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingTrend_months(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Months, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TrendMonth) graphql.Marshaler {
+			return ec.marshalNTrendMonth2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTrendMonthᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingTrend_months(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingTrend",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrendMonth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelServiceUsage_serviceCode(ctx context.Context, field graphql.CollectedField, obj *model.ChannelServiceUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelServiceUsage_serviceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelServiceUsage_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelServiceUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelServiceUsage_serviceName(ctx context.Context, field graphql.CollectedField, obj *model.ChannelServiceUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelServiceUsage_serviceName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelServiceUsage_serviceName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelServiceUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelServiceUsage_apiCalls(ctx context.Context, field graphql.CollectedField, obj *model.ChannelServiceUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelServiceUsage_apiCalls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APICalls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelServiceUsage_apiCalls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelServiceUsage", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ChannelServiceUsage_diskUsage(ctx context.Context, field graphql.CollectedField, obj *model.ChannelServiceUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelServiceUsage_diskUsage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiskUsage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelServiceUsage_diskUsage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelServiceUsage", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ChannelServiceUsage_amount(ctx context.Context, field graphql.CollectedField, obj *model.ChannelServiceUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelServiceUsage_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelServiceUsage_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelServiceUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelUsage_channel(ctx context.Context, field graphql.CollectedField, obj *model.ChannelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelUsage_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelUsage_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelUsage_month(ctx context.Context, field graphql.CollectedField, obj *model.ChannelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelUsage_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Month) graphql.Marshaler {
+			return ec.marshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelUsage_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelUsage", field, false, false, "Month")
+}
+
+func (ec *executionContext) _ChannelUsage_services(ctx context.Context, field graphql.CollectedField, obj *model.ChannelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelUsage_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Services, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChannelServiceUsage) graphql.Marshaler {
+			return ec.marshalNChannelServiceUsage2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChannelServiceUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelUsage_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelServiceUsage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelUsage_totalAmount(ctx context.Context, field graphql.CollectedField, obj *model.ChannelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelUsage_totalAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelUsage_totalAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelUsage_baseFee(ctx context.Context, field graphql.CollectedField, obj *model.ChannelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelUsage_baseFee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseFee, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelUsage_baseFee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelUsage_diskUsageFee(ctx context.Context, field graphql.CollectedField, obj *model.ChannelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelUsage_diskUsageFee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiskUsageFee, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelUsage_diskUsageFee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelUsage_apiUsageFee(ctx context.Context, field graphql.CollectedField, obj *model.ChannelUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelUsage_apiUsageFee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APIUsageFee, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelUsage_apiUsageFee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelUsage",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -7117,6 +9672,286 @@ func (ec *executionContext) fieldContext_CreditEntryEdge_cursor(_ context.Contex
 	return graphql.NewScalarFieldContext("CreditEntryEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _Discount_id(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Discount_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Discount_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Discount", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Discount_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Discount_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Discount_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Discount", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Discount_name(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Discount_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Discount_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Discount", field, false, false, "String")
+}
+
+func (ec *executionContext) _Discount_conditions(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Discount_conditions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conditions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Discount_conditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Discount", field, false, false, "String")
+}
+
+func (ec *executionContext) _DiscountConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DiscountConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.DiscountEdge) graphql.Marshaler {
+			return ec.marshalODiscountEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.DiscountConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.DiscountConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DiscountEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.DiscountEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Discount) graphql.Marshaler {
+			return ec.marshalODiscount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Discount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.DiscountEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _DocumentPayload_url(ctx context.Context, field graphql.CollectedField, obj *model.DocumentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentPayload_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentPayload_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _DocumentPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.DocumentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DocumentPayload_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DocumentPayload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DocumentPayload", field, false, false, "DateTime")
+}
+
 func (ec *executionContext) _Grant_id(ctx context.Context, field graphql.CollectedField, obj *ent.Grant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7507,6 +10342,413 @@ func (ec *executionContext) fieldContext_Invoice_paidAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Invoice_month(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().Month(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Month) graphql.Marshaler {
+			return ec.marshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, true, true, "Month")
+}
+
+func (ec *executionContext) _Invoice_billingGroup(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_billingGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().BillingGroup(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.BillingGroup) graphql.Marshaler {
+			return ec.marshalNBillingGroup2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBillingGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_billingGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_usageAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_usageAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().UsageAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_usageAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_discountAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_discountAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().DiscountAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_discountAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_creditAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_creditAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().CreditAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_creditAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_determinedAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_determinedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().DeterminedAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_determinedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_taxAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_taxAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().TaxAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_taxAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_coinAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_coinAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().CoinAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_coinAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_lateFeeAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_lateFeeAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().LateFeeAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_lateFeeAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_paymentAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_paymentAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().PaymentAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_paymentAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_amountDue(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_amountDue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().AmountDue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_amountDue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_paidAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_paidAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().PaidAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_paidAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_lines(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().Lines(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.InvoiceLine) graphql.Marshaler {
+			return ec.marshalNInvoiceLine2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _InvoiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7647,6 +10889,203 @@ func (ec *executionContext) _InvoiceEdge_cursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_InvoiceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InvoiceEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _InvoiceLine_region(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InvoiceLine().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, true, true, "String")
+}
+
+func (ec *executionContext) _InvoiceLine_serviceCode(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_serviceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceLine_serviceName(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_serviceName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_serviceName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InvoiceLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _InvoiceLine_usedAmount(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_usedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InvoiceLine().UsedAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_usedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceLine_discountAmount(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_discountAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InvoiceLine().DiscountAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_discountAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceLine_creditAmount(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_creditAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InvoiceLine().CreditAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_creditAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoiceLine_determinedAmount(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoiceLine_determinedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InvoiceLine().DeterminedAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoiceLine_determinedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoiceLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
@@ -8311,6 +11750,226 @@ func (ec *executionContext) fieldContext_Mutation_endContract(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordUsage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordUsage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordUsage(ctx, fc.Args["input"].(model.RecordUsageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordUsagePayload) graphql.Marshaler {
+			return ec.marshalNRecordUsagePayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRecordUsagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordUsage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordUsagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordUsage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runBillingJobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runBillingJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunBillingJobs(ctx, fc.Args["input"].(*model.RunBillingJobsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunBillingJobsPayload) graphql.Marshaler {
+			return ec.marshalNRunBillingJobsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRunBillingJobsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runBillingJobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunBillingJobsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runBillingJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createPromotion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPromotion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePromotion(ctx, fc.Args["input"].(model.CreatePromotionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PromotionPayload) graphql.Marshaler {
+			return ec.marshalNPromotionPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPromotionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPromotion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PromotionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPromotion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueUsageConfirmation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueUsageConfirmation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueUsageConfirmation(ctx, fc.Args["input"].(model.DocumentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DocumentPayload) graphql.Marshaler {
+			return ec.marshalNDocumentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueUsageConfirmation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DocumentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueUsageConfirmation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_exportUsageDetails(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_exportUsageDetails(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ExportUsageDetails(ctx, fc.Args["input"].(model.DocumentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DocumentPayload) graphql.Marshaler {
+			return ec.marshalNDocumentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_exportUsageDetails(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DocumentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_exportUsageDetails_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8761,6 +12420,364 @@ func (ec *executionContext) fieldContext_Price_unitPrice(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Promotion_id(ctx context.Context, field graphql.CollectedField, obj *ent.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Promotion_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Promotion_name(ctx context.Context, field graphql.CollectedField, obj *ent.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
+}
+
+func (ec *executionContext) _Promotion_serviceCode(ctx context.Context, field graphql.CollectedField, obj *ent.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_serviceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
+}
+
+func (ec *executionContext) _Promotion_provisionType(ctx context.Context, field graphql.CollectedField, obj *ent.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_provisionType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProvisionType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_provisionType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
+}
+
+func (ec *executionContext) _Promotion_pricingPlan(ctx context.Context, field graphql.CollectedField, obj *ent.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_pricingPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PricingPlan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_pricingPlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "String")
+}
+
+func (ec *executionContext) _Promotion_numberProvided(ctx context.Context, field graphql.CollectedField, obj *ent.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_numberProvided(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumberProvided, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_numberProvided(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Promotion_numberUsed(ctx context.Context, field graphql.CollectedField, obj *ent.Promotion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Promotion_numberUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Promotion().NumberUsed(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Promotion_numberUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Promotion", field, true, true, "Int")
+}
+
+func (ec *executionContext) _PromotionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PromotionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromotionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PromotionEdge) graphql.Marshaler {
+			return ec.marshalOPromotionEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PromotionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromotionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PromotionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PromotionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.PromotionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromotionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromotionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromotionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PromotionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.PromotionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromotionConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromotionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PromotionConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PromotionEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PromotionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromotionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Promotion) graphql.Marshaler {
+			return ec.marshalOPromotion2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PromotionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromotionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Promotion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PromotionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.PromotionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromotionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromotionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PromotionEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PromotionPayload_promotion(ctx context.Context, field graphql.CollectedField, obj *model.PromotionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PromotionPayload_promotion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Promotion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Promotion) graphql.Marshaler {
+			return ec.marshalNPromotion2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PromotionPayload_promotion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PromotionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Promotion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9095,6 +13112,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RecordUsagePayload_accepted(ctx context.Context, field graphql.CollectedField, obj *model.RecordUsagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordUsagePayload_accepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordUsagePayload_accepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordUsagePayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecordUsagePayload_duplicates(ctx context.Context, field graphql.CollectedField, obj *model.RecordUsagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordUsagePayload_duplicates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordUsagePayload_duplicates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordUsagePayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _RefreshTokenPayload_accessToken(ctx context.Context, field graphql.CollectedField, obj *model.RefreshTokenPayload) (ret graphql.Marshaler) {
@@ -9464,6 +13527,167 @@ func (ec *executionContext) fieldContext_RevokeApiTokenPayload_apiToken(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _RunBillingJobsPayload_at(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _RunBillingJobsPayload_issued(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_issued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Issued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_issued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunBillingJobsPayload_charged(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_charged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Charged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_charged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunBillingJobsPayload_failed(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunBillingJobsPayload_outstanding(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_outstanding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outstanding, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_outstanding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunBillingJobsPayload_lateFees(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_lateFees(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LateFees, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_lateFees(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunBillingJobsPayload_expired(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_expired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_expired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9803,6 +14027,634 @@ func (ec *executionContext) fieldContext_ServicePayload_service(_ context.Contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Service(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServiceUsageStatus_serviceCode(ctx context.Context, field graphql.CollectedField, obj *model.ServiceUsageStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceUsageStatus_serviceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceUsageStatus_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceUsageStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceUsageStatus_serviceName(ctx context.Context, field graphql.CollectedField, obj *model.ServiceUsageStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceUsageStatus_serviceName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceUsageStatus_serviceName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceUsageStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceUsageStatus_region(ctx context.Context, field graphql.CollectedField, obj *model.ServiceUsageStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceUsageStatus_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceUsageStatus_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceUsageStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceUsageStatus_contractCount(ctx context.Context, field graphql.CollectedField, obj *model.ServiceUsageStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceUsageStatus_contractCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContractCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceUsageStatus_contractCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceUsageStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrendMonth_month(ctx context.Context, field graphql.CollectedField, obj *model.TrendMonth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendMonth_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Month) graphql.Marshaler {
+			return ec.marshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendMonth_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendMonth", field, false, false, "Month")
+}
+
+func (ec *executionContext) _TrendMonth_usageAmount(ctx context.Context, field graphql.CollectedField, obj *model.TrendMonth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendMonth_usageAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsageAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendMonth_usageAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrendMonth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendMonth_billedAmount(ctx context.Context, field graphql.CollectedField, obj *model.TrendMonth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendMonth_billedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BilledAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendMonth_billedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrendMonth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendMonth_paidAmount(ctx context.Context, field graphql.CollectedField, obj *model.TrendMonth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendMonth_paidAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaidAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendMonth_paidAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrendMonth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendMonth_invoiced(ctx context.Context, field graphql.CollectedField, obj *model.TrendMonth) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendMonth_invoiced(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invoiced, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendMonth_invoiced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendMonth", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UsageLine_region(ctx context.Context, field graphql.CollectedField, obj *model.UsageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageLine_serviceCode(ctx context.Context, field graphql.CollectedField, obj *model.UsageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_serviceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageLine_serviceName(ctx context.Context, field graphql.CollectedField, obj *model.UsageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_serviceName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_serviceName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageLine_usedAmount(ctx context.Context, field graphql.CollectedField, obj *model.UsageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_usedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_usedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageLine_discountAmount(ctx context.Context, field graphql.CollectedField, obj *model.UsageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_discountAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiscountAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_discountAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageLine_estimatedAmount(ctx context.Context, field graphql.CollectedField, obj *model.UsageLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageLine_estimatedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EstimatedAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageLine_estimatedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsagePeriod_month(ctx context.Context, field graphql.CollectedField, obj *model.UsagePeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsagePeriod_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Month) graphql.Marshaler {
+			return ec.marshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsagePeriod_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsagePeriod", field, false, false, "Month")
+}
+
+func (ec *executionContext) _UsagePeriod_from(ctx context.Context, field graphql.CollectedField, obj *model.UsagePeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsagePeriod_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsagePeriod_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsagePeriod", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsagePeriod_to(ctx context.Context, field graphql.CollectedField, obj *model.UsagePeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsagePeriod_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsagePeriod_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsagePeriod", field, false, false, "String")
+}
+
+func (ec *executionContext) _UsageReport_period(ctx context.Context, field graphql.CollectedField, obj *model.UsageReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageReport_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UsagePeriod) graphql.Marshaler {
+			return ec.marshalNUsagePeriod2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsagePeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageReport_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsagePeriod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageReport_lines(ctx context.Context, field graphql.CollectedField, obj *model.UsageReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageReport_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UsageLine) graphql.Marshaler {
+			return ec.marshalNUsageLine2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageReport_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageReport_usedAmount(ctx context.Context, field graphql.CollectedField, obj *model.UsageReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageReport_usedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageReport_usedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageReport_discountAmount(ctx context.Context, field graphql.CollectedField, obj *model.UsageReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageReport_discountAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiscountAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageReport_discountAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UsageReport_estimatedAmount(ctx context.Context, field graphql.CollectedField, obj *model.UsageReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageReport_estimatedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EstimatedAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageReport_estimatedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UsageReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13340,6 +18192,83 @@ func UnmarshalCreateContractInput(ctx context.Context, raw any) (model.CreateCon
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreatePromotionInput(ctx context.Context, obj any) (model.CreatePromotionInput, error) {
+	var it model.CreatePromotionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "serviceCode", "provisionType", "pricingPlan", "numberProvided", "billingGroupId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "serviceCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCode = data
+		case "provisionType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionType"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionType = data
+		case "pricingPlan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlan"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlan = data
+		case "numberProvided":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberProvided"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberProvided = data
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreatePromotionInput unmarshals raw into the CreatePromotionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePromotionInput(ctx context.Context, raw any) (model.CreatePromotionInput, error) {
+	var out model.CreatePromotionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePromotionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateRegionInput(ctx context.Context, obj any) (model.CreateRegionInput, error) {
 	var it model.CreateRegionInput
 	if obj == nil {
@@ -14160,6 +19089,472 @@ func (ec *executionContext) unmarshalInputCreditWhereInput(ctx context.Context, 
 func UnmarshalCreditWhereInput(ctx context.Context, raw any) (ent.CreditWhereInput, error) {
 	var out ent.CreditWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreditWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDiscountOrder(ctx context.Context, obj any) (ent.DiscountOrder, error) {
+	var it ent.DiscountOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNDiscountOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDiscountOrder unmarshals raw into the DiscountOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDiscountOrder(ctx context.Context, raw any) (ent.DiscountOrder, error) {
+	var out ent.DiscountOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DiscountOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDiscountWhereInput(ctx context.Context, obj any) (ent.DiscountWhereInput, error) {
+	var it ent.DiscountWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "conditions", "conditionsNEQ", "conditionsIn", "conditionsNotIn", "conditionsGT", "conditionsGTE", "conditionsLT", "conditionsLTE", "conditionsContains", "conditionsHasPrefix", "conditionsHasSuffix", "conditionsEqualFold", "conditionsContainsFold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalODiscountWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalODiscountWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalODiscountWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNEQ = data
+		case "nameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameIn = data
+		case "nameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNotIn = data
+		case "nameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGT = data
+		case "nameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGTE = data
+		case "nameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLT = data
+		case "nameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLTE = data
+		case "nameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContains = data
+		case "nameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasPrefix = data
+		case "nameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasSuffix = data
+		case "nameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameEqualFold = data
+		case "nameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContainsFold = data
+		case "conditions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditions"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Conditions = data
+		case "conditionsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsNEQ = data
+		case "conditionsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsIn = data
+		case "conditionsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsNotIn = data
+		case "conditionsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsGT = data
+		case "conditionsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsGTE = data
+		case "conditionsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsLT = data
+		case "conditionsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsLTE = data
+		case "conditionsContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsContains = data
+		case "conditionsHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsHasPrefix = data
+		case "conditionsHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsHasSuffix = data
+		case "conditionsEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsEqualFold = data
+		case "conditionsContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditionsContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConditionsContainsFold = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDiscountWhereInput unmarshals raw into the DiscountWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDiscountWhereInput(ctx context.Context, raw any) (ent.DiscountWhereInput, error) {
+	var out ent.DiscountWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DiscountWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDocumentInput(ctx context.Context, obj any) (model.DocumentInput, error) {
+	var it model.DocumentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"billingGroupId", "month"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		case "month":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("month"))
+			data, err := ec.unmarshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Month = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDocumentInput unmarshals raw into the DocumentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDocumentInput(ctx context.Context, raw any) (model.DocumentInput, error) {
+	var out model.DocumentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DocumentInput", raw, &out)
 	return out, err
 }
 
@@ -15817,6 +21212,703 @@ func UnmarshalPriceWhereInput(ctx context.Context, raw any) (ent.PriceWhereInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPromotionOrder(ctx context.Context, obj any) (ent.PromotionOrder, error) {
+	var it ent.PromotionOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPromotionOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPromotionOrder unmarshals raw into the PromotionOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPromotionOrder(ctx context.Context, raw any) (ent.PromotionOrder, error) {
+	var out ent.PromotionOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PromotionOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPromotionWhereInput(ctx context.Context, obj any) (ent.PromotionWhereInput, error) {
+	var it ent.PromotionWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "serviceCode", "serviceCodeNEQ", "serviceCodeIn", "serviceCodeNotIn", "serviceCodeGT", "serviceCodeGTE", "serviceCodeLT", "serviceCodeLTE", "serviceCodeContains", "serviceCodeHasPrefix", "serviceCodeHasSuffix", "serviceCodeEqualFold", "serviceCodeContainsFold", "provisionType", "provisionTypeNEQ", "provisionTypeIn", "provisionTypeNotIn", "provisionTypeGT", "provisionTypeGTE", "provisionTypeLT", "provisionTypeLTE", "provisionTypeContains", "provisionTypeHasPrefix", "provisionTypeHasSuffix", "provisionTypeEqualFold", "provisionTypeContainsFold", "pricingPlan", "pricingPlanNEQ", "pricingPlanIn", "pricingPlanNotIn", "pricingPlanGT", "pricingPlanGTE", "pricingPlanLT", "pricingPlanLTE", "pricingPlanContains", "pricingPlanHasPrefix", "pricingPlanHasSuffix", "pricingPlanEqualFold", "pricingPlanContainsFold", "numberProvided", "numberProvidedNEQ", "numberProvidedIn", "numberProvidedNotIn", "numberProvidedGT", "numberProvidedGTE", "numberProvidedLT", "numberProvidedLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOPromotionWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOPromotionWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOPromotionWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNEQ = data
+		case "nameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameIn = data
+		case "nameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNotIn = data
+		case "nameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGT = data
+		case "nameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGTE = data
+		case "nameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLT = data
+		case "nameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLTE = data
+		case "nameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContains = data
+		case "nameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasPrefix = data
+		case "nameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasSuffix = data
+		case "nameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameEqualFold = data
+		case "nameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContainsFold = data
+		case "serviceCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCode = data
+		case "serviceCodeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeNEQ = data
+		case "serviceCodeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeIn = data
+		case "serviceCodeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeNotIn = data
+		case "serviceCodeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeGT = data
+		case "serviceCodeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeGTE = data
+		case "serviceCodeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeLT = data
+		case "serviceCodeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeLTE = data
+		case "serviceCodeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeContains = data
+		case "serviceCodeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeHasPrefix = data
+		case "serviceCodeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeHasSuffix = data
+		case "serviceCodeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeEqualFold = data
+		case "serviceCodeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodeContainsFold = data
+		case "provisionType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionType = data
+		case "provisionTypeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeNEQ = data
+		case "provisionTypeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeIn = data
+		case "provisionTypeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeNotIn = data
+		case "provisionTypeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeGT = data
+		case "provisionTypeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeGTE = data
+		case "provisionTypeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeLT = data
+		case "provisionTypeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeLTE = data
+		case "provisionTypeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeContains = data
+		case "provisionTypeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeHasPrefix = data
+		case "provisionTypeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeHasSuffix = data
+		case "provisionTypeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeEqualFold = data
+		case "provisionTypeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("provisionTypeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProvisionTypeContainsFold = data
+		case "pricingPlan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlan"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlan = data
+		case "pricingPlanNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanNEQ = data
+		case "pricingPlanIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanIn = data
+		case "pricingPlanNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanNotIn = data
+		case "pricingPlanGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanGT = data
+		case "pricingPlanGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanGTE = data
+		case "pricingPlanLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanLT = data
+		case "pricingPlanLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanLTE = data
+		case "pricingPlanContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanContains = data
+		case "pricingPlanHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanHasPrefix = data
+		case "pricingPlanHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanHasSuffix = data
+		case "pricingPlanEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanEqualFold = data
+		case "pricingPlanContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pricingPlanContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PricingPlanContainsFold = data
+		case "numberProvided":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberProvided"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberProvided = data
+		case "numberProvidedNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberProvidedNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberProvidedNEQ = data
+		case "numberProvidedIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberProvidedIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberProvidedIn = data
+		case "numberProvidedNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberProvidedNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberProvidedNotIn = data
+		case "numberProvidedGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberProvidedGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberProvidedGT = data
+		case "numberProvidedGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberProvidedGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberProvidedGTE = data
+		case "numberProvidedLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberProvidedLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberProvidedLT = data
+		case "numberProvidedLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberProvidedLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberProvidedLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPromotionWhereInput unmarshals raw into the PromotionWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPromotionWhereInput(ctx context.Context, raw any) (ent.PromotionWhereInput, error) {
+	var out ent.PromotionWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PromotionWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordUsageInput(ctx context.Context, obj any) (model.RecordUsageInput, error) {
+	var it model.RecordUsageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"events"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "events":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("events"))
+			data, err := ec.unmarshalNUsageEventInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageEventInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Events = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordUsageInput unmarshals raw into the RecordUsageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordUsageInput(ctx context.Context, raw any) (model.RecordUsageInput, error) {
+	var out model.RecordUsageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordUsageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRefreshTokenInput(ctx context.Context, obj any) (model.RefreshTokenInput, error) {
 	var it model.RefreshTokenInput
 	if obj == nil {
@@ -16315,6 +22407,48 @@ func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Contex
 func UnmarshalRevokeApiTokenInput(ctx context.Context, raw any) (model.RevokeAPITokenInput, error) {
 	var out model.RevokeAPITokenInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeApiTokenInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRunBillingJobsInput(ctx context.Context, obj any) (model.RunBillingJobsInput, error) {
+	var it model.RunBillingJobsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"at"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "at":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("at"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.At = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRunBillingJobsInput unmarshals raw into the RunBillingJobsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRunBillingJobsInput(ctx context.Context, raw any) (model.RunBillingJobsInput, error) {
+	var out model.RunBillingJobsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RunBillingJobsInput", raw, &out)
 	return out, err
 }
 
@@ -16945,6 +23079,97 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (model.SignUpInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUsageEventInput(ctx context.Context, obj any) (model.UsageEventInput, error) {
+	var it model.UsageEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eventId", "billingGroupId", "serviceCode", "region", "channel", "metric", "quantity", "occurredAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		case "serviceCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCode = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "channel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channel = data
+		case "metric":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metric"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metric = data
+		case "quantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantity"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantity = data
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUsageEventInput unmarshals raw into the UsageEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUsageEventInput(ctx context.Context, raw any) (model.UsageEventInput, error) {
+	var out model.UsageEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UsageEventInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -16963,6 +23188,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Region(ctx, sel, obj)
+	case *ent.Promotion:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Promotion(ctx, sel, obj)
 	case *ent.Price:
 		if obj == nil {
 			return graphql.Null
@@ -16983,6 +23213,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Grant(ctx, sel, obj)
+	case *ent.Discount:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Discount(ctx, sel, obj)
 	case *ent.CreditEntry:
 		if obj == nil {
 			return graphql.Null
@@ -17466,6 +23701,54 @@ func (ec *executionContext) _BillingGroup(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BillingGroup_contracts(ctx, field, obj)
 				})
+		case "usage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_usage(ctx, field, obj)
+				})
+		case "currentUsage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_currentUsage(ctx, field, obj)
+				})
+		case "channelUsage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_channelUsage(ctx, field, obj)
+				})
+		case "serviceUsageStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_serviceUsageStatus(ctx, field, obj)
+				})
+		case "promotions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_promotions(ctx, field, obj)
+				})
+		case "billingTrend":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_billingTrend(ctx, field, obj)
+				})
+		case "invoices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_invoices(ctx, field, obj)
+				})
+		case "invoice":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_invoice(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17675,6 +23958,155 @@ func (ec *executionContext) _BillingPolicy(ctx context.Context, sel ast.Selectio
 			}
 		case "minCardAmount":
 			out.Values[i] = ec._BillingPolicy_minCardAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var billingTrendImplementors = []string{"BillingTrend"}
+
+func (ec *executionContext) _BillingTrend(ctx context.Context, sel ast.SelectionSet, obj *model.BillingTrend) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingTrendImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingTrend")
+		case "months":
+			out.Values[i] = ec._BillingTrend_months(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var channelServiceUsageImplementors = []string{"ChannelServiceUsage"}
+
+func (ec *executionContext) _ChannelServiceUsage(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelServiceUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelServiceUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelServiceUsage")
+		case "serviceCode":
+			out.Values[i] = ec._ChannelServiceUsage_serviceCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serviceName":
+			out.Values[i] = ec._ChannelServiceUsage_serviceName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "apiCalls":
+			out.Values[i] = ec._ChannelServiceUsage_apiCalls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "diskUsage":
+			out.Values[i] = ec._ChannelServiceUsage_diskUsage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._ChannelServiceUsage_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var channelUsageImplementors = []string{"ChannelUsage"}
+
+func (ec *executionContext) _ChannelUsage(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelUsage")
+		case "channel":
+			out.Values[i] = ec._ChannelUsage_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "month":
+			out.Values[i] = ec._ChannelUsage_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "services":
+			out.Values[i] = ec._ChannelUsage_services(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalAmount":
+			out.Values[i] = ec._ChannelUsage_totalAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "baseFee":
+			out.Values[i] = ec._ChannelUsage_baseFee(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "diskUsageFee":
+			out.Values[i] = ec._ChannelUsage_diskUsageFee(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "apiUsageFee":
+			out.Values[i] = ec._ChannelUsage_apiUsageFee(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18179,6 +24611,173 @@ func (ec *executionContext) _CreditEntryEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
+var discountImplementors = []string{"Discount", "Node"}
+
+func (ec *executionContext) _Discount(ctx context.Context, sel ast.SelectionSet, obj *ent.Discount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Discount")
+		case "id":
+			out.Values[i] = ec._Discount_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Discount_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Discount_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conditions":
+			out.Values[i] = ec._Discount_conditions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountConnectionImplementors = []string{"DiscountConnection"}
+
+func (ec *executionContext) _DiscountConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.DiscountConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountConnection")
+		case "edges":
+			out.Values[i] = ec._DiscountConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._DiscountConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._DiscountConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountEdgeImplementors = []string{"DiscountEdge"}
+
+func (ec *executionContext) _DiscountEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.DiscountEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountEdge")
+		case "node":
+			out.Values[i] = ec._DiscountEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._DiscountEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var documentPayloadImplementors = []string{"DocumentPayload"}
+
+func (ec *executionContext) _DocumentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DocumentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, documentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DocumentPayload")
+		case "url":
+			out.Values[i] = ec._DocumentPayload_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._DocumentPayload_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var grantImplementors = []string{"Grant", "Node"}
 
 func (ec *executionContext) _Grant(ctx context.Context, sel ast.SelectionSet, obj *ent.Grant) graphql.Marshaler {
@@ -18329,28 +24928,106 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 		case "id":
 			out.Values[i] = ec._Invoice_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Invoice_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._Invoice_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "issuedAt":
 			out.Values[i] = ec._Invoice_issuedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "paidAt":
 			out.Values[i] = ec._Invoice_paidAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "month":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_month(ctx, field, obj)
+				})
+		case "billingGroup":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_billingGroup(ctx, field, obj)
+				})
+		case "usageAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_usageAmount(ctx, field, obj)
+				})
+		case "discountAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_discountAmount(ctx, field, obj)
+				})
+		case "creditAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_creditAmount(ctx, field, obj)
+				})
+		case "determinedAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_determinedAmount(ctx, field, obj)
+				})
+		case "taxAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_taxAmount(ctx, field, obj)
+				})
+		case "coinAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_coinAmount(ctx, field, obj)
+				})
+		case "lateFeeAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_lateFeeAmount(ctx, field, obj)
+				})
+		case "paymentAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_paymentAmount(ctx, field, obj)
+				})
+		case "amountDue":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_amountDue(ctx, field, obj)
+				})
+		case "paidAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_paidAmount(ctx, field, obj)
+				})
+		case "lines":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_lines(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18432,6 +25109,74 @@ func (ec *executionContext) _InvoiceEdge(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invoiceLineImplementors = []string{"InvoiceLine"}
+
+func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionSet, obj *ent.InvoiceLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoiceLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvoiceLine")
+		case "region":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InvoiceLine_region(ctx, field, obj)
+				})
+		case "serviceCode":
+			out.Values[i] = ec._InvoiceLine_serviceCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "serviceName":
+			out.Values[i] = ec._InvoiceLine_serviceName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usedAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InvoiceLine_usedAmount(ctx, field, obj)
+				})
+		case "discountAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InvoiceLine_discountAmount(ctx, field, obj)
+				})
+		case "creditAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InvoiceLine_creditAmount(ctx, field, obj)
+				})
+		case "determinedAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InvoiceLine_determinedAmount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18600,6 +25345,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "endContract":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_endContract(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordUsage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordUsage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runBillingJobs":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runBillingJobs(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createPromotion":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPromotion(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueUsageConfirmation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueUsageConfirmation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "exportUsageDetails":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_exportUsageDetails(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -18852,6 +25632,189 @@ func (ec *executionContext) _Price(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var promotionImplementors = []string{"Promotion", "Node"}
+
+func (ec *executionContext) _Promotion(ctx context.Context, sel ast.SelectionSet, obj *ent.Promotion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, promotionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Promotion")
+		case "id":
+			out.Values[i] = ec._Promotion_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Promotion_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Promotion_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "serviceCode":
+			out.Values[i] = ec._Promotion_serviceCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "provisionType":
+			out.Values[i] = ec._Promotion_provisionType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pricingPlan":
+			out.Values[i] = ec._Promotion_pricingPlan(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "numberProvided":
+			out.Values[i] = ec._Promotion_numberProvided(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "numberUsed":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Promotion_numberUsed(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var promotionConnectionImplementors = []string{"PromotionConnection"}
+
+func (ec *executionContext) _PromotionConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.PromotionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, promotionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PromotionConnection")
+		case "edges":
+			out.Values[i] = ec._PromotionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PromotionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PromotionConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var promotionEdgeImplementors = []string{"PromotionEdge"}
+
+func (ec *executionContext) _PromotionEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.PromotionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, promotionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PromotionEdge")
+		case "node":
+			out.Values[i] = ec._PromotionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._PromotionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var promotionPayloadImplementors = []string{"PromotionPayload"}
+
+func (ec *executionContext) _PromotionPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PromotionPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, promotionPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PromotionPayload")
+		case "promotion":
+			out.Values[i] = ec._PromotionPayload_promotion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -18926,6 +25889,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var recordUsagePayloadImplementors = []string{"RecordUsagePayload"}
+
+func (ec *executionContext) _RecordUsagePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RecordUsagePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recordUsagePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecordUsagePayload")
+		case "accepted":
+			out.Values[i] = ec._RecordUsagePayload_accepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duplicates":
+			out.Values[i] = ec._RecordUsagePayload_duplicates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -19182,6 +26183,69 @@ func (ec *executionContext) _RevokeApiTokenPayload(ctx context.Context, sel ast.
 	return out
 }
 
+var runBillingJobsPayloadImplementors = []string{"RunBillingJobsPayload"}
+
+func (ec *executionContext) _RunBillingJobsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RunBillingJobsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runBillingJobsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunBillingJobsPayload")
+		case "at":
+			out.Values[i] = ec._RunBillingJobsPayload_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issued":
+			out.Values[i] = ec._RunBillingJobsPayload_issued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "charged":
+			out.Values[i] = ec._RunBillingJobsPayload_charged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._RunBillingJobsPayload_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outstanding":
+			out.Values[i] = ec._RunBillingJobsPayload_outstanding(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lateFees":
+			out.Values[i] = ec._RunBillingJobsPayload_lateFees(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expired":
+			out.Values[i] = ec._RunBillingJobsPayload_expired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var serviceImplementors = []string{"Service", "Node"}
 
 func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, obj *ent.Service) graphql.Marshaler {
@@ -19340,6 +26404,261 @@ func (ec *executionContext) _ServicePayload(ctx context.Context, sel ast.Selecti
 			out.Values[i] = graphql.MarshalString("ServicePayload")
 		case "service":
 			out.Values[i] = ec._ServicePayload_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceUsageStatusImplementors = []string{"ServiceUsageStatus"}
+
+func (ec *executionContext) _ServiceUsageStatus(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceUsageStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceUsageStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceUsageStatus")
+		case "serviceCode":
+			out.Values[i] = ec._ServiceUsageStatus_serviceCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serviceName":
+			out.Values[i] = ec._ServiceUsageStatus_serviceName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "region":
+			out.Values[i] = ec._ServiceUsageStatus_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contractCount":
+			out.Values[i] = ec._ServiceUsageStatus_contractCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trendMonthImplementors = []string{"TrendMonth"}
+
+func (ec *executionContext) _TrendMonth(ctx context.Context, sel ast.SelectionSet, obj *model.TrendMonth) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trendMonthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrendMonth")
+		case "month":
+			out.Values[i] = ec._TrendMonth_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usageAmount":
+			out.Values[i] = ec._TrendMonth_usageAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "billedAmount":
+			out.Values[i] = ec._TrendMonth_billedAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paidAmount":
+			out.Values[i] = ec._TrendMonth_paidAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "invoiced":
+			out.Values[i] = ec._TrendMonth_invoiced(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageLineImplementors = []string{"UsageLine"}
+
+func (ec *executionContext) _UsageLine(ctx context.Context, sel ast.SelectionSet, obj *model.UsageLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageLine")
+		case "region":
+			out.Values[i] = ec._UsageLine_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serviceCode":
+			out.Values[i] = ec._UsageLine_serviceCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serviceName":
+			out.Values[i] = ec._UsageLine_serviceName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usedAmount":
+			out.Values[i] = ec._UsageLine_usedAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discountAmount":
+			out.Values[i] = ec._UsageLine_discountAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "estimatedAmount":
+			out.Values[i] = ec._UsageLine_estimatedAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usagePeriodImplementors = []string{"UsagePeriod"}
+
+func (ec *executionContext) _UsagePeriod(ctx context.Context, sel ast.SelectionSet, obj *model.UsagePeriod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usagePeriodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsagePeriod")
+		case "month":
+			out.Values[i] = ec._UsagePeriod_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._UsagePeriod_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._UsagePeriod_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var usageReportImplementors = []string{"UsageReport"}
+
+func (ec *executionContext) _UsageReport(ctx context.Context, sel ast.SelectionSet, obj *model.UsageReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageReport")
+		case "period":
+			out.Values[i] = ec._UsageReport_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._UsageReport_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usedAmount":
+			out.Values[i] = ec._UsageReport_usedAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discountAmount":
+			out.Values[i] = ec._UsageReport_discountAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "estimatedAmount":
+			out.Values[i] = ec._UsageReport_estimatedAmount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19940,6 +27259,14 @@ func (ec *executionContext) marshalNBillingPolicy2ᚖgithubᚗcomᚋcloudbillᚋ
 	return ec._BillingPolicy(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBillingTrend2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingTrend(ctx context.Context, sel ast.SelectionSet, v *model.BillingTrend) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BillingTrend!")
+		return graphql.Null
+	}
+	return ec._BillingTrend(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19957,6 +27284,54 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 func (ec *executionContext) unmarshalNChangeBillingEmailInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChangeBillingEmailInput(ctx context.Context, v any) (model.ChangeBillingEmailInput, error) {
 	res, err := ec.unmarshalInputChangeBillingEmailInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChannelServiceUsage2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChannelServiceUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChannelServiceUsage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChannelServiceUsage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChannelServiceUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChannelServiceUsage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChannelServiceUsage(ctx context.Context, sel ast.SelectionSet, v *model.ChannelServiceUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelServiceUsage!")
+		return graphql.Null
+	}
+	return ec._ChannelServiceUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChannelUsage2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChannelUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChannelUsage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChannelUsage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChannelUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChannelUsage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChannelUsage(ctx context.Context, sel ast.SelectionSet, v *model.ChannelUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelUsage!")
+		return graphql.Null
+	}
+	return ec._ChannelUsage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNContract2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐContractᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Contract) graphql.Marshaler {
@@ -20030,6 +27405,11 @@ func (ec *executionContext) unmarshalNCreateBillingGroupInput2githubᚗcomᚋclo
 
 func (ec *executionContext) unmarshalNCreateContractInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateContractInput(ctx context.Context, v any) (model.CreateContractInput, error) {
 	res, err := ec.unmarshalInputCreateContractInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreatePromotionInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreatePromotionInput(ctx context.Context, v any) (model.CreatePromotionInput, error) {
+	res, err := ec.unmarshalInputCreatePromotionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -20143,6 +27523,38 @@ func (ec *executionContext) unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbi
 
 func (ec *executionContext) marshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx context.Context, sel ast.SelectionSet, v scalars.Decimal) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNDiscountOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountOrderField(ctx context.Context, v any) (*ent.DiscountOrderField, error) {
+	var res = new(ent.DiscountOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDiscountOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.DiscountOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DiscountOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNDiscountWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountWhereInput(ctx context.Context, v any) (*ent.DiscountWhereInput, error) {
+	res, err := ec.unmarshalInputDiscountWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDocumentInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentInput(ctx context.Context, v any) (model.DocumentInput, error) {
+	res, err := ec.unmarshalInputDocumentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDocumentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentPayload(ctx context.Context, sel ast.SelectionSet, v *model.DocumentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DocumentPayload!")
+		return graphql.Null
+	}
+	return ec._DocumentPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNEndContractInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐEndContractInput(ctx context.Context, v any) (model.EndContractInput, error) {
@@ -20265,6 +27677,38 @@ func (ec *executionContext) unmarshalNInviteMemberInput2githubᚗcomᚋcloudbill
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNInvoiceConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceConnection(ctx context.Context, sel ast.SelectionSet, v *ent.InvoiceConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvoiceConnection!")
+		return graphql.Null
+	}
+	return ec._InvoiceConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInvoiceLine2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.InvoiceLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvoiceLine2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInvoiceLine2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceLine(ctx context.Context, sel ast.SelectionSet, v *ent.InvoiceLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvoiceLine!")
+		return graphql.Null
+	}
+	return ec._InvoiceLine(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInvoiceOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceOrderField(ctx context.Context, v any) (*ent.InvoiceOrderField, error) {
 	var res = new(ent.InvoiceOrderField)
 	err := res.UnmarshalGQL(v)
@@ -20315,6 +27759,16 @@ func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbil
 		return graphql.Null
 	}
 	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx context.Context, v any) (scalars.Month, error) {
+	var res scalars.Month
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx context.Context, sel ast.SelectionSet, v scalars.Month) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v []ent.Noder) graphql.Marshaler {
@@ -20434,6 +27888,70 @@ func (ec *executionContext) unmarshalNPriceWhereInput2ᚖgithubᚗcomᚋcloudbil
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPromotion2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Promotion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPromotion2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPromotion2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotion(ctx context.Context, sel ast.SelectionSet, v *ent.Promotion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Promotion!")
+		return graphql.Null
+	}
+	return ec._Promotion(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPromotionOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionOrderField(ctx context.Context, v any) (*ent.PromotionOrderField, error) {
+	var res = new(ent.PromotionOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPromotionOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.PromotionOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PromotionOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalNPromotionPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPromotionPayload(ctx context.Context, sel ast.SelectionSet, v *model.PromotionPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PromotionPayload!")
+		return graphql.Null
+	}
+	return ec._PromotionPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPromotionWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionWhereInput(ctx context.Context, v any) (*ent.PromotionWhereInput, error) {
+	res, err := ec.unmarshalInputPromotionWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRecordUsageInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRecordUsageInput(ctx context.Context, v any) (model.RecordUsageInput, error) {
+	res, err := ec.unmarshalInputRecordUsageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecordUsagePayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRecordUsagePayload(ctx context.Context, sel ast.SelectionSet, v *model.RecordUsagePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RecordUsagePayload!")
+		return graphql.Null
+	}
+	return ec._RecordUsagePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRefreshTokenInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRefreshTokenInput(ctx context.Context, v any) (model.RefreshTokenInput, error) {
 	res, err := ec.unmarshalInputRefreshTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20551,6 +28069,14 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋcloudbillᚋcloudbill
 	return ret
 }
 
+func (ec *executionContext) marshalNRunBillingJobsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRunBillingJobsPayload(ctx context.Context, sel ast.SelectionSet, v *model.RunBillingJobsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RunBillingJobsPayload!")
+		return graphql.Null
+	}
+	return ec._RunBillingJobsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNService2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Service) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20615,6 +28141,30 @@ func (ec *executionContext) marshalNServicePayload2ᚖgithubᚗcomᚋcloudbill�
 		return graphql.Null
 	}
 	return ec._ServicePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceUsageStatus2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐServiceUsageStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServiceUsageStatus) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceUsageStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐServiceUsageStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceUsageStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐServiceUsageStatus(ctx context.Context, sel ast.SelectionSet, v *model.ServiceUsageStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceUsageStatus!")
+		return graphql.Null
+	}
+	return ec._ServiceUsageStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNServiceWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐServiceWhereInput(ctx context.Context, v any) (*ent.ServiceWhereInput, error) {
@@ -20682,6 +28232,89 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTrendMonth2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTrendMonthᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TrendMonth) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrendMonth2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTrendMonth(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTrendMonth2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTrendMonth(ctx context.Context, sel ast.SelectionSet, v *model.TrendMonth) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrendMonth!")
+		return graphql.Null
+	}
+	return ec._TrendMonth(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUsageEventInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageEventInputᚄ(ctx context.Context, v any) ([]*model.UsageEventInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.UsageEventInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNUsageEventInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageEventInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNUsageEventInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageEventInput(ctx context.Context, v any) (*model.UsageEventInput, error) {
+	res, err := ec.unmarshalInputUsageEventInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUsageLine2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UsageLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageLine2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageLine2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageLine(ctx context.Context, sel ast.SelectionSet, v *model.UsageLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageLine!")
+		return graphql.Null
+	}
+	return ec._UsageLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUsagePeriod2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsagePeriod(ctx context.Context, sel ast.SelectionSet, v *model.UsagePeriod) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsagePeriod!")
+		return graphql.Null
+	}
+	return ec._UsagePeriod(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUsageReport2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageReport(ctx context.Context, sel ast.SelectionSet, v *model.UsageReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageReport!")
+		return graphql.Null
+	}
+	return ec._UsageReport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
@@ -21418,6 +29051,58 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) marshalODiscount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscount(ctx context.Context, sel ast.SelectionSet, v *ent.Discount) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Discount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalODiscountEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.DiscountEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalODiscountEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalODiscountEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountEdge(ctx context.Context, sel ast.SelectionSet, v *ent.DiscountEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DiscountEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODiscountWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountWhereInputᚄ(ctx context.Context, v any) ([]*ent.DiscountWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.DiscountWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDiscountWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalODiscountWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountWhereInput(ctx context.Context, v any) (*ent.DiscountWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDiscountWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOGrant2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐGrant(ctx context.Context, sel ast.SelectionSet, v *ent.Grant) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21572,6 +29257,59 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalID(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.SelectionSet, v *int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt(*v)
 	return res
 }
 
@@ -21834,6 +29572,58 @@ func (ec *executionContext) unmarshalOPriceWhereInput2ᚖgithubᚗcomᚋcloudbil
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOPromotion2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotion(ctx context.Context, sel ast.SelectionSet, v *ent.Promotion) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Promotion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPromotionEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.PromotionEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOPromotionEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPromotionEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionEdge(ctx context.Context, sel ast.SelectionSet, v *ent.PromotionEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PromotionEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPromotionWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionWhereInputᚄ(ctx context.Context, v any) ([]*ent.PromotionWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.PromotionWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPromotionWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPromotionWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionWhereInput(ctx context.Context, v any) (*ent.PromotionWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPromotionWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalORegion2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐRegion(ctx context.Context, sel ast.SelectionSet, v *ent.Region) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21883,6 +29673,14 @@ func (ec *executionContext) unmarshalORegionWhereInput2ᚖgithubᚗcomᚋcloudbi
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputRegionWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORunBillingJobsInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRunBillingJobsInput(ctx context.Context, v any) (*model.RunBillingJobsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRunBillingJobsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -52,8 +52,33 @@ type BillingPolicy struct {
 	MinCardAmount                   *Money          `json:"minCardAmount"`
 }
 
+type BillingTrend struct {
+	// Oldest first, ending with the current month.
+	Months []*TrendMonth `json:"months"`
+}
+
 type ChangeBillingEmailInput struct {
 	Email string `json:"email"`
+}
+
+type ChannelServiceUsage struct {
+	ServiceCode string          `json:"serviceCode"`
+	ServiceName string          `json:"serviceName"`
+	APICalls    scalars.Decimal `json:"apiCalls"`
+	// Disk usage in the metric's unit.
+	DiskUsage scalars.Decimal `json:"diskUsage"`
+	Amount    *Money          `json:"amount"`
+}
+
+// One channel's month (SPEC R-18).
+type ChannelUsage struct {
+	Channel      string                 `json:"channel"`
+	Month        scalars.Month          `json:"month"`
+	Services     []*ChannelServiceUsage `json:"services"`
+	TotalAmount  *Money                 `json:"totalAmount"`
+	BaseFee      *Money                 `json:"baseFee"`
+	DiskUsageFee *Money                 `json:"diskUsageFee"`
+	APIUsageFee  *Money                 `json:"apiUsageFee"`
 }
 
 type ContractPayload struct {
@@ -86,6 +111,16 @@ type CreateContractInput struct {
 	EndsOn   *string `json:"endsOn,omitempty"`
 }
 
+type CreatePromotionInput struct {
+	Name           string `json:"name"`
+	ServiceCode    string `json:"serviceCode"`
+	ProvisionType  string `json:"provisionType"`
+	PricingPlan    string `json:"pricingPlan"`
+	NumberProvided int    `json:"numberProvided"`
+	// Only for this billing group; offered to every group when omitted.
+	BillingGroupID *string `json:"billingGroupId,omitempty"`
+}
+
 type CreateRegionInput struct {
 	Code string `json:"code"`
 	Name string `json:"name"`
@@ -97,6 +132,17 @@ type CreateServiceInput struct {
 	Category *string          `json:"category,omitempty"`
 	Kind     ServiceKindInput `json:"kind"`
 	Prices   []*PriceInput    `json:"prices"`
+}
+
+type DocumentInput struct {
+	BillingGroupID string        `json:"billingGroupId"`
+	Month          scalars.Month `json:"month"`
+}
+
+type DocumentPayload struct {
+	// A short-lived signed download URL.
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 type EndContractInput struct {
@@ -128,6 +174,19 @@ type PriceInput struct {
 	Region *string `json:"region,omitempty"`
 }
 
+type PromotionPayload struct {
+	Promotion *ent.Promotion `json:"promotion"`
+}
+
+type RecordUsageInput struct {
+	Events []*UsageEventInput `json:"events"`
+}
+
+type RecordUsagePayload struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+}
+
 type RefreshTokenInput struct {
 	RefreshToken string `json:"refreshToken"`
 }
@@ -150,8 +209,31 @@ type RevokeAPITokenPayload struct {
 	APIToken *ent.APIToken `json:"apiToken"`
 }
 
+type RunBillingJobsInput struct {
+	// The instant to run the calendar at; now when omitted.
+	At *time.Time `json:"at,omitempty"`
+}
+
+type RunBillingJobsPayload struct {
+	At          time.Time `json:"at"`
+	Issued      int       `json:"issued"`
+	Charged     int       `json:"charged"`
+	Failed      int       `json:"failed"`
+	Outstanding int       `json:"outstanding"`
+	LateFees    int       `json:"lateFees"`
+	Expired     int       `json:"expired"`
+}
+
 type ServicePayload struct {
 	Service *ent.Service `json:"service"`
+}
+
+type ServiceUsageStatus struct {
+	ServiceCode string `json:"serviceCode"`
+	ServiceName string `json:"serviceName"`
+	Region      string `json:"region"`
+	// Contracts held today.
+	ContractCount int `json:"contractCount"`
 }
 
 type SignUpInput struct {
@@ -165,6 +247,55 @@ type SignUpInput struct {
 	BirthDate *string `json:"birthDate,omitempty"`
 	// Name of the organization to create; defaults from the email.
 	OrganizationName *string `json:"organizationName,omitempty"`
+}
+
+type TrendMonth struct {
+	Month       scalars.Month `json:"month"`
+	UsageAmount *Money        `json:"usageAmount"`
+	// What the month's invoice asks (0 before it is issued).
+	BilledAmount *Money `json:"billedAmount"`
+	PaidAmount   *Money `json:"paidAmount"`
+	Invoiced     bool   `json:"invoiced"`
+}
+
+type UsageEventInput struct {
+	// The client's id of the event: the same id twice counts once (R-13).
+	EventID        string  `json:"eventId"`
+	BillingGroupID string  `json:"billingGroupId"`
+	ServiceCode    string  `json:"serviceCode"`
+	Region         string  `json:"region"`
+	Channel        *string `json:"channel,omitempty"`
+	Metric         string  `json:"metric"`
+	// Units of the metric, a decimal with at most 6 places.
+	Quantity   scalars.Decimal `json:"quantity"`
+	OccurredAt time.Time       `json:"occurredAt"`
+}
+
+// A region × service line of a usage report (SPEC R-14).
+type UsageLine struct {
+	Region         string `json:"region"`
+	ServiceCode    string `json:"serviceCode"`
+	ServiceName    string `json:"serviceName"`
+	UsedAmount     *Money `json:"usedAmount"`
+	DiscountAmount *Money `json:"discountAmount"`
+	// Used amount after discounts.
+	EstimatedAmount *Money `json:"estimatedAmount"`
+}
+
+type UsagePeriod struct {
+	Month scalars.Month `json:"month"`
+	// First day, YYYY-MM-DD.
+	From string `json:"from"`
+	// Last day included, YYYY-MM-DD; before from when the period is still empty.
+	To string `json:"to"`
+}
+
+type UsageReport struct {
+	Period          *UsagePeriod `json:"period"`
+	Lines           []*UsageLine `json:"lines"`
+	UsedAmount      *Money       `json:"usedAmount"`
+	DiscountAmount  *Money       `json:"discountAmount"`
+	EstimatedAmount *Money       `json:"estimatedAmount"`
 }
 
 // The caller of the request.

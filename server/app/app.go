@@ -67,7 +67,8 @@ func (a *App) Close() error { return a.DB.Close() }
 
 // Resolver builds the GraphQL root resolver.
 func (a *App) Resolver() *graph.Resolver {
-	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy, Log: a.Log}
+	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy,
+		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs()}
 }
 
 // GraphQL builds the GraphQL handler with its transports and limits.
@@ -119,6 +120,7 @@ func (a *App) websocketInit(ctx context.Context, payload transport.InitPayload) 
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", a.authenticate(a.GraphQL()))
+	mux.HandleFunc("GET /documents/{token}", a.serveDocument)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

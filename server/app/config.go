@@ -34,6 +34,8 @@ type Config struct {
 	Introspection  bool
 	Playground     bool
 	RequestTimeout time.Duration
+	// PublicURL is how clients reach this server, for signed document links.
+	PublicURL string
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -56,6 +58,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return nil, errors.New("DATABASE_URL must be a postgres:// URL (unset it for the embedded database)")
 	}
+	c.PublicURL = strings.TrimRight(or(getenv("CLOUDBILL_PUBLIC_URL"), "http://"+c.Addr), "/")
 	c.Demo = boolEnv(getenv("CLOUDBILL_DEMO"), c.Embedded() && !c.Production)
 	c.Introspection = boolEnv(getenv("CLOUDBILL_INTROSPECTION"), !c.Production)
 	c.Playground = boolEnv(getenv("CLOUDBILL_PLAYGROUND"), !c.Production)

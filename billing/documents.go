@@ -1,0 +1,269 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/invoice"
+)
+
+// Document kinds (SPEC R-47).
+const (
+	DocUsageConfirmation = "usage-confirmation" // PDF
+	DocUsageDetails      = "usage-details"      // XLSX
+)
+
+// Documents signs short-lived download URLs. A URL names one document of
+// one billing group and month; only a caller entitled to that group gets
+// one, and it expires after TTL.
+type Documents struct {
+	Secret  []byte
+	BaseURL string // e.g. http://127.0.0.1:8080
+	TTL     time.Duration
+}
+
+// URL returns a signed download URL and its expiry.
+func (d *Documents) URL(kind, bgID string, m Month, now time.Time) (string, time.Time) {
+	exp := now.Add(d.TTL).Truncate(time.Second)
+	payload := strings.Join([]string{kind, bgID, m.String(), strconv.FormatInt(exp.Unix(), 10)}, "|")
+	tok := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + d.sign(payload)
+	return d.BaseURL + "/documents/" + tok, exp
+}
+
+func (d *Documents) sign(payload string) string {
+	mac := hmac.New(sha256.New, append([]byte("cloudbill-documents:"), d.Secret...))
+	mac.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// Verify checks a download token and returns what it names.
+func (d *Documents) Verify(tok string, now time.Time) (kind, bgID string, m Month, err error) {
+	bad := errors.New("invalid or expired document link")
+	p64, sig, ok := strings.Cut(tok, ".")
+	if !ok || len(tok) > 512 {
+		return "", "", Month{}, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(p64)
+	if err != nil || !hmac.Equal([]byte(sig), []byte(d.sign(string(raw)))) {
+		return "", "", Month{}, bad
+	}
+	parts := strings.Split(string(raw), "|")
+	if len(parts) != 4 {
+		return "", "", Month{}, bad
+	}
+	exp, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil || now.Unix() > exp {
+		return "", "", Month{}, bad
+	}
+	if m, err = ParseMonth(parts[2]); err != nil {
+		return "", "", Month{}, bad
+	}
+	return parts[0], parts[1], m, nil
+}
+
+// FeeDetail is one priced metric of a month (the detailed fees of R-47).
+type FeeDetail struct {
+	Region, ServiceCode, ServiceName, Channel, Metric, Model string
+	Quantity, UnitPrice, Amount                              decimal.Decimal
+}
+
+// DetailedFees lists month m's fees per region, service, channel and metric
+// before rounding, in invoice order.
+func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m Month) ([]FeeDetail, error) {
+	usage, err := usageSums(ctx, e.Client, bg.ID, m, m.Days())
+	if err != nil {
+		return nil, err
+	}
+	cat, err := e.catalog(ctx, e.Client)
+	if err != nil {
+		return nil, err
+	}
+	idx := NewPrices(cat.Prices)
+	var out []FeeDetail
+	for _, u := range usage {
+		p, ok := idx.Find(u.ServiceCode, u.Region, u.Metric)
+		if !ok {
+			continue
+		}
+		q := decimal.New(u.Micros, -6)
+		out = append(out, FeeDetail{Region: u.Region, ServiceCode: u.ServiceCode, ServiceName: cat.Services[u.ServiceCode].Name,
+			Channel: u.Channel, Metric: u.Metric, Model: "PER_UNIT", Quantity: q, UnitPrice: p.UnitPrice, Amount: q.Mul(p.UnitPrice)})
+	}
+	contracts, err := e.Client.Contract.Query().Where(contract.BillingGroupID(bg.ID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range contracts {
+		if cat.Services[c.ServiceCode].Kind == "CHANNEL" {
+			continue
+		}
+		days := DaysUsed(m, c.StartsOn, c.EndsOn)
+		if days == 0 {
+			continue
+		}
+		for _, p := range flatPrices(cat.Prices, idx, c.ServiceCode, c.RegionCode) {
+			q := decimal.NewFromInt(int64(days)).Div(decimal.NewFromInt(int64(m.Days())))
+			amt := p.UnitPrice
+			if days < m.Days() {
+				amt = p.UnitPrice.Mul(decimal.NewFromInt(int64(days))).Div(decimal.NewFromInt(int64(m.Days())))
+			}
+			out = append(out, FeeDetail{Region: c.RegionCode, ServiceCode: c.ServiceCode, ServiceName: cat.Services[c.ServiceCode].Name,
+				Metric: fmt.Sprintf("%s (%d/%d days)", p.Metric, days, m.Days()), Model: "FLAT_MONTHLY",
+				Quantity: q.Round(6), UnitPrice: p.UnitPrice, Amount: amt})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		if a.ServiceCode != b.ServiceCode {
+			return a.ServiceCode < b.ServiceCode
+		}
+		if a.Channel != b.Channel {
+			return a.Channel < b.Channel
+		}
+		return a.Metric < b.Metric
+	})
+	return out, nil
+}
+
+// UsageConfirmationPDF renders the month's usage confirmation, with
+// the invoice's totals once it is issued.
+func (e *Engine) UsageConfirmationPDF(ctx context.Context, bg *ent.BillingGroup, m Month) ([]byte, error) {
+	rep, err := e.Usage(ctx, bg, m, "")
+	if err != nil {
+		return nil, err
+	}
+	org, err := e.Client.Organization.Get(ctx, bg.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String())).Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, err
+	}
+	cur := bg.Currency
+	amt := func(v int64) string { return FormatMinor(v, cur) + " " + cur }
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetTitle("Usage confirmation "+m.String(), true)
+	pdf.SetCreator("cloudbill", true)
+	pdf.AddPage()
+	pdf.SetFont("Helvetica", "B", 18)
+	pdf.Cell(0, 12, "Usage confirmation")
+	pdf.Ln(14)
+	pdf.SetFont("Helvetica", "", 11)
+	for _, kv := range [][2]string{
+		{"Organization", org.Name}, {"Billing group", bg.Name + " (" + bg.ID + ")"},
+		{"Period of usage", rep.From.Format("2006-01-02") + " to " + time.Date(m.Year, m.Month, m.Days(), 0, 0, 0, 0, time.UTC).Format("2006-01-02")},
+		{"Issued", e.Clock.Now().In(e.Policy.Location()).Format("2006-01-02 15:04 MST")},
+	} {
+		pdf.CellFormat(45, 7, kv[0], "", 0, "L", false, 0, "")
+		pdf.CellFormat(0, 7, ascii(kv[1]), "", 1, "L", false, 0, "")
+	}
+	pdf.Ln(4)
+	pdf.SetFont("Helvetica", "B", 10)
+	widths := []float64{30, 60, 30, 30, 30}
+	for i, h := range []string{"Region", "Service", "Used", "Discount", "Estimated"} {
+		pdf.CellFormat(widths[i], 8, h, "1", 0, "C", false, 0, "")
+	}
+	pdf.Ln(-1)
+	pdf.SetFont("Helvetica", "", 10)
+	for _, l := range rep.Lines {
+		cells := []string{l.Region, ascii(l.ServiceName), amt(l.Used), amt(l.Discount), amt(l.Used - l.Discount)}
+		for i, c := range cells {
+			align := "R"
+			if i < 2 {
+				align = "L"
+			}
+			pdf.CellFormat(widths[i], 7, c, "1", 0, align, false, 0, "")
+		}
+		pdf.Ln(-1)
+	}
+	pdf.SetFont("Helvetica", "B", 10)
+	pdf.CellFormat(90, 7, "Total", "1", 0, "L", false, 0, "")
+	pdf.CellFormat(30, 7, amt(rep.Used), "1", 0, "R", false, 0, "")
+	pdf.CellFormat(30, 7, amt(rep.Discount), "1", 0, "R", false, 0, "")
+	pdf.CellFormat(30, 7, amt(rep.Estimated), "1", 1, "R", false, 0, "")
+	if inv != nil {
+		pdf.Ln(4)
+		pdf.SetFont("Helvetica", "", 11)
+		for _, kv := range [][2]string{
+			{"Invoice", inv.ID}, {"Credits applied", amt(inv.CreditAmount)}, {"Determined amount", amt(inv.DeterminedAmount)},
+			{"Tax (VAT)", amt(inv.TaxAmount)}, {"Payment amount", amt(PaymentAmount(inv))},
+		} {
+			pdf.CellFormat(45, 7, kv[0], "", 0, "L", false, 0, "")
+			pdf.CellFormat(0, 7, kv[1], "", 1, "L", false, 0, "")
+		}
+	}
+	pdf.Ln(8)
+	pdf.SetFont("Helvetica", "I", 9)
+	pdf.MultiCell(0, 5, "This usage confirmation has the same effect as a written and signed usage confirmation.", "", "L", false)
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ascii keeps the PDF's core fonts from mangling characters they lack.
+func ascii(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 32 || r > 126 {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// UsageDetailsXLSX renders the month's detailed fees as an Excel workbook.
+func (e *Engine) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m Month) ([]byte, error) {
+	fees, err := e.DetailedFees(ctx, bg, m)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := e.Usage(ctx, bg, m, "")
+	if err != nil {
+		return nil, err
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	const sheet = "Detailed fees"
+	f.SetSheetName("Sheet1", sheet)
+	header := []any{"Region", "Service code", "Service", "Channel", "Metric", "Pricing", "Quantity", "Unit price", "Amount (exact)", "Currency"}
+	f.SetSheetRow(sheet, "A1", &header)
+	for i, d := range fees {
+		row := []any{d.Region, d.ServiceCode, d.ServiceName, d.Channel, d.Metric, d.Model,
+			d.Quantity.String(), d.UnitPrice.String(), d.Amount.String(), bg.Currency}
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		f.SetSheetRow(sheet, cell, &row)
+	}
+	const summary = "Summary"
+	f.NewSheet(summary)
+	f.SetSheetRow(summary, "A1", &[]any{"Region", "Service", "Used", "Discount", "Estimated", "Currency"})
+	for i, l := range rep.Lines {
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		f.SetSheetRow(summary, cell, &[]any{l.Region, l.ServiceName, FormatMinor(l.Used, bg.Currency),
+			FormatMinor(l.Discount, bg.Currency), FormatMinor(l.Used-l.Discount, bg.Currency), bg.Currency})
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
