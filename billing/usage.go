@@ -223,7 +223,7 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 					usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric),
 				sql.ResolveWith(func(u *sql.UpdateSet) {
 					u.Set(usagedaily.FieldQuantityMicros, sql.Expr(
-						u.Table().C(usagedaily.FieldQuantityMicros)+" + "+sql.Table("excluded").C(usagedaily.FieldQuantityMicros)))
+						u.Table().C(usagedaily.FieldQuantityMicros)+" + excluded."+usagedaily.FieldQuantityMicros))
 				}),
 			).Exec(ctx)
 			if err != nil {

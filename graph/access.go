@@ -146,6 +146,17 @@ func (r *Resolver) authorizeNode(ctx context.Context, p *auth.Principal, n ent.N
 		return r.authorizeInGroup(ctx, p, v.OrgID, v.BillingGroupID, canReadBillingGroup)
 	case *ent.Invoice:
 		return r.authorizeInGroup(ctx, p, v.OrgID, v.BillingGroupID, canReadBillingGroup)
+	case *ent.Discount:
+		return r.authorizeInGroup(ctx, p, v.OrgID, v.BillingGroupID, canReadBillingGroup)
+	case *ent.Promotion:
+		if v.BillingGroupID == nil {
+			return nil // offered platform-wide
+		}
+		bg, err := r.Client.BillingGroup.Get(ctx, *v.BillingGroupID)
+		if err != nil {
+			return err
+		}
+		return checkBillingGroup(p, bg, canReadBillingGroup)
 	case *ent.Credit:
 		return r.authorizeInGroup(ctx, p, v.OrgID, v.BillingGroupID, canManageBillingGroup)
 	case *ent.CreditEntry:

@@ -41,6 +41,23 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 	if err := cfg.EnsureSecret(); err != nil {
 		return nil, err
 	}
+	db, err := store.OpenDB(cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a, err := WithDB(cfg, db, log)
+	if err != nil {
+		db.Close()
+	}
+	return a, err
+}
+
+// WithDB builds an app on an open, migrated database.
+func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience)
 	if err != nil {
 		return nil, err
@@ -50,14 +67,6 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 		if err := tokens.LoadJWKS(cfg.JWKSFile); err != nil {
 			return nil, fmt.Errorf("CLOUDBILL_JWKS_FILE: %w", err)
 		}
-	}
-	db, err := store.OpenDB(cfg.DatabaseURL, cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
 	}
 	return &App{Config: cfg, DB: db, Tokens: tokens, Log: log}, nil
 }

@@ -1,0 +1,174 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/server/app"
+	"github.com/cloudbill/cloudbill/server/store"
+	"github.com/cloudbill/cloudbill/server/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+var kst = time.FixedZone("KST", 9*3600)
+
+// env is a real cloudbill HTTP server on a test database.
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	app   *app.App
+	clock *billing.FixedClock
+	op    string // an operator token
+}
+
+func newEnv(t *testing.T, db *store.DB) *env {
+	t.Helper()
+	return newEnvAt(t, db, billing.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)))
+}
+
+func newEnvAt(t *testing.T, db *store.DB, clock *billing.FixedClock) *env {
+	t.Helper()
+	cfg, err := app.LoadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.JWTSecret = []byte("test-secret-test-secret-test-secret!")
+	cfg.Clock = clock
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	a, err := app.WithDB(cfg, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	cfg.PublicURL = srv.URL
+	op, _, err := a.Tokens.Mint("access", "operator@test", "", "", []string{"OPERATOR"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, srv: srv, app: a, clock: clock, op: op}
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type result struct {
+	Status int
+	Data   map[string]any
+	Errors []gqlError
+}
+
+// code is the first error's extensions.code, or "".
+func (r result) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// gql posts a GraphQL request as a client would.
+func (e *env) gql(token, query string, vars map[string]any) result {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest("POST", e.srv.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var r result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		e.t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, raw)
+	}
+	r.Status = resp.StatusCode
+	return r
+}
+
+// ok runs a request that must succeed and returns its data.
+func (e *env) ok(token, query string, vars map[string]any) map[string]any {
+	e.t.Helper()
+	r := e.gql(token, query, vars)
+	if len(r.Errors) > 0 {
+		e.t.Fatalf("unexpected errors: %+v\nquery: %s", r.Errors, query)
+	}
+	return r.Data
+}
+
+// fails runs a request that must fail with code.
+func (e *env) fails(code, token, query string, vars map[string]any) result {
+	e.t.Helper()
+	r := e.gql(token, query, vars)
+	if r.code() != code {
+		e.t.Fatalf("want error %s, got %+v (data %v)\nquery: %s", code, r.Errors, r.Data, query)
+	}
+	return r
+}
+
+// get walks a path like "viewer.billingGroups.0.id" through decoded JSON.
+func get(v any, path string) any {
+	for _, p := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[p]
+		case []any:
+			i := 0
+			for _, c := range p {
+				i = i*10 + int(c-'0')
+			}
+			if i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+func str(v any, path string) string { s, _ := get(v, path).(string); return s }
+
+const signUpMutation = `mutation($in: SignUpInput!) { signUp(input: $in) { accessToken refreshToken account { id email } } }`
+
+// signUp creates a business account with its organization and returns its
+// access token and account id.
+func (e *env) signUp(email string) (token, accountID string) {
+	e.t.Helper()
+	d := e.ok("", signUpMutation, map[string]any{"in": map[string]any{
+		"email": email, "password": "Secret!234", "memberType": "BUSINESS", "residenceCountry": "KR"}})
+	return str(d, "signUp.accessToken"), str(d, "signUp.account.id")
+}
+
+// mainGroup returns the id of the caller's main billing group.
+func (e *env) mainGroup(token string) string {
+	e.t.Helper()
+	d := e.ok(token, `{ viewer { billingGroups { id isMain } } }`, nil)
+	for _, g := range get(d, "viewer.billingGroups").([]any) {
+		if g.(map[string]any)["isMain"] == true {
+			return g.(map[string]any)["id"].(string)
+		}
+	}
+	e.t.Fatal("no main billing group")
+	return ""
+}
