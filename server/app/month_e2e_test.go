@@ -41,11 +41,11 @@ func TestFullMonthOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := []any{
-		event("a", bg, "vm", "hour", "100.5", "2026-10-05T10:00:00+09:00"),   // 8542.5
-		event("b", bg, "vm", "hour", "0.5", "2026-10-31T23:59:59+09:00"),     // 42.5 → vm 8585
+		event("a", bg, "vm", "hour", "100.5", "2026-10-05T10:00:00+09:00"),    // 8542.5
+		event("b", bg, "vm", "hour", "0.5", "2026-10-31T23:59:59+09:00"),      // 42.5 → vm 8585
 		event("c", bg, "calls", "call", "12345", "2026-10-01T00:00:00+09:00"), // 6172.5 → 6173
-		event("a", bg, "vm", "hour", "100.5", "2026-10-05T10:00:00+09:00"),   // duplicate in the batch
-		event("n", bg, "vm", "hour", "1000", "2026-11-01T00:00:00+09:00"),    // November, not October
+		event("a", bg, "vm", "hour", "100.5", "2026-10-05T10:00:00+09:00"),    // duplicate in the batch
+		event("n", bg, "vm", "hour", "1000", "2026-11-01T00:00:00+09:00"),     // November, not October
 	}
 	d := e1.ok(e1.op, recordUsage, map[string]any{"e": events})
 	if get(d, "recordUsage.accepted") != 4.0 || get(d, "recordUsage.duplicates") != 1.0 {
