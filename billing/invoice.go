@@ -99,7 +99,8 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 		if err != nil {
 			return err
 		}
-		if err := e.discount(ctx, tx.Client(), bg, m, lines); err != nil {
+		duses, err := e.discount(ctx, tx.Client(), bg, m, lines)
+		if err != nil {
 			return err
 		}
 
@@ -151,6 +152,12 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 					SetDeterminedAmount(l.Determined())
 			}
 			if err := tx.InvoiceLine.CreateBulk(bulk...).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		for _, u := range duses {
+			if err := tx.DiscountUse.Create().SetOrgID(bg.OrgID).SetDiscountID(u.DiscountID).SetInvoiceID(inv.ID).
+				SetServiceCode(lines[u.Line].ServiceCode).SetCurrency(bg.Currency).SetAmount(u.Amount).Exec(ctx); err != nil {
 				return err
 			}
 		}

@@ -27,7 +27,10 @@ type Engine struct {
 // several replicas at once; the scheduler and runBillingJobs(at) both call it.
 func (e *Engine) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
 	var res JobResult
-	n, err := e.IssueInvoices(ctx, at)
-	res.Issued = n
+	var err error
+	if res.Issued, err = e.IssueInvoices(ctx, at); err != nil {
+		return res, err
+	}
+	res.Expired, err = e.ExpireCredits(ctx, at)
 	return res, err
 }

@@ -51,7 +51,7 @@ func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m Month
 	if err != nil {
 		return nil, err
 	}
-	if err := e.discount(ctx, e.Client, bg, m, lines); err != nil {
+	if _, err := e.discount(ctx, e.Client, bg, m, lines); err != nil {
 		return nil, err
 	}
 	rep.Lines = lines[:0]
@@ -121,22 +121,21 @@ func usageSums(ctx context.Context, client *ent.Client, bgID string, m Month, la
 }
 
 // discount applies the month's discounts of bg to lines.
-func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lines []Line) error {
+func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lines []Line) ([]DiscountUse, error) {
 	discounts, err := client.Discount.Query().Where(discount.BillingGroupID(bg.ID), discount.Month(m.String())).
 		Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
 	if err != nil || len(discounts) == 0 {
-		return err
+		return nil, err
 	}
 	rows := make([]DiscountRow, 0, len(discounts))
 	for _, d := range discounts {
 		pct, err := decimal.NewFromString(d.Percentage)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rows = append(rows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
 	}
-	ApplyDiscounts(lines, rows, minorDigits[bg.Currency])
-	return nil
+	return ApplyDiscounts(lines, rows, minorDigits[bg.Currency]), nil
 }
 
 // catalogCache keeps the catalog for a few seconds: it changes rarely and

@@ -19,9 +19,12 @@ import (
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
+	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -52,12 +55,18 @@ type Client struct {
 	BillingGroup *BillingGroupClient
 	// Contract is the client for interacting with the Contract builders.
 	Contract *ContractClient
+	// Coupon is the client for interacting with the Coupon builders.
+	Coupon *CouponClient
+	// CouponRedemption is the client for interacting with the CouponRedemption builders.
+	CouponRedemption *CouponRedemptionClient
 	// Credit is the client for interacting with the Credit builders.
 	Credit *CreditClient
 	// CreditEntry is the client for interacting with the CreditEntry builders.
 	CreditEntry *CreditEntryClient
 	// Discount is the client for interacting with the Discount builders.
 	Discount *DiscountClient
+	// DiscountUse is the client for interacting with the DiscountUse builders.
+	DiscountUse *DiscountUseClient
 	// Grant is the client for interacting with the Grant builders.
 	Grant *GrantClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -99,9 +108,12 @@ func (c *Client) init() {
 	c.Account = NewAccountClient(c.config)
 	c.BillingGroup = NewBillingGroupClient(c.config)
 	c.Contract = NewContractClient(c.config)
+	c.Coupon = NewCouponClient(c.config)
+	c.CouponRedemption = NewCouponRedemptionClient(c.config)
 	c.Credit = NewCreditClient(c.config)
 	c.CreditEntry = NewCreditEntryClient(c.config)
 	c.Discount = NewDiscountClient(c.config)
+	c.DiscountUse = NewDiscountUseClient(c.config)
 	c.Grant = NewGrantClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
@@ -205,28 +217,31 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		APIToken:       NewAPITokenClient(cfg),
-		Account:        NewAccountClient(cfg),
-		BillingGroup:   NewBillingGroupClient(cfg),
-		Contract:       NewContractClient(cfg),
-		Credit:         NewCreditClient(cfg),
-		CreditEntry:    NewCreditEntryClient(cfg),
-		Discount:       NewDiscountClient(cfg),
-		Grant:          NewGrantClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		Invoice:        NewInvoiceClient(cfg),
-		InvoiceLine:    NewInvoiceLineClient(cfg),
-		Organization:   NewOrganizationClient(cfg),
-		OutboxEvent:    NewOutboxEventClient(cfg),
-		Price:          NewPriceClient(cfg),
-		Promotion:      NewPromotionClient(cfg),
-		RefreshToken:   NewRefreshTokenClient(cfg),
-		Region:         NewRegionClient(cfg),
-		Service:        NewServiceClient(cfg),
-		UsageDaily:     NewUsageDailyClient(cfg),
-		UsageEvent:     NewUsageEventClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		APIToken:         NewAPITokenClient(cfg),
+		Account:          NewAccountClient(cfg),
+		BillingGroup:     NewBillingGroupClient(cfg),
+		Contract:         NewContractClient(cfg),
+		Coupon:           NewCouponClient(cfg),
+		CouponRedemption: NewCouponRedemptionClient(cfg),
+		Credit:           NewCreditClient(cfg),
+		CreditEntry:      NewCreditEntryClient(cfg),
+		Discount:         NewDiscountClient(cfg),
+		DiscountUse:      NewDiscountUseClient(cfg),
+		Grant:            NewGrantClient(cfg),
+		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
+		Invoice:          NewInvoiceClient(cfg),
+		InvoiceLine:      NewInvoiceLineClient(cfg),
+		Organization:     NewOrganizationClient(cfg),
+		OutboxEvent:      NewOutboxEventClient(cfg),
+		Price:            NewPriceClient(cfg),
+		Promotion:        NewPromotionClient(cfg),
+		RefreshToken:     NewRefreshTokenClient(cfg),
+		Region:           NewRegionClient(cfg),
+		Service:          NewServiceClient(cfg),
+		UsageDaily:       NewUsageDailyClient(cfg),
+		UsageEvent:       NewUsageEventClient(cfg),
 	}, nil
 }
 
@@ -244,28 +259,31 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		APIToken:       NewAPITokenClient(cfg),
-		Account:        NewAccountClient(cfg),
-		BillingGroup:   NewBillingGroupClient(cfg),
-		Contract:       NewContractClient(cfg),
-		Credit:         NewCreditClient(cfg),
-		CreditEntry:    NewCreditEntryClient(cfg),
-		Discount:       NewDiscountClient(cfg),
-		Grant:          NewGrantClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		Invoice:        NewInvoiceClient(cfg),
-		InvoiceLine:    NewInvoiceLineClient(cfg),
-		Organization:   NewOrganizationClient(cfg),
-		OutboxEvent:    NewOutboxEventClient(cfg),
-		Price:          NewPriceClient(cfg),
-		Promotion:      NewPromotionClient(cfg),
-		RefreshToken:   NewRefreshTokenClient(cfg),
-		Region:         NewRegionClient(cfg),
-		Service:        NewServiceClient(cfg),
-		UsageDaily:     NewUsageDailyClient(cfg),
-		UsageEvent:     NewUsageEventClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		APIToken:         NewAPITokenClient(cfg),
+		Account:          NewAccountClient(cfg),
+		BillingGroup:     NewBillingGroupClient(cfg),
+		Contract:         NewContractClient(cfg),
+		Coupon:           NewCouponClient(cfg),
+		CouponRedemption: NewCouponRedemptionClient(cfg),
+		Credit:           NewCreditClient(cfg),
+		CreditEntry:      NewCreditEntryClient(cfg),
+		Discount:         NewDiscountClient(cfg),
+		DiscountUse:      NewDiscountUseClient(cfg),
+		Grant:            NewGrantClient(cfg),
+		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
+		Invoice:          NewInvoiceClient(cfg),
+		InvoiceLine:      NewInvoiceLineClient(cfg),
+		Organization:     NewOrganizationClient(cfg),
+		OutboxEvent:      NewOutboxEventClient(cfg),
+		Price:            NewPriceClient(cfg),
+		Promotion:        NewPromotionClient(cfg),
+		RefreshToken:     NewRefreshTokenClient(cfg),
+		Region:           NewRegionClient(cfg),
+		Service:          NewServiceClient(cfg),
+		UsageDaily:       NewUsageDailyClient(cfg),
+		UsageEvent:       NewUsageEventClient(cfg),
 	}, nil
 }
 
@@ -295,10 +313,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Account, c.BillingGroup, c.Contract, c.Credit, c.CreditEntry,
-		c.Discount, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
-		c.Organization, c.OutboxEvent, c.Price, c.Promotion, c.RefreshToken, c.Region,
-		c.Service, c.UsageDaily, c.UsageEvent,
+		c.APIToken, c.Account, c.BillingGroup, c.Contract, c.Coupon, c.CouponRedemption,
+		c.Credit, c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey,
+		c.Invoice, c.InvoiceLine, c.Organization, c.OutboxEvent, c.Price, c.Promotion,
+		c.RefreshToken, c.Region, c.Service, c.UsageDaily, c.UsageEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -308,10 +326,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Account, c.BillingGroup, c.Contract, c.Credit, c.CreditEntry,
-		c.Discount, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
-		c.Organization, c.OutboxEvent, c.Price, c.Promotion, c.RefreshToken, c.Region,
-		c.Service, c.UsageDaily, c.UsageEvent,
+		c.APIToken, c.Account, c.BillingGroup, c.Contract, c.Coupon, c.CouponRedemption,
+		c.Credit, c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey,
+		c.Invoice, c.InvoiceLine, c.Organization, c.OutboxEvent, c.Price, c.Promotion,
+		c.RefreshToken, c.Region, c.Service, c.UsageDaily, c.UsageEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -328,12 +346,18 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.BillingGroup.mutate(ctx, m)
 	case *ContractMutation:
 		return c.Contract.mutate(ctx, m)
+	case *CouponMutation:
+		return c.Coupon.mutate(ctx, m)
+	case *CouponRedemptionMutation:
+		return c.CouponRedemption.mutate(ctx, m)
 	case *CreditMutation:
 		return c.Credit.mutate(ctx, m)
 	case *CreditEntryMutation:
 		return c.CreditEntry.mutate(ctx, m)
 	case *DiscountMutation:
 		return c.Discount.mutate(ctx, m)
+	case *DiscountUseMutation:
+		return c.DiscountUse.mutate(ctx, m)
 	case *GrantMutation:
 		return c.Grant.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
@@ -993,6 +1017,272 @@ func (c *ContractClient) mutate(ctx context.Context, m *ContractMutation) (Value
 	}
 }
 
+// CouponClient is a client for the Coupon schema.
+type CouponClient struct {
+	config
+}
+
+// NewCouponClient returns a client for the Coupon from the given config.
+func NewCouponClient(c config) *CouponClient {
+	return &CouponClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `coupon.Hooks(f(g(h())))`.
+func (c *CouponClient) Use(hooks ...Hook) {
+	c.hooks.Coupon = append(c.hooks.Coupon, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `coupon.Intercept(f(g(h())))`.
+func (c *CouponClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Coupon = append(c.inters.Coupon, interceptors...)
+}
+
+// Create returns a builder for creating a Coupon entity.
+func (c *CouponClient) Create() *CouponCreate {
+	mutation := newCouponMutation(c.config, OpCreate)
+	return &CouponCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Coupon entities.
+func (c *CouponClient) CreateBulk(builders ...*CouponCreate) *CouponCreateBulk {
+	return &CouponCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CouponClient) MapCreateBulk(slice any, setFunc func(*CouponCreate, int)) *CouponCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CouponCreateBulk{err: fmt.Errorf("calling to CouponClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CouponCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CouponCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Coupon.
+func (c *CouponClient) Update() *CouponUpdate {
+	mutation := newCouponMutation(c.config, OpUpdate)
+	return &CouponUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CouponClient) UpdateOne(_m *Coupon) *CouponUpdateOne {
+	mutation := newCouponMutation(c.config, OpUpdateOne, withCoupon(_m))
+	return &CouponUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CouponClient) UpdateOneID(id string) *CouponUpdateOne {
+	mutation := newCouponMutation(c.config, OpUpdateOne, withCouponID(id))
+	return &CouponUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Coupon.
+func (c *CouponClient) Delete() *CouponDelete {
+	mutation := newCouponMutation(c.config, OpDelete)
+	return &CouponDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CouponClient) DeleteOne(_m *Coupon) *CouponDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CouponClient) DeleteOneID(id string) *CouponDeleteOne {
+	builder := c.Delete().Where(coupon.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CouponDeleteOne{builder}
+}
+
+// Query returns a query builder for Coupon.
+func (c *CouponClient) Query() *CouponQuery {
+	return &CouponQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCoupon},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Coupon entity by its id.
+func (c *CouponClient) Get(ctx context.Context, id string) (*Coupon, error) {
+	return c.Query().Where(coupon.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CouponClient) GetX(ctx context.Context, id string) *Coupon {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CouponClient) Hooks() []Hook {
+	return c.hooks.Coupon
+}
+
+// Interceptors returns the client interceptors.
+func (c *CouponClient) Interceptors() []Interceptor {
+	return c.inters.Coupon
+}
+
+func (c *CouponClient) mutate(ctx context.Context, m *CouponMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CouponCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CouponUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CouponUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CouponDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Coupon mutation op: %q", m.Op())
+	}
+}
+
+// CouponRedemptionClient is a client for the CouponRedemption schema.
+type CouponRedemptionClient struct {
+	config
+}
+
+// NewCouponRedemptionClient returns a client for the CouponRedemption from the given config.
+func NewCouponRedemptionClient(c config) *CouponRedemptionClient {
+	return &CouponRedemptionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `couponredemption.Hooks(f(g(h())))`.
+func (c *CouponRedemptionClient) Use(hooks ...Hook) {
+	c.hooks.CouponRedemption = append(c.hooks.CouponRedemption, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `couponredemption.Intercept(f(g(h())))`.
+func (c *CouponRedemptionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CouponRedemption = append(c.inters.CouponRedemption, interceptors...)
+}
+
+// Create returns a builder for creating a CouponRedemption entity.
+func (c *CouponRedemptionClient) Create() *CouponRedemptionCreate {
+	mutation := newCouponRedemptionMutation(c.config, OpCreate)
+	return &CouponRedemptionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CouponRedemption entities.
+func (c *CouponRedemptionClient) CreateBulk(builders ...*CouponRedemptionCreate) *CouponRedemptionCreateBulk {
+	return &CouponRedemptionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CouponRedemptionClient) MapCreateBulk(slice any, setFunc func(*CouponRedemptionCreate, int)) *CouponRedemptionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CouponRedemptionCreateBulk{err: fmt.Errorf("calling to CouponRedemptionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CouponRedemptionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CouponRedemptionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CouponRedemption.
+func (c *CouponRedemptionClient) Update() *CouponRedemptionUpdate {
+	mutation := newCouponRedemptionMutation(c.config, OpUpdate)
+	return &CouponRedemptionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CouponRedemptionClient) UpdateOne(_m *CouponRedemption) *CouponRedemptionUpdateOne {
+	mutation := newCouponRedemptionMutation(c.config, OpUpdateOne, withCouponRedemption(_m))
+	return &CouponRedemptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CouponRedemptionClient) UpdateOneID(id string) *CouponRedemptionUpdateOne {
+	mutation := newCouponRedemptionMutation(c.config, OpUpdateOne, withCouponRedemptionID(id))
+	return &CouponRedemptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CouponRedemption.
+func (c *CouponRedemptionClient) Delete() *CouponRedemptionDelete {
+	mutation := newCouponRedemptionMutation(c.config, OpDelete)
+	return &CouponRedemptionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CouponRedemptionClient) DeleteOne(_m *CouponRedemption) *CouponRedemptionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CouponRedemptionClient) DeleteOneID(id string) *CouponRedemptionDeleteOne {
+	builder := c.Delete().Where(couponredemption.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CouponRedemptionDeleteOne{builder}
+}
+
+// Query returns a query builder for CouponRedemption.
+func (c *CouponRedemptionClient) Query() *CouponRedemptionQuery {
+	return &CouponRedemptionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCouponRedemption},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CouponRedemption entity by its id.
+func (c *CouponRedemptionClient) Get(ctx context.Context, id string) (*CouponRedemption, error) {
+	return c.Query().Where(couponredemption.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CouponRedemptionClient) GetX(ctx context.Context, id string) *CouponRedemption {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CouponRedemptionClient) Hooks() []Hook {
+	return c.hooks.CouponRedemption
+}
+
+// Interceptors returns the client interceptors.
+func (c *CouponRedemptionClient) Interceptors() []Interceptor {
+	return c.inters.CouponRedemption
+}
+
+func (c *CouponRedemptionClient) mutate(ctx context.Context, m *CouponRedemptionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CouponRedemptionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CouponRedemptionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CouponRedemptionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CouponRedemptionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CouponRedemption mutation op: %q", m.Op())
+	}
+}
+
 // CreditClient is a client for the Credit schema.
 type CreditClient struct {
 	config
@@ -1421,6 +1711,139 @@ func (c *DiscountClient) mutate(ctx context.Context, m *DiscountMutation) (Value
 		return (&DiscountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Discount mutation op: %q", m.Op())
+	}
+}
+
+// DiscountUseClient is a client for the DiscountUse schema.
+type DiscountUseClient struct {
+	config
+}
+
+// NewDiscountUseClient returns a client for the DiscountUse from the given config.
+func NewDiscountUseClient(c config) *DiscountUseClient {
+	return &DiscountUseClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `discountuse.Hooks(f(g(h())))`.
+func (c *DiscountUseClient) Use(hooks ...Hook) {
+	c.hooks.DiscountUse = append(c.hooks.DiscountUse, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `discountuse.Intercept(f(g(h())))`.
+func (c *DiscountUseClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DiscountUse = append(c.inters.DiscountUse, interceptors...)
+}
+
+// Create returns a builder for creating a DiscountUse entity.
+func (c *DiscountUseClient) Create() *DiscountUseCreate {
+	mutation := newDiscountUseMutation(c.config, OpCreate)
+	return &DiscountUseCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DiscountUse entities.
+func (c *DiscountUseClient) CreateBulk(builders ...*DiscountUseCreate) *DiscountUseCreateBulk {
+	return &DiscountUseCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DiscountUseClient) MapCreateBulk(slice any, setFunc func(*DiscountUseCreate, int)) *DiscountUseCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DiscountUseCreateBulk{err: fmt.Errorf("calling to DiscountUseClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DiscountUseCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DiscountUseCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DiscountUse.
+func (c *DiscountUseClient) Update() *DiscountUseUpdate {
+	mutation := newDiscountUseMutation(c.config, OpUpdate)
+	return &DiscountUseUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DiscountUseClient) UpdateOne(_m *DiscountUse) *DiscountUseUpdateOne {
+	mutation := newDiscountUseMutation(c.config, OpUpdateOne, withDiscountUse(_m))
+	return &DiscountUseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DiscountUseClient) UpdateOneID(id string) *DiscountUseUpdateOne {
+	mutation := newDiscountUseMutation(c.config, OpUpdateOne, withDiscountUseID(id))
+	return &DiscountUseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DiscountUse.
+func (c *DiscountUseClient) Delete() *DiscountUseDelete {
+	mutation := newDiscountUseMutation(c.config, OpDelete)
+	return &DiscountUseDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DiscountUseClient) DeleteOne(_m *DiscountUse) *DiscountUseDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DiscountUseClient) DeleteOneID(id string) *DiscountUseDeleteOne {
+	builder := c.Delete().Where(discountuse.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DiscountUseDeleteOne{builder}
+}
+
+// Query returns a query builder for DiscountUse.
+func (c *DiscountUseClient) Query() *DiscountUseQuery {
+	return &DiscountUseQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDiscountUse},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DiscountUse entity by its id.
+func (c *DiscountUseClient) Get(ctx context.Context, id string) (*DiscountUse, error) {
+	return c.Query().Where(discountuse.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DiscountUseClient) GetX(ctx context.Context, id string) *DiscountUse {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DiscountUseClient) Hooks() []Hook {
+	return c.hooks.DiscountUse
+}
+
+// Interceptors returns the client interceptors.
+func (c *DiscountUseClient) Interceptors() []Interceptor {
+	return c.inters.DiscountUse
+}
+
+func (c *DiscountUseClient) mutate(ctx context.Context, m *DiscountUseMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DiscountUseCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DiscountUseUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DiscountUseUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DiscountUseDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DiscountUse mutation op: %q", m.Op())
 	}
 }
 
@@ -3284,15 +3707,16 @@ func (c *UsageEventClient) mutate(ctx context.Context, m *UsageEventMutation) (V
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Account, BillingGroup, Contract, Credit, CreditEntry, Discount, Grant,
-		IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent, Price,
-		Promotion, RefreshToken, Region, Service, UsageDaily, UsageEvent []ent.Hook
+		APIToken, Account, BillingGroup, Contract, Coupon, CouponRedemption, Credit,
+		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
+		InvoiceLine, Organization, OutboxEvent, Price, Promotion, RefreshToken, Region,
+		Service, UsageDaily, UsageEvent []ent.Hook
 	}
 	inters struct {
-		APIToken, Account, BillingGroup, Contract, Credit, CreditEntry, Discount, Grant,
-		IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent, Price,
-		Promotion, RefreshToken, Region, Service, UsageDaily,
-		UsageEvent []ent.Interceptor
+		APIToken, Account, BillingGroup, Contract, Coupon, CouponRedemption, Credit,
+		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
+		InvoiceLine, Organization, OutboxEvent, Price, Promotion, RefreshToken, Region,
+		Service, UsageDaily, UsageEvent []ent.Interceptor
 	}
 )
 

@@ -16,9 +16,12 @@ import (
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
+	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -92,26 +95,29 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apitoken.Table:       apitoken.ValidColumn,
-			account.Table:        account.ValidColumn,
-			billinggroup.Table:   billinggroup.ValidColumn,
-			contract.Table:       contract.ValidColumn,
-			credit.Table:         credit.ValidColumn,
-			creditentry.Table:    creditentry.ValidColumn,
-			discount.Table:       discount.ValidColumn,
-			grant.Table:          grant.ValidColumn,
-			idempotencykey.Table: idempotencykey.ValidColumn,
-			invoice.Table:        invoice.ValidColumn,
-			invoiceline.Table:    invoiceline.ValidColumn,
-			organization.Table:   organization.ValidColumn,
-			outboxevent.Table:    outboxevent.ValidColumn,
-			price.Table:          price.ValidColumn,
-			promotion.Table:      promotion.ValidColumn,
-			refreshtoken.Table:   refreshtoken.ValidColumn,
-			region.Table:         region.ValidColumn,
-			service.Table:        service.ValidColumn,
-			usagedaily.Table:     usagedaily.ValidColumn,
-			usageevent.Table:     usageevent.ValidColumn,
+			apitoken.Table:         apitoken.ValidColumn,
+			account.Table:          account.ValidColumn,
+			billinggroup.Table:     billinggroup.ValidColumn,
+			contract.Table:         contract.ValidColumn,
+			coupon.Table:           coupon.ValidColumn,
+			couponredemption.Table: couponredemption.ValidColumn,
+			credit.Table:           credit.ValidColumn,
+			creditentry.Table:      creditentry.ValidColumn,
+			discount.Table:         discount.ValidColumn,
+			discountuse.Table:      discountuse.ValidColumn,
+			grant.Table:            grant.ValidColumn,
+			idempotencykey.Table:   idempotencykey.ValidColumn,
+			invoice.Table:          invoice.ValidColumn,
+			invoiceline.Table:      invoiceline.ValidColumn,
+			organization.Table:     organization.ValidColumn,
+			outboxevent.Table:      outboxevent.ValidColumn,
+			price.Table:            price.ValidColumn,
+			promotion.Table:        promotion.ValidColumn,
+			refreshtoken.Table:     refreshtoken.ValidColumn,
+			region.Table:           region.ValidColumn,
+			service.Table:          service.ValidColumn,
+			usagedaily.Table:       usagedaily.ValidColumn,
+			usageevent.Table:       usageevent.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
@@ -465,6 +466,135 @@ func newContractPaginateArgs(rv map[string]any) *contractPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CouponQuery) CollectFields(ctx context.Context, satisfies ...string) (*CouponQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CouponQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(coupon.Columns))
+		selectedFields = []string{coupon.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[coupon.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, coupon.FieldCreatedAt)
+				fieldSeen[coupon.FieldCreatedAt] = struct{}{}
+			}
+		case "code":
+			if _, ok := fieldSeen[coupon.FieldCode]; !ok {
+				selectedFields = append(selectedFields, coupon.FieldCode)
+				fieldSeen[coupon.FieldCode] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[coupon.FieldName]; !ok {
+				selectedFields = append(selectedFields, coupon.FieldName)
+				fieldSeen[coupon.FieldName] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[coupon.FieldKind]; !ok {
+				selectedFields = append(selectedFields, coupon.FieldKind)
+				fieldSeen[coupon.FieldKind] = struct{}{}
+			}
+		case "validFrom":
+			if _, ok := fieldSeen[coupon.FieldValidFrom]; !ok {
+				selectedFields = append(selectedFields, coupon.FieldValidFrom)
+				fieldSeen[coupon.FieldValidFrom] = struct{}{}
+			}
+		case "validUntil":
+			if _, ok := fieldSeen[coupon.FieldValidUntil]; !ok {
+				selectedFields = append(selectedFields, coupon.FieldValidUntil)
+				fieldSeen[coupon.FieldValidUntil] = struct{}{}
+			}
+		case "maxRedemptions":
+			if _, ok := fieldSeen[coupon.FieldMaxRedemptions]; !ok {
+				selectedFields = append(selectedFields, coupon.FieldMaxRedemptions)
+				fieldSeen[coupon.FieldMaxRedemptions] = struct{}{}
+			}
+		case "redemptions":
+			if _, ok := fieldSeen[coupon.FieldRedemptions]; !ok {
+				selectedFields = append(selectedFields, coupon.FieldRedemptions)
+				fieldSeen[coupon.FieldRedemptions] = struct{}{}
+			}
+		case "creditValidDays":
+			if _, ok := fieldSeen[coupon.FieldCreditValidDays]; !ok {
+				selectedFields = append(selectedFields, coupon.FieldCreditValidDays)
+				fieldSeen[coupon.FieldCreditValidDays] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type couponPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CouponPaginateOption
+}
+
+func newCouponPaginateArgs(rv map[string]any) *couponPaginateArgs {
+	args := &couponPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CouponOrder{Field: &CouponOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCouponOrder(order))
+			}
+		case *CouponOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCouponOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*CouponWhereInput); ok {
+		args.opts = append(args.opts, WithCouponFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *CreditQuery) CollectFields(ctx context.Context, satisfies ...string) (*CreditQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -643,6 +773,28 @@ func newCreditEntryPaginateArgs(rv map[string]any) *creditentryPaginateArgs {
 	}
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CreditEntryOrder{Field: &CreditEntryOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCreditEntryOrder(order))
+			}
+		case *CreditEntryOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCreditEntryOrder(v))
+			}
+		}
 	}
 	if v, ok := rv[whereField].(*CreditEntryWhereInput); ok {
 		args.opts = append(args.opts, WithCreditEntryFilter(v.Filter))

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
@@ -1367,6 +1368,468 @@ func (i *ContractWhereInput) P() (predicate.Contract, error) {
 		return predicates[0], nil
 	default:
 		return contract.And(predicates...), nil
+	}
+}
+
+// CouponWhereInput represents a where input for filtering Coupon queries.
+type CouponWhereInput struct {
+	Predicates []predicate.Coupon  `json:"-"`
+	Not        *CouponWhereInput   `json:"not,omitempty"`
+	Or         []*CouponWhereInput `json:"or,omitempty"`
+	And        []*CouponWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "code" field predicates.
+	Code             *string  `json:"code,omitempty"`
+	CodeNEQ          *string  `json:"codeNEQ,omitempty"`
+	CodeIn           []string `json:"codeIn,omitempty"`
+	CodeNotIn        []string `json:"codeNotIn,omitempty"`
+	CodeGT           *string  `json:"codeGT,omitempty"`
+	CodeGTE          *string  `json:"codeGTE,omitempty"`
+	CodeLT           *string  `json:"codeLT,omitempty"`
+	CodeLTE          *string  `json:"codeLTE,omitempty"`
+	CodeContains     *string  `json:"codeContains,omitempty"`
+	CodeHasPrefix    *string  `json:"codeHasPrefix,omitempty"`
+	CodeHasSuffix    *string  `json:"codeHasSuffix,omitempty"`
+	CodeEqualFold    *string  `json:"codeEqualFold,omitempty"`
+	CodeContainsFold *string  `json:"codeContainsFold,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *coupon.Kind  `json:"kind,omitempty"`
+	KindNEQ   *coupon.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []coupon.Kind `json:"kindIn,omitempty"`
+	KindNotIn []coupon.Kind `json:"kindNotIn,omitempty"`
+
+	// "valid_from" field predicates.
+	ValidFrom      *time.Time  `json:"validFrom,omitempty"`
+	ValidFromNEQ   *time.Time  `json:"validFromNEQ,omitempty"`
+	ValidFromIn    []time.Time `json:"validFromIn,omitempty"`
+	ValidFromNotIn []time.Time `json:"validFromNotIn,omitempty"`
+	ValidFromGT    *time.Time  `json:"validFromGT,omitempty"`
+	ValidFromGTE   *time.Time  `json:"validFromGTE,omitempty"`
+	ValidFromLT    *time.Time  `json:"validFromLT,omitempty"`
+	ValidFromLTE   *time.Time  `json:"validFromLTE,omitempty"`
+
+	// "valid_until" field predicates.
+	ValidUntil      *time.Time  `json:"validUntil,omitempty"`
+	ValidUntilNEQ   *time.Time  `json:"validUntilNEQ,omitempty"`
+	ValidUntilIn    []time.Time `json:"validUntilIn,omitempty"`
+	ValidUntilNotIn []time.Time `json:"validUntilNotIn,omitempty"`
+	ValidUntilGT    *time.Time  `json:"validUntilGT,omitempty"`
+	ValidUntilGTE   *time.Time  `json:"validUntilGTE,omitempty"`
+	ValidUntilLT    *time.Time  `json:"validUntilLT,omitempty"`
+	ValidUntilLTE   *time.Time  `json:"validUntilLTE,omitempty"`
+
+	// "max_redemptions" field predicates.
+	MaxRedemptions      *int  `json:"maxRedemptions,omitempty"`
+	MaxRedemptionsNEQ   *int  `json:"maxRedemptionsNEQ,omitempty"`
+	MaxRedemptionsIn    []int `json:"maxRedemptionsIn,omitempty"`
+	MaxRedemptionsNotIn []int `json:"maxRedemptionsNotIn,omitempty"`
+	MaxRedemptionsGT    *int  `json:"maxRedemptionsGT,omitempty"`
+	MaxRedemptionsGTE   *int  `json:"maxRedemptionsGTE,omitempty"`
+	MaxRedemptionsLT    *int  `json:"maxRedemptionsLT,omitempty"`
+	MaxRedemptionsLTE   *int  `json:"maxRedemptionsLTE,omitempty"`
+
+	// "redemptions" field predicates.
+	Redemptions      *int  `json:"redemptions,omitempty"`
+	RedemptionsNEQ   *int  `json:"redemptionsNEQ,omitempty"`
+	RedemptionsIn    []int `json:"redemptionsIn,omitempty"`
+	RedemptionsNotIn []int `json:"redemptionsNotIn,omitempty"`
+	RedemptionsGT    *int  `json:"redemptionsGT,omitempty"`
+	RedemptionsGTE   *int  `json:"redemptionsGTE,omitempty"`
+	RedemptionsLT    *int  `json:"redemptionsLT,omitempty"`
+	RedemptionsLTE   *int  `json:"redemptionsLTE,omitempty"`
+
+	// "credit_valid_days" field predicates.
+	CreditValidDays      *int  `json:"creditValidDays,omitempty"`
+	CreditValidDaysNEQ   *int  `json:"creditValidDaysNEQ,omitempty"`
+	CreditValidDaysIn    []int `json:"creditValidDaysIn,omitempty"`
+	CreditValidDaysNotIn []int `json:"creditValidDaysNotIn,omitempty"`
+	CreditValidDaysGT    *int  `json:"creditValidDaysGT,omitempty"`
+	CreditValidDaysGTE   *int  `json:"creditValidDaysGTE,omitempty"`
+	CreditValidDaysLT    *int  `json:"creditValidDaysLT,omitempty"`
+	CreditValidDaysLTE   *int  `json:"creditValidDaysLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CouponWhereInput) AddPredicates(predicates ...predicate.Coupon) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CouponWhereInput filter on the CouponQuery builder.
+func (i *CouponWhereInput) Filter(q *CouponQuery) (*CouponQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCouponWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCouponWhereInput is returned in case the CouponWhereInput is empty.
+var ErrEmptyCouponWhereInput = errors.New("ent: empty predicate CouponWhereInput")
+
+// P returns a predicate for filtering coupons.
+// An error is returned if the input is empty or invalid.
+func (i *CouponWhereInput) P() (predicate.Coupon, error) {
+	var predicates []predicate.Coupon
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, coupon.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Coupon, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, coupon.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Coupon, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, coupon.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, coupon.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, coupon.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, coupon.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, coupon.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, coupon.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, coupon.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, coupon.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, coupon.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, coupon.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, coupon.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, coupon.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, coupon.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, coupon.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, coupon.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, coupon.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, coupon.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, coupon.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, coupon.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.Code != nil {
+		predicates = append(predicates, coupon.CodeEQ(*i.Code))
+	}
+	if i.CodeNEQ != nil {
+		predicates = append(predicates, coupon.CodeNEQ(*i.CodeNEQ))
+	}
+	if len(i.CodeIn) > 0 {
+		predicates = append(predicates, coupon.CodeIn(i.CodeIn...))
+	}
+	if len(i.CodeNotIn) > 0 {
+		predicates = append(predicates, coupon.CodeNotIn(i.CodeNotIn...))
+	}
+	if i.CodeGT != nil {
+		predicates = append(predicates, coupon.CodeGT(*i.CodeGT))
+	}
+	if i.CodeGTE != nil {
+		predicates = append(predicates, coupon.CodeGTE(*i.CodeGTE))
+	}
+	if i.CodeLT != nil {
+		predicates = append(predicates, coupon.CodeLT(*i.CodeLT))
+	}
+	if i.CodeLTE != nil {
+		predicates = append(predicates, coupon.CodeLTE(*i.CodeLTE))
+	}
+	if i.CodeContains != nil {
+		predicates = append(predicates, coupon.CodeContains(*i.CodeContains))
+	}
+	if i.CodeHasPrefix != nil {
+		predicates = append(predicates, coupon.CodeHasPrefix(*i.CodeHasPrefix))
+	}
+	if i.CodeHasSuffix != nil {
+		predicates = append(predicates, coupon.CodeHasSuffix(*i.CodeHasSuffix))
+	}
+	if i.CodeEqualFold != nil {
+		predicates = append(predicates, coupon.CodeEqualFold(*i.CodeEqualFold))
+	}
+	if i.CodeContainsFold != nil {
+		predicates = append(predicates, coupon.CodeContainsFold(*i.CodeContainsFold))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, coupon.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, coupon.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, coupon.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, coupon.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, coupon.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, coupon.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, coupon.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, coupon.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, coupon.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, coupon.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, coupon.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, coupon.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, coupon.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, coupon.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, coupon.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, coupon.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, coupon.KindNotIn(i.KindNotIn...))
+	}
+	if i.ValidFrom != nil {
+		predicates = append(predicates, coupon.ValidFromEQ(*i.ValidFrom))
+	}
+	if i.ValidFromNEQ != nil {
+		predicates = append(predicates, coupon.ValidFromNEQ(*i.ValidFromNEQ))
+	}
+	if len(i.ValidFromIn) > 0 {
+		predicates = append(predicates, coupon.ValidFromIn(i.ValidFromIn...))
+	}
+	if len(i.ValidFromNotIn) > 0 {
+		predicates = append(predicates, coupon.ValidFromNotIn(i.ValidFromNotIn...))
+	}
+	if i.ValidFromGT != nil {
+		predicates = append(predicates, coupon.ValidFromGT(*i.ValidFromGT))
+	}
+	if i.ValidFromGTE != nil {
+		predicates = append(predicates, coupon.ValidFromGTE(*i.ValidFromGTE))
+	}
+	if i.ValidFromLT != nil {
+		predicates = append(predicates, coupon.ValidFromLT(*i.ValidFromLT))
+	}
+	if i.ValidFromLTE != nil {
+		predicates = append(predicates, coupon.ValidFromLTE(*i.ValidFromLTE))
+	}
+	if i.ValidUntil != nil {
+		predicates = append(predicates, coupon.ValidUntilEQ(*i.ValidUntil))
+	}
+	if i.ValidUntilNEQ != nil {
+		predicates = append(predicates, coupon.ValidUntilNEQ(*i.ValidUntilNEQ))
+	}
+	if len(i.ValidUntilIn) > 0 {
+		predicates = append(predicates, coupon.ValidUntilIn(i.ValidUntilIn...))
+	}
+	if len(i.ValidUntilNotIn) > 0 {
+		predicates = append(predicates, coupon.ValidUntilNotIn(i.ValidUntilNotIn...))
+	}
+	if i.ValidUntilGT != nil {
+		predicates = append(predicates, coupon.ValidUntilGT(*i.ValidUntilGT))
+	}
+	if i.ValidUntilGTE != nil {
+		predicates = append(predicates, coupon.ValidUntilGTE(*i.ValidUntilGTE))
+	}
+	if i.ValidUntilLT != nil {
+		predicates = append(predicates, coupon.ValidUntilLT(*i.ValidUntilLT))
+	}
+	if i.ValidUntilLTE != nil {
+		predicates = append(predicates, coupon.ValidUntilLTE(*i.ValidUntilLTE))
+	}
+	if i.MaxRedemptions != nil {
+		predicates = append(predicates, coupon.MaxRedemptionsEQ(*i.MaxRedemptions))
+	}
+	if i.MaxRedemptionsNEQ != nil {
+		predicates = append(predicates, coupon.MaxRedemptionsNEQ(*i.MaxRedemptionsNEQ))
+	}
+	if len(i.MaxRedemptionsIn) > 0 {
+		predicates = append(predicates, coupon.MaxRedemptionsIn(i.MaxRedemptionsIn...))
+	}
+	if len(i.MaxRedemptionsNotIn) > 0 {
+		predicates = append(predicates, coupon.MaxRedemptionsNotIn(i.MaxRedemptionsNotIn...))
+	}
+	if i.MaxRedemptionsGT != nil {
+		predicates = append(predicates, coupon.MaxRedemptionsGT(*i.MaxRedemptionsGT))
+	}
+	if i.MaxRedemptionsGTE != nil {
+		predicates = append(predicates, coupon.MaxRedemptionsGTE(*i.MaxRedemptionsGTE))
+	}
+	if i.MaxRedemptionsLT != nil {
+		predicates = append(predicates, coupon.MaxRedemptionsLT(*i.MaxRedemptionsLT))
+	}
+	if i.MaxRedemptionsLTE != nil {
+		predicates = append(predicates, coupon.MaxRedemptionsLTE(*i.MaxRedemptionsLTE))
+	}
+	if i.Redemptions != nil {
+		predicates = append(predicates, coupon.RedemptionsEQ(*i.Redemptions))
+	}
+	if i.RedemptionsNEQ != nil {
+		predicates = append(predicates, coupon.RedemptionsNEQ(*i.RedemptionsNEQ))
+	}
+	if len(i.RedemptionsIn) > 0 {
+		predicates = append(predicates, coupon.RedemptionsIn(i.RedemptionsIn...))
+	}
+	if len(i.RedemptionsNotIn) > 0 {
+		predicates = append(predicates, coupon.RedemptionsNotIn(i.RedemptionsNotIn...))
+	}
+	if i.RedemptionsGT != nil {
+		predicates = append(predicates, coupon.RedemptionsGT(*i.RedemptionsGT))
+	}
+	if i.RedemptionsGTE != nil {
+		predicates = append(predicates, coupon.RedemptionsGTE(*i.RedemptionsGTE))
+	}
+	if i.RedemptionsLT != nil {
+		predicates = append(predicates, coupon.RedemptionsLT(*i.RedemptionsLT))
+	}
+	if i.RedemptionsLTE != nil {
+		predicates = append(predicates, coupon.RedemptionsLTE(*i.RedemptionsLTE))
+	}
+	if i.CreditValidDays != nil {
+		predicates = append(predicates, coupon.CreditValidDaysEQ(*i.CreditValidDays))
+	}
+	if i.CreditValidDaysNEQ != nil {
+		predicates = append(predicates, coupon.CreditValidDaysNEQ(*i.CreditValidDaysNEQ))
+	}
+	if len(i.CreditValidDaysIn) > 0 {
+		predicates = append(predicates, coupon.CreditValidDaysIn(i.CreditValidDaysIn...))
+	}
+	if len(i.CreditValidDaysNotIn) > 0 {
+		predicates = append(predicates, coupon.CreditValidDaysNotIn(i.CreditValidDaysNotIn...))
+	}
+	if i.CreditValidDaysGT != nil {
+		predicates = append(predicates, coupon.CreditValidDaysGT(*i.CreditValidDaysGT))
+	}
+	if i.CreditValidDaysGTE != nil {
+		predicates = append(predicates, coupon.CreditValidDaysGTE(*i.CreditValidDaysGTE))
+	}
+	if i.CreditValidDaysLT != nil {
+		predicates = append(predicates, coupon.CreditValidDaysLT(*i.CreditValidDaysLT))
+	}
+	if i.CreditValidDaysLTE != nil {
+		predicates = append(predicates, coupon.CreditValidDaysLTE(*i.CreditValidDaysLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCouponWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return coupon.And(predicates...), nil
 	}
 }
 

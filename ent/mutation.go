@@ -15,9 +15,12 @@ import (
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
+	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -43,26 +46,29 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIToken       = "APIToken"
-	TypeAccount        = "Account"
-	TypeBillingGroup   = "BillingGroup"
-	TypeContract       = "Contract"
-	TypeCredit         = "Credit"
-	TypeCreditEntry    = "CreditEntry"
-	TypeDiscount       = "Discount"
-	TypeGrant          = "Grant"
-	TypeIdempotencyKey = "IdempotencyKey"
-	TypeInvoice        = "Invoice"
-	TypeInvoiceLine    = "InvoiceLine"
-	TypeOrganization   = "Organization"
-	TypeOutboxEvent    = "OutboxEvent"
-	TypePrice          = "Price"
-	TypePromotion      = "Promotion"
-	TypeRefreshToken   = "RefreshToken"
-	TypeRegion         = "Region"
-	TypeService        = "Service"
-	TypeUsageDaily     = "UsageDaily"
-	TypeUsageEvent     = "UsageEvent"
+	TypeAPIToken         = "APIToken"
+	TypeAccount          = "Account"
+	TypeBillingGroup     = "BillingGroup"
+	TypeContract         = "Contract"
+	TypeCoupon           = "Coupon"
+	TypeCouponRedemption = "CouponRedemption"
+	TypeCredit           = "Credit"
+	TypeCreditEntry      = "CreditEntry"
+	TypeDiscount         = "Discount"
+	TypeDiscountUse      = "DiscountUse"
+	TypeGrant            = "Grant"
+	TypeIdempotencyKey   = "IdempotencyKey"
+	TypeInvoice          = "Invoice"
+	TypeInvoiceLine      = "InvoiceLine"
+	TypeOrganization     = "Organization"
+	TypeOutboxEvent      = "OutboxEvent"
+	TypePrice            = "Price"
+	TypePromotion        = "Promotion"
+	TypeRefreshToken     = "RefreshToken"
+	TypeRegion           = "Region"
+	TypeService          = "Service"
+	TypeUsageDaily       = "UsageDaily"
+	TypeUsageEvent       = "UsageEvent"
 )
 
 // APITokenMutation represents an operation that mutates the APIToken nodes in the graph.
@@ -3466,6 +3472,1803 @@ func (m *ContractMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Contract edge %s", name)
 }
 
+// CouponMutation represents an operation that mutates the Coupon nodes in the graph.
+type CouponMutation struct {
+	config
+	op                   Op
+	typ                  string
+	id                   *string
+	created_at           *time.Time
+	code                 *string
+	name                 *string
+	kind                 *coupon.Kind
+	currency             *string
+	amount               *int64
+	addamount            *int64
+	percentage           *string
+	valid_from           *time.Time
+	valid_until          *time.Time
+	max_redemptions      *int
+	addmax_redemptions   *int
+	redemptions          *int
+	addredemptions       *int
+	credit_valid_days    *int
+	addcredit_valid_days *int
+	service_codes        *[]string
+	appendservice_codes  []string
+	clearedFields        map[string]struct{}
+	done                 bool
+	oldValue             func(context.Context) (*Coupon, error)
+	predicates           []predicate.Coupon
+}
+
+var _ ent.Mutation = (*CouponMutation)(nil)
+
+// couponOption allows management of the mutation configuration using functional options.
+type couponOption func(*CouponMutation)
+
+// newCouponMutation creates new mutation for the Coupon entity.
+func newCouponMutation(c config, op Op, opts ...couponOption) *CouponMutation {
+	m := &CouponMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCoupon,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCouponID sets the ID field of the mutation.
+func withCouponID(id string) couponOption {
+	return func(m *CouponMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Coupon
+		)
+		m.oldValue = func(ctx context.Context) (*Coupon, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Coupon.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCoupon sets the old Coupon of the mutation.
+func withCoupon(node *Coupon) couponOption {
+	return func(m *CouponMutation) {
+		m.oldValue = func(context.Context) (*Coupon, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CouponMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CouponMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Coupon entities.
+func (m *CouponMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CouponMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CouponMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Coupon.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CouponMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CouponMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CouponMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetCode sets the "code" field.
+func (m *CouponMutation) SetCode(s string) {
+	m.code = &s
+}
+
+// Code returns the value of the "code" field in the mutation.
+func (m *CouponMutation) Code() (r string, exists bool) {
+	v := m.code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCode returns the old "code" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCode: %w", err)
+	}
+	return oldValue.Code, nil
+}
+
+// ResetCode resets all changes to the "code" field.
+func (m *CouponMutation) ResetCode() {
+	m.code = nil
+}
+
+// SetName sets the "name" field.
+func (m *CouponMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *CouponMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *CouponMutation) ResetName() {
+	m.name = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *CouponMutation) SetKind(c coupon.Kind) {
+	m.kind = &c
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *CouponMutation) Kind() (r coupon.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldKind(ctx context.Context) (v coupon.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *CouponMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *CouponMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *CouponMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *CouponMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *CouponMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *CouponMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *CouponMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *CouponMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *CouponMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetPercentage sets the "percentage" field.
+func (m *CouponMutation) SetPercentage(s string) {
+	m.percentage = &s
+}
+
+// Percentage returns the value of the "percentage" field in the mutation.
+func (m *CouponMutation) Percentage() (r string, exists bool) {
+	v := m.percentage
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPercentage returns the old "percentage" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldPercentage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPercentage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPercentage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPercentage: %w", err)
+	}
+	return oldValue.Percentage, nil
+}
+
+// ResetPercentage resets all changes to the "percentage" field.
+func (m *CouponMutation) ResetPercentage() {
+	m.percentage = nil
+}
+
+// SetValidFrom sets the "valid_from" field.
+func (m *CouponMutation) SetValidFrom(t time.Time) {
+	m.valid_from = &t
+}
+
+// ValidFrom returns the value of the "valid_from" field in the mutation.
+func (m *CouponMutation) ValidFrom() (r time.Time, exists bool) {
+	v := m.valid_from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValidFrom returns the old "valid_from" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldValidFrom(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValidFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValidFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValidFrom: %w", err)
+	}
+	return oldValue.ValidFrom, nil
+}
+
+// ResetValidFrom resets all changes to the "valid_from" field.
+func (m *CouponMutation) ResetValidFrom() {
+	m.valid_from = nil
+}
+
+// SetValidUntil sets the "valid_until" field.
+func (m *CouponMutation) SetValidUntil(t time.Time) {
+	m.valid_until = &t
+}
+
+// ValidUntil returns the value of the "valid_until" field in the mutation.
+func (m *CouponMutation) ValidUntil() (r time.Time, exists bool) {
+	v := m.valid_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldValidUntil returns the old "valid_until" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldValidUntil(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldValidUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldValidUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldValidUntil: %w", err)
+	}
+	return oldValue.ValidUntil, nil
+}
+
+// ResetValidUntil resets all changes to the "valid_until" field.
+func (m *CouponMutation) ResetValidUntil() {
+	m.valid_until = nil
+}
+
+// SetMaxRedemptions sets the "max_redemptions" field.
+func (m *CouponMutation) SetMaxRedemptions(i int) {
+	m.max_redemptions = &i
+	m.addmax_redemptions = nil
+}
+
+// MaxRedemptions returns the value of the "max_redemptions" field in the mutation.
+func (m *CouponMutation) MaxRedemptions() (r int, exists bool) {
+	v := m.max_redemptions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxRedemptions returns the old "max_redemptions" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldMaxRedemptions(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxRedemptions is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxRedemptions requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxRedemptions: %w", err)
+	}
+	return oldValue.MaxRedemptions, nil
+}
+
+// AddMaxRedemptions adds i to the "max_redemptions" field.
+func (m *CouponMutation) AddMaxRedemptions(i int) {
+	if m.addmax_redemptions != nil {
+		*m.addmax_redemptions += i
+	} else {
+		m.addmax_redemptions = &i
+	}
+}
+
+// AddedMaxRedemptions returns the value that was added to the "max_redemptions" field in this mutation.
+func (m *CouponMutation) AddedMaxRedemptions() (r int, exists bool) {
+	v := m.addmax_redemptions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxRedemptions resets all changes to the "max_redemptions" field.
+func (m *CouponMutation) ResetMaxRedemptions() {
+	m.max_redemptions = nil
+	m.addmax_redemptions = nil
+}
+
+// SetRedemptions sets the "redemptions" field.
+func (m *CouponMutation) SetRedemptions(i int) {
+	m.redemptions = &i
+	m.addredemptions = nil
+}
+
+// Redemptions returns the value of the "redemptions" field in the mutation.
+func (m *CouponMutation) Redemptions() (r int, exists bool) {
+	v := m.redemptions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRedemptions returns the old "redemptions" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldRedemptions(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRedemptions is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRedemptions requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRedemptions: %w", err)
+	}
+	return oldValue.Redemptions, nil
+}
+
+// AddRedemptions adds i to the "redemptions" field.
+func (m *CouponMutation) AddRedemptions(i int) {
+	if m.addredemptions != nil {
+		*m.addredemptions += i
+	} else {
+		m.addredemptions = &i
+	}
+}
+
+// AddedRedemptions returns the value that was added to the "redemptions" field in this mutation.
+func (m *CouponMutation) AddedRedemptions() (r int, exists bool) {
+	v := m.addredemptions
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRedemptions resets all changes to the "redemptions" field.
+func (m *CouponMutation) ResetRedemptions() {
+	m.redemptions = nil
+	m.addredemptions = nil
+}
+
+// SetCreditValidDays sets the "credit_valid_days" field.
+func (m *CouponMutation) SetCreditValidDays(i int) {
+	m.credit_valid_days = &i
+	m.addcredit_valid_days = nil
+}
+
+// CreditValidDays returns the value of the "credit_valid_days" field in the mutation.
+func (m *CouponMutation) CreditValidDays() (r int, exists bool) {
+	v := m.credit_valid_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditValidDays returns the old "credit_valid_days" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldCreditValidDays(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditValidDays is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditValidDays requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditValidDays: %w", err)
+	}
+	return oldValue.CreditValidDays, nil
+}
+
+// AddCreditValidDays adds i to the "credit_valid_days" field.
+func (m *CouponMutation) AddCreditValidDays(i int) {
+	if m.addcredit_valid_days != nil {
+		*m.addcredit_valid_days += i
+	} else {
+		m.addcredit_valid_days = &i
+	}
+}
+
+// AddedCreditValidDays returns the value that was added to the "credit_valid_days" field in this mutation.
+func (m *CouponMutation) AddedCreditValidDays() (r int, exists bool) {
+	v := m.addcredit_valid_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCreditValidDays resets all changes to the "credit_valid_days" field.
+func (m *CouponMutation) ResetCreditValidDays() {
+	m.credit_valid_days = nil
+	m.addcredit_valid_days = nil
+}
+
+// SetServiceCodes sets the "service_codes" field.
+func (m *CouponMutation) SetServiceCodes(s []string) {
+	m.service_codes = &s
+	m.appendservice_codes = nil
+}
+
+// ServiceCodes returns the value of the "service_codes" field in the mutation.
+func (m *CouponMutation) ServiceCodes() (r []string, exists bool) {
+	v := m.service_codes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceCodes returns the old "service_codes" field's value of the Coupon entity.
+// If the Coupon object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponMutation) OldServiceCodes(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceCodes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceCodes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceCodes: %w", err)
+	}
+	return oldValue.ServiceCodes, nil
+}
+
+// AppendServiceCodes adds s to the "service_codes" field.
+func (m *CouponMutation) AppendServiceCodes(s []string) {
+	m.appendservice_codes = append(m.appendservice_codes, s...)
+}
+
+// AppendedServiceCodes returns the list of values that were appended to the "service_codes" field in this mutation.
+func (m *CouponMutation) AppendedServiceCodes() ([]string, bool) {
+	if len(m.appendservice_codes) == 0 {
+		return nil, false
+	}
+	return m.appendservice_codes, true
+}
+
+// ClearServiceCodes clears the value of the "service_codes" field.
+func (m *CouponMutation) ClearServiceCodes() {
+	m.service_codes = nil
+	m.appendservice_codes = nil
+	m.clearedFields[coupon.FieldServiceCodes] = struct{}{}
+}
+
+// ServiceCodesCleared returns if the "service_codes" field was cleared in this mutation.
+func (m *CouponMutation) ServiceCodesCleared() bool {
+	_, ok := m.clearedFields[coupon.FieldServiceCodes]
+	return ok
+}
+
+// ResetServiceCodes resets all changes to the "service_codes" field.
+func (m *CouponMutation) ResetServiceCodes() {
+	m.service_codes = nil
+	m.appendservice_codes = nil
+	delete(m.clearedFields, coupon.FieldServiceCodes)
+}
+
+// Where appends a list predicates to the CouponMutation builder.
+func (m *CouponMutation) Where(ps ...predicate.Coupon) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CouponMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CouponMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Coupon, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CouponMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CouponMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Coupon).
+func (m *CouponMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CouponMutation) Fields() []string {
+	fields := make([]string, 0, 13)
+	if m.created_at != nil {
+		fields = append(fields, coupon.FieldCreatedAt)
+	}
+	if m.code != nil {
+		fields = append(fields, coupon.FieldCode)
+	}
+	if m.name != nil {
+		fields = append(fields, coupon.FieldName)
+	}
+	if m.kind != nil {
+		fields = append(fields, coupon.FieldKind)
+	}
+	if m.currency != nil {
+		fields = append(fields, coupon.FieldCurrency)
+	}
+	if m.amount != nil {
+		fields = append(fields, coupon.FieldAmount)
+	}
+	if m.percentage != nil {
+		fields = append(fields, coupon.FieldPercentage)
+	}
+	if m.valid_from != nil {
+		fields = append(fields, coupon.FieldValidFrom)
+	}
+	if m.valid_until != nil {
+		fields = append(fields, coupon.FieldValidUntil)
+	}
+	if m.max_redemptions != nil {
+		fields = append(fields, coupon.FieldMaxRedemptions)
+	}
+	if m.redemptions != nil {
+		fields = append(fields, coupon.FieldRedemptions)
+	}
+	if m.credit_valid_days != nil {
+		fields = append(fields, coupon.FieldCreditValidDays)
+	}
+	if m.service_codes != nil {
+		fields = append(fields, coupon.FieldServiceCodes)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CouponMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case coupon.FieldCreatedAt:
+		return m.CreatedAt()
+	case coupon.FieldCode:
+		return m.Code()
+	case coupon.FieldName:
+		return m.Name()
+	case coupon.FieldKind:
+		return m.Kind()
+	case coupon.FieldCurrency:
+		return m.Currency()
+	case coupon.FieldAmount:
+		return m.Amount()
+	case coupon.FieldPercentage:
+		return m.Percentage()
+	case coupon.FieldValidFrom:
+		return m.ValidFrom()
+	case coupon.FieldValidUntil:
+		return m.ValidUntil()
+	case coupon.FieldMaxRedemptions:
+		return m.MaxRedemptions()
+	case coupon.FieldRedemptions:
+		return m.Redemptions()
+	case coupon.FieldCreditValidDays:
+		return m.CreditValidDays()
+	case coupon.FieldServiceCodes:
+		return m.ServiceCodes()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CouponMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case coupon.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case coupon.FieldCode:
+		return m.OldCode(ctx)
+	case coupon.FieldName:
+		return m.OldName(ctx)
+	case coupon.FieldKind:
+		return m.OldKind(ctx)
+	case coupon.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case coupon.FieldAmount:
+		return m.OldAmount(ctx)
+	case coupon.FieldPercentage:
+		return m.OldPercentage(ctx)
+	case coupon.FieldValidFrom:
+		return m.OldValidFrom(ctx)
+	case coupon.FieldValidUntil:
+		return m.OldValidUntil(ctx)
+	case coupon.FieldMaxRedemptions:
+		return m.OldMaxRedemptions(ctx)
+	case coupon.FieldRedemptions:
+		return m.OldRedemptions(ctx)
+	case coupon.FieldCreditValidDays:
+		return m.OldCreditValidDays(ctx)
+	case coupon.FieldServiceCodes:
+		return m.OldServiceCodes(ctx)
+	}
+	return nil, fmt.Errorf("unknown Coupon field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CouponMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case coupon.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case coupon.FieldCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCode(v)
+		return nil
+	case coupon.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case coupon.FieldKind:
+		v, ok := value.(coupon.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case coupon.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case coupon.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case coupon.FieldPercentage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPercentage(v)
+		return nil
+	case coupon.FieldValidFrom:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValidFrom(v)
+		return nil
+	case coupon.FieldValidUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetValidUntil(v)
+		return nil
+	case coupon.FieldMaxRedemptions:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxRedemptions(v)
+		return nil
+	case coupon.FieldRedemptions:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRedemptions(v)
+		return nil
+	case coupon.FieldCreditValidDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditValidDays(v)
+		return nil
+	case coupon.FieldServiceCodes:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceCodes(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Coupon field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CouponMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, coupon.FieldAmount)
+	}
+	if m.addmax_redemptions != nil {
+		fields = append(fields, coupon.FieldMaxRedemptions)
+	}
+	if m.addredemptions != nil {
+		fields = append(fields, coupon.FieldRedemptions)
+	}
+	if m.addcredit_valid_days != nil {
+		fields = append(fields, coupon.FieldCreditValidDays)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CouponMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case coupon.FieldAmount:
+		return m.AddedAmount()
+	case coupon.FieldMaxRedemptions:
+		return m.AddedMaxRedemptions()
+	case coupon.FieldRedemptions:
+		return m.AddedRedemptions()
+	case coupon.FieldCreditValidDays:
+		return m.AddedCreditValidDays()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CouponMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case coupon.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	case coupon.FieldMaxRedemptions:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxRedemptions(v)
+		return nil
+	case coupon.FieldRedemptions:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRedemptions(v)
+		return nil
+	case coupon.FieldCreditValidDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCreditValidDays(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Coupon numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CouponMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(coupon.FieldServiceCodes) {
+		fields = append(fields, coupon.FieldServiceCodes)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CouponMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CouponMutation) ClearField(name string) error {
+	switch name {
+	case coupon.FieldServiceCodes:
+		m.ClearServiceCodes()
+		return nil
+	}
+	return fmt.Errorf("unknown Coupon nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CouponMutation) ResetField(name string) error {
+	switch name {
+	case coupon.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case coupon.FieldCode:
+		m.ResetCode()
+		return nil
+	case coupon.FieldName:
+		m.ResetName()
+		return nil
+	case coupon.FieldKind:
+		m.ResetKind()
+		return nil
+	case coupon.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case coupon.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case coupon.FieldPercentage:
+		m.ResetPercentage()
+		return nil
+	case coupon.FieldValidFrom:
+		m.ResetValidFrom()
+		return nil
+	case coupon.FieldValidUntil:
+		m.ResetValidUntil()
+		return nil
+	case coupon.FieldMaxRedemptions:
+		m.ResetMaxRedemptions()
+		return nil
+	case coupon.FieldRedemptions:
+		m.ResetRedemptions()
+		return nil
+	case coupon.FieldCreditValidDays:
+		m.ResetCreditValidDays()
+		return nil
+	case coupon.FieldServiceCodes:
+		m.ResetServiceCodes()
+		return nil
+	}
+	return fmt.Errorf("unknown Coupon field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CouponMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CouponMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CouponMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CouponMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CouponMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CouponMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CouponMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Coupon unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CouponMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Coupon edge %s", name)
+}
+
+// CouponRedemptionMutation represents an operation that mutates the CouponRedemption nodes in the graph.
+type CouponRedemptionMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *string
+	org_id           *string
+	created_at       *time.Time
+	coupon_id        *string
+	billing_group_id *string
+	credit_id        *string
+	discount_id      *string
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*CouponRedemption, error)
+	predicates       []predicate.CouponRedemption
+}
+
+var _ ent.Mutation = (*CouponRedemptionMutation)(nil)
+
+// couponredemptionOption allows management of the mutation configuration using functional options.
+type couponredemptionOption func(*CouponRedemptionMutation)
+
+// newCouponRedemptionMutation creates new mutation for the CouponRedemption entity.
+func newCouponRedemptionMutation(c config, op Op, opts ...couponredemptionOption) *CouponRedemptionMutation {
+	m := &CouponRedemptionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCouponRedemption,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCouponRedemptionID sets the ID field of the mutation.
+func withCouponRedemptionID(id string) couponredemptionOption {
+	return func(m *CouponRedemptionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CouponRedemption
+		)
+		m.oldValue = func(ctx context.Context) (*CouponRedemption, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CouponRedemption.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCouponRedemption sets the old CouponRedemption of the mutation.
+func withCouponRedemption(node *CouponRedemption) couponredemptionOption {
+	return func(m *CouponRedemptionMutation) {
+		m.oldValue = func(context.Context) (*CouponRedemption, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CouponRedemptionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CouponRedemptionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CouponRedemption entities.
+func (m *CouponRedemptionMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CouponRedemptionMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CouponRedemptionMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CouponRedemption.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *CouponRedemptionMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *CouponRedemptionMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the CouponRedemption entity.
+// If the CouponRedemption object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponRedemptionMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *CouponRedemptionMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CouponRedemptionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CouponRedemptionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CouponRedemption entity.
+// If the CouponRedemption object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponRedemptionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CouponRedemptionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetCouponID sets the "coupon_id" field.
+func (m *CouponRedemptionMutation) SetCouponID(s string) {
+	m.coupon_id = &s
+}
+
+// CouponID returns the value of the "coupon_id" field in the mutation.
+func (m *CouponRedemptionMutation) CouponID() (r string, exists bool) {
+	v := m.coupon_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCouponID returns the old "coupon_id" field's value of the CouponRedemption entity.
+// If the CouponRedemption object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponRedemptionMutation) OldCouponID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCouponID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCouponID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCouponID: %w", err)
+	}
+	return oldValue.CouponID, nil
+}
+
+// ResetCouponID resets all changes to the "coupon_id" field.
+func (m *CouponRedemptionMutation) ResetCouponID() {
+	m.coupon_id = nil
+}
+
+// SetBillingGroupID sets the "billing_group_id" field.
+func (m *CouponRedemptionMutation) SetBillingGroupID(s string) {
+	m.billing_group_id = &s
+}
+
+// BillingGroupID returns the value of the "billing_group_id" field in the mutation.
+func (m *CouponRedemptionMutation) BillingGroupID() (r string, exists bool) {
+	v := m.billing_group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingGroupID returns the old "billing_group_id" field's value of the CouponRedemption entity.
+// If the CouponRedemption object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponRedemptionMutation) OldBillingGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingGroupID: %w", err)
+	}
+	return oldValue.BillingGroupID, nil
+}
+
+// ResetBillingGroupID resets all changes to the "billing_group_id" field.
+func (m *CouponRedemptionMutation) ResetBillingGroupID() {
+	m.billing_group_id = nil
+}
+
+// SetCreditID sets the "credit_id" field.
+func (m *CouponRedemptionMutation) SetCreditID(s string) {
+	m.credit_id = &s
+}
+
+// CreditID returns the value of the "credit_id" field in the mutation.
+func (m *CouponRedemptionMutation) CreditID() (r string, exists bool) {
+	v := m.credit_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditID returns the old "credit_id" field's value of the CouponRedemption entity.
+// If the CouponRedemption object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponRedemptionMutation) OldCreditID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditID: %w", err)
+	}
+	return oldValue.CreditID, nil
+}
+
+// ClearCreditID clears the value of the "credit_id" field.
+func (m *CouponRedemptionMutation) ClearCreditID() {
+	m.credit_id = nil
+	m.clearedFields[couponredemption.FieldCreditID] = struct{}{}
+}
+
+// CreditIDCleared returns if the "credit_id" field was cleared in this mutation.
+func (m *CouponRedemptionMutation) CreditIDCleared() bool {
+	_, ok := m.clearedFields[couponredemption.FieldCreditID]
+	return ok
+}
+
+// ResetCreditID resets all changes to the "credit_id" field.
+func (m *CouponRedemptionMutation) ResetCreditID() {
+	m.credit_id = nil
+	delete(m.clearedFields, couponredemption.FieldCreditID)
+}
+
+// SetDiscountID sets the "discount_id" field.
+func (m *CouponRedemptionMutation) SetDiscountID(s string) {
+	m.discount_id = &s
+}
+
+// DiscountID returns the value of the "discount_id" field in the mutation.
+func (m *CouponRedemptionMutation) DiscountID() (r string, exists bool) {
+	v := m.discount_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDiscountID returns the old "discount_id" field's value of the CouponRedemption entity.
+// If the CouponRedemption object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CouponRedemptionMutation) OldDiscountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDiscountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDiscountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDiscountID: %w", err)
+	}
+	return oldValue.DiscountID, nil
+}
+
+// ClearDiscountID clears the value of the "discount_id" field.
+func (m *CouponRedemptionMutation) ClearDiscountID() {
+	m.discount_id = nil
+	m.clearedFields[couponredemption.FieldDiscountID] = struct{}{}
+}
+
+// DiscountIDCleared returns if the "discount_id" field was cleared in this mutation.
+func (m *CouponRedemptionMutation) DiscountIDCleared() bool {
+	_, ok := m.clearedFields[couponredemption.FieldDiscountID]
+	return ok
+}
+
+// ResetDiscountID resets all changes to the "discount_id" field.
+func (m *CouponRedemptionMutation) ResetDiscountID() {
+	m.discount_id = nil
+	delete(m.clearedFields, couponredemption.FieldDiscountID)
+}
+
+// Where appends a list predicates to the CouponRedemptionMutation builder.
+func (m *CouponRedemptionMutation) Where(ps ...predicate.CouponRedemption) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CouponRedemptionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CouponRedemptionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CouponRedemption, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CouponRedemptionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CouponRedemptionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CouponRedemption).
+func (m *CouponRedemptionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CouponRedemptionMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.org_id != nil {
+		fields = append(fields, couponredemption.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, couponredemption.FieldCreatedAt)
+	}
+	if m.coupon_id != nil {
+		fields = append(fields, couponredemption.FieldCouponID)
+	}
+	if m.billing_group_id != nil {
+		fields = append(fields, couponredemption.FieldBillingGroupID)
+	}
+	if m.credit_id != nil {
+		fields = append(fields, couponredemption.FieldCreditID)
+	}
+	if m.discount_id != nil {
+		fields = append(fields, couponredemption.FieldDiscountID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CouponRedemptionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case couponredemption.FieldOrgID:
+		return m.OrgID()
+	case couponredemption.FieldCreatedAt:
+		return m.CreatedAt()
+	case couponredemption.FieldCouponID:
+		return m.CouponID()
+	case couponredemption.FieldBillingGroupID:
+		return m.BillingGroupID()
+	case couponredemption.FieldCreditID:
+		return m.CreditID()
+	case couponredemption.FieldDiscountID:
+		return m.DiscountID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CouponRedemptionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case couponredemption.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case couponredemption.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case couponredemption.FieldCouponID:
+		return m.OldCouponID(ctx)
+	case couponredemption.FieldBillingGroupID:
+		return m.OldBillingGroupID(ctx)
+	case couponredemption.FieldCreditID:
+		return m.OldCreditID(ctx)
+	case couponredemption.FieldDiscountID:
+		return m.OldDiscountID(ctx)
+	}
+	return nil, fmt.Errorf("unknown CouponRedemption field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CouponRedemptionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case couponredemption.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case couponredemption.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case couponredemption.FieldCouponID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCouponID(v)
+		return nil
+	case couponredemption.FieldBillingGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingGroupID(v)
+		return nil
+	case couponredemption.FieldCreditID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditID(v)
+		return nil
+	case couponredemption.FieldDiscountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDiscountID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CouponRedemption field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CouponRedemptionMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CouponRedemptionMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CouponRedemptionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown CouponRedemption numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CouponRedemptionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(couponredemption.FieldCreditID) {
+		fields = append(fields, couponredemption.FieldCreditID)
+	}
+	if m.FieldCleared(couponredemption.FieldDiscountID) {
+		fields = append(fields, couponredemption.FieldDiscountID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CouponRedemptionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CouponRedemptionMutation) ClearField(name string) error {
+	switch name {
+	case couponredemption.FieldCreditID:
+		m.ClearCreditID()
+		return nil
+	case couponredemption.FieldDiscountID:
+		m.ClearDiscountID()
+		return nil
+	}
+	return fmt.Errorf("unknown CouponRedemption nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CouponRedemptionMutation) ResetField(name string) error {
+	switch name {
+	case couponredemption.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case couponredemption.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case couponredemption.FieldCouponID:
+		m.ResetCouponID()
+		return nil
+	case couponredemption.FieldBillingGroupID:
+		m.ResetBillingGroupID()
+		return nil
+	case couponredemption.FieldCreditID:
+		m.ResetCreditID()
+		return nil
+	case couponredemption.FieldDiscountID:
+		m.ResetDiscountID()
+		return nil
+	}
+	return fmt.Errorf("unknown CouponRedemption field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CouponRedemptionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CouponRedemptionMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CouponRedemptionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CouponRedemptionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CouponRedemptionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CouponRedemptionMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CouponRedemptionMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CouponRedemption unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CouponRedemptionMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CouponRedemption edge %s", name)
+}
+
 // CreditMutation represents an operation that mutates the Credit nodes in the graph.
 type CreditMutation struct {
 	config
@@ -6341,6 +8144,698 @@ func (m *DiscountMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *DiscountMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Discount edge %s", name)
+}
+
+// DiscountUseMutation represents an operation that mutates the DiscountUse nodes in the graph.
+type DiscountUseMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	org_id        *string
+	created_at    *time.Time
+	discount_id   *string
+	invoice_id    *string
+	service_code  *string
+	currency      *string
+	amount        *int64
+	addamount     *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*DiscountUse, error)
+	predicates    []predicate.DiscountUse
+}
+
+var _ ent.Mutation = (*DiscountUseMutation)(nil)
+
+// discountuseOption allows management of the mutation configuration using functional options.
+type discountuseOption func(*DiscountUseMutation)
+
+// newDiscountUseMutation creates new mutation for the DiscountUse entity.
+func newDiscountUseMutation(c config, op Op, opts ...discountuseOption) *DiscountUseMutation {
+	m := &DiscountUseMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDiscountUse,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDiscountUseID sets the ID field of the mutation.
+func withDiscountUseID(id string) discountuseOption {
+	return func(m *DiscountUseMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DiscountUse
+		)
+		m.oldValue = func(ctx context.Context) (*DiscountUse, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DiscountUse.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDiscountUse sets the old DiscountUse of the mutation.
+func withDiscountUse(node *DiscountUse) discountuseOption {
+	return func(m *DiscountUseMutation) {
+		m.oldValue = func(context.Context) (*DiscountUse, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DiscountUseMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DiscountUseMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of DiscountUse entities.
+func (m *DiscountUseMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DiscountUseMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DiscountUseMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DiscountUse.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *DiscountUseMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *DiscountUseMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the DiscountUse entity.
+// If the DiscountUse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscountUseMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *DiscountUseMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DiscountUseMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DiscountUseMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the DiscountUse entity.
+// If the DiscountUse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscountUseMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DiscountUseMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetDiscountID sets the "discount_id" field.
+func (m *DiscountUseMutation) SetDiscountID(s string) {
+	m.discount_id = &s
+}
+
+// DiscountID returns the value of the "discount_id" field in the mutation.
+func (m *DiscountUseMutation) DiscountID() (r string, exists bool) {
+	v := m.discount_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDiscountID returns the old "discount_id" field's value of the DiscountUse entity.
+// If the DiscountUse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscountUseMutation) OldDiscountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDiscountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDiscountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDiscountID: %w", err)
+	}
+	return oldValue.DiscountID, nil
+}
+
+// ResetDiscountID resets all changes to the "discount_id" field.
+func (m *DiscountUseMutation) ResetDiscountID() {
+	m.discount_id = nil
+}
+
+// SetInvoiceID sets the "invoice_id" field.
+func (m *DiscountUseMutation) SetInvoiceID(s string) {
+	m.invoice_id = &s
+}
+
+// InvoiceID returns the value of the "invoice_id" field in the mutation.
+func (m *DiscountUseMutation) InvoiceID() (r string, exists bool) {
+	v := m.invoice_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInvoiceID returns the old "invoice_id" field's value of the DiscountUse entity.
+// If the DiscountUse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscountUseMutation) OldInvoiceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInvoiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInvoiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInvoiceID: %w", err)
+	}
+	return oldValue.InvoiceID, nil
+}
+
+// ResetInvoiceID resets all changes to the "invoice_id" field.
+func (m *DiscountUseMutation) ResetInvoiceID() {
+	m.invoice_id = nil
+}
+
+// SetServiceCode sets the "service_code" field.
+func (m *DiscountUseMutation) SetServiceCode(s string) {
+	m.service_code = &s
+}
+
+// ServiceCode returns the value of the "service_code" field in the mutation.
+func (m *DiscountUseMutation) ServiceCode() (r string, exists bool) {
+	v := m.service_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceCode returns the old "service_code" field's value of the DiscountUse entity.
+// If the DiscountUse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscountUseMutation) OldServiceCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceCode: %w", err)
+	}
+	return oldValue.ServiceCode, nil
+}
+
+// ResetServiceCode resets all changes to the "service_code" field.
+func (m *DiscountUseMutation) ResetServiceCode() {
+	m.service_code = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *DiscountUseMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *DiscountUseMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the DiscountUse entity.
+// If the DiscountUse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscountUseMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *DiscountUseMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *DiscountUseMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *DiscountUseMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the DiscountUse entity.
+// If the DiscountUse object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DiscountUseMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *DiscountUseMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *DiscountUseMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *DiscountUseMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// Where appends a list predicates to the DiscountUseMutation builder.
+func (m *DiscountUseMutation) Where(ps ...predicate.DiscountUse) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DiscountUseMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DiscountUseMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DiscountUse, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DiscountUseMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DiscountUseMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DiscountUse).
+func (m *DiscountUseMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DiscountUseMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.org_id != nil {
+		fields = append(fields, discountuse.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, discountuse.FieldCreatedAt)
+	}
+	if m.discount_id != nil {
+		fields = append(fields, discountuse.FieldDiscountID)
+	}
+	if m.invoice_id != nil {
+		fields = append(fields, discountuse.FieldInvoiceID)
+	}
+	if m.service_code != nil {
+		fields = append(fields, discountuse.FieldServiceCode)
+	}
+	if m.currency != nil {
+		fields = append(fields, discountuse.FieldCurrency)
+	}
+	if m.amount != nil {
+		fields = append(fields, discountuse.FieldAmount)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DiscountUseMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case discountuse.FieldOrgID:
+		return m.OrgID()
+	case discountuse.FieldCreatedAt:
+		return m.CreatedAt()
+	case discountuse.FieldDiscountID:
+		return m.DiscountID()
+	case discountuse.FieldInvoiceID:
+		return m.InvoiceID()
+	case discountuse.FieldServiceCode:
+		return m.ServiceCode()
+	case discountuse.FieldCurrency:
+		return m.Currency()
+	case discountuse.FieldAmount:
+		return m.Amount()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DiscountUseMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case discountuse.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case discountuse.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case discountuse.FieldDiscountID:
+		return m.OldDiscountID(ctx)
+	case discountuse.FieldInvoiceID:
+		return m.OldInvoiceID(ctx)
+	case discountuse.FieldServiceCode:
+		return m.OldServiceCode(ctx)
+	case discountuse.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case discountuse.FieldAmount:
+		return m.OldAmount(ctx)
+	}
+	return nil, fmt.Errorf("unknown DiscountUse field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DiscountUseMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case discountuse.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case discountuse.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case discountuse.FieldDiscountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDiscountID(v)
+		return nil
+	case discountuse.FieldInvoiceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInvoiceID(v)
+		return nil
+	case discountuse.FieldServiceCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceCode(v)
+		return nil
+	case discountuse.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case discountuse.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DiscountUse field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DiscountUseMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, discountuse.FieldAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DiscountUseMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case discountuse.FieldAmount:
+		return m.AddedAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DiscountUseMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case discountuse.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DiscountUse numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DiscountUseMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DiscountUseMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DiscountUseMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DiscountUse nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DiscountUseMutation) ResetField(name string) error {
+	switch name {
+	case discountuse.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case discountuse.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case discountuse.FieldDiscountID:
+		m.ResetDiscountID()
+		return nil
+	case discountuse.FieldInvoiceID:
+		m.ResetInvoiceID()
+		return nil
+	case discountuse.FieldServiceCode:
+		m.ResetServiceCode()
+		return nil
+	case discountuse.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case discountuse.FieldAmount:
+		m.ResetAmount()
+		return nil
+	}
+	return fmt.Errorf("unknown DiscountUse field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DiscountUseMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DiscountUseMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DiscountUseMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DiscountUseMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DiscountUseMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DiscountUseMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DiscountUseMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown DiscountUse unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DiscountUseMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown DiscountUse edge %s", name)
 }
 
 // GrantMutation represents an operation that mutates the Grant nodes in the graph.

@@ -9,9 +9,12 @@ import (
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
+	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -298,6 +301,120 @@ func init() {
 	contract.DefaultID = contractDescID.Default.(func() string)
 	// contract.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	contract.IDValidator = contractDescID.Validators[0].(func(string) error)
+	couponMixin := schema.Coupon{}.Mixin()
+	couponMixinFields0 := couponMixin[0].Fields()
+	_ = couponMixinFields0
+	couponMixinFields1 := couponMixin[1].Fields()
+	_ = couponMixinFields1
+	couponFields := schema.Coupon{}.Fields()
+	_ = couponFields
+	// couponDescCreatedAt is the schema descriptor for created_at field.
+	couponDescCreatedAt := couponMixinFields1[0].Descriptor()
+	// coupon.DefaultCreatedAt holds the default value on creation for the created_at field.
+	coupon.DefaultCreatedAt = couponDescCreatedAt.Default.(func() time.Time)
+	// couponDescCode is the schema descriptor for code field.
+	couponDescCode := couponFields[0].Descriptor()
+	// coupon.CodeValidator is a validator for the "code" field. It is called by the builders before save.
+	coupon.CodeValidator = func() func(string) error {
+		validators := couponDescCode.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code string) error {
+			for _, fn := range fns {
+				if err := fn(code); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// couponDescName is the schema descriptor for name field.
+	couponDescName := couponFields[1].Descriptor()
+	// coupon.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	coupon.NameValidator = func() func(string) error {
+		validators := couponDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// couponDescAmount is the schema descriptor for amount field.
+	couponDescAmount := couponFields[4].Descriptor()
+	// coupon.DefaultAmount holds the default value on creation for the amount field.
+	coupon.DefaultAmount = couponDescAmount.Default.(int64)
+	// couponDescPercentage is the schema descriptor for percentage field.
+	couponDescPercentage := couponFields[5].Descriptor()
+	// coupon.DefaultPercentage holds the default value on creation for the percentage field.
+	coupon.DefaultPercentage = couponDescPercentage.Default.(string)
+	// couponDescMaxRedemptions is the schema descriptor for max_redemptions field.
+	couponDescMaxRedemptions := couponFields[8].Descriptor()
+	// coupon.MaxRedemptionsValidator is a validator for the "max_redemptions" field. It is called by the builders before save.
+	coupon.MaxRedemptionsValidator = couponDescMaxRedemptions.Validators[0].(func(int) error)
+	// couponDescRedemptions is the schema descriptor for redemptions field.
+	couponDescRedemptions := couponFields[9].Descriptor()
+	// coupon.DefaultRedemptions holds the default value on creation for the redemptions field.
+	coupon.DefaultRedemptions = couponDescRedemptions.Default.(int)
+	// coupon.RedemptionsValidator is a validator for the "redemptions" field. It is called by the builders before save.
+	coupon.RedemptionsValidator = couponDescRedemptions.Validators[0].(func(int) error)
+	// couponDescCreditValidDays is the schema descriptor for credit_valid_days field.
+	couponDescCreditValidDays := couponFields[10].Descriptor()
+	// coupon.DefaultCreditValidDays holds the default value on creation for the credit_valid_days field.
+	coupon.DefaultCreditValidDays = couponDescCreditValidDays.Default.(int)
+	// coupon.CreditValidDaysValidator is a validator for the "credit_valid_days" field. It is called by the builders before save.
+	coupon.CreditValidDaysValidator = couponDescCreditValidDays.Validators[0].(func(int) error)
+	// couponDescID is the schema descriptor for id field.
+	couponDescID := couponMixinFields0[0].Descriptor()
+	// coupon.DefaultID holds the default value on creation for the id field.
+	coupon.DefaultID = couponDescID.Default.(func() string)
+	// coupon.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	coupon.IDValidator = couponDescID.Validators[0].(func(string) error)
+	couponredemptionMixin := schema.CouponRedemption{}.Mixin()
+	couponredemptionMixinFields0 := couponredemptionMixin[0].Fields()
+	_ = couponredemptionMixinFields0
+	couponredemptionMixinFields1 := couponredemptionMixin[1].Fields()
+	_ = couponredemptionMixinFields1
+	couponredemptionMixinFields2 := couponredemptionMixin[2].Fields()
+	_ = couponredemptionMixinFields2
+	couponredemptionFields := schema.CouponRedemption{}.Fields()
+	_ = couponredemptionFields
+	// couponredemptionDescOrgID is the schema descriptor for org_id field.
+	couponredemptionDescOrgID := couponredemptionMixinFields1[0].Descriptor()
+	// couponredemption.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	couponredemption.OrgIDValidator = func() func(string) error {
+		validators := couponredemptionDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// couponredemptionDescCreatedAt is the schema descriptor for created_at field.
+	couponredemptionDescCreatedAt := couponredemptionMixinFields2[0].Descriptor()
+	// couponredemption.DefaultCreatedAt holds the default value on creation for the created_at field.
+	couponredemption.DefaultCreatedAt = couponredemptionDescCreatedAt.Default.(func() time.Time)
+	// couponredemptionDescID is the schema descriptor for id field.
+	couponredemptionDescID := couponredemptionMixinFields0[0].Descriptor()
+	// couponredemption.DefaultID holds the default value on creation for the id field.
+	couponredemption.DefaultID = couponredemptionDescID.Default.(func() string)
+	// couponredemption.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	couponredemption.IDValidator = couponredemptionDescID.Validators[0].(func(string) error)
 	creditMixin := schema.Credit{}.Mixin()
 	creditMixinFields0 := creditMixin[0].Fields()
 	_ = creditMixinFields0
@@ -451,6 +568,43 @@ func init() {
 	discount.DefaultID = discountDescID.Default.(func() string)
 	// discount.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	discount.IDValidator = discountDescID.Validators[0].(func(string) error)
+	discountuseMixin := schema.DiscountUse{}.Mixin()
+	discountuseMixinFields0 := discountuseMixin[0].Fields()
+	_ = discountuseMixinFields0
+	discountuseMixinFields1 := discountuseMixin[1].Fields()
+	_ = discountuseMixinFields1
+	discountuseMixinFields2 := discountuseMixin[2].Fields()
+	_ = discountuseMixinFields2
+	discountuseFields := schema.DiscountUse{}.Fields()
+	_ = discountuseFields
+	// discountuseDescOrgID is the schema descriptor for org_id field.
+	discountuseDescOrgID := discountuseMixinFields1[0].Descriptor()
+	// discountuse.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	discountuse.OrgIDValidator = func() func(string) error {
+		validators := discountuseDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// discountuseDescCreatedAt is the schema descriptor for created_at field.
+	discountuseDescCreatedAt := discountuseMixinFields2[0].Descriptor()
+	// discountuse.DefaultCreatedAt holds the default value on creation for the created_at field.
+	discountuse.DefaultCreatedAt = discountuseDescCreatedAt.Default.(func() time.Time)
+	// discountuseDescID is the schema descriptor for id field.
+	discountuseDescID := discountuseMixinFields0[0].Descriptor()
+	// discountuse.DefaultID holds the default value on creation for the id field.
+	discountuse.DefaultID = discountuseDescID.Default.(func() string)
+	// discountuse.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	discountuse.IDValidator = discountuseDescID.Validators[0].(func(string) error)
 	grantMixin := schema.Grant{}.Mixin()
 	grantMixinFields0 := grantMixin[0].Fields()
 	_ = grantMixinFields0

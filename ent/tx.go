@@ -22,12 +22,18 @@ type Tx struct {
 	BillingGroup *BillingGroupClient
 	// Contract is the client for interacting with the Contract builders.
 	Contract *ContractClient
+	// Coupon is the client for interacting with the Coupon builders.
+	Coupon *CouponClient
+	// CouponRedemption is the client for interacting with the CouponRedemption builders.
+	CouponRedemption *CouponRedemptionClient
 	// Credit is the client for interacting with the Credit builders.
 	Credit *CreditClient
 	// CreditEntry is the client for interacting with the CreditEntry builders.
 	CreditEntry *CreditEntryClient
 	// Discount is the client for interacting with the Discount builders.
 	Discount *DiscountClient
+	// DiscountUse is the client for interacting with the DiscountUse builders.
+	DiscountUse *DiscountUseClient
 	// Grant is the client for interacting with the Grant builders.
 	Grant *GrantClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
@@ -189,9 +195,12 @@ func (tx *Tx) init() {
 	tx.Account = NewAccountClient(tx.config)
 	tx.BillingGroup = NewBillingGroupClient(tx.config)
 	tx.Contract = NewContractClient(tx.config)
+	tx.Coupon = NewCouponClient(tx.config)
+	tx.CouponRedemption = NewCouponRedemptionClient(tx.config)
 	tx.Credit = NewCreditClient(tx.config)
 	tx.CreditEntry = NewCreditEntryClient(tx.config)
 	tx.Discount = NewDiscountClient(tx.config)
+	tx.DiscountUse = NewDiscountUseClient(tx.config)
 	tx.Grant = NewGrantClient(tx.config)
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)

@@ -31,6 +31,18 @@ func (r *Resolver) BillingGroup() generated.BillingGroupResolver { return &billi
 // Contract returns generated.ContractResolver implementation.
 func (r *Resolver) Contract() generated.ContractResolver { return &contractResolver{r} }
 
+// Coupon returns generated.CouponResolver implementation.
+func (r *Resolver) Coupon() generated.CouponResolver { return &couponResolver{r} }
+
+// Credit returns generated.CreditResolver implementation.
+func (r *Resolver) Credit() generated.CreditResolver { return &creditResolver{r} }
+
+// CreditEntry returns generated.CreditEntryResolver implementation.
+func (r *Resolver) CreditEntry() generated.CreditEntryResolver { return &creditEntryResolver{r} }
+
+// Discount returns generated.DiscountResolver implementation.
+func (r *Resolver) Discount() generated.DiscountResolver { return &discountResolver{r} }
+
 // Invoice returns generated.InvoiceResolver implementation.
 func (r *Resolver) Invoice() generated.InvoiceResolver { return &invoiceResolver{r} }
 
@@ -47,6 +59,10 @@ type (
 	accountResolver      struct{ *Resolver }
 	billingGroupResolver struct{ *Resolver }
 	contractResolver     struct{ *Resolver }
+	couponResolver       struct{ *Resolver }
+	creditResolver       struct{ *Resolver }
+	creditEntryResolver  struct{ *Resolver }
+	discountResolver     struct{ *Resolver }
 	invoiceResolver      struct{ *Resolver }
 	priceResolver        struct{ *Resolver }
 	promotionResolver    struct{ *Resolver }

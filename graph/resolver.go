@@ -19,4 +19,6 @@ type Resolver struct {
 	Postgres bool
 	// Docs signs and serves document download URLs.
 	Docs *billing.Documents
+	// Guesses rate-limits wrong coupon codes per caller.
+	Guesses *billing.Guesses
 }

@@ -17,6 +17,11 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/credit"
+	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/discount"
+	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
@@ -170,9 +175,179 @@ func (r *billingGroupResolver) Invoice(ctx context.Context, obj *ent.BillingGrou
 	return inv, err
 }
 
+// Credits is the resolver for the credits field.
+func (r *billingGroupResolver) Credits(ctx context.Context, obj *ent.BillingGroup, typeArg *credit.Type, status *credit.Status, includeClosed *bool, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.CreditConnection, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBillingGroup(p, obj, canManageBillingGroup); err != nil {
+		return nil, err
+	}
+	if err := checkPage(first, last); err != nil {
+		return nil, err
+	}
+	q := r.Client.Credit.Query().Where(credit.BillingGroupID(obj.ID))
+	if typeArg != nil {
+		q = q.Where(credit.TypeEQ(*typeArg))
+	}
+	if status != nil {
+		q = q.Where(credit.StatusEQ(*status))
+	}
+	if includeClosed == nil || !*includeClosed {
+		// emptied terminal credits stay listed for 3 months.
+		cutoff := r.Clock.Now().AddDate(0, -billing.ClosedVisibleMonths, 0)
+		q = q.Where(credit.Or(credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0),
+			credit.ClosedAtIsNil(), credit.ClosedAtGT(cutoff)))
+	}
+	return q.Paginate(ctx, after, first, before, last,
+		ent.WithCreditOrder(&ent.CreditOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CreditOrderFieldCreatedAt}))
+}
+
+// CreditSummary is the resolver for the creditSummary field.
+func (r *billingGroupResolver) CreditSummary(ctx context.Context, obj *ent.BillingGroup) (*model.CreditSummary, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBillingGroup(p, obj, canManageBillingGroup); err != nil {
+		return nil, err
+	}
+	s, err := r.engine().Summary(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreditSummary{Free: money(s.Free, obj.Currency), Paid: money(s.Paid, obj.Currency),
+		Total: money(s.Free+s.Paid, obj.Currency)}, nil
+}
+
+// Discounts is the resolver for the discounts field.
+func (r *billingGroupResolver) Discounts(ctx context.Context, obj *ent.BillingGroup, month *scalars.Month) ([]*ent.Discount, error) {
+	q := r.Client.Discount.Query().Where(discount.BillingGroupID(obj.ID))
+	if month != nil {
+		q = q.Where(discount.Month(string(*month)))
+	}
+	return q.Order(ent.Desc(discount.FieldMonth), ent.Asc(discount.FieldCreatedAt)).All(ctx)
+}
+
 // BillingGroup is the resolver for the billingGroup field.
 func (r *contractResolver) BillingGroup(ctx context.Context, obj *ent.Contract) (*ent.BillingGroup, error) {
 	return r.Client.BillingGroup.Get(ctx, obj.BillingGroupID)
+}
+
+// Amount is the resolver for the amount field.
+func (r *couponResolver) Amount(ctx context.Context, obj *ent.Coupon) (*model.Money, error) {
+	if obj.Kind != coupon.KindCREDIT {
+		return nil, nil
+	}
+	return money(obj.Amount, obj.Currency), nil
+}
+
+// DiscountPercentage is the resolver for the discountPercentage field.
+func (r *couponResolver) DiscountPercentage(ctx context.Context, obj *ent.Coupon) (*scalars.Decimal, error) {
+	if obj.Kind != coupon.KindDISCOUNT {
+		return nil, nil
+	}
+	d := scalars.Decimal(obj.Percentage)
+	return &d, nil
+}
+
+// BillingGroup is the resolver for the billingGroup field.
+func (r *creditResolver) BillingGroup(ctx context.Context, obj *ent.Credit) (*ent.BillingGroup, error) {
+	return r.Client.BillingGroup.Get(ctx, obj.BillingGroupID)
+}
+
+// AccumulatedAmount is the resolver for the accumulatedAmount field.
+func (r *creditResolver) AccumulatedAmount(ctx context.Context, obj *ent.Credit) (*model.Money, error) {
+	return money(obj.Accumulated, obj.Currency), nil
+}
+
+// UsedAmount is the resolver for the usedAmount field.
+func (r *creditResolver) UsedAmount(ctx context.Context, obj *ent.Credit) (*model.Money, error) {
+	return money(obj.Used, obj.Currency), nil
+}
+
+// RemainingAmount is the resolver for the remainingAmount field.
+func (r *creditResolver) RemainingAmount(ctx context.Context, obj *ent.Credit) (*model.Money, error) {
+	return money(obj.Remaining, obj.Currency), nil
+}
+
+// History is the resolver for the history field.
+func (r *creditResolver) History(ctx context.Context, obj *ent.Credit, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.CreditEntryConnection, error) {
+	if err := checkPage(first, last); err != nil {
+		return nil, err
+	}
+	return r.Client.CreditEntry.Query().Where(creditentry.CreditID(obj.ID)).
+		Paginate(ctx, after, first, before, last,
+			ent.WithCreditEntryOrder(&ent.CreditEntryOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CreditEntryOrderFieldOccurredAt}))
+}
+
+// Amount is the resolver for the amount field.
+func (r *creditEntryResolver) Amount(ctx context.Context, obj *ent.CreditEntry) (*model.Money, error) {
+	cur, err := r.creditCurrency(ctx, obj.CreditID)
+	if err != nil {
+		return nil, err
+	}
+	return money(obj.Amount, cur), nil
+}
+
+// Invoice is the resolver for the invoice field.
+func (r *creditEntryResolver) Invoice(ctx context.Context, obj *ent.CreditEntry) (*ent.Invoice, error) {
+	if obj.InvoiceID == "" {
+		return nil, nil
+	}
+	return r.Client.Invoice.Get(ctx, obj.InvoiceID)
+}
+
+// CounterpartBillingGroup is the resolver for the counterpartBillingGroup field.
+func (r *creditEntryResolver) CounterpartBillingGroup(ctx context.Context, obj *ent.CreditEntry) (*ent.BillingGroup, error) {
+	if obj.CounterpartBillingGroupID == "" {
+		return nil, nil
+	}
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bg, err := r.Client.BillingGroup.Get(ctx, obj.CounterpartBillingGroupID)
+	if err != nil || !canReadBillingGroup(p, bg) {
+		return nil, err
+	}
+	return bg, nil
+}
+
+// Month is the resolver for the month field.
+func (r *discountResolver) Month(ctx context.Context, obj *ent.Discount) (scalars.Month, error) {
+	return scalars.Month(obj.Month), nil
+}
+
+// Percentage is the resolver for the percentage field.
+func (r *discountResolver) Percentage(ctx context.Context, obj *ent.Discount) (scalars.Decimal, error) {
+	return scalars.Decimal(obj.Percentage), nil
+}
+
+// Usages is the resolver for the usages field.
+func (r *discountResolver) Usages(ctx context.Context, obj *ent.Discount) ([]*model.DiscountUsage, error) {
+	uses, err := r.Client.DiscountUse.Query().Where(discountuse.DiscountID(obj.ID)).Order(ent.Asc(discountuse.FieldCreatedAt)).All(ctx)
+	if err != nil || len(uses) == 0 {
+		return []*model.DiscountUsage{}, err
+	}
+	ids := make([]string, len(uses))
+	for i, u := range uses {
+		ids[i] = u.InvoiceID
+	}
+	invs, err := r.Client.Invoice.Query().Where(invoice.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*ent.Invoice{}
+	for _, inv := range invs {
+		byID[inv.ID] = inv
+	}
+	out := make([]*model.DiscountUsage, len(uses))
+	for i, u := range uses {
+		out[i] = &model.DiscountUsage{Invoice: byID[u.InvoiceID], ServiceCode: u.ServiceCode, Amount: money(u.Amount, u.Currency)}
+	}
+	return out, nil
 }
 
 // Month is the resolver for the month field.
@@ -608,6 +783,205 @@ func (r *mutationResolver) IssueUsageConfirmation(ctx context.Context, input mod
 // ExportUsageDetails is the resolver for the exportUsageDetails field.
 func (r *mutationResolver) ExportUsageDetails(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error) {
 	return r.documentURL(ctx, input, billing.DocUsageDetails)
+}
+
+// GrantCredit is the resolver for the grantCredit field.
+func (r *mutationResolver) GrantCredit(ctx context.Context, input model.GrantCreditInput) (*model.CreditPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	bg, _, err := r.loadBillingGroup(ctx, input.BillingGroupID, canManageBillingGroup)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := billing.ParseAmount(string(input.Amount), bg.Currency, "amount")
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.engine().GrantCredit(ctx, bg, billing.CreditSpec{Name: input.Name, Type: string(input.Type), Amount: amount,
+		StartsAt: input.StartsAt, EndsAt: input.EndsAt, ServiceCodes: input.ServiceCodes, Source: "GRANT"})
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreditPayload{Credit: c}, nil
+}
+
+// RecoverCredit is the resolver for the recoverCredit field.
+func (r *mutationResolver) RecoverCredit(ctx context.Context, input model.CreditIDInput) (*model.CreditPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	c, err := r.engine().RecoverCredit(ctx, input.CreditID, func(*ent.Credit) error { return nil })
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreditPayload{Credit: c}, nil
+}
+
+// RefundPaidCredit is the resolver for the refundPaidCredit field.
+func (r *mutationResolver) RefundPaidCredit(ctx context.Context, input model.CreditIDInput) (*model.CreditPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	c, err := r.engine().RefundPaidCredit(ctx, input.CreditID, func(*ent.Credit) error { return nil })
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreditPayload{Credit: c}, nil
+}
+
+// SellPaidCredit is the resolver for the sellPaidCredit field.
+func (r *mutationResolver) SellPaidCredit(ctx context.Context, input model.SellPaidCreditInput) (*model.CreditPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	bg, _, err := r.loadBillingGroup(ctx, input.BillingGroupID, canManageBillingGroup)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := billing.ParseAmount(string(input.Amount), bg.Currency, "amount")
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.engine().SellPaidCredit(ctx, bg, input.Name, amount)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreditPayload{Credit: c}, nil
+}
+
+// ApplyWelcomeCredit is the resolver for the applyWelcomeCredit field.
+func (r *mutationResolver) ApplyWelcomeCredit(ctx context.Context, input model.ApplyWelcomeCreditInput) (*model.CreditPayload, error) {
+	p, err := requireMaster(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.engine().ApplyWelcomeCredit(ctx, p.OrgID, input.ServiceField, input.SignupPath, input.MarketingConsent)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreditPayload{Credit: c}, nil
+}
+
+// TransferCredit is the resolver for the transferCredit field.
+func (r *mutationResolver) TransferCredit(ctx context.Context, input model.TransferCreditInput) (*model.TransferCreditPayload, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src, err := r.Client.Credit.Get(ctx, input.CreditID)
+	if ent.IsNotFound(err) {
+		return nil, billing.NotFound("credit")
+	}
+	if err != nil {
+		return nil, err
+	}
+	bg, err := r.Client.BillingGroup.Get(ctx, src.BillingGroupID)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBillingGroup(p, bg, canManageBillingGroup); err != nil {
+		return nil, err
+	}
+	amount, err := billing.ParseAmount(string(input.Amount), bg.Currency, "amount")
+	if err != nil {
+		return nil, err
+	}
+	var res billing.TransferResult
+	err = billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "transferCredit", input, &res,
+		func(tx *ent.Tx) (any, error) {
+			return r.engine().TransferCredit(ctx, tx, input.CreditID, input.ToBillingGroupID, amount,
+				func(c *ent.Credit) error { return nil })
+		})
+	if err != nil {
+		return nil, err
+	}
+	from, err := r.Client.Credit.Get(ctx, res.FromID)
+	if err != nil {
+		return nil, err
+	}
+	to, err := r.Client.Credit.Get(ctx, res.ToID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.TransferCreditPayload{From: from, To: to}, nil
+}
+
+// CreateCoupon is the resolver for the createCoupon field.
+func (r *mutationResolver) CreateCoupon(ctx context.Context, input model.CreateCouponInput) (*model.CouponPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	spec := billing.CouponSpec{Code: input.Code, Name: input.Name, ValidFrom: input.ValidFrom, ValidUntil: input.ValidUntil,
+		MaxRedemptions: input.MaxRedemptions, ServiceCodes: input.ServiceCodes, Currency: r.Policy.Currency}
+	if input.Amount != nil {
+		amount, err := billing.ParseAmount(string(*input.Amount), r.Policy.Currency, "amount")
+		if err != nil {
+			return nil, err
+		}
+		spec.Amount = amount
+	}
+	if input.DiscountPercentage != nil {
+		spec.Percentage = string(*input.DiscountPercentage)
+	}
+	if input.CreditValidDays != nil {
+		spec.CreditValidDays = *input.CreditValidDays
+	}
+	c, err := r.engine().CreateCoupon(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CouponPayload{Coupon: c}, nil
+}
+
+// RegisterCoupon is the resolver for the registerCoupon field.
+func (r *mutationResolver) RegisterCoupon(ctx context.Context, input model.RegisterCouponInput) (*model.RegisterCouponPayload, error) {
+	bg, p, err := r.loadBillingGroup(ctx, input.BillingGroupID, canManageBillingGroup)
+	if err != nil {
+		return nil, err
+	}
+	now := r.Clock.Now()
+	if !r.Guesses.Allow(p.Caller(), now) {
+		return nil, billing.Errorf(billing.CodeRateLimited, "too many wrong coupon codes; try again in a minute")
+	}
+	var red billing.Redemption
+	err = billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "registerCoupon",
+		[]string{bg.ID, billing.NormalizeCouponCode(input.Code)}, &red,
+		func(tx *ent.Tx) (any, error) { return r.engine().RedeemCoupon(ctx, tx, bg, input.Code) })
+	if be, ok := billing.AsError(err); ok && be.Code == billing.CodeCouponNotFound {
+		r.Guesses.Fail(p.Caller(), now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &model.RegisterCouponPayload{}
+	if red.CreditID != "" {
+		if out.Credit, err = r.Client.Credit.Get(ctx, red.CreditID); err != nil {
+			return nil, err
+		}
+	}
+	if red.DiscountID != "" {
+		if out.Discount, err = r.Client.Discount.Get(ctx, red.DiscountID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// CreateDiscount is the resolver for the createDiscount field.
+func (r *mutationResolver) CreateDiscount(ctx context.Context, input model.CreateDiscountInput) (*model.DiscountPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	bg, _, err := r.loadBillingGroup(ctx, input.BillingGroupID, canReadBillingGroup)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.engine().CreateDiscount(ctx, bg, input.Month.Parse(), input.Name, string(input.Percentage), input.ServiceCodes, deref(input.Conditions))
+	if err != nil {
+		return nil, err
+	}
+	return &model.DiscountPayload{Discount: d}, nil
 }
 
 // UnitPrice is the resolver for the unitPrice field.

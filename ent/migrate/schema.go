@@ -143,6 +143,57 @@ var (
 			},
 		},
 	}
+	// CouponsColumns holds the columns for the "coupons" table.
+	CouponsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "code", Type: field.TypeString, Unique: true, Size: 40},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CREDIT", "DISCOUNT"}},
+		{Name: "currency", Type: field.TypeString},
+		{Name: "amount", Type: field.TypeInt64, Default: 0},
+		{Name: "percentage", Type: field.TypeString, Default: ""},
+		{Name: "valid_from", Type: field.TypeTime},
+		{Name: "valid_until", Type: field.TypeTime},
+		{Name: "max_redemptions", Type: field.TypeInt},
+		{Name: "redemptions", Type: field.TypeInt, Default: 0},
+		{Name: "credit_valid_days", Type: field.TypeInt, Default: 0},
+		{Name: "service_codes", Type: field.TypeJSON, Nullable: true},
+	}
+	// CouponsTable holds the schema information for the "coupons" table.
+	CouponsTable = &schema.Table{
+		Name:       "coupons",
+		Columns:    CouponsColumns,
+		PrimaryKey: []*schema.Column{CouponsColumns[0]},
+	}
+	// CouponRedemptionsColumns holds the columns for the "coupon_redemptions" table.
+	CouponRedemptionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "coupon_id", Type: field.TypeString},
+		{Name: "billing_group_id", Type: field.TypeString},
+		{Name: "credit_id", Type: field.TypeString, Nullable: true},
+		{Name: "discount_id", Type: field.TypeString, Nullable: true},
+	}
+	// CouponRedemptionsTable holds the schema information for the "coupon_redemptions" table.
+	CouponRedemptionsTable = &schema.Table{
+		Name:       "coupon_redemptions",
+		Columns:    CouponRedemptionsColumns,
+		PrimaryKey: []*schema.Column{CouponRedemptionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "couponredemption_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{CouponRedemptionsColumns[1]},
+			},
+			{
+				Name:    "couponredemption_coupon_id_billing_group_id",
+				Unique:  true,
+				Columns: []*schema.Column{CouponRedemptionsColumns[3], CouponRedemptionsColumns[4]},
+			},
+		},
+	}
 	// CreditsColumns holds the columns for the "credits" table.
 	CreditsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -239,6 +290,35 @@ var (
 				Name:    "discount_billing_group_id_month",
 				Unique:  false,
 				Columns: []*schema.Column{DiscountsColumns[3], DiscountsColumns[4]},
+			},
+		},
+	}
+	// DiscountUsesColumns holds the columns for the "discount_uses" table.
+	DiscountUsesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "discount_id", Type: field.TypeString},
+		{Name: "invoice_id", Type: field.TypeString},
+		{Name: "service_code", Type: field.TypeString},
+		{Name: "currency", Type: field.TypeString},
+		{Name: "amount", Type: field.TypeInt64},
+	}
+	// DiscountUsesTable holds the schema information for the "discount_uses" table.
+	DiscountUsesTable = &schema.Table{
+		Name:       "discount_uses",
+		Columns:    DiscountUsesColumns,
+		PrimaryKey: []*schema.Column{DiscountUsesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "discountuse_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{DiscountUsesColumns[1]},
+			},
+			{
+				Name:    "discountuse_discount_id",
+				Unique:  false,
+				Columns: []*schema.Column{DiscountUsesColumns[3]},
 			},
 		},
 	}
@@ -613,9 +693,12 @@ var (
 		AccountsTable,
 		BillingGroupsTable,
 		ContractsTable,
+		CouponsTable,
+		CouponRedemptionsTable,
 		CreditsTable,
 		CreditEntriesTable,
 		DiscountsTable,
+		DiscountUsesTable,
 		GrantsTable,
 		IdempotencyKeysTable,
 		InvoicesTable,
@@ -636,6 +719,10 @@ func init() {
 	AccountsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	BillingGroupsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	ContractsTable.ForeignKeys[0].RefTable = BillingGroupsTable
+	CouponsTable.Annotation = &entsql.Annotation{}
+	CouponsTable.Annotation.Checks = map[string]string{
+		"coupon_redemptions_max": "redemptions <= max_redemptions",
+	}
 	CreditsTable.Annotation = &entsql.Annotation{}
 	CreditsTable.Annotation.Checks = map[string]string{
 		"credit_remaining_nonneg": "remaining >= 0 AND used >= 0 AND accumulated >= 0 AND remaining <= accumulated",

@@ -18,6 +18,12 @@ type BillingGroup func(*sql.Selector)
 // Contract is the predicate function for contract builders.
 type Contract func(*sql.Selector)
 
+// Coupon is the predicate function for coupon builders.
+type Coupon func(*sql.Selector)
+
+// CouponRedemption is the predicate function for couponredemption builders.
+type CouponRedemption func(*sql.Selector)
+
 // Credit is the predicate function for credit builders.
 type Credit func(*sql.Selector)
 
@@ -26,6 +32,9 @@ type CreditEntry func(*sql.Selector)
 
 // Discount is the predicate function for discount builders.
 type Discount func(*sql.Selector)
+
+// DiscountUse is the predicate function for discountuse builders.
+type DiscountUse func(*sql.Selector)
 
 // Grant is the predicate function for grant builders.
 type Grant func(*sql.Selector)

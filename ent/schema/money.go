@@ -210,7 +210,7 @@ func (CreditEntry) Fields() []ent.Field {
 		field.Int64("amount").Immutable().Annotations(entgql.Skip()),
 		field.String("invoice_id").Optional().Immutable().Annotations(entgql.Skip()),
 		field.String("counterpart_billing_group_id").Optional().Immutable().Annotations(entgql.Skip()),
-		field.Time("occurred_at").Immutable(),
+		field.Time("occurred_at").Immutable().Annotations(entgql.OrderField("OCCURRED_AT")),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/grant"
@@ -42,6 +43,10 @@ type ResolverRoot interface {
 	Account() AccountResolver
 	BillingGroup() BillingGroupResolver
 	Contract() ContractResolver
+	Coupon() CouponResolver
+	Credit() CreditResolver
+	CreditEntry() CreditEntryResolver
+	Discount() DiscountResolver
 	Invoice() InvoiceResolver
 	InvoiceLine() InvoiceLineResolver
 	Mutation() MutationResolver
@@ -116,7 +121,10 @@ type ComplexityRoot struct {
 		ChannelUsage       func(childComplexity int, month scalars.Month) int
 		Contracts          func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
+		CreditSummary      func(childComplexity int) int
+		Credits            func(childComplexity int, typeArg *credit.Type, status *credit.Status, includeClosed *bool, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) int
 		CurrentUsage       func(childComplexity int) int
+		Discounts          func(childComplexity int, month *scalars.Month) int
 		Grants             func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		Invoice            func(childComplexity int, month scalars.Month) int
@@ -208,19 +216,56 @@ type ComplexityRoot struct {
 		Contract func(childComplexity int) int
 	}
 
+	Coupon struct {
+		Amount             func(childComplexity int) int
+		Code               func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		CreditValidDays    func(childComplexity int) int
+		DiscountPercentage func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Kind               func(childComplexity int) int
+		MaxRedemptions     func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Redemptions        func(childComplexity int) int
+		ServiceCodes       func(childComplexity int) int
+		ValidFrom          func(childComplexity int) int
+		ValidUntil         func(childComplexity int) int
+	}
+
+	CouponConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CouponEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CouponPayload struct {
+		Coupon func(childComplexity int) int
+	}
+
 	CreateApiTokenPayload struct {
 		APIToken func(childComplexity int) int
 		Token    func(childComplexity int) int
 	}
 
 	Credit struct {
-		CreatedAt func(childComplexity int) int
-		EndsAt    func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Name      func(childComplexity int) int
-		StartsAt  func(childComplexity int) int
-		Status    func(childComplexity int) int
-		Type      func(childComplexity int) int
+		AccumulatedAmount func(childComplexity int) int
+		BillingGroup      func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		EndsAt            func(childComplexity int) int
+		History           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) int
+		ID                func(childComplexity int) int
+		Name              func(childComplexity int) int
+		RemainingAmount   func(childComplexity int) int
+		ServiceCodes      func(childComplexity int) int
+		StartsAt          func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Type              func(childComplexity int) int
+		UsedAmount        func(childComplexity int) int
 	}
 
 	CreditConnection struct {
@@ -235,9 +280,12 @@ type ComplexityRoot struct {
 	}
 
 	CreditEntry struct {
-		ID         func(childComplexity int) int
-		Kind       func(childComplexity int) int
-		OccurredAt func(childComplexity int) int
+		Amount                  func(childComplexity int) int
+		CounterpartBillingGroup func(childComplexity int) int
+		ID                      func(childComplexity int) int
+		Invoice                 func(childComplexity int) int
+		Kind                    func(childComplexity int) int
+		OccurredAt              func(childComplexity int) int
 	}
 
 	CreditEntryConnection struct {
@@ -251,11 +299,25 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	CreditPayload struct {
+		Credit func(childComplexity int) int
+	}
+
+	CreditSummary struct {
+		Free  func(childComplexity int) int
+		Paid  func(childComplexity int) int
+		Total func(childComplexity int) int
+	}
+
 	Discount struct {
-		Conditions func(childComplexity int) int
-		CreatedAt  func(childComplexity int) int
-		ID         func(childComplexity int) int
-		Name       func(childComplexity int) int
+		Conditions   func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Month        func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Percentage   func(childComplexity int) int
+		ServiceCodes func(childComplexity int) int
+		Usages       func(childComplexity int) int
 	}
 
 	DiscountConnection struct {
@@ -267,6 +329,16 @@ type ComplexityRoot struct {
 	DiscountEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DiscountPayload struct {
+		Discount func(childComplexity int) int
+	}
+
+	DiscountUsage struct {
+		Amount      func(childComplexity int) int
+		Invoice     func(childComplexity int) int
+		ServiceCode func(childComplexity int) int
 	}
 
 	DocumentPayload struct {
@@ -341,25 +413,34 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ApplyWelcomeCredit     func(childComplexity int, input model.ApplyWelcomeCreditInput) int
 		ChangeBillingEmail     func(childComplexity int, input model.ChangeBillingEmailInput) int
 		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateBillingGroup     func(childComplexity int, input model.CreateBillingGroupInput) int
 		CreateContract         func(childComplexity int, input model.CreateContractInput) int
+		CreateCoupon           func(childComplexity int, input model.CreateCouponInput) int
+		CreateDiscount         func(childComplexity int, input model.CreateDiscountInput) int
 		CreatePromotion        func(childComplexity int, input model.CreatePromotionInput) int
 		CreateRegion           func(childComplexity int, input model.CreateRegionInput) int
 		CreateService          func(childComplexity int, input model.CreateServiceInput) int
 		EndContract            func(childComplexity int, input model.EndContractInput) int
 		ExportUsageDetails     func(childComplexity int, input model.DocumentInput) int
 		GrantBillingGroupRole  func(childComplexity int, input model.BillingGroupRoleInput) int
+		GrantCredit            func(childComplexity int, input model.GrantCreditInput) int
 		InviteMember           func(childComplexity int, input model.InviteMemberInput) int
 		IssueUsageConfirmation func(childComplexity int, input model.DocumentInput) int
 		Login                  func(childComplexity int, input model.LoginInput) int
 		RecordUsage            func(childComplexity int, input model.RecordUsageInput) int
+		RecoverCredit          func(childComplexity int, input model.CreditIDInput) int
 		RefreshToken           func(childComplexity int, input model.RefreshTokenInput) int
+		RefundPaidCredit       func(childComplexity int, input model.CreditIDInput) int
+		RegisterCoupon         func(childComplexity int, input model.RegisterCouponInput) int
 		RevokeAPIToken         func(childComplexity int, input model.RevokeAPITokenInput) int
 		RevokeBillingGroupRole func(childComplexity int, input model.BillingGroupRoleInput) int
 		RunBillingJobs         func(childComplexity int, input *model.RunBillingJobsInput) int
+		SellPaidCredit         func(childComplexity int, input model.SellPaidCreditInput) int
 		SignUp                 func(childComplexity int, input model.SignUpInput) int
+		TransferCredit         func(childComplexity int, input model.TransferCreditInput) int
 	}
 
 	Organization struct {
@@ -464,6 +545,11 @@ type ComplexityRoot struct {
 		Region func(childComplexity int) int
 	}
 
+	RegisterCouponPayload struct {
+		Credit   func(childComplexity int) int
+		Discount func(childComplexity int) int
+	}
+
 	RevokeApiTokenPayload struct {
 		APIToken func(childComplexity int) int
 	}
@@ -508,6 +594,11 @@ type ComplexityRoot struct {
 		Region        func(childComplexity int) int
 		ServiceCode   func(childComplexity int) int
 		ServiceName   func(childComplexity int) int
+	}
+
+	TransferCreditPayload struct {
+		From func(childComplexity int) int
+		To   func(childComplexity int) int
 	}
 
 	TrendMonth struct {
@@ -569,9 +660,35 @@ type BillingGroupResolver interface {
 	BillingTrend(ctx context.Context, obj *ent.BillingGroup, months *int) (*model.BillingTrend, error)
 	Invoices(ctx context.Context, obj *ent.BillingGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.InvoiceConnection, error)
 	Invoice(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) (*ent.Invoice, error)
+	Credits(ctx context.Context, obj *ent.BillingGroup, typeArg *credit.Type, status *credit.Status, includeClosed *bool, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.CreditConnection, error)
+	CreditSummary(ctx context.Context, obj *ent.BillingGroup) (*model.CreditSummary, error)
+	Discounts(ctx context.Context, obj *ent.BillingGroup, month *scalars.Month) ([]*ent.Discount, error)
 }
 type ContractResolver interface {
 	BillingGroup(ctx context.Context, obj *ent.Contract) (*ent.BillingGroup, error)
+}
+type CouponResolver interface {
+	Amount(ctx context.Context, obj *ent.Coupon) (*model.Money, error)
+	DiscountPercentage(ctx context.Context, obj *ent.Coupon) (*scalars.Decimal, error)
+}
+type CreditResolver interface {
+	BillingGroup(ctx context.Context, obj *ent.Credit) (*ent.BillingGroup, error)
+	AccumulatedAmount(ctx context.Context, obj *ent.Credit) (*model.Money, error)
+	UsedAmount(ctx context.Context, obj *ent.Credit) (*model.Money, error)
+	RemainingAmount(ctx context.Context, obj *ent.Credit) (*model.Money, error)
+
+	History(ctx context.Context, obj *ent.Credit, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.CreditEntryConnection, error)
+}
+type CreditEntryResolver interface {
+	Amount(ctx context.Context, obj *ent.CreditEntry) (*model.Money, error)
+	Invoice(ctx context.Context, obj *ent.CreditEntry) (*ent.Invoice, error)
+	CounterpartBillingGroup(ctx context.Context, obj *ent.CreditEntry) (*ent.BillingGroup, error)
+}
+type DiscountResolver interface {
+	Month(ctx context.Context, obj *ent.Discount) (scalars.Month, error)
+	Percentage(ctx context.Context, obj *ent.Discount) (scalars.Decimal, error)
+
+	Usages(ctx context.Context, obj *ent.Discount) ([]*model.DiscountUsage, error)
 }
 type InvoiceResolver interface {
 	Month(ctx context.Context, obj *ent.Invoice) (scalars.Month, error)
@@ -616,6 +733,15 @@ type MutationResolver interface {
 	CreatePromotion(ctx context.Context, input model.CreatePromotionInput) (*model.PromotionPayload, error)
 	IssueUsageConfirmation(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
 	ExportUsageDetails(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
+	GrantCredit(ctx context.Context, input model.GrantCreditInput) (*model.CreditPayload, error)
+	RecoverCredit(ctx context.Context, input model.CreditIDInput) (*model.CreditPayload, error)
+	RefundPaidCredit(ctx context.Context, input model.CreditIDInput) (*model.CreditPayload, error)
+	SellPaidCredit(ctx context.Context, input model.SellPaidCreditInput) (*model.CreditPayload, error)
+	ApplyWelcomeCredit(ctx context.Context, input model.ApplyWelcomeCreditInput) (*model.CreditPayload, error)
+	TransferCredit(ctx context.Context, input model.TransferCreditInput) (*model.TransferCreditPayload, error)
+	CreateCoupon(ctx context.Context, input model.CreateCouponInput) (*model.CouponPayload, error)
+	RegisterCoupon(ctx context.Context, input model.RegisterCouponInput) (*model.RegisterCouponPayload, error)
+	CreateDiscount(ctx context.Context, input model.CreateDiscountInput) (*model.DiscountPayload, error)
 }
 type PriceResolver interface {
 	UnitPrice(ctx context.Context, obj *ent.Price) (*model.Money, error)
@@ -891,12 +1017,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingGroup.CreatedAt(childComplexity), true
+	case "BillingGroup.creditSummary":
+		if e.ComplexityRoot.BillingGroup.CreditSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingGroup.CreditSummary(childComplexity), true
+	case "BillingGroup.credits":
+		if e.ComplexityRoot.BillingGroup.Credits == nil {
+			break
+		}
+
+		args, err := ec.field_BillingGroup_credits_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BillingGroup.Credits(childComplexity, args["type"].(*credit.Type), args["status"].(*credit.Status), args["includeClosed"].(*bool), args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int)), true
 	case "BillingGroup.currentUsage":
 		if e.ComplexityRoot.BillingGroup.CurrentUsage == nil {
 			break
 		}
 
 		return e.ComplexityRoot.BillingGroup.CurrentUsage(childComplexity), true
+	case "BillingGroup.discounts":
+		if e.ComplexityRoot.BillingGroup.Discounts == nil {
+			break
+		}
+
+		args, err := ec.field_BillingGroup_discounts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BillingGroup.Discounts(childComplexity, args["month"].(*scalars.Month)), true
 	case "BillingGroup.grants":
 		if e.ComplexityRoot.BillingGroup.Grants == nil {
 			break
@@ -1265,6 +1419,124 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ContractPayload.Contract(childComplexity), true
 
+	case "Coupon.amount":
+		if e.ComplexityRoot.Coupon.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Amount(childComplexity), true
+	case "Coupon.code":
+		if e.ComplexityRoot.Coupon.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Code(childComplexity), true
+	case "Coupon.createdAt":
+		if e.ComplexityRoot.Coupon.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.CreatedAt(childComplexity), true
+	case "Coupon.creditValidDays":
+		if e.ComplexityRoot.Coupon.CreditValidDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.CreditValidDays(childComplexity), true
+	case "Coupon.discountPercentage":
+		if e.ComplexityRoot.Coupon.DiscountPercentage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.DiscountPercentage(childComplexity), true
+	case "Coupon.id":
+		if e.ComplexityRoot.Coupon.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ID(childComplexity), true
+	case "Coupon.kind":
+		if e.ComplexityRoot.Coupon.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Kind(childComplexity), true
+	case "Coupon.maxRedemptions":
+		if e.ComplexityRoot.Coupon.MaxRedemptions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.MaxRedemptions(childComplexity), true
+	case "Coupon.name":
+		if e.ComplexityRoot.Coupon.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Name(childComplexity), true
+	case "Coupon.redemptions":
+		if e.ComplexityRoot.Coupon.Redemptions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.Redemptions(childComplexity), true
+	case "Coupon.serviceCodes":
+		if e.ComplexityRoot.Coupon.ServiceCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ServiceCodes(childComplexity), true
+	case "Coupon.validFrom":
+		if e.ComplexityRoot.Coupon.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ValidFrom(childComplexity), true
+	case "Coupon.validUntil":
+		if e.ComplexityRoot.Coupon.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coupon.ValidUntil(childComplexity), true
+
+	case "CouponConnection.edges":
+		if e.ComplexityRoot.CouponConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponConnection.Edges(childComplexity), true
+	case "CouponConnection.pageInfo":
+		if e.ComplexityRoot.CouponConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponConnection.PageInfo(childComplexity), true
+	case "CouponConnection.totalCount":
+		if e.ComplexityRoot.CouponConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponConnection.TotalCount(childComplexity), true
+
+	case "CouponEdge.cursor":
+		if e.ComplexityRoot.CouponEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponEdge.Cursor(childComplexity), true
+	case "CouponEdge.node":
+		if e.ComplexityRoot.CouponEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponEdge.Node(childComplexity), true
+
+	case "CouponPayload.coupon":
+		if e.ComplexityRoot.CouponPayload.Coupon == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CouponPayload.Coupon(childComplexity), true
+
 	case "CreateApiTokenPayload.apiToken":
 		if e.ComplexityRoot.CreateApiTokenPayload.APIToken == nil {
 			break
@@ -1278,6 +1550,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateApiTokenPayload.Token(childComplexity), true
 
+	case "Credit.accumulatedAmount":
+		if e.ComplexityRoot.Credit.AccumulatedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.AccumulatedAmount(childComplexity), true
+	case "Credit.billingGroup":
+		if e.ComplexityRoot.Credit.BillingGroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.BillingGroup(childComplexity), true
 	case "Credit.createdAt":
 		if e.ComplexityRoot.Credit.CreatedAt == nil {
 			break
@@ -1290,6 +1574,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credit.EndsAt(childComplexity), true
+	case "Credit.history":
+		if e.ComplexityRoot.Credit.History == nil {
+			break
+		}
+
+		args, err := ec.field_Credit_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Credit.History(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int)), true
 	case "Credit.id":
 		if e.ComplexityRoot.Credit.ID == nil {
 			break
@@ -1302,6 +1597,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credit.Name(childComplexity), true
+	case "Credit.remainingAmount":
+		if e.ComplexityRoot.Credit.RemainingAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.RemainingAmount(childComplexity), true
+	case "Credit.serviceCodes":
+		if e.ComplexityRoot.Credit.ServiceCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.ServiceCodes(childComplexity), true
 	case "Credit.startsAt":
 		if e.ComplexityRoot.Credit.StartsAt == nil {
 			break
@@ -1320,6 +1627,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Credit.Type(childComplexity), true
+	case "Credit.usedAmount":
+		if e.ComplexityRoot.Credit.UsedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Credit.UsedAmount(childComplexity), true
 
 	case "CreditConnection.edges":
 		if e.ComplexityRoot.CreditConnection.Edges == nil {
@@ -1353,12 +1666,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreditEdge.Node(childComplexity), true
 
+	case "CreditEntry.amount":
+		if e.ComplexityRoot.CreditEntry.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditEntry.Amount(childComplexity), true
+	case "CreditEntry.counterpartBillingGroup":
+		if e.ComplexityRoot.CreditEntry.CounterpartBillingGroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditEntry.CounterpartBillingGroup(childComplexity), true
 	case "CreditEntry.id":
 		if e.ComplexityRoot.CreditEntry.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.CreditEntry.ID(childComplexity), true
+	case "CreditEntry.invoice":
+		if e.ComplexityRoot.CreditEntry.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditEntry.Invoice(childComplexity), true
 	case "CreditEntry.kind":
 		if e.ComplexityRoot.CreditEntry.Kind == nil {
 			break
@@ -1404,6 +1735,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreditEntryEdge.Node(childComplexity), true
 
+	case "CreditPayload.credit":
+		if e.ComplexityRoot.CreditPayload.Credit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditPayload.Credit(childComplexity), true
+
+	case "CreditSummary.free":
+		if e.ComplexityRoot.CreditSummary.Free == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditSummary.Free(childComplexity), true
+	case "CreditSummary.paid":
+		if e.ComplexityRoot.CreditSummary.Paid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditSummary.Paid(childComplexity), true
+	case "CreditSummary.total":
+		if e.ComplexityRoot.CreditSummary.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditSummary.Total(childComplexity), true
+
 	case "Discount.conditions":
 		if e.ComplexityRoot.Discount.Conditions == nil {
 			break
@@ -1422,12 +1779,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Discount.ID(childComplexity), true
+	case "Discount.month":
+		if e.ComplexityRoot.Discount.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Discount.Month(childComplexity), true
 	case "Discount.name":
 		if e.ComplexityRoot.Discount.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Discount.Name(childComplexity), true
+	case "Discount.percentage":
+		if e.ComplexityRoot.Discount.Percentage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Discount.Percentage(childComplexity), true
+	case "Discount.serviceCodes":
+		if e.ComplexityRoot.Discount.ServiceCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Discount.ServiceCodes(childComplexity), true
+	case "Discount.usages":
+		if e.ComplexityRoot.Discount.Usages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Discount.Usages(childComplexity), true
 
 	case "DiscountConnection.edges":
 		if e.ComplexityRoot.DiscountConnection.Edges == nil {
@@ -1460,6 +1841,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DiscountEdge.Node(childComplexity), true
+
+	case "DiscountPayload.discount":
+		if e.ComplexityRoot.DiscountPayload.Discount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountPayload.Discount(childComplexity), true
+
+	case "DiscountUsage.amount":
+		if e.ComplexityRoot.DiscountUsage.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountUsage.Amount(childComplexity), true
+	case "DiscountUsage.invoice":
+		if e.ComplexityRoot.DiscountUsage.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountUsage.Invoice(childComplexity), true
+	case "DiscountUsage.serviceCode":
+		if e.ComplexityRoot.DiscountUsage.ServiceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DiscountUsage.ServiceCode(childComplexity), true
 
 	case "DocumentPayload.expiresAt":
 		if e.ComplexityRoot.DocumentPayload.ExpiresAt == nil {
@@ -1734,6 +2141,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.applyWelcomeCredit":
+		if e.ComplexityRoot.Mutation.ApplyWelcomeCredit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_applyWelcomeCredit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApplyWelcomeCredit(childComplexity, args["input"].(model.ApplyWelcomeCreditInput)), true
 	case "Mutation.changeBillingEmail":
 		if e.ComplexityRoot.Mutation.ChangeBillingEmail == nil {
 			break
@@ -1778,6 +2196,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateContract(childComplexity, args["input"].(model.CreateContractInput)), true
+	case "Mutation.createCoupon":
+		if e.ComplexityRoot.Mutation.CreateCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCoupon(childComplexity, args["input"].(model.CreateCouponInput)), true
+	case "Mutation.createDiscount":
+		if e.ComplexityRoot.Mutation.CreateDiscount == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createDiscount_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateDiscount(childComplexity, args["input"].(model.CreateDiscountInput)), true
 	case "Mutation.createPromotion":
 		if e.ComplexityRoot.Mutation.CreatePromotion == nil {
 			break
@@ -1844,6 +2284,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GrantBillingGroupRole(childComplexity, args["input"].(model.BillingGroupRoleInput)), true
+	case "Mutation.grantCredit":
+		if e.ComplexityRoot.Mutation.GrantCredit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grantCredit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrantCredit(childComplexity, args["input"].(model.GrantCreditInput)), true
 	case "Mutation.inviteMember":
 		if e.ComplexityRoot.Mutation.InviteMember == nil {
 			break
@@ -1888,6 +2339,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordUsage(childComplexity, args["input"].(model.RecordUsageInput)), true
+	case "Mutation.recoverCredit":
+		if e.ComplexityRoot.Mutation.RecoverCredit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recoverCredit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecoverCredit(childComplexity, args["input"].(model.CreditIDInput)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -1899,6 +2361,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["input"].(model.RefreshTokenInput)), true
+	case "Mutation.refundPaidCredit":
+		if e.ComplexityRoot.Mutation.RefundPaidCredit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_refundPaidCredit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RefundPaidCredit(childComplexity, args["input"].(model.CreditIDInput)), true
+	case "Mutation.registerCoupon":
+		if e.ComplexityRoot.Mutation.RegisterCoupon == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerCoupon_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterCoupon(childComplexity, args["input"].(model.RegisterCouponInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -1932,6 +2416,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunBillingJobs(childComplexity, args["input"].(*model.RunBillingJobsInput)), true
+	case "Mutation.sellPaidCredit":
+		if e.ComplexityRoot.Mutation.SellPaidCredit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sellPaidCredit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SellPaidCredit(childComplexity, args["input"].(model.SellPaidCreditInput)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -1943,6 +2438,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(model.SignUpInput)), true
+	case "Mutation.transferCredit":
+		if e.ComplexityRoot.Mutation.TransferCredit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_transferCredit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TransferCredit(childComplexity, args["input"].(model.TransferCreditInput)), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -2300,6 +2806,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RegionPayload.Region(childComplexity), true
 
+	case "RegisterCouponPayload.credit":
+		if e.ComplexityRoot.RegisterCouponPayload.Credit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterCouponPayload.Credit(childComplexity), true
+	case "RegisterCouponPayload.discount":
+		if e.ComplexityRoot.RegisterCouponPayload.Discount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterCouponPayload.Discount(childComplexity), true
+
 	case "RevokeApiTokenPayload.apiToken":
 		if e.ComplexityRoot.RevokeApiTokenPayload.APIToken == nil {
 			break
@@ -2457,6 +2976,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceUsageStatus.ServiceName(childComplexity), true
 
+	case "TransferCreditPayload.from":
+		if e.ComplexityRoot.TransferCreditPayload.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransferCreditPayload.From(childComplexity), true
+	case "TransferCreditPayload.to":
+		if e.ComplexityRoot.TransferCreditPayload.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransferCreditPayload.To(childComplexity), true
+
 	case "TrendMonth.billedAmount":
 		if e.ComplexityRoot.TrendMonth.BilledAmount == nil {
 			break
@@ -2613,25 +3145,33 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APITokenWhereInput", ec.unmarshalInputAPITokenWhereInput),
 			graphql.NewInputUnmarshaler("AccountOrder", ec.unmarshalInputAccountOrder),
 			graphql.NewInputUnmarshaler("AccountWhereInput", ec.unmarshalInputAccountWhereInput),
+			graphql.NewInputUnmarshaler("ApplyWelcomeCreditInput", ec.unmarshalInputApplyWelcomeCreditInput),
 			graphql.NewInputUnmarshaler("BillingGroupOrder", ec.unmarshalInputBillingGroupOrder),
 			graphql.NewInputUnmarshaler("BillingGroupRoleInput", ec.unmarshalInputBillingGroupRoleInput),
 			graphql.NewInputUnmarshaler("BillingGroupWhereInput", ec.unmarshalInputBillingGroupWhereInput),
 			graphql.NewInputUnmarshaler("ChangeBillingEmailInput", ec.unmarshalInputChangeBillingEmailInput),
 			graphql.NewInputUnmarshaler("ContractOrder", ec.unmarshalInputContractOrder),
 			graphql.NewInputUnmarshaler("ContractWhereInput", ec.unmarshalInputContractWhereInput),
+			graphql.NewInputUnmarshaler("CouponOrder", ec.unmarshalInputCouponOrder),
+			graphql.NewInputUnmarshaler("CouponWhereInput", ec.unmarshalInputCouponWhereInput),
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
 			graphql.NewInputUnmarshaler("CreateBillingGroupInput", ec.unmarshalInputCreateBillingGroupInput),
 			graphql.NewInputUnmarshaler("CreateContractInput", ec.unmarshalInputCreateContractInput),
+			graphql.NewInputUnmarshaler("CreateCouponInput", ec.unmarshalInputCreateCouponInput),
+			graphql.NewInputUnmarshaler("CreateDiscountInput", ec.unmarshalInputCreateDiscountInput),
 			graphql.NewInputUnmarshaler("CreatePromotionInput", ec.unmarshalInputCreatePromotionInput),
 			graphql.NewInputUnmarshaler("CreateRegionInput", ec.unmarshalInputCreateRegionInput),
 			graphql.NewInputUnmarshaler("CreateServiceInput", ec.unmarshalInputCreateServiceInput),
+			graphql.NewInputUnmarshaler("CreditEntryOrder", ec.unmarshalInputCreditEntryOrder),
 			graphql.NewInputUnmarshaler("CreditEntryWhereInput", ec.unmarshalInputCreditEntryWhereInput),
+			graphql.NewInputUnmarshaler("CreditIdInput", ec.unmarshalInputCreditIdInput),
 			graphql.NewInputUnmarshaler("CreditOrder", ec.unmarshalInputCreditOrder),
 			graphql.NewInputUnmarshaler("CreditWhereInput", ec.unmarshalInputCreditWhereInput),
 			graphql.NewInputUnmarshaler("DiscountOrder", ec.unmarshalInputDiscountOrder),
 			graphql.NewInputUnmarshaler("DiscountWhereInput", ec.unmarshalInputDiscountWhereInput),
 			graphql.NewInputUnmarshaler("DocumentInput", ec.unmarshalInputDocumentInput),
 			graphql.NewInputUnmarshaler("EndContractInput", ec.unmarshalInputEndContractInput),
+			graphql.NewInputUnmarshaler("GrantCreditInput", ec.unmarshalInputGrantCreditInput),
 			graphql.NewInputUnmarshaler("GrantOrder", ec.unmarshalInputGrantOrder),
 			graphql.NewInputUnmarshaler("GrantWhereInput", ec.unmarshalInputGrantWhereInput),
 			graphql.NewInputUnmarshaler("InviteMemberInput", ec.unmarshalInputInviteMemberInput),
@@ -2649,11 +3189,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RegionOrder", ec.unmarshalInputRegionOrder),
 			graphql.NewInputUnmarshaler("RegionWhereInput", ec.unmarshalInputRegionWhereInput),
+			graphql.NewInputUnmarshaler("RegisterCouponInput", ec.unmarshalInputRegisterCouponInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("RunBillingJobsInput", ec.unmarshalInputRunBillingJobsInput),
+			graphql.NewInputUnmarshaler("SellPaidCreditInput", ec.unmarshalInputSellPaidCreditInput),
 			graphql.NewInputUnmarshaler("ServiceOrder", ec.unmarshalInputServiceOrder),
 			graphql.NewInputUnmarshaler("ServiceWhereInput", ec.unmarshalInputServiceWhereInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
+			graphql.NewInputUnmarshaler("TransferCreditInput", ec.unmarshalInputTransferCreditInput),
 			graphql.NewInputUnmarshaler("UsageEventInput", ec.unmarshalInputUsageEventInput),
 		)
 	}
@@ -3315,6 +3858,201 @@ input ContractWhereInput {
   endsOnIsNil: Boolean
   endsOnNotNil: Boolean
 }
+type Coupon implements Node {
+  id: ID!
+  createdAt: Time!
+  code: String!
+  name: String!
+  kind: CouponKind!
+  validFrom: Time!
+  validUntil: Time!
+  maxRedemptions: Int!
+  redemptions: Int!
+  creditValidDays: Int!
+}
+"""
+A connection to a list of items.
+"""
+type CouponConnection {
+  """
+  A list of edges.
+  """
+  edges: [CouponEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type CouponEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Coupon
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+CouponKind is enum for the field kind
+"""
+enum CouponKind @goModel(model: "github.com/cloudbill/cloudbill/ent/coupon.Kind") {
+  CREDIT
+  DISCOUNT
+}
+"""
+Ordering options for Coupon connections
+"""
+input CouponOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Coupons.
+  """
+  field: CouponOrderField!
+}
+"""
+Properties by which Coupon connections can be ordered.
+"""
+enum CouponOrderField {
+  CREATED_AT
+}
+"""
+CouponWhereInput is used for filtering Coupon objects.
+Input was generated by ent.
+"""
+input CouponWhereInput {
+  not: CouponWhereInput
+  and: [CouponWhereInput!]
+  or: [CouponWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  code field predicates
+  """
+  code: String
+  codeNEQ: String
+  codeIn: [String!]
+  codeNotIn: [String!]
+  codeGT: String
+  codeGTE: String
+  codeLT: String
+  codeLTE: String
+  codeContains: String
+  codeHasPrefix: String
+  codeHasSuffix: String
+  codeEqualFold: String
+  codeContainsFold: String
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  kind field predicates
+  """
+  kind: CouponKind
+  kindNEQ: CouponKind
+  kindIn: [CouponKind!]
+  kindNotIn: [CouponKind!]
+  """
+  valid_from field predicates
+  """
+  validFrom: Time
+  validFromNEQ: Time
+  validFromIn: [Time!]
+  validFromNotIn: [Time!]
+  validFromGT: Time
+  validFromGTE: Time
+  validFromLT: Time
+  validFromLTE: Time
+  """
+  valid_until field predicates
+  """
+  validUntil: Time
+  validUntilNEQ: Time
+  validUntilIn: [Time!]
+  validUntilNotIn: [Time!]
+  validUntilGT: Time
+  validUntilGTE: Time
+  validUntilLT: Time
+  validUntilLTE: Time
+  """
+  max_redemptions field predicates
+  """
+  maxRedemptions: Int
+  maxRedemptionsNEQ: Int
+  maxRedemptionsIn: [Int!]
+  maxRedemptionsNotIn: [Int!]
+  maxRedemptionsGT: Int
+  maxRedemptionsGTE: Int
+  maxRedemptionsLT: Int
+  maxRedemptionsLTE: Int
+  """
+  redemptions field predicates
+  """
+  redemptions: Int
+  redemptionsNEQ: Int
+  redemptionsIn: [Int!]
+  redemptionsNotIn: [Int!]
+  redemptionsGT: Int
+  redemptionsGTE: Int
+  redemptionsLT: Int
+  redemptionsLTE: Int
+  """
+  credit_valid_days field predicates
+  """
+  creditValidDays: Int
+  creditValidDaysNEQ: Int
+  creditValidDaysIn: [Int!]
+  creditValidDaysNotIn: [Int!]
+  creditValidDaysGT: Int
+  creditValidDaysGTE: Int
+  creditValidDaysLT: Int
+  creditValidDaysLTE: Int
+}
 type Credit implements Node {
   id: ID!
   createdAt: Time!
@@ -3400,6 +4138,25 @@ enum CreditEntryKind @goModel(model: "github.com/cloudbill/cloudbill/ent/credite
   TRANSFER_DEDUCTION
   RECOVERY
   REFUND
+}
+"""
+Ordering options for CreditEntry connections
+"""
+input CreditEntryOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order CreditEntries.
+  """
+  field: CreditEntryOrderField!
+}
+"""
+Properties by which CreditEntry connections can be ordered.
+"""
+enum CreditEntryOrderField {
+  OCCURRED_AT
 }
 """
 CreditEntryWhereInput is used for filtering CreditEntry objects.
@@ -5102,6 +5859,164 @@ extend type Mutation {
   "The month's detailed fees as an Excel file (R-47)."
   exportUsageDetails(input: DocumentInput!): DocumentPayload!
 }
+
+# ---------------------------------------------------------------------------
+# Stored value: credits, coupons, discounts (SPEC §3)
+
+extend type Credit {
+  billingGroup: BillingGroup!
+  accumulatedAmount: Money!
+  usedAmount: Money!
+  "What can still be spent: accumulated − used − expired − transferred − recovered − refunded."
+  remainingAmount: Money!
+  "The services it pays; empty means all eligible services."
+  serviceCodes: [String!]!
+  "Every change, newest first (R-21)."
+  history(after: Cursor, first: Int, before: Cursor, last: Int): CreditEntryConnection!
+}
+
+extend type CreditEntry {
+  "Signed change to the remaining amount."
+  amount: Money!
+  "The invoice a USE paid."
+  invoice: Invoice
+  "The other billing group of a transfer (null when the caller may not see it)."
+  counterpartBillingGroup: BillingGroup
+}
+
+"What a billing group can spend now (R-20)."
+type CreditSummary {
+  free: Money!
+  paid: Money!
+  total: Money!
+}
+
+type DiscountUsage {
+  invoice: Invoice!
+  serviceCode: String!
+  amount: Money!
+}
+
+extend type Discount {
+  month: Month!
+  percentage: Decimal!
+  serviceCodes: [String!]!
+  "The amount it took off each invoice line (R-29)."
+  usages: [DiscountUsage!]!
+}
+
+extend type Coupon {
+  "The credit it grants (CREDIT coupons)."
+  amount: Money
+  "The percentage off the month of redemption (DISCOUNT coupons)."
+  discountPercentage: Decimal
+  serviceCodes: [String!]!
+}
+
+extend type BillingGroup {
+  "Credits, newest first; emptied terminal credits disappear 3 months after closing unless includeClosed (R-28). Billing managers, the master and operators only (R-06)."
+  credits(type: CreditType, status: CreditStatus, includeClosed: Boolean = false, after: Cursor, first: Int, before: Cursor, last: Int): CreditConnection!
+  creditSummary: CreditSummary!
+  "Discounts, of one month or all."
+  discounts(month: Month): [Discount!]!
+}
+
+input GrantCreditInput {
+  billingGroupId: ID!
+  name: String!
+  type: CreditType!
+  amount: Decimal!
+  startsAt: DateTime!
+  endsAt: DateTime!
+  serviceCodes: [String!]
+}
+
+type CreditPayload {
+  credit: Credit!
+}
+
+input CreditIdInput {
+  creditId: ID!
+}
+
+input SellPaidCreditInput {
+  billingGroupId: ID!
+  name: String!
+  amount: Decimal!
+}
+
+input ApplyWelcomeCreditInput {
+  serviceField: String!
+  signupPath: String!
+  marketingConsent: Boolean!
+}
+
+input TransferCreditInput {
+  creditId: ID!
+  toBillingGroupId: ID!
+  amount: Decimal!
+  idempotencyKey: String!
+}
+
+type TransferCreditPayload {
+  from: Credit!
+  to: Credit!
+}
+
+input CreateCouponInput {
+  code: String!
+  name: String!
+  "The credit granted; omit for a discount coupon."
+  amount: Decimal
+  "A discount coupon's percentage off the month of redemption."
+  discountPercentage: Decimal
+  validFrom: DateTime!
+  validUntil: DateTime!
+  maxRedemptions: Int!
+  "How long the granted credit is valid, in days."
+  creditValidDays: Int
+  serviceCodes: [String!]
+}
+
+type CouponPayload {
+  coupon: Coupon!
+}
+
+input RegisterCouponInput {
+  billingGroupId: ID!
+  code: String!
+  idempotencyKey: String!
+}
+
+type RegisterCouponPayload {
+  credit: Credit
+  discount: Discount
+}
+
+input CreateDiscountInput {
+  billingGroupId: ID!
+  month: Month!
+  name: String!
+  percentage: Decimal!
+  serviceCodes: [String!]
+  conditions: String
+}
+
+type DiscountPayload {
+  discount: Discount!
+}
+
+extend type Mutation {
+  grantCredit(input: GrantCreditInput!): CreditPayload!
+  recoverCredit(input: CreditIdInput!): CreditPayload!
+  refundPaidCredit(input: CreditIdInput!): CreditPayload!
+  sellPaidCredit(input: SellPaidCreditInput!): CreditPayload!
+  applyWelcomeCredit(input: ApplyWelcomeCreditInput!): CreditPayload!
+  transferCredit(input: TransferCreditInput!): TransferCreditPayload!
+  createCoupon(input: CreateCouponInput!): CouponPayload!
+  registerCoupon(input: RegisterCouponInput!): RegisterCouponPayload!
+  createDiscount(input: CreateDiscountInput!): DiscountPayload!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -5232,6 +6147,12 @@ func (ec *executionContext) childFields_BillingGroup(ctx context.Context, field 
 		return ec.fieldContext_BillingGroup_invoices(ctx, field)
 	case "invoice":
 		return ec.fieldContext_BillingGroup_invoice(ctx, field)
+	case "credits":
+		return ec.fieldContext_BillingGroup_credits(ctx, field)
+	case "creditSummary":
+		return ec.fieldContext_BillingGroup_creditSummary(ctx, field)
+	case "discounts":
+		return ec.fieldContext_BillingGroup_discounts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillingGroup", field.Name)
 }
@@ -5370,6 +6291,56 @@ func (ec *executionContext) childFields_ContractPayload(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ContractPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Coupon(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Coupon_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Coupon_createdAt(ctx, field)
+	case "code":
+		return ec.fieldContext_Coupon_code(ctx, field)
+	case "name":
+		return ec.fieldContext_Coupon_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_Coupon_kind(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_Coupon_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_Coupon_validUntil(ctx, field)
+	case "maxRedemptions":
+		return ec.fieldContext_Coupon_maxRedemptions(ctx, field)
+	case "redemptions":
+		return ec.fieldContext_Coupon_redemptions(ctx, field)
+	case "creditValidDays":
+		return ec.fieldContext_Coupon_creditValidDays(ctx, field)
+	case "amount":
+		return ec.fieldContext_Coupon_amount(ctx, field)
+	case "discountPercentage":
+		return ec.fieldContext_Coupon_discountPercentage(ctx, field)
+	case "serviceCodes":
+		return ec.fieldContext_Coupon_serviceCodes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Coupon", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CouponEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CouponEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CouponPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "coupon":
+		return ec.fieldContext_CouponPayload_coupon(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CouponPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -5396,8 +6367,32 @@ func (ec *executionContext) childFields_Credit(ctx context.Context, field graphq
 		return ec.fieldContext_Credit_startsAt(ctx, field)
 	case "endsAt":
 		return ec.fieldContext_Credit_endsAt(ctx, field)
+	case "billingGroup":
+		return ec.fieldContext_Credit_billingGroup(ctx, field)
+	case "accumulatedAmount":
+		return ec.fieldContext_Credit_accumulatedAmount(ctx, field)
+	case "usedAmount":
+		return ec.fieldContext_Credit_usedAmount(ctx, field)
+	case "remainingAmount":
+		return ec.fieldContext_Credit_remainingAmount(ctx, field)
+	case "serviceCodes":
+		return ec.fieldContext_Credit_serviceCodes(ctx, field)
+	case "history":
+		return ec.fieldContext_Credit_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Credit", field.Name)
+}
+
+func (ec *executionContext) childFields_CreditConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CreditConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CreditConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CreditConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_CreditEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5418,8 +6413,26 @@ func (ec *executionContext) childFields_CreditEntry(ctx context.Context, field g
 		return ec.fieldContext_CreditEntry_kind(ctx, field)
 	case "occurredAt":
 		return ec.fieldContext_CreditEntry_occurredAt(ctx, field)
+	case "amount":
+		return ec.fieldContext_CreditEntry_amount(ctx, field)
+	case "invoice":
+		return ec.fieldContext_CreditEntry_invoice(ctx, field)
+	case "counterpartBillingGroup":
+		return ec.fieldContext_CreditEntry_counterpartBillingGroup(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreditEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_CreditEntryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CreditEntryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CreditEntryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CreditEntryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditEntryConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_CreditEntryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5432,6 +6445,26 @@ func (ec *executionContext) childFields_CreditEntryEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CreditEntryEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_CreditPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "credit":
+		return ec.fieldContext_CreditPayload_credit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CreditSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "free":
+		return ec.fieldContext_CreditSummary_free(ctx, field)
+	case "paid":
+		return ec.fieldContext_CreditSummary_paid(ctx, field)
+	case "total":
+		return ec.fieldContext_CreditSummary_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditSummary", field.Name)
+}
+
 func (ec *executionContext) childFields_Discount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5442,6 +6475,14 @@ func (ec *executionContext) childFields_Discount(ctx context.Context, field grap
 		return ec.fieldContext_Discount_name(ctx, field)
 	case "conditions":
 		return ec.fieldContext_Discount_conditions(ctx, field)
+	case "month":
+		return ec.fieldContext_Discount_month(ctx, field)
+	case "percentage":
+		return ec.fieldContext_Discount_percentage(ctx, field)
+	case "serviceCodes":
+		return ec.fieldContext_Discount_serviceCodes(ctx, field)
+	case "usages":
+		return ec.fieldContext_Discount_usages(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Discount", field.Name)
 }
@@ -5454,6 +6495,26 @@ func (ec *executionContext) childFields_DiscountEdge(ctx context.Context, field 
 		return ec.fieldContext_DiscountEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DiscountEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "discount":
+		return ec.fieldContext_DiscountPayload_discount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscountPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DiscountUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "invoice":
+		return ec.fieldContext_DiscountUsage_invoice(ctx, field)
+	case "serviceCode":
+		return ec.fieldContext_DiscountUsage_serviceCode(ctx, field)
+	case "amount":
+		return ec.fieldContext_DiscountUsage_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DiscountUsage", field.Name)
 }
 
 func (ec *executionContext) childFields_DocumentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5734,6 +6795,16 @@ func (ec *executionContext) childFields_RegionPayload(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type RegionPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RegisterCouponPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "credit":
+		return ec.fieldContext_RegisterCouponPayload_credit(ctx, field)
+	case "discount":
+		return ec.fieldContext_RegisterCouponPayload_discount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterCouponPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiToken":
@@ -5812,6 +6883,16 @@ func (ec *executionContext) childFields_ServiceUsageStatus(ctx context.Context, 
 		return ec.fieldContext_ServiceUsageStatus_contractCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceUsageStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_TransferCreditPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_TransferCreditPayload_from(ctx, field)
+	case "to":
+		return ec.fieldContext_TransferCreditPayload_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TransferCreditPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_TrendMonth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6034,6 +7115,82 @@ func (ec *executionContext) field_BillingGroup_channelUsage_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_BillingGroup_credits_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "type",
+		func(ctx context.Context, v any) (*credit.Type, error) {
+			return ec.unmarshalOCreditType2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcreditᚐType(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*credit.Status, error) {
+			return ec.unmarshalOCreditStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcreditᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "includeClosed",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeClosed"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg6
+	return args, nil
+}
+
+func (ec *executionContext) field_BillingGroup_discounts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (*scalars.Month, error) {
+			return ec.unmarshalOMonth2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_BillingGroup_invoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6122,6 +7279,58 @@ func (ec *executionContext) field_BillingGroup_usage_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Credit_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_applyWelcomeCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApplyWelcomeCreditInput, error) {
+			return ec.unmarshalNApplyWelcomeCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐApplyWelcomeCreditInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changeBillingEmail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6170,6 +7379,34 @@ func (ec *executionContext) field_Mutation_createContract_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateContractInput, error) {
 			return ec.unmarshalNCreateContractInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateContractInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateCouponInput, error) {
+			return ec.unmarshalNCreateCouponInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateCouponInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createDiscount_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateDiscountInput, error) {
+			return ec.unmarshalNCreateDiscountInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateDiscountInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6262,6 +7499,20 @@ func (ec *executionContext) field_Mutation_grantBillingGroupRole_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_grantCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.GrantCreditInput, error) {
+			return ec.unmarshalNGrantCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐGrantCreditInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_inviteMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6318,12 +7569,54 @@ func (ec *executionContext) field_Mutation_recordUsage_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recoverCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreditIDInput, error) {
+			return ec.unmarshalNCreditIdInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RefreshTokenInput, error) {
 			return ec.unmarshalNRefreshTokenInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRefreshTokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_refundPaidCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreditIDInput, error) {
+			return ec.unmarshalNCreditIdInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerCoupon_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterCouponInput, error) {
+			return ec.unmarshalNRegisterCouponInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterCouponInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6374,12 +7667,40 @@ func (ec *executionContext) field_Mutation_runBillingJobs_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_sellPaidCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SellPaidCreditInput, error) {
+			return ec.unmarshalNSellPaidCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐSellPaidCreditInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SignUpInput, error) {
 			return ec.unmarshalNSignUpInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_transferCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TransferCreditInput, error) {
+			return ec.unmarshalNTransferCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTransferCreditInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7883,6 +9204,126 @@ func (ec *executionContext) fieldContext_BillingGroup_invoice(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _BillingGroup_credits(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_credits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Credits(ctx, obj, fc.Args["type"].(*credit.Type), fc.Args["status"].(*credit.Status), fc.Args["includeClosed"].(*bool), fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CreditConnection) graphql.Marshaler {
+			return ec.marshalNCreditConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_credits(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_credits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_creditSummary(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_creditSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingGroup().CreditSummary(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditSummary) graphql.Marshaler {
+			return ec.marshalNCreditSummary2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_creditSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_discounts(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_discounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Discounts(ctx, obj, fc.Args["month"].(*scalars.Month))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Discount) graphql.Marshaler {
+			return ec.marshalNDiscount2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_discounts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Discount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_discounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BillingGroupConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroupConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9103,6 +10544,488 @@ func (ec *executionContext) fieldContext_ContractPayload_contract(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Coupon_id(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Coupon_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Coupon_code(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
+}
+
+func (ec *executionContext) _Coupon_name(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
+}
+
+func (ec *executionContext) _Coupon_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v coupon.Kind) graphql.Marshaler {
+			return ec.marshalNCouponKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "CouponKind")
+}
+
+func (ec *executionContext) _Coupon_validFrom(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Coupon_validUntil(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Coupon_maxRedemptions(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_maxRedemptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxRedemptions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_maxRedemptions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Coupon_redemptions(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_redemptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redemptions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_redemptions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Coupon_creditValidDays(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_creditValidDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreditValidDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_creditValidDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Coupon_amount(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coupon().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Coupon",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Coupon_discountPercentage(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_discountPercentage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Coupon().DiscountPercentage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scalars.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_discountPercentage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, true, true, "Decimal")
+}
+
+func (ec *executionContext) _Coupon_serviceCodes(ctx context.Context, field graphql.CollectedField, obj *ent.Coupon) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coupon_serviceCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coupon_serviceCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coupon", field, false, false, "String")
+}
+
+func (ec *executionContext) _CouponConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CouponConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CouponEdge) graphql.Marshaler {
+			return ec.marshalOCouponEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.CouponConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.CouponConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CouponEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CouponEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Coupon) graphql.Marshaler {
+			return ec.marshalOCoupon2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoupon(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CouponEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CouponEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CouponEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CouponEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _CouponPayload_coupon(ctx context.Context, field graphql.CollectedField, obj *model.CouponPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CouponPayload_coupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Coupon, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Coupon) graphql.Marshaler {
+			return ec.marshalNCoupon2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoupon(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CouponPayload_coupon(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CouponPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coupon(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreateApiTokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPITokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9319,6 +11242,201 @@ func (ec *executionContext) fieldContext_Credit_endsAt(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Credit", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Credit_billingGroup(ctx context.Context, field graphql.CollectedField, obj *ent.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_billingGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credit().BillingGroup(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.BillingGroup) graphql.Marshaler {
+			return ec.marshalNBillingGroup2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBillingGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_billingGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credit_accumulatedAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_accumulatedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credit().AccumulatedAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_accumulatedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credit_usedAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_usedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credit().UsedAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_usedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credit_remainingAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_remainingAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Credit().RemainingAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_remainingAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Credit_serviceCodes(ctx context.Context, field graphql.CollectedField, obj *ent.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_serviceCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_serviceCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Credit", field, false, false, "String")
+}
+
+func (ec *executionContext) _Credit_history(ctx context.Context, field graphql.CollectedField, obj *ent.Credit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Credit_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Credit().History(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CreditEntryConnection) graphql.Marshaler {
+			return ec.marshalNCreditEntryConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditEntryConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Credit_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Credit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditEntryConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Credit_history_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreditConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CreditConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9530,6 +11648,102 @@ func (ec *executionContext) fieldContext_CreditEntry_occurredAt(_ context.Contex
 	return graphql.NewScalarFieldContext("CreditEntry", field, false, false, "Time")
 }
 
+func (ec *executionContext) _CreditEntry_amount(ctx context.Context, field graphql.CollectedField, obj *ent.CreditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditEntry_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditEntry().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditEntry_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditEntry_invoice(ctx context.Context, field graphql.CollectedField, obj *ent.CreditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditEntry_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditEntry().Invoice(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalOInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreditEntry_invoice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditEntry_counterpartBillingGroup(ctx context.Context, field graphql.CollectedField, obj *ent.CreditEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditEntry_counterpartBillingGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditEntry().CounterpartBillingGroup(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.BillingGroup) graphql.Marshaler {
+			return ec.marshalOBillingGroup2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBillingGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreditEntry_counterpartBillingGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreditEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CreditEntryConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9672,6 +11886,134 @@ func (ec *executionContext) fieldContext_CreditEntryEdge_cursor(_ context.Contex
 	return graphql.NewScalarFieldContext("CreditEntryEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _CreditPayload_credit(ctx context.Context, field graphql.CollectedField, obj *model.CreditPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditPayload_credit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Credit) graphql.Marshaler {
+			return ec.marshalNCredit2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCredit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditPayload_credit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Credit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditSummary_free(ctx context.Context, field graphql.CollectedField, obj *model.CreditSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditSummary_free(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Free, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditSummary_free(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditSummary_paid(ctx context.Context, field graphql.CollectedField, obj *model.CreditSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditSummary_paid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditSummary_paid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditSummary_total(ctx context.Context, field graphql.CollectedField, obj *model.CreditSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditSummary_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditSummary_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Discount_id(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9762,6 +12104,107 @@ func (ec *executionContext) _Discount_conditions(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Discount_conditions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Discount", field, false, false, "String")
+}
+
+func (ec *executionContext) _Discount_month(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Discount_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Discount().Month(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Month) graphql.Marshaler {
+			return ec.marshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Discount_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Discount", field, true, true, "Month")
+}
+
+func (ec *executionContext) _Discount_percentage(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Discount_percentage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Discount().Percentage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Discount_percentage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Discount", field, true, true, "Decimal")
+}
+
+func (ec *executionContext) _Discount_serviceCodes(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Discount_serviceCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Discount_serviceCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Discount", field, false, false, "String")
+}
+
+func (ec *executionContext) _Discount_usages(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Discount_usages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Discount().Usages(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DiscountUsage) graphql.Marshaler {
+			return ec.marshalNDiscountUsage2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDiscountUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Discount_usages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Discount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountUsage(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DiscountConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DiscountConnection) (ret graphql.Marshaler) {
@@ -9904,6 +12347,125 @@ func (ec *executionContext) _DiscountEdge_cursor(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_DiscountEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DiscountEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _DiscountPayload_discount(ctx context.Context, field graphql.CollectedField, obj *model.DiscountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountPayload_discount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Discount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Discount) graphql.Marshaler {
+			return ec.marshalNDiscount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountPayload_discount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Discount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountUsage_invoice(ctx context.Context, field graphql.CollectedField, obj *model.DiscountUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountUsage_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invoice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountUsage_invoice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DiscountUsage_serviceCode(ctx context.Context, field graphql.CollectedField, obj *model.DiscountUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountUsage_serviceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountUsage_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DiscountUsage", field, false, false, "String")
+}
+
+func (ec *executionContext) _DiscountUsage_amount(ctx context.Context, field graphql.CollectedField, obj *model.DiscountUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DiscountUsage_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DiscountUsage_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DiscountUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DocumentPayload_url(ctx context.Context, field graphql.CollectedField, obj *model.DocumentPayload) (ret graphql.Marshaler) {
@@ -11970,6 +14532,402 @@ func (ec *executionContext) fieldContext_Mutation_exportUsageDetails(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_grantCredit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grantCredit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrantCredit(ctx, fc.Args["input"].(model.GrantCreditInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditPayload) graphql.Marshaler {
+			return ec.marshalNCreditPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grantCredit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grantCredit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recoverCredit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recoverCredit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecoverCredit(ctx, fc.Args["input"].(model.CreditIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditPayload) graphql.Marshaler {
+			return ec.marshalNCreditPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recoverCredit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recoverCredit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_refundPaidCredit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_refundPaidCredit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RefundPaidCredit(ctx, fc.Args["input"].(model.CreditIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditPayload) graphql.Marshaler {
+			return ec.marshalNCreditPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_refundPaidCredit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_refundPaidCredit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sellPaidCredit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sellPaidCredit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SellPaidCredit(ctx, fc.Args["input"].(model.SellPaidCreditInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditPayload) graphql.Marshaler {
+			return ec.marshalNCreditPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sellPaidCredit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sellPaidCredit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_applyWelcomeCredit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_applyWelcomeCredit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApplyWelcomeCredit(ctx, fc.Args["input"].(model.ApplyWelcomeCreditInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditPayload) graphql.Marshaler {
+			return ec.marshalNCreditPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_applyWelcomeCredit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_applyWelcomeCredit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_transferCredit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_transferCredit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TransferCredit(ctx, fc.Args["input"].(model.TransferCreditInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TransferCreditPayload) graphql.Marshaler {
+			return ec.marshalNTransferCreditPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTransferCreditPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_transferCredit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TransferCreditPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_transferCredit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCoupon(ctx, fc.Args["input"].(model.CreateCouponInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterCoupon(ctx, fc.Args["input"].(model.RegisterCouponInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterCouponPayload) graphql.Marshaler {
+			return ec.marshalNRegisterCouponPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterCouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createDiscount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createDiscount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateDiscount(ctx, fc.Args["input"].(model.CreateDiscountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DiscountPayload) graphql.Marshaler {
+			return ec.marshalNDiscountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDiscountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createDiscount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createDiscount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13495,6 +16453,70 @@ func (ec *executionContext) fieldContext_RegionPayload_region(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _RegisterCouponPayload_credit(ctx context.Context, field graphql.CollectedField, obj *model.RegisterCouponPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterCouponPayload_credit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Credit) graphql.Marshaler {
+			return ec.marshalOCredit2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCredit(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterCouponPayload_credit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterCouponPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Credit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterCouponPayload_discount(ctx context.Context, field graphql.CollectedField, obj *model.RegisterCouponPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterCouponPayload_discount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Discount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Discount) graphql.Marshaler {
+			return ec.marshalODiscount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterCouponPayload_discount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterCouponPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Discount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RevokeApiTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.RevokeAPITokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14122,6 +17144,70 @@ func (ec *executionContext) _ServiceUsageStatus_contractCount(ctx context.Contex
 }
 func (ec *executionContext) fieldContext_ServiceUsageStatus_contractCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceUsageStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TransferCreditPayload_from(ctx context.Context, field graphql.CollectedField, obj *model.TransferCreditPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TransferCreditPayload_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Credit) graphql.Marshaler {
+			return ec.marshalNCredit2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCredit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TransferCreditPayload_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TransferCreditPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Credit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TransferCreditPayload_to(ctx context.Context, field graphql.CollectedField, obj *model.TransferCreditPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TransferCreditPayload_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Credit) graphql.Marshaler {
+			return ec.marshalNCredit2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCredit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TransferCreditPayload_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TransferCreditPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Credit(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TrendMonth_month(ctx context.Context, field graphql.CollectedField, obj *model.TrendMonth) (ret graphql.Marshaler) {
@@ -17043,6 +20129,62 @@ func UnmarshalAccountWhereInput(ctx context.Context, raw any) (ent.AccountWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputApplyWelcomeCreditInput(ctx context.Context, obj any) (model.ApplyWelcomeCreditInput, error) {
+	var it model.ApplyWelcomeCreditInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"serviceField", "signupPath", "marketingConsent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "serviceField":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceField"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceField = data
+		case "signupPath":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signupPath"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignupPath = data
+		case "marketingConsent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("marketingConsent"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MarketingConsent = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApplyWelcomeCreditInput unmarshals raw into the ApplyWelcomeCreditInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApplyWelcomeCreditInput(ctx context.Context, raw any) (model.ApplyWelcomeCreditInput, error) {
+	var out model.ApplyWelcomeCreditInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApplyWelcomeCreditInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputBillingGroupOrder(ctx context.Context, obj any) (ent.BillingGroupOrder, error) {
 	var it ent.BillingGroupOrder
 	if obj == nil {
@@ -18024,6 +21166,731 @@ func UnmarshalContractWhereInput(ctx context.Context, raw any) (ent.ContractWher
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCouponOrder(ctx context.Context, obj any) (ent.CouponOrder, error) {
+	var it ent.CouponOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCouponOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCouponOrder unmarshals raw into the CouponOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCouponOrder(ctx context.Context, raw any) (ent.CouponOrder, error) {
+	var out ent.CouponOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CouponOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCouponWhereInput(ctx context.Context, obj any) (ent.CouponWhereInput, error) {
+	var it ent.CouponWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "code", "codeNEQ", "codeIn", "codeNotIn", "codeGT", "codeGTE", "codeLT", "codeLTE", "codeContains", "codeHasPrefix", "codeHasSuffix", "codeEqualFold", "codeContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "validFrom", "validFromNEQ", "validFromIn", "validFromNotIn", "validFromGT", "validFromGTE", "validFromLT", "validFromLTE", "validUntil", "validUntilNEQ", "validUntilIn", "validUntilNotIn", "validUntilGT", "validUntilGTE", "validUntilLT", "validUntilLTE", "maxRedemptions", "maxRedemptionsNEQ", "maxRedemptionsIn", "maxRedemptionsNotIn", "maxRedemptionsGT", "maxRedemptionsGTE", "maxRedemptionsLT", "maxRedemptionsLTE", "redemptions", "redemptionsNEQ", "redemptionsIn", "redemptionsNotIn", "redemptionsGT", "redemptionsGTE", "redemptionsLT", "redemptionsLTE", "creditValidDays", "creditValidDaysNEQ", "creditValidDaysIn", "creditValidDaysNotIn", "creditValidDaysGT", "creditValidDaysGTE", "creditValidDaysLT", "creditValidDaysLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOCouponWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOCouponWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOCouponWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "codeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeNEQ = data
+		case "codeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeIn = data
+		case "codeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeNotIn = data
+		case "codeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeGT = data
+		case "codeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeGTE = data
+		case "codeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeLT = data
+		case "codeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeLTE = data
+		case "codeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeContains = data
+		case "codeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeHasPrefix = data
+		case "codeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeHasSuffix = data
+		case "codeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeEqualFold = data
+		case "codeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("codeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CodeContainsFold = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "nameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNEQ = data
+		case "nameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameIn = data
+		case "nameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameNotIn = data
+		case "nameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGT = data
+		case "nameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameGTE = data
+		case "nameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLT = data
+		case "nameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameLTE = data
+		case "nameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContains = data
+		case "nameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasPrefix = data
+		case "nameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameHasSuffix = data
+		case "nameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameEqualFold = data
+		case "nameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContainsFold = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOCouponKind2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "kindNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
+			data, err := ec.unmarshalOCouponKind2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNEQ = data
+		case "kindIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
+			data, err := ec.unmarshalOCouponKind2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindIn = data
+		case "kindNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
+			data, err := ec.unmarshalOCouponKind2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNotIn = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validFromNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromNEQ = data
+		case "validFromIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromIn = data
+		case "validFromNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromNotIn = data
+		case "validFromGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromGT = data
+		case "validFromGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromGTE = data
+		case "validFromLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromLT = data
+		case "validFromLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFromLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFromLTE = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		case "validUntilNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilNEQ = data
+		case "validUntilIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilIn = data
+		case "validUntilNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilNotIn = data
+		case "validUntilGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilGT = data
+		case "validUntilGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilGTE = data
+		case "validUntilLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilLT = data
+		case "validUntilLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntilLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntilLTE = data
+		case "maxRedemptions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRedemptions"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRedemptions = data
+		case "maxRedemptionsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRedemptionsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRedemptionsNEQ = data
+		case "maxRedemptionsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRedemptionsIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRedemptionsIn = data
+		case "maxRedemptionsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRedemptionsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRedemptionsNotIn = data
+		case "maxRedemptionsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRedemptionsGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRedemptionsGT = data
+		case "maxRedemptionsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRedemptionsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRedemptionsGTE = data
+		case "maxRedemptionsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRedemptionsLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRedemptionsLT = data
+		case "maxRedemptionsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRedemptionsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRedemptionsLTE = data
+		case "redemptions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redemptions"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Redemptions = data
+		case "redemptionsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redemptionsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedemptionsNEQ = data
+		case "redemptionsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redemptionsIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedemptionsIn = data
+		case "redemptionsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redemptionsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedemptionsNotIn = data
+		case "redemptionsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redemptionsGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedemptionsGT = data
+		case "redemptionsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redemptionsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedemptionsGTE = data
+		case "redemptionsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redemptionsLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedemptionsLT = data
+		case "redemptionsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redemptionsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedemptionsLTE = data
+		case "creditValidDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditValidDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditValidDays = data
+		case "creditValidDaysNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditValidDaysNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditValidDaysNEQ = data
+		case "creditValidDaysIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditValidDaysIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditValidDaysIn = data
+		case "creditValidDaysNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditValidDaysNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditValidDaysNotIn = data
+		case "creditValidDaysGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditValidDaysGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditValidDaysGT = data
+		case "creditValidDaysGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditValidDaysGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditValidDaysGTE = data
+		case "creditValidDaysLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditValidDaysLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditValidDaysLT = data
+		case "creditValidDaysLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditValidDaysLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditValidDaysLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCouponWhereInput unmarshals raw into the CouponWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCouponWhereInput(ctx context.Context, raw any) (ent.CouponWhereInput, error) {
+	var out ent.CouponWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CouponWhereInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateApiTokenInput(ctx context.Context, obj any) (model.CreateAPITokenInput, error) {
 	var it model.CreateAPITokenInput
 	if obj == nil {
@@ -18189,6 +22056,181 @@ func (ec *executionContext) unmarshalInputCreateContractInput(ctx context.Contex
 func UnmarshalCreateContractInput(ctx context.Context, raw any) (model.CreateContractInput, error) {
 	var out model.CreateContractInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateContractInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateCouponInput(ctx context.Context, obj any) (model.CreateCouponInput, error) {
+	var it model.CreateCouponInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "name", "amount", "discountPercentage", "validFrom", "validUntil", "maxRedemptions", "creditValidDays", "serviceCodes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "discountPercentage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discountPercentage"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiscountPercentage = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		case "maxRedemptions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRedemptions"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRedemptions = data
+		case "creditValidDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditValidDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditValidDays = data
+		case "serviceCodes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateCouponInput unmarshals raw into the CreateCouponInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateCouponInput(ctx context.Context, raw any) (model.CreateCouponInput, error) {
+	var out model.CreateCouponInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateCouponInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateDiscountInput(ctx context.Context, obj any) (model.CreateDiscountInput, error) {
+	var it model.CreateDiscountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"billingGroupId", "month", "name", "percentage", "serviceCodes", "conditions"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		case "month":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("month"))
+			data, err := ec.unmarshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Month = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "percentage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("percentage"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Percentage = data
+		case "serviceCodes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodes = data
+		case "conditions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("conditions"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Conditions = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateDiscountInput unmarshals raw into the CreateDiscountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateDiscountInput(ctx context.Context, raw any) (model.CreateDiscountInput, error) {
+	var out model.CreateDiscountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateDiscountInput", raw, &out)
 	return out, err
 }
 
@@ -18385,6 +22427,59 @@ func (ec *executionContext) unmarshalInputCreateServiceInput(ctx context.Context
 func UnmarshalCreateServiceInput(ctx context.Context, raw any) (model.CreateServiceInput, error) {
 	var out model.CreateServiceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateServiceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreditEntryOrder(ctx context.Context, obj any) (ent.CreditEntryOrder, error) {
+	var it ent.CreditEntryOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCreditEntryOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditEntryOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreditEntryOrder unmarshals raw into the CreditEntryOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreditEntryOrder(ctx context.Context, raw any) (ent.CreditEntryOrder, error) {
+	var out ent.CreditEntryOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreditEntryOrder", raw, &out)
 	return out, err
 }
 
@@ -18595,6 +22690,48 @@ func (ec *executionContext) unmarshalInputCreditEntryWhereInput(ctx context.Cont
 func UnmarshalCreditEntryWhereInput(ctx context.Context, raw any) (ent.CreditEntryWhereInput, error) {
 	var out ent.CreditEntryWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreditEntryWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreditIdInput(ctx context.Context, obj any) (model.CreditIDInput, error) {
+	var it model.CreditIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"creditId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "creditId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreditIdInput unmarshals raw into the CreditIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreditIdInput(ctx context.Context, raw any) (model.CreditIDInput, error) {
+	var out model.CreditIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreditIdInput", raw, &out)
 	return out, err
 }
 
@@ -19604,6 +23741,90 @@ func (ec *executionContext) unmarshalInputEndContractInput(ctx context.Context, 
 func UnmarshalEndContractInput(ctx context.Context, raw any) (model.EndContractInput, error) {
 	var out model.EndContractInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "EndContractInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputGrantCreditInput(ctx context.Context, obj any) (model.GrantCreditInput, error) {
+	var it model.GrantCreditInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"billingGroupId", "name", "type", "amount", "startsAt", "endsAt", "serviceCodes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNCreditType2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcreditᚐType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "serviceCodes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCodes"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCodes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGrantCreditInput unmarshals raw into the GrantCreditInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGrantCreditInput(ctx context.Context, raw any) (model.GrantCreditInput, error) {
+	var out model.GrantCreditInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GrantCreditInput", raw, &out)
 	return out, err
 }
 
@@ -22368,6 +26589,62 @@ func UnmarshalRegionWhereInput(ctx context.Context, raw any) (ent.RegionWhereInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRegisterCouponInput(ctx context.Context, obj any) (model.RegisterCouponInput, error) {
+	var it model.RegisterCouponInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"billingGroupId", "code", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterCouponInput unmarshals raw into the RegisterCouponInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterCouponInput(ctx context.Context, raw any) (model.RegisterCouponInput, error) {
+	var out model.RegisterCouponInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterCouponInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Context, obj any) (model.RevokeAPITokenInput, error) {
 	var it model.RevokeAPITokenInput
 	if obj == nil {
@@ -22449,6 +26726,62 @@ func (ec *executionContext) unmarshalInputRunBillingJobsInput(ctx context.Contex
 func UnmarshalRunBillingJobsInput(ctx context.Context, raw any) (model.RunBillingJobsInput, error) {
 	var out model.RunBillingJobsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RunBillingJobsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSellPaidCreditInput(ctx context.Context, obj any) (model.SellPaidCreditInput, error) {
+	var it model.SellPaidCreditInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"billingGroupId", "name", "amount"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSellPaidCreditInput unmarshals raw into the SellPaidCreditInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSellPaidCreditInput(ctx context.Context, raw any) (model.SellPaidCreditInput, error) {
+	var out model.SellPaidCreditInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SellPaidCreditInput", raw, &out)
 	return out, err
 }
 
@@ -23079,6 +27412,69 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (model.SignUpInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTransferCreditInput(ctx context.Context, obj any) (model.TransferCreditInput, error) {
+	var it model.TransferCreditInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"creditId", "toBillingGroupId", "amount", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "creditId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("creditId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreditID = data
+		case "toBillingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toBillingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToBillingGroupID = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTransferCreditInput unmarshals raw into the TransferCreditInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTransferCreditInput(ctx context.Context, raw any) (model.TransferCreditInput, error) {
+	var out model.TransferCreditInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TransferCreditInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUsageEventInput(ctx context.Context, obj any) (model.UsageEventInput, error) {
 	var it model.UsageEventInput
 	if obj == nil {
@@ -23228,6 +27624,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Credit(ctx, sel, obj)
+	case *ent.Coupon:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Coupon(ctx, sel, obj)
 	case *ent.Contract:
 		if obj == nil {
 			return graphql.Null
@@ -23748,6 +28149,24 @@ func (ec *executionContext) _BillingGroup(ctx context.Context, sel ast.Selection
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BillingGroup_invoice(ctx, field, obj)
+				})
+		case "credits":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_credits(ctx, field, obj)
+				})
+		case "creditSummary":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_creditSummary(ctx, field, obj)
+				})
+		case "discounts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_discounts(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -24305,6 +28724,215 @@ func (ec *executionContext) _ContractPayload(ctx context.Context, sel ast.Select
 	return out
 }
 
+var couponImplementors = []string{"Coupon", "Node"}
+
+func (ec *executionContext) _Coupon(ctx context.Context, sel ast.SelectionSet, obj *ent.Coupon) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Coupon")
+		case "id":
+			out.Values[i] = ec._Coupon_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Coupon_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "code":
+			out.Values[i] = ec._Coupon_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Coupon_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Coupon_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validFrom":
+			out.Values[i] = ec._Coupon_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validUntil":
+			out.Values[i] = ec._Coupon_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxRedemptions":
+			out.Values[i] = ec._Coupon_maxRedemptions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "redemptions":
+			out.Values[i] = ec._Coupon_redemptions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "creditValidDays":
+			out.Values[i] = ec._Coupon_creditValidDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Coupon_amount(ctx, field, obj)
+				})
+		case "discountPercentage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Coupon_discountPercentage(ctx, field, obj)
+				})
+		case "serviceCodes":
+			out.Values[i] = ec._Coupon_serviceCodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponConnectionImplementors = []string{"CouponConnection"}
+
+func (ec *executionContext) _CouponConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CouponConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponConnection")
+		case "edges":
+			out.Values[i] = ec._CouponConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CouponConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CouponConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponEdgeImplementors = []string{"CouponEdge"}
+
+func (ec *executionContext) _CouponEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CouponEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponEdge")
+		case "node":
+			out.Values[i] = ec._CouponEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CouponEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var couponPayloadImplementors = []string{"CouponPayload"}
+
+func (ec *executionContext) _CouponPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CouponPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, couponPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CouponPayload")
+		case "coupon":
+			out.Values[i] = ec._CouponPayload_coupon(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createApiTokenPayloadImplementors = []string{"CreateApiTokenPayload"}
 
 func (ec *executionContext) _CreateApiTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPITokenPayload) graphql.Marshaler {
@@ -24357,38 +28985,73 @@ func (ec *executionContext) _Credit(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Credit_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Credit_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Credit_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "type":
 			out.Values[i] = ec._Credit_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._Credit_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "startsAt":
 			out.Values[i] = ec._Credit_startsAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "endsAt":
 			out.Values[i] = ec._Credit_endsAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "billingGroup":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Credit_billingGroup(ctx, field, obj)
+				})
+		case "accumulatedAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Credit_accumulatedAmount(ctx, field, obj)
+				})
+		case "usedAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Credit_usedAmount(ctx, field, obj)
+				})
+		case "remainingAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Credit_remainingAmount(ctx, field, obj)
+				})
+		case "serviceCodes":
+			out.Values[i] = ec._Credit_serviceCodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "history":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Credit_history(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24501,18 +29164,36 @@ func (ec *executionContext) _CreditEntry(ctx context.Context, sel ast.SelectionS
 		case "id":
 			out.Values[i] = ec._CreditEntry_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._CreditEntry_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "occurredAt":
 			out.Values[i] = ec._CreditEntry_occurredAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditEntry_amount(ctx, field, obj)
+				})
+		case "invoice":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditEntry_invoice(ctx, field, obj)
+				})
+		case "counterpartBillingGroup":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditEntry_counterpartBillingGroup(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24611,6 +29292,82 @@ func (ec *executionContext) _CreditEntryEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
+var creditPayloadImplementors = []string{"CreditPayload"}
+
+func (ec *executionContext) _CreditPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreditPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, creditPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreditPayload")
+		case "credit":
+			out.Values[i] = ec._CreditPayload_credit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var creditSummaryImplementors = []string{"CreditSummary"}
+
+func (ec *executionContext) _CreditSummary(ctx context.Context, sel ast.SelectionSet, obj *model.CreditSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, creditSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreditSummary")
+		case "free":
+			out.Values[i] = ec._CreditSummary_free(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paid":
+			out.Values[i] = ec._CreditSummary_paid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._CreditSummary_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var discountImplementors = []string{"Discount", "Node"}
 
 func (ec *executionContext) _Discount(ctx context.Context, sel ast.SelectionSet, obj *ent.Discount) graphql.Marshaler {
@@ -24625,23 +29382,46 @@ func (ec *executionContext) _Discount(ctx context.Context, sel ast.SelectionSet,
 		case "id":
 			out.Values[i] = ec._Discount_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._Discount_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Discount_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "conditions":
 			out.Values[i] = ec._Discount_conditions(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "month":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Discount_month(ctx, field, obj)
+				})
+		case "percentage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Discount_percentage(ctx, field, obj)
+				})
+		case "serviceCodes":
+			out.Values[i] = ec._Discount_serviceCodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Discount_usages(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24720,6 +29500,82 @@ func (ec *executionContext) _DiscountEdge(ctx context.Context, sel ast.Selection
 			}
 		case "cursor":
 			out.Values[i] = ec._DiscountEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountPayloadImplementors = []string{"DiscountPayload"}
+
+func (ec *executionContext) _DiscountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DiscountPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountPayload")
+		case "discount":
+			out.Values[i] = ec._DiscountPayload_discount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var discountUsageImplementors = []string{"DiscountUsage"}
+
+func (ec *executionContext) _DiscountUsage(ctx context.Context, sel ast.SelectionSet, obj *model.DiscountUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, discountUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DiscountUsage")
+		case "invoice":
+			out.Values[i] = ec._DiscountUsage_invoice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serviceCode":
+			out.Values[i] = ec._DiscountUsage_serviceCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._DiscountUsage_amount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25380,6 +30236,69 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "exportUsageDetails":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_exportUsageDetails(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grantCredit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grantCredit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recoverCredit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recoverCredit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundPaidCredit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_refundPaidCredit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sellPaidCredit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sellPaidCredit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "applyWelcomeCredit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_applyWelcomeCredit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "transferCredit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_transferCredit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createDiscount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createDiscount(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -26150,6 +31069,44 @@ func (ec *executionContext) _RegionPayload(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var registerCouponPayloadImplementors = []string{"RegisterCouponPayload"}
+
+func (ec *executionContext) _RegisterCouponPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RegisterCouponPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, registerCouponPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegisterCouponPayload")
+		case "credit":
+			out.Values[i] = ec._RegisterCouponPayload_credit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "discount":
+			out.Values[i] = ec._RegisterCouponPayload_discount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var revokeApiTokenPayloadImplementors = []string{"RevokeApiTokenPayload"}
 
 func (ec *executionContext) _RevokeApiTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RevokeAPITokenPayload) graphql.Marshaler {
@@ -26452,6 +31409,44 @@ func (ec *executionContext) _ServiceUsageStatus(ctx context.Context, sel ast.Sel
 			}
 		case "contractCount":
 			out.Values[i] = ec._ServiceUsageStatus_contractCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var transferCreditPayloadImplementors = []string{"TransferCreditPayload"}
+
+func (ec *executionContext) _TransferCreditPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TransferCreditPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, transferCreditPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TransferCreditPayload")
+		case "from":
+			out.Values[i] = ec._TransferCreditPayload_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._TransferCreditPayload_to(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -27177,6 +32172,11 @@ func (ec *executionContext) unmarshalNAccountWhereInput2ᚖgithubᚗcomᚋcloudb
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNApplyWelcomeCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐApplyWelcomeCreditInput(ctx context.Context, v any) (model.ApplyWelcomeCreditInput, error) {
+	res, err := ec.unmarshalInputApplyWelcomeCreditInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
@@ -27385,6 +32385,51 @@ func (ec *executionContext) unmarshalNContractWhereInput2ᚖgithubᚗcomᚋcloud
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNCoupon2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoupon(ctx context.Context, sel ast.SelectionSet, v *ent.Coupon) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Coupon!")
+		return graphql.Null
+	}
+	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKind(ctx context.Context, v any) (coupon.Kind, error) {
+	var res coupon.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKind(ctx context.Context, sel ast.SelectionSet, v coupon.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCouponOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponOrderField(ctx context.Context, v any) (*ent.CouponOrderField, error) {
+	var res = new(ent.CouponOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCouponOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.CouponOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalNCouponPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCouponPayload(ctx context.Context, sel ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CouponPayload!")
+		return graphql.Null
+	}
+	return ec._CouponPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCouponWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponWhereInput(ctx context.Context, v any) (*ent.CouponWhereInput, error) {
+	res, err := ec.unmarshalInputCouponWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateApiTokenInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateAPITokenInput(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
 	res, err := ec.unmarshalInputCreateApiTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27408,6 +32453,16 @@ func (ec *executionContext) unmarshalNCreateContractInput2githubᚗcomᚋcloudbi
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateCouponInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateCouponInput(ctx context.Context, v any) (model.CreateCouponInput, error) {
+	res, err := ec.unmarshalInputCreateCouponInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateDiscountInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateDiscountInput(ctx context.Context, v any) (model.CreateDiscountInput, error) {
+	res, err := ec.unmarshalInputCreateDiscountInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreatePromotionInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreatePromotionInput(ctx context.Context, v any) (model.CreatePromotionInput, error) {
 	res, err := ec.unmarshalInputCreatePromotionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27423,6 +32478,30 @@ func (ec *executionContext) unmarshalNCreateServiceInput2githubᚗcomᚋcloudbil
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNCredit2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCredit(ctx context.Context, sel ast.SelectionSet, v *ent.Credit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Credit!")
+		return graphql.Null
+	}
+	return ec._Credit(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCreditConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CreditConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditConnection!")
+		return graphql.Null
+	}
+	return ec._CreditConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCreditEntryConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditEntryConnection(ctx context.Context, sel ast.SelectionSet, v *ent.CreditEntryConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditEntryConnection!")
+		return graphql.Null
+	}
+	return ec._CreditEntryConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreditEntryKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcreditentryᚐKind(ctx context.Context, v any) (creditentry.Kind, error) {
 	var res creditentry.Kind
 	err := res.UnmarshalGQL(v)
@@ -27433,9 +32512,28 @@ func (ec *executionContext) marshalNCreditEntryKind2githubᚗcomᚋcloudbillᚋc
 	return v
 }
 
+func (ec *executionContext) unmarshalNCreditEntryOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditEntryOrderField(ctx context.Context, v any) (*ent.CreditEntryOrderField, error) {
+	var res = new(ent.CreditEntryOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreditEntryOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditEntryOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.CreditEntryOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditEntryOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalNCreditEntryWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditEntryWhereInput(ctx context.Context, v any) (*ent.CreditEntryWhereInput, error) {
 	res, err := ec.unmarshalInputCreditEntryWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreditIdInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditIDInput(ctx context.Context, v any) (model.CreditIDInput, error) {
+	res, err := ec.unmarshalInputCreditIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreditOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditOrderField(ctx context.Context, v any) (*ent.CreditOrderField, error) {
@@ -27452,6 +32550,14 @@ func (ec *executionContext) marshalNCreditOrderField2ᚖgithubᚗcomᚋcloudbill
 	return v
 }
 
+func (ec *executionContext) marshalNCreditPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreditPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditPayload!")
+		return graphql.Null
+	}
+	return ec._CreditPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreditStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcreditᚐStatus(ctx context.Context, v any) (credit.Status, error) {
 	var res credit.Status
 	err := res.UnmarshalGQL(v)
@@ -27460,6 +32566,14 @@ func (ec *executionContext) unmarshalNCreditStatus2githubᚗcomᚋcloudbillᚋcl
 
 func (ec *executionContext) marshalNCreditStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcreditᚐStatus(ctx context.Context, sel ast.SelectionSet, v credit.Status) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNCreditSummary2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditSummary(ctx context.Context, sel ast.SelectionSet, v *model.CreditSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditSummary!")
+		return graphql.Null
+	}
+	return ec._CreditSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCreditType2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcreditᚐType(ctx context.Context, v any) (credit.Type, error) {
@@ -27525,6 +32639,30 @@ func (ec *executionContext) marshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbill
 	return v
 }
 
+func (ec *executionContext) marshalNDiscount2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Discount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDiscount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDiscount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscount(ctx context.Context, sel ast.SelectionSet, v *ent.Discount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Discount!")
+		return graphql.Null
+	}
+	return ec._Discount(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDiscountOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountOrderField(ctx context.Context, v any) (*ent.DiscountOrderField, error) {
 	var res = new(ent.DiscountOrderField)
 	err := res.UnmarshalGQL(v)
@@ -27537,6 +32675,38 @@ func (ec *executionContext) marshalNDiscountOrderField2ᚖgithubᚗcomᚋcloudbi
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNDiscountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDiscountPayload(ctx context.Context, sel ast.SelectionSet, v *model.DiscountPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DiscountPayload!")
+		return graphql.Null
+	}
+	return ec._DiscountPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDiscountUsage2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDiscountUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DiscountUsage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDiscountUsage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDiscountUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDiscountUsage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDiscountUsage(ctx context.Context, sel ast.SelectionSet, v *model.DiscountUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DiscountUsage!")
+		return graphql.Null
+	}
+	return ec._DiscountUsage(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDiscountWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountWhereInput(ctx context.Context, v any) (*ent.DiscountWhereInput, error) {
@@ -27584,6 +32754,11 @@ func (ec *executionContext) marshalNGrant2ᚖgithubᚗcomᚋcloudbillᚋcloudbil
 		return graphql.Null
 	}
 	return ec._Grant(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGrantCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐGrantCreditInput(ctx context.Context, v any) (model.GrantCreditInput, error) {
+	res, err := ec.unmarshalInputGrantCreditInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNGrantOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐGrantOrderField(ctx context.Context, v any) (*ent.GrantOrderField, error) {
@@ -27675,6 +32850,14 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 func (ec *executionContext) unmarshalNInviteMemberInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐInviteMemberInput(ctx context.Context, v any) (model.InviteMemberInput, error) {
 	res, err := ec.unmarshalInputInviteMemberInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx context.Context, sel ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Invoice!")
+		return graphql.Null
+	}
+	return ec._Invoice(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNInvoiceConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceConnection(ctx context.Context, sel ast.SelectionSet, v *ent.InvoiceConnection) graphql.Marshaler {
@@ -28016,6 +33199,19 @@ func (ec *executionContext) unmarshalNRegionWhereInput2ᚖgithubᚗcomᚋcloudbi
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRegisterCouponInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterCouponInput(ctx context.Context, v any) (model.RegisterCouponInput, error) {
+	res, err := ec.unmarshalInputRegisterCouponInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterCouponPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterCouponPayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterCouponPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RegisterCouponPayload!")
+		return graphql.Null
+	}
+	return ec._RegisterCouponPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRevokeApiTokenInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 	res, err := ec.unmarshalInputRevokeApiTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28075,6 +33271,11 @@ func (ec *executionContext) marshalNRunBillingJobsPayload2ᚖgithubᚗcomᚋclou
 		return graphql.Null
 	}
 	return ec._RunBillingJobsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSellPaidCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐSellPaidCreditInput(ctx context.Context, v any) (model.SellPaidCreditInput, error) {
+	res, err := ec.unmarshalInputSellPaidCreditInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNService2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Service) graphql.Marshaler {
@@ -28232,6 +33433,19 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNTransferCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTransferCreditInput(ctx context.Context, v any) (model.TransferCreditInput, error) {
+	res, err := ec.unmarshalInputTransferCreditInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTransferCreditPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTransferCreditPayload(ctx context.Context, sel ast.SelectionSet, v *model.TransferCreditPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TransferCreditPayload!")
+		return graphql.Null
+	}
+	return ec._TransferCreditPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNTrendMonth2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTrendMonthᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TrendMonth) graphql.Marshaler {
@@ -28757,6 +33971,110 @@ func (ec *executionContext) unmarshalOContractWhereInput2ᚖgithubᚗcomᚋcloud
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOCoupon2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoupon(ctx context.Context, sel ast.SelectionSet, v *ent.Coupon) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Coupon(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCouponEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.CouponEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOCouponEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOCouponEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponEdge(ctx context.Context, sel ast.SelectionSet, v *ent.CouponEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CouponEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCouponKind2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKindᚄ(ctx context.Context, v any) ([]coupon.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]coupon.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCouponKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCouponKind2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []coupon.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCouponKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCouponKind2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKind(ctx context.Context, v any) (*coupon.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(coupon.Kind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCouponKind2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcouponᚐKind(ctx context.Context, sel ast.SelectionSet, v *coupon.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOCouponWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponWhereInputᚄ(ctx context.Context, v any) ([]*ent.CouponWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.CouponWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCouponWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOCouponWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCouponWhereInput(ctx context.Context, v any) (*ent.CouponWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCouponWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOCredit2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCredit(ctx context.Context, sel ast.SelectionSet, v *ent.Credit) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -29049,6 +34367,22 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx context.Context, v any) (*scalars.Decimal, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(scalars.Decimal)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *scalars.Decimal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalODiscount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscount(ctx context.Context, sel ast.SelectionSet, v *ent.Discount) graphql.Marshaler {
@@ -29415,6 +34749,29 @@ func (ec *executionContext) unmarshalOInvoiceWhereInput2ᚖgithubᚗcomᚋcloudb
 	}
 	res, err := ec.unmarshalInputInvoiceWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMonth2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx context.Context, v any) (*scalars.Month, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(scalars.Month)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMonth2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx context.Context, sel ast.SelectionSet, v *scalars.Month) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalONode2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚐNoder(ctx context.Context, sel ast.SelectionSet, v ent.Noder) graphql.Marshaler {

@@ -10,11 +10,18 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/graph/scalars"
 )
 
 type AccountPayload struct {
 	Account *ent.Account `json:"account"`
+}
+
+type ApplyWelcomeCreditInput struct {
+	ServiceField     string `json:"serviceField"`
+	SignupPath       string `json:"signupPath"`
+	MarketingConsent bool   `json:"marketingConsent"`
 }
 
 type AuthPayload struct {
@@ -85,6 +92,10 @@ type ContractPayload struct {
 	Contract *ent.Contract `json:"contract"`
 }
 
+type CouponPayload struct {
+	Coupon *ent.Coupon `json:"coupon"`
+}
+
 type CreateAPITokenInput struct {
 	Name string `json:"name"`
 	// Any of billing:read, usage:write, payment_methods:write.
@@ -111,6 +122,30 @@ type CreateContractInput struct {
 	EndsOn   *string `json:"endsOn,omitempty"`
 }
 
+type CreateCouponInput struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+	// The credit granted; omit for a discount coupon.
+	Amount *scalars.Decimal `json:"amount,omitempty"`
+	// A discount coupon's percentage off the month of redemption.
+	DiscountPercentage *scalars.Decimal `json:"discountPercentage,omitempty"`
+	ValidFrom          time.Time        `json:"validFrom"`
+	ValidUntil         time.Time        `json:"validUntil"`
+	MaxRedemptions     int              `json:"maxRedemptions"`
+	// How long the granted credit is valid, in days.
+	CreditValidDays *int     `json:"creditValidDays,omitempty"`
+	ServiceCodes    []string `json:"serviceCodes,omitempty"`
+}
+
+type CreateDiscountInput struct {
+	BillingGroupID string          `json:"billingGroupId"`
+	Month          scalars.Month   `json:"month"`
+	Name           string          `json:"name"`
+	Percentage     scalars.Decimal `json:"percentage"`
+	ServiceCodes   []string        `json:"serviceCodes,omitempty"`
+	Conditions     *string         `json:"conditions,omitempty"`
+}
+
 type CreatePromotionInput struct {
 	Name           string `json:"name"`
 	ServiceCode    string `json:"serviceCode"`
@@ -134,6 +169,31 @@ type CreateServiceInput struct {
 	Prices   []*PriceInput    `json:"prices"`
 }
 
+type CreditIDInput struct {
+	CreditID string `json:"creditId"`
+}
+
+type CreditPayload struct {
+	Credit *ent.Credit `json:"credit"`
+}
+
+// What a billing group can spend now (R-20).
+type CreditSummary struct {
+	Free  *Money `json:"free"`
+	Paid  *Money `json:"paid"`
+	Total *Money `json:"total"`
+}
+
+type DiscountPayload struct {
+	Discount *ent.Discount `json:"discount"`
+}
+
+type DiscountUsage struct {
+	Invoice     *ent.Invoice `json:"invoice"`
+	ServiceCode string       `json:"serviceCode"`
+	Amount      *Money       `json:"amount"`
+}
+
 type DocumentInput struct {
 	BillingGroupID string        `json:"billingGroupId"`
 	Month          scalars.Month `json:"month"`
@@ -149,6 +209,16 @@ type EndContractInput struct {
 	ContractID string `json:"contractId"`
 	// YYYY-MM-DD, the last day used.
 	EndsOn string `json:"endsOn"`
+}
+
+type GrantCreditInput struct {
+	BillingGroupID string          `json:"billingGroupId"`
+	Name           string          `json:"name"`
+	Type           credit.Type     `json:"type"`
+	Amount         scalars.Decimal `json:"amount"`
+	StartsAt       time.Time       `json:"startsAt"`
+	EndsAt         time.Time       `json:"endsAt"`
+	ServiceCodes   []string        `json:"serviceCodes,omitempty"`
 }
 
 type InviteMemberInput struct {
@@ -201,6 +271,17 @@ type RegionPayload struct {
 	Region *ent.Region `json:"region"`
 }
 
+type RegisterCouponInput struct {
+	BillingGroupID string `json:"billingGroupId"`
+	Code           string `json:"code"`
+	IdempotencyKey string `json:"idempotencyKey"`
+}
+
+type RegisterCouponPayload struct {
+	Credit   *ent.Credit   `json:"credit,omitempty"`
+	Discount *ent.Discount `json:"discount,omitempty"`
+}
+
 type RevokeAPITokenInput struct {
 	ID string `json:"id"`
 }
@@ -222,6 +303,12 @@ type RunBillingJobsPayload struct {
 	Outstanding int       `json:"outstanding"`
 	LateFees    int       `json:"lateFees"`
 	Expired     int       `json:"expired"`
+}
+
+type SellPaidCreditInput struct {
+	BillingGroupID string          `json:"billingGroupId"`
+	Name           string          `json:"name"`
+	Amount         scalars.Decimal `json:"amount"`
 }
 
 type ServicePayload struct {
@@ -247,6 +334,18 @@ type SignUpInput struct {
 	BirthDate *string `json:"birthDate,omitempty"`
 	// Name of the organization to create; defaults from the email.
 	OrganizationName *string `json:"organizationName,omitempty"`
+}
+
+type TransferCreditInput struct {
+	CreditID         string          `json:"creditId"`
+	ToBillingGroupID string          `json:"toBillingGroupId"`
+	Amount           scalars.Decimal `json:"amount"`
+	IdempotencyKey   string          `json:"idempotencyKey"`
+}
+
+type TransferCreditPayload struct {
+	From *ent.Credit `json:"from"`
+	To   *ent.Credit `json:"to"`
 }
 
 type TrendMonth struct {

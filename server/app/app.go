@@ -34,6 +34,8 @@ type App struct {
 	DB     *store.DB
 	Tokens *auth.Tokens
 	Log    *slog.Logger
+	// guesses: 10 wrong coupon codes a minute per caller.
+	guesses *billing.Guesses
 }
 
 // New opens the database, migrates it and prepares the token machinery.
@@ -68,7 +70,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 			return nil, fmt.Errorf("CLOUDBILL_JWKS_FILE: %w", err)
 		}
 	}
-	return &App{Config: cfg, DB: db, Tokens: tokens, Log: log}, nil
+	return &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(10, time.Minute)}, nil
 }
 
 // Close releases the database.
@@ -77,7 +79,7 @@ func (a *App) Close() error { return a.DB.Close() }
 // Resolver builds the GraphQL root resolver.
 func (a *App) Resolver() *graph.Resolver {
 	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy,
-		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs()}
+		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs(), Guesses: a.guesses}
 }
 
 // GraphQL builds the GraphQL handler with its transports and limits.

@@ -51,7 +51,7 @@ func OpenDB(url, dataDir string) (*DB, error) {
 // One connection serialises writers, which is what SQLite does anyway; WAL
 // keeps reads cheap, and IMMEDIATE transactions avoid upgrade deadlocks.
 func OpenSQLite(dsn string) (*DB, error) {
-	db, err := sql.Open("sqlite", dsn+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	db, err := sql.Open("sqlite", dsn+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite")
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,228 @@
+package billing
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/couponredemption"
+	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/service"
+)
+
+// Coupon error codes (API.md).
+const (
+	CodeCouponNotFound        = "COUPON_NOT_FOUND"
+	CodeCouponExpired         = "COUPON_EXPIRED"
+	CodeCouponNotYetValid     = "COUPON_NOT_YET_VALID"
+	CodeCouponExhausted       = "COUPON_EXHAUSTED"
+	CodeCouponAlreadyRedeemed = "COUPON_ALREADY_REDEEMED"
+)
+
+var couponCodeRe = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{3,39}$`)
+
+// NormalizeCouponCode upper-cases a typed code and drops spaces around it.
+func NormalizeCouponCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// CouponSpec describes a new coupon (R-30).
+type CouponSpec struct {
+	Code, Name             string
+	Amount                 int64  // CREDIT coupons
+	Percentage             string // DISCOUNT coupons
+	ValidFrom, ValidUntil  time.Time
+	MaxRedemptions         int
+	CreditValidDays        int
+	ServiceCodes           []string
+	Currency               string
+}
+
+// CreateCoupon issues a credit code (operators).
+func (e *Engine) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, error) {
+	code := NormalizeCouponCode(s.Code)
+	if !couponCodeRe.MatchString(code) {
+		return nil, FieldError("code", "a code is 4 to 40 letters, digits and dashes")
+	}
+	if strings.TrimSpace(s.Name) == "" || len(s.Name) > 200 {
+		return nil, FieldError("name", "name must be 1 to 200 characters")
+	}
+	if !s.ValidUntil.After(s.ValidFrom) {
+		return nil, FieldError("validUntil", "validUntil must be after validFrom")
+	}
+	if s.MaxRedemptions < 1 || s.MaxRedemptions > 10_000_000 {
+		return nil, FieldError("maxRedemptions", "maxRedemptions must be 1 to 10000000")
+	}
+	kind := coupon.KindCREDIT
+	if s.Percentage != "" {
+		kind = coupon.KindDISCOUNT
+		p, err := ParseDecimal(s.Percentage)
+		if err != nil || !p.IsPositive() || p.GreaterThan(decimal.NewFromInt(100)) || p.Exponent() < -4 {
+			return nil, FieldError("discountPercentage", "a percentage is more than 0 and at most 100")
+		}
+		if s.Amount != 0 {
+			return nil, FieldError("amount", "give an amount (credit) or a discount percentage, not both")
+		}
+	} else {
+		if s.Amount <= 0 {
+			return nil, FieldError("amount", "a credit coupon needs an amount greater than zero")
+		}
+		if s.CreditValidDays < 1 || s.CreditValidDays > 3650 {
+			return nil, FieldError("creditValidDays", "creditValidDays must be 1 to 3650")
+		}
+	}
+	if len(s.ServiceCodes) > 0 {
+		n, err := e.Client.Service.Query().Where(service.CodeIn(s.ServiceCodes...)).Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n != len(uniq(s.ServiceCodes)) {
+			return nil, FieldError("serviceCodes", "unknown service code")
+		}
+	}
+	c, err := e.Client.Coupon.Create().SetCode(code).SetName(s.Name).SetKind(kind).SetCurrency(s.Currency).
+		SetAmount(s.Amount).SetPercentage(s.Percentage).SetValidFrom(s.ValidFrom).SetValidUntil(s.ValidUntil).
+		SetMaxRedemptions(s.MaxRedemptions).SetCreditValidDays(s.CreditValidDays).
+		SetServiceCodes(uniq(s.ServiceCodes)).Save(ctx)
+	if IsUniqueViolation(err) {
+		return nil, &Error{Code: CodeConflict, Field: "code", Message: "a coupon with this code exists"}
+	}
+	return c, err
+}
+
+// Redemption is what redeeming a coupon granted.
+type Redemption struct {
+	CreditID   string `json:"creditId,omitempty"`
+	DiscountID string `json:"discountId,omitempty"`
+}
+
+// RedeemCoupon registers a code for a billing group in tx (R-30): a free
+// credit or a discount of the current month. Unknown, not yet valid,
+// expired, exhausted and already redeemed codes each have their own error.
+// The redemption counter only moves under its limit, so a single-use code
+// is won by exactly one of any number of concurrent callers.
+func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, typed string) (Redemption, error) {
+	code := NormalizeCouponCode(typed)
+	now := e.Clock.Now()
+	cp, err := tx.Coupon.Query().Where(coupon.Code(code)).Only(ctx)
+	if ent.IsNotFound(err) || (err == nil && !couponCodeRe.MatchString(code)) {
+		return Redemption{}, &Error{Code: CodeCouponNotFound, Field: "code", Message: "no coupon has this code"}
+	}
+	if err != nil {
+		return Redemption{}, err
+	}
+	switch {
+	case now.Before(cp.ValidFrom):
+		return Redemption{}, &Error{Code: CodeCouponNotYetValid, Field: "code", Message: "this coupon is valid from " + cp.ValidFrom.Format(time.RFC3339)}
+	case !now.Before(cp.ValidUntil):
+		return Redemption{}, &Error{Code: CodeCouponExpired, Field: "code", Message: "this coupon has expired"}
+	}
+	done, err := tx.CouponRedemption.Query().Where(couponredemption.CouponID(cp.ID), couponredemption.BillingGroupID(bg.ID)).Exist(ctx)
+	if err != nil {
+		return Redemption{}, err
+	}
+	if done {
+		return Redemption{}, &Error{Code: CodeCouponAlreadyRedeemed, Field: "code", Message: "this billing group has already redeemed this coupon"}
+	}
+	n, err := tx.Coupon.Update().Where(coupon.ID(cp.ID), coupon.RedemptionsLT(cp.MaxRedemptions)).AddRedemptions(1).Save(ctx)
+	if err != nil {
+		return Redemption{}, err
+	}
+	if n == 0 {
+		return Redemption{}, &Error{Code: CodeCouponExhausted, Field: "code", Message: "this coupon has been redeemed as often as it may be"}
+	}
+	var r Redemption
+	red := tx.CouponRedemption.Create().SetOrgID(bg.OrgID).SetCouponID(cp.ID).SetBillingGroupID(bg.ID)
+	if cp.Kind == coupon.KindCREDIT {
+		c, err := OpenCredit(ctx, tx, bg, CreditSpec{Name: cp.Name, Type: "FREE", Amount: cp.Amount, StartsAt: now,
+			EndsAt: now.AddDate(0, 0, cp.CreditValidDays), ServiceCodes: cp.ServiceCodes, Source: "COUPON"},
+			creditentry.KindACCUMULATION, "", now)
+		if err != nil {
+			return Redemption{}, err
+		}
+		r.CreditID = c.ID
+		red.SetCreditID(c.ID)
+	} else {
+		d, err := tx.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).
+			SetMonth(MonthOf(now, e.Policy.Location()).String()).SetName(cp.Name).SetPercentage(cp.Percentage).
+			SetServiceCodes(cp.ServiceCodes).SetConditions("coupon " + cp.Code).Save(ctx)
+		if err != nil {
+			return Redemption{}, err
+		}
+		r.DiscountID = d.ID
+		red.SetDiscountID(d.ID)
+	}
+	err = red.Exec(ctx)
+	if IsUniqueViolation(err) {
+		return Redemption{}, &Error{Code: CodeCouponAlreadyRedeemed, Field: "code", Message: "this billing group has already redeemed this coupon"}
+	}
+	return r, err
+}
+
+// CreateDiscount opens a discount of a month for a billing group (R-29).
+func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m Month, name, percentage string, services []string, conditions string) (*ent.Discount, error) {
+	if strings.TrimSpace(name) == "" || len(name) > 200 {
+		return nil, FieldError("name", "name must be 1 to 200 characters")
+	}
+	p, err := ParseDecimal(percentage)
+	if err != nil || !p.IsPositive() || p.GreaterThan(decimal.NewFromInt(100)) || p.Exponent() < -4 {
+		return nil, FieldError("percentage", "a percentage is more than 0 and at most 100")
+	}
+	if len(conditions) > 1000 {
+		return nil, FieldError("conditions", "conditions are at most 1000 characters")
+	}
+	if len(services) > 0 {
+		n, err := e.Client.Service.Query().Where(service.CodeIn(services...)).Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n != len(uniq(services)) {
+			return nil, FieldError("serviceCodes", "unknown service code")
+		}
+	}
+	return e.Client.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
+		SetName(name).SetPercentage(p.String()).SetServiceCodes(uniq(services)).SetConditions(conditions).Save(ctx)
+}
+
+// Guesses limits wrong coupon codes per caller, so codes cannot be found by
+// brute force: a window of failures per caller, kept in memory per replica.
+type Guesses struct {
+	mu       sync.Mutex
+	failures map[string][]time.Time
+	Max      int
+	Window   time.Duration
+}
+
+// NewGuesses allows max wrong codes per window and caller.
+func NewGuesses(max int, window time.Duration) *Guesses {
+	return &Guesses{failures: map[string][]time.Time{}, Max: max, Window: window}
+}
+
+// Allow reports whether caller may try another code at now.
+func (g *Guesses) Allow(caller string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	recent := g.failures[caller][:0]
+	for _, t := range g.failures[caller] {
+		if now.Sub(t) < g.Window {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) == 0 {
+		delete(g.failures, caller)
+	} else {
+		g.failures[caller] = recent
+	}
+	return len(recent) < g.Max
+}
+
+// Fail records a wrong code.
+func (g *Guesses) Fail(caller string, now time.Time) {
+	g.mu.Lock()
+	g.failures[caller] = append(g.failures[caller], now)
+	g.mu.Unlock()
+}

@@ -1,0 +1,318 @@
+package billing
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/credit"
+	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/organization"
+	"github.com/cloudbill/cloudbill/ent/service"
+)
+
+// CreditSpec describes a credit to open (SPEC R-20).
+type CreditSpec struct {
+	Name             string
+	Type             string // FREE | PAID
+	Amount           int64  // minor units
+	StartsAt, EndsAt time.Time
+	ServiceCodes     []string
+	Source           string // GRANT, SALE, WELCOME, COUPON, TRANSFER
+}
+
+// OpenCredit creates a credit and its ACCUMULATION entry in tx.
+func OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditSpec, kind creditentry.Kind, counterpart string, at time.Time) (*ent.Credit, error) {
+	if strings.TrimSpace(s.Name) == "" || len(s.Name) > 200 {
+		return nil, FieldError("name", "name must be 1 to 200 characters")
+	}
+	if s.Amount <= 0 {
+		return nil, FieldError("amount", "amount must be greater than zero")
+	}
+	if !s.EndsAt.After(s.StartsAt) {
+		return nil, FieldError("endsAt", "endsAt must be after startsAt")
+	}
+	if len(s.ServiceCodes) > 0 {
+		n, err := tx.Service.Query().Where(service.CodeIn(s.ServiceCodes...)).Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n != len(uniq(s.ServiceCodes)) {
+			return nil, FieldError("serviceCodes", "unknown service code")
+		}
+	}
+	c, err := tx.Credit.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetName(s.Name).
+		SetType(credit.Type(s.Type)).SetStatus(credit.StatusAVAILABLE).SetStartsAt(s.StartsAt).SetEndsAt(s.EndsAt).
+		SetCurrency(bg.Currency).SetAccumulated(s.Amount).SetRemaining(s.Amount).
+		SetServiceCodes(uniq(s.ServiceCodes)).SetSource(s.Source).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e := tx.CreditEntry.Create().SetOrgID(bg.OrgID).SetCreditID(c.ID).SetKind(kind).SetAmount(s.Amount).SetOccurredAt(at)
+	if counterpart != "" {
+		e.SetCounterpartBillingGroupID(counterpart)
+	}
+	return c, e.Exec(ctx)
+}
+
+func uniq(in []string) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// GrantCredit opens a credit for a billing group (operators, R-25, R-27).
+func (e *Engine) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s CreditSpec) (*ent.Credit, error) {
+	var c *ent.Credit
+	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		var err error
+		c, err = OpenCredit(ctx, tx, bg, s, creditentry.KindACCUMULATION, "", e.Clock.Now())
+		return err
+	})
+	return c, err
+}
+
+// PaidCreditYears is how long a paid credit is valid (R-27).
+const PaidCreditYears = 5
+
+// SellPaidCredit opens a paid credit valid 5 years from purchase (R-27).
+func (e *Engine) SellPaidCredit(ctx context.Context, bg *ent.BillingGroup, name string, amount int64) (*ent.Credit, error) {
+	now := e.Clock.Now()
+	return e.GrantCredit(ctx, bg, CreditSpec{Name: name, Type: "PAID", Amount: amount, StartsAt: now,
+		EndsAt: now.AddDate(PaidCreditYears, 0, 0), Source: "SALE"})
+}
+
+// lockCredit reads a credit for change: FOR UPDATE on PostgreSQL.
+func (e *Engine) lockCredit(ctx context.Context, tx *ent.Tx, id string) (*ent.Credit, error) {
+	q := tx.Credit.Query().Where(credit.ID(id))
+	if e.Postgres {
+		q = q.ForUpdate()
+	}
+	c, err := q.Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, NotFound("credit")
+	}
+	return c, err
+}
+
+// closeCredit empties an AVAILABLE credit into a terminal status with a
+// history entry of the given kind (recovery, refund, expiry).
+func (e *Engine) closeCredit(ctx context.Context, tx *ent.Tx, c *ent.Credit, status credit.Status, kind creditentry.Kind, at time.Time) (*ent.Credit, error) {
+	if c.Status != credit.StatusAVAILABLE {
+		return nil, Errorf(CodeConflict, "the credit is %s, not AVAILABLE", c.Status)
+	}
+	if c.Remaining > 0 {
+		if err := tx.CreditEntry.Create().SetOrgID(c.OrgID).SetCreditID(c.ID).SetKind(kind).
+			SetAmount(-c.Remaining).SetOccurredAt(at).Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return tx.Credit.UpdateOne(c).SetStatus(status).SetRemaining(0).SetClosedAt(at).Save(ctx)
+}
+
+// RecoverCredit takes back what is left of a free credit (R-25: abuse).
+func (e *Engine) RecoverCredit(ctx context.Context, id string, orgCheck func(*ent.Credit) error) (*ent.Credit, error) {
+	var out *ent.Credit
+	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		c, err := e.lockCredit(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := orgCheck(c); err != nil {
+			return err
+		}
+		if c.Type != credit.TypeFREE {
+			return Errorf(CodeConflict, "only free credits are recovered; refund a paid credit instead")
+		}
+		out, err = e.closeCredit(ctx, tx, c, credit.StatusRECOVERED, creditentry.KindRECOVERY, e.Clock.Now())
+		return err
+	})
+	return out, err
+}
+
+// RefundPaidCredit refunds what is left of a paid credit (R-27).
+func (e *Engine) RefundPaidCredit(ctx context.Context, id string, orgCheck func(*ent.Credit) error) (*ent.Credit, error) {
+	var out *ent.Credit
+	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		c, err := e.lockCredit(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := orgCheck(c); err != nil {
+			return err
+		}
+		if c.Type != credit.TypePAID {
+			return Errorf(CodeConflict, "only paid credits are refunded; recover a free credit instead")
+		}
+		out, err = e.closeCredit(ctx, tx, c, credit.StatusREFUNDED, creditentry.KindREFUND, e.Clock.Now())
+		return err
+	})
+	return out, err
+}
+
+// TransferResult names the two credits of a transfer.
+type TransferResult struct {
+	FromID string `json:"fromId"`
+	ToID   string `json:"toId"`
+}
+
+// TransferCredit moves part or all of a free credit's remainder to another
+// billing group of the same organization (R-26): a TRANSFER_DEDUCTION on
+// the source and a new credit with a TRANSFER_ACCUMULATION on the target,
+// each naming the other group. Paid credits never move.
+func (e *Engine) TransferCredit(ctx context.Context, tx *ent.Tx, creditID, toBG string, amount int64, orgCheck func(*ent.Credit) error) (TransferResult, error) {
+	now := e.Clock.Now()
+	c, err := e.lockCredit(ctx, tx, creditID)
+	if err != nil {
+		return TransferResult{}, err
+	}
+	if err := orgCheck(c); err != nil {
+		return TransferResult{}, err
+	}
+	if c.Type != credit.TypeFREE {
+		return TransferResult{}, Errorf(CodeCreditNotTransferable, "paid credits cannot be transferred (R-26)")
+	}
+	if c.Status != credit.StatusAVAILABLE || !now.Before(c.EndsAt) {
+		return TransferResult{}, Errorf(CodeConflict, "only an available credit can be transferred")
+	}
+	to, err := tx.BillingGroup.Query().Where(billinggroup.ID(toBG), billinggroup.OrgID(c.OrgID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return TransferResult{}, &Error{Code: CodeNotFound, Field: "toBillingGroupId", Message: "billing group not found"}
+	}
+	if err != nil {
+		return TransferResult{}, err
+	}
+	if to.ID == c.BillingGroupID {
+		return TransferResult{}, FieldError("toBillingGroupId", "a credit cannot be transferred to its own billing group")
+	}
+	if amount > c.Remaining {
+		return TransferResult{}, &Error{Code: CodeInsufficientBalance, Field: "amount", Message: "the credit does not have that much left"}
+	}
+	if err := tx.CreditEntry.Create().SetOrgID(c.OrgID).SetCreditID(c.ID).SetKind(creditentry.KindTRANSFER_DEDUCTION).
+		SetAmount(-amount).SetCounterpartBillingGroupID(to.ID).SetOccurredAt(now).Exec(ctx); err != nil {
+		return TransferResult{}, err
+	}
+	if err := TakeFromCredit(ctx, tx, c.ID, amount, true, now); err != nil {
+		return TransferResult{}, err
+	}
+	nc, err := OpenCredit(ctx, tx, to, CreditSpec{Name: c.Name, Type: "FREE", Amount: amount, StartsAt: c.StartsAt,
+		EndsAt: c.EndsAt, ServiceCodes: c.ServiceCodes, Source: "TRANSFER"}, creditentry.KindTRANSFER_ACCUMULATION, c.BillingGroupID, now)
+	if err != nil {
+		return TransferResult{}, err
+	}
+	return TransferResult{FromID: c.ID, ToID: nc.ID}, nil
+}
+
+// Welcome credit (R-25): 100,000 KRW valid 3 months, once per organization.
+const (
+	WelcomeCreditAmount = 100000
+	WelcomeCreditMonths = 3
+)
+
+// ApplyWelcomeCredit grants the welcome credit to the organization's main
+// billing group, once; without marketing consent it is refused.
+func (e *Engine) ApplyWelcomeCredit(ctx context.Context, orgID, serviceField, signupPath string, consent bool) (*ent.Credit, error) {
+	if !consent {
+		return nil, FieldError("marketingConsent", "the welcome credit requires consent to marketing")
+	}
+	if strings.TrimSpace(serviceField) == "" || len(serviceField) > 100 {
+		return nil, FieldError("serviceField", "serviceField must be 1 to 100 characters")
+	}
+	if strings.TrimSpace(signupPath) == "" || len(signupPath) > 100 {
+		return nil, FieldError("signupPath", "signupPath must be 1 to 100 characters")
+	}
+	now := e.Clock.Now()
+	var c *ent.Credit
+	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		n, err := tx.Organization.Update().Where(organization.ID(orgID), organization.WelcomeCreditAtIsNil()).
+			SetWelcomeCreditAt(now).Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return Errorf(CodeConflict, "the welcome credit was already applied for this organization")
+		}
+		main, err := tx.BillingGroup.Query().Where(billinggroup.OrgID(orgID), billinggroup.IsMain(true)).Only(ctx)
+		if err != nil {
+			return err
+		}
+		c, err = OpenCredit(ctx, tx, main, CreditSpec{Name: "Welcome credit", Type: "FREE", Amount: WelcomeCreditAmount,
+			StartsAt: now, EndsAt: now.AddDate(0, WelcomeCreditMonths, 0), Source: "WELCOME"},
+			creditentry.KindACCUMULATION, "", now)
+		return err
+	})
+	return c, err
+}
+
+// ExpireCredits expires every AVAILABLE credit whose period has ended by at,
+// writing an EXPIRY entry for what was left. Each credit expires in its own
+// guarded transaction, so concurrent runs expire it once.
+func (e *Engine) ExpireCredits(ctx context.Context, at time.Time) (int, error) {
+	ids, err := e.Client.Credit.Query().Where(credit.StatusEQ(credit.StatusAVAILABLE), credit.EndsAtLTE(at)).
+		Order(ent.Asc(credit.FieldID)).IDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+			c, err := e.lockCredit(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if c.Status != credit.StatusAVAILABLE {
+				return nil // another run got there first
+			}
+			// A free credit still pays the invoice of the month its period
+			// ends in (R-22), so it expires once that invoice is issued.
+			if c.Type == credit.TypeFREE && at.Before(e.Policy.IssuedAt(MonthOf(c.EndsAt, e.Policy.Location()))) {
+				return nil
+			}
+			_, err = e.closeCredit(ctx, tx, c, credit.StatusEXPIRED, creditentry.KindEXPIRY, at)
+			if err == nil {
+				n++
+			}
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// ClosedVisibleMonths is how long an emptied terminal credit stays in default
+// lists (R-28).
+const ClosedVisibleMonths = 3
+
+// CreditSummary is what a billing group can spend now, by type.
+type CreditSummary struct{ Free, Paid int64 }
+
+// Summary adds up the remainders of available credits valid now.
+func (e *Engine) Summary(ctx context.Context, bgID string) (CreditSummary, error) {
+	now := e.Clock.Now()
+	var rows []struct {
+		Type string `json:"type"`
+		Sum  int64  `json:"sum"`
+	}
+	err := e.Client.Credit.Query().Where(credit.BillingGroupID(bgID), credit.StatusEQ(credit.StatusAVAILABLE),
+		credit.StartsAtLTE(now), credit.EndsAtGT(now)).
+		GroupBy(credit.FieldType).Aggregate(ent.Sum(credit.FieldRemaining)).Scan(ctx, &rows)
+	var s CreditSummary
+	for _, r := range rows {
+		if r.Type == "FREE" {
+			s.Free = r.Sum
+		} else {
+			s.Paid = r.Sum
+		}
+	}
+	return s, err
+}

@@ -1,0 +1,78 @@
+package billing
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/idempotencykey"
+)
+
+// Idempotent runs a money-moving operation at most once per caller and key
+// (SPEC R-50). The key row is inserted first, in the operation's own
+// transaction: a concurrent duplicate blocks on the unique index until the
+// first commits, then reads its stored result. The same key with another
+// input is refused with IDEMPOTENCY_KEY_REUSED. A failed operation stores
+// nothing, so it may be retried with the same key.
+//
+// do returns the result to remember; it is stored as JSON and decoded into
+// out on every call (first or replay), so both see the same value.
+func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, operation string, input any, out any, do func(tx *ent.Tx) (any, error)) error {
+	key = strings.TrimSpace(key)
+	if key == "" || len(key) > 200 {
+		return FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
+	}
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(append([]byte(operation+"\x00"), raw...))
+	hash := hex.EncodeToString(sum[:])
+	var stored []byte
+	err = WithTx(ctx, client, func(tx *ent.Tx) error {
+		row, err := tx.IdempotencyKey.Create().SetOrgID(orgOrPlatform(orgID)).SetCaller(caller).SetKey(key).
+			SetOperation(operation).SetRequestHash(hash).Save(ctx)
+		if IsUniqueViolation(err) {
+			return errKeySeen
+		}
+		if err != nil {
+			return err
+		}
+		res, err := do(tx)
+		if err != nil {
+			return err
+		}
+		if stored, err = json.Marshal(res); err != nil {
+			return err
+		}
+		return tx.IdempotencyKey.UpdateOne(row).SetResponse(stored).Exec(ctx)
+	})
+	if errors.Is(err, errKeySeen) {
+		row, err := client.IdempotencyKey.Query().
+			Where(idempotencykey.Caller(caller), idempotencykey.Key(key)).Only(ctx)
+		if err != nil {
+			return err
+		}
+		if row.Operation != operation || row.RequestHash != hash {
+			return &Error{Code: CodeIdempotencyKeyReused, Field: "idempotencyKey",
+				Message: "this idempotency key was used with a different request"}
+		}
+		stored = row.Response
+	} else if err != nil {
+		return err
+	}
+	return json.Unmarshal(stored, out)
+}
+
+var errKeySeen = errors.New("idempotency key seen")
+
+func orgOrPlatform(orgID string) string {
+	if orgID == "" {
+		return "platform"
+	}
+	return orgID
+}
