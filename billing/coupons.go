@@ -32,14 +32,14 @@ func NormalizeCouponCode(s string) string { return strings.ToUpper(strings.TrimS
 
 // CouponSpec describes a new coupon.
 type CouponSpec struct {
-	Code, Name             string
-	Amount                 int64  // CREDIT coupons
-	Percentage             string // DISCOUNT coupons
-	ValidFrom, ValidUntil  time.Time
-	MaxRedemptions         int
-	CreditValidDays        int
-	ServiceCodes           []string
-	Currency               string
+	Code, Name            string
+	Amount                int64  // CREDIT coupons
+	Percentage            string // DISCOUNT coupons
+	ValidFrom, ValidUntil time.Time
+	MaxRedemptions        int
+	CreditValidDays       int
+	ServiceCodes          []string
+	Currency              string
 }
 
 // CreateCoupon issues a credit code (operators).

@@ -229,19 +229,27 @@ func TestCreditRaceTransfersAndInvoice(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	codes := map[string]int{}
+	ownWins, sharedTo := 0, map[string]int{}
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			key := fmt.Sprint("own-", i)
 			if i < 5 {
-				key = "shared" // five duplicates of one request: one transfer
+				key = "shared" // five duplicates of one request: at most one transfer
 			}
 			r := e.gql(master, transfer, map[string]any{"in": map[string]any{"creditId": credit, "toBillingGroupId": second,
 				"amount": "10000", "idempotencyKey": key}})
 			mu.Lock()
+			defer mu.Unlock()
 			codes[r.code()]++
-			mu.Unlock()
+			if r.code() == "" {
+				if i < 5 {
+					sharedTo[str(r.Data, "transferCredit.to.id")]++
+				} else {
+					ownWins++
+				}
+			}
 		}(i)
 	}
 	wg.Add(1)
@@ -268,8 +276,11 @@ func TestCreditRaceTransfersAndInvoice(t *testing.T) {
 	if used != invCredit || used+transferred > 100000 {
 		t.Fatalf("used %d vs invoice credit %d, transferred %d", used, invCredit, transferred)
 	}
-	if transferred%10000 != 0 || int(transferred/10000) != codes[""]-4 {
-		t.Fatalf("transferred %d for %d successful calls (5 share one key)", transferred, codes[""])
+	if len(sharedTo) > 1 {
+		t.Fatalf("one idempotency key made %d different transfers: %v", len(sharedTo), sharedTo)
+	}
+	if transferred != int64(10000*(ownWins+len(sharedTo))) {
+		t.Fatalf("transferred %d for %d own-key and %d shared-key transfers", transferred, ownWins, len(sharedTo))
 	}
 	for code := range codes {
 		if code != "" && code != "INSUFFICIENT_BALANCE" && code != "CONFLICT" {
