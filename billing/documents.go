@@ -22,10 +22,11 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoice"
 )
 
-// Document kinds (SPEC R-47).
+// Document kinds (SPEC ).
 const (
-	DocUsageConfirmation = "usage-confirmation" // PDF
-	DocUsageDetails      = "usage-details"      // XLSX
+	DocUsageConfirmation = "usage-confirmation" // PDF; ref is the month
+	DocUsageDetails      = "usage-details"      // XLSX; ref is the month
+	DocReceipt           = "receipt"            // PDF; ref is the payment id
 )
 
 // Documents signs short-lived download URLs. A URL names one document of
@@ -37,10 +38,11 @@ type Documents struct {
 	TTL     time.Duration
 }
 
-// URL returns a signed download URL and its expiry.
-func (d *Documents) URL(kind, bgID string, m Month, now time.Time) (string, time.Time) {
+// URL returns a signed download URL and its expiry. ref is the month of a
+// usage document or the payment id of a receipt.
+func (d *Documents) URL(kind, bgID, ref string, now time.Time) (string, time.Time) {
 	exp := now.Add(d.TTL).Truncate(time.Second)
-	payload := strings.Join([]string{kind, bgID, m.String(), strconv.FormatInt(exp.Unix(), 10)}, "|")
+	payload := strings.Join([]string{kind, bgID, ref, strconv.FormatInt(exp.Unix(), 10)}, "|")
 	tok := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + d.sign(payload)
 	return d.BaseURL + "/documents/" + tok, exp
 }
@@ -52,28 +54,25 @@ func (d *Documents) sign(payload string) string {
 }
 
 // Verify checks a download token and returns what it names.
-func (d *Documents) Verify(tok string, now time.Time) (kind, bgID string, m Month, err error) {
+func (d *Documents) Verify(tok string, now time.Time) (kind, bgID, ref string, err error) {
 	bad := errors.New("invalid or expired document link")
 	p64, sig, ok := strings.Cut(tok, ".")
 	if !ok || len(tok) > 512 {
-		return "", "", Month{}, bad
+		return "", "", "", bad
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(p64)
 	if err != nil || !hmac.Equal([]byte(sig), []byte(d.sign(string(raw)))) {
-		return "", "", Month{}, bad
+		return "", "", "", bad
 	}
 	parts := strings.Split(string(raw), "|")
 	if len(parts) != 4 {
-		return "", "", Month{}, bad
+		return "", "", "", bad
 	}
 	exp, err := strconv.ParseInt(parts[3], 10, 64)
 	if err != nil || now.Unix() > exp {
-		return "", "", Month{}, bad
+		return "", "", "", bad
 	}
-	if m, err = ParseMonth(parts[2]); err != nil {
-		return "", "", Month{}, bad
-	}
-	return parts[0], parts[1], m, nil
+	return parts[0], parts[1], parts[2], nil
 }
 
 // FeeDetail is one priced metric of a month (the detailed fees of R-47).
@@ -263,6 +262,38 @@ func (e *Engine) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m M
 	}
 	buf, err := f.WriteToBuffer()
 	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ReceiptPDF renders a payment's receipt.
+func (e *Engine) ReceiptPDF(ctx context.Context, p *ent.Payment) ([]byte, error) {
+	org, err := e.Client.Organization.Get(ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	amt := func(v int64) string { return FormatMinor(v, p.Currency) + " " + p.Currency }
+	loc := e.Policy.Location()
+	pdf := fpdf.New("P", "mm", "A5", "")
+	pdf.SetTitle("Receipt "+p.ReceiptID, true)
+	pdf.AddPage()
+	pdf.SetFont("Helvetica", "B", 16)
+	pdf.Cell(0, 10, "Receipt")
+	pdf.Ln(12)
+	pdf.SetFont("Helvetica", "", 10)
+	rows := [][2]string{{"Receipt", p.ReceiptID}, {"Customer", ascii(org.Name)}, {"Kind", string(p.Kind)},
+		{"Method", ascii(p.MethodLabel)}, {"Billed", p.BilledAt.In(loc).Format("2006-01-02")}, {"Amount", amt(p.Amount)},
+		{"Status", string(p.Status)}}
+	if p.PaidAt != nil {
+		rows = append(rows, [2]string{"Paid", p.PaidAt.In(loc).Format("2006-01-02 15:04 MST")})
+	}
+	for _, kv := range rows {
+		pdf.CellFormat(35, 7, kv[0], "", 0, "L", false, 0, "")
+		pdf.CellFormat(0, 7, kv[1], "", 1, "L", false, 0, "")
+	}
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -20,15 +20,17 @@ import (
 // nothing, so it may be retried with the same key.
 //
 // do returns the result to remember; it is stored as JSON and decoded into
-// out on every call (first or replay), so both see the same value.
-func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, operation string, input any, out any, do func(tx *ent.Tx) (any, error)) error {
+// out on every call (first or replay), so both see the same value. fresh
+// tells whether this call ran do (and so owns any follow-up, such as
+// charging the gateway) or replayed an earlier result.
+func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, operation string, input any, out any, do func(tx *ent.Tx) (any, error)) (fresh bool, err error) {
 	key = strings.TrimSpace(key)
 	if key == "" || len(key) > 200 {
-		return FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
+		return false, FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
 	}
 	raw, err := json.Marshal(input)
 	if err != nil {
-		return err
+		return false, err
 	}
 	sum := sha256.Sum256(append([]byte(operation+"\x00"), raw...))
 	hash := hex.EncodeToString(sum[:])
@@ -55,17 +57,19 @@ func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, ope
 		row, err := client.IdempotencyKey.Query().
 			Where(idempotencykey.Caller(caller), idempotencykey.Key(key)).Only(ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if row.Operation != operation || row.RequestHash != hash {
-			return &Error{Code: CodeIdempotencyKeyReused, Field: "idempotencyKey",
+			return false, &Error{Code: CodeIdempotencyKeyReused, Field: "idempotencyKey",
 				Message: "this idempotency key was used with a different request"}
 		}
 		stored = row.Response
 	} else if err != nil {
-		return err
+		return false, err
+	} else {
+		fresh = true
 	}
-	return json.Unmarshal(stored, out)
+	return fresh, json.Unmarshal(stored, out)
 }
 
 var errKeySeen = errors.New("idempotency key seen")

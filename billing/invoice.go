@@ -164,6 +164,14 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 		if err := spendCredits(ctx, tx, bg.OrgID, inv.ID, uses, issuedAt); err != nil {
 			return err
 		}
+		if status == invoice.StatusISSUED {
+			if err := e.payWithMasterCoins(ctx, tx, inv); err != nil {
+				return err
+			}
+			if inv, err = tx.Invoice.Get(ctx, inv.ID); err != nil {
+				return err
+			}
+		}
 		if err := notifyInvoice(ctx, tx, bg, inv); err != nil {
 			return err
 		}

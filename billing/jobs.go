@@ -20,6 +20,10 @@ type Engine struct {
 	// Postgres enables row locks (SELECT … FOR UPDATE); SQLite serialises
 	// writers through one connection instead.
 	Postgres bool
+	// Gateway charges payment methods (the sandbox when nil).
+	Gateway Gateway
+	// Events receives payment status changes (none when nil).
+	Events Broker
 }
 
 // RunJobs runs every job due at instant at: invoice issue, then the
@@ -29,6 +33,21 @@ func (e *Engine) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
 	var res JobResult
 	var err error
 	if res.Issued, err = e.IssueInvoices(ctx, at); err != nil {
+		return res, err
+	}
+	if _, err = e.Reconcile(ctx, at); err != nil {
+		return res, err
+	}
+	if res.Charged, res.Failed, err = e.AutoPay(ctx, at); err != nil {
+		return res, err
+	}
+	if res.Outstanding, err = e.MarkOutstanding(ctx, at); err != nil {
+		return res, err
+	}
+	if res.LateFees, err = e.ChargeLateFees(ctx, at); err != nil {
+		return res, err
+	}
+	if _, err = e.IssueTaxInvoices(ctx, at); err != nil {
 		return res, err
 	}
 	res.Expired, err = e.ExpireCredits(ctx, at)

@@ -28,6 +28,8 @@ type Policy struct {
 	LateFeeRate                     decimal.Decimal // per month carried
 	// Minimum outstanding amounts per method, minor units.
 	MinTransferAmount, MinCardAmount int64
+	// BonusTiers gives bonus coins on charges; DefaultBonusTiers when nil.
+	BonusTiers []BonusTier
 }
 
 // NCPPolicy is NAVER Cloud Platform's calendar, the default.

@@ -38,6 +38,10 @@ type Account struct {
 	IsMaster bool `json:"is_master,omitempty"`
 	// BusinessCertified holds the value of the "business_certified" field.
 	BusinessCertified bool `json:"business_certified,omitempty"`
+	// CashReceiptType holds the value of the "cash_receipt_type" field.
+	CashReceiptType *string `json:"cash_receipt_type,omitempty"`
+	// CashReceiptIdentifier holds the value of the "cash_receipt_identifier" field.
+	CashReceiptIdentifier *string `json:"cash_receipt_identifier,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the AccountQuery when eager-loading is set.
 	Edges        AccountEdges `json:"edges"`
@@ -84,7 +88,7 @@ func (*Account) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case account.FieldIsMaster, account.FieldBusinessCertified:
 			values[i] = new(sql.NullBool)
-		case account.FieldID, account.FieldOrgID, account.FieldEmail, account.FieldBillingEmail, account.FieldPasswordHash, account.FieldMemberType, account.FieldResidenceCountry:
+		case account.FieldID, account.FieldOrgID, account.FieldEmail, account.FieldBillingEmail, account.FieldPasswordHash, account.FieldMemberType, account.FieldResidenceCountry, account.FieldCashReceiptType, account.FieldCashReceiptIdentifier:
 			values[i] = new(sql.NullString)
 		case account.FieldCreatedAt, account.FieldBirthDate:
 			values[i] = new(sql.NullTime)
@@ -170,6 +174,20 @@ func (_m *Account) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.BusinessCertified = value.Bool
 			}
+		case account.FieldCashReceiptType:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field cash_receipt_type", values[i])
+			} else if value.Valid {
+				_m.CashReceiptType = new(string)
+				*_m.CashReceiptType = value.String
+			}
+		case account.FieldCashReceiptIdentifier:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field cash_receipt_identifier", values[i])
+			} else if value.Valid {
+				_m.CashReceiptIdentifier = new(string)
+				*_m.CashReceiptIdentifier = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -246,6 +264,16 @@ func (_m *Account) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("business_certified=")
 	builder.WriteString(fmt.Sprintf("%v", _m.BusinessCertified))
+	builder.WriteString(", ")
+	if v := _m.CashReceiptType; v != nil {
+		builder.WriteString("cash_receipt_type=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.CashReceiptIdentifier; v != nil {
+		builder.WriteString("cash_receipt_identifier=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -117,6 +117,34 @@ func (_c *AccountCreate) SetNillableBusinessCertified(v *bool) *AccountCreate {
 	return _c
 }
 
+// SetCashReceiptType sets the "cash_receipt_type" field.
+func (_c *AccountCreate) SetCashReceiptType(v string) *AccountCreate {
+	_c.mutation.SetCashReceiptType(v)
+	return _c
+}
+
+// SetNillableCashReceiptType sets the "cash_receipt_type" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableCashReceiptType(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetCashReceiptType(*v)
+	}
+	return _c
+}
+
+// SetCashReceiptIdentifier sets the "cash_receipt_identifier" field.
+func (_c *AccountCreate) SetCashReceiptIdentifier(v string) *AccountCreate {
+	_c.mutation.SetCashReceiptIdentifier(v)
+	return _c
+}
+
+// SetNillableCashReceiptIdentifier sets the "cash_receipt_identifier" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableCashReceiptIdentifier(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetCashReceiptIdentifier(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *AccountCreate) SetID(v string) *AccountCreate {
 	_c.mutation.SetID(v)
@@ -344,6 +372,14 @@ func (_c *AccountCreate) createSpec() (*Account, *sqlgraph.CreateSpec) {
 		_spec.SetField(account.FieldBusinessCertified, field.TypeBool, value)
 		_node.BusinessCertified = value
 	}
+	if value, ok := _c.mutation.CashReceiptType(); ok {
+		_spec.SetField(account.FieldCashReceiptType, field.TypeString, value)
+		_node.CashReceiptType = &value
+	}
+	if value, ok := _c.mutation.CashReceiptIdentifier(); ok {
+		_spec.SetField(account.FieldCashReceiptIdentifier, field.TypeString, value)
+		_node.CashReceiptIdentifier = &value
+	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -531,6 +567,42 @@ func (u *AccountUpsert) UpdateBusinessCertified() *AccountUpsert {
 	return u
 }
 
+// SetCashReceiptType sets the "cash_receipt_type" field.
+func (u *AccountUpsert) SetCashReceiptType(v string) *AccountUpsert {
+	u.Set(account.FieldCashReceiptType, v)
+	return u
+}
+
+// UpdateCashReceiptType sets the "cash_receipt_type" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateCashReceiptType() *AccountUpsert {
+	u.SetExcluded(account.FieldCashReceiptType)
+	return u
+}
+
+// ClearCashReceiptType clears the value of the "cash_receipt_type" field.
+func (u *AccountUpsert) ClearCashReceiptType() *AccountUpsert {
+	u.SetNull(account.FieldCashReceiptType)
+	return u
+}
+
+// SetCashReceiptIdentifier sets the "cash_receipt_identifier" field.
+func (u *AccountUpsert) SetCashReceiptIdentifier(v string) *AccountUpsert {
+	u.Set(account.FieldCashReceiptIdentifier, v)
+	return u
+}
+
+// UpdateCashReceiptIdentifier sets the "cash_receipt_identifier" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateCashReceiptIdentifier() *AccountUpsert {
+	u.SetExcluded(account.FieldCashReceiptIdentifier)
+	return u
+}
+
+// ClearCashReceiptIdentifier clears the value of the "cash_receipt_identifier" field.
+func (u *AccountUpsert) ClearCashReceiptIdentifier() *AccountUpsert {
+	u.SetNull(account.FieldCashReceiptIdentifier)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -701,6 +773,48 @@ func (u *AccountUpsertOne) SetBusinessCertified(v bool) *AccountUpsertOne {
 func (u *AccountUpsertOne) UpdateBusinessCertified() *AccountUpsertOne {
 	return u.Update(func(s *AccountUpsert) {
 		s.UpdateBusinessCertified()
+	})
+}
+
+// SetCashReceiptType sets the "cash_receipt_type" field.
+func (u *AccountUpsertOne) SetCashReceiptType(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetCashReceiptType(v)
+	})
+}
+
+// UpdateCashReceiptType sets the "cash_receipt_type" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateCashReceiptType() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateCashReceiptType()
+	})
+}
+
+// ClearCashReceiptType clears the value of the "cash_receipt_type" field.
+func (u *AccountUpsertOne) ClearCashReceiptType() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearCashReceiptType()
+	})
+}
+
+// SetCashReceiptIdentifier sets the "cash_receipt_identifier" field.
+func (u *AccountUpsertOne) SetCashReceiptIdentifier(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetCashReceiptIdentifier(v)
+	})
+}
+
+// UpdateCashReceiptIdentifier sets the "cash_receipt_identifier" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateCashReceiptIdentifier() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateCashReceiptIdentifier()
+	})
+}
+
+// ClearCashReceiptIdentifier clears the value of the "cash_receipt_identifier" field.
+func (u *AccountUpsertOne) ClearCashReceiptIdentifier() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearCashReceiptIdentifier()
 	})
 }
 
@@ -1041,6 +1155,48 @@ func (u *AccountUpsertBulk) SetBusinessCertified(v bool) *AccountUpsertBulk {
 func (u *AccountUpsertBulk) UpdateBusinessCertified() *AccountUpsertBulk {
 	return u.Update(func(s *AccountUpsert) {
 		s.UpdateBusinessCertified()
+	})
+}
+
+// SetCashReceiptType sets the "cash_receipt_type" field.
+func (u *AccountUpsertBulk) SetCashReceiptType(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetCashReceiptType(v)
+	})
+}
+
+// UpdateCashReceiptType sets the "cash_receipt_type" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateCashReceiptType() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateCashReceiptType()
+	})
+}
+
+// ClearCashReceiptType clears the value of the "cash_receipt_type" field.
+func (u *AccountUpsertBulk) ClearCashReceiptType() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearCashReceiptType()
+	})
+}
+
+// SetCashReceiptIdentifier sets the "cash_receipt_identifier" field.
+func (u *AccountUpsertBulk) SetCashReceiptIdentifier(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetCashReceiptIdentifier(v)
+	})
+}
+
+// UpdateCashReceiptIdentifier sets the "cash_receipt_identifier" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateCashReceiptIdentifier() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateCashReceiptIdentifier()
+	})
+}
+
+// ClearCashReceiptIdentifier clears the value of the "cash_receipt_identifier" field.
+func (u *AccountUpsertBulk) ClearCashReceiptIdentifier() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearCashReceiptIdentifier()
 	})
 }
 

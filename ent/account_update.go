@@ -149,6 +149,46 @@ func (_u *AccountUpdate) SetNillableBusinessCertified(v *bool) *AccountUpdate {
 	return _u
 }
 
+// SetCashReceiptType sets the "cash_receipt_type" field.
+func (_u *AccountUpdate) SetCashReceiptType(v string) *AccountUpdate {
+	_u.mutation.SetCashReceiptType(v)
+	return _u
+}
+
+// SetNillableCashReceiptType sets the "cash_receipt_type" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableCashReceiptType(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetCashReceiptType(*v)
+	}
+	return _u
+}
+
+// ClearCashReceiptType clears the value of the "cash_receipt_type" field.
+func (_u *AccountUpdate) ClearCashReceiptType() *AccountUpdate {
+	_u.mutation.ClearCashReceiptType()
+	return _u
+}
+
+// SetCashReceiptIdentifier sets the "cash_receipt_identifier" field.
+func (_u *AccountUpdate) SetCashReceiptIdentifier(v string) *AccountUpdate {
+	_u.mutation.SetCashReceiptIdentifier(v)
+	return _u
+}
+
+// SetNillableCashReceiptIdentifier sets the "cash_receipt_identifier" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableCashReceiptIdentifier(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetCashReceiptIdentifier(*v)
+	}
+	return _u
+}
+
+// ClearCashReceiptIdentifier clears the value of the "cash_receipt_identifier" field.
+func (_u *AccountUpdate) ClearCashReceiptIdentifier() *AccountUpdate {
+	_u.mutation.ClearCashReceiptIdentifier()
+	return _u
+}
+
 // SetOrganizationID sets the "organization" edge to the Organization entity by ID.
 func (_u *AccountUpdate) SetOrganizationID(id string) *AccountUpdate {
 	_u.mutation.SetOrganizationID(id)
@@ -303,6 +343,18 @@ func (_u *AccountUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.BusinessCertified(); ok {
 		_spec.SetField(account.FieldBusinessCertified, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.CashReceiptType(); ok {
+		_spec.SetField(account.FieldCashReceiptType, field.TypeString, value)
+	}
+	if _u.mutation.CashReceiptTypeCleared() {
+		_spec.ClearField(account.FieldCashReceiptType, field.TypeString)
+	}
+	if value, ok := _u.mutation.CashReceiptIdentifier(); ok {
+		_spec.SetField(account.FieldCashReceiptIdentifier, field.TypeString, value)
+	}
+	if _u.mutation.CashReceiptIdentifierCleared() {
+		_spec.ClearField(account.FieldCashReceiptIdentifier, field.TypeString)
 	}
 	if _u.mutation.OrganizationCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -518,6 +570,46 @@ func (_u *AccountUpdateOne) SetNillableBusinessCertified(v *bool) *AccountUpdate
 	return _u
 }
 
+// SetCashReceiptType sets the "cash_receipt_type" field.
+func (_u *AccountUpdateOne) SetCashReceiptType(v string) *AccountUpdateOne {
+	_u.mutation.SetCashReceiptType(v)
+	return _u
+}
+
+// SetNillableCashReceiptType sets the "cash_receipt_type" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableCashReceiptType(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetCashReceiptType(*v)
+	}
+	return _u
+}
+
+// ClearCashReceiptType clears the value of the "cash_receipt_type" field.
+func (_u *AccountUpdateOne) ClearCashReceiptType() *AccountUpdateOne {
+	_u.mutation.ClearCashReceiptType()
+	return _u
+}
+
+// SetCashReceiptIdentifier sets the "cash_receipt_identifier" field.
+func (_u *AccountUpdateOne) SetCashReceiptIdentifier(v string) *AccountUpdateOne {
+	_u.mutation.SetCashReceiptIdentifier(v)
+	return _u
+}
+
+// SetNillableCashReceiptIdentifier sets the "cash_receipt_identifier" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableCashReceiptIdentifier(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetCashReceiptIdentifier(*v)
+	}
+	return _u
+}
+
+// ClearCashReceiptIdentifier clears the value of the "cash_receipt_identifier" field.
+func (_u *AccountUpdateOne) ClearCashReceiptIdentifier() *AccountUpdateOne {
+	_u.mutation.ClearCashReceiptIdentifier()
+	return _u
+}
+
 // SetOrganizationID sets the "organization" edge to the Organization entity by ID.
 func (_u *AccountUpdateOne) SetOrganizationID(id string) *AccountUpdateOne {
 	_u.mutation.SetOrganizationID(id)
@@ -702,6 +794,18 @@ func (_u *AccountUpdateOne) sqlSave(ctx context.Context) (_node *Account, err er
 	}
 	if value, ok := _u.mutation.BusinessCertified(); ok {
 		_spec.SetField(account.FieldBusinessCertified, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.CashReceiptType(); ok {
+		_spec.SetField(account.FieldCashReceiptType, field.TypeString, value)
+	}
+	if _u.mutation.CashReceiptTypeCleared() {
+		_spec.ClearField(account.FieldCashReceiptType, field.TypeString)
+	}
+	if value, ok := _u.mutation.CashReceiptIdentifier(); ok {
+		_spec.SetField(account.FieldCashReceiptIdentifier, field.TypeString, value)
+	}
+	if _u.mutation.CashReceiptIdentifierCleared() {
+		_spec.ClearField(account.FieldCashReceiptIdentifier, field.TypeString)
 	}
 	if _u.mutation.OrganizationCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -18,6 +18,9 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
+	"github.com/cloudbill/cloudbill/ent/coinshare"
+	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
@@ -31,11 +34,15 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentallocation"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
+	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
 
@@ -53,6 +60,12 @@ type Client struct {
 	Account *AccountClient
 	// BillingGroup is the client for interacting with the BillingGroup builders.
 	BillingGroup *BillingGroupClient
+	// CoinCharge is the client for interacting with the CoinCharge builders.
+	CoinCharge *CoinChargeClient
+	// CoinShare is the client for interacting with the CoinShare builders.
+	CoinShare *CoinShareClient
+	// CoinUsage is the client for interacting with the CoinUsage builders.
+	CoinUsage *CoinUsageClient
 	// Contract is the client for interacting with the Contract builders.
 	Contract *ContractClient
 	// Coupon is the client for interacting with the Coupon builders.
@@ -79,6 +92,12 @@ type Client struct {
 	Organization *OrganizationClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
 	OutboxEvent *OutboxEventClient
+	// Payment is the client for interacting with the Payment builders.
+	Payment *PaymentClient
+	// PaymentAllocation is the client for interacting with the PaymentAllocation builders.
+	PaymentAllocation *PaymentAllocationClient
+	// PaymentMethod is the client for interacting with the PaymentMethod builders.
+	PaymentMethod *PaymentMethodClient
 	// Price is the client for interacting with the Price builders.
 	Price *PriceClient
 	// Promotion is the client for interacting with the Promotion builders.
@@ -89,6 +108,8 @@ type Client struct {
 	Region *RegionClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
+	// TaxInvoice is the client for interacting with the TaxInvoice builders.
+	TaxInvoice *TaxInvoiceClient
 	// UsageDaily is the client for interacting with the UsageDaily builders.
 	UsageDaily *UsageDailyClient
 	// UsageEvent is the client for interacting with the UsageEvent builders.
@@ -107,6 +128,9 @@ func (c *Client) init() {
 	c.APIToken = NewAPITokenClient(c.config)
 	c.Account = NewAccountClient(c.config)
 	c.BillingGroup = NewBillingGroupClient(c.config)
+	c.CoinCharge = NewCoinChargeClient(c.config)
+	c.CoinShare = NewCoinShareClient(c.config)
+	c.CoinUsage = NewCoinUsageClient(c.config)
 	c.Contract = NewContractClient(c.config)
 	c.Coupon = NewCouponClient(c.config)
 	c.CouponRedemption = NewCouponRedemptionClient(c.config)
@@ -120,11 +144,15 @@ func (c *Client) init() {
 	c.InvoiceLine = NewInvoiceLineClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
 	c.OutboxEvent = NewOutboxEventClient(c.config)
+	c.Payment = NewPaymentClient(c.config)
+	c.PaymentAllocation = NewPaymentAllocationClient(c.config)
+	c.PaymentMethod = NewPaymentMethodClient(c.config)
 	c.Price = NewPriceClient(c.config)
 	c.Promotion = NewPromotionClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.Region = NewRegionClient(c.config)
 	c.Service = NewServiceClient(c.config)
+	c.TaxInvoice = NewTaxInvoiceClient(c.config)
 	c.UsageDaily = NewUsageDailyClient(c.config)
 	c.UsageEvent = NewUsageEventClient(c.config)
 }
@@ -217,31 +245,38 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:              ctx,
-		config:           cfg,
-		APIToken:         NewAPITokenClient(cfg),
-		Account:          NewAccountClient(cfg),
-		BillingGroup:     NewBillingGroupClient(cfg),
-		Contract:         NewContractClient(cfg),
-		Coupon:           NewCouponClient(cfg),
-		CouponRedemption: NewCouponRedemptionClient(cfg),
-		Credit:           NewCreditClient(cfg),
-		CreditEntry:      NewCreditEntryClient(cfg),
-		Discount:         NewDiscountClient(cfg),
-		DiscountUse:      NewDiscountUseClient(cfg),
-		Grant:            NewGrantClient(cfg),
-		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
-		Invoice:          NewInvoiceClient(cfg),
-		InvoiceLine:      NewInvoiceLineClient(cfg),
-		Organization:     NewOrganizationClient(cfg),
-		OutboxEvent:      NewOutboxEventClient(cfg),
-		Price:            NewPriceClient(cfg),
-		Promotion:        NewPromotionClient(cfg),
-		RefreshToken:     NewRefreshTokenClient(cfg),
-		Region:           NewRegionClient(cfg),
-		Service:          NewServiceClient(cfg),
-		UsageDaily:       NewUsageDailyClient(cfg),
-		UsageEvent:       NewUsageEventClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIToken:          NewAPITokenClient(cfg),
+		Account:           NewAccountClient(cfg),
+		BillingGroup:      NewBillingGroupClient(cfg),
+		CoinCharge:        NewCoinChargeClient(cfg),
+		CoinShare:         NewCoinShareClient(cfg),
+		CoinUsage:         NewCoinUsageClient(cfg),
+		Contract:          NewContractClient(cfg),
+		Coupon:            NewCouponClient(cfg),
+		CouponRedemption:  NewCouponRedemptionClient(cfg),
+		Credit:            NewCreditClient(cfg),
+		CreditEntry:       NewCreditEntryClient(cfg),
+		Discount:          NewDiscountClient(cfg),
+		DiscountUse:       NewDiscountUseClient(cfg),
+		Grant:             NewGrantClient(cfg),
+		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
+		Invoice:           NewInvoiceClient(cfg),
+		InvoiceLine:       NewInvoiceLineClient(cfg),
+		Organization:      NewOrganizationClient(cfg),
+		OutboxEvent:       NewOutboxEventClient(cfg),
+		Payment:           NewPaymentClient(cfg),
+		PaymentAllocation: NewPaymentAllocationClient(cfg),
+		PaymentMethod:     NewPaymentMethodClient(cfg),
+		Price:             NewPriceClient(cfg),
+		Promotion:         NewPromotionClient(cfg),
+		RefreshToken:      NewRefreshTokenClient(cfg),
+		Region:            NewRegionClient(cfg),
+		Service:           NewServiceClient(cfg),
+		TaxInvoice:        NewTaxInvoiceClient(cfg),
+		UsageDaily:        NewUsageDailyClient(cfg),
+		UsageEvent:        NewUsageEventClient(cfg),
 	}, nil
 }
 
@@ -259,31 +294,38 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:              ctx,
-		config:           cfg,
-		APIToken:         NewAPITokenClient(cfg),
-		Account:          NewAccountClient(cfg),
-		BillingGroup:     NewBillingGroupClient(cfg),
-		Contract:         NewContractClient(cfg),
-		Coupon:           NewCouponClient(cfg),
-		CouponRedemption: NewCouponRedemptionClient(cfg),
-		Credit:           NewCreditClient(cfg),
-		CreditEntry:      NewCreditEntryClient(cfg),
-		Discount:         NewDiscountClient(cfg),
-		DiscountUse:      NewDiscountUseClient(cfg),
-		Grant:            NewGrantClient(cfg),
-		IdempotencyKey:   NewIdempotencyKeyClient(cfg),
-		Invoice:          NewInvoiceClient(cfg),
-		InvoiceLine:      NewInvoiceLineClient(cfg),
-		Organization:     NewOrganizationClient(cfg),
-		OutboxEvent:      NewOutboxEventClient(cfg),
-		Price:            NewPriceClient(cfg),
-		Promotion:        NewPromotionClient(cfg),
-		RefreshToken:     NewRefreshTokenClient(cfg),
-		Region:           NewRegionClient(cfg),
-		Service:          NewServiceClient(cfg),
-		UsageDaily:       NewUsageDailyClient(cfg),
-		UsageEvent:       NewUsageEventClient(cfg),
+		ctx:               ctx,
+		config:            cfg,
+		APIToken:          NewAPITokenClient(cfg),
+		Account:           NewAccountClient(cfg),
+		BillingGroup:      NewBillingGroupClient(cfg),
+		CoinCharge:        NewCoinChargeClient(cfg),
+		CoinShare:         NewCoinShareClient(cfg),
+		CoinUsage:         NewCoinUsageClient(cfg),
+		Contract:          NewContractClient(cfg),
+		Coupon:            NewCouponClient(cfg),
+		CouponRedemption:  NewCouponRedemptionClient(cfg),
+		Credit:            NewCreditClient(cfg),
+		CreditEntry:       NewCreditEntryClient(cfg),
+		Discount:          NewDiscountClient(cfg),
+		DiscountUse:       NewDiscountUseClient(cfg),
+		Grant:             NewGrantClient(cfg),
+		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
+		Invoice:           NewInvoiceClient(cfg),
+		InvoiceLine:       NewInvoiceLineClient(cfg),
+		Organization:      NewOrganizationClient(cfg),
+		OutboxEvent:       NewOutboxEventClient(cfg),
+		Payment:           NewPaymentClient(cfg),
+		PaymentAllocation: NewPaymentAllocationClient(cfg),
+		PaymentMethod:     NewPaymentMethodClient(cfg),
+		Price:             NewPriceClient(cfg),
+		Promotion:         NewPromotionClient(cfg),
+		RefreshToken:      NewRefreshTokenClient(cfg),
+		Region:            NewRegionClient(cfg),
+		Service:           NewServiceClient(cfg),
+		TaxInvoice:        NewTaxInvoiceClient(cfg),
+		UsageDaily:        NewUsageDailyClient(cfg),
+		UsageEvent:        NewUsageEventClient(cfg),
 	}, nil
 }
 
@@ -313,10 +355,12 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Account, c.BillingGroup, c.Contract, c.Coupon, c.CouponRedemption,
-		c.Credit, c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey,
-		c.Invoice, c.InvoiceLine, c.Organization, c.OutboxEvent, c.Price, c.Promotion,
-		c.RefreshToken, c.Region, c.Service, c.UsageDaily, c.UsageEvent,
+		c.APIToken, c.Account, c.BillingGroup, c.CoinCharge, c.CoinShare, c.CoinUsage,
+		c.Contract, c.Coupon, c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount,
+		c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
+		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
+		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
+		c.UsageDaily, c.UsageEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -326,10 +370,12 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Account, c.BillingGroup, c.Contract, c.Coupon, c.CouponRedemption,
-		c.Credit, c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey,
-		c.Invoice, c.InvoiceLine, c.Organization, c.OutboxEvent, c.Price, c.Promotion,
-		c.RefreshToken, c.Region, c.Service, c.UsageDaily, c.UsageEvent,
+		c.APIToken, c.Account, c.BillingGroup, c.CoinCharge, c.CoinShare, c.CoinUsage,
+		c.Contract, c.Coupon, c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount,
+		c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
+		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
+		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
+		c.UsageDaily, c.UsageEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -344,6 +390,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Account.mutate(ctx, m)
 	case *BillingGroupMutation:
 		return c.BillingGroup.mutate(ctx, m)
+	case *CoinChargeMutation:
+		return c.CoinCharge.mutate(ctx, m)
+	case *CoinShareMutation:
+		return c.CoinShare.mutate(ctx, m)
+	case *CoinUsageMutation:
+		return c.CoinUsage.mutate(ctx, m)
 	case *ContractMutation:
 		return c.Contract.mutate(ctx, m)
 	case *CouponMutation:
@@ -370,6 +422,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Organization.mutate(ctx, m)
 	case *OutboxEventMutation:
 		return c.OutboxEvent.mutate(ctx, m)
+	case *PaymentMutation:
+		return c.Payment.mutate(ctx, m)
+	case *PaymentAllocationMutation:
+		return c.PaymentAllocation.mutate(ctx, m)
+	case *PaymentMethodMutation:
+		return c.PaymentMethod.mutate(ctx, m)
 	case *PriceMutation:
 		return c.Price.mutate(ctx, m)
 	case *PromotionMutation:
@@ -380,6 +438,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Region.mutate(ctx, m)
 	case *ServiceMutation:
 		return c.Service.mutate(ctx, m)
+	case *TaxInvoiceMutation:
+		return c.TaxInvoice.mutate(ctx, m)
 	case *UsageDailyMutation:
 		return c.UsageDaily.mutate(ctx, m)
 	case *UsageEventMutation:
@@ -865,6 +925,405 @@ func (c *BillingGroupClient) mutate(ctx context.Context, m *BillingGroupMutation
 		return (&BillingGroupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown BillingGroup mutation op: %q", m.Op())
+	}
+}
+
+// CoinChargeClient is a client for the CoinCharge schema.
+type CoinChargeClient struct {
+	config
+}
+
+// NewCoinChargeClient returns a client for the CoinCharge from the given config.
+func NewCoinChargeClient(c config) *CoinChargeClient {
+	return &CoinChargeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `coincharge.Hooks(f(g(h())))`.
+func (c *CoinChargeClient) Use(hooks ...Hook) {
+	c.hooks.CoinCharge = append(c.hooks.CoinCharge, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `coincharge.Intercept(f(g(h())))`.
+func (c *CoinChargeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CoinCharge = append(c.inters.CoinCharge, interceptors...)
+}
+
+// Create returns a builder for creating a CoinCharge entity.
+func (c *CoinChargeClient) Create() *CoinChargeCreate {
+	mutation := newCoinChargeMutation(c.config, OpCreate)
+	return &CoinChargeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CoinCharge entities.
+func (c *CoinChargeClient) CreateBulk(builders ...*CoinChargeCreate) *CoinChargeCreateBulk {
+	return &CoinChargeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CoinChargeClient) MapCreateBulk(slice any, setFunc func(*CoinChargeCreate, int)) *CoinChargeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CoinChargeCreateBulk{err: fmt.Errorf("calling to CoinChargeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CoinChargeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CoinChargeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CoinCharge.
+func (c *CoinChargeClient) Update() *CoinChargeUpdate {
+	mutation := newCoinChargeMutation(c.config, OpUpdate)
+	return &CoinChargeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CoinChargeClient) UpdateOne(_m *CoinCharge) *CoinChargeUpdateOne {
+	mutation := newCoinChargeMutation(c.config, OpUpdateOne, withCoinCharge(_m))
+	return &CoinChargeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CoinChargeClient) UpdateOneID(id string) *CoinChargeUpdateOne {
+	mutation := newCoinChargeMutation(c.config, OpUpdateOne, withCoinChargeID(id))
+	return &CoinChargeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CoinCharge.
+func (c *CoinChargeClient) Delete() *CoinChargeDelete {
+	mutation := newCoinChargeMutation(c.config, OpDelete)
+	return &CoinChargeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CoinChargeClient) DeleteOne(_m *CoinCharge) *CoinChargeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CoinChargeClient) DeleteOneID(id string) *CoinChargeDeleteOne {
+	builder := c.Delete().Where(coincharge.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CoinChargeDeleteOne{builder}
+}
+
+// Query returns a query builder for CoinCharge.
+func (c *CoinChargeClient) Query() *CoinChargeQuery {
+	return &CoinChargeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCoinCharge},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CoinCharge entity by its id.
+func (c *CoinChargeClient) Get(ctx context.Context, id string) (*CoinCharge, error) {
+	return c.Query().Where(coincharge.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CoinChargeClient) GetX(ctx context.Context, id string) *CoinCharge {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CoinChargeClient) Hooks() []Hook {
+	return c.hooks.CoinCharge
+}
+
+// Interceptors returns the client interceptors.
+func (c *CoinChargeClient) Interceptors() []Interceptor {
+	return c.inters.CoinCharge
+}
+
+func (c *CoinChargeClient) mutate(ctx context.Context, m *CoinChargeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CoinChargeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CoinChargeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CoinChargeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CoinChargeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CoinCharge mutation op: %q", m.Op())
+	}
+}
+
+// CoinShareClient is a client for the CoinShare schema.
+type CoinShareClient struct {
+	config
+}
+
+// NewCoinShareClient returns a client for the CoinShare from the given config.
+func NewCoinShareClient(c config) *CoinShareClient {
+	return &CoinShareClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `coinshare.Hooks(f(g(h())))`.
+func (c *CoinShareClient) Use(hooks ...Hook) {
+	c.hooks.CoinShare = append(c.hooks.CoinShare, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `coinshare.Intercept(f(g(h())))`.
+func (c *CoinShareClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CoinShare = append(c.inters.CoinShare, interceptors...)
+}
+
+// Create returns a builder for creating a CoinShare entity.
+func (c *CoinShareClient) Create() *CoinShareCreate {
+	mutation := newCoinShareMutation(c.config, OpCreate)
+	return &CoinShareCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CoinShare entities.
+func (c *CoinShareClient) CreateBulk(builders ...*CoinShareCreate) *CoinShareCreateBulk {
+	return &CoinShareCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CoinShareClient) MapCreateBulk(slice any, setFunc func(*CoinShareCreate, int)) *CoinShareCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CoinShareCreateBulk{err: fmt.Errorf("calling to CoinShareClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CoinShareCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CoinShareCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CoinShare.
+func (c *CoinShareClient) Update() *CoinShareUpdate {
+	mutation := newCoinShareMutation(c.config, OpUpdate)
+	return &CoinShareUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CoinShareClient) UpdateOne(_m *CoinShare) *CoinShareUpdateOne {
+	mutation := newCoinShareMutation(c.config, OpUpdateOne, withCoinShare(_m))
+	return &CoinShareUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CoinShareClient) UpdateOneID(id string) *CoinShareUpdateOne {
+	mutation := newCoinShareMutation(c.config, OpUpdateOne, withCoinShareID(id))
+	return &CoinShareUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CoinShare.
+func (c *CoinShareClient) Delete() *CoinShareDelete {
+	mutation := newCoinShareMutation(c.config, OpDelete)
+	return &CoinShareDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CoinShareClient) DeleteOne(_m *CoinShare) *CoinShareDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CoinShareClient) DeleteOneID(id string) *CoinShareDeleteOne {
+	builder := c.Delete().Where(coinshare.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CoinShareDeleteOne{builder}
+}
+
+// Query returns a query builder for CoinShare.
+func (c *CoinShareClient) Query() *CoinShareQuery {
+	return &CoinShareQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCoinShare},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CoinShare entity by its id.
+func (c *CoinShareClient) Get(ctx context.Context, id string) (*CoinShare, error) {
+	return c.Query().Where(coinshare.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CoinShareClient) GetX(ctx context.Context, id string) *CoinShare {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CoinShareClient) Hooks() []Hook {
+	return c.hooks.CoinShare
+}
+
+// Interceptors returns the client interceptors.
+func (c *CoinShareClient) Interceptors() []Interceptor {
+	return c.inters.CoinShare
+}
+
+func (c *CoinShareClient) mutate(ctx context.Context, m *CoinShareMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CoinShareCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CoinShareUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CoinShareUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CoinShareDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CoinShare mutation op: %q", m.Op())
+	}
+}
+
+// CoinUsageClient is a client for the CoinUsage schema.
+type CoinUsageClient struct {
+	config
+}
+
+// NewCoinUsageClient returns a client for the CoinUsage from the given config.
+func NewCoinUsageClient(c config) *CoinUsageClient {
+	return &CoinUsageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `coinusage.Hooks(f(g(h())))`.
+func (c *CoinUsageClient) Use(hooks ...Hook) {
+	c.hooks.CoinUsage = append(c.hooks.CoinUsage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `coinusage.Intercept(f(g(h())))`.
+func (c *CoinUsageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CoinUsage = append(c.inters.CoinUsage, interceptors...)
+}
+
+// Create returns a builder for creating a CoinUsage entity.
+func (c *CoinUsageClient) Create() *CoinUsageCreate {
+	mutation := newCoinUsageMutation(c.config, OpCreate)
+	return &CoinUsageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CoinUsage entities.
+func (c *CoinUsageClient) CreateBulk(builders ...*CoinUsageCreate) *CoinUsageCreateBulk {
+	return &CoinUsageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CoinUsageClient) MapCreateBulk(slice any, setFunc func(*CoinUsageCreate, int)) *CoinUsageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CoinUsageCreateBulk{err: fmt.Errorf("calling to CoinUsageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CoinUsageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CoinUsageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CoinUsage.
+func (c *CoinUsageClient) Update() *CoinUsageUpdate {
+	mutation := newCoinUsageMutation(c.config, OpUpdate)
+	return &CoinUsageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CoinUsageClient) UpdateOne(_m *CoinUsage) *CoinUsageUpdateOne {
+	mutation := newCoinUsageMutation(c.config, OpUpdateOne, withCoinUsage(_m))
+	return &CoinUsageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CoinUsageClient) UpdateOneID(id string) *CoinUsageUpdateOne {
+	mutation := newCoinUsageMutation(c.config, OpUpdateOne, withCoinUsageID(id))
+	return &CoinUsageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CoinUsage.
+func (c *CoinUsageClient) Delete() *CoinUsageDelete {
+	mutation := newCoinUsageMutation(c.config, OpDelete)
+	return &CoinUsageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CoinUsageClient) DeleteOne(_m *CoinUsage) *CoinUsageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CoinUsageClient) DeleteOneID(id string) *CoinUsageDeleteOne {
+	builder := c.Delete().Where(coinusage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CoinUsageDeleteOne{builder}
+}
+
+// Query returns a query builder for CoinUsage.
+func (c *CoinUsageClient) Query() *CoinUsageQuery {
+	return &CoinUsageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCoinUsage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CoinUsage entity by its id.
+func (c *CoinUsageClient) Get(ctx context.Context, id string) (*CoinUsage, error) {
+	return c.Query().Where(coinusage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CoinUsageClient) GetX(ctx context.Context, id string) *CoinUsage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CoinUsageClient) Hooks() []Hook {
+	return c.hooks.CoinUsage
+}
+
+// Interceptors returns the client interceptors.
+func (c *CoinUsageClient) Interceptors() []Interceptor {
+	return c.inters.CoinUsage
+}
+
+func (c *CoinUsageClient) mutate(ctx context.Context, m *CoinUsageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CoinUsageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CoinUsageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CoinUsageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CoinUsageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CoinUsage mutation op: %q", m.Op())
 	}
 }
 
@@ -2741,6 +3200,405 @@ func (c *OutboxEventClient) mutate(ctx context.Context, m *OutboxEventMutation) 
 	}
 }
 
+// PaymentClient is a client for the Payment schema.
+type PaymentClient struct {
+	config
+}
+
+// NewPaymentClient returns a client for the Payment from the given config.
+func NewPaymentClient(c config) *PaymentClient {
+	return &PaymentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `payment.Hooks(f(g(h())))`.
+func (c *PaymentClient) Use(hooks ...Hook) {
+	c.hooks.Payment = append(c.hooks.Payment, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `payment.Intercept(f(g(h())))`.
+func (c *PaymentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Payment = append(c.inters.Payment, interceptors...)
+}
+
+// Create returns a builder for creating a Payment entity.
+func (c *PaymentClient) Create() *PaymentCreate {
+	mutation := newPaymentMutation(c.config, OpCreate)
+	return &PaymentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Payment entities.
+func (c *PaymentClient) CreateBulk(builders ...*PaymentCreate) *PaymentCreateBulk {
+	return &PaymentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PaymentClient) MapCreateBulk(slice any, setFunc func(*PaymentCreate, int)) *PaymentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PaymentCreateBulk{err: fmt.Errorf("calling to PaymentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PaymentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PaymentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Payment.
+func (c *PaymentClient) Update() *PaymentUpdate {
+	mutation := newPaymentMutation(c.config, OpUpdate)
+	return &PaymentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PaymentClient) UpdateOne(_m *Payment) *PaymentUpdateOne {
+	mutation := newPaymentMutation(c.config, OpUpdateOne, withPayment(_m))
+	return &PaymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PaymentClient) UpdateOneID(id string) *PaymentUpdateOne {
+	mutation := newPaymentMutation(c.config, OpUpdateOne, withPaymentID(id))
+	return &PaymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Payment.
+func (c *PaymentClient) Delete() *PaymentDelete {
+	mutation := newPaymentMutation(c.config, OpDelete)
+	return &PaymentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PaymentClient) DeleteOne(_m *Payment) *PaymentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PaymentClient) DeleteOneID(id string) *PaymentDeleteOne {
+	builder := c.Delete().Where(payment.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PaymentDeleteOne{builder}
+}
+
+// Query returns a query builder for Payment.
+func (c *PaymentClient) Query() *PaymentQuery {
+	return &PaymentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePayment},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Payment entity by its id.
+func (c *PaymentClient) Get(ctx context.Context, id string) (*Payment, error) {
+	return c.Query().Where(payment.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PaymentClient) GetX(ctx context.Context, id string) *Payment {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PaymentClient) Hooks() []Hook {
+	return c.hooks.Payment
+}
+
+// Interceptors returns the client interceptors.
+func (c *PaymentClient) Interceptors() []Interceptor {
+	return c.inters.Payment
+}
+
+func (c *PaymentClient) mutate(ctx context.Context, m *PaymentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PaymentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PaymentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PaymentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PaymentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Payment mutation op: %q", m.Op())
+	}
+}
+
+// PaymentAllocationClient is a client for the PaymentAllocation schema.
+type PaymentAllocationClient struct {
+	config
+}
+
+// NewPaymentAllocationClient returns a client for the PaymentAllocation from the given config.
+func NewPaymentAllocationClient(c config) *PaymentAllocationClient {
+	return &PaymentAllocationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `paymentallocation.Hooks(f(g(h())))`.
+func (c *PaymentAllocationClient) Use(hooks ...Hook) {
+	c.hooks.PaymentAllocation = append(c.hooks.PaymentAllocation, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `paymentallocation.Intercept(f(g(h())))`.
+func (c *PaymentAllocationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PaymentAllocation = append(c.inters.PaymentAllocation, interceptors...)
+}
+
+// Create returns a builder for creating a PaymentAllocation entity.
+func (c *PaymentAllocationClient) Create() *PaymentAllocationCreate {
+	mutation := newPaymentAllocationMutation(c.config, OpCreate)
+	return &PaymentAllocationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PaymentAllocation entities.
+func (c *PaymentAllocationClient) CreateBulk(builders ...*PaymentAllocationCreate) *PaymentAllocationCreateBulk {
+	return &PaymentAllocationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PaymentAllocationClient) MapCreateBulk(slice any, setFunc func(*PaymentAllocationCreate, int)) *PaymentAllocationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PaymentAllocationCreateBulk{err: fmt.Errorf("calling to PaymentAllocationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PaymentAllocationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PaymentAllocationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PaymentAllocation.
+func (c *PaymentAllocationClient) Update() *PaymentAllocationUpdate {
+	mutation := newPaymentAllocationMutation(c.config, OpUpdate)
+	return &PaymentAllocationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PaymentAllocationClient) UpdateOne(_m *PaymentAllocation) *PaymentAllocationUpdateOne {
+	mutation := newPaymentAllocationMutation(c.config, OpUpdateOne, withPaymentAllocation(_m))
+	return &PaymentAllocationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PaymentAllocationClient) UpdateOneID(id string) *PaymentAllocationUpdateOne {
+	mutation := newPaymentAllocationMutation(c.config, OpUpdateOne, withPaymentAllocationID(id))
+	return &PaymentAllocationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PaymentAllocation.
+func (c *PaymentAllocationClient) Delete() *PaymentAllocationDelete {
+	mutation := newPaymentAllocationMutation(c.config, OpDelete)
+	return &PaymentAllocationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PaymentAllocationClient) DeleteOne(_m *PaymentAllocation) *PaymentAllocationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PaymentAllocationClient) DeleteOneID(id string) *PaymentAllocationDeleteOne {
+	builder := c.Delete().Where(paymentallocation.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PaymentAllocationDeleteOne{builder}
+}
+
+// Query returns a query builder for PaymentAllocation.
+func (c *PaymentAllocationClient) Query() *PaymentAllocationQuery {
+	return &PaymentAllocationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePaymentAllocation},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PaymentAllocation entity by its id.
+func (c *PaymentAllocationClient) Get(ctx context.Context, id string) (*PaymentAllocation, error) {
+	return c.Query().Where(paymentallocation.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PaymentAllocationClient) GetX(ctx context.Context, id string) *PaymentAllocation {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PaymentAllocationClient) Hooks() []Hook {
+	return c.hooks.PaymentAllocation
+}
+
+// Interceptors returns the client interceptors.
+func (c *PaymentAllocationClient) Interceptors() []Interceptor {
+	return c.inters.PaymentAllocation
+}
+
+func (c *PaymentAllocationClient) mutate(ctx context.Context, m *PaymentAllocationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PaymentAllocationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PaymentAllocationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PaymentAllocationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PaymentAllocationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PaymentAllocation mutation op: %q", m.Op())
+	}
+}
+
+// PaymentMethodClient is a client for the PaymentMethod schema.
+type PaymentMethodClient struct {
+	config
+}
+
+// NewPaymentMethodClient returns a client for the PaymentMethod from the given config.
+func NewPaymentMethodClient(c config) *PaymentMethodClient {
+	return &PaymentMethodClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `paymentmethod.Hooks(f(g(h())))`.
+func (c *PaymentMethodClient) Use(hooks ...Hook) {
+	c.hooks.PaymentMethod = append(c.hooks.PaymentMethod, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `paymentmethod.Intercept(f(g(h())))`.
+func (c *PaymentMethodClient) Intercept(interceptors ...Interceptor) {
+	c.inters.PaymentMethod = append(c.inters.PaymentMethod, interceptors...)
+}
+
+// Create returns a builder for creating a PaymentMethod entity.
+func (c *PaymentMethodClient) Create() *PaymentMethodCreate {
+	mutation := newPaymentMethodMutation(c.config, OpCreate)
+	return &PaymentMethodCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of PaymentMethod entities.
+func (c *PaymentMethodClient) CreateBulk(builders ...*PaymentMethodCreate) *PaymentMethodCreateBulk {
+	return &PaymentMethodCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *PaymentMethodClient) MapCreateBulk(slice any, setFunc func(*PaymentMethodCreate, int)) *PaymentMethodCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &PaymentMethodCreateBulk{err: fmt.Errorf("calling to PaymentMethodClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*PaymentMethodCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &PaymentMethodCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for PaymentMethod.
+func (c *PaymentMethodClient) Update() *PaymentMethodUpdate {
+	mutation := newPaymentMethodMutation(c.config, OpUpdate)
+	return &PaymentMethodUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *PaymentMethodClient) UpdateOne(_m *PaymentMethod) *PaymentMethodUpdateOne {
+	mutation := newPaymentMethodMutation(c.config, OpUpdateOne, withPaymentMethod(_m))
+	return &PaymentMethodUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *PaymentMethodClient) UpdateOneID(id string) *PaymentMethodUpdateOne {
+	mutation := newPaymentMethodMutation(c.config, OpUpdateOne, withPaymentMethodID(id))
+	return &PaymentMethodUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for PaymentMethod.
+func (c *PaymentMethodClient) Delete() *PaymentMethodDelete {
+	mutation := newPaymentMethodMutation(c.config, OpDelete)
+	return &PaymentMethodDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *PaymentMethodClient) DeleteOne(_m *PaymentMethod) *PaymentMethodDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *PaymentMethodClient) DeleteOneID(id string) *PaymentMethodDeleteOne {
+	builder := c.Delete().Where(paymentmethod.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &PaymentMethodDeleteOne{builder}
+}
+
+// Query returns a query builder for PaymentMethod.
+func (c *PaymentMethodClient) Query() *PaymentMethodQuery {
+	return &PaymentMethodQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypePaymentMethod},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a PaymentMethod entity by its id.
+func (c *PaymentMethodClient) Get(ctx context.Context, id string) (*PaymentMethod, error) {
+	return c.Query().Where(paymentmethod.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *PaymentMethodClient) GetX(ctx context.Context, id string) *PaymentMethod {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *PaymentMethodClient) Hooks() []Hook {
+	return c.hooks.PaymentMethod
+}
+
+// Interceptors returns the client interceptors.
+func (c *PaymentMethodClient) Interceptors() []Interceptor {
+	return c.inters.PaymentMethod
+}
+
+func (c *PaymentMethodClient) mutate(ctx context.Context, m *PaymentMethodMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&PaymentMethodCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&PaymentMethodUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&PaymentMethodUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&PaymentMethodDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown PaymentMethod mutation op: %q", m.Op())
+	}
+}
+
 // PriceClient is a client for the Price schema.
 type PriceClient struct {
 	config
@@ -3438,6 +4296,139 @@ func (c *ServiceClient) mutate(ctx context.Context, m *ServiceMutation) (Value, 
 	}
 }
 
+// TaxInvoiceClient is a client for the TaxInvoice schema.
+type TaxInvoiceClient struct {
+	config
+}
+
+// NewTaxInvoiceClient returns a client for the TaxInvoice from the given config.
+func NewTaxInvoiceClient(c config) *TaxInvoiceClient {
+	return &TaxInvoiceClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `taxinvoice.Hooks(f(g(h())))`.
+func (c *TaxInvoiceClient) Use(hooks ...Hook) {
+	c.hooks.TaxInvoice = append(c.hooks.TaxInvoice, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `taxinvoice.Intercept(f(g(h())))`.
+func (c *TaxInvoiceClient) Intercept(interceptors ...Interceptor) {
+	c.inters.TaxInvoice = append(c.inters.TaxInvoice, interceptors...)
+}
+
+// Create returns a builder for creating a TaxInvoice entity.
+func (c *TaxInvoiceClient) Create() *TaxInvoiceCreate {
+	mutation := newTaxInvoiceMutation(c.config, OpCreate)
+	return &TaxInvoiceCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of TaxInvoice entities.
+func (c *TaxInvoiceClient) CreateBulk(builders ...*TaxInvoiceCreate) *TaxInvoiceCreateBulk {
+	return &TaxInvoiceCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *TaxInvoiceClient) MapCreateBulk(slice any, setFunc func(*TaxInvoiceCreate, int)) *TaxInvoiceCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &TaxInvoiceCreateBulk{err: fmt.Errorf("calling to TaxInvoiceClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*TaxInvoiceCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &TaxInvoiceCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for TaxInvoice.
+func (c *TaxInvoiceClient) Update() *TaxInvoiceUpdate {
+	mutation := newTaxInvoiceMutation(c.config, OpUpdate)
+	return &TaxInvoiceUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *TaxInvoiceClient) UpdateOne(_m *TaxInvoice) *TaxInvoiceUpdateOne {
+	mutation := newTaxInvoiceMutation(c.config, OpUpdateOne, withTaxInvoice(_m))
+	return &TaxInvoiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *TaxInvoiceClient) UpdateOneID(id string) *TaxInvoiceUpdateOne {
+	mutation := newTaxInvoiceMutation(c.config, OpUpdateOne, withTaxInvoiceID(id))
+	return &TaxInvoiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for TaxInvoice.
+func (c *TaxInvoiceClient) Delete() *TaxInvoiceDelete {
+	mutation := newTaxInvoiceMutation(c.config, OpDelete)
+	return &TaxInvoiceDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *TaxInvoiceClient) DeleteOne(_m *TaxInvoice) *TaxInvoiceDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *TaxInvoiceClient) DeleteOneID(id string) *TaxInvoiceDeleteOne {
+	builder := c.Delete().Where(taxinvoice.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &TaxInvoiceDeleteOne{builder}
+}
+
+// Query returns a query builder for TaxInvoice.
+func (c *TaxInvoiceClient) Query() *TaxInvoiceQuery {
+	return &TaxInvoiceQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeTaxInvoice},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a TaxInvoice entity by its id.
+func (c *TaxInvoiceClient) Get(ctx context.Context, id string) (*TaxInvoice, error) {
+	return c.Query().Where(taxinvoice.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *TaxInvoiceClient) GetX(ctx context.Context, id string) *TaxInvoice {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *TaxInvoiceClient) Hooks() []Hook {
+	return c.hooks.TaxInvoice
+}
+
+// Interceptors returns the client interceptors.
+func (c *TaxInvoiceClient) Interceptors() []Interceptor {
+	return c.inters.TaxInvoice
+}
+
+func (c *TaxInvoiceClient) mutate(ctx context.Context, m *TaxInvoiceMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&TaxInvoiceCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&TaxInvoiceUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&TaxInvoiceUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&TaxInvoiceDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown TaxInvoice mutation op: %q", m.Op())
+	}
+}
+
 // UsageDailyClient is a client for the UsageDaily schema.
 type UsageDailyClient struct {
 	config
@@ -3707,16 +4698,18 @@ func (c *UsageEventClient) mutate(ctx context.Context, m *UsageEventMutation) (V
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Account, BillingGroup, Contract, Coupon, CouponRedemption, Credit,
-		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
-		InvoiceLine, Organization, OutboxEvent, Price, Promotion, RefreshToken, Region,
-		Service, UsageDaily, UsageEvent []ent.Hook
+		APIToken, Account, BillingGroup, CoinCharge, CoinShare, CoinUsage, Contract,
+		Coupon, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse, Grant,
+		IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent, Payment,
+		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
+		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
 	}
 	inters struct {
-		APIToken, Account, BillingGroup, Contract, Coupon, CouponRedemption, Credit,
-		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
-		InvoiceLine, Organization, OutboxEvent, Price, Promotion, RefreshToken, Region,
-		Service, UsageDaily, UsageEvent []ent.Interceptor
+		APIToken, Account, BillingGroup, CoinCharge, CoinShare, CoinUsage, Contract,
+		Coupon, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse, Grant,
+		IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent, Payment,
+		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
+		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Interceptor
 	}
 )
 

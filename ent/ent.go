@@ -15,6 +15,9 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
+	"github.com/cloudbill/cloudbill/ent/coinshare"
+	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
@@ -28,11 +31,15 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentallocation"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
+	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
 )
@@ -95,29 +102,36 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apitoken.Table:         apitoken.ValidColumn,
-			account.Table:          account.ValidColumn,
-			billinggroup.Table:     billinggroup.ValidColumn,
-			contract.Table:         contract.ValidColumn,
-			coupon.Table:           coupon.ValidColumn,
-			couponredemption.Table: couponredemption.ValidColumn,
-			credit.Table:           credit.ValidColumn,
-			creditentry.Table:      creditentry.ValidColumn,
-			discount.Table:         discount.ValidColumn,
-			discountuse.Table:      discountuse.ValidColumn,
-			grant.Table:            grant.ValidColumn,
-			idempotencykey.Table:   idempotencykey.ValidColumn,
-			invoice.Table:          invoice.ValidColumn,
-			invoiceline.Table:      invoiceline.ValidColumn,
-			organization.Table:     organization.ValidColumn,
-			outboxevent.Table:      outboxevent.ValidColumn,
-			price.Table:            price.ValidColumn,
-			promotion.Table:        promotion.ValidColumn,
-			refreshtoken.Table:     refreshtoken.ValidColumn,
-			region.Table:           region.ValidColumn,
-			service.Table:          service.ValidColumn,
-			usagedaily.Table:       usagedaily.ValidColumn,
-			usageevent.Table:       usageevent.ValidColumn,
+			apitoken.Table:          apitoken.ValidColumn,
+			account.Table:           account.ValidColumn,
+			billinggroup.Table:      billinggroup.ValidColumn,
+			coincharge.Table:        coincharge.ValidColumn,
+			coinshare.Table:         coinshare.ValidColumn,
+			coinusage.Table:         coinusage.ValidColumn,
+			contract.Table:          contract.ValidColumn,
+			coupon.Table:            coupon.ValidColumn,
+			couponredemption.Table:  couponredemption.ValidColumn,
+			credit.Table:            credit.ValidColumn,
+			creditentry.Table:       creditentry.ValidColumn,
+			discount.Table:          discount.ValidColumn,
+			discountuse.Table:       discountuse.ValidColumn,
+			grant.Table:             grant.ValidColumn,
+			idempotencykey.Table:    idempotencykey.ValidColumn,
+			invoice.Table:           invoice.ValidColumn,
+			invoiceline.Table:       invoiceline.ValidColumn,
+			organization.Table:      organization.ValidColumn,
+			outboxevent.Table:       outboxevent.ValidColumn,
+			payment.Table:           payment.ValidColumn,
+			paymentallocation.Table: paymentallocation.ValidColumn,
+			paymentmethod.Table:     paymentmethod.ValidColumn,
+			price.Table:             price.ValidColumn,
+			promotion.Table:         promotion.ValidColumn,
+			refreshtoken.Table:      refreshtoken.ValidColumn,
+			region.Table:            region.ValidColumn,
+			service.Table:           service.ValidColumn,
+			taxinvoice.Table:        taxinvoice.ValidColumn,
+			usagedaily.Table:        usagedaily.ValidColumn,
+			usageevent.Table:        usageevent.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/credit"
@@ -18,6 +19,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/region"
@@ -194,6 +197,11 @@ func (_q *AccountQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, account.FieldBusinessCertified)
 				fieldSeen[account.FieldBusinessCertified] = struct{}{}
 			}
+		case "cashReceiptType":
+			if _, ok := fieldSeen[account.FieldCashReceiptType]; !ok {
+				selectedFields = append(selectedFields, account.FieldCashReceiptType)
+				fieldSeen[account.FieldCashReceiptType] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -352,6 +360,95 @@ func newBillingGroupPaginateArgs(rv map[string]any) *billinggroupPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*BillingGroupWhereInput); ok {
 		args.opts = append(args.opts, WithBillingGroupFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CoinChargeQuery) CollectFields(ctx context.Context, satisfies ...string) (*CoinChargeQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CoinChargeQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(coincharge.Columns))
+		selectedFields = []string{coincharge.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[coincharge.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, coincharge.FieldCreatedAt)
+				fieldSeen[coincharge.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type coinchargePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CoinChargePaginateOption
+}
+
+func newCoinChargePaginateArgs(rv map[string]any) *coinchargePaginateArgs {
+	args := &coinchargePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CoinChargeOrder{Field: &CoinChargeOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCoinChargeOrder(order))
+			}
+		case *CoinChargeOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCoinChargeOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*CoinChargeWhereInput); ok {
+		args.opts = append(args.opts, WithCoinChargeFilter(v.Filter))
 	}
 	return args
 }
@@ -1056,6 +1153,11 @@ func (_q *InvoiceQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, invoice.FieldStatus)
 				fieldSeen[invoice.FieldStatus] = struct{}{}
 			}
+		case "outstandingAt":
+			if _, ok := fieldSeen[invoice.FieldOutstandingAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldOutstandingAt)
+				fieldSeen[invoice.FieldOutstandingAt] = struct{}{}
+			}
 		case "issuedAt":
 			if _, ok := fieldSeen[invoice.FieldIssuedAt]; !ok {
 				selectedFields = append(selectedFields, invoice.FieldIssuedAt)
@@ -1219,6 +1321,264 @@ func newOrganizationPaginateArgs(rv map[string]any) *organizationPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*OrganizationWhereInput); ok {
 		args.opts = append(args.opts, WithOrganizationFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PaymentQuery) CollectFields(ctx context.Context, satisfies ...string) (*PaymentQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PaymentQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(payment.Columns))
+		selectedFields = []string{payment.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[payment.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldCreatedAt)
+				fieldSeen[payment.FieldCreatedAt] = struct{}{}
+			}
+		case "receiptID":
+			if _, ok := fieldSeen[payment.FieldReceiptID]; !ok {
+				selectedFields = append(selectedFields, payment.FieldReceiptID)
+				fieldSeen[payment.FieldReceiptID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[payment.FieldKind]; !ok {
+				selectedFields = append(selectedFields, payment.FieldKind)
+				fieldSeen[payment.FieldKind] = struct{}{}
+			}
+		case "methodLabel":
+			if _, ok := fieldSeen[payment.FieldMethodLabel]; !ok {
+				selectedFields = append(selectedFields, payment.FieldMethodLabel)
+				fieldSeen[payment.FieldMethodLabel] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[payment.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, payment.FieldStatus)
+				fieldSeen[payment.FieldStatus] = struct{}{}
+			}
+		case "failureReason":
+			if _, ok := fieldSeen[payment.FieldFailureReason]; !ok {
+				selectedFields = append(selectedFields, payment.FieldFailureReason)
+				fieldSeen[payment.FieldFailureReason] = struct{}{}
+			}
+		case "billedAt":
+			if _, ok := fieldSeen[payment.FieldBilledAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldBilledAt)
+				fieldSeen[payment.FieldBilledAt] = struct{}{}
+			}
+		case "paidAt":
+			if _, ok := fieldSeen[payment.FieldPaidAt]; !ok {
+				selectedFields = append(selectedFields, payment.FieldPaidAt)
+				fieldSeen[payment.FieldPaidAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type paymentPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PaymentPaginateOption
+}
+
+func newPaymentPaginateArgs(rv map[string]any) *paymentPaginateArgs {
+	args := &paymentPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &PaymentOrder{Field: &PaymentOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithPaymentOrder(order))
+			}
+		case *PaymentOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithPaymentOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*PaymentWhereInput); ok {
+		args.opts = append(args.opts, WithPaymentFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *PaymentMethodQuery) CollectFields(ctx context.Context, satisfies ...string) (*PaymentMethodQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *PaymentMethodQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(paymentmethod.Columns))
+		selectedFields = []string{paymentmethod.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[paymentmethod.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldCreatedAt)
+				fieldSeen[paymentmethod.FieldCreatedAt] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[paymentmethod.FieldType]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldType)
+				fieldSeen[paymentmethod.FieldType] = struct{}{}
+			}
+		case "brand":
+			if _, ok := fieldSeen[paymentmethod.FieldBrand]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldBrand)
+				fieldSeen[paymentmethod.FieldBrand] = struct{}{}
+			}
+		case "last4":
+			if _, ok := fieldSeen[paymentmethod.FieldLast4]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldLast4)
+				fieldSeen[paymentmethod.FieldLast4] = struct{}{}
+			}
+		case "bankCode":
+			if _, ok := fieldSeen[paymentmethod.FieldBankCode]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldBankCode)
+				fieldSeen[paymentmethod.FieldBankCode] = struct{}{}
+			}
+		case "holderName":
+			if _, ok := fieldSeen[paymentmethod.FieldHolderName]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldHolderName)
+				fieldSeen[paymentmethod.FieldHolderName] = struct{}{}
+			}
+		case "corporate":
+			if _, ok := fieldSeen[paymentmethod.FieldCorporate]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldCorporate)
+				fieldSeen[paymentmethod.FieldCorporate] = struct{}{}
+			}
+		case "isDefault":
+			if _, ok := fieldSeen[paymentmethod.FieldIsDefault]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldIsDefault)
+				fieldSeen[paymentmethod.FieldIsDefault] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[paymentmethod.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldStatus)
+				fieldSeen[paymentmethod.FieldStatus] = struct{}{}
+			}
+		case "consentedAt":
+			if _, ok := fieldSeen[paymentmethod.FieldConsentedAt]; !ok {
+				selectedFields = append(selectedFields, paymentmethod.FieldConsentedAt)
+				fieldSeen[paymentmethod.FieldConsentedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type paymentmethodPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []PaymentMethodPaginateOption
+}
+
+func newPaymentMethodPaginateArgs(rv map[string]any) *paymentmethodPaginateArgs {
+	args := &paymentmethodPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &PaymentMethodOrder{Field: &PaymentMethodOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithPaymentMethodOrder(order))
+			}
+		case *PaymentMethodOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithPaymentMethodOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*PaymentMethodWhereInput); ok {
+		args.opts = append(args.opts, WithPaymentMethodFilter(v.Filter))
 	}
 	return args
 }

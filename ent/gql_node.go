@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/credit"
@@ -19,6 +20,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/region"
@@ -45,6 +48,11 @@ var billinggroupImplementors = []string{"BillingGroup", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*BillingGroup) IsNode() {}
+
+var coinchargeImplementors = []string{"CoinCharge", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CoinCharge) IsNode() {}
 
 var contractImplementors = []string{"Contract", "Node"}
 
@@ -85,6 +93,16 @@ var organizationImplementors = []string{"Organization", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Organization) IsNode() {}
+
+var paymentImplementors = []string{"Payment", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Payment) IsNode() {}
+
+var paymentmethodImplementors = []string{"PaymentMethod", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*PaymentMethod) IsNode() {}
 
 var priceImplementors = []string{"Price", "Node"}
 
@@ -191,6 +209,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case coincharge.Table:
+		query := c.CoinCharge.Query().
+			Where(coincharge.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, coinchargeImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case contract.Table:
 		query := c.Contract.Query().
 			Where(contract.ID(id))
@@ -259,6 +286,24 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(organization.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, organizationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case payment.Table:
+		query := c.Payment.Query().
+			Where(payment.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, paymentImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case paymentmethod.Table:
+		query := c.PaymentMethod.Query().
+			Where(paymentmethod.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, paymentmethodImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -420,6 +465,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 				*noder = node
 			}
 		}
+	case coincharge.Table:
+		query := c.CoinCharge.Query().
+			Where(coincharge.IDIn(ids...))
+		query, err := query.CollectFields(ctx, coinchargeImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case contract.Table:
 		query := c.Contract.Query().
 			Where(contract.IDIn(ids...))
@@ -536,6 +597,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Organization.Query().
 			Where(organization.IDIn(ids...))
 		query, err := query.CollectFields(ctx, organizationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case payment.Table:
+		query := c.Payment.Query().
+			Where(payment.IDIn(ids...))
+		query, err := query.CollectFields(ctx, paymentImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case paymentmethod.Table:
+		query := c.PaymentMethod.Query().
+			Where(paymentmethod.IDIn(ids...))
+		query, err := query.CollectFields(ctx, paymentmethodImplementors...)
 		if err != nil {
 			return nil, err
 		}

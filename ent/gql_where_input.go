@@ -10,6 +10,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/credit"
@@ -18,6 +19,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/ent/predicate"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/promotion"
@@ -512,6 +515,23 @@ type AccountWhereInput struct {
 	// "business_certified" field predicates.
 	BusinessCertified    *bool `json:"businessCertified,omitempty"`
 	BusinessCertifiedNEQ *bool `json:"businessCertifiedNEQ,omitempty"`
+
+	// "cash_receipt_type" field predicates.
+	CashReceiptType             *string  `json:"cashReceiptType,omitempty"`
+	CashReceiptTypeNEQ          *string  `json:"cashReceiptTypeNEQ,omitempty"`
+	CashReceiptTypeIn           []string `json:"cashReceiptTypeIn,omitempty"`
+	CashReceiptTypeNotIn        []string `json:"cashReceiptTypeNotIn,omitempty"`
+	CashReceiptTypeGT           *string  `json:"cashReceiptTypeGT,omitempty"`
+	CashReceiptTypeGTE          *string  `json:"cashReceiptTypeGTE,omitempty"`
+	CashReceiptTypeLT           *string  `json:"cashReceiptTypeLT,omitempty"`
+	CashReceiptTypeLTE          *string  `json:"cashReceiptTypeLTE,omitempty"`
+	CashReceiptTypeContains     *string  `json:"cashReceiptTypeContains,omitempty"`
+	CashReceiptTypeHasPrefix    *string  `json:"cashReceiptTypeHasPrefix,omitempty"`
+	CashReceiptTypeHasSuffix    *string  `json:"cashReceiptTypeHasSuffix,omitempty"`
+	CashReceiptTypeIsNil        bool     `json:"cashReceiptTypeIsNil,omitempty"`
+	CashReceiptTypeNotNil       bool     `json:"cashReceiptTypeNotNil,omitempty"`
+	CashReceiptTypeEqualFold    *string  `json:"cashReceiptTypeEqualFold,omitempty"`
+	CashReceiptTypeContainsFold *string  `json:"cashReceiptTypeContainsFold,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -780,6 +800,51 @@ func (i *AccountWhereInput) P() (predicate.Account, error) {
 	if i.BusinessCertifiedNEQ != nil {
 		predicates = append(predicates, account.BusinessCertifiedNEQ(*i.BusinessCertifiedNEQ))
 	}
+	if i.CashReceiptType != nil {
+		predicates = append(predicates, account.CashReceiptTypeEQ(*i.CashReceiptType))
+	}
+	if i.CashReceiptTypeNEQ != nil {
+		predicates = append(predicates, account.CashReceiptTypeNEQ(*i.CashReceiptTypeNEQ))
+	}
+	if len(i.CashReceiptTypeIn) > 0 {
+		predicates = append(predicates, account.CashReceiptTypeIn(i.CashReceiptTypeIn...))
+	}
+	if len(i.CashReceiptTypeNotIn) > 0 {
+		predicates = append(predicates, account.CashReceiptTypeNotIn(i.CashReceiptTypeNotIn...))
+	}
+	if i.CashReceiptTypeGT != nil {
+		predicates = append(predicates, account.CashReceiptTypeGT(*i.CashReceiptTypeGT))
+	}
+	if i.CashReceiptTypeGTE != nil {
+		predicates = append(predicates, account.CashReceiptTypeGTE(*i.CashReceiptTypeGTE))
+	}
+	if i.CashReceiptTypeLT != nil {
+		predicates = append(predicates, account.CashReceiptTypeLT(*i.CashReceiptTypeLT))
+	}
+	if i.CashReceiptTypeLTE != nil {
+		predicates = append(predicates, account.CashReceiptTypeLTE(*i.CashReceiptTypeLTE))
+	}
+	if i.CashReceiptTypeContains != nil {
+		predicates = append(predicates, account.CashReceiptTypeContains(*i.CashReceiptTypeContains))
+	}
+	if i.CashReceiptTypeHasPrefix != nil {
+		predicates = append(predicates, account.CashReceiptTypeHasPrefix(*i.CashReceiptTypeHasPrefix))
+	}
+	if i.CashReceiptTypeHasSuffix != nil {
+		predicates = append(predicates, account.CashReceiptTypeHasSuffix(*i.CashReceiptTypeHasSuffix))
+	}
+	if i.CashReceiptTypeIsNil {
+		predicates = append(predicates, account.CashReceiptTypeIsNil())
+	}
+	if i.CashReceiptTypeNotNil {
+		predicates = append(predicates, account.CashReceiptTypeNotNil())
+	}
+	if i.CashReceiptTypeEqualFold != nil {
+		predicates = append(predicates, account.CashReceiptTypeEqualFold(*i.CashReceiptTypeEqualFold))
+	}
+	if i.CashReceiptTypeContainsFold != nil {
+		predicates = append(predicates, account.CashReceiptTypeContainsFold(*i.CashReceiptTypeContainsFold))
+	}
 
 	switch len(predicates) {
 	case 0:
@@ -1018,6 +1083,172 @@ func (i *BillingGroupWhereInput) P() (predicate.BillingGroup, error) {
 		return predicates[0], nil
 	default:
 		return billinggroup.And(predicates...), nil
+	}
+}
+
+// CoinChargeWhereInput represents a where input for filtering CoinCharge queries.
+type CoinChargeWhereInput struct {
+	Predicates []predicate.CoinCharge  `json:"-"`
+	Not        *CoinChargeWhereInput   `json:"not,omitempty"`
+	Or         []*CoinChargeWhereInput `json:"or,omitempty"`
+	And        []*CoinChargeWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CoinChargeWhereInput) AddPredicates(predicates ...predicate.CoinCharge) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CoinChargeWhereInput filter on the CoinChargeQuery builder.
+func (i *CoinChargeWhereInput) Filter(q *CoinChargeQuery) (*CoinChargeQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCoinChargeWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCoinChargeWhereInput is returned in case the CoinChargeWhereInput is empty.
+var ErrEmptyCoinChargeWhereInput = errors.New("ent: empty predicate CoinChargeWhereInput")
+
+// P returns a predicate for filtering coincharges.
+// An error is returned if the input is empty or invalid.
+func (i *CoinChargeWhereInput) P() (predicate.CoinCharge, error) {
+	var predicates []predicate.CoinCharge
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, coincharge.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.CoinCharge, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, coincharge.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.CoinCharge, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, coincharge.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, coincharge.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, coincharge.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, coincharge.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, coincharge.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, coincharge.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, coincharge.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, coincharge.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, coincharge.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, coincharge.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, coincharge.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, coincharge.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, coincharge.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, coincharge.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, coincharge.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, coincharge.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, coincharge.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, coincharge.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, coincharge.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCoinChargeWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return coincharge.And(predicates...), nil
 	}
 }
 
@@ -2878,6 +3109,18 @@ type InvoiceWhereInput struct {
 	StatusIn    []invoice.Status `json:"statusIn,omitempty"`
 	StatusNotIn []invoice.Status `json:"statusNotIn,omitempty"`
 
+	// "outstanding_at" field predicates.
+	OutstandingAt       *time.Time  `json:"outstandingAt,omitempty"`
+	OutstandingAtNEQ    *time.Time  `json:"outstandingAtNEQ,omitempty"`
+	OutstandingAtIn     []time.Time `json:"outstandingAtIn,omitempty"`
+	OutstandingAtNotIn  []time.Time `json:"outstandingAtNotIn,omitempty"`
+	OutstandingAtGT     *time.Time  `json:"outstandingAtGT,omitempty"`
+	OutstandingAtGTE    *time.Time  `json:"outstandingAtGTE,omitempty"`
+	OutstandingAtLT     *time.Time  `json:"outstandingAtLT,omitempty"`
+	OutstandingAtLTE    *time.Time  `json:"outstandingAtLTE,omitempty"`
+	OutstandingAtIsNil  bool        `json:"outstandingAtIsNil,omitempty"`
+	OutstandingAtNotNil bool        `json:"outstandingAtNotNil,omitempty"`
+
 	// "issued_at" field predicates.
 	IssuedAt      *time.Time  `json:"issuedAt,omitempty"`
 	IssuedAtNEQ   *time.Time  `json:"issuedAtNEQ,omitempty"`
@@ -3037,6 +3280,36 @@ func (i *InvoiceWhereInput) P() (predicate.Invoice, error) {
 	}
 	if len(i.StatusNotIn) > 0 {
 		predicates = append(predicates, invoice.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.OutstandingAt != nil {
+		predicates = append(predicates, invoice.OutstandingAtEQ(*i.OutstandingAt))
+	}
+	if i.OutstandingAtNEQ != nil {
+		predicates = append(predicates, invoice.OutstandingAtNEQ(*i.OutstandingAtNEQ))
+	}
+	if len(i.OutstandingAtIn) > 0 {
+		predicates = append(predicates, invoice.OutstandingAtIn(i.OutstandingAtIn...))
+	}
+	if len(i.OutstandingAtNotIn) > 0 {
+		predicates = append(predicates, invoice.OutstandingAtNotIn(i.OutstandingAtNotIn...))
+	}
+	if i.OutstandingAtGT != nil {
+		predicates = append(predicates, invoice.OutstandingAtGT(*i.OutstandingAtGT))
+	}
+	if i.OutstandingAtGTE != nil {
+		predicates = append(predicates, invoice.OutstandingAtGTE(*i.OutstandingAtGTE))
+	}
+	if i.OutstandingAtLT != nil {
+		predicates = append(predicates, invoice.OutstandingAtLT(*i.OutstandingAtLT))
+	}
+	if i.OutstandingAtLTE != nil {
+		predicates = append(predicates, invoice.OutstandingAtLTE(*i.OutstandingAtLTE))
+	}
+	if i.OutstandingAtIsNil {
+		predicates = append(predicates, invoice.OutstandingAtIsNil())
+	}
+	if i.OutstandingAtNotNil {
+		predicates = append(predicates, invoice.OutstandingAtNotNil())
 	}
 	if i.IssuedAt != nil {
 		predicates = append(predicates, invoice.IssuedAtEQ(*i.IssuedAt))
@@ -3320,6 +3593,918 @@ func (i *OrganizationWhereInput) P() (predicate.Organization, error) {
 		return predicates[0], nil
 	default:
 		return organization.And(predicates...), nil
+	}
+}
+
+// PaymentWhereInput represents a where input for filtering Payment queries.
+type PaymentWhereInput struct {
+	Predicates []predicate.Payment  `json:"-"`
+	Not        *PaymentWhereInput   `json:"not,omitempty"`
+	Or         []*PaymentWhereInput `json:"or,omitempty"`
+	And        []*PaymentWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "receipt_id" field predicates.
+	ReceiptID             *string  `json:"receiptID,omitempty"`
+	ReceiptIDNEQ          *string  `json:"receiptIDNEQ,omitempty"`
+	ReceiptIDIn           []string `json:"receiptIDIn,omitempty"`
+	ReceiptIDNotIn        []string `json:"receiptIDNotIn,omitempty"`
+	ReceiptIDGT           *string  `json:"receiptIDGT,omitempty"`
+	ReceiptIDGTE          *string  `json:"receiptIDGTE,omitempty"`
+	ReceiptIDLT           *string  `json:"receiptIDLT,omitempty"`
+	ReceiptIDLTE          *string  `json:"receiptIDLTE,omitempty"`
+	ReceiptIDContains     *string  `json:"receiptIDContains,omitempty"`
+	ReceiptIDHasPrefix    *string  `json:"receiptIDHasPrefix,omitempty"`
+	ReceiptIDHasSuffix    *string  `json:"receiptIDHasSuffix,omitempty"`
+	ReceiptIDEqualFold    *string  `json:"receiptIDEqualFold,omitempty"`
+	ReceiptIDContainsFold *string  `json:"receiptIDContainsFold,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *payment.Kind  `json:"kind,omitempty"`
+	KindNEQ   *payment.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []payment.Kind `json:"kindIn,omitempty"`
+	KindNotIn []payment.Kind `json:"kindNotIn,omitempty"`
+
+	// "method_label" field predicates.
+	MethodLabel             *string  `json:"methodLabel,omitempty"`
+	MethodLabelNEQ          *string  `json:"methodLabelNEQ,omitempty"`
+	MethodLabelIn           []string `json:"methodLabelIn,omitempty"`
+	MethodLabelNotIn        []string `json:"methodLabelNotIn,omitempty"`
+	MethodLabelGT           *string  `json:"methodLabelGT,omitempty"`
+	MethodLabelGTE          *string  `json:"methodLabelGTE,omitempty"`
+	MethodLabelLT           *string  `json:"methodLabelLT,omitempty"`
+	MethodLabelLTE          *string  `json:"methodLabelLTE,omitempty"`
+	MethodLabelContains     *string  `json:"methodLabelContains,omitempty"`
+	MethodLabelHasPrefix    *string  `json:"methodLabelHasPrefix,omitempty"`
+	MethodLabelHasSuffix    *string  `json:"methodLabelHasSuffix,omitempty"`
+	MethodLabelEqualFold    *string  `json:"methodLabelEqualFold,omitempty"`
+	MethodLabelContainsFold *string  `json:"methodLabelContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *payment.Status  `json:"status,omitempty"`
+	StatusNEQ   *payment.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []payment.Status `json:"statusIn,omitempty"`
+	StatusNotIn []payment.Status `json:"statusNotIn,omitempty"`
+
+	// "failure_reason" field predicates.
+	FailureReason             *string  `json:"failureReason,omitempty"`
+	FailureReasonNEQ          *string  `json:"failureReasonNEQ,omitempty"`
+	FailureReasonIn           []string `json:"failureReasonIn,omitempty"`
+	FailureReasonNotIn        []string `json:"failureReasonNotIn,omitempty"`
+	FailureReasonGT           *string  `json:"failureReasonGT,omitempty"`
+	FailureReasonGTE          *string  `json:"failureReasonGTE,omitempty"`
+	FailureReasonLT           *string  `json:"failureReasonLT,omitempty"`
+	FailureReasonLTE          *string  `json:"failureReasonLTE,omitempty"`
+	FailureReasonContains     *string  `json:"failureReasonContains,omitempty"`
+	FailureReasonHasPrefix    *string  `json:"failureReasonHasPrefix,omitempty"`
+	FailureReasonHasSuffix    *string  `json:"failureReasonHasSuffix,omitempty"`
+	FailureReasonEqualFold    *string  `json:"failureReasonEqualFold,omitempty"`
+	FailureReasonContainsFold *string  `json:"failureReasonContainsFold,omitempty"`
+
+	// "billed_at" field predicates.
+	BilledAt      *time.Time  `json:"billedAt,omitempty"`
+	BilledAtNEQ   *time.Time  `json:"billedAtNEQ,omitempty"`
+	BilledAtIn    []time.Time `json:"billedAtIn,omitempty"`
+	BilledAtNotIn []time.Time `json:"billedAtNotIn,omitempty"`
+	BilledAtGT    *time.Time  `json:"billedAtGT,omitempty"`
+	BilledAtGTE   *time.Time  `json:"billedAtGTE,omitempty"`
+	BilledAtLT    *time.Time  `json:"billedAtLT,omitempty"`
+	BilledAtLTE   *time.Time  `json:"billedAtLTE,omitempty"`
+
+	// "paid_at" field predicates.
+	PaidAt       *time.Time  `json:"paidAt,omitempty"`
+	PaidAtNEQ    *time.Time  `json:"paidAtNEQ,omitempty"`
+	PaidAtIn     []time.Time `json:"paidAtIn,omitempty"`
+	PaidAtNotIn  []time.Time `json:"paidAtNotIn,omitempty"`
+	PaidAtGT     *time.Time  `json:"paidAtGT,omitempty"`
+	PaidAtGTE    *time.Time  `json:"paidAtGTE,omitempty"`
+	PaidAtLT     *time.Time  `json:"paidAtLT,omitempty"`
+	PaidAtLTE    *time.Time  `json:"paidAtLTE,omitempty"`
+	PaidAtIsNil  bool        `json:"paidAtIsNil,omitempty"`
+	PaidAtNotNil bool        `json:"paidAtNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *PaymentWhereInput) AddPredicates(predicates ...predicate.Payment) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the PaymentWhereInput filter on the PaymentQuery builder.
+func (i *PaymentWhereInput) Filter(q *PaymentQuery) (*PaymentQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyPaymentWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyPaymentWhereInput is returned in case the PaymentWhereInput is empty.
+var ErrEmptyPaymentWhereInput = errors.New("ent: empty predicate PaymentWhereInput")
+
+// P returns a predicate for filtering payments.
+// An error is returned if the input is empty or invalid.
+func (i *PaymentWhereInput) P() (predicate.Payment, error) {
+	var predicates []predicate.Payment
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, payment.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Payment, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, payment.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Payment, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, payment.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, payment.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, payment.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, payment.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, payment.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, payment.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, payment.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, payment.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, payment.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, payment.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, payment.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, payment.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, payment.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, payment.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, payment.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, payment.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, payment.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, payment.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, payment.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.ReceiptID != nil {
+		predicates = append(predicates, payment.ReceiptIDEQ(*i.ReceiptID))
+	}
+	if i.ReceiptIDNEQ != nil {
+		predicates = append(predicates, payment.ReceiptIDNEQ(*i.ReceiptIDNEQ))
+	}
+	if len(i.ReceiptIDIn) > 0 {
+		predicates = append(predicates, payment.ReceiptIDIn(i.ReceiptIDIn...))
+	}
+	if len(i.ReceiptIDNotIn) > 0 {
+		predicates = append(predicates, payment.ReceiptIDNotIn(i.ReceiptIDNotIn...))
+	}
+	if i.ReceiptIDGT != nil {
+		predicates = append(predicates, payment.ReceiptIDGT(*i.ReceiptIDGT))
+	}
+	if i.ReceiptIDGTE != nil {
+		predicates = append(predicates, payment.ReceiptIDGTE(*i.ReceiptIDGTE))
+	}
+	if i.ReceiptIDLT != nil {
+		predicates = append(predicates, payment.ReceiptIDLT(*i.ReceiptIDLT))
+	}
+	if i.ReceiptIDLTE != nil {
+		predicates = append(predicates, payment.ReceiptIDLTE(*i.ReceiptIDLTE))
+	}
+	if i.ReceiptIDContains != nil {
+		predicates = append(predicates, payment.ReceiptIDContains(*i.ReceiptIDContains))
+	}
+	if i.ReceiptIDHasPrefix != nil {
+		predicates = append(predicates, payment.ReceiptIDHasPrefix(*i.ReceiptIDHasPrefix))
+	}
+	if i.ReceiptIDHasSuffix != nil {
+		predicates = append(predicates, payment.ReceiptIDHasSuffix(*i.ReceiptIDHasSuffix))
+	}
+	if i.ReceiptIDEqualFold != nil {
+		predicates = append(predicates, payment.ReceiptIDEqualFold(*i.ReceiptIDEqualFold))
+	}
+	if i.ReceiptIDContainsFold != nil {
+		predicates = append(predicates, payment.ReceiptIDContainsFold(*i.ReceiptIDContainsFold))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, payment.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, payment.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, payment.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, payment.KindNotIn(i.KindNotIn...))
+	}
+	if i.MethodLabel != nil {
+		predicates = append(predicates, payment.MethodLabelEQ(*i.MethodLabel))
+	}
+	if i.MethodLabelNEQ != nil {
+		predicates = append(predicates, payment.MethodLabelNEQ(*i.MethodLabelNEQ))
+	}
+	if len(i.MethodLabelIn) > 0 {
+		predicates = append(predicates, payment.MethodLabelIn(i.MethodLabelIn...))
+	}
+	if len(i.MethodLabelNotIn) > 0 {
+		predicates = append(predicates, payment.MethodLabelNotIn(i.MethodLabelNotIn...))
+	}
+	if i.MethodLabelGT != nil {
+		predicates = append(predicates, payment.MethodLabelGT(*i.MethodLabelGT))
+	}
+	if i.MethodLabelGTE != nil {
+		predicates = append(predicates, payment.MethodLabelGTE(*i.MethodLabelGTE))
+	}
+	if i.MethodLabelLT != nil {
+		predicates = append(predicates, payment.MethodLabelLT(*i.MethodLabelLT))
+	}
+	if i.MethodLabelLTE != nil {
+		predicates = append(predicates, payment.MethodLabelLTE(*i.MethodLabelLTE))
+	}
+	if i.MethodLabelContains != nil {
+		predicates = append(predicates, payment.MethodLabelContains(*i.MethodLabelContains))
+	}
+	if i.MethodLabelHasPrefix != nil {
+		predicates = append(predicates, payment.MethodLabelHasPrefix(*i.MethodLabelHasPrefix))
+	}
+	if i.MethodLabelHasSuffix != nil {
+		predicates = append(predicates, payment.MethodLabelHasSuffix(*i.MethodLabelHasSuffix))
+	}
+	if i.MethodLabelEqualFold != nil {
+		predicates = append(predicates, payment.MethodLabelEqualFold(*i.MethodLabelEqualFold))
+	}
+	if i.MethodLabelContainsFold != nil {
+		predicates = append(predicates, payment.MethodLabelContainsFold(*i.MethodLabelContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, payment.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, payment.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, payment.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, payment.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.FailureReason != nil {
+		predicates = append(predicates, payment.FailureReasonEQ(*i.FailureReason))
+	}
+	if i.FailureReasonNEQ != nil {
+		predicates = append(predicates, payment.FailureReasonNEQ(*i.FailureReasonNEQ))
+	}
+	if len(i.FailureReasonIn) > 0 {
+		predicates = append(predicates, payment.FailureReasonIn(i.FailureReasonIn...))
+	}
+	if len(i.FailureReasonNotIn) > 0 {
+		predicates = append(predicates, payment.FailureReasonNotIn(i.FailureReasonNotIn...))
+	}
+	if i.FailureReasonGT != nil {
+		predicates = append(predicates, payment.FailureReasonGT(*i.FailureReasonGT))
+	}
+	if i.FailureReasonGTE != nil {
+		predicates = append(predicates, payment.FailureReasonGTE(*i.FailureReasonGTE))
+	}
+	if i.FailureReasonLT != nil {
+		predicates = append(predicates, payment.FailureReasonLT(*i.FailureReasonLT))
+	}
+	if i.FailureReasonLTE != nil {
+		predicates = append(predicates, payment.FailureReasonLTE(*i.FailureReasonLTE))
+	}
+	if i.FailureReasonContains != nil {
+		predicates = append(predicates, payment.FailureReasonContains(*i.FailureReasonContains))
+	}
+	if i.FailureReasonHasPrefix != nil {
+		predicates = append(predicates, payment.FailureReasonHasPrefix(*i.FailureReasonHasPrefix))
+	}
+	if i.FailureReasonHasSuffix != nil {
+		predicates = append(predicates, payment.FailureReasonHasSuffix(*i.FailureReasonHasSuffix))
+	}
+	if i.FailureReasonEqualFold != nil {
+		predicates = append(predicates, payment.FailureReasonEqualFold(*i.FailureReasonEqualFold))
+	}
+	if i.FailureReasonContainsFold != nil {
+		predicates = append(predicates, payment.FailureReasonContainsFold(*i.FailureReasonContainsFold))
+	}
+	if i.BilledAt != nil {
+		predicates = append(predicates, payment.BilledAtEQ(*i.BilledAt))
+	}
+	if i.BilledAtNEQ != nil {
+		predicates = append(predicates, payment.BilledAtNEQ(*i.BilledAtNEQ))
+	}
+	if len(i.BilledAtIn) > 0 {
+		predicates = append(predicates, payment.BilledAtIn(i.BilledAtIn...))
+	}
+	if len(i.BilledAtNotIn) > 0 {
+		predicates = append(predicates, payment.BilledAtNotIn(i.BilledAtNotIn...))
+	}
+	if i.BilledAtGT != nil {
+		predicates = append(predicates, payment.BilledAtGT(*i.BilledAtGT))
+	}
+	if i.BilledAtGTE != nil {
+		predicates = append(predicates, payment.BilledAtGTE(*i.BilledAtGTE))
+	}
+	if i.BilledAtLT != nil {
+		predicates = append(predicates, payment.BilledAtLT(*i.BilledAtLT))
+	}
+	if i.BilledAtLTE != nil {
+		predicates = append(predicates, payment.BilledAtLTE(*i.BilledAtLTE))
+	}
+	if i.PaidAt != nil {
+		predicates = append(predicates, payment.PaidAtEQ(*i.PaidAt))
+	}
+	if i.PaidAtNEQ != nil {
+		predicates = append(predicates, payment.PaidAtNEQ(*i.PaidAtNEQ))
+	}
+	if len(i.PaidAtIn) > 0 {
+		predicates = append(predicates, payment.PaidAtIn(i.PaidAtIn...))
+	}
+	if len(i.PaidAtNotIn) > 0 {
+		predicates = append(predicates, payment.PaidAtNotIn(i.PaidAtNotIn...))
+	}
+	if i.PaidAtGT != nil {
+		predicates = append(predicates, payment.PaidAtGT(*i.PaidAtGT))
+	}
+	if i.PaidAtGTE != nil {
+		predicates = append(predicates, payment.PaidAtGTE(*i.PaidAtGTE))
+	}
+	if i.PaidAtLT != nil {
+		predicates = append(predicates, payment.PaidAtLT(*i.PaidAtLT))
+	}
+	if i.PaidAtLTE != nil {
+		predicates = append(predicates, payment.PaidAtLTE(*i.PaidAtLTE))
+	}
+	if i.PaidAtIsNil {
+		predicates = append(predicates, payment.PaidAtIsNil())
+	}
+	if i.PaidAtNotNil {
+		predicates = append(predicates, payment.PaidAtNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyPaymentWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return payment.And(predicates...), nil
+	}
+}
+
+// PaymentMethodWhereInput represents a where input for filtering PaymentMethod queries.
+type PaymentMethodWhereInput struct {
+	Predicates []predicate.PaymentMethod  `json:"-"`
+	Not        *PaymentMethodWhereInput   `json:"not,omitempty"`
+	Or         []*PaymentMethodWhereInput `json:"or,omitempty"`
+	And        []*PaymentMethodWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "type" field predicates.
+	Type      *paymentmethod.Type  `json:"type,omitempty"`
+	TypeNEQ   *paymentmethod.Type  `json:"typeNEQ,omitempty"`
+	TypeIn    []paymentmethod.Type `json:"typeIn,omitempty"`
+	TypeNotIn []paymentmethod.Type `json:"typeNotIn,omitempty"`
+
+	// "brand" field predicates.
+	Brand             *string  `json:"brand,omitempty"`
+	BrandNEQ          *string  `json:"brandNEQ,omitempty"`
+	BrandIn           []string `json:"brandIn,omitempty"`
+	BrandNotIn        []string `json:"brandNotIn,omitempty"`
+	BrandGT           *string  `json:"brandGT,omitempty"`
+	BrandGTE          *string  `json:"brandGTE,omitempty"`
+	BrandLT           *string  `json:"brandLT,omitempty"`
+	BrandLTE          *string  `json:"brandLTE,omitempty"`
+	BrandContains     *string  `json:"brandContains,omitempty"`
+	BrandHasPrefix    *string  `json:"brandHasPrefix,omitempty"`
+	BrandHasSuffix    *string  `json:"brandHasSuffix,omitempty"`
+	BrandEqualFold    *string  `json:"brandEqualFold,omitempty"`
+	BrandContainsFold *string  `json:"brandContainsFold,omitempty"`
+
+	// "last4" field predicates.
+	Last4             *string  `json:"last4,omitempty"`
+	Last4NEQ          *string  `json:"last4NEQ,omitempty"`
+	Last4In           []string `json:"last4In,omitempty"`
+	Last4NotIn        []string `json:"last4NotIn,omitempty"`
+	Last4GT           *string  `json:"last4GT,omitempty"`
+	Last4GTE          *string  `json:"last4GTE,omitempty"`
+	Last4LT           *string  `json:"last4LT,omitempty"`
+	Last4LTE          *string  `json:"last4LTE,omitempty"`
+	Last4Contains     *string  `json:"last4Contains,omitempty"`
+	Last4HasPrefix    *string  `json:"last4HasPrefix,omitempty"`
+	Last4HasSuffix    *string  `json:"last4HasSuffix,omitempty"`
+	Last4EqualFold    *string  `json:"last4EqualFold,omitempty"`
+	Last4ContainsFold *string  `json:"last4ContainsFold,omitempty"`
+
+	// "bank_code" field predicates.
+	BankCode             *string  `json:"bankCode,omitempty"`
+	BankCodeNEQ          *string  `json:"bankCodeNEQ,omitempty"`
+	BankCodeIn           []string `json:"bankCodeIn,omitempty"`
+	BankCodeNotIn        []string `json:"bankCodeNotIn,omitempty"`
+	BankCodeGT           *string  `json:"bankCodeGT,omitempty"`
+	BankCodeGTE          *string  `json:"bankCodeGTE,omitempty"`
+	BankCodeLT           *string  `json:"bankCodeLT,omitempty"`
+	BankCodeLTE          *string  `json:"bankCodeLTE,omitempty"`
+	BankCodeContains     *string  `json:"bankCodeContains,omitempty"`
+	BankCodeHasPrefix    *string  `json:"bankCodeHasPrefix,omitempty"`
+	BankCodeHasSuffix    *string  `json:"bankCodeHasSuffix,omitempty"`
+	BankCodeEqualFold    *string  `json:"bankCodeEqualFold,omitempty"`
+	BankCodeContainsFold *string  `json:"bankCodeContainsFold,omitempty"`
+
+	// "holder_name" field predicates.
+	HolderName             *string  `json:"holderName,omitempty"`
+	HolderNameNEQ          *string  `json:"holderNameNEQ,omitempty"`
+	HolderNameIn           []string `json:"holderNameIn,omitempty"`
+	HolderNameNotIn        []string `json:"holderNameNotIn,omitempty"`
+	HolderNameGT           *string  `json:"holderNameGT,omitempty"`
+	HolderNameGTE          *string  `json:"holderNameGTE,omitempty"`
+	HolderNameLT           *string  `json:"holderNameLT,omitempty"`
+	HolderNameLTE          *string  `json:"holderNameLTE,omitempty"`
+	HolderNameContains     *string  `json:"holderNameContains,omitempty"`
+	HolderNameHasPrefix    *string  `json:"holderNameHasPrefix,omitempty"`
+	HolderNameHasSuffix    *string  `json:"holderNameHasSuffix,omitempty"`
+	HolderNameEqualFold    *string  `json:"holderNameEqualFold,omitempty"`
+	HolderNameContainsFold *string  `json:"holderNameContainsFold,omitempty"`
+
+	// "corporate" field predicates.
+	Corporate    *bool `json:"corporate,omitempty"`
+	CorporateNEQ *bool `json:"corporateNEQ,omitempty"`
+
+	// "is_default" field predicates.
+	IsDefault    *bool `json:"isDefault,omitempty"`
+	IsDefaultNEQ *bool `json:"isDefaultNEQ,omitempty"`
+
+	// "status" field predicates.
+	Status      *paymentmethod.Status  `json:"status,omitempty"`
+	StatusNEQ   *paymentmethod.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []paymentmethod.Status `json:"statusIn,omitempty"`
+	StatusNotIn []paymentmethod.Status `json:"statusNotIn,omitempty"`
+
+	// "consented_at" field predicates.
+	ConsentedAt      *time.Time  `json:"consentedAt,omitempty"`
+	ConsentedAtNEQ   *time.Time  `json:"consentedAtNEQ,omitempty"`
+	ConsentedAtIn    []time.Time `json:"consentedAtIn,omitempty"`
+	ConsentedAtNotIn []time.Time `json:"consentedAtNotIn,omitempty"`
+	ConsentedAtGT    *time.Time  `json:"consentedAtGT,omitempty"`
+	ConsentedAtGTE   *time.Time  `json:"consentedAtGTE,omitempty"`
+	ConsentedAtLT    *time.Time  `json:"consentedAtLT,omitempty"`
+	ConsentedAtLTE   *time.Time  `json:"consentedAtLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *PaymentMethodWhereInput) AddPredicates(predicates ...predicate.PaymentMethod) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the PaymentMethodWhereInput filter on the PaymentMethodQuery builder.
+func (i *PaymentMethodWhereInput) Filter(q *PaymentMethodQuery) (*PaymentMethodQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyPaymentMethodWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyPaymentMethodWhereInput is returned in case the PaymentMethodWhereInput is empty.
+var ErrEmptyPaymentMethodWhereInput = errors.New("ent: empty predicate PaymentMethodWhereInput")
+
+// P returns a predicate for filtering paymentmethods.
+// An error is returned if the input is empty or invalid.
+func (i *PaymentMethodWhereInput) P() (predicate.PaymentMethod, error) {
+	var predicates []predicate.PaymentMethod
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, paymentmethod.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.PaymentMethod, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, paymentmethod.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.PaymentMethod, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, paymentmethod.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, paymentmethod.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, paymentmethod.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, paymentmethod.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, paymentmethod.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, paymentmethod.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, paymentmethod.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, paymentmethod.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, paymentmethod.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, paymentmethod.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, paymentmethod.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, paymentmethod.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, paymentmethod.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, paymentmethod.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, paymentmethod.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, paymentmethod.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, paymentmethod.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, paymentmethod.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, paymentmethod.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.Type != nil {
+		predicates = append(predicates, paymentmethod.TypeEQ(*i.Type))
+	}
+	if i.TypeNEQ != nil {
+		predicates = append(predicates, paymentmethod.TypeNEQ(*i.TypeNEQ))
+	}
+	if len(i.TypeIn) > 0 {
+		predicates = append(predicates, paymentmethod.TypeIn(i.TypeIn...))
+	}
+	if len(i.TypeNotIn) > 0 {
+		predicates = append(predicates, paymentmethod.TypeNotIn(i.TypeNotIn...))
+	}
+	if i.Brand != nil {
+		predicates = append(predicates, paymentmethod.BrandEQ(*i.Brand))
+	}
+	if i.BrandNEQ != nil {
+		predicates = append(predicates, paymentmethod.BrandNEQ(*i.BrandNEQ))
+	}
+	if len(i.BrandIn) > 0 {
+		predicates = append(predicates, paymentmethod.BrandIn(i.BrandIn...))
+	}
+	if len(i.BrandNotIn) > 0 {
+		predicates = append(predicates, paymentmethod.BrandNotIn(i.BrandNotIn...))
+	}
+	if i.BrandGT != nil {
+		predicates = append(predicates, paymentmethod.BrandGT(*i.BrandGT))
+	}
+	if i.BrandGTE != nil {
+		predicates = append(predicates, paymentmethod.BrandGTE(*i.BrandGTE))
+	}
+	if i.BrandLT != nil {
+		predicates = append(predicates, paymentmethod.BrandLT(*i.BrandLT))
+	}
+	if i.BrandLTE != nil {
+		predicates = append(predicates, paymentmethod.BrandLTE(*i.BrandLTE))
+	}
+	if i.BrandContains != nil {
+		predicates = append(predicates, paymentmethod.BrandContains(*i.BrandContains))
+	}
+	if i.BrandHasPrefix != nil {
+		predicates = append(predicates, paymentmethod.BrandHasPrefix(*i.BrandHasPrefix))
+	}
+	if i.BrandHasSuffix != nil {
+		predicates = append(predicates, paymentmethod.BrandHasSuffix(*i.BrandHasSuffix))
+	}
+	if i.BrandEqualFold != nil {
+		predicates = append(predicates, paymentmethod.BrandEqualFold(*i.BrandEqualFold))
+	}
+	if i.BrandContainsFold != nil {
+		predicates = append(predicates, paymentmethod.BrandContainsFold(*i.BrandContainsFold))
+	}
+	if i.Last4 != nil {
+		predicates = append(predicates, paymentmethod.Last4EQ(*i.Last4))
+	}
+	if i.Last4NEQ != nil {
+		predicates = append(predicates, paymentmethod.Last4NEQ(*i.Last4NEQ))
+	}
+	if len(i.Last4In) > 0 {
+		predicates = append(predicates, paymentmethod.Last4In(i.Last4In...))
+	}
+	if len(i.Last4NotIn) > 0 {
+		predicates = append(predicates, paymentmethod.Last4NotIn(i.Last4NotIn...))
+	}
+	if i.Last4GT != nil {
+		predicates = append(predicates, paymentmethod.Last4GT(*i.Last4GT))
+	}
+	if i.Last4GTE != nil {
+		predicates = append(predicates, paymentmethod.Last4GTE(*i.Last4GTE))
+	}
+	if i.Last4LT != nil {
+		predicates = append(predicates, paymentmethod.Last4LT(*i.Last4LT))
+	}
+	if i.Last4LTE != nil {
+		predicates = append(predicates, paymentmethod.Last4LTE(*i.Last4LTE))
+	}
+	if i.Last4Contains != nil {
+		predicates = append(predicates, paymentmethod.Last4Contains(*i.Last4Contains))
+	}
+	if i.Last4HasPrefix != nil {
+		predicates = append(predicates, paymentmethod.Last4HasPrefix(*i.Last4HasPrefix))
+	}
+	if i.Last4HasSuffix != nil {
+		predicates = append(predicates, paymentmethod.Last4HasSuffix(*i.Last4HasSuffix))
+	}
+	if i.Last4EqualFold != nil {
+		predicates = append(predicates, paymentmethod.Last4EqualFold(*i.Last4EqualFold))
+	}
+	if i.Last4ContainsFold != nil {
+		predicates = append(predicates, paymentmethod.Last4ContainsFold(*i.Last4ContainsFold))
+	}
+	if i.BankCode != nil {
+		predicates = append(predicates, paymentmethod.BankCodeEQ(*i.BankCode))
+	}
+	if i.BankCodeNEQ != nil {
+		predicates = append(predicates, paymentmethod.BankCodeNEQ(*i.BankCodeNEQ))
+	}
+	if len(i.BankCodeIn) > 0 {
+		predicates = append(predicates, paymentmethod.BankCodeIn(i.BankCodeIn...))
+	}
+	if len(i.BankCodeNotIn) > 0 {
+		predicates = append(predicates, paymentmethod.BankCodeNotIn(i.BankCodeNotIn...))
+	}
+	if i.BankCodeGT != nil {
+		predicates = append(predicates, paymentmethod.BankCodeGT(*i.BankCodeGT))
+	}
+	if i.BankCodeGTE != nil {
+		predicates = append(predicates, paymentmethod.BankCodeGTE(*i.BankCodeGTE))
+	}
+	if i.BankCodeLT != nil {
+		predicates = append(predicates, paymentmethod.BankCodeLT(*i.BankCodeLT))
+	}
+	if i.BankCodeLTE != nil {
+		predicates = append(predicates, paymentmethod.BankCodeLTE(*i.BankCodeLTE))
+	}
+	if i.BankCodeContains != nil {
+		predicates = append(predicates, paymentmethod.BankCodeContains(*i.BankCodeContains))
+	}
+	if i.BankCodeHasPrefix != nil {
+		predicates = append(predicates, paymentmethod.BankCodeHasPrefix(*i.BankCodeHasPrefix))
+	}
+	if i.BankCodeHasSuffix != nil {
+		predicates = append(predicates, paymentmethod.BankCodeHasSuffix(*i.BankCodeHasSuffix))
+	}
+	if i.BankCodeEqualFold != nil {
+		predicates = append(predicates, paymentmethod.BankCodeEqualFold(*i.BankCodeEqualFold))
+	}
+	if i.BankCodeContainsFold != nil {
+		predicates = append(predicates, paymentmethod.BankCodeContainsFold(*i.BankCodeContainsFold))
+	}
+	if i.HolderName != nil {
+		predicates = append(predicates, paymentmethod.HolderNameEQ(*i.HolderName))
+	}
+	if i.HolderNameNEQ != nil {
+		predicates = append(predicates, paymentmethod.HolderNameNEQ(*i.HolderNameNEQ))
+	}
+	if len(i.HolderNameIn) > 0 {
+		predicates = append(predicates, paymentmethod.HolderNameIn(i.HolderNameIn...))
+	}
+	if len(i.HolderNameNotIn) > 0 {
+		predicates = append(predicates, paymentmethod.HolderNameNotIn(i.HolderNameNotIn...))
+	}
+	if i.HolderNameGT != nil {
+		predicates = append(predicates, paymentmethod.HolderNameGT(*i.HolderNameGT))
+	}
+	if i.HolderNameGTE != nil {
+		predicates = append(predicates, paymentmethod.HolderNameGTE(*i.HolderNameGTE))
+	}
+	if i.HolderNameLT != nil {
+		predicates = append(predicates, paymentmethod.HolderNameLT(*i.HolderNameLT))
+	}
+	if i.HolderNameLTE != nil {
+		predicates = append(predicates, paymentmethod.HolderNameLTE(*i.HolderNameLTE))
+	}
+	if i.HolderNameContains != nil {
+		predicates = append(predicates, paymentmethod.HolderNameContains(*i.HolderNameContains))
+	}
+	if i.HolderNameHasPrefix != nil {
+		predicates = append(predicates, paymentmethod.HolderNameHasPrefix(*i.HolderNameHasPrefix))
+	}
+	if i.HolderNameHasSuffix != nil {
+		predicates = append(predicates, paymentmethod.HolderNameHasSuffix(*i.HolderNameHasSuffix))
+	}
+	if i.HolderNameEqualFold != nil {
+		predicates = append(predicates, paymentmethod.HolderNameEqualFold(*i.HolderNameEqualFold))
+	}
+	if i.HolderNameContainsFold != nil {
+		predicates = append(predicates, paymentmethod.HolderNameContainsFold(*i.HolderNameContainsFold))
+	}
+	if i.Corporate != nil {
+		predicates = append(predicates, paymentmethod.CorporateEQ(*i.Corporate))
+	}
+	if i.CorporateNEQ != nil {
+		predicates = append(predicates, paymentmethod.CorporateNEQ(*i.CorporateNEQ))
+	}
+	if i.IsDefault != nil {
+		predicates = append(predicates, paymentmethod.IsDefaultEQ(*i.IsDefault))
+	}
+	if i.IsDefaultNEQ != nil {
+		predicates = append(predicates, paymentmethod.IsDefaultNEQ(*i.IsDefaultNEQ))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, paymentmethod.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, paymentmethod.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, paymentmethod.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, paymentmethod.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.ConsentedAt != nil {
+		predicates = append(predicates, paymentmethod.ConsentedAtEQ(*i.ConsentedAt))
+	}
+	if i.ConsentedAtNEQ != nil {
+		predicates = append(predicates, paymentmethod.ConsentedAtNEQ(*i.ConsentedAtNEQ))
+	}
+	if len(i.ConsentedAtIn) > 0 {
+		predicates = append(predicates, paymentmethod.ConsentedAtIn(i.ConsentedAtIn...))
+	}
+	if len(i.ConsentedAtNotIn) > 0 {
+		predicates = append(predicates, paymentmethod.ConsentedAtNotIn(i.ConsentedAtNotIn...))
+	}
+	if i.ConsentedAtGT != nil {
+		predicates = append(predicates, paymentmethod.ConsentedAtGT(*i.ConsentedAtGT))
+	}
+	if i.ConsentedAtGTE != nil {
+		predicates = append(predicates, paymentmethod.ConsentedAtGTE(*i.ConsentedAtGTE))
+	}
+	if i.ConsentedAtLT != nil {
+		predicates = append(predicates, paymentmethod.ConsentedAtLT(*i.ConsentedAtLT))
+	}
+	if i.ConsentedAtLTE != nil {
+		predicates = append(predicates, paymentmethod.ConsentedAtLTE(*i.ConsentedAtLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyPaymentMethodWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return paymentmethod.And(predicates...), nil
 	}
 }
 

@@ -43,6 +43,10 @@ type Invoice struct {
 	CoinAmount int64 `json:"coin_amount,omitempty"`
 	// LateFeeAmount holds the value of the "late_fee_amount" field.
 	LateFeeAmount int64 `json:"late_fee_amount,omitempty"`
+	// LateFeeMonths holds the value of the "late_fee_months" field.
+	LateFeeMonths int `json:"late_fee_months,omitempty"`
+	// OutstandingAt holds the value of the "outstanding_at" field.
+	OutstandingAt *time.Time `json:"outstanding_at,omitempty"`
 	// PaidAmount holds the value of the "paid_amount" field.
 	PaidAmount int64 `json:"paid_amount,omitempty"`
 	// IssuedAt holds the value of the "issued_at" field.
@@ -80,11 +84,11 @@ func (*Invoice) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case invoice.FieldUsageAmount, invoice.FieldDiscountAmount, invoice.FieldCreditAmount, invoice.FieldDeterminedAmount, invoice.FieldTaxAmount, invoice.FieldCoinAmount, invoice.FieldLateFeeAmount, invoice.FieldPaidAmount:
+		case invoice.FieldUsageAmount, invoice.FieldDiscountAmount, invoice.FieldCreditAmount, invoice.FieldDeterminedAmount, invoice.FieldTaxAmount, invoice.FieldCoinAmount, invoice.FieldLateFeeAmount, invoice.FieldLateFeeMonths, invoice.FieldPaidAmount:
 			values[i] = new(sql.NullInt64)
 		case invoice.FieldID, invoice.FieldOrgID, invoice.FieldBillingGroupID, invoice.FieldMonth, invoice.FieldStatus, invoice.FieldCurrency:
 			values[i] = new(sql.NullString)
-		case invoice.FieldCreatedAt, invoice.FieldIssuedAt, invoice.FieldPaidAt:
+		case invoice.FieldCreatedAt, invoice.FieldOutstandingAt, invoice.FieldIssuedAt, invoice.FieldPaidAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -185,6 +189,19 @@ func (_m *Invoice) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LateFeeAmount = value.Int64
 			}
+		case invoice.FieldLateFeeMonths:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field late_fee_months", values[i])
+			} else if value.Valid {
+				_m.LateFeeMonths = int(value.Int64)
+			}
+		case invoice.FieldOutstandingAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field outstanding_at", values[i])
+			} else if value.Valid {
+				_m.OutstandingAt = new(time.Time)
+				*_m.OutstandingAt = value.Time
+			}
 		case invoice.FieldPaidAmount:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field paid_amount", values[i])
@@ -283,6 +300,14 @@ func (_m *Invoice) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("late_fee_amount=")
 	builder.WriteString(fmt.Sprintf("%v", _m.LateFeeAmount))
+	builder.WriteString(", ")
+	builder.WriteString("late_fee_months=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LateFeeMonths))
+	builder.WriteString(", ")
+	if v := _m.OutstandingAt; v != nil {
+		builder.WriteString("outstanding_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("paid_amount=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PaidAmount))

@@ -126,6 +126,34 @@ func (_c *InvoiceCreate) SetNillableLateFeeAmount(v *int64) *InvoiceCreate {
 	return _c
 }
 
+// SetLateFeeMonths sets the "late_fee_months" field.
+func (_c *InvoiceCreate) SetLateFeeMonths(v int) *InvoiceCreate {
+	_c.mutation.SetLateFeeMonths(v)
+	return _c
+}
+
+// SetNillableLateFeeMonths sets the "late_fee_months" field if the given value is not nil.
+func (_c *InvoiceCreate) SetNillableLateFeeMonths(v *int) *InvoiceCreate {
+	if v != nil {
+		_c.SetLateFeeMonths(*v)
+	}
+	return _c
+}
+
+// SetOutstandingAt sets the "outstanding_at" field.
+func (_c *InvoiceCreate) SetOutstandingAt(v time.Time) *InvoiceCreate {
+	_c.mutation.SetOutstandingAt(v)
+	return _c
+}
+
+// SetNillableOutstandingAt sets the "outstanding_at" field if the given value is not nil.
+func (_c *InvoiceCreate) SetNillableOutstandingAt(v *time.Time) *InvoiceCreate {
+	if v != nil {
+		_c.SetOutstandingAt(*v)
+	}
+	return _c
+}
+
 // SetPaidAmount sets the "paid_amount" field.
 func (_c *InvoiceCreate) SetPaidAmount(v int64) *InvoiceCreate {
 	_c.mutation.SetPaidAmount(v)
@@ -236,6 +264,10 @@ func (_c *InvoiceCreate) defaults() {
 		v := invoice.DefaultLateFeeAmount
 		_c.mutation.SetLateFeeAmount(v)
 	}
+	if _, ok := _c.mutation.LateFeeMonths(); !ok {
+		v := invoice.DefaultLateFeeMonths
+		_c.mutation.SetLateFeeMonths(v)
+	}
 	if _, ok := _c.mutation.PaidAmount(); !ok {
 		v := invoice.DefaultPaidAmount
 		_c.mutation.SetPaidAmount(v)
@@ -296,6 +328,9 @@ func (_c *InvoiceCreate) check() error {
 	}
 	if _, ok := _c.mutation.LateFeeAmount(); !ok {
 		return &ValidationError{Name: "late_fee_amount", err: errors.New(`ent: missing required field "Invoice.late_fee_amount"`)}
+	}
+	if _, ok := _c.mutation.LateFeeMonths(); !ok {
+		return &ValidationError{Name: "late_fee_months", err: errors.New(`ent: missing required field "Invoice.late_fee_months"`)}
 	}
 	if _, ok := _c.mutation.PaidAmount(); !ok {
 		return &ValidationError{Name: "paid_amount", err: errors.New(`ent: missing required field "Invoice.paid_amount"`)}
@@ -395,6 +430,14 @@ func (_c *InvoiceCreate) createSpec() (*Invoice, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.LateFeeAmount(); ok {
 		_spec.SetField(invoice.FieldLateFeeAmount, field.TypeInt64, value)
 		_node.LateFeeAmount = value
+	}
+	if value, ok := _c.mutation.LateFeeMonths(); ok {
+		_spec.SetField(invoice.FieldLateFeeMonths, field.TypeInt, value)
+		_node.LateFeeMonths = value
+	}
+	if value, ok := _c.mutation.OutstandingAt(); ok {
+		_spec.SetField(invoice.FieldOutstandingAt, field.TypeTime, value)
+		_node.OutstandingAt = &value
 	}
 	if value, ok := _c.mutation.PaidAmount(); ok {
 		_spec.SetField(invoice.FieldPaidAmount, field.TypeInt64, value)
@@ -521,6 +564,42 @@ func (u *InvoiceUpsert) UpdateLateFeeAmount() *InvoiceUpsert {
 // AddLateFeeAmount adds v to the "late_fee_amount" field.
 func (u *InvoiceUpsert) AddLateFeeAmount(v int64) *InvoiceUpsert {
 	u.Add(invoice.FieldLateFeeAmount, v)
+	return u
+}
+
+// SetLateFeeMonths sets the "late_fee_months" field.
+func (u *InvoiceUpsert) SetLateFeeMonths(v int) *InvoiceUpsert {
+	u.Set(invoice.FieldLateFeeMonths, v)
+	return u
+}
+
+// UpdateLateFeeMonths sets the "late_fee_months" field to the value that was provided on create.
+func (u *InvoiceUpsert) UpdateLateFeeMonths() *InvoiceUpsert {
+	u.SetExcluded(invoice.FieldLateFeeMonths)
+	return u
+}
+
+// AddLateFeeMonths adds v to the "late_fee_months" field.
+func (u *InvoiceUpsert) AddLateFeeMonths(v int) *InvoiceUpsert {
+	u.Add(invoice.FieldLateFeeMonths, v)
+	return u
+}
+
+// SetOutstandingAt sets the "outstanding_at" field.
+func (u *InvoiceUpsert) SetOutstandingAt(v time.Time) *InvoiceUpsert {
+	u.Set(invoice.FieldOutstandingAt, v)
+	return u
+}
+
+// UpdateOutstandingAt sets the "outstanding_at" field to the value that was provided on create.
+func (u *InvoiceUpsert) UpdateOutstandingAt() *InvoiceUpsert {
+	u.SetExcluded(invoice.FieldOutstandingAt)
+	return u
+}
+
+// ClearOutstandingAt clears the value of the "outstanding_at" field.
+func (u *InvoiceUpsert) ClearOutstandingAt() *InvoiceUpsert {
+	u.SetNull(invoice.FieldOutstandingAt)
 	return u
 }
 
@@ -694,6 +773,48 @@ func (u *InvoiceUpsertOne) AddLateFeeAmount(v int64) *InvoiceUpsertOne {
 func (u *InvoiceUpsertOne) UpdateLateFeeAmount() *InvoiceUpsertOne {
 	return u.Update(func(s *InvoiceUpsert) {
 		s.UpdateLateFeeAmount()
+	})
+}
+
+// SetLateFeeMonths sets the "late_fee_months" field.
+func (u *InvoiceUpsertOne) SetLateFeeMonths(v int) *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetLateFeeMonths(v)
+	})
+}
+
+// AddLateFeeMonths adds v to the "late_fee_months" field.
+func (u *InvoiceUpsertOne) AddLateFeeMonths(v int) *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.AddLateFeeMonths(v)
+	})
+}
+
+// UpdateLateFeeMonths sets the "late_fee_months" field to the value that was provided on create.
+func (u *InvoiceUpsertOne) UpdateLateFeeMonths() *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateLateFeeMonths()
+	})
+}
+
+// SetOutstandingAt sets the "outstanding_at" field.
+func (u *InvoiceUpsertOne) SetOutstandingAt(v time.Time) *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetOutstandingAt(v)
+	})
+}
+
+// UpdateOutstandingAt sets the "outstanding_at" field to the value that was provided on create.
+func (u *InvoiceUpsertOne) UpdateOutstandingAt() *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateOutstandingAt()
+	})
+}
+
+// ClearOutstandingAt clears the value of the "outstanding_at" field.
+func (u *InvoiceUpsertOne) ClearOutstandingAt() *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.ClearOutstandingAt()
 	})
 }
 
@@ -1040,6 +1161,48 @@ func (u *InvoiceUpsertBulk) AddLateFeeAmount(v int64) *InvoiceUpsertBulk {
 func (u *InvoiceUpsertBulk) UpdateLateFeeAmount() *InvoiceUpsertBulk {
 	return u.Update(func(s *InvoiceUpsert) {
 		s.UpdateLateFeeAmount()
+	})
+}
+
+// SetLateFeeMonths sets the "late_fee_months" field.
+func (u *InvoiceUpsertBulk) SetLateFeeMonths(v int) *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetLateFeeMonths(v)
+	})
+}
+
+// AddLateFeeMonths adds v to the "late_fee_months" field.
+func (u *InvoiceUpsertBulk) AddLateFeeMonths(v int) *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.AddLateFeeMonths(v)
+	})
+}
+
+// UpdateLateFeeMonths sets the "late_fee_months" field to the value that was provided on create.
+func (u *InvoiceUpsertBulk) UpdateLateFeeMonths() *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateLateFeeMonths()
+	})
+}
+
+// SetOutstandingAt sets the "outstanding_at" field.
+func (u *InvoiceUpsertBulk) SetOutstandingAt(v time.Time) *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetOutstandingAt(v)
+	})
+}
+
+// UpdateOutstandingAt sets the "outstanding_at" field to the value that was provided on create.
+func (u *InvoiceUpsertBulk) UpdateOutstandingAt() *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateOutstandingAt()
+	})
+}
+
+// ClearOutstandingAt clears the value of the "outstanding_at" field.
+func (u *InvoiceUpsertBulk) ClearOutstandingAt() *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.ClearOutstandingAt()
 	})
 }
 

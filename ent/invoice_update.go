@@ -86,6 +86,47 @@ func (_u *InvoiceUpdate) AddLateFeeAmount(v int64) *InvoiceUpdate {
 	return _u
 }
 
+// SetLateFeeMonths sets the "late_fee_months" field.
+func (_u *InvoiceUpdate) SetLateFeeMonths(v int) *InvoiceUpdate {
+	_u.mutation.ResetLateFeeMonths()
+	_u.mutation.SetLateFeeMonths(v)
+	return _u
+}
+
+// SetNillableLateFeeMonths sets the "late_fee_months" field if the given value is not nil.
+func (_u *InvoiceUpdate) SetNillableLateFeeMonths(v *int) *InvoiceUpdate {
+	if v != nil {
+		_u.SetLateFeeMonths(*v)
+	}
+	return _u
+}
+
+// AddLateFeeMonths adds value to the "late_fee_months" field.
+func (_u *InvoiceUpdate) AddLateFeeMonths(v int) *InvoiceUpdate {
+	_u.mutation.AddLateFeeMonths(v)
+	return _u
+}
+
+// SetOutstandingAt sets the "outstanding_at" field.
+func (_u *InvoiceUpdate) SetOutstandingAt(v time.Time) *InvoiceUpdate {
+	_u.mutation.SetOutstandingAt(v)
+	return _u
+}
+
+// SetNillableOutstandingAt sets the "outstanding_at" field if the given value is not nil.
+func (_u *InvoiceUpdate) SetNillableOutstandingAt(v *time.Time) *InvoiceUpdate {
+	if v != nil {
+		_u.SetOutstandingAt(*v)
+	}
+	return _u
+}
+
+// ClearOutstandingAt clears the value of the "outstanding_at" field.
+func (_u *InvoiceUpdate) ClearOutstandingAt() *InvoiceUpdate {
+	_u.mutation.ClearOutstandingAt()
+	return _u
+}
+
 // SetPaidAmount sets the "paid_amount" field.
 func (_u *InvoiceUpdate) SetPaidAmount(v int64) *InvoiceUpdate {
 	_u.mutation.ResetPaidAmount()
@@ -238,6 +279,18 @@ func (_u *InvoiceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.AddedLateFeeAmount(); ok {
 		_spec.AddField(invoice.FieldLateFeeAmount, field.TypeInt64, value)
 	}
+	if value, ok := _u.mutation.LateFeeMonths(); ok {
+		_spec.SetField(invoice.FieldLateFeeMonths, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLateFeeMonths(); ok {
+		_spec.AddField(invoice.FieldLateFeeMonths, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.OutstandingAt(); ok {
+		_spec.SetField(invoice.FieldOutstandingAt, field.TypeTime, value)
+	}
+	if _u.mutation.OutstandingAtCleared() {
+		_spec.ClearField(invoice.FieldOutstandingAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.PaidAmount(); ok {
 		_spec.SetField(invoice.FieldPaidAmount, field.TypeInt64, value)
 	}
@@ -370,6 +423,47 @@ func (_u *InvoiceUpdateOne) SetNillableLateFeeAmount(v *int64) *InvoiceUpdateOne
 // AddLateFeeAmount adds value to the "late_fee_amount" field.
 func (_u *InvoiceUpdateOne) AddLateFeeAmount(v int64) *InvoiceUpdateOne {
 	_u.mutation.AddLateFeeAmount(v)
+	return _u
+}
+
+// SetLateFeeMonths sets the "late_fee_months" field.
+func (_u *InvoiceUpdateOne) SetLateFeeMonths(v int) *InvoiceUpdateOne {
+	_u.mutation.ResetLateFeeMonths()
+	_u.mutation.SetLateFeeMonths(v)
+	return _u
+}
+
+// SetNillableLateFeeMonths sets the "late_fee_months" field if the given value is not nil.
+func (_u *InvoiceUpdateOne) SetNillableLateFeeMonths(v *int) *InvoiceUpdateOne {
+	if v != nil {
+		_u.SetLateFeeMonths(*v)
+	}
+	return _u
+}
+
+// AddLateFeeMonths adds value to the "late_fee_months" field.
+func (_u *InvoiceUpdateOne) AddLateFeeMonths(v int) *InvoiceUpdateOne {
+	_u.mutation.AddLateFeeMonths(v)
+	return _u
+}
+
+// SetOutstandingAt sets the "outstanding_at" field.
+func (_u *InvoiceUpdateOne) SetOutstandingAt(v time.Time) *InvoiceUpdateOne {
+	_u.mutation.SetOutstandingAt(v)
+	return _u
+}
+
+// SetNillableOutstandingAt sets the "outstanding_at" field if the given value is not nil.
+func (_u *InvoiceUpdateOne) SetNillableOutstandingAt(v *time.Time) *InvoiceUpdateOne {
+	if v != nil {
+		_u.SetOutstandingAt(*v)
+	}
+	return _u
+}
+
+// ClearOutstandingAt clears the value of the "outstanding_at" field.
+func (_u *InvoiceUpdateOne) ClearOutstandingAt() *InvoiceUpdateOne {
+	_u.mutation.ClearOutstandingAt()
 	return _u
 }
 
@@ -554,6 +648,18 @@ func (_u *InvoiceUpdateOne) sqlSave(ctx context.Context) (_node *Invoice, err er
 	}
 	if value, ok := _u.mutation.AddedLateFeeAmount(); ok {
 		_spec.AddField(invoice.FieldLateFeeAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.LateFeeMonths(); ok {
+		_spec.SetField(invoice.FieldLateFeeMonths, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLateFeeMonths(); ok {
+		_spec.AddField(invoice.FieldLateFeeMonths, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.OutstandingAt(); ok {
+		_spec.SetField(invoice.FieldOutstandingAt, field.TypeTime, value)
+	}
+	if _u.mutation.OutstandingAtCleared() {
+		_spec.ClearField(invoice.FieldOutstandingAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.PaidAmount(); ok {
 		_spec.SetField(invoice.FieldPaidAmount, field.TypeInt64, value)

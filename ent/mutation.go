@@ -14,6 +14,9 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
+	"github.com/cloudbill/cloudbill/ent/coinshare"
+	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
@@ -27,12 +30,16 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentallocation"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/ent/predicate"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
+	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
 )
@@ -46,29 +53,36 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIToken         = "APIToken"
-	TypeAccount          = "Account"
-	TypeBillingGroup     = "BillingGroup"
-	TypeContract         = "Contract"
-	TypeCoupon           = "Coupon"
-	TypeCouponRedemption = "CouponRedemption"
-	TypeCredit           = "Credit"
-	TypeCreditEntry      = "CreditEntry"
-	TypeDiscount         = "Discount"
-	TypeDiscountUse      = "DiscountUse"
-	TypeGrant            = "Grant"
-	TypeIdempotencyKey   = "IdempotencyKey"
-	TypeInvoice          = "Invoice"
-	TypeInvoiceLine      = "InvoiceLine"
-	TypeOrganization     = "Organization"
-	TypeOutboxEvent      = "OutboxEvent"
-	TypePrice            = "Price"
-	TypePromotion        = "Promotion"
-	TypeRefreshToken     = "RefreshToken"
-	TypeRegion           = "Region"
-	TypeService          = "Service"
-	TypeUsageDaily       = "UsageDaily"
-	TypeUsageEvent       = "UsageEvent"
+	TypeAPIToken          = "APIToken"
+	TypeAccount           = "Account"
+	TypeBillingGroup      = "BillingGroup"
+	TypeCoinCharge        = "CoinCharge"
+	TypeCoinShare         = "CoinShare"
+	TypeCoinUsage         = "CoinUsage"
+	TypeContract          = "Contract"
+	TypeCoupon            = "Coupon"
+	TypeCouponRedemption  = "CouponRedemption"
+	TypeCredit            = "Credit"
+	TypeCreditEntry       = "CreditEntry"
+	TypeDiscount          = "Discount"
+	TypeDiscountUse       = "DiscountUse"
+	TypeGrant             = "Grant"
+	TypeIdempotencyKey    = "IdempotencyKey"
+	TypeInvoice           = "Invoice"
+	TypeInvoiceLine       = "InvoiceLine"
+	TypeOrganization      = "Organization"
+	TypeOutboxEvent       = "OutboxEvent"
+	TypePayment           = "Payment"
+	TypePaymentAllocation = "PaymentAllocation"
+	TypePaymentMethod     = "PaymentMethod"
+	TypePrice             = "Price"
+	TypePromotion         = "Promotion"
+	TypeRefreshToken      = "RefreshToken"
+	TypeRegion            = "Region"
+	TypeService           = "Service"
+	TypeTaxInvoice        = "TaxInvoice"
+	TypeUsageDaily        = "UsageDaily"
+	TypeUsageEvent        = "UsageEvent"
 )
 
 // APITokenMutation represents an operation that mutates the APIToken nodes in the graph.
@@ -968,27 +982,29 @@ func (m *APITokenMutation) ResetEdge(name string) error {
 // AccountMutation represents an operation that mutates the Account nodes in the graph.
 type AccountMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *string
-	created_at          *time.Time
-	email               *string
-	billing_email       *string
-	password_hash       *string
-	member_type         *account.MemberType
-	residence_country   *string
-	birth_date          *time.Time
-	is_master           *bool
-	business_certified  *bool
-	clearedFields       map[string]struct{}
-	organization        *string
-	clearedorganization bool
-	grants              map[string]struct{}
-	removedgrants       map[string]struct{}
-	clearedgrants       bool
-	done                bool
-	oldValue            func(context.Context) (*Account, error)
-	predicates          []predicate.Account
+	op                      Op
+	typ                     string
+	id                      *string
+	created_at              *time.Time
+	email                   *string
+	billing_email           *string
+	password_hash           *string
+	member_type             *account.MemberType
+	residence_country       *string
+	birth_date              *time.Time
+	is_master               *bool
+	business_certified      *bool
+	cash_receipt_type       *string
+	cash_receipt_identifier *string
+	clearedFields           map[string]struct{}
+	organization            *string
+	clearedorganization     bool
+	grants                  map[string]struct{}
+	removedgrants           map[string]struct{}
+	clearedgrants           bool
+	done                    bool
+	oldValue                func(context.Context) (*Account, error)
+	predicates              []predicate.Account
 }
 
 var _ ent.Mutation = (*AccountMutation)(nil)
@@ -1468,6 +1484,104 @@ func (m *AccountMutation) ResetBusinessCertified() {
 	m.business_certified = nil
 }
 
+// SetCashReceiptType sets the "cash_receipt_type" field.
+func (m *AccountMutation) SetCashReceiptType(s string) {
+	m.cash_receipt_type = &s
+}
+
+// CashReceiptType returns the value of the "cash_receipt_type" field in the mutation.
+func (m *AccountMutation) CashReceiptType() (r string, exists bool) {
+	v := m.cash_receipt_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCashReceiptType returns the old "cash_receipt_type" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldCashReceiptType(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCashReceiptType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCashReceiptType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCashReceiptType: %w", err)
+	}
+	return oldValue.CashReceiptType, nil
+}
+
+// ClearCashReceiptType clears the value of the "cash_receipt_type" field.
+func (m *AccountMutation) ClearCashReceiptType() {
+	m.cash_receipt_type = nil
+	m.clearedFields[account.FieldCashReceiptType] = struct{}{}
+}
+
+// CashReceiptTypeCleared returns if the "cash_receipt_type" field was cleared in this mutation.
+func (m *AccountMutation) CashReceiptTypeCleared() bool {
+	_, ok := m.clearedFields[account.FieldCashReceiptType]
+	return ok
+}
+
+// ResetCashReceiptType resets all changes to the "cash_receipt_type" field.
+func (m *AccountMutation) ResetCashReceiptType() {
+	m.cash_receipt_type = nil
+	delete(m.clearedFields, account.FieldCashReceiptType)
+}
+
+// SetCashReceiptIdentifier sets the "cash_receipt_identifier" field.
+func (m *AccountMutation) SetCashReceiptIdentifier(s string) {
+	m.cash_receipt_identifier = &s
+}
+
+// CashReceiptIdentifier returns the value of the "cash_receipt_identifier" field in the mutation.
+func (m *AccountMutation) CashReceiptIdentifier() (r string, exists bool) {
+	v := m.cash_receipt_identifier
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCashReceiptIdentifier returns the old "cash_receipt_identifier" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldCashReceiptIdentifier(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCashReceiptIdentifier is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCashReceiptIdentifier requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCashReceiptIdentifier: %w", err)
+	}
+	return oldValue.CashReceiptIdentifier, nil
+}
+
+// ClearCashReceiptIdentifier clears the value of the "cash_receipt_identifier" field.
+func (m *AccountMutation) ClearCashReceiptIdentifier() {
+	m.cash_receipt_identifier = nil
+	m.clearedFields[account.FieldCashReceiptIdentifier] = struct{}{}
+}
+
+// CashReceiptIdentifierCleared returns if the "cash_receipt_identifier" field was cleared in this mutation.
+func (m *AccountMutation) CashReceiptIdentifierCleared() bool {
+	_, ok := m.clearedFields[account.FieldCashReceiptIdentifier]
+	return ok
+}
+
+// ResetCashReceiptIdentifier resets all changes to the "cash_receipt_identifier" field.
+func (m *AccountMutation) ResetCashReceiptIdentifier() {
+	m.cash_receipt_identifier = nil
+	delete(m.clearedFields, account.FieldCashReceiptIdentifier)
+}
+
 // SetOrganizationID sets the "organization" edge to the Organization entity by id.
 func (m *AccountMutation) SetOrganizationID(id string) {
 	m.organization = &id
@@ -1596,7 +1710,7 @@ func (m *AccountMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AccountMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 12)
 	if m.created_at != nil {
 		fields = append(fields, account.FieldCreatedAt)
 	}
@@ -1627,6 +1741,12 @@ func (m *AccountMutation) Fields() []string {
 	if m.business_certified != nil {
 		fields = append(fields, account.FieldBusinessCertified)
 	}
+	if m.cash_receipt_type != nil {
+		fields = append(fields, account.FieldCashReceiptType)
+	}
+	if m.cash_receipt_identifier != nil {
+		fields = append(fields, account.FieldCashReceiptIdentifier)
+	}
 	return fields
 }
 
@@ -1655,6 +1775,10 @@ func (m *AccountMutation) Field(name string) (ent.Value, bool) {
 		return m.IsMaster()
 	case account.FieldBusinessCertified:
 		return m.BusinessCertified()
+	case account.FieldCashReceiptType:
+		return m.CashReceiptType()
+	case account.FieldCashReceiptIdentifier:
+		return m.CashReceiptIdentifier()
 	}
 	return nil, false
 }
@@ -1684,6 +1808,10 @@ func (m *AccountMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldIsMaster(ctx)
 	case account.FieldBusinessCertified:
 		return m.OldBusinessCertified(ctx)
+	case account.FieldCashReceiptType:
+		return m.OldCashReceiptType(ctx)
+	case account.FieldCashReceiptIdentifier:
+		return m.OldCashReceiptIdentifier(ctx)
 	}
 	return nil, fmt.Errorf("unknown Account field %s", name)
 }
@@ -1763,6 +1891,20 @@ func (m *AccountMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetBusinessCertified(v)
 		return nil
+	case account.FieldCashReceiptType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCashReceiptType(v)
+		return nil
+	case account.FieldCashReceiptIdentifier:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCashReceiptIdentifier(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
 }
@@ -1796,6 +1938,12 @@ func (m *AccountMutation) ClearedFields() []string {
 	if m.FieldCleared(account.FieldBirthDate) {
 		fields = append(fields, account.FieldBirthDate)
 	}
+	if m.FieldCleared(account.FieldCashReceiptType) {
+		fields = append(fields, account.FieldCashReceiptType)
+	}
+	if m.FieldCleared(account.FieldCashReceiptIdentifier) {
+		fields = append(fields, account.FieldCashReceiptIdentifier)
+	}
 	return fields
 }
 
@@ -1812,6 +1960,12 @@ func (m *AccountMutation) ClearField(name string) error {
 	switch name {
 	case account.FieldBirthDate:
 		m.ClearBirthDate()
+		return nil
+	case account.FieldCashReceiptType:
+		m.ClearCashReceiptType()
+		return nil
+	case account.FieldCashReceiptIdentifier:
+		m.ClearCashReceiptIdentifier()
 		return nil
 	}
 	return fmt.Errorf("unknown Account nullable field %s", name)
@@ -1850,6 +2004,12 @@ func (m *AccountMutation) ResetField(name string) error {
 		return nil
 	case account.FieldBusinessCertified:
 		m.ResetBusinessCertified()
+		return nil
+	case account.FieldCashReceiptType:
+		m.ResetCashReceiptType()
+		return nil
+	case account.FieldCashReceiptIdentifier:
+		m.ResetCashReceiptIdentifier()
 		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
@@ -2738,6 +2898,2178 @@ func (m *BillingGroupMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown BillingGroup edge %s", name)
+}
+
+// CoinChargeMutation represents an operation that mutates the CoinCharge nodes in the graph.
+type CoinChargeMutation struct {
+	config
+	op                   Op
+	typ                  string
+	id                   *string
+	org_id               *string
+	created_at           *time.Time
+	account_id           *string
+	payment_id           *string
+	currency             *string
+	charged              *int64
+	addcharged           *int64
+	bonus                *int64
+	addbonus             *int64
+	charged_remaining    *int64
+	addcharged_remaining *int64
+	bonus_remaining      *int64
+	addbonus_remaining   *int64
+	clearedFields        map[string]struct{}
+	done                 bool
+	oldValue             func(context.Context) (*CoinCharge, error)
+	predicates           []predicate.CoinCharge
+}
+
+var _ ent.Mutation = (*CoinChargeMutation)(nil)
+
+// coinchargeOption allows management of the mutation configuration using functional options.
+type coinchargeOption func(*CoinChargeMutation)
+
+// newCoinChargeMutation creates new mutation for the CoinCharge entity.
+func newCoinChargeMutation(c config, op Op, opts ...coinchargeOption) *CoinChargeMutation {
+	m := &CoinChargeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCoinCharge,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCoinChargeID sets the ID field of the mutation.
+func withCoinChargeID(id string) coinchargeOption {
+	return func(m *CoinChargeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CoinCharge
+		)
+		m.oldValue = func(ctx context.Context) (*CoinCharge, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CoinCharge.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCoinCharge sets the old CoinCharge of the mutation.
+func withCoinCharge(node *CoinCharge) coinchargeOption {
+	return func(m *CoinChargeMutation) {
+		m.oldValue = func(context.Context) (*CoinCharge, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CoinChargeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CoinChargeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CoinCharge entities.
+func (m *CoinChargeMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CoinChargeMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CoinChargeMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CoinCharge.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *CoinChargeMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *CoinChargeMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the CoinCharge entity.
+// If the CoinCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinChargeMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *CoinChargeMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CoinChargeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CoinChargeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CoinCharge entity.
+// If the CoinCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinChargeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CoinChargeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *CoinChargeMutation) SetAccountID(s string) {
+	m.account_id = &s
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *CoinChargeMutation) AccountID() (r string, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the CoinCharge entity.
+// If the CoinCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinChargeMutation) OldAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *CoinChargeMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetPaymentID sets the "payment_id" field.
+func (m *CoinChargeMutation) SetPaymentID(s string) {
+	m.payment_id = &s
+}
+
+// PaymentID returns the value of the "payment_id" field in the mutation.
+func (m *CoinChargeMutation) PaymentID() (r string, exists bool) {
+	v := m.payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentID returns the old "payment_id" field's value of the CoinCharge entity.
+// If the CoinCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinChargeMutation) OldPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
+	}
+	return oldValue.PaymentID, nil
+}
+
+// ResetPaymentID resets all changes to the "payment_id" field.
+func (m *CoinChargeMutation) ResetPaymentID() {
+	m.payment_id = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *CoinChargeMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *CoinChargeMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the CoinCharge entity.
+// If the CoinCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinChargeMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *CoinChargeMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetCharged sets the "charged" field.
+func (m *CoinChargeMutation) SetCharged(i int64) {
+	m.charged = &i
+	m.addcharged = nil
+}
+
+// Charged returns the value of the "charged" field in the mutation.
+func (m *CoinChargeMutation) Charged() (r int64, exists bool) {
+	v := m.charged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCharged returns the old "charged" field's value of the CoinCharge entity.
+// If the CoinCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinChargeMutation) OldCharged(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCharged is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCharged requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCharged: %w", err)
+	}
+	return oldValue.Charged, nil
+}
+
+// AddCharged adds i to the "charged" field.
+func (m *CoinChargeMutation) AddCharged(i int64) {
+	if m.addcharged != nil {
+		*m.addcharged += i
+	} else {
+		m.addcharged = &i
+	}
+}
+
+// AddedCharged returns the value that was added to the "charged" field in this mutation.
+func (m *CoinChargeMutation) AddedCharged() (r int64, exists bool) {
+	v := m.addcharged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCharged resets all changes to the "charged" field.
+func (m *CoinChargeMutation) ResetCharged() {
+	m.charged = nil
+	m.addcharged = nil
+}
+
+// SetBonus sets the "bonus" field.
+func (m *CoinChargeMutation) SetBonus(i int64) {
+	m.bonus = &i
+	m.addbonus = nil
+}
+
+// Bonus returns the value of the "bonus" field in the mutation.
+func (m *CoinChargeMutation) Bonus() (r int64, exists bool) {
+	v := m.bonus
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBonus returns the old "bonus" field's value of the CoinCharge entity.
+// If the CoinCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinChargeMutation) OldBonus(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBonus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBonus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBonus: %w", err)
+	}
+	return oldValue.Bonus, nil
+}
+
+// AddBonus adds i to the "bonus" field.
+func (m *CoinChargeMutation) AddBonus(i int64) {
+	if m.addbonus != nil {
+		*m.addbonus += i
+	} else {
+		m.addbonus = &i
+	}
+}
+
+// AddedBonus returns the value that was added to the "bonus" field in this mutation.
+func (m *CoinChargeMutation) AddedBonus() (r int64, exists bool) {
+	v := m.addbonus
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBonus resets all changes to the "bonus" field.
+func (m *CoinChargeMutation) ResetBonus() {
+	m.bonus = nil
+	m.addbonus = nil
+}
+
+// SetChargedRemaining sets the "charged_remaining" field.
+func (m *CoinChargeMutation) SetChargedRemaining(i int64) {
+	m.charged_remaining = &i
+	m.addcharged_remaining = nil
+}
+
+// ChargedRemaining returns the value of the "charged_remaining" field in the mutation.
+func (m *CoinChargeMutation) ChargedRemaining() (r int64, exists bool) {
+	v := m.charged_remaining
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChargedRemaining returns the old "charged_remaining" field's value of the CoinCharge entity.
+// If the CoinCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinChargeMutation) OldChargedRemaining(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChargedRemaining is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChargedRemaining requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChargedRemaining: %w", err)
+	}
+	return oldValue.ChargedRemaining, nil
+}
+
+// AddChargedRemaining adds i to the "charged_remaining" field.
+func (m *CoinChargeMutation) AddChargedRemaining(i int64) {
+	if m.addcharged_remaining != nil {
+		*m.addcharged_remaining += i
+	} else {
+		m.addcharged_remaining = &i
+	}
+}
+
+// AddedChargedRemaining returns the value that was added to the "charged_remaining" field in this mutation.
+func (m *CoinChargeMutation) AddedChargedRemaining() (r int64, exists bool) {
+	v := m.addcharged_remaining
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetChargedRemaining resets all changes to the "charged_remaining" field.
+func (m *CoinChargeMutation) ResetChargedRemaining() {
+	m.charged_remaining = nil
+	m.addcharged_remaining = nil
+}
+
+// SetBonusRemaining sets the "bonus_remaining" field.
+func (m *CoinChargeMutation) SetBonusRemaining(i int64) {
+	m.bonus_remaining = &i
+	m.addbonus_remaining = nil
+}
+
+// BonusRemaining returns the value of the "bonus_remaining" field in the mutation.
+func (m *CoinChargeMutation) BonusRemaining() (r int64, exists bool) {
+	v := m.bonus_remaining
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBonusRemaining returns the old "bonus_remaining" field's value of the CoinCharge entity.
+// If the CoinCharge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinChargeMutation) OldBonusRemaining(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBonusRemaining is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBonusRemaining requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBonusRemaining: %w", err)
+	}
+	return oldValue.BonusRemaining, nil
+}
+
+// AddBonusRemaining adds i to the "bonus_remaining" field.
+func (m *CoinChargeMutation) AddBonusRemaining(i int64) {
+	if m.addbonus_remaining != nil {
+		*m.addbonus_remaining += i
+	} else {
+		m.addbonus_remaining = &i
+	}
+}
+
+// AddedBonusRemaining returns the value that was added to the "bonus_remaining" field in this mutation.
+func (m *CoinChargeMutation) AddedBonusRemaining() (r int64, exists bool) {
+	v := m.addbonus_remaining
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBonusRemaining resets all changes to the "bonus_remaining" field.
+func (m *CoinChargeMutation) ResetBonusRemaining() {
+	m.bonus_remaining = nil
+	m.addbonus_remaining = nil
+}
+
+// Where appends a list predicates to the CoinChargeMutation builder.
+func (m *CoinChargeMutation) Where(ps ...predicate.CoinCharge) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CoinChargeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CoinChargeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CoinCharge, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CoinChargeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CoinChargeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CoinCharge).
+func (m *CoinChargeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CoinChargeMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.org_id != nil {
+		fields = append(fields, coincharge.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, coincharge.FieldCreatedAt)
+	}
+	if m.account_id != nil {
+		fields = append(fields, coincharge.FieldAccountID)
+	}
+	if m.payment_id != nil {
+		fields = append(fields, coincharge.FieldPaymentID)
+	}
+	if m.currency != nil {
+		fields = append(fields, coincharge.FieldCurrency)
+	}
+	if m.charged != nil {
+		fields = append(fields, coincharge.FieldCharged)
+	}
+	if m.bonus != nil {
+		fields = append(fields, coincharge.FieldBonus)
+	}
+	if m.charged_remaining != nil {
+		fields = append(fields, coincharge.FieldChargedRemaining)
+	}
+	if m.bonus_remaining != nil {
+		fields = append(fields, coincharge.FieldBonusRemaining)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CoinChargeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case coincharge.FieldOrgID:
+		return m.OrgID()
+	case coincharge.FieldCreatedAt:
+		return m.CreatedAt()
+	case coincharge.FieldAccountID:
+		return m.AccountID()
+	case coincharge.FieldPaymentID:
+		return m.PaymentID()
+	case coincharge.FieldCurrency:
+		return m.Currency()
+	case coincharge.FieldCharged:
+		return m.Charged()
+	case coincharge.FieldBonus:
+		return m.Bonus()
+	case coincharge.FieldChargedRemaining:
+		return m.ChargedRemaining()
+	case coincharge.FieldBonusRemaining:
+		return m.BonusRemaining()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CoinChargeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case coincharge.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case coincharge.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case coincharge.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case coincharge.FieldPaymentID:
+		return m.OldPaymentID(ctx)
+	case coincharge.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case coincharge.FieldCharged:
+		return m.OldCharged(ctx)
+	case coincharge.FieldBonus:
+		return m.OldBonus(ctx)
+	case coincharge.FieldChargedRemaining:
+		return m.OldChargedRemaining(ctx)
+	case coincharge.FieldBonusRemaining:
+		return m.OldBonusRemaining(ctx)
+	}
+	return nil, fmt.Errorf("unknown CoinCharge field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CoinChargeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case coincharge.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case coincharge.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case coincharge.FieldAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case coincharge.FieldPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentID(v)
+		return nil
+	case coincharge.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case coincharge.FieldCharged:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCharged(v)
+		return nil
+	case coincharge.FieldBonus:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBonus(v)
+		return nil
+	case coincharge.FieldChargedRemaining:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChargedRemaining(v)
+		return nil
+	case coincharge.FieldBonusRemaining:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBonusRemaining(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CoinCharge field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CoinChargeMutation) AddedFields() []string {
+	var fields []string
+	if m.addcharged != nil {
+		fields = append(fields, coincharge.FieldCharged)
+	}
+	if m.addbonus != nil {
+		fields = append(fields, coincharge.FieldBonus)
+	}
+	if m.addcharged_remaining != nil {
+		fields = append(fields, coincharge.FieldChargedRemaining)
+	}
+	if m.addbonus_remaining != nil {
+		fields = append(fields, coincharge.FieldBonusRemaining)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CoinChargeMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case coincharge.FieldCharged:
+		return m.AddedCharged()
+	case coincharge.FieldBonus:
+		return m.AddedBonus()
+	case coincharge.FieldChargedRemaining:
+		return m.AddedChargedRemaining()
+	case coincharge.FieldBonusRemaining:
+		return m.AddedBonusRemaining()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CoinChargeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case coincharge.FieldCharged:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCharged(v)
+		return nil
+	case coincharge.FieldBonus:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBonus(v)
+		return nil
+	case coincharge.FieldChargedRemaining:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddChargedRemaining(v)
+		return nil
+	case coincharge.FieldBonusRemaining:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBonusRemaining(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CoinCharge numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CoinChargeMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CoinChargeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CoinChargeMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CoinCharge nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CoinChargeMutation) ResetField(name string) error {
+	switch name {
+	case coincharge.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case coincharge.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case coincharge.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case coincharge.FieldPaymentID:
+		m.ResetPaymentID()
+		return nil
+	case coincharge.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case coincharge.FieldCharged:
+		m.ResetCharged()
+		return nil
+	case coincharge.FieldBonus:
+		m.ResetBonus()
+		return nil
+	case coincharge.FieldChargedRemaining:
+		m.ResetChargedRemaining()
+		return nil
+	case coincharge.FieldBonusRemaining:
+		m.ResetBonusRemaining()
+		return nil
+	}
+	return fmt.Errorf("unknown CoinCharge field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CoinChargeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CoinChargeMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CoinChargeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CoinChargeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CoinChargeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CoinChargeMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CoinChargeMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CoinCharge unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CoinChargeMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CoinCharge edge %s", name)
+}
+
+// CoinShareMutation represents an operation that mutates the CoinShare nodes in the graph.
+type CoinShareMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	org_id        *string
+	created_at    *time.Time
+	charge_id     *string
+	account_id    *string
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*CoinShare, error)
+	predicates    []predicate.CoinShare
+}
+
+var _ ent.Mutation = (*CoinShareMutation)(nil)
+
+// coinshareOption allows management of the mutation configuration using functional options.
+type coinshareOption func(*CoinShareMutation)
+
+// newCoinShareMutation creates new mutation for the CoinShare entity.
+func newCoinShareMutation(c config, op Op, opts ...coinshareOption) *CoinShareMutation {
+	m := &CoinShareMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCoinShare,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCoinShareID sets the ID field of the mutation.
+func withCoinShareID(id string) coinshareOption {
+	return func(m *CoinShareMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CoinShare
+		)
+		m.oldValue = func(ctx context.Context) (*CoinShare, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CoinShare.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCoinShare sets the old CoinShare of the mutation.
+func withCoinShare(node *CoinShare) coinshareOption {
+	return func(m *CoinShareMutation) {
+		m.oldValue = func(context.Context) (*CoinShare, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CoinShareMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CoinShareMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CoinShare entities.
+func (m *CoinShareMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CoinShareMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CoinShareMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CoinShare.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *CoinShareMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *CoinShareMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the CoinShare entity.
+// If the CoinShare object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinShareMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *CoinShareMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CoinShareMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CoinShareMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CoinShare entity.
+// If the CoinShare object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinShareMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CoinShareMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetChargeID sets the "charge_id" field.
+func (m *CoinShareMutation) SetChargeID(s string) {
+	m.charge_id = &s
+}
+
+// ChargeID returns the value of the "charge_id" field in the mutation.
+func (m *CoinShareMutation) ChargeID() (r string, exists bool) {
+	v := m.charge_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChargeID returns the old "charge_id" field's value of the CoinShare entity.
+// If the CoinShare object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinShareMutation) OldChargeID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChargeID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChargeID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChargeID: %w", err)
+	}
+	return oldValue.ChargeID, nil
+}
+
+// ResetChargeID resets all changes to the "charge_id" field.
+func (m *CoinShareMutation) ResetChargeID() {
+	m.charge_id = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *CoinShareMutation) SetAccountID(s string) {
+	m.account_id = &s
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *CoinShareMutation) AccountID() (r string, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the CoinShare entity.
+// If the CoinShare object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinShareMutation) OldAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *CoinShareMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// Where appends a list predicates to the CoinShareMutation builder.
+func (m *CoinShareMutation) Where(ps ...predicate.CoinShare) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CoinShareMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CoinShareMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CoinShare, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CoinShareMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CoinShareMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CoinShare).
+func (m *CoinShareMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CoinShareMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.org_id != nil {
+		fields = append(fields, coinshare.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, coinshare.FieldCreatedAt)
+	}
+	if m.charge_id != nil {
+		fields = append(fields, coinshare.FieldChargeID)
+	}
+	if m.account_id != nil {
+		fields = append(fields, coinshare.FieldAccountID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CoinShareMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case coinshare.FieldOrgID:
+		return m.OrgID()
+	case coinshare.FieldCreatedAt:
+		return m.CreatedAt()
+	case coinshare.FieldChargeID:
+		return m.ChargeID()
+	case coinshare.FieldAccountID:
+		return m.AccountID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CoinShareMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case coinshare.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case coinshare.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case coinshare.FieldChargeID:
+		return m.OldChargeID(ctx)
+	case coinshare.FieldAccountID:
+		return m.OldAccountID(ctx)
+	}
+	return nil, fmt.Errorf("unknown CoinShare field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CoinShareMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case coinshare.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case coinshare.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case coinshare.FieldChargeID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChargeID(v)
+		return nil
+	case coinshare.FieldAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CoinShare field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CoinShareMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CoinShareMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CoinShareMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown CoinShare numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CoinShareMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CoinShareMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CoinShareMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CoinShare nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CoinShareMutation) ResetField(name string) error {
+	switch name {
+	case coinshare.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case coinshare.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case coinshare.FieldChargeID:
+		m.ResetChargeID()
+		return nil
+	case coinshare.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	}
+	return fmt.Errorf("unknown CoinShare field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CoinShareMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CoinShareMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CoinShareMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CoinShareMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CoinShareMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CoinShareMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CoinShareMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CoinShare unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CoinShareMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CoinShare edge %s", name)
+}
+
+// CoinUsageMutation represents an operation that mutates the CoinUsage nodes in the graph.
+type CoinUsageMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *string
+	org_id            *string
+	created_at        *time.Time
+	charge_id         *string
+	account_id        *string
+	invoice_id        *string
+	currency          *string
+	bonus_amount      *int64
+	addbonus_amount   *int64
+	charged_amount    *int64
+	addcharged_amount *int64
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*CoinUsage, error)
+	predicates        []predicate.CoinUsage
+}
+
+var _ ent.Mutation = (*CoinUsageMutation)(nil)
+
+// coinusageOption allows management of the mutation configuration using functional options.
+type coinusageOption func(*CoinUsageMutation)
+
+// newCoinUsageMutation creates new mutation for the CoinUsage entity.
+func newCoinUsageMutation(c config, op Op, opts ...coinusageOption) *CoinUsageMutation {
+	m := &CoinUsageMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCoinUsage,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCoinUsageID sets the ID field of the mutation.
+func withCoinUsageID(id string) coinusageOption {
+	return func(m *CoinUsageMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CoinUsage
+		)
+		m.oldValue = func(ctx context.Context) (*CoinUsage, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CoinUsage.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCoinUsage sets the old CoinUsage of the mutation.
+func withCoinUsage(node *CoinUsage) coinusageOption {
+	return func(m *CoinUsageMutation) {
+		m.oldValue = func(context.Context) (*CoinUsage, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CoinUsageMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CoinUsageMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CoinUsage entities.
+func (m *CoinUsageMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CoinUsageMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CoinUsageMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CoinUsage.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *CoinUsageMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *CoinUsageMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the CoinUsage entity.
+// If the CoinUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinUsageMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *CoinUsageMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CoinUsageMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CoinUsageMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CoinUsage entity.
+// If the CoinUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinUsageMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CoinUsageMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetChargeID sets the "charge_id" field.
+func (m *CoinUsageMutation) SetChargeID(s string) {
+	m.charge_id = &s
+}
+
+// ChargeID returns the value of the "charge_id" field in the mutation.
+func (m *CoinUsageMutation) ChargeID() (r string, exists bool) {
+	v := m.charge_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChargeID returns the old "charge_id" field's value of the CoinUsage entity.
+// If the CoinUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinUsageMutation) OldChargeID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChargeID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChargeID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChargeID: %w", err)
+	}
+	return oldValue.ChargeID, nil
+}
+
+// ResetChargeID resets all changes to the "charge_id" field.
+func (m *CoinUsageMutation) ResetChargeID() {
+	m.charge_id = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *CoinUsageMutation) SetAccountID(s string) {
+	m.account_id = &s
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *CoinUsageMutation) AccountID() (r string, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the CoinUsage entity.
+// If the CoinUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinUsageMutation) OldAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *CoinUsageMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetInvoiceID sets the "invoice_id" field.
+func (m *CoinUsageMutation) SetInvoiceID(s string) {
+	m.invoice_id = &s
+}
+
+// InvoiceID returns the value of the "invoice_id" field in the mutation.
+func (m *CoinUsageMutation) InvoiceID() (r string, exists bool) {
+	v := m.invoice_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInvoiceID returns the old "invoice_id" field's value of the CoinUsage entity.
+// If the CoinUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinUsageMutation) OldInvoiceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInvoiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInvoiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInvoiceID: %w", err)
+	}
+	return oldValue.InvoiceID, nil
+}
+
+// ResetInvoiceID resets all changes to the "invoice_id" field.
+func (m *CoinUsageMutation) ResetInvoiceID() {
+	m.invoice_id = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *CoinUsageMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *CoinUsageMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the CoinUsage entity.
+// If the CoinUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinUsageMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *CoinUsageMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetBonusAmount sets the "bonus_amount" field.
+func (m *CoinUsageMutation) SetBonusAmount(i int64) {
+	m.bonus_amount = &i
+	m.addbonus_amount = nil
+}
+
+// BonusAmount returns the value of the "bonus_amount" field in the mutation.
+func (m *CoinUsageMutation) BonusAmount() (r int64, exists bool) {
+	v := m.bonus_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBonusAmount returns the old "bonus_amount" field's value of the CoinUsage entity.
+// If the CoinUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinUsageMutation) OldBonusAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBonusAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBonusAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBonusAmount: %w", err)
+	}
+	return oldValue.BonusAmount, nil
+}
+
+// AddBonusAmount adds i to the "bonus_amount" field.
+func (m *CoinUsageMutation) AddBonusAmount(i int64) {
+	if m.addbonus_amount != nil {
+		*m.addbonus_amount += i
+	} else {
+		m.addbonus_amount = &i
+	}
+}
+
+// AddedBonusAmount returns the value that was added to the "bonus_amount" field in this mutation.
+func (m *CoinUsageMutation) AddedBonusAmount() (r int64, exists bool) {
+	v := m.addbonus_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBonusAmount resets all changes to the "bonus_amount" field.
+func (m *CoinUsageMutation) ResetBonusAmount() {
+	m.bonus_amount = nil
+	m.addbonus_amount = nil
+}
+
+// SetChargedAmount sets the "charged_amount" field.
+func (m *CoinUsageMutation) SetChargedAmount(i int64) {
+	m.charged_amount = &i
+	m.addcharged_amount = nil
+}
+
+// ChargedAmount returns the value of the "charged_amount" field in the mutation.
+func (m *CoinUsageMutation) ChargedAmount() (r int64, exists bool) {
+	v := m.charged_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChargedAmount returns the old "charged_amount" field's value of the CoinUsage entity.
+// If the CoinUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinUsageMutation) OldChargedAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChargedAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChargedAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChargedAmount: %w", err)
+	}
+	return oldValue.ChargedAmount, nil
+}
+
+// AddChargedAmount adds i to the "charged_amount" field.
+func (m *CoinUsageMutation) AddChargedAmount(i int64) {
+	if m.addcharged_amount != nil {
+		*m.addcharged_amount += i
+	} else {
+		m.addcharged_amount = &i
+	}
+}
+
+// AddedChargedAmount returns the value that was added to the "charged_amount" field in this mutation.
+func (m *CoinUsageMutation) AddedChargedAmount() (r int64, exists bool) {
+	v := m.addcharged_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetChargedAmount resets all changes to the "charged_amount" field.
+func (m *CoinUsageMutation) ResetChargedAmount() {
+	m.charged_amount = nil
+	m.addcharged_amount = nil
+}
+
+// Where appends a list predicates to the CoinUsageMutation builder.
+func (m *CoinUsageMutation) Where(ps ...predicate.CoinUsage) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CoinUsageMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CoinUsageMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CoinUsage, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CoinUsageMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CoinUsageMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CoinUsage).
+func (m *CoinUsageMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CoinUsageMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.org_id != nil {
+		fields = append(fields, coinusage.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, coinusage.FieldCreatedAt)
+	}
+	if m.charge_id != nil {
+		fields = append(fields, coinusage.FieldChargeID)
+	}
+	if m.account_id != nil {
+		fields = append(fields, coinusage.FieldAccountID)
+	}
+	if m.invoice_id != nil {
+		fields = append(fields, coinusage.FieldInvoiceID)
+	}
+	if m.currency != nil {
+		fields = append(fields, coinusage.FieldCurrency)
+	}
+	if m.bonus_amount != nil {
+		fields = append(fields, coinusage.FieldBonusAmount)
+	}
+	if m.charged_amount != nil {
+		fields = append(fields, coinusage.FieldChargedAmount)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CoinUsageMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case coinusage.FieldOrgID:
+		return m.OrgID()
+	case coinusage.FieldCreatedAt:
+		return m.CreatedAt()
+	case coinusage.FieldChargeID:
+		return m.ChargeID()
+	case coinusage.FieldAccountID:
+		return m.AccountID()
+	case coinusage.FieldInvoiceID:
+		return m.InvoiceID()
+	case coinusage.FieldCurrency:
+		return m.Currency()
+	case coinusage.FieldBonusAmount:
+		return m.BonusAmount()
+	case coinusage.FieldChargedAmount:
+		return m.ChargedAmount()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CoinUsageMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case coinusage.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case coinusage.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case coinusage.FieldChargeID:
+		return m.OldChargeID(ctx)
+	case coinusage.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case coinusage.FieldInvoiceID:
+		return m.OldInvoiceID(ctx)
+	case coinusage.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case coinusage.FieldBonusAmount:
+		return m.OldBonusAmount(ctx)
+	case coinusage.FieldChargedAmount:
+		return m.OldChargedAmount(ctx)
+	}
+	return nil, fmt.Errorf("unknown CoinUsage field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CoinUsageMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case coinusage.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case coinusage.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case coinusage.FieldChargeID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChargeID(v)
+		return nil
+	case coinusage.FieldAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case coinusage.FieldInvoiceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInvoiceID(v)
+		return nil
+	case coinusage.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case coinusage.FieldBonusAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBonusAmount(v)
+		return nil
+	case coinusage.FieldChargedAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChargedAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CoinUsage field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CoinUsageMutation) AddedFields() []string {
+	var fields []string
+	if m.addbonus_amount != nil {
+		fields = append(fields, coinusage.FieldBonusAmount)
+	}
+	if m.addcharged_amount != nil {
+		fields = append(fields, coinusage.FieldChargedAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CoinUsageMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case coinusage.FieldBonusAmount:
+		return m.AddedBonusAmount()
+	case coinusage.FieldChargedAmount:
+		return m.AddedChargedAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CoinUsageMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case coinusage.FieldBonusAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBonusAmount(v)
+		return nil
+	case coinusage.FieldChargedAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddChargedAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CoinUsage numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CoinUsageMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CoinUsageMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CoinUsageMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CoinUsage nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CoinUsageMutation) ResetField(name string) error {
+	switch name {
+	case coinusage.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case coinusage.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case coinusage.FieldChargeID:
+		m.ResetChargeID()
+		return nil
+	case coinusage.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case coinusage.FieldInvoiceID:
+		m.ResetInvoiceID()
+		return nil
+	case coinusage.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case coinusage.FieldBonusAmount:
+		m.ResetBonusAmount()
+		return nil
+	case coinusage.FieldChargedAmount:
+		m.ResetChargedAmount()
+		return nil
+	}
+	return fmt.Errorf("unknown CoinUsage field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CoinUsageMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CoinUsageMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CoinUsageMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CoinUsageMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CoinUsageMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CoinUsageMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CoinUsageMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CoinUsage unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CoinUsageMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CoinUsage edge %s", name)
 }
 
 // ContractMutation represents an operation that mutates the Contract nodes in the graph.
@@ -10190,6 +12522,9 @@ type InvoiceMutation struct {
 	addcoin_amount       *int64
 	late_fee_amount      *int64
 	addlate_fee_amount   *int64
+	late_fee_months      *int
+	addlate_fee_months   *int
+	outstanding_at       *time.Time
 	paid_amount          *int64
 	addpaid_amount       *int64
 	issued_at            *time.Time
@@ -10915,6 +13250,111 @@ func (m *InvoiceMutation) ResetLateFeeAmount() {
 	m.addlate_fee_amount = nil
 }
 
+// SetLateFeeMonths sets the "late_fee_months" field.
+func (m *InvoiceMutation) SetLateFeeMonths(i int) {
+	m.late_fee_months = &i
+	m.addlate_fee_months = nil
+}
+
+// LateFeeMonths returns the value of the "late_fee_months" field in the mutation.
+func (m *InvoiceMutation) LateFeeMonths() (r int, exists bool) {
+	v := m.late_fee_months
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLateFeeMonths returns the old "late_fee_months" field's value of the Invoice entity.
+// If the Invoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceMutation) OldLateFeeMonths(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLateFeeMonths is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLateFeeMonths requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLateFeeMonths: %w", err)
+	}
+	return oldValue.LateFeeMonths, nil
+}
+
+// AddLateFeeMonths adds i to the "late_fee_months" field.
+func (m *InvoiceMutation) AddLateFeeMonths(i int) {
+	if m.addlate_fee_months != nil {
+		*m.addlate_fee_months += i
+	} else {
+		m.addlate_fee_months = &i
+	}
+}
+
+// AddedLateFeeMonths returns the value that was added to the "late_fee_months" field in this mutation.
+func (m *InvoiceMutation) AddedLateFeeMonths() (r int, exists bool) {
+	v := m.addlate_fee_months
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLateFeeMonths resets all changes to the "late_fee_months" field.
+func (m *InvoiceMutation) ResetLateFeeMonths() {
+	m.late_fee_months = nil
+	m.addlate_fee_months = nil
+}
+
+// SetOutstandingAt sets the "outstanding_at" field.
+func (m *InvoiceMutation) SetOutstandingAt(t time.Time) {
+	m.outstanding_at = &t
+}
+
+// OutstandingAt returns the value of the "outstanding_at" field in the mutation.
+func (m *InvoiceMutation) OutstandingAt() (r time.Time, exists bool) {
+	v := m.outstanding_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOutstandingAt returns the old "outstanding_at" field's value of the Invoice entity.
+// If the Invoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceMutation) OldOutstandingAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOutstandingAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOutstandingAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOutstandingAt: %w", err)
+	}
+	return oldValue.OutstandingAt, nil
+}
+
+// ClearOutstandingAt clears the value of the "outstanding_at" field.
+func (m *InvoiceMutation) ClearOutstandingAt() {
+	m.outstanding_at = nil
+	m.clearedFields[invoice.FieldOutstandingAt] = struct{}{}
+}
+
+// OutstandingAtCleared returns if the "outstanding_at" field was cleared in this mutation.
+func (m *InvoiceMutation) OutstandingAtCleared() bool {
+	_, ok := m.clearedFields[invoice.FieldOutstandingAt]
+	return ok
+}
+
+// ResetOutstandingAt resets all changes to the "outstanding_at" field.
+func (m *InvoiceMutation) ResetOutstandingAt() {
+	m.outstanding_at = nil
+	delete(m.clearedFields, invoice.FieldOutstandingAt)
+}
+
 // SetPaidAmount sets the "paid_amount" field.
 func (m *InvoiceMutation) SetPaidAmount(i int64) {
 	m.paid_amount = &i
@@ -11144,7 +13584,7 @@ func (m *InvoiceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *InvoiceMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 18)
 	if m.org_id != nil {
 		fields = append(fields, invoice.FieldOrgID)
 	}
@@ -11183,6 +13623,12 @@ func (m *InvoiceMutation) Fields() []string {
 	}
 	if m.late_fee_amount != nil {
 		fields = append(fields, invoice.FieldLateFeeAmount)
+	}
+	if m.late_fee_months != nil {
+		fields = append(fields, invoice.FieldLateFeeMonths)
+	}
+	if m.outstanding_at != nil {
+		fields = append(fields, invoice.FieldOutstandingAt)
 	}
 	if m.paid_amount != nil {
 		fields = append(fields, invoice.FieldPaidAmount)
@@ -11227,6 +13673,10 @@ func (m *InvoiceMutation) Field(name string) (ent.Value, bool) {
 		return m.CoinAmount()
 	case invoice.FieldLateFeeAmount:
 		return m.LateFeeAmount()
+	case invoice.FieldLateFeeMonths:
+		return m.LateFeeMonths()
+	case invoice.FieldOutstandingAt:
+		return m.OutstandingAt()
 	case invoice.FieldPaidAmount:
 		return m.PaidAmount()
 	case invoice.FieldIssuedAt:
@@ -11268,6 +13718,10 @@ func (m *InvoiceMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldCoinAmount(ctx)
 	case invoice.FieldLateFeeAmount:
 		return m.OldLateFeeAmount(ctx)
+	case invoice.FieldLateFeeMonths:
+		return m.OldLateFeeMonths(ctx)
+	case invoice.FieldOutstandingAt:
+		return m.OldOutstandingAt(ctx)
 	case invoice.FieldPaidAmount:
 		return m.OldPaidAmount(ctx)
 	case invoice.FieldIssuedAt:
@@ -11374,6 +13828,20 @@ func (m *InvoiceMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLateFeeAmount(v)
 		return nil
+	case invoice.FieldLateFeeMonths:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLateFeeMonths(v)
+		return nil
+	case invoice.FieldOutstandingAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOutstandingAt(v)
+		return nil
 	case invoice.FieldPaidAmount:
 		v, ok := value.(int64)
 		if !ok {
@@ -11424,6 +13892,9 @@ func (m *InvoiceMutation) AddedFields() []string {
 	if m.addlate_fee_amount != nil {
 		fields = append(fields, invoice.FieldLateFeeAmount)
 	}
+	if m.addlate_fee_months != nil {
+		fields = append(fields, invoice.FieldLateFeeMonths)
+	}
 	if m.addpaid_amount != nil {
 		fields = append(fields, invoice.FieldPaidAmount)
 	}
@@ -11449,6 +13920,8 @@ func (m *InvoiceMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedCoinAmount()
 	case invoice.FieldLateFeeAmount:
 		return m.AddedLateFeeAmount()
+	case invoice.FieldLateFeeMonths:
+		return m.AddedLateFeeMonths()
 	case invoice.FieldPaidAmount:
 		return m.AddedPaidAmount()
 	}
@@ -11509,6 +13982,13 @@ func (m *InvoiceMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddLateFeeAmount(v)
 		return nil
+	case invoice.FieldLateFeeMonths:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLateFeeMonths(v)
+		return nil
 	case invoice.FieldPaidAmount:
 		v, ok := value.(int64)
 		if !ok {
@@ -11524,6 +14004,9 @@ func (m *InvoiceMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *InvoiceMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(invoice.FieldOutstandingAt) {
+		fields = append(fields, invoice.FieldOutstandingAt)
+	}
 	if m.FieldCleared(invoice.FieldPaidAt) {
 		fields = append(fields, invoice.FieldPaidAt)
 	}
@@ -11541,6 +14024,9 @@ func (m *InvoiceMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *InvoiceMutation) ClearField(name string) error {
 	switch name {
+	case invoice.FieldOutstandingAt:
+		m.ClearOutstandingAt()
+		return nil
 	case invoice.FieldPaidAt:
 		m.ClearPaidAt()
 		return nil
@@ -11590,6 +14076,12 @@ func (m *InvoiceMutation) ResetField(name string) error {
 		return nil
 	case invoice.FieldLateFeeAmount:
 		m.ResetLateFeeAmount()
+		return nil
+	case invoice.FieldLateFeeMonths:
+		m.ResetLateFeeMonths()
+		return nil
+	case invoice.FieldOutstandingAt:
+		m.ResetOutstandingAt()
 		return nil
 	case invoice.FieldPaidAmount:
 		m.ResetPaidAmount()
@@ -14259,6 +16751,2738 @@ func (m *OutboxEventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *OutboxEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown OutboxEvent edge %s", name)
+}
+
+// PaymentMutation represents an operation that mutates the Payment nodes in the graph.
+type PaymentMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *string
+	org_id            *string
+	created_at        *time.Time
+	billing_group_id  *string
+	account_id        *string
+	receipt_id        *string
+	kind              *payment.Kind
+	payment_method_id *string
+	method_label      *string
+	currency          *string
+	amount            *int64
+	addamount         *int64
+	status            *payment.Status
+	failure_reason    *string
+	attempt_key       *string
+	billed_at         *time.Time
+	paid_at           *time.Time
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*Payment, error)
+	predicates        []predicate.Payment
+}
+
+var _ ent.Mutation = (*PaymentMutation)(nil)
+
+// paymentOption allows management of the mutation configuration using functional options.
+type paymentOption func(*PaymentMutation)
+
+// newPaymentMutation creates new mutation for the Payment entity.
+func newPaymentMutation(c config, op Op, opts ...paymentOption) *PaymentMutation {
+	m := &PaymentMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePayment,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPaymentID sets the ID field of the mutation.
+func withPaymentID(id string) paymentOption {
+	return func(m *PaymentMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Payment
+		)
+		m.oldValue = func(ctx context.Context) (*Payment, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Payment.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPayment sets the old Payment of the mutation.
+func withPayment(node *Payment) paymentOption {
+	return func(m *PaymentMutation) {
+		m.oldValue = func(context.Context) (*Payment, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PaymentMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PaymentMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Payment entities.
+func (m *PaymentMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PaymentMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PaymentMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Payment.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *PaymentMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *PaymentMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *PaymentMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PaymentMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PaymentMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PaymentMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetBillingGroupID sets the "billing_group_id" field.
+func (m *PaymentMutation) SetBillingGroupID(s string) {
+	m.billing_group_id = &s
+}
+
+// BillingGroupID returns the value of the "billing_group_id" field in the mutation.
+func (m *PaymentMutation) BillingGroupID() (r string, exists bool) {
+	v := m.billing_group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingGroupID returns the old "billing_group_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldBillingGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingGroupID: %w", err)
+	}
+	return oldValue.BillingGroupID, nil
+}
+
+// ClearBillingGroupID clears the value of the "billing_group_id" field.
+func (m *PaymentMutation) ClearBillingGroupID() {
+	m.billing_group_id = nil
+	m.clearedFields[payment.FieldBillingGroupID] = struct{}{}
+}
+
+// BillingGroupIDCleared returns if the "billing_group_id" field was cleared in this mutation.
+func (m *PaymentMutation) BillingGroupIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldBillingGroupID]
+	return ok
+}
+
+// ResetBillingGroupID resets all changes to the "billing_group_id" field.
+func (m *PaymentMutation) ResetBillingGroupID() {
+	m.billing_group_id = nil
+	delete(m.clearedFields, payment.FieldBillingGroupID)
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *PaymentMutation) SetAccountID(s string) {
+	m.account_id = &s
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *PaymentMutation) AccountID() (r string, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ClearAccountID clears the value of the "account_id" field.
+func (m *PaymentMutation) ClearAccountID() {
+	m.account_id = nil
+	m.clearedFields[payment.FieldAccountID] = struct{}{}
+}
+
+// AccountIDCleared returns if the "account_id" field was cleared in this mutation.
+func (m *PaymentMutation) AccountIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldAccountID]
+	return ok
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *PaymentMutation) ResetAccountID() {
+	m.account_id = nil
+	delete(m.clearedFields, payment.FieldAccountID)
+}
+
+// SetReceiptID sets the "receipt_id" field.
+func (m *PaymentMutation) SetReceiptID(s string) {
+	m.receipt_id = &s
+}
+
+// ReceiptID returns the value of the "receipt_id" field in the mutation.
+func (m *PaymentMutation) ReceiptID() (r string, exists bool) {
+	v := m.receipt_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReceiptID returns the old "receipt_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldReceiptID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReceiptID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReceiptID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReceiptID: %w", err)
+	}
+	return oldValue.ReceiptID, nil
+}
+
+// ResetReceiptID resets all changes to the "receipt_id" field.
+func (m *PaymentMutation) ResetReceiptID() {
+	m.receipt_id = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *PaymentMutation) SetKind(pa payment.Kind) {
+	m.kind = &pa
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *PaymentMutation) Kind() (r payment.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldKind(ctx context.Context) (v payment.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *PaymentMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetPaymentMethodID sets the "payment_method_id" field.
+func (m *PaymentMutation) SetPaymentMethodID(s string) {
+	m.payment_method_id = &s
+}
+
+// PaymentMethodID returns the value of the "payment_method_id" field in the mutation.
+func (m *PaymentMutation) PaymentMethodID() (r string, exists bool) {
+	v := m.payment_method_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentMethodID returns the old "payment_method_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldPaymentMethodID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentMethodID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentMethodID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentMethodID: %w", err)
+	}
+	return oldValue.PaymentMethodID, nil
+}
+
+// ClearPaymentMethodID clears the value of the "payment_method_id" field.
+func (m *PaymentMutation) ClearPaymentMethodID() {
+	m.payment_method_id = nil
+	m.clearedFields[payment.FieldPaymentMethodID] = struct{}{}
+}
+
+// PaymentMethodIDCleared returns if the "payment_method_id" field was cleared in this mutation.
+func (m *PaymentMutation) PaymentMethodIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldPaymentMethodID]
+	return ok
+}
+
+// ResetPaymentMethodID resets all changes to the "payment_method_id" field.
+func (m *PaymentMutation) ResetPaymentMethodID() {
+	m.payment_method_id = nil
+	delete(m.clearedFields, payment.FieldPaymentMethodID)
+}
+
+// SetMethodLabel sets the "method_label" field.
+func (m *PaymentMutation) SetMethodLabel(s string) {
+	m.method_label = &s
+}
+
+// MethodLabel returns the value of the "method_label" field in the mutation.
+func (m *PaymentMutation) MethodLabel() (r string, exists bool) {
+	v := m.method_label
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMethodLabel returns the old "method_label" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldMethodLabel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMethodLabel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMethodLabel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMethodLabel: %w", err)
+	}
+	return oldValue.MethodLabel, nil
+}
+
+// ResetMethodLabel resets all changes to the "method_label" field.
+func (m *PaymentMutation) ResetMethodLabel() {
+	m.method_label = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *PaymentMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *PaymentMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *PaymentMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *PaymentMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *PaymentMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *PaymentMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *PaymentMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *PaymentMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *PaymentMutation) SetStatus(pa payment.Status) {
+	m.status = &pa
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *PaymentMutation) Status() (r payment.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldStatus(ctx context.Context) (v payment.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *PaymentMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetFailureReason sets the "failure_reason" field.
+func (m *PaymentMutation) SetFailureReason(s string) {
+	m.failure_reason = &s
+}
+
+// FailureReason returns the value of the "failure_reason" field in the mutation.
+func (m *PaymentMutation) FailureReason() (r string, exists bool) {
+	v := m.failure_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailureReason returns the old "failure_reason" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldFailureReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailureReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailureReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailureReason: %w", err)
+	}
+	return oldValue.FailureReason, nil
+}
+
+// ResetFailureReason resets all changes to the "failure_reason" field.
+func (m *PaymentMutation) ResetFailureReason() {
+	m.failure_reason = nil
+}
+
+// SetAttemptKey sets the "attempt_key" field.
+func (m *PaymentMutation) SetAttemptKey(s string) {
+	m.attempt_key = &s
+}
+
+// AttemptKey returns the value of the "attempt_key" field in the mutation.
+func (m *PaymentMutation) AttemptKey() (r string, exists bool) {
+	v := m.attempt_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttemptKey returns the old "attempt_key" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldAttemptKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttemptKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttemptKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttemptKey: %w", err)
+	}
+	return oldValue.AttemptKey, nil
+}
+
+// ClearAttemptKey clears the value of the "attempt_key" field.
+func (m *PaymentMutation) ClearAttemptKey() {
+	m.attempt_key = nil
+	m.clearedFields[payment.FieldAttemptKey] = struct{}{}
+}
+
+// AttemptKeyCleared returns if the "attempt_key" field was cleared in this mutation.
+func (m *PaymentMutation) AttemptKeyCleared() bool {
+	_, ok := m.clearedFields[payment.FieldAttemptKey]
+	return ok
+}
+
+// ResetAttemptKey resets all changes to the "attempt_key" field.
+func (m *PaymentMutation) ResetAttemptKey() {
+	m.attempt_key = nil
+	delete(m.clearedFields, payment.FieldAttemptKey)
+}
+
+// SetBilledAt sets the "billed_at" field.
+func (m *PaymentMutation) SetBilledAt(t time.Time) {
+	m.billed_at = &t
+}
+
+// BilledAt returns the value of the "billed_at" field in the mutation.
+func (m *PaymentMutation) BilledAt() (r time.Time, exists bool) {
+	v := m.billed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBilledAt returns the old "billed_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldBilledAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBilledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBilledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBilledAt: %w", err)
+	}
+	return oldValue.BilledAt, nil
+}
+
+// ResetBilledAt resets all changes to the "billed_at" field.
+func (m *PaymentMutation) ResetBilledAt() {
+	m.billed_at = nil
+}
+
+// SetPaidAt sets the "paid_at" field.
+func (m *PaymentMutation) SetPaidAt(t time.Time) {
+	m.paid_at = &t
+}
+
+// PaidAt returns the value of the "paid_at" field in the mutation.
+func (m *PaymentMutation) PaidAt() (r time.Time, exists bool) {
+	v := m.paid_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaidAt returns the old "paid_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldPaidAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaidAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaidAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaidAt: %w", err)
+	}
+	return oldValue.PaidAt, nil
+}
+
+// ClearPaidAt clears the value of the "paid_at" field.
+func (m *PaymentMutation) ClearPaidAt() {
+	m.paid_at = nil
+	m.clearedFields[payment.FieldPaidAt] = struct{}{}
+}
+
+// PaidAtCleared returns if the "paid_at" field was cleared in this mutation.
+func (m *PaymentMutation) PaidAtCleared() bool {
+	_, ok := m.clearedFields[payment.FieldPaidAt]
+	return ok
+}
+
+// ResetPaidAt resets all changes to the "paid_at" field.
+func (m *PaymentMutation) ResetPaidAt() {
+	m.paid_at = nil
+	delete(m.clearedFields, payment.FieldPaidAt)
+}
+
+// Where appends a list predicates to the PaymentMutation builder.
+func (m *PaymentMutation) Where(ps ...predicate.Payment) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PaymentMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PaymentMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Payment, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PaymentMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PaymentMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Payment).
+func (m *PaymentMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PaymentMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.org_id != nil {
+		fields = append(fields, payment.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, payment.FieldCreatedAt)
+	}
+	if m.billing_group_id != nil {
+		fields = append(fields, payment.FieldBillingGroupID)
+	}
+	if m.account_id != nil {
+		fields = append(fields, payment.FieldAccountID)
+	}
+	if m.receipt_id != nil {
+		fields = append(fields, payment.FieldReceiptID)
+	}
+	if m.kind != nil {
+		fields = append(fields, payment.FieldKind)
+	}
+	if m.payment_method_id != nil {
+		fields = append(fields, payment.FieldPaymentMethodID)
+	}
+	if m.method_label != nil {
+		fields = append(fields, payment.FieldMethodLabel)
+	}
+	if m.currency != nil {
+		fields = append(fields, payment.FieldCurrency)
+	}
+	if m.amount != nil {
+		fields = append(fields, payment.FieldAmount)
+	}
+	if m.status != nil {
+		fields = append(fields, payment.FieldStatus)
+	}
+	if m.failure_reason != nil {
+		fields = append(fields, payment.FieldFailureReason)
+	}
+	if m.attempt_key != nil {
+		fields = append(fields, payment.FieldAttemptKey)
+	}
+	if m.billed_at != nil {
+		fields = append(fields, payment.FieldBilledAt)
+	}
+	if m.paid_at != nil {
+		fields = append(fields, payment.FieldPaidAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case payment.FieldOrgID:
+		return m.OrgID()
+	case payment.FieldCreatedAt:
+		return m.CreatedAt()
+	case payment.FieldBillingGroupID:
+		return m.BillingGroupID()
+	case payment.FieldAccountID:
+		return m.AccountID()
+	case payment.FieldReceiptID:
+		return m.ReceiptID()
+	case payment.FieldKind:
+		return m.Kind()
+	case payment.FieldPaymentMethodID:
+		return m.PaymentMethodID()
+	case payment.FieldMethodLabel:
+		return m.MethodLabel()
+	case payment.FieldCurrency:
+		return m.Currency()
+	case payment.FieldAmount:
+		return m.Amount()
+	case payment.FieldStatus:
+		return m.Status()
+	case payment.FieldFailureReason:
+		return m.FailureReason()
+	case payment.FieldAttemptKey:
+		return m.AttemptKey()
+	case payment.FieldBilledAt:
+		return m.BilledAt()
+	case payment.FieldPaidAt:
+		return m.PaidAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case payment.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case payment.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case payment.FieldBillingGroupID:
+		return m.OldBillingGroupID(ctx)
+	case payment.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case payment.FieldReceiptID:
+		return m.OldReceiptID(ctx)
+	case payment.FieldKind:
+		return m.OldKind(ctx)
+	case payment.FieldPaymentMethodID:
+		return m.OldPaymentMethodID(ctx)
+	case payment.FieldMethodLabel:
+		return m.OldMethodLabel(ctx)
+	case payment.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case payment.FieldAmount:
+		return m.OldAmount(ctx)
+	case payment.FieldStatus:
+		return m.OldStatus(ctx)
+	case payment.FieldFailureReason:
+		return m.OldFailureReason(ctx)
+	case payment.FieldAttemptKey:
+		return m.OldAttemptKey(ctx)
+	case payment.FieldBilledAt:
+		return m.OldBilledAt(ctx)
+	case payment.FieldPaidAt:
+		return m.OldPaidAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Payment field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case payment.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case payment.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case payment.FieldBillingGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingGroupID(v)
+		return nil
+	case payment.FieldAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case payment.FieldReceiptID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReceiptID(v)
+		return nil
+	case payment.FieldKind:
+		v, ok := value.(payment.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case payment.FieldPaymentMethodID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentMethodID(v)
+		return nil
+	case payment.FieldMethodLabel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMethodLabel(v)
+		return nil
+	case payment.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case payment.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case payment.FieldStatus:
+		v, ok := value.(payment.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case payment.FieldFailureReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailureReason(v)
+		return nil
+	case payment.FieldAttemptKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttemptKey(v)
+		return nil
+	case payment.FieldBilledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBilledAt(v)
+		return nil
+	case payment.FieldPaidAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaidAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Payment field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PaymentMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, payment.FieldAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PaymentMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case payment.FieldAmount:
+		return m.AddedAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case payment.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Payment numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PaymentMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(payment.FieldBillingGroupID) {
+		fields = append(fields, payment.FieldBillingGroupID)
+	}
+	if m.FieldCleared(payment.FieldAccountID) {
+		fields = append(fields, payment.FieldAccountID)
+	}
+	if m.FieldCleared(payment.FieldPaymentMethodID) {
+		fields = append(fields, payment.FieldPaymentMethodID)
+	}
+	if m.FieldCleared(payment.FieldAttemptKey) {
+		fields = append(fields, payment.FieldAttemptKey)
+	}
+	if m.FieldCleared(payment.FieldPaidAt) {
+		fields = append(fields, payment.FieldPaidAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PaymentMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PaymentMutation) ClearField(name string) error {
+	switch name {
+	case payment.FieldBillingGroupID:
+		m.ClearBillingGroupID()
+		return nil
+	case payment.FieldAccountID:
+		m.ClearAccountID()
+		return nil
+	case payment.FieldPaymentMethodID:
+		m.ClearPaymentMethodID()
+		return nil
+	case payment.FieldAttemptKey:
+		m.ClearAttemptKey()
+		return nil
+	case payment.FieldPaidAt:
+		m.ClearPaidAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PaymentMutation) ResetField(name string) error {
+	switch name {
+	case payment.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case payment.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case payment.FieldBillingGroupID:
+		m.ResetBillingGroupID()
+		return nil
+	case payment.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case payment.FieldReceiptID:
+		m.ResetReceiptID()
+		return nil
+	case payment.FieldKind:
+		m.ResetKind()
+		return nil
+	case payment.FieldPaymentMethodID:
+		m.ResetPaymentMethodID()
+		return nil
+	case payment.FieldMethodLabel:
+		m.ResetMethodLabel()
+		return nil
+	case payment.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case payment.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case payment.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case payment.FieldFailureReason:
+		m.ResetFailureReason()
+		return nil
+	case payment.FieldAttemptKey:
+		m.ResetAttemptKey()
+		return nil
+	case payment.FieldBilledAt:
+		m.ResetBilledAt()
+		return nil
+	case payment.FieldPaidAt:
+		m.ResetPaidAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Payment field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PaymentMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PaymentMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PaymentMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PaymentMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PaymentMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PaymentMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PaymentMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown Payment unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PaymentMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown Payment edge %s", name)
+}
+
+// PaymentAllocationMutation represents an operation that mutates the PaymentAllocation nodes in the graph.
+type PaymentAllocationMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	org_id        *string
+	payment_id    *string
+	invoice_id    *string
+	amount        *int64
+	addamount     *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*PaymentAllocation, error)
+	predicates    []predicate.PaymentAllocation
+}
+
+var _ ent.Mutation = (*PaymentAllocationMutation)(nil)
+
+// paymentallocationOption allows management of the mutation configuration using functional options.
+type paymentallocationOption func(*PaymentAllocationMutation)
+
+// newPaymentAllocationMutation creates new mutation for the PaymentAllocation entity.
+func newPaymentAllocationMutation(c config, op Op, opts ...paymentallocationOption) *PaymentAllocationMutation {
+	m := &PaymentAllocationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePaymentAllocation,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPaymentAllocationID sets the ID field of the mutation.
+func withPaymentAllocationID(id string) paymentallocationOption {
+	return func(m *PaymentAllocationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PaymentAllocation
+		)
+		m.oldValue = func(ctx context.Context) (*PaymentAllocation, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PaymentAllocation.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPaymentAllocation sets the old PaymentAllocation of the mutation.
+func withPaymentAllocation(node *PaymentAllocation) paymentallocationOption {
+	return func(m *PaymentAllocationMutation) {
+		m.oldValue = func(context.Context) (*PaymentAllocation, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PaymentAllocationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PaymentAllocationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of PaymentAllocation entities.
+func (m *PaymentAllocationMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PaymentAllocationMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PaymentAllocationMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PaymentAllocation.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *PaymentAllocationMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *PaymentAllocationMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the PaymentAllocation entity.
+// If the PaymentAllocation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentAllocationMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *PaymentAllocationMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetPaymentID sets the "payment_id" field.
+func (m *PaymentAllocationMutation) SetPaymentID(s string) {
+	m.payment_id = &s
+}
+
+// PaymentID returns the value of the "payment_id" field in the mutation.
+func (m *PaymentAllocationMutation) PaymentID() (r string, exists bool) {
+	v := m.payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentID returns the old "payment_id" field's value of the PaymentAllocation entity.
+// If the PaymentAllocation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentAllocationMutation) OldPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
+	}
+	return oldValue.PaymentID, nil
+}
+
+// ResetPaymentID resets all changes to the "payment_id" field.
+func (m *PaymentAllocationMutation) ResetPaymentID() {
+	m.payment_id = nil
+}
+
+// SetInvoiceID sets the "invoice_id" field.
+func (m *PaymentAllocationMutation) SetInvoiceID(s string) {
+	m.invoice_id = &s
+}
+
+// InvoiceID returns the value of the "invoice_id" field in the mutation.
+func (m *PaymentAllocationMutation) InvoiceID() (r string, exists bool) {
+	v := m.invoice_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInvoiceID returns the old "invoice_id" field's value of the PaymentAllocation entity.
+// If the PaymentAllocation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentAllocationMutation) OldInvoiceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInvoiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInvoiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInvoiceID: %w", err)
+	}
+	return oldValue.InvoiceID, nil
+}
+
+// ResetInvoiceID resets all changes to the "invoice_id" field.
+func (m *PaymentAllocationMutation) ResetInvoiceID() {
+	m.invoice_id = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *PaymentAllocationMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *PaymentAllocationMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the PaymentAllocation entity.
+// If the PaymentAllocation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentAllocationMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *PaymentAllocationMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *PaymentAllocationMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *PaymentAllocationMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// Where appends a list predicates to the PaymentAllocationMutation builder.
+func (m *PaymentAllocationMutation) Where(ps ...predicate.PaymentAllocation) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PaymentAllocationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PaymentAllocationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PaymentAllocation, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PaymentAllocationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PaymentAllocationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PaymentAllocation).
+func (m *PaymentAllocationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PaymentAllocationMutation) Fields() []string {
+	fields := make([]string, 0, 4)
+	if m.org_id != nil {
+		fields = append(fields, paymentallocation.FieldOrgID)
+	}
+	if m.payment_id != nil {
+		fields = append(fields, paymentallocation.FieldPaymentID)
+	}
+	if m.invoice_id != nil {
+		fields = append(fields, paymentallocation.FieldInvoiceID)
+	}
+	if m.amount != nil {
+		fields = append(fields, paymentallocation.FieldAmount)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PaymentAllocationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case paymentallocation.FieldOrgID:
+		return m.OrgID()
+	case paymentallocation.FieldPaymentID:
+		return m.PaymentID()
+	case paymentallocation.FieldInvoiceID:
+		return m.InvoiceID()
+	case paymentallocation.FieldAmount:
+		return m.Amount()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PaymentAllocationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case paymentallocation.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case paymentallocation.FieldPaymentID:
+		return m.OldPaymentID(ctx)
+	case paymentallocation.FieldInvoiceID:
+		return m.OldInvoiceID(ctx)
+	case paymentallocation.FieldAmount:
+		return m.OldAmount(ctx)
+	}
+	return nil, fmt.Errorf("unknown PaymentAllocation field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentAllocationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case paymentallocation.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case paymentallocation.FieldPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentID(v)
+		return nil
+	case paymentallocation.FieldInvoiceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInvoiceID(v)
+		return nil
+	case paymentallocation.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PaymentAllocation field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PaymentAllocationMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, paymentallocation.FieldAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PaymentAllocationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case paymentallocation.FieldAmount:
+		return m.AddedAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentAllocationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case paymentallocation.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PaymentAllocation numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PaymentAllocationMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PaymentAllocationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PaymentAllocationMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PaymentAllocation nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PaymentAllocationMutation) ResetField(name string) error {
+	switch name {
+	case paymentallocation.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case paymentallocation.FieldPaymentID:
+		m.ResetPaymentID()
+		return nil
+	case paymentallocation.FieldInvoiceID:
+		m.ResetInvoiceID()
+		return nil
+	case paymentallocation.FieldAmount:
+		m.ResetAmount()
+		return nil
+	}
+	return fmt.Errorf("unknown PaymentAllocation field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PaymentAllocationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PaymentAllocationMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PaymentAllocationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PaymentAllocationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PaymentAllocationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PaymentAllocationMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PaymentAllocationMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PaymentAllocation unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PaymentAllocationMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PaymentAllocation edge %s", name)
+}
+
+// PaymentMethodMutation represents an operation that mutates the PaymentMethod nodes in the graph.
+type PaymentMethodMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	org_id        *string
+	created_at    *time.Time
+	account_id    *string
+	_type         *paymentmethod.Type
+	brand         *string
+	last4         *string
+	bank_code     *string
+	holder_name   *string
+	corporate     *bool
+	gateway_token *string
+	is_default    *bool
+	status        *paymentmethod.Status
+	consented_at  *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*PaymentMethod, error)
+	predicates    []predicate.PaymentMethod
+}
+
+var _ ent.Mutation = (*PaymentMethodMutation)(nil)
+
+// paymentmethodOption allows management of the mutation configuration using functional options.
+type paymentmethodOption func(*PaymentMethodMutation)
+
+// newPaymentMethodMutation creates new mutation for the PaymentMethod entity.
+func newPaymentMethodMutation(c config, op Op, opts ...paymentmethodOption) *PaymentMethodMutation {
+	m := &PaymentMethodMutation{
+		config:        c,
+		op:            op,
+		typ:           TypePaymentMethod,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withPaymentMethodID sets the ID field of the mutation.
+func withPaymentMethodID(id string) paymentmethodOption {
+	return func(m *PaymentMethodMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *PaymentMethod
+		)
+		m.oldValue = func(ctx context.Context) (*PaymentMethod, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().PaymentMethod.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withPaymentMethod sets the old PaymentMethod of the mutation.
+func withPaymentMethod(node *PaymentMethod) paymentmethodOption {
+	return func(m *PaymentMethodMutation) {
+		m.oldValue = func(context.Context) (*PaymentMethod, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m PaymentMethodMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m PaymentMethodMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of PaymentMethod entities.
+func (m *PaymentMethodMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *PaymentMethodMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *PaymentMethodMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().PaymentMethod.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *PaymentMethodMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *PaymentMethodMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *PaymentMethodMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *PaymentMethodMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *PaymentMethodMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *PaymentMethodMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *PaymentMethodMutation) SetAccountID(s string) {
+	m.account_id = &s
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *PaymentMethodMutation) AccountID() (r string, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *PaymentMethodMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetType sets the "type" field.
+func (m *PaymentMethodMutation) SetType(pa paymentmethod.Type) {
+	m._type = &pa
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *PaymentMethodMutation) GetType() (r paymentmethod.Type, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldType(ctx context.Context) (v paymentmethod.Type, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *PaymentMethodMutation) ResetType() {
+	m._type = nil
+}
+
+// SetBrand sets the "brand" field.
+func (m *PaymentMethodMutation) SetBrand(s string) {
+	m.brand = &s
+}
+
+// Brand returns the value of the "brand" field in the mutation.
+func (m *PaymentMethodMutation) Brand() (r string, exists bool) {
+	v := m.brand
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBrand returns the old "brand" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldBrand(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBrand is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBrand requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBrand: %w", err)
+	}
+	return oldValue.Brand, nil
+}
+
+// ResetBrand resets all changes to the "brand" field.
+func (m *PaymentMethodMutation) ResetBrand() {
+	m.brand = nil
+}
+
+// SetLast4 sets the "last4" field.
+func (m *PaymentMethodMutation) SetLast4(s string) {
+	m.last4 = &s
+}
+
+// Last4 returns the value of the "last4" field in the mutation.
+func (m *PaymentMethodMutation) Last4() (r string, exists bool) {
+	v := m.last4
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLast4 returns the old "last4" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldLast4(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLast4 is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLast4 requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLast4: %w", err)
+	}
+	return oldValue.Last4, nil
+}
+
+// ResetLast4 resets all changes to the "last4" field.
+func (m *PaymentMethodMutation) ResetLast4() {
+	m.last4 = nil
+}
+
+// SetBankCode sets the "bank_code" field.
+func (m *PaymentMethodMutation) SetBankCode(s string) {
+	m.bank_code = &s
+}
+
+// BankCode returns the value of the "bank_code" field in the mutation.
+func (m *PaymentMethodMutation) BankCode() (r string, exists bool) {
+	v := m.bank_code
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBankCode returns the old "bank_code" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldBankCode(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBankCode is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBankCode requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBankCode: %w", err)
+	}
+	return oldValue.BankCode, nil
+}
+
+// ResetBankCode resets all changes to the "bank_code" field.
+func (m *PaymentMethodMutation) ResetBankCode() {
+	m.bank_code = nil
+}
+
+// SetHolderName sets the "holder_name" field.
+func (m *PaymentMethodMutation) SetHolderName(s string) {
+	m.holder_name = &s
+}
+
+// HolderName returns the value of the "holder_name" field in the mutation.
+func (m *PaymentMethodMutation) HolderName() (r string, exists bool) {
+	v := m.holder_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHolderName returns the old "holder_name" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldHolderName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHolderName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHolderName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHolderName: %w", err)
+	}
+	return oldValue.HolderName, nil
+}
+
+// ResetHolderName resets all changes to the "holder_name" field.
+func (m *PaymentMethodMutation) ResetHolderName() {
+	m.holder_name = nil
+}
+
+// SetCorporate sets the "corporate" field.
+func (m *PaymentMethodMutation) SetCorporate(b bool) {
+	m.corporate = &b
+}
+
+// Corporate returns the value of the "corporate" field in the mutation.
+func (m *PaymentMethodMutation) Corporate() (r bool, exists bool) {
+	v := m.corporate
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCorporate returns the old "corporate" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldCorporate(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCorporate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCorporate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCorporate: %w", err)
+	}
+	return oldValue.Corporate, nil
+}
+
+// ResetCorporate resets all changes to the "corporate" field.
+func (m *PaymentMethodMutation) ResetCorporate() {
+	m.corporate = nil
+}
+
+// SetGatewayToken sets the "gateway_token" field.
+func (m *PaymentMethodMutation) SetGatewayToken(s string) {
+	m.gateway_token = &s
+}
+
+// GatewayToken returns the value of the "gateway_token" field in the mutation.
+func (m *PaymentMethodMutation) GatewayToken() (r string, exists bool) {
+	v := m.gateway_token
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGatewayToken returns the old "gateway_token" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldGatewayToken(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGatewayToken is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGatewayToken requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGatewayToken: %w", err)
+	}
+	return oldValue.GatewayToken, nil
+}
+
+// ResetGatewayToken resets all changes to the "gateway_token" field.
+func (m *PaymentMethodMutation) ResetGatewayToken() {
+	m.gateway_token = nil
+}
+
+// SetIsDefault sets the "is_default" field.
+func (m *PaymentMethodMutation) SetIsDefault(b bool) {
+	m.is_default = &b
+}
+
+// IsDefault returns the value of the "is_default" field in the mutation.
+func (m *PaymentMethodMutation) IsDefault() (r bool, exists bool) {
+	v := m.is_default
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIsDefault returns the old "is_default" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldIsDefault(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIsDefault is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIsDefault requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIsDefault: %w", err)
+	}
+	return oldValue.IsDefault, nil
+}
+
+// ResetIsDefault resets all changes to the "is_default" field.
+func (m *PaymentMethodMutation) ResetIsDefault() {
+	m.is_default = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *PaymentMethodMutation) SetStatus(pa paymentmethod.Status) {
+	m.status = &pa
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *PaymentMethodMutation) Status() (r paymentmethod.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldStatus(ctx context.Context) (v paymentmethod.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *PaymentMethodMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetConsentedAt sets the "consented_at" field.
+func (m *PaymentMethodMutation) SetConsentedAt(t time.Time) {
+	m.consented_at = &t
+}
+
+// ConsentedAt returns the value of the "consented_at" field in the mutation.
+func (m *PaymentMethodMutation) ConsentedAt() (r time.Time, exists bool) {
+	v := m.consented_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConsentedAt returns the old "consented_at" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldConsentedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConsentedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConsentedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConsentedAt: %w", err)
+	}
+	return oldValue.ConsentedAt, nil
+}
+
+// ResetConsentedAt resets all changes to the "consented_at" field.
+func (m *PaymentMethodMutation) ResetConsentedAt() {
+	m.consented_at = nil
+}
+
+// Where appends a list predicates to the PaymentMethodMutation builder.
+func (m *PaymentMethodMutation) Where(ps ...predicate.PaymentMethod) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the PaymentMethodMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *PaymentMethodMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.PaymentMethod, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *PaymentMethodMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *PaymentMethodMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (PaymentMethod).
+func (m *PaymentMethodMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *PaymentMethodMutation) Fields() []string {
+	fields := make([]string, 0, 13)
+	if m.org_id != nil {
+		fields = append(fields, paymentmethod.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, paymentmethod.FieldCreatedAt)
+	}
+	if m.account_id != nil {
+		fields = append(fields, paymentmethod.FieldAccountID)
+	}
+	if m._type != nil {
+		fields = append(fields, paymentmethod.FieldType)
+	}
+	if m.brand != nil {
+		fields = append(fields, paymentmethod.FieldBrand)
+	}
+	if m.last4 != nil {
+		fields = append(fields, paymentmethod.FieldLast4)
+	}
+	if m.bank_code != nil {
+		fields = append(fields, paymentmethod.FieldBankCode)
+	}
+	if m.holder_name != nil {
+		fields = append(fields, paymentmethod.FieldHolderName)
+	}
+	if m.corporate != nil {
+		fields = append(fields, paymentmethod.FieldCorporate)
+	}
+	if m.gateway_token != nil {
+		fields = append(fields, paymentmethod.FieldGatewayToken)
+	}
+	if m.is_default != nil {
+		fields = append(fields, paymentmethod.FieldIsDefault)
+	}
+	if m.status != nil {
+		fields = append(fields, paymentmethod.FieldStatus)
+	}
+	if m.consented_at != nil {
+		fields = append(fields, paymentmethod.FieldConsentedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *PaymentMethodMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case paymentmethod.FieldOrgID:
+		return m.OrgID()
+	case paymentmethod.FieldCreatedAt:
+		return m.CreatedAt()
+	case paymentmethod.FieldAccountID:
+		return m.AccountID()
+	case paymentmethod.FieldType:
+		return m.GetType()
+	case paymentmethod.FieldBrand:
+		return m.Brand()
+	case paymentmethod.FieldLast4:
+		return m.Last4()
+	case paymentmethod.FieldBankCode:
+		return m.BankCode()
+	case paymentmethod.FieldHolderName:
+		return m.HolderName()
+	case paymentmethod.FieldCorporate:
+		return m.Corporate()
+	case paymentmethod.FieldGatewayToken:
+		return m.GatewayToken()
+	case paymentmethod.FieldIsDefault:
+		return m.IsDefault()
+	case paymentmethod.FieldStatus:
+		return m.Status()
+	case paymentmethod.FieldConsentedAt:
+		return m.ConsentedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *PaymentMethodMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case paymentmethod.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case paymentmethod.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case paymentmethod.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case paymentmethod.FieldType:
+		return m.OldType(ctx)
+	case paymentmethod.FieldBrand:
+		return m.OldBrand(ctx)
+	case paymentmethod.FieldLast4:
+		return m.OldLast4(ctx)
+	case paymentmethod.FieldBankCode:
+		return m.OldBankCode(ctx)
+	case paymentmethod.FieldHolderName:
+		return m.OldHolderName(ctx)
+	case paymentmethod.FieldCorporate:
+		return m.OldCorporate(ctx)
+	case paymentmethod.FieldGatewayToken:
+		return m.OldGatewayToken(ctx)
+	case paymentmethod.FieldIsDefault:
+		return m.OldIsDefault(ctx)
+	case paymentmethod.FieldStatus:
+		return m.OldStatus(ctx)
+	case paymentmethod.FieldConsentedAt:
+		return m.OldConsentedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown PaymentMethod field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMethodMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case paymentmethod.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case paymentmethod.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case paymentmethod.FieldAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case paymentmethod.FieldType:
+		v, ok := value.(paymentmethod.Type)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case paymentmethod.FieldBrand:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBrand(v)
+		return nil
+	case paymentmethod.FieldLast4:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLast4(v)
+		return nil
+	case paymentmethod.FieldBankCode:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBankCode(v)
+		return nil
+	case paymentmethod.FieldHolderName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHolderName(v)
+		return nil
+	case paymentmethod.FieldCorporate:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCorporate(v)
+		return nil
+	case paymentmethod.FieldGatewayToken:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGatewayToken(v)
+		return nil
+	case paymentmethod.FieldIsDefault:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIsDefault(v)
+		return nil
+	case paymentmethod.FieldStatus:
+		v, ok := value.(paymentmethod.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case paymentmethod.FieldConsentedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConsentedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown PaymentMethod field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *PaymentMethodMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *PaymentMethodMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *PaymentMethodMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown PaymentMethod numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *PaymentMethodMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *PaymentMethodMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *PaymentMethodMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown PaymentMethod nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *PaymentMethodMutation) ResetField(name string) error {
+	switch name {
+	case paymentmethod.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case paymentmethod.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case paymentmethod.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case paymentmethod.FieldType:
+		m.ResetType()
+		return nil
+	case paymentmethod.FieldBrand:
+		m.ResetBrand()
+		return nil
+	case paymentmethod.FieldLast4:
+		m.ResetLast4()
+		return nil
+	case paymentmethod.FieldBankCode:
+		m.ResetBankCode()
+		return nil
+	case paymentmethod.FieldHolderName:
+		m.ResetHolderName()
+		return nil
+	case paymentmethod.FieldCorporate:
+		m.ResetCorporate()
+		return nil
+	case paymentmethod.FieldGatewayToken:
+		m.ResetGatewayToken()
+		return nil
+	case paymentmethod.FieldIsDefault:
+		m.ResetIsDefault()
+		return nil
+	case paymentmethod.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case paymentmethod.FieldConsentedAt:
+		m.ResetConsentedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown PaymentMethod field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *PaymentMethodMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *PaymentMethodMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *PaymentMethodMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *PaymentMethodMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *PaymentMethodMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *PaymentMethodMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *PaymentMethodMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown PaymentMethod unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *PaymentMethodMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown PaymentMethod edge %s", name)
 }
 
 // PriceMutation represents an operation that mutates the Price nodes in the graph.
@@ -17388,6 +22612,839 @@ func (m *ServiceMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Service edge %s", name)
+}
+
+// TaxInvoiceMutation represents an operation that mutates the TaxInvoice nodes in the graph.
+type TaxInvoiceMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *string
+	org_id           *string
+	created_at       *time.Time
+	invoice_id       *string
+	billing_group_id *string
+	month            *string
+	supply_amount    *int64
+	addsupply_amount *int64
+	tax_amount       *int64
+	addtax_amount    *int64
+	currency         *string
+	issued_at        *time.Time
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*TaxInvoice, error)
+	predicates       []predicate.TaxInvoice
+}
+
+var _ ent.Mutation = (*TaxInvoiceMutation)(nil)
+
+// taxinvoiceOption allows management of the mutation configuration using functional options.
+type taxinvoiceOption func(*TaxInvoiceMutation)
+
+// newTaxInvoiceMutation creates new mutation for the TaxInvoice entity.
+func newTaxInvoiceMutation(c config, op Op, opts ...taxinvoiceOption) *TaxInvoiceMutation {
+	m := &TaxInvoiceMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeTaxInvoice,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withTaxInvoiceID sets the ID field of the mutation.
+func withTaxInvoiceID(id string) taxinvoiceOption {
+	return func(m *TaxInvoiceMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *TaxInvoice
+		)
+		m.oldValue = func(ctx context.Context) (*TaxInvoice, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().TaxInvoice.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withTaxInvoice sets the old TaxInvoice of the mutation.
+func withTaxInvoice(node *TaxInvoice) taxinvoiceOption {
+	return func(m *TaxInvoiceMutation) {
+		m.oldValue = func(context.Context) (*TaxInvoice, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m TaxInvoiceMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m TaxInvoiceMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of TaxInvoice entities.
+func (m *TaxInvoiceMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *TaxInvoiceMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *TaxInvoiceMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().TaxInvoice.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *TaxInvoiceMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *TaxInvoiceMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the TaxInvoice entity.
+// If the TaxInvoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxInvoiceMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *TaxInvoiceMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *TaxInvoiceMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *TaxInvoiceMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the TaxInvoice entity.
+// If the TaxInvoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxInvoiceMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *TaxInvoiceMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetInvoiceID sets the "invoice_id" field.
+func (m *TaxInvoiceMutation) SetInvoiceID(s string) {
+	m.invoice_id = &s
+}
+
+// InvoiceID returns the value of the "invoice_id" field in the mutation.
+func (m *TaxInvoiceMutation) InvoiceID() (r string, exists bool) {
+	v := m.invoice_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInvoiceID returns the old "invoice_id" field's value of the TaxInvoice entity.
+// If the TaxInvoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxInvoiceMutation) OldInvoiceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInvoiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInvoiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInvoiceID: %w", err)
+	}
+	return oldValue.InvoiceID, nil
+}
+
+// ResetInvoiceID resets all changes to the "invoice_id" field.
+func (m *TaxInvoiceMutation) ResetInvoiceID() {
+	m.invoice_id = nil
+}
+
+// SetBillingGroupID sets the "billing_group_id" field.
+func (m *TaxInvoiceMutation) SetBillingGroupID(s string) {
+	m.billing_group_id = &s
+}
+
+// BillingGroupID returns the value of the "billing_group_id" field in the mutation.
+func (m *TaxInvoiceMutation) BillingGroupID() (r string, exists bool) {
+	v := m.billing_group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingGroupID returns the old "billing_group_id" field's value of the TaxInvoice entity.
+// If the TaxInvoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxInvoiceMutation) OldBillingGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingGroupID: %w", err)
+	}
+	return oldValue.BillingGroupID, nil
+}
+
+// ResetBillingGroupID resets all changes to the "billing_group_id" field.
+func (m *TaxInvoiceMutation) ResetBillingGroupID() {
+	m.billing_group_id = nil
+}
+
+// SetMonth sets the "month" field.
+func (m *TaxInvoiceMutation) SetMonth(s string) {
+	m.month = &s
+}
+
+// Month returns the value of the "month" field in the mutation.
+func (m *TaxInvoiceMutation) Month() (r string, exists bool) {
+	v := m.month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMonth returns the old "month" field's value of the TaxInvoice entity.
+// If the TaxInvoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxInvoiceMutation) OldMonth(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMonth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMonth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMonth: %w", err)
+	}
+	return oldValue.Month, nil
+}
+
+// ResetMonth resets all changes to the "month" field.
+func (m *TaxInvoiceMutation) ResetMonth() {
+	m.month = nil
+}
+
+// SetSupplyAmount sets the "supply_amount" field.
+func (m *TaxInvoiceMutation) SetSupplyAmount(i int64) {
+	m.supply_amount = &i
+	m.addsupply_amount = nil
+}
+
+// SupplyAmount returns the value of the "supply_amount" field in the mutation.
+func (m *TaxInvoiceMutation) SupplyAmount() (r int64, exists bool) {
+	v := m.supply_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupplyAmount returns the old "supply_amount" field's value of the TaxInvoice entity.
+// If the TaxInvoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxInvoiceMutation) OldSupplyAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupplyAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupplyAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupplyAmount: %w", err)
+	}
+	return oldValue.SupplyAmount, nil
+}
+
+// AddSupplyAmount adds i to the "supply_amount" field.
+func (m *TaxInvoiceMutation) AddSupplyAmount(i int64) {
+	if m.addsupply_amount != nil {
+		*m.addsupply_amount += i
+	} else {
+		m.addsupply_amount = &i
+	}
+}
+
+// AddedSupplyAmount returns the value that was added to the "supply_amount" field in this mutation.
+func (m *TaxInvoiceMutation) AddedSupplyAmount() (r int64, exists bool) {
+	v := m.addsupply_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSupplyAmount resets all changes to the "supply_amount" field.
+func (m *TaxInvoiceMutation) ResetSupplyAmount() {
+	m.supply_amount = nil
+	m.addsupply_amount = nil
+}
+
+// SetTaxAmount sets the "tax_amount" field.
+func (m *TaxInvoiceMutation) SetTaxAmount(i int64) {
+	m.tax_amount = &i
+	m.addtax_amount = nil
+}
+
+// TaxAmount returns the value of the "tax_amount" field in the mutation.
+func (m *TaxInvoiceMutation) TaxAmount() (r int64, exists bool) {
+	v := m.tax_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxAmount returns the old "tax_amount" field's value of the TaxInvoice entity.
+// If the TaxInvoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxInvoiceMutation) OldTaxAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxAmount: %w", err)
+	}
+	return oldValue.TaxAmount, nil
+}
+
+// AddTaxAmount adds i to the "tax_amount" field.
+func (m *TaxInvoiceMutation) AddTaxAmount(i int64) {
+	if m.addtax_amount != nil {
+		*m.addtax_amount += i
+	} else {
+		m.addtax_amount = &i
+	}
+}
+
+// AddedTaxAmount returns the value that was added to the "tax_amount" field in this mutation.
+func (m *TaxInvoiceMutation) AddedTaxAmount() (r int64, exists bool) {
+	v := m.addtax_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaxAmount resets all changes to the "tax_amount" field.
+func (m *TaxInvoiceMutation) ResetTaxAmount() {
+	m.tax_amount = nil
+	m.addtax_amount = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *TaxInvoiceMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *TaxInvoiceMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the TaxInvoice entity.
+// If the TaxInvoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxInvoiceMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *TaxInvoiceMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetIssuedAt sets the "issued_at" field.
+func (m *TaxInvoiceMutation) SetIssuedAt(t time.Time) {
+	m.issued_at = &t
+}
+
+// IssuedAt returns the value of the "issued_at" field in the mutation.
+func (m *TaxInvoiceMutation) IssuedAt() (r time.Time, exists bool) {
+	v := m.issued_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIssuedAt returns the old "issued_at" field's value of the TaxInvoice entity.
+// If the TaxInvoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaxInvoiceMutation) OldIssuedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIssuedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIssuedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIssuedAt: %w", err)
+	}
+	return oldValue.IssuedAt, nil
+}
+
+// ResetIssuedAt resets all changes to the "issued_at" field.
+func (m *TaxInvoiceMutation) ResetIssuedAt() {
+	m.issued_at = nil
+}
+
+// Where appends a list predicates to the TaxInvoiceMutation builder.
+func (m *TaxInvoiceMutation) Where(ps ...predicate.TaxInvoice) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the TaxInvoiceMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *TaxInvoiceMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.TaxInvoice, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *TaxInvoiceMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *TaxInvoiceMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (TaxInvoice).
+func (m *TaxInvoiceMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *TaxInvoiceMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.org_id != nil {
+		fields = append(fields, taxinvoice.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, taxinvoice.FieldCreatedAt)
+	}
+	if m.invoice_id != nil {
+		fields = append(fields, taxinvoice.FieldInvoiceID)
+	}
+	if m.billing_group_id != nil {
+		fields = append(fields, taxinvoice.FieldBillingGroupID)
+	}
+	if m.month != nil {
+		fields = append(fields, taxinvoice.FieldMonth)
+	}
+	if m.supply_amount != nil {
+		fields = append(fields, taxinvoice.FieldSupplyAmount)
+	}
+	if m.tax_amount != nil {
+		fields = append(fields, taxinvoice.FieldTaxAmount)
+	}
+	if m.currency != nil {
+		fields = append(fields, taxinvoice.FieldCurrency)
+	}
+	if m.issued_at != nil {
+		fields = append(fields, taxinvoice.FieldIssuedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *TaxInvoiceMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case taxinvoice.FieldOrgID:
+		return m.OrgID()
+	case taxinvoice.FieldCreatedAt:
+		return m.CreatedAt()
+	case taxinvoice.FieldInvoiceID:
+		return m.InvoiceID()
+	case taxinvoice.FieldBillingGroupID:
+		return m.BillingGroupID()
+	case taxinvoice.FieldMonth:
+		return m.Month()
+	case taxinvoice.FieldSupplyAmount:
+		return m.SupplyAmount()
+	case taxinvoice.FieldTaxAmount:
+		return m.TaxAmount()
+	case taxinvoice.FieldCurrency:
+		return m.Currency()
+	case taxinvoice.FieldIssuedAt:
+		return m.IssuedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *TaxInvoiceMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case taxinvoice.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case taxinvoice.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case taxinvoice.FieldInvoiceID:
+		return m.OldInvoiceID(ctx)
+	case taxinvoice.FieldBillingGroupID:
+		return m.OldBillingGroupID(ctx)
+	case taxinvoice.FieldMonth:
+		return m.OldMonth(ctx)
+	case taxinvoice.FieldSupplyAmount:
+		return m.OldSupplyAmount(ctx)
+	case taxinvoice.FieldTaxAmount:
+		return m.OldTaxAmount(ctx)
+	case taxinvoice.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case taxinvoice.FieldIssuedAt:
+		return m.OldIssuedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown TaxInvoice field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TaxInvoiceMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case taxinvoice.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case taxinvoice.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case taxinvoice.FieldInvoiceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInvoiceID(v)
+		return nil
+	case taxinvoice.FieldBillingGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingGroupID(v)
+		return nil
+	case taxinvoice.FieldMonth:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMonth(v)
+		return nil
+	case taxinvoice.FieldSupplyAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupplyAmount(v)
+		return nil
+	case taxinvoice.FieldTaxAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxAmount(v)
+		return nil
+	case taxinvoice.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case taxinvoice.FieldIssuedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIssuedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TaxInvoice field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *TaxInvoiceMutation) AddedFields() []string {
+	var fields []string
+	if m.addsupply_amount != nil {
+		fields = append(fields, taxinvoice.FieldSupplyAmount)
+	}
+	if m.addtax_amount != nil {
+		fields = append(fields, taxinvoice.FieldTaxAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *TaxInvoiceMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case taxinvoice.FieldSupplyAmount:
+		return m.AddedSupplyAmount()
+	case taxinvoice.FieldTaxAmount:
+		return m.AddedTaxAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *TaxInvoiceMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case taxinvoice.FieldSupplyAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSupplyAmount(v)
+		return nil
+	case taxinvoice.FieldTaxAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaxAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown TaxInvoice numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *TaxInvoiceMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *TaxInvoiceMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *TaxInvoiceMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown TaxInvoice nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *TaxInvoiceMutation) ResetField(name string) error {
+	switch name {
+	case taxinvoice.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case taxinvoice.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case taxinvoice.FieldInvoiceID:
+		m.ResetInvoiceID()
+		return nil
+	case taxinvoice.FieldBillingGroupID:
+		m.ResetBillingGroupID()
+		return nil
+	case taxinvoice.FieldMonth:
+		m.ResetMonth()
+		return nil
+	case taxinvoice.FieldSupplyAmount:
+		m.ResetSupplyAmount()
+		return nil
+	case taxinvoice.FieldTaxAmount:
+		m.ResetTaxAmount()
+		return nil
+	case taxinvoice.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case taxinvoice.FieldIssuedAt:
+		m.ResetIssuedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown TaxInvoice field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *TaxInvoiceMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *TaxInvoiceMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *TaxInvoiceMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *TaxInvoiceMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *TaxInvoiceMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *TaxInvoiceMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *TaxInvoiceMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown TaxInvoice unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *TaxInvoiceMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown TaxInvoice edge %s", name)
 }
 
 // UsageDailyMutation represents an operation that mutates the UsageDaily nodes in the graph.

@@ -8,6 +8,9 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
+	"github.com/cloudbill/cloudbill/ent/coinshare"
+	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
@@ -21,12 +24,16 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentallocation"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/schema"
 	"github.com/cloudbill/cloudbill/ent/service"
+	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
 )
@@ -264,6 +271,117 @@ func init() {
 	billinggroup.DefaultID = billinggroupDescID.Default.(func() string)
 	// billinggroup.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	billinggroup.IDValidator = billinggroupDescID.Validators[0].(func(string) error)
+	coinchargeMixin := schema.CoinCharge{}.Mixin()
+	coinchargeMixinFields0 := coinchargeMixin[0].Fields()
+	_ = coinchargeMixinFields0
+	coinchargeMixinFields1 := coinchargeMixin[1].Fields()
+	_ = coinchargeMixinFields1
+	coinchargeMixinFields2 := coinchargeMixin[2].Fields()
+	_ = coinchargeMixinFields2
+	coinchargeFields := schema.CoinCharge{}.Fields()
+	_ = coinchargeFields
+	// coinchargeDescOrgID is the schema descriptor for org_id field.
+	coinchargeDescOrgID := coinchargeMixinFields1[0].Descriptor()
+	// coincharge.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	coincharge.OrgIDValidator = func() func(string) error {
+		validators := coinchargeDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// coinchargeDescCreatedAt is the schema descriptor for created_at field.
+	coinchargeDescCreatedAt := coinchargeMixinFields2[0].Descriptor()
+	// coincharge.DefaultCreatedAt holds the default value on creation for the created_at field.
+	coincharge.DefaultCreatedAt = coinchargeDescCreatedAt.Default.(func() time.Time)
+	// coinchargeDescID is the schema descriptor for id field.
+	coinchargeDescID := coinchargeMixinFields0[0].Descriptor()
+	// coincharge.DefaultID holds the default value on creation for the id field.
+	coincharge.DefaultID = coinchargeDescID.Default.(func() string)
+	// coincharge.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	coincharge.IDValidator = coinchargeDescID.Validators[0].(func(string) error)
+	coinshareMixin := schema.CoinShare{}.Mixin()
+	coinshareMixinFields0 := coinshareMixin[0].Fields()
+	_ = coinshareMixinFields0
+	coinshareMixinFields1 := coinshareMixin[1].Fields()
+	_ = coinshareMixinFields1
+	coinshareMixinFields2 := coinshareMixin[2].Fields()
+	_ = coinshareMixinFields2
+	coinshareFields := schema.CoinShare{}.Fields()
+	_ = coinshareFields
+	// coinshareDescOrgID is the schema descriptor for org_id field.
+	coinshareDescOrgID := coinshareMixinFields1[0].Descriptor()
+	// coinshare.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	coinshare.OrgIDValidator = func() func(string) error {
+		validators := coinshareDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// coinshareDescCreatedAt is the schema descriptor for created_at field.
+	coinshareDescCreatedAt := coinshareMixinFields2[0].Descriptor()
+	// coinshare.DefaultCreatedAt holds the default value on creation for the created_at field.
+	coinshare.DefaultCreatedAt = coinshareDescCreatedAt.Default.(func() time.Time)
+	// coinshareDescID is the schema descriptor for id field.
+	coinshareDescID := coinshareMixinFields0[0].Descriptor()
+	// coinshare.DefaultID holds the default value on creation for the id field.
+	coinshare.DefaultID = coinshareDescID.Default.(func() string)
+	// coinshare.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	coinshare.IDValidator = coinshareDescID.Validators[0].(func(string) error)
+	coinusageMixin := schema.CoinUsage{}.Mixin()
+	coinusageMixinFields0 := coinusageMixin[0].Fields()
+	_ = coinusageMixinFields0
+	coinusageMixinFields1 := coinusageMixin[1].Fields()
+	_ = coinusageMixinFields1
+	coinusageMixinFields2 := coinusageMixin[2].Fields()
+	_ = coinusageMixinFields2
+	coinusageFields := schema.CoinUsage{}.Fields()
+	_ = coinusageFields
+	// coinusageDescOrgID is the schema descriptor for org_id field.
+	coinusageDescOrgID := coinusageMixinFields1[0].Descriptor()
+	// coinusage.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	coinusage.OrgIDValidator = func() func(string) error {
+		validators := coinusageDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// coinusageDescCreatedAt is the schema descriptor for created_at field.
+	coinusageDescCreatedAt := coinusageMixinFields2[0].Descriptor()
+	// coinusage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	coinusage.DefaultCreatedAt = coinusageDescCreatedAt.Default.(func() time.Time)
+	// coinusageDescID is the schema descriptor for id field.
+	coinusageDescID := coinusageMixinFields0[0].Descriptor()
+	// coinusage.DefaultID holds the default value on creation for the id field.
+	coinusage.DefaultID = coinusageDescID.Default.(func() string)
+	// coinusage.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	coinusage.IDValidator = coinusageDescID.Validators[0].(func(string) error)
 	contractMixin := schema.Contract{}.Mixin()
 	contractMixinFields0 := contractMixin[0].Fields()
 	_ = contractMixinFields0
@@ -736,8 +854,12 @@ func init() {
 	invoiceDescLateFeeAmount := invoiceFields[10].Descriptor()
 	// invoice.DefaultLateFeeAmount holds the default value on creation for the late_fee_amount field.
 	invoice.DefaultLateFeeAmount = invoiceDescLateFeeAmount.Default.(int64)
+	// invoiceDescLateFeeMonths is the schema descriptor for late_fee_months field.
+	invoiceDescLateFeeMonths := invoiceFields[11].Descriptor()
+	// invoice.DefaultLateFeeMonths holds the default value on creation for the late_fee_months field.
+	invoice.DefaultLateFeeMonths = invoiceDescLateFeeMonths.Default.(int)
 	// invoiceDescPaidAmount is the schema descriptor for paid_amount field.
-	invoiceDescPaidAmount := invoiceFields[11].Descriptor()
+	invoiceDescPaidAmount := invoiceFields[13].Descriptor()
 	// invoice.DefaultPaidAmount holds the default value on creation for the paid_amount field.
 	invoice.DefaultPaidAmount = invoiceDescPaidAmount.Default.(int64)
 	// invoiceDescID is the schema descriptor for id field.
@@ -857,6 +979,143 @@ func init() {
 	outboxevent.DefaultID = outboxeventDescID.Default.(func() string)
 	// outboxevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	outboxevent.IDValidator = outboxeventDescID.Validators[0].(func(string) error)
+	paymentMixin := schema.Payment{}.Mixin()
+	paymentMixinFields0 := paymentMixin[0].Fields()
+	_ = paymentMixinFields0
+	paymentMixinFields1 := paymentMixin[1].Fields()
+	_ = paymentMixinFields1
+	paymentMixinFields2 := paymentMixin[2].Fields()
+	_ = paymentMixinFields2
+	paymentFields := schema.Payment{}.Fields()
+	_ = paymentFields
+	// paymentDescOrgID is the schema descriptor for org_id field.
+	paymentDescOrgID := paymentMixinFields1[0].Descriptor()
+	// payment.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	payment.OrgIDValidator = func() func(string) error {
+		validators := paymentDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// paymentDescCreatedAt is the schema descriptor for created_at field.
+	paymentDescCreatedAt := paymentMixinFields2[0].Descriptor()
+	// payment.DefaultCreatedAt holds the default value on creation for the created_at field.
+	payment.DefaultCreatedAt = paymentDescCreatedAt.Default.(func() time.Time)
+	// paymentDescMethodLabel is the schema descriptor for method_label field.
+	paymentDescMethodLabel := paymentFields[5].Descriptor()
+	// payment.DefaultMethodLabel holds the default value on creation for the method_label field.
+	payment.DefaultMethodLabel = paymentDescMethodLabel.Default.(string)
+	// paymentDescFailureReason is the schema descriptor for failure_reason field.
+	paymentDescFailureReason := paymentFields[9].Descriptor()
+	// payment.DefaultFailureReason holds the default value on creation for the failure_reason field.
+	payment.DefaultFailureReason = paymentDescFailureReason.Default.(string)
+	// paymentDescID is the schema descriptor for id field.
+	paymentDescID := paymentMixinFields0[0].Descriptor()
+	// payment.DefaultID holds the default value on creation for the id field.
+	payment.DefaultID = paymentDescID.Default.(func() string)
+	// payment.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	payment.IDValidator = paymentDescID.Validators[0].(func(string) error)
+	paymentallocationMixin := schema.PaymentAllocation{}.Mixin()
+	paymentallocationMixinFields0 := paymentallocationMixin[0].Fields()
+	_ = paymentallocationMixinFields0
+	paymentallocationMixinFields1 := paymentallocationMixin[1].Fields()
+	_ = paymentallocationMixinFields1
+	paymentallocationFields := schema.PaymentAllocation{}.Fields()
+	_ = paymentallocationFields
+	// paymentallocationDescOrgID is the schema descriptor for org_id field.
+	paymentallocationDescOrgID := paymentallocationMixinFields1[0].Descriptor()
+	// paymentallocation.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	paymentallocation.OrgIDValidator = func() func(string) error {
+		validators := paymentallocationDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// paymentallocationDescID is the schema descriptor for id field.
+	paymentallocationDescID := paymentallocationMixinFields0[0].Descriptor()
+	// paymentallocation.DefaultID holds the default value on creation for the id field.
+	paymentallocation.DefaultID = paymentallocationDescID.Default.(func() string)
+	// paymentallocation.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	paymentallocation.IDValidator = paymentallocationDescID.Validators[0].(func(string) error)
+	paymentmethodMixin := schema.PaymentMethod{}.Mixin()
+	paymentmethodMixinFields0 := paymentmethodMixin[0].Fields()
+	_ = paymentmethodMixinFields0
+	paymentmethodMixinFields1 := paymentmethodMixin[1].Fields()
+	_ = paymentmethodMixinFields1
+	paymentmethodMixinFields2 := paymentmethodMixin[2].Fields()
+	_ = paymentmethodMixinFields2
+	paymentmethodFields := schema.PaymentMethod{}.Fields()
+	_ = paymentmethodFields
+	// paymentmethodDescOrgID is the schema descriptor for org_id field.
+	paymentmethodDescOrgID := paymentmethodMixinFields1[0].Descriptor()
+	// paymentmethod.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	paymentmethod.OrgIDValidator = func() func(string) error {
+		validators := paymentmethodDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// paymentmethodDescCreatedAt is the schema descriptor for created_at field.
+	paymentmethodDescCreatedAt := paymentmethodMixinFields2[0].Descriptor()
+	// paymentmethod.DefaultCreatedAt holds the default value on creation for the created_at field.
+	paymentmethod.DefaultCreatedAt = paymentmethodDescCreatedAt.Default.(func() time.Time)
+	// paymentmethodDescBrand is the schema descriptor for brand field.
+	paymentmethodDescBrand := paymentmethodFields[2].Descriptor()
+	// paymentmethod.DefaultBrand holds the default value on creation for the brand field.
+	paymentmethod.DefaultBrand = paymentmethodDescBrand.Default.(string)
+	// paymentmethodDescLast4 is the schema descriptor for last4 field.
+	paymentmethodDescLast4 := paymentmethodFields[3].Descriptor()
+	// paymentmethod.DefaultLast4 holds the default value on creation for the last4 field.
+	paymentmethod.DefaultLast4 = paymentmethodDescLast4.Default.(string)
+	// paymentmethodDescBankCode is the schema descriptor for bank_code field.
+	paymentmethodDescBankCode := paymentmethodFields[4].Descriptor()
+	// paymentmethod.DefaultBankCode holds the default value on creation for the bank_code field.
+	paymentmethod.DefaultBankCode = paymentmethodDescBankCode.Default.(string)
+	// paymentmethodDescHolderName is the schema descriptor for holder_name field.
+	paymentmethodDescHolderName := paymentmethodFields[5].Descriptor()
+	// paymentmethod.DefaultHolderName holds the default value on creation for the holder_name field.
+	paymentmethod.DefaultHolderName = paymentmethodDescHolderName.Default.(string)
+	// paymentmethodDescCorporate is the schema descriptor for corporate field.
+	paymentmethodDescCorporate := paymentmethodFields[6].Descriptor()
+	// paymentmethod.DefaultCorporate holds the default value on creation for the corporate field.
+	paymentmethod.DefaultCorporate = paymentmethodDescCorporate.Default.(bool)
+	// paymentmethodDescIsDefault is the schema descriptor for is_default field.
+	paymentmethodDescIsDefault := paymentmethodFields[8].Descriptor()
+	// paymentmethod.DefaultIsDefault holds the default value on creation for the is_default field.
+	paymentmethod.DefaultIsDefault = paymentmethodDescIsDefault.Default.(bool)
+	// paymentmethodDescID is the schema descriptor for id field.
+	paymentmethodDescID := paymentmethodMixinFields0[0].Descriptor()
+	// paymentmethod.DefaultID holds the default value on creation for the id field.
+	paymentmethod.DefaultID = paymentmethodDescID.Default.(func() string)
+	// paymentmethod.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	paymentmethod.IDValidator = paymentmethodDescID.Validators[0].(func(string) error)
 	priceMixin := schema.Price{}.Mixin()
 	priceMixinFields0 := priceMixin[0].Fields()
 	_ = priceMixinFields0
@@ -1116,6 +1375,43 @@ func init() {
 	service.DefaultID = serviceDescID.Default.(func() string)
 	// service.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	service.IDValidator = serviceDescID.Validators[0].(func(string) error)
+	taxinvoiceMixin := schema.TaxInvoice{}.Mixin()
+	taxinvoiceMixinFields0 := taxinvoiceMixin[0].Fields()
+	_ = taxinvoiceMixinFields0
+	taxinvoiceMixinFields1 := taxinvoiceMixin[1].Fields()
+	_ = taxinvoiceMixinFields1
+	taxinvoiceMixinFields2 := taxinvoiceMixin[2].Fields()
+	_ = taxinvoiceMixinFields2
+	taxinvoiceFields := schema.TaxInvoice{}.Fields()
+	_ = taxinvoiceFields
+	// taxinvoiceDescOrgID is the schema descriptor for org_id field.
+	taxinvoiceDescOrgID := taxinvoiceMixinFields1[0].Descriptor()
+	// taxinvoice.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	taxinvoice.OrgIDValidator = func() func(string) error {
+		validators := taxinvoiceDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// taxinvoiceDescCreatedAt is the schema descriptor for created_at field.
+	taxinvoiceDescCreatedAt := taxinvoiceMixinFields2[0].Descriptor()
+	// taxinvoice.DefaultCreatedAt holds the default value on creation for the created_at field.
+	taxinvoice.DefaultCreatedAt = taxinvoiceDescCreatedAt.Default.(func() time.Time)
+	// taxinvoiceDescID is the schema descriptor for id field.
+	taxinvoiceDescID := taxinvoiceMixinFields0[0].Descriptor()
+	// taxinvoice.DefaultID holds the default value on creation for the id field.
+	taxinvoice.DefaultID = taxinvoiceDescID.Default.(func() string)
+	// taxinvoice.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	taxinvoice.IDValidator = taxinvoiceDescID.Validators[0].(func(string) error)
 	usagedailyMixin := schema.UsageDaily{}.Mixin()
 	usagedailyMixinFields0 := usagedailyMixin[0].Fields()
 	_ = usagedailyMixinFields0

@@ -20,6 +20,12 @@ type Tx struct {
 	Account *AccountClient
 	// BillingGroup is the client for interacting with the BillingGroup builders.
 	BillingGroup *BillingGroupClient
+	// CoinCharge is the client for interacting with the CoinCharge builders.
+	CoinCharge *CoinChargeClient
+	// CoinShare is the client for interacting with the CoinShare builders.
+	CoinShare *CoinShareClient
+	// CoinUsage is the client for interacting with the CoinUsage builders.
+	CoinUsage *CoinUsageClient
 	// Contract is the client for interacting with the Contract builders.
 	Contract *ContractClient
 	// Coupon is the client for interacting with the Coupon builders.
@@ -46,6 +52,12 @@ type Tx struct {
 	Organization *OrganizationClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
 	OutboxEvent *OutboxEventClient
+	// Payment is the client for interacting with the Payment builders.
+	Payment *PaymentClient
+	// PaymentAllocation is the client for interacting with the PaymentAllocation builders.
+	PaymentAllocation *PaymentAllocationClient
+	// PaymentMethod is the client for interacting with the PaymentMethod builders.
+	PaymentMethod *PaymentMethodClient
 	// Price is the client for interacting with the Price builders.
 	Price *PriceClient
 	// Promotion is the client for interacting with the Promotion builders.
@@ -56,6 +68,8 @@ type Tx struct {
 	Region *RegionClient
 	// Service is the client for interacting with the Service builders.
 	Service *ServiceClient
+	// TaxInvoice is the client for interacting with the TaxInvoice builders.
+	TaxInvoice *TaxInvoiceClient
 	// UsageDaily is the client for interacting with the UsageDaily builders.
 	UsageDaily *UsageDailyClient
 	// UsageEvent is the client for interacting with the UsageEvent builders.
@@ -194,6 +208,9 @@ func (tx *Tx) init() {
 	tx.APIToken = NewAPITokenClient(tx.config)
 	tx.Account = NewAccountClient(tx.config)
 	tx.BillingGroup = NewBillingGroupClient(tx.config)
+	tx.CoinCharge = NewCoinChargeClient(tx.config)
+	tx.CoinShare = NewCoinShareClient(tx.config)
+	tx.CoinUsage = NewCoinUsageClient(tx.config)
 	tx.Contract = NewContractClient(tx.config)
 	tx.Coupon = NewCouponClient(tx.config)
 	tx.CouponRedemption = NewCouponRedemptionClient(tx.config)
@@ -207,11 +224,15 @@ func (tx *Tx) init() {
 	tx.InvoiceLine = NewInvoiceLineClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
 	tx.OutboxEvent = NewOutboxEventClient(tx.config)
+	tx.Payment = NewPaymentClient(tx.config)
+	tx.PaymentAllocation = NewPaymentAllocationClient(tx.config)
+	tx.PaymentMethod = NewPaymentMethodClient(tx.config)
 	tx.Price = NewPriceClient(tx.config)
 	tx.Promotion = NewPromotionClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.Region = NewRegionClient(tx.config)
 	tx.Service = NewServiceClient(tx.config)
+	tx.TaxInvoice = NewTaxInvoiceClient(tx.config)
 	tx.UsageDaily = NewUsageDailyClient(tx.config)
 	tx.UsageEvent = NewUsageEventClient(tx.config)
 }

@@ -28,6 +28,9 @@ func (r *Resolver) Account() generated.AccountResolver { return &accountResolver
 // BillingGroup returns generated.BillingGroupResolver implementation.
 func (r *Resolver) BillingGroup() generated.BillingGroupResolver { return &billingGroupResolver{r} }
 
+// CoinCharge returns generated.CoinChargeResolver implementation.
+func (r *Resolver) CoinCharge() generated.CoinChargeResolver { return &coinChargeResolver{r} }
+
 // Contract returns generated.ContractResolver implementation.
 func (r *Resolver) Contract() generated.ContractResolver { return &contractResolver{r} }
 
@@ -46,6 +49,9 @@ func (r *Resolver) Discount() generated.DiscountResolver { return &discountResol
 // Invoice returns generated.InvoiceResolver implementation.
 func (r *Resolver) Invoice() generated.InvoiceResolver { return &invoiceResolver{r} }
 
+// Payment returns generated.PaymentResolver implementation.
+func (r *Resolver) Payment() generated.PaymentResolver { return &paymentResolver{r} }
+
 // Price returns generated.PriceResolver implementation.
 func (r *Resolver) Price() generated.PriceResolver { return &priceResolver{r} }
 
@@ -58,12 +64,14 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 type (
 	accountResolver      struct{ *Resolver }
 	billingGroupResolver struct{ *Resolver }
+	coinChargeResolver   struct{ *Resolver }
 	contractResolver     struct{ *Resolver }
 	couponResolver       struct{ *Resolver }
 	creditResolver       struct{ *Resolver }
 	creditEntryResolver  struct{ *Resolver }
 	discountResolver     struct{ *Resolver }
 	invoiceResolver      struct{ *Resolver }
+	paymentResolver      struct{ *Resolver }
 	priceResolver        struct{ *Resolver }
 	promotionResolver    struct{ *Resolver }
 	queryResolver        struct{ *Resolver }

@@ -76,7 +76,11 @@ func checkScopes(in []string) ([]string, error) {
 }
 
 func (r *Resolver) engine() *billing.Engine {
-	return &billing.Engine{Client: r.Client, Policy: r.Policy, Clock: r.Clock, Postgres: r.Postgres}
+	e := &billing.Engine{Client: r.Client, Policy: r.Policy, Clock: r.Clock, Postgres: r.Postgres, Gateway: r.Gateway}
+	if r.Hub != nil {
+		e.Events = r.Hub
+	}
+	return e
 }
 
 func deref(s *string) string {
@@ -146,7 +150,7 @@ func (r *Resolver) documentURL(ctx context.Context, in model.DocumentInput, kind
 	if err != nil {
 		return nil, err
 	}
-	url, exp := r.Docs.URL(kind, bg.ID, in.Month.Parse(), r.Clock.Now())
+	url, exp := r.Docs.URL(kind, bg.ID, string(in.Month), r.Clock.Now())
 	return &model.DocumentPayload{URL: url, ExpiresAt: exp}, nil
 }
 

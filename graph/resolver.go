@@ -21,4 +21,13 @@ type Resolver struct {
 	Docs *billing.Documents
 	// Guesses rate-limits wrong coupon codes per caller.
 	Guesses *billing.Guesses
+	// Gateway charges payment methods; Sandbox signs its notifications.
+	Gateway billing.Gateway
+	Sandbox *billing.SandboxGateway
+	// Hub carries payment updates to subscriptions.
+	Hub *Hub
+	// PublicURL is where this server is reached (sandbox notifications).
+	PublicURL string
+	// Production refuses sandbox-only operations.
+	Production bool
 }

@@ -22,7 +22,14 @@ import (
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/discountuse"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
+	"github.com/cloudbill/cloudbill/ent/coinshare"
+	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/grant"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentallocation"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
+	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
 	"github.com/cloudbill/cloudbill/ent/organization"
@@ -50,6 +57,47 @@ func (r *accountResolver) APITokens(ctx context.Context, obj *ent.Account) ([]*e
 		return nil, billing.Forbidden("only the master account sees API tokens")
 	}
 	return r.Client.APIToken.Query().Where(apitoken.OrgID(obj.OrgID)).Order(ent.Desc(apitoken.FieldCreatedAt)).All(ctx)
+}
+
+// PaymentMethods is the resolver for the paymentMethods field.
+func (r *accountResolver) PaymentMethods(ctx context.Context, obj *ent.Account) ([]*ent.PaymentMethod, error) {
+	if err := r.checkOwnAccount(ctx, obj); err != nil {
+		return nil, err
+	}
+	return r.Client.PaymentMethod.Query().Where(paymentmethod.AccountID(obj.ID), paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).
+		Order(ent.Asc(paymentmethod.FieldCreatedAt)).All(ctx)
+}
+
+// AllowedPaymentMethodTypes is the resolver for the allowedPaymentMethodTypes field.
+func (r *accountResolver) AllowedPaymentMethodTypes(ctx context.Context, obj *ent.Account) ([]paymentmethod.Type, error) {
+	out := []paymentmethod.Type{}
+	for _, t := range billing.AllowedMethodTypes(obj) {
+		out = append(out, paymentmethod.Type(t))
+	}
+	return out, nil
+}
+
+// Coins is the resolver for the coins field.
+func (r *accountResolver) Coins(ctx context.Context, obj *ent.Account) (*model.CoinWallet, error) {
+	if err := r.checkOwnAccount(ctx, obj); err != nil {
+		return nil, err
+	}
+	w, err := r.engine().CoinWallet(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CoinWallet{AccountID: obj.ID, Currency: r.Policy.Currency, ChargedMinor: w.Charged, BonusMinor: w.Bonus}, nil
+}
+
+// CashReceipt is the resolver for the cashReceipt field.
+func (r *accountResolver) CashReceipt(ctx context.Context, obj *ent.Account) (*model.CashReceipt, error) {
+	if err := r.checkOwnAccount(ctx, obj); err != nil {
+		return nil, err
+	}
+	if obj.CashReceiptType == nil {
+		return nil, nil
+	}
+	return &model.CashReceipt{Type: model.CashReceiptType(*obj.CashReceiptType), Identifier: deref(obj.CashReceiptIdentifier)}, nil
 }
 
 // Organization is the resolver for the organization field.
@@ -228,6 +276,119 @@ func (r *billingGroupResolver) Discounts(ctx context.Context, obj *ent.BillingGr
 		q = q.Where(discount.Month(string(*month)))
 	}
 	return q.Order(ent.Desc(discount.FieldMonth), ent.Asc(discount.FieldCreatedAt)).All(ctx)
+}
+
+// Payments is the resolver for the payments field.
+func (r *billingGroupResolver) Payments(ctx context.Context, obj *ent.BillingGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.PaymentConnection, error) {
+	if err := checkPage(first, last); err != nil {
+		return nil, err
+	}
+	return r.Client.Payment.Query().Where(payment.BillingGroupID(obj.ID)).Paginate(ctx, after, first, before, last,
+		ent.WithPaymentOrder(&ent.PaymentOrder{Direction: entgql.OrderDirectionDesc, Field: ent.PaymentOrderFieldCreatedAt}))
+}
+
+// TaxInvoices is the resolver for the taxInvoices field.
+func (r *billingGroupResolver) TaxInvoices(ctx context.Context, obj *ent.BillingGroup) ([]*ent.TaxInvoice, error) {
+	return r.Client.TaxInvoice.Query().Where(taxinvoice.BillingGroupID(obj.ID)).Order(ent.Desc(taxinvoice.FieldMonth)).All(ctx)
+}
+
+// ChargedAmount is the resolver for the chargedAmount field.
+func (r *coinChargeResolver) ChargedAmount(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error) {
+	return money(obj.Charged, obj.Currency), nil
+}
+
+// BonusAmount is the resolver for the bonusAmount field.
+func (r *coinChargeResolver) BonusAmount(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error) {
+	return money(obj.Bonus, obj.Currency), nil
+}
+
+// ChargedRemaining is the resolver for the chargedRemaining field.
+func (r *coinChargeResolver) ChargedRemaining(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error) {
+	return money(obj.ChargedRemaining, obj.Currency), nil
+}
+
+// BonusRemaining is the resolver for the bonusRemaining field.
+func (r *coinChargeResolver) BonusRemaining(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error) {
+	return money(obj.BonusRemaining, obj.Currency), nil
+}
+
+// SharedWith is the resolver for the sharedWith field.
+func (r *coinChargeResolver) SharedWith(ctx context.Context, obj *ent.CoinCharge) ([]*ent.Account, error) {
+	ids, err := r.Client.CoinShare.Query().Where(coinshare.ChargeID(obj.ID)).Select(coinshare.FieldAccountID).Strings(ctx)
+	if err != nil || len(ids) == 0 {
+		return []*ent.Account{}, err
+	}
+	return r.Client.Account.Query().Where(account.IDIn(ids...)).Order(ent.Asc(account.FieldEmail)).All(ctx)
+}
+
+// Payment is the resolver for the payment field.
+func (r *coinChargeResolver) Payment(ctx context.Context, obj *ent.CoinCharge) (*ent.Payment, error) {
+	return r.Client.Payment.Get(ctx, obj.PaymentID)
+}
+
+// Balance is the resolver for the balance field.
+func (r *coinWalletResolver) Balance(ctx context.Context, obj *model.CoinWallet) (*model.Money, error) {
+	return money(obj.ChargedMinor+obj.BonusMinor, obj.Currency), nil
+}
+
+// Bonus is the resolver for the bonus field.
+func (r *coinWalletResolver) Bonus(ctx context.Context, obj *model.CoinWallet) (*model.Money, error) {
+	return money(obj.BonusMinor, obj.Currency), nil
+}
+
+// Charged is the resolver for the charged field.
+func (r *coinWalletResolver) Charged(ctx context.Context, obj *model.CoinWallet) (*model.Money, error) {
+	return money(obj.ChargedMinor, obj.Currency), nil
+}
+
+// Charges is the resolver for the charges field.
+func (r *coinWalletResolver) Charges(ctx context.Context, obj *model.CoinWallet, period *string) ([]*ent.CoinCharge, error) {
+	from, to, err := r.period(period)
+	if err != nil {
+		return nil, err
+	}
+	return r.Client.CoinCharge.Query().Where(coincharge.AccountID(obj.AccountID), coincharge.CreatedAtGTE(from),
+		coincharge.CreatedAtLT(to)).Order(ent.Desc(coincharge.FieldCreatedAt)).Limit(500).All(ctx)
+}
+
+// Usages is the resolver for the usages field.
+func (r *coinWalletResolver) Usages(ctx context.Context, obj *model.CoinWallet, period *string) ([]*model.CoinUsageEntry, error) {
+	from, to, err := r.period(period)
+	if err != nil {
+		return nil, err
+	}
+	uses, err := r.Client.CoinUsage.Query().Where(coinusage.AccountID(obj.AccountID), coinusage.CreatedAtGTE(from),
+		coinusage.CreatedAtLT(to)).Order(ent.Desc(coinusage.FieldCreatedAt)).Limit(500).All(ctx)
+	if err != nil || len(uses) == 0 {
+		return []*model.CoinUsageEntry{}, err
+	}
+	ids := make([]string, len(uses))
+	for i, u := range uses {
+		ids[i] = u.InvoiceID
+	}
+	invs, err := r.Client.Invoice.Query().Where(invoice.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*ent.Invoice{}
+	for _, inv := range invs {
+		byID[inv.ID] = inv
+	}
+	out := make([]*model.CoinUsageEntry, len(uses))
+	for i, u := range uses {
+		out[i] = &model.CoinUsageEntry{Invoice: byID[u.InvoiceID], BonusAmount: money(u.BonusAmount, u.Currency),
+			ChargedAmount: money(u.ChargedAmount, u.Currency), OccurredAt: u.CreatedAt}
+	}
+	return out, nil
+}
+
+// SharedWithMe is the resolver for the sharedWithMe field.
+func (r *coinWalletResolver) SharedWithMe(ctx context.Context, obj *model.CoinWallet) ([]*ent.CoinCharge, error) {
+	ids, err := r.Client.CoinShare.Query().Where(coinshare.AccountID(obj.AccountID)).Select(coinshare.FieldChargeID).Strings(ctx)
+	if err != nil || len(ids) == 0 {
+		return []*ent.CoinCharge{}, err
+	}
+	return r.Client.CoinCharge.Query().Where(coincharge.IDIn(ids...)).Order(ent.Desc(coincharge.FieldCreatedAt)).All(ctx)
 }
 
 // BillingGroup is the resolver for the billingGroup field.
@@ -413,6 +574,16 @@ func (r *invoiceResolver) PaidAmount(ctx context.Context, obj *ent.Invoice) (*mo
 // Lines is the resolver for the lines field.
 func (r *invoiceResolver) Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error) {
 	return r.Client.InvoiceLine.Query().Where(invoiceline.InvoiceID(obj.ID)).Order(ent.Asc(invoiceline.FieldPosition)).All(ctx)
+}
+
+// Payments is the resolver for the payments field.
+func (r *invoiceResolver) Payments(ctx context.Context, obj *ent.Invoice) ([]*ent.Payment, error) {
+	ids, err := r.Client.PaymentAllocation.Query().Where(paymentallocation.InvoiceID(obj.ID)).
+		Select(paymentallocation.FieldPaymentID).Strings(ctx)
+	if err != nil || len(ids) == 0 {
+		return []*ent.Payment{}, err
+	}
+	return r.Client.Payment.Query().Where(payment.IDIn(ids...)).Order(ent.Asc(payment.FieldCreatedAt)).All(ctx)
 }
 
 // Region is the resolver for the region field.
@@ -888,7 +1059,7 @@ func (r *mutationResolver) TransferCredit(ctx context.Context, input model.Trans
 		return nil, err
 	}
 	var res billing.TransferResult
-	err = billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "transferCredit", input, &res,
+	_, err = billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "transferCredit", input, &res,
 		func(tx *ent.Tx) (any, error) {
 			return r.engine().TransferCredit(ctx, tx, input.CreditID, input.ToBillingGroupID, amount,
 				func(c *ent.Credit) error { return nil })
@@ -945,7 +1116,7 @@ func (r *mutationResolver) RegisterCoupon(ctx context.Context, input model.Regis
 		return nil, billing.Errorf(billing.CodeRateLimited, "too many wrong coupon codes; try again in a minute")
 	}
 	var red billing.Redemption
-	err = billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "registerCoupon",
+	_, err = billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "registerCoupon",
 		[]string{bg.ID, billing.NormalizeCouponCode(input.Code)}, &red,
 		func(tx *ent.Tx) (any, error) { return r.engine().RedeemCoupon(ctx, tx, bg, input.Code) })
 	if be, ok := billing.AsError(err); ok && be.Code == billing.CodeCouponNotFound {
@@ -982,6 +1153,284 @@ func (r *mutationResolver) CreateDiscount(ctx context.Context, input model.Creat
 		return nil, err
 	}
 	return &model.DiscountPayload{Discount: d}, nil
+}
+
+// RegisterPaymentMethod is the resolver for the registerPaymentMethod field.
+func (r *mutationResolver) RegisterPaymentMethod(ctx context.Context, input model.RegisterPaymentMethodInput) (*model.PaymentMethodPayload, error) {
+	acct, err := r.methodOwner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := billing.MethodRequest{Type: string(input.Type), CardToken: deref(input.CardToken), Holder: deref(input.HolderName),
+		ConsentPaymentInfo: input.ConsentPaymentInfo, ConsentRecurr: input.ConsentRecurring}
+	if input.Corporate != nil {
+		in.Corporate = *input.Corporate
+	}
+	if input.BankAccount != nil {
+		in.BankCode, in.AccountNumber, in.Holder = input.BankAccount.BankCode, input.BankAccount.AccountNumber, input.BankAccount.HolderName
+	}
+	pm, err := r.engine().RegisterMethod(ctx, r.Gateway, acct, in)
+	if err != nil {
+		return nil, err
+	}
+	return &model.PaymentMethodPayload{PaymentMethod: pm}, nil
+}
+
+// ChangePaymentMethod is the resolver for the changePaymentMethod field.
+func (r *mutationResolver) ChangePaymentMethod(ctx context.Context, input model.ChangePaymentMethodInput) (*model.PaymentMethodPayload, error) {
+	acct, err := r.methodOwner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pm *ent.PaymentMethod
+	switch {
+	case input.PaymentMethodID != nil && input.Type == nil:
+		pm, err = r.engine().ChangeToMethod(ctx, acct, *input.PaymentMethodID)
+	case input.Type != nil && *input.Type == paymentmethod.TypeDIRECT_DEPOSIT && input.PaymentMethodID == nil:
+		pm, err = r.engine().ChangeToDirectDeposit(ctx, r.Gateway, acct)
+	default:
+		return nil, billing.FieldError("paymentMethodId", "give either paymentMethodId or type: DIRECT_DEPOSIT")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &model.PaymentMethodPayload{PaymentMethod: pm}, nil
+}
+
+// ChargeCoins is the resolver for the chargeCoins field.
+func (r *mutationResolver) ChargeCoins(ctx context.Context, input model.ChargeCoinsInput) (*model.ChargeCoinsPayload, error) {
+	p, err := requireAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := r.Client.Account.Get(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	amount, err := billing.ParseAmount(string(input.Amount), r.Policy.Currency, "amount")
+	if err != nil {
+		return nil, err
+	}
+	var payID string
+	fresh, err := billing.Idempotent(ctx, r.Client, acct.OrgID, p.Caller(), input.IdempotencyKey, "chargeCoins", input, &payID,
+		func(tx *ent.Tx) (any, error) {
+			pay, err := r.engine().ReserveCoinCharge(ctx, tx, acct, input.PaymentMethodID, amount)
+			if err != nil {
+				return nil, err
+			}
+			return pay.ID, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	pay, err := r.chargeIfFresh(ctx, fresh, payID)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.ChargeCoinsPayload{Payment: pay}
+	if c, err := r.Client.CoinCharge.Query().Where(coincharge.PaymentID(pay.ID)).Only(ctx); err == nil {
+		out.Charge = c
+	}
+	w, err := r.engine().CoinWallet(ctx, acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	out.Wallet = &model.CoinWallet{AccountID: acct.ID, Currency: r.Policy.Currency, ChargedMinor: w.Charged, BonusMinor: w.Bonus}
+	declined(ctx, pay)
+	return out, nil
+}
+
+// ShareCoins is the resolver for the shareCoins field.
+func (r *mutationResolver) ShareCoins(ctx context.Context, input model.ShareCoinsInput) (*model.ShareCoinsPayload, error) {
+	return r.shareCoins(ctx, input, true)
+}
+
+// UnshareCoins is the resolver for the unshareCoins field.
+func (r *mutationResolver) UnshareCoins(ctx context.Context, input model.ShareCoinsInput) (*model.ShareCoinsPayload, error) {
+	return r.shareCoins(ctx, input, false)
+}
+
+// PayInstantly is the resolver for the payInstantly field.
+func (r *mutationResolver) PayInstantly(ctx context.Context, input model.PayInstantlyInput) (*model.PaymentPayload, error) {
+	bg, p, err := r.loadBillingGroup(ctx, input.BillingGroupID, canManageBillingGroup)
+	if err != nil {
+		return nil, err
+	}
+	if p.Partner || p.AccountID == "" {
+		return nil, billing.Forbidden("partners may register payment methods but never pay with them (R-34)")
+	}
+	payer, err := r.Client.Account.Get(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	var payID string
+	fresh, err := billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "payInstantly", input, &payID,
+		func(tx *ent.Tx) (any, error) {
+			pay, err := r.engine().ReserveInstant(ctx, tx, bg, payer, input.PaymentMethodID)
+			if err != nil {
+				return nil, err
+			}
+			return pay.ID, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	pay, err := r.chargeIfFresh(ctx, fresh, payID)
+	if err != nil {
+		return nil, err
+	}
+	declined(ctx, pay)
+	return &model.PaymentPayload{Payment: pay}, nil
+}
+
+// ApplyCashReceipt is the resolver for the applyCashReceipt field.
+func (r *mutationResolver) ApplyCashReceipt(ctx context.Context, input model.ApplyCashReceiptInput) (*model.AccountPayload, error) {
+	p, err := requireAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := r.Client.Account.Get(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	acct, err = r.engine().SetCashReceipt(ctx, acct, string(input.Type), input.Identifier, input.ConsentNts)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AccountPayload{Account: acct}, nil
+}
+
+// CancelCashReceipt is the resolver for the cancelCashReceipt field.
+func (r *mutationResolver) CancelCashReceipt(ctx context.Context) (*model.AccountPayload, error) {
+	p, err := requireAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := r.Client.Account.Get(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	acct, err = r.engine().SetCashReceipt(ctx, acct, "", "", false)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AccountPayload{Account: acct}, nil
+}
+
+// SimulateDeposit is the resolver for the simulateDeposit field.
+func (r *mutationResolver) SimulateDeposit(ctx context.Context, input model.SimulateDepositInput) (*model.PaymentPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	if r.Production || r.Sandbox == nil {
+		return nil, billing.Forbidden("the sandbox gateway is off in production")
+	}
+	pm, err := r.Client.PaymentMethod.Query().Where(paymentmethod.ID(input.PaymentMethodID), paymentmethod.TypeEQ(paymentmethod.TypeDIRECT_DEPOSIT)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, &billing.Error{Code: billing.CodeNotFound, Field: "paymentMethodId", Message: "virtual account not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	amount, err := billing.ParseAmount(string(input.Amount), r.Policy.Currency, "amount")
+	if err != nil {
+		return nil, err
+	}
+	pay, err := r.sendDeposit(ctx, strings.TrimPrefix(pm.GatewayToken, "va:"), input.DepositID, amount)
+	if err != nil {
+		return nil, err
+	}
+	return &model.PaymentPayload{Payment: pay}, nil
+}
+
+// CertifyBusiness is the resolver for the certifyBusiness field.
+func (r *mutationResolver) CertifyBusiness(ctx context.Context, input model.CertifyBusinessInput) (*model.AccountPayload, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return nil, err
+	}
+	acct, err := r.Client.Account.Get(ctx, input.AccountID)
+	if ent.IsNotFound(err) {
+		return nil, billing.NotFound("account")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if acct.MemberType != account.MemberTypeBUSINESS || billing.Domestic(acct) {
+		return nil, billing.FieldError("accountId", "only international business accounts are certified")
+	}
+	acct, err = acct.Update().SetBusinessCertified(true).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AccountPayload{Account: acct}, nil
+}
+
+// BillingGroup is the resolver for the billingGroup field.
+func (r *paymentResolver) BillingGroup(ctx context.Context, obj *ent.Payment) (*ent.BillingGroup, error) {
+	if obj.BillingGroupID == "" {
+		return nil, nil
+	}
+	return r.Client.BillingGroup.Get(ctx, obj.BillingGroupID)
+}
+
+// Method is the resolver for the method field.
+func (r *paymentResolver) Method(ctx context.Context, obj *ent.Payment) (string, error) {
+	return obj.MethodLabel, nil
+}
+
+// Amount is the resolver for the amount field.
+func (r *paymentResolver) Amount(ctx context.Context, obj *ent.Payment) (*model.Money, error) {
+	return money(obj.Amount, obj.Currency), nil
+}
+
+// UsageAmount is the resolver for the usageAmount field.
+func (r *paymentResolver) UsageAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error) {
+	t, err := r.paymentTotals(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return money(t.UsageAmount, obj.Currency), nil
+}
+
+// CreditAmount is the resolver for the creditAmount field.
+func (r *paymentResolver) CreditAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error) {
+	t, err := r.paymentTotals(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return money(t.CreditAmount, obj.Currency), nil
+}
+
+// DeterminedAmount is the resolver for the determinedAmount field.
+func (r *paymentResolver) DeterminedAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error) {
+	t, err := r.paymentTotals(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return money(t.DeterminedAmount, obj.Currency), nil
+}
+
+// TaxAmount is the resolver for the taxAmount field.
+func (r *paymentResolver) TaxAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error) {
+	t, err := r.paymentTotals(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return money(t.TaxAmount, obj.Currency), nil
+}
+
+// Invoices is the resolver for the invoices field.
+func (r *paymentResolver) Invoices(ctx context.Context, obj *ent.Payment) ([]*ent.Invoice, error) {
+	return r.paymentInvoices(ctx, obj)
+}
+
+// ReceiptURL is the resolver for the receiptUrl field.
+func (r *paymentResolver) ReceiptURL(ctx context.Context, obj *ent.Payment) (*string, error) {
+	if obj.Status != payment.StatusSUCCESSFUL || obj.BillingGroupID == "" {
+		return nil, nil
+	}
+	url, _ := r.Docs.URL(billing.DocReceipt, obj.BillingGroupID, obj.ID, r.Clock.Now())
+	return &url, nil
 }
 
 // UnitPrice is the resolver for the unitPrice field.
@@ -1060,13 +1509,66 @@ func (r *queryResolver) Regions(ctx context.Context) ([]*ent.Region, error) {
 	return r.Client.Region.Query().Order(ent.Asc(region.FieldCode)).All(ctx)
 }
 
+// PaymentUpdated is the resolver for the paymentUpdated field.
+func (r *subscriptionResolver) PaymentUpdated(ctx context.Context, billingGroupID string) (<-chan *ent.Payment, error) {
+	if _, _, err := r.loadBillingGroup(ctx, billingGroupID, canReadBillingGroup); err != nil {
+		return nil, err
+	}
+	ch, cancel := r.Hub.Subscribe(billingGroupID)
+	out := make(chan *ent.Payment, 1)
+	go func() {
+		defer cancel()
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case p := <-ch:
+				select {
+				case out <- p:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// Month is the resolver for the month field.
+func (r *taxInvoiceResolver) Month(ctx context.Context, obj *ent.TaxInvoice) (scalars.Month, error) {
+	return scalars.Month(obj.Month), nil
+}
+
+// SupplyAmount is the resolver for the supplyAmount field.
+func (r *taxInvoiceResolver) SupplyAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error) {
+	return money(obj.SupplyAmount, obj.Currency), nil
+}
+
+// TaxAmount is the resolver for the taxAmount field.
+func (r *taxInvoiceResolver) TaxAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error) {
+	return money(obj.TaxAmount, obj.Currency), nil
+}
+
+// CoinWallet returns generated.CoinWalletResolver implementation.
+func (r *Resolver) CoinWallet() generated.CoinWalletResolver { return &coinWalletResolver{r} }
+
 // InvoiceLine returns generated.InvoiceLineResolver implementation.
 func (r *Resolver) InvoiceLine() generated.InvoiceLineResolver { return &invoiceLineResolver{r} }
 
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
+// TaxInvoice returns generated.TaxInvoiceResolver implementation.
+func (r *Resolver) TaxInvoice() generated.TaxInvoiceResolver { return &taxInvoiceResolver{r} }
+
 type (
-	invoiceLineResolver struct{ *Resolver }
-	mutationResolver    struct{ *Resolver }
+	coinWalletResolver   struct{ *Resolver }
+	invoiceLineResolver  struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
+	taxInvoiceResolver   struct{ *Resolver }
 )

@@ -37,6 +37,10 @@ const (
 	FieldIsMaster = "is_master"
 	// FieldBusinessCertified holds the string denoting the business_certified field in the database.
 	FieldBusinessCertified = "business_certified"
+	// FieldCashReceiptType holds the string denoting the cash_receipt_type field in the database.
+	FieldCashReceiptType = "cash_receipt_type"
+	// FieldCashReceiptIdentifier holds the string denoting the cash_receipt_identifier field in the database.
+	FieldCashReceiptIdentifier = "cash_receipt_identifier"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeGrants holds the string denoting the grants edge name in mutations.
@@ -72,6 +76,8 @@ var Columns = []string{
 	FieldBirthDate,
 	FieldIsMaster,
 	FieldBusinessCertified,
+	FieldCashReceiptType,
+	FieldCashReceiptIdentifier,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -184,6 +190,16 @@ func ByIsMaster(opts ...sql.OrderTermOption) OrderOption {
 // ByBusinessCertified orders the results by the business_certified field.
 func ByBusinessCertified(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldBusinessCertified, opts...).ToFunc()
+}
+
+// ByCashReceiptType orders the results by the cash_receipt_type field.
+func ByCashReceiptType(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCashReceiptType, opts...).ToFunc()
+}
+
+// ByCashReceiptIdentifier orders the results by the cash_receipt_identifier field.
+func ByCashReceiptIdentifier(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCashReceiptIdentifier, opts...).ToFunc()
 }
 
 // ByOrganizationField orders the results by organization field.

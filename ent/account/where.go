@@ -110,6 +110,16 @@ func BusinessCertified(v bool) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldBusinessCertified, v))
 }
 
+// CashReceiptType applies equality check predicate on the "cash_receipt_type" field. It's identical to CashReceiptTypeEQ.
+func CashReceiptType(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldCashReceiptType, v))
+}
+
+// CashReceiptIdentifier applies equality check predicate on the "cash_receipt_identifier" field. It's identical to CashReceiptIdentifierEQ.
+func CashReceiptIdentifier(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldCashReceiptIdentifier, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldCreatedAt, v))
@@ -563,6 +573,156 @@ func BusinessCertifiedEQ(v bool) predicate.Account {
 // BusinessCertifiedNEQ applies the NEQ predicate on the "business_certified" field.
 func BusinessCertifiedNEQ(v bool) predicate.Account {
 	return predicate.Account(sql.FieldNEQ(FieldBusinessCertified, v))
+}
+
+// CashReceiptTypeEQ applies the EQ predicate on the "cash_receipt_type" field.
+func CashReceiptTypeEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeNEQ applies the NEQ predicate on the "cash_receipt_type" field.
+func CashReceiptTypeNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeIn applies the In predicate on the "cash_receipt_type" field.
+func CashReceiptTypeIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldCashReceiptType, vs...))
+}
+
+// CashReceiptTypeNotIn applies the NotIn predicate on the "cash_receipt_type" field.
+func CashReceiptTypeNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldCashReceiptType, vs...))
+}
+
+// CashReceiptTypeGT applies the GT predicate on the "cash_receipt_type" field.
+func CashReceiptTypeGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeGTE applies the GTE predicate on the "cash_receipt_type" field.
+func CashReceiptTypeGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeLT applies the LT predicate on the "cash_receipt_type" field.
+func CashReceiptTypeLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeLTE applies the LTE predicate on the "cash_receipt_type" field.
+func CashReceiptTypeLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeContains applies the Contains predicate on the "cash_receipt_type" field.
+func CashReceiptTypeContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeHasPrefix applies the HasPrefix predicate on the "cash_receipt_type" field.
+func CashReceiptTypeHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeHasSuffix applies the HasSuffix predicate on the "cash_receipt_type" field.
+func CashReceiptTypeHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeIsNil applies the IsNil predicate on the "cash_receipt_type" field.
+func CashReceiptTypeIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldCashReceiptType))
+}
+
+// CashReceiptTypeNotNil applies the NotNil predicate on the "cash_receipt_type" field.
+func CashReceiptTypeNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldCashReceiptType))
+}
+
+// CashReceiptTypeEqualFold applies the EqualFold predicate on the "cash_receipt_type" field.
+func CashReceiptTypeEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldCashReceiptType, v))
+}
+
+// CashReceiptTypeContainsFold applies the ContainsFold predicate on the "cash_receipt_type" field.
+func CashReceiptTypeContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldCashReceiptType, v))
+}
+
+// CashReceiptIdentifierEQ applies the EQ predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierNEQ applies the NEQ predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierIn applies the In predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldCashReceiptIdentifier, vs...))
+}
+
+// CashReceiptIdentifierNotIn applies the NotIn predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldCashReceiptIdentifier, vs...))
+}
+
+// CashReceiptIdentifierGT applies the GT predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierGTE applies the GTE predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierLT applies the LT predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierLTE applies the LTE predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierContains applies the Contains predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierHasPrefix applies the HasPrefix predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierHasSuffix applies the HasSuffix predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierIsNil applies the IsNil predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldCashReceiptIdentifier))
+}
+
+// CashReceiptIdentifierNotNil applies the NotNil predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldCashReceiptIdentifier))
+}
+
+// CashReceiptIdentifierEqualFold applies the EqualFold predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldCashReceiptIdentifier, v))
+}
+
+// CashReceiptIdentifierContainsFold applies the ContainsFold predicate on the "cash_receipt_identifier" field.
+func CashReceiptIdentifierContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldCashReceiptIdentifier, v))
 }
 
 // HasOrganization applies the HasEdge predicate on the "organization" edge.

@@ -45,6 +45,42 @@ func (f BillingGroupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BillingGroupMutation", m)
 }
 
+// The CoinChargeFunc type is an adapter to allow the use of ordinary
+// function as CoinCharge mutator.
+type CoinChargeFunc func(context.Context, *ent.CoinChargeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CoinChargeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CoinChargeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CoinChargeMutation", m)
+}
+
+// The CoinShareFunc type is an adapter to allow the use of ordinary
+// function as CoinShare mutator.
+type CoinShareFunc func(context.Context, *ent.CoinShareMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CoinShareFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CoinShareMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CoinShareMutation", m)
+}
+
+// The CoinUsageFunc type is an adapter to allow the use of ordinary
+// function as CoinUsage mutator.
+type CoinUsageFunc func(context.Context, *ent.CoinUsageMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CoinUsageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CoinUsageMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CoinUsageMutation", m)
+}
+
 // The ContractFunc type is an adapter to allow the use of ordinary
 // function as Contract mutator.
 type ContractFunc func(context.Context, *ent.ContractMutation) (ent.Value, error)
@@ -201,6 +237,42 @@ func (f OutboxEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OutboxEventMutation", m)
 }
 
+// The PaymentFunc type is an adapter to allow the use of ordinary
+// function as Payment mutator.
+type PaymentFunc func(context.Context, *ent.PaymentMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PaymentFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PaymentMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PaymentMutation", m)
+}
+
+// The PaymentAllocationFunc type is an adapter to allow the use of ordinary
+// function as PaymentAllocation mutator.
+type PaymentAllocationFunc func(context.Context, *ent.PaymentAllocationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PaymentAllocationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PaymentAllocationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PaymentAllocationMutation", m)
+}
+
+// The PaymentMethodFunc type is an adapter to allow the use of ordinary
+// function as PaymentMethod mutator.
+type PaymentMethodFunc func(context.Context, *ent.PaymentMethodMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f PaymentMethodFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.PaymentMethodMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.PaymentMethodMutation", m)
+}
+
 // The PriceFunc type is an adapter to allow the use of ordinary
 // function as Price mutator.
 type PriceFunc func(context.Context, *ent.PriceMutation) (ent.Value, error)
@@ -259,6 +331,18 @@ func (f ServiceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServiceMutation", m)
+}
+
+// The TaxInvoiceFunc type is an adapter to allow the use of ordinary
+// function as TaxInvoice mutator.
+type TaxInvoiceFunc func(context.Context, *ent.TaxInvoiceMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f TaxInvoiceFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.TaxInvoiceMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.TaxInvoiceMutation", m)
 }
 
 // The UsageDailyFunc type is an adapter to allow the use of ordinary

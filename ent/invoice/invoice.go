@@ -43,6 +43,10 @@ const (
 	FieldCoinAmount = "coin_amount"
 	// FieldLateFeeAmount holds the string denoting the late_fee_amount field in the database.
 	FieldLateFeeAmount = "late_fee_amount"
+	// FieldLateFeeMonths holds the string denoting the late_fee_months field in the database.
+	FieldLateFeeMonths = "late_fee_months"
+	// FieldOutstandingAt holds the string denoting the outstanding_at field in the database.
+	FieldOutstandingAt = "outstanding_at"
 	// FieldPaidAmount holds the string denoting the paid_amount field in the database.
 	FieldPaidAmount = "paid_amount"
 	// FieldIssuedAt holds the string denoting the issued_at field in the database.
@@ -78,6 +82,8 @@ var Columns = []string{
 	FieldTaxAmount,
 	FieldCoinAmount,
 	FieldLateFeeAmount,
+	FieldLateFeeMonths,
+	FieldOutstandingAt,
 	FieldPaidAmount,
 	FieldIssuedAt,
 	FieldPaidAt,
@@ -102,6 +108,8 @@ var (
 	DefaultCoinAmount int64
 	// DefaultLateFeeAmount holds the default value on creation for the "late_fee_amount" field.
 	DefaultLateFeeAmount int64
+	// DefaultLateFeeMonths holds the default value on creation for the "late_fee_months" field.
+	DefaultLateFeeMonths int
 	// DefaultPaidAmount holds the default value on creation for the "paid_amount" field.
 	DefaultPaidAmount int64
 	// DefaultID holds the default value on creation for the "id" field.
@@ -205,6 +213,16 @@ func ByCoinAmount(opts ...sql.OrderTermOption) OrderOption {
 // ByLateFeeAmount orders the results by the late_fee_amount field.
 func ByLateFeeAmount(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLateFeeAmount, opts...).ToFunc()
+}
+
+// ByLateFeeMonths orders the results by the late_fee_months field.
+func ByLateFeeMonths(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLateFeeMonths, opts...).ToFunc()
+}
+
+// ByOutstandingAt orders the results by the outstanding_at field.
+func ByOutstandingAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOutstandingAt, opts...).ToFunc()
 }
 
 // ByPaidAmount orders the results by the paid_amount field.

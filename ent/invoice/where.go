@@ -125,6 +125,16 @@ func LateFeeAmount(v int64) predicate.Invoice {
 	return predicate.Invoice(sql.FieldEQ(FieldLateFeeAmount, v))
 }
 
+// LateFeeMonths applies equality check predicate on the "late_fee_months" field. It's identical to LateFeeMonthsEQ.
+func LateFeeMonths(v int) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldLateFeeMonths, v))
+}
+
+// OutstandingAt applies equality check predicate on the "outstanding_at" field. It's identical to OutstandingAtEQ.
+func OutstandingAt(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldOutstandingAt, v))
+}
+
 // PaidAmount applies equality check predicate on the "paid_amount" field. It's identical to PaidAmountEQ.
 func PaidAmount(v int64) predicate.Invoice {
 	return predicate.Invoice(sql.FieldEQ(FieldPaidAmount, v))
@@ -738,6 +748,96 @@ func LateFeeAmountLT(v int64) predicate.Invoice {
 // LateFeeAmountLTE applies the LTE predicate on the "late_fee_amount" field.
 func LateFeeAmountLTE(v int64) predicate.Invoice {
 	return predicate.Invoice(sql.FieldLTE(FieldLateFeeAmount, v))
+}
+
+// LateFeeMonthsEQ applies the EQ predicate on the "late_fee_months" field.
+func LateFeeMonthsEQ(v int) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldLateFeeMonths, v))
+}
+
+// LateFeeMonthsNEQ applies the NEQ predicate on the "late_fee_months" field.
+func LateFeeMonthsNEQ(v int) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNEQ(FieldLateFeeMonths, v))
+}
+
+// LateFeeMonthsIn applies the In predicate on the "late_fee_months" field.
+func LateFeeMonthsIn(vs ...int) predicate.Invoice {
+	return predicate.Invoice(sql.FieldIn(FieldLateFeeMonths, vs...))
+}
+
+// LateFeeMonthsNotIn applies the NotIn predicate on the "late_fee_months" field.
+func LateFeeMonthsNotIn(vs ...int) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNotIn(FieldLateFeeMonths, vs...))
+}
+
+// LateFeeMonthsGT applies the GT predicate on the "late_fee_months" field.
+func LateFeeMonthsGT(v int) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGT(FieldLateFeeMonths, v))
+}
+
+// LateFeeMonthsGTE applies the GTE predicate on the "late_fee_months" field.
+func LateFeeMonthsGTE(v int) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGTE(FieldLateFeeMonths, v))
+}
+
+// LateFeeMonthsLT applies the LT predicate on the "late_fee_months" field.
+func LateFeeMonthsLT(v int) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLT(FieldLateFeeMonths, v))
+}
+
+// LateFeeMonthsLTE applies the LTE predicate on the "late_fee_months" field.
+func LateFeeMonthsLTE(v int) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLTE(FieldLateFeeMonths, v))
+}
+
+// OutstandingAtEQ applies the EQ predicate on the "outstanding_at" field.
+func OutstandingAtEQ(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldOutstandingAt, v))
+}
+
+// OutstandingAtNEQ applies the NEQ predicate on the "outstanding_at" field.
+func OutstandingAtNEQ(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNEQ(FieldOutstandingAt, v))
+}
+
+// OutstandingAtIn applies the In predicate on the "outstanding_at" field.
+func OutstandingAtIn(vs ...time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldIn(FieldOutstandingAt, vs...))
+}
+
+// OutstandingAtNotIn applies the NotIn predicate on the "outstanding_at" field.
+func OutstandingAtNotIn(vs ...time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNotIn(FieldOutstandingAt, vs...))
+}
+
+// OutstandingAtGT applies the GT predicate on the "outstanding_at" field.
+func OutstandingAtGT(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGT(FieldOutstandingAt, v))
+}
+
+// OutstandingAtGTE applies the GTE predicate on the "outstanding_at" field.
+func OutstandingAtGTE(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGTE(FieldOutstandingAt, v))
+}
+
+// OutstandingAtLT applies the LT predicate on the "outstanding_at" field.
+func OutstandingAtLT(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLT(FieldOutstandingAt, v))
+}
+
+// OutstandingAtLTE applies the LTE predicate on the "outstanding_at" field.
+func OutstandingAtLTE(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLTE(FieldOutstandingAt, v))
+}
+
+// OutstandingAtIsNil applies the IsNil predicate on the "outstanding_at" field.
+func OutstandingAtIsNil() predicate.Invoice {
+	return predicate.Invoice(sql.FieldIsNull(FieldOutstandingAt))
+}
+
+// OutstandingAtNotNil applies the NotNil predicate on the "outstanding_at" field.
+func OutstandingAtNotNil() predicate.Invoice {
+	return predicate.Invoice(sql.FieldNotNull(FieldOutstandingAt))
 }
 
 // PaidAmountEQ applies the EQ predicate on the "paid_amount" field.

@@ -48,6 +48,8 @@ var (
 		{Name: "birth_date", Type: field.TypeTime, Nullable: true},
 		{Name: "is_master", Type: field.TypeBool, Default: false},
 		{Name: "business_certified", Type: field.TypeBool, Default: false},
+		{Name: "cash_receipt_type", Type: field.TypeString, Nullable: true},
+		{Name: "cash_receipt_identifier", Type: field.TypeString, Nullable: true},
 		{Name: "org_id", Type: field.TypeString, Size: 40},
 	}
 	// AccountsTable holds the schema information for the "accounts" table.
@@ -58,7 +60,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "accounts_organizations_accounts",
-				Columns:    []*schema.Column{AccountsColumns[10]},
+				Columns:    []*schema.Column{AccountsColumns[12]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -67,7 +69,7 @@ var (
 			{
 				Name:    "account_org_id",
 				Unique:  false,
-				Columns: []*schema.Column{AccountsColumns[10]},
+				Columns: []*schema.Column{AccountsColumns[12]},
 			},
 		},
 	}
@@ -103,6 +105,103 @@ var (
 				Name:    "billinggroup_org_id_name",
 				Unique:  true,
 				Columns: []*schema.Column{BillingGroupsColumns[5], BillingGroupsColumns[2]},
+			},
+		},
+	}
+	// CoinChargesColumns holds the columns for the "coin_charges" table.
+	CoinChargesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "payment_id", Type: field.TypeString},
+		{Name: "currency", Type: field.TypeString},
+		{Name: "charged", Type: field.TypeInt64},
+		{Name: "bonus", Type: field.TypeInt64},
+		{Name: "charged_remaining", Type: field.TypeInt64},
+		{Name: "bonus_remaining", Type: field.TypeInt64},
+	}
+	// CoinChargesTable holds the schema information for the "coin_charges" table.
+	CoinChargesTable = &schema.Table{
+		Name:       "coin_charges",
+		Columns:    CoinChargesColumns,
+		PrimaryKey: []*schema.Column{CoinChargesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "coincharge_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{CoinChargesColumns[1]},
+			},
+			{
+				Name:    "coincharge_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{CoinChargesColumns[3]},
+			},
+		},
+	}
+	// CoinSharesColumns holds the columns for the "coin_shares" table.
+	CoinSharesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "charge_id", Type: field.TypeString},
+		{Name: "account_id", Type: field.TypeString},
+	}
+	// CoinSharesTable holds the schema information for the "coin_shares" table.
+	CoinSharesTable = &schema.Table{
+		Name:       "coin_shares",
+		Columns:    CoinSharesColumns,
+		PrimaryKey: []*schema.Column{CoinSharesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "coinshare_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{CoinSharesColumns[1]},
+			},
+			{
+				Name:    "coinshare_charge_id_account_id",
+				Unique:  true,
+				Columns: []*schema.Column{CoinSharesColumns[3], CoinSharesColumns[4]},
+			},
+			{
+				Name:    "coinshare_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{CoinSharesColumns[4]},
+			},
+		},
+	}
+	// CoinUsagesColumns holds the columns for the "coin_usages" table.
+	CoinUsagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "charge_id", Type: field.TypeString},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "invoice_id", Type: field.TypeString},
+		{Name: "currency", Type: field.TypeString},
+		{Name: "bonus_amount", Type: field.TypeInt64},
+		{Name: "charged_amount", Type: field.TypeInt64},
+	}
+	// CoinUsagesTable holds the schema information for the "coin_usages" table.
+	CoinUsagesTable = &schema.Table{
+		Name:       "coin_usages",
+		Columns:    CoinUsagesColumns,
+		PrimaryKey: []*schema.Column{CoinUsagesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "coinusage_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{CoinUsagesColumns[1]},
+			},
+			{
+				Name:    "coinusage_account_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{CoinUsagesColumns[4], CoinUsagesColumns[2]},
+			},
+			{
+				Name:    "coinusage_charge_id",
+				Unique:  false,
+				Columns: []*schema.Column{CoinUsagesColumns[3]},
 			},
 		},
 	}
@@ -413,6 +512,8 @@ var (
 		{Name: "tax_amount", Type: field.TypeInt64},
 		{Name: "coin_amount", Type: field.TypeInt64, Default: 0},
 		{Name: "late_fee_amount", Type: field.TypeInt64, Default: 0},
+		{Name: "late_fee_months", Type: field.TypeInt, Default: 0},
+		{Name: "outstanding_at", Type: field.TypeTime, Nullable: true},
 		{Name: "paid_amount", Type: field.TypeInt64, Default: 0},
 		{Name: "issued_at", Type: field.TypeTime},
 		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
@@ -517,6 +618,114 @@ var (
 				Name:    "outboxevent_delivered_at",
 				Unique:  false,
 				Columns: []*schema.Column{OutboxEventsColumns[9]},
+			},
+		},
+	}
+	// PaymentsColumns holds the columns for the "payments" table.
+	PaymentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "billing_group_id", Type: field.TypeString, Nullable: true},
+		{Name: "account_id", Type: field.TypeString, Nullable: true},
+		{Name: "receipt_id", Type: field.TypeString, Unique: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"AUTOMATIC", "INSTANT", "DEPOSIT", "COIN_CHARGE"}},
+		{Name: "payment_method_id", Type: field.TypeString, Nullable: true},
+		{Name: "method_label", Type: field.TypeString, Default: ""},
+		{Name: "currency", Type: field.TypeString},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "SUCCESSFUL", "FAILED"}},
+		{Name: "failure_reason", Type: field.TypeString, Default: ""},
+		{Name: "attempt_key", Type: field.TypeString, Unique: true, Nullable: true},
+		{Name: "billed_at", Type: field.TypeTime},
+		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+	}
+	// PaymentsTable holds the schema information for the "payments" table.
+	PaymentsTable = &schema.Table{
+		Name:       "payments",
+		Columns:    PaymentsColumns,
+		PrimaryKey: []*schema.Column{PaymentsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "payment_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[1]},
+			},
+			{
+				Name:    "payment_billing_group_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[3], PaymentsColumns[2]},
+			},
+			{
+				Name:    "payment_status",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[11]},
+			},
+		},
+	}
+	// PaymentAllocationsColumns holds the columns for the "payment_allocations" table.
+	PaymentAllocationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "payment_id", Type: field.TypeString},
+		{Name: "invoice_id", Type: field.TypeString},
+		{Name: "amount", Type: field.TypeInt64},
+	}
+	// PaymentAllocationsTable holds the schema information for the "payment_allocations" table.
+	PaymentAllocationsTable = &schema.Table{
+		Name:       "payment_allocations",
+		Columns:    PaymentAllocationsColumns,
+		PrimaryKey: []*schema.Column{PaymentAllocationsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "paymentallocation_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentAllocationsColumns[1]},
+			},
+			{
+				Name:    "paymentallocation_invoice_id",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentAllocationsColumns[3]},
+			},
+			{
+				Name:    "paymentallocation_payment_id",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentAllocationsColumns[2]},
+			},
+		},
+	}
+	// PaymentMethodsColumns holds the columns for the "payment_methods" table.
+	PaymentMethodsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"CARD", "BANK_TRANSFER", "DIRECT_DEPOSIT"}},
+		{Name: "brand", Type: field.TypeString, Default: ""},
+		{Name: "last4", Type: field.TypeString, Default: ""},
+		{Name: "bank_code", Type: field.TypeString, Default: ""},
+		{Name: "holder_name", Type: field.TypeString, Default: ""},
+		{Name: "corporate", Type: field.TypeBool, Default: false},
+		{Name: "gateway_token", Type: field.TypeString},
+		{Name: "is_default", Type: field.TypeBool, Default: false},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"ACTIVE", "REMOVED"}, Default: "ACTIVE"},
+		{Name: "consented_at", Type: field.TypeTime},
+	}
+	// PaymentMethodsTable holds the schema information for the "payment_methods" table.
+	PaymentMethodsTable = &schema.Table{
+		Name:       "payment_methods",
+		Columns:    PaymentMethodsColumns,
+		PrimaryKey: []*schema.Column{PaymentMethodsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "paymentmethod_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentMethodsColumns[1]},
+			},
+			{
+				Name:    "paymentmethod_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentMethodsColumns[3]},
 			},
 		},
 	}
@@ -625,6 +834,32 @@ var (
 		Columns:    ServicesColumns,
 		PrimaryKey: []*schema.Column{ServicesColumns[0]},
 	}
+	// TaxInvoicesColumns holds the columns for the "tax_invoices" table.
+	TaxInvoicesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "invoice_id", Type: field.TypeString, Unique: true},
+		{Name: "billing_group_id", Type: field.TypeString},
+		{Name: "month", Type: field.TypeString},
+		{Name: "supply_amount", Type: field.TypeInt64},
+		{Name: "tax_amount", Type: field.TypeInt64},
+		{Name: "currency", Type: field.TypeString},
+		{Name: "issued_at", Type: field.TypeTime},
+	}
+	// TaxInvoicesTable holds the schema information for the "tax_invoices" table.
+	TaxInvoicesTable = &schema.Table{
+		Name:       "tax_invoices",
+		Columns:    TaxInvoicesColumns,
+		PrimaryKey: []*schema.Column{TaxInvoicesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "taxinvoice_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{TaxInvoicesColumns[1]},
+			},
+		},
+	}
 	// UsageDailiesColumns holds the columns for the "usage_dailies" table.
 	UsageDailiesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -692,6 +927,9 @@ var (
 		APITokensTable,
 		AccountsTable,
 		BillingGroupsTable,
+		CoinChargesTable,
+		CoinSharesTable,
+		CoinUsagesTable,
 		ContractsTable,
 		CouponsTable,
 		CouponRedemptionsTable,
@@ -705,11 +943,15 @@ var (
 		InvoiceLinesTable,
 		OrganizationsTable,
 		OutboxEventsTable,
+		PaymentsTable,
+		PaymentAllocationsTable,
+		PaymentMethodsTable,
 		PricesTable,
 		PromotionsTable,
 		RefreshTokensTable,
 		RegionsTable,
 		ServicesTable,
+		TaxInvoicesTable,
 		UsageDailiesTable,
 		UsageEventsTable,
 	}
@@ -718,6 +960,10 @@ var (
 func init() {
 	AccountsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	BillingGroupsTable.ForeignKeys[0].RefTable = OrganizationsTable
+	CoinChargesTable.Annotation = &entsql.Annotation{}
+	CoinChargesTable.Annotation.Checks = map[string]string{
+		"coin_remaining_bounds": "charged_remaining >= 0 AND bonus_remaining >= 0 AND charged_remaining <= charged AND bonus_remaining <= bonus",
+	}
 	ContractsTable.ForeignKeys[0].RefTable = BillingGroupsTable
 	CouponsTable.Annotation = &entsql.Annotation{}
 	CouponsTable.Annotation.Checks = map[string]string{
@@ -735,5 +981,9 @@ func init() {
 		"invoice_amounts_nonneg": "usage_amount >= 0 AND discount_amount >= 0 AND credit_amount >= 0 AND determined_amount >= 0 AND tax_amount >= 0 AND coin_amount >= 0 AND paid_amount >= 0",
 	}
 	InvoiceLinesTable.ForeignKeys[0].RefTable = InvoicesTable
+	PaymentsTable.Annotation = &entsql.Annotation{}
+	PaymentsTable.Annotation.Checks = map[string]string{
+		"payment_amount_positive": "amount > 0",
+	}
 	PricesTable.ForeignKeys[0].RefTable = ServicesTable
 }

@@ -15,6 +15,15 @@ type Account func(*sql.Selector)
 // BillingGroup is the predicate function for billinggroup builders.
 type BillingGroup func(*sql.Selector)
 
+// CoinCharge is the predicate function for coincharge builders.
+type CoinCharge func(*sql.Selector)
+
+// CoinShare is the predicate function for coinshare builders.
+type CoinShare func(*sql.Selector)
+
+// CoinUsage is the predicate function for coinusage builders.
+type CoinUsage func(*sql.Selector)
+
 // Contract is the predicate function for contract builders.
 type Contract func(*sql.Selector)
 
@@ -54,6 +63,15 @@ type Organization func(*sql.Selector)
 // OutboxEvent is the predicate function for outboxevent builders.
 type OutboxEvent func(*sql.Selector)
 
+// Payment is the predicate function for payment builders.
+type Payment func(*sql.Selector)
+
+// PaymentAllocation is the predicate function for paymentallocation builders.
+type PaymentAllocation func(*sql.Selector)
+
+// PaymentMethod is the predicate function for paymentmethod builders.
+type PaymentMethod func(*sql.Selector)
+
 // Price is the predicate function for price builders.
 type Price func(*sql.Selector)
 
@@ -68,6 +86,9 @@ type Region func(*sql.Selector)
 
 // Service is the predicate function for service builders.
 type Service func(*sql.Selector)
+
+// TaxInvoice is the predicate function for taxinvoice builders.
+type TaxInvoice func(*sql.Selector)
 
 // UsageDaily is the predicate function for usagedaily builders.
 type UsageDaily func(*sql.Selector)

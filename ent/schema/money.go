@@ -95,6 +95,10 @@ func (Invoice) Fields() []ent.Field {
 		field.Int64("tax_amount").Immutable().Annotations(entgql.Skip()),
 		field.Int64("coin_amount").Default(0).Annotations(entgql.Skip()),
 		field.Int64("late_fee_amount").Default(0).Annotations(entgql.Skip()),
+		// How many months of late fees were charged (R-44: once per month carried).
+		field.Int("late_fee_months").Default(0).Annotations(entgql.Skip()),
+		// Set when the invoice turned outstanding.
+		field.Time("outstanding_at").Optional().Nillable(),
 		field.Int64("paid_amount").Default(0).Annotations(entgql.Skip()),
 		field.Time("issued_at").Immutable(),
 		field.Time("paid_at").Optional().Nillable(),

@@ -55,6 +55,10 @@ func (Account) Fields() []ent.Field {
 		field.Bool("is_master").Default(false),
 		// operators certify international businesses for direct deposit.
 		field.Bool("business_certified").Default(false),
+		// Cash receipts issued automatically for what an individual pays
+		// INCOME_DEDUCTION or EXPENSE_PROOF, to a masked identifier.
+		field.String("cash_receipt_type").Optional().Nillable(),
+		field.String("cash_receipt_identifier").Optional().Nillable().Annotations(entgql.Skip()),
 	}
 }
 

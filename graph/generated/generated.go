@@ -22,6 +22,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/invoice"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/service"
 	"github.com/cloudbill/cloudbill/graph/model"
@@ -42,6 +44,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	BillingGroup() BillingGroupResolver
+	CoinCharge() CoinChargeResolver
+	CoinWallet() CoinWalletResolver
 	Contract() ContractResolver
 	Coupon() CouponResolver
 	Credit() CreditResolver
@@ -50,9 +54,12 @@ type ResolverRoot interface {
 	Invoice() InvoiceResolver
 	InvoiceLine() InvoiceLineResolver
 	Mutation() MutationResolver
+	Payment() PaymentResolver
 	Price() PriceResolver
 	Promotion() PromotionResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
+	TaxInvoice() TaxInvoiceResolver
 }
 
 type DirectiveRoot struct {
@@ -82,16 +89,21 @@ type ComplexityRoot struct {
 	}
 
 	Account struct {
-		APITokens         func(childComplexity int) int
-		BillingEmail      func(childComplexity int) int
-		BusinessCertified func(childComplexity int) int
-		CreatedAt         func(childComplexity int) int
-		Email             func(childComplexity int) int
-		ID                func(childComplexity int) int
-		IsMaster          func(childComplexity int) int
-		MemberType        func(childComplexity int) int
-		Organization      func(childComplexity int) int
-		ResidenceCountry  func(childComplexity int) int
+		APITokens                 func(childComplexity int) int
+		AllowedPaymentMethodTypes func(childComplexity int) int
+		BillingEmail              func(childComplexity int) int
+		BusinessCertified         func(childComplexity int) int
+		CashReceipt               func(childComplexity int) int
+		CashReceiptType           func(childComplexity int) int
+		Coins                     func(childComplexity int) int
+		CreatedAt                 func(childComplexity int) int
+		Email                     func(childComplexity int) int
+		ID                        func(childComplexity int) int
+		IsMaster                  func(childComplexity int) int
+		MemberType                func(childComplexity int) int
+		Organization              func(childComplexity int) int
+		PaymentMethods            func(childComplexity int) int
+		ResidenceCountry          func(childComplexity int) int
 	}
 
 	AccountConnection struct {
@@ -132,8 +144,10 @@ type ComplexityRoot struct {
 		IsMain             func(childComplexity int) int
 		Name               func(childComplexity int) int
 		Organization       func(childComplexity int) int
+		Payments           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) int
 		Promotions         func(childComplexity int) int
 		ServiceUsageStatus func(childComplexity int, region *string) int
+		TaxInvoices        func(childComplexity int) int
 		Usage              func(childComplexity int, month scalars.Month, region *string) int
 	}
 
@@ -173,6 +187,11 @@ type ComplexityRoot struct {
 		Months func(childComplexity int) int
 	}
 
+	CashReceipt struct {
+		Identifier func(childComplexity int) int
+		Type       func(childComplexity int) int
+	}
+
 	ChannelServiceUsage struct {
 		APICalls    func(childComplexity int) int
 		Amount      func(childComplexity int) int
@@ -189,6 +208,50 @@ type ComplexityRoot struct {
 		Month        func(childComplexity int) int
 		Services     func(childComplexity int) int
 		TotalAmount  func(childComplexity int) int
+	}
+
+	ChargeCoinsPayload struct {
+		Charge  func(childComplexity int) int
+		Payment func(childComplexity int) int
+		Wallet  func(childComplexity int) int
+	}
+
+	CoinCharge struct {
+		BonusAmount      func(childComplexity int) int
+		BonusRemaining   func(childComplexity int) int
+		ChargedAmount    func(childComplexity int) int
+		ChargedRemaining func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Payment          func(childComplexity int) int
+		SharedWith       func(childComplexity int) int
+	}
+
+	CoinChargeConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CoinChargeEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CoinUsageEntry struct {
+		BonusAmount   func(childComplexity int) int
+		ChargedAmount func(childComplexity int) int
+		Invoice       func(childComplexity int) int
+		OccurredAt    func(childComplexity int) int
+	}
+
+	CoinWallet struct {
+		Balance      func(childComplexity int) int
+		Bonus        func(childComplexity int) int
+		Charged      func(childComplexity int) int
+		Charges      func(childComplexity int, period *string) int
+		SharedWithMe func(childComplexity int) int
+		Usages       func(childComplexity int, period *string) int
 	}
 
 	Contract struct {
@@ -378,9 +441,11 @@ type ComplexityRoot struct {
 		LateFeeAmount    func(childComplexity int) int
 		Lines            func(childComplexity int) int
 		Month            func(childComplexity int) int
+		OutstandingAt    func(childComplexity int) int
 		PaidAmount       func(childComplexity int) int
 		PaidAt           func(childComplexity int) int
 		PaymentAmount    func(childComplexity int) int
+		Payments         func(childComplexity int) int
 		Status           func(childComplexity int) int
 		TaxAmount        func(childComplexity int) int
 		UsageAmount      func(childComplexity int) int
@@ -413,8 +478,13 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		ApplyCashReceipt       func(childComplexity int, input model.ApplyCashReceiptInput) int
 		ApplyWelcomeCredit     func(childComplexity int, input model.ApplyWelcomeCreditInput) int
+		CancelCashReceipt      func(childComplexity int) int
+		CertifyBusiness        func(childComplexity int, input model.CertifyBusinessInput) int
 		ChangeBillingEmail     func(childComplexity int, input model.ChangeBillingEmailInput) int
+		ChangePaymentMethod    func(childComplexity int, input model.ChangePaymentMethodInput) int
+		ChargeCoins            func(childComplexity int, input model.ChargeCoinsInput) int
 		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateBillingGroup     func(childComplexity int, input model.CreateBillingGroupInput) int
 		CreateContract         func(childComplexity int, input model.CreateContractInput) int
@@ -430,17 +500,22 @@ type ComplexityRoot struct {
 		InviteMember           func(childComplexity int, input model.InviteMemberInput) int
 		IssueUsageConfirmation func(childComplexity int, input model.DocumentInput) int
 		Login                  func(childComplexity int, input model.LoginInput) int
+		PayInstantly           func(childComplexity int, input model.PayInstantlyInput) int
 		RecordUsage            func(childComplexity int, input model.RecordUsageInput) int
 		RecoverCredit          func(childComplexity int, input model.CreditIDInput) int
 		RefreshToken           func(childComplexity int, input model.RefreshTokenInput) int
 		RefundPaidCredit       func(childComplexity int, input model.CreditIDInput) int
 		RegisterCoupon         func(childComplexity int, input model.RegisterCouponInput) int
+		RegisterPaymentMethod  func(childComplexity int, input model.RegisterPaymentMethodInput) int
 		RevokeAPIToken         func(childComplexity int, input model.RevokeAPITokenInput) int
 		RevokeBillingGroupRole func(childComplexity int, input model.BillingGroupRoleInput) int
 		RunBillingJobs         func(childComplexity int, input *model.RunBillingJobsInput) int
 		SellPaidCredit         func(childComplexity int, input model.SellPaidCreditInput) int
+		ShareCoins             func(childComplexity int, input model.ShareCoinsInput) int
 		SignUp                 func(childComplexity int, input model.SignUpInput) int
+		SimulateDeposit        func(childComplexity int, input model.SimulateDepositInput) int
 		TransferCredit         func(childComplexity int, input model.TransferCreditInput) int
+		UnshareCoins           func(childComplexity int, input model.ShareCoinsInput) int
 	}
 
 	Organization struct {
@@ -465,6 +540,71 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	Payment struct {
+		Amount           func(childComplexity int) int
+		BilledAt         func(childComplexity int) int
+		BillingGroup     func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		CreditAmount     func(childComplexity int) int
+		DeterminedAmount func(childComplexity int) int
+		FailureReason    func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Invoices         func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Method           func(childComplexity int) int
+		MethodLabel      func(childComplexity int) int
+		PaidAt           func(childComplexity int) int
+		ReceiptID        func(childComplexity int) int
+		ReceiptURL       func(childComplexity int) int
+		Status           func(childComplexity int) int
+		TaxAmount        func(childComplexity int) int
+		UsageAmount      func(childComplexity int) int
+	}
+
+	PaymentConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PaymentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PaymentMethod struct {
+		BankCode    func(childComplexity int) int
+		Brand       func(childComplexity int) int
+		ConsentedAt func(childComplexity int) int
+		Corporate   func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		HolderName  func(childComplexity int) int
+		ID          func(childComplexity int) int
+		IsDefault   func(childComplexity int) int
+		Last4       func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
+	PaymentMethodConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PaymentMethodEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PaymentMethodPayload struct {
+		PaymentMethod func(childComplexity int) int
+	}
+
+	PaymentPayload struct {
+		Payment func(childComplexity int) int
 	}
 
 	Price struct {
@@ -596,6 +736,21 @@ type ComplexityRoot struct {
 		ServiceName   func(childComplexity int) int
 	}
 
+	ShareCoinsPayload struct {
+		Charge func(childComplexity int) int
+	}
+
+	Subscription struct {
+		PaymentUpdated func(childComplexity int, billingGroupID string) int
+	}
+
+	TaxInvoice struct {
+		IssuedAt     func(childComplexity int) int
+		Month        func(childComplexity int) int
+		SupplyAmount func(childComplexity int) int
+		TaxAmount    func(childComplexity int) int
+	}
+
 	TransferCreditPayload struct {
 		From func(childComplexity int) int
 		To   func(childComplexity int) int
@@ -647,6 +802,10 @@ type ComplexityRoot struct {
 type AccountResolver interface {
 	Organization(ctx context.Context, obj *ent.Account) (*ent.Organization, error)
 	APITokens(ctx context.Context, obj *ent.Account) ([]*ent.APIToken, error)
+	PaymentMethods(ctx context.Context, obj *ent.Account) ([]*ent.PaymentMethod, error)
+	AllowedPaymentMethodTypes(ctx context.Context, obj *ent.Account) ([]paymentmethod.Type, error)
+	Coins(ctx context.Context, obj *ent.Account) (*model.CoinWallet, error)
+	CashReceipt(ctx context.Context, obj *ent.Account) (*model.CashReceipt, error)
 }
 type BillingGroupResolver interface {
 	Organization(ctx context.Context, obj *ent.BillingGroup) (*ent.Organization, error)
@@ -663,6 +822,24 @@ type BillingGroupResolver interface {
 	Credits(ctx context.Context, obj *ent.BillingGroup, typeArg *credit.Type, status *credit.Status, includeClosed *bool, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.CreditConnection, error)
 	CreditSummary(ctx context.Context, obj *ent.BillingGroup) (*model.CreditSummary, error)
 	Discounts(ctx context.Context, obj *ent.BillingGroup, month *scalars.Month) ([]*ent.Discount, error)
+	Payments(ctx context.Context, obj *ent.BillingGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.PaymentConnection, error)
+	TaxInvoices(ctx context.Context, obj *ent.BillingGroup) ([]*ent.TaxInvoice, error)
+}
+type CoinChargeResolver interface {
+	ChargedAmount(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error)
+	BonusAmount(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error)
+	ChargedRemaining(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error)
+	BonusRemaining(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error)
+	SharedWith(ctx context.Context, obj *ent.CoinCharge) ([]*ent.Account, error)
+	Payment(ctx context.Context, obj *ent.CoinCharge) (*ent.Payment, error)
+}
+type CoinWalletResolver interface {
+	Balance(ctx context.Context, obj *model.CoinWallet) (*model.Money, error)
+	Bonus(ctx context.Context, obj *model.CoinWallet) (*model.Money, error)
+	Charged(ctx context.Context, obj *model.CoinWallet) (*model.Money, error)
+	Charges(ctx context.Context, obj *model.CoinWallet, period *string) ([]*ent.CoinCharge, error)
+	Usages(ctx context.Context, obj *model.CoinWallet, period *string) ([]*model.CoinUsageEntry, error)
+	SharedWithMe(ctx context.Context, obj *model.CoinWallet) ([]*ent.CoinCharge, error)
 }
 type ContractResolver interface {
 	BillingGroup(ctx context.Context, obj *ent.Contract) (*ent.BillingGroup, error)
@@ -704,6 +881,7 @@ type InvoiceResolver interface {
 	AmountDue(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
 	PaidAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
 	Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error)
+	Payments(ctx context.Context, obj *ent.Invoice) ([]*ent.Payment, error)
 }
 type InvoiceLineResolver interface {
 	Region(ctx context.Context, obj *ent.InvoiceLine) (string, error)
@@ -742,6 +920,27 @@ type MutationResolver interface {
 	CreateCoupon(ctx context.Context, input model.CreateCouponInput) (*model.CouponPayload, error)
 	RegisterCoupon(ctx context.Context, input model.RegisterCouponInput) (*model.RegisterCouponPayload, error)
 	CreateDiscount(ctx context.Context, input model.CreateDiscountInput) (*model.DiscountPayload, error)
+	RegisterPaymentMethod(ctx context.Context, input model.RegisterPaymentMethodInput) (*model.PaymentMethodPayload, error)
+	ChangePaymentMethod(ctx context.Context, input model.ChangePaymentMethodInput) (*model.PaymentMethodPayload, error)
+	ChargeCoins(ctx context.Context, input model.ChargeCoinsInput) (*model.ChargeCoinsPayload, error)
+	ShareCoins(ctx context.Context, input model.ShareCoinsInput) (*model.ShareCoinsPayload, error)
+	UnshareCoins(ctx context.Context, input model.ShareCoinsInput) (*model.ShareCoinsPayload, error)
+	PayInstantly(ctx context.Context, input model.PayInstantlyInput) (*model.PaymentPayload, error)
+	ApplyCashReceipt(ctx context.Context, input model.ApplyCashReceiptInput) (*model.AccountPayload, error)
+	CancelCashReceipt(ctx context.Context) (*model.AccountPayload, error)
+	SimulateDeposit(ctx context.Context, input model.SimulateDepositInput) (*model.PaymentPayload, error)
+	CertifyBusiness(ctx context.Context, input model.CertifyBusinessInput) (*model.AccountPayload, error)
+}
+type PaymentResolver interface {
+	BillingGroup(ctx context.Context, obj *ent.Payment) (*ent.BillingGroup, error)
+	Method(ctx context.Context, obj *ent.Payment) (string, error)
+	Amount(ctx context.Context, obj *ent.Payment) (*model.Money, error)
+	UsageAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error)
+	CreditAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error)
+	DeterminedAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error)
+	TaxAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error)
+	Invoices(ctx context.Context, obj *ent.Payment) ([]*ent.Invoice, error)
+	ReceiptURL(ctx context.Context, obj *ent.Payment) (*string, error)
 }
 type PriceResolver interface {
 	UnitPrice(ctx context.Context, obj *ent.Price) (*model.Money, error)
@@ -757,6 +956,14 @@ type QueryResolver interface {
 	BillingPolicy(ctx context.Context) (*model.BillingPolicy, error)
 	Services(ctx context.Context) ([]*ent.Service, error)
 	Regions(ctx context.Context) ([]*ent.Region, error)
+}
+type SubscriptionResolver interface {
+	PaymentUpdated(ctx context.Context, billingGroupID string) (<-chan *ent.Payment, error)
+}
+type TaxInvoiceResolver interface {
+	Month(ctx context.Context, obj *ent.TaxInvoice) (scalars.Month, error)
+	SupplyAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error)
+	TaxAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -864,6 +1071,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.APITokens(childComplexity), true
+	case "Account.allowedPaymentMethodTypes":
+		if e.ComplexityRoot.Account.AllowedPaymentMethodTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.AllowedPaymentMethodTypes(childComplexity), true
 	case "Account.billingEmail":
 		if e.ComplexityRoot.Account.BillingEmail == nil {
 			break
@@ -876,6 +1089,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.BusinessCertified(childComplexity), true
+	case "Account.cashReceipt":
+		if e.ComplexityRoot.Account.CashReceipt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.CashReceipt(childComplexity), true
+	case "Account.cashReceiptType":
+		if e.ComplexityRoot.Account.CashReceiptType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.CashReceiptType(childComplexity), true
+	case "Account.coins":
+		if e.ComplexityRoot.Account.Coins == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.Coins(childComplexity), true
 	case "Account.createdAt":
 		if e.ComplexityRoot.Account.CreatedAt == nil {
 			break
@@ -912,6 +1143,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Organization(childComplexity), true
+	case "Account.paymentMethods":
+		if e.ComplexityRoot.Account.PaymentMethods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.PaymentMethods(childComplexity), true
 	case "Account.residenceCountry":
 		if e.ComplexityRoot.Account.ResidenceCountry == nil {
 			break
@@ -1103,6 +1340,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingGroup.Organization(childComplexity), true
+	case "BillingGroup.payments":
+		if e.ComplexityRoot.BillingGroup.Payments == nil {
+			break
+		}
+
+		args, err := ec.field_BillingGroup_payments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BillingGroup.Payments(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int)), true
 	case "BillingGroup.promotions":
 		if e.ComplexityRoot.BillingGroup.Promotions == nil {
 			break
@@ -1120,6 +1368,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingGroup.ServiceUsageStatus(childComplexity, args["region"].(*string)), true
+	case "BillingGroup.taxInvoices":
+		if e.ComplexityRoot.BillingGroup.TaxInvoices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingGroup.TaxInvoices(childComplexity), true
 	case "BillingGroup.usage":
 		if e.ComplexityRoot.BillingGroup.Usage == nil {
 			break
@@ -1263,6 +1517,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BillingTrend.Months(childComplexity), true
 
+	case "CashReceipt.identifier":
+		if e.ComplexityRoot.CashReceipt.Identifier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashReceipt.Identifier(childComplexity), true
+	case "CashReceipt.type":
+		if e.ComplexityRoot.CashReceipt.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CashReceipt.Type(childComplexity), true
+
 	case "ChannelServiceUsage.apiCalls":
 		if e.ComplexityRoot.ChannelServiceUsage.APICalls == nil {
 			break
@@ -1336,6 +1603,178 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChannelUsage.TotalAmount(childComplexity), true
+
+	case "ChargeCoinsPayload.charge":
+		if e.ComplexityRoot.ChargeCoinsPayload.Charge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargeCoinsPayload.Charge(childComplexity), true
+	case "ChargeCoinsPayload.payment":
+		if e.ComplexityRoot.ChargeCoinsPayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargeCoinsPayload.Payment(childComplexity), true
+	case "ChargeCoinsPayload.wallet":
+		if e.ComplexityRoot.ChargeCoinsPayload.Wallet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChargeCoinsPayload.Wallet(childComplexity), true
+
+	case "CoinCharge.bonusAmount":
+		if e.ComplexityRoot.CoinCharge.BonusAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinCharge.BonusAmount(childComplexity), true
+	case "CoinCharge.bonusRemaining":
+		if e.ComplexityRoot.CoinCharge.BonusRemaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinCharge.BonusRemaining(childComplexity), true
+	case "CoinCharge.chargedAmount":
+		if e.ComplexityRoot.CoinCharge.ChargedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinCharge.ChargedAmount(childComplexity), true
+	case "CoinCharge.chargedRemaining":
+		if e.ComplexityRoot.CoinCharge.ChargedRemaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinCharge.ChargedRemaining(childComplexity), true
+	case "CoinCharge.createdAt":
+		if e.ComplexityRoot.CoinCharge.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinCharge.CreatedAt(childComplexity), true
+	case "CoinCharge.id":
+		if e.ComplexityRoot.CoinCharge.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinCharge.ID(childComplexity), true
+	case "CoinCharge.payment":
+		if e.ComplexityRoot.CoinCharge.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinCharge.Payment(childComplexity), true
+	case "CoinCharge.sharedWith":
+		if e.ComplexityRoot.CoinCharge.SharedWith == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinCharge.SharedWith(childComplexity), true
+
+	case "CoinChargeConnection.edges":
+		if e.ComplexityRoot.CoinChargeConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinChargeConnection.Edges(childComplexity), true
+	case "CoinChargeConnection.pageInfo":
+		if e.ComplexityRoot.CoinChargeConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinChargeConnection.PageInfo(childComplexity), true
+	case "CoinChargeConnection.totalCount":
+		if e.ComplexityRoot.CoinChargeConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinChargeConnection.TotalCount(childComplexity), true
+
+	case "CoinChargeEdge.cursor":
+		if e.ComplexityRoot.CoinChargeEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinChargeEdge.Cursor(childComplexity), true
+	case "CoinChargeEdge.node":
+		if e.ComplexityRoot.CoinChargeEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinChargeEdge.Node(childComplexity), true
+
+	case "CoinUsageEntry.bonusAmount":
+		if e.ComplexityRoot.CoinUsageEntry.BonusAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinUsageEntry.BonusAmount(childComplexity), true
+	case "CoinUsageEntry.chargedAmount":
+		if e.ComplexityRoot.CoinUsageEntry.ChargedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinUsageEntry.ChargedAmount(childComplexity), true
+	case "CoinUsageEntry.invoice":
+		if e.ComplexityRoot.CoinUsageEntry.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinUsageEntry.Invoice(childComplexity), true
+	case "CoinUsageEntry.occurredAt":
+		if e.ComplexityRoot.CoinUsageEntry.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinUsageEntry.OccurredAt(childComplexity), true
+
+	case "CoinWallet.balance":
+		if e.ComplexityRoot.CoinWallet.Balance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinWallet.Balance(childComplexity), true
+	case "CoinWallet.bonus":
+		if e.ComplexityRoot.CoinWallet.Bonus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinWallet.Bonus(childComplexity), true
+	case "CoinWallet.charged":
+		if e.ComplexityRoot.CoinWallet.Charged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinWallet.Charged(childComplexity), true
+	case "CoinWallet.charges":
+		if e.ComplexityRoot.CoinWallet.Charges == nil {
+			break
+		}
+
+		args, err := ec.field_CoinWallet_charges_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.CoinWallet.Charges(childComplexity, args["period"].(*string)), true
+	case "CoinWallet.sharedWithMe":
+		if e.ComplexityRoot.CoinWallet.SharedWithMe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinWallet.SharedWithMe(childComplexity), true
+	case "CoinWallet.usages":
+		if e.ComplexityRoot.CoinWallet.Usages == nil {
+			break
+		}
+
+		args, err := ec.field_CoinWallet_usages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.CoinWallet.Usages(childComplexity, args["period"].(*string)), true
 
 	case "Contract.billingGroup":
 		if e.ComplexityRoot.Contract.BillingGroup == nil {
@@ -2016,6 +2455,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.Month(childComplexity), true
+	case "Invoice.outstandingAt":
+		if e.ComplexityRoot.Invoice.OutstandingAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.OutstandingAt(childComplexity), true
 	case "Invoice.paidAmount":
 		if e.ComplexityRoot.Invoice.PaidAmount == nil {
 			break
@@ -2034,6 +2479,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.PaymentAmount(childComplexity), true
+	case "Invoice.payments":
+		if e.ComplexityRoot.Invoice.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Payments(childComplexity), true
 	case "Invoice.status":
 		if e.ComplexityRoot.Invoice.Status == nil {
 			break
@@ -2141,6 +2592,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.applyCashReceipt":
+		if e.ComplexityRoot.Mutation.ApplyCashReceipt == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_applyCashReceipt_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApplyCashReceipt(childComplexity, args["input"].(model.ApplyCashReceiptInput)), true
 	case "Mutation.applyWelcomeCredit":
 		if e.ComplexityRoot.Mutation.ApplyWelcomeCredit == nil {
 			break
@@ -2152,6 +2614,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApplyWelcomeCredit(childComplexity, args["input"].(model.ApplyWelcomeCreditInput)), true
+	case "Mutation.cancelCashReceipt":
+		if e.ComplexityRoot.Mutation.CancelCashReceipt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.CancelCashReceipt(childComplexity), true
+	case "Mutation.certifyBusiness":
+		if e.ComplexityRoot.Mutation.CertifyBusiness == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_certifyBusiness_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CertifyBusiness(childComplexity, args["input"].(model.CertifyBusinessInput)), true
 	case "Mutation.changeBillingEmail":
 		if e.ComplexityRoot.Mutation.ChangeBillingEmail == nil {
 			break
@@ -2163,6 +2642,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangeBillingEmail(childComplexity, args["input"].(model.ChangeBillingEmailInput)), true
+	case "Mutation.changePaymentMethod":
+		if e.ComplexityRoot.Mutation.ChangePaymentMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changePaymentMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePaymentMethod(childComplexity, args["input"].(model.ChangePaymentMethodInput)), true
+	case "Mutation.chargeCoins":
+		if e.ComplexityRoot.Mutation.ChargeCoins == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_chargeCoins_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChargeCoins(childComplexity, args["input"].(model.ChargeCoinsInput)), true
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -2328,6 +2829,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Login(childComplexity, args["input"].(model.LoginInput)), true
+	case "Mutation.payInstantly":
+		if e.ComplexityRoot.Mutation.PayInstantly == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_payInstantly_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PayInstantly(childComplexity, args["input"].(model.PayInstantlyInput)), true
 	case "Mutation.recordUsage":
 		if e.ComplexityRoot.Mutation.RecordUsage == nil {
 			break
@@ -2383,6 +2895,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterCoupon(childComplexity, args["input"].(model.RegisterCouponInput)), true
+	case "Mutation.registerPaymentMethod":
+		if e.ComplexityRoot.Mutation.RegisterPaymentMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerPaymentMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterPaymentMethod(childComplexity, args["input"].(model.RegisterPaymentMethodInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -2427,6 +2950,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SellPaidCredit(childComplexity, args["input"].(model.SellPaidCreditInput)), true
+	case "Mutation.shareCoins":
+		if e.ComplexityRoot.Mutation.ShareCoins == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_shareCoins_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ShareCoins(childComplexity, args["input"].(model.ShareCoinsInput)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -2438,6 +2972,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(model.SignUpInput)), true
+	case "Mutation.simulateDeposit":
+		if e.ComplexityRoot.Mutation.SimulateDeposit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_simulateDeposit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SimulateDeposit(childComplexity, args["input"].(model.SimulateDepositInput)), true
 	case "Mutation.transferCredit":
 		if e.ComplexityRoot.Mutation.TransferCredit == nil {
 			break
@@ -2449,6 +2994,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TransferCredit(childComplexity, args["input"].(model.TransferCreditInput)), true
+	case "Mutation.unshareCoins":
+		if e.ComplexityRoot.Mutation.UnshareCoins == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unshareCoins_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnshareCoins(childComplexity, args["input"].(model.ShareCoinsInput)), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -2525,6 +3081,260 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Payment.amount":
+		if e.ComplexityRoot.Payment.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Amount(childComplexity), true
+	case "Payment.billedAt":
+		if e.ComplexityRoot.Payment.BilledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.BilledAt(childComplexity), true
+	case "Payment.billingGroup":
+		if e.ComplexityRoot.Payment.BillingGroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.BillingGroup(childComplexity), true
+	case "Payment.createdAt":
+		if e.ComplexityRoot.Payment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.CreatedAt(childComplexity), true
+	case "Payment.creditAmount":
+		if e.ComplexityRoot.Payment.CreditAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.CreditAmount(childComplexity), true
+	case "Payment.determinedAmount":
+		if e.ComplexityRoot.Payment.DeterminedAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.DeterminedAmount(childComplexity), true
+	case "Payment.failureReason":
+		if e.ComplexityRoot.Payment.FailureReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.FailureReason(childComplexity), true
+	case "Payment.id":
+		if e.ComplexityRoot.Payment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ID(childComplexity), true
+	case "Payment.invoices":
+		if e.ComplexityRoot.Payment.Invoices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Invoices(childComplexity), true
+	case "Payment.kind":
+		if e.ComplexityRoot.Payment.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Kind(childComplexity), true
+	case "Payment.method":
+		if e.ComplexityRoot.Payment.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Method(childComplexity), true
+	case "Payment.methodLabel":
+		if e.ComplexityRoot.Payment.MethodLabel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.MethodLabel(childComplexity), true
+	case "Payment.paidAt":
+		if e.ComplexityRoot.Payment.PaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.PaidAt(childComplexity), true
+	case "Payment.receiptID":
+		if e.ComplexityRoot.Payment.ReceiptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ReceiptID(childComplexity), true
+	case "Payment.receiptUrl":
+		if e.ComplexityRoot.Payment.ReceiptURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ReceiptURL(childComplexity), true
+	case "Payment.status":
+		if e.ComplexityRoot.Payment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Status(childComplexity), true
+	case "Payment.taxAmount":
+		if e.ComplexityRoot.Payment.TaxAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.TaxAmount(childComplexity), true
+	case "Payment.usageAmount":
+		if e.ComplexityRoot.Payment.UsageAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.UsageAmount(childComplexity), true
+
+	case "PaymentConnection.edges":
+		if e.ComplexityRoot.PaymentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentConnection.Edges(childComplexity), true
+	case "PaymentConnection.pageInfo":
+		if e.ComplexityRoot.PaymentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentConnection.PageInfo(childComplexity), true
+	case "PaymentConnection.totalCount":
+		if e.ComplexityRoot.PaymentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentConnection.TotalCount(childComplexity), true
+
+	case "PaymentEdge.cursor":
+		if e.ComplexityRoot.PaymentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentEdge.Cursor(childComplexity), true
+	case "PaymentEdge.node":
+		if e.ComplexityRoot.PaymentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentEdge.Node(childComplexity), true
+
+	case "PaymentMethod.bankCode":
+		if e.ComplexityRoot.PaymentMethod.BankCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.BankCode(childComplexity), true
+	case "PaymentMethod.brand":
+		if e.ComplexityRoot.PaymentMethod.Brand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Brand(childComplexity), true
+	case "PaymentMethod.consentedAt":
+		if e.ComplexityRoot.PaymentMethod.ConsentedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ConsentedAt(childComplexity), true
+	case "PaymentMethod.corporate":
+		if e.ComplexityRoot.PaymentMethod.Corporate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Corporate(childComplexity), true
+	case "PaymentMethod.createdAt":
+		if e.ComplexityRoot.PaymentMethod.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.CreatedAt(childComplexity), true
+	case "PaymentMethod.holderName":
+		if e.ComplexityRoot.PaymentMethod.HolderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.HolderName(childComplexity), true
+	case "PaymentMethod.id":
+		if e.ComplexityRoot.PaymentMethod.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ID(childComplexity), true
+	case "PaymentMethod.isDefault":
+		if e.ComplexityRoot.PaymentMethod.IsDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.IsDefault(childComplexity), true
+	case "PaymentMethod.last4":
+		if e.ComplexityRoot.PaymentMethod.Last4 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Last4(childComplexity), true
+	case "PaymentMethod.status":
+		if e.ComplexityRoot.PaymentMethod.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Status(childComplexity), true
+	case "PaymentMethod.type":
+		if e.ComplexityRoot.PaymentMethod.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Type(childComplexity), true
+
+	case "PaymentMethodConnection.edges":
+		if e.ComplexityRoot.PaymentMethodConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodConnection.Edges(childComplexity), true
+	case "PaymentMethodConnection.pageInfo":
+		if e.ComplexityRoot.PaymentMethodConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodConnection.PageInfo(childComplexity), true
+	case "PaymentMethodConnection.totalCount":
+		if e.ComplexityRoot.PaymentMethodConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodConnection.TotalCount(childComplexity), true
+
+	case "PaymentMethodEdge.cursor":
+		if e.ComplexityRoot.PaymentMethodEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodEdge.Cursor(childComplexity), true
+	case "PaymentMethodEdge.node":
+		if e.ComplexityRoot.PaymentMethodEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodEdge.Node(childComplexity), true
+
+	case "PaymentMethodPayload.paymentMethod":
+		if e.ComplexityRoot.PaymentMethodPayload.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethodPayload.PaymentMethod(childComplexity), true
+
+	case "PaymentPayload.payment":
+		if e.ComplexityRoot.PaymentPayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentPayload.Payment(childComplexity), true
 
 	case "Price.createdAt":
 		if e.ComplexityRoot.Price.CreatedAt == nil {
@@ -2976,6 +3786,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServiceUsageStatus.ServiceName(childComplexity), true
 
+	case "ShareCoinsPayload.charge":
+		if e.ComplexityRoot.ShareCoinsPayload.Charge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShareCoinsPayload.Charge(childComplexity), true
+
+	case "Subscription.paymentUpdated":
+		if e.ComplexityRoot.Subscription.PaymentUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_paymentUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.PaymentUpdated(childComplexity, args["billingGroupId"].(string)), true
+
+	case "TaxInvoice.issuedAt":
+		if e.ComplexityRoot.TaxInvoice.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxInvoice.IssuedAt(childComplexity), true
+	case "TaxInvoice.month":
+		if e.ComplexityRoot.TaxInvoice.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxInvoice.Month(childComplexity), true
+	case "TaxInvoice.supplyAmount":
+		if e.ComplexityRoot.TaxInvoice.SupplyAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxInvoice.SupplyAmount(childComplexity), true
+	case "TaxInvoice.taxAmount":
+		if e.ComplexityRoot.TaxInvoice.TaxAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxInvoice.TaxAmount(childComplexity), true
+
 	case "TransferCreditPayload.from":
 		if e.ComplexityRoot.TransferCreditPayload.From == nil {
 			break
@@ -3145,11 +3999,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("APITokenWhereInput", ec.unmarshalInputAPITokenWhereInput),
 			graphql.NewInputUnmarshaler("AccountOrder", ec.unmarshalInputAccountOrder),
 			graphql.NewInputUnmarshaler("AccountWhereInput", ec.unmarshalInputAccountWhereInput),
+			graphql.NewInputUnmarshaler("ApplyCashReceiptInput", ec.unmarshalInputApplyCashReceiptInput),
 			graphql.NewInputUnmarshaler("ApplyWelcomeCreditInput", ec.unmarshalInputApplyWelcomeCreditInput),
+			graphql.NewInputUnmarshaler("BankAccountInput", ec.unmarshalInputBankAccountInput),
 			graphql.NewInputUnmarshaler("BillingGroupOrder", ec.unmarshalInputBillingGroupOrder),
 			graphql.NewInputUnmarshaler("BillingGroupRoleInput", ec.unmarshalInputBillingGroupRoleInput),
 			graphql.NewInputUnmarshaler("BillingGroupWhereInput", ec.unmarshalInputBillingGroupWhereInput),
+			graphql.NewInputUnmarshaler("CertifyBusinessInput", ec.unmarshalInputCertifyBusinessInput),
 			graphql.NewInputUnmarshaler("ChangeBillingEmailInput", ec.unmarshalInputChangeBillingEmailInput),
+			graphql.NewInputUnmarshaler("ChangePaymentMethodInput", ec.unmarshalInputChangePaymentMethodInput),
+			graphql.NewInputUnmarshaler("ChargeCoinsInput", ec.unmarshalInputChargeCoinsInput),
+			graphql.NewInputUnmarshaler("CoinChargeOrder", ec.unmarshalInputCoinChargeOrder),
+			graphql.NewInputUnmarshaler("CoinChargeWhereInput", ec.unmarshalInputCoinChargeWhereInput),
 			graphql.NewInputUnmarshaler("ContractOrder", ec.unmarshalInputContractOrder),
 			graphql.NewInputUnmarshaler("ContractWhereInput", ec.unmarshalInputContractWhereInput),
 			graphql.NewInputUnmarshaler("CouponOrder", ec.unmarshalInputCouponOrder),
@@ -3180,6 +4041,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("OrganizationOrder", ec.unmarshalInputOrganizationOrder),
 			graphql.NewInputUnmarshaler("OrganizationWhereInput", ec.unmarshalInputOrganizationWhereInput),
+			graphql.NewInputUnmarshaler("PayInstantlyInput", ec.unmarshalInputPayInstantlyInput),
+			graphql.NewInputUnmarshaler("PaymentMethodOrder", ec.unmarshalInputPaymentMethodOrder),
+			graphql.NewInputUnmarshaler("PaymentMethodWhereInput", ec.unmarshalInputPaymentMethodWhereInput),
+			graphql.NewInputUnmarshaler("PaymentOrder", ec.unmarshalInputPaymentOrder),
+			graphql.NewInputUnmarshaler("PaymentWhereInput", ec.unmarshalInputPaymentWhereInput),
 			graphql.NewInputUnmarshaler("PriceInput", ec.unmarshalInputPriceInput),
 			graphql.NewInputUnmarshaler("PriceOrder", ec.unmarshalInputPriceOrder),
 			graphql.NewInputUnmarshaler("PriceWhereInput", ec.unmarshalInputPriceWhereInput),
@@ -3190,12 +4056,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RegionOrder", ec.unmarshalInputRegionOrder),
 			graphql.NewInputUnmarshaler("RegionWhereInput", ec.unmarshalInputRegionWhereInput),
 			graphql.NewInputUnmarshaler("RegisterCouponInput", ec.unmarshalInputRegisterCouponInput),
+			graphql.NewInputUnmarshaler("RegisterPaymentMethodInput", ec.unmarshalInputRegisterPaymentMethodInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("RunBillingJobsInput", ec.unmarshalInputRunBillingJobsInput),
 			graphql.NewInputUnmarshaler("SellPaidCreditInput", ec.unmarshalInputSellPaidCreditInput),
 			graphql.NewInputUnmarshaler("ServiceOrder", ec.unmarshalInputServiceOrder),
 			graphql.NewInputUnmarshaler("ServiceWhereInput", ec.unmarshalInputServiceWhereInput),
+			graphql.NewInputUnmarshaler("ShareCoinsInput", ec.unmarshalInputShareCoinsInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
+			graphql.NewInputUnmarshaler("SimulateDepositInput", ec.unmarshalInputSimulateDepositInput),
 			graphql.NewInputUnmarshaler("TransferCreditInput", ec.unmarshalInputTransferCreditInput),
 			graphql.NewInputUnmarshaler("UsageEventInput", ec.unmarshalInputUsageEventInput),
 		)
@@ -3242,6 +4111,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -3447,6 +4333,7 @@ type Account implements Node {
   residenceCountry: String!
   isMaster: Boolean!
   businessCertified: Boolean!
+  cashReceiptType: String
 }
 """
 A connection to a list of items.
@@ -3601,6 +4488,24 @@ input AccountWhereInput {
   """
   businessCertified: Boolean
   businessCertifiedNEQ: Boolean
+  """
+  cash_receipt_type field predicates
+  """
+  cashReceiptType: String
+  cashReceiptTypeNEQ: String
+  cashReceiptTypeIn: [String!]
+  cashReceiptTypeNotIn: [String!]
+  cashReceiptTypeGT: String
+  cashReceiptTypeGTE: String
+  cashReceiptTypeLT: String
+  cashReceiptTypeLTE: String
+  cashReceiptTypeContains: String
+  cashReceiptTypeHasPrefix: String
+  cashReceiptTypeHasSuffix: String
+  cashReceiptTypeIsNil: Boolean
+  cashReceiptTypeNotNil: Boolean
+  cashReceiptTypeEqualFold: String
+  cashReceiptTypeContainsFold: String
 }
 type BillingGroup implements Node {
   id: ID!
@@ -3711,6 +4616,92 @@ input BillingGroupWhereInput {
   """
   isMain: Boolean
   isMainNEQ: Boolean
+}
+type CoinCharge implements Node {
+  id: ID!
+  createdAt: Time!
+}
+"""
+A connection to a list of items.
+"""
+type CoinChargeConnection {
+  """
+  A list of edges.
+  """
+  edges: [CoinChargeEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type CoinChargeEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: CoinCharge
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for CoinCharge connections
+"""
+input CoinChargeOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order CoinCharges.
+  """
+  field: CoinChargeOrderField!
+}
+"""
+Properties by which CoinCharge connections can be ordered.
+"""
+enum CoinChargeOrderField {
+  CREATED_AT
+}
+"""
+CoinChargeWhereInput is used for filtering CoinCharge objects.
+Input was generated by ent.
+"""
+input CoinChargeWhereInput {
+  not: CoinChargeWhereInput
+  and: [CoinChargeWhereInput!]
+  or: [CoinChargeWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
 }
 type Contract implements Node {
   id: ID!
@@ -4561,6 +5552,7 @@ type Invoice implements Node {
   id: ID!
   createdAt: Time!
   status: InvoiceStatus!
+  outstandingAt: Time
   issuedAt: Time!
   paidAt: Time
 }
@@ -4660,6 +5652,19 @@ input InvoiceWhereInput {
   statusNEQ: InvoiceStatus
   statusIn: [InvoiceStatus!]
   statusNotIn: [InvoiceStatus!]
+  """
+  outstanding_at field predicates
+  """
+  outstandingAt: Time
+  outstandingAtNEQ: Time
+  outstandingAtIn: [Time!]
+  outstandingAtNotIn: [Time!]
+  outstandingAtGT: Time
+  outstandingAtGTE: Time
+  outstandingAtLT: Time
+  outstandingAtLTE: Time
+  outstandingAtIsNil: Boolean
+  outstandingAtNotNil: Boolean
   """
   issued_at field predicates
   """
@@ -4832,6 +5837,411 @@ type PageInfo {
   When paginating forwards, the cursor to continue.
   """
   endCursor: Cursor
+}
+type Payment implements Node {
+  id: ID!
+  createdAt: Time!
+  receiptID: String!
+  kind: PaymentKind!
+  methodLabel: String!
+  status: PaymentStatus!
+  failureReason: String!
+  billedAt: Time!
+  paidAt: Time
+}
+"""
+A connection to a list of items.
+"""
+type PaymentConnection {
+  """
+  A list of edges.
+  """
+  edges: [PaymentEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type PaymentEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Payment
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+PaymentKind is enum for the field kind
+"""
+enum PaymentKind @goModel(model: "github.com/cloudbill/cloudbill/ent/payment.Kind") {
+  AUTOMATIC
+  INSTANT
+  DEPOSIT
+  COIN_CHARGE
+}
+type PaymentMethod implements Node {
+  id: ID!
+  createdAt: Time!
+  type: PaymentMethodType!
+  brand: String!
+  last4: String!
+  bankCode: String!
+  holderName: String!
+  corporate: Boolean!
+  isDefault: Boolean!
+  status: PaymentMethodStatus!
+  consentedAt: Time!
+}
+"""
+A connection to a list of items.
+"""
+type PaymentMethodConnection {
+  """
+  A list of edges.
+  """
+  edges: [PaymentMethodEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type PaymentMethodEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: PaymentMethod
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for PaymentMethod connections
+"""
+input PaymentMethodOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order PaymentMethods.
+  """
+  field: PaymentMethodOrderField!
+}
+"""
+Properties by which PaymentMethod connections can be ordered.
+"""
+enum PaymentMethodOrderField {
+  CREATED_AT
+}
+"""
+PaymentMethodStatus is enum for the field status
+"""
+enum PaymentMethodStatus @goModel(model: "github.com/cloudbill/cloudbill/ent/paymentmethod.Status") {
+  ACTIVE
+  REMOVED
+}
+"""
+PaymentMethodType is enum for the field type
+"""
+enum PaymentMethodType @goModel(model: "github.com/cloudbill/cloudbill/ent/paymentmethod.Type") {
+  CARD
+  BANK_TRANSFER
+  DIRECT_DEPOSIT
+}
+"""
+PaymentMethodWhereInput is used for filtering PaymentMethod objects.
+Input was generated by ent.
+"""
+input PaymentMethodWhereInput {
+  not: PaymentMethodWhereInput
+  and: [PaymentMethodWhereInput!]
+  or: [PaymentMethodWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  type field predicates
+  """
+  type: PaymentMethodType
+  typeNEQ: PaymentMethodType
+  typeIn: [PaymentMethodType!]
+  typeNotIn: [PaymentMethodType!]
+  """
+  brand field predicates
+  """
+  brand: String
+  brandNEQ: String
+  brandIn: [String!]
+  brandNotIn: [String!]
+  brandGT: String
+  brandGTE: String
+  brandLT: String
+  brandLTE: String
+  brandContains: String
+  brandHasPrefix: String
+  brandHasSuffix: String
+  brandEqualFold: String
+  brandContainsFold: String
+  """
+  last4 field predicates
+  """
+  last4: String
+  last4NEQ: String
+  last4In: [String!]
+  last4NotIn: [String!]
+  last4GT: String
+  last4GTE: String
+  last4LT: String
+  last4LTE: String
+  last4Contains: String
+  last4HasPrefix: String
+  last4HasSuffix: String
+  last4EqualFold: String
+  last4ContainsFold: String
+  """
+  bank_code field predicates
+  """
+  bankCode: String
+  bankCodeNEQ: String
+  bankCodeIn: [String!]
+  bankCodeNotIn: [String!]
+  bankCodeGT: String
+  bankCodeGTE: String
+  bankCodeLT: String
+  bankCodeLTE: String
+  bankCodeContains: String
+  bankCodeHasPrefix: String
+  bankCodeHasSuffix: String
+  bankCodeEqualFold: String
+  bankCodeContainsFold: String
+  """
+  holder_name field predicates
+  """
+  holderName: String
+  holderNameNEQ: String
+  holderNameIn: [String!]
+  holderNameNotIn: [String!]
+  holderNameGT: String
+  holderNameGTE: String
+  holderNameLT: String
+  holderNameLTE: String
+  holderNameContains: String
+  holderNameHasPrefix: String
+  holderNameHasSuffix: String
+  holderNameEqualFold: String
+  holderNameContainsFold: String
+  """
+  corporate field predicates
+  """
+  corporate: Boolean
+  corporateNEQ: Boolean
+  """
+  is_default field predicates
+  """
+  isDefault: Boolean
+  isDefaultNEQ: Boolean
+  """
+  status field predicates
+  """
+  status: PaymentMethodStatus
+  statusNEQ: PaymentMethodStatus
+  statusIn: [PaymentMethodStatus!]
+  statusNotIn: [PaymentMethodStatus!]
+  """
+  consented_at field predicates
+  """
+  consentedAt: Time
+  consentedAtNEQ: Time
+  consentedAtIn: [Time!]
+  consentedAtNotIn: [Time!]
+  consentedAtGT: Time
+  consentedAtGTE: Time
+  consentedAtLT: Time
+  consentedAtLTE: Time
+}
+"""
+Ordering options for Payment connections
+"""
+input PaymentOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Payments.
+  """
+  field: PaymentOrderField!
+}
+"""
+Properties by which Payment connections can be ordered.
+"""
+enum PaymentOrderField {
+  CREATED_AT
+}
+"""
+PaymentStatus is enum for the field status
+"""
+enum PaymentStatus @goModel(model: "github.com/cloudbill/cloudbill/ent/payment.Status") {
+  PENDING
+  SUCCESSFUL
+  FAILED
+}
+"""
+PaymentWhereInput is used for filtering Payment objects.
+Input was generated by ent.
+"""
+input PaymentWhereInput {
+  not: PaymentWhereInput
+  and: [PaymentWhereInput!]
+  or: [PaymentWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  idEqualFold: ID
+  idContainsFold: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  receipt_id field predicates
+  """
+  receiptID: String
+  receiptIDNEQ: String
+  receiptIDIn: [String!]
+  receiptIDNotIn: [String!]
+  receiptIDGT: String
+  receiptIDGTE: String
+  receiptIDLT: String
+  receiptIDLTE: String
+  receiptIDContains: String
+  receiptIDHasPrefix: String
+  receiptIDHasSuffix: String
+  receiptIDEqualFold: String
+  receiptIDContainsFold: String
+  """
+  kind field predicates
+  """
+  kind: PaymentKind
+  kindNEQ: PaymentKind
+  kindIn: [PaymentKind!]
+  kindNotIn: [PaymentKind!]
+  """
+  method_label field predicates
+  """
+  methodLabel: String
+  methodLabelNEQ: String
+  methodLabelIn: [String!]
+  methodLabelNotIn: [String!]
+  methodLabelGT: String
+  methodLabelGTE: String
+  methodLabelLT: String
+  methodLabelLTE: String
+  methodLabelContains: String
+  methodLabelHasPrefix: String
+  methodLabelHasSuffix: String
+  methodLabelEqualFold: String
+  methodLabelContainsFold: String
+  """
+  status field predicates
+  """
+  status: PaymentStatus
+  statusNEQ: PaymentStatus
+  statusIn: [PaymentStatus!]
+  statusNotIn: [PaymentStatus!]
+  """
+  failure_reason field predicates
+  """
+  failureReason: String
+  failureReasonNEQ: String
+  failureReasonIn: [String!]
+  failureReasonNotIn: [String!]
+  failureReasonGT: String
+  failureReasonGTE: String
+  failureReasonLT: String
+  failureReasonLTE: String
+  failureReasonContains: String
+  failureReasonHasPrefix: String
+  failureReasonHasSuffix: String
+  failureReasonEqualFold: String
+  failureReasonContainsFold: String
+  """
+  billed_at field predicates
+  """
+  billedAt: Time
+  billedAtNEQ: Time
+  billedAtIn: [Time!]
+  billedAtNotIn: [Time!]
+  billedAtGT: Time
+  billedAtGTE: Time
+  billedAtLT: Time
+  billedAtLTE: Time
+  """
+  paid_at field predicates
+  """
+  paidAt: Time
+  paidAtNEQ: Time
+  paidAtIn: [Time!]
+  paidAtNotIn: [Time!]
+  paidAtGT: Time
+  paidAtGTE: Time
+  paidAtLT: Time
+  paidAtLTE: Time
+  paidAtIsNil: Boolean
+  paidAtNotNil: Boolean
 }
 type Price implements Node {
   id: ID!
@@ -6017,6 +7427,194 @@ extend type Mutation {
   registerCoupon(input: RegisterCouponInput!): RegisterCouponPayload!
   createDiscount(input: CreateDiscountInput!): DiscountPayload!
 }
+
+# ---------------------------------------------------------------------------
+# Payments, coins, the billing calendar (SPEC §3 coins, §4, §5)
+
+extend type Account {
+  "The account's registered payment methods (R-33..R-37)."
+  paymentMethods: [PaymentMethod!]!
+  "What this account may register or change to (R-33)."
+  allowedPaymentMethodTypes: [PaymentMethodType!]!
+  coins: CoinWallet!
+  "Automatic cash receipts (individuals, R-46); null when not applied for."
+  cashReceipt: CashReceipt
+}
+
+type CashReceipt {
+  type: CashReceiptType!
+  "Masked: only the last four digits."
+  identifier: String!
+}
+
+enum CashReceiptType {
+  INCOME_DEDUCTION
+  EXPENSE_PROOF
+}
+
+extend type Payment {
+  billingGroup: BillingGroup
+  "The method as it was when paying, e.g. VISA •••• 4242."
+  method: String!
+  amount: Money!
+  "What the paid invoices add up to (R-40)."
+  usageAmount: Money!
+  creditAmount: Money!
+  determinedAmount: Money!
+  taxAmount: Money!
+  invoices: [Invoice!]!
+  "A short-lived signed link to the receipt PDF (successful payments)."
+  receiptUrl: String
+}
+
+extend type Invoice {
+  payments: [Payment!]!
+}
+
+"Coins of an account: charged + bonus = balance (R-31)."
+type CoinWallet {
+  balance: Money!
+  bonus: Money!
+  charged: Money!
+  "Charges, of a month (YYYY-MM) or a year (YYYY), newest first."
+  charges(period: String): [CoinCharge!]! @goField(forceResolver: true)
+  "Coins spent, of a month or a year, newest first."
+  usages(period: String): [CoinUsageEntry!]! @goField(forceResolver: true)
+  "Charges other accounts shared with this one (R-32)."
+  sharedWithMe: [CoinCharge!]! @goField(forceResolver: true)
+}
+
+extend type CoinCharge {
+  chargedAmount: Money!
+  bonusAmount: Money!
+  chargedRemaining: Money!
+  bonusRemaining: Money!
+  sharedWith: [Account!]!
+  payment: Payment!
+}
+
+type CoinUsageEntry {
+  invoice: Invoice!
+  bonusAmount: Money!
+  chargedAmount: Money!
+  occurredAt: DateTime!
+}
+
+extend type BillingGroup {
+  "Every payment attempt, newest first (R-40)."
+  payments(after: Cursor, first: Int, before: Cursor, last: Int): PaymentConnection!
+  "Tax invoices of business customers (R-46)."
+  taxInvoices: [TaxInvoice!]!
+}
+
+type TaxInvoice {
+  month: Month!
+  supplyAmount: Money!
+  taxAmount: Money!
+  issuedAt: DateTime!
+}
+
+input BankAccountInput {
+  bankCode: String!
+  accountNumber: String!
+  holderName: String!
+}
+
+enum RegisterPaymentMethodType {
+  CARD
+  BANK_TRANSFER
+}
+
+input RegisterPaymentMethodInput {
+  type: RegisterPaymentMethodType!
+  "The token the gateway's browser SDK returned; never a card number."
+  cardToken: String
+  bankAccount: BankAccountInput
+  corporate: Boolean
+  "For corporate cards: must be the corporation's name."
+  holderName: String
+  consentPaymentInfo: Boolean!
+  consentRecurring: Boolean!
+}
+
+type PaymentMethodPayload {
+  paymentMethod: PaymentMethod!
+}
+
+input ChangePaymentMethodInput {
+  "Make this registered method the automatic one…"
+  paymentMethodId: ID
+  "…or change to DIRECT_DEPOSIT into a dedicated virtual account."
+  type: PaymentMethodType
+}
+
+input ChargeCoinsInput {
+  amount: Decimal!
+  paymentMethodId: ID!
+  idempotencyKey: String!
+}
+
+type ChargeCoinsPayload {
+  charge: CoinCharge
+  payment: Payment!
+  wallet: CoinWallet!
+}
+
+input ShareCoinsInput {
+  chargeId: ID!
+  accountIds: [ID!]!
+}
+
+type ShareCoinsPayload {
+  charge: CoinCharge!
+}
+
+input PayInstantlyInput {
+  billingGroupId: ID!
+  paymentMethodId: ID!
+  idempotencyKey: String!
+}
+
+type PaymentPayload {
+  payment: Payment!
+}
+
+input ApplyCashReceiptInput {
+  type: CashReceiptType!
+  identifier: String!
+  consentNts: Boolean!
+}
+
+input SimulateDepositInput {
+  "The virtual account's payment method."
+  paymentMethodId: ID!
+  amount: Decimal!
+  depositId: String!
+}
+
+input CertifyBusinessInput {
+  accountId: ID!
+}
+
+extend type Mutation {
+  registerPaymentMethod(input: RegisterPaymentMethodInput!): PaymentMethodPayload!
+  changePaymentMethod(input: ChangePaymentMethodInput!): PaymentMethodPayload!
+  chargeCoins(input: ChargeCoinsInput!): ChargeCoinsPayload!
+  shareCoins(input: ShareCoinsInput!): ShareCoinsPayload!
+  unshareCoins(input: ShareCoinsInput!): ShareCoinsPayload!
+  payInstantly(input: PayInstantlyInput!): PaymentPayload!
+  applyCashReceipt(input: ApplyCashReceiptInput!): AccountPayload!
+  cancelCashReceipt: AccountPayload!
+  "Sandbox only: make the gateway send a signed deposit notification to POST /webhooks/gateway."
+  simulateDeposit(input: SimulateDepositInput!): PaymentPayload!
+  "Operators certify international businesses for direct deposit (R-33)."
+  certifyBusiness(input: CertifyBusinessInput!): AccountPayload!
+}
+
+type Subscription {
+  "A payment of the billing group changed status (PENDING → SUCCESSFUL / FAILED, deposits)."
+  paymentUpdated(billingGroupId: ID!): Payment!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -6075,10 +7673,20 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_isMaster(ctx, field)
 	case "businessCertified":
 		return ec.fieldContext_Account_businessCertified(ctx, field)
+	case "cashReceiptType":
+		return ec.fieldContext_Account_cashReceiptType(ctx, field)
 	case "organization":
 		return ec.fieldContext_Account_organization(ctx, field)
 	case "apiTokens":
 		return ec.fieldContext_Account_apiTokens(ctx, field)
+	case "paymentMethods":
+		return ec.fieldContext_Account_paymentMethods(ctx, field)
+	case "allowedPaymentMethodTypes":
+		return ec.fieldContext_Account_allowedPaymentMethodTypes(ctx, field)
+	case "coins":
+		return ec.fieldContext_Account_coins(ctx, field)
+	case "cashReceipt":
+		return ec.fieldContext_Account_cashReceipt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -6153,6 +7761,10 @@ func (ec *executionContext) childFields_BillingGroup(ctx context.Context, field 
 		return ec.fieldContext_BillingGroup_creditSummary(ctx, field)
 	case "discounts":
 		return ec.fieldContext_BillingGroup_discounts(ctx, field)
+	case "payments":
+		return ec.fieldContext_BillingGroup_payments(ctx, field)
+	case "taxInvoices":
+		return ec.fieldContext_BillingGroup_taxInvoices(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillingGroup", field.Name)
 }
@@ -6217,6 +7829,16 @@ func (ec *executionContext) childFields_BillingTrend(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type BillingTrend", field.Name)
 }
 
+func (ec *executionContext) childFields_CashReceipt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_CashReceipt_type(ctx, field)
+	case "identifier":
+		return ec.fieldContext_CashReceipt_identifier(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CashReceipt", field.Name)
+}
+
 func (ec *executionContext) childFields_ChannelServiceUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "serviceCode":
@@ -6251,6 +7873,82 @@ func (ec *executionContext) childFields_ChannelUsage(ctx context.Context, field 
 		return ec.fieldContext_ChannelUsage_apiUsageFee(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChannelUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_ChargeCoinsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "charge":
+		return ec.fieldContext_ChargeCoinsPayload_charge(ctx, field)
+	case "payment":
+		return ec.fieldContext_ChargeCoinsPayload_payment(ctx, field)
+	case "wallet":
+		return ec.fieldContext_ChargeCoinsPayload_wallet(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChargeCoinsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CoinCharge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CoinCharge_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CoinCharge_createdAt(ctx, field)
+	case "chargedAmount":
+		return ec.fieldContext_CoinCharge_chargedAmount(ctx, field)
+	case "bonusAmount":
+		return ec.fieldContext_CoinCharge_bonusAmount(ctx, field)
+	case "chargedRemaining":
+		return ec.fieldContext_CoinCharge_chargedRemaining(ctx, field)
+	case "bonusRemaining":
+		return ec.fieldContext_CoinCharge_bonusRemaining(ctx, field)
+	case "sharedWith":
+		return ec.fieldContext_CoinCharge_sharedWith(ctx, field)
+	case "payment":
+		return ec.fieldContext_CoinCharge_payment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CoinCharge", field.Name)
+}
+
+func (ec *executionContext) childFields_CoinChargeEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CoinChargeEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CoinChargeEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CoinChargeEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CoinUsageEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "invoice":
+		return ec.fieldContext_CoinUsageEntry_invoice(ctx, field)
+	case "bonusAmount":
+		return ec.fieldContext_CoinUsageEntry_bonusAmount(ctx, field)
+	case "chargedAmount":
+		return ec.fieldContext_CoinUsageEntry_chargedAmount(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_CoinUsageEntry_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CoinUsageEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_CoinWallet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "balance":
+		return ec.fieldContext_CoinWallet_balance(ctx, field)
+	case "bonus":
+		return ec.fieldContext_CoinWallet_bonus(ctx, field)
+	case "charged":
+		return ec.fieldContext_CoinWallet_charged(ctx, field)
+	case "charges":
+		return ec.fieldContext_CoinWallet_charges(ctx, field)
+	case "usages":
+		return ec.fieldContext_CoinWallet_usages(ctx, field)
+	case "sharedWithMe":
+		return ec.fieldContext_CoinWallet_sharedWithMe(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CoinWallet", field.Name)
 }
 
 func (ec *executionContext) childFields_Contract(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6561,6 +8259,8 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_createdAt(ctx, field)
 	case "status":
 		return ec.fieldContext_Invoice_status(ctx, field)
+	case "outstandingAt":
+		return ec.fieldContext_Invoice_outstandingAt(ctx, field)
 	case "issuedAt":
 		return ec.fieldContext_Invoice_issuedAt(ctx, field)
 	case "paidAt":
@@ -6591,6 +8291,8 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_paidAmount(ctx, field)
 	case "lines":
 		return ec.fieldContext_Invoice_lines(ctx, field)
+	case "payments":
+		return ec.fieldContext_Invoice_payments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
 }
@@ -6681,6 +8383,124 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Payment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Payment_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Payment_createdAt(ctx, field)
+	case "receiptID":
+		return ec.fieldContext_Payment_receiptID(ctx, field)
+	case "kind":
+		return ec.fieldContext_Payment_kind(ctx, field)
+	case "methodLabel":
+		return ec.fieldContext_Payment_methodLabel(ctx, field)
+	case "status":
+		return ec.fieldContext_Payment_status(ctx, field)
+	case "failureReason":
+		return ec.fieldContext_Payment_failureReason(ctx, field)
+	case "billedAt":
+		return ec.fieldContext_Payment_billedAt(ctx, field)
+	case "paidAt":
+		return ec.fieldContext_Payment_paidAt(ctx, field)
+	case "billingGroup":
+		return ec.fieldContext_Payment_billingGroup(ctx, field)
+	case "method":
+		return ec.fieldContext_Payment_method(ctx, field)
+	case "amount":
+		return ec.fieldContext_Payment_amount(ctx, field)
+	case "usageAmount":
+		return ec.fieldContext_Payment_usageAmount(ctx, field)
+	case "creditAmount":
+		return ec.fieldContext_Payment_creditAmount(ctx, field)
+	case "determinedAmount":
+		return ec.fieldContext_Payment_determinedAmount(ctx, field)
+	case "taxAmount":
+		return ec.fieldContext_Payment_taxAmount(ctx, field)
+	case "invoices":
+		return ec.fieldContext_Payment_invoices(ctx, field)
+	case "receiptUrl":
+		return ec.fieldContext_Payment_receiptUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PaymentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PaymentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PaymentConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PaymentEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PaymentEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PaymentMethod_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_PaymentMethod_createdAt(ctx, field)
+	case "type":
+		return ec.fieldContext_PaymentMethod_type(ctx, field)
+	case "brand":
+		return ec.fieldContext_PaymentMethod_brand(ctx, field)
+	case "last4":
+		return ec.fieldContext_PaymentMethod_last4(ctx, field)
+	case "bankCode":
+		return ec.fieldContext_PaymentMethod_bankCode(ctx, field)
+	case "holderName":
+		return ec.fieldContext_PaymentMethod_holderName(ctx, field)
+	case "corporate":
+		return ec.fieldContext_PaymentMethod_corporate(ctx, field)
+	case "isDefault":
+		return ec.fieldContext_PaymentMethod_isDefault(ctx, field)
+	case "status":
+		return ec.fieldContext_PaymentMethod_status(ctx, field)
+	case "consentedAt":
+		return ec.fieldContext_PaymentMethod_consentedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethod", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethodEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_PaymentMethodEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_PaymentMethodEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethodEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethodPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "paymentMethod":
+		return ec.fieldContext_PaymentMethodPayload_paymentMethod(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethodPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "payment":
+		return ec.fieldContext_PaymentPayload_payment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Price(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6883,6 +8703,28 @@ func (ec *executionContext) childFields_ServiceUsageStatus(ctx context.Context, 
 		return ec.fieldContext_ServiceUsageStatus_contractCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServiceUsageStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_ShareCoinsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "charge":
+		return ec.fieldContext_ShareCoinsPayload_charge(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShareCoinsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_TaxInvoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "month":
+		return ec.fieldContext_TaxInvoice_month(ctx, field)
+	case "supplyAmount":
+		return ec.fieldContext_TaxInvoice_supplyAmount(ctx, field)
+	case "taxAmount":
+		return ec.fieldContext_TaxInvoice_taxAmount(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_TaxInvoice_issuedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaxInvoice", field.Name)
 }
 
 func (ec *executionContext) childFields_TransferCreditPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7243,6 +9085,44 @@ func (ec *executionContext) field_BillingGroup_invoices_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_BillingGroup_payments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_BillingGroup_serviceUsageStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7276,6 +9156,34 @@ func (ec *executionContext) field_BillingGroup_usage_args(ctx context.Context, r
 		return nil, err
 	}
 	args["region"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_CoinWallet_charges_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_CoinWallet_usages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
 	return args, nil
 }
 
@@ -7317,6 +9225,20 @@ func (ec *executionContext) field_Credit_history_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_applyCashReceipt_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApplyCashReceiptInput, error) {
+			return ec.unmarshalNApplyCashReceiptInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐApplyCashReceiptInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_applyWelcomeCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7331,12 +9253,54 @@ func (ec *executionContext) field_Mutation_applyWelcomeCredit_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_certifyBusiness_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CertifyBusinessInput, error) {
+			return ec.unmarshalNCertifyBusinessInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCertifyBusinessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changeBillingEmail_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ChangeBillingEmailInput, error) {
 			return ec.unmarshalNChangeBillingEmailInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChangeBillingEmailInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_changePaymentMethod_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ChangePaymentMethodInput, error) {
+			return ec.unmarshalNChangePaymentMethodInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChangePaymentMethodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_chargeCoins_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ChargeCoinsInput, error) {
+			return ec.unmarshalNChargeCoinsInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChargeCoinsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7555,6 +9519,20 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_payInstantly_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PayInstantlyInput, error) {
+			return ec.unmarshalNPayInstantlyInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPayInstantlyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_recordUsage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7625,6 +9603,20 @@ func (ec *executionContext) field_Mutation_registerCoupon_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_registerPaymentMethod_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterPaymentMethodInput, error) {
+			return ec.unmarshalNRegisterPaymentMethodInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterPaymentMethodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7681,6 +9673,20 @@ func (ec *executionContext) field_Mutation_sellPaidCredit_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_shareCoins_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ShareCoinsInput, error) {
+			return ec.unmarshalNShareCoinsInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7695,12 +9701,40 @@ func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_simulateDeposit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SimulateDepositInput, error) {
+			return ec.unmarshalNSimulateDepositInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐSimulateDepositInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_transferCredit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.TransferCreditInput, error) {
 			return ec.unmarshalNTransferCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTransferCreditInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unshareCoins_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ShareCoinsInput, error) {
+			return ec.unmarshalNShareCoinsInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7762,6 +9796,20 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_paymentUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "billingGroupId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["billingGroupId"] = arg0
 	return args, nil
 }
 
@@ -8349,6 +10397,29 @@ func (ec *executionContext) fieldContext_Account_businessCertified(_ context.Con
 	return graphql.NewScalarFieldContext("Account", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Account_cashReceiptType(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_cashReceiptType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CashReceiptType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_cashReceiptType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+}
+
 func (ec *executionContext) _Account_organization(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8408,6 +10479,125 @@ func (ec *executionContext) fieldContext_Account_apiTokens(_ context.Context, fi
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_APIToken(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_paymentMethods(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_paymentMethods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().PaymentMethods(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PaymentMethod) graphql.Marshaler {
+			return ec.marshalNPaymentMethod2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_paymentMethods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_allowedPaymentMethodTypes(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_allowedPaymentMethodTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().AllowedPaymentMethodTypes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []paymentmethod.Type) graphql.Marshaler {
+			return ec.marshalNPaymentMethodType2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_allowedPaymentMethodTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, true, true, "PaymentMethodType")
+}
+
+func (ec *executionContext) _Account_coins(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_coins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().Coins(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CoinWallet) graphql.Marshaler {
+			return ec.marshalNCoinWallet2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinWallet(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_coins(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinWallet(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_cashReceipt(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_cashReceipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().CashReceipt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CashReceipt) graphql.Marshaler {
+			return ec.marshalOCashReceipt2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceipt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_cashReceipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CashReceipt(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9324,6 +11514,82 @@ func (ec *executionContext) fieldContext_BillingGroup_discounts(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _BillingGroup_payments(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Payments(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentConnection) graphql.Marshaler {
+			return ec.marshalNPaymentConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_payments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_payments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_taxInvoices(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_taxInvoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingGroup().TaxInvoices(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.TaxInvoice) graphql.Marshaler {
+			return ec.marshalNTaxInvoice2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐTaxInvoiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_taxInvoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaxInvoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BillingGroupConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroupConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9870,6 +12136,52 @@ func (ec *executionContext) fieldContext_BillingTrend_months(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _CashReceipt_type(ctx context.Context, field graphql.CollectedField, obj *model.CashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashReceipt_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CashReceiptType) graphql.Marshaler {
+			return ec.marshalNCashReceiptType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceiptType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashReceipt_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CashReceipt", field, false, false, "CashReceiptType")
+}
+
+func (ec *executionContext) _CashReceipt_identifier(ctx context.Context, field graphql.CollectedField, obj *model.CashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CashReceipt_identifier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Identifier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CashReceipt_identifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CashReceipt", field, false, false, "String")
+}
+
 func (ec *executionContext) _ChannelServiceUsage_serviceCode(ctx context.Context, field graphql.CollectedField, obj *model.ChannelServiceUsage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10195,6 +12507,817 @@ func (ec *executionContext) fieldContext_ChannelUsage_apiUsageFee(_ context.Cont
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChargeCoinsPayload_charge(ctx context.Context, field graphql.CollectedField, obj *model.ChargeCoinsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargeCoinsPayload_charge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Charge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CoinCharge) graphql.Marshaler {
+			return ec.marshalOCoinCharge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinCharge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChargeCoinsPayload_charge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChargeCoinsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinCharge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChargeCoinsPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.ChargeCoinsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargeCoinsPayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+			return ec.marshalNPayment2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPayment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargeCoinsPayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChargeCoinsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChargeCoinsPayload_wallet(ctx context.Context, field graphql.CollectedField, obj *model.ChargeCoinsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChargeCoinsPayload_wallet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Wallet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CoinWallet) graphql.Marshaler {
+			return ec.marshalNCoinWallet2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinWallet(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChargeCoinsPayload_wallet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChargeCoinsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinWallet(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinCharge_id(ctx context.Context, field graphql.CollectedField, obj *ent.CoinCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinCharge_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinCharge_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CoinCharge", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CoinCharge_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CoinCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinCharge_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinCharge_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CoinCharge", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CoinCharge_chargedAmount(ctx context.Context, field graphql.CollectedField, obj *ent.CoinCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinCharge_chargedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinCharge().ChargedAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinCharge_chargedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinCharge",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinCharge_bonusAmount(ctx context.Context, field graphql.CollectedField, obj *ent.CoinCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinCharge_bonusAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinCharge().BonusAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinCharge_bonusAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinCharge",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinCharge_chargedRemaining(ctx context.Context, field graphql.CollectedField, obj *ent.CoinCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinCharge_chargedRemaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinCharge().ChargedRemaining(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinCharge_chargedRemaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinCharge",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinCharge_bonusRemaining(ctx context.Context, field graphql.CollectedField, obj *ent.CoinCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinCharge_bonusRemaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinCharge().BonusRemaining(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinCharge_bonusRemaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinCharge",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinCharge_sharedWith(ctx context.Context, field graphql.CollectedField, obj *ent.CoinCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinCharge_sharedWith(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinCharge().SharedWith(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Account) graphql.Marshaler {
+			return ec.marshalNAccount2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐAccountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinCharge_sharedWith(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinCharge",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinCharge_payment(ctx context.Context, field graphql.CollectedField, obj *ent.CoinCharge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinCharge_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinCharge().Payment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+			return ec.marshalNPayment2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPayment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinCharge_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinCharge",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinChargeConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CoinChargeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinChargeConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CoinChargeEdge) graphql.Marshaler {
+			return ec.marshalOCoinChargeEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CoinChargeConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinChargeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinChargeEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinChargeConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.CoinChargeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinChargeConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinChargeConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinChargeConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinChargeConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.CoinChargeConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinChargeConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinChargeConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CoinChargeConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CoinChargeEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CoinChargeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinChargeEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CoinCharge) graphql.Marshaler {
+			return ec.marshalOCoinCharge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinCharge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CoinChargeEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinChargeEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinCharge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinChargeEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CoinChargeEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinChargeEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinChargeEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CoinChargeEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _CoinUsageEntry_invoice(ctx context.Context, field graphql.CollectedField, obj *model.CoinUsageEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinUsageEntry_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invoice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinUsageEntry_invoice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinUsageEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinUsageEntry_bonusAmount(ctx context.Context, field graphql.CollectedField, obj *model.CoinUsageEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinUsageEntry_bonusAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BonusAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinUsageEntry_bonusAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinUsageEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinUsageEntry_chargedAmount(ctx context.Context, field graphql.CollectedField, obj *model.CoinUsageEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinUsageEntry_chargedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChargedAmount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinUsageEntry_chargedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinUsageEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinUsageEntry_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.CoinUsageEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinUsageEntry_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinUsageEntry_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CoinUsageEntry", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _CoinWallet_balance(ctx context.Context, field graphql.CollectedField, obj *model.CoinWallet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinWallet_balance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinWallet().Balance(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinWallet_balance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinWallet",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinWallet_bonus(ctx context.Context, field graphql.CollectedField, obj *model.CoinWallet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinWallet_bonus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinWallet().Bonus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinWallet_bonus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinWallet",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinWallet_charged(ctx context.Context, field graphql.CollectedField, obj *model.CoinWallet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinWallet_charged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinWallet().Charged(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinWallet_charged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinWallet",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinWallet_charges(ctx context.Context, field graphql.CollectedField, obj *model.CoinWallet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinWallet_charges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.CoinWallet().Charges(ctx, obj, fc.Args["period"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CoinCharge) graphql.Marshaler {
+			return ec.marshalNCoinCharge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinWallet_charges(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinWallet",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinCharge(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_CoinWallet_charges_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinWallet_usages(ctx context.Context, field graphql.CollectedField, obj *model.CoinWallet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinWallet_usages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.CoinWallet().Usages(ctx, obj, fc.Args["period"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CoinUsageEntry) graphql.Marshaler {
+			return ec.marshalNCoinUsageEntry2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinUsageEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinWallet_usages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinWallet",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinUsageEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_CoinWallet_usages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinWallet_sharedWithMe(ctx context.Context, field graphql.CollectedField, obj *model.CoinWallet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinWallet_sharedWithMe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinWallet().SharedWithMe(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CoinCharge) graphql.Marshaler {
+			return ec.marshalNCoinCharge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinWallet_sharedWithMe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinWallet",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinCharge(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12858,6 +15981,29 @@ func (ec *executionContext) fieldContext_Invoice_status(_ context.Context, field
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "InvoiceStatus")
 }
 
+func (ec *executionContext) _Invoice_outstandingAt(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_outstandingAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutstandingAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_outstandingAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Invoice_issuedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13306,6 +16452,38 @@ func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_InvoiceLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_payments(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().Payments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Payment) graphql.Marshaler {
+			return ec.marshalNPayment2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_payments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
 		},
 	}
 	return fc, nil
@@ -14928,6 +18106,434 @@ func (ec *executionContext) fieldContext_Mutation_createDiscount(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerPaymentMethod(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerPaymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterPaymentMethod(ctx, fc.Args["input"].(model.RegisterPaymentMethodInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentMethodPayload) graphql.Marshaler {
+			return ec.marshalNPaymentMethodPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPaymentMethodPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerPaymentMethod(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethodPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerPaymentMethod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changePaymentMethod(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changePaymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangePaymentMethod(ctx, fc.Args["input"].(model.ChangePaymentMethodInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentMethodPayload) graphql.Marshaler {
+			return ec.marshalNPaymentMethodPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPaymentMethodPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changePaymentMethod(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethodPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changePaymentMethod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_chargeCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_chargeCoins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChargeCoins(ctx, fc.Args["input"].(model.ChargeCoinsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChargeCoinsPayload) graphql.Marshaler {
+			return ec.marshalNChargeCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChargeCoinsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_chargeCoins(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChargeCoinsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_chargeCoins_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_shareCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_shareCoins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ShareCoins(ctx, fc.Args["input"].(model.ShareCoinsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ShareCoinsPayload) graphql.Marshaler {
+			return ec.marshalNShareCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_shareCoins(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShareCoinsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_shareCoins_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unshareCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unshareCoins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnshareCoins(ctx, fc.Args["input"].(model.ShareCoinsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ShareCoinsPayload) graphql.Marshaler {
+			return ec.marshalNShareCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unshareCoins(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShareCoinsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unshareCoins_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_payInstantly(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_payInstantly(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PayInstantly(ctx, fc.Args["input"].(model.PayInstantlyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentPayload) graphql.Marshaler {
+			return ec.marshalNPaymentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPaymentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_payInstantly(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_payInstantly_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_applyCashReceipt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_applyCashReceipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApplyCashReceipt(ctx, fc.Args["input"].(model.ApplyCashReceiptInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_applyCashReceipt(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_applyCashReceipt_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelCashReceipt(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelCashReceipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().CancelCashReceipt(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelCashReceipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_simulateDeposit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_simulateDeposit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SimulateDeposit(ctx, fc.Args["input"].(model.SimulateDepositInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentPayload) graphql.Marshaler {
+			return ec.marshalNPaymentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPaymentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_simulateDeposit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_simulateDeposit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_certifyBusiness(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_certifyBusiness(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CertifyBusiness(ctx, fc.Args["input"].(model.CertifyBusinessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_certifyBusiness(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_certifyBusiness_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15229,6 +18835,1084 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _Payment_id(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Payment_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Payment_receiptID(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_receiptID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceiptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_receiptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Payment_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v payment.Kind) graphql.Marshaler {
+			return ec.marshalNPaymentKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "PaymentKind")
+}
+
+func (ec *executionContext) _Payment_methodLabel(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_methodLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MethodLabel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_methodLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Payment_status(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v payment.Status) graphql.Marshaler {
+			return ec.marshalNPaymentStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "PaymentStatus")
+}
+
+func (ec *executionContext) _Payment_failureReason(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_failureReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailureReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_failureReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Payment_billedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_billedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BilledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_billedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Payment_paidAt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_paidAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaidAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Payment_billingGroup(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_billingGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().BillingGroup(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.BillingGroup) graphql.Marshaler {
+			return ec.marshalOBillingGroup2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBillingGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_billingGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_method(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().Method(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, true, true, "String")
+}
+
+func (ec *executionContext) _Payment_amount(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_usageAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_usageAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().UsageAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_usageAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_creditAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_creditAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().CreditAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_creditAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_determinedAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_determinedAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().DeterminedAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_determinedAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_taxAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_taxAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().TaxAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_taxAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_invoices(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_invoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().Invoices(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_invoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_receiptUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_receiptUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().ReceiptURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_receiptUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, true, true, "String")
+}
+
+func (ec *executionContext) _PaymentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PaymentEdge) graphql.Marshaler {
+			return ec.marshalOPaymentEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+			return ec.marshalOPayment2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PaymentMethod_id(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PaymentMethod_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaymentMethod_type(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v paymentmethod.Type) graphql.Marshaler {
+			return ec.marshalNPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "PaymentMethodType")
+}
+
+func (ec *executionContext) _PaymentMethod_brand(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_brand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Brand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_brand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentMethod_last4(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_last4(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Last4, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_last4(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentMethod_bankCode(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_bankCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BankCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_bankCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentMethod_holderName(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_holderName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_holderName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentMethod_corporate(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_corporate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Corporate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_corporate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PaymentMethod_isDefault(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_isDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsDefault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PaymentMethod_status(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v paymentmethod.Status) graphql.Marshaler {
+			return ec.marshalNPaymentMethodStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "PaymentMethodStatus")
+}
+
+func (ec *executionContext) _PaymentMethod_consentedAt(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_consentedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsentedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_consentedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaymentMethodConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethodConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PaymentMethodEdge) graphql.Marshaler {
+			return ec.marshalOPaymentMethodEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethodEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethodConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethodConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethodConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethodConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethodConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentMethodEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethodEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentMethod) graphql.Marshaler {
+			return ec.marshalOPaymentMethod2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethodEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethodEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethodEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PaymentMethodPayload_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *model.PaymentMethodPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethodPayload_paymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaymentMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentMethod) graphql.Marshaler {
+			return ec.marshalNPaymentMethod2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethodPayload_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethodPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.PaymentPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentPayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+			return ec.marshalNPayment2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPayment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentPayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Price_id(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
@@ -17144,6 +21828,192 @@ func (ec *executionContext) _ServiceUsageStatus_contractCount(ctx context.Contex
 }
 func (ec *executionContext) fieldContext_ServiceUsageStatus_contractCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ServiceUsageStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShareCoinsPayload_charge(ctx context.Context, field graphql.CollectedField, obj *model.ShareCoinsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShareCoinsPayload_charge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Charge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CoinCharge) graphql.Marshaler {
+			return ec.marshalNCoinCharge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinCharge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShareCoinsPayload_charge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShareCoinsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinCharge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_paymentUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_paymentUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().PaymentUpdated(ctx, fc.Args["billingGroupId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+			return ec.marshalNPayment2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPayment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_paymentUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_paymentUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaxInvoice_month(ctx context.Context, field graphql.CollectedField, obj *ent.TaxInvoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxInvoice_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TaxInvoice().Month(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Month) graphql.Marshaler {
+			return ec.marshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxInvoice_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaxInvoice", field, true, true, "Month")
+}
+
+func (ec *executionContext) _TaxInvoice_supplyAmount(ctx context.Context, field graphql.CollectedField, obj *ent.TaxInvoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxInvoice_supplyAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TaxInvoice().SupplyAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxInvoice_supplyAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaxInvoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaxInvoice_taxAmount(ctx context.Context, field graphql.CollectedField, obj *ent.TaxInvoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxInvoice_taxAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TaxInvoice().TaxAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxInvoice_taxAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaxInvoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaxInvoice_issuedAt(ctx context.Context, field graphql.CollectedField, obj *ent.TaxInvoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxInvoice_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxInvoice_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaxInvoice", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _TransferCreditPayload_from(ctx context.Context, field graphql.CollectedField, obj *model.TransferCreditPayload) (ret graphql.Marshaler) {
@@ -19629,7 +24499,7 @@ func (ec *executionContext) unmarshalInputAccountWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "billingEmail", "billingEmailNEQ", "billingEmailIn", "billingEmailNotIn", "billingEmailGT", "billingEmailGTE", "billingEmailLT", "billingEmailLTE", "billingEmailContains", "billingEmailHasPrefix", "billingEmailHasSuffix", "billingEmailEqualFold", "billingEmailContainsFold", "memberType", "memberTypeNEQ", "memberTypeIn", "memberTypeNotIn", "residenceCountry", "residenceCountryNEQ", "residenceCountryIn", "residenceCountryNotIn", "residenceCountryGT", "residenceCountryGTE", "residenceCountryLT", "residenceCountryLTE", "residenceCountryContains", "residenceCountryHasPrefix", "residenceCountryHasSuffix", "residenceCountryEqualFold", "residenceCountryContainsFold", "isMaster", "isMasterNEQ", "businessCertified", "businessCertifiedNEQ"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "billingEmail", "billingEmailNEQ", "billingEmailIn", "billingEmailNotIn", "billingEmailGT", "billingEmailGTE", "billingEmailLT", "billingEmailLTE", "billingEmailContains", "billingEmailHasPrefix", "billingEmailHasSuffix", "billingEmailEqualFold", "billingEmailContainsFold", "memberType", "memberTypeNEQ", "memberTypeIn", "memberTypeNotIn", "residenceCountry", "residenceCountryNEQ", "residenceCountryIn", "residenceCountryNotIn", "residenceCountryGT", "residenceCountryGTE", "residenceCountryLT", "residenceCountryLTE", "residenceCountryContains", "residenceCountryHasPrefix", "residenceCountryHasSuffix", "residenceCountryEqualFold", "residenceCountryContainsFold", "isMaster", "isMasterNEQ", "businessCertified", "businessCertifiedNEQ", "cashReceiptType", "cashReceiptTypeNEQ", "cashReceiptTypeIn", "cashReceiptTypeNotIn", "cashReceiptTypeGT", "cashReceiptTypeGTE", "cashReceiptTypeLT", "cashReceiptTypeLTE", "cashReceiptTypeContains", "cashReceiptTypeHasPrefix", "cashReceiptTypeHasSuffix", "cashReceiptTypeIsNil", "cashReceiptTypeNotNil", "cashReceiptTypeEqualFold", "cashReceiptTypeContainsFold"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20112,6 +24982,111 @@ func (ec *executionContext) unmarshalInputAccountWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.BusinessCertifiedNEQ = data
+		case "cashReceiptType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptType"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptType = data
+		case "cashReceiptTypeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeNEQ = data
+		case "cashReceiptTypeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeIn = data
+		case "cashReceiptTypeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeNotIn = data
+		case "cashReceiptTypeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeGT = data
+		case "cashReceiptTypeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeGTE = data
+		case "cashReceiptTypeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeLT = data
+		case "cashReceiptTypeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeLTE = data
+		case "cashReceiptTypeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeContains = data
+		case "cashReceiptTypeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeHasPrefix = data
+		case "cashReceiptTypeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeHasSuffix = data
+		case "cashReceiptTypeIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeIsNil = data
+		case "cashReceiptTypeNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeNotNil = data
+		case "cashReceiptTypeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeEqualFold = data
+		case "cashReceiptTypeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cashReceiptTypeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CashReceiptTypeContainsFold = data
 		}
 	}
 	return it, nil
@@ -20126,6 +25101,62 @@ func (ec *executionContext) unmarshalInputAccountWhereInput(ctx context.Context,
 func UnmarshalAccountWhereInput(ctx context.Context, raw any) (ent.AccountWhereInput, error) {
 	var out ent.AccountWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AccountWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputApplyCashReceiptInput(ctx context.Context, obj any) (model.ApplyCashReceiptInput, error) {
+	var it model.ApplyCashReceiptInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"type", "identifier", "consentNts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNCashReceiptType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceiptType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "identifier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("identifier"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Identifier = data
+		case "consentNts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentNts"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentNts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApplyCashReceiptInput unmarshals raw into the ApplyCashReceiptInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApplyCashReceiptInput(ctx context.Context, raw any) (model.ApplyCashReceiptInput, error) {
+	var out model.ApplyCashReceiptInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApplyCashReceiptInput", raw, &out)
 	return out, err
 }
 
@@ -20182,6 +25213,62 @@ func (ec *executionContext) unmarshalInputApplyWelcomeCreditInput(ctx context.Co
 func UnmarshalApplyWelcomeCreditInput(ctx context.Context, raw any) (model.ApplyWelcomeCreditInput, error) {
 	var out model.ApplyWelcomeCreditInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApplyWelcomeCreditInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBankAccountInput(ctx context.Context, obj any) (model.BankAccountInput, error) {
+	var it model.BankAccountInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"bankCode", "accountNumber", "holderName"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "bankCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCode = data
+		case "accountNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountNumber = data
+		case "holderName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderName"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderName = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBankAccountInput unmarshals raw into the BankAccountInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBankAccountInput(ctx context.Context, raw any) (model.BankAccountInput, error) {
+	var out model.BankAccountInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BankAccountInput", raw, &out)
 	return out, err
 }
 
@@ -20581,6 +25668,48 @@ func UnmarshalBillingGroupWhereInput(ctx context.Context, raw any) (ent.BillingG
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCertifyBusinessInput(ctx context.Context, obj any) (model.CertifyBusinessInput, error) {
+	var it model.CertifyBusinessInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"accountId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "accountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCertifyBusinessInput unmarshals raw into the CertifyBusinessInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCertifyBusinessInput(ctx context.Context, raw any) (model.CertifyBusinessInput, error) {
+	var out model.CertifyBusinessInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CertifyBusinessInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputChangeBillingEmailInput(ctx context.Context, obj any) (model.ChangeBillingEmailInput, error) {
 	var it model.ChangeBillingEmailInput
 	if obj == nil {
@@ -20620,6 +25749,346 @@ func (ec *executionContext) unmarshalInputChangeBillingEmailInput(ctx context.Co
 func UnmarshalChangeBillingEmailInput(ctx context.Context, raw any) (model.ChangeBillingEmailInput, error) {
 	var out model.ChangeBillingEmailInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChangeBillingEmailInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputChangePaymentMethodInput(ctx context.Context, obj any) (model.ChangePaymentMethodInput, error) {
+	var it model.ChangePaymentMethodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"paymentMethodId", "type"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "paymentMethodId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodID = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOPaymentMethodType2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChangePaymentMethodInput unmarshals raw into the ChangePaymentMethodInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChangePaymentMethodInput(ctx context.Context, raw any) (model.ChangePaymentMethodInput, error) {
+	var out model.ChangePaymentMethodInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChangePaymentMethodInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputChargeCoinsInput(ctx context.Context, obj any) (model.ChargeCoinsInput, error) {
+	var it model.ChargeCoinsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"amount", "paymentMethodId", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "paymentMethodId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChargeCoinsInput unmarshals raw into the ChargeCoinsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChargeCoinsInput(ctx context.Context, raw any) (model.ChargeCoinsInput, error) {
+	var out model.ChargeCoinsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChargeCoinsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCoinChargeOrder(ctx context.Context, obj any) (ent.CoinChargeOrder, error) {
+	var it ent.CoinChargeOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCoinChargeOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCoinChargeOrder unmarshals raw into the CoinChargeOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCoinChargeOrder(ctx context.Context, raw any) (ent.CoinChargeOrder, error) {
+	var out ent.CoinChargeOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CoinChargeOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCoinChargeWhereInput(ctx context.Context, obj any) (ent.CoinChargeWhereInput, error) {
+	var it ent.CoinChargeWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOCoinChargeWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOCoinChargeWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOCoinChargeWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCoinChargeWhereInput unmarshals raw into the CoinChargeWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCoinChargeWhereInput(ctx context.Context, raw any) (ent.CoinChargeWhereInput, error) {
+	var out ent.CoinChargeWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CoinChargeWhereInput", raw, &out)
 	return out, err
 }
 
@@ -24225,7 +29694,7 @@ func (ec *executionContext) unmarshalInputInvoiceWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "issuedAt", "issuedAtNEQ", "issuedAtIn", "issuedAtNotIn", "issuedAtGT", "issuedAtGTE", "issuedAtLT", "issuedAtLTE", "paidAt", "paidAtNEQ", "paidAtIn", "paidAtNotIn", "paidAtGT", "paidAtGTE", "paidAtLT", "paidAtLTE", "paidAtIsNil", "paidAtNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "outstandingAt", "outstandingAtNEQ", "outstandingAtIn", "outstandingAtNotIn", "outstandingAtGT", "outstandingAtGTE", "outstandingAtLT", "outstandingAtLTE", "outstandingAtIsNil", "outstandingAtNotNil", "issuedAt", "issuedAtNEQ", "issuedAtIn", "issuedAtNotIn", "issuedAtGT", "issuedAtGTE", "issuedAtLT", "issuedAtLTE", "paidAt", "paidAtNEQ", "paidAtIn", "paidAtNotIn", "paidAtGT", "paidAtGTE", "paidAtLT", "paidAtLTE", "paidAtIsNil", "paidAtNotNil"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24407,6 +29876,76 @@ func (ec *executionContext) unmarshalInputInvoiceWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.StatusNotIn = data
+		case "outstandingAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAt = data
+		case "outstandingAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAtNEQ = data
+		case "outstandingAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAtIn = data
+		case "outstandingAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAtNotIn = data
+		case "outstandingAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAtGT = data
+		case "outstandingAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAtGTE = data
+		case "outstandingAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAtLT = data
+		case "outstandingAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAtLTE = data
+		case "outstandingAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAtIsNil = data
+		case "outstandingAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outstandingAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OutstandingAtNotNil = data
 		case "issuedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("issuedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -24922,6 +30461,1491 @@ func (ec *executionContext) unmarshalInputOrganizationWhereInput(ctx context.Con
 func UnmarshalOrganizationWhereInput(ctx context.Context, raw any) (ent.OrganizationWhereInput, error) {
 	var out ent.OrganizationWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrganizationWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPayInstantlyInput(ctx context.Context, obj any) (model.PayInstantlyInput, error) {
+	var it model.PayInstantlyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"billingGroupId", "paymentMethodId", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		case "paymentMethodId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPayInstantlyInput unmarshals raw into the PayInstantlyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPayInstantlyInput(ctx context.Context, raw any) (model.PayInstantlyInput, error) {
+	var out model.PayInstantlyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PayInstantlyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPaymentMethodOrder(ctx context.Context, obj any) (ent.PaymentMethodOrder, error) {
+	var it ent.PaymentMethodOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPaymentMethodOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPaymentMethodOrder unmarshals raw into the PaymentMethodOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaymentMethodOrder(ctx context.Context, raw any) (ent.PaymentMethodOrder, error) {
+	var out ent.PaymentMethodOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaymentMethodOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPaymentMethodWhereInput(ctx context.Context, obj any) (ent.PaymentMethodWhereInput, error) {
+	var it ent.PaymentMethodWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "type", "typeNEQ", "typeIn", "typeNotIn", "brand", "brandNEQ", "brandIn", "brandNotIn", "brandGT", "brandGTE", "brandLT", "brandLTE", "brandContains", "brandHasPrefix", "brandHasSuffix", "brandEqualFold", "brandContainsFold", "last4", "last4NEQ", "last4In", "last4NotIn", "last4GT", "last4GTE", "last4LT", "last4LTE", "last4Contains", "last4HasPrefix", "last4HasSuffix", "last4EqualFold", "last4ContainsFold", "bankCode", "bankCodeNEQ", "bankCodeIn", "bankCodeNotIn", "bankCodeGT", "bankCodeGTE", "bankCodeLT", "bankCodeLTE", "bankCodeContains", "bankCodeHasPrefix", "bankCodeHasSuffix", "bankCodeEqualFold", "bankCodeContainsFold", "holderName", "holderNameNEQ", "holderNameIn", "holderNameNotIn", "holderNameGT", "holderNameGTE", "holderNameLT", "holderNameLTE", "holderNameContains", "holderNameHasPrefix", "holderNameHasSuffix", "holderNameEqualFold", "holderNameContainsFold", "corporate", "corporateNEQ", "isDefault", "isDefaultNEQ", "status", "statusNEQ", "statusIn", "statusNotIn", "consentedAt", "consentedAtNEQ", "consentedAtIn", "consentedAtNotIn", "consentedAtGT", "consentedAtGTE", "consentedAtLT", "consentedAtLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOPaymentMethodWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOPaymentMethodWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOPaymentMethodWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOPaymentMethodType2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "typeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("typeNEQ"))
+			data, err := ec.unmarshalOPaymentMethodType2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TypeNEQ = data
+		case "typeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("typeIn"))
+			data, err := ec.unmarshalOPaymentMethodType2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐTypeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TypeIn = data
+		case "typeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("typeNotIn"))
+			data, err := ec.unmarshalOPaymentMethodType2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐTypeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TypeNotIn = data
+		case "brand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brand"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Brand = data
+		case "brandNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandNEQ = data
+		case "brandIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandIn = data
+		case "brandNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandNotIn = data
+		case "brandGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandGT = data
+		case "brandGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandGTE = data
+		case "brandLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandLT = data
+		case "brandLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandLTE = data
+		case "brandContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandContains = data
+		case "brandHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandHasPrefix = data
+		case "brandHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandHasSuffix = data
+		case "brandEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandEqualFold = data
+		case "brandContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("brandContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BrandContainsFold = data
+		case "last4":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4 = data
+		case "last4NEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4NEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4NEQ = data
+		case "last4In":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4In"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4In = data
+		case "last4NotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4NotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4NotIn = data
+		case "last4GT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4GT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4GT = data
+		case "last4GTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4GTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4GTE = data
+		case "last4LT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4LT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4LT = data
+		case "last4LTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4LTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4LTE = data
+		case "last4Contains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4Contains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4Contains = data
+		case "last4HasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4HasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4HasPrefix = data
+		case "last4HasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4HasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4HasSuffix = data
+		case "last4EqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4EqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4EqualFold = data
+		case "last4ContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("last4ContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Last4ContainsFold = data
+		case "bankCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCode = data
+		case "bankCodeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeNEQ = data
+		case "bankCodeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeIn = data
+		case "bankCodeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeNotIn = data
+		case "bankCodeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeGT = data
+		case "bankCodeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeGTE = data
+		case "bankCodeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeLT = data
+		case "bankCodeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeLTE = data
+		case "bankCodeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeContains = data
+		case "bankCodeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeHasPrefix = data
+		case "bankCodeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeHasSuffix = data
+		case "bankCodeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeEqualFold = data
+		case "bankCodeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankCodeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankCodeContainsFold = data
+		case "holderName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderName = data
+		case "holderNameNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameNEQ = data
+		case "holderNameIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameIn = data
+		case "holderNameNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameNotIn = data
+		case "holderNameGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameGT = data
+		case "holderNameGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameGTE = data
+		case "holderNameLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameLT = data
+		case "holderNameLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameLTE = data
+		case "holderNameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameContains = data
+		case "holderNameHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameHasPrefix = data
+		case "holderNameHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameHasSuffix = data
+		case "holderNameEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameEqualFold = data
+		case "holderNameContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderNameContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderNameContainsFold = data
+		case "corporate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("corporate"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Corporate = data
+		case "corporateNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("corporateNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CorporateNEQ = data
+		case "isDefault":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isDefault"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsDefault = data
+		case "isDefaultNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("isDefaultNEQ"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IsDefaultNEQ = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOPaymentMethodStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "statusNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
+			data, err := ec.unmarshalOPaymentMethodStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNEQ = data
+		case "statusIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
+			data, err := ec.unmarshalOPaymentMethodStatus2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusIn = data
+		case "statusNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
+			data, err := ec.unmarshalOPaymentMethodStatus2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNotIn = data
+		case "consentedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentedAt = data
+		case "consentedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentedAtNEQ = data
+		case "consentedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentedAtIn = data
+		case "consentedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentedAtNotIn = data
+		case "consentedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentedAtGT = data
+		case "consentedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentedAtGTE = data
+		case "consentedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentedAtLT = data
+		case "consentedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentedAtLTE = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPaymentMethodWhereInput unmarshals raw into the PaymentMethodWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaymentMethodWhereInput(ctx context.Context, raw any) (ent.PaymentMethodWhereInput, error) {
+	var out ent.PaymentMethodWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaymentMethodWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPaymentOrder(ctx context.Context, obj any) (ent.PaymentOrder, error) {
+	var it ent.PaymentOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPaymentOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPaymentOrder unmarshals raw into the PaymentOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaymentOrder(ctx context.Context, raw any) (ent.PaymentOrder, error) {
+	var out ent.PaymentOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaymentOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPaymentWhereInput(ctx context.Context, obj any) (ent.PaymentWhereInput, error) {
+	var it ent.PaymentWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "receiptID", "receiptIDNEQ", "receiptIDIn", "receiptIDNotIn", "receiptIDGT", "receiptIDGTE", "receiptIDLT", "receiptIDLTE", "receiptIDContains", "receiptIDHasPrefix", "receiptIDHasSuffix", "receiptIDEqualFold", "receiptIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "methodLabel", "methodLabelNEQ", "methodLabelIn", "methodLabelNotIn", "methodLabelGT", "methodLabelGTE", "methodLabelLT", "methodLabelLTE", "methodLabelContains", "methodLabelHasPrefix", "methodLabelHasSuffix", "methodLabelEqualFold", "methodLabelContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonGT", "failureReasonGTE", "failureReasonLT", "failureReasonLTE", "failureReasonContains", "failureReasonHasPrefix", "failureReasonHasSuffix", "failureReasonEqualFold", "failureReasonContainsFold", "billedAt", "billedAtNEQ", "billedAtIn", "billedAtNotIn", "billedAtGT", "billedAtGTE", "billedAtLT", "billedAtLTE", "paidAt", "paidAtNEQ", "paidAtIn", "paidAtNotIn", "paidAtGT", "paidAtGTE", "paidAtLT", "paidAtLTE", "paidAtIsNil", "paidAtNotNil"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOPaymentWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOPaymentWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOPaymentWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "receiptID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptID = data
+		case "receiptIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDNEQ = data
+		case "receiptIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDIn = data
+		case "receiptIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDNotIn = data
+		case "receiptIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDGT = data
+		case "receiptIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDGTE = data
+		case "receiptIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDLT = data
+		case "receiptIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDLTE = data
+		case "receiptIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDContains = data
+		case "receiptIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDHasPrefix = data
+		case "receiptIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDHasSuffix = data
+		case "receiptIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDEqualFold = data
+		case "receiptIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReceiptIDContainsFold = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOPaymentKind2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "kindNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
+			data, err := ec.unmarshalOPaymentKind2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNEQ = data
+		case "kindIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
+			data, err := ec.unmarshalOPaymentKind2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindIn = data
+		case "kindNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
+			data, err := ec.unmarshalOPaymentKind2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNotIn = data
+		case "methodLabel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabel"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabel = data
+		case "methodLabelNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelNEQ = data
+		case "methodLabelIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelIn = data
+		case "methodLabelNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelNotIn = data
+		case "methodLabelGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelGT = data
+		case "methodLabelGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelGTE = data
+		case "methodLabelLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelLT = data
+		case "methodLabelLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelLTE = data
+		case "methodLabelContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelContains = data
+		case "methodLabelHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelHasPrefix = data
+		case "methodLabelHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelHasSuffix = data
+		case "methodLabelEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelEqualFold = data
+		case "methodLabelContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodLabelContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodLabelContainsFold = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOPaymentStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "statusNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNEQ"))
+			data, err := ec.unmarshalOPaymentStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNEQ = data
+		case "statusIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusIn"))
+			data, err := ec.unmarshalOPaymentStatus2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusIn = data
+		case "statusNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statusNotIn"))
+			data, err := ec.unmarshalOPaymentStatus2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StatusNotIn = data
+		case "failureReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReason = data
+		case "failureReasonNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonNEQ = data
+		case "failureReasonIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonIn = data
+		case "failureReasonNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonNotIn = data
+		case "failureReasonGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonGT = data
+		case "failureReasonGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonGTE = data
+		case "failureReasonLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonLT = data
+		case "failureReasonLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonLTE = data
+		case "failureReasonContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonContains = data
+		case "failureReasonHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonHasPrefix = data
+		case "failureReasonHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonHasSuffix = data
+		case "failureReasonEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonEqualFold = data
+		case "failureReasonContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureReasonContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureReasonContainsFold = data
+		case "billedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BilledAt = data
+		case "billedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BilledAtNEQ = data
+		case "billedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BilledAtIn = data
+		case "billedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BilledAtNotIn = data
+		case "billedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BilledAtGT = data
+		case "billedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BilledAtGTE = data
+		case "billedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BilledAtLT = data
+		case "billedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BilledAtLTE = data
+		case "paidAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAt = data
+		case "paidAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAtNEQ = data
+		case "paidAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAtIn = data
+		case "paidAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAtNotIn = data
+		case "paidAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAtGT = data
+		case "paidAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAtGTE = data
+		case "paidAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAtLT = data
+		case "paidAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAtLTE = data
+		case "paidAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAtIsNil = data
+		case "paidAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paidAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaidAtNotNil = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPaymentWhereInput unmarshals raw into the PaymentWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaymentWhereInput(ctx context.Context, raw any) (ent.PaymentWhereInput, error) {
+	var out ent.PaymentWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaymentWhereInput", raw, &out)
 	return out, err
 }
 
@@ -26645,6 +33669,90 @@ func UnmarshalRegisterCouponInput(ctx context.Context, raw any) (model.RegisterC
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRegisterPaymentMethodInput(ctx context.Context, obj any) (model.RegisterPaymentMethodInput, error) {
+	var it model.RegisterPaymentMethodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"type", "cardToken", "bankAccount", "corporate", "holderName", "consentPaymentInfo", "consentRecurring"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNRegisterPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterPaymentMethodType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "cardToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cardToken"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CardToken = data
+		case "bankAccount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bankAccount"))
+			data, err := ec.unmarshalOBankAccountInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBankAccountInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BankAccount = data
+		case "corporate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("corporate"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Corporate = data
+		case "holderName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderName = data
+		case "consentPaymentInfo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentPaymentInfo"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentPaymentInfo = data
+		case "consentRecurring":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consentRecurring"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsentRecurring = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterPaymentMethodInput unmarshals raw into the RegisterPaymentMethodInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterPaymentMethodInput(ctx context.Context, raw any) (model.RegisterPaymentMethodInput, error) {
+	var out model.RegisterPaymentMethodInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterPaymentMethodInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Context, obj any) (model.RevokeAPITokenInput, error) {
 	var it model.RevokeAPITokenInput
 	if obj == nil {
@@ -27335,6 +34443,55 @@ func UnmarshalServiceWhereInput(ctx context.Context, raw any) (ent.ServiceWhereI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputShareCoinsInput(ctx context.Context, obj any) (model.ShareCoinsInput, error) {
+	var it model.ShareCoinsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"chargeId", "accountIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "chargeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("chargeId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChargeID = data
+		case "accountIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountIds"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalShareCoinsInput unmarshals raw into the ShareCoinsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalShareCoinsInput(ctx context.Context, raw any) (model.ShareCoinsInput, error) {
+	var out model.ShareCoinsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShareCoinsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj any) (model.SignUpInput, error) {
 	var it model.SignUpInput
 	if obj == nil {
@@ -27409,6 +34566,62 @@ func (ec *executionContext) unmarshalInputSignUpInput(ctx context.Context, obj a
 func UnmarshalSignUpInput(ctx context.Context, raw any) (model.SignUpInput, error) {
 	var out model.SignUpInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignUpInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSimulateDepositInput(ctx context.Context, obj any) (model.SimulateDepositInput, error) {
+	var it model.SimulateDepositInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"paymentMethodId", "amount", "depositId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "paymentMethodId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodID = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "depositId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("depositId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DepositID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSimulateDepositInput unmarshals raw into the SimulateDepositInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSimulateDepositInput(ctx context.Context, raw any) (model.SimulateDepositInput, error) {
+	var out model.SimulateDepositInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SimulateDepositInput", raw, &out)
 	return out, err
 }
 
@@ -27594,6 +34807,16 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Price(ctx, sel, obj)
+	case *ent.PaymentMethod:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PaymentMethod(ctx, sel, obj)
+	case *ent.Payment:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Payment(ctx, sel, obj)
 	case *ent.Organization:
 		if obj == nil {
 			return graphql.Null
@@ -27634,6 +34857,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Contract(ctx, sel, obj)
+	case *ent.CoinCharge:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._CoinCharge(ctx, sel, obj)
 	case *ent.BillingGroup:
 		if obj == nil {
 			return graphql.Null
@@ -27862,6 +35090,11 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cashReceiptType":
+			out.Values[i] = ec._Account_cashReceiptType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "organization":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -27873,6 +35106,30 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_apiTokens(ctx, field, obj)
+				})
+		case "paymentMethods":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_paymentMethods(ctx, field, obj)
+				})
+		case "allowedPaymentMethodTypes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_allowedPaymentMethodTypes(ctx, field, obj)
+				})
+		case "coins":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_coins(ctx, field, obj)
+				})
+		case "cashReceipt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_cashReceipt(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -28168,6 +35425,18 @@ func (ec *executionContext) _BillingGroup(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BillingGroup_discounts(ctx, field, obj)
 				})
+		case "payments":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_payments(ctx, field, obj)
+				})
+		case "taxInvoices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_taxInvoices(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28430,6 +35699,44 @@ func (ec *executionContext) _BillingTrend(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var cashReceiptImplementors = []string{"CashReceipt"}
+
+func (ec *executionContext) _CashReceipt(ctx context.Context, sel ast.SelectionSet, obj *model.CashReceipt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cashReceiptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CashReceipt")
+		case "type":
+			out.Values[i] = ec._CashReceipt_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "identifier":
+			out.Values[i] = ec._CashReceipt_identifier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var channelServiceUsageImplementors = []string{"ChannelServiceUsage"}
 
 func (ec *executionContext) _ChannelServiceUsage(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelServiceUsage) graphql.Marshaler {
@@ -28529,6 +35836,316 @@ func (ec *executionContext) _ChannelUsage(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var chargeCoinsPayloadImplementors = []string{"ChargeCoinsPayload"}
+
+func (ec *executionContext) _ChargeCoinsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ChargeCoinsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chargeCoinsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChargeCoinsPayload")
+		case "charge":
+			out.Values[i] = ec._ChargeCoinsPayload_charge(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payment":
+			out.Values[i] = ec._ChargeCoinsPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "wallet":
+			out.Values[i] = ec._ChargeCoinsPayload_wallet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var coinChargeImplementors = []string{"CoinCharge", "Node"}
+
+func (ec *executionContext) _CoinCharge(ctx context.Context, sel ast.SelectionSet, obj *ent.CoinCharge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, coinChargeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CoinCharge")
+		case "id":
+			out.Values[i] = ec._CoinCharge_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._CoinCharge_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "chargedAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinCharge_chargedAmount(ctx, field, obj)
+				})
+		case "bonusAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinCharge_bonusAmount(ctx, field, obj)
+				})
+		case "chargedRemaining":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinCharge_chargedRemaining(ctx, field, obj)
+				})
+		case "bonusRemaining":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinCharge_bonusRemaining(ctx, field, obj)
+				})
+		case "sharedWith":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinCharge_sharedWith(ctx, field, obj)
+				})
+		case "payment":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinCharge_payment(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var coinChargeConnectionImplementors = []string{"CoinChargeConnection"}
+
+func (ec *executionContext) _CoinChargeConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CoinChargeConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, coinChargeConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CoinChargeConnection")
+		case "edges":
+			out.Values[i] = ec._CoinChargeConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CoinChargeConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CoinChargeConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var coinChargeEdgeImplementors = []string{"CoinChargeEdge"}
+
+func (ec *executionContext) _CoinChargeEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CoinChargeEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, coinChargeEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CoinChargeEdge")
+		case "node":
+			out.Values[i] = ec._CoinChargeEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CoinChargeEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var coinUsageEntryImplementors = []string{"CoinUsageEntry"}
+
+func (ec *executionContext) _CoinUsageEntry(ctx context.Context, sel ast.SelectionSet, obj *model.CoinUsageEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, coinUsageEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CoinUsageEntry")
+		case "invoice":
+			out.Values[i] = ec._CoinUsageEntry_invoice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bonusAmount":
+			out.Values[i] = ec._CoinUsageEntry_bonusAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "chargedAmount":
+			out.Values[i] = ec._CoinUsageEntry_chargedAmount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._CoinUsageEntry_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var coinWalletImplementors = []string{"CoinWallet"}
+
+func (ec *executionContext) _CoinWallet(ctx context.Context, sel ast.SelectionSet, obj *model.CoinWallet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, coinWalletImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CoinWallet")
+		case "balance":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinWallet_balance(ctx, field, obj)
+				})
+		case "bonus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinWallet_bonus(ctx, field, obj)
+				})
+		case "charged":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinWallet_charged(ctx, field, obj)
+				})
+		case "charges":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinWallet_charges(ctx, field, obj)
+				})
+		case "usages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinWallet_usages(ctx, field, obj)
+				})
+		case "sharedWithMe":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinWallet_sharedWithMe(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29796,6 +37413,11 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "outstandingAt":
+			out.Values[i] = ec._Invoice_outstandingAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "issuedAt":
 			out.Values[i] = ec._Invoice_issuedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -29883,6 +37505,12 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Invoice_lines(ctx, field, obj)
+				})
+		case "payments":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_payments(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -30303,6 +37931,76 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerPaymentMethod":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerPaymentMethod(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changePaymentMethod":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changePaymentMethod(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "chargeCoins":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_chargeCoins(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shareCoins":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_shareCoins(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unshareCoins":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unshareCoins(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payInstantly":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_payInstantly(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "applyCashReceipt":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_applyCashReceipt(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelCashReceipt":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelCashReceipt(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "simulateDeposit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_simulateDeposit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "certifyBusiness":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_certifyBusiness(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30473,6 +38171,444 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentImplementors = []string{"Payment", "Node"}
+
+func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, obj *ent.Payment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Payment")
+		case "id":
+			out.Values[i] = ec._Payment_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Payment_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receiptID":
+			out.Values[i] = ec._Payment_receiptID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Payment_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "methodLabel":
+			out.Values[i] = ec._Payment_methodLabel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Payment_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failureReason":
+			out.Values[i] = ec._Payment_failureReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "billedAt":
+			out.Values[i] = ec._Payment_billedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paidAt":
+			out.Values[i] = ec._Payment_paidAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "billingGroup":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_billingGroup(ctx, field, obj)
+				})
+		case "method":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_method(ctx, field, obj)
+				})
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_amount(ctx, field, obj)
+				})
+		case "usageAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_usageAmount(ctx, field, obj)
+				})
+		case "creditAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_creditAmount(ctx, field, obj)
+				})
+		case "determinedAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_determinedAmount(ctx, field, obj)
+				})
+		case "taxAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_taxAmount(ctx, field, obj)
+				})
+		case "invoices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_invoices(ctx, field, obj)
+				})
+		case "receiptUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_receiptUrl(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentConnectionImplementors = []string{"PaymentConnection"}
+
+func (ec *executionContext) _PaymentConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.PaymentConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentConnection")
+		case "edges":
+			out.Values[i] = ec._PaymentConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PaymentConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PaymentConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentEdgeImplementors = []string{"PaymentEdge"}
+
+func (ec *executionContext) _PaymentEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.PaymentEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentEdge")
+		case "node":
+			out.Values[i] = ec._PaymentEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._PaymentEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentMethodImplementors = []string{"PaymentMethod", "Node"}
+
+func (ec *executionContext) _PaymentMethod(ctx context.Context, sel ast.SelectionSet, obj *ent.PaymentMethod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethod")
+		case "id":
+			out.Values[i] = ec._PaymentMethod_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._PaymentMethod_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._PaymentMethod_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "brand":
+			out.Values[i] = ec._PaymentMethod_brand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "last4":
+			out.Values[i] = ec._PaymentMethod_last4(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bankCode":
+			out.Values[i] = ec._PaymentMethod_bankCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "holderName":
+			out.Values[i] = ec._PaymentMethod_holderName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "corporate":
+			out.Values[i] = ec._PaymentMethod_corporate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "isDefault":
+			out.Values[i] = ec._PaymentMethod_isDefault(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PaymentMethod_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consentedAt":
+			out.Values[i] = ec._PaymentMethod_consentedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentMethodConnectionImplementors = []string{"PaymentMethodConnection"}
+
+func (ec *executionContext) _PaymentMethodConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.PaymentMethodConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethodConnection")
+		case "edges":
+			out.Values[i] = ec._PaymentMethodConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PaymentMethodConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PaymentMethodConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentMethodEdgeImplementors = []string{"PaymentMethodEdge"}
+
+func (ec *executionContext) _PaymentMethodEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.PaymentMethodEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethodEdge")
+		case "node":
+			out.Values[i] = ec._PaymentMethodEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._PaymentMethodEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentMethodPayloadImplementors = []string{"PaymentMethodPayload"}
+
+func (ec *executionContext) _PaymentMethodPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentMethodPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethodPayload")
+		case "paymentMethod":
+			out.Values[i] = ec._PaymentMethodPayload_paymentMethod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentPayloadImplementors = []string{"PaymentPayload"}
+
+func (ec *executionContext) _PaymentPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentPayload")
+		case "payment":
+			out.Values[i] = ec._PaymentPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -31429,6 +39565,110 @@ func (ec *executionContext) _ServiceUsageStatus(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var shareCoinsPayloadImplementors = []string{"ShareCoinsPayload"}
+
+func (ec *executionContext) _ShareCoinsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ShareCoinsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shareCoinsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShareCoinsPayload")
+		case "charge":
+			out.Values[i] = ec._ShareCoinsPayload_charge(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "paymentUpdated":
+		return ec._Subscription_paymentUpdated(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
+var taxInvoiceImplementors = []string{"TaxInvoice"}
+
+func (ec *executionContext) _TaxInvoice(ctx context.Context, sel ast.SelectionSet, obj *ent.TaxInvoice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, taxInvoiceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TaxInvoice")
+		case "month":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TaxInvoice_month(ctx, field, obj)
+				})
+		case "supplyAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TaxInvoice_supplyAmount(ctx, field, obj)
+				})
+		case "taxAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TaxInvoice_taxAmount(ctx, field, obj)
+				})
+		case "issuedAt":
+			out.Values[i] = ec._TaxInvoice_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var transferCreditPayloadImplementors = []string{"TransferCreditPayload"}
 
 func (ec *executionContext) _TransferCreditPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TransferCreditPayload) graphql.Marshaler {
@@ -32127,6 +40367,22 @@ func (ec *executionContext) unmarshalNAPITokenWhereInput2ᚖgithubᚗcomᚋcloud
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAccount2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐAccountᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Account) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐAccount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNAccount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐAccount(ctx context.Context, sel ast.SelectionSet, v *ent.Account) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Account!")
@@ -32170,6 +40426,11 @@ func (ec *executionContext) marshalNAccountPayload2ᚖgithubᚗcomᚋcloudbill�
 func (ec *executionContext) unmarshalNAccountWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐAccountWhereInput(ctx context.Context, v any) (*ent.AccountWhereInput, error) {
 	res, err := ec.unmarshalInputAccountWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNApplyCashReceiptInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐApplyCashReceiptInput(ctx context.Context, v any) (model.ApplyCashReceiptInput, error) {
+	res, err := ec.unmarshalInputApplyCashReceiptInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNApplyWelcomeCreditInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐApplyWelcomeCreditInput(ctx context.Context, v any) (model.ApplyWelcomeCreditInput, error) {
@@ -32281,8 +40542,28 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNCashReceiptType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceiptType(ctx context.Context, v any) (model.CashReceiptType, error) {
+	var res model.CashReceiptType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCashReceiptType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceiptType(ctx context.Context, sel ast.SelectionSet, v model.CashReceiptType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCertifyBusinessInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCertifyBusinessInput(ctx context.Context, v any) (model.CertifyBusinessInput, error) {
+	res, err := ec.unmarshalInputCertifyBusinessInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNChangeBillingEmailInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChangeBillingEmailInput(ctx context.Context, v any) (model.ChangeBillingEmailInput, error) {
 	res, err := ec.unmarshalInputChangeBillingEmailInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNChangePaymentMethodInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChangePaymentMethodInput(ctx context.Context, v any) (model.ChangePaymentMethodInput, error) {
+	res, err := ec.unmarshalInputChangePaymentMethodInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -32332,6 +40613,94 @@ func (ec *executionContext) marshalNChannelUsage2ᚖgithubᚗcomᚋcloudbillᚋc
 		return graphql.Null
 	}
 	return ec._ChannelUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNChargeCoinsInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChargeCoinsInput(ctx context.Context, v any) (model.ChargeCoinsInput, error) {
+	res, err := ec.unmarshalInputChargeCoinsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChargeCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChargeCoinsPayload(ctx context.Context, sel ast.SelectionSet, v *model.ChargeCoinsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChargeCoinsPayload!")
+		return graphql.Null
+	}
+	return ec._ChargeCoinsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCoinCharge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.CoinCharge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCoinCharge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinCharge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCoinCharge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinCharge(ctx context.Context, sel ast.SelectionSet, v *ent.CoinCharge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CoinCharge!")
+		return graphql.Null
+	}
+	return ec._CoinCharge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCoinChargeOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeOrderField(ctx context.Context, v any) (*ent.CoinChargeOrderField, error) {
+	var res = new(ent.CoinChargeOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCoinChargeOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.CoinChargeOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CoinChargeOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNCoinChargeWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeWhereInput(ctx context.Context, v any) (*ent.CoinChargeWhereInput, error) {
+	res, err := ec.unmarshalInputCoinChargeWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCoinUsageEntry2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinUsageEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CoinUsageEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCoinUsageEntry2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinUsageEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCoinUsageEntry2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinUsageEntry(ctx context.Context, sel ast.SelectionSet, v *model.CoinUsageEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CoinUsageEntry!")
+		return graphql.Null
+	}
+	return ec._CoinUsageEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCoinWallet2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinWallet(ctx context.Context, sel ast.SelectionSet, v *model.CoinWallet) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CoinWallet!")
+		return graphql.Null
+	}
+	return ec._CoinWallet(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNContract2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐContractᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Contract) graphql.Marshaler {
@@ -32852,6 +41221,22 @@ func (ec *executionContext) unmarshalNInviteMemberInput2githubᚗcomᚋcloudbill
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNInvoice2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Invoice) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx context.Context, sel ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Invoice!")
@@ -33003,6 +41388,191 @@ func (ec *executionContext) unmarshalNOrganizationWhereInput2ᚖgithubᚗcomᚋc
 
 func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNPayInstantlyInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPayInstantlyInput(ctx context.Context, v any) (model.PayInstantlyInput, error) {
+	res, err := ec.unmarshalInputPayInstantlyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPayment2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Payment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPayment2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPayment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPayment2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPayment(ctx context.Context, sel ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Payment!")
+		return graphql.Null
+	}
+	return ec._Payment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentConnection(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentConnection!")
+		return graphql.Null
+	}
+	return ec._PaymentConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx context.Context, v any) (payment.Kind, error) {
+	var res payment.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx context.Context, sel ast.SelectionSet, v payment.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNPaymentMethod2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.PaymentMethod) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentMethod2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaymentMethod2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethod(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentMethod) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentMethod!")
+		return graphql.Null
+	}
+	return ec._PaymentMethod(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentMethodOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodOrderField(ctx context.Context, v any) (*ent.PaymentMethodOrderField, error) {
+	var res = new(ent.PaymentMethodOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentMethodOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentMethodOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentMethodOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalNPaymentMethodPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPaymentMethodPayload(ctx context.Context, sel ast.SelectionSet, v *model.PaymentMethodPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentMethodPayload!")
+		return graphql.Null
+	}
+	return ec._PaymentMethodPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentMethodStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatus(ctx context.Context, v any) (paymentmethod.Status, error) {
+	var res paymentmethod.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentMethodStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatus(ctx context.Context, sel ast.SelectionSet, v paymentmethod.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx context.Context, v any) (paymentmethod.Type, error) {
+	var res paymentmethod.Type
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx context.Context, sel ast.SelectionSet, v paymentmethod.Type) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPaymentMethodType2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐTypeᚄ(ctx context.Context, v any) ([]paymentmethod.Type, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]paymentmethod.Type, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNPaymentMethodType2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []paymentmethod.Type) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNPaymentMethodWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodWhereInput(ctx context.Context, v any) (*ent.PaymentMethodWhereInput, error) {
+	res, err := ec.unmarshalInputPaymentMethodWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPaymentOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentOrderField(ctx context.Context, v any) (*ent.PaymentOrderField, error) {
+	var res = new(ent.PaymentOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalNPaymentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPaymentPayload(ctx context.Context, sel ast.SelectionSet, v *model.PaymentPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentPayload!")
+		return graphql.Null
+	}
+	return ec._PaymentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatus(ctx context.Context, v any) (payment.Status, error) {
+	var res payment.Status
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatus(ctx context.Context, sel ast.SelectionSet, v payment.Status) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNPaymentWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentWhereInput(ctx context.Context, v any) (*ent.PaymentWhereInput, error) {
+	res, err := ec.unmarshalInputPaymentWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPrice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPrice(ctx context.Context, sel ast.SelectionSet, v *ent.Price) graphql.Marshaler {
@@ -33212,6 +41782,21 @@ func (ec *executionContext) marshalNRegisterCouponPayload2ᚖgithubᚗcomᚋclou
 	return ec._RegisterCouponPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRegisterPaymentMethodInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterPaymentMethodInput(ctx context.Context, v any) (model.RegisterPaymentMethodInput, error) {
+	res, err := ec.unmarshalInputRegisterPaymentMethodInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRegisterPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterPaymentMethodType(ctx context.Context, v any) (model.RegisterPaymentMethodType, error) {
+	var res model.RegisterPaymentMethodType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterPaymentMethodType(ctx context.Context, sel ast.SelectionSet, v model.RegisterPaymentMethodType) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNRevokeApiTokenInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 	res, err := ec.unmarshalInputRevokeApiTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33373,8 +41958,26 @@ func (ec *executionContext) unmarshalNServiceWhereInput2ᚖgithubᚗcomᚋcloudb
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNShareCoinsInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsInput(ctx context.Context, v any) (model.ShareCoinsInput, error) {
+	res, err := ec.unmarshalInputShareCoinsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNShareCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsPayload(ctx context.Context, sel ast.SelectionSet, v *model.ShareCoinsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShareCoinsPayload!")
+		return graphql.Null
+	}
+	return ec._ShareCoinsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐSignUpInput(ctx context.Context, v any) (model.SignUpInput, error) {
 	res, err := ec.unmarshalInputSignUpInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSimulateDepositInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐSimulateDepositInput(ctx context.Context, v any) (model.SimulateDepositInput, error) {
+	res, err := ec.unmarshalInputSimulateDepositInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -33419,6 +42022,30 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNTaxInvoice2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐTaxInvoiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.TaxInvoice) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTaxInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐTaxInvoice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTaxInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐTaxInvoice(ctx context.Context, sel ast.SelectionSet, v *ent.TaxInvoice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TaxInvoice!")
+		return graphql.Null
+	}
+	return ec._TaxInvoice(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -33837,6 +42464,14 @@ func (ec *executionContext) unmarshalOAccountWhereInput2ᚖgithubᚗcomᚋcloudb
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOBankAccountInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBankAccountInput(ctx context.Context, v any) (*model.BankAccountInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBankAccountInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOBillingGroup2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBillingGroup(ctx context.Context, sel ast.SelectionSet, v *ent.BillingGroup) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -33917,6 +42552,65 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOCashReceipt2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceipt(ctx context.Context, sel ast.SelectionSet, v *model.CashReceipt) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CashReceipt(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCoinCharge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinCharge(ctx context.Context, sel ast.SelectionSet, v *ent.CoinCharge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CoinCharge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCoinChargeEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.CoinChargeEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOCoinChargeEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOCoinChargeEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeEdge(ctx context.Context, sel ast.SelectionSet, v *ent.CoinChargeEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CoinChargeEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCoinChargeWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeWhereInputᚄ(ctx context.Context, v any) ([]*ent.CoinChargeWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.CoinChargeWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCoinChargeWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOCoinChargeWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeWhereInput(ctx context.Context, v any) (*ent.CoinChargeWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCoinChargeWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOContract2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐContract(ctx context.Context, sel ast.SelectionSet, v *ent.Contract) graphql.Marshaler {
@@ -34830,6 +43524,318 @@ func (ec *executionContext) unmarshalOOrganizationWhereInput2ᚖgithubᚗcomᚋc
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputOrganizationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPayment2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPayment(ctx context.Context, sel ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Payment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPaymentEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.PaymentEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOPaymentEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPaymentEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentEdge(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPaymentKind2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKindᚄ(ctx context.Context, v any) ([]payment.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]payment.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPaymentKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPaymentKind2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []payment.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentKind2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOPaymentKind2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx context.Context, v any) (*payment.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(payment.Kind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPaymentKind2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx context.Context, sel ast.SelectionSet, v *payment.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethod(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentMethod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentMethod(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPaymentMethodEdge2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.PaymentMethodEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOPaymentMethodEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPaymentMethodEdge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodEdge(ctx context.Context, sel ast.SelectionSet, v *ent.PaymentMethodEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentMethodEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPaymentMethodStatus2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatusᚄ(ctx context.Context, v any) ([]paymentmethod.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]paymentmethod.Status, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPaymentMethodStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPaymentMethodStatus2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []paymentmethod.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentMethodStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOPaymentMethodStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatus(ctx context.Context, v any) (*paymentmethod.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(paymentmethod.Status)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPaymentMethodStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐStatus(ctx context.Context, sel ast.SelectionSet, v *paymentmethod.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOPaymentMethodType2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐTypeᚄ(ctx context.Context, v any) ([]paymentmethod.Type, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]paymentmethod.Type, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPaymentMethodType2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []paymentmethod.Type) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOPaymentMethodType2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx context.Context, v any) (*paymentmethod.Type, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(paymentmethod.Type)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPaymentMethodType2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐType(ctx context.Context, sel ast.SelectionSet, v *paymentmethod.Type) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOPaymentMethodWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodWhereInputᚄ(ctx context.Context, v any) ([]*ent.PaymentMethodWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.PaymentMethodWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPaymentMethodWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPaymentMethodWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodWhereInput(ctx context.Context, v any) (*ent.PaymentMethodWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPaymentMethodWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPaymentStatus2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatusᚄ(ctx context.Context, v any) ([]payment.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]payment.Status, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPaymentStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPaymentStatus2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []payment.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOPaymentStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatus(ctx context.Context, v any) (*payment.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(payment.Status)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPaymentStatus2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐStatus(ctx context.Context, sel ast.SelectionSet, v *payment.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOPaymentWhereInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentWhereInputᚄ(ctx context.Context, v any) ([]*ent.PaymentWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.PaymentWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPaymentWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPaymentWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentWhereInput(ctx context.Context, v any) (*ent.PaymentWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPaymentWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

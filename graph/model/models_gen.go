@@ -11,11 +11,18 @@ import (
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/credit"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/graph/scalars"
 )
 
 type AccountPayload struct {
 	Account *ent.Account `json:"account"`
+}
+
+type ApplyCashReceiptInput struct {
+	Type       CashReceiptType `json:"type"`
+	Identifier string          `json:"identifier"`
+	ConsentNts bool            `json:"consentNts"`
 }
 
 type ApplyWelcomeCreditInput struct {
@@ -29,6 +36,12 @@ type AuthPayload struct {
 	AccessToken          string       `json:"accessToken"`
 	RefreshToken         string       `json:"refreshToken"`
 	AccessTokenExpiresAt time.Time    `json:"accessTokenExpiresAt"`
+}
+
+type BankAccountInput struct {
+	BankCode      string `json:"bankCode"`
+	AccountNumber string `json:"accountNumber"`
+	HolderName    string `json:"holderName"`
 }
 
 type BillingGroupPayload struct {
@@ -64,8 +77,25 @@ type BillingTrend struct {
 	Months []*TrendMonth `json:"months"`
 }
 
+type CashReceipt struct {
+	Type CashReceiptType `json:"type"`
+	// Masked: only the last four digits.
+	Identifier string `json:"identifier"`
+}
+
+type CertifyBusinessInput struct {
+	AccountID string `json:"accountId"`
+}
+
 type ChangeBillingEmailInput struct {
 	Email string `json:"email"`
+}
+
+type ChangePaymentMethodInput struct {
+	// Make this registered method the automatic one…
+	PaymentMethodID *string `json:"paymentMethodId,omitempty"`
+	// …or change to DIRECT_DEPOSIT into a dedicated virtual account.
+	Type *paymentmethod.Type `json:"type,omitempty"`
 }
 
 type ChannelServiceUsage struct {
@@ -86,6 +116,25 @@ type ChannelUsage struct {
 	BaseFee      *Money                 `json:"baseFee"`
 	DiskUsageFee *Money                 `json:"diskUsageFee"`
 	APIUsageFee  *Money                 `json:"apiUsageFee"`
+}
+
+type ChargeCoinsInput struct {
+	Amount          scalars.Decimal `json:"amount"`
+	PaymentMethodID string          `json:"paymentMethodId"`
+	IdempotencyKey  string          `json:"idempotencyKey"`
+}
+
+type ChargeCoinsPayload struct {
+	Charge  *ent.CoinCharge `json:"charge,omitempty"`
+	Payment *ent.Payment    `json:"payment"`
+	Wallet  *CoinWallet     `json:"wallet"`
+}
+
+type CoinUsageEntry struct {
+	Invoice       *ent.Invoice `json:"invoice"`
+	BonusAmount   *Money       `json:"bonusAmount"`
+	ChargedAmount *Money       `json:"chargedAmount"`
+	OccurredAt    time.Time    `json:"occurredAt"`
 }
 
 type ContractPayload struct {
@@ -236,6 +285,20 @@ type Money struct {
 	Currency string          `json:"currency"`
 }
 
+type PayInstantlyInput struct {
+	BillingGroupID  string `json:"billingGroupId"`
+	PaymentMethodID string `json:"paymentMethodId"`
+	IdempotencyKey  string `json:"idempotencyKey"`
+}
+
+type PaymentMethodPayload struct {
+	PaymentMethod *ent.PaymentMethod `json:"paymentMethod"`
+}
+
+type PaymentPayload struct {
+	Payment *ent.Payment `json:"payment"`
+}
+
 type PriceInput struct {
 	Metric    string          `json:"metric"`
 	Model     PriceModelInput `json:"model"`
@@ -282,6 +345,18 @@ type RegisterCouponPayload struct {
 	Discount *ent.Discount `json:"discount,omitempty"`
 }
 
+type RegisterPaymentMethodInput struct {
+	Type RegisterPaymentMethodType `json:"type"`
+	// The token the gateway's browser SDK returned; never a card number.
+	CardToken   *string           `json:"cardToken,omitempty"`
+	BankAccount *BankAccountInput `json:"bankAccount,omitempty"`
+	Corporate   *bool             `json:"corporate,omitempty"`
+	// For corporate cards: must be the corporation's name.
+	HolderName         *string `json:"holderName,omitempty"`
+	ConsentPaymentInfo bool    `json:"consentPaymentInfo"`
+	ConsentRecurring   bool    `json:"consentRecurring"`
+}
+
 type RevokeAPITokenInput struct {
 	ID string `json:"id"`
 }
@@ -323,6 +398,15 @@ type ServiceUsageStatus struct {
 	ContractCount int `json:"contractCount"`
 }
 
+type ShareCoinsInput struct {
+	ChargeID   string   `json:"chargeId"`
+	AccountIds []string `json:"accountIds"`
+}
+
+type ShareCoinsPayload struct {
+	Charge *ent.CoinCharge `json:"charge"`
+}
+
 type SignUpInput struct {
 	Email string `json:"email"`
 	// 8–16 characters combining letters, digits and special characters (SPEC R-02).
@@ -334,6 +418,16 @@ type SignUpInput struct {
 	BirthDate *string `json:"birthDate,omitempty"`
 	// Name of the organization to create; defaults from the email.
 	OrganizationName *string `json:"organizationName,omitempty"`
+}
+
+type SimulateDepositInput struct {
+	// The virtual account's payment method.
+	PaymentMethodID string          `json:"paymentMethodId"`
+	Amount          scalars.Decimal `json:"amount"`
+	DepositID       string          `json:"depositId"`
+}
+
+type Subscription struct {
 }
 
 type TransferCreditInput struct {
@@ -462,6 +556,61 @@ func (e BillingGroupRole) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type CashReceiptType string
+
+const (
+	CashReceiptTypeIncomeDeduction CashReceiptType = "INCOME_DEDUCTION"
+	CashReceiptTypeExpenseProof    CashReceiptType = "EXPENSE_PROOF"
+)
+
+var AllCashReceiptType = []CashReceiptType{
+	CashReceiptTypeIncomeDeduction,
+	CashReceiptTypeExpenseProof,
+}
+
+func (e CashReceiptType) IsValid() bool {
+	switch e {
+	case CashReceiptTypeIncomeDeduction, CashReceiptTypeExpenseProof:
+		return true
+	}
+	return false
+}
+
+func (e CashReceiptType) String() string {
+	return string(e)
+}
+
+func (e *CashReceiptType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CashReceiptType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CashReceiptType", str)
+	}
+	return nil
+}
+
+func (e CashReceiptType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CashReceiptType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CashReceiptType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type MemberType string
 
 const (
@@ -567,6 +716,61 @@ func (e *PriceModelInput) UnmarshalJSON(b []byte) error {
 }
 
 func (e PriceModelInput) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RegisterPaymentMethodType string
+
+const (
+	RegisterPaymentMethodTypeCard         RegisterPaymentMethodType = "CARD"
+	RegisterPaymentMethodTypeBankTransfer RegisterPaymentMethodType = "BANK_TRANSFER"
+)
+
+var AllRegisterPaymentMethodType = []RegisterPaymentMethodType{
+	RegisterPaymentMethodTypeCard,
+	RegisterPaymentMethodTypeBankTransfer,
+}
+
+func (e RegisterPaymentMethodType) IsValid() bool {
+	switch e {
+	case RegisterPaymentMethodTypeCard, RegisterPaymentMethodTypeBankTransfer:
+		return true
+	}
+	return false
+}
+
+func (e RegisterPaymentMethodType) String() string {
+	return string(e)
+}
+
+func (e *RegisterPaymentMethodType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RegisterPaymentMethodType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RegisterPaymentMethodType", str)
+	}
+	return nil
+}
+
+func (e RegisterPaymentMethodType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RegisterPaymentMethodType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RegisterPaymentMethodType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -36,6 +36,9 @@ type App struct {
 	Log    *slog.Logger
 	// guesses: 10 wrong coupon codes a minute per caller.
 	guesses *billing.Guesses
+	// sandbox is the payment gateway outside production.
+	sandbox *billing.SandboxGateway
+	hub     *graph.Hub
 }
 
 // New opens the database, migrates it and prepares the token machinery.
@@ -70,7 +73,9 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 			return nil, fmt.Errorf("CLOUDBILL_JWKS_FILE: %w", err)
 		}
 	}
-	return &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(10, time.Minute)}, nil
+	return &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(10, time.Minute),
+		sandbox: &billing.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
+		hub:     graph.NewHub()}, nil
 }
 
 // Close releases the database.
@@ -79,7 +84,8 @@ func (a *App) Close() error { return a.DB.Close() }
 // Resolver builds the GraphQL root resolver.
 func (a *App) Resolver() *graph.Resolver {
 	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy,
-		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs(), Guesses: a.guesses}
+		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs(), Guesses: a.guesses,
+		Gateway: a.sandbox, Sandbox: a.sandbox, Hub: a.hub, PublicURL: a.Config.PublicURL, Production: a.Config.Production}
 }
 
 // GraphQL builds the GraphQL handler with its transports and limits.
@@ -132,6 +138,7 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", a.authenticate(a.GraphQL()))
 	mux.HandleFunc("GET /documents/{token}", a.serveDocument)
+	mux.HandleFunc("POST /webhooks/gateway", a.gatewayWebhook)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/ent"
 )
 
 // Docs signs document links with a key derived from the JWT secret, valid
@@ -17,16 +18,19 @@ func (a *App) Docs() *billing.Documents {
 // is the authorization: only an entitled caller could obtain it, and it
 // expires quickly.
 func (a *App) serveDocument(w http.ResponseWriter, r *http.Request) {
-	kind, bgID, m, err := a.Docs().Verify(r.PathValue("token"), a.Config.Clock.Now())
+	kind, bgID, ref, err := a.Docs().Verify(r.PathValue("token"), a.Config.Clock.Now())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
 	}
+	m, _ := billing.ParseMonth(ref)
 	ctx := r.Context()
-	bg, err := a.DB.Client.BillingGroup.Get(ctx, bgID)
-	if err != nil {
-		http.Error(w, "document not found", http.StatusNotFound)
-		return
+	var bg *ent.BillingGroup
+	if kind != billing.DocReceipt {
+		if bg, err = a.DB.Client.BillingGroup.Get(ctx, bgID); err != nil {
+			http.Error(w, "document not found", http.StatusNotFound)
+			return
+		}
 	}
 	var body []byte
 	var ctype, name string
@@ -37,6 +41,14 @@ func (a *App) serveDocument(w http.ResponseWriter, r *http.Request) {
 	case billing.DocUsageDetails:
 		body, err = a.Engine().UsageDetailsXLSX(ctx, bg, m)
 		ctype, name = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "usage-details-"+m.String()+".xlsx"
+	case billing.DocReceipt:
+		p, perr := a.DB.Client.Payment.Get(ctx, ref)
+		if perr != nil || p.BillingGroupID != bgID {
+			http.Error(w, "document not found", http.StatusNotFound)
+			return
+		}
+		body, err = a.Engine().ReceiptPDF(ctx, p)
+		ctype, name = "application/pdf", "receipt-"+p.ReceiptID+".pdf"
 	default:
 		http.Error(w, "document not found", http.StatusNotFound)
 		return

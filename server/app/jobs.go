@@ -9,7 +9,8 @@ import (
 
 // Engine returns the billing engine on this app's database, policy and clock.
 func (a *App) Engine() *billing.Engine {
-	return &billing.Engine{Client: a.DB.Client, Policy: a.Config.Policy, Clock: a.Config.Clock, Postgres: a.DB.Dialect == "postgres"}
+	return &billing.Engine{Client: a.DB.Client, Policy: a.Config.Policy, Clock: a.Config.Clock,
+		Postgres: a.DB.Dialect == "postgres", Gateway: a.sandbox, Events: a.hub}
 }
 
 // StartScheduler runs the billing jobs every minute in the background (on

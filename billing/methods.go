@@ -1,0 +1,216 @@
+package billing
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/ent/organization"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
+)
+
+// Payment error codes (API.md).
+const (
+	CodePaymentMethodNotAllowed = "PAYMENT_METHOD_NOT_ALLOWED"
+	CodeRegistrationHours       = "REGISTRATION_HOURS"
+	CodeOutsidePaymentWindow    = "OUTSIDE_PAYMENT_WINDOW"
+	CodeAmountBelowMinimum      = "AMOUNT_BELOW_MINIMUM"
+	CodePaymentDeclined         = "PAYMENT_DECLINED"
+)
+
+// Domestic reports whether an account resides in Korea (R-01).
+func Domestic(a *ent.Account) bool { return a.ResidenceCountry == "KR" }
+
+// AllowedMethodTypes is the eligibility matrix of R-33: what an account may
+// register (DIRECT_DEPOSIT only by changing from an automatic method).
+func AllowedMethodTypes(a *ent.Account) []string {
+	business := a.MemberType == account.MemberTypeBUSINESS
+	switch {
+	case Domestic(a) && business:
+		return []string{"CARD", "BANK_TRANSFER", "DIRECT_DEPOSIT"}
+	case Domestic(a):
+		return []string{"CARD"}
+	case business && a.BusinessCertified:
+		return []string{"CARD", "DIRECT_DEPOSIT"}
+	}
+	return []string{"CARD"}
+}
+
+func allowed(a *ent.Account, typ string) bool {
+	for _, t := range AllowedMethodTypes(a) {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// MethodRequest is a registration (R-33..R-37).
+type MethodRequest struct {
+	Type                              string // CARD | BANK_TRANSFER
+	CardToken                         string
+	BankCode, AccountNumber, Holder   string
+	Corporate                         bool
+	ConsentPaymentInfo, ConsentRecurr bool
+}
+
+var digitsRe = regexp.MustCompile(`^[0-9]{6,20}$`)
+
+// InBankHours reports whether t falls outside the policy's night closing of
+// bank-account registration (R-35: refused 23:00–09:00 KST).
+func (p Policy) InBankHours(t time.Time) bool {
+	h := t.In(p.Location()).Hour()
+	return !(h >= p.NoBankFromHour || h < p.NoBankUntilHour)
+}
+
+// RegisterMethod registers a card or bank account for an account. Only the
+// gateway's token, brand and last four digits are kept (R-36).
+func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account, in MethodRequest) (*ent.PaymentMethod, error) {
+	if !in.ConsentPaymentInfo {
+		return nil, FieldError("consentPaymentInfo", "registration requires consent to the collection of payment information")
+	}
+	if !in.ConsentRecurr {
+		return nil, FieldError("consentRecurring", "registration requires consent to recurring payment")
+	}
+	if in.Type != "CARD" && in.Type != "BANK_TRANSFER" {
+		return nil, FieldError("type", "register a CARD or a BANK_TRANSFER account; direct deposit is a change from one of them")
+	}
+	if !allowed(a, in.Type) {
+		return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "type",
+			Message: "this account may not register " + in.Type + " (R-33)"}
+	}
+	if in.Corporate {
+		if a.MemberType != account.MemberTypeBUSINESS {
+			return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "corporate", Message: "corporate methods are for business accounts"}
+		}
+		org, err := e.Client.Organization.Query().Where(organization.ID(a.OrgID)).Only(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(strings.TrimSpace(in.Holder), strings.TrimSpace(org.Name)) {
+			return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "holderName",
+				Message: "a corporate card must be in the corporation's name (" + org.Name + ")"}
+		}
+	}
+	now := e.Clock.Now()
+	c := e.Client.PaymentMethod.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetCorporate(in.Corporate).
+		SetHolderName(in.Holder).SetConsentedAt(now)
+	switch in.Type {
+	case "CARD":
+		if in.CardToken == "" || len(in.CardToken) > 200 {
+			return nil, FieldError("cardToken", "give the card token from the payment SDK")
+		}
+		card, err := gw.Card(ctx, in.CardToken)
+		if err != nil {
+			return nil, &Error{Code: CodePaymentDeclined, Field: "cardToken", Message: "the gateway refused the card"}
+		}
+		if !Domestic(a) && !card.ThreeDSecure {
+			return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "cardToken",
+				Message: "international accounts may register only 3-D Secure cards (VISA, Mastercard, JCB, American Express)"}
+		}
+		c.SetType(paymentmethod.TypeCARD).SetBrand(card.Brand).SetLast4(card.Last4).SetGatewayToken(card.Token)
+	case "BANK_TRANSFER":
+		if !e.Policy.InBankHours(now) {
+			return nil, &Error{Code: CodeRegistrationHours, Field: "type",
+				Message: "bank accounts cannot be registered between 23:00 and 09:00 (KST)"}
+		}
+		if !digitsRe.MatchString(in.AccountNumber) || !regexp.MustCompile(`^[0-9]{3}$`).MatchString(in.BankCode) {
+			return nil, FieldError("bankAccount", "a bank code is 3 digits and an account number 6 to 20 digits")
+		}
+		if strings.TrimSpace(in.Holder) == "" || len(in.Holder) > 100 {
+			return nil, FieldError("bankAccount.holderName", "give the account holder's name")
+		}
+		tok, err := gw.BankAccount(ctx, in.BankCode, in.AccountNumber, in.Holder)
+		if err != nil {
+			return nil, &Error{Code: CodePaymentDeclined, Field: "bankAccount", Message: "the bank account could not be verified"}
+		}
+		c.SetType(paymentmethod.TypeBANK_TRANSFER).SetBankCode(in.BankCode).
+			SetLast4(in.AccountNumber[len(in.AccountNumber)-4:]).SetGatewayToken(tok)
+	}
+	var pm *ent.PaymentMethod
+	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		// The first automatic method becomes the default (R-41).
+		has, err := tx.PaymentMethod.Query().Where(paymentmethod.AccountID(a.ID), paymentmethod.IsDefault(true),
+			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		c.SetIsDefault(!has)
+		pm, err = c.Save(ctx)
+		return err
+	})
+	return pm, err
+}
+
+// ChangeToMethod makes a registered method the automatic one.
+func (e *Engine) ChangeToMethod(ctx context.Context, a *ent.Account, methodID string) (*ent.PaymentMethod, error) {
+	var pm *ent.PaymentMethod
+	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		m, err := tx.PaymentMethod.Query().Where(paymentmethod.ID(methodID), paymentmethod.AccountID(a.ID),
+			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return &Error{Code: CodeNotFound, Field: "paymentMethodId", Message: "payment method not found"}
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.PaymentMethod.Update().Where(paymentmethod.AccountID(a.ID)).SetIsDefault(false).Save(ctx); err != nil {
+			return err
+		}
+		pm, err = m.Update().SetIsDefault(true).Save(ctx)
+		return err
+	})
+	return pm, err
+}
+
+// ChangeToDirectDeposit opens a virtual account and makes direct deposit
+// the way this account pays. It is reachable only from an already
+// registered automatic method, and only for domestic businesses and
+// certified international businesses (R-33).
+func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw Gateway, a *ent.Account) (*ent.PaymentMethod, error) {
+	if !allowed(a, "DIRECT_DEPOSIT") {
+		return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "type", Message: "this account may not pay by direct deposit (R-33)"}
+	}
+	var pm *ent.PaymentMethod
+	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		cur, err := tx.PaymentMethod.Query().Where(paymentmethod.AccountID(a.ID), paymentmethod.IsDefault(true),
+			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return &Error{Code: CodePaymentMethodNotAllowed, Field: "type",
+				Message: "register an automatic method (card or bank account) first; direct deposit is a change from it"}
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Type == paymentmethod.TypeDIRECT_DEPOSIT {
+			pm = cur
+			return nil
+		}
+		bank, number, err := gw.VirtualAccount(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if err := cur.Update().SetIsDefault(false).Exec(ctx); err != nil {
+			return err
+		}
+		pm, err = tx.PaymentMethod.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetType(paymentmethod.TypeDIRECT_DEPOSIT).
+			SetBankCode(bank).SetLast4(number[len(number)-4:]).SetHolderName(number).
+			SetGatewayToken("va:" + number).SetIsDefault(true).SetConsentedAt(e.Clock.Now()).Save(ctx)
+		return err
+	})
+	return pm, err
+}
+
+// Label names a method for receipts and history: "VISA •••• 4242".
+func Label(m *ent.PaymentMethod) string {
+	switch m.Type {
+	case paymentmethod.TypeCARD:
+		return m.Brand + " •••• " + m.Last4
+	case paymentmethod.TypeBANK_TRANSFER:
+		return "Bank " + m.BankCode + " •••• " + m.Last4
+	}
+	return "Virtual account " + m.BankCode + " •••• " + m.Last4
+}

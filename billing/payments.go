@@ -1,0 +1,614 @@
+package billing
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/invoice"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentallocation"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
+)
+
+// Payments move in three steps so that nothing is charged twice (R-50..R-53):
+//  1. reserve: in one transaction, lock the invoices, work out what is due
+//     (minus what other PENDING payments already reserved), and write a
+//     PENDING payment with its allocations;
+//  2. charge the gateway outside any transaction, keyed by the payment's id;
+//  3. settle: a guarded update from PENDING records the outcome exactly once.
+// A timeout leaves the payment PENDING; the reconcile job asks the gateway.
+
+// Broker receives payment status changes (the paymentUpdated subscription).
+type Broker interface{ Publish(p *ent.Payment) }
+
+type noBroker struct{}
+
+func (noBroker) Publish(*ent.Payment) {}
+
+func (e *Engine) broker() Broker {
+	if e.Events == nil {
+		return noBroker{}
+	}
+	return e.Events
+}
+
+func (e *Engine) gateway() Gateway {
+	if e.Gateway == nil {
+		return SandboxGateway{}
+	}
+	return e.Gateway
+}
+
+// NewReceiptID makes a receipt number: R-YYYYMMDD-XXXXXXXX.
+func NewReceiptID(at time.Time) string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 8)
+	for i := range b {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[n.Int64()]
+	}
+	return "R-" + at.UTC().Format("20060102") + "-" + string(b)
+}
+
+// dueInvoices locks a billing group's unpaid invoices (oldest first) and
+// returns what each still needs beyond what PENDING payments reserved.
+func (e *Engine) dueInvoices(ctx context.Context, tx *ent.Tx, bgID string, only string) ([]*ent.Invoice, []int64, error) {
+	q := tx.Invoice.Query().Where(invoice.BillingGroupID(bgID), invoice.StatusIn(invoice.StatusISSUED, invoice.StatusOUTSTANDING)).
+		Order(ent.Asc(invoice.FieldMonth))
+	if only != "" {
+		q = q.Where(invoice.ID(only))
+	}
+	if e.Postgres {
+		q = q.ForUpdate()
+	}
+	invs, err := q.All(ctx)
+	if err != nil || len(invs) == 0 {
+		return nil, nil, err
+	}
+	ids := make([]string, len(invs))
+	for i, inv := range invs {
+		ids[i] = inv.ID
+	}
+	pending, err := tx.Payment.Query().Where(payment.StatusEQ(payment.StatusPENDING), payment.BillingGroupID(bgID)).IDs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	reserved := map[string]int64{}
+	if len(pending) > 0 {
+		allocs, err := tx.PaymentAllocation.Query().Where(paymentallocation.PaymentIDIn(pending...),
+			paymentallocation.InvoiceIDIn(ids...)).All(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, a := range allocs {
+			reserved[a.InvoiceID] += a.Amount
+		}
+	}
+	var out []*ent.Invoice
+	var dues []int64
+	for _, inv := range invs {
+		if due := AmountDue(inv) - reserved[inv.ID]; due > 0 {
+			out = append(out, inv)
+			dues = append(dues, due)
+		}
+	}
+	return out, dues, nil
+}
+
+// reservePayment writes a PENDING payment allocated over invoices.
+func reservePayment(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, kind payment.Kind, m *ent.PaymentMethod, label string,
+	invs []*ent.Invoice, dues []int64, attemptKey *string, at time.Time) (*ent.Payment, error) {
+	var total int64
+	for _, d := range dues {
+		total += d
+	}
+	c := tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetReceiptID(NewReceiptID(at)).SetKind(kind).
+		SetMethodLabel(label).SetCurrency(bg.Currency).SetAmount(total).SetStatus(payment.StatusPENDING).
+		SetBilledAt(invs[0].IssuedAt).SetNillableAttemptKey(attemptKey)
+	if m != nil {
+		c.SetPaymentMethodID(m.ID).SetAccountID(m.AccountID)
+	}
+	p, err := c.Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, inv := range invs {
+		if err := tx.PaymentAllocation.Create().SetOrgID(bg.OrgID).SetPaymentID(p.ID).SetInvoiceID(inv.ID).
+			SetAmount(dues[i]).Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Charge sends a PENDING payment to the gateway and settles it. A timeout
+// leaves it PENDING for Reconcile.
+func (e *Engine) Charge(ctx context.Context, p *ent.Payment) (*ent.Payment, error) {
+	m, err := e.Client.PaymentMethod.Get(ctx, p.PaymentMethodID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.gateway().Charge(ctx, p.ID, m.GatewayToken, p.Amount, p.Currency)
+	if errors.Is(err, ErrGatewayTimeout) {
+		return p, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.Settle(ctx, p.ID, res)
+}
+
+// Settle records a gateway outcome on a PENDING payment exactly once: the
+// invoices it paid (or the coins it bought) follow in the same transaction.
+func (e *Engine) Settle(ctx context.Context, paymentID string, res ChargeResult) (*ent.Payment, error) {
+	now := e.Clock.Now()
+	var out *ent.Payment
+	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		upd := tx.Payment.Update().Where(payment.ID(paymentID), payment.StatusEQ(payment.StatusPENDING))
+		if res.Succeeded {
+			upd.SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now)
+		} else {
+			upd.SetStatus(payment.StatusFAILED).SetFailureReason(res.Reason)
+		}
+		n, err := upd.Save(ctx)
+		if err != nil {
+			return err
+		}
+		out, err = tx.Payment.Get(ctx, paymentID)
+		if err != nil || n == 0 {
+			return err // settled before: nothing more to do
+		}
+		if res.Succeeded {
+			if err := e.applyPayment(ctx, tx, out, now); err != nil {
+				return err
+			}
+		}
+		topic := "payment.succeeded"
+		if !res.Succeeded {
+			topic = "payment.failed"
+		}
+		return e.notify(ctx, tx, out.OrgID, topic, map[string]any{"paymentId": out.ID, "receiptId": out.ReceiptID,
+			"billingGroupId": out.BillingGroupID, "amount": FormatMinor(out.Amount, out.Currency), "currency": out.Currency,
+			"status": out.Status, "reason": out.FailureReason})
+	})
+	if err == nil {
+		e.broker().Publish(out)
+	}
+	return out, err
+}
+
+// applyPayment credits a successful payment to its invoices, or to a new
+// coin charge when it bought coins.
+func (e *Engine) applyPayment(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
+	if p.Kind == payment.KindCOIN_CHARGE {
+		return e.creditCoins(ctx, tx, p)
+	}
+	allocs, err := tx.PaymentAllocation.Query().Where(paymentallocation.PaymentID(p.ID)).All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range allocs {
+		if err := PayInvoice(ctx, tx, a.InvoiceID, a.Amount, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PayInvoice adds amt to an invoice's paid amount; fully paid, it is PAID.
+func PayInvoice(ctx context.Context, tx *ent.Tx, invoiceID string, amt int64, at time.Time) error {
+	if err := tx.Invoice.UpdateOneID(invoiceID).AddPaidAmount(amt).Exec(ctx); err != nil {
+		return err
+	}
+	inv, err := tx.Invoice.Get(ctx, invoiceID)
+	if err != nil {
+		return err
+	}
+	if AmountDue(inv) == 0 && inv.Status != invoice.StatusPAID {
+		return inv.Update().SetStatus(invoice.StatusPAID).SetPaidAt(at).Exec(ctx)
+	}
+	return nil
+}
+
+// PayInstantly pays what a billing group owes now: its issued
+// invoice and any earlier outstanding amount. Shared coins of the payer are
+// spent first. Call it inside Idempotent: it only reserves; the
+// caller charges the returned payment after the transaction commits.
+func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, payer *ent.Account, methodID string) (*ent.Payment, error) {
+	now := e.Clock.Now()
+	if !e.Policy.InstantPayOpen(now) {
+		return nil, Errorf(CodeOutsidePaymentWindow, "instant payment is open from %02d:00 on the %d%s to %02d:00 on the last day of the month, outside the regular payment days %d–%d",
+			e.Policy.InstantPayOpenHour, e.Policy.IssueDay, ordinal(e.Policy.IssueDay), e.Policy.InstantPayCloseHour,
+			e.Policy.RegularPaymentFirstDay, e.Policy.RegularPaymentLastDay)
+	}
+	m, err := tx.PaymentMethod.Query().Where(paymentmethod.ID(methodID), paymentmethod.AccountID(payer.ID),
+		paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, &Error{Code: CodeNotFound, Field: "paymentMethodId", Message: "payment method not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
+		return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account is paid by depositing into it"}
+	}
+	if !Domestic(payer) && m.Type != paymentmethod.TypeCARD {
+		return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "expatriate members pay instantly by credit card only (R-42)"}
+	}
+	invs, dues, err := e.dueInvoices(ctx, tx, bg.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(invs) == 0 {
+		return nil, Errorf(CodeConflict, "nothing is due for this billing group")
+	}
+	// Coins shared with a member pay before the card.
+	if !payer.IsMaster {
+		var coins int64
+		for i, inv := range invs {
+			used, err := e.spendCoins(ctx, tx, payer, inv, dues[i], true)
+			if err != nil {
+				return nil, err
+			}
+			dues[i] -= used
+			coins += used
+		}
+		invs, dues = nonZero(invs, dues)
+		if len(invs) == 0 {
+			// Shared coins paid everything: record that, nothing to charge.
+			return tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(payer.ID).
+				SetReceiptID(NewReceiptID(now)).SetKind(payment.KindINSTANT).SetMethodLabel("Shared coins").
+				SetCurrency(bg.Currency).SetAmount(coins).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
+				SetBilledAt(now).Save(ctx)
+		}
+	}
+	var total int64
+	outstanding := false
+	for i, inv := range invs {
+		total += dues[i]
+		outstanding = outstanding || inv.Status == invoice.StatusOUTSTANDING
+	}
+	// minimum amounts when paying outstanding amounts.
+	if outstanding {
+		if m.Type == paymentmethod.TypeCARD && total < e.Policy.MinCardAmount {
+			return nil, Errorf(CodeAmountBelowMinimum, "cards cannot pay outstanding amounts under %s %s", FormatMinor(e.Policy.MinCardAmount, bg.Currency), bg.Currency)
+		}
+		if m.Type == paymentmethod.TypeBANK_TRANSFER && total < e.Policy.MinTransferAmount {
+			return nil, Errorf(CodeAmountBelowMinimum, "account transfers cannot pay outstanding amounts under %s %s", FormatMinor(e.Policy.MinTransferAmount, bg.Currency), bg.Currency)
+		}
+	}
+	return reservePayment(ctx, tx, bg, payment.KindINSTANT, m, Label(m), invs, dues, nil, now)
+}
+
+func nonZero(invs []*ent.Invoice, dues []int64) ([]*ent.Invoice, []int64) {
+	var oi []*ent.Invoice
+	var od []int64
+	for i := range invs {
+		if dues[i] > 0 {
+			oi = append(oi, invs[i])
+			od = append(od, dues[i])
+		}
+	}
+	return oi, od
+}
+
+func ordinal(n int) string {
+	switch n {
+	case 1, 21, 31:
+		return "st"
+	case 2, 22:
+		return "nd"
+	case 3, 23:
+		return "rd"
+	}
+	return "th"
+}
+
+// payer is the organization's master account: the integrated payment
+// account whose automatic method pays every billing group.
+func (e *Engine) payer(ctx context.Context, client *ent.Client, orgID string) (*ent.Account, *ent.PaymentMethod, error) {
+	a, err := client.Account.Query().Where(account.OrgID(orgID), account.IsMaster(true)).First(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := client.PaymentMethod.Query().Where(paymentmethod.AccountID(a.ID), paymentmethod.IsDefault(true),
+		paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).First(ctx)
+	if ent.IsNotFound(err) {
+		return a, nil, nil
+	}
+	return a, m, err
+}
+
+// AutoPay charges the automatic method for every issued, unpaid invoice on
+// the regular payment days, once a day per invoice however many
+// replicas run it: the attempt key (invoice, day) is unique. A failed
+// attempt is retried on the next regular day.
+func (e *Engine) AutoPay(ctx context.Context, at time.Time) (charged, failed int, err error) {
+	if !e.Policy.InRegularPeriod(at) {
+		return 0, 0, nil
+	}
+	day := e.Policy.local(at).Format("2006-01-02")
+	invs, err := e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusISSUED), invoice.IssuedAtLTE(at)).
+		Order(ent.Asc(invoice.FieldID)).All(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, inv := range invs {
+		if AmountDue(inv) == 0 {
+			continue
+		}
+		_, m, err := e.payer(ctx, e.Client, inv.OrgID)
+		if err != nil {
+			return charged, failed, err
+		}
+		if m == nil || m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
+			continue // nothing to charge: pays by deposit, or no method yet
+		}
+		bg, err := e.Client.BillingGroup.Get(ctx, inv.BillingGroupID)
+		if err != nil {
+			return charged, failed, err
+		}
+		key := inv.ID + "@" + day
+		var p *ent.Payment
+		err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+			due, dues, err := e.dueInvoices(ctx, tx, inv.BillingGroupID, inv.ID)
+			if err != nil || len(due) == 0 {
+				return err // paid or reserved by an instant payment meanwhile
+			}
+			p, err = reservePayment(ctx, tx, bg, payment.KindAUTOMATIC, m, Label(m), due, dues, &key, at)
+			if IsUniqueViolation(err) {
+				p = nil
+				return errAlreadyAttempted
+			}
+			return err
+		})
+		if errors.Is(err, errAlreadyAttempted) || (err == nil && p == nil) {
+			continue
+		}
+		if err != nil {
+			return charged, failed, err
+		}
+		p, err = e.Charge(ctx, p)
+		if err != nil {
+			return charged, failed, err
+		}
+		switch p.Status {
+		case payment.StatusSUCCESSFUL:
+			charged++
+		case payment.StatusFAILED:
+			failed++
+		}
+	}
+	return charged, failed, nil
+}
+
+var errAlreadyAttempted = errors.New("already attempted today")
+
+// Reconcile asks the gateway about payments left PENDING for over a minute
+// (a timeout or a crash between the steps) and settles them.
+func (e *Engine) Reconcile(ctx context.Context, at time.Time) (int, error) {
+	ps, err := e.Client.Payment.Query().Where(payment.StatusEQ(payment.StatusPENDING), payment.CreatedAtLT(at.Add(-time.Minute)),
+		payment.PaymentMethodIDNotNil()).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range ps {
+		m, err := e.Client.PaymentMethod.Get(ctx, p.PaymentMethodID)
+		if err != nil {
+			return n, err
+		}
+		res, err := e.gateway().Lookup(ctx, p.ID, m.GatewayToken)
+		if errors.Is(err, ErrGatewayTimeout) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if _, err := e.Settle(ctx, p.ID, res); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// MarkOutstanding turns unpaid invoices outstanding once their payment
+// period is over, notifies by email and SMS, and emits a
+// suspension-notice event the platform acts on.
+func (e *Engine) MarkOutstanding(ctx context.Context, at time.Time) (int, error) {
+	invs, err := e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusISSUED)).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, inv := range invs {
+		if AmountDue(inv) == 0 {
+			continue
+		}
+		m, err := ParseMonth(inv.Month)
+		if err != nil {
+			return n, err
+		}
+		_, pm, err := e.payer(ctx, e.Client, inv.OrgID)
+		if err != nil {
+			return n, err
+		}
+		deposit := pm != nil && pm.Type == paymentmethod.TypeDIRECT_DEPOSIT
+		if at.Before(e.Policy.OutstandingFrom(m, deposit)) {
+			continue
+		}
+		err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+			k, err := tx.Invoice.Update().Where(invoice.ID(inv.ID), invoice.StatusEQ(invoice.StatusISSUED)).
+				SetStatus(invoice.StatusOUTSTANDING).SetOutstandingAt(at).Save(ctx)
+			if err != nil || k == 0 {
+				return err
+			}
+			n++
+			payload := map[string]any{"invoiceId": inv.ID, "billingGroupId": inv.BillingGroupID, "month": inv.Month,
+				"amountDue": FormatMinor(AmountDue(inv), inv.Currency), "currency": inv.Currency}
+			if err := e.notify(ctx, tx, inv.OrgID, "invoice.outstanding", payload); err != nil {
+				return err
+			}
+			return e.notifyChannels(ctx, tx, inv.OrgID, "account.suspension_notice", payload, "WEBHOOK")
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// ChargeLateFees adds 1.5% of the unpaid amount including VAT — never of
+// earlier late fees — for each month an outstanding invoice is carried,
+// rounded down. late_fee_months makes each month count once.
+func (e *Engine) ChargeLateFees(ctx context.Context, at time.Time) (int, error) {
+	invs, err := e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusOUTSTANDING)).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, inv := range invs {
+		m, err := ParseMonth(inv.Month)
+		if err != nil {
+			return n, err
+		}
+		carried := e.Policy.MonthsCarried(m, at)
+		for inv.LateFeeMonths < carried {
+			base := inv.DeterminedAmount + inv.TaxAmount - inv.CoinAmount - inv.PaidAmount
+			if base <= 0 {
+				break
+			}
+			fee := LateFee(base, e.Policy)
+			k, err := e.Client.Invoice.Update().Where(invoice.ID(inv.ID), invoice.LateFeeMonths(inv.LateFeeMonths)).
+				AddLateFeeAmount(fee).AddLateFeeMonths(1).Save(ctx)
+			if err != nil {
+				return n, err
+			}
+			if k == 1 {
+				n++
+			}
+			if inv, err = e.Client.Invoice.Get(ctx, inv.ID); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// LateFee is one month's late fee on an unpaid amount, rounded down.
+func LateFee(unpaid int64, p Policy) int64 { return Tax(unpaid, p.LateFeeRate) }
+
+// notify queues an event for the organization's master by email, SMS and
+// webhook, in the transaction of the change it reports.
+func (e *Engine) notify(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any) error {
+	return e.notifyChannels(ctx, tx, orgID, topic, payload, "EMAIL", "SMS", "WEBHOOK")
+}
+
+func (e *Engine) notifyChannels(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any, channels ...string) error {
+	recipient := ""
+	master, err := tx.Account.Query().Where(account.OrgID(orgID), account.IsMaster(true)).First(ctx)
+	if err == nil {
+		recipient = master.BillingEmail
+	} else if !ent.IsNotFound(err) {
+		return err
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	for _, ch := range channels {
+		if err := tx.OutboxEvent.Create().SetOrgID(orgID).SetTopic(topic).SetChannel(ch).SetRecipient(recipient).
+			SetPayload(body).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Deposit records money that arrived in a virtual account: it pays
+// the organization's unpaid invoices, oldest first. The gateway's deposit id
+// makes a repeated notification change nothing.
+func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, amount int64) (*ent.Payment, error) {
+	if amount <= 0 || depositID == "" || len(depositID) > 100 {
+		return nil, errors.New("a deposit needs a positive amount and an id")
+	}
+	m, err := e.Client.PaymentMethod.Query().Where(paymentmethod.GatewayToken("va:"+virtualAccount),
+		paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("unknown virtual account: %w", err)
+	}
+	key := "deposit:" + depositID
+	if p, err := e.Client.Payment.Query().Where(payment.AttemptKey(key)).Only(ctx); err == nil {
+		return p, nil
+	}
+	now := e.Clock.Now()
+	groups, err := e.Client.BillingGroup.Query().Where(billinggroup.OrgID(m.OrgID)).Order(ent.Asc(billinggroup.FieldID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *ent.Payment
+	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		left := amount
+		var first *ent.BillingGroup
+		var invs []*ent.Invoice
+		var dues []int64
+		for _, bg := range groups {
+			is, ds, err := e.dueInvoices(ctx, tx, bg.ID, "")
+			if err != nil {
+				return err
+			}
+			for i := range is {
+				if left == 0 {
+					break
+				}
+				d := min(ds[i], left)
+				left -= d
+				invs, dues = append(invs, is[i]), append(dues, d)
+				if first == nil {
+					first = bg
+				}
+			}
+		}
+		if first == nil {
+			first = groups[0]
+		}
+		c := tx.Payment.Create().SetOrgID(m.OrgID).SetBillingGroupID(first.ID).SetAccountID(m.AccountID).
+			SetPaymentMethodID(m.ID).SetReceiptID(NewReceiptID(now)).SetKind(payment.KindDEPOSIT).SetMethodLabel(Label(m)).
+			SetCurrency(first.Currency).SetAmount(amount).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
+			SetBilledAt(now).SetAttemptKey(key)
+		p, err := c.Save(ctx)
+		if IsUniqueViolation(err) {
+			return errAlreadyAttempted
+		}
+		if err != nil {
+			return err
+		}
+		for i, inv := range invs {
+			if err := tx.PaymentAllocation.Create().SetOrgID(m.OrgID).SetPaymentID(p.ID).SetInvoiceID(inv.ID).SetAmount(dues[i]).Exec(ctx); err != nil {
+				return err
+			}
+			if err := PayInvoice(ctx, tx, inv.ID, dues[i], now); err != nil {
+				return err
+			}
+		}
+		out = p
+		return e.notify(ctx, tx, m.OrgID, "payment.succeeded", map[string]any{"paymentId": p.ID, "receiptId": p.ReceiptID,
+			"amount": FormatMinor(amount, p.Currency), "currency": p.Currency, "kind": "DEPOSIT"})
+	})
+	if errors.Is(err, errAlreadyAttempted) {
+		return e.Client.Payment.Query().Where(payment.AttemptKey(key)).Only(ctx)
+	}
+	if err == nil {
+		e.broker().Publish(out)
+	}
+	return out, err
+}
