@@ -27,6 +27,7 @@ type SignUp struct {
 	ResidenceCountry string
 	BirthDate        *time.Time
 	OrganizationName string
+	At               time.Time // when, by the engine's clock
 }
 
 var countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -67,7 +68,7 @@ func CreateAccount(ctx context.Context, client *ent.Client, in SignUp) (*ent.Acc
 	}
 	var acct *ent.Account
 	err := WithTx(ctx, client, func(tx *ent.Tx) error {
-		org, err := tx.Organization.Create().SetName(name).Save(ctx)
+		org, err := tx.Organization.Create().SetName(name).SetCreatedAt(in.At).Save(ctx)
 		if err != nil {
 			return err
 		}
@@ -75,26 +76,26 @@ func CreateAccount(ctx context.Context, client *ent.Client, in SignUp) (*ent.Acc
 			SetOrgID(org.ID).SetEmail(in.Email).SetBillingEmail(in.Email).
 			SetPasswordHash(in.PasswordHash).SetMemberType(account.MemberType(in.MemberType)).
 			SetResidenceCountry(in.ResidenceCountry).SetNillableBirthDate(in.BirthDate).
-			SetIsMaster(true).Save(ctx)
+			SetIsMaster(true).SetCreatedAt(in.At).Save(ctx)
 		if IsUniqueViolation(err) {
 			return &Error{Code: CodeConflict, Field: "email", Message: "an account with this email already exists"}
 		}
 		if err != nil {
 			return err
 		}
-		_, err = tx.BillingGroup.Create().SetOrgID(org.ID).SetName("Main").SetIsMain(true).Save(ctx)
+		_, err = tx.BillingGroup.Create().SetOrgID(org.ID).SetName("Main").SetIsMain(true).SetCreatedAt(in.At).Save(ctx)
 		return err
 	})
 	return acct, err
 }
 
 // CreateBillingGroup adds a billing group to an organization.
-func CreateBillingGroup(ctx context.Context, client *ent.Client, orgID, name string) (*ent.BillingGroup, error) {
+func CreateBillingGroup(ctx context.Context, client *ent.Client, orgID, name string, at time.Time) (*ent.BillingGroup, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 200 {
 		return nil, FieldError("name", "name must be 1 to 200 characters")
 	}
-	bg, err := client.BillingGroup.Create().SetOrgID(orgID).SetName(name).Save(ctx)
+	bg, err := client.BillingGroup.Create().SetOrgID(orgID).SetName(name).SetCreatedAt(at).Save(ctx)
 	if IsUniqueViolation(err) {
 		return nil, &Error{Code: CodeConflict, Field: "name", Message: "a billing group with this name already exists"}
 	}

@@ -61,7 +61,7 @@ func (e *Engine) ReserveCoinCharge(ctx context.Context, tx *ent.Tx, a *ent.Accou
 		return nil, err
 	}
 	now := e.Clock.Now()
-	return tx.Payment.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetPaymentMethodID(m.ID).
+	return tx.Payment.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetPaymentMethodID(m.ID).SetCreatedAt(now).
 		SetReceiptID(NewReceiptID(now)).SetKind(payment.KindCOIN_CHARGE).SetMethodLabel(Label(m)).
 		SetCurrency(e.Policy.Currency).SetAmount(amount).SetStatus(payment.StatusPENDING).SetBilledAt(now).Save(ctx)
 }
@@ -69,7 +69,7 @@ func (e *Engine) ReserveCoinCharge(ctx context.Context, tx *ent.Tx, a *ent.Accou
 // creditCoins opens the coin charge a settled purchase bought.
 func (e *Engine) creditCoins(ctx context.Context, tx *ent.Tx, p *ent.Payment) error {
 	bonus := e.Policy.CoinBonus(p.Amount)
-	return tx.CoinCharge.Create().SetOrgID(p.OrgID).SetAccountID(p.AccountID).SetPaymentID(p.ID).
+	return tx.CoinCharge.Create().SetOrgID(p.OrgID).SetAccountID(p.AccountID).SetPaymentID(p.ID).SetCreatedAt(e.Clock.Now()).
 		SetCurrency(p.Currency).SetCharged(p.Amount).SetBonus(bonus).SetChargedRemaining(p.Amount).
 		SetBonusRemaining(bonus).Exec(ctx)
 }
@@ -124,7 +124,7 @@ func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv
 		if n != 1 {
 			return 0, Errorf(CodeInsufficientBalance, "the coin balance changed; try again")
 		}
-		if err := tx.CoinUsage.Create().SetOrgID(inv.OrgID).SetChargeID(c.ID).SetAccountID(a.ID).SetInvoiceID(inv.ID).
+		if err := tx.CoinUsage.Create().SetOrgID(inv.OrgID).SetCreatedAt(e.Clock.Now()).SetChargeID(c.ID).SetAccountID(a.ID).SetInvoiceID(inv.ID).
 			SetCurrency(inv.Currency).SetBonusAmount(bonus[i]).SetChargedAmount(paid[i]).Exec(ctx); err != nil {
 			return 0, err
 		}

@@ -44,7 +44,7 @@ func OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditS
 		}
 	}
 	c, err := tx.Credit.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetName(s.Name).
-		SetType(credit.Type(s.Type)).SetStatus(credit.StatusAVAILABLE).SetStartsAt(s.StartsAt).SetEndsAt(s.EndsAt).
+		SetType(credit.Type(s.Type)).SetStatus(credit.StatusAVAILABLE).SetStartsAt(s.StartsAt).SetEndsAt(s.EndsAt).SetCreatedAt(at).
 		SetCurrency(bg.Currency).SetAccumulated(s.Amount).SetRemaining(s.Amount).
 		SetServiceCodes(uniq(s.ServiceCodes)).SetSource(s.Source).Save(ctx)
 	if err != nil {

@@ -136,7 +136,7 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 		}
 		inv, err := tx.Invoice.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
 			SetStatus(status).SetCurrency(bg.Currency).SetUsageAmount(usage).SetDiscountAmount(disc).
-			SetCreditAmount(cred).SetDeterminedAmount(det).SetTaxAmount(tax).SetIssuedAt(issuedAt).Save(ctx)
+			SetCreditAmount(cred).SetDeterminedAmount(det).SetTaxAmount(tax).SetIssuedAt(issuedAt).SetCreatedAt(issuedAt).Save(ctx)
 		if IsUniqueViolation(err) {
 			return errAlreadyIssued
 		}

@@ -96,8 +96,8 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 		}
 	}
 	now := e.Clock.Now()
-	c := e.Client.PaymentMethod.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetCorporate(in.Corporate).
-		SetHolderName(in.Holder).SetConsentedAt(now)
+	// What the gateway said, written inside the transaction below.
+	var f struct{ typ, brand, last4, bank, token string }
 	switch in.Type {
 	case "CARD":
 		if in.CardToken == "" || len(in.CardToken) > 200 {
@@ -111,7 +111,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 			return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "cardToken",
 				Message: "international accounts may register only 3-D Secure cards (VISA, Mastercard, JCB, American Express)"}
 		}
-		c.SetType(paymentmethod.TypeCARD).SetBrand(card.Brand).SetLast4(card.Last4).SetGatewayToken(card.Token)
+		f.typ, f.brand, f.last4, f.token = "CARD", card.Brand, card.Last4, card.Token
 	case "BANK_TRANSFER":
 		if !e.Policy.InBankHours(now) {
 			return nil, &Error{Code: CodeRegistrationHours, Field: "type",
@@ -127,8 +127,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 		if err != nil {
 			return nil, &Error{Code: CodePaymentDeclined, Field: "bankAccount", Message: "the bank account could not be verified"}
 		}
-		c.SetType(paymentmethod.TypeBANK_TRANSFER).SetBankCode(in.BankCode).
-			SetLast4(in.AccountNumber[len(in.AccountNumber)-4:]).SetGatewayToken(tok)
+		f.typ, f.bank, f.last4, f.token = "BANK_TRANSFER", in.BankCode, in.AccountNumber[len(in.AccountNumber)-4:], tok
 	}
 	var pm *ent.PaymentMethod
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
@@ -138,8 +137,9 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 		if err != nil {
 			return err
 		}
-		c.SetIsDefault(!has)
-		pm, err = c.Save(ctx)
+		pm, err = tx.PaymentMethod.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetCorporate(in.Corporate).
+			SetHolderName(in.Holder).SetConsentedAt(now).SetType(paymentmethod.Type(f.typ)).SetBrand(f.brand).
+			SetLast4(f.last4).SetBankCode(f.bank).SetGatewayToken(f.token).SetIsDefault(!has).Save(ctx)
 		return err
 	})
 	return pm, err

@@ -110,7 +110,7 @@ func reservePayment(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, kind 
 	for _, d := range dues {
 		total += d
 	}
-	c := tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetReceiptID(NewReceiptID(at)).SetKind(kind).
+	c := tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetCreatedAt(at).SetReceiptID(NewReceiptID(at)).SetKind(kind).
 		SetMethodLabel(label).SetCurrency(bg.Currency).SetAmount(total).SetStatus(payment.StatusPENDING).
 		SetBilledAt(invs[0].IssuedAt).SetNillableAttemptKey(attemptKey)
 	if m != nil {
@@ -264,7 +264,7 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 		invs, dues = nonZero(invs, dues)
 		if len(invs) == 0 {
 			// Shared coins paid everything: record that, nothing to charge.
-			return tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(payer.ID).
+			return tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(payer.ID).SetCreatedAt(now).
 				SetReceiptID(NewReceiptID(now)).SetKind(payment.KindINSTANT).SetMethodLabel("Shared coins").
 				SetCurrency(bg.Currency).SetAmount(coins).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
 				SetBilledAt(now).Save(ctx)
@@ -581,7 +581,7 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 		if first == nil {
 			first = groups[0]
 		}
-		c := tx.Payment.Create().SetOrgID(m.OrgID).SetBillingGroupID(first.ID).SetAccountID(m.AccountID).
+		c := tx.Payment.Create().SetOrgID(m.OrgID).SetBillingGroupID(first.ID).SetAccountID(m.AccountID).SetCreatedAt(now).
 			SetPaymentMethodID(m.ID).SetReceiptID(NewReceiptID(now)).SetKind(payment.KindDEPOSIT).SetMethodLabel(Label(m)).
 			SetCurrency(first.Currency).SetAmount(amount).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
 			SetBilledAt(now).SetAttemptKey(key)

@@ -15,9 +15,9 @@ import (
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/payment"
 	"github.com/cloudbill/cloudbill/ent/paymentallocation"
-	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/graph/model"
 	"github.com/cloudbill/cloudbill/server/auth"
 )

@@ -16,26 +16,26 @@ import (
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
+	"github.com/cloudbill/cloudbill/ent/coinshare"
+	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/discountuse"
-	"github.com/cloudbill/cloudbill/ent/coincharge"
-	"github.com/cloudbill/cloudbill/ent/coinshare"
-	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/grant"
-	"github.com/cloudbill/cloudbill/ent/payment"
-	"github.com/cloudbill/cloudbill/ent/paymentallocation"
-	"github.com/cloudbill/cloudbill/ent/paymentmethod"
-	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
 	"github.com/cloudbill/cloudbill/ent/organization"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentallocation"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
+	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/graph/generated"
 	"github.com/cloudbill/cloudbill/graph/model"
 	"github.com/cloudbill/cloudbill/graph/scalars"
@@ -647,7 +647,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 	}
 	acct, err := billing.CreateAccount(ctx, r.Client, billing.SignUp{
 		Email: email, PasswordHash: hash, MemberType: string(input.MemberType),
-		ResidenceCountry: country, BirthDate: birth, OrganizationName: orgName,
+		ResidenceCountry: country, BirthDate: birth, OrganizationName: orgName, At: r.Clock.Now(),
 	})
 	if err != nil {
 		return nil, err
@@ -755,7 +755,7 @@ func (r *mutationResolver) CreateBillingGroup(ctx context.Context, input model.C
 	if err != nil {
 		return nil, err
 	}
-	bg, err := billing.CreateBillingGroup(ctx, r.Client, p.OrgID, input.Name)
+	bg, err := billing.CreateBillingGroup(ctx, r.Client, p.OrgID, input.Name, r.Clock.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 	}
 	defer a.Close()
 	if cfg.Demo {
-		if err := app.SeedDemo(ctx, a.DB.Client, cfg.Policy.Currency); err != nil {
+		if err := app.SeedDemo(ctx, a.DB.Client, cfg.Policy.Currency, cfg.Clock.Now()); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
 		}
 	}

@@ -52,9 +52,13 @@ func newEnvAt(t *testing.T, db *store.DB, clock *billing.FixedClock) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
+	// Tests move the clock by months: keep their sessions valid meanwhile.
+	a.Tokens.AccessTTL = 10 * 365 * 24 * time.Hour
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
+	srv.Config.Handler = a.Handler()
+	srv.Start()
 	t.Cleanup(srv.Close)
-	cfg.PublicURL = srv.URL
 	op, _, err := a.Tokens.Mint("access", "operator@test", "", "", []string{"OPERATOR"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)

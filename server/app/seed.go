@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
@@ -21,7 +22,7 @@ const (
 
 // SeedDemo creates the demo organization and catalog once; later calls find
 // it and do nothing.
-func SeedDemo(ctx context.Context, client *ent.Client, currency string) error {
+func SeedDemo(ctx context.Context, client *ent.Client, currency string, now time.Time) error {
 	exists, err := client.Account.Query().Where(account.Email(DemoMasterEmail)).Exist(ctx)
 	if err != nil || exists {
 		return err
@@ -77,13 +78,13 @@ func SeedDemo(ctx context.Context, client *ent.Client, currency string) error {
 	}
 	master, err := billing.CreateAccount(ctx, client, billing.SignUp{
 		Email: DemoMasterEmail, PasswordHash: hash, MemberType: "BUSINESS",
-		ResidenceCountry: "KR", OrganizationName: "Demo Corp",
+		ResidenceCountry: "KR", OrganizationName: "Demo Corp", At: now,
 	})
 	if err != nil {
 		return err
 	}
 	member, err := billing.CreateAccount(ctx, client, billing.SignUp{
-		Email: DemoMemberEmail, PasswordHash: hash, MemberType: "BUSINESS", ResidenceCountry: "KR",
+		Email: DemoMemberEmail, PasswordHash: hash, MemberType: "BUSINESS", ResidenceCountry: "KR", At: now,
 	})
 	if err != nil {
 		return err
@@ -95,7 +96,7 @@ func SeedDemo(ctx context.Context, client *ent.Client, currency string) error {
 	if err != nil {
 		return err
 	}
-	research, err := billing.CreateBillingGroup(ctx, client, master.OrgID, "Research")
+	research, err := billing.CreateBillingGroup(ctx, client, master.OrgID, "Research", now)
 	if err != nil {
 		return err
 	}
