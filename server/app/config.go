@@ -36,6 +36,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// PublicURL is how clients reach this server, for signed document links.
 	PublicURL string
+	// WebhookURL receives signed event webhooks; SMTPAddr/SMTPFrom send email
+	// (logged when unset).
+	WebhookURL, WebhookSecret, SMTPAddr, SMTPFrom string
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -59,6 +62,10 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		return nil, errors.New("DATABASE_URL must be a postgres:// URL (unset it for the embedded database)")
 	}
 	c.PublicURL = strings.TrimRight(or(getenv("CLOUDBILL_PUBLIC_URL"), "http://"+c.Addr), "/")
+	c.WebhookURL = getenv("CLOUDBILL_WEBHOOK_URL")
+	c.WebhookSecret = getenv("CLOUDBILL_WEBHOOK_SECRET")
+	c.SMTPAddr = getenv("CLOUDBILL_SMTP_ADDR")
+	c.SMTPFrom = or(getenv("CLOUDBILL_SMTP_FROM"), "billing@cloudbill.local")
 	c.Demo = boolEnv(getenv("CLOUDBILL_DEMO"), c.Embedded() && !c.Production)
 	c.Introspection = boolEnv(getenv("CLOUDBILL_INTROSPECTION"), !c.Production)
 	c.Playground = boolEnv(getenv("CLOUDBILL_PLAYGROUND"), !c.Production)

@@ -13,12 +13,41 @@ func (a *App) Engine() *billing.Engine {
 		Postgres: a.DB.Dialect == "postgres", Gateway: a.sandbox, Events: a.hub}
 }
 
+// Outbox delivers notifications: email over SMTP when configured (else to
+// the log), SMS to the log, webhooks to CLOUDBILL_WEBHOOK_URL.
+func (a *App) Outbox() *billing.Outbox {
+	o := &billing.Outbox{Client: a.DB.Client, Clock: a.Config.Clock, Email: billing.LogSender{Log: a.Log},
+		SMS: billing.LogSender{Log: a.Log}, WebhookURL: a.Config.WebhookURL, Secret: []byte(a.Config.WebhookSecret)}
+	if a.Config.SMTPAddr != "" {
+		o.Email = billing.SMTPSender{Addr: a.Config.SMTPAddr, From: a.Config.SMTPFrom}
+	}
+	if len(o.Secret) == 0 {
+		o.Secret = append([]byte("webhooks:"), a.Config.JWTSecret...)
+	}
+	return o
+}
+
 // StartScheduler runs the billing jobs every minute in the background (on
 // every replica: the jobs divide work through the database and never
 // duplicate it). It returns a function that stops it.
 func (a *App) StartScheduler(ctx context.Context) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	go func() {
+		// The outbox drains every few seconds, beside the minute jobs.
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			if _, err := a.Outbox().Deliver(ctx, 100); err != nil && ctx.Err() == nil {
+				a.Log.Error("outbox", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	go func() {
 		defer close(done)
 		t := time.NewTicker(time.Minute)

@@ -1,0 +1,177 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/smtp"
+	"strconv"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/outboxevent"
+)
+
+// Notifications (invoice issued, payments, outstanding amounts, suspension
+// notices) are written to the outbox in the transaction of the change they
+// report, then delivered here at least once. Receivers de-duplicate by the
+// event id.
+
+// EmailSender sends an email.
+type EmailSender interface {
+	SendEmail(ctx context.Context, to, subject, body string) error
+}
+
+// SMSSender sends a text message.
+type SMSSender interface {
+	SendSMS(ctx context.Context, to, text string) error
+}
+
+// LogSender "sends" email and SMS by logging them: the default when no SMTP
+// server or SMS provider is configured.
+type LogSender struct{ Log *slog.Logger }
+
+func (l LogSender) SendEmail(_ context.Context, to, subject, _ string) error {
+	l.Log.Info("email", "to", to, "subject", subject)
+	return nil
+}
+
+func (l LogSender) SendSMS(_ context.Context, to, text string) error {
+	l.Log.Info("sms", "to", to, "text", text)
+	return nil
+}
+
+// SMTPSender sends email through an SMTP server.
+type SMTPSender struct {
+	Addr, From string
+	Auth       smtp.Auth
+}
+
+func (s SMTPSender) SendEmail(_ context.Context, to, subject, body string) error {
+	msg := "From: " + s.From + "\r\nTo: " + to + "\r\nSubject: " + subject +
+		"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" + body
+	return smtp.SendMail(s.Addr, s.Auth, s.From, []string{to}, []byte(msg))
+}
+
+// Outbox delivers queued events.
+type Outbox struct {
+	Client     *ent.Client
+	Clock      Clock
+	Email      EmailSender
+	SMS        SMSSender
+	WebhookURL string // outgoing webhooks; none when empty
+	Secret     []byte // signs webhooks
+	HTTP       *http.Client
+}
+
+// lease is how long a claimed event is left to its deliverer before
+// another replica may try it.
+const lease = time.Minute
+
+// Backoff is the wait after the n-th failed attempt: 30 s doubling to 1 h.
+func Backoff(n int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < n && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// Deliver sends up to limit due events and returns how many were delivered.
+// An event is claimed with a guarded update, so replicas never send the
+// same event at the same time; a failure is retried with backoff.
+func (o *Outbox) Deliver(ctx context.Context, limit int) (int, error) {
+	now := o.Clock.Now()
+	due := outboxevent.And(outboxevent.DeliveredAtIsNil(),
+		outboxevent.Or(outboxevent.DeliverAfterIsNil(), outboxevent.DeliverAfterLTE(now)))
+	evs, err := o.Client.OutboxEvent.Query().Where(due).Order(ent.Asc(outboxevent.FieldID)).Limit(limit).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, ev := range evs {
+		n, err := o.Client.OutboxEvent.Update().Where(outboxevent.ID(ev.ID), due).
+			SetDeliverAfter(now.Add(lease)).AddAttempts(1).Save(ctx)
+		if err != nil {
+			return sent, err
+		}
+		if n == 0 {
+			continue // another replica has it
+		}
+		if err := o.send(ctx, ev); err != nil {
+			next := now.Add(Backoff(ev.Attempts + 1))
+			if uerr := o.Client.OutboxEvent.UpdateOneID(ev.ID).SetDeliverAfter(next).Exec(ctx); uerr != nil {
+				return sent, uerr
+			}
+			continue
+		}
+		if err := o.Client.OutboxEvent.UpdateOneID(ev.ID).SetDeliveredAt(now).Exec(ctx); err != nil {
+			return sent, err
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+// Depth counts undelivered events (a metric).
+func (o *Outbox) Depth(ctx context.Context) (int, error) {
+	return o.Client.OutboxEvent.Query().Where(outboxevent.DeliveredAtIsNil()).Count(ctx)
+}
+
+func (o *Outbox) send(ctx context.Context, ev *ent.OutboxEvent) error {
+	var data map[string]any
+	_ = json.Unmarshal(ev.Payload, &data)
+	switch ev.Channel {
+	case "EMAIL":
+		return o.Email.SendEmail(ctx, ev.Recipient, "[cloudbill] "+ev.Topic, fmt.Sprintf("%s\n\n%s\n", ev.Topic, ev.Payload))
+	case "SMS":
+		return o.SMS.SendSMS(ctx, ev.Recipient, "cloudbill: "+ev.Topic)
+	case "WEBHOOK":
+		if o.WebhookURL == "" {
+			return nil // no endpoint configured: nothing to deliver
+		}
+		body, _ := json.Marshal(map[string]any{"id": ev.ID, "type": ev.Topic, "organizationId": ev.OrgID,
+			"createdAt": ev.CreatedAt.UTC().Format(time.RFC3339), "data": data})
+		return o.postWebhook(ctx, ev.ID, body)
+	}
+	return fmt.Errorf("unknown channel %q", ev.Channel)
+}
+
+// SignWebhook signs a webhook body for timestamp ts:
+// hex(HMAC-SHA256(secret, "<ts>.<body>")).
+func SignWebhook(secret []byte, ts int64, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(strconv.FormatInt(ts, 10) + "."))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+func (o *Outbox) postWebhook(ctx context.Context, id string, body []byte) error {
+	ts := o.Clock.Now().Unix()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.WebhookURL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Cloudbill-Event-Id", id)
+	req.Header.Set("X-Cloudbill-Signature", "t="+strconv.FormatInt(ts, 10)+",v1="+SignWebhook(o.Secret, ts, body))
+	client := o.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("webhook endpoint answered %s", resp.Status)
+	}
+	return nil
+}
