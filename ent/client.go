@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
+	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
@@ -58,6 +59,8 @@ type Client struct {
 	APIToken *APITokenClient
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
+	// AuditEvent is the client for interacting with the AuditEvent builders.
+	AuditEvent *AuditEventClient
 	// BillingGroup is the client for interacting with the BillingGroup builders.
 	BillingGroup *BillingGroupClient
 	// CoinCharge is the client for interacting with the CoinCharge builders.
@@ -127,6 +130,7 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIToken = NewAPITokenClient(c.config)
 	c.Account = NewAccountClient(c.config)
+	c.AuditEvent = NewAuditEventClient(c.config)
 	c.BillingGroup = NewBillingGroupClient(c.config)
 	c.CoinCharge = NewCoinChargeClient(c.config)
 	c.CoinShare = NewCoinShareClient(c.config)
@@ -249,6 +253,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		config:            cfg,
 		APIToken:          NewAPITokenClient(cfg),
 		Account:           NewAccountClient(cfg),
+		AuditEvent:        NewAuditEventClient(cfg),
 		BillingGroup:      NewBillingGroupClient(cfg),
 		CoinCharge:        NewCoinChargeClient(cfg),
 		CoinShare:         NewCoinShareClient(cfg),
@@ -298,6 +303,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		config:            cfg,
 		APIToken:          NewAPITokenClient(cfg),
 		Account:           NewAccountClient(cfg),
+		AuditEvent:        NewAuditEventClient(cfg),
 		BillingGroup:      NewBillingGroupClient(cfg),
 		CoinCharge:        NewCoinChargeClient(cfg),
 		CoinShare:         NewCoinShareClient(cfg),
@@ -355,9 +361,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Account, c.BillingGroup, c.CoinCharge, c.CoinShare, c.CoinUsage,
-		c.Contract, c.Coupon, c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount,
-		c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
+		c.APIToken, c.Account, c.AuditEvent, c.BillingGroup, c.CoinCharge, c.CoinShare,
+		c.CoinUsage, c.Contract, c.Coupon, c.CouponRedemption, c.Credit, c.CreditEntry,
+		c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
 		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
 		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
 		c.UsageDaily, c.UsageEvent,
@@ -370,9 +376,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Account, c.BillingGroup, c.CoinCharge, c.CoinShare, c.CoinUsage,
-		c.Contract, c.Coupon, c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount,
-		c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
+		c.APIToken, c.Account, c.AuditEvent, c.BillingGroup, c.CoinCharge, c.CoinShare,
+		c.CoinUsage, c.Contract, c.Coupon, c.CouponRedemption, c.Credit, c.CreditEntry,
+		c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
 		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
 		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
 		c.UsageDaily, c.UsageEvent,
@@ -388,6 +394,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.APIToken.mutate(ctx, m)
 	case *AccountMutation:
 		return c.Account.mutate(ctx, m)
+	case *AuditEventMutation:
+		return c.AuditEvent.mutate(ctx, m)
 	case *BillingGroupMutation:
 		return c.BillingGroup.mutate(ctx, m)
 	case *CoinChargeMutation:
@@ -744,6 +752,139 @@ func (c *AccountClient) mutate(ctx context.Context, m *AccountMutation) (Value, 
 		return (&AccountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Account mutation op: %q", m.Op())
+	}
+}
+
+// AuditEventClient is a client for the AuditEvent schema.
+type AuditEventClient struct {
+	config
+}
+
+// NewAuditEventClient returns a client for the AuditEvent from the given config.
+func NewAuditEventClient(c config) *AuditEventClient {
+	return &AuditEventClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditevent.Hooks(f(g(h())))`.
+func (c *AuditEventClient) Use(hooks ...Hook) {
+	c.hooks.AuditEvent = append(c.hooks.AuditEvent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditevent.Intercept(f(g(h())))`.
+func (c *AuditEventClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditEvent = append(c.inters.AuditEvent, interceptors...)
+}
+
+// Create returns a builder for creating a AuditEvent entity.
+func (c *AuditEventClient) Create() *AuditEventCreate {
+	mutation := newAuditEventMutation(c.config, OpCreate)
+	return &AuditEventCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditEvent entities.
+func (c *AuditEventClient) CreateBulk(builders ...*AuditEventCreate) *AuditEventCreateBulk {
+	return &AuditEventCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditEventClient) MapCreateBulk(slice any, setFunc func(*AuditEventCreate, int)) *AuditEventCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditEventCreateBulk{err: fmt.Errorf("calling to AuditEventClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditEventCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditEventCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditEvent.
+func (c *AuditEventClient) Update() *AuditEventUpdate {
+	mutation := newAuditEventMutation(c.config, OpUpdate)
+	return &AuditEventUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditEventClient) UpdateOne(_m *AuditEvent) *AuditEventUpdateOne {
+	mutation := newAuditEventMutation(c.config, OpUpdateOne, withAuditEvent(_m))
+	return &AuditEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditEventClient) UpdateOneID(id string) *AuditEventUpdateOne {
+	mutation := newAuditEventMutation(c.config, OpUpdateOne, withAuditEventID(id))
+	return &AuditEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditEvent.
+func (c *AuditEventClient) Delete() *AuditEventDelete {
+	mutation := newAuditEventMutation(c.config, OpDelete)
+	return &AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditEventClient) DeleteOne(_m *AuditEvent) *AuditEventDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditEventClient) DeleteOneID(id string) *AuditEventDeleteOne {
+	builder := c.Delete().Where(auditevent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditEventDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditEvent.
+func (c *AuditEventClient) Query() *AuditEventQuery {
+	return &AuditEventQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditEvent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditEvent entity by its id.
+func (c *AuditEventClient) Get(ctx context.Context, id string) (*AuditEvent, error) {
+	return c.Query().Where(auditevent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditEventClient) GetX(ctx context.Context, id string) *AuditEvent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditEventClient) Hooks() []Hook {
+	return c.hooks.AuditEvent
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditEventClient) Interceptors() []Interceptor {
+	return c.inters.AuditEvent
+}
+
+func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditEventCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditEventUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditEventUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
 	}
 }
 
@@ -4698,18 +4839,18 @@ func (c *UsageEventClient) mutate(ctx context.Context, m *UsageEventMutation) (V
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Account, BillingGroup, CoinCharge, CoinShare, CoinUsage, Contract,
-		Coupon, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse, Grant,
-		IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent, Payment,
-		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
-		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
+		APIToken, Account, AuditEvent, BillingGroup, CoinCharge, CoinShare, CoinUsage,
+		Contract, Coupon, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse,
+		Grant, IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent,
+		Payment, PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken,
+		Region, Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
 	}
 	inters struct {
-		APIToken, Account, BillingGroup, CoinCharge, CoinShare, CoinUsage, Contract,
-		Coupon, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse, Grant,
-		IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent, Payment,
-		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
-		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Interceptor
+		APIToken, Account, AuditEvent, BillingGroup, CoinCharge, CoinShare, CoinUsage,
+		Contract, Coupon, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse,
+		Grant, IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent,
+		Payment, PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken,
+		Region, Service, TaxInvoice, UsageDaily, UsageEvent []ent.Interceptor
 	}
 )
 

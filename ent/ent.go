@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
+	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
@@ -104,6 +105,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apitoken.Table:          apitoken.ValidColumn,
 			account.Table:           account.ValidColumn,
+			auditevent.Table:        auditevent.ValidColumn,
 			billinggroup.Table:      billinggroup.ValidColumn,
 			coincharge.Table:        coincharge.ValidColumn,
 			coinshare.Table:         coinshare.ValidColumn,

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
+	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/contract"
@@ -261,6 +262,120 @@ func newAccountPaginateArgs(rv map[string]any) *accountPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AccountWhereInput); ok {
 		args.opts = append(args.opts, WithAccountFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AuditEventQuery) CollectFields(ctx context.Context, satisfies ...string) (*AuditEventQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AuditEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(auditevent.Columns))
+		selectedFields = []string{auditevent.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "createdAt":
+			if _, ok := fieldSeen[auditevent.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldCreatedAt)
+				fieldSeen[auditevent.FieldCreatedAt] = struct{}{}
+			}
+		case "actor":
+			if _, ok := fieldSeen[auditevent.FieldActor]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldActor)
+				fieldSeen[auditevent.FieldActor] = struct{}{}
+			}
+		case "action":
+			if _, ok := fieldSeen[auditevent.FieldAction]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldAction)
+				fieldSeen[auditevent.FieldAction] = struct{}{}
+			}
+		case "input":
+			if _, ok := fieldSeen[auditevent.FieldInput]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldInput)
+				fieldSeen[auditevent.FieldInput] = struct{}{}
+			}
+		case "outcome":
+			if _, ok := fieldSeen[auditevent.FieldOutcome]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldOutcome)
+				fieldSeen[auditevent.FieldOutcome] = struct{}{}
+			}
+		case "requestID":
+			if _, ok := fieldSeen[auditevent.FieldRequestID]; !ok {
+				selectedFields = append(selectedFields, auditevent.FieldRequestID)
+				fieldSeen[auditevent.FieldRequestID] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type auditeventPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AuditEventPaginateOption
+}
+
+func newAuditEventPaginateArgs(rv map[string]any) *auditeventPaginateArgs {
+	args := &auditeventPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AuditEventOrder{Field: &AuditEventOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAuditEventOrder(order))
+			}
+		case *AuditEventOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAuditEventOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AuditEventWhereInput); ok {
+		args.opts = append(args.opts, WithAuditEventFilter(v.Filter))
 	}
 	return args
 }

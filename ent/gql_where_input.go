@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
+	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/contract"
@@ -853,6 +854,442 @@ func (i *AccountWhereInput) P() (predicate.Account, error) {
 		return predicates[0], nil
 	default:
 		return account.And(predicates...), nil
+	}
+}
+
+// AuditEventWhereInput represents a where input for filtering AuditEvent queries.
+type AuditEventWhereInput struct {
+	Predicates []predicate.AuditEvent  `json:"-"`
+	Not        *AuditEventWhereInput   `json:"not,omitempty"`
+	Or         []*AuditEventWhereInput `json:"or,omitempty"`
+	And        []*AuditEventWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "actor" field predicates.
+	Actor             *string  `json:"actor,omitempty"`
+	ActorNEQ          *string  `json:"actorNEQ,omitempty"`
+	ActorIn           []string `json:"actorIn,omitempty"`
+	ActorNotIn        []string `json:"actorNotIn,omitempty"`
+	ActorGT           *string  `json:"actorGT,omitempty"`
+	ActorGTE          *string  `json:"actorGTE,omitempty"`
+	ActorLT           *string  `json:"actorLT,omitempty"`
+	ActorLTE          *string  `json:"actorLTE,omitempty"`
+	ActorContains     *string  `json:"actorContains,omitempty"`
+	ActorHasPrefix    *string  `json:"actorHasPrefix,omitempty"`
+	ActorHasSuffix    *string  `json:"actorHasSuffix,omitempty"`
+	ActorEqualFold    *string  `json:"actorEqualFold,omitempty"`
+	ActorContainsFold *string  `json:"actorContainsFold,omitempty"`
+
+	// "action" field predicates.
+	Action             *string  `json:"action,omitempty"`
+	ActionNEQ          *string  `json:"actionNEQ,omitempty"`
+	ActionIn           []string `json:"actionIn,omitempty"`
+	ActionNotIn        []string `json:"actionNotIn,omitempty"`
+	ActionGT           *string  `json:"actionGT,omitempty"`
+	ActionGTE          *string  `json:"actionGTE,omitempty"`
+	ActionLT           *string  `json:"actionLT,omitempty"`
+	ActionLTE          *string  `json:"actionLTE,omitempty"`
+	ActionContains     *string  `json:"actionContains,omitempty"`
+	ActionHasPrefix    *string  `json:"actionHasPrefix,omitempty"`
+	ActionHasSuffix    *string  `json:"actionHasSuffix,omitempty"`
+	ActionEqualFold    *string  `json:"actionEqualFold,omitempty"`
+	ActionContainsFold *string  `json:"actionContainsFold,omitempty"`
+
+	// "input" field predicates.
+	Input             *string  `json:"input,omitempty"`
+	InputNEQ          *string  `json:"inputNEQ,omitempty"`
+	InputIn           []string `json:"inputIn,omitempty"`
+	InputNotIn        []string `json:"inputNotIn,omitempty"`
+	InputGT           *string  `json:"inputGT,omitempty"`
+	InputGTE          *string  `json:"inputGTE,omitempty"`
+	InputLT           *string  `json:"inputLT,omitempty"`
+	InputLTE          *string  `json:"inputLTE,omitempty"`
+	InputContains     *string  `json:"inputContains,omitempty"`
+	InputHasPrefix    *string  `json:"inputHasPrefix,omitempty"`
+	InputHasSuffix    *string  `json:"inputHasSuffix,omitempty"`
+	InputEqualFold    *string  `json:"inputEqualFold,omitempty"`
+	InputContainsFold *string  `json:"inputContainsFold,omitempty"`
+
+	// "outcome" field predicates.
+	Outcome             *string  `json:"outcome,omitempty"`
+	OutcomeNEQ          *string  `json:"outcomeNEQ,omitempty"`
+	OutcomeIn           []string `json:"outcomeIn,omitempty"`
+	OutcomeNotIn        []string `json:"outcomeNotIn,omitempty"`
+	OutcomeGT           *string  `json:"outcomeGT,omitempty"`
+	OutcomeGTE          *string  `json:"outcomeGTE,omitempty"`
+	OutcomeLT           *string  `json:"outcomeLT,omitempty"`
+	OutcomeLTE          *string  `json:"outcomeLTE,omitempty"`
+	OutcomeContains     *string  `json:"outcomeContains,omitempty"`
+	OutcomeHasPrefix    *string  `json:"outcomeHasPrefix,omitempty"`
+	OutcomeHasSuffix    *string  `json:"outcomeHasSuffix,omitempty"`
+	OutcomeEqualFold    *string  `json:"outcomeEqualFold,omitempty"`
+	OutcomeContainsFold *string  `json:"outcomeContainsFold,omitempty"`
+
+	// "request_id" field predicates.
+	RequestID             *string  `json:"requestID,omitempty"`
+	RequestIDNEQ          *string  `json:"requestIDNEQ,omitempty"`
+	RequestIDIn           []string `json:"requestIDIn,omitempty"`
+	RequestIDNotIn        []string `json:"requestIDNotIn,omitempty"`
+	RequestIDGT           *string  `json:"requestIDGT,omitempty"`
+	RequestIDGTE          *string  `json:"requestIDGTE,omitempty"`
+	RequestIDLT           *string  `json:"requestIDLT,omitempty"`
+	RequestIDLTE          *string  `json:"requestIDLTE,omitempty"`
+	RequestIDContains     *string  `json:"requestIDContains,omitempty"`
+	RequestIDHasPrefix    *string  `json:"requestIDHasPrefix,omitempty"`
+	RequestIDHasSuffix    *string  `json:"requestIDHasSuffix,omitempty"`
+	RequestIDEqualFold    *string  `json:"requestIDEqualFold,omitempty"`
+	RequestIDContainsFold *string  `json:"requestIDContainsFold,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AuditEventWhereInput) AddPredicates(predicates ...predicate.AuditEvent) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AuditEventWhereInput filter on the AuditEventQuery builder.
+func (i *AuditEventWhereInput) Filter(q *AuditEventQuery) (*AuditEventQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAuditEventWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAuditEventWhereInput is returned in case the AuditEventWhereInput is empty.
+var ErrEmptyAuditEventWhereInput = errors.New("ent: empty predicate AuditEventWhereInput")
+
+// P returns a predicate for filtering auditevents.
+// An error is returned if the input is empty or invalid.
+func (i *AuditEventWhereInput) P() (predicate.AuditEvent, error) {
+	var predicates []predicate.AuditEvent
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, auditevent.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AuditEvent, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, auditevent.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AuditEvent, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, auditevent.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, auditevent.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, auditevent.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, auditevent.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, auditevent.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, auditevent.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, auditevent.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, auditevent.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, auditevent.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, auditevent.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, auditevent.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, auditevent.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, auditevent.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, auditevent.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, auditevent.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, auditevent.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, auditevent.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, auditevent.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, auditevent.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.Actor != nil {
+		predicates = append(predicates, auditevent.ActorEQ(*i.Actor))
+	}
+	if i.ActorNEQ != nil {
+		predicates = append(predicates, auditevent.ActorNEQ(*i.ActorNEQ))
+	}
+	if len(i.ActorIn) > 0 {
+		predicates = append(predicates, auditevent.ActorIn(i.ActorIn...))
+	}
+	if len(i.ActorNotIn) > 0 {
+		predicates = append(predicates, auditevent.ActorNotIn(i.ActorNotIn...))
+	}
+	if i.ActorGT != nil {
+		predicates = append(predicates, auditevent.ActorGT(*i.ActorGT))
+	}
+	if i.ActorGTE != nil {
+		predicates = append(predicates, auditevent.ActorGTE(*i.ActorGTE))
+	}
+	if i.ActorLT != nil {
+		predicates = append(predicates, auditevent.ActorLT(*i.ActorLT))
+	}
+	if i.ActorLTE != nil {
+		predicates = append(predicates, auditevent.ActorLTE(*i.ActorLTE))
+	}
+	if i.ActorContains != nil {
+		predicates = append(predicates, auditevent.ActorContains(*i.ActorContains))
+	}
+	if i.ActorHasPrefix != nil {
+		predicates = append(predicates, auditevent.ActorHasPrefix(*i.ActorHasPrefix))
+	}
+	if i.ActorHasSuffix != nil {
+		predicates = append(predicates, auditevent.ActorHasSuffix(*i.ActorHasSuffix))
+	}
+	if i.ActorEqualFold != nil {
+		predicates = append(predicates, auditevent.ActorEqualFold(*i.ActorEqualFold))
+	}
+	if i.ActorContainsFold != nil {
+		predicates = append(predicates, auditevent.ActorContainsFold(*i.ActorContainsFold))
+	}
+	if i.Action != nil {
+		predicates = append(predicates, auditevent.ActionEQ(*i.Action))
+	}
+	if i.ActionNEQ != nil {
+		predicates = append(predicates, auditevent.ActionNEQ(*i.ActionNEQ))
+	}
+	if len(i.ActionIn) > 0 {
+		predicates = append(predicates, auditevent.ActionIn(i.ActionIn...))
+	}
+	if len(i.ActionNotIn) > 0 {
+		predicates = append(predicates, auditevent.ActionNotIn(i.ActionNotIn...))
+	}
+	if i.ActionGT != nil {
+		predicates = append(predicates, auditevent.ActionGT(*i.ActionGT))
+	}
+	if i.ActionGTE != nil {
+		predicates = append(predicates, auditevent.ActionGTE(*i.ActionGTE))
+	}
+	if i.ActionLT != nil {
+		predicates = append(predicates, auditevent.ActionLT(*i.ActionLT))
+	}
+	if i.ActionLTE != nil {
+		predicates = append(predicates, auditevent.ActionLTE(*i.ActionLTE))
+	}
+	if i.ActionContains != nil {
+		predicates = append(predicates, auditevent.ActionContains(*i.ActionContains))
+	}
+	if i.ActionHasPrefix != nil {
+		predicates = append(predicates, auditevent.ActionHasPrefix(*i.ActionHasPrefix))
+	}
+	if i.ActionHasSuffix != nil {
+		predicates = append(predicates, auditevent.ActionHasSuffix(*i.ActionHasSuffix))
+	}
+	if i.ActionEqualFold != nil {
+		predicates = append(predicates, auditevent.ActionEqualFold(*i.ActionEqualFold))
+	}
+	if i.ActionContainsFold != nil {
+		predicates = append(predicates, auditevent.ActionContainsFold(*i.ActionContainsFold))
+	}
+	if i.Input != nil {
+		predicates = append(predicates, auditevent.InputEQ(*i.Input))
+	}
+	if i.InputNEQ != nil {
+		predicates = append(predicates, auditevent.InputNEQ(*i.InputNEQ))
+	}
+	if len(i.InputIn) > 0 {
+		predicates = append(predicates, auditevent.InputIn(i.InputIn...))
+	}
+	if len(i.InputNotIn) > 0 {
+		predicates = append(predicates, auditevent.InputNotIn(i.InputNotIn...))
+	}
+	if i.InputGT != nil {
+		predicates = append(predicates, auditevent.InputGT(*i.InputGT))
+	}
+	if i.InputGTE != nil {
+		predicates = append(predicates, auditevent.InputGTE(*i.InputGTE))
+	}
+	if i.InputLT != nil {
+		predicates = append(predicates, auditevent.InputLT(*i.InputLT))
+	}
+	if i.InputLTE != nil {
+		predicates = append(predicates, auditevent.InputLTE(*i.InputLTE))
+	}
+	if i.InputContains != nil {
+		predicates = append(predicates, auditevent.InputContains(*i.InputContains))
+	}
+	if i.InputHasPrefix != nil {
+		predicates = append(predicates, auditevent.InputHasPrefix(*i.InputHasPrefix))
+	}
+	if i.InputHasSuffix != nil {
+		predicates = append(predicates, auditevent.InputHasSuffix(*i.InputHasSuffix))
+	}
+	if i.InputEqualFold != nil {
+		predicates = append(predicates, auditevent.InputEqualFold(*i.InputEqualFold))
+	}
+	if i.InputContainsFold != nil {
+		predicates = append(predicates, auditevent.InputContainsFold(*i.InputContainsFold))
+	}
+	if i.Outcome != nil {
+		predicates = append(predicates, auditevent.OutcomeEQ(*i.Outcome))
+	}
+	if i.OutcomeNEQ != nil {
+		predicates = append(predicates, auditevent.OutcomeNEQ(*i.OutcomeNEQ))
+	}
+	if len(i.OutcomeIn) > 0 {
+		predicates = append(predicates, auditevent.OutcomeIn(i.OutcomeIn...))
+	}
+	if len(i.OutcomeNotIn) > 0 {
+		predicates = append(predicates, auditevent.OutcomeNotIn(i.OutcomeNotIn...))
+	}
+	if i.OutcomeGT != nil {
+		predicates = append(predicates, auditevent.OutcomeGT(*i.OutcomeGT))
+	}
+	if i.OutcomeGTE != nil {
+		predicates = append(predicates, auditevent.OutcomeGTE(*i.OutcomeGTE))
+	}
+	if i.OutcomeLT != nil {
+		predicates = append(predicates, auditevent.OutcomeLT(*i.OutcomeLT))
+	}
+	if i.OutcomeLTE != nil {
+		predicates = append(predicates, auditevent.OutcomeLTE(*i.OutcomeLTE))
+	}
+	if i.OutcomeContains != nil {
+		predicates = append(predicates, auditevent.OutcomeContains(*i.OutcomeContains))
+	}
+	if i.OutcomeHasPrefix != nil {
+		predicates = append(predicates, auditevent.OutcomeHasPrefix(*i.OutcomeHasPrefix))
+	}
+	if i.OutcomeHasSuffix != nil {
+		predicates = append(predicates, auditevent.OutcomeHasSuffix(*i.OutcomeHasSuffix))
+	}
+	if i.OutcomeEqualFold != nil {
+		predicates = append(predicates, auditevent.OutcomeEqualFold(*i.OutcomeEqualFold))
+	}
+	if i.OutcomeContainsFold != nil {
+		predicates = append(predicates, auditevent.OutcomeContainsFold(*i.OutcomeContainsFold))
+	}
+	if i.RequestID != nil {
+		predicates = append(predicates, auditevent.RequestIDEQ(*i.RequestID))
+	}
+	if i.RequestIDNEQ != nil {
+		predicates = append(predicates, auditevent.RequestIDNEQ(*i.RequestIDNEQ))
+	}
+	if len(i.RequestIDIn) > 0 {
+		predicates = append(predicates, auditevent.RequestIDIn(i.RequestIDIn...))
+	}
+	if len(i.RequestIDNotIn) > 0 {
+		predicates = append(predicates, auditevent.RequestIDNotIn(i.RequestIDNotIn...))
+	}
+	if i.RequestIDGT != nil {
+		predicates = append(predicates, auditevent.RequestIDGT(*i.RequestIDGT))
+	}
+	if i.RequestIDGTE != nil {
+		predicates = append(predicates, auditevent.RequestIDGTE(*i.RequestIDGTE))
+	}
+	if i.RequestIDLT != nil {
+		predicates = append(predicates, auditevent.RequestIDLT(*i.RequestIDLT))
+	}
+	if i.RequestIDLTE != nil {
+		predicates = append(predicates, auditevent.RequestIDLTE(*i.RequestIDLTE))
+	}
+	if i.RequestIDContains != nil {
+		predicates = append(predicates, auditevent.RequestIDContains(*i.RequestIDContains))
+	}
+	if i.RequestIDHasPrefix != nil {
+		predicates = append(predicates, auditevent.RequestIDHasPrefix(*i.RequestIDHasPrefix))
+	}
+	if i.RequestIDHasSuffix != nil {
+		predicates = append(predicates, auditevent.RequestIDHasSuffix(*i.RequestIDHasSuffix))
+	}
+	if i.RequestIDEqualFold != nil {
+		predicates = append(predicates, auditevent.RequestIDEqualFold(*i.RequestIDEqualFold))
+	}
+	if i.RequestIDContainsFold != nil {
+		predicates = append(predicates, auditevent.RequestIDContainsFold(*i.RequestIDContainsFold))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAuditEventWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return auditevent.And(predicates...), nil
 	}
 }
 

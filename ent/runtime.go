@@ -7,6 +7,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
+	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
@@ -194,6 +195,43 @@ func init() {
 	account.DefaultID = accountDescID.Default.(func() string)
 	// account.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	account.IDValidator = accountDescID.Validators[0].(func(string) error)
+	auditeventMixin := schema.AuditEvent{}.Mixin()
+	auditeventMixinFields0 := auditeventMixin[0].Fields()
+	_ = auditeventMixinFields0
+	auditeventMixinFields1 := auditeventMixin[1].Fields()
+	_ = auditeventMixinFields1
+	auditeventMixinFields2 := auditeventMixin[2].Fields()
+	_ = auditeventMixinFields2
+	auditeventFields := schema.AuditEvent{}.Fields()
+	_ = auditeventFields
+	// auditeventDescOrgID is the schema descriptor for org_id field.
+	auditeventDescOrgID := auditeventMixinFields1[0].Descriptor()
+	// auditevent.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	auditevent.OrgIDValidator = func() func(string) error {
+		validators := auditeventDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditeventDescCreatedAt is the schema descriptor for created_at field.
+	auditeventDescCreatedAt := auditeventMixinFields2[0].Descriptor()
+	// auditevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	auditevent.DefaultCreatedAt = auditeventDescCreatedAt.Default.(func() time.Time)
+	// auditeventDescID is the schema descriptor for id field.
+	auditeventDescID := auditeventMixinFields0[0].Descriptor()
+	// auditevent.DefaultID holds the default value on creation for the id field.
+	auditevent.DefaultID = auditeventDescID.Default.(func() string)
+	// auditevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	auditevent.IDValidator = auditeventDescID.Validators[0].(func(string) error)
 	billinggroupMixin := schema.BillingGroup{}.Mixin()
 	billinggroupMixinFields0 := billinggroupMixin[0].Fields()
 	_ = billinggroupMixinFields0

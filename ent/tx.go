@@ -18,6 +18,8 @@ type Tx struct {
 	APIToken *APITokenClient
 	// Account is the client for interacting with the Account builders.
 	Account *AccountClient
+	// AuditEvent is the client for interacting with the AuditEvent builders.
+	AuditEvent *AuditEventClient
 	// BillingGroup is the client for interacting with the BillingGroup builders.
 	BillingGroup *BillingGroupClient
 	// CoinCharge is the client for interacting with the CoinCharge builders.
@@ -207,6 +209,7 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.APIToken = NewAPITokenClient(tx.config)
 	tx.Account = NewAccountClient(tx.config)
+	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.BillingGroup = NewBillingGroupClient(tx.config)
 	tx.CoinCharge = NewCoinChargeClient(tx.config)
 	tx.CoinShare = NewCoinShareClient(tx.config)

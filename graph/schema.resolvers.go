@@ -16,6 +16,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
+	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
 	"github.com/cloudbill/cloudbill/ent/coinusage"
@@ -1507,6 +1508,27 @@ func (r *queryResolver) Services(ctx context.Context) ([]*ent.Service, error) {
 // Regions is the resolver for the regions field.
 func (r *queryResolver) Regions(ctx context.Context) ([]*ent.Region, error) {
 	return r.Client.Region.Query().Order(ent.Asc(region.FieldCode)).All(ctx)
+}
+
+// AuditLog is the resolver for the auditLog field.
+func (r *queryResolver) AuditLog(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.AuditEventConnection, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPage(first, last); err != nil {
+		return nil, err
+	}
+	q := r.Client.AuditEvent.Query()
+	switch {
+	case p.Operator:
+	case p.Master && !p.Partner:
+		q = q.Where(auditevent.OrgID(p.OrgID))
+	default:
+		return nil, billing.Forbidden("the audit log is for the master account and operators")
+	}
+	return q.Paginate(ctx, after, first, before, last,
+		ent.WithAuditEventOrder(&ent.AuditEventOrder{Direction: entgql.OrderDirectionDesc, Field: ent.AuditEventOrderFieldCreatedAt}))
 }
 
 // PaymentUpdated is the resolver for the paymentUpdated field.

@@ -73,6 +73,35 @@ var (
 			},
 		},
 	}
+	// AuditEventsColumns holds the columns for the "audit_events" table.
+	AuditEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "actor", Type: field.TypeString},
+		{Name: "action", Type: field.TypeString},
+		{Name: "input", Type: field.TypeString},
+		{Name: "outcome", Type: field.TypeString},
+		{Name: "request_id", Type: field.TypeString},
+	}
+	// AuditEventsTable holds the schema information for the "audit_events" table.
+	AuditEventsTable = &schema.Table{
+		Name:       "audit_events",
+		Columns:    AuditEventsColumns,
+		PrimaryKey: []*schema.Column{AuditEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditevent_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[1]},
+			},
+			{
+				Name:    "auditevent_org_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[1], AuditEventsColumns[2]},
+			},
+		},
+	}
 	// BillingGroupsColumns holds the columns for the "billing_groups" table.
 	BillingGroupsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -926,6 +955,7 @@ var (
 	Tables = []*schema.Table{
 		APITokensTable,
 		AccountsTable,
+		AuditEventsTable,
 		BillingGroupsTable,
 		CoinChargesTable,
 		CoinSharesTable,

@@ -12,6 +12,9 @@ type APIToken func(*sql.Selector)
 // Account is the predicate function for account builders.
 type Account func(*sql.Selector)
 
+// AuditEvent is the predicate function for auditevent builders.
+type AuditEvent func(*sql.Selector)
+
 // BillingGroup is the predicate function for billinggroup builders.
 type BillingGroup func(*sql.Selector)
 

@@ -189,3 +189,26 @@ func (RefreshToken) Indexes() []ent.Index { return []ent.Index{index.Fields("fam
 func (RefreshToken) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
+
+// AuditEvent records a mutation: who, when, what, the outcome and the
+// request id (issue "security"). Secrets in the input are redacted.
+type AuditEvent struct{ ent.Schema }
+
+func (AuditEvent) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "aud"}, TenantMixin{}, TimeMixin{}}
+}
+
+func (AuditEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("actor").Immutable(),
+		field.String("action").Immutable(),
+		field.String("input").Immutable(),
+		// "ok", or the error code the caller received.
+		field.String("outcome").Immutable(),
+		field.String("request_id").Immutable(),
+	}
+}
+
+func (AuditEvent) Indexes() []ent.Index { return []ent.Index{index.Fields("org_id", "created_at")} }
+
+func (AuditEvent) Annotations() []schema.Annotation { return gql() }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,6 +40,7 @@ type App struct {
 	// sandbox is the payment gateway outside production.
 	sandbox *billing.SandboxGateway
 	hub     *graph.Hub
+	limits  *graph.Limits
 }
 
 // New opens the database, migrates it and prepares the token machinery.
@@ -75,7 +77,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 	}
 	return &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(10, time.Minute),
 		sandbox: &billing.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
-		hub:     graph.NewHub()}, nil
+		hub:     graph.NewHub(), limits: limitsFrom(cfg)}, nil
 }
 
 // Close releases the database.
@@ -90,7 +92,8 @@ func (a *App) Resolver() *graph.Resolver {
 
 // GraphQL builds the GraphQL handler with its transports and limits.
 func (a *App) GraphQL() http.Handler {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: a.Resolver()}))
+	r := a.Resolver()
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: 15 * time.Second,
 		// Browsers may open the socket from this server's own pages and from
@@ -106,11 +109,17 @@ func (a *App) GraphQL() http.Handler {
 	// browser may send cross-site without a preflight (CSRF).
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	// Abuse limits: a bounded parser, no "did you mean" hints that map the
+	// schema, depth/alias/field/directive/cost limits and a per-caller cost
+	// budget (graph.Limits).
+	srv.SetParserTokenLimit(15000)
+	srv.SetDisableSuggestion(true)
 	if a.Config.Introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(2000))
+	srv.Use(a.limits)
+	srv.Use(graph.Audit{R: r})
 	srv.SetErrorPresenter(graph.ErrorPresenter(a.Log))
 	srv.SetRecoverFunc(graph.RecoverFunc(a.Log))
 	return srv
@@ -177,6 +186,7 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 		ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
 		defer cancel()
+		ctx = graph.WithClientIP(ctx, clientIP(r))
 		h := r.Header.Get("Authorization")
 		if h != "" {
 			scheme, bearer, ok := strings.Cut(h, " ")
@@ -302,4 +312,23 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// limitsFrom applies CLOUDBILL_RATE_LIMIT (points restored a second; 0 turns
+// the per-caller budget off, e.g. for load tests from one token).
+func limitsFrom(cfg *Config) *graph.Limits {
+	l := graph.DefaultLimits()
+	if cfg.RateLimit >= 0 {
+		l.Rate = cfg.RateLimit
+		l.Capacity = max(l.Capacity, cfg.RateLimit*10)
+	}
+	return l
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

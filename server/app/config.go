@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type Config struct {
 	// WebhookURL receives signed event webhooks; SMTPAddr/SMTPFrom send email
 	// (logged when unset).
 	WebhookURL, WebhookSecret, SMTPAddr, SMTPFrom string
+	// RateLimit is the query-cost points restored per caller a second
+	// (CLOUDBILL_RATE_LIMIT); -1 keeps the default, 0 turns it off.
+	RateLimit float64
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -62,6 +66,14 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		return nil, errors.New("DATABASE_URL must be a postgres:// URL (unset it for the embedded database)")
 	}
 	c.PublicURL = strings.TrimRight(or(getenv("CLOUDBILL_PUBLIC_URL"), "http://"+c.Addr), "/")
+	c.RateLimit = -1
+	if v := getenv("CLOUDBILL_RATE_LIMIT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return nil, errors.New("CLOUDBILL_RATE_LIMIT must be a number of points a second (0 = off)")
+		}
+		c.RateLimit = f
+	}
 	c.WebhookURL = getenv("CLOUDBILL_WEBHOOK_URL")
 	c.WebhookSecret = getenv("CLOUDBILL_WEBHOOK_SECRET")
 	c.SMTPAddr = getenv("CLOUDBILL_SMTP_ADDR")

@@ -43,6 +43,7 @@ func newEnvAt(t *testing.T, db *store.DB, clock *billing.FixedClock) *env {
 		t.Fatal(err)
 	}
 	cfg.JWTSecret = []byte("test-secret-test-secret-test-secret!")
+	cfg.RateLimit = 0 // functional tests hammer the API; limits_test.go tests the budget
 	cfg.Clock = clock
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
