@@ -183,7 +183,12 @@ func (a *App) Handler() http.Handler {
 // UNAUTHENTICATED; none at all leaves the request anonymous.
 func (a *App) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		// Bodies over 1 MiB: refused at once when declared, cut off otherwise.
+		if r.ContentLength > maxBody {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
 		defer cancel()
 		ctx = graph.WithClientIP(ctx, clientIP(r))
@@ -209,6 +214,8 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+const maxBody = 1 << 20
 
 func writeAuthError(w http.ResponseWriter, msg string) {
 	w.Header().Set("Content-Type", "application/json")

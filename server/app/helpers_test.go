@@ -38,13 +38,27 @@ func newEnv(t *testing.T, db *store.DB) *env {
 
 func newEnvAt(t *testing.T, db *store.DB, clock *billing.FixedClock) *env {
 	t.Helper()
+	return newEnvConfigured(t, db, clock, nil)
+}
+
+// newEnvWith is newEnv with the configuration adjusted by set.
+func newEnvWith(t *testing.T, db *store.DB, set func(*app.Config)) *env {
+	t.Helper()
+	return newEnvConfigured(t, db, billing.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)), set)
+}
+
+func newEnvConfigured(t *testing.T, db *store.DB, clock *billing.FixedClock, set func(*app.Config)) *env {
+	t.Helper()
 	cfg, err := app.LoadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.JWTSecret = []byte("test-secret-test-secret-test-secret!")
-	cfg.RateLimit = 0 // functional tests hammer the API; limits_test.go tests the budget
+	cfg.RateLimit = 0 // functional tests hammer the API; TestCostBudget tests the budget
 	cfg.Clock = clock
+	if set != nil {
+		set(cfg)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
