@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,7 +105,10 @@ func (w *walk) cost(set ast.SelectionSet, d int, l *Limits) int {
 				}
 			}
 			// A connection's edges and nodes are paid for by its first/last.
-			if mult == 1 && s.Definition != nil && s.Definition.Type.Elem != nil && s.Name != "edges" && s.Name != "nodes" {
+			// Introspection is bounded by the schema itself (and the depth
+			// and field limits), so its lists do not multiply.
+			if mult == 1 && s.Definition != nil && s.Definition.Type.Elem != nil && s.Name != "edges" && s.Name != "nodes" &&
+				!strings.HasPrefix(s.Name, "__") && !introspectionType(s.Definition) {
 				mult = l.ListCost
 			}
 			total += 1 + mult*child
@@ -126,6 +130,10 @@ func (w *walk) cost(set ast.SelectionSet, d int, l *Limits) int {
 		}
 	}
 	return total
+}
+
+func introspectionType(d *ast.FieldDefinition) bool {
+	return strings.HasPrefix(d.Type.Name(), "__")
 }
 
 // MutateOperationContext runs after validation, before execution.
