@@ -205,8 +205,9 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 					writeAuthError(w, be.Message)
 					return
 				}
-				a.Log.ErrorContext(ctx, "resolving credentials", "err", err, "request_id", graph.RequestID(ctx))
-				http.Error(w, "internal error", http.StatusInternalServerError)
+				rid := graph.RequestID(ctx)
+				a.Log.ErrorContext(ctx, "resolving credentials", "err", err, "request_id", rid)
+				writeGraphQLError(w, http.StatusServiceUnavailable, "service unavailable, try again (request "+rid+")", "UNAVAILABLE")
 				return
 			}
 			ctx = auth.WithPrincipal(ctx, p)
@@ -218,11 +219,16 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 const maxBody = 1 << 20
 
 func writeAuthError(w http.ResponseWriter, msg string) {
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	w.WriteHeader(http.StatusUnauthorized)
+	writeGraphQLError(w, http.StatusUnauthorized, msg, billing.CodeUnauthenticated)
+}
+
+// writeGraphQLError answers outside GraphQL execution in its error shape.
+func writeGraphQLError(w http.ResponseWriter, status int, msg, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-		"message": msg, "extensions": map[string]any{"code": billing.CodeUnauthenticated},
+		"message": msg, "extensions": map[string]any{"code": code},
 	}}})
 }
 

@@ -112,13 +112,14 @@ func (e *env) gql(token, query string, vars map[string]any) result {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		return result{Errors: []gqlError{{Message: err.Error(), Extensions: map[string]any{"code": "NETWORK"}}}}
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var r result
 	if err := json.Unmarshal(raw, &r); err != nil {
-		e.t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, raw)
+		// Not GraphQL's shape: a finding for the caller to assert on.
+		return result{Status: resp.StatusCode, Errors: []gqlError{{Message: string(raw), Extensions: map[string]any{"code": "NOT_JSON"}}}}
 	}
 	r.Status = resp.StatusCode
 	return r

@@ -32,6 +32,7 @@ import (
 )
 
 var (
+	restartFn func() error // restarts the throwaway cluster; nil with DATABASE_URL
 	once      sync.Once
 	adminURL  string // a superuser URL of the cluster (its "postgres" database)
 	setupErr  error
@@ -99,6 +100,18 @@ func SQLite(t testing.TB) *store.DB {
 	}
 	migrate(t, db)
 	return db
+}
+
+// RestartPostgres restarts the throwaway cluster (fault tests); it skips the
+// test when the database was given by DATABASE_URL.
+func RestartPostgres(t testing.TB) {
+	t.Helper()
+	if restartFn == nil {
+		t.Skip("DATABASE_URL is set: not restarting a server this harness does not own")
+	}
+	if err := restartFn(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Each runs f as a subtest on each database: SQLite and PostgreSQL.
@@ -192,6 +205,9 @@ func startCluster(bin string) error {
 		return err
 	}
 	stopFns = append(stopFns, func() { run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop") })
+	restartFn = func() error {
+		return run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-m", "fast", "-w", "-t", "60", "restart")
+	}
 	adminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return nil
 }
