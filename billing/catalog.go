@@ -136,6 +136,7 @@ func CreateContract(ctx context.Context, client *ent.Client, bg *ent.BillingGrou
 	if ends != nil && ends.Before(starts) {
 		return nil, FieldError("endsOn", "a contract cannot end before it starts")
 	}
+	defer InvalidateViews(bg.ID)
 	return client.Contract.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).
 		SetServiceCode(serviceCode).SetRegionCode(regionCode).SetStartsOn(starts).
 		SetNillableEndsOn(ends).Save(ctx)
@@ -146,5 +147,6 @@ func EndContract(ctx context.Context, c *ent.Contract, ends time.Time) (*ent.Con
 	if ends.Before(c.StartsOn) {
 		return nil, FieldError("endsOn", "a contract cannot end before it starts")
 	}
+	defer InvalidateViews(c.BillingGroupID)
 	return c.Update().SetEndsOn(ends).Save(ctx)
 }

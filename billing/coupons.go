@@ -155,6 +155,7 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 		}
 		r.DiscountID = d.ID
 		red.SetDiscountID(d.ID)
+		defer InvalidateViews(bg.ID)
 	}
 	err = red.Exec(ctx)
 	if IsUniqueViolation(err) {
@@ -184,6 +185,7 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m Mon
 			return nil, FieldError("serviceCodes", "unknown service code")
 		}
 	}
+	defer InvalidateViews(bg.ID)
 	return e.Client.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
 		SetName(name).SetPercentage(p.String()).SetServiceCodes(uniq(services)).SetConditions(conditions).Save(ctx)
 }

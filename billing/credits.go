@@ -50,7 +50,8 @@ func OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditS
 	if err != nil {
 		return nil, err
 	}
-	e := tx.CreditEntry.Create().SetOrgID(bg.OrgID).SetCreditID(c.ID).SetKind(kind).SetAmount(s.Amount).SetOccurredAt(at)
+	e := tx.CreditEntry.Create().SetOrgID(bg.OrgID).SetCreditID(c.ID).SetKind(kind).SetAmount(s.Amount).SetOccurredAt(at).
+		SetCurrency(bg.Currency)
 	if counterpart != "" {
 		e.SetCounterpartBillingGroupID(counterpart)
 	}
@@ -110,7 +111,7 @@ func (e *Engine) closeCredit(ctx context.Context, tx *ent.Tx, c *ent.Credit, sta
 		return nil, Errorf(CodeConflict, "the credit is %s, not AVAILABLE", c.Status)
 	}
 	if c.Remaining > 0 {
-		if err := tx.CreditEntry.Create().SetOrgID(c.OrgID).SetCreditID(c.ID).SetKind(kind).
+		if err := tx.CreditEntry.Create().SetOrgID(c.OrgID).SetCreditID(c.ID).SetKind(kind).SetCurrency(c.Currency).
 			SetAmount(-c.Remaining).SetOccurredAt(at).Exec(ctx); err != nil {
 			return nil, err
 		}
@@ -196,7 +197,7 @@ func (e *Engine) TransferCredit(ctx context.Context, tx *ent.Tx, creditID, toBG 
 	if amount > c.Remaining {
 		return TransferResult{}, &Error{Code: CodeInsufficientBalance, Field: "amount", Message: "the credit does not have that much left"}
 	}
-	if err := tx.CreditEntry.Create().SetOrgID(c.OrgID).SetCreditID(c.ID).SetKind(creditentry.KindTRANSFER_DEDUCTION).
+	if err := tx.CreditEntry.Create().SetOrgID(c.OrgID).SetCreditID(c.ID).SetKind(creditentry.KindTRANSFER_DEDUCTION).SetCurrency(c.Currency).
 		SetAmount(-amount).SetCounterpartBillingGroupID(to.ID).SetOccurredAt(now).Exec(ctx); err != nil {
 		return TransferResult{}, err
 	}

@@ -161,7 +161,7 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 				return err
 			}
 		}
-		if err := spendCredits(ctx, tx, bg.OrgID, inv.ID, uses, issuedAt); err != nil {
+		if err := spendCredits(ctx, tx, bg.OrgID, bg.Currency, inv.ID, uses, issuedAt); err != nil {
 			return err
 		}
 		if status == invoice.StatusISSUED {
@@ -189,7 +189,7 @@ var errAlreadyIssued = fmt.Errorf("invoice already issued")
 // spendCredits writes each credit use as a USE history entry naming the
 // invoice and takes it off the credit with a guarded update: the remainder
 // can never go below zero.
-func spendCredits(ctx context.Context, tx *ent.Tx, orgID, invoiceID string, uses []CreditUse, at time.Time) error {
+func spendCredits(ctx context.Context, tx *ent.Tx, orgID, currency, invoiceID string, uses []CreditUse, at time.Time) error {
 	perCredit := map[string]int64{}
 	var order []string
 	for _, u := range uses {
@@ -200,7 +200,7 @@ func spendCredits(ctx context.Context, tx *ent.Tx, orgID, invoiceID string, uses
 	}
 	for _, id := range order {
 		amt := perCredit[id]
-		if err := tx.CreditEntry.Create().SetOrgID(orgID).SetCreditID(id).SetKind(creditentry.KindUSE).
+		if err := tx.CreditEntry.Create().SetOrgID(orgID).SetCreditID(id).SetKind(creditentry.KindUSE).SetCurrency(currency).
 			SetAmount(-amt).SetInvoiceID(invoiceID).SetOccurredAt(at).Exec(ctx); err != nil {
 			return err
 		}

@@ -47,11 +47,15 @@ func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m Month
 		rep.Lines = []Line{}
 		return rep, nil
 	}
-	lines, err := e.rate(ctx, e.Client, bg, m, lastDay)
+	lines, err := e.viewRate(ctx, bg, m, lastDay)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := e.discount(ctx, e.Client, bg, m, lines); err != nil {
+	_, discounts, err := e.viewTerms(ctx, bg.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyDiscountRows(lines, discounts, m, bg.Currency); err != nil {
 		return nil, err
 	}
 	rep.Lines = lines[:0]
@@ -80,8 +84,30 @@ func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGr
 	if err != nil {
 		return nil, err
 	}
+	return e.rateRows(ctx, client, bg, m, lastDay, usage, contracts)
+}
+
+// viewRate is rate for views: usage from the request's window, contracts
+// from the replica's short cache.
+func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m Month, lastDay int) ([]Line, error) {
+	usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
+	if err != nil {
+		return nil, err
+	}
+	contracts, _, err := e.viewTerms(ctx, bg.ID)
+	if err != nil {
+		return nil, err
+	}
+	return e.rateRows(ctx, e.Client, bg, m, lastDay, usage, contracts)
+}
+
+func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lastDay int, usage []UsageRow, contracts []*ent.Contract) ([]Line, error) {
+	through := time.Date(m.Year, m.Month, lastDay, 0, 0, 0, 0, time.UTC)
 	crows := make([]ContractRow, 0, len(contracts))
 	for _, c := range contracts {
+		if c.StartsOn.After(through) {
+			continue
+		}
 		end := c.EndsOn
 		if lastDay < m.Days() && (end == nil || end.After(through)) {
 			end = &through
@@ -138,6 +164,23 @@ func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.Billi
 	return ApplyDiscounts(lines, rows, minorDigits[bg.Currency]), nil
 }
 
+// applyDiscountRows applies month m's discounts from a list of a group's.
+func applyDiscountRows(lines []Line, ds []*ent.Discount, m Month, currency string) error {
+	var rows []DiscountRow
+	for _, d := range ds {
+		if d.Month != m.String() {
+			continue
+		}
+		pct, err := decimal.NewFromString(d.Percentage)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
+	}
+	ApplyDiscounts(lines, rows, minorDigits[currency])
+	return nil
+}
+
 // catalogCache keeps the catalog for a few seconds: it changes rarely and
 // every rating reads it. A replica sees another's catalog change within ttl.
 type catalogCache struct {
@@ -191,7 +234,7 @@ type ChannelServiceUsage struct {
 // usage fee and API usage fee. Metrics named "disk…" are disk usage,
 // the other per-unit metrics API usage.
 func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month) ([]ChannelUsage, error) {
-	usage, err := usageSums(ctx, e.Client, bg.ID, m, m.Days())
+	usage, err := e.viewUsage(ctx, bg.ID, m, m.Days())
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +385,7 @@ func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) 
 				last = now.Day() - 1
 			}
 			if last >= 1 {
-				lines, err := e.rate(ctx, e.Client, bg, m, last)
+				lines, err := e.viewRate(ctx, bg, m, last)
 				if err != nil {
 					return nil, err
 				}

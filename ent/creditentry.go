@@ -32,6 +32,8 @@ type CreditEntry struct {
 	CounterpartBillingGroupID string `json:"counterpart_billing_group_id,omitempty"`
 	// OccurredAt holds the value of the "occurred_at" field.
 	OccurredAt time.Time `json:"occurred_at,omitempty"`
+	// Currency holds the value of the "currency" field.
+	Currency string `json:"currency,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the CreditEntryQuery when eager-loading is set.
 	Edges        CreditEntryEdges `json:"edges"`
@@ -65,7 +67,7 @@ func (*CreditEntry) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case creditentry.FieldAmount:
 			values[i] = new(sql.NullInt64)
-		case creditentry.FieldID, creditentry.FieldOrgID, creditentry.FieldCreditID, creditentry.FieldKind, creditentry.FieldInvoiceID, creditentry.FieldCounterpartBillingGroupID:
+		case creditentry.FieldID, creditentry.FieldOrgID, creditentry.FieldCreditID, creditentry.FieldKind, creditentry.FieldInvoiceID, creditentry.FieldCounterpartBillingGroupID, creditentry.FieldCurrency:
 			values[i] = new(sql.NullString)
 		case creditentry.FieldOccurredAt:
 			values[i] = new(sql.NullTime)
@@ -132,6 +134,12 @@ func (_m *CreditEntry) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.OccurredAt = value.Time
 			}
+		case creditentry.FieldCurrency:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field currency", values[i])
+			} else if value.Valid {
+				_m.Currency = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -193,6 +201,9 @@ func (_m *CreditEntry) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("occurred_at=")
 	builder.WriteString(_m.OccurredAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("currency=")
+	builder.WriteString(_m.Currency)
 	builder.WriteByte(')')
 	return builder.String()
 }

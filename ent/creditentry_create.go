@@ -82,6 +82,20 @@ func (_c *CreditEntryCreate) SetOccurredAt(v time.Time) *CreditEntryCreate {
 	return _c
 }
 
+// SetCurrency sets the "currency" field.
+func (_c *CreditEntryCreate) SetCurrency(v string) *CreditEntryCreate {
+	_c.mutation.SetCurrency(v)
+	return _c
+}
+
+// SetNillableCurrency sets the "currency" field if the given value is not nil.
+func (_c *CreditEntryCreate) SetNillableCurrency(v *string) *CreditEntryCreate {
+	if v != nil {
+		_c.SetCurrency(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *CreditEntryCreate) SetID(v string) *CreditEntryCreate {
 	_c.mutation.SetID(v)
@@ -136,6 +150,10 @@ func (_c *CreditEntryCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *CreditEntryCreate) defaults() {
+	if _, ok := _c.mutation.Currency(); !ok {
+		v := creditentry.DefaultCurrency
+		_c.mutation.SetCurrency(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := creditentry.DefaultID()
 		_c.mutation.SetID(v)
@@ -168,6 +186,9 @@ func (_c *CreditEntryCreate) check() error {
 	}
 	if _, ok := _c.mutation.OccurredAt(); !ok {
 		return &ValidationError{Name: "occurred_at", err: errors.New(`ent: missing required field "CreditEntry.occurred_at"`)}
+	}
+	if _, ok := _c.mutation.Currency(); !ok {
+		return &ValidationError{Name: "currency", err: errors.New(`ent: missing required field "CreditEntry.currency"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := creditentry.IDValidator(v); err != nil {
@@ -236,6 +257,10 @@ func (_c *CreditEntryCreate) createSpec() (*CreditEntry, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.OccurredAt(); ok {
 		_spec.SetField(creditentry.FieldOccurredAt, field.TypeTime, value)
 		_node.OccurredAt = value
+	}
+	if value, ok := _c.mutation.Currency(); ok {
+		_spec.SetField(creditentry.FieldCurrency, field.TypeString, value)
+		_node.Currency = value
 	}
 	if nodes := _c.mutation.CreditIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -343,6 +368,9 @@ func (u *CreditEntryUpsertOne) UpdateNewValues() *CreditEntryUpsertOne {
 		}
 		if _, exists := u.create.mutation.OccurredAt(); exists {
 			s.SetIgnore(creditentry.FieldOccurredAt)
+		}
+		if _, exists := u.create.mutation.Currency(); exists {
+			s.SetIgnore(creditentry.FieldCurrency)
 		}
 	}))
 	return u
@@ -578,6 +606,9 @@ func (u *CreditEntryUpsertBulk) UpdateNewValues() *CreditEntryUpsertBulk {
 			}
 			if _, exists := b.mutation.OccurredAt(); exists {
 				s.SetIgnore(creditentry.FieldOccurredAt)
+			}
+			if _, exists := b.mutation.Currency(); exists {
+				s.SetIgnore(creditentry.FieldCurrency)
 			}
 		}
 	}))

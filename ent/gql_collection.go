@@ -1466,11 +1466,6 @@ func (_q *PaymentQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, payment.FieldCreatedAt)
 				fieldSeen[payment.FieldCreatedAt] = struct{}{}
 			}
-		case "receiptID":
-			if _, ok := fieldSeen[payment.FieldReceiptID]; !ok {
-				selectedFields = append(selectedFields, payment.FieldReceiptID)
-				fieldSeen[payment.FieldReceiptID] = struct{}{}
-			}
 		case "kind":
 			if _, ok := fieldSeen[payment.FieldKind]; !ok {
 				selectedFields = append(selectedFields, payment.FieldKind)

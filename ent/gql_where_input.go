@@ -4062,21 +4062,6 @@ type PaymentWhereInput struct {
 	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
 	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
 
-	// "receipt_id" field predicates.
-	ReceiptID             *string  `json:"receiptID,omitempty"`
-	ReceiptIDNEQ          *string  `json:"receiptIDNEQ,omitempty"`
-	ReceiptIDIn           []string `json:"receiptIDIn,omitempty"`
-	ReceiptIDNotIn        []string `json:"receiptIDNotIn,omitempty"`
-	ReceiptIDGT           *string  `json:"receiptIDGT,omitempty"`
-	ReceiptIDGTE          *string  `json:"receiptIDGTE,omitempty"`
-	ReceiptIDLT           *string  `json:"receiptIDLT,omitempty"`
-	ReceiptIDLTE          *string  `json:"receiptIDLTE,omitempty"`
-	ReceiptIDContains     *string  `json:"receiptIDContains,omitempty"`
-	ReceiptIDHasPrefix    *string  `json:"receiptIDHasPrefix,omitempty"`
-	ReceiptIDHasSuffix    *string  `json:"receiptIDHasSuffix,omitempty"`
-	ReceiptIDEqualFold    *string  `json:"receiptIDEqualFold,omitempty"`
-	ReceiptIDContainsFold *string  `json:"receiptIDContainsFold,omitempty"`
-
 	// "kind" field predicates.
 	Kind      *payment.Kind  `json:"kind,omitempty"`
 	KindNEQ   *payment.Kind  `json:"kindNEQ,omitempty"`
@@ -4266,45 +4251,6 @@ func (i *PaymentWhereInput) P() (predicate.Payment, error) {
 	}
 	if i.CreatedAtLTE != nil {
 		predicates = append(predicates, payment.CreatedAtLTE(*i.CreatedAtLTE))
-	}
-	if i.ReceiptID != nil {
-		predicates = append(predicates, payment.ReceiptIDEQ(*i.ReceiptID))
-	}
-	if i.ReceiptIDNEQ != nil {
-		predicates = append(predicates, payment.ReceiptIDNEQ(*i.ReceiptIDNEQ))
-	}
-	if len(i.ReceiptIDIn) > 0 {
-		predicates = append(predicates, payment.ReceiptIDIn(i.ReceiptIDIn...))
-	}
-	if len(i.ReceiptIDNotIn) > 0 {
-		predicates = append(predicates, payment.ReceiptIDNotIn(i.ReceiptIDNotIn...))
-	}
-	if i.ReceiptIDGT != nil {
-		predicates = append(predicates, payment.ReceiptIDGT(*i.ReceiptIDGT))
-	}
-	if i.ReceiptIDGTE != nil {
-		predicates = append(predicates, payment.ReceiptIDGTE(*i.ReceiptIDGTE))
-	}
-	if i.ReceiptIDLT != nil {
-		predicates = append(predicates, payment.ReceiptIDLT(*i.ReceiptIDLT))
-	}
-	if i.ReceiptIDLTE != nil {
-		predicates = append(predicates, payment.ReceiptIDLTE(*i.ReceiptIDLTE))
-	}
-	if i.ReceiptIDContains != nil {
-		predicates = append(predicates, payment.ReceiptIDContains(*i.ReceiptIDContains))
-	}
-	if i.ReceiptIDHasPrefix != nil {
-		predicates = append(predicates, payment.ReceiptIDHasPrefix(*i.ReceiptIDHasPrefix))
-	}
-	if i.ReceiptIDHasSuffix != nil {
-		predicates = append(predicates, payment.ReceiptIDHasSuffix(*i.ReceiptIDHasSuffix))
-	}
-	if i.ReceiptIDEqualFold != nil {
-		predicates = append(predicates, payment.ReceiptIDEqualFold(*i.ReceiptIDEqualFold))
-	}
-	if i.ReceiptIDContainsFold != nil {
-		predicates = append(predicates, payment.ReceiptIDContainsFold(*i.ReceiptIDContainsFold))
 	}
 	if i.Kind != nil {
 		predicates = append(predicates, payment.KindEQ(*i.Kind))

@@ -9613,6 +9613,7 @@ type CreditEntryMutation struct {
 	invoice_id                   *string
 	counterpart_billing_group_id *string
 	occurred_at                  *time.Time
+	currency                     *string
 	clearedFields                map[string]struct{}
 	credit                       *string
 	clearedcredit                bool
@@ -10023,6 +10024,42 @@ func (m *CreditEntryMutation) ResetOccurredAt() {
 	m.occurred_at = nil
 }
 
+// SetCurrency sets the "currency" field.
+func (m *CreditEntryMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *CreditEntryMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the CreditEntry entity.
+// If the CreditEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditEntryMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *CreditEntryMutation) ResetCurrency() {
+	m.currency = nil
+}
+
 // ClearCredit clears the "credit" edge to the Credit entity.
 func (m *CreditEntryMutation) ClearCredit() {
 	m.clearedcredit = true
@@ -10084,7 +10121,7 @@ func (m *CreditEntryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CreditEntryMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.org_id != nil {
 		fields = append(fields, creditentry.FieldOrgID)
 	}
@@ -10105,6 +10142,9 @@ func (m *CreditEntryMutation) Fields() []string {
 	}
 	if m.occurred_at != nil {
 		fields = append(fields, creditentry.FieldOccurredAt)
+	}
+	if m.currency != nil {
+		fields = append(fields, creditentry.FieldCurrency)
 	}
 	return fields
 }
@@ -10128,6 +10168,8 @@ func (m *CreditEntryMutation) Field(name string) (ent.Value, bool) {
 		return m.CounterpartBillingGroupID()
 	case creditentry.FieldOccurredAt:
 		return m.OccurredAt()
+	case creditentry.FieldCurrency:
+		return m.Currency()
 	}
 	return nil, false
 }
@@ -10151,6 +10193,8 @@ func (m *CreditEntryMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldCounterpartBillingGroupID(ctx)
 	case creditentry.FieldOccurredAt:
 		return m.OldOccurredAt(ctx)
+	case creditentry.FieldCurrency:
+		return m.OldCurrency(ctx)
 	}
 	return nil, fmt.Errorf("unknown CreditEntry field %s", name)
 }
@@ -10208,6 +10252,13 @@ func (m *CreditEntryMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetOccurredAt(v)
+		return nil
+	case creditentry.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
 		return nil
 	}
 	return fmt.Errorf("unknown CreditEntry field %s", name)
@@ -10308,6 +10359,9 @@ func (m *CreditEntryMutation) ResetField(name string) error {
 		return nil
 	case creditentry.FieldOccurredAt:
 		m.ResetOccurredAt()
+		return nil
+	case creditentry.FieldCurrency:
+		m.ResetCurrency()
 		return nil
 	}
 	return fmt.Errorf("unknown CreditEntry field %s", name)

@@ -659,6 +659,10 @@ func init() {
 			return nil
 		}
 	}()
+	// creditentryDescCurrency is the schema descriptor for currency field.
+	creditentryDescCurrency := creditentryFields[6].Descriptor()
+	// creditentry.DefaultCurrency holds the default value on creation for the currency field.
+	creditentry.DefaultCurrency = creditentryDescCurrency.Default.(string)
 	// creditentryDescID is the schema descriptor for id field.
 	creditentryDescID := creditentryMixinFields0[0].Descriptor()
 	// creditentry.DefaultID holds the default value on creation for the id field.

@@ -12,7 +12,6 @@ import (
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
-	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/graph/model"
 	"github.com/cloudbill/cloudbill/graph/scalars"
 	"github.com/cloudbill/cloudbill/server/auth"
@@ -152,13 +151,4 @@ func (r *Resolver) documentURL(ctx context.Context, in model.DocumentInput, kind
 	}
 	url, exp := r.Docs.URL(kind, bg.ID, string(in.Month), r.Clock.Now())
 	return &model.DocumentPayload{URL: url, ExpiresAt: exp}, nil
-}
-
-// creditCurrency is the currency of a credit's entries.
-func (r *Resolver) creditCurrency(ctx context.Context, creditID string) (string, error) {
-	c, err := r.Client.Credit.Query().Where(credit.ID(creditID)).Select(credit.FieldCurrency).Only(ctx)
-	if err != nil {
-		return "", err
-	}
-	return c.Currency, nil
 }

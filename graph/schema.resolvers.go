@@ -249,8 +249,12 @@ func (r *billingGroupResolver) Credits(ctx context.Context, obj *ent.BillingGrou
 		q = q.Where(credit.Or(credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0),
 			credit.ClosedAtIsNil(), credit.ClosedAtGT(cutoff)))
 	}
-	return q.Paginate(ctx, after, first, before, last,
+	conn, err := q.Paginate(ctx, after, first, before, last,
 		ent.WithCreditOrder(&ent.CreditOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CreditOrderFieldCreatedAt}))
+	if err == nil {
+		primeHistory(ctx, r.Client, conn)
+	}
+	return conn, err
 }
 
 // CreditSummary is the resolver for the creditSummary field.
@@ -439,6 +443,9 @@ func (r *creditResolver) History(ctx context.Context, obj *ent.Credit, after *en
 	if err := checkPage(first, last); err != nil {
 		return nil, err
 	}
+	if conn, ok, err := historyPage(ctx, obj.ID, after, before, first, last); ok {
+		return conn, err
+	}
 	return r.Client.CreditEntry.Query().Where(creditentry.CreditID(obj.ID)).
 		Paginate(ctx, after, first, before, last,
 			ent.WithCreditEntryOrder(&ent.CreditEntryOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CreditEntryOrderFieldOccurredAt}))
@@ -446,11 +453,7 @@ func (r *creditResolver) History(ctx context.Context, obj *ent.Credit, after *en
 
 // Amount is the resolver for the amount field.
 func (r *creditEntryResolver) Amount(ctx context.Context, obj *ent.CreditEntry) (*model.Money, error) {
-	cur, err := r.creditCurrency(ctx, obj.CreditID)
-	if err != nil {
-		return nil, err
-	}
-	return money(obj.Amount, cur), nil
+	return money(obj.Amount, obj.Currency), nil
 }
 
 // Invoice is the resolver for the invoice field.
@@ -1457,25 +1460,12 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &model.Viewer{}
+	// The other fields resolve only when asked for.
+	v := &model.Viewer{Roles: []model.Role{}}
 	for _, role := range p.Roles() {
 		v.Roles = append(v.Roles, model.Role(role))
 	}
-	if v.Roles == nil {
-		v.Roles = []model.Role{}
-	}
-	if p.AccountID != "" {
-		if v.Account, err = r.Client.Account.Get(ctx, p.AccountID); err != nil {
-			return nil, err
-		}
-	}
-	if p.OrgID != "" {
-		if v.Organization, err = r.Client.Organization.Get(ctx, p.OrgID); err != nil {
-			return nil, err
-		}
-	}
-	v.BillingGroups, err = r.visibleBillingGroups(ctx, p)
-	return v, err
+	return v, nil
 }
 
 // BillingGroup is the resolver for the billingGroup field.
@@ -1572,6 +1562,36 @@ func (r *taxInvoiceResolver) TaxAmount(ctx context.Context, obj *ent.TaxInvoice)
 	return money(obj.TaxAmount, obj.Currency), nil
 }
 
+// Account is the resolver for the account field.
+func (r *viewerResolver) Account(ctx context.Context, obj *model.Viewer) (*ent.Account, error) {
+	p, err := principal(ctx)
+	if err != nil || p.AccountID == "" {
+		return nil, err
+	}
+	if p.Account != nil {
+		return p.Account, nil // read with the principal, once per request
+	}
+	return r.Client.Account.Get(ctx, p.AccountID)
+}
+
+// Organization is the resolver for the organization field.
+func (r *viewerResolver) Organization(ctx context.Context, obj *model.Viewer) (*ent.Organization, error) {
+	p, err := principal(ctx)
+	if err != nil || p.OrgID == "" {
+		return nil, err
+	}
+	return r.Client.Organization.Get(ctx, p.OrgID)
+}
+
+// BillingGroups is the resolver for the billingGroups field.
+func (r *viewerResolver) BillingGroups(ctx context.Context, obj *model.Viewer) ([]*ent.BillingGroup, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.visibleBillingGroups(ctx, p)
+}
+
 // CoinWallet returns generated.CoinWalletResolver implementation.
 func (r *Resolver) CoinWallet() generated.CoinWalletResolver { return &coinWalletResolver{r} }
 
@@ -1587,10 +1607,14 @@ func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subsc
 // TaxInvoice returns generated.TaxInvoiceResolver implementation.
 func (r *Resolver) TaxInvoice() generated.TaxInvoiceResolver { return &taxInvoiceResolver{r} }
 
+// Viewer returns generated.ViewerResolver implementation.
+func (r *Resolver) Viewer() generated.ViewerResolver { return &viewerResolver{r} }
+
 type (
 	coinWalletResolver   struct{ *Resolver }
 	invoiceLineResolver  struct{ *Resolver }
 	mutationResolver     struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }
 	taxInvoiceResolver   struct{ *Resolver }
+	viewerResolver       struct{ *Resolver }
 )

@@ -30,6 +30,8 @@ const (
 	FieldCounterpartBillingGroupID = "counterpart_billing_group_id"
 	// FieldOccurredAt holds the string denoting the occurred_at field in the database.
 	FieldOccurredAt = "occurred_at"
+	// FieldCurrency holds the string denoting the currency field in the database.
+	FieldCurrency = "currency"
 	// EdgeCredit holds the string denoting the credit edge name in mutations.
 	EdgeCredit = "credit"
 	// Table holds the table name of the creditentry in the database.
@@ -53,6 +55,7 @@ var Columns = []string{
 	FieldInvoiceID,
 	FieldCounterpartBillingGroupID,
 	FieldOccurredAt,
+	FieldCurrency,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -68,6 +71,8 @@ func ValidColumn(column string) bool {
 var (
 	// OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
 	OrgIDValidator func(string) error
+	// DefaultCurrency holds the default value on creation for the "currency" field.
+	DefaultCurrency string
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -143,6 +148,11 @@ func ByCounterpartBillingGroupID(opts ...sql.OrderTermOption) OrderOption {
 // ByOccurredAt orders the results by the occurred_at field.
 func ByOccurredAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOccurredAt, opts...).ToFunc()
+}
+
+// ByCurrency orders the results by the currency field.
+func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCurrency, opts...).ToFunc()
 }
 
 // ByCreditField orders the results by credit field.

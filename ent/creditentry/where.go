@@ -95,6 +95,11 @@ func OccurredAt(v time.Time) predicate.CreditEntry {
 	return predicate.CreditEntry(sql.FieldEQ(FieldOccurredAt, v))
 }
 
+// Currency applies equality check predicate on the "currency" field. It's identical to CurrencyEQ.
+func Currency(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldEQ(FieldCurrency, v))
+}
+
 // OrgIDEQ applies the EQ predicate on the "org_id" field.
 func OrgIDEQ(v string) predicate.CreditEntry {
 	return predicate.CreditEntry(sql.FieldEQ(FieldOrgID, v))
@@ -473,6 +478,71 @@ func OccurredAtLT(v time.Time) predicate.CreditEntry {
 // OccurredAtLTE applies the LTE predicate on the "occurred_at" field.
 func OccurredAtLTE(v time.Time) predicate.CreditEntry {
 	return predicate.CreditEntry(sql.FieldLTE(FieldOccurredAt, v))
+}
+
+// CurrencyEQ applies the EQ predicate on the "currency" field.
+func CurrencyEQ(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldEQ(FieldCurrency, v))
+}
+
+// CurrencyNEQ applies the NEQ predicate on the "currency" field.
+func CurrencyNEQ(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldNEQ(FieldCurrency, v))
+}
+
+// CurrencyIn applies the In predicate on the "currency" field.
+func CurrencyIn(vs ...string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldIn(FieldCurrency, vs...))
+}
+
+// CurrencyNotIn applies the NotIn predicate on the "currency" field.
+func CurrencyNotIn(vs ...string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldNotIn(FieldCurrency, vs...))
+}
+
+// CurrencyGT applies the GT predicate on the "currency" field.
+func CurrencyGT(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldGT(FieldCurrency, v))
+}
+
+// CurrencyGTE applies the GTE predicate on the "currency" field.
+func CurrencyGTE(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldGTE(FieldCurrency, v))
+}
+
+// CurrencyLT applies the LT predicate on the "currency" field.
+func CurrencyLT(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldLT(FieldCurrency, v))
+}
+
+// CurrencyLTE applies the LTE predicate on the "currency" field.
+func CurrencyLTE(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldLTE(FieldCurrency, v))
+}
+
+// CurrencyContains applies the Contains predicate on the "currency" field.
+func CurrencyContains(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldContains(FieldCurrency, v))
+}
+
+// CurrencyHasPrefix applies the HasPrefix predicate on the "currency" field.
+func CurrencyHasPrefix(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldHasPrefix(FieldCurrency, v))
+}
+
+// CurrencyHasSuffix applies the HasSuffix predicate on the "currency" field.
+func CurrencyHasSuffix(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldHasSuffix(FieldCurrency, v))
+}
+
+// CurrencyEqualFold applies the EqualFold predicate on the "currency" field.
+func CurrencyEqualFold(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldEqualFold(FieldCurrency, v))
+}
+
+// CurrencyContainsFold applies the ContainsFold predicate on the "currency" field.
+func CurrencyContainsFold(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldContainsFold(FieldCurrency, v))
 }
 
 // HasCredit applies the HasEdge predicate on the "credit" edge.

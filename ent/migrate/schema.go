@@ -368,6 +368,7 @@ var (
 		{Name: "invoice_id", Type: field.TypeString, Nullable: true},
 		{Name: "counterpart_billing_group_id", Type: field.TypeString, Nullable: true},
 		{Name: "occurred_at", Type: field.TypeTime},
+		{Name: "currency", Type: field.TypeString, Default: "KRW"},
 		{Name: "credit_id", Type: field.TypeString, Size: 40},
 	}
 	// CreditEntriesTable holds the schema information for the "credit_entries" table.
@@ -378,7 +379,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "credit_entries_credits_entries",
-				Columns:    []*schema.Column{CreditEntriesColumns[7]},
+				Columns:    []*schema.Column{CreditEntriesColumns[8]},
 				RefColumns: []*schema.Column{CreditsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -388,6 +389,11 @@ var (
 				Name:    "creditentry_org_id",
 				Unique:  false,
 				Columns: []*schema.Column{CreditEntriesColumns[1]},
+			},
+			{
+				Name:    "creditentry_credit_id_occurred_at",
+				Unique:  false,
+				Columns: []*schema.Column{CreditEntriesColumns[8], CreditEntriesColumns[6]},
 			},
 		},
 	}

@@ -215,6 +215,8 @@ func (CreditEntry) Fields() []ent.Field {
 		field.String("invoice_id").Optional().Immutable().Annotations(entgql.Skip()),
 		field.String("counterpart_billing_group_id").Optional().Immutable().Annotations(entgql.Skip()),
 		field.Time("occurred_at").Immutable().Annotations(entgql.OrderField("OCCURRED_AT")),
+		// The credit's currency, kept on the entry so a history reads alone.
+		field.String("currency").Immutable().Default("KRW").Annotations(entgql.Skip()),
 	}
 }
 
@@ -223,6 +225,10 @@ func (CreditEntry) Edges() []ent.Edge {
 		edge.From("credit", Credit.Type).Ref("entries").Field("credit_id").
 			Unique().Required().Immutable().Annotations(entgql.Skip()),
 	}
+}
+
+func (CreditEntry) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("credit_id", "occurred_at")}
 }
 
 func (CreditEntry) Annotations() []schema.Annotation { return gql() }

@@ -52,7 +52,8 @@ func (Payment) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("billing_group_id").Optional().Immutable().Annotations(entgql.Skip()),
 		field.String("account_id").Optional().Immutable().Annotations(entgql.Skip()),
-		field.String("receipt_id").Unique().Immutable(),
+		// Exposed as receiptId (API.md), not entgql's receiptID.
+		field.String("receipt_id").Unique().Immutable().Annotations(entgql.Skip()),
 		field.Enum("kind").Values("AUTOMATIC", "INSTANT", "DEPOSIT", "COIN_CHARGE").Immutable(),
 		field.String("payment_method_id").Optional().Immutable().Annotations(entgql.Skip()),
 		// "VISA •••• 4242", kept so history reads the same after changes.

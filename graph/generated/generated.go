@@ -60,6 +60,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 	TaxInvoice() TaxInvoiceResolver
+	Viewer() ViewerResolver
 }
 
 type DirectiveRoot struct {
@@ -987,6 +988,12 @@ type TaxInvoiceResolver interface {
 	Month(ctx context.Context, obj *ent.TaxInvoice) (scalars.Month, error)
 	SupplyAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error)
 	TaxAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error)
+}
+type ViewerResolver interface {
+	Account(ctx context.Context, obj *model.Viewer) (*ent.Account, error)
+
+	Organization(ctx context.Context, obj *model.Viewer) (*ent.Organization, error)
+	BillingGroups(ctx context.Context, obj *model.Viewer) ([]*ent.BillingGroup, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -3258,7 +3265,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.PaidAt(childComplexity), true
-	case "Payment.receiptID":
+	case "Payment.receiptId":
 		if e.ComplexityRoot.Payment.ReceiptID == nil {
 			break
 		}
@@ -6123,7 +6130,6 @@ type PageInfo {
 type Payment implements Node {
   id: ID!
   createdAt: Time!
-  receiptID: String!
   kind: PaymentKind!
   methodLabel: String!
   status: PaymentStatus!
@@ -6438,22 +6444,6 @@ input PaymentWhereInput {
   createdAtGTE: Time
   createdAtLT: Time
   createdAtLTE: Time
-  """
-  receipt_id field predicates
-  """
-  receiptID: String
-  receiptIDNEQ: String
-  receiptIDIn: [String!]
-  receiptIDNotIn: [String!]
-  receiptIDGT: String
-  receiptIDGTE: String
-  receiptIDLT: String
-  receiptIDLTE: String
-  receiptIDContains: String
-  receiptIDHasPrefix: String
-  receiptIDHasSuffix: String
-  receiptIDEqualFold: String
-  receiptIDContainsFold: String
   """
   kind field predicates
   """
@@ -7131,11 +7121,11 @@ enum Role {
 "The caller of the request."
 type Viewer {
   "The signed-in account (null for an operator token without an account)."
-  account: Account
+  account: Account @goField(forceResolver: true)
   roles: [Role!]!
-  organization: Organization
+  organization: Organization @goField(forceResolver: true)
   "The billing groups the caller may see (SPEC R-04)."
-  billingGroups: [BillingGroup!]!
+  billingGroups: [BillingGroup!]! @goField(forceResolver: true)
 }
 
 "The billing calendar in force (SPEC R-48); times are in timeZone."
@@ -7737,6 +7727,8 @@ enum CashReceiptType {
 }
 
 extend type Payment {
+  "The receipt number, R-YYYYMMDD-XXXXXXXX."
+  receiptId: String!
   billingGroup: BillingGroup
   "The method as it was when paying, e.g. VISA •••• 4242."
   method: String!
@@ -8725,8 +8717,6 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_id(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Payment_createdAt(ctx, field)
-	case "receiptID":
-		return ec.fieldContext_Payment_receiptID(ctx, field)
 	case "kind":
 		return ec.fieldContext_Payment_kind(ctx, field)
 	case "methodLabel":
@@ -8739,6 +8729,8 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_billedAt(ctx, field)
 	case "paidAt":
 		return ec.fieldContext_Payment_paidAt(ctx, field)
+	case "receiptId":
+		return ec.fieldContext_Payment_receiptId(ctx, field)
 	case "billingGroup":
 		return ec.fieldContext_Payment_billingGroup(ctx, field)
 	case "method":
@@ -19558,29 +19550,6 @@ func (ec *executionContext) fieldContext_Payment_createdAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Payment_receiptID(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Payment_receiptID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReceiptID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Payment_receiptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
-}
-
 func (ec *executionContext) _Payment_kind(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19717,6 +19686,29 @@ func (ec *executionContext) _Payment_paidAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Payment_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Payment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Payment_receiptId(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_receiptId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceiptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_receiptId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Payment_billingGroup(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
@@ -23344,7 +23336,7 @@ func (ec *executionContext) _Viewer_account(ctx context.Context, field graphql.C
 			return ec.fieldContext_Viewer_account(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Account, nil
+			return ec.Resolvers.Viewer().Account(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Account) graphql.Marshaler {
@@ -23358,8 +23350,8 @@ func (ec *executionContext) fieldContext_Viewer_account(_ context.Context, field
 	fc = &graphql.FieldContext{
 		Object:     "Viewer",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Account(ctx, field)
 		},
@@ -23399,7 +23391,7 @@ func (ec *executionContext) _Viewer_organization(ctx context.Context, field grap
 			return ec.fieldContext_Viewer_organization(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Organization, nil
+			return ec.Resolvers.Viewer().Organization(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organization) graphql.Marshaler {
@@ -23413,8 +23405,8 @@ func (ec *executionContext) fieldContext_Viewer_organization(_ context.Context, 
 	fc = &graphql.FieldContext{
 		Object:     "Viewer",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Organization(ctx, field)
 		},
@@ -23431,7 +23423,7 @@ func (ec *executionContext) _Viewer_billingGroups(ctx context.Context, field gra
 			return ec.fieldContext_Viewer_billingGroups(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.BillingGroups, nil
+			return ec.Resolvers.Viewer().BillingGroups(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.BillingGroup) graphql.Marshaler {
@@ -23445,8 +23437,8 @@ func (ec *executionContext) fieldContext_Viewer_billingGroups(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "Viewer",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BillingGroup(ctx, field)
 		},
@@ -32732,7 +32724,7 @@ func (ec *executionContext) unmarshalInputPaymentWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "receiptID", "receiptIDNEQ", "receiptIDIn", "receiptIDNotIn", "receiptIDGT", "receiptIDGTE", "receiptIDLT", "receiptIDLTE", "receiptIDContains", "receiptIDHasPrefix", "receiptIDHasSuffix", "receiptIDEqualFold", "receiptIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "methodLabel", "methodLabelNEQ", "methodLabelIn", "methodLabelNotIn", "methodLabelGT", "methodLabelGTE", "methodLabelLT", "methodLabelLTE", "methodLabelContains", "methodLabelHasPrefix", "methodLabelHasSuffix", "methodLabelEqualFold", "methodLabelContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonGT", "failureReasonGTE", "failureReasonLT", "failureReasonLTE", "failureReasonContains", "failureReasonHasPrefix", "failureReasonHasSuffix", "failureReasonEqualFold", "failureReasonContainsFold", "billedAt", "billedAtNEQ", "billedAtIn", "billedAtNotIn", "billedAtGT", "billedAtGTE", "billedAtLT", "billedAtLTE", "paidAt", "paidAtNEQ", "paidAtIn", "paidAtNotIn", "paidAtGT", "paidAtGTE", "paidAtLT", "paidAtLTE", "paidAtIsNil", "paidAtNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "kind", "kindNEQ", "kindIn", "kindNotIn", "methodLabel", "methodLabelNEQ", "methodLabelIn", "methodLabelNotIn", "methodLabelGT", "methodLabelGTE", "methodLabelLT", "methodLabelLTE", "methodLabelContains", "methodLabelHasPrefix", "methodLabelHasSuffix", "methodLabelEqualFold", "methodLabelContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "failureReason", "failureReasonNEQ", "failureReasonIn", "failureReasonNotIn", "failureReasonGT", "failureReasonGTE", "failureReasonLT", "failureReasonLTE", "failureReasonContains", "failureReasonHasPrefix", "failureReasonHasSuffix", "failureReasonEqualFold", "failureReasonContainsFold", "billedAt", "billedAtNEQ", "billedAtIn", "billedAtNotIn", "billedAtGT", "billedAtGTE", "billedAtLT", "billedAtLTE", "paidAt", "paidAtNEQ", "paidAtIn", "paidAtNotIn", "paidAtGT", "paidAtGTE", "paidAtLT", "paidAtLTE", "paidAtIsNil", "paidAtNotNil"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -32886,97 +32878,6 @@ func (ec *executionContext) unmarshalInputPaymentWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.CreatedAtLTE = data
-		case "receiptID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptID"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptID = data
-		case "receiptIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDNEQ = data
-		case "receiptIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDIn = data
-		case "receiptIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDNotIn = data
-		case "receiptIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDGT = data
-		case "receiptIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDGTE = data
-		case "receiptIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDLT = data
-		case "receiptIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDLTE = data
-		case "receiptIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDContains = data
-		case "receiptIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDHasPrefix = data
-		case "receiptIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDHasSuffix = data
-		case "receiptIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDEqualFold = data
-		case "receiptIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiptIDContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ReceiptIDContainsFold = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
 			data, err := ec.unmarshalOPaymentKind2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentᚐKind(ctx, v)
@@ -39769,11 +39670,6 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "receiptID":
-			out.Values[i] = ec._Payment_receiptID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
 		case "kind":
 			out.Values[i] = ec._Payment_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -39802,6 +39698,11 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 		case "paidAt":
 			out.Values[i] = ec._Payment_paidAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receiptId":
+			out.Values[i] = ec._Payment_receiptId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "billingGroup":
@@ -41490,25 +41391,28 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Viewer")
 		case "account":
-			out.Values[i] = ec._Viewer_account(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_account(ctx, field, obj)
+				})
 		case "roles":
 			out.Values[i] = ec._Viewer_roles(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "organization":
-			out.Values[i] = ec._Viewer_organization(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_organization(ctx, field, obj)
+				})
 		case "billingGroups":
-			out.Values[i] = ec._Viewer_billingGroups(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_billingGroups(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

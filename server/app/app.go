@@ -41,6 +41,7 @@ type App struct {
 	sandbox *billing.SandboxGateway
 	hub     *graph.Hub
 	limits  *graph.Limits
+	metrics *Metrics
 }
 
 // New opens the database, migrates it and prepares the token machinery.
@@ -75,9 +76,11 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 			return nil, fmt.Errorf("CLOUDBILL_JWKS_FILE: %w", err)
 		}
 	}
-	return &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(10, time.Minute),
+	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(10, time.Minute),
 		sandbox: &billing.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
-		hub:     graph.NewHub(), limits: limitsFrom(cfg)}, nil
+		hub:     graph.NewHub(), limits: limitsFrom(cfg)}
+	a.metrics = newMetrics(a)
+	return a, nil
 }
 
 // Close releases the database.
@@ -118,6 +121,7 @@ func (a *App) GraphQL() http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(a.metrics.Extension())
 	srv.Use(a.limits)
 	srv.Use(graph.Audit{R: r})
 	srv.SetErrorPresenter(graph.ErrorPresenter(a.Log))
@@ -148,6 +152,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/graphql", a.authenticate(a.GraphQL()))
 	mux.HandleFunc("GET /documents/{token}", a.serveDocument)
 	mux.HandleFunc("POST /webhooks/gateway", a.gatewayWebhook)
+	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -192,6 +197,8 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
 		defer cancel()
 		ctx = graph.WithClientIP(ctx, clientIP(r))
+		ctx = graph.WithLoaders(ctx, a.DB.Client)
+		ctx = billing.WithRequestMemo(ctx)
 		h := r.Header.Get("Authorization")
 		if h != "" {
 			scheme, bearer, ok := strings.Cut(h, " ")

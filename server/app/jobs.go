@@ -38,7 +38,10 @@ func (a *App) StartScheduler(ctx context.Context) func() {
 		t := time.NewTicker(5 * time.Second)
 		defer t.Stop()
 		for {
-			if _, err := a.Outbox().Deliver(ctx, 100); err != nil && ctx.Err() == nil {
+			start := time.Now()
+			_, err := a.Outbox().Deliver(ctx, 100)
+			a.metrics.observeJob("outbox", start, err)
+			if err != nil && ctx.Err() == nil {
 				a.Log.Error("outbox", "err", err)
 			}
 			select {
@@ -53,7 +56,9 @@ func (a *App) StartScheduler(ctx context.Context) func() {
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
+			start := time.Now()
 			res, err := a.Engine().RunJobs(ctx, a.Config.Clock.Now())
+			a.metrics.observeJob("billing", start, err)
 			if err != nil && ctx.Err() == nil {
 				a.Log.Error("billing jobs", "err", err)
 			} else if res != (billing.JobResult{}) {

@@ -1,6 +1,10 @@
 package auth
 
-import "context"
+import (
+	"context"
+
+	"github.com/cloudbill/cloudbill/ent"
+)
 
 // Role names (SPEC R-05).
 const (
@@ -35,6 +39,9 @@ type Principal struct {
 	Scopes  []string
 	// Grants maps billing group id → BILLING_MANAGER | MEMBER.
 	Grants map[string]string
+	// Account is the signed-in account as read when resolving (nil for
+	// partners and account-less operators).
+	Account *ent.Account
 }
 
 // Roles lists the principal's roles for Viewer.roles.

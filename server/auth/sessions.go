@@ -2,15 +2,19 @@ package auth
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/grant"
+	"github.com/cloudbill/cloudbill/ent/predicate"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
 )
@@ -94,35 +98,51 @@ func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string)
 			p.Operator = true
 		}
 	}
-	var acct *ent.Account
+	var pred predicate.Account
 	switch {
 	case c.External: // an identity provider's token names the account by email
 		if c.Email == "" {
 			return nil, errBadCredentials
 		}
-		acct, err = client.Account.Query().Where(account.Email(strings.ToLower(c.Email))).Only(ctx)
+		pred = account.Email(strings.ToLower(c.Email))
 	case strings.HasPrefix(c.Subject, "acct_"):
-		acct, err = client.Account.Get(ctx, c.Subject)
+		pred = account.ID(c.Subject)
 	case p.Operator:
 		p.Email = c.Subject
 		return p, nil // an operator without an account
 	default:
 		return nil, errBadCredentials
 	}
-	if err != nil {
-		if ent.IsNotFound(err) {
-			return nil, errBadCredentials
+	// The account and its grants in one statement: every request pays it.
+	var rows []struct {
+		GrantBG   sql.NullString `json:"grant_bg"`
+		GrantRole sql.NullString `json:"grant_role"`
+		ent.Account
+	}
+	cols := make([]string, 0, len(account.Columns))
+	for _, c := range account.Columns {
+		if c != account.FieldPasswordHash { // never leaves the login path
+			cols = append(cols, c)
 		}
-		return nil, err
 	}
-	p.AccountID, p.OrgID, p.Email, p.Master = acct.ID, acct.OrgID, acct.Email, acct.IsMaster
-	grants, err := client.Grant.Query().Where(grant.AccountID(acct.ID)).All(ctx)
+	err = client.Account.Query().Where(pred).Select(cols...).Modify(func(s *entsql.Selector) {
+		g := entsql.Table(grant.Table)
+		s.LeftJoin(g).On(s.C(account.FieldID), g.C(grant.FieldAccountID)).
+			AppendSelect(entsql.As(g.C(grant.FieldBillingGroupID), "grant_bg"), entsql.As(g.C(grant.FieldRole), "grant_role"))
+	}).Scan(ctx, &rows)
 	if err != nil {
 		return nil, err
 	}
-	p.Grants = make(map[string]string, len(grants))
-	for _, g := range grants {
-		p.Grants[g.BillingGroupID] = string(g.Role)
+	if len(rows) == 0 {
+		return nil, errBadCredentials
+	}
+	acct := rows[0].Account
+	p.AccountID, p.OrgID, p.Email, p.Master, p.Account = acct.ID, acct.OrgID, acct.Email, acct.IsMaster, &acct
+	p.Grants = make(map[string]string, len(rows))
+	for _, r := range rows {
+		if r.GrantBG.Valid {
+			p.Grants[r.GrantBG.String] = r.GrantRole.String
+		}
 	}
 	return p, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -23,6 +24,8 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect string
 	Client  *ent.Client
+	// Statements counts every SQL statement run through Client.
+	Statements *atomic.Int64
 }
 
 // Close closes the database.
@@ -60,8 +63,9 @@ func OpenSQLite(dsn string) (*DB, error) {
 }
 
 func wrap(db *sql.DB, d string) *DB {
-	drv := entsql.OpenDB(d, db)
-	return &DB{SQL: db, Dialect: d, Client: ent.NewClient(ent.Driver(drv))}
+	total := new(atomic.Int64)
+	drv := Counting{Driver: entsql.OpenDB(d, db), Total: total}
+	return &DB{SQL: db, Dialect: d, Client: ent.NewClient(ent.Driver(drv)), Statements: total}
 }
 
 // Migrate brings the schema up to date through ent's migration engine. On

@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"net/http"
+)
+
+// Metrics are served at /metrics in the Prometheus format.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
+	jobs     *prometheus.CounterVec
+	jobTime  *prometheus.HistogramVec
+
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func newMetrics(a *App) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), names: map[string]bool{}}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudbill_graphql_requests_total",
+		Help: "GraphQL operations by operation name."}, []string{"operation"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cloudbill_graphql_request_duration_seconds",
+		Help: "GraphQL operation latency by operation name.", Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}},
+		[]string{"operation"})
+	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudbill_graphql_errors_total",
+		Help: "GraphQL errors by extensions.code."}, []string{"code"})
+	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudbill_job_runs_total",
+		Help: "Billing job runs by outcome."}, []string{"job", "outcome"})
+	m.jobTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cloudbill_job_duration_seconds",
+		Help: "Billing job run durations."}, []string{"job"})
+	m.reg.MustRegister(m.requests, m.latency, m.errors, m.jobs, m.jobTime,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_sql_statements_total",
+			Help: "SQL statements run through the data layer."}, func() float64 { return float64(a.DB.Statements.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_outbox_depth",
+			Help: "Notifications and webhooks not yet delivered."}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := a.Outbox().Depth(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+	return m
+}
+
+// Handler serves the metrics.
+func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
+var opNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// operation bounds label cardinality: client-chosen names are kept for the
+// first 200 distinct ones, the rest count as "other".
+func (m *Metrics) operation(name string) string {
+	if name == "" {
+		return "anonymous"
+	}
+	if !opNameRe.MatchString(name) {
+		return "other"
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.names[name] {
+		if len(m.names) >= 200 {
+			return "other"
+		}
+		m.names[name] = true
+	}
+	return name
+}
+
+// Extension measures GraphQL operations.
+func (m *Metrics) Extension() graphql.HandlerExtension { return metricsExt{m} }
+
+type metricsExt struct{ m *Metrics }
+
+func (metricsExt) ExtensionName() string                   { return "Metrics" }
+func (metricsExt) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (x metricsExt) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	start := time.Now()
+	resp := next(ctx)
+	name := ""
+	if graphql.HasOperationContext(ctx) {
+		name = graphql.GetOperationContext(ctx).OperationName
+	}
+	op := x.m.operation(name)
+	x.m.requests.WithLabelValues(op).Inc()
+	x.m.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	if resp != nil {
+		for _, e := range resp.Errors {
+			code, _ := e.Extensions["code"].(string)
+			if code == "" {
+				code = "UNKNOWN"
+			}
+			x.m.errors.WithLabelValues(code).Inc()
+		}
+	}
+	return resp
+}
+
+// observeJob records a job run.
+func (m *Metrics) observeJob(job string, start time.Time, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.jobs.WithLabelValues(job, outcome).Inc()
+	m.jobTime.WithLabelValues(job).Observe(time.Since(start).Seconds())
+}
