@@ -146,20 +146,6 @@ func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv
 	return used, nil
 }
 
-// payWithMasterCoins applies the payer's own coins to a new invoice, after
-// tax and before any method is charged.
-func (e *Engine) payWithMasterCoins(ctx context.Context, tx *ent.Tx, inv *ent.Invoice) error {
-	master, err := tx.Account.Query().Where(account.OrgID(inv.OrgID), account.IsMaster(true)).First(ctx)
-	if ent.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	_, err = e.spendCoins(ctx, tx, master, inv, AmountDue(inv), false)
-	return err
-}
-
 // ShareCoins lets member accounts of the master's organization spend one of
 // its coin charges; UnshareCoins takes that back.
 func (e *Engine) ShareCoins(ctx context.Context, master *ent.Account, chargeID string, accountIDs []string, share bool) (*ent.CoinCharge, error) {

@@ -4,16 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
+	"entgo.io/ent/dialect/sql"
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
+	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/invoice"
+	"github.com/cloudbill/cloudbill/ent/usagedaily"
 )
 
 // DueMonth is the month whose invoice is due by instant at: the previous
@@ -69,17 +75,16 @@ func (e *Engine) IssueInvoices(ctx context.Context, at time.Time) (int, error) {
 		for _, id := range done {
 			have[id] = true
 		}
+		var todo []*ent.BillingGroup
 		for _, g := range groups {
-			if have[g.ID] {
-				continue
+			if !have[g.ID] {
+				todo = append(todo, g)
 			}
-			inv, err := e.IssueInvoice(ctx, g, m)
-			if err != nil {
-				return issued, fmt.Errorf("issuing %s for %s: %w", m, g.ID, err)
-			}
-			if inv != nil {
-				issued++
-			}
+		}
+		n, err := e.issueAll(ctx, todo, m)
+		issued += n
+		if err != nil {
+			return issued, err
 		}
 		if len(groups) < issueBatch {
 			return issued, nil
@@ -87,21 +92,193 @@ func (e *Engine) IssueInvoices(ctx context.Context, at time.Time) (int, error) {
 	}
 }
 
+// issueWorkers issue a page's invoices in parallel on PostgreSQL (SQLite
+// has one writer anyway).
+const issueWorkers = 4
+
+func (e *Engine) issueAll(ctx context.Context, groups []*ent.BillingGroup, m Month) (int, error) {
+	workers := 1
+	if e.Postgres {
+		workers = issueWorkers
+	}
+	pre, err := e.prefetch(ctx, groups, m)
+	if err != nil {
+		return 0, err
+	}
+	var mu sync.Mutex
+	issued := 0
+	var firstErr error
+	next := make(chan *ent.BillingGroup)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range next {
+				inv, err := e.issueOne(ctx, g, m, pre)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("issuing %s for %s: %w", m, g.ID, err)
+				}
+				if inv != nil {
+					issued++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, g := range groups {
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		next <- g
+	}
+	close(next)
+	wg.Wait()
+	return issued, firstErr
+}
+
 // IssueInvoice rates month m for one billing group and writes its invoice,
 // lines, credit uses and notifications in one transaction. It returns nil
 // without error when another run issued the invoice first.
 func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month) (*ent.Invoice, error) {
+	return e.issueOne(ctx, bg, m, nil)
+}
+
+// prefetch is what rating reads for a page of billing groups, read in a few
+// statements before their invoices are issued one transaction each.
+type prefetch struct {
+	usage     map[string][]UsageRow
+	contracts map[string][]*ent.Contract
+	discounts map[string][]*ent.Discount
+	masters   map[string]*ent.Account // by organization
+	hasCoins  map[string]bool         // by account
+}
+
+func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m Month) (*prefetch, error) {
+	p := &prefetch{usage: map[string][]UsageRow{}, contracts: map[string][]*ent.Contract{},
+		discounts: map[string][]*ent.Discount{}, masters: map[string]*ent.Account{}, hasCoins: map[string]bool{}}
+	ids := make([]string, len(groups))
+	orgSet := map[string]bool{}
+	for i, g := range groups {
+		ids[i] = g.ID
+		orgSet[g.OrgID] = true
+	}
+	var sums []struct {
+		BG      string `json:"billing_group_id"`
+		Service string `json:"service_code"`
+		Region  string `json:"region_code"`
+		Channel string `json:"channel"`
+		Metric  string `json:"metric"`
+		Micros  int64  `json:"micros"`
+	}
+	err := e.Client.UsageDaily.Query().
+		Where(usagedaily.BillingGroupIDIn(ids...), usagedaily.DayGTE(fmt.Sprintf("%s-01", m)),
+			usagedaily.DayLTE(fmt.Sprintf("%s-%02d", m, m.Days()))).
+		GroupBy(usagedaily.FieldBillingGroupID, usagedaily.FieldServiceCode, usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric).
+		Aggregate(func(s *sql.Selector) string { return sql.As(sql.Sum(usagedaily.FieldQuantityMicros), "micros") }).
+		Scan(ctx, &sums)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range sums {
+		p.usage[u.BG] = append(p.usage[u.BG], UsageRow{ServiceCode: u.Service, Region: u.Region, Channel: u.Channel, Metric: u.Metric, Micros: u.Micros})
+	}
+	cs, err := e.Client.Contract.Query().Where(contract.BillingGroupIDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		p.contracts[c.BillingGroupID] = append(p.contracts[c.BillingGroupID], c)
+	}
+	ds, err := e.Client.Discount.Query().Where(discount.BillingGroupIDIn(ids...), discount.Month(m.String())).
+		Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		p.discounts[d.BillingGroupID] = append(p.discounts[d.BillingGroupID], d)
+	}
+	orgs := make([]string, 0, len(orgSet))
+	for o := range orgSet {
+		orgs = append(orgs, o)
+	}
+	ms, err := e.Client.Account.Query().Where(account.OrgIDIn(orgs...), account.IsMaster(true)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mids := make([]string, 0, len(ms))
+	for _, a := range ms {
+		if p.masters[a.OrgID] == nil {
+			p.masters[a.OrgID] = a
+			mids = append(mids, a.ID)
+		}
+	}
+	holders, err := e.Client.CoinCharge.Query().Where(coincharge.AccountIDIn(mids...),
+		coincharge.Or(coincharge.ChargedRemainingGT(0), coincharge.BonusRemainingGT(0))).
+		Select(coincharge.FieldAccountID).Strings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range holders {
+		p.hasCoins[h] = true
+	}
+	return p, nil
+}
+
+func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pre *prefetch) (*ent.Invoice, error) {
 	issuedAt := e.Policy.IssuedAt(m)
 	var out *ent.Invoice
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		out = nil
-		lines, err := e.rate(ctx, tx.Client(), bg, m, m.Days())
-		if err != nil {
-			return err
+		if e.Postgres {
+			// Replicas divide the month close: a group another replica is
+			// issuing right now is skipped, not rated twice.
+			var got bool
+			rows, err := tx.QueryContext(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1)) AND NOT EXISTS "+
+				"(SELECT 1 FROM invoices WHERE billing_group_id = $2 AND month = $3)", "issue:"+bg.ID+":"+m.String(), bg.ID, m.String())
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				if err := rows.Scan(&got); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if !got { // another replica has it, or it is issued
+				return errAlreadyIssued
+			}
 		}
-		duses, err := e.discount(ctx, tx.Client(), bg, m, lines)
-		if err != nil {
-			return err
+		var lines []Line
+		var duses []DiscountUse
+		var err error
+		if pre != nil {
+			if lines, err = e.rateRows(ctx, tx.Client(), bg, m, m.Days(), pre.usage[bg.ID], pre.contracts[bg.ID]); err != nil {
+				return err
+			}
+			var rows []DiscountRow
+			for _, d := range pre.discounts[bg.ID] {
+				pct, err := decimal.NewFromString(d.Percentage)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
+			}
+			duses = ApplyDiscounts(lines, rows, minorDigits[bg.Currency])
+		} else {
+			if lines, err = e.rate(ctx, tx.Client(), bg, m, m.Days()); err != nil {
+				return err
+			}
+			if duses, err = e.discount(ctx, tx.Client(), bg, m, lines); err != nil {
+				return err
+			}
 		}
 
 		// Lock the group's available credits (PostgreSQL) in id order, so
@@ -164,15 +341,24 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 		if err := spendCredits(ctx, tx, bg.OrgID, bg.Currency, inv.ID, uses, issuedAt); err != nil {
 			return err
 		}
-		if status == invoice.StatusISSUED {
-			if err := e.payWithMasterCoins(ctx, tx, inv); err != nil {
+		var master *ent.Account
+		if pre != nil {
+			master = pre.masters[bg.OrgID]
+		} else if master, err = tx.Account.Query().Where(account.OrgID(bg.OrgID), account.IsMaster(true)).First(ctx); err != nil && !ent.IsNotFound(err) {
+			return err
+		}
+		if status == invoice.StatusISSUED && master != nil && (pre == nil || pre.hasCoins[master.ID]) {
+			used, err := e.spendCoins(ctx, tx, master, inv, det+tax, false)
+			if err != nil {
 				return err
 			}
-			if inv, err = tx.Invoice.Get(ctx, inv.ID); err != nil {
-				return err
+			if used > 0 {
+				if inv, err = tx.Invoice.Get(ctx, inv.ID); err != nil {
+					return err
+				}
 			}
 		}
-		if err := notifyInvoice(ctx, tx, bg, inv); err != nil {
+		if err := notifyInvoice(ctx, tx, bg, master, inv); err != nil {
 			return err
 		}
 		out = inv
@@ -198,17 +384,18 @@ func spendCredits(ctx context.Context, tx *ent.Tx, orgID, currency, invoiceID st
 		}
 		perCredit[u.CreditID] += u.Amount
 	}
-	for _, id := range order {
-		amt := perCredit[id]
-		if err := tx.CreditEntry.Create().SetOrgID(orgID).SetCreditID(id).SetKind(creditentry.KindUSE).SetCurrency(currency).
-			SetAmount(-amt).SetInvoiceID(invoiceID).SetOccurredAt(at).Exec(ctx); err != nil {
-			return err
-		}
-		if err := TakeFromCredit(ctx, tx, id, amt, false, at); err != nil {
+	if len(order) == 0 {
+		return nil
+	}
+	entries := make([]*ent.CreditEntryCreate, len(order))
+	for i, id := range order {
+		entries[i] = tx.CreditEntry.Create().SetOrgID(orgID).SetCreditID(id).SetKind(creditentry.KindUSE).SetCurrency(currency).
+			SetAmount(-perCredit[id]).SetInvoiceID(invoiceID).SetOccurredAt(at)
+		if err := TakeFromCredit(ctx, tx, id, perCredit[id], false, at); err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.CreditEntry.CreateBulk(entries...).Exec(ctx)
 }
 
 // TakeFromCredit lowers an AVAILABLE credit's remainder by amt (as use when
@@ -217,7 +404,18 @@ func spendCredits(ctx context.Context, tx *ent.Tx, orgID, currency, invoiceID st
 func TakeFromCredit(ctx context.Context, tx *ent.Tx, id string, amt int64, transfer bool, at time.Time) error {
 	upd := tx.Credit.Update().
 		Where(credit.ID(id), credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGTE(amt)).
-		AddRemaining(-amt)
+		AddRemaining(-amt).
+		// One statement: emptied, the credit is USED_UP from now.
+		Modify(func(u *sql.UpdateBuilder) {
+			u.Set(credit.FieldStatus, sql.ExprFunc(func(b *sql.Builder) {
+				b.WriteString("CASE WHEN ").Ident(credit.FieldRemaining).WriteString(" = ").Arg(amt).
+					WriteString(" THEN ").Arg(string(credit.StatusUSED_UP)).WriteString(" ELSE ").Ident(credit.FieldStatus).WriteString(" END")
+			}))
+			u.Set(credit.FieldClosedAt, sql.ExprFunc(func(b *sql.Builder) {
+				b.WriteString("CASE WHEN ").Ident(credit.FieldRemaining).WriteString(" = ").Arg(amt).
+					WriteString(" THEN ").Arg(at).WriteString(" ELSE ").Ident(credit.FieldClosedAt).WriteString(" END")
+			}))
+		})
 	if !transfer {
 		upd = upd.AddUsed(amt)
 	}
@@ -228,9 +426,7 @@ func TakeFromCredit(ctx context.Context, tx *ent.Tx, id string, amt int64, trans
 	if n != 1 {
 		return Errorf(CodeInsufficientBalance, "the credit does not have that much left")
 	}
-	_, err = tx.Credit.Update().Where(credit.ID(id), credit.Remaining(0), credit.StatusEQ(credit.StatusAVAILABLE)).
-		SetStatus(credit.StatusUSED_UP).SetClosedAt(at).Save(ctx)
-	return err
+	return nil
 }
 
 // Catalog is the priced service catalog.
@@ -262,14 +458,10 @@ func LoadCatalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
 
 // notifyInvoice records the email and SMS of an issued invoice in the outbox
 // (R-38), in the invoice's own transaction, for at-least-once delivery.
-func notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, inv *ent.Invoice) error {
+func notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, master *ent.Account, inv *ent.Invoice) error {
 	recipient := ""
-	master, err := tx.Account.Query().Where(account.OrgID(bg.OrgID), account.IsMaster(true)).First(ctx)
-	switch {
-	case err == nil:
+	if master != nil {
 		recipient = master.BillingEmail
-	case !ent.IsNotFound(err):
-		return err
 	}
 	payload, err := json.Marshal(map[string]any{
 		"invoiceId": inv.ID, "billingGroupId": bg.ID, "month": inv.Month,
@@ -278,11 +470,10 @@ func notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, inv *e
 	if err != nil {
 		return err
 	}
+	bulk := make([]*ent.OutboxEventCreate, 0, 3)
 	for _, ch := range []string{"EMAIL", "SMS", "WEBHOOK"} {
-		if err := tx.OutboxEvent.Create().SetOrgID(bg.OrgID).SetTopic("invoice.issued").SetChannel(ch).
-			SetRecipient(recipient).SetPayload(payload).Exec(ctx); err != nil {
-			return err
-		}
+		bulk = append(bulk, tx.OutboxEvent.Create().SetOrgID(bg.OrgID).SetTopic("invoice.issued").SetChannel(ch).
+			SetRecipient(recipient).SetPayload(payload))
 	}
-	return nil
+	return tx.OutboxEvent.CreateBulk(bulk...).Exec(ctx)
 }

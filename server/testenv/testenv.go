@@ -162,6 +162,20 @@ func findBinaries() (string, error) {
 	return "", fmt.Errorf("no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH or in /usr/lib/postgresql/*/bin; install them (Debian: apt-get install postgresql) or set DATABASE_URL")
 }
 
+// StartCluster starts a throwaway PostgreSQL cluster outside tests (the
+// load script uses it) and returns its superuser URL and a stop function.
+func StartCluster() (string, func(), error) {
+	bin, err := findBinaries()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := startCluster(bin); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return adminURL, cleanup, nil
+}
+
 func startCluster(bin string) error {
 	dir, err := os.MkdirTemp("", "cloudbill-pg-")
 	if err != nil {

@@ -1,0 +1,161 @@
+// Package dataset generates a billing data set at scale — organizations,
+// billing groups, a month of priced usage and credits to allocate — for the
+// month-close benchmark and the load script.
+package dataset
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/schema/xid"
+	"github.com/cloudbill/cloudbill/server/auth"
+)
+
+// Options size the data set.
+type Options struct {
+	Groups       int           // billing groups
+	GroupsPerOrg int           // billing groups per organization
+	Month        billing.Month // the month of usage
+	Services     int           // per-unit services, each priced in 2 regions: 2×Services lines per group
+	Credits      int           // free credits per group
+}
+
+// Org is one generated organization.
+type Org struct {
+	ID, MasterID, MasterEmail string
+	Groups                    []string
+}
+
+// Password of every generated account.
+const Password = "Load!test2026"
+
+var regions = []string{"ld-a", "ld-b"}
+
+// Seed writes the data set in bulk.
+func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
+	if o.GroupsPerOrg == 0 {
+		o.GroupsPerOrg = 10
+	}
+	if o.Services == 0 {
+		o.Services = 10
+	}
+	for _, r := range regions {
+		if _, err := billing.CreateRegion(ctx, client, r, "Load "+r); err != nil {
+			return nil, err
+		}
+	}
+	var codes []string
+	for i := 0; i < o.Services; i++ {
+		code := fmt.Sprintf("ld-svc-%02d", i)
+		codes = append(codes, code)
+		if _, err := billing.CreateService(ctx, client, "KRW", billing.ServiceSpec{Code: code, Name: "Load service " + code,
+			Kind: "STANDARD", Prices: []billing.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: fmt.Sprintf("%d.5", 10+i)}}}); err != nil {
+			return nil, err
+		}
+	}
+	hash, err := auth.HashPassword(Password)
+	if err != nil {
+		return nil, err
+	}
+	created := o.Month.Start(time.UTC).AddDate(0, -1, 0)
+	loc := billing.NCPPolicy().Location()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var orgs []Org
+	nOrgs := (o.Groups + o.GroupsPerOrg - 1) / o.GroupsPerOrg
+	const chunk = 500
+	for start := 0; start < nOrgs; start += chunk {
+		end := min(start+chunk, nOrgs)
+		var orgC []*ent.OrganizationCreate
+		var acctC []*ent.AccountCreate
+		var bgC []*ent.BillingGroupCreate
+		var batch []Org
+		for i := start; i < end; i++ {
+			org := Org{ID: xid.New("org"), MasterID: xid.New("acct"), MasterEmail: fmt.Sprintf("load-%06d@example.com", i)}
+			orgC = append(orgC, client.Organization.Create().SetID(org.ID).SetName(fmt.Sprintf("Load org %d", i)).SetCreatedAt(created))
+			acctC = append(acctC, client.Account.Create().SetID(org.MasterID).SetOrgID(org.ID).SetEmail(org.MasterEmail).
+				SetBillingEmail(org.MasterEmail).SetPasswordHash(hash).SetMemberType("BUSINESS").SetResidenceCountry("KR").
+				SetIsMaster(true).SetCreatedAt(created))
+			for g := 0; g < o.GroupsPerOrg && i*o.GroupsPerOrg+g < o.Groups; g++ {
+				id := xid.New("bg")
+				org.Groups = append(org.Groups, id)
+				bgC = append(bgC, client.BillingGroup.Create().SetID(id).SetOrgID(org.ID).SetName(fmt.Sprintf("Group %d", g)).
+					SetIsMain(g == 0).SetCreatedAt(created))
+			}
+			batch = append(batch, org)
+		}
+		if err := client.Organization.CreateBulk(orgC...).Exec(ctx); err != nil {
+			return nil, err
+		}
+		if err := client.Account.CreateBulk(acctC...).Exec(ctx); err != nil {
+			return nil, err
+		}
+		for s := 0; s < len(bgC); s += 1000 {
+			if err := client.BillingGroup.CreateBulk(bgC[s:min(s+1000, len(bgC))]...).Exec(ctx); err != nil {
+				return nil, err
+			}
+		}
+		// A month of usage: every service in both regions, on a few days.
+		var usage []*ent.UsageDailyCreate
+		var credits []*ent.CreditCreate
+		var entries []*ent.CreditEntryCreate
+		flush := func() error {
+			for s := 0; s < len(usage); s += 1000 {
+				if err := client.UsageDaily.CreateBulk(usage[s:min(s+1000, len(usage))]...).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			for s := 0; s < len(credits); s += 1000 {
+				if err := client.Credit.CreateBulk(credits[s:min(s+1000, len(credits))]...).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			for s := 0; s < len(entries); s += 1000 {
+				if err := client.CreditEntry.CreateBulk(entries[s:min(s+1000, len(entries))]...).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			usage, credits, entries = usage[:0], credits[:0], entries[:0]
+			return nil
+		}
+		for _, org := range batch {
+			for _, bg := range org.Groups {
+				for si, code := range codes {
+					for _, r := range regions {
+						day := fmt.Sprintf("%s-%02d", o.Month, 1+(si*3)%o.Month.Days())
+						usage = append(usage, client.UsageDaily.Create().SetID(xid.New("ud")).SetOrgID(org.ID).SetBillingGroupID(bg).
+							SetDay(day).SetServiceCode(code).SetRegionCode(r).SetMetric("unit").
+							SetQuantityMicros(int64(1+rng.IntN(500)) * 1_000_000))
+					}
+				}
+				for c := 0; c < o.Credits; c++ {
+					id := xid.New("cred")
+					amount := int64(20000 + rng.IntN(30000))
+					cc := client.Credit.Create().SetID(id).SetOrgID(org.ID).SetBillingGroupID(bg).SetName(fmt.Sprint("Load credit ", c)).
+						SetType("FREE").SetStatus("AVAILABLE").SetStartsAt(o.Month.Start(loc)).SetEndsAt(o.Month.Start(loc).AddDate(0, 3, 0)).
+						SetCurrency("KRW").SetAccumulated(amount).SetRemaining(amount).SetCreatedAt(created)
+					if c%2 == 1 {
+						cc.SetServiceCodes([]string{codes[c%len(codes)]})
+					}
+					credits = append(credits, cc)
+					entries = append(entries, client.CreditEntry.Create().SetOrgID(org.ID).SetCreditID(id).
+						SetKind(creditentry.KindACCUMULATION).SetAmount(amount).SetOccurredAt(created).SetCurrency("KRW"))
+				}
+			}
+			if len(usage) > 5000 {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+		orgs = append(orgs, batch...)
+	}
+	return orgs, nil
+}
