@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -32,8 +34,11 @@ func run(args []string) error {
 		return err
 	}
 	level := slog.LevelInfo
-	if os.Getenv("CLOUDBILL_LOG_LEVEL") == "debug" {
+	switch os.Getenv("CLOUDBILL_LOG_LEVEL") {
+	case "debug":
 		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
 	}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
 	if cfg.Production {
@@ -79,6 +84,10 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 		if err := app.SeedDemo(ctx, a.DB.Client, cfg.Policy.Currency, cfg.Clock.Now()); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
 		}
+	}
+	if addr := os.Getenv("CLOUDBILL_PPROF_ADDR"); addr != "" && !cfg.Production {
+		// Profiling on its own loopback listener, for measuring (never in production).
+		go func() { log.Warn("pprof", "err", http.ListenAndServe(addr, nil)) }()
 	}
 	stopJobs := a.StartScheduler(ctx)
 	defer stopJobs()

@@ -18,7 +18,7 @@ var (
 		{Name: "name", Type: field.TypeString, Size: 200},
 		{Name: "hint", Type: field.TypeString},
 		{Name: "secret_hash", Type: field.TypeString, Unique: true},
-		{Name: "scopes", Type: field.TypeJSON},
+		{Name: "scopes", Type: field.TypeJSON, SchemaType: map[string]string{"postgres": "json"}},
 		{Name: "expires_at", Type: field.TypeTime, Nullable: true},
 		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
 		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
@@ -286,7 +286,7 @@ var (
 		{Name: "max_redemptions", Type: field.TypeInt},
 		{Name: "redemptions", Type: field.TypeInt, Default: 0},
 		{Name: "credit_valid_days", Type: field.TypeInt, Default: 0},
-		{Name: "service_codes", Type: field.TypeJSON, Nullable: true},
+		{Name: "service_codes", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "json"}},
 	}
 	// CouponsTable holds the schema information for the "coupons" table.
 	CouponsTable = &schema.Table{
@@ -337,7 +337,7 @@ var (
 		{Name: "accumulated", Type: field.TypeInt64},
 		{Name: "used", Type: field.TypeInt64, Default: 0},
 		{Name: "remaining", Type: field.TypeInt64},
-		{Name: "service_codes", Type: field.TypeJSON, Nullable: true},
+		{Name: "service_codes", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "json"}},
 		{Name: "source", Type: field.TypeString, Default: "GRANT"},
 		{Name: "closed_at", Type: field.TypeTime, Nullable: true},
 	}
@@ -406,7 +406,7 @@ var (
 		{Name: "month", Type: field.TypeString},
 		{Name: "name", Type: field.TypeString, Size: 200},
 		{Name: "percentage", Type: field.TypeString},
-		{Name: "service_codes", Type: field.TypeJSON, Nullable: true},
+		{Name: "service_codes", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "json"}},
 		{Name: "conditions", Type: field.TypeString, Default: ""},
 	}
 	// DiscountsTable holds the schema information for the "discounts" table.

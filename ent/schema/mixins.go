@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -57,6 +58,11 @@ func (TimeMixin) Fields() []ent.Field {
 			Annotations(entgql.OrderField("CREATED_AT")),
 	}
 }
+
+// jsonText stores JSON lists as json, not jsonb, on PostgreSQL: the driver
+// sends []byte parameters in binary (one round trip per statement), and
+// json's binary format is its text while jsonb's is not.
+var jsonText = map[string]string{dialect.Postgres: "json"}
 
 // gql is the annotation set of an entity that is a Relay node.
 func gql(extra ...schema.Annotation) []schema.Annotation {

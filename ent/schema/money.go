@@ -177,7 +177,7 @@ func (Credit) Fields() []ent.Field {
 		field.Int64("accumulated").Annotations(entgql.Skip()),
 		field.Int64("used").Default(0).Annotations(entgql.Skip()),
 		field.Int64("remaining").Annotations(entgql.Skip()),
-		field.Strings("service_codes").Optional().Annotations(entgql.Skip()),
+		field.Strings("service_codes").SchemaType(jsonText).Optional().Annotations(entgql.Skip()),
 		field.String("source").Default("GRANT").Annotations(entgql.Skip()),
 		// When it reached a terminal status with nothing left.
 		field.Time("closed_at").Optional().Nillable().Annotations(entgql.Skip()),
@@ -301,7 +301,7 @@ func (Discount) Fields() []ent.Field {
 		field.String("name").NotEmpty().MaxLen(200),
 		// Exact decimal percentage, "12.5".
 		field.String("percentage").Immutable().Annotations(entgql.Skip()),
-		field.Strings("service_codes").Optional().Annotations(entgql.Skip()),
+		field.Strings("service_codes").SchemaType(jsonText).Optional().Annotations(entgql.Skip()),
 		field.String("conditions").Default(""),
 	}
 }

@@ -31,7 +31,7 @@ func (Coupon) Fields() []ent.Field {
 		field.Int("max_redemptions").Positive().Immutable(),
 		field.Int("redemptions").Default(0).NonNegative(),
 		field.Int("credit_valid_days").Default(0).NonNegative().Immutable(),
-		field.Strings("service_codes").Optional().Annotations(entgql.Skip()),
+		field.Strings("service_codes").SchemaType(jsonText).Optional().Annotations(entgql.Skip()),
 	}
 }
 

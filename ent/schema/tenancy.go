@@ -158,7 +158,7 @@ func (APIToken) Fields() []ent.Field {
 		// The first characters of the secret, for people to recognise a token.
 		field.String("hint").Immutable(),
 		field.String("secret_hash").Immutable().Unique().Sensitive().Annotations(entgql.Skip()),
-		field.Strings("scopes").Annotations(entgql.Skip()),
+		field.Strings("scopes").SchemaType(jsonText).Annotations(entgql.Skip()),
 		field.Time("expires_at").Optional().Nillable(),
 		field.Time("last_used_at").Optional().Nillable(),
 		field.Time("revoked_at").Optional().Nillable(),

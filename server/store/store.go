@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,15 @@ func (d *DB) Close() error { return d.Client.Close() }
 // OpenDB opens PostgreSQL when url is set, else the embedded SQLite file in dataDir.
 func OpenDB(url, dataDir string) (*DB, error) {
 	if url != "" {
+		// One round trip per parameterised statement instead of two
+		// (lib/pq otherwise prepares each one first).
+		if !strings.Contains(url, "binary_parameters=") {
+			if strings.Contains(url, "?") {
+				url += "&binary_parameters=yes"
+			} else {
+				url += "?binary_parameters=yes"
+			}
+		}
 		db, err := sql.Open("postgres", url)
 		if err != nil {
 			return nil, err

@@ -129,7 +129,7 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 						day := fmt.Sprintf("%s-%02d", o.Month, 1+(si*3)%o.Month.Days())
 						usage = append(usage, client.UsageDaily.Create().SetID(xid.New("ud")).SetOrgID(org.ID).SetBillingGroupID(bg).
 							SetDay(day).SetServiceCode(code).SetRegionCode(r).SetMetric("unit").
-							SetQuantityMicros(int64(1+rng.IntN(500)) * 1_000_000))
+							SetQuantityMicros(int64(1+rng.IntN(500))*1_000_000))
 					}
 				}
 				for c := 0; c < o.Credits; c++ {

@@ -1,0 +1,430 @@
+// Command loadtest measures cloudbill against the performance targets on
+// this machine: it starts a throwaway PostgreSQL, generates a data set,
+// closes a month on two replicas, runs the real server binary, drives it
+// with vegeta (dashboard and baseline), pushes usage, and prints each
+// figure beside its target.
+//
+//	go run ./server/loadtest                 # 10,000 billing groups, 10 s per load
+//	go run ./server/loadtest -groups 2000 -duration 5s
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lib/pq"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/server/auth"
+	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
+	"github.com/cloudbill/cloudbill/server/store"
+	"github.com/cloudbill/cloudbill/server/testenv"
+)
+
+// The dashboard of the performance issue (the same text as the statement-count test).
+const dashboard = `query Dashboard($bg: ID!, $n: Int!) {
+  viewer { account { email coins { balance { amount currency } bonus { amount } } } }
+  billingGroup(id: $bg) {
+    name
+    creditSummary { free { amount } paid { amount } total { amount } }
+    credits(first: $n) { edges { node { id name type status remainingAmount { amount }
+      history(first: 1) { edges { node { kind amount { amount } occurredAt } } } } } }
+    currentUsage { usedAmount { amount } lines { region serviceCode serviceName usedAmount { amount } estimatedAmount { amount } } }
+    billingTrend(months: 6) { months { month usageAmount { amount } billedAmount { amount } paidAmount { amount } } }
+    payments(first: 5) { edges { node { receiptId status amount { amount } method paidAt } } }
+  }
+}`
+
+const secret = "loadtest-secret-loadtest-secret-loadtest"
+
+type row struct{ what, target, got string }
+
+var results []row
+
+func report(what, target, format string, args ...any) {
+	got := fmt.Sprintf(format, args...)
+	results = append(results, row{what, target, got})
+	fmt.Printf("  %-44s %s\n", what+":", got)
+}
+
+func main() {
+	groups := flag.Int("groups", 10000, "billing groups in the data set")
+	duration := flag.Duration("duration", 10*time.Second, "length of each load")
+	workers := flag.Int("clients", 32, "concurrent load clients")
+	batches := flag.Int("batches", 100, "recordUsage batches of 1,000 events")
+	flag.Parse()
+	if err := run(*groups, *duration, *workers, *batches); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func run(groups int, dur time.Duration, clients, batches int) error {
+	ctx := context.Background()
+	fmt.Printf("cloudbill load test: %d CPU cores, %d billing groups, %s per load, %d clients\n",
+		runtime.NumCPU(), groups, dur, clients)
+	admin, stop, err := testenv.StartCluster()
+	if err != nil {
+		return fmt.Errorf("starting PostgreSQL: %w", err)
+	}
+	defer stop()
+	adminDB, err := sql.Open("postgres", admin)
+	if err != nil {
+		return err
+	}
+	if _, err := adminDB.Exec("CREATE DATABASE cloudbill_load"); err != nil {
+		return err
+	}
+	dbURL := strings.Replace(admin, "/postgres?", "/cloudbill_load?", 1)
+
+	st, err := store.OpenDB(dbURL, "")
+	if err != nil {
+		return err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Println("generating the data set…")
+	t0 := time.Now()
+	oct := billing.Month{Year: 2026, Month: 10}
+	orgs, err := dataset.Seed(ctx, st.Client, dataset.Options{Groups: groups, Month: oct, Credits: 2})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  %d organizations, %d groups × 20 priced lines, 2 credits each, in %s\n", len(orgs), groups, time.Since(t0).Round(time.Second))
+
+	// Month close on two replicas at once (separate connection pools).
+	fmt.Println("\nmonth close (two replicas at once):")
+	at := time.Date(2026, 11, 3, 1, 0, 0, 0, billing.NCPPolicy().Location())
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go sampleHeap(&peak, done)
+	t0 = time.Now()
+	var wg sync.WaitGroup
+	issued := make([]int, 2)
+	errs := make([]error, 2)
+	for i := 0; i < 2; i++ {
+		rep, err := store.OpenDB(dbURL, "")
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			e := &billing.Engine{Client: rep.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: true}
+			issued[i], errs[i] = e.IssueInvoices(ctx, at)
+		}(i)
+	}
+	wg.Wait()
+	close(done)
+	closeTime := time.Since(t0)
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	var invoices, lines int
+	st.SQL.QueryRow("SELECT count(*) FROM invoices").Scan(&invoices)
+	st.SQL.QueryRow("SELECT count(*) FROM invoice_lines").Scan(&lines)
+	report("month close", "≤ 30 s for 10,000 groups × 20 lines", "%.1f s for %d invoices, %d lines (%0.f invoices/s); replicas issued %d + %d; peak Go heap %d MiB",
+		closeTime.Seconds(), invoices, lines, float64(invoices)/closeTime.Seconds(), issued[0], issued[1], peak.Load()>>20)
+	if invoices != groups {
+		return fmt.Errorf("%d invoices for %d groups", invoices, groups)
+	}
+
+	// The real server binary.
+	dir, err := os.MkdirTemp("", "cloudbill-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "cloudbill")
+	if out, err := exec.Command("go", "build", "-o", bin, "./server").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	addr := freeAddr()
+	srv := exec.Command(bin)
+	srv.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "CLOUDBILL_JWT_SECRET="+secret, "CLOUDBILL_ADDR="+addr,
+		"CLOUDBILL_RATE_LIMIT=0", "CLOUDBILL_DEMO=0", "CLOUDBILL_LOG_LEVEL=warn", "CLOUDBILL_PPROF_ADDR="+os.Getenv("LOADTEST_PPROF_ADDR"))
+	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer srv.Process.Kill()
+	base := "http://" + addr
+	if err := waitReady(base, 30*time.Second); err != nil {
+		return err
+	}
+
+	tokens, err := auth.NewTokens([]byte(secret), "cloudbill", "cloudbill-api")
+	if err != nil {
+		return err
+	}
+	var bodies [][]byte
+	var bearer []string
+	for i := 0; i < len(orgs) && i < 200; i++ {
+		tok, _, err := tokens.Mint(auth.TypeAccess, orgs[i].MasterID, orgs[i].ID, "", nil, time.Hour)
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(map[string]any{"query": dashboard, "variables": map[string]any{"bg": orgs[i].Groups[0], "n": 20}})
+		bodies, bearer = append(bodies, b), append(bearer, tok)
+	}
+	// One dashboard by hand: it must answer without errors.
+	if err := checkOnce(base, bodies[0], bearer[0]); err != nil {
+		return err
+	}
+	fmt.Println("\nreads (vegeta, keep-alive, max rate):")
+	typename, _ := json.Marshal(map[string]any{"query": "{ __typename }"})
+	base1 := attack(base, [][]byte{typename}, bearer[:1], dur, clients, "baseline")
+	report("{ __typename } baseline", "(reference)", "%.0f req/s, p99 %.1f ms, %.2f%% ok", base1.Throughput, ms(base1.Latencies.P99), 100*base1.Success)
+	dash := attack(base, bodies, bearer, dur, clients, "dashboard")
+	report("dashboard query", "≥ 1,500 req/s at 32 clients, p99 ≤ 50 ms", "%.0f req/s, p99 %.1f ms, p50 %.1f ms, %.2f%% ok",
+		dash.Throughput, ms(dash.Latencies.P99), ms(dash.Latencies.P50), 100*dash.Success)
+	report("dashboard / baseline", "≥ 10%", "%.1f%%", 100*dash.Throughput/base1.Throughput)
+	report("server RSS under the dashboard load", "≤ 150 MB", "peak %s, now %s", procStatus(srv.Process.Pid, "VmHWM"), procStatus(srv.Process.Pid, "VmRSS"))
+
+	// Usage ingestion: batches of 1,000 events through recordUsage.
+	fmt.Println("\nusage ingestion:")
+	op, _, _ := tokens.Mint(auth.TypeAccess, "operator@loadtest", "", "", []string{auth.RoleOperator}, time.Hour)
+	var events [][]map[string]any
+	now := time.Now()
+	n := 0
+	for b := 0; b < batches; b++ {
+		var evs []map[string]any
+		for i := 0; i < 1000; i++ {
+			org := orgs[n%len(orgs)]
+			evs = append(evs, map[string]any{"eventId": fmt.Sprintf("load-%d", n), "billingGroupId": org.Groups[n%len(org.Groups)],
+				"serviceCode": fmt.Sprintf("ld-svc-%02d", n%10), "region": []string{"ld-a", "ld-b"}[n%2], "metric": "unit",
+				"quantity": "1.5", "occurredAt": now.Add(-time.Duration(n%600) * time.Minute).Format(time.RFC3339)})
+			n++
+		}
+		events = append(events, evs)
+	}
+	payloads := make([][]byte, len(events))
+	for i, evs := range events {
+		payloads[i], _ = json.Marshal(map[string]any{"query": `mutation($e: [UsageEventInput!]!) { recordUsage(input: {events: $e}) { accepted duplicates } }`,
+			"variables": map[string]any{"e": evs}})
+	}
+	var accepted atomic.Int64
+	t0 = time.Now()
+	next := atomic.Int64{}
+	var iw sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		iw.Add(1)
+		go func() {
+			defer iw.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(payloads) {
+					return
+				}
+				var out struct {
+					Data struct{ RecordUsage struct{ Accepted int64 } }
+					Errors []any
+				}
+				if err := post(base, payloads[i], op, &out); err != nil || len(out.Errors) > 0 {
+					fmt.Fprintln(os.Stderr, "recordUsage:", err, out.Errors)
+					return
+				}
+				accepted.Add(out.Data.RecordUsage.Accepted)
+			}
+		}()
+	}
+	iw.Wait()
+	ingest := time.Since(t0)
+	rate := float64(accepted.Load()) / ingest.Seconds()
+	// The same rows by COPY into a table of the same shape, for scale.
+	copyRate, err := copyRows(dbURL, n)
+	if err != nil {
+		return err
+	}
+	report("recordUsage ingestion", "≥ 50,000 events/s", "%.0f events/s (%d events in %.1f s, 4 clients)", rate, accepted.Load(), ingest.Seconds())
+	report("plain COPY of the same rows", "(reference)", "%.0f rows/s; recordUsage is %.1f%% of COPY", copyRate, 100*rate/copyRate)
+	// Replay the first batch: every event is a duplicate.
+	var replay struct {
+		Data struct{ RecordUsage struct{ Accepted, Duplicates int } }
+	}
+	post(base, payloads[0], op, &replay)
+	report("replayed batch", "all duplicates", "%d accepted, %d duplicates", replay.Data.RecordUsage.Accepted, replay.Data.RecordUsage.Duplicates)
+
+	// Start to ready on the embedded default, once built.
+	fmt.Println("\nfootprint:")
+	sqliteDir, _ := os.MkdirTemp("", "cloudbill-start-")
+	defer os.RemoveAll(sqliteDir)
+	addr2 := freeAddr()
+	t0 = time.Now()
+	s2 := exec.Command(bin)
+	s2.Env = append(os.Environ(), "CLOUDBILL_DATA_DIR="+sqliteDir, "CLOUDBILL_ADDR="+addr2, "DATABASE_URL=", "CLOUDBILL_DEMO=0", "CLOUDBILL_LOG_LEVEL=warn")
+	if err := s2.Start(); err != nil {
+		return err
+	}
+	if err := waitReady("http://"+addr2, 30*time.Second); err != nil {
+		return err
+	}
+	report("start to ready, embedded SQLite (fresh data dir, migrations)", "≤ 1 s", "%d ms", time.Since(t0).Milliseconds())
+	s2.Process.Kill()
+	s2.Wait()
+	t0 = time.Now()
+	s3 := exec.Command(bin)
+	s3.Env = s2.Env
+	s3.Start()
+	waitReady("http://"+addr2, 30*time.Second)
+	report("start to ready, embedded SQLite (existing data dir)", "≤ 1 s", "%d ms", time.Since(t0).Milliseconds())
+	s3.Process.Kill()
+	s3.Wait()
+
+	fmt.Println("\nsummary (target → measured):")
+	for _, r := range results {
+		fmt.Printf("| %s | %s | %s |\n", r.what, r.target, r.got)
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func attack(base string, bodies [][]byte, bearer []string, dur time.Duration, clients int, name string) vegeta.Metrics {
+	var i atomic.Uint64
+	targeter := func(t *vegeta.Target) error {
+		k := int(i.Add(1)) % len(bodies)
+		t.Method, t.URL, t.Body = "POST", base+"/graphql", bodies[k]
+		t.Header = http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + bearer[k%len(bearer)]}}
+		return nil
+	}
+	a := vegeta.NewAttacker(vegeta.Workers(uint64(clients)), vegeta.MaxWorkers(uint64(clients)), vegeta.KeepAlive(true),
+		vegeta.Connections(clients*2))
+	var m vegeta.Metrics
+	for res := range a.Attack(targeter, vegeta.Rate{Freq: 0}, dur, name) {
+		m.Add(res)
+	}
+	m.Close()
+	return m
+}
+
+func post(base string, body []byte, token string, out any) error {
+	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func checkOnce(base string, body []byte, token string) error {
+	var out struct {
+		Data   map[string]any
+		Errors []any
+	}
+	if err := post(base, body, token, &out); err != nil {
+		return err
+	}
+	if len(out.Errors) > 0 || out.Data == nil {
+		return fmt.Errorf("the dashboard query failed: %v", out.Errors)
+	}
+	return nil
+}
+
+// copyRows COPYs n usage-event-shaped rows into a scratch table.
+func copyRows(url string, n int) (float64, error) {
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE copy_bench (LIKE usage_events INCLUDING ALL)`); err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	tx, err := db.Begin()
+	if err != nil {
+		return 0, err
+	}
+	stmt, err := tx.Prepare(pq.CopyIn("copy_bench", "id", "org_id", "created_at", "event_id", "billing_group_id",
+		"service_code", "region_code", "channel", "metric", "quantity_micros", "occurred_at"))
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := stmt.Exec(fmt.Sprintf("use_%026d", i), "org_x", now, fmt.Sprintf("copy-%d", i), "bg_x", "ld-svc-01",
+			"ld-a", "", "unit", int64(1_500_000), now); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := stmt.Exec(); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(t0).Seconds(), nil
+}
+
+func sampleHeap(peak *atomic.Uint64, done chan struct{}) {
+	var m runtime.MemStats
+	for {
+		runtime.ReadMemStats(&m)
+		if m.HeapInuse > peak.Load() {
+			peak.Store(m.HeapInuse)
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func procStatus(pid int, key string) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, key+":") {
+			var kb int
+			fmt.Sscan(strings.TrimSpace(strings.TrimPrefix(line, key+":")), &kb)
+			return fmt.Sprintf("%d MB", kb/1024)
+		}
+	}
+	return "?"
+}
+
+func freeAddr() string {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitReady(base string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after %s", base, limit)
+}
