@@ -81,7 +81,7 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 	}
 	defer a.Close()
 	if cfg.Demo {
-		if err := app.SeedDemo(ctx, a.DB.Client, cfg.Policy.Currency, cfg.Clock.Now()); err != nil {
+		if err := app.SeedDemo(ctx, a.Engine(), cfg.Clock.Now()); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
 		}
 	}
@@ -105,7 +105,7 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 		if cfg.Demo {
 			tok, _, err := a.Tokens.Mint(auth.TypeAccess, demoMasterID(ctx, a), demoOrgID(ctx, a), "", nil, 12*time.Hour)
 			if err == nil {
-				fmt.Fprintf(&b, "\nDemo organization: %s / %s (password %q)\n", app.DemoMasterEmail, app.DemoMemberEmail, app.DemoPassword)
+				fmt.Fprintf(&b, "\nDemo organization: %s / %s (password %q); coupon code %s\n", app.DemoMasterEmail, app.DemoMemberEmail, app.DemoPassword, app.DemoCoupon)
 				fmt.Fprintf(&b, "A token for the demo master (valid 12h) — in the playground's Headers tab put\n")
 				fmt.Fprintf(&b, "  {\"Authorization\": \"Bearer %s\"}\n", tok)
 			}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
@@ -22,7 +23,8 @@ const (
 
 // SeedDemo creates the demo organization and catalog once; later calls find
 // it and do nothing.
-func SeedDemo(ctx context.Context, client *ent.Client, currency string, now time.Time) error {
+func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
+	client, currency := e.Client, e.Policy.Currency
 	exists, err := client.Account.Query().Where(account.Email(DemoMasterEmail)).Exist(ctx)
 	if err != nil || exists {
 		return err
@@ -76,15 +78,20 @@ func SeedDemo(ctx context.Context, client *ent.Client, currency string, now time
 			return err
 		}
 	}
+	// The organization exists since four months, so it has a history.
+	loc := e.Policy.Location()
+	cur := billing.MonthOf(now, loc)
+	start := cur.Prev().Prev().Prev()
+	since := start.Start(loc).AddDate(0, 0, -7)
 	master, err := billing.CreateAccount(ctx, client, billing.SignUp{
 		Email: DemoMasterEmail, PasswordHash: hash, MemberType: "BUSINESS",
-		ResidenceCountry: "KR", OrganizationName: "Demo Corp", At: now,
+		ResidenceCountry: "KR", OrganizationName: "Demo Corp", At: since,
 	})
 	if err != nil {
 		return err
 	}
 	member, err := billing.CreateAccount(ctx, client, billing.SignUp{
-		Email: DemoMemberEmail, PasswordHash: hash, MemberType: "BUSINESS", ResidenceCountry: "KR", At: now,
+		Email: DemoMemberEmail, PasswordHash: hash, MemberType: "BUSINESS", ResidenceCountry: "KR", At: since,
 	})
 	if err != nil {
 		return err
@@ -96,27 +103,98 @@ func SeedDemo(ctx context.Context, client *ent.Client, currency string, now time
 	if err != nil {
 		return err
 	}
-	research, err := billing.CreateBillingGroup(ctx, client, master.OrgID, "Research", now)
+	research, err := billing.CreateBillingGroup(ctx, client, master.OrgID, "Research", since)
 	if err != nil {
 		return err
 	}
 	if err := billing.SetGrant(ctx, client, research, member.ID, auth.RoleMember); err != nil {
 		return err
 	}
+	day := func(m billing.Month, d int) time.Time { return time.Date(m.Year, m.Month, d, 0, 0, 0, 0, time.UTC) }
 	for _, c := range []struct {
-		bg                 *ent.BillingGroup
-		svc, region, start string
+		bg          *ent.BillingGroup
+		svc, region string
+		from        time.Time
 	}{
-		{main, "server", "kr-central", "2026-01-01"},
-		{main, "load-balancer", "kr-central", "2026-01-01"},
-		{main, "chat-channel", "kr-central", "2026-01-01"},
-		{research, "server", "kr-south", "2026-06-15"},
-		{research, "wordpress-market", "kr-south", "2026-06-15"},
+		{main, "server", "kr-central", day(start, 1)},
+		{main, "load-balancer", "kr-central", day(start, 1)},
+		{main, "chat-channel", "kr-central", day(start, 1)},
+		{research, "server", "kr-south", day(start.Next(), 15)},
+		{research, "wordpress-market", "kr-south", day(start.Next(), 15)},
 	} {
-		start, _ := billing.ParseDay("startsOn", c.start)
-		if _, err := billing.CreateContract(ctx, client, c.bg, c.svc, c.region, start, nil); err != nil {
+		if _, err := billing.CreateContract(ctx, client, c.bg, c.svc, c.region, c.from, nil); err != nil {
 			return err
 		}
 	}
-	return nil
+	return seedHistory(ctx, e, master, main, research, start, cur, now)
+}
+
+// DemoCoupon is a code anyone may redeem in the demo (a 10,000 KRW credit).
+const DemoCoupon = "DEMO-2026"
+
+// seedHistory gives the demo three months of usage, invoices paid by card
+// with a promotion credit allocated, a paid credit, a discount for this
+// month and a coupon to redeem — all through the engine's own rules.
+func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, main, research *ent.BillingGroup, start, cur billing.Month, now time.Time) error {
+	loc := e.Policy.Location()
+	at := func(m billing.Month, d, h int) time.Time { return time.Date(m.Year, m.Month, d, h, 0, 0, 0, loc) }
+	if _, err := e.GrantCredit(ctx, main, billing.CreditSpec{Name: "Launch promotion", Type: "FREE", Amount: 30000,
+		StartsAt: start.Start(loc), EndsAt: cur.Next().Next().Start(loc), Source: "PROMOTION"}); err != nil {
+		return err
+	}
+	if _, err := e.SellPaidCredit(ctx, research, "Prepaid credit", 50000); err != nil {
+		return err
+	}
+	if _, err := e.RegisterMethod(ctx, billing.SandboxGateway{}, master, billing.MethodRequest{Type: "CARD", CardToken: "tok_visa",
+		ConsentPaymentInfo: true, ConsentRecurr: true}); err != nil {
+		return err
+	}
+	// Usage: server hours, API calls and a support channel, every few days.
+	var events []billing.UsageInput
+	n := 0
+	for m := start; !cur.Before(m); m = m.Next() {
+		for d := 1; d <= m.Days(); d += 3 {
+			t := at(m, d, 10)
+			if !t.Before(now) {
+				break
+			}
+			add := func(bg *ent.BillingGroup, svc, region, channel, metric, qty string) {
+				n++
+				events = append(events, billing.UsageInput{EventID: fmt.Sprintf("demo-%d", n), BillingGroupID: bg.ID,
+					ServiceCode: svc, Region: region, Channel: channel, Metric: metric, Quantity: qty, OccurredAt: t})
+			}
+			add(main, "server", "kr-central", "", "server-hour", fmt.Sprintf("%d.5", 40+d))
+			add(main, "api-gateway", "kr-central", "", "api-call", fmt.Sprint(1200*d))
+			add(main, "chat-channel", "kr-central", "support", "api-call", fmt.Sprint(300*d))
+			add(main, "chat-channel", "kr-central", "support", "disk-gb", "2.5")
+			if !m.Before(start.Next()) {
+				add(research, "server", "kr-south", "", "server-hour", fmt.Sprint(20+d))
+			}
+		}
+	}
+	if _, err := e.RecordUsage(ctx, "", events); err != nil {
+		return err
+	}
+	// Past months: issued on the 3rd, paid automatically on the 10th.
+	for m := start; m.Before(cur); m = m.Next() {
+		if now.Before(e.Policy.IssuedAt(m)) {
+			break
+		}
+		for _, bg := range []*ent.BillingGroup{main, research} {
+			if _, err := e.IssueInvoice(ctx, bg, m); err != nil {
+				return err
+			}
+		}
+		if pay := at(m.Next(), e.Policy.RegularPaymentFirstDay, 9); pay.Before(now) {
+			if _, _, err := e.AutoPay(ctx, pay); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := e.CreateDiscount(ctx, main, cur, "Loyalty discount", "5", []string{"server"}, "customers for over 3 months"); err != nil {
+		return err
+	}
+	_, err := e.CreateCoupon(ctx, billing.CouponSpec{Code: DemoCoupon, Name: "Demo coupon", Amount: 10000,
+		ValidFrom: start.Start(loc), ValidUntil: now.AddDate(1, 0, 0), MaxRedemptions: 1000, CreditValidDays: 90, Currency: e.Policy.Currency})
+	return err
 }

@@ -235,7 +235,7 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 					return
 				}
 				var out struct {
-					Data struct{ RecordUsage struct{ Accepted int64 } }
+					Data   struct{ RecordUsage struct{ Accepted int64 } }
 					Errors []any
 				}
 				if err := post(base, payloads[i], op, &out); err != nil || len(out.Errors) > 0 {
@@ -258,7 +258,9 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 	report("plain COPY of the same rows", "(reference)", "%.0f rows/s; recordUsage is %.1f%% of COPY", copyRate, 100*rate/copyRate)
 	// Replay the first batch: every event is a duplicate.
 	var replay struct {
-		Data struct{ RecordUsage struct{ Accepted, Duplicates int } }
+		Data struct {
+			RecordUsage struct{ Accepted, Duplicates int }
+		}
 	}
 	post(base, payloads[0], op, &replay)
 	report("replayed batch", "all duplicates", "%d accepted, %d duplicates", replay.Data.RecordUsage.Accepted, replay.Data.RecordUsage.Duplicates)
