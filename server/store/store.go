@@ -36,12 +36,16 @@ func (d *DB) Close() error { return d.Client.Close() }
 func OpenDB(url, dataDir string) (*DB, error) {
 	if url != "" {
 		// One round trip per parameterised statement instead of two
-		// (lib/pq otherwise prepares each one first).
-		if !strings.Contains(url, "binary_parameters=") {
+		// (lib/pq otherwise prepares each one first), and no statement may
+		// run longer than 30 s.
+		for _, opt := range []string{"binary_parameters=yes", "options=-c%20statement_timeout%3D30000"} {
+			if strings.Contains(url, strings.SplitN(opt, "=", 2)[0]+"=") {
+				continue
+			}
 			if strings.Contains(url, "?") {
-				url += "&binary_parameters=yes"
+				url += "&" + opt
 			} else {
-				url += "?binary_parameters=yes"
+				url += "?" + opt
 			}
 		}
 		db, err := sql.Open("postgres", url)
