@@ -327,6 +327,27 @@ func (e *Engine) payer(ctx context.Context, client *ent.Client, orgID string) (*
 	return a, m, err
 }
 
+// payerCache memoises payer lookups by organization for one job run, so a
+// run over many invoices reads each organization's payer once.
+func (e *Engine) payerCache() func(context.Context, string) (*ent.Account, *ent.PaymentMethod, error) {
+	type entry struct {
+		a *ent.Account
+		m *ent.PaymentMethod
+	}
+	seen := map[string]entry{}
+	return func(ctx context.Context, orgID string) (*ent.Account, *ent.PaymentMethod, error) {
+		if v, ok := seen[orgID]; ok {
+			return v.a, v.m, nil
+		}
+		a, m, err := e.payer(ctx, e.Client, orgID)
+		if err != nil {
+			return nil, nil, err
+		}
+		seen[orgID] = entry{a, m}
+		return a, m, nil
+	}
+}
+
 // AutoPay charges the automatic method for every issued, unpaid invoice on
 // the regular payment days, once a day per invoice however many
 // replicas run it: the attempt key (invoice, day) is unique. A failed
@@ -341,11 +362,12 @@ func (e *Engine) AutoPay(ctx context.Context, at time.Time) (charged, failed int
 	if err != nil {
 		return 0, 0, err
 	}
+	payers := e.payerCache()
 	for _, inv := range invs {
 		if AmountDue(inv) == 0 {
 			continue
 		}
-		_, m, err := e.payer(ctx, e.Client, inv.OrgID)
+		_, m, err := payers(ctx, inv.OrgID)
 		if err != nil {
 			return charged, failed, err
 		}
@@ -425,10 +447,16 @@ func (e *Engine) Reconcile(ctx context.Context, at time.Time) (int, error) {
 // period is over, notifies by email and SMS, and emits a
 // suspension-notice event the platform acts on.
 func (e *Engine) MarkOutstanding(ctx context.Context, at time.Time) (int, error) {
-	invs, err := e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusISSUED)).All(ctx)
+	// Only months whose regular payment period is over can be outstanding.
+	latest := MonthOf(at, e.Policy.Location()).Prev()
+	if at.Before(e.Policy.OutstandingFrom(latest, false)) {
+		latest = latest.Prev()
+	}
+	invs, err := e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusISSUED), invoice.MonthLTE(latest.String())).All(ctx)
 	if err != nil {
 		return 0, err
 	}
+	payers := e.payerCache()
 	n := 0
 	for _, inv := range invs {
 		if AmountDue(inv) == 0 {
@@ -438,7 +466,10 @@ func (e *Engine) MarkOutstanding(ctx context.Context, at time.Time) (int, error)
 		if err != nil {
 			return n, err
 		}
-		_, pm, err := e.payer(ctx, e.Client, inv.OrgID)
+		if at.Before(e.Policy.OutstandingFrom(m, false)) {
+			continue
+		}
+		_, pm, err := payers(ctx, inv.OrgID)
 		if err != nil {
 			return n, err
 		}
