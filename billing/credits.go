@@ -120,40 +120,29 @@ func (e *Engine) closeCredit(ctx context.Context, tx *ent.Tx, c *ent.Credit, sta
 }
 
 // RecoverCredit takes back what is left of a free credit (R-25: abuse).
-func (e *Engine) RecoverCredit(ctx context.Context, id string, orgCheck func(*ent.Credit) error) (*ent.Credit, error) {
-	var out *ent.Credit
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		c, err := e.lockCredit(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := orgCheck(c); err != nil {
-			return err
-		}
-		if c.Type != credit.TypeFREE {
-			return Errorf(CodeConflict, "only free credits are recovered; refund a paid credit instead")
-		}
-		out, err = e.closeCredit(ctx, tx, c, credit.StatusRECOVERED, creditentry.KindRECOVERY, e.Clock.Now())
-		return err
-	})
-	return out, err
+func (e *Engine) RecoverCredit(ctx context.Context, id string) (*ent.Credit, error) {
+	return e.endCredit(ctx, id, credit.TypeFREE, credit.StatusRECOVERED, creditentry.KindRECOVERY,
+		"only free credits are recovered; refund a paid credit instead")
 }
 
 // RefundPaidCredit refunds what is left of a paid credit.
-func (e *Engine) RefundPaidCredit(ctx context.Context, id string, orgCheck func(*ent.Credit) error) (*ent.Credit, error) {
+func (e *Engine) RefundPaidCredit(ctx context.Context, id string) (*ent.Credit, error) {
+	return e.endCredit(ctx, id, credit.TypePAID, credit.StatusREFUNDED, creditentry.KindREFUND,
+		"only paid credits are refunded; recover a free credit instead")
+}
+
+// endCredit closes a credit of type typ into status with a history entry.
+func (e *Engine) endCredit(ctx context.Context, id string, typ credit.Type, status credit.Status, kind creditentry.Kind, wrongType string) (*ent.Credit, error) {
 	var out *ent.Credit
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		c, err := e.lockCredit(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if err := orgCheck(c); err != nil {
-			return err
+		if c.Type != typ {
+			return Errorf(CodeConflict, "%s", wrongType)
 		}
-		if c.Type != credit.TypePAID {
-			return Errorf(CodeConflict, "only paid credits are refunded; recover a free credit instead")
-		}
-		out, err = e.closeCredit(ctx, tx, c, credit.StatusREFUNDED, creditentry.KindREFUND, e.Clock.Now())
+		out, err = e.closeCredit(ctx, tx, c, status, kind, e.Clock.Now())
 		return err
 	})
 	return out, err

@@ -986,7 +986,7 @@ func (r *mutationResolver) RecoverCredit(ctx context.Context, input model.Credit
 	if _, err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	c, err := r.engine().RecoverCredit(ctx, input.CreditID, func(*ent.Credit) error { return nil })
+	c, err := r.engine().RecoverCredit(ctx, input.CreditID)
 	if err != nil {
 		return nil, err
 	}
@@ -998,7 +998,7 @@ func (r *mutationResolver) RefundPaidCredit(ctx context.Context, input model.Cre
 	if _, err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	c, err := r.engine().RefundPaidCredit(ctx, input.CreditID, func(*ent.Credit) error { return nil })
+	c, err := r.engine().RefundPaidCredit(ctx, input.CreditID)
 	if err != nil {
 		return nil, err
 	}

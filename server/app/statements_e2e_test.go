@@ -8,24 +8,13 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
-// DashboardQuery is what a billing console loads on every visit (issue
-// "performance"); the load script sends the same text.
-const DashboardQuery = `query Dashboard($bg: ID!, $n: Int!) {
-  viewer { account { email coins { balance { amount currency } bonus { amount } } } }
-  billingGroup(id: $bg) {
-    name
-    creditSummary { free { amount } paid { amount } total { amount } }
-    credits(first: $n) { edges { node { id name type status remainingAmount { amount }
-      history(first: 1) { edges { node { kind amount { amount } occurredAt } } } } } }
-    currentUsage { usedAmount { amount } lines { region serviceCode serviceName usedAmount { amount } estimatedAmount { amount } } }
-    billingTrend(months: 6) { months { month usageAmount { amount } billedAmount { amount } paidAmount { amount } } }
-    payments(first: 5) { edges { node { receiptId status amount { amount } method paidAt } } }
-  }
-}`
+// DashboardQuery is the query the load script sends too.
+const DashboardQuery = dataset.DashboardQuery
 
 // statements runs a GraphQL request in-process and counts its SQL statements.
 func (e *env) statements(token, query string, vars map[string]any) (int64, map[string]any) {

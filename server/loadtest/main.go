@@ -36,20 +36,6 @@ import (
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
-// The dashboard of the performance issue (the same text as the statement-count test).
-const dashboard = `query Dashboard($bg: ID!, $n: Int!) {
-  viewer { account { email coins { balance { amount currency } bonus { amount } } } }
-  billingGroup(id: $bg) {
-    name
-    creditSummary { free { amount } paid { amount } total { amount } }
-    credits(first: $n) { edges { node { id name type status remainingAmount { amount }
-      history(first: 1) { edges { node { kind amount { amount } occurredAt } } } } } }
-    currentUsage { usedAmount { amount } lines { region serviceCode serviceName usedAmount { amount } estimatedAmount { amount } } }
-    billingTrend(months: 6) { months { month usageAmount { amount } billedAmount { amount } paidAmount { amount } } }
-    payments(first: 5) { edges { node { receiptId status amount { amount } method paidAt } } }
-  }
-}`
-
 const secret = "loadtest-secret-loadtest-secret-loadtest"
 
 // quietDay is the server's clock during the loads.
@@ -191,7 +177,7 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		if err != nil {
 			return err
 		}
-		b, _ := json.Marshal(map[string]any{"query": dashboard, "variables": map[string]any{"bg": orgs[i].Groups[0], "n": 20}})
+		b, _ := json.Marshal(map[string]any{"query": dataset.DashboardQuery, "variables": map[string]any{"bg": orgs[i].Groups[0], "n": 20}})
 		bodies, bearer = append(bodies, b), append(bearer, tok)
 	}
 	// One dashboard by hand: it must answer without errors.

@@ -31,6 +31,22 @@ type Org struct {
 	Groups                    []string
 }
 
+// DashboardQuery is what a billing console loads on every visit (the
+// performance issue's dashboard): the load script drives it and a test
+// counts its SQL statements.
+const DashboardQuery = `query Dashboard($bg: ID!, $n: Int!) {
+  viewer { account { email coins { balance { amount currency } bonus { amount } } } }
+  billingGroup(id: $bg) {
+    name
+    creditSummary { free { amount } paid { amount } total { amount } }
+    credits(first: $n) { edges { node { id name type status remainingAmount { amount }
+      history(first: 1) { edges { node { kind amount { amount } occurredAt } } } } } }
+    currentUsage { usedAmount { amount } lines { region serviceCode serviceName usedAmount { amount } estimatedAmount { amount } } }
+    billingTrend(months: 6) { months { month usageAmount { amount } billedAmount { amount } paidAmount { amount } } }
+    payments(first: 5) { edges { node { receiptId status amount { amount } method paidAt } } }
+  }
+}`
+
 // Password of every generated account.
 const Password = "Load!test2026"
 
