@@ -396,6 +396,40 @@ func (r *coinWalletResolver) SharedWithMe(ctx context.Context, obj *model.CoinWa
 	return r.Client.CoinCharge.Query().Where(coincharge.IDIn(ids...)).Order(ent.Desc(coincharge.FieldCreatedAt)).All(ctx)
 }
 
+// Shares is the resolver for the shares field.
+func (r *coinWalletResolver) Shares(ctx context.Context, obj *model.CoinWallet) ([]*model.CoinShareEntry, error) {
+	charges, err := r.Client.CoinCharge.Query().Where(coincharge.AccountID(obj.AccountID)).All(ctx)
+	if err != nil || len(charges) == 0 {
+		return []*model.CoinShareEntry{}, err
+	}
+	byID := map[string]*ent.CoinCharge{}
+	ids := make([]string, len(charges))
+	for i, c := range charges {
+		byID[c.ID], ids[i] = c, c.ID
+	}
+	shares, err := r.Client.CoinShare.Query().Where(coinshare.ChargeIDIn(ids...)).Order(ent.Asc(coinshare.FieldCreatedAt)).All(ctx)
+	if err != nil || len(shares) == 0 {
+		return []*model.CoinShareEntry{}, err
+	}
+	accts := make([]string, len(shares))
+	for i, sh := range shares {
+		accts[i] = sh.AccountID
+	}
+	as, err := r.Client.Account.Query().Where(account.IDIn(accts...)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byAcct := map[string]*ent.Account{}
+	for _, a := range as {
+		byAcct[a.ID] = a
+	}
+	out := make([]*model.CoinShareEntry, len(shares))
+	for i, sh := range shares {
+		out[i] = &model.CoinShareEntry{Charge: byID[sh.ChargeID], Account: byAcct[sh.AccountID], SharedAt: sh.CreatedAt}
+	}
+	return out, nil
+}
+
 // BillingGroup is the resolver for the billingGroup field.
 func (r *contractResolver) BillingGroup(ctx context.Context, obj *ent.Contract) (*ent.BillingGroup, error) {
 	return r.Client.BillingGroup.Get(ctx, obj.BillingGroupID)

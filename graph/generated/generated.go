@@ -260,6 +260,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	CoinShareEntry struct {
+		Account  func(childComplexity int) int
+		Charge   func(childComplexity int) int
+		SharedAt func(childComplexity int) int
+	}
+
 	CoinUsageEntry struct {
 		BonusAmount   func(childComplexity int) int
 		ChargedAmount func(childComplexity int) int
@@ -273,6 +279,7 @@ type ComplexityRoot struct {
 		Charged      func(childComplexity int) int
 		Charges      func(childComplexity int, period *string) int
 		SharedWithMe func(childComplexity int) int
+		Shares       func(childComplexity int) int
 		Usages       func(childComplexity int, period *string) int
 	}
 
@@ -863,6 +870,7 @@ type CoinWalletResolver interface {
 	Charges(ctx context.Context, obj *model.CoinWallet, period *string) ([]*ent.CoinCharge, error)
 	Usages(ctx context.Context, obj *model.CoinWallet, period *string) ([]*model.CoinUsageEntry, error)
 	SharedWithMe(ctx context.Context, obj *model.CoinWallet) ([]*ent.CoinCharge, error)
+	Shares(ctx context.Context, obj *model.CoinWallet) ([]*model.CoinShareEntry, error)
 }
 type ContractResolver interface {
 	BillingGroup(ctx context.Context, obj *ent.Contract) (*ent.BillingGroup, error)
@@ -1809,6 +1817,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CoinChargeEdge.Node(childComplexity), true
 
+	case "CoinShareEntry.account":
+		if e.ComplexityRoot.CoinShareEntry.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinShareEntry.Account(childComplexity), true
+	case "CoinShareEntry.charge":
+		if e.ComplexityRoot.CoinShareEntry.Charge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinShareEntry.Charge(childComplexity), true
+	case "CoinShareEntry.sharedAt":
+		if e.ComplexityRoot.CoinShareEntry.SharedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinShareEntry.SharedAt(childComplexity), true
+
 	case "CoinUsageEntry.bonusAmount":
 		if e.ComplexityRoot.CoinUsageEntry.BonusAmount == nil {
 			break
@@ -1869,6 +1896,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CoinWallet.SharedWithMe(childComplexity), true
+	case "CoinWallet.shares":
+		if e.ComplexityRoot.CoinWallet.Shares == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CoinWallet.Shares(childComplexity), true
 	case "CoinWallet.usages":
 		if e.ComplexityRoot.CoinWallet.Usages == nil {
 			break
@@ -7758,6 +7791,14 @@ type CoinWallet {
   usages(period: String): [CoinUsageEntry!]! @goField(forceResolver: true)
   "Charges other accounts shared with this one (R-32)."
   sharedWithMe: [CoinCharge!]! @goField(forceResolver: true)
+  "This account's charges shared with others: which charge, with whom (R-32)."
+  shares: [CoinShareEntry!]! @goField(forceResolver: true)
+}
+
+type CoinShareEntry {
+  charge: CoinCharge!
+  account: Account!
+  sharedAt: DateTime!
 }
 
 extend type CoinCharge {
@@ -8245,6 +8286,18 @@ func (ec *executionContext) childFields_CoinChargeEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type CoinChargeEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_CoinShareEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "charge":
+		return ec.fieldContext_CoinShareEntry_charge(ctx, field)
+	case "account":
+		return ec.fieldContext_CoinShareEntry_account(ctx, field)
+	case "sharedAt":
+		return ec.fieldContext_CoinShareEntry_sharedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CoinShareEntry", field.Name)
+}
+
 func (ec *executionContext) childFields_CoinUsageEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "invoice":
@@ -8273,6 +8326,8 @@ func (ec *executionContext) childFields_CoinWallet(ctx context.Context, field gr
 		return ec.fieldContext_CoinWallet_usages(ctx, field)
 	case "sharedWithMe":
 		return ec.fieldContext_CoinWallet_sharedWithMe(ctx, field)
+	case "shares":
+		return ec.fieldContext_CoinWallet_shares(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CoinWallet", field.Name)
 }
@@ -13655,6 +13710,93 @@ func (ec *executionContext) fieldContext_CoinChargeEdge_cursor(_ context.Context
 	return graphql.NewScalarFieldContext("CoinChargeEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _CoinShareEntry_charge(ctx context.Context, field graphql.CollectedField, obj *model.CoinShareEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinShareEntry_charge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Charge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CoinCharge) graphql.Marshaler {
+			return ec.marshalNCoinCharge2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinCharge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinShareEntry_charge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinShareEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinCharge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinShareEntry_account(ctx context.Context, field graphql.CollectedField, obj *model.CoinShareEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinShareEntry_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Account, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Account) graphql.Marshaler {
+			return ec.marshalNAccount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinShareEntry_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinShareEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinShareEntry_sharedAt(ctx context.Context, field graphql.CollectedField, obj *model.CoinShareEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinShareEntry_sharedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SharedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinShareEntry_sharedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CoinShareEntry", field, false, false, "DateTime")
+}
+
 func (ec *executionContext) _CoinUsageEntry_invoice(ctx context.Context, field graphql.CollectedField, obj *model.CoinUsageEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13985,6 +14127,38 @@ func (ec *executionContext) fieldContext_CoinWallet_sharedWithMe(_ context.Conte
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CoinCharge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CoinWallet_shares(ctx context.Context, field graphql.CollectedField, obj *model.CoinWallet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CoinWallet_shares(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CoinWallet().Shares(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CoinShareEntry) graphql.Marshaler {
+			return ec.marshalNCoinShareEntry2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinShareEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CoinWallet_shares(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CoinWallet",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CoinShareEntry(ctx, field)
 		},
 	}
 	return fc, nil
@@ -37510,6 +37684,49 @@ func (ec *executionContext) _CoinChargeEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var coinShareEntryImplementors = []string{"CoinShareEntry"}
+
+func (ec *executionContext) _CoinShareEntry(ctx context.Context, sel ast.SelectionSet, obj *model.CoinShareEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, coinShareEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CoinShareEntry")
+		case "charge":
+			out.Values[i] = ec._CoinShareEntry_charge(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "account":
+			out.Values[i] = ec._CoinShareEntry_account(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sharedAt":
+			out.Values[i] = ec._CoinShareEntry_sharedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var coinUsageEntryImplementors = []string{"CoinUsageEntry"}
 
 func (ec *executionContext) _CoinUsageEntry(ctx context.Context, sel ast.SelectionSet, obj *model.CoinUsageEntry) graphql.Marshaler {
@@ -37604,6 +37821,12 @@ func (ec *executionContext) _CoinWallet(ctx context.Context, sel ast.SelectionSe
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CoinWallet_sharedWithMe(ctx, field, obj)
+				})
+		case "shares":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CoinWallet_shares(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -42164,6 +42387,30 @@ func (ec *executionContext) marshalNCoinChargeOrderField2ᚖgithubᚗcomᚋcloud
 func (ec *executionContext) unmarshalNCoinChargeWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCoinChargeWhereInput(ctx context.Context, v any) (*ent.CoinChargeWhereInput, error) {
 	res, err := ec.unmarshalInputCoinChargeWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCoinShareEntry2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinShareEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CoinShareEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCoinShareEntry2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinShareEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCoinShareEntry2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinShareEntry(ctx context.Context, sel ast.SelectionSet, v *model.CoinShareEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CoinShareEntry!")
+		return graphql.Null
+	}
+	return ec._CoinShareEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCoinUsageEntry2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCoinUsageEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CoinUsageEntry) graphql.Marshaler {

@@ -130,6 +130,12 @@ type ChargeCoinsPayload struct {
 	Wallet  *CoinWallet     `json:"wallet"`
 }
 
+type CoinShareEntry struct {
+	Charge   *ent.CoinCharge `json:"charge"`
+	Account  *ent.Account    `json:"account"`
+	SharedAt time.Time       `json:"sharedAt"`
+}
+
 type CoinUsageEntry struct {
 	Invoice       *ent.Invoice `json:"invoice"`
 	BonusAmount   *Money       `json:"bonusAmount"`

@@ -355,6 +355,14 @@ func TestCoinsAndDeposits(t *testing.T) {
 		if str(sh, "shareCoins.charge.sharedWith.0.email") != "coin-member@example.com" {
 			t.Fatalf("share = %v", sh)
 		}
+		ws := e.ok(master, `{ viewer { account { coins { shares { charge { id } account { email } } } } } }`, nil)
+		if str(ws, "viewer.account.coins.shares.0.account.email") != "coin-member@example.com" || str(ws, "viewer.account.coins.shares.0.charge.id") != chargeID {
+			t.Fatalf("wallet shares = %v", ws)
+		}
+		mw := e.ok(mTok, `{ viewer { account { coins { sharedWithMe { id } } } } }`, nil)
+		if str(mw, "viewer.account.coins.sharedWithMe.0.id") != chargeID {
+			t.Fatalf("shared with the member = %v", mw)
+		}
 		e.runJobs("2026-12-03T00:00:00+09:00")
 		e.at("2026-12-03T15:00:00+09:00")
 		master = e.login("coins@example.com")
