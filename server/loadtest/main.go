@@ -67,6 +67,10 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 	ctx := context.Background()
 	fmt.Printf("cloudbill load test: %d CPU cores, %d billing groups, %s per load, %d clients\n",
 		runtime.NumCPU(), groups, dur, clients)
+	stats := os.Getenv("LOADTEST_PG_STATS") != ""
+	if stats {
+		testenv.ExtraOptions = "-c shared_preload_libraries=pg_stat_statements"
+	}
 	admin, stop, err := testenv.StartCluster()
 	if err != nil {
 		return fmt.Errorf("starting PostgreSQL: %w", err)
@@ -193,6 +197,9 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		dash.Throughput, ms(dash.Latencies.P99), ms(dash.Latencies.P50), 100*dash.Success)
 	report("dashboard / baseline", "≥ 10%", "%.1f%%", 100*dash.Throughput/base1.Throughput)
 	report("server RSS under the dashboard load", "≤ 150 MB", "peak %s, now %s", procStatus(srv.Process.Pid, "VmHWM"), procStatus(srv.Process.Pid, "VmRSS"))
+	if stats {
+		topStatements(dbURL)
+	}
 
 	// Usage ingestion: batches of 1,000 events through recordUsage.
 	fmt.Println("\nusage ingestion:")
@@ -291,6 +298,34 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		fmt.Printf("| %s | %s | %s |\n", r.what, r.target, r.got)
 	}
 	return nil
+}
+
+// topStatements prints where PostgreSQL spent its time (LOADTEST_PG_STATS=1).
+func topStatements(url string) {
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		fmt.Println("  pg_stat_statements:", err)
+		return
+	}
+	rows, err := db.Query(`SELECT calls, round(total_exec_time::numeric, 0), round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`)
+	if err != nil {
+		fmt.Println("  pg_stat_statements:", err)
+		return
+	}
+	defer rows.Close()
+	fmt.Println("  top statements by total time (calls, total ms, mean ms, query):")
+	for rows.Next() {
+		var calls int64
+		var total, mean float64
+		var q string
+		rows.Scan(&calls, &total, &mean, &q)
+		fmt.Printf("    %8d %8.0f %7.3f  %s\n", calls, total, mean, q)
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

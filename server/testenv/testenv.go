@@ -31,6 +31,10 @@ import (
 	"github.com/cloudbill/cloudbill/server/store"
 )
 
+// ExtraOptions are added to the throwaway cluster's postgres options (the
+// load script uses them to load pg_stat_statements).
+var ExtraOptions string
+
 var (
 	restartFn func() error // restarts the throwaway cluster; nil with DATABASE_URL
 	once      sync.Once
@@ -214,7 +218,7 @@ func startCluster(bin string) error {
 	}
 	// Durability is traded for speed: this cluster lives for one test run.
 	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='%s' -c fsync=off "+
-		"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB", port, dir)
+		"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB %s", port, dir, ExtraOptions)
 	if err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		return err
 	}
