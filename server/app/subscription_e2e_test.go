@@ -1,0 +1,100 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/server/app"
+	"github.com/cloudbill/cloudbill/server/testenv"
+)
+
+// paymentUpdated over graphql-transport-ws: a client subscribed to its
+// billing group sees its instant payment settle; a foreign caller cannot
+// subscribe to that group.
+func TestPaymentUpdatedSubscription(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	e.ok(e.op, catalogSetup, nil)
+	e.at("2026-11-01T10:00:00+09:00")
+	tok, bg := e.octoberInvoice("subscriber@example.com")
+	pm := str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+	e.runJobs("2026-11-03T00:00:00+09:00")
+	e.at("2026-11-20T10:00:00+09:00")
+	foreign, _ := e.signUp("spy@example.com")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	subscribe := func(token string) (*websocket.Conn, map[string]any) {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/graphql",
+			&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
+		var ack map[string]any
+		if err := wsjson.Read(ctx, c, &ack); err != nil || ack["type"] != "connection_ack" {
+			t.Fatalf("connection_ack: %v %v", ack, err)
+		}
+		wsjson.Write(ctx, c, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+			"query":     `subscription($bg: ID!) { paymentUpdated(billingGroupId: $bg) { status amount { amount } receiptId } }`,
+			"variables": map[string]any{"bg": bg}}})
+		return c, nil
+	}
+	spy, _ := subscribe(foreign)
+	var refused map[string]any
+	if err := wsjson.Read(ctx, spy, &refused); err != nil {
+		t.Fatal(err)
+	}
+	// gqlgen sends a failed subscription as "next" with errors and no data.
+	if b, _ := json.Marshal(refused); !strings.Contains(string(b), "NOT_FOUND") || get(refused, "payload.data.paymentUpdated") != nil {
+		t.Fatalf("a foreign subscriber got %s", b)
+	}
+	spy.Close(websocket.StatusNormalClosure, "")
+
+	c, _ := subscribe(tok)
+	defer c.Close(websocket.StatusNormalClosure, "")
+	time.Sleep(100 * time.Millisecond) // let the subscription register
+	pay := e.ok(tok, payInstantly, map[string]any{"in": map[string]any{"billingGroupId": bg, "paymentMethodId": pm, "idempotencyKey": "ws-1"}})
+	var next map[string]any
+	if err := wsjson.Read(ctx, c, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next["type"] != "next" || str(next, "payload.data.paymentUpdated.status") != "SUCCESSFUL" ||
+		str(next, "payload.data.paymentUpdated.amount.amount") != str(pay, "payInstantly.payment.amount.amount") {
+		t.Fatalf("subscription message = %v", next)
+	}
+}
+
+// R-48: the channel-SaaS preset issues on the 1st and charges the card
+// automatically on the 5th (and not on the 10th).
+func TestChannelSaaSPresetChargesOnThe5th(t *testing.T) {
+	e := newEnvWith(t, testenv.SQLite(t), func(c *app.Config) { c.Policy = billing.ChannelSaaSPolicy() })
+	e.ok(e.op, catalogSetup, nil)
+	e.at("2026-10-20T10:00:00+09:00")
+	tok, bg := e.octoberInvoice("saas@example.com")
+	e.ok(tok, registerMethod, card("tok_visa"))
+	if got := e.runJobs("2026-11-01T00:00:00+09:00"); get(got, "runBillingJobs.issued") != 1.0 {
+		t.Fatalf("1st = %v", got)
+	}
+	if got := e.runJobs("2026-11-04T12:00:00+09:00"); get(got, "runBillingJobs.charged") != 0.0 {
+		t.Fatalf("4th = %v", got)
+	}
+	if got := e.runJobs("2026-11-05T09:00:00+09:00"); get(got, "runBillingJobs.charged") != 1.0 {
+		t.Fatalf("5th = %v", got)
+	}
+	e.at("2026-11-06T10:00:00+09:00")
+	inv := e.ok(tok, invoiceQuery, map[string]any{"bg": bg, "m": "2026-10"})
+	if str(inv, "billingGroup.invoice.status") != "PAID" {
+		t.Fatalf("invoice = %v", inv)
+	}
+	p := e.ok(tok, `{ billingPolicy { name issueDay regularPaymentFirstDay regularPaymentLastDay } }`, nil)
+	if str(p, "billingPolicy.name") != "CHANNEL_SAAS" || get(p, "billingPolicy.regularPaymentFirstDay") != 5.0 {
+		t.Fatalf("policy = %v", p)
+	}
+}
