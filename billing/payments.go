@@ -363,6 +363,7 @@ func (e *Engine) AutoPay(ctx context.Context, at time.Time) (charged, failed int
 		return 0, 0, err
 	}
 	payers := e.payerCache()
+	groups := map[string]*ent.BillingGroup{}
 	for _, inv := range invs {
 		if AmountDue(inv) == 0 {
 			continue
@@ -374,9 +375,12 @@ func (e *Engine) AutoPay(ctx context.Context, at time.Time) (charged, failed int
 		if m == nil || m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
 			continue // nothing to charge: pays by deposit, or no method yet
 		}
-		bg, err := e.Client.BillingGroup.Get(ctx, inv.BillingGroupID)
-		if err != nil {
-			return charged, failed, err
+		bg := groups[inv.BillingGroupID]
+		if bg == nil {
+			if bg, err = e.Client.BillingGroup.Get(ctx, inv.BillingGroupID); err != nil {
+				return charged, failed, err
+			}
+			groups[bg.ID] = bg
 		}
 		key := inv.ID + "@" + day
 		var p *ent.Payment

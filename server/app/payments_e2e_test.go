@@ -401,3 +401,25 @@ func TestCoinsAndDeposits(t *testing.T) {
 		_ = fmt.Sprint()
 	})
 }
+
+// R-46: a business's tax invoice for October is issued on the third
+// business day of November (the 4th: the 31st is a Saturday), once,
+// however often the jobs run.
+func TestTaxInvoices(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	e.ok(e.op, catalogSetup, nil)
+	e.at("2026-11-01T10:00:00+09:00")
+	tok, bg := e.octoberInvoice("tax@example.com")
+	q := `query($bg: ID!) { billingGroup(id: $bg) { taxInvoices { month supplyAmount { amount } taxAmount { amount } issuedAt } } }`
+	e.runJobs("2026-11-03T23:59:00+09:00")
+	if n := len(get(e.ok(tok, q, map[string]any{"bg": bg}), "billingGroup.taxInvoices").([]any)); n != 0 {
+		t.Fatalf("%d tax invoices before the third business day", n)
+	}
+	e.runJobs("2026-11-04T00:00:00+09:00")
+	e.runJobs("2026-11-04T00:01:00+09:00")
+	d := e.ok(tok, q, map[string]any{"bg": bg})
+	if n := len(get(d, "billingGroup.taxInvoices").([]any)); n != 1 || str(d, "billingGroup.taxInvoices.0.supplyAmount.amount") != "85000" ||
+		str(d, "billingGroup.taxInvoices.0.taxAmount.amount") != "8500" {
+		t.Fatalf("tax invoices = %v", d)
+	}
+}
