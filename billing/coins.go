@@ -193,8 +193,10 @@ func (e *Engine) ShareCoins(ctx context.Context, master *ent.Account, chargeID s
 type Wallet struct{ Charged, Bonus int64 }
 
 // CoinWallet adds up what is left of an account's own charges.
-func (e *Engine) CoinWallet(ctx context.Context, accountID string) (Wallet, error) {
-	cs, err := e.Client.CoinCharge.Query().Where(coincharge.AccountID(accountID)).All(ctx)
+func (e *Engine) CoinWallet(ctx context.Context, acct *ent.Account) (Wallet, error) {
+	cs, err := CachedView(ctx, acct.OrgID, "coins:"+acct.ID, func() ([]*ent.CoinCharge, error) {
+		return e.Client.CoinCharge.Query().Where(coincharge.AccountID(acct.ID)).All(ctx)
+	})
 	var w Wallet
 	for _, c := range cs {
 		w.Charged += c.ChargedRemaining

@@ -287,21 +287,31 @@ const ClosedVisibleMonths = 3
 type CreditSummary struct{ Free, Paid int64 }
 
 // Summary adds up the remainders of available credits valid now.
-func (e *Engine) Summary(ctx context.Context, bgID string) (CreditSummary, error) {
-	now := e.Clock.Now()
-	var rows []struct {
-		Type string `json:"type"`
-		Sum  int64  `json:"sum"`
+func (e *Engine) Summary(ctx context.Context, bg *ent.BillingGroup) (CreditSummary, error) {
+	// The available credits (cached while the organization is unchanged);
+	// which of them count depends on the instant, so it is decided here.
+	type avail struct {
+		Type      string    `json:"type"`
+		Remaining int64     `json:"remaining"`
+		StartsAt  time.Time `json:"starts_at"`
+		EndsAt    time.Time `json:"ends_at"`
 	}
-	err := e.Client.Credit.Query().Where(credit.BillingGroupID(bgID), credit.StatusEQ(credit.StatusAVAILABLE),
-		credit.StartsAtLTE(now), credit.EndsAtGT(now)).
-		GroupBy(credit.FieldType).Aggregate(ent.Sum(credit.FieldRemaining)).Scan(ctx, &rows)
+	rows, err := CachedView(ctx, bg.OrgID, "creditsummary:"+bg.ID, func() ([]avail, error) {
+		var rows []avail
+		err := e.Client.Credit.Query().Where(credit.BillingGroupID(bg.ID), credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0)).
+			Select(credit.FieldType, credit.FieldRemaining, credit.FieldStartsAt, credit.FieldEndsAt).Scan(ctx, &rows)
+		return rows, err
+	})
+	now := e.Clock.Now()
 	var s CreditSummary
 	for _, r := range rows {
+		if r.StartsAt.After(now) || !r.EndsAt.After(now) {
+			continue
+		}
 		if r.Type == "FREE" {
-			s.Free = r.Sum
+			s.Free += r.Remaining
 		} else {
-			s.Paid = r.Sum
+			s.Paid += r.Remaining
 		}
 	}
 	return s, err

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	_ "time/tzdata" // the policy's zone must load on machines without zoneinfo
@@ -69,9 +70,17 @@ func PolicyByName(name string) (Policy, error) {
 
 // Location is the policy's time zone.
 func (p Policy) Location() *time.Location {
+	// Loaded once per zone: time.LoadLocation reads the zone file each time,
+	// and views ask for the location many times a request.
+	if loc, ok := locations.Load(p.TimeZone); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(p.TimeZone)
 	if err != nil {
-		return time.FixedZone(p.TimeZone, 9*3600)
+		loc = time.FixedZone(p.TimeZone, 9*3600)
 	}
+	locations.Store(p.TimeZone, loc)
 	return loc
 }
+
+var locations sync.Map // time zone name → *time.Location

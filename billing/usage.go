@@ -13,6 +13,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/invoice"
+	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
@@ -230,7 +231,22 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 				return err
 			}
 		}
-		return nil
+		// The organizations whose usage changed: their usage views are
+		// stale now (billing/orgcache.go). Last, so the rows are locked
+		// only until the commit that follows.
+		set := map[string]bool{}
+		for _, r := range rows {
+			set[r.org] = true
+		}
+		orgs := make([]string, 0, len(set))
+		for o := range set {
+			orgs = append(orgs, o)
+		}
+		sort.Strings(orgs)
+		if res.Accepted == 0 {
+			return nil
+		}
+		return tx.Organization.Update().Where(organization.IDIn(orgs...)).AddUsageRevision(1).Exec(ctx)
 	})
 	return res, err
 }

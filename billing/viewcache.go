@@ -116,28 +116,41 @@ func InvalidateViews(bgID string) {
 	viewCache.mu.Unlock()
 }
 
-// viewTerms returns a billing group's contracts and discounts for views.
-func (e *Engine) viewTerms(ctx context.Context, bgID string) ([]*ent.Contract, []*ent.Discount, error) {
+// viewTerms returns a billing group's contracts and discounts for views:
+// exact under the organization's revision when the request has one, else
+// from the replica's short cache.
+func (e *Engine) viewTerms(ctx context.Context, bg *ent.BillingGroup) ([]*ent.Contract, []*ent.Discount, error) {
+	t, err := CachedView(ctx, bg.OrgID, "terms:"+bg.ID, func() (*ttlEntry, error) {
+		return e.ttlTerms(ctx, bg.ID)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.contracts, t.discounts, nil
+}
+
+func (e *Engine) ttlTerms(ctx context.Context, bgID string) (*ttlEntry, error) {
 	viewCache.mu.Lock()
 	if t := viewCache.m[bgID]; t != nil && time.Since(t.at) < viewCacheTTL {
 		viewCache.mu.Unlock()
-		return t.contracts, t.discounts, nil
+		return t, nil
 	}
 	viewCache.mu.Unlock()
 	cs, err := e.Client.Contract.Query().Where(contract.BillingGroupID(bgID)).All(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ds, err := e.Client.Discount.Query().Where(discount.BillingGroupID(bgID)).
 		Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	t := &ttlEntry{at: time.Now(), contracts: cs, discounts: ds}
 	viewCache.mu.Lock()
 	if len(viewCache.m) > 50000 {
 		viewCache.m = map[string]*ttlEntry{}
 	}
-	viewCache.m[bgID] = &ttlEntry{at: time.Now(), contracts: cs, discounts: ds}
+	viewCache.m[bgID] = t
 	viewCache.mu.Unlock()
-	return cs, ds, nil
+	return t, nil
 }

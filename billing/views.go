@@ -51,7 +51,7 @@ func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m Month
 	if err != nil {
 		return nil, err
 	}
-	_, discounts, err := e.viewTerms(ctx, bg.ID)
+	_, discounts, err := e.viewTerms(ctx, bg)
 	if err != nil {
 		return nil, err
 	}
@@ -89,16 +89,28 @@ func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGr
 
 // viewRate is rate for views: usage from the request's window, contracts
 // from the replica's short cache.
+//
+// The rated lines are cached under the organization's revision (contracts)
+// and usage revision (the rollups), per catalog: a warm dashboard neither
+// reads nor rates usage. The caller gets its own copy to adjust.
 func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m Month, lastDay int) ([]Line, error) {
-	usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
+	cat, err := e.catalog(ctx, e.Client)
 	if err != nil {
 		return nil, err
 	}
-	contracts, _, err := e.viewTerms(ctx, bg.ID)
-	if err != nil {
-		return nil, err
-	}
-	return e.rateRows(ctx, e.Client, bg, m, lastDay, usage, contracts)
+	key := fmt.Sprintf("rate:%s:%s:%d:%s:%p", bg.ID, m, lastDay, usageRevision(ctx), cat)
+	lines, err := CachedView(ctx, bg.OrgID, key, func() ([]Line, error) {
+		usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
+		if err != nil {
+			return nil, err
+		}
+		contracts, _, err := e.viewTerms(ctx, bg)
+		if err != nil {
+			return nil, err
+		}
+		return e.rateRows(ctx, e.Client, bg, m, lastDay, usage, contracts)
+	})
+	return append([]Line(nil), lines...), err
 }
 
 func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lastDay int, usage []UsageRow, contracts []*ent.Contract) ([]Line, error) {
@@ -362,8 +374,10 @@ func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) 
 	for i := 1; i < n; i++ {
 		first = first.Prev()
 	}
-	invs, err := e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(first.String()),
-		invoice.MonthLTE(cur.String())).All(ctx)
+	invs, err := CachedView(ctx, bg.OrgID, "trend:"+bg.ID+":"+first.String()+":"+cur.String(), func() ([]*ent.Invoice, error) {
+		return e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(first.String()),
+			invoice.MonthLTE(cur.String())).All(ctx)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -15995,6 +15995,10 @@ type OrganizationMutation struct {
 	created_at            *time.Time
 	name                  *string
 	welcome_credit_at     *time.Time
+	revision              *int64
+	addrevision           *int64
+	usage_revision        *int64
+	addusage_revision     *int64
 	clearedFields         map[string]struct{}
 	accounts              map[string]struct{}
 	removedaccounts       map[string]struct{}
@@ -16232,6 +16236,118 @@ func (m *OrganizationMutation) ResetWelcomeCreditAt() {
 	delete(m.clearedFields, organization.FieldWelcomeCreditAt)
 }
 
+// SetRevision sets the "revision" field.
+func (m *OrganizationMutation) SetRevision(i int64) {
+	m.revision = &i
+	m.addrevision = nil
+}
+
+// Revision returns the value of the "revision" field in the mutation.
+func (m *OrganizationMutation) Revision() (r int64, exists bool) {
+	v := m.revision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevision returns the old "revision" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldRevision(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevision is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevision requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevision: %w", err)
+	}
+	return oldValue.Revision, nil
+}
+
+// AddRevision adds i to the "revision" field.
+func (m *OrganizationMutation) AddRevision(i int64) {
+	if m.addrevision != nil {
+		*m.addrevision += i
+	} else {
+		m.addrevision = &i
+	}
+}
+
+// AddedRevision returns the value that was added to the "revision" field in this mutation.
+func (m *OrganizationMutation) AddedRevision() (r int64, exists bool) {
+	v := m.addrevision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRevision resets all changes to the "revision" field.
+func (m *OrganizationMutation) ResetRevision() {
+	m.revision = nil
+	m.addrevision = nil
+}
+
+// SetUsageRevision sets the "usage_revision" field.
+func (m *OrganizationMutation) SetUsageRevision(i int64) {
+	m.usage_revision = &i
+	m.addusage_revision = nil
+}
+
+// UsageRevision returns the value of the "usage_revision" field in the mutation.
+func (m *OrganizationMutation) UsageRevision() (r int64, exists bool) {
+	v := m.usage_revision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsageRevision returns the old "usage_revision" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldUsageRevision(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsageRevision is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsageRevision requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsageRevision: %w", err)
+	}
+	return oldValue.UsageRevision, nil
+}
+
+// AddUsageRevision adds i to the "usage_revision" field.
+func (m *OrganizationMutation) AddUsageRevision(i int64) {
+	if m.addusage_revision != nil {
+		*m.addusage_revision += i
+	} else {
+		m.addusage_revision = &i
+	}
+}
+
+// AddedUsageRevision returns the value that was added to the "usage_revision" field in this mutation.
+func (m *OrganizationMutation) AddedUsageRevision() (r int64, exists bool) {
+	v := m.addusage_revision
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUsageRevision resets all changes to the "usage_revision" field.
+func (m *OrganizationMutation) ResetUsageRevision() {
+	m.usage_revision = nil
+	m.addusage_revision = nil
+}
+
 // AddAccountIDs adds the "accounts" edge to the Account entity by ids.
 func (m *OrganizationMutation) AddAccountIDs(ids ...string) {
 	if m.accounts == nil {
@@ -16374,7 +16490,7 @@ func (m *OrganizationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrganizationMutation) Fields() []string {
-	fields := make([]string, 0, 3)
+	fields := make([]string, 0, 5)
 	if m.created_at != nil {
 		fields = append(fields, organization.FieldCreatedAt)
 	}
@@ -16383,6 +16499,12 @@ func (m *OrganizationMutation) Fields() []string {
 	}
 	if m.welcome_credit_at != nil {
 		fields = append(fields, organization.FieldWelcomeCreditAt)
+	}
+	if m.revision != nil {
+		fields = append(fields, organization.FieldRevision)
+	}
+	if m.usage_revision != nil {
+		fields = append(fields, organization.FieldUsageRevision)
 	}
 	return fields
 }
@@ -16398,6 +16520,10 @@ func (m *OrganizationMutation) Field(name string) (ent.Value, bool) {
 		return m.Name()
 	case organization.FieldWelcomeCreditAt:
 		return m.WelcomeCreditAt()
+	case organization.FieldRevision:
+		return m.Revision()
+	case organization.FieldUsageRevision:
+		return m.UsageRevision()
 	}
 	return nil, false
 }
@@ -16413,6 +16539,10 @@ func (m *OrganizationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldName(ctx)
 	case organization.FieldWelcomeCreditAt:
 		return m.OldWelcomeCreditAt(ctx)
+	case organization.FieldRevision:
+		return m.OldRevision(ctx)
+	case organization.FieldUsageRevision:
+		return m.OldUsageRevision(ctx)
 	}
 	return nil, fmt.Errorf("unknown Organization field %s", name)
 }
@@ -16443,6 +16573,20 @@ func (m *OrganizationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWelcomeCreditAt(v)
 		return nil
+	case organization.FieldRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevision(v)
+		return nil
+	case organization.FieldUsageRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsageRevision(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Organization field %s", name)
 }
@@ -16450,13 +16594,26 @@ func (m *OrganizationMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *OrganizationMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addrevision != nil {
+		fields = append(fields, organization.FieldRevision)
+	}
+	if m.addusage_revision != nil {
+		fields = append(fields, organization.FieldUsageRevision)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *OrganizationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case organization.FieldRevision:
+		return m.AddedRevision()
+	case organization.FieldUsageRevision:
+		return m.AddedUsageRevision()
+	}
 	return nil, false
 }
 
@@ -16465,6 +16622,20 @@ func (m *OrganizationMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *OrganizationMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case organization.FieldRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRevision(v)
+		return nil
+	case organization.FieldUsageRevision:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUsageRevision(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Organization numeric field %s", name)
 }
@@ -16509,6 +16680,12 @@ func (m *OrganizationMutation) ResetField(name string) error {
 		return nil
 	case organization.FieldWelcomeCreditAt:
 		m.ResetWelcomeCreditAt()
+		return nil
+	case organization.FieldRevision:
+		m.ResetRevision()
+		return nil
+	case organization.FieldUsageRevision:
+		m.ResetUsageRevision()
 		return nil
 	}
 	return fmt.Errorf("unknown Organization field %s", name)

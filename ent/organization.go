@@ -23,6 +23,10 @@ type Organization struct {
 	Name string `json:"name,omitempty"`
 	// WelcomeCreditAt holds the value of the "welcome_credit_at" field.
 	WelcomeCreditAt *time.Time `json:"welcome_credit_at,omitempty"`
+	// Revision holds the value of the "revision" field.
+	Revision int64 `json:"revision,omitempty"`
+	// UsageRevision holds the value of the "usage_revision" field.
+	UsageRevision int64 `json:"usage_revision,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the OrganizationQuery when eager-loading is set.
 	Edges        OrganizationEdges `json:"edges"`
@@ -66,6 +70,8 @@ func (*Organization) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case organization.FieldRevision, organization.FieldUsageRevision:
+			values[i] = new(sql.NullInt64)
 		case organization.FieldID, organization.FieldName:
 			values[i] = new(sql.NullString)
 		case organization.FieldCreatedAt, organization.FieldWelcomeCreditAt:
@@ -109,6 +115,18 @@ func (_m *Organization) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.WelcomeCreditAt = new(time.Time)
 				*_m.WelcomeCreditAt = value.Time
+			}
+		case organization.FieldRevision:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field revision", values[i])
+			} else if value.Valid {
+				_m.Revision = value.Int64
+			}
+		case organization.FieldUsageRevision:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field usage_revision", values[i])
+			} else if value.Valid {
+				_m.UsageRevision = value.Int64
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -166,6 +184,12 @@ func (_m *Organization) String() string {
 		builder.WriteString("welcome_credit_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("revision=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Revision))
+	builder.WriteString(", ")
+	builder.WriteString("usage_revision=")
+	builder.WriteString(fmt.Sprintf("%v", _m.UsageRevision))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -59,6 +59,34 @@ func (_c *OrganizationCreate) SetNillableWelcomeCreditAt(v *time.Time) *Organiza
 	return _c
 }
 
+// SetRevision sets the "revision" field.
+func (_c *OrganizationCreate) SetRevision(v int64) *OrganizationCreate {
+	_c.mutation.SetRevision(v)
+	return _c
+}
+
+// SetNillableRevision sets the "revision" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableRevision(v *int64) *OrganizationCreate {
+	if v != nil {
+		_c.SetRevision(*v)
+	}
+	return _c
+}
+
+// SetUsageRevision sets the "usage_revision" field.
+func (_c *OrganizationCreate) SetUsageRevision(v int64) *OrganizationCreate {
+	_c.mutation.SetUsageRevision(v)
+	return _c
+}
+
+// SetNillableUsageRevision sets the "usage_revision" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableUsageRevision(v *int64) *OrganizationCreate {
+	if v != nil {
+		_c.SetUsageRevision(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OrganizationCreate) SetID(v string) *OrganizationCreate {
 	_c.mutation.SetID(v)
@@ -142,6 +170,14 @@ func (_c *OrganizationCreate) defaults() {
 		v := organization.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
+	if _, ok := _c.mutation.Revision(); !ok {
+		v := organization.DefaultRevision
+		_c.mutation.SetRevision(v)
+	}
+	if _, ok := _c.mutation.UsageRevision(); !ok {
+		v := organization.DefaultUsageRevision
+		_c.mutation.SetUsageRevision(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := organization.DefaultID()
 		_c.mutation.SetID(v)
@@ -160,6 +196,12 @@ func (_c *OrganizationCreate) check() error {
 		if err := organization.NameValidator(v); err != nil {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Organization.name": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Revision(); !ok {
+		return &ValidationError{Name: "revision", err: errors.New(`ent: missing required field "Organization.revision"`)}
+	}
+	if _, ok := _c.mutation.UsageRevision(); !ok {
+		return &ValidationError{Name: "usage_revision", err: errors.New(`ent: missing required field "Organization.usage_revision"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := organization.IDValidator(v); err != nil {
@@ -213,6 +255,14 @@ func (_c *OrganizationCreate) createSpec() (*Organization, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.WelcomeCreditAt(); ok {
 		_spec.SetField(organization.FieldWelcomeCreditAt, field.TypeTime, value)
 		_node.WelcomeCreditAt = &value
+	}
+	if value, ok := _c.mutation.Revision(); ok {
+		_spec.SetField(organization.FieldRevision, field.TypeInt64, value)
+		_node.Revision = value
+	}
+	if value, ok := _c.mutation.UsageRevision(); ok {
+		_spec.SetField(organization.FieldUsageRevision, field.TypeInt64, value)
+		_node.UsageRevision = value
 	}
 	if nodes := _c.mutation.AccountsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -328,6 +378,42 @@ func (u *OrganizationUpsert) ClearWelcomeCreditAt() *OrganizationUpsert {
 	return u
 }
 
+// SetRevision sets the "revision" field.
+func (u *OrganizationUpsert) SetRevision(v int64) *OrganizationUpsert {
+	u.Set(organization.FieldRevision, v)
+	return u
+}
+
+// UpdateRevision sets the "revision" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateRevision() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldRevision)
+	return u
+}
+
+// AddRevision adds v to the "revision" field.
+func (u *OrganizationUpsert) AddRevision(v int64) *OrganizationUpsert {
+	u.Add(organization.FieldRevision, v)
+	return u
+}
+
+// SetUsageRevision sets the "usage_revision" field.
+func (u *OrganizationUpsert) SetUsageRevision(v int64) *OrganizationUpsert {
+	u.Set(organization.FieldUsageRevision, v)
+	return u
+}
+
+// UpdateUsageRevision sets the "usage_revision" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateUsageRevision() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldUsageRevision)
+	return u
+}
+
+// AddUsageRevision adds v to the "usage_revision" field.
+func (u *OrganizationUpsert) AddUsageRevision(v int64) *OrganizationUpsert {
+	u.Add(organization.FieldUsageRevision, v)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -411,6 +497,48 @@ func (u *OrganizationUpsertOne) UpdateWelcomeCreditAt() *OrganizationUpsertOne {
 func (u *OrganizationUpsertOne) ClearWelcomeCreditAt() *OrganizationUpsertOne {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.ClearWelcomeCreditAt()
+	})
+}
+
+// SetRevision sets the "revision" field.
+func (u *OrganizationUpsertOne) SetRevision(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetRevision(v)
+	})
+}
+
+// AddRevision adds v to the "revision" field.
+func (u *OrganizationUpsertOne) AddRevision(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddRevision(v)
+	})
+}
+
+// UpdateRevision sets the "revision" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateRevision() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateRevision()
+	})
+}
+
+// SetUsageRevision sets the "usage_revision" field.
+func (u *OrganizationUpsertOne) SetUsageRevision(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetUsageRevision(v)
+	})
+}
+
+// AddUsageRevision adds v to the "usage_revision" field.
+func (u *OrganizationUpsertOne) AddUsageRevision(v int64) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddUsageRevision(v)
+	})
+}
+
+// UpdateUsageRevision sets the "usage_revision" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateUsageRevision() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateUsageRevision()
 	})
 }
 
@@ -664,6 +792,48 @@ func (u *OrganizationUpsertBulk) UpdateWelcomeCreditAt() *OrganizationUpsertBulk
 func (u *OrganizationUpsertBulk) ClearWelcomeCreditAt() *OrganizationUpsertBulk {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.ClearWelcomeCreditAt()
+	})
+}
+
+// SetRevision sets the "revision" field.
+func (u *OrganizationUpsertBulk) SetRevision(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetRevision(v)
+	})
+}
+
+// AddRevision adds v to the "revision" field.
+func (u *OrganizationUpsertBulk) AddRevision(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddRevision(v)
+	})
+}
+
+// UpdateRevision sets the "revision" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateRevision() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateRevision()
+	})
+}
+
+// SetUsageRevision sets the "usage_revision" field.
+func (u *OrganizationUpsertBulk) SetUsageRevision(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetUsageRevision(v)
+	})
+}
+
+// AddUsageRevision adds v to the "usage_revision" field.
+func (u *OrganizationUpsertBulk) AddUsageRevision(v int64) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddUsageRevision(v)
+	})
+}
+
+// UpdateUsageRevision sets the "usage_revision" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateUsageRevision() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateUsageRevision()
 	})
 }
 

@@ -65,6 +65,48 @@ func (_u *OrganizationUpdate) ClearWelcomeCreditAt() *OrganizationUpdate {
 	return _u
 }
 
+// SetRevision sets the "revision" field.
+func (_u *OrganizationUpdate) SetRevision(v int64) *OrganizationUpdate {
+	_u.mutation.ResetRevision()
+	_u.mutation.SetRevision(v)
+	return _u
+}
+
+// SetNillableRevision sets the "revision" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableRevision(v *int64) *OrganizationUpdate {
+	if v != nil {
+		_u.SetRevision(*v)
+	}
+	return _u
+}
+
+// AddRevision adds value to the "revision" field.
+func (_u *OrganizationUpdate) AddRevision(v int64) *OrganizationUpdate {
+	_u.mutation.AddRevision(v)
+	return _u
+}
+
+// SetUsageRevision sets the "usage_revision" field.
+func (_u *OrganizationUpdate) SetUsageRevision(v int64) *OrganizationUpdate {
+	_u.mutation.ResetUsageRevision()
+	_u.mutation.SetUsageRevision(v)
+	return _u
+}
+
+// SetNillableUsageRevision sets the "usage_revision" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableUsageRevision(v *int64) *OrganizationUpdate {
+	if v != nil {
+		_u.SetUsageRevision(*v)
+	}
+	return _u
+}
+
+// AddUsageRevision adds value to the "usage_revision" field.
+func (_u *OrganizationUpdate) AddUsageRevision(v int64) *OrganizationUpdate {
+	_u.mutation.AddUsageRevision(v)
+	return _u
+}
+
 // AddAccountIDs adds the "accounts" edge to the Account entity by IDs.
 func (_u *OrganizationUpdate) AddAccountIDs(ids ...string) *OrganizationUpdate {
 	_u.mutation.AddAccountIDs(ids...)
@@ -205,6 +247,18 @@ func (_u *OrganizationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if _u.mutation.WelcomeCreditAtCleared() {
 		_spec.ClearField(organization.FieldWelcomeCreditAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Revision(); ok {
+		_spec.SetField(organization.FieldRevision, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRevision(); ok {
+		_spec.AddField(organization.FieldRevision, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.UsageRevision(); ok {
+		_spec.SetField(organization.FieldUsageRevision, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedUsageRevision(); ok {
+		_spec.AddField(organization.FieldUsageRevision, field.TypeInt64, value)
 	}
 	if _u.mutation.AccountsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -349,6 +403,48 @@ func (_u *OrganizationUpdateOne) SetNillableWelcomeCreditAt(v *time.Time) *Organ
 // ClearWelcomeCreditAt clears the value of the "welcome_credit_at" field.
 func (_u *OrganizationUpdateOne) ClearWelcomeCreditAt() *OrganizationUpdateOne {
 	_u.mutation.ClearWelcomeCreditAt()
+	return _u
+}
+
+// SetRevision sets the "revision" field.
+func (_u *OrganizationUpdateOne) SetRevision(v int64) *OrganizationUpdateOne {
+	_u.mutation.ResetRevision()
+	_u.mutation.SetRevision(v)
+	return _u
+}
+
+// SetNillableRevision sets the "revision" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableRevision(v *int64) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetRevision(*v)
+	}
+	return _u
+}
+
+// AddRevision adds value to the "revision" field.
+func (_u *OrganizationUpdateOne) AddRevision(v int64) *OrganizationUpdateOne {
+	_u.mutation.AddRevision(v)
+	return _u
+}
+
+// SetUsageRevision sets the "usage_revision" field.
+func (_u *OrganizationUpdateOne) SetUsageRevision(v int64) *OrganizationUpdateOne {
+	_u.mutation.ResetUsageRevision()
+	_u.mutation.SetUsageRevision(v)
+	return _u
+}
+
+// SetNillableUsageRevision sets the "usage_revision" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableUsageRevision(v *int64) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetUsageRevision(*v)
+	}
+	return _u
+}
+
+// AddUsageRevision adds value to the "usage_revision" field.
+func (_u *OrganizationUpdateOne) AddUsageRevision(v int64) *OrganizationUpdateOne {
+	_u.mutation.AddUsageRevision(v)
 	return _u
 }
 
@@ -522,6 +618,18 @@ func (_u *OrganizationUpdateOne) sqlSave(ctx context.Context) (_node *Organizati
 	}
 	if _u.mutation.WelcomeCreditAtCleared() {
 		_spec.ClearField(organization.FieldWelcomeCreditAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Revision(); ok {
+		_spec.SetField(organization.FieldRevision, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedRevision(); ok {
+		_spec.AddField(organization.FieldRevision, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.UsageRevision(); ok {
+		_spec.SetField(organization.FieldUsageRevision, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedUsageRevision(); ok {
+		_spec.AddField(organization.FieldUsageRevision, field.TypeInt64, value)
 	}
 	if _u.mutation.AccountsCleared() {
 		edge := &sqlgraph.EdgeSpec{

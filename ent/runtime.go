@@ -970,6 +970,14 @@ func init() {
 			return nil
 		}
 	}()
+	// organizationDescRevision is the schema descriptor for revision field.
+	organizationDescRevision := organizationFields[2].Descriptor()
+	// organization.DefaultRevision holds the default value on creation for the revision field.
+	organization.DefaultRevision = organizationDescRevision.Default.(int64)
+	// organizationDescUsageRevision is the schema descriptor for usage_revision field.
+	organizationDescUsageRevision := organizationFields[3].Descriptor()
+	// organization.DefaultUsageRevision holds the default value on creation for the usage_revision field.
+	organization.DefaultUsageRevision = organizationDescUsageRevision.Default.(int64)
 	// organizationDescID is the schema descriptor for id field.
 	organizationDescID := organizationMixinFields0[0].Descriptor()
 	// organization.DefaultID holds the default value on creation for the id field.

@@ -105,7 +105,9 @@ func (r *Resolver) loadBillingGroup(ctx context.Context, id string, check func(*
 	if err != nil {
 		return nil, nil, err
 	}
-	bg, err := r.Client.BillingGroup.Query().Where(billinggroup.ID(id)).Only(ctx)
+	bg, err := billing.CachedView(ctx, p.OrgID, "billinggroup:"+id, func() (*ent.BillingGroup, error) {
+		return r.Client.BillingGroup.Query().Where(billinggroup.ID(id)).Only(ctx)
+	})
 	if ent.IsNotFound(err) {
 		return nil, p, billing.NotFound("billing group")
 	}

@@ -113,28 +113,47 @@ func wantsTotal(ctx context.Context) bool {
 	return false
 }
 
-// primeHistory loads, right after a page of credits, the history every
+// creditPage is a page of credits with the history its nodes ask for,
+// cached together.
+type creditPage struct {
+	conn    *ent.CreditConnection
+	history map[historyKey][]*ent.CreditEntry
+}
+
+// loadHistory reads, right after a page of credits, the history every
 // credit of the page will ask for — when the query selects
 // edges.node.history(first: n) without cursors — so the page costs one
 // statement for all histories however the resolvers interleave.
-func primeHistory(ctx context.Context, client *ent.Client, conn *ent.CreditConnection) {
-	l := loadersFrom(ctx)
-	if l == nil || conn == nil || len(conn.Edges) == 0 {
-		return
+func loadHistory(ctx context.Context, client *ent.Client, conn *ent.CreditConnection) map[historyKey][]*ent.CreditEntry {
+	if loadersFrom(ctx) == nil || conn == nil || len(conn.Edges) == 0 {
+		return nil
 	}
 	n := historyFirst(ctx)
 	if n <= 0 {
-		return
+		return nil
 	}
 	keys := make([]historyKey, len(conn.Edges))
 	for i, e := range conn.Edges {
 		keys[i] = historyKey{creditID: e.Node.ID, n: n + 1}
 	}
 	vals, errs := newestEntries(ctx, client, keys)
+	out := make(map[historyKey][]*ent.CreditEntry, len(keys))
 	for i, k := range keys {
 		if errs == nil || errs[i] == nil {
-			l.history.Prime(k, vals[i])
+			out[k] = vals[i]
 		}
+	}
+	return out
+}
+
+// primeHistory hands loaded history to the request's loader.
+func primeHistory(ctx context.Context, history map[historyKey][]*ent.CreditEntry) {
+	l := loadersFrom(ctx)
+	if l == nil {
+		return
+	}
+	for k, v := range history {
+		l.history.Prime(k, v)
 	}
 }
 

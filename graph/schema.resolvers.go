@@ -83,7 +83,7 @@ func (r *accountResolver) Coins(ctx context.Context, obj *ent.Account) (*model.C
 	if err := r.checkOwnAccount(ctx, obj); err != nil {
 		return nil, err
 	}
-	w, err := r.engine().CoinWallet(ctx, obj.ID)
+	w, err := r.engine().CoinWallet(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -243,18 +243,26 @@ func (r *billingGroupResolver) Credits(ctx context.Context, obj *ent.BillingGrou
 	if status != nil {
 		q = q.Where(credit.StatusEQ(*status))
 	}
+	// emptied terminal credits stay listed for 3 months (to the
+	// minute, which also keys the cached page).
+	cutoff := r.Clock.Now().Truncate(time.Minute).AddDate(0, -billing.ClosedVisibleMonths, 0)
 	if includeClosed == nil || !*includeClosed {
-		// emptied terminal credits stay listed for 3 months.
-		cutoff := r.Clock.Now().AddDate(0, -billing.ClosedVisibleMonths, 0)
 		q = q.Where(credit.Or(credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0),
 			credit.ClosedAtIsNil(), credit.ClosedAtGT(cutoff)))
 	}
-	conn, err := q.Paginate(ctx, after, first, before, last,
-		ent.WithCreditOrder(&ent.CreditOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CreditOrderFieldCreatedAt}))
-	if err == nil {
-		primeHistory(ctx, r.Client, conn)
+	page, err := billing.CachedView(ctx, obj.OrgID, viewKey(ctx, "credits", obj.ID, cutoff.Unix()), func() (creditPage, error) {
+		conn, err := q.Paginate(ctx, after, first, before, last,
+			ent.WithCreditOrder(&ent.CreditOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CreditOrderFieldCreatedAt}))
+		if err != nil {
+			return creditPage{}, err
+		}
+		return creditPage{conn: conn, history: loadHistory(ctx, r.Client, conn)}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return conn, err
+	primeHistory(ctx, page.history)
+	return page.conn, nil
 }
 
 // CreditSummary is the resolver for the creditSummary field.
@@ -266,7 +274,7 @@ func (r *billingGroupResolver) CreditSummary(ctx context.Context, obj *ent.Billi
 	if err := checkBillingGroup(p, obj, canManageBillingGroup); err != nil {
 		return nil, err
 	}
-	s, err := r.engine().Summary(ctx, obj.ID)
+	s, err := r.engine().Summary(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -288,8 +296,10 @@ func (r *billingGroupResolver) Payments(ctx context.Context, obj *ent.BillingGro
 	if err := checkPage(first, last); err != nil {
 		return nil, err
 	}
-	return r.Client.Payment.Query().Where(payment.BillingGroupID(obj.ID)).Paginate(ctx, after, first, before, last,
-		ent.WithPaymentOrder(&ent.PaymentOrder{Direction: entgql.OrderDirectionDesc, Field: ent.PaymentOrderFieldCreatedAt}))
+	return billing.CachedView(ctx, obj.OrgID, viewKey(ctx, "payments", obj.ID), func() (*ent.PaymentConnection, error) {
+		return r.Client.Payment.Query().Where(payment.BillingGroupID(obj.ID)).Paginate(ctx, after, first, before, last,
+			ent.WithPaymentOrder(&ent.PaymentOrder{Direction: entgql.OrderDirectionDesc, Field: ent.PaymentOrderFieldCreatedAt}))
+	})
 }
 
 // TaxInvoices is the resolver for the taxInvoices field.
@@ -1269,7 +1279,7 @@ func (r *mutationResolver) ChargeCoins(ctx context.Context, input model.ChargeCo
 	if c, err := r.Client.CoinCharge.Query().Where(coincharge.PaymentID(pay.ID)).Only(ctx); err == nil {
 		out.Charge = c
 	}
-	w, err := r.engine().CoinWallet(ctx, acct.ID)
+	w, err := r.engine().CoinWallet(ctx, acct)
 	if err != nil {
 		return nil, err
 	}

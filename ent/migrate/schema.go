@@ -618,6 +618,8 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "name", Type: field.TypeString, Size: 200},
 		{Name: "welcome_credit_at", Type: field.TypeTime, Nullable: true},
+		{Name: "revision", Type: field.TypeInt64, Default: 0},
+		{Name: "usage_revision", Type: field.TypeInt64, Default: 0},
 	}
 	// OrganizationsTable holds the schema information for the "organizations" table.
 	OrganizationsTable = &schema.Table{

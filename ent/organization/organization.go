@@ -20,6 +20,10 @@ const (
 	FieldName = "name"
 	// FieldWelcomeCreditAt holds the string denoting the welcome_credit_at field in the database.
 	FieldWelcomeCreditAt = "welcome_credit_at"
+	// FieldRevision holds the string denoting the revision field in the database.
+	FieldRevision = "revision"
+	// FieldUsageRevision holds the string denoting the usage_revision field in the database.
+	FieldUsageRevision = "usage_revision"
 	// EdgeAccounts holds the string denoting the accounts edge name in mutations.
 	EdgeAccounts = "accounts"
 	// EdgeBillingGroups holds the string denoting the billing_groups edge name in mutations.
@@ -48,6 +52,8 @@ var Columns = []string{
 	FieldCreatedAt,
 	FieldName,
 	FieldWelcomeCreditAt,
+	FieldRevision,
+	FieldUsageRevision,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -65,6 +71,10 @@ var (
 	DefaultCreatedAt func() time.Time
 	// NameValidator is a validator for the "name" field. It is called by the builders before save.
 	NameValidator func(string) error
+	// DefaultRevision holds the default value on creation for the "revision" field.
+	DefaultRevision int64
+	// DefaultUsageRevision holds the default value on creation for the "usage_revision" field.
+	DefaultUsageRevision int64
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -92,6 +102,16 @@ func ByName(opts ...sql.OrderTermOption) OrderOption {
 // ByWelcomeCreditAt orders the results by the welcome_credit_at field.
 func ByWelcomeCreditAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWelcomeCreditAt, opts...).ToFunc()
+}
+
+// ByRevision orders the results by the revision field.
+func ByRevision(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRevision, opts...).ToFunc()
+}
+
+// ByUsageRevision orders the results by the usage_revision field.
+func ByUsageRevision(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldUsageRevision, opts...).ToFunc()
 }
 
 // ByAccountsCount orders the results by accounts count.

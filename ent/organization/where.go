@@ -80,6 +80,16 @@ func WelcomeCreditAt(v time.Time) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldWelcomeCreditAt, v))
 }
 
+// Revision applies equality check predicate on the "revision" field. It's identical to RevisionEQ.
+func Revision(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldRevision, v))
+}
+
+// UsageRevision applies equality check predicate on the "usage_revision" field. It's identical to UsageRevisionEQ.
+func UsageRevision(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldUsageRevision, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldCreatedAt, v))
@@ -233,6 +243,86 @@ func WelcomeCreditAtIsNil() predicate.Organization {
 // WelcomeCreditAtNotNil applies the NotNil predicate on the "welcome_credit_at" field.
 func WelcomeCreditAtNotNil() predicate.Organization {
 	return predicate.Organization(sql.FieldNotNull(FieldWelcomeCreditAt))
+}
+
+// RevisionEQ applies the EQ predicate on the "revision" field.
+func RevisionEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldRevision, v))
+}
+
+// RevisionNEQ applies the NEQ predicate on the "revision" field.
+func RevisionNEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldRevision, v))
+}
+
+// RevisionIn applies the In predicate on the "revision" field.
+func RevisionIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldRevision, vs...))
+}
+
+// RevisionNotIn applies the NotIn predicate on the "revision" field.
+func RevisionNotIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldRevision, vs...))
+}
+
+// RevisionGT applies the GT predicate on the "revision" field.
+func RevisionGT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldRevision, v))
+}
+
+// RevisionGTE applies the GTE predicate on the "revision" field.
+func RevisionGTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldRevision, v))
+}
+
+// RevisionLT applies the LT predicate on the "revision" field.
+func RevisionLT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldRevision, v))
+}
+
+// RevisionLTE applies the LTE predicate on the "revision" field.
+func RevisionLTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldRevision, v))
+}
+
+// UsageRevisionEQ applies the EQ predicate on the "usage_revision" field.
+func UsageRevisionEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldUsageRevision, v))
+}
+
+// UsageRevisionNEQ applies the NEQ predicate on the "usage_revision" field.
+func UsageRevisionNEQ(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldUsageRevision, v))
+}
+
+// UsageRevisionIn applies the In predicate on the "usage_revision" field.
+func UsageRevisionIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldUsageRevision, vs...))
+}
+
+// UsageRevisionNotIn applies the NotIn predicate on the "usage_revision" field.
+func UsageRevisionNotIn(vs ...int64) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldUsageRevision, vs...))
+}
+
+// UsageRevisionGT applies the GT predicate on the "usage_revision" field.
+func UsageRevisionGT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldUsageRevision, v))
+}
+
+// UsageRevisionGTE applies the GTE predicate on the "usage_revision" field.
+func UsageRevisionGTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldUsageRevision, v))
+}
+
+// UsageRevisionLT applies the LT predicate on the "usage_revision" field.
+func UsageRevisionLT(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldUsageRevision, v))
+}
+
+// UsageRevisionLTE applies the LTE predicate on the "usage_revision" field.
+func UsageRevisionLTE(v int64) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldUsageRevision, v))
 }
 
 // HasAccounts applies the HasEdge predicate on the "accounts" edge.

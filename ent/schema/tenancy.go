@@ -22,6 +22,15 @@ func (Organization) Fields() []ent.Field {
 		field.String("name").NotEmpty().MaxLen(200),
 		// Set once the welcome credit was granted (R-25: once per organization).
 		field.Time("welcome_credit_at").Optional().Nillable().Annotations(entgql.Skip()),
+		// Changes whenever the organization's money rows change (set by a
+		// trigger at commit, see server/store/revision.go): replicas key
+		// what they cache of the organization's views by it.
+		field.Int64("revision").Default(0).Annotations(entgql.Skip()),
+		// Changes whenever usage of the organization is recorded (by
+		// recordUsage, at the end of its transaction): the usage views are
+		// cached by it, apart from revision, so that partners pushing usage
+		// all day leave the other views cached.
+		field.Int64("usage_revision").Default(0).Annotations(entgql.Skip()),
 	}
 }
 

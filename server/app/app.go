@@ -42,6 +42,8 @@ type App struct {
 	hub     *graph.Hub
 	limits  *graph.Limits
 	metrics *Metrics
+	// views: this replica's cache of organizations' views, nil when off.
+	views *billing.Views
 }
 
 // New opens the database, migrates it and prepares the token machinery.
@@ -80,6 +82,9 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 		sandbox: &billing.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
 		hub:     graph.NewHub(), limits: limitsFrom(cfg)}
 	a.metrics = newMetrics(a)
+	if cfg.ViewCache {
+		a.views = billing.NewViews()
+	}
 	return a, nil
 }
 
@@ -124,6 +129,7 @@ func (a *App) GraphQL() http.Handler {
 	srv.Use(a.metrics.Extension())
 	srv.Use(a.limits)
 	srv.Use(graph.Audit{R: r})
+	srv.Use(graph.ReadOnlyViews{})
 	srv.SetErrorPresenter(graph.ErrorPresenter(a.Log))
 	srv.SetRecoverFunc(graph.RecoverFunc(a.Log))
 	return srv
@@ -218,6 +224,13 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			ctx = auth.WithPrincipal(ctx, p)
+			if p.Account != nil {
+				// Read with the principal just now: what this request reads
+				// of the organization may come from the view cache while the
+				// revision is unchanged (graph.ReadOnlyViews keeps it for
+				// queries only).
+				ctx = a.views.WithOrgRevision(ctx, p.OrgID, p.OrgRevision, p.OrgUsageRevision)
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -43,6 +43,9 @@ type Config struct {
 	// RateLimit is the query-cost points restored per caller a second
 	// (CLOUDBILL_RATE_LIMIT); -1 keeps the default, 0 turns it off.
 	RateLimit float64
+	// ViewCache serves unchanged views of an organization from memory
+	// (billing.CachedView; CLOUDBILL_VIEW_CACHE=0 turns it off).
+	ViewCache bool
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -81,6 +84,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.Demo = boolEnv(getenv("CLOUDBILL_DEMO"), c.Embedded() && !c.Production)
 	c.Introspection = boolEnv(getenv("CLOUDBILL_INTROSPECTION"), !c.Production)
 	c.Playground = boolEnv(getenv("CLOUDBILL_PLAYGROUND"), !c.Production)
+	c.ViewCache = boolEnv(getenv("CLOUDBILL_VIEW_CACHE"), true)
 	var err error
 	if c.Policy, err = billing.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
 		return nil, err

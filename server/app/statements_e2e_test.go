@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
+	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -46,37 +48,124 @@ func (e *env) statements(token, query string, vars map[string]any) (int64, map[s
 }
 
 // The dashboard issues a constant number of SQL statements, at most 10,
-// whatever the page size: nothing is loaded per row (no N+1).
+// whatever the page size: nothing is loaded per row (no N+1). Measured with
+// the view cache off (every view read from the database), then on: a warm
+// dashboard reads only the caller (with the organization's revisions) and
+// nothing else: one statement.
 func TestDashboardStatements(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
-		e := newEnv(t, db)
-		e.ok(e.op, catalogSetup, nil)
-		e.at("2026-11-01T10:00:00+09:00")
-		tok, bg := e.octoberInvoice("dash@example.com")
-		pm := str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
-		for i := 0; i < 100; i++ {
-			e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg, "name": fmt.Sprint("Promo ", i), "type": "FREE",
-				"amount": "100", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2027-01-01T00:00:00+09:00"}})
-		}
-		e.runJobs("2026-11-03T00:00:00+09:00")
-		e.at("2026-11-20T10:00:00+09:00")
-		e.ok(e.op, recordUsage, map[string]any{"e": []any{event("n1", bg, "vm", "hour", "10", "2026-11-05T00:00:00+09:00")}})
-		e.ok(tok, `mutation($pm: ID!) { chargeCoins(input: {amount: "1000", paymentMethodId: $pm, idempotencyKey: "d1"}) { payment { id } } }`, map[string]any{"pm": pm})
-		// The first request of a replica fills its short caches (catalog,
-		// contracts, discounts); the steady state is what every visit pays.
-		cold, _ := e.statements(tok, DashboardQuery, map[string]any{"bg": bg, "n": 20})
-		t.Logf("cold dashboard request: %d statements", cold)
-		counts := map[int]int64{}
-		for _, n := range []int{1, 20, 100} {
-			c, out := e.statements(tok, DashboardQuery, map[string]any{"bg": bg, "n": n})
-			if got := len(get(out, "data.billingGroup.credits.edges").([]any)); got != n {
-				t.Fatalf("page %d returned %d credits", n, got)
+		for _, cached := range []bool{false, true} {
+			e := newEnvWith(t, db, func(c *app.Config) { c.ViewCache = cached })
+			if !cached {
+				e.ok(e.op, catalogSetup, nil)
 			}
-			counts[n] = c
+			e.at("2026-11-01T10:00:00+09:00")
+			tok, bg := e.octoberInvoice(fmt.Sprintf("dash-%v@example.com", cached))
+			pm := str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+			for i := 0; i < 100; i++ {
+				e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg, "name": fmt.Sprint("Promo ", i), "type": "FREE",
+					"amount": "100", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2027-01-01T00:00:00+09:00"}})
+			}
+			e.runJobs("2026-11-03T00:00:00+09:00")
+			e.at("2026-11-20T10:00:00+09:00")
+			e.ok(e.op, recordUsage, map[string]any{"e": []any{event("n1-"+bg, bg, "vm", "hour", "10", "2026-11-05T00:00:00+09:00")}})
+			e.ok(tok, `mutation($pm: ID!) { chargeCoins(input: {amount: "1000", paymentMethodId: $pm, idempotencyKey: "d1"}) { payment { id } } }`, map[string]any{"pm": pm})
+			counts := map[int]int64{}
+			for _, n := range []int{1, 20, 100} {
+				// The first request fills the replica's caches (catalog,
+				// contracts, discounts; the views when on); the second is
+				// what every further visit pays.
+				cold, _ := e.statements(tok, DashboardQuery, map[string]any{"bg": bg, "n": n})
+				c, out := e.statements(tok, DashboardQuery, map[string]any{"bg": bg, "n": n})
+				if got := len(get(out, "data.billingGroup.credits.edges").([]any)); got != n {
+					t.Fatalf("page %d returned %d credits", n, got)
+				}
+				t.Logf("view cache %v, page %d: %d statements first, %d after", cached, n, cold, c)
+				counts[n] = c
+			}
+			if counts[1] != counts[20] || counts[20] != counts[100] || counts[100] > 10 {
+				t.Fatalf("view cache %v: statements by page size %v: want the same count, at most 10", cached, counts)
+			}
+			if cached && counts[20] > 1 {
+				t.Fatalf("a warm dashboard ran %d statements, want 1 (the caller with its organization's revisions)", counts[20])
+			}
 		}
-		t.Logf("statements per dashboard request by page size: %v", counts)
-		if counts[1] != counts[20] || counts[20] != counts[100] || counts[100] > 10 {
-			t.Fatalf("statements by page size %v: want the same count, at most 10", counts)
+	})
+}
+
+// The view cache never shows what has changed: a write through another
+// replica (its own cache), a write straight into the database, and the
+// passing of time (a credit whose period starts) are all seen by the next
+// dashboard of a replica whose cache is warm.
+func TestViewCacheFreshness(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e1 := newEnv(t, db)
+		e2 := newEnvAt(t, db, e1.clock) // a second replica, its own cache
+		e1.ok(e1.op, catalogSetup, nil)
+		e1.at("2026-11-20T10:00:00+09:00")
+		e2.at("2026-11-20T10:00:00+09:00")
+		tok, _ := e1.signUp("fresh@example.com")
+		bg := e1.mainGroup(tok)
+		grant := func(e *env, name, amount, starts string) {
+			e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg, "name": name, "type": "FREE",
+				"amount": amount, "startsAt": starts, "endsAt": "2027-06-01T00:00:00+09:00"}})
 		}
+		dash := func() map[string]any {
+			t.Helper()
+			var out map[string]any
+			for i := 0; i < 2; i++ { // the second answer comes from a warm cache
+				_, out = e1.statements(tok, DashboardQuery, map[string]any{"bg": bg, "n": 20})
+			}
+			return out
+		}
+		want := func(out map[string]any, path, v string) {
+			t.Helper()
+			if got := fmt.Sprint(get(out, path)); got != v {
+				t.Fatalf("%s = %s, want %s", path, got, v)
+			}
+		}
+		grant(e1, "First", "1000", "2026-11-01T00:00:00+09:00")
+		out := dash()
+		want(out, "data.billingGroup.creditSummary.free.amount", "1000")
+
+		// Another replica grants a credit: seen at once, with its history.
+		grant(e2, "Second", "500", "2026-11-01T00:00:00+09:00")
+		out = dash()
+		want(out, "data.billingGroup.creditSummary.free.amount", "1500")
+		if n := len(get(out, "data.billingGroup.credits.edges").([]any)); n != 2 {
+			t.Fatalf("%d credits listed, want 2", n)
+		}
+		want(out, "data.billingGroup.credits.edges.0.node.history.edges.0.node.amount.amount", "500")
+
+		// A write that bypasses the application (an operator's SQL).
+		if _, err := db.SQL.Exec(`UPDATE credits SET remaining = 400 WHERE name = 'Second'`); err != nil {
+			t.Fatal(err)
+		}
+		out = dash()
+		want(out, "data.billingGroup.creditSummary.free.amount", "1400")
+		want(out, "data.billingGroup.credits.edges.0.node.remainingAmount.amount", "400")
+
+		// Coins bought through the other replica.
+		pm := str(e2.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+		e2.ok(tok, `mutation($pm: ID!) { chargeCoins(input: {amount: "10000", paymentMethodId: $pm, idempotencyKey: "f1"}) { payment { id } } }`, map[string]any{"pm": pm})
+		out = dash()
+		want(out, "data.viewer.account.coins.balance.amount", "10000")
+
+		// Usage recorded through the other replica (yesterday's: the
+		// month so far runs through yesterday).
+		want(out, "data.billingGroup.currentUsage.usedAmount.amount", "0")
+		e2.ok(e2.op, recordUsage, map[string]any{"e": []any{event("fresh-1", bg, "vm", "hour", "2", "2026-11-19T12:00:00+09:00")}})
+		out = dash()
+		want(out, "data.billingGroup.currentUsage.usedAmount.amount", "170")
+		want(out, "data.billingGroup.billingTrend.months.5.usageAmount.amount", "170")
+
+		// A credit whose period starts in an hour counts from then on,
+		// with nothing written in between.
+		grant(e2, "Later", "300", "2026-11-20T11:00:00+09:00")
+		out = dash()
+		want(out, "data.billingGroup.creditSummary.free.amount", "1400")
+		e1.clock.Set(e1.clock.Now().Add(90 * time.Minute))
+		out = dash()
+		want(out, "data.billingGroup.creditSummary.free.amount", "1700")
 	})
 }

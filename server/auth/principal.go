@@ -42,6 +42,11 @@ type Principal struct {
 	// Account is the signed-in account as read when resolving (nil for
 	// partners and account-less operators).
 	Account *ent.Account
+	// OrgRevision is the organization's revision as read with the
+	// principal; read-only requests key the views they cache by it.
+	OrgRevision int64
+	// OrgUsageRevision is the organization's usage revision, read likewise.
+	OrgUsageRevision int64
 }
 
 // Roles lists the principal's roles for Viewer.roles.

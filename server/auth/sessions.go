@@ -14,6 +14,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/grant"
+	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/predicate"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
@@ -113,10 +114,13 @@ func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string)
 	default:
 		return nil, errBadCredentials
 	}
-	// The account and its grants in one statement: every request pays it.
+	// The account, its grants and its organization's revision in one
+	// statement: every request pays it.
 	var rows []struct {
 		GrantBG   sql.NullString `json:"grant_bg"`
 		GrantRole sql.NullString `json:"grant_role"`
+		Revision  sql.NullInt64  `json:"org_revision"`
+		UsageRev  sql.NullInt64  `json:"org_usage_revision"`
 		ent.Account
 	}
 	cols := make([]string, 0, len(account.Columns))
@@ -127,8 +131,11 @@ func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string)
 	}
 	err = client.Account.Query().Where(pred).Select(cols...).Modify(func(s *entsql.Selector) {
 		g := entsql.Table(grant.Table)
+		o := entsql.Table(organization.Table)
 		s.LeftJoin(g).On(s.C(account.FieldID), g.C(grant.FieldAccountID)).
-			AppendSelect(entsql.As(g.C(grant.FieldBillingGroupID), "grant_bg"), entsql.As(g.C(grant.FieldRole), "grant_role"))
+			LeftJoin(o).On(s.C(account.FieldOrgID), o.C(organization.FieldID)).
+			AppendSelect(entsql.As(g.C(grant.FieldBillingGroupID), "grant_bg"), entsql.As(g.C(grant.FieldRole), "grant_role"),
+				entsql.As(o.C(organization.FieldRevision), "org_revision"), entsql.As(o.C(organization.FieldUsageRevision), "org_usage_revision"))
 	}).Scan(ctx, &rows)
 	if err != nil {
 		return nil, err
@@ -138,6 +145,7 @@ func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string)
 	}
 	acct := rows[0].Account
 	p.AccountID, p.OrgID, p.Email, p.Master, p.Account = acct.ID, acct.OrgID, acct.Email, acct.IsMaster, &acct
+	p.OrgRevision, p.OrgUsageRevision = rows[0].Revision.Int64, rows[0].UsageRev.Int64
 	p.Grants = make(map[string]string, len(rows))
 	for _, r := range rows {
 		if r.GrantBG.Valid {

@@ -139,6 +139,10 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 	if invoices != groups {
 		return fmt.Errorf("%d invoices for %d groups", invoices, groups)
 	}
+	// November so far: what the dashboards show as current usage.
+	if err := dataset.MonthToDate(ctx, st.Client, orgs, oct.Next(), quietDay.Day()-1, 0); err != nil {
+		return err
+	}
 
 	// The real server binary.
 	dir, err := os.MkdirTemp("", "cloudbill-load-")
@@ -162,6 +166,7 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		return err
 	}
 	defer srv.Process.Kill()
+	serverPID = srv.Process.Pid
 	base := "http://" + addr
 	if err := waitReady(base, 30*time.Second); err != nil {
 		return err
@@ -330,7 +335,78 @@ func topStatements(url string) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// cpuSplit says where the machine's CPU went during a load: the server,
+// PostgreSQL's processes, and this process (the load generator), in cores.
+type cpuSplit struct{ server, postgres, loadgen float64 }
+
+func (c cpuSplit) String() string {
+	return fmt.Sprintf("server %.2f, PostgreSQL %.2f, load generator %.2f cores", c.server, c.postgres, c.loadgen)
+}
+
+// serverPID is the server under load, for cpuSplit.
+var serverPID int
+
+// cpuTicks sums utime+stime of the server, the postgres processes and this
+// process from /proc (Linux only; zero elsewhere).
+func cpuTicks() (server, pg, self float64) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid := 0
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < 0 {
+			continue
+		}
+		f := strings.Fields(s[close+2:])
+		if len(f) < 13 {
+			continue
+		}
+		var ut, st float64
+		fmt.Sscan(f[11], &ut)
+		fmt.Sscan(f[12], &st)
+		t := (ut + st) / 100 // USER_HZ
+		switch {
+		case pid == serverPID:
+			server += t
+		case pid == os.Getpid():
+			self += t
+		case s[open+1:close] == "postgres":
+			pg += t
+		}
+	}
+	return
+}
+
 func attack(base string, bodies [][]byte, bearer []string, dur time.Duration, clients int, name string) vegeta.Metrics {
+	s0, p0, l0 := cpuTicks()
+	t0 := time.Now()
+	if pp := os.Getenv("LOADTEST_PPROF_ADDR"); pp != "" && os.Getenv("LOADTEST_PROFILE_DIR") != "" {
+		// A CPU profile of the server during this load, for go tool pprof.
+		go func() {
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pp, int(dur.Seconds())-1))
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(filepath.Join(os.Getenv("LOADTEST_PROFILE_DIR"), name+".pprof"))
+			if err == nil {
+				defer f.Close()
+				f.ReadFrom(resp.Body)
+			}
+		}()
+	}
+	defer func() {
+		s1, p1, l1 := cpuTicks()
+		el := time.Since(t0).Seconds()
+		fmt.Printf("  %s CPU: %s\n", name, cpuSplit{(s1 - s0) / el, (p1 - p0) / el, (l1 - l0) / el})
+	}()
 	var i atomic.Uint64
 	targeter := func(t *vegeta.Target) error {
 		k := int(i.Add(1)) % len(bodies)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/lib/pq"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,10 +49,11 @@ func OpenDB(url, dataDir string) (*DB, error) {
 				url += "?" + opt
 			}
 		}
-		db, err := sql.Open("postgres", url)
+		connector, err := pq.NewConnector(url)
 		if err != nil {
 			return nil, err
 		}
+		db := sql.OpenDB(preparing{connector})
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
@@ -100,5 +102,5 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err := d.Client.Schema.Create(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return d.installRevisionTriggers(ctx)
 }

@@ -175,3 +175,40 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 	}
 	return orgs, nil
 }
+
+// MonthToDate adds usage of month m's first days (1..days) to every group
+// of orgs — what a dashboard shows as the month so far — every service in
+// both regions, as Seed made them.
+func MonthToDate(ctx context.Context, client *ent.Client, orgs []Org, m billing.Month, days, services int) error {
+	if services == 0 {
+		services = 10
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var usage []*ent.UsageDailyCreate
+	flush := func() error {
+		for s := 0; s < len(usage); s += 1000 {
+			if err := client.UsageDaily.CreateBulk(usage[s:min(s+1000, len(usage))]...).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		usage = usage[:0]
+		return nil
+	}
+	for _, org := range orgs {
+		for _, bg := range org.Groups {
+			for si := 0; si < services; si++ {
+				for _, r := range regions {
+					usage = append(usage, client.UsageDaily.Create().SetID(xid.New("ud")).SetOrgID(org.ID).SetBillingGroupID(bg).
+						SetDay(fmt.Sprintf("%s-%02d", m, 1+si%days)).SetServiceCode(fmt.Sprintf("ld-svc-%02d", si)).SetRegionCode(r).
+						SetMetric("unit").SetQuantityMicros(int64(1+rng.IntN(100))*1_000_000))
+				}
+			}
+		}
+		if len(usage) >= 5000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}

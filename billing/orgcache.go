@@ -1,0 +1,120 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// What a query reads of an organization — its billing groups, credit
+// summaries, credit and payment pages, the invoiced months of the trend,
+// coin wallets — is cached by each replica under the organization's
+// revision. The revision changes in the same transaction as any row of the
+// organization's money (a trigger sets it at commit: see
+// server/store/revision.go), and every request reads it afresh with the
+// caller's principal (the one statement authentication runs anyway). So a
+// replica serves a view from memory only while nothing of the organization
+// has changed, on any replica: a change is seen by the next request, exactly
+// as without the cache.
+//
+// Not cached: usage (recorded all day by partners, so it is not part of the
+// revision; a dashboard reads it in one statement), anything read by a
+// mutation (a mutation's request carries no revision) and operators' reads
+// across organizations. Values that depend on the time of reading are
+// computed at read time from cached rows (CreditSummary) or keyed by the
+// instant they depend on (the month of the trend, the visibility cutoff of
+// closed credits).
+
+const (
+	orgViewsMax   = 20000           // organizations cached per replica
+	orgViewKeys   = 512             // cached views per organization
+	orgViewMaxAge = 5 * time.Minute // a bound even on an unchanged revision
+)
+
+// Views is one replica's cache of organizations' views.
+type Views struct {
+	orgs *lru.Cache[string, *orgView]
+}
+
+// NewViews returns an empty cache.
+func NewViews() *Views {
+	c, _ := lru.New[string, *orgView](orgViewsMax)
+	return &Views{orgs: c}
+}
+
+type revisionKey struct{}
+
+type revisionScope struct {
+	views    *Views
+	org      string
+	rev      int64
+	usageRev int64
+}
+
+// WithOrgRevision marks a request of org's principal, which read org's
+// revision rev and usage revision usageRev when it was authenticated: its
+// views may come from v. A nil v (the cache turned off) leaves ctx as it is.
+func (v *Views) WithOrgRevision(ctx context.Context, org string, rev, usageRev int64) context.Context {
+	if v == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, revisionKey{}, revisionScope{v, org, rev, usageRev})
+}
+
+// usageRevision is what a cached usage view's key must carry: the usage
+// revision read with the principal ("" when the request has none, and then
+// nothing is cached anyway).
+func usageRevision(ctx context.Context) string {
+	sc, _ := ctx.Value(revisionKey{}).(revisionScope)
+	return fmt.Sprint("u", sc.usageRev)
+}
+
+// WithoutOrgRevision ends caching for the rest of a request (a mutation's
+// reads must see its own writes).
+func WithoutOrgRevision(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(revisionKey{}).(revisionScope); !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, revisionKey{}, revisionScope{})
+}
+
+type orgView struct {
+	rev  int64
+	born time.Time
+	mu   sync.Mutex
+	m    map[string]any
+}
+
+// CachedView returns the view of org under key: from this replica's cache
+// when the request carries org's current revision, else from fill (and then
+// cached). The value must never be modified by its readers.
+func CachedView[T any](ctx context.Context, org, key string, fill func() (T, error)) (T, error) {
+	sc, ok := ctx.Value(revisionKey{}).(revisionScope)
+	if !ok || sc.views == nil || sc.org != org || org == "" {
+		return fill()
+	}
+	v, ok := sc.views.orgs.Get(org)
+	if !ok || v.rev != sc.rev || time.Since(v.born) > orgViewMaxAge {
+		v = &orgView{rev: sc.rev, born: time.Now(), m: map[string]any{}}
+		sc.views.orgs.Add(org, v)
+	}
+	v.mu.Lock()
+	x, hit := v.m[key]
+	v.mu.Unlock()
+	if hit {
+		return x.(T), nil
+	}
+	val, err := fill()
+	if err != nil {
+		return val, err
+	}
+	v.mu.Lock()
+	if len(v.m) < orgViewKeys {
+		v.m[key] = val
+	}
+	v.mu.Unlock()
+	return val, nil
+}
