@@ -3,9 +3,11 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/auth"
@@ -13,12 +15,13 @@ import (
 
 // Audit records every mutation but the sign-in ones — who, what, when, the
 // outcome and the request id — in the audit log that masters and operators
-// read. It runs around each root mutation field.
+// read. It runs around each root field only (a field interceptor would run
+// around every field of every response).
 type Audit struct{ R *Resolver }
 
 var _ interface {
 	graphql.HandlerExtension
-	graphql.FieldInterceptor
+	graphql.RootFieldInterceptor
 } = Audit{}
 
 func (Audit) ExtensionName() string                   { return "Audit" }
@@ -30,17 +33,22 @@ var unaudited = map[string]bool{"login": true, "refreshToken": true, "signUp": t
 // secretArgs are never written to the log.
 var secretArgs = []string{"password", "cardtoken", "refreshtoken", "accountnumber", "identifier"}
 
-func (a Audit) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Object != "Mutation" || unaudited[fc.Field.Name] {
+func (a Audit) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	rc, oc := graphql.GetRootFieldContext(ctx), graphql.GetOperationContext(ctx)
+	if rc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Mutation || unaudited[rc.Field.Name] {
 		return next(ctx)
 	}
-	res, err := next(ctx)
+	res := next(ctx)
+	// The outcome is the mutation's own error, if any: the one at the
+	// root field's path (errors deeper in its payload are not its outcome).
 	outcome := "ok"
-	if err != nil {
-		outcome = billing.CodeInternal
-		if be, ok := billing.AsError(err); ok {
-			outcome = be.Code
+	for _, e := range graphql.GetErrors(ctx) {
+		if len(e.Path) == 1 && fmt.Sprint(e.Path[0]) == rc.Field.Alias {
+			outcome = billing.CodeInternal
+			if c, ok := e.Extensions["code"].(string); ok {
+				outcome = c
+			}
+			break
 		}
 	}
 	p := auth.FromContext(ctx)
@@ -51,15 +59,16 @@ func (a Audit) InterceptField(ctx context.Context, next graphql.Resolver) (any, 
 			org = p.OrgID
 		}
 	}
-	input, _ := json.Marshal(redact(fc.Args))
+	// The arguments as the client sent them (variables filled in).
+	input, _ := json.Marshal(redact(rc.Field.ArgumentMap(oc.Variables)))
 	// The entry must not be lost with the client: write it after the field,
 	// detached from the request's cancellation.
-	if werr := a.R.Client.AuditEvent.Create().SetOrgID(org).SetActor(actor).SetAction(fc.Field.Name).
+	if werr := a.R.Client.AuditEvent.Create().SetOrgID(org).SetActor(actor).SetAction(rc.Field.Name).
 		SetInput(string(input)).SetOutcome(outcome).SetRequestID(RequestID(ctx)).
 		Exec(context.WithoutCancel(ctx)); werr != nil {
-		a.R.Log.ErrorContext(ctx, "audit log write failed", "action", fc.Field.Name, "err", werr)
+		a.R.Log.ErrorContext(ctx, "audit log write failed", "action", rc.Field.Name, "err", werr)
 	}
-	return res, err
+	return res
 }
 
 // redact copies v with secret fields replaced.

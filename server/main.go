@@ -12,6 +12,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -28,7 +29,25 @@ func main() {
 	}
 }
 
+// tuneGC trades memory the server has to spare for CPU: a request
+// allocates much short-lived garbage (gqlgen builds the response object by
+// object), and with the default GOGC=100 over a live heap of some 30 MiB
+// the collector ran every few milliseconds under load and took a third of
+// the server's CPU. GOGC=400 collects a quarter as often; the soft limit
+// (GOMEMLIMIT, default 120 MiB, which keeps the process under 150 MB) makes
+// it collect sooner rather than grow past it. Either environment variable,
+// when set, wins. Measured with the load script (README, Performance).
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(120 << 20)
+	}
+}
+
 func run(args []string) error {
+	tuneGC()
 	cfg, err := app.LoadConfig(os.Getenv)
 	if err != nil {
 		return err

@@ -107,6 +107,9 @@ func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string)
 		}
 		pred = account.Email(strings.ToLower(c.Email))
 	case strings.HasPrefix(c.Subject, "acct_"):
+		if cp, ok, err := t.cachedPrincipal(ctx, client, c, p.Operator); err != nil || ok {
+			return cp, err
+		}
 		pred = account.ID(c.Subject)
 	case p.Operator:
 		p.Email = c.Subject
@@ -152,7 +155,53 @@ func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string)
 			p.Grants[r.GrantBG.String] = r.GrantRole.String
 		}
 	}
+	if t.principals != nil && rows[0].Revision.Valid {
+		t.principals.Add(acct.ID, cachedPrincipal{rev: rows[0].Revision.Int64, p: *p})
+	}
 	return p, nil
+}
+
+// cachedPrincipal is an account's principal as resolved under its
+// organization's revision. Accounts and grants are among the tables whose
+// every change moves the revision (server/store/revision.go), so while it
+// is unchanged the account and its grants are too.
+type cachedPrincipal struct {
+	rev int64
+	p   Principal
+}
+
+const revisionQuery = "SELECT revision, usage_revision FROM organizations WHERE id = $1"
+
+// cachedPrincipal answers from the principal cache when the organization
+// the token names still has the revision the cached principal was read
+// under: one primary-key read instead of the account, its grants and the
+// organization joined.
+func (t *Tokens) cachedPrincipal(ctx context.Context, client *ent.Client, c *Claims, operator bool) (*Principal, bool, error) {
+	if c.Org == "" || t.principals == nil {
+		return nil, false, nil
+	}
+	e, ok := t.principals.Get(c.Subject)
+	if !ok || e.p.OrgID != c.Org {
+		return nil, false, nil
+	}
+	rows, err := client.QueryContext(ctx, revisionQuery, c.Org)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var rev, usageRev int64
+	if !rows.Next() {
+		return nil, false, rows.Err()
+	}
+	if err := rows.Scan(&rev, &usageRev); err != nil {
+		return nil, false, err
+	}
+	if rev != e.rev {
+		return nil, false, nil
+	}
+	p := e.p
+	p.Operator, p.OrgRevision, p.OrgUsageRevision = operator, rev, usageRev
+	return &p, true, nil
 }
 
 func (t *Tokens) resolveAPIToken(ctx context.Context, client *ent.Client, secret string) (*Principal, error) {

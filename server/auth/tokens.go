@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"math/big"
 	"os"
 	"strings"
@@ -50,6 +51,8 @@ type Tokens struct {
 	RefreshTTL time.Duration
 	external   map[string]any // kid → *rsa.PublicKey | *ecdsa.PublicKey
 	Now        func() time.Time
+	// principals: accounts' principals by account id (see cachedPrincipal).
+	principals *lru.Cache[string, cachedPrincipal]
 }
 
 // NewTokens configures HS256 minting with secret, checked against issuer and audience.
@@ -57,8 +60,9 @@ func NewTokens(secret []byte, issuer, audience string) (*Tokens, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("the JWT secret must be at least 32 bytes")
 	}
+	principals, _ := lru.New[string, cachedPrincipal](50000)
 	return &Tokens{secret: secret, Issuer: issuer, Audience: audience,
-		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, Now: time.Now}, nil
+		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, Now: time.Now, principals: principals}, nil
 }
 
 // Mint signs claims of the given type for subject.

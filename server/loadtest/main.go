@@ -403,6 +403,16 @@ func attack(base string, bodies [][]byte, bearer []string, dur time.Duration, cl
 		}()
 	}
 	defer func() {
+		if pp := os.Getenv("LOADTEST_PPROF_ADDR"); pp != "" && os.Getenv("LOADTEST_PROFILE_DIR") != "" {
+			// Allocations so far (cumulative), for go tool pprof -sample_index=alloc_space.
+			if resp, err := http.Get("http://" + pp + "/debug/pprof/allocs"); err == nil {
+				if f, err := os.Create(filepath.Join(os.Getenv("LOADTEST_PROFILE_DIR"), name+"-allocs.pprof")); err == nil {
+					f.ReadFrom(resp.Body)
+					f.Close()
+				}
+				resp.Body.Close()
+			}
+		}
 		s1, p1, l1 := cpuTicks()
 		el := time.Since(t0).Seconds()
 		fmt.Printf("  %s CPU: %s\n", name, cpuSplit{(s1 - s0) / el, (p1 - p0) / el, (l1 - l0) / el})

@@ -36,6 +36,9 @@ DECLARE
 BEGIN
 	IF TG_OP = 'DELETE' THEN o := OLD.org_id; ELSE o := NEW.org_id; END IF;
 	UPDATE organizations SET revision = x WHERE id = o AND revision <> x;
+	IF TG_OP = 'UPDATE' AND OLD.org_id <> NEW.org_id THEN -- an account moved
+		UPDATE organizations SET revision = x WHERE id = OLD.org_id AND revision <> x;
+	END IF;
 	RETURN NULL;
 END $$`
 
@@ -54,10 +57,10 @@ func (d *DB) installRevisionTriggers(ctx context.Context) error {
 	} else {
 		// SQLite has one writer at a time: a counter does.
 		for _, t := range revisionTables {
-			for _, ev := range []struct{ op, row string }{{"INSERT", "NEW"}, {"UPDATE", "NEW"}, {"DELETE", "OLD"}} {
-				stmts = append(stmts, fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS cloudbill_revision_%s_%s AFTER %s ON %s
-					BEGIN UPDATE organizations SET revision = revision + 1 WHERE id = %s.org_id; END`,
-					t, strings.ToLower(ev.op), ev.op, t, ev.row))
+			for _, ev := range []struct{ op, orgs string }{{"INSERT", "NEW.org_id"}, {"UPDATE", "NEW.org_id, OLD.org_id"}, {"DELETE", "OLD.org_id"}} {
+				name := fmt.Sprintf("cloudbill_revision_%s_%s", t, strings.ToLower(ev.op))
+				stmts = append(stmts, "DROP TRIGGER IF EXISTS "+name, fmt.Sprintf(`CREATE TRIGGER %s AFTER %s ON %s
+					BEGIN UPDATE organizations SET revision = revision + 1 WHERE id IN (%s); END`, name, ev.op, t, ev.orgs))
 			}
 		}
 	}
