@@ -1,13 +1,16 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -163,17 +166,26 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 		res = UsageResult{Duplicates: len(in) - len(rows)}
 		for start := 0; start < len(rows); start += usageChunk {
 			chunk := rows[start:min(start+usageChunk, len(rows))]
-			ins := sql.Dialect(e.dialect()).Insert(usageevent.Table).Columns(
-				usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldCreatedAt, usageevent.FieldEventID,
-				usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode,
-				usageevent.FieldChannel, usageevent.FieldMetric, usageevent.FieldQuantityMicros, usageevent.FieldOccurredAt)
-			for _, r := range chunk {
-				ins.Values(xid.New("use"), r.org, now, r.EventID, r.BillingGroupID, r.ServiceCode, r.Region,
-					r.Channel, r.Metric, r.micros, r.OccurredAt)
+			var query string
+			var args []any
+			if e.Postgres {
+				query, args = insertEventsUnnest(now, len(chunk), func(i int) eventRow {
+					r := chunk[i]
+					return eventRow{xid.New("use"), r.org, r.EventID, r.BillingGroupID, r.ServiceCode, r.Region, r.Channel, r.Metric, r.micros, r.OccurredAt}
+				})
+			} else {
+				ins := sql.Dialect(e.dialect()).Insert(usageevent.Table).Columns(
+					usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldCreatedAt, usageevent.FieldEventID,
+					usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode,
+					usageevent.FieldChannel, usageevent.FieldMetric, usageevent.FieldQuantityMicros, usageevent.FieldOccurredAt)
+				for _, r := range chunk {
+					ins.Values(xid.New("use"), r.org, now, r.EventID, r.BillingGroupID, r.ServiceCode, r.Region,
+						r.Channel, r.Metric, r.micros, r.OccurredAt)
+				}
+				ins.OnConflict(sql.ConflictColumns(usageevent.FieldOrgID, usageevent.FieldEventID), sql.DoNothing()).
+					Returning(usageevent.FieldEventID)
+				query, args = ins.Query()
 			}
-			ins.OnConflict(sql.ConflictColumns(usageevent.FieldOrgID, usageevent.FieldEventID), sql.DoNothing()).
-				Returning(usageevent.FieldEventID)
-			query, args := ins.Query()
 			rs, err := tx.QueryContext(ctx, query, args...)
 			if err != nil {
 				return err
@@ -206,11 +218,30 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 				keys = append(keys, k)
 			}
 			// A fixed order keeps concurrent batches from deadlocking.
-			sort.Slice(keys, func(i, j int) bool {
-				a, b := keys[i], keys[j]
-				return fmt.Sprint(a) < fmt.Sprint(b)
+			slices.SortFunc(keys, func(a, b key) int {
+				return cmp.Or(cmp.Compare(a.bg, b.bg), cmp.Compare(a.day, b.day), cmp.Compare(a.svc, b.svc),
+					cmp.Compare(a.region, b.region), cmp.Compare(a.channel, b.channel), cmp.Compare(a.metric, b.metric))
 			})
 			if len(keys) == 0 {
+				continue
+			}
+			if e.Postgres {
+				// One array per column, as for the events.
+				cols := make([][]string, 8)
+				micros := make([]int64, len(keys))
+				for i, k := range keys {
+					for c, v := range []string{xid.New("ud"), k.org, k.bg, k.day, k.svc, k.region, k.channel, k.metric} {
+						cols[c] = append(cols[c], v)
+					}
+					micros[i] = sums[k]
+				}
+				args := make([]any, 0, 9)
+				for _, c := range cols {
+					args = append(args, pq.StringArray(c))
+				}
+				if _, err := tx.ExecContext(ctx, upsertDailiesUnnest, append(args, pq.Int64Array(micros))...); err != nil {
+					return err
+				}
 				continue
 			}
 			bulk := make([]*ent.UsageDailyCreate, len(keys))
@@ -249,6 +280,49 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 		return tx.Organization.Update().Where(organization.IDIn(orgs...)).AddUsageRevision(1).Exec(ctx)
 	})
 	return res, err
+}
+
+// upsertDailiesUnnest adds a batch's sums to the daily rollups (PostgreSQL).
+const upsertDailiesUnnest = `INSERT INTO usage_dailies (id, org_id, billing_group_id, day, service_code, region_code, channel, metric, quantity_micros)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+	ON CONFLICT (billing_group_id, day, service_code, region_code, channel, metric)
+	DO UPDATE SET quantity_micros = usage_dailies.quantity_micros + excluded.quantity_micros`
+
+type eventRow struct {
+	id, org, eventID, bg, service, region, channel, metric string
+	micros                                                 int64
+	at                                                     time.Time
+}
+
+// insertEventsUnnest is the PostgreSQL form of the events' INSERT: one array
+// per column instead of a parameter per value. Eleven parameters instead of
+// eleven thousand are much cheaper to send, bind and plan; the statement is
+// the same for every batch size, so it stays prepared.
+func insertEventsUnnest(now time.Time, n int, row func(i int) eventRow) (string, []any) {
+	cols := make([][]string, 8)
+	micros := make([]int64, n)
+	at := make([]string, n)
+	for c := range cols {
+		cols[c] = make([]string, n)
+	}
+	for i := 0; i < n; i++ {
+		r := row(i)
+		for c, v := range []string{r.id, r.org, r.eventID, r.bg, r.service, r.region, r.channel, r.metric} {
+			cols[c][i] = v
+		}
+		micros[i] = r.micros
+		at[i] = r.at.UTC().Format(time.RFC3339Nano)
+	}
+	q := `INSERT INTO usage_events (id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric,
+		quantity_micros, occurred_at, created_at)
+		SELECT u.*, $11::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::text[], $8::text[], $9::bigint[], $10::timestamptz[]) AS u
+		ON CONFLICT (org_id, event_id) DO NOTHING RETURNING event_id`
+	args := make([]any, 0, 11)
+	for _, c := range cols {
+		args = append(args, pq.StringArray(c))
+	}
+	return q, append(args, pq.Int64Array(micros), pq.StringArray(at), now)
 }
 
 func (e *Engine) dialect() string {

@@ -71,6 +71,8 @@ func (a Audit) InterceptRootField(ctx context.Context, next graphql.RootResolver
 	return res
 }
 
+const auditListMax = 20
+
 // redact copies v with secret fields replaced.
 func redact(v any) any {
 	switch x := v.(type) {
@@ -89,6 +91,12 @@ func redact(v any) any {
 		}
 		return out
 	case []any:
+		// Long lists (a usage batch carries up to 1,000 events, which keep
+		// their own ids in usage_events) are counted, not copied: the log
+		// records who did what, not the payload.
+		if len(x) > auditListMax {
+			return fmt.Sprintf("[%d items]", len(x))
+		}
 		out := make([]any, len(x))
 		for i := range x {
 			out[i] = redact(x[i])

@@ -203,73 +203,72 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 	report("dashboard / baseline", "≥ 10%", "%.1f%%", 100*dash.Throughput/base1.Throughput)
 	report("server RSS under the dashboard load", "≤ 150 MB", "peak %s, now %s", procStatus(srv.Process.Pid, "VmHWM"), procStatus(srv.Process.Pid, "VmRSS"))
 	if stats {
-		topStatements(dbURL)
+		topStatements(dbURL, "dashboard")
 	}
 
-	// Usage ingestion: batches of 1,000 events through recordUsage.
+	// Usage ingestion: batches of 1,000 events through recordUsage, in two
+	// shapes. Partners: each batch is one organization's usage sent with its
+	// own API token (what partners do), spread over its groups, services,
+	// regions and the last ten hours. Hot keys: one operator token, and
+	// every batch touches the same 1,000 organizations and rollup rows, so
+	// concurrent batches queue for the same row locks (a worst case).
 	fmt.Println("\nusage ingestion:")
-	op, _, _ := tokens.Mint(auth.TypeAccess, "operator@loadtest", "", "", []string{auth.RoleOperator}, time.Hour)
-	var events [][]map[string]any
-	now := quietDay
+	mutation := `mutation($e: [UsageEventInput!]!) { recordUsage(input: {events: $e}) { accepted duplicates } }`
+	event := func(id string, org dataset.Org, k int) map[string]any {
+		return map[string]any{"eventId": id, "billingGroupId": org.Groups[k%len(org.Groups)],
+			"serviceCode": fmt.Sprintf("ld-svc-%02d", (k/len(org.Groups))%10), "region": []string{"ld-a", "ld-b"}[(k/len(org.Groups)/10)%2],
+			"metric": "unit", "quantity": "1.5", "occurredAt": quietDay.Add(-time.Duration(k%600) * time.Minute).Format(time.RFC3339)}
+	}
+	var partnerBodies, hotBodies [][]byte
+	var partnerTokens []string
 	n := 0
 	for b := 0; b < batches; b++ {
-		var evs []map[string]any
+		org := orgs[b%len(orgs)]
+		var evs, hot []map[string]any
 		for i := 0; i < 1000; i++ {
-			org := orgs[n%len(orgs)]
-			evs = append(evs, map[string]any{"eventId": fmt.Sprintf("load-%d", n), "billingGroupId": org.Groups[n%len(org.Groups)],
-				"serviceCode": fmt.Sprintf("ld-svc-%02d", n%10), "region": []string{"ld-a", "ld-b"}[n%2], "metric": "unit",
-				"quantity": "1.5", "occurredAt": now.Add(-time.Duration(n%600) * time.Minute).Format(time.RFC3339)})
+			evs = append(evs, event(fmt.Sprintf("p-%d-%d", b, i), org, i))
+			hot = append(hot, event(fmt.Sprintf("h-%d", n), orgs[n%len(orgs)], n/len(orgs)))
 			n++
 		}
-		events = append(events, evs)
-	}
-	payloads := make([][]byte, len(events))
-	for i, evs := range events {
-		payloads[i], _ = json.Marshal(map[string]any{"query": `mutation($e: [UsageEventInput!]!) { recordUsage(input: {events: $e}) { accepted duplicates } }`,
-			"variables": map[string]any{"e": evs}})
-	}
-	var accepted atomic.Int64
-	t0 = time.Now()
-	next := atomic.Int64{}
-	var iw sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		iw.Add(1)
-		go func() {
-			defer iw.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(payloads) {
-					return
-				}
-				var out struct {
-					Data   struct{ RecordUsage struct{ Accepted int64 } }
-					Errors []any
-				}
-				if err := post(base, payloads[i], op, &out); err != nil || len(out.Errors) > 0 {
-					fmt.Fprintln(os.Stderr, "recordUsage:", err, out.Errors)
-					return
-				}
-				accepted.Add(out.Data.RecordUsage.Accepted)
+		pb, _ := json.Marshal(map[string]any{"query": mutation, "variables": map[string]any{"e": evs}})
+		hb, _ := json.Marshal(map[string]any{"query": mutation, "variables": map[string]any{"e": hot}})
+		partnerBodies, hotBodies = append(partnerBodies, pb), append(hotBodies, hb)
+		if b < len(orgs) {
+			master, _, _ := tokens.Mint(auth.TypeAccess, org.MasterID, org.ID, "", nil, time.Hour)
+			var out struct {
+				Data struct{ CreateAPIToken struct{ Token string } }
 			}
-		}()
+			body, _ := json.Marshal(map[string]any{"query": `mutation { createApiToken(input: {name: "load", scopes: ["usage:write"]}) { token } }`})
+			if err := post(base, body, master, &out); err != nil || out.Data.CreateAPIToken.Token == "" {
+				return fmt.Errorf("createApiToken: %v", err)
+			}
+			partnerTokens = append(partnerTokens, out.Data.CreateAPIToken.Token)
+		}
 	}
-	iw.Wait()
-	ingest := time.Since(t0)
-	rate := float64(accepted.Load()) / ingest.Seconds()
-	// The same rows by COPY into a table of the same shape, for scale.
-	copyRate, err := copyRows(dbURL, n)
+	op, _, _ := tokens.Mint(auth.TypeAccess, "operator@loadtest", "", "", []string{auth.RoleOperator}, time.Hour)
+	rate, accepted, took := ingest(base, partnerBodies, partnerTokens, "ingestion")
+	if stats {
+		topStatements(dbURL, "ingestion (partners)")
+	}
+	hotRate, hotAccepted, hotTook := ingest(base, hotBodies, []string{op}, "ingestion-hot")
+	if stats {
+		topStatements(dbURL, "ingestion (hot keys)")
+	}
+	// The same number of rows by COPY into a table of the same shape.
+	copyRate, err := copyRows(dbURL, batches*1000)
 	if err != nil {
 		return err
 	}
-	report("recordUsage ingestion", "≥ 50,000 events/s", "%.0f events/s (%d events in %.1f s, 4 clients)", rate, accepted.Load(), ingest.Seconds())
-	report("plain COPY of the same rows", "(reference)", "%.0f rows/s; recordUsage is %.1f%% of COPY", copyRate, 100*rate/copyRate)
+	report("recordUsage ingestion, partners", "≥ 50,000 events/s", "%.0f events/s (%d events in %.1f s, 4 clients, a batch = one organization)", rate, accepted, took.Seconds())
+	report("recordUsage ingestion, hot keys", "(worst case)", "%.0f events/s (%d events in %.1f s, 4 clients, every batch on the same 1,000 rollup rows)", hotRate, hotAccepted, hotTook.Seconds())
+	report("plain COPY of the same rows", "(reference)", "%.0f rows/s; recordUsage is %.1f%% of COPY (partners)", copyRate, 100*rate/copyRate)
 	// Replay the first batch: every event is a duplicate.
 	var replay struct {
 		Data struct {
 			RecordUsage struct{ Accepted, Duplicates int }
 		}
 	}
-	post(base, payloads[0], op, &replay)
+	post(base, partnerBodies[0], partnerTokens[0], &replay)
 	report("replayed batch", "all duplicates", "%d accepted, %d duplicates", replay.Data.RecordUsage.Accepted, replay.Data.RecordUsage.Duplicates)
 
 	// Start to ready on the embedded default, once built.
@@ -305,8 +304,9 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 	return nil
 }
 
-// topStatements prints where PostgreSQL spent its time (LOADTEST_PG_STATS=1).
-func topStatements(url string) {
+// topStatements prints where PostgreSQL spent its time during the load
+// just run (LOADTEST_PG_STATS=1), and resets the statistics for the next.
+func topStatements(url, load string) {
 	db, err := sql.Open("postgres", url)
 	if err != nil {
 		return
@@ -323,7 +323,8 @@ func topStatements(url string) {
 		return
 	}
 	defer rows.Close()
-	fmt.Println("  top statements by total time (calls, total ms, mean ms, query):")
+	defer db.Exec("SELECT pg_stat_statements_reset()")
+	fmt.Printf("  %s: top statements by total time (calls, total ms, mean ms, query):\n", load)
 	for rows.Next() {
 		var calls int64
 		var total, mean float64
@@ -382,6 +383,67 @@ func cpuTicks() (server, pg, self float64) {
 		}
 	}
 	return
+}
+
+// ingest posts the batches from 4 clients (batch i with token i mod
+// len(tokens)) and returns the accepted events per second.
+func ingest(base string, bodies [][]byte, tokens []string, name string) (float64, int64, time.Duration) {
+	var accepted atomic.Int64
+	stopProfile := profile(name)
+	s0, p0, l0 := cpuTicks()
+	t0 := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(bodies) {
+					return
+				}
+				var out struct {
+					Data   struct{ RecordUsage struct{ Accepted int64 } }
+					Errors []any
+				}
+				if err := post(base, bodies[i], tokens[i%len(tokens)], &out); err != nil || len(out.Errors) > 0 {
+					fmt.Fprintln(os.Stderr, "recordUsage:", err, out.Errors)
+					return
+				}
+				accepted.Add(out.Data.RecordUsage.Accepted)
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(t0)
+	stopProfile()
+	s1, p1, l1 := cpuTicks()
+	fmt.Printf("  %s CPU: %s\n", name, cpuSplit{(s1 - s0) / took.Seconds(), (p1 - p0) / took.Seconds(), (l1 - l0) / took.Seconds()})
+	return float64(accepted.Load()) / took.Seconds(), accepted.Load(), took
+}
+
+// profile starts a CPU profile of the server (LOADTEST_PPROF_ADDR and
+// LOADTEST_PROFILE_DIR set), written to name.pprof when stop is called.
+func profile(name string) (stop func()) {
+	pp, dir := os.Getenv("LOADTEST_PPROF_ADDR"), os.Getenv("LOADTEST_PROFILE_DIR")
+	if pp == "" || dir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get("http://" + pp + "/debug/pprof/profile?seconds=3")
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		if f, err := os.Create(filepath.Join(dir, name+".pprof")); err == nil {
+			f.ReadFrom(resp.Body)
+			f.Close()
+		}
+	}()
+	return func() { <-done }
 }
 
 func attack(base string, bodies [][]byte, bearer []string, dur time.Duration, clients int, name string) vegeta.Metrics {
