@@ -155,7 +155,7 @@ func (a *App) websocketInit(ctx context.Context, payload transport.InitPayload) 
 // Handler is the whole HTTP surface.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", a.authenticate(a.GraphQL()))
+	mux.Handle("/graphql", a.admit(a.authenticate(a.GraphQL())))
 	mux.HandleFunc("GET /documents/{token}", a.serveDocument)
 	mux.HandleFunc("POST /webhooks/gateway", a.gatewayWebhook)
 	mux.Handle("GET /metrics", a.metrics.Handler())
@@ -233,6 +233,37 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 			}
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// admit runs at most Config.MaxInFlight GraphQL requests at once; the rest
+// wait their turn in arrival order (a channel's waiters are served first in,
+// first out) until their deadline. On a saturated server this keeps each
+// request's time close to its own work plus its wait, instead of dozens of
+// requests (each resolving its fields in many goroutines) sharing the CPU
+// and all finishing late; and a burst queues instead of exhausting memory.
+// Subscriptions (websocket upgrades) hold their connection for long and are
+// not counted.
+func (a *App) admit(next http.Handler) http.Handler {
+	if a.Config.MaxInFlight <= 0 {
+		return next
+	}
+	slots := make(chan struct{}, a.Config.MaxInFlight)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
+		defer cancel()
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-ctx.Done():
+			writeGraphQLError(w, http.StatusServiceUnavailable, "the server is busy, try again", "UNAVAILABLE")
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,9 @@ type Config struct {
 	// ViewCache serves unchanged views of an organization from memory
 	// (billing.CachedView; CLOUDBILL_VIEW_CACHE=0 turns it off).
 	ViewCache bool
+	// MaxInFlight is how many GraphQL requests run at once
+	// (CLOUDBILL_MAX_IN_FLIGHT; default 8 per CPU, 0 = unlimited).
+	MaxInFlight int
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -85,6 +89,14 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.Introspection = boolEnv(getenv("CLOUDBILL_INTROSPECTION"), !c.Production)
 	c.Playground = boolEnv(getenv("CLOUDBILL_PLAYGROUND"), !c.Production)
 	c.ViewCache = boolEnv(getenv("CLOUDBILL_VIEW_CACHE"), true)
+	c.MaxInFlight = 8 * runtime.GOMAXPROCS(0)
+	if v := getenv("CLOUDBILL_MAX_IN_FLIGHT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, errors.New("CLOUDBILL_MAX_IN_FLIGHT must be a number of requests (0 = unlimited)")
+		}
+		c.MaxInFlight = n
+	}
 	var err error
 	if c.Policy, err = billing.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
 		return nil, err
