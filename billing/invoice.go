@@ -53,40 +53,28 @@ func (e *Engine) IssueInvoices(ctx context.Context, at time.Time) (int, error) {
 	loc := e.Policy.Location()
 	issued, after := 0, ""
 	for {
-		q := e.Client.BillingGroup.Query().
-			Where(billinggroup.CreatedAtLT(m.End(loc)), billinggroup.IDGT(after)).
-			Order(ent.Asc(billinggroup.FieldID)).Limit(issueBatch)
-		groups, err := q.All(ctx)
-		if err != nil || len(groups) == 0 {
+		// Only the groups still without the month's invoice, in one
+		// statement (an anti-join on the unique (billing group, month)
+		// index): the job runs every minute on every replica, and once the
+		// month is issued this finds nothing at once.
+		todo, err := e.Client.BillingGroup.Query().
+			Where(billinggroup.CreatedAtLT(m.End(loc)), billinggroup.IDGT(after), func(s *sql.Selector) {
+				t := sql.Table(invoice.Table)
+				s.Where(sql.NotExists(sql.Select(t.C(invoice.FieldID)).From(t).Where(sql.And(
+					sql.ColumnsEQ(t.C(invoice.FieldBillingGroupID), s.C(billinggroup.FieldID)),
+					sql.EQ(t.C(invoice.FieldMonth), m.String())))))
+			}).
+			Order(ent.Asc(billinggroup.FieldID)).Limit(issueBatch).All(ctx)
+		if err != nil || len(todo) == 0 {
 			return issued, err
 		}
-		after = groups[len(groups)-1].ID
-		ids := make([]string, len(groups))
-		for i, g := range groups {
-			ids[i] = g.ID
-		}
-		done, err := e.Client.Invoice.Query().
-			Where(invoice.BillingGroupIDIn(ids...), invoice.Month(m.String())).
-			Select(invoice.FieldBillingGroupID).Strings(ctx)
-		if err != nil {
-			return issued, err
-		}
-		have := make(map[string]bool, len(done))
-		for _, id := range done {
-			have[id] = true
-		}
-		var todo []*ent.BillingGroup
-		for _, g := range groups {
-			if !have[g.ID] {
-				todo = append(todo, g)
-			}
-		}
+		after = todo[len(todo)-1].ID
 		n, err := e.issueAll(ctx, todo, m)
 		issued += n
 		if err != nil {
 			return issued, err
 		}
-		if len(groups) < issueBatch {
+		if len(todo) < issueBatch {
 			return issued, nil
 		}
 	}

@@ -948,11 +948,6 @@ var (
 		PrimaryKey: []*schema.Column{UsageEventsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "usageevent_org_id",
-				Unique:  false,
-				Columns: []*schema.Column{UsageEventsColumns[1]},
-			},
-			{
 				Name:    "usageevent_org_id_event_id",
 				Unique:  true,
 				Columns: []*schema.Column{UsageEventsColumns[1], UsageEventsColumns[3]},

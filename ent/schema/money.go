@@ -19,7 +19,7 @@ import (
 type UsageEvent struct{ ent.Schema }
 
 func (UsageEvent) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "use"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "use"}, TenantMixin{NoOrgIndex: true} /* unique (org_id, event_id) */, TimeMixin{}}
 }
 
 func (UsageEvent) Fields() []ent.Field {

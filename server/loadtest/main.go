@@ -166,6 +166,9 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		}
 	}
 	fmt.Printf("  jobs and outbox caught up to %s in %s\n", quietDay.Format("2006-01-02 15:04"), time.Since(t0).Round(time.Millisecond))
+	if err := explainQueries(st.SQL, orgs[0]); err != nil {
+		return err
+	}
 
 	// The real server binary.
 	dir, err := os.MkdirTemp("", "cloudbill-load-")
@@ -362,6 +365,56 @@ func topStatements(url, load string) {
 		rows.Scan(&calls, &total, &mean, &q)
 		fmt.Printf("    %8d %8.0f %7.3f  %s\n", calls, total, mean, q)
 	}
+}
+
+// explainQueries shows, on the generated data set, how PostgreSQL runs
+// the statements the targets depend on (EXPLAIN ANALYZE): the one a warm
+// dashboard runs, the ones a cold one adds, and the month close's.
+func explainQueries(db *sql.DB, org dataset.Org) error {
+	bg := org.Groups[0]
+	var credits []string
+	rows, err := db.Query("SELECT id FROM credits WHERE billing_group_id = $1", bg)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		credits = append(credits, id)
+	}
+	rows.Close()
+	queries := []struct {
+		what, q string
+		args    []any
+	}{
+		{"warm dashboard: the caller's organization revisions", "SELECT revision, usage_revision FROM organizations WHERE id = $1", []any{org.ID}},
+		{"cold dashboard: the newest history entry of each credit of a page",
+			`SELECT * FROM credit_entries WHERE credit_id = ANY($1) AND id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER
+			(PARTITION BY credit_id ORDER BY occurred_at DESC, id DESC) AS rn FROM credit_entries WHERE credit_id = ANY($1)) ranked WHERE rn <= 2)`,
+			[]any{pq.StringArray(credits)}},
+		{"cold dashboard: six months of daily usage", `SELECT day, service_code, region_code, channel, metric, SUM(quantity_micros) FROM usage_dailies
+			WHERE billing_group_id = $1 AND day >= '2026-06-01' GROUP BY day, service_code, region_code, channel, metric`, []any{bg}},
+		{"month close: the groups still without the month's invoice", `SELECT id FROM billing_groups b WHERE created_at < $1 AND id > ''
+			AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.billing_group_id = b.id AND i.month = '2026-10') ORDER BY id LIMIT 500`,
+			[]any{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
+	}
+	fmt.Println("\nquery plans on this data set (EXPLAIN ANALYZE):")
+	for _, q := range queries {
+		rows, err := db.Query("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) "+q.q, q.args...)
+		if err != nil {
+			return fmt.Errorf("explain %s: %w", q.what, err)
+		}
+		fmt.Printf("  %s:\n", q.what)
+		for rows.Next() {
+			var line string
+			rows.Scan(&line)
+			if !strings.HasPrefix(strings.TrimSpace(line), "Planning Time") {
+				fmt.Printf("    %s\n", line)
+			}
+		}
+		rows.Close()
+	}
+	return nil
 }
 
 // startServer starts the server binary on PostgreSQL at the quiet day and
