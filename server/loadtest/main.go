@@ -185,7 +185,7 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		return err
 	}
 	defer srv.Process.Kill()
-	serverPID = srv.Process.Pid
+	serverPID, profiledPID = srv.Process.Pid, srv.Process.Pid
 
 	tokens, err := auth.NewTokens([]byte(secret), "cloudbill", "cloudbill-api")
 	if err != nil {
@@ -228,7 +228,7 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 	}
 	// The same dashboards on a replica without the view cache: what every
 	// dashboard costs when nothing of it is cached (9 statements).
-	if srv2, base2, err := startServer(bin, dbURL, "CLOUDBILL_VIEW_CACHE=0"); err == nil {
+	if srv2, base2, err := startServer(bin, dbURL, "CLOUDBILL_VIEW_CACHE=0", "CLOUDBILL_PPROF_ADDR="); err == nil {
 		serverPID = srv2.Process.Pid
 		off := attack(base2, bodies, bearer, dur, clients, "dashboard-no-cache")
 		report("dashboard, view cache off", "(reported)", "%.0f req/s, p99 %.1f ms, p50 %.1f ms", off.Throughput, ms(off.Latencies.P99), ms(off.Latencies.P50))
@@ -450,8 +450,9 @@ func (c cpuSplit) String() string {
 	return fmt.Sprintf("server %.2f, PostgreSQL %.2f, load generator %.2f cores", c.server, c.postgres, c.loadgen)
 }
 
-// serverPID is the server under load, for cpuSplit.
-var serverPID int
+// serverPID is the server under load, for cpuSplit; profiledPID the one
+// whose pprof endpoint LOADTEST_PPROF_ADDR is.
+var serverPID, profiledPID int
 
 // cpuTicks sums utime+stime of the server, the postgres processes and this
 // process from /proc (Linux only; zero elsewhere).
@@ -555,7 +556,7 @@ func profile(name string) (stop func()) {
 func attack(base string, bodies [][]byte, bearer []string, dur time.Duration, clients int, name string) vegeta.Metrics {
 	s0, p0, l0 := cpuTicks()
 	t0 := time.Now()
-	if pp := os.Getenv("LOADTEST_PPROF_ADDR"); pp != "" && os.Getenv("LOADTEST_PROFILE_DIR") != "" {
+	if pp := os.Getenv("LOADTEST_PPROF_ADDR"); pp != "" && os.Getenv("LOADTEST_PROFILE_DIR") != "" && dur >= 3*time.Second && serverPID == profiledPID {
 		// A CPU profile of the server during this load, for go tool pprof.
 		go func() {
 			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pp, int(dur.Seconds())-1))
