@@ -57,7 +57,7 @@ func main() {
 	groups := flag.Int("groups", 10000, "billing groups in the data set")
 	duration := flag.Duration("duration", 10*time.Second, "length of each load")
 	workers := flag.Int("clients", 32, "concurrent load clients")
-	batches := flag.Int("batches", 100, "recordUsage batches of 1,000 events")
+	batches := flag.Int("batches", 300, "recordUsage batches of 1,000 events (per shape)")
 	flag.Parse()
 	if err := run(*groups, *duration, *workers, *batches); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
