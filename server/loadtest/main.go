@@ -166,6 +166,13 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		}
 	}
 	fmt.Printf("  jobs and outbox caught up to %s in %s\n", quietDay.Format("2006-01-02 15:04"), time.Since(t0).Round(time.Millisecond))
+	// As autovacuum would have left a running database: the bulk writes
+	// above vacuumed and analysed now, not in the middle of a load.
+	t0 = time.Now()
+	if _, err := st.SQL.ExecContext(ctx, "VACUUM ANALYZE"); err != nil {
+		return err
+	}
+	fmt.Printf("  VACUUM ANALYZE in %s\n", time.Since(t0).Round(time.Millisecond))
 	if err := explainQueries(st.SQL, orgs[0]); err != nil {
 		return err
 	}
@@ -460,8 +467,8 @@ func (c cpuSplit) String() string {
 var serverPID, profiledPID int
 
 // cpuTicks sums utime+stime of the server, the postgres processes and the
-// load generator (this process and wrk) from /proc (Linux only; zero
-// elsewhere).
+// load generator (this process, and wrk as an exited child) from /proc
+// (Linux only; zero elsewhere).
 func cpuTicks() (server, pg, self float64) {
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -482,14 +489,19 @@ func cpuTicks() (server, pg, self float64) {
 		if len(f) < 13 {
 			continue
 		}
-		var ut, st float64
+		var ut, st, cut, cst float64
 		fmt.Sscan(f[11], &ut)
 		fmt.Sscan(f[12], &st)
+		fmt.Sscan(f[13], &cut) // children waited for: wrk, once it has exited
+		fmt.Sscan(f[14], &cst)
 		t := (ut + st) / 100 // USER_HZ
+		if pid == os.Getpid() {
+			t += (cut + cst) / 100
+		}
 		switch {
 		case pid == serverPID:
 			server += t
-		case pid == os.Getpid(), s[open+1:close] == "wrk":
+		case pid == os.Getpid():
 			self += t
 		case s[open+1:close] == "postgres":
 			pg += t
