@@ -3,7 +3,9 @@ package billing
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -30,19 +32,58 @@ import (
 
 const (
 	orgViewsMax   = 20000           // organizations cached per replica
-	orgViewKeys   = 512             // cached views per organization
+	orgViewKeys   = 256             // cached views per organization
 	orgViewMaxAge = 5 * time.Minute // a bound even on an unchanged revision
+	// viewItemsMax bounds the replica's whole cache by what it holds: a
+	// view weighs 1 plus its rows (edges of a page, invoices, lines…), a
+	// row being an entity of a few hundred bytes. Past it the least
+	// recently used organizations are dropped.
+	viewItemsMax = 100000
 )
 
 // Views is one replica's cache of organizations' views.
 type Views struct {
-	orgs *lru.Cache[string, *orgView]
+	orgs  *lru.Cache[string, *orgView]
+	items atomic.Int64 // the weight of every view held
 }
 
 // NewViews returns an empty cache.
 func NewViews() *Views {
-	c, _ := lru.New[string, *orgView](orgViewsMax)
-	return &Views{orgs: c}
+	v := &Views{}
+	v.orgs, _ = lru.NewWithEvict[string, *orgView](orgViewsMax, func(_ string, o *orgView) {
+		v.items.Add(-o.weight.Swap(0))
+	})
+	return v
+}
+
+// weigh is 1 plus the rows a view holds: the length of a slice, or of the
+// Edges of a connection (directly or one struct field down).
+func weigh(x any) int64 {
+	n := int64(1)
+	v := reflect.ValueOf(x)
+	for depth := 0; depth < 2 && v.IsValid(); depth++ {
+		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+			if v.IsNil() {
+				return n
+			}
+			v = v.Elem()
+		}
+		switch v.Kind() {
+		case reflect.Slice, reflect.Map:
+			return n + int64(v.Len())
+		case reflect.Struct:
+			if e := v.FieldByName("Edges"); e.IsValid() && e.Kind() == reflect.Slice {
+				return n + int64(e.Len())
+			}
+			if v.NumField() == 0 {
+				return n
+			}
+			v = v.Field(0) // e.g. a page wrapping its connection
+		default:
+			return n
+		}
+	}
+	return n
 }
 
 type revisionKey struct{}
@@ -82,10 +123,11 @@ func WithoutOrgRevision(ctx context.Context) context.Context {
 }
 
 type orgView struct {
-	rev  int64
-	born time.Time
-	mu   sync.Mutex
-	m    map[string]any
+	rev    int64
+	born   time.Time
+	mu     sync.Mutex
+	m      map[string]any
+	weight atomic.Int64
 }
 
 // CachedView returns the view of org under key: from this replica's cache
@@ -98,6 +140,9 @@ func CachedView[T any](ctx context.Context, org, key string, fill func() (T, err
 	}
 	v, ok := sc.views.orgs.Get(org)
 	if !ok || v.rev != sc.rev || time.Since(v.born) > orgViewMaxAge {
+		if ok { // replaced, not evicted: the cache forgets its weight here
+			sc.views.items.Add(-v.weight.Swap(0))
+		}
 		v = &orgView{rev: sc.rev, born: time.Now(), m: map[string]any{}}
 		sc.views.orgs.Add(org, v)
 	}
@@ -111,10 +156,21 @@ func CachedView[T any](ctx context.Context, org, key string, fill func() (T, err
 	if err != nil {
 		return val, err
 	}
+	w := weigh(val)
 	v.mu.Lock()
-	if len(v.m) < orgViewKeys {
+	stored := len(v.m) < orgViewKeys
+	if stored {
 		v.m[key] = val
 	}
 	v.mu.Unlock()
+	// Counted only while v is the organization's view in the cache (a view
+	// replaced meanwhile no longer counts).
+	if cur, ok := sc.views.orgs.Peek(org); stored && ok && cur == v {
+		v.weight.Add(w)
+		for sc.views.items.Add(w) > viewItemsMax && sc.views.orgs.Len() > 1 {
+			sc.views.orgs.RemoveOldest()
+			w = 0
+		}
+	}
 	return val, nil
 }
