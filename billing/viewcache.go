@@ -21,7 +21,9 @@ import (
 //   - Per request: a billing group's daily usage for the trend's window is
 //     read once and shared by currentUsage and billingTrend.
 //   - Per replica, for viewCacheTTL: contracts and discounts, which only
-//     operators change; a change on this replica clears them at once.
+//     operators change; a change on this replica clears them at once. A
+//     query that carries its organization's revision reads them (and the
+//     rated usage) exactly instead, from the revision cache (orgcache.go).
 
 const viewCacheTTL = 5 * time.Second
 
