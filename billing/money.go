@@ -2,6 +2,7 @@ package billing
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -22,8 +23,23 @@ func MinorDigits(currency string) (int32, bool) {
 // FormatMinor renders minor units as a decimal string in major units
 // (1234 KRW → "1234", 1234 USD → "12.34").
 func FormatMinor(amount int64, currency string) string {
+	// Integer arithmetic: a dashboard formats some hundred amounts, and a
+	// decimal's big.Int formatting showed in its profile.
 	d := minorDigits[currency]
-	return decimal.New(amount, -d).StringFixed(d)
+	if d == 0 {
+		return strconv.FormatInt(amount, 10)
+	}
+	u := uint64(amount)
+	sign := ""
+	if amount < 0 {
+		u, sign = ^u+1, "-" // two's complement: right for math.MinInt64 too
+	}
+	p := uint64(1)
+	for i := int32(0); i < d; i++ {
+		p *= 10
+	}
+	frac := strconv.FormatUint(u%p, 10)
+	return sign + strconv.FormatUint(u/p, 10) + "." + strings.Repeat("0", int(d)-len(frac)) + frac
 }
 
 // maxAmount bounds accepted amounts well inside int64 so sums cannot overflow.

@@ -514,7 +514,7 @@ func cpuTicks() (server, pg, self float64) {
 // len(tokens)) and returns the accepted events per second.
 func ingest(base string, bodies [][]byte, tokens []string, name string) (float64, int64, time.Duration) {
 	var accepted atomic.Int64
-	stopProfile := profile(name)
+	stopProfile := profile(name, 3)
 	s0, p0, l0 := cpuTicks()
 	t0 := time.Now()
 	var next atomic.Int64
@@ -550,15 +550,15 @@ func ingest(base string, bodies [][]byte, tokens []string, name string) (float64
 
 // profile starts a CPU profile of the server (LOADTEST_PPROF_ADDR and
 // LOADTEST_PROFILE_DIR set), written to name.pprof when stop is called.
-func profile(name string) (stop func()) {
+func profile(name string, seconds int) (stop func()) {
 	pp, dir := os.Getenv("LOADTEST_PPROF_ADDR"), os.Getenv("LOADTEST_PROFILE_DIR")
-	if pp == "" || dir == "" {
+	if pp == "" || dir == "" || seconds < 1 || serverPID != profiledPID {
 		return func() {}
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		resp, err := http.Get("http://" + pp + "/debug/pprof/profile?seconds=3")
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pp, seconds))
 		if err != nil {
 			return
 		}
@@ -566,6 +566,14 @@ func profile(name string) (stop func()) {
 		if f, err := os.Create(filepath.Join(dir, name+".pprof")); err == nil {
 			f.ReadFrom(resp.Body)
 			f.Close()
+		}
+		// Allocations so far (cumulative), for go tool pprof -sample_index=alloc_space.
+		if resp, err := http.Get("http://" + pp + "/debug/pprof/allocs"); err == nil {
+			if f, err := os.Create(filepath.Join(dir, name+"-allocs.pprof")); err == nil {
+				f.ReadFrom(resp.Body)
+				f.Close()
+			}
+			resp.Body.Close()
 		}
 	}()
 	return func() { <-done }
@@ -586,7 +594,9 @@ type loadResult struct {
 func attack(base string, bodies [][]byte, bearer []string, dur time.Duration, clients int, name string) loadResult {
 	s0, p0, l0 := cpuTicks()
 	t0 := time.Now()
+	stopProfile := profile(name, int(dur.Seconds())-2)
 	defer func() {
+		stopProfile()
 		s1, p1, l1 := cpuTicks()
 		el := time.Since(t0).Seconds()
 		fmt.Printf("  %s CPU: %s\n", name, cpuSplit{(s1 - s0) / el, (p1 - p0) / el, (l1 - l0) / el})
@@ -656,33 +666,6 @@ func attackWrk(wrk, base string, bodies [][]byte, bearer []string, dur time.Dura
 }
 
 func attackVegeta(base string, bodies [][]byte, bearer []string, dur time.Duration, clients int, name string) vegeta.Metrics {
-	if pp := os.Getenv("LOADTEST_PPROF_ADDR"); pp != "" && os.Getenv("LOADTEST_PROFILE_DIR") != "" && dur >= 3*time.Second && serverPID == profiledPID {
-		// A CPU profile of the server during this load, for go tool pprof.
-		go func() {
-			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pp, int(dur.Seconds())-1))
-			if err != nil {
-				return
-			}
-			defer resp.Body.Close()
-			f, err := os.Create(filepath.Join(os.Getenv("LOADTEST_PROFILE_DIR"), name+".pprof"))
-			if err == nil {
-				defer f.Close()
-				f.ReadFrom(resp.Body)
-			}
-		}()
-	}
-	defer func() {
-		if pp := os.Getenv("LOADTEST_PPROF_ADDR"); pp != "" && os.Getenv("LOADTEST_PROFILE_DIR") != "" {
-			// Allocations so far (cumulative), for go tool pprof -sample_index=alloc_space.
-			if resp, err := http.Get("http://" + pp + "/debug/pprof/allocs"); err == nil {
-				if f, err := os.Create(filepath.Join(os.Getenv("LOADTEST_PROFILE_DIR"), name+"-allocs.pprof")); err == nil {
-					f.ReadFrom(resp.Body)
-					f.Close()
-				}
-				resp.Body.Close()
-			}
-		}
-	}()
 	var i atomic.Uint64
 	targeter := func(t *vegeta.Target) error {
 		k := int(i.Add(1)) % len(bodies)
