@@ -168,24 +168,20 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 			chunk := rows[start:min(start+usageChunk, len(rows))]
 			if e.Postgres {
 				// Events and rollups in one statement (recordEventsSQL).
-				cols := make([][]string, 9)
-				micros := make([]int64, len(chunk))
+				// One array per column, in recordEventsSQL's order.
+				n := len(chunk)
+				ids, orgs, events, groups, services, regions, channels, metrics, ats, days :=
+					make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+					make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+				micros := make([]int64, n)
 				for i, r := range chunk {
-					for c, v := range []string{xid.New("use"), r.org, r.EventID, r.BillingGroupID, r.ServiceCode, r.Region, r.Channel,
-						r.Metric, r.OccurredAt.UTC().Format(time.RFC3339Nano)} {
-						cols[c] = append(cols[c], v)
-					}
-					micros[i] = r.micros
+					ids[i], orgs[i], events[i], groups[i], services[i] = xid.New("use"), r.org, r.EventID, r.BillingGroupID, r.ServiceCode
+					regions[i], channels[i], metrics[i], micros[i] = r.Region, r.Channel, r.Metric, r.micros
+					ats[i], days[i] = r.OccurredAt.UTC().Format(time.RFC3339Nano), r.day
 				}
-				days := make([]string, len(chunk))
-				for i, r := range chunk {
-					days[i] = r.day
-				}
-				args := make([]any, 0, 12)
-				for _, c := range cols[:8] {
-					args = append(args, pq.StringArray(c))
-				}
-				args = append(args, pq.Int64Array(micros), pq.StringArray(cols[8]), pq.StringArray(days), now)
+				args := []any{pq.StringArray(ids), pq.StringArray(orgs), pq.StringArray(events), pq.StringArray(groups),
+					pq.StringArray(services), pq.StringArray(regions), pq.StringArray(channels), pq.StringArray(metrics),
+					pq.Int64Array(micros), pq.StringArray(ats), pq.StringArray(days), now}
 				var accepted int
 				rs, err := tx.QueryContext(ctx, recordEventsSQL, args...)
 				if err != nil {
