@@ -305,9 +305,14 @@ func (e *Engine) Summary(ctx context.Context, bg *ent.BillingGroup) (CreditSumma
 	now := e.Clock.Now()
 	var s CreditSummary
 	for _, r := range rows {
-		if r.StartsAt.After(now) || !r.EndsAt.After(now) {
+		switch {
+		case r.StartsAt.After(now):
+			ValidUntil(ctx, r.StartsAt) // counts from then on
+			continue
+		case !r.EndsAt.After(now):
 			continue
 		}
+		ValidUntil(ctx, r.EndsAt) // counts until then
 		if r.Type == "FREE" {
 			s.Free += r.Remaining
 		} else {

@@ -421,6 +421,7 @@ func TakeFromCredit(ctx context.Context, tx *ent.Tx, id string, amt int64, trans
 type Catalog struct {
 	Services map[string]ServiceInfo
 	Prices   []PriceRow
+	version  uint64 // of the cached catalog, 0 when loaded apart (see catalog)
 }
 
 // LoadCatalog reads the catalog (a handful of rows; read per invoice).

@@ -123,20 +123,21 @@ func WithoutOrgRevision(ctx context.Context) context.Context {
 }
 
 type orgView struct {
-	rev    int64
-	born   time.Time
-	mu     sync.Mutex
-	m      map[string]any
-	weight atomic.Int64
+	rev     int64
+	born    time.Time
+	mu      sync.Mutex
+	m       map[string]any
+	weights map[string]int64 // of each key, under mu
+	weight  atomic.Int64
 }
 
-// CachedView returns the view of org under key: from this replica's cache
-// when the request carries org's current revision, else from fill (and then
-// cached). The value must never be modified by its readers.
-func CachedView[T any](ctx context.Context, org, key string, fill func() (T, error)) (T, error) {
+// orgViewOf returns the organization's view for the request's revision
+// scope (a fresh one when the revision moved or the view is too old), or
+// nil when the request may not use the cache for org.
+func orgViewOf(ctx context.Context, org string) (revisionScope, *orgView) {
 	sc, ok := ctx.Value(revisionKey{}).(revisionScope)
 	if !ok || sc.views == nil || sc.org != org || org == "" {
-		return fill()
+		return sc, nil
 	}
 	v, ok := sc.views.orgs.Get(org)
 	if !ok || v.rev != sc.rev || time.Since(v.born) > orgViewMaxAge {
@@ -145,6 +146,17 @@ func CachedView[T any](ctx context.Context, org, key string, fill func() (T, err
 		}
 		v = &orgView{rev: sc.rev, born: time.Now(), m: map[string]any{}}
 		sc.views.orgs.Add(org, v)
+	}
+	return sc, v
+}
+
+// CachedView returns the view of org under key: from this replica's cache
+// when the request carries org's current revision, else from fill (and then
+// cached). The value must never be modified by its readers.
+func CachedView[T any](ctx context.Context, org, key string, fill func() (T, error)) (T, error) {
+	sc, v := orgViewOf(ctx, org)
+	if v == nil {
+		return fill()
 	}
 	v.mu.Lock()
 	x, hit := v.m[key]
@@ -156,10 +168,42 @@ func CachedView[T any](ctx context.Context, org, key string, fill func() (T, err
 	if err != nil {
 		return val, err
 	}
-	w := weigh(val)
+	v.put(sc, org, key, val, weigh(val), false)
+	return val, nil
+}
+
+// PeekView returns what org's view holds under key for the request's
+// revision (nothing for a request without one).
+func PeekView(ctx context.Context, org, key string) (any, bool) {
+	_, v := orgViewOf(ctx, org)
+	if v == nil {
+		return nil, false
+	}
 	v.mu.Lock()
-	stored := len(v.m) < orgViewKeys
+	defer v.mu.Unlock()
+	x, ok := v.m[key]
+	return x, ok
+}
+
+// PutView stores val (of the given weight) under key in org's view for the
+// request's revision, replacing what was there.
+func PutView(ctx context.Context, org, key string, val any, weight int64) {
+	if sc, v := orgViewOf(ctx, org); v != nil {
+		v.put(sc, org, key, val, weight, true)
+	}
+}
+
+// weights remembers each stored key's weight, so that a replaced value
+// gives its weight back.
+func (v *orgView) put(sc revisionScope, org, key string, val any, w int64, replace bool) {
+	v.mu.Lock()
+	_, had := v.m[key]
+	stored := (had && replace) || (!had && len(v.m) < orgViewKeys)
 	if stored {
+		if v.weights == nil {
+			v.weights = map[string]int64{}
+		}
+		w, v.weights[key] = w-v.weights[key], w
 		v.m[key] = val
 	}
 	v.mu.Unlock()
@@ -172,5 +216,52 @@ func CachedView[T any](ctx context.Context, org, key string, fill func() (T, err
 			w = 0
 		}
 	}
-	return val, nil
+}
+
+// A request's validity: what a response read of the organization is
+// exactly right until, when it depends on the time of reading (a credit
+// period starting, the day of the month so far). The response cache
+// (graph.ResponseCache) serves a response only until then.
+type validityKey struct{}
+
+// Validity collects the earliest instant a request's answer may change at
+// with no write.
+type Validity struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+// TrackValidity returns ctx collecting into a new Validity.
+func TrackValidity(ctx context.Context) (context.Context, *Validity) {
+	v := &Validity{}
+	return context.WithValue(ctx, validityKey{}, v), v
+}
+
+// ValidUntil notes that what is being read stays right only until t.
+func ValidUntil(ctx context.Context, t time.Time) {
+	if v, ok := ctx.Value(validityKey{}).(*Validity); ok {
+		v.mu.Lock()
+		if v.until.IsZero() || t.Before(v.until) {
+			v.until = t
+		}
+		v.mu.Unlock()
+	}
+}
+
+// Until is the earliest instant noted (zero when nothing read depends on
+// the time).
+func (v *Validity) Until() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.until
+}
+
+// OrgRevisionOf returns the organization and revisions the request was
+// authenticated with (ok false when it may not use the cache).
+func OrgRevisionOf(ctx context.Context) (org string, rev, usageRev int64, ok bool) {
+	sc, ok := ctx.Value(revisionKey{}).(revisionScope)
+	if !ok || sc.views == nil || sc.org == "" {
+		return "", 0, 0, false
+	}
+	return sc.org, sc.rev, sc.usageRev, true
 }

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -27,6 +28,12 @@ type UsageReport struct {
 	Used, Discount, Estimated int64
 }
 
+// untilTomorrow notes that a view of the month so far (days 1..yesterday)
+// is right until the next midnight of now's location.
+func untilTomorrow(ctx context.Context, now time.Time) {
+	ValidUntil(ctx, time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, now.Location()))
+}
+
 // Usage reports month m for bg, optionally for one region.
 func (e *Engine) Usage(ctx context.Context, bg *ent.BillingGroup, m Month, region string) (*UsageReport, error) {
 	return e.usageThrough(ctx, bg, m, m.Days(), region)
@@ -36,6 +43,7 @@ func (e *Engine) Usage(ctx context.Context, bg *ent.BillingGroup, m Month, regio
 // today.
 func (e *Engine) CurrentUsage(ctx context.Context, bg *ent.BillingGroup) (*UsageReport, error) {
 	now := e.Clock.Now().In(e.Policy.Location())
+	untilTomorrow(ctx, now)
 	return e.usageThrough(ctx, bg, Month{now.Year(), now.Month()}, now.Day()-1, "")
 }
 
@@ -98,7 +106,7 @@ func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m Month, la
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("rate:%s:%s:%d:%s:%p", bg.ID, m, lastDay, usageRevision(ctx), cat)
+	key := fmt.Sprintf("rate:%s:%s:%d:%s:c%d", bg.ID, m, lastDay, usageRevision(ctx), cat.version)
 	lines, err := CachedView(ctx, bg.OrgID, key, func() ([]Line, error) {
 		usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
 		if err != nil {
@@ -203,6 +211,9 @@ type catalogCache struct {
 
 var catCache catalogCache
 
+// catVersion numbers the catalogs loaded by this process (under catCache.mu).
+var catVersion uint64
+
 const catalogTTL = 5 * time.Second
 
 func (e *Engine) catalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
@@ -215,8 +226,25 @@ func (e *Engine) catalog(ctx context.Context, client *ent.Client) (*Catalog, err
 	if err != nil {
 		return nil, err
 	}
-	catCache.cat, catCache.at = cat, time.Now()
-	return cat, nil
+	// An unchanged catalog keeps its identity, which keys cached ratings
+	// and responses (CatalogVersion).
+	if old := catCache.cat; old == nil || !reflect.DeepEqual(cat.Services, old.Services) || !reflect.DeepEqual(cat.Prices, old.Prices) {
+		catVersion++
+		cat.version = catVersion
+		catCache.cat = cat
+	}
+	catCache.at = time.Now()
+	return catCache.cat, nil
+}
+
+// CatalogVersion names the catalog a view is rated with: it changes when
+// the catalog does (seen by this replica within catalogTTL).
+func (e *Engine) CatalogVersion(ctx context.Context) (string, error) {
+	cat, err := e.catalog(ctx, e.Client)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprint("c", cat.version), nil
 }
 
 // InvalidateCatalog drops the cached catalog after a change.
@@ -369,6 +397,7 @@ type TrendMonth struct {
 // and what was billed and paid.
 func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) ([]TrendMonth, error) {
 	now := e.Clock.Now().In(e.Policy.Location())
+	untilTomorrow(ctx, now)
 	cur := Month{now.Year(), now.Month()}
 	first := cur
 	for i := 1; i < n; i++ {

@@ -245,7 +245,8 @@ func (r *billingGroupResolver) Credits(ctx context.Context, obj *ent.BillingGrou
 	}
 	// emptied terminal credits stay listed for 3 months (to the
 	// minute, which also keys the cached page).
-	cutoff := r.Clock.Now().Truncate(time.Minute).AddDate(0, -billing.ClosedVisibleMonths, 0)
+	read := r.Clock.Now().Truncate(time.Minute)
+	cutoff := read.AddDate(0, -billing.ClosedVisibleMonths, 0)
 	if includeClosed == nil || !*includeClosed {
 		q = q.Where(credit.Or(credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0),
 			credit.ClosedAtIsNil(), credit.ClosedAtGT(cutoff)))
@@ -262,6 +263,7 @@ func (r *billingGroupResolver) Credits(ctx context.Context, obj *ent.BillingGrou
 		return nil, err
 	}
 	primeHistory(ctx, page.history)
+	creditsValidity(ctx, read, page.conn, includeClosed != nil && *includeClosed, after == nil && before == nil && last == nil && (first == nil || len(page.conn.Edges) < *first))
 	return page.conn, nil
 }
 

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/credit"
 )
 
 // ReadOnlyViews lets only query operations read the view cache
@@ -52,4 +55,29 @@ func viewKey(ctx context.Context, kind, id string, extra ...any) string {
 		path = fc.Path().String()
 	}
 	return fmt.Sprint(kind, ":", id, ":", shape, ":", path, ":", fmt.Sprint(extra...))
+}
+
+// creditsValidity notes until when a page of credits read with the
+// visibility cutoff of closed credits (R-28, 3 months before read, the
+// minute it was read at) stays right with no write:
+// until a closed credit shown for its last 3 months drops out. That is
+// known from the page alone when it holds every visible credit (a first
+// page, not full); otherwise until the cutoff's next minute.
+func creditsValidity(ctx context.Context, read time.Time, conn *ent.CreditConnection, includeClosed, whole bool) {
+	if includeClosed {
+		return
+	}
+	if !whole {
+		billing.ValidUntil(ctx, read.Add(time.Minute))
+		return
+	}
+	// Three months back is at least 89 days back; a day less covers a
+	// daylight saving hour. The cutoff steps back once a month (May 31 →
+	// Mar 3, then Jun 1 → Mar 1), so never past the month either.
+	billing.ValidUntil(ctx, time.Date(read.Year(), read.Month()+1, 1, 0, 0, 0, 0, read.Location()))
+	for _, e := range conn.Edges {
+		if c := e.Node; c.Status != credit.StatusAVAILABLE && c.Remaining == 0 && c.ClosedAt != nil {
+			billing.ValidUntil(ctx, c.ClosedAt.Add(88*24*time.Hour))
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -44,6 +45,8 @@ type App struct {
 	metrics *Metrics
 	// views: this replica's cache of organizations' views, nil when off.
 	views *billing.Views
+	// responses: the whole-response cache over views (graph.ResponseCache).
+	responses atomic.Pointer[graph.ResponseCache]
 }
 
 // New opens the database, migrates it and prepares the token machinery.
@@ -130,6 +133,10 @@ func (a *App) GraphQL() http.Handler {
 	srv.Use(a.limits)
 	srv.Use(graph.Audit{R: r})
 	srv.Use(graph.ReadOnlyViews{})
+	// Last, so that metrics, limits and audit see cached responses too.
+	rc := graph.NewResponseCache(r)
+	a.responses.Store(rc)
+	srv.Use(rc)
 	srv.SetErrorPresenter(graph.ErrorPresenter(a.Log))
 	srv.SetRecoverFunc(graph.RecoverFunc(a.Log))
 	return srv

@@ -43,6 +43,20 @@ func newMetrics(a *App) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_sql_statements_total",
 			Help: "SQL statements run through the data layer."}, func() float64 { return float64(a.DB.Statements.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_response_cache_hits_total",
+			Help: "Cacheable queries answered from the response cache."}, func() float64 {
+			if rc := a.responses.Load(); rc != nil {
+				return float64(rc.Hits.Load())
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_response_cache_misses_total",
+			Help: "Cacheable queries executed (and then cached)."}, func() float64 {
+			if rc := a.responses.Load(); rc != nil {
+				return float64(rc.Misses.Load())
+			}
+			return 0
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_outbox_depth",
 			Help: "Notifications and webhooks not yet delivered."}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
