@@ -167,8 +167,8 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 		for start := 0; start < len(rows); start += usageChunk {
 			chunk := rows[start:min(start+usageChunk, len(rows))]
 			if e.Postgres {
-				// Events and rollups in one statement (recordEventsSQL).
-				// One array per column, in recordEventsSQL's order.
+				// Events and rollups in one statement (RecordEventsSQL).
+				// One array per column, in RecordEventsSQL's order.
 				n := len(chunk)
 				ids, orgs, events, groups, services, regions, channels, metrics, ats, days :=
 					make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
@@ -183,7 +183,7 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 					pq.StringArray(services), pq.StringArray(regions), pq.StringArray(channels), pq.StringArray(metrics),
 					pq.Int64Array(micros), pq.StringArray(ats), pq.StringArray(days), now}
 				var accepted int
-				rs, err := tx.QueryContext(ctx, recordEventsSQL, args...)
+				rs, err := tx.QueryContext(ctx, RecordEventsSQL, args...)
 				if err != nil {
 					return err
 				}
@@ -288,15 +288,21 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 	return res, err
 }
 
-// recordEventsSQL records a chunk of events and rolls up exactly the ones
+// RecordEventsSQL records a chunk of events and rolls up exactly the ones
 // it inserted, in one PostgreSQL statement: one array per column instead of
 // a parameter per value (eleven thousand parameters were slow to send, bind
 // and plan), the events' unique (org_id, event_id) index deciding what is
 // new, and the rollups upserted in a fixed order so that concurrent batches
 // cannot deadlock. A rollup row created here takes the ULID of its first
-// event (ud_…), unique because each event belongs to one rollup.
-const recordEventsSQL = `WITH input AS (
-	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+// event (ud_…), unique because each event belongs to one rollup. The
+// batch's own sorting, joining and grouping compare bytes (COLLATE "C"):
+// a locale's collation is several times slower and orders nothing here
+// that a reader sees.
+const RecordEventsSQL = `WITH input AS (
+	SELECT id COLLATE "C" AS id, org_id COLLATE "C" AS org_id, event_id, billing_group_id COLLATE "C" AS billing_group_id,
+		service_code COLLATE "C" AS service_code, region_code COLLATE "C" AS region_code, channel COLLATE "C" AS channel,
+		metric COLLATE "C" AS metric, quantity_micros, occurred_at, day COLLATE "C" AS day
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 		$9::bigint[], $10::timestamptz[], $11::text[])
 		AS u(id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric, quantity_micros, occurred_at, day)
 ), ins AS (
@@ -305,11 +311,11 @@ const recordEventsSQL = `WITH input AS (
 	SELECT id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric, quantity_micros, occurred_at,
 		$12::timestamptz FROM input
 	ON CONFLICT (org_id, event_id) DO NOTHING
-	RETURNING org_id, event_id
+	RETURNING id
 ), sums AS (
 	SELECT 'ud_' || substr(min(i.id), 5) AS id, i.org_id, i.billing_group_id, i.day, i.service_code, i.region_code, i.channel,
 		i.metric, sum(i.quantity_micros)::bigint AS quantity_micros
-	FROM input i JOIN ins ON ins.org_id = i.org_id AND ins.event_id = i.event_id
+	FROM input i JOIN ins ON ins.id = i.id
 	GROUP BY i.org_id, i.billing_group_id, i.day, i.service_code, i.region_code, i.channel, i.metric
 ), up AS (
 	INSERT INTO usage_dailies (id, org_id, billing_group_id, day, service_code, region_code, channel, metric, quantity_micros)

@@ -410,10 +410,50 @@ func explainQueries(db *sql.DB, org dataset.Org) error {
 			AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.billing_group_id = b.id AND i.month = '2026-10') ORDER BY id LIMIT 500`,
 			[]any{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
 	}
+	// Ingestion: one partner-shaped batch of 1,000 new events (in a
+	// transaction rolled back afterwards), timed per plan node.
+	n := 1000
+	cols := make([][]string, 11)
+	micros := make([]int64, n)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	for k := 0; k < n; k++ {
+		at := quietDay.Add(-time.Duration(k%600) * time.Minute)
+		for i, v := range []string{fmt.Sprintf("use_explain%019d", k), org.ID, fmt.Sprintf("explain-%d", k), org.Groups[k%len(org.Groups)],
+			fmt.Sprintf("ld-svc-%02d", (k/len(org.Groups))%10), []string{"ld-a", "ld-b"}[(k/len(org.Groups)/10)%2], "", "unit", "",
+			at.UTC().Format(time.RFC3339Nano), at.In(billing.NCPPolicy().Location()).Format("2006-01-02")} {
+			cols[i][k] = v
+		}
+		micros[k] = 1_500_000
+	}
+	args := []any{}
+	for i, c := range cols {
+		if i == 8 {
+			args = append(args, pq.Int64Array(micros))
+			continue
+		}
+		args = append(args, pq.StringArray(c))
+	}
+	args = append(args, quietDay)
+	queries = append(queries, struct {
+		what, q string
+		args    []any
+	}{"ingestion: one batch of 1,000 new events and their rollups (rolled back)", billing.RecordEventsSQL, args})
+
 	fmt.Println("\nquery plans on this data set (EXPLAIN ANALYZE):")
-	for _, q := range queries {
-		rows, err := db.Query("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) "+q.q, q.args...)
+	for i, q := range queries {
+		timing := "OFF"
+		if i == len(queries)-1 {
+			timing = "ON"
+		}
+		tx, err := db.Begin()
 		if err != nil {
+			return err
+		}
+		rows, err := tx.Query("EXPLAIN (ANALYZE, COSTS OFF, TIMING "+timing+", SUMMARY ON) "+q.q, q.args...)
+		if err != nil {
+			tx.Rollback()
 			return fmt.Errorf("explain %s: %w", q.what, err)
 		}
 		fmt.Printf("  %s:\n", q.what)
@@ -425,6 +465,7 @@ func explainQueries(db *sql.DB, org dataset.Org) error {
 			}
 		}
 		rows.Close()
+		tx.Rollback()
 	}
 	return nil
 }
