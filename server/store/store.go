@@ -102,5 +102,14 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err := d.Client.Schema.Create(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if d.Dialect == dialect.Postgres {
+		// Usage rollups are updated in place all day (recordUsage adds to
+		// the day's row): room left on each page lets PostgreSQL write the
+		// new version beside the old one without touching the indexes
+		// (a HOT update). It applies to pages written from now on.
+		if _, err := d.SQL.ExecContext(ctx, `ALTER TABLE usage_dailies SET (fillfactor = 50)`); err != nil {
+			return fmt.Errorf("usage_dailies fillfactor: %w", err)
+		}
+	}
 	return d.installRevisionTriggers(ctx)
 }
