@@ -18,7 +18,11 @@ import (
 // ReadOnlyViews lets only query operations read the view cache
 // (billing.CachedView): a mutation must read what it has just written, and a
 // subscription outlives the revision read when its socket was opened.
-type ReadOnlyViews struct{}
+//
+// It also gives each operation its own dataloaders and request memo: the
+// operations of a websocket share its connection's context, and what one
+// of them loaded must not be served to the next.
+type ReadOnlyViews struct{ Client *ent.Client }
 
 var _ interface {
 	graphql.HandlerExtension
@@ -28,7 +32,10 @@ var _ interface {
 func (ReadOnlyViews) ExtensionName() string                   { return "ReadOnlyViews" }
 func (ReadOnlyViews) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (ReadOnlyViews) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+func (v ReadOnlyViews) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if v.Client != nil {
+		ctx = billing.WithRequestMemo(WithLoaders(ctx, v.Client))
+	}
 	oc := graphql.GetOperationContext(ctx)
 	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query {
 		return next(billing.WithoutOrgRevision(ctx))

@@ -132,7 +132,7 @@ func (a *App) GraphQL() http.Handler {
 	srv.Use(a.metrics.Extension())
 	srv.Use(a.limits)
 	srv.Use(graph.Audit{R: r})
-	srv.Use(graph.ReadOnlyViews{})
+	srv.Use(graph.ReadOnlyViews{Client: a.DB.Client})
 	// Last, so that metrics, limits and audit see cached responses too.
 	rc := graph.NewResponseCache(r)
 	a.responses.Store(rc)
@@ -231,11 +231,12 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			ctx = auth.WithPrincipal(ctx, p)
-			if p.Account != nil {
+			if p.Account != nil && r.Header.Get("Upgrade") == "" {
 				// Read with the principal just now: what this request reads
 				// of the organization may come from the view cache while the
 				// revision is unchanged (graph.ReadOnlyViews keeps it for
-				// queries only).
+				// queries only). Not for a websocket: its operations run
+				// long after this upgrade request.
 				ctx = a.views.WithOrgRevision(ctx, p.OrgID, p.OrgRevision, p.OrgUsageRevision)
 			}
 		}

@@ -1,9 +1,15 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -157,6 +163,71 @@ func TestResponseCacheScope(t *testing.T) {
 		e.ok(e.op, `mutation { createService(input: {code: "rcs", name: "RCS", kind: STANDARD, prices: [{metric: "x", model: PER_UNIT, unitPrice: "1"}]}) { service { code } } }`, nil)
 		if h, m := counts(master, summary); h != 0 || m != 1 {
 			t.Fatalf("after a catalog change: %d hits, %d misses", h, m)
+		}
+	})
+}
+
+// Queries over a websocket share the connection's context, opened long
+// before: each sees the writes made since, both the cached views (the
+// revision read at the upgrade is not used) and the dataloaders (one set
+// per operation).
+func TestWebsocketQueriesSeeWrites(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		tok, _ := e.signUp("ws-fresh@example.com")
+		bg := e.mainGroup(tok)
+		grant := func(name, amount string) {
+			e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg, "name": name, "type": "FREE",
+				"amount": amount, "startsAt": "2026-11-01T00:00:00+09:00", "endsAt": "2027-06-01T00:00:00+09:00"}})
+		}
+		first := str(e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg, "name": "First", "type": "FREE",
+			"amount": "1000", "startsAt": "2026-11-01T00:00:00+09:00", "endsAt": "2027-06-01T00:00:00+09:00"}}), "grantCredit.credit.id")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/graphql", &websocket.DialOptions{
+			Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(websocket.StatusNormalClosure, "")
+		wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + tok}})
+		var ack map[string]any
+		if err := wsjson.Read(ctx, c, &ack); err != nil || ack["type"] != "connection_ack" {
+			t.Fatalf("connection_ack: %v %v", ack, err)
+		}
+		n := 0
+		ask := func() map[string]any {
+			t.Helper()
+			n++
+			id := fmt.Sprint(n)
+			wsjson.Write(ctx, c, map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{
+				"query":     `query($bg: ID!) { billingGroup(id: $bg) { creditSummary { free { amount } } credits(first: 5) { edges { node { name history(first: 1) { edges { node { amount { amount } } } } } } } } }`,
+				"variables": map[string]any{"bg": bg}}})
+			for {
+				var msg map[string]any
+				if err := wsjson.Read(ctx, c, &msg); err != nil {
+					t.Fatal(err)
+				}
+				if msg["type"] == "next" && msg["id"] == id {
+					return msg
+				}
+			}
+		}
+		ask()
+		ask()
+		grant("Second", "500")
+		out := ask()
+		if got := str(out, "payload.data.billingGroup.creditSummary.free.amount"); got != "1500" {
+			t.Fatalf("over the socket after a grant: free = %s, want 1500 (%v)", got, out)
+		}
+		if got := str(out, "payload.data.billingGroup.credits.edges.0.node.history.edges.0.node.amount.amount"); got != "500" {
+			t.Fatalf("newest credit's history over the socket = %s, want 500", got)
+		}
+		// A new history entry of a credit the socket has read before.
+		e.ok(e.op, `mutation($id: ID!) { recoverCredit(input: {creditId: $id}) { credit { status } } }`, map[string]any{"id": first})
+		out = ask()
+		if got := str(out, "payload.data.billingGroup.credits.edges.1.node.history.edges.0.node.amount.amount"); got != "-1000" {
+			t.Fatalf("recovered credit's newest history entry over the socket = %s, want -1000", got)
 		}
 	})
 }
