@@ -34,26 +34,41 @@ const (
 	orgViewsMax   = 20000           // organizations cached per replica
 	orgViewKeys   = 256             // cached views per organization
 	orgViewMaxAge = 5 * time.Minute // a bound even on an unchanged revision
-	// viewItemsMax bounds the replica's whole cache by what it holds: a
+	// DefaultViewRows bounds a replica's whole cache by what it holds: a
 	// view weighs 1 plus its rows (edges of a page, invoices, lines…), a
-	// row being an entity of a few hundred bytes. Past it the least
-	// recently used organizations are dropped.
-	viewItemsMax = 100000
+	// row being an entity of about 430 bytes of heap (measured full).
+	// Past it the least recently used organizations are dropped. A
+	// dashboard takes about 40 rows, so this holds some 600 of them in
+	// about 11 MiB: a larger cache crowds the 120 MiB soft memory limit
+	// and the collector then runs more often (measured with the load
+	// script: ingestion 44,000–48,000 events/s with 50,000 rows held,
+	// 55,000 with 25,000). CLOUDBILL_VIEW_CACHE_ROWS sets another bound.
+	DefaultViewRows = 25000
 )
 
 // Views is one replica's cache of organizations' views.
 type Views struct {
 	orgs  *lru.Cache[string, *orgView]
 	items atomic.Int64 // the weight of every view held
+	max   int64        // of items
 }
 
-// NewViews returns an empty cache.
-func NewViews() *Views {
-	v := &Views{}
+// NewViews returns an empty cache holding up to rows (DefaultViewRows).
+func NewViews(rows int64) *Views {
+	v := &Views{max: rows}
 	v.orgs, _ = lru.NewWithEvict[string, *orgView](orgViewsMax, func(_ string, o *orgView) {
 		v.items.Add(-o.weight.Swap(0))
 	})
 	return v
+}
+
+// Size is what the cache holds: its weight in rows (of its bound) and
+// the organizations it holds views of.
+func (v *Views) Size() (rows int64, orgs int) {
+	if v == nil {
+		return 0, 0
+	}
+	return v.items.Load(), v.orgs.Len()
 }
 
 // weigh is 1 plus the rows a view holds: the length of a slice, or of the
@@ -211,7 +226,7 @@ func (v *orgView) put(sc revisionScope, org, key string, val any, w int64, repla
 	// replaced meanwhile no longer counts).
 	if cur, ok := sc.views.orgs.Peek(org); stored && ok && cur == v {
 		v.weight.Add(w)
-		for sc.views.items.Add(w) > viewItemsMax && sc.views.orgs.Len() > 1 {
+		for sc.views.items.Add(w) > sc.views.max && sc.views.orgs.Len() > 1 {
 			sc.views.orgs.RemoveOldest()
 			w = 0
 		}

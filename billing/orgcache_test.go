@@ -10,7 +10,7 @@ import (
 // refills it when the revision moves, and stays within its weight budget
 // by dropping the least recently used organizations.
 func TestCachedView(t *testing.T) {
-	v := NewViews()
+	v := NewViews(DefaultViewRows)
 	fills := 0
 	get := func(org string, rev int64, rows int) []int {
 		ctx := v.WithOrgRevision(context.Background(), org, rev, 0)
@@ -39,10 +39,10 @@ func TestCachedView(t *testing.T) {
 	}
 	// Over budget: the oldest organizations go.
 	for i := 0; i < 30; i++ {
-		get(fmt.Sprintf("org_%02d", i), 1, viewItemsMax/10)
+		get(fmt.Sprintf("org_%02d", i), 1, DefaultViewRows/10)
 	}
-	if w := v.items.Load(); w > viewItemsMax || v.orgs.Len() > 10 {
-		t.Fatalf("cache holds weight %d in %d organizations, budget %d", w, v.orgs.Len(), viewItemsMax)
+	if w := v.items.Load(); w > DefaultViewRows || v.orgs.Len() > 10 {
+		t.Fatalf("cache holds weight %d in %d organizations, budget %d", w, v.orgs.Len(), DefaultViewRows)
 	}
 	// Without a revision (a mutation, a job) nothing is cached.
 	n := fills

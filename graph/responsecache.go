@@ -93,9 +93,9 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 		return resp
 	}
 	// A row of the view cache is an entity of a few hundred bytes; a
-	// response weighs as many rows as it has kilobytes.
+	// response weighs a row per 512 bytes.
 	billing.PutView(ctx, org, key, &cachedResponse{usageRev: usageRev, catalog: catalog, until: until, data: resp.Data},
-		1+int64(len(resp.Data))/1024)
+		1+int64(len(resp.Data))/512)
 	return resp
 }
 

@@ -86,7 +86,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 		hub:     graph.NewHub(), limits: limitsFrom(cfg)}
 	a.metrics = newMetrics(a)
 	if cfg.ViewCache {
-		a.views = billing.NewViews()
+		a.views = billing.NewViews(cfg.ViewCacheRows)
 	}
 	return a, nil
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// ViewCache serves unchanged views of an organization from memory
 	// (billing.CachedView; CLOUDBILL_VIEW_CACHE=0 turns it off).
 	ViewCache bool
+	// ViewCacheRows bounds that cache (CLOUDBILL_VIEW_CACHE_ROWS; a row is
+	// an entity of some 430 bytes of heap, a dashboard about 40 rows).
+	ViewCacheRows int64
 	// MaxInFlight is how many GraphQL requests run at once
 	// (CLOUDBILL_MAX_IN_FLIGHT; default 8 per CPU, 0 = unlimited).
 	MaxInFlight int
@@ -89,6 +92,14 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.Introspection = boolEnv(getenv("CLOUDBILL_INTROSPECTION"), !c.Production)
 	c.Playground = boolEnv(getenv("CLOUDBILL_PLAYGROUND"), !c.Production)
 	c.ViewCache = boolEnv(getenv("CLOUDBILL_VIEW_CACHE"), true)
+	c.ViewCacheRows = billing.DefaultViewRows
+	if v := getenv("CLOUDBILL_VIEW_CACHE_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, errors.New("CLOUDBILL_VIEW_CACHE_ROWS must be a positive number of rows")
+		}
+		c.ViewCacheRows = int64(n)
+	}
 	c.MaxInFlight = 8 * runtime.GOMAXPROCS(0)
 	if v := getenv("CLOUDBILL_MAX_IN_FLIGHT"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -57,6 +57,16 @@ func newMetrics(a *App) *Metrics {
 			}
 			return 0
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_view_cache_rows",
+			Help: "Rows held by the view cache (bounded by CLOUDBILL_VIEW_CACHE_ROWS)."}, func() float64 {
+			rows, _ := a.views.Size()
+			return float64(rows)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_view_cache_organizations",
+			Help: "Organizations the view cache holds views of."}, func() float64 {
+			_, orgs := a.views.Size()
+			return float64(orgs)
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_outbox_depth",
 			Help: "Notifications and webhooks not yet delivered."}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -225,9 +226,16 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 	// statements instead of 1). Reported apart, then measured without them.
 	warm := attack(base, bodies, bearer, 2*time.Second, clients, "dashboard warm-up")
 	report("dashboard, first 2 s after start (cold caches)", "(reported)", "%.0f req/s, p99 %.1f ms, p50 %.1f ms", warm.Throughput, warm.P99, warm.P50)
+	h0, m0 := metric(base, "cloudbill_response_cache_hits_total"), metric(base, "cloudbill_response_cache_misses_total")
 	dash := attack(base, bodies, bearer, dur, clients, "dashboard")
 	report("dashboard query", "≥ 1,500 req/s at 32 clients, p99 ≤ 50 ms", "%.0f req/s, p99 %.1f ms, p50 %.1f ms, %.2f%% ok",
 		dash.Throughput, dash.P99, dash.P50, 100*dash.Success)
+	cacheReport := func(what string, h0, m0 float64) {
+		h, m := metric(base, "cloudbill_response_cache_hits_total")-h0, metric(base, "cloudbill_response_cache_misses_total")-m0
+		report(what, "(reported)", "response cache %.1f%% hits (%.0f of %.0f); view cache %.0f rows of %d, %.0f organizations",
+			100*h/max(h+m, 1), h, h+m, metric(base, "cloudbill_view_cache_rows"), billing.DefaultViewRows, metric(base, "cloudbill_view_cache_organizations"))
+	}
+	cacheReport("caches during the dashboard load", h0, m0)
 	report("dashboard / baseline", "≥ 10%", "%.1f%%", 100*dash.Throughput/base1.Throughput)
 	for i := range bodies[:10] { // still right under load's aftermath
 		if err := checkOnce(base, bodies[i], bearer[i]); err != nil {
@@ -235,6 +243,27 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		}
 	}
 	report("server RSS under the dashboard load", "≤ 150 MB", "peak %s, now %s", procStatus(srv.Process.Pid, "VmHWM"), procStatus(srv.Process.Pid, "VmRSS"))
+	// The dashboard of every group in turn (each master asking for each of
+	// its organization's groups): a working set larger than one replica's
+	// cache budget, the other end from the 200 dashboards above.
+	var spread [][]byte
+	var spreadBearer []string
+	for _, o := range orgs {
+		tok, _, err := tokens.Mint(auth.TypeAccess, o.MasterID, o.ID, "", nil, time.Hour)
+		if err != nil {
+			return err
+		}
+		for _, g := range o.Groups {
+			b, _ := json.Marshal(map[string]any{"query": dataset.DashboardQuery, "variables": map[string]any{"bg": g, "n": 20}})
+			spread, spreadBearer = append(spread, b), append(spreadBearer, tok)
+		}
+	}
+	h0, m0 = metric(base, "cloudbill_response_cache_hits_total"), metric(base, "cloudbill_response_cache_misses_total")
+	all := attack(base, spread, spreadBearer, dur, clients, "dashboard-all-groups")
+	report(fmt.Sprintf("dashboard, each of the %d groups in turn", len(spread)), "(reported)", "%.0f req/s, p99 %.1f ms, p50 %.1f ms, %.2f%% ok",
+		all.Throughput, all.P99, all.P50, 100*all.Success)
+	cacheReport("caches during the all-groups load", h0, m0)
+	report("server RSS after both dashboard loads", "(reported)", "peak %s, now %s", procStatus(srv.Process.Pid, "VmHWM"), procStatus(srv.Process.Pid, "VmRSS"))
 	if stats {
 		topStatements(dbURL, "dashboard")
 	}
@@ -751,6 +780,23 @@ func post(base string, body []byte, token string, out any) error {
 	}
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// metric reads one unlabelled value of the server's /metrics.
+func metric(base, name string) float64 {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return -1
 }
 
 func checkOnce(base string, body []byte, token string) error {
