@@ -17,7 +17,7 @@ import (
 
 // The response cache answers a repeated dashboard without executing it,
 // and never past the instant its answer changes with no write: a credit
-// period starting or ending, the month so far gaining a day
+// period starting or ending, the month so far gaining a day
 // a closed credit leaving the list after 3 months. Each is
 // checked at the exact instant, after a warm answer from just before it.
 func TestResponseCacheValidity(t *testing.T) {
