@@ -52,6 +52,12 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.Is(err, context.DeadlineExceeded):
 			gqlErr.Message = "the request took too long"
 			gqlErr.Extensions["code"] = "TIMEOUT"
+		case errors.Is(err, context.Canceled):
+			// The client went away (or a load tool stopped): nobody reads
+			// this answer and nothing went wrong here.
+			log.DebugContext(ctx, "request cancelled", "request_id", RequestID(ctx), "path", gqlErr.Path.String())
+			gqlErr.Message = "the request was cancelled"
+			gqlErr.Extensions["code"] = "CANCELLED"
 		default:
 			var unwrapped *gqlerror.Error
 			if errors.As(err, &unwrapped) && unwrapped.Err == nil && unwrapped.Extensions["code"] == nil {

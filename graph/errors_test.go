@@ -27,6 +27,12 @@ func TestErrorPresenter(t *testing.T) {
 	if e.Extensions["code"] != "BAD_USER_INPUT" || e.Extensions["field"] != "amount" || e.Message != "too large" {
 		t.Fatalf("client error shown as %q %v", e.Message, e.Extensions)
 	}
+	// A client that went away is not an internal error.
+	var logged strings.Builder
+	e = ErrorPresenter(slog.New(slog.NewTextHandler(&logged, nil)))(ctx, fmt.Errorf("pq: %w", context.Canceled))
+	if e.Extensions["code"] != "CANCELLED" || logged.Len() != 0 {
+		t.Fatalf("a cancelled request shown as %q %v, logged %q", e.Message, e.Extensions, logged.String())
+	}
 	if err := RecoverFunc(slog.New(slog.NewTextHandler(io.Discard, nil)))(ctx, "boom"); err == nil {
 		t.Fatal("a panic must become an error")
 	} else if e := present(ctx, err); e.Extensions["code"] != "INTERNAL" || strings.Contains(e.Message, "boom") {
