@@ -433,8 +433,9 @@ func explainQueries(db *sql.DB, org dataset.Org) error {
 			`SELECT * FROM credit_entries WHERE credit_id = ANY($1) AND id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER
 			(PARTITION BY credit_id ORDER BY occurred_at DESC, id DESC) AS rn FROM credit_entries WHERE credit_id = ANY($1)) ranked WHERE rn <= 2)`,
 			[]any{pq.StringArray(credits)}},
-		{"cold dashboard: six months of daily usage", `SELECT day, service_code, region_code, channel, metric, SUM(quantity_micros) FROM usage_dailies
-			WHERE billing_group_id = $1 AND day >= '2026-06-01' GROUP BY day, service_code, region_code, channel, metric`, []any{bg}},
+		{"cold dashboard: six months of usage through yesterday, summed by month", `SELECT substr(day, 1, 7) AS month, service_code, region_code,
+			channel, metric, SUM(quantity_micros) FROM usage_dailies WHERE billing_group_id = $1 AND day >= '2026-06-01' AND day <= '2026-11-04'
+			GROUP BY substr(day, 1, 7), service_code, region_code, channel, metric`, []any{bg}},
 		{"month close: the groups still without the month's invoice", `SELECT id FROM billing_groups b WHERE created_at < $1 AND id > ''
 			AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.billing_group_id = b.id AND i.month = '2026-10') ORDER BY id LIMIT 500`,
 			[]any{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
