@@ -77,7 +77,9 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 			for name, f := range map[string]func(ctx context.Context) (any, error){
 				"currentUsage": func(ctx context.Context) (any, error) { return e.CurrentUsage(ctx, bg) },
 				"billingTrend": func(ctx context.Context) (any, error) { return e.BillingTrend(ctx, bg, 12) },
-				"usage of May": func(ctx context.Context) (any, error) { return e.Usage(ctx, bg, billing.Month{Year: 2026, Month: 5}, "") },
+				"usage of May": func(ctx context.Context) (any, error) {
+					return e.Usage(ctx, bg, billing.Month{Year: 2026, Month: 5}, "")
+				},
 				"both": func(ctx context.Context) (any, error) {
 					u, err := e.CurrentUsage(ctx, bg)
 					if err != nil {
