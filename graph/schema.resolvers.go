@@ -1572,7 +1572,10 @@ func (r *subscriptionResolver) PaymentUpdated(ctx context.Context, billingGroupI
 	if _, _, err := r.loadBillingGroup(ctx, billingGroupID, canReadBillingGroup); err != nil {
 		return nil, err
 	}
-	ch, cancel := r.Hub.Subscribe(billingGroupID)
+	ch, cancel, err := r.Hub.Subscribe(billingGroupID)
+	if err != nil {
+		return nil, err
+	}
 	out := make(chan *ent.Payment, 1)
 	go func() {
 		defer cancel()

@@ -41,6 +41,7 @@ type App struct {
 	// sandbox is the payment gateway outside production.
 	sandbox *billing.SandboxGateway
 	hub     *graph.Hub
+	relay   *pgRelay // PostgreSQL: carries payment changes between replicas
 	limits  *graph.Limits
 	metrics *Metrics
 	// views: this replica's cache of organizations' views, nil when off.
@@ -84,6 +85,10 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(10, time.Minute),
 		sandbox: &billing.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
 		hub:     graph.NewHub(), limits: limitsFrom(cfg)}
+	if db.Dialect == "postgres" && db.URL != "" {
+		a.relay = &pgRelay{db: db, log: log}
+		a.hub.Relay = a.relay
+	}
 	a.metrics = newMetrics(a)
 	if cfg.ViewCache {
 		a.views = billing.NewViews(cfg.ViewCacheRows)
@@ -92,7 +97,17 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 }
 
 // Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+func (a *App) Close() error {
+	a.StopListening()
+	return a.DB.Close()
+}
+
+// StopListening stops the payment relay's listening connection, if any.
+func (a *App) StopListening() {
+	if a.relay != nil {
+		a.relay.Close()
+	}
+}
 
 // Resolver builds the GraphQL root resolver.
 func (a *App) Resolver() *graph.Resolver {

@@ -74,6 +74,7 @@ func newEnvConfigured(t *testing.T, db *store.DB, clock *billing.FixedClock, set
 	srv.Config.Handler = a.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
+	t.Cleanup(a.StopListening)
 	op, _, err := a.Tokens.Mint("access", "operator@test", "", "", []string{"OPERATOR"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -71,6 +71,62 @@ func TestPaymentUpdatedSubscription(t *testing.T) {
 	}
 }
 
+// On PostgreSQL a payment settled through one replica reaches the
+// paymentUpdated subscribers of another (NOTIFY/LISTEN), and only those of
+// its billing group.
+func TestPaymentUpdatedAcrossReplicas(t *testing.T) {
+	db := testenv.Postgres(t)
+	a := newEnv(t, db)
+	b := newEnvAt(t, db, a.clock) // another replica
+	a.ok(a.op, catalogSetup, nil)
+	a.at("2026-11-01T10:00:00+09:00")
+	tok, bg := a.octoberInvoice("relay@example.com")
+	pm := str(a.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+	other, otherBG := a.octoberInvoice("relay-other@example.com")
+	otherPM := str(a.ok(other, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+	a.runJobs("2026-11-03T00:00:00+09:00")
+	a.at("2026-11-20T10:00:00+09:00")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	subscribe := func(e *env) *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/graphql",
+			&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + tok}})
+		var ack map[string]any
+		if err := wsjson.Read(ctx, c, &ack); err != nil || ack["type"] != "connection_ack" {
+			t.Fatalf("connection_ack: %v %v", ack, err)
+		}
+		wsjson.Write(ctx, c, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+			"query":     `subscription($bg: ID!) { paymentUpdated(billingGroupId: $bg) { status amount { amount } receiptId } }`,
+			"variables": map[string]any{"bg": bg}}})
+		return c
+	}
+	// A subscriber on the other replica and one on the paying replica.
+	subs := map[string]*websocket.Conn{"other replica": subscribe(b), "same replica": subscribe(a)}
+	for _, c := range subs {
+		defer c.Close(websocket.StatusNormalClosure, "")
+	}
+	time.Sleep(200 * time.Millisecond) // let the subscriptions register
+	// Another group's payment first: not for these subscribers.
+	a.ok(other, payInstantly, map[string]any{"in": map[string]any{"billingGroupId": otherBG, "paymentMethodId": otherPM, "idempotencyKey": "relay-0"}})
+	pay := a.ok(tok, `mutation($in: PayInstantlyInput!) { payInstantly(input: $in) { payment { receiptId } } }`,
+		map[string]any{"in": map[string]any{"billingGroupId": bg, "paymentMethodId": pm, "idempotencyKey": "relay-1"}})
+	for where, c := range subs {
+		var next map[string]any
+		if err := wsjson.Read(ctx, c, &next); err != nil {
+			t.Fatalf("no update reached the subscriber on the %s: %v", where, err)
+		}
+		if next["type"] != "next" || str(next, "payload.data.paymentUpdated.status") != "SUCCESSFUL" ||
+			str(next, "payload.data.paymentUpdated.receiptId") != str(pay, "payInstantly.payment.receiptId") {
+			t.Fatalf("%s: subscription message = %v", where, next)
+		}
+	}
+}
+
 // R-48: the channel-SaaS preset issues on the 1st and charges the card
 // automatically on the 5th (and not on the 10th).
 func TestChannelSaaSPresetChargesOnThe5th(t *testing.T) {

@@ -25,6 +25,9 @@ import (
 type DB struct {
 	SQL     *sql.DB
 	Dialect string
+	// URL is the PostgreSQL connection string (empty for SQLite), for
+	// connections outside the pool (LISTEN).
+	URL string
 	Client  *ent.Client
 	// Statements counts every SQL statement run through Client.
 	Statements *atomic.Int64
@@ -57,7 +60,9 @@ func OpenDB(url, dataDir string) (*DB, error) {
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		return wrap(db, dialect.Postgres), nil
+		d := wrap(db, dialect.Postgres)
+		d.URL = url
+		return d, nil
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
