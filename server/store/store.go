@@ -27,8 +27,8 @@ type DB struct {
 	Dialect string
 	// URL is the PostgreSQL connection string (empty for SQLite), for
 	// connections outside the pool (LISTEN).
-	URL string
-	Client  *ent.Client
+	URL    string
+	Client *ent.Client
 	// Statements counts every SQL statement run through Client.
 	Statements *atomic.Int64
 }
