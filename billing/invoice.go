@@ -19,6 +19,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/invoice"
+	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 )
 
@@ -139,6 +140,7 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 // prefetch is what rating reads for a page of billing groups, read in a few
 // statements before their invoices are issued one transaction each.
 type prefetch struct {
+	usageRev  map[string]int // by organization, read before usage
 	usage     map[string][]UsageRow
 	contracts map[string][]*ent.Contract
 	discounts map[string][]*ent.Discount
@@ -147,13 +149,25 @@ type prefetch struct {
 }
 
 func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m Month) (*prefetch, error) {
-	p := &prefetch{usage: map[string][]UsageRow{}, contracts: map[string][]*ent.Contract{},
+	p := &prefetch{usageRev: map[string]int{}, usage: map[string][]UsageRow{}, contracts: map[string][]*ent.Contract{},
 		discounts: map[string][]*ent.Discount{}, masters: map[string]*ent.Account{}, hasCoins: map[string]bool{}}
 	ids := make([]string, len(groups))
 	orgSet := map[string]bool{}
 	for i, g := range groups {
 		ids[i] = g.ID
 		orgSet[g.OrgID] = true
+	}
+	orgs := make([]string, 0, len(orgSet))
+	for o := range orgSet {
+		orgs = append(orgs, o)
+	}
+	revs, err := e.Client.Organization.Query().Where(organization.IDIn(orgs...)).
+		Select(organization.FieldID, organization.FieldUsageRevision).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range revs {
+		p.usageRev[o.ID] = int(o.UsageRevision)
 	}
 	var sums []struct {
 		BG      string `json:"billing_group_id"`
@@ -163,7 +177,7 @@ func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m Mon
 		Metric  string `json:"metric"`
 		Micros  int64  `json:"micros"`
 	}
-	err := e.Client.UsageDaily.Query().
+	err = e.Client.UsageDaily.Query().
 		Where(usagedaily.BillingGroupIDIn(ids...), usagedaily.DayGTE(fmt.Sprintf("%s-01", m)),
 			usagedaily.DayLTE(fmt.Sprintf("%s-%02d", m, m.Days()))).
 		GroupBy(usagedaily.FieldBillingGroupID, usagedaily.FieldServiceCode, usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric).
@@ -189,10 +203,6 @@ func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m Mon
 	}
 	for _, d := range ds {
 		p.discounts[d.BillingGroupID] = append(p.discounts[d.BillingGroupID], d)
-	}
-	orgs := make([]string, 0, len(orgSet))
-	for o := range orgSet {
-		orgs = append(orgs, o)
 	}
 	ms, err := e.Client.Account.Query().Where(account.OrgIDIn(orgs...), account.IsMaster(true)).All(ctx)
 	if err != nil {
@@ -248,7 +258,22 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 		var duses []DiscountUse
 		var err error
 		if pre != nil {
-			if lines, err = e.rateRows(ctx, tx.Client(), bg, m, m.Days(), pre.usage[bg.ID], pre.contracts[bg.ID]); err != nil {
+			// Usage recorded since the prefetch read it (late usage of m,
+			// or any usage of the organization) is read again here: now
+			// that no recordUsage of m is in flight for the group (see
+			// closedMonths), this read sees all of it, and what comes
+			// later is refused as invoiced.
+			usage := pre.usage[bg.ID]
+			rev, err := tx.Organization.Query().Where(organization.ID(bg.OrgID)).Select(organization.FieldUsageRevision).Int(ctx)
+			if err != nil {
+				return err
+			}
+			if rev != pre.usageRev[bg.OrgID] {
+				if usage, err = usageSums(ctx, tx.Client(), bg.ID, m, m.Days()); err != nil {
+					return err
+				}
+			}
+			if lines, err = e.rateRows(ctx, tx.Client(), bg, m, m.Days(), usage, pre.contracts[bg.ID]); err != nil {
 				return err
 			}
 			var rows []DiscountRow

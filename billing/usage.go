@@ -91,6 +91,7 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 	idx := NewPrices(cat.Prices)
 	type row struct {
 		UsageInput
+		index  int // in the batch
 		org    string
 		micros int64
 		day    string
@@ -142,27 +143,38 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 		}
 		seen[ev.EventID] = i
 		local := ev.OccurredAt.In(loc)
-		rows = append(rows, row{UsageInput: ev, org: bg.OrgID, micros: q.Shift(6).IntPart(),
+		rows = append(rows, row{UsageInput: ev, index: i, org: bg.OrgID, micros: q.Shift(6).IntPart(),
 			day: local.Format("2006-01-02"), month: local.Format("2006-01")})
-	}
-	if len(bad) == 0 {
-		// Usage of a month whose invoice is issued is closed (R-51: the
-		// invoice never changes); late usage must not vanish silently.
-		closed, err := e.closedMonths(ctx, groups)
-		if err != nil {
-			return UsageResult{}, err
-		}
-		for i, r := range rows {
-			if closed[[2]string{r.BillingGroupID, r.month}] {
-				fail(i, r.UsageInput, "occurredAt", "the month %s is already invoiced for this billing group", r.month)
-			}
-		}
 	}
 	if len(bad) > 0 {
 		return UsageResult{}, &BatchError{Events: bad}
 	}
+	months := map[[2]string]bool{}
+	for _, r := range rows {
+		months[[2]string{r.BillingGroupID, r.month}] = true
+	}
 	var res UsageResult
 	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		// Usage of a month whose invoice is issued is closed (R-51: the
+		// invoice never changes); late usage must not vanish silently. Read
+		// in this transaction after waiting for any issuing of the batch's
+		// months in progress (issueOne's advisory lock; on SQLite this
+		// transaction holds the only write lock), so that no usage lands in
+		// a month after its invoice read it.
+		closed, err := e.closedMonths(ctx, tx, months)
+		if err != nil {
+			return err
+		}
+		var late []EventError
+		for _, r := range rows {
+			if closed[[2]string{r.BillingGroupID, r.month}] {
+				late = append(late, EventError{Index: r.index, EventID: clip(r.EventID), Field: "occurredAt",
+					Message: fmt.Sprintf("the month %s is already invoiced for this billing group", r.month)})
+			}
+		}
+		if len(late) > 0 {
+			return &BatchError{Events: late}
+		}
 		res = UsageResult{Duplicates: len(in) - len(rows)}
 		for start := 0; start < len(rows); start += usageChunk {
 			chunk := rows[start:min(start+usageChunk, len(rows))]
@@ -360,20 +372,43 @@ func (e *Engine) groupsOf(ctx context.Context, orgID string, in []UsageInput) (m
 	return out, nil
 }
 
-// closedMonths returns the (billing group, month) pairs already invoiced.
-func (e *Engine) closedMonths(ctx context.Context, groups map[string]*ent.BillingGroup) (map[[2]string]bool, error) {
-	ids := make([]string, 0, len(groups))
-	for id := range groups {
-		ids = append(ids, id)
+// closedMonths returns which of the (billing group, month) pairs are
+// invoiced, as seen by tx once no invoice of them is being issued: on
+// PostgreSQL it first takes the shared side of each pair's issuing lock
+// (issueOne takes the exclusive side, and skips a group it cannot lock).
+func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]string]bool) (map[[2]string]bool, error) {
+	ids := make([]string, 0, len(pairs))
+	keys := make([]string, 0, len(pairs))
+	var months []string
+	seen := map[string]bool{}
+	for p := range pairs {
+		keys = append(keys, "issue:"+p[0]+":"+p[1])
+		if !seen[p[0]] {
+			seen[p[0]] = true
+			ids = append(ids, p[0])
+		}
+		if !seen[p[1]] {
+			seen[p[1]] = true
+			months = append(months, p[1])
+		}
 	}
-	invs, err := e.Client.Invoice.Query().Where(invoice.BillingGroupIDIn(ids...)).
+	if e.Postgres {
+		slices.Sort(keys)
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared(hashtext(k)) FROM unnest($1::text[]) AS k",
+			pq.StringArray(keys)); err != nil {
+			return nil, err
+		}
+	}
+	invs, err := tx.Invoice.Query().Where(invoice.BillingGroupIDIn(ids...), invoice.MonthIn(months...)).
 		Select(invoice.FieldBillingGroupID, invoice.FieldMonth).All(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := map[[2]string]bool{}
 	for _, inv := range invs {
-		out[[2]string{inv.BillingGroupID, inv.Month}] = true
+		if k := [2]string{inv.BillingGroupID, inv.Month}; pairs[k] {
+			out[k] = true
+		}
 	}
 	return out, nil
 }
