@@ -4,13 +4,13 @@ import (
 	"context"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/couponguess"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/service"
@@ -191,40 +191,52 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m Mon
 }
 
 // Guesses limits wrong coupon codes per caller, so codes cannot be found by
-// brute force: a window of failures per caller, kept in memory per replica.
+// brute force: at most Max wrong codes within Window. Each attempt is
+// reserved before the code is tried (counted as wrong until Forgive), one
+// caller at a time, in the database — so neither concurrent requests nor
+// several replicas get more tries than that.
 type Guesses struct {
-	mu       sync.Mutex
-	failures map[string][]time.Time
+	Client   *ent.Client
+	Postgres bool
 	Max      int
 	Window   time.Duration
 }
 
 // NewGuesses allows max wrong codes per window and caller.
-func NewGuesses(max int, window time.Duration) *Guesses {
-	return &Guesses{failures: map[string][]time.Time{}, Max: max, Window: window}
+func NewGuesses(client *ent.Client, postgres bool, max int, window time.Duration) *Guesses {
+	return &Guesses{Client: client, Postgres: postgres, Max: max, Window: window}
 }
 
-// Allow reports whether caller may try another code at now.
-func (g *Guesses) Allow(caller string, now time.Time) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	recent := g.failures[caller][:0]
-	for _, t := range g.failures[caller] {
-		if now.Sub(t) < g.Window {
-			recent = append(recent, t)
+// Reserve takes one of caller's attempts at now; ok is false when Max wrong
+// codes already fall within the window. The attempt counts as wrong until
+// Forgive(id).
+func (g *Guesses) Reserve(ctx context.Context, orgID, caller string, now time.Time) (id string, ok bool, err error) {
+	err = WithTx(ctx, g.Client, func(tx *ent.Tx) error {
+		id, ok = "", false
+		if g.Postgres { // one reservation of this caller at a time (SQLite: the write lock)
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "coupon-guess:"+caller); err != nil {
+				return err
+			}
 		}
-	}
-	if len(recent) == 0 {
-		delete(g.failures, caller)
-	} else {
-		g.failures[caller] = recent
-	}
-	return len(recent) < g.Max
+		since := now.Add(-g.Window)
+		if _, err := tx.CouponGuess.Delete().Where(couponguess.Caller(caller), couponguess.AtLTE(since)).Exec(ctx); err != nil {
+			return err
+		}
+		n, err := tx.CouponGuess.Query().Where(couponguess.Caller(caller), couponguess.AtGT(since)).Count(ctx)
+		if err != nil || n >= g.Max {
+			return err
+		}
+		cg, err := tx.CouponGuess.Create().SetOrgID(orgID).SetCaller(caller).SetAt(now).Save(ctx)
+		if err != nil {
+			return err
+		}
+		id, ok = cg.ID, true
+		return nil
+	})
+	return id, ok, err
 }
 
-// Fail records a wrong code.
-func (g *Guesses) Fail(caller string, now time.Time) {
-	g.mu.Lock()
-	g.failures[caller] = append(g.failures[caller], now)
-	g.mu.Unlock()
+// Forgive takes back a reserved attempt whose code was not wrong.
+func (g *Guesses) Forgive(ctx context.Context, id string) error {
+	return g.Client.CouponGuess.DeleteOneID(id).Exec(ctx)
 }

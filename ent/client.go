@@ -24,6 +24,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/couponguess"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
@@ -73,6 +74,8 @@ type Client struct {
 	Contract *ContractClient
 	// Coupon is the client for interacting with the Coupon builders.
 	Coupon *CouponClient
+	// CouponGuess is the client for interacting with the CouponGuess builders.
+	CouponGuess *CouponGuessClient
 	// CouponRedemption is the client for interacting with the CouponRedemption builders.
 	CouponRedemption *CouponRedemptionClient
 	// Credit is the client for interacting with the Credit builders.
@@ -137,6 +140,7 @@ func (c *Client) init() {
 	c.CoinUsage = NewCoinUsageClient(c.config)
 	c.Contract = NewContractClient(c.config)
 	c.Coupon = NewCouponClient(c.config)
+	c.CouponGuess = NewCouponGuessClient(c.config)
 	c.CouponRedemption = NewCouponRedemptionClient(c.config)
 	c.Credit = NewCreditClient(c.config)
 	c.CreditEntry = NewCreditEntryClient(c.config)
@@ -260,6 +264,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		CoinUsage:         NewCoinUsageClient(cfg),
 		Contract:          NewContractClient(cfg),
 		Coupon:            NewCouponClient(cfg),
+		CouponGuess:       NewCouponGuessClient(cfg),
 		CouponRedemption:  NewCouponRedemptionClient(cfg),
 		Credit:            NewCreditClient(cfg),
 		CreditEntry:       NewCreditEntryClient(cfg),
@@ -310,6 +315,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		CoinUsage:         NewCoinUsageClient(cfg),
 		Contract:          NewContractClient(cfg),
 		Coupon:            NewCouponClient(cfg),
+		CouponGuess:       NewCouponGuessClient(cfg),
 		CouponRedemption:  NewCouponRedemptionClient(cfg),
 		Credit:            NewCreditClient(cfg),
 		CreditEntry:       NewCreditEntryClient(cfg),
@@ -362,11 +368,11 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIToken, c.Account, c.AuditEvent, c.BillingGroup, c.CoinCharge, c.CoinShare,
-		c.CoinUsage, c.Contract, c.Coupon, c.CouponRedemption, c.Credit, c.CreditEntry,
-		c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
-		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
-		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
-		c.UsageDaily, c.UsageEvent,
+		c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess, c.CouponRedemption, c.Credit,
+		c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice,
+		c.InvoiceLine, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
+		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
+		c.TaxInvoice, c.UsageDaily, c.UsageEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -377,11 +383,11 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIToken, c.Account, c.AuditEvent, c.BillingGroup, c.CoinCharge, c.CoinShare,
-		c.CoinUsage, c.Contract, c.Coupon, c.CouponRedemption, c.Credit, c.CreditEntry,
-		c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine,
-		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
-		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
-		c.UsageDaily, c.UsageEvent,
+		c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess, c.CouponRedemption, c.Credit,
+		c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice,
+		c.InvoiceLine, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
+		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
+		c.TaxInvoice, c.UsageDaily, c.UsageEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -408,6 +414,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Contract.mutate(ctx, m)
 	case *CouponMutation:
 		return c.Coupon.mutate(ctx, m)
+	case *CouponGuessMutation:
+		return c.CouponGuess.mutate(ctx, m)
 	case *CouponRedemptionMutation:
 		return c.CouponRedemption.mutate(ctx, m)
 	case *CreditMutation:
@@ -1747,6 +1755,139 @@ func (c *CouponClient) mutate(ctx context.Context, m *CouponMutation) (Value, er
 		return (&CouponDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Coupon mutation op: %q", m.Op())
+	}
+}
+
+// CouponGuessClient is a client for the CouponGuess schema.
+type CouponGuessClient struct {
+	config
+}
+
+// NewCouponGuessClient returns a client for the CouponGuess from the given config.
+func NewCouponGuessClient(c config) *CouponGuessClient {
+	return &CouponGuessClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `couponguess.Hooks(f(g(h())))`.
+func (c *CouponGuessClient) Use(hooks ...Hook) {
+	c.hooks.CouponGuess = append(c.hooks.CouponGuess, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `couponguess.Intercept(f(g(h())))`.
+func (c *CouponGuessClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CouponGuess = append(c.inters.CouponGuess, interceptors...)
+}
+
+// Create returns a builder for creating a CouponGuess entity.
+func (c *CouponGuessClient) Create() *CouponGuessCreate {
+	mutation := newCouponGuessMutation(c.config, OpCreate)
+	return &CouponGuessCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CouponGuess entities.
+func (c *CouponGuessClient) CreateBulk(builders ...*CouponGuessCreate) *CouponGuessCreateBulk {
+	return &CouponGuessCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CouponGuessClient) MapCreateBulk(slice any, setFunc func(*CouponGuessCreate, int)) *CouponGuessCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CouponGuessCreateBulk{err: fmt.Errorf("calling to CouponGuessClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CouponGuessCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CouponGuessCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CouponGuess.
+func (c *CouponGuessClient) Update() *CouponGuessUpdate {
+	mutation := newCouponGuessMutation(c.config, OpUpdate)
+	return &CouponGuessUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CouponGuessClient) UpdateOne(_m *CouponGuess) *CouponGuessUpdateOne {
+	mutation := newCouponGuessMutation(c.config, OpUpdateOne, withCouponGuess(_m))
+	return &CouponGuessUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CouponGuessClient) UpdateOneID(id string) *CouponGuessUpdateOne {
+	mutation := newCouponGuessMutation(c.config, OpUpdateOne, withCouponGuessID(id))
+	return &CouponGuessUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CouponGuess.
+func (c *CouponGuessClient) Delete() *CouponGuessDelete {
+	mutation := newCouponGuessMutation(c.config, OpDelete)
+	return &CouponGuessDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CouponGuessClient) DeleteOne(_m *CouponGuess) *CouponGuessDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CouponGuessClient) DeleteOneID(id string) *CouponGuessDeleteOne {
+	builder := c.Delete().Where(couponguess.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CouponGuessDeleteOne{builder}
+}
+
+// Query returns a query builder for CouponGuess.
+func (c *CouponGuessClient) Query() *CouponGuessQuery {
+	return &CouponGuessQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCouponGuess},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CouponGuess entity by its id.
+func (c *CouponGuessClient) Get(ctx context.Context, id string) (*CouponGuess, error) {
+	return c.Query().Where(couponguess.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CouponGuessClient) GetX(ctx context.Context, id string) *CouponGuess {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CouponGuessClient) Hooks() []Hook {
+	return c.hooks.CouponGuess
+}
+
+// Interceptors returns the client interceptors.
+func (c *CouponGuessClient) Interceptors() []Interceptor {
+	return c.inters.CouponGuess
+}
+
+func (c *CouponGuessClient) mutate(ctx context.Context, m *CouponGuessMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CouponGuessCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CouponGuessUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CouponGuessUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CouponGuessDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CouponGuess mutation op: %q", m.Op())
 	}
 }
 
@@ -4840,17 +4981,18 @@ func (c *UsageEventClient) mutate(ctx context.Context, m *UsageEventMutation) (V
 type (
 	hooks struct {
 		APIToken, Account, AuditEvent, BillingGroup, CoinCharge, CoinShare, CoinUsage,
-		Contract, Coupon, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse,
-		Grant, IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent,
-		Payment, PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken,
-		Region, Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
+		Contract, Coupon, CouponGuess, CouponRedemption, Credit, CreditEntry, Discount,
+		DiscountUse, Grant, IdempotencyKey, Invoice, InvoiceLine, Organization,
+		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
+		RefreshToken, Region, Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
 	}
 	inters struct {
 		APIToken, Account, AuditEvent, BillingGroup, CoinCharge, CoinShare, CoinUsage,
-		Contract, Coupon, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse,
-		Grant, IdempotencyKey, Invoice, InvoiceLine, Organization, OutboxEvent,
-		Payment, PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken,
-		Region, Service, TaxInvoice, UsageDaily, UsageEvent []ent.Interceptor
+		Contract, Coupon, CouponGuess, CouponRedemption, Credit, CreditEntry, Discount,
+		DiscountUse, Grant, IdempotencyKey, Invoice, InvoiceLine, Organization,
+		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
+		RefreshToken, Region, Service, TaxInvoice, UsageDaily,
+		UsageEvent []ent.Interceptor
 	}
 )
 

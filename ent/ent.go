@@ -21,6 +21,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/couponguess"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
@@ -112,6 +113,7 @@ func checkColumn(t, c string) error {
 			coinusage.Table:         coinusage.ValidColumn,
 			contract.Table:          contract.ValidColumn,
 			coupon.Table:            coupon.ValidColumn,
+			couponguess.Table:       couponguess.ValidColumn,
 			couponredemption.Table:  couponredemption.ValidColumn,
 			credit.Table:            credit.ValidColumn,
 			creditentry.Table:       creditentry.ValidColumn,

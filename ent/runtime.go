@@ -14,6 +14,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/coinusage"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/coupon"
+	"github.com/cloudbill/cloudbill/ent/couponguess"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
@@ -534,6 +535,37 @@ func init() {
 	coupon.DefaultID = couponDescID.Default.(func() string)
 	// coupon.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	coupon.IDValidator = couponDescID.Validators[0].(func(string) error)
+	couponguessMixin := schema.CouponGuess{}.Mixin()
+	couponguessMixinFields0 := couponguessMixin[0].Fields()
+	_ = couponguessMixinFields0
+	couponguessMixinFields1 := couponguessMixin[1].Fields()
+	_ = couponguessMixinFields1
+	couponguessFields := schema.CouponGuess{}.Fields()
+	_ = couponguessFields
+	// couponguessDescOrgID is the schema descriptor for org_id field.
+	couponguessDescOrgID := couponguessMixinFields1[0].Descriptor()
+	// couponguess.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	couponguess.OrgIDValidator = func() func(string) error {
+		validators := couponguessDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// couponguessDescID is the schema descriptor for id field.
+	couponguessDescID := couponguessMixinFields0[0].Descriptor()
+	// couponguess.DefaultID holds the default value on creation for the id field.
+	couponguess.DefaultID = couponguessDescID.Default.(func() string)
+	// couponguess.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	couponguess.IDValidator = couponguessDescID.Validators[0].(func(string) error)
 	couponredemptionMixin := schema.CouponRedemption{}.Mixin()
 	couponredemptionMixinFields0 := couponredemptionMixin[0].Fields()
 	_ = couponredemptionMixinFields0

@@ -32,6 +32,8 @@ type Tx struct {
 	Contract *ContractClient
 	// Coupon is the client for interacting with the Coupon builders.
 	Coupon *CouponClient
+	// CouponGuess is the client for interacting with the CouponGuess builders.
+	CouponGuess *CouponGuessClient
 	// CouponRedemption is the client for interacting with the CouponRedemption builders.
 	CouponRedemption *CouponRedemptionClient
 	// Credit is the client for interacting with the Credit builders.
@@ -216,6 +218,7 @@ func (tx *Tx) init() {
 	tx.CoinUsage = NewCoinUsageClient(tx.config)
 	tx.Contract = NewContractClient(tx.config)
 	tx.Coupon = NewCouponClient(tx.config)
+	tx.CouponGuess = NewCouponGuessClient(tx.config)
 	tx.CouponRedemption = NewCouponRedemptionClient(tx.config)
 	tx.Credit = NewCreditClient(tx.config)
 	tx.CreditEntry = NewCreditEntryClient(tx.config)

@@ -1161,16 +1161,22 @@ func (r *mutationResolver) RegisterCoupon(ctx context.Context, input model.Regis
 	if err != nil {
 		return nil, err
 	}
-	now := r.Clock.Now()
-	if !r.Guesses.Allow(p.Caller(), now) {
+	guess, ok, err := r.Guesses.Reserve(ctx, bg.OrgID, p.Caller(), r.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, billing.Errorf(billing.CodeRateLimited, "too many wrong coupon codes; try again in a minute")
 	}
 	var red billing.Redemption
 	_, err = billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "registerCoupon",
 		[]string{bg.ID, billing.NormalizeCouponCode(input.Code)}, &red,
 		func(tx *ent.Tx) (any, error) { return r.engine().RedeemCoupon(ctx, tx, bg, input.Code) })
-	if be, ok := billing.AsError(err); ok && be.Code == billing.CodeCouponNotFound {
-		r.Guesses.Fail(p.Caller(), now)
+	if be, ok := billing.AsError(err); !ok || be.Code != billing.CodeCouponNotFound {
+		// Only a code that does not exist counts as a wrong guess.
+		if ferr := r.Guesses.Forgive(context.WithoutCancel(ctx), guess); ferr != nil {
+			r.Log.WarnContext(ctx, "forgiving a coupon attempt", "err", ferr)
+		}
 	}
 	if err != nil {
 		return nil, err

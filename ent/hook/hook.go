@@ -117,6 +117,18 @@ func (f CouponFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CouponMutation", m)
 }
 
+// The CouponGuessFunc type is an adapter to allow the use of ordinary
+// function as CouponGuess mutator.
+type CouponGuessFunc func(context.Context, *ent.CouponGuessMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CouponGuessFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CouponGuessMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CouponGuessMutation", m)
+}
+
 // The CouponRedemptionFunc type is an adapter to allow the use of ordinary
 // function as CouponRedemption mutator.
 type CouponRedemptionFunc func(context.Context, *ent.CouponRedemptionMutation) (ent.Value, error)

@@ -294,6 +294,26 @@ var (
 		Columns:    CouponsColumns,
 		PrimaryKey: []*schema.Column{CouponsColumns[0]},
 	}
+	// CouponGuessesColumns holds the columns for the "coupon_guesses" table.
+	CouponGuessesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "caller", Type: field.TypeString},
+		{Name: "at", Type: field.TypeTime},
+	}
+	// CouponGuessesTable holds the schema information for the "coupon_guesses" table.
+	CouponGuessesTable = &schema.Table{
+		Name:       "coupon_guesses",
+		Columns:    CouponGuessesColumns,
+		PrimaryKey: []*schema.Column{CouponGuessesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "couponguess_caller_at",
+				Unique:  false,
+				Columns: []*schema.Column{CouponGuessesColumns[2], CouponGuessesColumns[3]},
+			},
+		},
+	}
 	// CouponRedemptionsColumns holds the columns for the "coupon_redemptions" table.
 	CouponRedemptionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -965,6 +985,7 @@ var (
 		CoinUsagesTable,
 		ContractsTable,
 		CouponsTable,
+		CouponGuessesTable,
 		CouponRedemptionsTable,
 		CreditsTable,
 		CreditEntriesTable,

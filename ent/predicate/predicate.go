@@ -33,6 +33,9 @@ type Contract func(*sql.Selector)
 // Coupon is the predicate function for coupon builders.
 type Coupon func(*sql.Selector)
 
+// CouponGuess is the predicate function for couponguess builders.
+type CouponGuess func(*sql.Selector)
+
 // CouponRedemption is the predicate function for couponredemption builders.
 type CouponRedemption func(*sql.Selector)
 

@@ -311,3 +311,28 @@ func (Discount) Indexes() []ent.Index {
 }
 
 func (Discount) Annotations() []schema.Annotation { return gql() }
+
+// CouponGuess is one coupon code attempt of a caller still counted against
+// its limit of wrong codes (billing.Guesses): kept while wrong, removed
+// when right, forgotten after the window. In the database so that every
+// replica counts the same attempts.
+type CouponGuess struct{ ent.Schema }
+
+func (CouponGuess) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "cg"}, TenantMixin{NoOrgIndex: true} /* read by caller */}
+}
+
+func (CouponGuess) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("caller").Immutable(),
+		field.Time("at").Immutable(),
+	}
+}
+
+func (CouponGuess) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("caller", "at")}
+}
+
+func (CouponGuess) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}

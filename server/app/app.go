@@ -82,7 +82,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 			return nil, fmt.Errorf("CLOUDBILL_JWKS_FILE: %w", err)
 		}
 	}
-	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(10, time.Minute),
+	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
 		sandbox: &billing.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
 		hub:     graph.NewHub(), limits: limitsFrom(cfg)}
 	if db.Dialect == "postgres" && db.URL != "" {

@@ -288,3 +288,35 @@ func TestCreditRaceTransfersAndInvoice(t *testing.T) {
 		}
 	}
 }
+
+// wrong coupon codes are limited per caller however they are sent —
+// 40 at once, half to each of two replicas on PostgreSQL: exactly 10 are
+// tried (and found wrong), the rest refused; a minute later the caller may
+// try again.
+func TestCouponGuessesLimitedAcrossReplicas(t *testing.T) {
+	db := testenv.Postgres(t)
+	a := newEnv(t, db)
+	b := newEnvAt(t, db, a.clock)
+	tok, _ := a.signUp("guesser@example.com")
+	bg := a.mainGroup(tok)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[string]int{}
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(e *env) {
+			defer wg.Done()
+			r := e.gql(tok, register, map[string]any{"in": map[string]any{"billingGroupId": bg, "code": fmt.Sprintf("BRUTE-%d", i),
+				"idempotencyKey": fmt.Sprintf("brute-%d", i)}})
+			mu.Lock()
+			codes[r.code()]++
+			mu.Unlock()
+		}([]*env{a, b}[i%2])
+	}
+	wg.Wait()
+	if codes["COUPON_NOT_FOUND"] != 10 || codes["RATE_LIMITED"] != 30 {
+		t.Fatalf("40 concurrent wrong codes on two replicas: %v, want 10 COUPON_NOT_FOUND and 30 RATE_LIMITED", codes)
+	}
+	a.clock.Advance(time.Minute)
+	a.fails("COUPON_NOT_FOUND", tok, register, map[string]any{"in": map[string]any{"billingGroupId": bg, "code": "AFTER", "idempotencyKey": "after"}})
+}
