@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/couponguess"
 )
 
 // JobResult counts what one run of the billing jobs did.
@@ -50,6 +51,11 @@ func (e *Engine) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
 	if _, err = e.IssueTaxInvoices(ctx, at); err != nil {
 		return res, err
 	}
-	res.Expired, err = e.ExpireCredits(ctx, at)
+	if res.Expired, err = e.ExpireCredits(ctx, at); err != nil {
+		return res, err
+	}
+	// Wrong coupon codes a day old count no more (a caller who comes back
+	// clears its own; this clears those who never did).
+	_, err = e.Client.CouponGuess.Delete().Where(couponguess.AtLT(at.Add(-24 * time.Hour))).Exec(ctx)
 	return res, err
 }
