@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sort"
 	"time"
 
@@ -156,24 +157,33 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 	var res UsageResult
 	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		// Usage of a month whose invoice is issued is closed (R-51: the
-		// invoice never changes); late usage must not vanish silently. Read
-		// in this transaction after waiting for any issuing of the batch's
-		// months in progress (issueOne's advisory lock; on SQLite this
+		// invoice never changes); late usage must not vanish silently. The
+		// invoices are looked for inside this transaction, after waiting for
+		// any issuing of the batch's months in progress (issueOne's advisory
+		// lock, taken for months that are ending or over; on SQLite this
 		// transaction holds the only write lock), so that no usage lands in
-		// a month after its invoice read it.
-		closed, err := e.closedMonths(ctx, tx, months)
+		// a month after its invoice read it. PostgreSQL looks in the same
+		// statement that records the events (RecordEventsSQL).
+		refuse := func(closed map[[2]string]bool) error {
+			var late []EventError
+			for _, r := range rows {
+				if closed[[2]string{r.BillingGroupID, r.month}] {
+					late = append(late, EventError{Index: r.index, EventID: clip(r.EventID), Field: "occurredAt",
+						Message: fmt.Sprintf("the month %s is already invoiced for this billing group", r.month)})
+				}
+			}
+			return &BatchError{Events: late}
+		}
+		closed, err := e.closedMonths(ctx, tx, months, now)
 		if err != nil {
 			return err
 		}
-		var late []EventError
-		for _, r := range rows {
-			if closed[[2]string{r.BillingGroupID, r.month}] {
-				late = append(late, EventError{Index: r.index, EventID: clip(r.EventID), Field: "occurredAt",
-					Message: fmt.Sprintf("the month %s is already invoiced for this billing group", r.month)})
-			}
+		if len(closed) > 0 {
+			return refuse(closed)
 		}
-		if len(late) > 0 {
-			return &BatchError{Events: late}
+		pairGroups, pairMonths := make([]string, 0, len(months)), make([]string, 0, len(months))
+		for p := range months {
+			pairGroups, pairMonths = append(pairGroups, p[0]), append(pairMonths, p[1])
 		}
 		res = UsageResult{Duplicates: len(in) - len(rows)}
 		for start := 0; start < len(rows); start += usageChunk {
@@ -193,20 +203,30 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 				}
 				args := []any{pq.StringArray(ids), pq.StringArray(orgs), pq.StringArray(events), pq.StringArray(groups),
 					pq.StringArray(services), pq.StringArray(regions), pq.StringArray(channels), pq.StringArray(metrics),
-					pq.Int64Array(micros), pq.StringArray(ats), pq.StringArray(days), now}
+					pq.Int64Array(micros), pq.StringArray(ats), pq.StringArray(days), now,
+					pq.StringArray(pairGroups), pq.StringArray(pairMonths)}
 				var accepted int
+				var invoiced pq.StringArray
 				rs, err := tx.QueryContext(ctx, RecordEventsSQL, args...)
 				if err != nil {
 					return err
 				}
 				for rs.Next() {
-					if err := rs.Scan(&accepted); err != nil {
+					if err := rs.Scan(&accepted, &invoiced); err != nil {
 						rs.Close()
 						return err
 					}
 				}
 				if err := cmp.Or(rs.Err(), rs.Close()); err != nil {
 					return err
+				}
+				if len(invoiced) > 0 { // nothing was written
+					closed := map[[2]string]bool{}
+					for _, gm := range invoiced {
+						g, m, _ := strings.Cut(gm, " ")
+						closed[[2]string{g, m}] = true
+					}
+					return refuse(closed)
 				}
 				res.Accepted += accepted
 				res.Duplicates += len(chunk) - accepted
@@ -306,7 +326,9 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 // and plan), the events' unique (org_id, event_id) index deciding what is
 // new, and the rollups upserted in a fixed order so that concurrent batches
 // cannot deadlock. A rollup row created here takes the ULID of its first
-// event (ud_…), unique because each event belongs to one rollup. The
+// event (ud_…), unique because each event belongs to one rollup. Nothing
+// is written when a month of the batch ($13, $14: its groups and months)
+// is invoiced; those come back instead. The
 // batch's own sorting, joining and grouping compare bytes (COLLATE "C"):
 // a locale's collation is several times slower and orders nothing here
 // that a reader sees.
@@ -317,11 +339,14 @@ const RecordEventsSQL = `WITH input AS (
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 		$9::bigint[], $10::timestamptz[], $11::text[])
 		AS u(id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric, quantity_micros, occurred_at, day)
+), invoiced AS (
+	SELECT i.billing_group_id || ' ' || i.month AS pair FROM invoices i
+	JOIN unnest($13::text[], $14::text[]) AS p(g, m) ON i.billing_group_id = p.g AND i.month = p.m
 ), ins AS (
 	INSERT INTO usage_events (id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric,
 		quantity_micros, occurred_at, created_at)
 	SELECT id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric, quantity_micros, occurred_at,
-		$12::timestamptz FROM input
+		$12::timestamptz FROM input WHERE NOT EXISTS (SELECT 1 FROM invoiced)
 	ON CONFLICT (org_id, event_id) DO NOTHING
 	RETURNING id
 ), sums AS (
@@ -335,7 +360,7 @@ const RecordEventsSQL = `WITH input AS (
 	ON CONFLICT (billing_group_id, day, service_code, region_code, channel, metric)
 	DO UPDATE SET quantity_micros = usage_dailies.quantity_micros + excluded.quantity_micros
 )
-SELECT count(*) FROM ins`
+SELECT (SELECT count(*) FROM ins), ARRAY(SELECT pair FROM invoiced)`
 
 func (e *Engine) dialect() string {
 	if e.Postgres {
@@ -372,17 +397,36 @@ func (e *Engine) groupsOf(ctx context.Context, orgID string, in []UsageInput) (m
 	return out, nil
 }
 
-// closedMonths returns which of the (billing group, month) pairs are
-// invoiced, as seen by tx once no invoice of them is being issued: on
-// PostgreSQL it first takes the shared side of each pair's issuing lock
-// (issueOne takes the exclusive side, and skips a group it cannot lock).
-func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]string]bool) (map[[2]string]bool, error) {
+// closedMonths waits for any issuing in progress of the batch's months
+// and, on SQLite, returns which of them are invoiced (PostgreSQL checks in
+// RecordEventsSQL, whose snapshot follows the wait). Only a month ending
+// within the hour or over can be being issued (issuing starts after a month
+// ends; the hour covers replicas' clocks apart): on PostgreSQL the shared
+// side of each such pair's issuing lock is taken (issueOne takes the
+// exclusive side, and skips a group it cannot lock).
+func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]string]bool, now time.Time) (map[[2]string]bool, error) {
+	if e.Postgres {
+		var keys []string
+		for p := range pairs {
+			m, err := ParseMonth(p[1])
+			if err != nil {
+				return nil, err
+			}
+			if !now.Before(m.End(e.Policy.Location()).Add(-time.Hour)) {
+				keys = append(keys, "issue:"+p[0]+":"+p[1])
+			}
+		}
+		if len(keys) == 0 {
+			return nil, nil
+		}
+		slices.Sort(keys)
+		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared(hashtext(k)) FROM unnest($1::text[]) AS k", pq.StringArray(keys))
+		return nil, err
+	}
 	ids := make([]string, 0, len(pairs))
-	keys := make([]string, 0, len(pairs))
 	var months []string
 	seen := map[string]bool{}
 	for p := range pairs {
-		keys = append(keys, "issue:"+p[0]+":"+p[1])
 		if !seen[p[0]] {
 			seen[p[0]] = true
 			ids = append(ids, p[0])
@@ -390,13 +434,6 @@ func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]stri
 		if !seen[p[1]] {
 			seen[p[1]] = true
 			months = append(months, p[1])
-		}
-	}
-	if e.Postgres {
-		slices.Sort(keys)
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared(hashtext(k)) FROM unnest($1::text[]) AS k",
-			pq.StringArray(keys)); err != nil {
-			return nil, err
 		}
 	}
 	invs, err := tx.Invoice.Query().Where(invoice.BillingGroupIDIn(ids...), invoice.MonthIn(months...)).

@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -465,7 +466,7 @@ func explainQueries(db *sql.DB, org dataset.Org) error {
 		}
 		args = append(args, pq.StringArray(c))
 	}
-	args = append(args, quietDay)
+	args = append(args, quietDay, pq.StringArray(org.Groups), pq.StringArray(slices.Repeat([]string{"2026-11"}, len(org.Groups))))
 	queries = append(queries, struct {
 		what, q string
 		args    []any
