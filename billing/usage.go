@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sort"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
