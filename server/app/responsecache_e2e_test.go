@@ -3,8 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -184,17 +182,8 @@ func TestWebsocketQueriesSeeWrites(t *testing.T) {
 			"amount": "1000", "startsAt": "2026-11-01T00:00:00+09:00", "endsAt": "2027-06-01T00:00:00+09:00"}}), "grantCredit.credit.id")
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/graphql", &websocket.DialOptions{
-			Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := e.socket(ctx, tok, true) // the upgrade request authenticated too
 		defer c.Close(websocket.StatusNormalClosure, "")
-		wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + tok}})
-		var ack map[string]any
-		if err := wsjson.Read(ctx, c, &ack); err != nil || ack["type"] != "connection_ack" {
-			t.Fatalf("connection_ack: %v %v", ack, err)
-		}
 		n := 0
 		ask := func() map[string]any {
 			t.Helper()

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -31,16 +32,7 @@ func TestPaymentUpdatedSubscription(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	subscribe := func(token string) (*websocket.Conn, map[string]any) {
-		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/graphql",
-			&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
-		var ack map[string]any
-		if err := wsjson.Read(ctx, c, &ack); err != nil || ack["type"] != "connection_ack" {
-			t.Fatalf("connection_ack: %v %v", ack, err)
-		}
+		c := e.socket(ctx, token, false)
 		wsjson.Write(ctx, c, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
 			"query":     `subscription($bg: ID!) { paymentUpdated(billingGroupId: $bg) { status amount { amount } receiptId } }`,
 			"variables": map[string]any{"bg": bg}}})
@@ -90,16 +82,7 @@ func TestPaymentUpdatedAcrossReplicas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	subscribe := func(e *env) *websocket.Conn {
-		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/graphql",
-			&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + tok}})
-		var ack map[string]any
-		if err := wsjson.Read(ctx, c, &ack); err != nil || ack["type"] != "connection_ack" {
-			t.Fatalf("connection_ack: %v %v", ack, err)
-		}
+		c := e.socket(ctx, tok, false)
 		wsjson.Write(ctx, c, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
 			"query":     `subscription($bg: ID!) { paymentUpdated(billingGroupId: $bg) { status amount { amount } receiptId } }`,
 			"variables": map[string]any{"bg": bg}}})
@@ -153,4 +136,25 @@ func TestChannelSaaSPresetChargesOnThe5th(t *testing.T) {
 	if str(p, "billingPolicy.name") != "CHANNEL_SAAS" || get(p, "billingPolicy.regularPaymentFirstDay") != 5.0 {
 		t.Fatalf("policy = %v", p)
 	}
+}
+
+// socket opens a graphql-transport-ws connection to e as token (sent in
+// connection_init, and also on the upgrade request when header is set)
+// and waits for its connection_ack.
+func (e *env) socket(ctx context.Context, token string, header bool) *websocket.Conn {
+	e.t.Helper()
+	opts := &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}}
+	if header {
+		opts.HTTPHeader = http.Header{"Authorization": {"Bearer " + token}}
+	}
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/graphql", opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
+	var ack map[string]any
+	if err := wsjson.Read(ctx, c, &ack); err != nil || ack["type"] != "connection_ack" {
+		e.t.Fatalf("connection_ack: %v %v", ack, err)
+	}
+	return c
 }
