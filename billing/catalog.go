@@ -34,6 +34,9 @@ func CreateRegion(ctx context.Context, client *ent.Client, code, name string) (*
 	if IsUniqueViolation(err) {
 		return nil, &Error{Code: CodeConflict, Field: "code", Message: "a region with this code exists"}
 	}
+	if err == nil {
+		InvalidateCatalog()
+	}
 	return r, err
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
+	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 )
 
@@ -445,6 +446,7 @@ func TakeFromCredit(ctx context.Context, tx *ent.Tx, id string, amt int64, trans
 // Catalog is the priced service catalog.
 type Catalog struct {
 	Services map[string]ServiceInfo
+	Regions  map[string]bool // by code
 	Prices   []PriceRow
 	version  uint64 // of the cached catalog, 0 when loaded apart (see catalog)
 }
@@ -455,7 +457,14 @@ func LoadCatalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat := &Catalog{Services: map[string]ServiceInfo{}}
+	regions, err := client.Region.Query().Select(region.FieldCode).Strings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cat := &Catalog{Services: map[string]ServiceInfo{}, Regions: map[string]bool{}}
+	for _, r := range regions {
+		cat.Regions[r] = true
+	}
 	for _, s := range svcs {
 		cat.Services[s.Code] = ServiceInfo{Code: s.Code, Name: s.Name, Kind: string(s.Kind)}
 		for _, p := range s.Edges.Prices {

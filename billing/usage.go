@@ -18,7 +18,6 @@ import (
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
-	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
@@ -75,14 +74,7 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 	if err != nil {
 		return UsageResult{}, err
 	}
-	regions, err := e.Client.Region.Query().Select(region.FieldCode).Strings(ctx)
-	if err != nil {
-		return UsageResult{}, err
-	}
-	regionOK := map[string]bool{}
-	for _, r := range regions {
-		regionOK[r] = true
-	}
+	regionOK := cat.Regions // the catalog's, cached like its services
 	groups, err := e.groupsOf(ctx, orgID, in)
 	if err != nil {
 		return UsageResult{}, err

@@ -228,7 +228,8 @@ func (e *Engine) catalog(ctx context.Context, client *ent.Client) (*Catalog, err
 	}
 	// An unchanged catalog keeps its identity, which keys cached ratings
 	// and responses (CatalogVersion).
-	if old := catCache.cat; old == nil || !reflect.DeepEqual(cat.Services, old.Services) || !reflect.DeepEqual(cat.Prices, old.Prices) {
+	if old := catCache.cat; old == nil || !reflect.DeepEqual(cat.Services, old.Services) || !reflect.DeepEqual(cat.Prices, old.Prices) ||
+		!reflect.DeepEqual(cat.Regions, old.Regions) {
 		catVersion++
 		cat.version = catVersion
 		catCache.cat = cat
