@@ -16,7 +16,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
-	"github.com/cloudbill/cloudbill/ent/usagedaily"
+	"github.com/cloudbill/cloudbill/ent/usageevent"
 )
 
 // SignUp is what a new account gives (SPEC ).
@@ -185,7 +185,7 @@ func InviteMember(ctx context.Context, client *ent.Client, orgID, email string) 
 func orgHasActivity(ctx context.Context, tx *ent.Tx, orgID string) (bool, error) {
 	for _, exists := range []func() (bool, error){
 		func() (bool, error) { return tx.Contract.Query().Where(contract.OrgID(orgID)).Exist(ctx) },
-		func() (bool, error) { return tx.UsageDaily.Query().Where(usagedaily.OrgID(orgID)).Exist(ctx) },
+		func() (bool, error) { return tx.UsageEvent.Query().Where(usageevent.OrgID(orgID)).Exist(ctx) },
 		func() (bool, error) { return tx.Invoice.Query().Where(invoice.OrgID(orgID)).Exist(ctx) },
 		func() (bool, error) { return tx.Credit.Query().Where(credit.OrgID(orgID)).Exist(ctx) },
 	} {

@@ -936,11 +936,6 @@ var (
 		PrimaryKey: []*schema.Column{UsageDailiesColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "usagedaily_org_id",
-				Unique:  false,
-				Columns: []*schema.Column{UsageDailiesColumns[1]},
-			},
-			{
 				Name:    "usagedaily_billing_group_id_day_service_code_region_code_channel_metric",
 				Unique:  true,
 				Columns: []*schema.Column{UsageDailiesColumns[2], UsageDailiesColumns[3], UsageDailiesColumns[4], UsageDailiesColumns[5], UsageDailiesColumns[6], UsageDailiesColumns[7]},

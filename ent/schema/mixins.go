@@ -39,8 +39,9 @@ func (m IDMixin) Fields() []ent.Field {
 type TenantMixin struct {
 	mixin.Schema
 	// NoOrgIndex is set for a table whose own unique index starts with
-	// org_id and so serves every scan by organization (a second index on
-	// org_id alone would only cost each insert).
+	// org_id and so serves every scan by organization, or which is never
+	// scanned by organization alone (an index on org_id would only cost
+	// each insert).
 	NoOrgIndex bool
 }
 

@@ -48,7 +48,7 @@ func (UsageEvent) Annotations() []schema.Annotation {
 type UsageDaily struct{ ent.Schema }
 
 func (UsageDaily) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "ud"}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "ud"}, TenantMixin{NoOrgIndex: true} /* read by billing group; an organization's usage is found through usage_events */}
 }
 
 func (UsageDaily) Fields() []ent.Field {

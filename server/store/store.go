@@ -107,6 +107,11 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err := d.Client.Schema.Create(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// Dropped from the schema (ent's migration adds indexes, never drops
+	// them): usage rollups are not scanned by organization alone.
+	if _, err := d.SQL.ExecContext(ctx, `DROP INDEX IF EXISTS usagedaily_org_id`); err != nil {
+		return fmt.Errorf("dropping usagedaily_org_id: %w", err)
+	}
 	if d.Dialect == dialect.Postgres {
 		// Usage rollups are updated in place all day (recordUsage adds to
 		// the day's row): room left on each page lets PostgreSQL write the
