@@ -1,0 +1,45 @@
+package billing_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
+	"github.com/cloudbill/cloudbill/server/testenv"
+)
+
+// BenchmarkRecordUsage records partner-shaped batches of 1,000 new events
+// (one organization's 10 groups, 10 services, 2 regions, ten hours) through
+// the engine on PostgreSQL, without GraphQL; ns/op is per batch.
+//
+//	go test -run '^$' -bench RecordUsage -benchtime 200x ./billing
+func BenchmarkRecordUsage(b *testing.B) {
+	db := testenv.Postgres(b)
+	ctx := context.Background()
+	oct := billing.Month{Year: 2026, Month: 10}
+	orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 100, Month: oct})
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2026, 11, 5, 10, 0, 0, 0, billing.NCPPolicy().Location())
+	e := &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: true}
+	n := 0
+	for b.Loop() {
+		o := orgs[n%len(orgs)]
+		evs := make([]billing.UsageInput, 1000)
+		for k := range evs {
+			evs[k] = billing.UsageInput{EventID: fmt.Sprintf("b-%d-%d", n, k), BillingGroupID: o.Groups[k%len(o.Groups)],
+				ServiceCode: fmt.Sprintf("ld-svc-%02d", (k/len(o.Groups))%10), Region: []string{"ld-a", "ld-b"}[(k/len(o.Groups)/10)%2],
+				Metric: "unit", Quantity: "1.5", OccurredAt: at.Add(-time.Duration(k%600) * time.Minute)}
+		}
+		res, err := e.RecordUsage(ctx, o.ID, evs)
+		if err != nil || res.Accepted != 1000 {
+			b.Fatalf("%+v %v", res, err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n*1000)/b.Elapsed().Seconds(), "events/s")
+}
