@@ -38,12 +38,13 @@ const (
 	// view weighs 1 plus its rows (edges of a page, invoices, lines…), a
 	// row being an entity of about 430 bytes of heap (measured full).
 	// Past it the least recently used organizations are dropped. A
-	// dashboard takes about 40 rows, so this holds some 600 of them in
-	// about 11 MiB: a larger cache crowds the 120 MiB soft memory limit
+	// dashboard takes about 40 rows, so this holds some 360 of them in
+	// about 6.5 MiB: a larger cache crowds the 120 MiB soft memory limit
 	// and the collector then runs more often (measured with the load
-	// script: ingestion 44,000–48,000 events/s with 50,000 rows held,
-	// 55,000 with 25,000). CLOUDBILL_VIEW_CACHE_ROWS sets another bound.
-	DefaultViewRows = 25000
+	// script after its all-groups load filled the cache: ingestion
+	// 44,000–48,000 events/s with 50,000 rows, 48,000–56,000 with 25,000,
+	// 60,000 with 15,000). CLOUDBILL_VIEW_CACHE_ROWS sets another bound.
+	DefaultViewRows = 15000
 )
 
 // Views is one replica's cache of organizations' views.
