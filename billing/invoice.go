@@ -141,7 +141,7 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month
 // prefetch is what rating reads for a page of billing groups, read in a few
 // statements before their invoices are issued one transaction each.
 type prefetch struct {
-	usageRev  map[string]int // by organization, read before usage
+	usageRev  map[string]int64 // by organization, read before usage
 	usage     map[string][]UsageRow
 	contracts map[string][]*ent.Contract
 	discounts map[string][]*ent.Discount
@@ -150,7 +150,7 @@ type prefetch struct {
 }
 
 func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m Month) (*prefetch, error) {
-	p := &prefetch{usageRev: map[string]int{}, usage: map[string][]UsageRow{}, contracts: map[string][]*ent.Contract{},
+	p := &prefetch{usageRev: map[string]int64{}, usage: map[string][]UsageRow{}, contracts: map[string][]*ent.Contract{},
 		discounts: map[string][]*ent.Discount{}, masters: map[string]*ent.Account{}, hasCoins: map[string]bool{}}
 	ids := make([]string, len(groups))
 	orgSet := map[string]bool{}
@@ -168,7 +168,7 @@ func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m Mon
 		return nil, err
 	}
 	for _, o := range revs {
-		p.usageRev[o.ID] = int(o.UsageRevision)
+		p.usageRev[o.ID] = o.UsageRevision
 	}
 	var sums []struct {
 		BG      string `json:"billing_group_id"`
@@ -228,6 +228,10 @@ func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m Mon
 	return p, nil
 }
 
+// issueLockKey names the advisory lock of issuing a group's month: issueOne
+// takes its exclusive side, recordUsage the shared side (closedMonths).
+func issueLockKey(bgID, month string) string { return "issue:" + bgID + ":" + month }
+
 func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pre *prefetch) (*ent.Invoice, error) {
 	issuedAt := e.Policy.IssuedAt(m)
 	var out *ent.Invoice
@@ -238,7 +242,7 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 			// issuing right now is skipped, not rated twice.
 			var got bool
 			rows, err := tx.QueryContext(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1)) AND NOT EXISTS "+
-				"(SELECT 1 FROM invoices WHERE billing_group_id = $2 AND month = $3)", "issue:"+bg.ID+":"+m.String(), bg.ID, m.String())
+				"(SELECT 1 FROM invoices WHERE billing_group_id = $2 AND month = $3)", issueLockKey(bg.ID, m.String()), bg.ID, m.String())
 			if err != nil {
 				return err
 			}
@@ -269,7 +273,7 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 			if err != nil {
 				return err
 			}
-			if rev != pre.usageRev[bg.OrgID] {
+			if int64(rev) != pre.usageRev[bg.OrgID] {
 				if usage, err = usageSums(ctx, tx.Client(), bg.ID, m, m.Days()); err != nil {
 					return err
 				}

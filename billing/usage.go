@@ -445,7 +445,7 @@ func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]stri
 				return nil, err
 			}
 			if !now.Before(m.End(e.Policy.Location()).Add(-time.Hour)) {
-				keys = append(keys, "issue:"+p[0]+":"+p[1])
+				keys = append(keys, issueLockKey(p[0], p[1]))
 			}
 		}
 		if len(keys) == 0 {
