@@ -222,20 +222,26 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 			chunk := rows[start:min(start+usageChunk, len(rows))]
 			if e.Postgres {
 				// Events and rollups in one statement (RecordEventsSQL).
-				// One array per column, in RecordEventsSQL's order.
+				// One array literal per column, in RecordEventsSQL's order.
 				n := len(chunk)
-				ids, orgs, events, groups, services, regions, channels, metrics, ats, days :=
-					make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-					make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-				micros := make([]int64, n)
-				for i, r := range chunk {
-					ids[i], orgs[i], events[i], groups[i], services[i] = xid.New("use"), r.org, r.EventID, r.BillingGroupID, r.ServiceCode
-					regions[i], channels[i], metrics[i], micros[i] = r.Region, r.Channel, r.Metric, r.micros
-					ats[i], days[i] = r.OccurredAt.UTC().Format(time.RFC3339Nano), r.day
+				ids, orgs, events, groups := newPGArray(n, 30), newPGArray(n, 30), newPGArray(n, 24), newPGArray(n, 30)
+				services, regions, channels, metrics := newPGArray(n, 16), newPGArray(n, 8), newPGArray(n, 0), newPGArray(n, 8)
+				micros, ats, days := newPGArray(n, 10), newPGArray(n, 30), newPGArray(n, 10)
+				xid.AppendNew("use", n, ids.bytes)
+				for _, r := range chunk {
+					orgs.text(r.org)
+					events.text(r.EventID)
+					groups.text(r.BillingGroupID)
+					services.text(r.ServiceCode)
+					regions.text(r.Region)
+					channels.text(r.Channel)
+					metrics.text(r.Metric)
+					micros.int64(r.micros)
+					ats.time(r.OccurredAt)
+					days.text(r.day)
 				}
-				args := []any{pq.StringArray(ids), pq.StringArray(orgs), pq.StringArray(events), pq.StringArray(groups),
-					pq.StringArray(services), pq.StringArray(regions), pq.StringArray(channels), pq.StringArray(metrics),
-					pq.Int64Array(micros), pq.StringArray(ats), pq.StringArray(days), now,
+				args := []any{ids.String(), orgs.String(), events.String(), groups.String(), services.String(),
+					regions.String(), channels.String(), metrics.String(), micros.String(), ats.String(), days.String(), now,
 					pq.StringArray(pairGroups), pq.StringArray(pairMonths)}
 				var accepted int
 				var invoiced pq.StringArray

@@ -73,7 +73,7 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		runtime.NumCPU(), groups, dur, clients)
 	stats := os.Getenv("LOADTEST_PG_STATS") != ""
 	if stats {
-		testenv.ExtraOptions = "-c shared_preload_libraries=pg_stat_statements"
+		testenv.ExtraOptions = "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
 	}
 	admin, stop, err := testenv.StartCluster()
 	if err != nil {
@@ -391,7 +391,7 @@ func topStatements(url, load string) {
 		fmt.Println("  pg_stat_statements:", err)
 		return
 	}
-	rows, err := db.Query(`SELECT calls, round(total_exec_time::numeric, 0), round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+	rows, err := db.Query(`SELECT calls, round(total_exec_time::numeric, 0), round(mean_exec_time::numeric, 3), round(mean_plan_time::numeric, 3), left(regexp_replace(query, '\s+', ' ', 'g'), 110)
 		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`)
 	if err != nil {
 		fmt.Println("  pg_stat_statements:", err)
@@ -399,13 +399,13 @@ func topStatements(url, load string) {
 	}
 	defer rows.Close()
 	defer db.Exec("SELECT pg_stat_statements_reset()")
-	fmt.Printf("  %s: top statements by total time (calls, total ms, mean ms, query):\n", load)
+	fmt.Printf("  %s: top statements by total time (calls, total ms, mean ms, mean planning ms, query):\n", load)
 	for rows.Next() {
 		var calls int64
-		var total, mean float64
+		var total, mean, plan float64
 		var q string
-		rows.Scan(&calls, &total, &mean, &q)
-		fmt.Printf("    %8d %8.0f %7.3f  %s\n", calls, total, mean, q)
+		rows.Scan(&calls, &total, &mean, &plan, &q)
+		fmt.Printf("    %8d %8.0f %7.3f %7.3f  %s\n", calls, total, mean, plan, q)
 	}
 }
 
