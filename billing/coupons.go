@@ -13,6 +13,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/couponguess"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/service"
 )
 
@@ -186,8 +187,32 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m Mon
 		}
 	}
 	defer InvalidateViews(bg.ID)
-	return e.Client.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
-		SetName(name).SetPercentage(p.String()).SetServiceCodes(uniq(services)).SetConditions(conditions).Save(ctx)
+	var d *ent.Discount
+	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		// an issued invoice never changes, so a discount of a month
+		// already invoiced would never apply; it is refused rather than
+		// kept in silence. An issuing of the month in progress is waited
+		// for (the shared side of its lock; SQLite's one writer waits
+		// anyway) before the invoice is looked for, and the usage revision
+		// moves with the discount, so an issuer that read the group's
+		// discounts before this commit reads them again (issueOne).
+		if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, m.String())}); err != nil {
+			return err
+		}
+		invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String())).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if invoiced {
+			return FieldError("month", "the month %s is already invoiced for this billing group; its invoice cannot change", m)
+		}
+		if d, err = tx.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
+			SetName(name).SetPercentage(p.String()).SetServiceCodes(uniq(services)).SetConditions(conditions).Save(ctx); err != nil {
+			return err
+		}
+		return touchRating(ctx, tx.Client(), bg.OrgID)
+	})
+	return d, err
 }
 
 // Guesses limits wrong coupon codes per caller, so codes cannot be found by

@@ -262,23 +262,22 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 		var lines []Line
 		var duses []DiscountUse
 		var err error
-		if pre != nil {
-			// Usage recorded since the prefetch read it (late usage of m,
-			// or any usage of the organization) is read again here: now
-			// that no recordUsage of m is in flight for the group (see
-			// closedMonths), this read sees all of it, and what comes
-			// later is refused as invoiced.
-			usage := pre.usage[bg.ID]
+		fresh := pre != nil
+		if fresh {
+			// What rating reads of the organization (usage, contracts,
+			// discounts) changed since the prefetch read it — late usage
+			// of m, a discount — is read again here: now that no
+			// recordUsage or createDiscount of m is in flight for the
+			// group (see waitForIssuing), this read sees all of it, and
+			// what comes later is refused as invoiced.
 			rev, err := tx.Organization.Query().Where(organization.ID(bg.OrgID)).Select(organization.FieldUsageRevision).Int(ctx)
 			if err != nil {
 				return err
 			}
-			if int64(rev) != pre.usageRev[bg.OrgID] {
-				if usage, err = usageSums(ctx, tx.Client(), bg.ID, m, m.Days()); err != nil {
-					return err
-				}
-			}
-			if lines, err = e.rateRows(ctx, tx.Client(), bg, m, m.Days(), usage, pre.contracts[bg.ID]); err != nil {
+			fresh = int64(rev) == pre.usageRev[bg.OrgID]
+		}
+		if fresh {
+			if lines, err = e.rateRows(ctx, tx.Client(), bg, m, m.Days(), pre.usage[bg.ID], pre.contracts[bg.ID]); err != nil {
 				return err
 			}
 			var rows []DiscountRow

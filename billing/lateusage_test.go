@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/ent/discount"
+	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -90,5 +92,88 @@ func TestLateUsageNeverEscapesTheInvoice(t *testing.T) {
 	t.Logf("late events: %d recorded before their invoice, %d refused after it", accepted, refused)
 	if refused == 0 {
 		t.Fatal("no late event met an issued month: the race was not exercised")
+	}
+}
+
+// discounts of a month created by operators while the month
+// is being issued (two engines, as on two replicas). Each either lands on
+// its group's invoice or is refused because the month is invoiced — never
+// accepted and then left out of an invoice that can no longer change.
+func TestDiscountsNeverEscapeTheInvoice(t *testing.T) {
+	db := testenv.Postgres(t)
+	ctx := context.Background()
+	oct := billing.Month{Year: 2026, Month: 10}
+	orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 40, GroupsPerOrg: 1, Month: oct, Services: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 3, 1, 0, 0, 0, billing.NCPPolicy().Location())
+	engine := func() *billing.Engine {
+		return &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: true}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	accepted, refused := 0, 0
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := engine().IssueInvoices(ctx, at); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for _, o := range orgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := engine()
+			bg, err := db.Client.BillingGroup.Get(ctx, o.Groups[0])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for k := 0; k < 4; k++ {
+				_, err := e.CreateDiscount(ctx, bg, oct, fmt.Sprintf("late %d", k), "10", nil, "")
+				var be *billing.Error
+				mu.Lock()
+				switch {
+				case err == nil:
+					accepted++
+				case errors.As(err, &be) && be.Field == "month":
+					refused++
+				default:
+					t.Error(err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if _, err := engine().IssueInvoices(ctx, at); err != nil { // groups skipped while a discount held them
+		t.Fatal(err)
+	}
+	for _, o := range orgs {
+		inv, err := db.Client.Invoice.Query().Where(invoice.BillingGroupID(o.Groups[0]), invoice.Month(oct.String())).Only(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := db.Client.Discount.Query().Where(discount.BillingGroupID(o.Groups[0]), discount.Month(oct.String())).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			used, err := db.Client.DiscountUse.Query().Where(discountuse.DiscountID(d.ID), discountuse.InvoiceID(inv.ID)).Exist(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !used {
+				t.Fatalf("%s: discount %q was accepted but is not on the invoice (discount %d)", o.Groups[0], d.Name, inv.DiscountAmount)
+			}
+		}
+	}
+	t.Logf("discounts: %d accepted before their invoice, %d refused after it", accepted, refused)
+	if refused == 0 || accepted == 0 {
+		t.Fatal("the race was not exercised on both sides")
 	}
 }

@@ -442,6 +442,27 @@ func (e *Engine) groupsOf(ctx context.Context, orgID string, in []UsageInput) (m
 // ends; the hour covers replicas' clocks apart): on PostgreSQL the shared
 // side of each such pair's issuing lock is taken (issueOne takes the
 // exclusive side, and skips a group it cannot lock).
+// waitForIssuing takes the shared side of the issuing locks named by keys
+// (issueLockKey) for the rest of the transaction, on PostgreSQL: it waits
+// for issuings in progress, and an issuer that comes later skips the group
+// until the transaction ends (the next run issues it). SQLite needs none:
+// its transactions take the one write lock first.
+func (e *Engine) waitForIssuing(ctx context.Context, tx *ent.Tx, keys []string) error {
+	if !e.Postgres || len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys) // one order everywhere: no deadlock between two takers
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared(hashtext(k)) FROM unnest($1::text[]) AS k", pq.StringArray(keys))
+	return err
+}
+
+// touchRating moves an organization's usage revision: what rating reads of
+// it (usage, contracts, discounts) changed. Usage views are cached by it, and
+// a month close that prefetched the organization reads its groups again.
+func touchRating(ctx context.Context, client *ent.Client, orgID string) error {
+	return client.Organization.UpdateOneID(orgID).AddUsageRevision(1).Exec(ctx)
+}
+
 func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]string]bool, now time.Time) (map[[2]string]bool, error) {
 	if e.Postgres {
 		var keys []string
@@ -457,9 +478,7 @@ func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]stri
 		if len(keys) == 0 {
 			return nil, nil
 		}
-		slices.Sort(keys)
-		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared(hashtext(k)) FROM unnest($1::text[]) AS k", pq.StringArray(keys))
-		return nil, err
+		return nil, e.waitForIssuing(ctx, tx, keys)
 	}
 	ids := make([]string, 0, len(pairs))
 	var months []string
