@@ -18106,6 +18106,7 @@ type PaymentMutation struct {
 	attempt_key       *string
 	billed_at         *time.Time
 	paid_at           *time.Time
+	changed_at        *time.Time
 	clearedFields     map[string]struct{}
 	done              bool
 	oldValue          func(context.Context) (*Payment, error)
@@ -18841,6 +18842,55 @@ func (m *PaymentMutation) ResetPaidAt() {
 	delete(m.clearedFields, payment.FieldPaidAt)
 }
 
+// SetChangedAt sets the "changed_at" field.
+func (m *PaymentMutation) SetChangedAt(t time.Time) {
+	m.changed_at = &t
+}
+
+// ChangedAt returns the value of the "changed_at" field in the mutation.
+func (m *PaymentMutation) ChangedAt() (r time.Time, exists bool) {
+	v := m.changed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChangedAt returns the old "changed_at" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldChangedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChangedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChangedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChangedAt: %w", err)
+	}
+	return oldValue.ChangedAt, nil
+}
+
+// ClearChangedAt clears the value of the "changed_at" field.
+func (m *PaymentMutation) ClearChangedAt() {
+	m.changed_at = nil
+	m.clearedFields[payment.FieldChangedAt] = struct{}{}
+}
+
+// ChangedAtCleared returns if the "changed_at" field was cleared in this mutation.
+func (m *PaymentMutation) ChangedAtCleared() bool {
+	_, ok := m.clearedFields[payment.FieldChangedAt]
+	return ok
+}
+
+// ResetChangedAt resets all changes to the "changed_at" field.
+func (m *PaymentMutation) ResetChangedAt() {
+	m.changed_at = nil
+	delete(m.clearedFields, payment.FieldChangedAt)
+}
+
 // Where appends a list predicates to the PaymentMutation builder.
 func (m *PaymentMutation) Where(ps ...predicate.Payment) {
 	m.predicates = append(m.predicates, ps...)
@@ -18875,7 +18925,7 @@ func (m *PaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PaymentMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.org_id != nil {
 		fields = append(fields, payment.FieldOrgID)
 	}
@@ -18921,6 +18971,9 @@ func (m *PaymentMutation) Fields() []string {
 	if m.paid_at != nil {
 		fields = append(fields, payment.FieldPaidAt)
 	}
+	if m.changed_at != nil {
+		fields = append(fields, payment.FieldChangedAt)
+	}
 	return fields
 }
 
@@ -18959,6 +19012,8 @@ func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.BilledAt()
 	case payment.FieldPaidAt:
 		return m.PaidAt()
+	case payment.FieldChangedAt:
+		return m.ChangedAt()
 	}
 	return nil, false
 }
@@ -18998,6 +19053,8 @@ func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldBilledAt(ctx)
 	case payment.FieldPaidAt:
 		return m.OldPaidAt(ctx)
+	case payment.FieldChangedAt:
+		return m.OldChangedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Payment field %s", name)
 }
@@ -19112,6 +19169,13 @@ func (m *PaymentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPaidAt(v)
 		return nil
+	case payment.FieldChangedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChangedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Payment field %s", name)
 }
@@ -19172,6 +19236,9 @@ func (m *PaymentMutation) ClearedFields() []string {
 	if m.FieldCleared(payment.FieldPaidAt) {
 		fields = append(fields, payment.FieldPaidAt)
 	}
+	if m.FieldCleared(payment.FieldChangedAt) {
+		fields = append(fields, payment.FieldChangedAt)
+	}
 	return fields
 }
 
@@ -19200,6 +19267,9 @@ func (m *PaymentMutation) ClearField(name string) error {
 		return nil
 	case payment.FieldPaidAt:
 		m.ClearPaidAt()
+		return nil
+	case payment.FieldChangedAt:
+		m.ClearChangedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Payment nullable field %s", name)
@@ -19253,6 +19323,9 @@ func (m *PaymentMutation) ResetField(name string) error {
 		return nil
 	case payment.FieldPaidAt:
 		m.ResetPaidAt()
+		return nil
+	case payment.FieldChangedAt:
+		m.ResetChangedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Payment field %s", name)

@@ -46,7 +46,9 @@ type Payment struct {
 	// BilledAt holds the value of the "billed_at" field.
 	BilledAt time.Time `json:"billed_at,omitempty"`
 	// PaidAt holds the value of the "paid_at" field.
-	PaidAt       *time.Time `json:"paid_at,omitempty"`
+	PaidAt *time.Time `json:"paid_at,omitempty"`
+	// ChangedAt holds the value of the "changed_at" field.
+	ChangedAt    *time.Time `json:"changed_at,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -59,7 +61,7 @@ func (*Payment) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case payment.FieldID, payment.FieldOrgID, payment.FieldBillingGroupID, payment.FieldAccountID, payment.FieldReceiptID, payment.FieldKind, payment.FieldPaymentMethodID, payment.FieldMethodLabel, payment.FieldCurrency, payment.FieldStatus, payment.FieldFailureReason, payment.FieldAttemptKey:
 			values[i] = new(sql.NullString)
-		case payment.FieldCreatedAt, payment.FieldBilledAt, payment.FieldPaidAt:
+		case payment.FieldCreatedAt, payment.FieldBilledAt, payment.FieldPaidAt, payment.FieldChangedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -174,6 +176,13 @@ func (_m *Payment) assignValues(columns []string, values []any) error {
 				_m.PaidAt = new(time.Time)
 				*_m.PaidAt = value.Time
 			}
+		case payment.FieldChangedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field changed_at", values[i])
+			} else if value.Valid {
+				_m.ChangedAt = new(time.Time)
+				*_m.ChangedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -256,6 +265,11 @@ func (_m *Payment) String() string {
 	builder.WriteString(", ")
 	if v := _m.PaidAt; v != nil {
 		builder.WriteString("paid_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ChangedAt; v != nil {
+		builder.WriteString("changed_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

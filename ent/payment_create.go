@@ -177,6 +177,20 @@ func (_c *PaymentCreate) SetNillablePaidAt(v *time.Time) *PaymentCreate {
 	return _c
 }
 
+// SetChangedAt sets the "changed_at" field.
+func (_c *PaymentCreate) SetChangedAt(v time.Time) *PaymentCreate {
+	_c.mutation.SetChangedAt(v)
+	return _c
+}
+
+// SetNillableChangedAt sets the "changed_at" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableChangedAt(v *time.Time) *PaymentCreate {
+	if v != nil {
+		_c.SetChangedAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *PaymentCreate) SetID(v string) *PaymentCreate {
 	_c.mutation.SetID(v)
@@ -237,6 +251,10 @@ func (_c *PaymentCreate) defaults() {
 	if _, ok := _c.mutation.FailureReason(); !ok {
 		v := payment.DefaultFailureReason
 		_c.mutation.SetFailureReason(v)
+	}
+	if _, ok := _c.mutation.ChangedAt(); !ok {
+		v := payment.DefaultChangedAt()
+		_c.mutation.SetChangedAt(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := payment.DefaultID()
@@ -392,6 +410,10 @@ func (_c *PaymentCreate) createSpec() (*Payment, *sqlgraph.CreateSpec) {
 		_spec.SetField(payment.FieldPaidAt, field.TypeTime, value)
 		_node.PaidAt = &value
 	}
+	if value, ok := _c.mutation.ChangedAt(); ok {
+		_spec.SetField(payment.FieldChangedAt, field.TypeTime, value)
+		_node.ChangedAt = &value
+	}
 	return _node, _spec
 }
 
@@ -483,6 +505,24 @@ func (u *PaymentUpsert) UpdatePaidAt() *PaymentUpsert {
 // ClearPaidAt clears the value of the "paid_at" field.
 func (u *PaymentUpsert) ClearPaidAt() *PaymentUpsert {
 	u.SetNull(payment.FieldPaidAt)
+	return u
+}
+
+// SetChangedAt sets the "changed_at" field.
+func (u *PaymentUpsert) SetChangedAt(v time.Time) *PaymentUpsert {
+	u.Set(payment.FieldChangedAt, v)
+	return u
+}
+
+// UpdateChangedAt sets the "changed_at" field to the value that was provided on create.
+func (u *PaymentUpsert) UpdateChangedAt() *PaymentUpsert {
+	u.SetExcluded(payment.FieldChangedAt)
+	return u
+}
+
+// ClearChangedAt clears the value of the "changed_at" field.
+func (u *PaymentUpsert) ClearChangedAt() *PaymentUpsert {
+	u.SetNull(payment.FieldChangedAt)
 	return u
 }
 
@@ -616,6 +656,27 @@ func (u *PaymentUpsertOne) UpdatePaidAt() *PaymentUpsertOne {
 func (u *PaymentUpsertOne) ClearPaidAt() *PaymentUpsertOne {
 	return u.Update(func(s *PaymentUpsert) {
 		s.ClearPaidAt()
+	})
+}
+
+// SetChangedAt sets the "changed_at" field.
+func (u *PaymentUpsertOne) SetChangedAt(v time.Time) *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.SetChangedAt(v)
+	})
+}
+
+// UpdateChangedAt sets the "changed_at" field to the value that was provided on create.
+func (u *PaymentUpsertOne) UpdateChangedAt() *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.UpdateChangedAt()
+	})
+}
+
+// ClearChangedAt clears the value of the "changed_at" field.
+func (u *PaymentUpsertOne) ClearChangedAt() *PaymentUpsertOne {
+	return u.Update(func(s *PaymentUpsert) {
+		s.ClearChangedAt()
 	})
 }
 
@@ -916,6 +977,27 @@ func (u *PaymentUpsertBulk) UpdatePaidAt() *PaymentUpsertBulk {
 func (u *PaymentUpsertBulk) ClearPaidAt() *PaymentUpsertBulk {
 	return u.Update(func(s *PaymentUpsert) {
 		s.ClearPaidAt()
+	})
+}
+
+// SetChangedAt sets the "changed_at" field.
+func (u *PaymentUpsertBulk) SetChangedAt(v time.Time) *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.SetChangedAt(v)
+	})
+}
+
+// UpdateChangedAt sets the "changed_at" field to the value that was provided on create.
+func (u *PaymentUpsertBulk) UpdateChangedAt() *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.UpdateChangedAt()
+	})
+}
+
+// ClearChangedAt clears the value of the "changed_at" field.
+func (u *PaymentUpsertBulk) ClearChangedAt() *PaymentUpsertBulk {
+	return u.Update(func(s *PaymentUpsert) {
+		s.ClearChangedAt()
 	})
 }
 

@@ -77,6 +77,18 @@ func (_u *PaymentUpdate) ClearPaidAt() *PaymentUpdate {
 	return _u
 }
 
+// SetChangedAt sets the "changed_at" field.
+func (_u *PaymentUpdate) SetChangedAt(v time.Time) *PaymentUpdate {
+	_u.mutation.SetChangedAt(v)
+	return _u
+}
+
+// ClearChangedAt clears the value of the "changed_at" field.
+func (_u *PaymentUpdate) ClearChangedAt() *PaymentUpdate {
+	_u.mutation.ClearChangedAt()
+	return _u
+}
+
 // Mutation returns the PaymentMutation object of the builder.
 func (_u *PaymentUpdate) Mutation() *PaymentMutation {
 	return _u.mutation
@@ -84,6 +96,7 @@ func (_u *PaymentUpdate) Mutation() *PaymentMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *PaymentUpdate) Save(ctx context.Context) (int, error) {
+	_u.defaults()
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -106,6 +119,14 @@ func (_u *PaymentUpdate) Exec(ctx context.Context) error {
 func (_u *PaymentUpdate) ExecX(ctx context.Context) {
 	if err := _u.Exec(ctx); err != nil {
 		panic(err)
+	}
+}
+
+// defaults sets the default values of the builder before save.
+func (_u *PaymentUpdate) defaults() {
+	if _, ok := _u.mutation.ChangedAt(); !ok && !_u.mutation.ChangedAtCleared() {
+		v := payment.UpdateDefaultChangedAt()
+		_u.mutation.SetChangedAt(v)
 	}
 }
 
@@ -160,6 +181,12 @@ func (_u *PaymentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PaidAtCleared() {
 		_spec.ClearField(payment.FieldPaidAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ChangedAt(); ok {
+		_spec.SetField(payment.FieldChangedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ChangedAtCleared() {
+		_spec.ClearField(payment.FieldChangedAt, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -231,6 +258,18 @@ func (_u *PaymentUpdateOne) ClearPaidAt() *PaymentUpdateOne {
 	return _u
 }
 
+// SetChangedAt sets the "changed_at" field.
+func (_u *PaymentUpdateOne) SetChangedAt(v time.Time) *PaymentUpdateOne {
+	_u.mutation.SetChangedAt(v)
+	return _u
+}
+
+// ClearChangedAt clears the value of the "changed_at" field.
+func (_u *PaymentUpdateOne) ClearChangedAt() *PaymentUpdateOne {
+	_u.mutation.ClearChangedAt()
+	return _u
+}
+
 // Mutation returns the PaymentMutation object of the builder.
 func (_u *PaymentUpdateOne) Mutation() *PaymentMutation {
 	return _u.mutation
@@ -251,6 +290,7 @@ func (_u *PaymentUpdateOne) Select(field string, fields ...string) *PaymentUpdat
 
 // Save executes the query and returns the updated Payment entity.
 func (_u *PaymentUpdateOne) Save(ctx context.Context) (*Payment, error) {
+	_u.defaults()
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -273,6 +313,14 @@ func (_u *PaymentUpdateOne) Exec(ctx context.Context) error {
 func (_u *PaymentUpdateOne) ExecX(ctx context.Context) {
 	if err := _u.Exec(ctx); err != nil {
 		panic(err)
+	}
+}
+
+// defaults sets the default values of the builder before save.
+func (_u *PaymentUpdateOne) defaults() {
+	if _, ok := _u.mutation.ChangedAt(); !ok && !_u.mutation.ChangedAtCleared() {
+		v := payment.UpdateDefaultChangedAt()
+		_u.mutation.SetChangedAt(v)
 	}
 }
 
@@ -344,6 +392,12 @@ func (_u *PaymentUpdateOne) sqlSave(ctx context.Context) (_node *Payment, err er
 	}
 	if _u.mutation.PaidAtCleared() {
 		_spec.ClearField(payment.FieldPaidAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ChangedAt(); ok {
+		_spec.SetField(payment.FieldChangedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ChangedAtCleared() {
+		_spec.ClearField(payment.FieldChangedAt, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Payment{config: _u.config}

@@ -1100,6 +1100,12 @@ func init() {
 	paymentDescFailureReason := paymentFields[9].Descriptor()
 	// payment.DefaultFailureReason holds the default value on creation for the failure_reason field.
 	payment.DefaultFailureReason = paymentDescFailureReason.Default.(string)
+	// paymentDescChangedAt is the schema descriptor for changed_at field.
+	paymentDescChangedAt := paymentFields[13].Descriptor()
+	// payment.DefaultChangedAt holds the default value on creation for the changed_at field.
+	payment.DefaultChangedAt = paymentDescChangedAt.Default.(func() time.Time)
+	// payment.UpdateDefaultChangedAt holds the default value on update for the changed_at field.
+	payment.UpdateDefaultChangedAt = paymentDescChangedAt.UpdateDefault.(func() time.Time)
 	// paymentDescID is the schema descriptor for id field.
 	paymentDescID := paymentMixinFields0[0].Descriptor()
 	// payment.DefaultID holds the default value on creation for the id field.

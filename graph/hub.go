@@ -23,9 +23,16 @@ type Relay interface {
 	// Send announces p to every replica listening, this one included.
 	Send(p *ent.Payment) error
 	// Listen starts handing what any replica sends to deliver, for the
-	// billing groups wanted says this replica has subscribers of; it
-	// returns once listening.
-	Listen(wanted func(billingGroupID string) bool, deliver func(*ent.Payment)) error
+	// billing groups this replica has subscribers of; it returns once
+	// listening.
+	Listen(subs Subscriptions, deliver func(*ent.Payment)) error
+}
+
+// Subscriptions is what a relay asks of a replica's subscribers (the Hub).
+type Subscriptions interface {
+	Subscribed(billingGroupID string) bool
+	// Groups lists the billing groups that have subscribers.
+	Groups() []string
 }
 
 // NewHub makes an empty hub.
@@ -69,6 +76,17 @@ func (h *Hub) Subscribed(bgID string) bool {
 	return len(h.subs[bgID]) > 0
 }
 
+// Groups lists the billing groups this replica has subscribers of.
+func (h *Hub) Groups() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, 0, len(h.subs))
+	for bg := range h.subs {
+		out = append(out, bg)
+	}
+	return out
+}
+
 // Subscribe returns a channel of the group's payment changes and a cancel.
 // The first subscription starts the relay listening; if it cannot, the
 // subscription fails (and the next one tries again).
@@ -77,7 +95,7 @@ func (h *Hub) Subscribe(bgID string) (chan *ent.Payment, func(), error) {
 	start := h.Relay != nil && !h.listening
 	h.mu.Unlock()
 	if start {
-		if err := h.Relay.Listen(h.Subscribed, h.Deliver); err != nil {
+		if err := h.Relay.Listen(h, h.Deliver); err != nil {
 			return nil, nil, err
 		}
 		h.mu.Lock()

@@ -696,6 +696,7 @@ var (
 		{Name: "attempt_key", Type: field.TypeString, Unique: true, Nullable: true},
 		{Name: "billed_at", Type: field.TypeTime},
 		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "changed_at", Type: field.TypeTime, Nullable: true},
 	}
 	// PaymentsTable holds the schema information for the "payments" table.
 	PaymentsTable = &schema.Table{

@@ -46,6 +46,8 @@ const (
 	FieldBilledAt = "billed_at"
 	// FieldPaidAt holds the string denoting the paid_at field in the database.
 	FieldPaidAt = "paid_at"
+	// FieldChangedAt holds the string denoting the changed_at field in the database.
+	FieldChangedAt = "changed_at"
 	// Table holds the table name of the payment in the database.
 	Table = "payments"
 )
@@ -68,6 +70,7 @@ var Columns = []string{
 	FieldAttemptKey,
 	FieldBilledAt,
 	FieldPaidAt,
+	FieldChangedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -89,6 +92,10 @@ var (
 	DefaultMethodLabel string
 	// DefaultFailureReason holds the default value on creation for the "failure_reason" field.
 	DefaultFailureReason string
+	// DefaultChangedAt holds the default value on creation for the "changed_at" field.
+	DefaultChangedAt func() time.Time
+	// UpdateDefaultChangedAt holds the default value on update for the "changed_at" field.
+	UpdateDefaultChangedAt func() time.Time
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -225,6 +232,11 @@ func ByBilledAt(opts ...sql.OrderTermOption) OrderOption {
 // ByPaidAt orders the results by the paid_at field.
 func ByPaidAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPaidAt, opts...).ToFunc()
+}
+
+// ByChangedAt orders the results by the changed_at field.
+func ByChangedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldChangedAt, opts...).ToFunc()
 }
 
 // MarshalGQL implements graphql.Marshaler interface.

@@ -129,6 +129,11 @@ func PaidAt(v time.Time) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldPaidAt, v))
 }
 
+// ChangedAt applies equality check predicate on the "changed_at" field. It's identical to ChangedAtEQ.
+func ChangedAt(v time.Time) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldChangedAt, v))
+}
+
 // OrgIDEQ applies the EQ predicate on the "org_id" field.
 func OrgIDEQ(v string) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldOrgID, v))
@@ -962,6 +967,56 @@ func PaidAtIsNil() predicate.Payment {
 // PaidAtNotNil applies the NotNil predicate on the "paid_at" field.
 func PaidAtNotNil() predicate.Payment {
 	return predicate.Payment(sql.FieldNotNull(FieldPaidAt))
+}
+
+// ChangedAtEQ applies the EQ predicate on the "changed_at" field.
+func ChangedAtEQ(v time.Time) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldChangedAt, v))
+}
+
+// ChangedAtNEQ applies the NEQ predicate on the "changed_at" field.
+func ChangedAtNEQ(v time.Time) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldChangedAt, v))
+}
+
+// ChangedAtIn applies the In predicate on the "changed_at" field.
+func ChangedAtIn(vs ...time.Time) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldChangedAt, vs...))
+}
+
+// ChangedAtNotIn applies the NotIn predicate on the "changed_at" field.
+func ChangedAtNotIn(vs ...time.Time) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldChangedAt, vs...))
+}
+
+// ChangedAtGT applies the GT predicate on the "changed_at" field.
+func ChangedAtGT(v time.Time) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldChangedAt, v))
+}
+
+// ChangedAtGTE applies the GTE predicate on the "changed_at" field.
+func ChangedAtGTE(v time.Time) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldChangedAt, v))
+}
+
+// ChangedAtLT applies the LT predicate on the "changed_at" field.
+func ChangedAtLT(v time.Time) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldChangedAt, v))
+}
+
+// ChangedAtLTE applies the LTE predicate on the "changed_at" field.
+func ChangedAtLTE(v time.Time) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldChangedAt, v))
+}
+
+// ChangedAtIsNil applies the IsNil predicate on the "changed_at" field.
+func ChangedAtIsNil() predicate.Payment {
+	return predicate.Payment(sql.FieldIsNull(FieldChangedAt))
+}
+
+// ChangedAtNotNil applies the NotNil predicate on the "changed_at" field.
+func ChangedAtNotNil() predicate.Payment {
+	return predicate.Payment(sql.FieldNotNull(FieldChangedAt))
 }
 
 // And groups predicates with the AND operator between them.

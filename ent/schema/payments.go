@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"time"
+
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
@@ -67,6 +69,11 @@ func (Payment) Fields() []ent.Field {
 		field.String("attempt_key").Optional().Nillable().Unique().Immutable().Annotations(entgql.Skip()),
 		field.Time("billed_at").Immutable(),
 		field.Time("paid_at").Optional().Nillable(),
+		// When the row last changed, by the writing replica's wall clock
+		// (not the billing clock): a replica whose listening connection
+		// dropped gives its paymentUpdated subscribers what changed
+		// meanwhile (server/app/relay.go). Empty on rows older than it.
+		field.Time("changed_at").Optional().Nillable().Default(time.Now).UpdateDefault(time.Now).Annotations(entgql.Skip()),
 	}
 }
 

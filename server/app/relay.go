@@ -5,11 +5,14 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lib/pq"
 
 	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/graph"
 	"github.com/cloudbill/cloudbill/server/store"
 )
 
@@ -17,12 +20,20 @@ import (
 // changes: "billing group id" SP "payment id".
 const paymentsChannel = "cloudbill_payments"
 
+// catchUpMargin is how far before a lost connection was noticed a
+// replica looks for changes it may have missed: the loss is noticed late,
+// and replicas' clocks differ a little.
+const catchUpMargin = time.Minute
+
 // pgRelay carries payment changes between replicas through PostgreSQL's
 // NOTIFY/LISTEN, so that a payment settled on one replica reaches the
 // paymentUpdated subscribers of all of them (graph.Relay). A replica
 // listens only once it has a subscriber, and reads a payment only for a
 // billing group it has subscribers of. Notifications sent while its
-// listening connection is being re-established are missed.
+// listening connection is down are lost on the way; once it is back, the
+// payments of its subscribers' groups that changed since shortly before
+// the loss (payments.changed_at) are delivered again, so a subscriber sees
+// each change at least once — some twice, which a status update allows.
 type pgRelay struct {
 	db  *store.DB
 	log *slog.Logger
@@ -41,13 +52,17 @@ func (r *pgRelay) Send(p *ent.Payment) error {
 	return err
 }
 
-func (r *pgRelay) Listen(wanted func(string) bool, deliver func(*ent.Payment)) error {
+func (r *pgRelay) Listen(subs graph.Subscriptions, deliver func(*ent.Payment)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stop != nil {
 		return nil
 	}
+	var lost atomic.Int64 // when the connection was found lost (unix ns), 0 while up
 	l := pq.NewListener(r.db.URL, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		if ev == pq.ListenerEventDisconnected || ev == pq.ListenerEventConnectionAttemptFailed {
+			lost.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		if err != nil {
 			r.log.Warn("payment relay: listening connection", "event", ev, "err", err)
 		}
@@ -68,11 +83,14 @@ func (r *pgRelay) Listen(wanted func(string) bool, deliver func(*ent.Payment)) e
 				if !ok {
 					return
 				}
-				if n == nil { // reconnected: whatever came meanwhile is lost
+				if n == nil { // reconnected: catch up on what came meanwhile
+					if at := lost.Swap(0); at != 0 {
+						r.catchUp(ctx, subs, deliver, time.Unix(0, at).Add(-catchUpMargin))
+					}
 					continue
 				}
 				bg, id, _ := strings.Cut(n.Extra, " ")
-				if !wanted(bg) {
+				if !subs.Subscribed(bg) {
 					continue
 				}
 				p, err := r.db.Client.Payment.Get(ctx, id)
@@ -90,6 +108,27 @@ func (r *pgRelay) Listen(wanted func(string) bool, deliver func(*ent.Payment)) e
 		<-done
 	}
 	return nil
+}
+
+// catchUpLimit bounds what one reconnection delivers again.
+const catchUpLimit = 1000
+
+// catchUp delivers the payments of the subscribed groups changed since.
+func (r *pgRelay) catchUp(ctx context.Context, subs graph.Subscriptions, deliver func(*ent.Payment), since time.Time) {
+	groups := subs.Groups()
+	if len(groups) == 0 {
+		return
+	}
+	ps, err := r.db.Client.Payment.Query().Where(payment.BillingGroupIDIn(groups...), payment.ChangedAtGTE(since)).
+		Order(ent.Asc(payment.FieldChangedAt), ent.Asc(payment.FieldID)).Limit(catchUpLimit).All(ctx)
+	if err != nil {
+		r.log.Warn("payment relay: catching up after reconnecting", "err", err)
+		return
+	}
+	r.log.Info("payment relay: reconnected", "since", since, "redelivered", len(ps))
+	for _, p := range ps {
+		deliver(p)
+	}
 }
 
 // Close stops listening.

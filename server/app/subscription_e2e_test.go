@@ -3,8 +3,13 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,4 +162,127 @@ func (e *env) socket(ctx context.Context, token string, header bool) *websocket.
 		e.t.Fatalf("connection_ack: %v %v", ack, err)
 	}
 	return c
+}
+
+// A replica whose listening connection drops still tells its subscribers
+// about payments settled elsewhere meanwhile: once it reconnects it gives
+// them what changed since shortly before the loss. The replica listens
+// through a TCP relay the test cuts (connections closed, new ones refused)
+// while the other replica takes a payment, so that payment's notification
+// is lost on the way for certain.
+func TestPaymentUpdatedSurvivesAListenerReconnect(t *testing.T) {
+	db := testenv.Postgres(t)
+	a := newEnv(t, db)
+	p := newCuttableProxy(t, db.URL)
+	viaProxy := *db
+	viaProxy.URL = p.url(db.URL)
+	b := newEnvAt(t, &viaProxy, a.clock) // listens through the proxy
+	a.ok(a.op, catalogSetup, nil)
+	a.at("2026-11-01T10:00:00+09:00")
+	tok, bg := a.octoberInvoice("reconnect@example.com")
+	pm := str(a.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+	a.runJobs("2026-11-03T00:00:00+09:00")
+	a.at("2026-11-20T10:00:00+09:00")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := b.socket(ctx, tok, false)
+	defer c.Close(websocket.StatusNormalClosure, "")
+	wsjson.Write(ctx, c, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+		"query":     `subscription($bg: ID!) { paymentUpdated(billingGroupId: $bg) { status receiptId } }`,
+		"variables": map[string]any{"bg": bg}}})
+	time.Sleep(300 * time.Millisecond) // the subscription registers; b listens
+
+	p.cut() // b's listening connection is gone and cannot come back yet
+	time.Sleep(300 * time.Millisecond)
+	pay := a.ok(tok, `mutation($in: PayInstantlyInput!) { payInstantly(input: $in) { payment { receiptId } } }`,
+		map[string]any{"in": map[string]any{"billingGroupId": bg, "paymentMethodId": pm, "idempotencyKey": "reconnect-1"}})
+	time.Sleep(300 * time.Millisecond) // the notification is sent and lost
+	p.restore()
+
+	var next map[string]any
+	if err := wsjson.Read(ctx, c, &next); err != nil {
+		t.Fatalf("the payment settled while the listener was away never reached the subscriber: %v", err)
+	}
+	if next["type"] != "next" || str(next, "payload.data.paymentUpdated.status") != "SUCCESSFUL" ||
+		str(next, "payload.data.paymentUpdated.receiptId") != str(pay, "payInstantly.payment.receiptId") {
+		t.Fatalf("subscription message = %v", next)
+	}
+	if p.accepted.Load() < 2 {
+		t.Fatalf("the listener connected %d times through the proxy: the reconnect was not exercised", p.accepted.Load())
+	}
+}
+
+// cuttableProxy forwards TCP connections to PostgreSQL until cut: then it
+// closes them and refuses new ones until restored.
+type cuttableProxy struct {
+	t        *testing.T
+	ln       net.Listener
+	target   string
+	mu       sync.Mutex
+	down     bool
+	conns    []net.Conn
+	accepted atomic.Int64
+}
+
+func newCuttableProxy(t *testing.T, dbURL string) *cuttableProxy {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cuttableProxy{t: t, ln: ln, target: u.Host}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.down {
+				p.mu.Unlock()
+				in.Close()
+				continue
+			}
+			out, err := net.Dial("tcp", p.target)
+			if err != nil {
+				p.mu.Unlock()
+				in.Close()
+				continue
+			}
+			p.conns = append(p.conns, in, out)
+			p.accepted.Add(1)
+			p.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+// url is dbURL with the proxy's address as its host.
+func (p *cuttableProxy) url(dbURL string) string {
+	u, _ := url.Parse(dbURL)
+	u.Host = p.ln.Addr().String()
+	return u.String()
+}
+
+func (p *cuttableProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *cuttableProxy) restore() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
 }
