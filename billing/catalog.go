@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/price"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/service"
@@ -121,15 +122,18 @@ func ParseDay(field, s string) (time.Time, error) {
 }
 
 // CreateContract starts holding a service in a region for a billing group.
-func CreateContract(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, serviceCode, regionCode string, starts time.Time, ends *time.Time) (*ent.Contract, error) {
-	ok, err := client.Service.Query().Where(service.Code(serviceCode)).Exist(ctx)
+// Its charges begin with the month it starts, so it cannot start in a month
+// whose invoice is issued (R-51: that invoice never changes; see
+// changeContracts).
+func (e *Engine) CreateContract(ctx context.Context, bg *ent.BillingGroup, serviceCode, regionCode string, starts time.Time, ends *time.Time) (*ent.Contract, error) {
+	ok, err := e.Client.Service.Query().Where(service.Code(serviceCode)).Exist(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, FieldError("serviceCode", "unknown service %q", clip(serviceCode))
 	}
-	ok, err = client.Region.Query().Where(region.Code(regionCode)).Exist(ctx)
+	ok, err = e.Client.Region.Query().Where(region.Code(regionCode)).Exist(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -139,17 +143,82 @@ func CreateContract(ctx context.Context, client *ent.Client, bg *ent.BillingGrou
 	if ends != nil && ends.Before(starts) {
 		return nil, FieldError("endsOn", "a contract cannot end before it starts")
 	}
-	defer InvalidateViews(bg.ID)
-	return client.Contract.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).
-		SetServiceCode(serviceCode).SetRegionCode(regionCode).SetStartsOn(starts).
-		SetNillableEndsOn(ends).Save(ctx)
+	var c *ent.Contract
+	err = e.changeContracts(ctx, bg, MonthOf(starts, time.UTC), "startsOn", func(tx *ent.Tx) (err error) {
+		c, err = tx.Contract.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).
+			SetServiceCode(serviceCode).SetRegionCode(regionCode).SetStartsOn(starts).
+			SetNillableEndsOn(ends).Save(ctx)
+		return err
+	})
+	return c, err
 }
 
-// EndContract sets a contract's last day.
-func EndContract(ctx context.Context, c *ent.Contract, ends time.Time) (*ent.Contract, error) {
+// EndContract sets a contract's last day. The months from the earlier of
+// its old and new last day on change, so neither may be invoiced.
+func (e *Engine) EndContract(ctx context.Context, c *ent.Contract, ends time.Time) (*ent.Contract, error) {
 	if ends.Before(c.StartsOn) {
 		return nil, FieldError("endsOn", "a contract cannot end before it starts")
 	}
-	defer InvalidateViews(c.BillingGroupID)
-	return c.Update().SetEndsOn(ends).Save(ctx)
+	bg, err := e.Client.BillingGroup.Get(ctx, c.BillingGroupID)
+	if err != nil {
+		return nil, err
+	}
+	from := MonthOf(ends, time.UTC)
+	if c.EndsOn != nil && c.EndsOn.Before(ends) {
+		from = MonthOf(*c.EndsOn, time.UTC)
+	}
+	var out *ent.Contract
+	err = e.changeContracts(ctx, bg, from, "endsOn", func(tx *ent.Tx) (err error) {
+		out, err = tx.Contract.UpdateOne(c).SetEndsOn(ends).Save(ctx)
+		return err
+	})
+	return out, err
+}
+
+// contractLockMonths bounds how many months back changeContracts waits for
+// an issuing in progress: a month close catching up further than a year is
+// not expected.
+const contractLockMonths = 12
+
+// changeContracts runs write, which changes the billing group's contracts
+// from month from on, in a transaction, unless one of those months is
+// invoiced: an issued invoice never changes, so a contract that
+// would charge or stop charging in it is refused rather than silently left
+// out. Issuings of those months in progress are waited for first (the
+// shared side of their locks, like late usage), and the usage revision
+// moves with the change, so a month close that read the group's contracts
+// before this commit rates the group again (issueOne).
+func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from Month, field string, write func(tx *ent.Tx) error) error {
+	cur := MonthOf(e.Clock.Now(), e.Policy.Location())
+	lockFrom := from
+	if oldest := cur.AddMonths(-contractLockMonths); lockFrom.Before(oldest) {
+		lockFrom = oldest
+	}
+	var keys []string
+	for m := lockFrom; !cur.Before(m); m = m.Next() {
+		keys = append(keys, issueLockKey(bg.ID, m.String()))
+	}
+	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		if err := e.waitForIssuing(ctx, tx, keys); err != nil {
+			return err
+		}
+		last, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(from.String())).
+			Order(ent.Desc(invoice.FieldMonth)).First(ctx)
+		if err != nil && !ent.IsNotFound(err) {
+			return err
+		}
+		if last != nil {
+			after, _ := ParseMonth(last.Month)
+			return FieldError(field, "the invoice of %s is issued for this billing group and cannot change; "+
+				"a contract can change its charges from %s on", last.Month, after.Next())
+		}
+		if err := write(tx); err != nil {
+			return err
+		}
+		return touchRating(ctx, tx.Client(), bg.OrgID)
+	})
+	if err == nil {
+		InvalidateViews(bg.ID)
+	}
+	return err
 }

@@ -53,6 +53,12 @@ func (m Month) Prev() Month {
 	return Month{t.Year(), t.Month()}
 }
 
+// AddMonths is the month n months after m (before it for n < 0).
+func (m Month) AddMonths(n int) Month {
+	t := time.Date(m.Year, m.Month+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+	return Month{t.Year(), t.Month()}
+}
+
 // Before reports whether m is earlier than o.
 func (m Month) Before(o Month) bool {
 	return m.Year < o.Year || (m.Year == o.Year && m.Month < o.Month)

@@ -909,7 +909,7 @@ func (r *mutationResolver) CreateContract(ctx context.Context, input model.Creat
 		}
 		ends = &e
 	}
-	c, err := billing.CreateContract(ctx, r.Client, bg, input.ServiceCode, input.Region, starts, ends)
+	c, err := r.engine().CreateContract(ctx, bg, input.ServiceCode, input.Region, starts, ends)
 	if err != nil {
 		return nil, err
 	}
@@ -932,7 +932,7 @@ func (r *mutationResolver) EndContract(ctx context.Context, input model.EndContr
 	if err != nil {
 		return nil, err
 	}
-	c, err = billing.EndContract(ctx, c, ends)
+	c, err = r.engine().EndContract(ctx, c, ends)
 	if err != nil {
 		return nil, err
 	}

@@ -122,7 +122,7 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 		{research, "server", "kr-south", day(start.Next(), 15)},
 		{research, "wordpress-market", "kr-south", day(start.Next(), 15)},
 	} {
-		if _, err := billing.CreateContract(ctx, client, c.bg, c.svc, c.region, c.from, nil); err != nil {
+		if _, err := e.CreateContract(ctx, c.bg, c.svc, c.region, c.from, nil); err != nil {
 			return err
 		}
 	}
