@@ -34,6 +34,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/ent/schema/xid"
 	"github.com/cloudbill/cloudbill/server/auth"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/store"
@@ -59,15 +60,17 @@ func main() {
 	groups := flag.Int("groups", 10000, "billing groups in the data set")
 	duration := flag.Duration("duration", 10*time.Second, "length of each load")
 	workers := flag.Int("clients", 32, "concurrent load clients")
-	batches := flag.Int("batches", 300, "recordUsage batches of 1,000 events (per shape)")
+	batches := flag.Int("batches", 600, "recordUsage batches of 1,000 events from partners")
+	hotBatches := flag.Int("hot-batches", 300, "recordUsage batches of 1,000 events on the same rollup rows")
+	history := flag.Int("history", 200, "October usage events per group in usage_events before the ingestion load")
 	flag.Parse()
-	if err := run(*groups, *duration, *workers, *batches); err != nil {
+	if err := run(*groups, *duration, *workers, *batches, *hotBatches, *history); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(groups int, dur time.Duration, clients, batches int) error {
+func run(groups int, dur time.Duration, clients, batches, hotBatches, history int) error {
 	ctx := context.Background()
 	fmt.Printf("cloudbill load test: %d CPU cores, %d billing groups, %s per load, %d clients\n",
 		runtime.NumCPU(), groups, dur, clients)
@@ -75,6 +78,8 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 	if stats {
 		testenv.ExtraOptions = "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
 	}
+	// More server settings for experiments, e.g. "-c autovacuum=off".
+	testenv.ExtraOptions += " " + os.Getenv("LOADTEST_PG_OPTIONS")
 	admin, stop, err := testenv.StartCluster()
 	if err != nil {
 		return fmt.Errorf("starting PostgreSQL: %w", err)
@@ -104,6 +109,11 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 		return err
 	}
 	fmt.Printf("  %d organizations, %d groups × 20 priced lines, 2 credits each, in %s\n", len(orgs), groups, time.Since(t0).Round(time.Second))
+	t0 = time.Now()
+	if err := seedEventHistory(dbURL, orgs, history, oct); err != nil {
+		return fmt.Errorf("usage event history: %w", err)
+	}
+	fmt.Printf("  %d October usage events in usage_events (%d a group), copied and vacuumed in %s\n", history*groups, history, time.Since(t0).Round(time.Second))
 
 	// Month close on two replicas at once (separate connection pools).
 	fmt.Println("\nmonth close (two replicas at once):")
@@ -297,7 +307,7 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 	var partnerBodies, hotBodies [][]byte
 	var partnerTokens []string
 	n := 0
-	for b := 0; b < batches; b++ {
+	for b := 0; b < max(batches, hotBatches); b++ {
 		org := orgs[b%len(orgs)]
 		var evs, hot []map[string]any
 		for i := 0; i < 1000; i++ {
@@ -305,9 +315,14 @@ func run(groups int, dur time.Duration, clients, batches int) error {
 			hot = append(hot, event(fmt.Sprintf("h-%d", n), orgs[n%len(orgs)], n/len(orgs)))
 			n++
 		}
-		pb, _ := json.Marshal(map[string]any{"query": mutation, "variables": map[string]any{"e": evs}})
-		hb, _ := json.Marshal(map[string]any{"query": mutation, "variables": map[string]any{"e": hot}})
-		partnerBodies, hotBodies = append(partnerBodies, pb), append(hotBodies, hb)
+		if b < batches {
+			pb, _ := json.Marshal(map[string]any{"query": mutation, "variables": map[string]any{"e": evs}})
+			partnerBodies = append(partnerBodies, pb)
+		}
+		if b < hotBatches {
+			hb, _ := json.Marshal(map[string]any{"query": mutation, "variables": map[string]any{"e": hot}})
+			hotBodies = append(hotBodies, hb)
+		}
 		if b < len(orgs) {
 			master, _, _ := tokens.Mint(auth.TypeAccess, org.MasterID, org.ID, "", nil, time.Hour)
 			var out struct {
@@ -813,6 +828,57 @@ func checkOnce(base string, body []byte, token string) error {
 		return fmt.Errorf("the dashboard query failed: %v", out.Errors)
 	}
 	return nil
+}
+
+// seedEventHistory copies perGroup events of month m for every group into
+// usage_events, as a month of partners' usage leaves them, and vacuums the
+// table as a running platform's older rows would be. The ingestion load
+// then inserts into a table and indexes of a working size: into an empty
+// table, autovacuum would vacuum it at every 20% of growth, all through the
+// load (about a fifth of ingestion's throughput), which a platform with a
+// month of usage does not see.
+func seedEventHistory(url string, orgs []dataset.Org, perGroup int, m billing.Month) error {
+	if perGroup <= 0 {
+		return nil
+	}
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.Prepare(pq.CopyIn("usage_events", "id", "org_id", "created_at", "event_id", "billing_group_id",
+		"service_code", "region_code", "channel", "metric", "quantity_micros", "occurred_at"))
+	if err != nil {
+		return err
+	}
+	start := m.Start(time.UTC)
+	hours := m.Days() * 24
+	for _, o := range orgs {
+		for gi, g := range o.Groups {
+			var ids []string
+			xid.AppendNew("use", perGroup, func(id []byte) { ids = append(ids, string(id)) })
+			for k, id := range ids {
+				at := start.Add(time.Duration(k*hours/perGroup) * time.Hour)
+				if _, err := stmt.Exec(id, o.ID, at, fmt.Sprintf("hist-%d-%d", gi, k), g, fmt.Sprintf("ld-svc-%02d", k%10),
+					[]string{"ld-a", "ld-b"}[k/10%2], "", "unit", int64(1_500_000), at); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if _, err := stmt.Exec(); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	_, err = db.Exec("VACUUM (ANALYZE) usage_events")
+	return err
 }
 
 // copyRows COPYs n usage-event-shaped rows into a scratch table.
