@@ -266,9 +266,9 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 		if fresh {
 			// What rating reads of the organization (usage, contracts,
 			// discounts) changed since the prefetch read it — late usage
-			// of m, a discount — is read again here: now that no
-			// recordUsage or createDiscount of m is in flight for the
-			// group (see waitForIssuing), this read sees all of it, and
+			// of m, a discount, a contract — is read again here: now that
+			// no recordUsage, discount or contract change of m is in flight
+			// for the group (see waitForIssuing), this read sees all of it, and
 			// what comes later is refused as invoiced.
 			rev, err := tx.Organization.Query().Where(organization.ID(bg.OrgID)).Select(organization.FieldUsageRevision).Int(ctx)
 			if err != nil {

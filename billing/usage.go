@@ -435,13 +435,6 @@ func (e *Engine) groupsOf(ctx context.Context, orgID string, in []UsageInput) (m
 	return out, nil
 }
 
-// closedMonths waits for any issuing in progress of the batch's months
-// and, on SQLite, returns which of them are invoiced (PostgreSQL checks in
-// RecordEventsSQL, whose snapshot follows the wait). Only a month ending
-// within the hour or over can be being issued (issuing starts after a month
-// ends; the hour covers replicas' clocks apart): on PostgreSQL the shared
-// side of each such pair's issuing lock is taken (issueOne takes the
-// exclusive side, and skips a group it cannot lock).
 // waitForIssuing takes the shared side of the issuing locks named by keys
 // (issueLockKey) for the rest of the transaction, on PostgreSQL: it waits
 // for issuings in progress, and an issuer that comes later skips the group
@@ -463,6 +456,13 @@ func touchRating(ctx context.Context, client *ent.Client, orgID string) error {
 	return client.Organization.UpdateOneID(orgID).AddUsageRevision(1).Exec(ctx)
 }
 
+// closedMonths waits for any issuing in progress of the batch's months
+// and, on SQLite, returns which of them are invoiced (PostgreSQL checks in
+// RecordEventsSQL, whose snapshot follows the wait). Only a month ending
+// within the hour or over can be being issued (issuing starts after a month
+// ends; the hour covers replicas' clocks apart): on PostgreSQL the shared
+// side of each such pair's issuing lock is taken (issueOne takes the
+// exclusive side, and skips a group it cannot lock).
 func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]string]bool, now time.Time) (map[[2]string]bool, error) {
 	if e.Postgres {
 		var keys []string
