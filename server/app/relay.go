@@ -119,15 +119,17 @@ func (r *pgRelay) catchUp(ctx context.Context, subs graph.Subscriptions, deliver
 	if len(groups) == 0 {
 		return
 	}
+	// The latest changes when there are more than the bound, delivered in
+	// the order they happened.
 	ps, err := r.db.Client.Payment.Query().Where(payment.BillingGroupIDIn(groups...), payment.ChangedAtGTE(since)).
-		Order(ent.Asc(payment.FieldChangedAt), ent.Asc(payment.FieldID)).Limit(catchUpLimit).All(ctx)
+		Order(ent.Desc(payment.FieldChangedAt), ent.Desc(payment.FieldID)).Limit(catchUpLimit).All(ctx)
 	if err != nil {
 		r.log.Warn("payment relay: catching up after reconnecting", "err", err)
 		return
 	}
 	r.log.Info("payment relay: reconnected", "since", since, "redelivered", len(ps))
-	for _, p := range ps {
-		deliver(p)
+	for i := len(ps) - 1; i >= 0; i-- {
+		deliver(ps[i])
 	}
 }
 
