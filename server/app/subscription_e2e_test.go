@@ -26,12 +26,8 @@ import (
 // subscribe to that group.
 func TestPaymentUpdatedSubscription(t *testing.T) {
 	e := newEnv(t, testenv.SQLite(t))
-	e.ok(e.op, catalogSetup, nil)
-	e.at("2026-11-01T10:00:00+09:00")
-	tok, bg := e.octoberInvoice("subscriber@example.com")
-	pm := str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
-	e.runJobs("2026-11-03T00:00:00+09:00")
-	e.at("2026-11-20T10:00:00+09:00")
+	payers := e.cardPayers("subscriber@example.com")
+	tok, bg, pm := payers[0].token, payers[0].bg, payers[0].method
 	foreign, _ := e.signUp("spy@example.com")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -75,14 +71,9 @@ func TestPaymentUpdatedAcrossReplicas(t *testing.T) {
 	db := testenv.Postgres(t)
 	a := newEnv(t, db)
 	b := newEnvAt(t, db, a.clock) // another replica
-	a.ok(a.op, catalogSetup, nil)
-	a.at("2026-11-01T10:00:00+09:00")
-	tok, bg := a.octoberInvoice("relay@example.com")
-	pm := str(a.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
-	other, otherBG := a.octoberInvoice("relay-other@example.com")
-	otherPM := str(a.ok(other, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
-	a.runJobs("2026-11-03T00:00:00+09:00")
-	a.at("2026-11-20T10:00:00+09:00")
+	payers := a.cardPayers("relay@example.com", "relay-other@example.com")
+	tok, bg, pm := payers[0].token, payers[0].bg, payers[0].method
+	other, otherBG, otherPM := payers[1].token, payers[1].bg, payers[1].method
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -143,6 +134,27 @@ func TestChannelSaaSPresetChargesOnThe5th(t *testing.T) {
 	}
 }
 
+// payer is a master with an October invoice due and a card registered.
+type payer struct{ token, bg, method string }
+
+// cardPayers sets up the catalog and, for each email, a master whose main
+// group has an issued October invoice and a registered card; the clock
+// ends on 2026-11-20, inside the payment window.
+func (e *env) cardPayers(emails ...string) []payer {
+	e.t.Helper()
+	e.ok(e.op, catalogSetup, nil)
+	e.at("2026-11-01T10:00:00+09:00")
+	var out []payer
+	for _, email := range emails {
+		tok, bg := e.octoberInvoice(email)
+		pm := str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+		out = append(out, payer{tok, bg, pm})
+	}
+	e.runJobs("2026-11-03T00:00:00+09:00")
+	e.at("2026-11-20T10:00:00+09:00")
+	return out
+}
+
 // socket opens a graphql-transport-ws connection to e as token (sent in
 // connection_init, and also on the upgrade request when header is set)
 // and waits for its connection_ack.
@@ -177,12 +189,8 @@ func TestPaymentUpdatedSurvivesAListenerReconnect(t *testing.T) {
 	viaProxy := *db
 	viaProxy.URL = p.url(db.URL)
 	b := newEnvAt(t, &viaProxy, a.clock) // listens through the proxy
-	a.ok(a.op, catalogSetup, nil)
-	a.at("2026-11-01T10:00:00+09:00")
-	tok, bg := a.octoberInvoice("reconnect@example.com")
-	pm := str(a.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
-	a.runJobs("2026-11-03T00:00:00+09:00")
-	a.at("2026-11-20T10:00:00+09:00")
+	payers := a.cardPayers("reconnect@example.com")
+	tok, bg, pm := payers[0].token, payers[0].bg, payers[0].method
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -830,6 +830,11 @@ func checkOnce(base string, body []byte, token string) error {
 	return nil
 }
 
+// usageEventColumns are the columns both COPYs of usage events write, in
+// the order their rows give them.
+var usageEventColumns = []string{"id", "org_id", "created_at", "event_id", "billing_group_id",
+	"service_code", "region_code", "channel", "metric", "quantity_micros", "occurred_at"}
+
 // seedEventHistory copies perGroup events of month m for every group into
 // usage_events, as a month of partners' usage leaves them, and vacuums the
 // table as a running platform's older rows would be. The ingestion load
@@ -851,8 +856,7 @@ func seedEventHistory(url string, orgs []dataset.Org, perGroup int, m billing.Mo
 		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.Prepare(pq.CopyIn("usage_events", "id", "org_id", "created_at", "event_id", "billing_group_id",
-		"service_code", "region_code", "channel", "metric", "quantity_micros", "occurred_at"))
+	stmt, err := tx.Prepare(pq.CopyIn("usage_events", usageEventColumns...))
 	if err != nil {
 		return err
 	}
@@ -896,8 +900,7 @@ func copyRows(url string, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	stmt, err := tx.Prepare(pq.CopyIn("copy_bench", "id", "org_id", "created_at", "event_id", "billing_group_id",
-		"service_code", "region_code", "channel", "metric", "quantity_micros", "occurred_at"))
+	stmt, err := tx.Prepare(pq.CopyIn("copy_bench", usageEventColumns...))
 	if err != nil {
 		return 0, err
 	}
