@@ -19,7 +19,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/usageevent"
 )
 
-// SignUp is what a new account gives (SPEC ).
+// SignUp is what a new account gives.
 type SignUp struct {
 	Email            string
 	PasswordHash     string // already hashed; the policy was checked by the caller

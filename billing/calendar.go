@@ -2,7 +2,7 @@ package billing
 
 import "time"
 
-// The billing calendar's instants (SPEC R-41..R-44), all in the policy's zone.
+// The billing calendar's instants (R-41..R-44), all in the policy's zone.
 
 func (p Policy) local(t time.Time) time.Time { return t.In(p.Location()) }
 

@@ -52,7 +52,7 @@ type ServiceSpec struct {
 	Prices                     []PriceSpec
 }
 
-// CreateService adds a service and its prices to the catalog (SPEC ).
+// CreateService adds a service and its prices to the catalog.
 func CreateService(ctx context.Context, client *ent.Client, currency string, in ServiceSpec) (*ent.Service, error) {
 	if err := CheckCode("code", in.Code); err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/service"
 )
 
-// CreditSpec describes a credit to open (SPEC R-20).
+// CreditSpec describes a credit to open.
 type CreditSpec struct {
 	Name             string
 	Type             string // FREE | PAID

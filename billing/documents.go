@@ -22,7 +22,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoice"
 )
 
-// Document kinds (SPEC ).
+// Document kinds.
 const (
 	DocUsageConfirmation = "usage-confirmation" // PDF; ref is the month
 	DocUsageDetails      = "usage-details"      // XLSX; ref is the month

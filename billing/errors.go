@@ -43,7 +43,7 @@ func FieldError(field, format string, args ...any) *Error {
 }
 
 // NotFound is the answer for anything missing or belonging to another tenant
-// (SPEC R-07: a foreign id never reveals that it exists).
+// a foreign id never reveals that it exists).
 func NotFound(what string) *Error {
 	return &Error{Code: CodeNotFound, Message: what + " not found"}
 }

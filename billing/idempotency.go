@@ -13,7 +13,7 @@ import (
 )
 
 // Idempotent runs a money-moving operation at most once per caller and key
-// (SPEC R-50). The key row is inserted first, in the operation's own
+// . The key row is inserted first, in the operation's own
 // transaction: a concurrent duplicate blocks on the unique index until the
 // first commits, then reads its stored result. The same key with another
 // input is refused with IDEMPOTENCY_KEY_REUSED. A failed operation stores

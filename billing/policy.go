@@ -10,7 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Policy is the billing calendar and its rates (SPEC R-48). NCP's values are
+// Policy is the billing calendar and its rates. NCP's values are
 // the default; ChannelSaaSPolicy is the second preset.
 type Policy struct {
 	Name     string

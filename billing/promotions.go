@@ -10,7 +10,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/service"
 )
 
-// PromotionSpec describes a new promotion (SPEC R-17).
+// PromotionSpec describes a new promotion.
 type PromotionSpec struct {
 	Name, ServiceCode, ProvisionType, PricingPlan string
 	NumberProvided                                int

@@ -8,7 +8,7 @@ import (
 )
 
 // Rating turns a month's usage and contracts into priced invoice lines
-// (SPEC ). It is pure: the caller reads the rows.
+// . It is pure: the caller reads the rows.
 
 // ServiceInfo is what rating needs of a catalog service.
 type ServiceInfo struct {

@@ -23,7 +23,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/usageevent"
 )
 
-// UsageInput is one usage event as a client sends it (SPEC R-13).
+// UsageInput is one usage event as a client sends it.
 type UsageInput struct {
 	EventID, BillingGroupID, ServiceCode, Region, Channel, Metric, Quantity string
 	OccurredAt                                                              time.Time

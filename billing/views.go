@@ -19,7 +19,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 )
 
-// UsageReport is the usage of a billing group over a period (SPEC ).
+// UsageReport is the usage of a billing group over a period.
 type UsageReport struct {
 	Month                     Month
 	From, To                  time.Time // calendar days, inclusive; To < From when empty

@@ -10,7 +10,7 @@ import (
 )
 
 // Authorization is checked on every object a resolver returns, not only at
-// the door (SPEC R-05..R-07): a foreign tenant's object reads as NOT_FOUND,
+// the door (R-05..R-07): a foreign tenant's object reads as NOT_FOUND,
 // an object of the caller's organization without the right as FORBIDDEN.
 
 func principal(ctx context.Context) (*auth.Principal, error) {

@@ -13,7 +13,7 @@ import (
 // the same for every tenant: it is the one place without an org_id, and would
 // be replicated to every shard when data is distributed by tenant.
 
-// Region is where services run (SPEC R-10).
+// Region is where services run.
 type Region struct{ ent.Schema }
 
 func (Region) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{Prefix: "rgn"}, TimeMixin{}} }
@@ -27,7 +27,7 @@ func (Region) Fields() []ent.Field {
 
 func (Region) Annotations() []schema.Annotation { return gql() }
 
-// Service is a product of the catalog (SPEC ).
+// Service is a product of the catalog.
 type Service struct{ ent.Schema }
 
 func (Service) Mixin() []ent.Mixin { return []ent.Mixin{IDMixin{Prefix: "svc"}, TimeMixin{}} }
@@ -79,7 +79,7 @@ func (Price) Indexes() []ent.Index {
 
 func (Price) Annotations() []schema.Annotation { return []schema.Annotation{} }
 
-// Contract holds a service in a region for a billing group (SPEC ).
+// Contract holds a service in a region for a billing group.
 type Contract struct{ ent.Schema }
 
 func (Contract) Mixin() []ent.Mixin {
@@ -110,7 +110,7 @@ func (Contract) Indexes() []ent.Index {
 
 func (Contract) Annotations() []schema.Annotation { return gql() }
 
-// Promotion is a free offer of a service (SPEC R-17). Without a billing
+// Promotion is a free offer of a service. Without a billing
 // group it is offered platform-wide, like the catalog.
 type Promotion struct{ ent.Schema }
 

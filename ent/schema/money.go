@@ -14,7 +14,7 @@ import (
 // (KRW has none). Usage quantities are int64 micro-units (1e-6), so rollups
 // add exactly in SQL on every database.
 
-// UsageEvent is one recorded usage event (SPEC R-13); the client's event id
+// UsageEvent is one recorded usage event; the client's event id
 // is unique per organization, so the same event twice counts once.
 type UsageEvent struct{ ent.Schema }
 
@@ -74,7 +74,7 @@ func (UsageDaily) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
 
-// Invoice is the bill of one billing group for one month (SPEC ).
+// Invoice is the bill of one billing group for one month.
 // Exactly one per billing group and month is a unique constraint.
 type Invoice struct{ ent.Schema }
 
@@ -156,7 +156,7 @@ func (InvoiceLine) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
 
-// Credit is prepaid or granted money of a billing group (SPEC R-20..R-28).
+// Credit is prepaid or granted money of a billing group (R-20..R-28).
 // Its amounts are the sums of its history entries; a check constraint
 // makes a negative remainder impossible.
 type Credit struct{ ent.Schema }
@@ -198,7 +198,7 @@ func (Credit) Annotations() []schema.Annotation {
 	}))
 }
 
-// CreditEntry is one immutable change to a credit (SPEC R-21).
+// CreditEntry is one immutable change to a credit.
 type CreditEntry struct{ ent.Schema }
 
 func (CreditEntry) Mixin() []ent.Mixin {
@@ -259,7 +259,7 @@ func (OutboxEvent) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
 
-// IdempotencyKey remembers the result of a money-moving mutation (SPEC R-50).
+// IdempotencyKey remembers the result of a money-moving mutation.
 // The unique (caller, key) row is inserted in the mutation's transaction, so
 // concurrent duplicates wait for the first and then read its result.
 type IdempotencyKey struct{ ent.Schema }
@@ -287,7 +287,7 @@ func (IdempotencyKey) Annotations() []schema.Annotation {
 }
 
 // Discount takes a percentage off a billing group's service lines for one
-// month, before credits (SPEC R-29).
+// month, before credits.
 type Discount struct{ ent.Schema }
 
 func (Discount) Mixin() []ent.Mixin {

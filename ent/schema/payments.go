@@ -12,7 +12,7 @@ import (
 )
 
 // PaymentMethod is a card, bank account or virtual account registered by an
-// account (SPEC R-33..R-37). Only the gateway's token, the brand and the
+// account (R-33..R-37). Only the gateway's token, the brand and the
 // last four digits are ever stored.
 type PaymentMethod struct{ ent.Schema }
 
@@ -42,7 +42,7 @@ func (PaymentMethod) Indexes() []ent.Index { return []ent.Index{index.Fields("ac
 
 func (PaymentMethod) Annotations() []schema.Annotation { return gql() }
 
-// Payment is one attempt to move money (SPEC R-40): paying invoices
+// Payment is one attempt to move money (R-40): paying invoices
 // (automatic, instant, deposit) or buying coins.
 type Payment struct{ ent.Schema }
 
@@ -108,7 +108,7 @@ func (PaymentAllocation) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
 
-// CoinCharge is one purchase of coins (SPEC R-31): what was charged, the
+// CoinCharge is one purchase of coins (R-31): what was charged, the
 // bonus on top, and what is left of each. Check constraints keep both
 // remainders within [0, bought] under any concurrency (R-52).
 type CoinCharge struct{ ent.Schema }
@@ -186,7 +186,7 @@ func (CoinUsage) Annotations() []schema.Annotation {
 }
 
 // TaxInvoice is the business customer's tax invoice for a month, issued 3
-// business days after it (SPEC R-46).
+// business days after it (R-46).
 type TaxInvoice struct{ ent.Schema }
 
 func (TaxInvoice) Mixin() []ent.Mixin {

@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Coupon is a credit code an operator issues (SPEC R-30). Codes are
+// Coupon is a credit code an operator issues. Codes are
 // platform-wide, like the catalog: any organization may redeem one.
 type Coupon struct{ ent.Schema }
 

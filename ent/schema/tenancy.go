@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Organization is a tenant (KakaoCloud's "domain", SPEC R-03). It is its own
+// Organization is a tenant (KakaoCloud's "domain", R-03). It is its own
 // tenant key: its id is the org_id of every row it owns.
 type Organization struct{ ent.Schema }
 
@@ -43,7 +43,7 @@ func (Organization) Edges() []ent.Edge {
 
 func (Organization) Annotations() []schema.Annotation { return gql() }
 
-// Account is a person or company that signs in (SPEC R-01). It belongs to one
+// Account is a person or company that signs in. It belongs to one
 // organization, as its master or as a member.
 type Account struct{ ent.Schema }
 
@@ -83,7 +83,7 @@ func (Account) Indexes() []ent.Index { return []ent.Index{index.Fields("org_id")
 
 func (Account) Annotations() []schema.Annotation { return gql() }
 
-// BillingGroup keeps usage, credits, invoices and payments (SPEC R-04).
+// BillingGroup keeps usage, credits, invoices and payments.
 type BillingGroup struct{ ent.Schema }
 
 func (BillingGroup) Mixin() []ent.Mixin {
@@ -119,7 +119,7 @@ func (BillingGroup) Indexes() []ent.Index {
 
 func (BillingGroup) Annotations() []schema.Annotation { return gql() }
 
-// Grant gives an account a role on one billing group (SPEC R-05).
+// Grant gives an account a role on one billing group.
 type Grant struct{ ent.Schema }
 
 func (Grant) Mixin() []ent.Mixin {

@@ -7126,7 +7126,7 @@ scalar Time
 `, BuiltIn: false},
 	{Name: "../../schema.graphqls", Input: `# cloudbill's hand-written GraphQL API. The entity types, connections,
 # orderings and filters come from ent (graph/ent.graphqls, generated);
-# this file adds the contract of shared/API.md around them.
+# this file adds the API contract of docs/api.md around them.
 
 "An exact decimal number as a string (\"12345\", \"0.5\"); never a float."
 scalar Decimal
@@ -7157,11 +7157,11 @@ type Viewer {
   account: Account @goField(forceResolver: true)
   roles: [Role!]!
   organization: Organization @goField(forceResolver: true)
-  "The billing groups the caller may see (SPEC R-04)."
+  "The billing groups the caller may see (R-04)."
   billingGroups: [BillingGroup!]! @goField(forceResolver: true)
 }
 
-"The billing calendar in force (SPEC R-48); times are in timeZone."
+"The billing calendar in force (R-48); times are in timeZone."
 type BillingPolicy {
   name: String!
   timeZone: String!
@@ -7221,7 +7221,7 @@ enum MemberType {
 
 input SignUpInput {
   email: String!
-  "8–16 characters combining letters, digits and special characters (SPEC R-02)."
+  "8–16 characters combining letters, digits and special characters (R-02)."
   password: String!
   memberType: MemberType!
   "ISO 3166-1 alpha-2; KR is domestic. Never changes after sign-up."
@@ -7384,9 +7384,9 @@ type Mutation {
 }
 
 # ---------------------------------------------------------------------------
-# Usage, rating and invoices (SPEC §2, §5; issue "billing engine")
+# Usage, rating and invoices (docs/rules.md §2, §5)
 
-"A region × service line of a usage report (SPEC R-14)."
+"A region × service line of a usage report (R-14)."
 type UsageLine {
   region: String!
   serviceCode: String!
@@ -7422,7 +7422,7 @@ type ChannelServiceUsage {
   amount: Money!
 }
 
-"One channel's month (SPEC R-18)."
+"One channel's month (R-18)."
 type ChannelUsage {
   channel: String!
   month: Month!
@@ -7460,7 +7460,7 @@ type BillingTrend {
   months: [TrendMonth!]!
 }
 
-"An invoice line: one region × service (SPEC R-39)."
+"An invoice line: one region × service (R-39)."
 type InvoiceLine {
   region: String!
   serviceCode: String!
@@ -7578,7 +7578,7 @@ extend type Mutation {
 }
 
 # ---------------------------------------------------------------------------
-# Stored value: credits, coupons, discounts (SPEC §3)
+# Stored value: credits, coupons, discounts (docs/rules.md §3)
 
 extend type Credit {
   billingGroup: BillingGroup!
@@ -7736,7 +7736,7 @@ extend type Mutation {
 }
 
 # ---------------------------------------------------------------------------
-# Payments, coins, the billing calendar (SPEC §3 coins, §4, §5)
+# Payments, coins, the billing calendar (docs/rules.md §3 coins, §4, §5)
 
 extend type Account {
   "The account's registered payment methods (R-33..R-37)."

@@ -54,7 +54,7 @@ type BillingGroupRoleInput struct {
 	Role           BillingGroupRole `json:"role"`
 }
 
-// The billing calendar in force (SPEC R-48); times are in timeZone.
+// The billing calendar in force (R-48); times are in timeZone.
 type BillingPolicy struct {
 	Name                            string          `json:"name"`
 	TimeZone                        string          `json:"timeZone"`
@@ -107,7 +107,7 @@ type ChannelServiceUsage struct {
 	Amount    *Money          `json:"amount"`
 }
 
-// One channel's month (SPEC R-18).
+// One channel's month (R-18).
 type ChannelUsage struct {
 	Channel      string                 `json:"channel"`
 	Month        scalars.Month          `json:"month"`
@@ -415,7 +415,7 @@ type ShareCoinsPayload struct {
 
 type SignUpInput struct {
 	Email string `json:"email"`
-	// 8–16 characters combining letters, digits and special characters (SPEC R-02).
+	// 8–16 characters combining letters, digits and special characters (R-02).
 	Password   string     `json:"password"`
 	MemberType MemberType `json:"memberType"`
 	// ISO 3166-1 alpha-2; KR is domestic. Never changes after sign-up.
@@ -470,7 +470,7 @@ type UsageEventInput struct {
 	OccurredAt time.Time       `json:"occurredAt"`
 }
 
-// A region × service line of a usage report (SPEC R-14).
+// A region × service line of a usage report (R-14).
 type UsageLine struct {
 	Region         string `json:"region"`
 	ServiceCode    string `json:"serviceCode"`
@@ -503,7 +503,7 @@ type Viewer struct {
 	Account      *ent.Account      `json:"account,omitempty"`
 	Roles        []Role            `json:"roles"`
 	Organization *ent.Organization `json:"organization,omitempty"`
-	// The billing groups the caller may see (SPEC R-04).
+	// The billing groups the caller may see (R-04).
 	BillingGroups []*ent.BillingGroup `json:"billingGroups"`
 }
 

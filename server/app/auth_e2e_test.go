@@ -12,7 +12,7 @@ import (
 )
 
 // Sign-up, login, refresh rotation and every way a bad credential is
-// refused, through real HTTP requests (SPEC ).
+// refused, through real HTTP requests.
 func TestAuthEndToEnd(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)

@@ -8,7 +8,7 @@ import (
 )
 
 // Tenants never see each other; inside an organization members see only
-// what they are granted (SPEC R-04..R-07).
+// what they are granted (R-04..R-07).
 func TestTenantIsolationAndGrants(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)

@@ -10,7 +10,7 @@ import (
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
-// The authorization matrix (SPEC R-05..R-07): every query field, mutation
+// The authorization matrix (R-05..R-07): every query field, mutation
 // and billing-group/account field, taken from the schema by introspection,
 // against every kind of caller. A field with no policy below fails the test,
 // so no new field can be forgotten.

@@ -24,7 +24,7 @@ func event(id, bg, svc, metric, qty, at string) map[string]any {
 
 // A whole month on PostgreSQL through GraphQL: usage with duplicates, the
 // issue job raced from many goroutines on two server instances, and an
-// invoice whose every amount is checked by hand (SPEC,
+// invoice whose every amount is checked by hand (R-12, R-13, R-38,
 //
 func TestFullMonthOnPostgres(t *testing.T) {
 	db := testenv.Postgres(t)

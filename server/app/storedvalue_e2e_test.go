@@ -41,7 +41,7 @@ func historySum(t *testing.T, c any) {
 }
 
 // Credits, welcome credit, transfers, coupons and discounts through the API,
-// with every error code (SPEC ..R-30, R-50).
+// with every error code (R-06, R-20..R-30, R-50).
 func TestStoredValueEndToEnd(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)

@@ -22,7 +22,7 @@ const (
 	argonKeyLen  = 32
 )
 
-// HashPassword returns an encoded argon2id hash with a random salt (SPEC R-02).
+// HashPassword returns an encoded argon2id hash with a random salt.
 func HashPassword(password string) (string, error) {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
@@ -62,7 +62,7 @@ var dummyHash, _ = HashPassword("cloudbill-dummy-password-1!")
 // CheckNoAccount spends the time a real check would.
 func CheckNoAccount(password string) { CheckPassword(dummyHash, password) }
 
-// PasswordProblem says what is wrong with a sign-up password, or "" (SPEC R-02:
+// PasswordProblem says what is wrong with a sign-up password, or "" (R-02:
 // 8–16 characters combining letters, digits and special characters).
 func PasswordProblem(pw string) string {
 	n := len([]rune(pw))

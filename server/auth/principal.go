@@ -6,7 +6,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent"
 )
 
-// Role names (SPEC R-05).
+// Role names.
 const (
 	RoleMaster         = "MASTER"
 	RoleBillingManager = "BILLING_MANAGER"

@@ -84,7 +84,7 @@ func (t *Tokens) Refresh(ctx context.Context, client *ent.Client, raw string) (*
 var errBadCredentials = billing.Errorf(billing.CodeUnauthenticated, "invalid or expired credentials")
 
 // Resolve turns an Authorization bearer value into the request's principal,
-// with the caller's database grants loaded once (SPEC R-05).
+// with the caller's database grants loaded once.
 func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string) (*Principal, error) {
 	if strings.HasPrefix(bearer, APITokenPrefix) {
 		return t.resolveAPIToken(ctx, client, bearer)
