@@ -6,6 +6,7 @@ package billing
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes clients rely on (API.md, "Errors").
@@ -20,6 +21,9 @@ const (
 	CodeInsufficientBalance   = "INSUFFICIENT_BALANCE"
 	CodeCreditNotTransferable = "CREDIT_NOT_TRANSFERABLE"
 	CodeRateLimited           = "RATE_LIMITED"
+	// CodeThrottled: too many attempts or too much cost; the error's
+	// RetryAfter says when to try again (extensions.retryAfterSeconds).
+	CodeThrottled = "THROTTLED"
 )
 
 // Error is a failure a client can act on: it carries the extensions.code of
@@ -28,6 +32,9 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// RetryAfter, when positive, tells the client when to try again; it is
+	// answered as extensions.retryAfterSeconds (whole seconds, rounded up).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -51,6 +58,19 @@ func NotFound(what string) *Error {
 // Forbidden is the answer for valid credentials without the right.
 func Forbidden(format string, args ...any) *Error {
 	return &Error{Code: CodeForbidden, Message: fmt.Sprintf(format, args...)}
+}
+
+// Throttled refuses an attempt until retryAfter has passed (THROTTLED).
+func Throttled(retryAfter time.Duration, format string, args ...any) *Error {
+	return &Error{Code: CodeThrottled, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
+}
+
+// RetryAfterSeconds is RetryAfter in whole seconds, rounded up (0 when unset).
+func (e *Error) RetryAfterSeconds() int64 {
+	if e.RetryAfter <= 0 {
+		return 0
+	}
+	return int64((e.RetryAfter + time.Second - 1) / time.Second)
 }
 
 // AsError returns the client-facing error inside err, if any.

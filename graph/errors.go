@@ -46,6 +46,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if be.Field != "" {
 				gqlErr.Extensions["field"] = be.Field
 			}
+			if s := be.RetryAfterSeconds(); s > 0 {
+				gqlErr.Extensions["retryAfterSeconds"] = s
+			}
 		case errors.As(err, &nf):
 			gqlErr.Message = "not found"
 			gqlErr.Extensions["code"] = billing.CodeNotFound

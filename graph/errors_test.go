@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -26,6 +27,11 @@ func TestErrorPresenter(t *testing.T) {
 	e = present(ctx, fmt.Errorf("wrapped: %w", billing.FieldError("amount", "too large")))
 	if e.Extensions["code"] != "BAD_USER_INPUT" || e.Extensions["field"] != "amount" || e.Message != "too large" {
 		t.Fatalf("client error shown as %q %v", e.Message, e.Extensions)
+	}
+	// A throttled attempt says when to try again, in whole seconds rounded up.
+	e = present(ctx, billing.Throttled(1500*time.Millisecond, "too many attempts"))
+	if e.Extensions["code"] != "THROTTLED" || e.Extensions["retryAfterSeconds"] != int64(2) {
+		t.Fatalf("throttled error shown as %q %v", e.Message, e.Extensions)
 	}
 	// A client that went away is not an internal error.
 	var logged strings.Builder
