@@ -142,6 +142,8 @@ func (a *App) GraphQL() http.Handler {
 	srv.SetDisableSuggestion(true)
 	if a.Config.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.SetValidationRulesFn(graph.RulesWithoutIntrospection)
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(a.metrics.Extension())

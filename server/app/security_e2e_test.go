@@ -260,9 +260,23 @@ func TestProductionMode(t *testing.T) {
 		c.Production, c.Introspection, c.Playground = true, false, false
 	})
 	tok, _ := e.signUp("prod@example.com")
-	r := e.gql(tok, `{ __schema { types { name } } }`, nil)
-	if len(r.Errors) == 0 || r.Data != nil {
-		t.Fatalf("introspection in production: %v", r.Data)
+	// Introspection is refused as a validation failure that says so, for
+	// any caller, wherever __schema or __type hides (aliases, fragments);
+	// __typename stays.
+	for _, q := range []string{
+		`{ __schema { types { name } } }`,
+		`{ t: __type(name: "Query") { name } }`,
+		`query { ...F } fragment F on Query { __schema { queryType { name } } }`,
+	} {
+		for _, caller := range []string{tok, ""} {
+			r := e.gql(caller, q, nil)
+			if r.code() != "GRAPHQL_VALIDATION_FAILED" || r.Data != nil || !strings.Contains(r.Errors[0].Message, "introspection is disabled") {
+				t.Fatalf("introspection in production: %+v %v\nquery: %s", r.Errors, r.Data, q)
+			}
+		}
+	}
+	if d := e.ok(tok, `{ __typename viewer { __typename } }`, nil); d["__typename"] != "Query" {
+		t.Fatalf("__typename in production: %v", d)
 	}
 	resp, err := http.Get(e.srv.URL + "/")
 	if err != nil {
