@@ -148,7 +148,7 @@ func (a *App) GraphQL() http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(a.metrics.Extension())
 	srv.Use(a.limits)
-	srv.Use(graph.Audit{R: r})
+	srv.Use(graph.Audit{R: r, Anonymous: a.metrics.anonymousMutation})
 	srv.Use(graph.ReadOnlyViews{Client: a.DB.Client})
 	// Last, so that metrics, limits and audit see cached responses too.
 	rc := graph.NewResponseCache(r)

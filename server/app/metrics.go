@@ -21,6 +21,9 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	jobs     *prometheus.CounterVec
 	jobTime  *prometheus.HistogramVec
+	// anonymous counts anonymous callers' mutations, which the audit log
+	// does not store (graph.Audit).
+	anonymous *prometheus.CounterVec
 
 	mu    sync.Mutex
 	names map[string]bool
@@ -39,7 +42,9 @@ func newMetrics(a *App) *Metrics {
 		Help: "Billing job runs by outcome."}, []string{"job", "outcome"})
 	m.jobTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cloudbill_job_duration_seconds",
 		Help: "Billing job run durations."}, []string{"job"})
-	m.reg.MustRegister(m.requests, m.latency, m.errors, m.jobs, m.jobTime,
+	m.anonymous = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudbill_anonymous_mutations_total",
+		Help: "Mutations by callers without credentials (not in the audit log), by action and outcome."}, []string{"action", "outcome"})
+	m.reg.MustRegister(m.requests, m.latency, m.errors, m.jobs, m.jobTime, m.anonymous,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_sql_statements_total",
 			Help: "SQL statements run through the data layer."}, func() float64 { return float64(a.DB.Statements.Load()) }),
@@ -133,6 +138,12 @@ func (x metricsExt) InterceptResponse(ctx context.Context, next graphql.Response
 		}
 	}
 	return resp
+}
+
+// anonymousMutation counts a mutation by a caller without credentials.
+// Both labels are bounded: actions by the schema, outcomes by the codes.
+func (m *Metrics) anonymousMutation(action, outcome string) {
+	m.anonymous.WithLabelValues(action, outcome).Inc()
 }
 
 // observeJob records a job run.

@@ -328,3 +328,39 @@ func TestAuditLog(t *testing.T) {
 		t.Fatal("operators read every organization's log")
 	}
 }
+
+// Issue 14, finding 10: someone without an account cannot grow the audit
+// log. Their refused mutations (here 5 requests of 30 aliased ones) are
+// counted by action and outcome in /metrics, not stored one by one.
+func TestAnonymousCallsDoNotGrowTheAuditLog(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	before := get(e.ok(e.op, `{ auditLog(first: 1) { totalCount } }`, nil), "auditLog.totalCount")
+	q := "mutation {"
+	for i := 0; i < 30; i++ {
+		q += fmt.Sprintf(` m%d: createBillingGroup(input: {name: "x"}) { billingGroup { id } }`, i)
+	}
+	for i := 0; i < 5; i++ {
+		if r := e.gql("", q+" }", nil); r.code() != "UNAUTHENTICATED" {
+			t.Fatalf("anonymous mutations: %+v", r.Errors)
+		}
+	}
+	if after := get(e.ok(e.op, `{ auditLog(first: 1) { totalCount } }`, nil), "auditLog.totalCount"); after != before {
+		t.Fatalf("anonymous refused mutations grew the audit log from %v to %v entries", before, after)
+	}
+	want := `cloudbill_anonymous_mutations_total{action="createBillingGroup",outcome="UNAUTHENTICATED"} 150`
+	if m := e.metrics(); !strings.Contains(m, want) {
+		t.Fatalf("/metrics lacks %s", want)
+	}
+}
+
+// metrics returns the server's /metrics page.
+func (e *env) metrics() string {
+	e.t.Helper()
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
