@@ -126,6 +126,10 @@ func wantsTotal(ctx context.Context) bool {
 type creditPage struct {
 	conn    *ent.CreditConnection
 	history map[historyKey][]*ent.CreditEntry
+	// firstClosed is when the earliest closed credit the list shows only
+	// for its last 3 months closed (zero: none, or not needed); it decides
+	// until when the page is right (creditsValidity).
+	firstClosed time.Time
 }
 
 // loadHistory reads, right after a page of credits, the history every

@@ -251,19 +251,25 @@ func (r *billingGroupResolver) Credits(ctx context.Context, obj *ent.BillingGrou
 		q = q.Where(credit.Or(credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0),
 			credit.ClosedAtIsNil(), credit.ClosedAtGT(cutoff)))
 	}
+	closed := includeClosed != nil && *includeClosed
 	page, err := billing.CachedView(ctx, obj.OrgID, viewKey(ctx, "credits", obj.ID, cutoff.Unix()), func() (creditPage, error) {
+		listed := q.Clone()
 		conn, err := q.Paginate(ctx, after, first, before, last,
 			ent.WithCreditOrder(&ent.CreditOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CreditOrderFieldCreatedAt}))
 		if err != nil {
 			return creditPage{}, err
 		}
-		return creditPage{conn: conn, history: loadHistory(ctx, r.Client, conn)}, nil
+		page := creditPage{conn: conn, history: loadHistory(ctx, r.Client, conn)}
+		if !closed && wholeCreditList(conn, after, first, before, last) {
+			page.firstClosed, err = firstClosedListed(ctx, listed, conn)
+		}
+		return page, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	primeHistory(ctx, page.history)
-	creditsValidity(ctx, read, page.conn, includeClosed != nil && *includeClosed, after == nil && before == nil && last == nil && (first == nil || len(page.conn.Edges) < *first))
+	creditsValidity(ctx, read, page.firstClosed, closed, wholeCreditList(page.conn, after, first, before, last))
 	return page.conn, nil
 }
 

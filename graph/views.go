@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"time"
 
+	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -64,13 +65,13 @@ func viewKey(ctx context.Context, kind, id string, extra ...any) string {
 	return fmt.Sprint(kind, ":", id, ":", shape, ":", path, ":", fmt.Sprint(extra...))
 }
 
-// creditsValidity notes until when a page of credits read with the
+// creditsValidity notes until when a list of credits read with the
 // visibility cutoff of closed credits (R-28, 3 months before read, the
-// minute it was read at) stays right with no write:
-// until a closed credit shown for its last 3 months drops out. That is
-// known from the page alone when it holds every visible credit (a first
-// page, not full); otherwise until the cutoff's next minute.
-func creditsValidity(ctx context.Context, read time.Time, conn *ent.CreditConnection, includeClosed, whole bool) {
+// minute it was read at) stays right with no write: until the earliest
+// closed credit shown for its last 3 months drops out. That is known when
+// the list is whole (a first page, not full: firstClosed); otherwise until
+// the cutoff's next minute.
+func creditsValidity(ctx context.Context, read, firstClosed time.Time, includeClosed, whole bool) {
 	if includeClosed {
 		return
 	}
@@ -82,9 +83,42 @@ func creditsValidity(ctx context.Context, read time.Time, conn *ent.CreditConnec
 	// daylight saving hour. The cutoff steps back once a month (May 31 →
 	// Mar 3, then Jun 1 → Mar 1), so never past the month either.
 	billing.ValidUntil(ctx, time.Date(read.Year(), read.Month()+1, 1, 0, 0, 0, 0, read.Location()))
+	if !firstClosed.IsZero() {
+		billing.ValidUntil(ctx, firstClosed.Add(88*24*time.Hour))
+	}
+}
+
+// wholeCreditList reports whether a page of credits is the whole list: a
+// first page with room left.
+func wholeCreditList(conn *ent.CreditConnection, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) bool {
+	return after == nil && before == nil && last == nil && (first == nil || len(conn.Edges) < *first)
+}
+
+// firstClosedListed is when the earliest emptied, closed credit of a whole
+// list closed: read from the page when its nodes carry status and closing
+// (a query may select neither, or only totalCount), else asked of the
+// database (listed is the list's query).
+func firstClosedListed(ctx context.Context, listed *ent.CreditQuery, conn *ent.CreditConnection) (time.Time, error) {
+	known := len(conn.Edges) > 0 || conn.TotalCount == 0
+	var first time.Time
 	for _, e := range conn.Edges {
-		if c := e.Node; c.Status != credit.StatusAVAILABLE && c.Remaining == 0 && c.ClosedAt != nil {
-			billing.ValidUntil(ctx, c.ClosedAt.Add(88*24*time.Hour))
+		switch c := e.Node; {
+		case c.Status == "" || (c.Status != credit.StatusAVAILABLE && c.ClosedAt == nil):
+			known = false // not selected by the query
+		case c.Status != credit.StatusAVAILABLE && c.Remaining == 0 && (first.IsZero() || c.ClosedAt.Before(first)):
+			first = *c.ClosedAt
 		}
 	}
+	if known {
+		return first, nil
+	}
+	c, err := listed.Where(credit.StatusNEQ(credit.StatusAVAILABLE), credit.Remaining(0), credit.ClosedAtNotNil()).
+		Order(ent.Asc(credit.FieldClosedAt)).First(ctx)
+	if ent.IsNotFound(err) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return *c.ClosedAt, nil
 }

@@ -122,99 +122,101 @@ func TestPaymentMethodRules(t *testing.T) {
 	})
 }
 
-// A three-month story on PostgreSQL (R-41..R-45): auto-pay on the 10th, a
+// A three-month story on both databases (R-41..R-45): auto-pay on the 10th, a
 // declined card retried daily, outstanding on the 15th, one late fee per
 // month carried, then paid instantly; receipts download.
 func TestPaymentCalendarStory(t *testing.T) {
-	e := newEnv(t, testenv.Postgres(t))
-	e.ok(e.op, catalogSetup, nil)
-	e.at("2026-11-01T10:00:00+09:00")
-	good, goodBG := e.octoberInvoice("good@example.com")
-	bad, badBG := e.octoberInvoice("bad@example.com")
-	goodPM := str(e.ok(good, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
-	e.ok(bad, registerMethod, card("tok_visa_declined"))
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.ok(e.op, catalogSetup, nil)
+		e.at("2026-11-01T10:00:00+09:00")
+		good, goodBG := e.octoberInvoice("good@example.com")
+		bad, badBG := e.octoberInvoice("bad@example.com")
+		goodPM := str(e.ok(good, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+		e.ok(bad, registerMethod, card("tok_visa_declined"))
 
-	e.at("2026-11-03T00:00:00+09:00")
-	if got := e.runJobs("2026-11-03T00:00:00+09:00"); get(got, "runBillingJobs.issued") != 2.0 {
-		t.Fatalf("jobs = %v", got)
-	}
-	inv := e.ok(good, invoiceQuery, map[string]any{"bg": goodBG, "m": "2026-10"})
-	if str(inv, "billingGroup.invoice.paymentAmount.amount") != "93500" || str(inv, "billingGroup.invoice.status") != "ISSUED" {
-		t.Fatalf("invoice = %v", inv)
-	}
-	// R-42: instant payment opens at 14:00 on the 3rd.
-	e.at("2026-11-03T13:59:00+09:00")
-	e.fails("OUTSIDE_PAYMENT_WINDOW", good, payInstantly, map[string]any{"in": map[string]any{"billingGroupId": goodBG, "paymentMethodId": goodPM, "idempotencyKey": "early"}})
+		e.at("2026-11-03T00:00:00+09:00")
+		if got := e.runJobs("2026-11-03T00:00:00+09:00"); get(got, "runBillingJobs.issued") != 2.0 {
+			t.Fatalf("jobs = %v", got)
+		}
+		inv := e.ok(good, invoiceQuery, map[string]any{"bg": goodBG, "m": "2026-10"})
+		if str(inv, "billingGroup.invoice.paymentAmount.amount") != "93500" || str(inv, "billingGroup.invoice.status") != "ISSUED" {
+			t.Fatalf("invoice = %v", inv)
+		}
+		// R-42: instant payment opens at 14:00 on the 3rd.
+		e.at("2026-11-03T13:59:00+09:00")
+		e.fails("OUTSIDE_PAYMENT_WINDOW", good, payInstantly, map[string]any{"in": map[string]any{"billingGroupId": goodBG, "paymentMethodId": goodPM, "idempotencyKey": "early"}})
 
-	// R-41: the 10th charges both; the declined card fails with its reason.
-	e.at("2026-11-10T09:00:00+09:00")
-	if got := e.runJobs("2026-11-10T09:00:00+09:00"); get(got, "runBillingJobs.charged") != 1.0 || get(got, "runBillingJobs.failed") != 1.0 {
-		t.Fatalf("10th = %v", got)
-	}
-	good = e.login("good@example.com")
-	bad = e.login("bad@example.com")
-	inv = e.ok(good, invoiceQuery, map[string]any{"bg": goodBG, "m": "2026-10"})
-	if str(inv, "billingGroup.invoice.status") != "PAID" || str(inv, "billingGroup.invoice.amountDue.amount") != "0" {
-		t.Fatalf("paid invoice = %v", inv)
-	}
-	// The same day again: no second attempt; the next day: a retry.
-	if got := e.runJobs("2026-11-10T18:00:00+09:00"); get(got, "runBillingJobs.failed") != 0.0 || get(got, "runBillingJobs.charged") != 0.0 {
-		t.Fatalf("10th again = %v", got)
-	}
-	if got := e.runJobs("2026-11-11T00:00:00+09:00"); get(got, "runBillingJobs.failed") != 1.0 {
-		t.Fatalf("11th = %v", got)
-	}
-	ps := e.ok(bad, `query($bg: ID!) { billingGroup(id: $bg) { payments(first: 10) { totalCount edges { node { status failureReason kind receiptUrl } } } } }`,
-		map[string]any{"bg": badBG})
-	if get(ps, "billingGroup.payments.totalCount") != 2.0 || str(ps, "billingGroup.payments.edges.0.node.failureReason") != "card declined" ||
-		get(ps, "billingGroup.payments.edges.0.node.receiptUrl") != nil {
-		t.Fatalf("payments = %v", ps)
-	}
-	// R-43: outstanding from the 15th, with notifications and a suspension notice.
-	if got := e.runJobs("2026-11-14T23:59:00+09:00"); get(got, "runBillingJobs.outstanding") != 0.0 {
-		t.Fatalf("14th = %v", got)
-	}
-	if got := e.runJobs("2026-11-15T00:00:00+09:00"); get(got, "runBillingJobs.outstanding") != 1.0 {
-		t.Fatalf("15th = %v", got)
-	}
-	var notices int
-	e.app.DB.SQL.QueryRow(`SELECT count(*) FROM outbox_events WHERE topic IN ('invoice.outstanding', 'account.suspension_notice')`).Scan(&notices)
-	if notices != 4 { // email, SMS, webhook + the suspension notice webhook
-		t.Fatalf("%d outstanding notifications", notices)
-	}
-	// R-44: 1.5% of 93,500 = 1402.5 → 1402 for each month carried, not compounded.
-	e.runJobs("2026-12-01T00:00:00+09:00")
-	e.runJobs("2026-12-01T00:00:00+09:00") // twice: still one fee for December
-	e.runJobs("2027-01-01T00:00:00+09:00")
-	e.at("2027-01-15T10:00:00+09:00")
-	bad = e.login("bad@example.com")
-	inv = e.ok(bad, invoiceQuery, map[string]any{"bg": badBG, "m": "2026-10"})
-	if str(inv, "billingGroup.invoice.status") != "OUTSTANDING" || str(inv, "billingGroup.invoice.lateFeeAmount.amount") != "2804" ||
-		str(inv, "billingGroup.invoice.amountDue.amount") != "96304" {
-		t.Fatalf("outstanding invoice = %v", inv)
-	}
-	// Paid instantly with a good card after the regular period (R-42).
-	badPM := str(e.ok(bad, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
-	pay := e.ok(bad, payInstantly, map[string]any{"in": map[string]any{"billingGroupId": badBG, "paymentMethodId": badPM, "idempotencyKey": "jan"}})
-	if str(pay, "payInstantly.payment.status") != "SUCCESSFUL" || str(pay, "payInstantly.payment.amount.amount") != "96304" ||
-		str(pay, "payInstantly.payment.invoices.0.status") != "PAID" {
-		t.Fatalf("instant = %v", pay)
-	}
-	resp, err := http.Get(str(pay, "payInstantly.payment.receiptUrl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || string(body[:5]) != "%PDF-" {
-		t.Fatalf("receipt: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	// The paid invoice accrues nothing more.
-	e.runJobs("2027-02-01T00:00:00+09:00")
-	inv = e.ok(bad, invoiceQuery, map[string]any{"bg": badBG, "m": "2026-10"})
-	if str(inv, "billingGroup.invoice.lateFeeAmount.amount") != "2804" || str(inv, "billingGroup.invoice.status") != "PAID" {
-		t.Fatalf("after payment = %v", inv)
-	}
+		// R-41: the 10th charges both; the declined card fails with its reason.
+		e.at("2026-11-10T09:00:00+09:00")
+		if got := e.runJobs("2026-11-10T09:00:00+09:00"); get(got, "runBillingJobs.charged") != 1.0 || get(got, "runBillingJobs.failed") != 1.0 {
+			t.Fatalf("10th = %v", got)
+		}
+		good = e.login("good@example.com")
+		bad = e.login("bad@example.com")
+		inv = e.ok(good, invoiceQuery, map[string]any{"bg": goodBG, "m": "2026-10"})
+		if str(inv, "billingGroup.invoice.status") != "PAID" || str(inv, "billingGroup.invoice.amountDue.amount") != "0" {
+			t.Fatalf("paid invoice = %v", inv)
+		}
+		// The same day again: no second attempt; the next day: a retry.
+		if got := e.runJobs("2026-11-10T18:00:00+09:00"); get(got, "runBillingJobs.failed") != 0.0 || get(got, "runBillingJobs.charged") != 0.0 {
+			t.Fatalf("10th again = %v", got)
+		}
+		if got := e.runJobs("2026-11-11T00:00:00+09:00"); get(got, "runBillingJobs.failed") != 1.0 {
+			t.Fatalf("11th = %v", got)
+		}
+		ps := e.ok(bad, `query($bg: ID!) { billingGroup(id: $bg) { payments(first: 10) { totalCount edges { node { status failureReason kind receiptUrl } } } } }`,
+			map[string]any{"bg": badBG})
+		if get(ps, "billingGroup.payments.totalCount") != 2.0 || str(ps, "billingGroup.payments.edges.0.node.failureReason") != "card declined" ||
+			get(ps, "billingGroup.payments.edges.0.node.receiptUrl") != nil {
+			t.Fatalf("payments = %v", ps)
+		}
+		// R-43: outstanding from the 15th, with notifications and a suspension notice.
+		if got := e.runJobs("2026-11-14T23:59:00+09:00"); get(got, "runBillingJobs.outstanding") != 0.0 {
+			t.Fatalf("14th = %v", got)
+		}
+		if got := e.runJobs("2026-11-15T00:00:00+09:00"); get(got, "runBillingJobs.outstanding") != 1.0 {
+			t.Fatalf("15th = %v", got)
+		}
+		var notices int
+		e.app.DB.SQL.QueryRow(`SELECT count(*) FROM outbox_events WHERE topic IN ('invoice.outstanding', 'account.suspension_notice')`).Scan(&notices)
+		if notices != 4 { // email, SMS, webhook + the suspension notice webhook
+			t.Fatalf("%d outstanding notifications", notices)
+		}
+		// R-44: 1.5% of 93,500 = 1402.5 → 1402 for each month carried, not compounded.
+		e.runJobs("2026-12-01T00:00:00+09:00")
+		e.runJobs("2026-12-01T00:00:00+09:00") // twice: still one fee for December
+		e.runJobs("2027-01-01T00:00:00+09:00")
+		e.at("2027-01-15T10:00:00+09:00")
+		bad = e.login("bad@example.com")
+		inv = e.ok(bad, invoiceQuery, map[string]any{"bg": badBG, "m": "2026-10"})
+		if str(inv, "billingGroup.invoice.status") != "OUTSTANDING" || str(inv, "billingGroup.invoice.lateFeeAmount.amount") != "2804" ||
+			str(inv, "billingGroup.invoice.amountDue.amount") != "96304" {
+			t.Fatalf("outstanding invoice = %v", inv)
+		}
+		// Paid instantly with a good card after the regular period (R-42).
+		badPM := str(e.ok(bad, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+		pay := e.ok(bad, payInstantly, map[string]any{"in": map[string]any{"billingGroupId": badBG, "paymentMethodId": badPM, "idempotencyKey": "jan"}})
+		if str(pay, "payInstantly.payment.status") != "SUCCESSFUL" || str(pay, "payInstantly.payment.amount.amount") != "96304" ||
+			str(pay, "payInstantly.payment.invoices.0.status") != "PAID" {
+			t.Fatalf("instant = %v", pay)
+		}
+		resp, err := http.Get(str(pay, "payInstantly.payment.receiptUrl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || string(body[:5]) != "%PDF-" {
+			t.Fatalf("receipt: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		// The paid invoice accrues nothing more.
+		e.runJobs("2027-02-01T00:00:00+09:00")
+		inv = e.ok(bad, invoiceQuery, map[string]any{"bg": badBG, "m": "2026-10"})
+		if str(inv, "billingGroup.invoice.lateFeeAmount.amount") != "2804" || str(inv, "billingGroup.invoice.status") != "PAID" {
+			t.Fatalf("after payment = %v", inv)
+		}
+	})
 }
 
 // R-50..R-53 on PostgreSQL: the automatic run and an instant payment racing
@@ -406,20 +408,22 @@ func TestCoinsAndDeposits(t *testing.T) {
 // business day of November (the 4th: the 31st is a Saturday), once,
 // however often the jobs run.
 func TestTaxInvoices(t *testing.T) {
-	e := newEnv(t, testenv.SQLite(t))
-	e.ok(e.op, catalogSetup, nil)
-	e.at("2026-11-01T10:00:00+09:00")
-	tok, bg := e.octoberInvoice("tax@example.com")
-	q := `query($bg: ID!) { billingGroup(id: $bg) { taxInvoices { month supplyAmount { amount } taxAmount { amount } issuedAt } } }`
-	e.runJobs("2026-11-03T23:59:00+09:00")
-	if n := len(get(e.ok(tok, q, map[string]any{"bg": bg}), "billingGroup.taxInvoices").([]any)); n != 0 {
-		t.Fatalf("%d tax invoices before the third business day", n)
-	}
-	e.runJobs("2026-11-04T00:00:00+09:00")
-	e.runJobs("2026-11-04T00:01:00+09:00")
-	d := e.ok(tok, q, map[string]any{"bg": bg})
-	if n := len(get(d, "billingGroup.taxInvoices").([]any)); n != 1 || str(d, "billingGroup.taxInvoices.0.supplyAmount.amount") != "85000" ||
-		str(d, "billingGroup.taxInvoices.0.taxAmount.amount") != "8500" {
-		t.Fatalf("tax invoices = %v", d)
-	}
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.ok(e.op, catalogSetup, nil)
+		e.at("2026-11-01T10:00:00+09:00")
+		tok, bg := e.octoberInvoice("tax@example.com")
+		q := `query($bg: ID!) { billingGroup(id: $bg) { taxInvoices { month supplyAmount { amount } taxAmount { amount } issuedAt } } }`
+		e.runJobs("2026-11-03T23:59:00+09:00")
+		if n := len(get(e.ok(tok, q, map[string]any{"bg": bg}), "billingGroup.taxInvoices").([]any)); n != 0 {
+			t.Fatalf("%d tax invoices before the third business day", n)
+		}
+		e.runJobs("2026-11-04T00:00:00+09:00")
+		e.runJobs("2026-11-04T00:01:00+09:00")
+		d := e.ok(tok, q, map[string]any{"bg": bg})
+		if n := len(get(d, "billingGroup.taxInvoices").([]any)); n != 1 || str(d, "billingGroup.taxInvoices.0.supplyAmount.amount") != "85000" ||
+			str(d, "billingGroup.taxInvoices.0.taxAmount.amount") != "8500" {
+			t.Fatalf("tax invoices = %v", d)
+		}
+	})
 }

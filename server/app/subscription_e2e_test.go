@@ -18,6 +18,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/app"
+	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
@@ -109,29 +110,31 @@ func TestPaymentUpdatedAcrossReplicas(t *testing.T) {
 // R-48: the channel-SaaS preset issues on the 1st and charges the card
 // automatically on the 5th (and not on the 10th).
 func TestChannelSaaSPresetChargesOnThe5th(t *testing.T) {
-	e := newEnvWith(t, testenv.SQLite(t), func(c *app.Config) { c.Policy = billing.ChannelSaaSPolicy() })
-	e.ok(e.op, catalogSetup, nil)
-	e.at("2026-10-20T10:00:00+09:00")
-	tok, bg := e.octoberInvoice("saas@example.com")
-	e.ok(tok, registerMethod, card("tok_visa"))
-	if got := e.runJobs("2026-11-01T00:00:00+09:00"); get(got, "runBillingJobs.issued") != 1.0 {
-		t.Fatalf("1st = %v", got)
-	}
-	if got := e.runJobs("2026-11-04T12:00:00+09:00"); get(got, "runBillingJobs.charged") != 0.0 {
-		t.Fatalf("4th = %v", got)
-	}
-	if got := e.runJobs("2026-11-05T09:00:00+09:00"); get(got, "runBillingJobs.charged") != 1.0 {
-		t.Fatalf("5th = %v", got)
-	}
-	e.at("2026-11-06T10:00:00+09:00")
-	inv := e.ok(tok, invoiceQuery, map[string]any{"bg": bg, "m": "2026-10"})
-	if str(inv, "billingGroup.invoice.status") != "PAID" {
-		t.Fatalf("invoice = %v", inv)
-	}
-	p := e.ok(tok, `{ billingPolicy { name issueDay regularPaymentFirstDay regularPaymentLastDay } }`, nil)
-	if str(p, "billingPolicy.name") != "CHANNEL_SAAS" || get(p, "billingPolicy.regularPaymentFirstDay") != 5.0 {
-		t.Fatalf("policy = %v", p)
-	}
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnvWith(t, db, func(c *app.Config) { c.Policy = billing.ChannelSaaSPolicy() })
+		e.ok(e.op, catalogSetup, nil)
+		e.at("2026-10-20T10:00:00+09:00")
+		tok, bg := e.octoberInvoice("saas@example.com")
+		e.ok(tok, registerMethod, card("tok_visa"))
+		if got := e.runJobs("2026-11-01T00:00:00+09:00"); get(got, "runBillingJobs.issued") != 1.0 {
+			t.Fatalf("1st = %v", got)
+		}
+		if got := e.runJobs("2026-11-04T12:00:00+09:00"); get(got, "runBillingJobs.charged") != 0.0 {
+			t.Fatalf("4th = %v", got)
+		}
+		if got := e.runJobs("2026-11-05T09:00:00+09:00"); get(got, "runBillingJobs.charged") != 1.0 {
+			t.Fatalf("5th = %v", got)
+		}
+		e.at("2026-11-06T10:00:00+09:00")
+		inv := e.ok(tok, invoiceQuery, map[string]any{"bg": bg, "m": "2026-10"})
+		if str(inv, "billingGroup.invoice.status") != "PAID" {
+			t.Fatalf("invoice = %v", inv)
+		}
+		p := e.ok(tok, `{ billingPolicy { name issueDay regularPaymentFirstDay regularPaymentLastDay } }`, nil)
+		if str(p, "billingPolicy.name") != "CHANNEL_SAAS" || get(p, "billingPolicy.regularPaymentFirstDay") != 5.0 {
+			t.Fatalf("policy = %v", p)
+		}
+	})
 }
 
 // payer is a master with an October invoice due and a card registered.

@@ -74,11 +74,10 @@ func OpenDB(url, dataDir string) (*DB, error) {
 // OpenSQLite opens an embedded SQLite database at dsn ("file:…").
 // One connection serialises writers, which is what SQLite does anyway; WAL
 // keeps reads cheap, and IMMEDIATE transactions avoid upgrade deadlocks.
+// Every time parameter is stored as UTC text of one width (SQLiteTime).
 func OpenSQLite(dsn string) (*DB, error) {
-	db, err := sql.Open("sqlite", dsn+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite")
-	if err != nil {
-		return nil, err
-	}
+	// Times are written in one zone and width (sqlitetime.go).
+	db := openSQLiteUTC(dsn + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite")
 	db.SetMaxOpenConns(1)
 	return wrap(db, dialect.SQLite), nil
 }
@@ -111,6 +110,11 @@ func (d *DB) Migrate(ctx context.Context) error {
 	// them): usage rollups are not scanned by organization alone.
 	if _, err := d.SQL.ExecContext(ctx, `DROP INDEX IF EXISTS usagedaily_org_id`); err != nil {
 		return fmt.Errorf("dropping usagedaily_org_id: %w", err)
+	}
+	if d.Dialect == dialect.SQLite {
+		if err := d.normalizeSQLiteTimes(ctx); err != nil {
+			return fmt.Errorf("converting stored times to UTC: %w", err)
+		}
 	}
 	if d.Dialect == dialect.Postgres {
 		// Usage rollups are updated in place all day (recordUsage adds to
