@@ -149,6 +149,88 @@ func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv
 	return used, nil
 }
 
+// coinsFirst spends coins on invoices before a payment method is charged
+// for them (R-31): the payer's own coins, then — for a member — the coins
+// its master shared with it (R-32), oldest invoice first. It returns the
+// invoices and amounts still due, and what the coins paid. Every path that
+// charges a method for an invoice goes through it.
+func (e *Engine) coinsFirst(ctx context.Context, tx *ent.Tx, payer *ent.Account, invs []*ent.Invoice, dues []int64) ([]*ent.Invoice, []int64, int64, error) {
+	var paid int64
+	for _, shared := range []bool{false, true} {
+		if shared && payer.IsMaster {
+			break // a master's coins are all its own
+		}
+		for i, inv := range invs {
+			used, err := e.spendCoins(ctx, tx, payer, inv, dues[i], shared)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			dues[i] -= used
+			paid += used
+		}
+	}
+	invs, dues = nonZero(invs, dues)
+	return invs, dues, paid, nil
+}
+
+// coinHolderBatch bounds the organizations whose invoices one query reads.
+const coinHolderBatch = 500
+
+// PayWithCoins lets the coins of each organization's master pay its unpaid
+// invoices (R-31). Coins bought after an invoice was issued so pay it
+// before the automatic run charges a method, before it becomes
+// outstanding or is charged a late fee, and lower what a direct-deposit
+// customer is asked to deposit. It runs with the billing jobs; each billing
+// group is paid in its own transaction, its invoices locked.
+func (e *Engine) PayWithCoins(ctx context.Context) (int, error) {
+	holders, err := e.Client.CoinCharge.Query().Where(coincharge.Or(coincharge.ChargedRemainingGT(0), coincharge.BonusRemainingGT(0))).
+		Select(coincharge.FieldAccountID).Strings(ctx)
+	if err != nil || len(holders) == 0 {
+		return 0, err
+	}
+	masters, err := e.Client.Account.Query().Where(account.IDIn(uniq(holders)...), account.IsMaster(true)).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for len(masters) > 0 {
+		batch := masters[:min(coinHolderBatch, len(masters))]
+		masters = masters[len(batch):]
+		byOrg := map[string]*ent.Account{}
+		orgs := make([]string, 0, len(batch))
+		for _, m := range batch {
+			byOrg[m.OrgID] = m
+			orgs = append(orgs, m.OrgID)
+		}
+		var groups []struct {
+			OrgID          string `json:"org_id"`
+			BillingGroupID string `json:"billing_group_id"`
+		}
+		err := e.Client.Invoice.Query().Where(invoice.OrgIDIn(orgs...), invoice.StatusIn(invoice.StatusISSUED, invoice.StatusOUTSTANDING)).
+			Unique(true).Order(ent.Asc(invoice.FieldBillingGroupID)).Select(invoice.FieldOrgID, invoice.FieldBillingGroupID).Scan(ctx, &groups)
+		if err != nil {
+			return n, err
+		}
+		for _, g := range groups {
+			err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+				invs, dues, err := e.dueInvoices(ctx, tx, g.BillingGroupID, "")
+				if err != nil || len(invs) == 0 {
+					return err
+				}
+				_, _, paid, err := e.coinsFirst(ctx, tx, byOrg[g.OrgID], invs, dues)
+				if paid > 0 {
+					n++
+				}
+				return err
+			})
+			if err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
 // ShareCoins lets member accounts of the master's organization spend one of
 // its coin charges (R-32); UnshareCoins takes that back.
 func (e *Engine) ShareCoins(ctx context.Context, master *ent.Account, chargeID string, accountIDs []string, share bool) (*ent.CoinCharge, error) {

@@ -36,6 +36,11 @@ func (e *Engine) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
 	if res.Issued, err = e.IssueInvoices(ctx, at); err != nil {
 		return res, err
 	}
+	// Coins bought since an invoice was issued pay it before any method is
+	// charged, an invoice becomes outstanding or a late fee accrues.
+	if _, err = e.PayWithCoins(ctx); err != nil {
+		return res, err
+	}
 	if _, err = e.Reconcile(ctx, at); err != nil {
 		return res, err
 	}

@@ -218,9 +218,9 @@ func PayInvoice(ctx context.Context, tx *ent.Tx, invoiceID string, amt int64, at
 	return nil
 }
 
-// PayInstantly pays what a billing group owes now: its issued
-// invoice and any earlier outstanding amount. Shared coins of the payer are
-// spent first. Call it inside Idempotent: it only reserves; the
+// ReserveInstant pays what a billing group owes now: its issued
+// invoice and any earlier outstanding amount. The payer's coins, then the
+// coins shared with it, are spent first. Call it inside Idempotent: it only reserves; the
 // caller charges the returned payment after the transaction commits.
 func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, payer *ent.Account, methodID string) (*ent.Payment, error) {
 	now := e.Clock.Now()
@@ -250,25 +250,18 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 	if len(invs) == 0 {
 		return nil, Errorf(CodeConflict, "nothing is due for this billing group")
 	}
-	// Coins shared with a member pay before the card.
-	if !payer.IsMaster {
-		var coins int64
-		for i, inv := range invs {
-			used, err := e.spendCoins(ctx, tx, payer, inv, dues[i], true)
-			if err != nil {
-				return nil, err
-			}
-			dues[i] -= used
-			coins += used
-		}
-		invs, dues = nonZero(invs, dues)
-		if len(invs) == 0 {
-			// Shared coins paid everything: record that, nothing to charge.
-			return tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(payer.ID).SetCreatedAt(now).
-				SetReceiptID(NewReceiptID(now)).SetKind(payment.KindINSTANT).SetMethodLabel("Shared coins").
-				SetCurrency(bg.Currency).SetAmount(coins).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
-				SetBilledAt(now).Save(ctx)
-		}
+	// Coins pay before the method: the payer's own, then (a member) those
+	// its master shared with it.
+	invs, dues, coins, err := e.coinsFirst(ctx, tx, payer, invs, dues)
+	if err != nil {
+		return nil, err
+	}
+	if len(invs) == 0 {
+		// Coins paid everything: record that, nothing to charge.
+		return tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(payer.ID).SetCreatedAt(now).
+			SetReceiptID(NewReceiptID(now)).SetKind(payment.KindINSTANT).SetMethodLabel("Coins").
+			SetCurrency(bg.Currency).SetAmount(coins).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
+			SetBilledAt(now).Save(ctx)
 	}
 	var total int64
 	outstanding := false
@@ -368,12 +361,12 @@ func (e *Engine) AutoPay(ctx context.Context, at time.Time) (charged, failed int
 		if AmountDue(inv) == 0 {
 			continue
 		}
-		_, m, err := payers(ctx, inv.OrgID)
+		master, m, err := payers(ctx, inv.OrgID)
 		if err != nil {
 			return charged, failed, err
 		}
 		if m == nil || m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
-			continue // nothing to charge: pays by deposit, or no method yet
+			continue // nothing to charge: pays by deposit, or no method yet (coins: PayWithCoins)
 		}
 		bg := groups[inv.BillingGroupID]
 		if bg == nil {
@@ -388,6 +381,10 @@ func (e *Engine) AutoPay(ctx context.Context, at time.Time) (charged, failed int
 			due, dues, err := e.dueInvoices(ctx, tx, inv.BillingGroupID, inv.ID)
 			if err != nil || len(due) == 0 {
 				return err // paid or reserved by an instant payment meanwhile
+			}
+			// Coins bought since the issue pay before the method.
+			if due, dues, _, err = e.coinsFirst(ctx, tx, master, due, dues); err != nil || len(due) == 0 {
+				return err
 			}
 			p, err = reservePayment(ctx, tx, bg, payment.KindAUTOMATIC, m, Label(m), due, dues, &key, at)
 			if IsUniqueViolation(err) {
