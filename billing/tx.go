@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 
@@ -11,7 +12,11 @@ import (
 
 // WithTx runs fn in a transaction, committing when it returns nil. A
 // serialization failure or deadlock (SQLSTATE 40001/40P01) on PostgreSQL is
-// retried from the start: fn must only write through tx.
+// retried from the start: fn must only write through tx. So is a
+// connection found dead (driver.ErrBadConn, which a driver returns only
+// when the server cannot have done the statement): the transaction never
+// committed, and a pooled connection the server had closed while idle
+// must not fail the caller.
 func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -44,6 +49,9 @@ func runTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (
 }
 
 func retryable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		return pqErr.Code == "40001" || pqErr.Code == "40P01"

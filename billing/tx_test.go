@@ -2,7 +2,9 @@ package billing_test
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/lib/pq"
@@ -32,6 +34,17 @@ func TestWithTxRetriesSerializationFailures(t *testing.T) {
 		if (err == nil) != c.ok || attempts != c.attempts {
 			t.Errorf("%s: %d attempts, err %v", c.code, attempts, err)
 		}
+	}
+	// A connection found dead before the statement ran is retried too.
+	attempts := 0
+	err := billing.WithTx(context.Background(), db.Client, func(tx *ent.Tx) error {
+		if attempts++; attempts < 2 {
+			return fmt.Errorf("reading: %w", driver.ErrBadConn)
+		}
+		return nil
+	})
+	if err != nil || attempts != 2 {
+		t.Errorf("bad connection: %d attempts, err %v", attempts, err)
 	}
 	// A real deadlock on PostgreSQL: two transactions lock two rows in
 	// opposite orders; the loser is retried and both commit.
