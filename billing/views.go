@@ -34,9 +34,53 @@ func untilTomorrow(ctx context.Context, now time.Time) {
 	ValidUntil(ctx, time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, now.Location()))
 }
 
-// Usage reports month m for bg, optionally for one region.
+// Usage reports month m for bg, optionally for one region: a past
+// month whole, the month in progress up to yesterday; a month that
+// has not begun is refused (field month), never estimated.
 func (e *Engine) Usage(ctx context.Context, bg *ent.BillingGroup, m Month, region string) (*UsageReport, error) {
-	return e.usageThrough(ctx, bg, m, m.Days(), region)
+	lastDay, err := e.knownThrough(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return e.usageThrough(ctx, bg, m, lastDay, region)
+}
+
+// knownThrough is the last day of month m whose usage is known now: the
+// month's last day once it is over, yesterday while it runs (R-15; noted as
+// the validity of what is read). A month that has not begun has no usage
+// to show, and projecting its contracts would be an estimate dressed as
+// usage: it is refused.
+func (e *Engine) knownThrough(ctx context.Context, m Month) (int, error) {
+	if err := e.RequireBegun(m, "month"); err != nil {
+		return 0, err
+	}
+	now := e.Clock.Now().In(e.Policy.Location())
+	if m == (Month{now.Year(), now.Month()}) {
+		untilTomorrow(ctx, now)
+		return now.Day() - 1, nil
+	}
+	return m.Days(), nil
+}
+
+// RequireBegun refuses month m (as input field) when it has not begun in
+// the policy's zone.
+func (e *Engine) RequireBegun(m Month, field string) error {
+	now := e.Clock.Now()
+	if start := m.Start(e.Policy.Location()); now.Before(start) {
+		return FieldError(field, "%s has not begun (it begins %s): there is nothing to show for it yet", m, start.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// RequireEnded refuses month m (as input field) until it has ended: a
+// usage confirmation or the detailed fees of a month are documents of a
+// closed month.
+func (e *Engine) RequireEnded(m Month, field string) error {
+	now := e.Clock.Now()
+	if end := m.End(e.Policy.Location()); now.Before(end) {
+		return FieldError(field, "%s has not ended (it ends %s): its usage documents are issued once it has", m, end.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // CurrentUsage reports the current month from the 1st to the day before
@@ -274,8 +318,17 @@ type ChannelServiceUsage struct {
 // service the API calls and disk usage, and per channel its base fee, disk
 // usage fee and API usage fee. Metrics named "disk…" are disk usage,
 // the other per-unit metrics API usage.
+// Like Usage, the month in progress shows up to yesterday and a month that
+// has not begun is refused.
 func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month) ([]ChannelUsage, error) {
-	usage, err := e.viewUsage(ctx, bg.ID, m, m.Days())
+	lastDay, err := e.knownThrough(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if lastDay < 1 {
+		return []ChannelUsage{}, nil
+	}
+	usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
 	if err != nil {
 		return nil, err
 	}

@@ -149,6 +149,9 @@ func (r *Resolver) documentURL(ctx context.Context, in model.DocumentInput, kind
 	if err != nil {
 		return nil, err
 	}
+	if err := r.engine().RequireEnded(in.Month.Parse(), "month"); err != nil {
+		return nil, err
+	}
 	url, exp := r.Docs.URL(kind, bg.ID, string(in.Month), r.Clock.Now())
 	return &model.DocumentPayload{URL: url, ExpiresAt: exp}, nil
 }

@@ -108,10 +108,20 @@ func (r *Resolver) period(p *string) (time.Time, time.Time, error) {
 		y := r.Clock.Now().In(loc).Year()
 		return time.Date(y, 1, 1, 0, 0, 0, 0, loc), time.Date(y+1, 1, 1, 0, 0, 0, 0, loc), nil
 	}
-	if m, err := billing.ParseMonth(*p); err == nil {
+	from, to, err := parsePeriod(*p, loc)
+	if err == nil && r.Clock.Now().Before(from) {
+		// Like every view of a month, a period that has not begun is
+		// refused rather than answered with an empty list.
+		err = billing.FieldError("period", "%s has not begun", *p)
+	}
+	return from, to, err
+}
+
+func parsePeriod(p string, loc *time.Location) (time.Time, time.Time, error) {
+	if m, err := billing.ParseMonth(p); err == nil {
 		return m.Start(loc), m.End(loc), nil
 	}
-	if y, err := strconv.Atoi(*p); err == nil && len(*p) == 4 {
+	if y, err := strconv.Atoi(p); err == nil && len(p) == 4 {
 		return time.Date(y, 1, 1, 0, 0, 0, 0, loc), time.Date(y+1, 1, 1, 0, 0, 0, 0, loc), nil
 	}
 	return time.Time{}, time.Time{}, billing.FieldError("period", "a period is a year (2026) or a month (2026-11)")

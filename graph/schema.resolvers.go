@@ -217,6 +217,9 @@ func (r *billingGroupResolver) Invoices(ctx context.Context, obj *ent.BillingGro
 
 // Invoice is the resolver for the invoice field.
 func (r *billingGroupResolver) Invoice(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) (*ent.Invoice, error) {
+	if err := r.engine().RequireBegun(month.Parse(), "month"); err != nil {
+		return nil, err
+	}
 	inv, err := r.Client.Invoice.Query().Where(invoice.BillingGroupID(obj.ID), invoice.Month(string(month))).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil
