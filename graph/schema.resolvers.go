@@ -1584,31 +1584,18 @@ func (r *queryResolver) AuditLog(ctx context.Context, after *entgql.Cursor[strin
 
 // PaymentUpdated is the resolver for the paymentUpdated field.
 func (r *subscriptionResolver) PaymentUpdated(ctx context.Context, billingGroupID string) (<-chan *ent.Payment, error) {
-	if _, _, err := r.loadBillingGroup(ctx, billingGroupID, canReadBillingGroup); err != nil {
+	authorize := func(ctx context.Context) error {
+		_, _, err := r.loadBillingGroup(ctx, billingGroupID, canReadBillingGroup)
+		return err
+	}
+	if err := authorize(ctx); err != nil {
 		return nil, err
 	}
 	ch, cancel, err := r.Hub.Subscribe(billingGroupID)
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan *ent.Payment, 1)
-	go func() {
-		defer cancel()
-		defer close(out)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case p := <-ch:
-				select {
-				case out <- p:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return deliverWhileAuthorized(ctx, r.Resolver, ch, cancel, authorize), nil
 }
 
 // Month is the resolver for the month field.

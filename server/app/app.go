@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,7 +19,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
-	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/cloudbill/cloudbill/billing"
@@ -48,6 +46,10 @@ type App struct {
 	views *billing.Views
 	// responses: the whole-response cache over views (graph.ResponseCache).
 	responses atomic.Pointer[graph.ResponseCache]
+	// admission bounds the GraphQL operations running at once, over HTTP
+	// and websockets.
+	admission *admission
+	sockets   *socketRegistry
 }
 
 // New opens the database, migrates it and prepares the token machinery.
@@ -84,7 +86,8 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 	}
 	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
 		sandbox: &billing.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
-		hub:     graph.NewHub(), limits: limitsFrom(cfg)}
+		hub:     graph.NewHub(), limits: limitsFrom(cfg), admission: newAdmission(cfg.MaxInFlight)}
+	a.sockets = newSocketRegistry(a)
 	if db.Dialect == "postgres" && db.URL != "" {
 		a.relay = &pgRelay{db: db, log: log}
 		a.hub.Relay = a.relay
@@ -120,15 +123,7 @@ func (a *App) Resolver() *graph.Resolver {
 func (a *App) GraphQL() http.Handler {
 	r := a.Resolver()
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: 15 * time.Second,
-		// Browsers may open the socket from this server's own pages and from
-		// the SPA origins of the CORS allow-list, nowhere else.
-		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{
-			OriginPatterns: a.corsHosts(),
-		}},
-		InitFunc: a.websocketInit,
-	})
+	srv.AddTransport(a.socketTransport())
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	// Only application/json POSTs: no form or text/plain bodies, which a
@@ -159,27 +154,10 @@ func (a *App) GraphQL() http.Handler {
 	return srv
 }
 
-func (a *App) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-	bearer := strings.TrimPrefix(payload.Authorization(), "Bearer ")
-	if bearer == "" {
-		if v, ok := payload["authToken"].(string); ok {
-			bearer = v
-		}
-	}
-	if bearer == "" {
-		return ctx, nil, nil
-	}
-	p, err := a.Tokens.Resolve(ctx, a.DB.Client, bearer)
-	if err != nil {
-		return ctx, nil, errors.New("invalid credentials")
-	}
-	return auth.WithPrincipal(ctx, p), nil, nil
-}
-
 // Handler is the whole HTTP surface.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", a.admit(a.authenticate(a.GraphQL())))
+	mux.Handle("/graphql", a.graphqlEndpoint(a.GraphQL()))
 	mux.HandleFunc("GET /documents/{token}", a.serveDocument)
 	mux.HandleFunc("POST /webhooks/gateway", a.gatewayWebhook)
 	mux.Handle("GET /metrics", a.metrics.Handler())
@@ -213,17 +191,26 @@ func (a *App) Handler() http.Handler {
 	return a.requestID(a.cors(mux))
 }
 
+// graphqlEndpoint serves /graphql: an HTTP request has its body read, is
+// admitted and authenticated before it runs; a websocket upgrade goes
+// straight to its transport (socketTransport), which authenticates and
+// admits each of its operations.
+func (a *App) graphqlEndpoint(gql http.Handler) http.Handler {
+	viaHTTP := a.readBody(a.admit(a.authenticate(gql)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" { // as gqlgen's websocket transport decides
+			gql.ServeHTTP(w, r)
+			return
+		}
+		viaHTTP.ServeHTTP(w, r)
+	})
+}
+
 // authenticate resolves the bearer credential into the request's principal
 // once. A present but invalid credential is refused at once with
 // UNAUTHENTICATED; none at all leaves the request anonymous.
 func (a *App) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Bodies over 1 MiB: refused at once when declared, cut off otherwise.
-		if r.ContentLength > maxBody {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
 		defer cancel()
 		ctx = graph.WithClientIP(ctx, clientIP(r))
@@ -248,51 +235,17 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			ctx = auth.WithPrincipal(ctx, p)
-			if p.Account != nil && r.Header.Get("Upgrade") == "" {
+			if p.Account != nil {
 				// Read with the principal just now: what this request reads
 				// of the organization may come from the view cache while the
 				// revision is unchanged (graph.ReadOnlyViews keeps it for
-				// queries only). Not for a websocket: its operations run
-				// long after this upgrade request.
+				// queries only).
 				ctx = a.views.WithOrgRevision(ctx, p.OrgID, p.OrgRevision, p.OrgUsageRevision)
 			}
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
-
-// admit runs at most Config.MaxInFlight GraphQL requests at once; the rest
-// wait their turn in arrival order (a channel's waiters are served first in,
-// first out) until their deadline. On a saturated server this keeps each
-// request's time close to its own work plus its wait, instead of dozens of
-// requests (each resolving its fields in many goroutines) sharing the CPU
-// and all finishing late; and a burst queues instead of exhausting memory.
-// Subscriptions (websocket upgrades) hold their connection for long and are
-// not counted.
-func (a *App) admit(next http.Handler) http.Handler {
-	if a.Config.MaxInFlight <= 0 {
-		return next
-	}
-	slots := make(chan struct{}, a.Config.MaxInFlight)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
-		defer cancel()
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-		case <-ctx.Done():
-			writeGraphQLError(w, http.StatusServiceUnavailable, "the server is busy, try again", "UNAVAILABLE")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-const maxBody = 1 << 20
 
 func writeAuthError(w http.ResponseWriter, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -378,11 +331,8 @@ func (a *App) allowedCORS(origin string) bool {
 
 // Serve runs the HTTP server until ctx ends, then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
-	srv := &http.Server{
-		Addr: a.Config.Addr, Handler: a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
-	}
+	srv := &http.Server{Addr: a.Config.Addr}
+	a.ConfigureServer(srv)
 	ln, err := listen(a.Config.Addr)
 	if err != nil {
 		return err

@@ -50,9 +50,30 @@ type Config struct {
 	// ViewCacheRows bounds that cache (CLOUDBILL_VIEW_CACHE_ROWS; a row is
 	// an entity of some 430 bytes of heap, a dashboard about 40 rows).
 	ViewCacheRows int64
-	// MaxInFlight is how many GraphQL requests run at once
-	// (CLOUDBILL_MAX_IN_FLIGHT; default 8 per CPU, 0 = unlimited).
+	// MaxInFlight is how many GraphQL operations run at once, over HTTP
+	// and websockets (CLOUDBILL_MAX_IN_FLIGHT; default 8 per CPU, 0 =
+	// unlimited).
 	MaxInFlight int
+	// HeaderTimeout bounds reading a request's line and headers, and
+	// BodyTimeout a GraphQL request's body (read whole before admission).
+	HeaderTimeout, BodyTimeout time.Duration
+	// MaxSockets bounds the open websockets of a replica
+	// (CLOUDBILL_MAX_SOCKETS, default 1,000; 0 = unlimited);
+	// MaxSocketsPerCaller those of one caller — an account, an API token
+	// or an operator (CLOUDBILL_MAX_SOCKETS_PER_CALLER, default 16);
+	// MaxPendingSocketsPerAddress those of one client address that have
+	// not sent connection_init yet (default 8).
+	MaxSockets, MaxSocketsPerCaller, MaxPendingSocketsPerAddress int
+	// MaxSocketOperations bounds the operations (subscriptions included)
+	// running at once on one socket (default 32).
+	MaxSocketOperations int
+	// SocketInitTimeout: a socket without connection_init by then is
+	// closed (4408). SocketPingInterval: how often a socket is pinged (a
+	// peer that does not answer within two intervals is dropped).
+	// SocketCheckInterval: how often open sockets' credentials are checked
+	// for expiry and revocation, and subscriptions' grants re-checked when
+	// their organization's revision moved.
+	SocketInitTimeout, SocketPingInterval, SocketCheckInterval time.Duration
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -71,6 +92,16 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		AssetsDir:      getenv("CLOUDBILL_PLAYGROUND_ASSETS"),
 		Clock:          billing.SystemClock{},
 		RequestTimeout: 30 * time.Second,
+		HeaderTimeout:  10 * time.Second,
+		BodyTimeout:    10 * time.Second,
+
+		MaxSockets:                  1000,
+		MaxSocketsPerCaller:         16,
+		MaxPendingSocketsPerAddress: 8,
+		MaxSocketOperations:         32,
+		SocketInitTimeout:           5 * time.Second,
+		SocketPingInterval:          15 * time.Second,
+		SocketCheckInterval:         time.Second,
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return nil, errors.New("DATABASE_URL must be a postgres:// URL (unset it for the embedded database)")
@@ -107,6 +138,18 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			return nil, errors.New("CLOUDBILL_MAX_IN_FLIGHT must be a number of requests (0 = unlimited)")
 		}
 		c.MaxInFlight = n
+	}
+	for _, v := range []struct {
+		env string
+		to  *int
+	}{{"CLOUDBILL_MAX_SOCKETS", &c.MaxSockets}, {"CLOUDBILL_MAX_SOCKETS_PER_CALLER", &c.MaxSocketsPerCaller}} {
+		if s := getenv(v.env); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("%s must be a number of sockets (0 = unlimited)", v.env)
+			}
+			*v.to = n
+		}
 	}
 	var err error
 	if c.Policy, err = billing.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {

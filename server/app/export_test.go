@@ -1,6 +1,9 @@
 package app
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+)
 
 // Admit exposes admit to the tests of package app_test.
 func (a *App) Admit(h http.Handler) http.Handler { return a.admit(h) }
@@ -9,4 +12,9 @@ func (a *App) Admit(h http.Handler) http.Handler { return a.admit(h) }
 func (a *App) ResponseCacheCounts() (hits, misses int64) {
 	rc := a.responses.Load()
 	return rc.Hits.Load(), rc.Misses.Load()
+}
+
+// HoldAdmissionSlot takes an admission slot as an operation would.
+func (a *App) HoldAdmissionSlot(ctx context.Context) (release func(), ok bool) {
+	return a.admission.enter(ctx)
 }

@@ -71,7 +71,7 @@ func newEnvConfigured(t *testing.T, db *store.DB, clock *billing.FixedClock, set
 	a.Tokens.AccessTTL = 10 * 365 * 24 * time.Hour
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
-	srv.Config.Handler = a.Handler()
+	a.ConfigureServer(srv.Config) // the handler and the production server's read deadlines
 	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(a.StopListening)

@@ -72,6 +72,10 @@ func newMetrics(a *App) *Metrics {
 			_, orgs := a.views.Size()
 			return float64(orgs)
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_websockets_open",
+			Help: "Open websockets (bounded by CLOUDBILL_MAX_SOCKETS)."}, func() float64 {
+			return float64(a.sockets.Count())
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_outbox_depth",
 			Help: "Notifications and webhooks not yet delivered."}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

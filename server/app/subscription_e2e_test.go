@@ -171,6 +171,7 @@ func (e *env) socket(ctx context.Context, token string, header bool) *websocket.
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.t.Cleanup(func() { c.CloseNow() })
 	wsjson.Write(ctx, c, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
 	var ack map[string]any
 	if err := wsjson.Read(ctx, c, &ack); err != nil || ack["type"] != "connection_ack" {

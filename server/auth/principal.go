@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"github.com/cloudbill/cloudbill/ent"
 )
@@ -47,6 +48,10 @@ type Principal struct {
 	OrgRevision int64
 	// OrgUsageRevision is the organization's usage revision, read likewise.
 	OrgUsageRevision int64
+	// ExpiresAt is when the credentials stop being accepted (a JWT's exp
+	// plus the leeway, an API token's expiry); zero when they do not
+	// expire. A websocket opened with them is closed then.
+	ExpiresAt time.Time
 }
 
 // Roles lists the principal's roles for Viewer.roles.

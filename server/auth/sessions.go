@@ -93,6 +93,15 @@ func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string)
 	if err != nil {
 		return nil, errBadCredentials
 	}
+	p, err := t.resolveJWT(ctx, client, c)
+	if p != nil && c.ExpiresAt != nil {
+		p.ExpiresAt = c.ExpiresAt.Add(Leeway) // exp is required: Parse refuses a token without
+	}
+	return p, err
+}
+
+// resolveJWT finds the principal a verified JWT names.
+func (t *Tokens) resolveJWT(ctx context.Context, client *ent.Client, c *Claims) (*Principal, error) {
 	p := &Principal{}
 	for _, r := range c.Roles {
 		if r == RoleOperator {
@@ -132,7 +141,7 @@ func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string)
 			cols = append(cols, c)
 		}
 	}
-	err = client.Account.Query().Where(pred).Select(cols...).Modify(func(s *entsql.Selector) {
+	err := client.Account.Query().Where(pred).Select(cols...).Modify(func(s *entsql.Selector) {
 		g := entsql.Table(grant.Table)
 		o := entsql.Table(organization.Table)
 		s.LeftJoin(g).On(s.C(account.FieldID), g.C(grant.FieldAccountID)).
@@ -226,5 +235,9 @@ func (t *Tokens) resolveAPIToken(ctx context.Context, client *ent.Client, secret
 			return nil, err
 		}
 	}
-	return &Principal{OrgID: tok.OrgID, Partner: true, TokenID: tok.ID, Scopes: tok.Scopes, Grants: map[string]string{}}, nil
+	p := &Principal{OrgID: tok.OrgID, Partner: true, TokenID: tok.ID, Scopes: tok.Scopes, Grants: map[string]string{}}
+	if tok.ExpiresAt != nil {
+		p.ExpiresAt = *tok.ExpiresAt
+	}
+	return p, nil
 }

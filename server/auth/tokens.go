@@ -84,9 +84,13 @@ func (t *Tokens) Mint(typ, subject, org, jti string, roles []string, ttl time.Du
 // maxTokenLen refuses absurd tokens before any parsing.
 const maxTokenLen = 8192
 
+// Leeway is how long after its exp (and before its nbf/iat) a JWT is still
+// accepted, for clocks that differ a little.
+const Leeway = 30 * time.Second
+
 // Parse verifies a JWT strictly: allow-listed algorithms only (HS256 with our
 // key; RS256/ES256 only with a key from the JWKS file, chosen by kid), exp
-// required, iss and aud checked, 30 s leeway, and the expected type.
+// required, iss and aud checked, Leeway, and the expected type.
 func (t *Tokens) Parse(raw, wantType string) (*Claims, error) {
 	if len(raw) > maxTokenLen || strings.Count(raw, ".") != 2 {
 		return nil, errors.New("malformed token")
@@ -100,7 +104,7 @@ func (t *Tokens) Parse(raw, wantType string) (*Claims, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuer(t.Issuer),
 		jwt.WithAudience(t.Audience),
-		jwt.WithLeeway(30*time.Second),
+		jwt.WithLeeway(Leeway),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(t.Now),
 	)
