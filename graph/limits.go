@@ -23,6 +23,9 @@ type Limits struct {
 	MaxDepth, MaxAliases, MaxFields, MaxDirectives int
 	MaxCost                                        int
 	ListCost                                       int
+	// PasswordCost is what a mutation that hashes a password (login,
+	// signUp) adds to an operation's cost: its CPU, not its one field.
+	PasswordCost int
 	// Bucket: each caller holds up to Capacity points, restored at Rate a
 	// second; an operation spends its cost (Shopify's model). Rate 0 = off.
 	Capacity, Rate float64
@@ -40,7 +43,7 @@ type bucket struct {
 // DefaultLimits are generous for consoles, tight for abuse.
 func DefaultLimits() *Limits {
 	return &Limits{MaxDepth: 15, MaxAliases: 30, MaxFields: 500, MaxDirectives: 50, MaxCost: 10000, ListCost: 10,
-		Capacity: 20000, Rate: 2000}
+		PasswordCost: 1000, Capacity: 20000, Rate: 2000}
 }
 
 var _ interface {
@@ -146,7 +149,14 @@ func (l *Limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 	refuse := func(format string, args ...any) *gqlerror.Error {
 		return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": "QUERY_TOO_COMPLEX"}}
 	}
+	signIns, passwords := 0, 0
+	if rc.Operation.Operation == ast.Mutation {
+		signIns, passwords = countSignIns(rc.Operation.SelectionSet, rc.Doc.Fragments, map[string]bool{})
+		cost += passwords * l.PasswordCost
+	}
 	switch {
+	case signIns > 1:
+		return refuse("the operation has %d sign-in mutations; at most one of login, signUp and refreshToken per operation", signIns)
 	case w.maxDepth > l.MaxDepth:
 		return refuse("the query is %d levels deep; at most %d", w.maxDepth, l.MaxDepth)
 	case w.aliases > l.MaxAliases:
@@ -163,7 +173,8 @@ func (l *Limits) MutateOperationContext(ctx context.Context, rc *graphql.Operati
 		"throttleStatus": map[string]any{"maximumAvailable": l.Capacity, "currentlyAvailable": math.Floor(left), "restoreRate": l.Rate}})
 	if !ok {
 		return &gqlerror.Error{Message: fmt.Sprintf("throttled: this query costs %d and %0.f points are available; %0.f are restored a second", cost, left, l.Rate),
-			Extensions: map[string]any{"code": "THROTTLED", "cost": cost}}
+			Extensions: map[string]any{"code": "THROTTLED", "cost": cost,
+				"retryAfterSeconds": int64(math.Ceil((float64(cost) - left) / l.Rate))}}
 	}
 	return nil
 }

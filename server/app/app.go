@@ -79,6 +79,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	tokens.Now = cfg.Clock.Now
+	auth.LimitHashing(cfg.PasswordHashers)
 	if cfg.JWKSFile != "" {
 		if err := tokens.LoadJWKS(cfg.JWKSFile); err != nil {
 			return nil, fmt.Errorf("CLOUDBILL_JWKS_FILE: %w", err)
@@ -143,6 +144,7 @@ func (a *App) GraphQL() http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(a.metrics.Extension())
 	srv.Use(a.limits)
+	srv.Use(graph.SignInGate{MaxBacklog: a.Config.HashBacklog})
 	srv.Use(graph.Audit{R: r, Anonymous: a.metrics.anonymousMutation})
 	srv.Use(graph.ReadOnlyViews{Client: a.DB.Client})
 	// Last, so that metrics, limits and audit see cached responses too.

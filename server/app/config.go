@@ -74,6 +74,11 @@ type Config struct {
 	// for expiry and revocation, and subscriptions' grants re-checked when
 	// their organization's revision moved.
 	SocketInitTimeout, SocketPingInterval, SocketCheckInterval time.Duration
+	// PasswordHashers bounds the password hashes running at once
+	// (CLOUDBILL_PASSWORD_HASHERS; default half the CPUs, at least one);
+	// sign-ins are refused (THROTTLED) while HashBacklog more wait
+	// (default 4 per hasher).
+	PasswordHashers, HashBacklog int
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -151,6 +156,15 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			*v.to = n
 		}
 	}
+	c.PasswordHashers = max(1, runtime.GOMAXPROCS(0)/2)
+	if v := getenv("CLOUDBILL_PASSWORD_HASHERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, errors.New("CLOUDBILL_PASSWORD_HASHERS must be a number of hashes at once (at least 1)")
+		}
+		c.PasswordHashers = n
+	}
+	c.HashBacklog = 4 * c.PasswordHashers
 	var err error
 	if c.Policy, err = billing.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
 		return nil, err

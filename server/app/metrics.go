@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"net/http"
+
+	"github.com/cloudbill/cloudbill/server/auth"
 )
 
 // Metrics are served at /metrics in the Prometheus format.
@@ -71,6 +73,14 @@ func newMetrics(a *App) *Metrics {
 			Help: "Organizations the view cache holds views of."}, func() float64 {
 			_, orgs := a.views.Size()
 			return float64(orgs)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_password_hashing_backlog",
+			Help: "Password hashes waiting for their turn (bounded by CLOUDBILL_PASSWORD_HASHERS at once)."}, func() float64 {
+			return float64(auth.HashingBacklog())
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_password_hashing_peak",
+			Help: "The most password hashes that ran at once since the start (never above CLOUDBILL_PASSWORD_HASHERS)."}, func() float64 {
+			return float64(auth.HashingPeak())
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_websockets_open",
 			Help: "Open websockets (bounded by CLOUDBILL_MAX_SOCKETS)."}, func() float64 {

@@ -8,7 +8,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"unicode"
 
 	"golang.org/x/crypto/argon2"
@@ -22,13 +24,63 @@ const (
 	argonKeyLen  = 32
 )
 
+// Password hashing is the dearest thing a caller without an account can
+// make the server do (argon2id: 19 MiB and tens of milliseconds of a CPU
+// each). At most hashers run at once, whoever asks (sign-in, sign-up, the
+// demo seed), so hashing never takes every CPU from the other requests;
+// the rest wait their turn, and the sign-in mutations are refused while
+// too many wait (graph.SignInGate, HashingBacklog).
+var (
+	hashers     atomic.Pointer[chan struct{}] // nil: defaultHashers
+	hashWaiting atomic.Int64
+	hashRunning atomic.Int64
+	hashPeak    atomic.Int64
+)
+
+// defaultHashers is half the CPUs, at least one.
+func defaultHashers() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
+// LimitHashing sets how many password hashes may run at once (at least
+// one), and starts HashingPeak over; called at start.
+func LimitHashing(n int) {
+	slots := make(chan struct{}, max(1, n))
+	hashers.Store(&slots)
+	hashPeak.Store(0)
+}
+
+// HashingBacklog is how many password hashes are waiting for their turn.
+func HashingBacklog() int { return int(hashWaiting.Load()) }
+
+// HashingPeak is the most password hashes that ran at once since the
+// limit was set (for /metrics: it never exceeds the limit).
+func HashingPeak() int { return int(hashPeak.Load()) }
+
+// hashing runs f when its turn comes.
+func hashing(f func()) {
+	if hashers.Load() == nil {
+		slots := make(chan struct{}, defaultHashers())
+		hashers.CompareAndSwap(nil, &slots)
+	}
+	slots := *hashers.Load()
+	hashWaiting.Add(1)
+	slots <- struct{}{}
+	hashWaiting.Add(-1)
+	defer func() { <-slots }()
+	n := hashRunning.Add(1)
+	defer hashRunning.Add(-1)
+	for p := hashPeak.Load(); n > p && !hashPeak.CompareAndSwap(p, n); p = hashPeak.Load() {
+	}
+	f()
+}
+
 // HashPassword returns an encoded argon2id hash with a random salt.
 func HashPassword(password string) (string, error) {
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	var key []byte
+	hashing(func() { key = argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen) })
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime,
 		argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -51,7 +103,8 @@ func CheckPassword(encoded, password string) bool {
 	if err1 != nil || err2 != nil || len(want) == 0 {
 		return false
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	var got []byte
+	hashing(func() { got = argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want))) })
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
