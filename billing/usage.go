@@ -98,264 +98,349 @@ var maxQuantity = decimal.New(1, 12)
 // usageChunk keeps statements under both databases' parameter limits.
 const usageChunk = 1000
 
+// usageRow is an event of a batch that passed validation.
+type usageRow struct {
+	UsageInput
+	index  int // in the batch
+	org    string
+	micros int64
+	day    string // in the policy's zone, "2026-10-31"
+	month  string
+}
+
+// usageBatch is a validated batch, ready to be recorded.
+type usageBatch struct {
+	rows    []usageRow
+	repeats int                // events sent twice within the batch, counted once
+	pairs   map[[2]string]bool // the batch's (billing group, month) pairs
+	now     time.Time
+}
+
 // RecordUsage validates a batch and records it in one transaction: events
 // whose id the organization already sent count as duplicates and change
 // nothing; the daily rollups grow by exactly the new events. A batch
 // with any invalid event is refused whole. orgID limits the billing groups
 // to one tenant ("" for operators).
 func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput) (UsageResult, error) {
+	b, err := e.validateUsage(ctx, orgID, in)
+	if err != nil {
+		return UsageResult{}, err
+	}
+	var res UsageResult
+	err = WithTx(ctx, e.Client, func(tx *ent.Tx) (err error) {
+		res, err = e.recordBatch(ctx, tx, b)
+		return err
+	})
+	return res, err
+}
+
+// usageChecker validates the events of one batch against the catalog and
+// the batch's billing groups.
+type usageChecker struct {
+	cat    *Catalog
+	prices Prices
+	groups map[string]*ent.BillingGroup
+	loc    *time.Location
+	now    time.Time
+}
+
+// validateUsage checks every event of a batch and refuses the batch with
+// one error per invalid event. An event repeated within the batch counts
+// once, unless its content differs.
+func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInput) (*usageBatch, error) {
 	if len(in) == 0 || len(in) > MaxUsageBatch {
-		return UsageResult{}, FieldError("events", "send 1 to %d events at once", MaxUsageBatch)
+		return nil, FieldError("events", "send 1 to %d events at once", MaxUsageBatch)
 	}
 	cat, err := e.catalog(ctx, e.Client)
 	if err != nil {
-		return UsageResult{}, err
+		return nil, err
 	}
-	regionOK := cat.Regions // the catalog's, cached like its services
 	groups, err := e.groupsOf(ctx, orgID, in)
+	if err != nil {
+		return nil, err
+	}
+	c := usageChecker{cat: cat, prices: NewPrices(cat.Prices), groups: groups, loc: e.Policy.Location(), now: e.Clock.Now()}
+	b := &usageBatch{rows: make([]usageRow, 0, len(in)), pairs: map[[2]string]bool{}, now: c.now}
+	var bad []EventError
+	seen := make(map[string]int, len(in))
+	for i, ev := range in {
+		r, fail := c.check(i, ev)
+		if fail == nil {
+			if j, dup := seen[ev.EventID]; dup {
+				if in[j] != ev {
+					fail = eventError(i, ev, "eventId", "eventId repeats event %d of this batch with other content", j)
+				} else {
+					b.repeats++ // the same event twice in one batch counts once
+					continue
+				}
+			}
+		}
+		if fail != nil {
+			bad = append(bad, *fail)
+			continue
+		}
+		seen[ev.EventID] = i
+		b.rows = append(b.rows, r)
+		b.pairs[[2]string{r.BillingGroupID, r.month}] = true
+	}
+	if len(bad) > 0 {
+		return nil, &BatchError{Events: bad}
+	}
+	return b, nil
+}
+
+func eventError(i int, ev UsageInput, field, format string, args ...any) *EventError {
+	return &EventError{Index: i, EventID: clip(ev.EventID), Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// check validates event i on its own.
+func (c *usageChecker) check(i int, ev UsageInput) (usageRow, *EventError) {
+	bg, ok := c.groups[ev.BillingGroupID]
+	switch {
+	case ev.EventID == "" || len(ev.EventID) > 200:
+		return usageRow{}, eventError(i, ev, "eventId", "eventId must be 1 to 200 characters")
+	case !ok:
+		return usageRow{}, eventError(i, ev, "billingGroupId", "unknown billing group")
+	case c.cat.Services[ev.ServiceCode].Code == "":
+		return usageRow{}, eventError(i, ev, "serviceCode", "unknown service %q", clip(ev.ServiceCode))
+	case !c.cat.Regions[ev.Region]:
+		return usageRow{}, eventError(i, ev, "region", "unknown region %q", clip(ev.Region))
+	case len(ev.Channel) > 100:
+		return usageRow{}, eventError(i, ev, "channel", "channel is at most 100 characters")
+	}
+	if p, ok := c.prices.Find(ev.ServiceCode, ev.Region, ev.Metric); !ok || p.Model != "PER_UNIT" {
+		return usageRow{}, eventError(i, ev, "metric", "service %q has no per-unit price for metric %q in %s",
+			ev.ServiceCode, clip(ev.Metric), ev.Region)
+	}
+	micros, ok := parseQuantity(ev.Quantity)
+	if !ok {
+		return usageRow{}, eventError(i, ev, "quantity", "quantity must be a decimal from 0 to 10^12 with at most 6 decimal places")
+	}
+	if ev.OccurredAt.After(c.now.Add(5 * time.Minute)) {
+		return usageRow{}, eventError(i, ev, "occurredAt", "occurredAt is in the future")
+	}
+	day := ev.OccurredAt.In(c.loc).Format("2006-01-02")
+	return usageRow{UsageInput: ev, index: i, org: bg.OrgID, micros: micros, day: day, month: day[:7]}, nil
+}
+
+// parseQuantity reads a quantity in micro-units: plain digits the fast way
+// (quantityMicros), anything else by the exact decimal path.
+func parseQuantity(s string) (int64, bool) {
+	if micros, ok := quantityMicros(s); ok {
+		return micros, true
+	}
+	q, err := ParseDecimal(s)
+	if err != nil || q.IsNegative() || q.GreaterThan(maxQuantity) || q.Exponent() < -6 {
+		return 0, false
+	}
+	return q.Shift(6).IntPart(), true
+}
+
+// recordBatch records a validated batch in tx. Usage of a month whose
+// invoice is issued is closed (R-51: the invoice never changes); late usage
+// must not vanish silently. The invoices are looked for inside this
+// transaction, after waiting for any issuing of the batch's months in
+// progress (issueOne's advisory lock, taken for months that are ending or
+// over; on SQLite this transaction holds the only write lock), so that no
+// usage lands in a month after its invoice read it. PostgreSQL looks in the
+// same statement that records the events (RecordEventsSQL).
+func (e *Engine) recordBatch(ctx context.Context, tx *ent.Tx, b *usageBatch) (UsageResult, error) {
+	closed, err := e.closedMonths(ctx, tx, b.pairs, b.now)
 	if err != nil {
 		return UsageResult{}, err
 	}
-	loc := e.Policy.Location()
-	now := e.Clock.Now()
-	idx := NewPrices(cat.Prices)
-	type row struct {
-		UsageInput
-		index  int // in the batch
-		org    string
-		micros int64
-		day    string
-		month  string
+	if len(closed) > 0 {
+		return UsageResult{}, lateUsage(b.rows, closed)
 	}
-	rows := make([]row, 0, len(in))
-	var bad []EventError
-	seen := make(map[string]int, len(in))
-	fail := func(i int, ev UsageInput, field, format string, args ...any) {
-		bad = append(bad, EventError{Index: i, EventID: clip(ev.EventID), Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-	for i, ev := range in {
-		bg, ok := groups[ev.BillingGroupID]
-		switch {
-		case ev.EventID == "" || len(ev.EventID) > 200:
-			fail(i, ev, "eventId", "eventId must be 1 to 200 characters")
-			continue
-		case !ok:
-			fail(i, ev, "billingGroupId", "unknown billing group")
-			continue
-		case cat.Services[ev.ServiceCode].Code == "":
-			fail(i, ev, "serviceCode", "unknown service %q", clip(ev.ServiceCode))
-			continue
-		case !regionOK[ev.Region]:
-			fail(i, ev, "region", "unknown region %q", clip(ev.Region))
-			continue
-		case len(ev.Channel) > 100:
-			fail(i, ev, "channel", "channel is at most 100 characters")
-			continue
+	res := UsageResult{Duplicates: b.repeats}
+	for start := 0; start < len(b.rows); start += usageChunk {
+		chunk := b.rows[start:min(start+usageChunk, len(b.rows))]
+		record := e.recordChunkSQLite
+		if e.Postgres {
+			record = e.recordChunkPostgres
 		}
-		if p, ok := idx.Find(ev.ServiceCode, ev.Region, ev.Metric); !ok || p.Model != "PER_UNIT" {
-			fail(i, ev, "metric", "service %q has no per-unit price for metric %q in %s", ev.ServiceCode, clip(ev.Metric), ev.Region)
-			continue
-		}
-		micros, ok := quantityMicros(ev.Quantity)
-		if !ok { // anything but plain digits: the exact decimal path decides
-			q, err := ParseDecimal(ev.Quantity)
-			if err != nil || q.IsNegative() || q.GreaterThan(maxQuantity) || q.Exponent() < -6 {
-				fail(i, ev, "quantity", "quantity must be a decimal from 0 to 10^12 with at most 6 decimal places")
-				continue
-			}
-			micros = q.Shift(6).IntPart()
-		}
-		if ev.OccurredAt.After(now.Add(5 * time.Minute)) {
-			fail(i, ev, "occurredAt", "occurredAt is in the future")
-			continue
-		}
-		if j, dup := seen[ev.EventID]; dup {
-			if in[j] != ev {
-				fail(i, ev, "eventId", "eventId repeats event %d of this batch with other content", j)
-			}
-			continue // the same event twice in one batch counts once
-		}
-		seen[ev.EventID] = i
-		day := ev.OccurredAt.In(loc).Format("2006-01-02")
-		rows = append(rows, row{UsageInput: ev, index: i, org: bg.OrgID, micros: micros, day: day, month: day[:7]})
-	}
-	if len(bad) > 0 {
-		return UsageResult{}, &BatchError{Events: bad}
-	}
-	months := map[[2]string]bool{}
-	for _, r := range rows {
-		months[[2]string{r.BillingGroupID, r.month}] = true
-	}
-	var res UsageResult
-	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		// Usage of a month whose invoice is issued is closed (R-51: the
-		// invoice never changes); late usage must not vanish silently. The
-		// invoices are looked for inside this transaction, after waiting for
-		// any issuing of the batch's months in progress (issueOne's advisory
-		// lock, taken for months that are ending or over; on SQLite this
-		// transaction holds the only write lock), so that no usage lands in
-		// a month after its invoice read it. PostgreSQL looks in the same
-		// statement that records the events (RecordEventsSQL).
-		refuse := func(closed map[[2]string]bool) error {
-			var late []EventError
-			for _, r := range rows {
-				if closed[[2]string{r.BillingGroupID, r.month}] {
-					late = append(late, EventError{Index: r.index, EventID: clip(r.EventID), Field: "occurredAt",
-						Message: fmt.Sprintf("the month %s is already invoiced for this billing group", r.month)})
-				}
-			}
-			return &BatchError{Events: late}
-		}
-		closed, err := e.closedMonths(ctx, tx, months, now)
+		accepted, err := record(ctx, tx, b, chunk)
 		if err != nil {
-			return err
+			return UsageResult{}, err
 		}
-		if len(closed) > 0 {
-			return refuse(closed)
+		res.Accepted += accepted
+		res.Duplicates += len(chunk) - accepted
+	}
+	if res.Accepted == 0 {
+		return res, nil
+	}
+	return res, bumpUsageRevision(ctx, tx, b.rows)
+}
+
+// lateUsage refuses the events of rows whose (billing group, month) is
+// closed.
+func lateUsage(rows []usageRow, closed map[[2]string]bool) *BatchError {
+	var late []EventError
+	for _, r := range rows {
+		if closed[[2]string{r.BillingGroupID, r.month}] {
+			late = append(late, *eventError(r.index, r.UsageInput, "occurredAt",
+				"the month %s is already invoiced for this billing group", r.month))
 		}
-		pairGroups, pairMonths := make([]string, 0, len(months)), make([]string, 0, len(months))
-		for p := range months {
-			pairGroups, pairMonths = append(pairGroups, p[0]), append(pairMonths, p[1])
+	}
+	return &BatchError{Events: late}
+}
+
+// bumpUsageRevision moves the usage revision of the organizations whose
+// usage changed: their usage views are stale now (billing/orgcache.go).
+// Last in the transaction, so the rows are locked only until the commit
+// that follows.
+func bumpUsageRevision(ctx context.Context, tx *ent.Tx, rows []usageRow) error {
+	set := map[string]bool{}
+	for _, r := range rows {
+		set[r.org] = true
+	}
+	orgs := make([]string, 0, len(set))
+	for o := range set {
+		orgs = append(orgs, o)
+	}
+	sort.Strings(orgs)
+	return tx.Organization.Update().Where(organization.IDIn(orgs...)).AddUsageRevision(1).Exec(ctx)
+}
+
+// recordChunkPostgres records a chunk of events and their rollups in one
+// statement (RecordEventsSQL), one array literal per column in its order,
+// and returns how many events were new.
+func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBatch, chunk []usageRow) (int, error) {
+	n := len(chunk)
+	ids, orgs, events, groups := newPGArray(n, 30), newPGArray(n, 30), newPGArray(n, 24), newPGArray(n, 30)
+	services, regions, channels, metrics := newPGArray(n, 16), newPGArray(n, 8), newPGArray(n, 0), newPGArray(n, 8)
+	micros, ats, days := newPGArray(n, 10), newPGArray(n, 30), newPGArray(n, 10)
+	xid.AppendNew("use", n, ids.bytes)
+	for _, r := range chunk {
+		orgs.text(r.org)
+		events.text(r.EventID)
+		groups.text(r.BillingGroupID)
+		services.text(r.ServiceCode)
+		regions.text(r.Region)
+		channels.text(r.Channel)
+		metrics.text(r.Metric)
+		micros.int64(r.micros)
+		ats.time(r.OccurredAt)
+		days.text(r.day)
+	}
+	pairGroups, pairMonths := make([]string, 0, len(b.pairs)), make([]string, 0, len(b.pairs))
+	for p := range b.pairs {
+		pairGroups, pairMonths = append(pairGroups, p[0]), append(pairMonths, p[1])
+	}
+	args := []any{ids.String(), orgs.String(), events.String(), groups.String(), services.String(),
+		regions.String(), channels.String(), metrics.String(), micros.String(), ats.String(), days.String(), b.now,
+		pq.StringArray(pairGroups), pq.StringArray(pairMonths)}
+	var accepted int
+	var invoiced pq.StringArray
+	rs, err := tx.QueryContext(ctx, RecordEventsSQL, args...)
+	if err != nil {
+		return 0, err
+	}
+	for rs.Next() {
+		if err := rs.Scan(&accepted, &invoiced); err != nil {
+			rs.Close()
+			return 0, err
 		}
-		res = UsageResult{Duplicates: len(in) - len(rows)}
-		for start := 0; start < len(rows); start += usageChunk {
-			chunk := rows[start:min(start+usageChunk, len(rows))]
-			if e.Postgres {
-				// Events and rollups in one statement (RecordEventsSQL).
-				// One array literal per column, in RecordEventsSQL's order.
-				n := len(chunk)
-				ids, orgs, events, groups := newPGArray(n, 30), newPGArray(n, 30), newPGArray(n, 24), newPGArray(n, 30)
-				services, regions, channels, metrics := newPGArray(n, 16), newPGArray(n, 8), newPGArray(n, 0), newPGArray(n, 8)
-				micros, ats, days := newPGArray(n, 10), newPGArray(n, 30), newPGArray(n, 10)
-				xid.AppendNew("use", n, ids.bytes)
-				for _, r := range chunk {
-					orgs.text(r.org)
-					events.text(r.EventID)
-					groups.text(r.BillingGroupID)
-					services.text(r.ServiceCode)
-					regions.text(r.Region)
-					channels.text(r.Channel)
-					metrics.text(r.Metric)
-					micros.int64(r.micros)
-					ats.time(r.OccurredAt)
-					days.text(r.day)
-				}
-				args := []any{ids.String(), orgs.String(), events.String(), groups.String(), services.String(),
-					regions.String(), channels.String(), metrics.String(), micros.String(), ats.String(), days.String(), now,
-					pq.StringArray(pairGroups), pq.StringArray(pairMonths)}
-				var accepted int
-				var invoiced pq.StringArray
-				rs, err := tx.QueryContext(ctx, RecordEventsSQL, args...)
-				if err != nil {
-					return err
-				}
-				for rs.Next() {
-					if err := rs.Scan(&accepted, &invoiced); err != nil {
-						rs.Close()
-						return err
-					}
-				}
-				if err := cmp.Or(rs.Err(), rs.Close()); err != nil {
-					return err
-				}
-				if len(invoiced) > 0 { // nothing was written
-					closed := map[[2]string]bool{}
-					for _, gm := range invoiced {
-						g, m, _ := strings.Cut(gm, " ")
-						closed[[2]string{g, m}] = true
-					}
-					return refuse(closed)
-				}
-				res.Accepted += accepted
-				res.Duplicates += len(chunk) - accepted
-				continue
-			}
-			ins := sql.Dialect(e.dialect()).Insert(usageevent.Table).Columns(
-				usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldCreatedAt, usageevent.FieldEventID,
-				usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode,
-				usageevent.FieldChannel, usageevent.FieldMetric, usageevent.FieldQuantityMicros, usageevent.FieldOccurredAt)
-			for _, r := range chunk {
-				ins.Values(xid.New("use"), r.org, now, r.EventID, r.BillingGroupID, r.ServiceCode, r.Region,
-					r.Channel, r.Metric, r.micros, r.OccurredAt)
-			}
-			ins.OnConflict(sql.ConflictColumns(usageevent.FieldOrgID, usageevent.FieldEventID), sql.DoNothing()).
-				Returning(usageevent.FieldEventID)
-			query, args := ins.Query()
-			rs, err := tx.QueryContext(ctx, query, args...)
-			if err != nil {
-				return err
-			}
-			inserted := map[string]bool{}
-			for rs.Next() {
-				var id string
-				if err := rs.Scan(&id); err != nil {
-					rs.Close()
-					return err
-				}
-				inserted[id] = true
-			}
-			if err := rs.Close(); err != nil {
-				return err
-			}
-			// Roll up exactly the events this call inserted.
-			type key struct{ org, bg, day, svc, region, channel, metric string }
-			sums := map[key]int64{}
-			for _, r := range chunk {
-				if !inserted[r.EventID] {
-					res.Duplicates++
-					continue
-				}
-				res.Accepted++
-				sums[key{r.org, r.BillingGroupID, r.day, r.ServiceCode, r.Region, r.Channel, r.Metric}] += r.micros
-			}
-			keys := make([]key, 0, len(sums))
-			for k := range sums {
-				keys = append(keys, k)
-			}
-			// A fixed order keeps concurrent batches from deadlocking.
-			slices.SortFunc(keys, func(a, b key) int {
-				return cmp.Or(cmp.Compare(a.bg, b.bg), cmp.Compare(a.day, b.day), cmp.Compare(a.svc, b.svc),
-					cmp.Compare(a.region, b.region), cmp.Compare(a.channel, b.channel), cmp.Compare(a.metric, b.metric))
-			})
-			if len(keys) == 0 {
-				continue
-			}
-			bulk := make([]*ent.UsageDailyCreate, len(keys))
-			for i, k := range keys {
-				bulk[i] = tx.UsageDaily.Create().SetID(xid.New("ud")).SetOrgID(k.org).SetBillingGroupID(k.bg).
-					SetDay(k.day).SetServiceCode(k.svc).SetRegionCode(k.region).SetChannel(k.channel).
-					SetMetric(k.metric).SetQuantityMicros(sums[k])
-			}
-			err = tx.UsageDaily.CreateBulk(bulk...).OnConflict(
-				sql.ConflictColumns(usagedaily.FieldBillingGroupID, usagedaily.FieldDay, usagedaily.FieldServiceCode,
-					usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric),
-				sql.ResolveWith(func(u *sql.UpdateSet) {
-					u.Set(usagedaily.FieldQuantityMicros, sql.Expr(
-						u.Table().C(usagedaily.FieldQuantityMicros)+" + excluded."+usagedaily.FieldQuantityMicros))
-				}),
-			).Exec(ctx)
-			if err != nil {
-				return err
-			}
+	}
+	if err := cmp.Or(rs.Err(), rs.Close()); err != nil {
+		return 0, err
+	}
+	if len(invoiced) > 0 { // nothing was written
+		closed := map[[2]string]bool{}
+		for _, gm := range invoiced {
+			g, m, _ := strings.Cut(gm, " ")
+			closed[[2]string{g, m}] = true
 		}
-		// The organizations whose usage changed: their usage views are
-		// stale now (billing/orgcache.go). Last, so the rows are locked
-		// only until the commit that follows.
-		set := map[string]bool{}
-		for _, r := range rows {
-			set[r.org] = true
+		return 0, lateUsage(b.rows, closed)
+	}
+	return accepted, nil
+}
+
+// recordChunkSQLite inserts a chunk's events, skipping the ids the
+// organization already sent, and adds exactly the inserted ones to their
+// daily rollups; it returns how many events were new.
+func (e *Engine) recordChunkSQLite(ctx context.Context, tx *ent.Tx, b *usageBatch, chunk []usageRow) (int, error) {
+	inserted, err := e.insertEventsSQLite(ctx, tx, b.now, chunk)
+	if err != nil {
+		return 0, err
+	}
+	sums := map[rollupKey]int64{}
+	accepted := 0
+	for _, r := range chunk {
+		if inserted[r.EventID] {
+			accepted++
+			sums[rollupKeyOf(r)] += r.micros
 		}
-		orgs := make([]string, 0, len(set))
-		for o := range set {
-			orgs = append(orgs, o)
+	}
+	return accepted, addRollupsSQLite(ctx, tx, sums)
+}
+
+// insertEventsSQLite inserts a chunk's events and returns the event ids
+// that were new.
+func (e *Engine) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Time, chunk []usageRow) (map[string]bool, error) {
+	ins := sql.Dialect(e.dialect()).Insert(usageevent.Table).Columns(
+		usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldCreatedAt, usageevent.FieldEventID,
+		usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode,
+		usageevent.FieldChannel, usageevent.FieldMetric, usageevent.FieldQuantityMicros, usageevent.FieldOccurredAt)
+	for _, r := range chunk {
+		ins.Values(xid.New("use"), r.org, now, r.EventID, r.BillingGroupID, r.ServiceCode, r.Region,
+			r.Channel, r.Metric, r.micros, r.OccurredAt)
+	}
+	ins.OnConflict(sql.ConflictColumns(usageevent.FieldOrgID, usageevent.FieldEventID), sql.DoNothing()).
+		Returning(usageevent.FieldEventID)
+	query, args := ins.Query()
+	rs, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	inserted := map[string]bool{}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			rs.Close()
+			return nil, err
 		}
-		sort.Strings(orgs)
-		if res.Accepted == 0 {
-			return nil
-		}
-		return tx.Organization.Update().Where(organization.IDIn(orgs...)).AddUsageRevision(1).Exec(ctx)
+		inserted[id] = true
+	}
+	return inserted, rs.Close()
+}
+
+// rollupKey is what a daily rollup row adds up.
+type rollupKey struct{ org, bg, day, svc, region, channel, metric string }
+
+func rollupKeyOf(r usageRow) rollupKey {
+	return rollupKey{r.org, r.BillingGroupID, r.day, r.ServiceCode, r.Region, r.Channel, r.Metric}
+}
+
+// addRollupsSQLite adds sums to their daily rollups, creating the missing
+// ones.
+func addRollupsSQLite(ctx context.Context, tx *ent.Tx, sums map[rollupKey]int64) error {
+	if len(sums) == 0 {
+		return nil
+	}
+	keys := make([]rollupKey, 0, len(sums))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	// A fixed order keeps concurrent batches from deadlocking.
+	slices.SortFunc(keys, func(a, b rollupKey) int {
+		return cmp.Or(cmp.Compare(a.bg, b.bg), cmp.Compare(a.day, b.day), cmp.Compare(a.svc, b.svc),
+			cmp.Compare(a.region, b.region), cmp.Compare(a.channel, b.channel), cmp.Compare(a.metric, b.metric))
 	})
-	return res, err
+	bulk := make([]*ent.UsageDailyCreate, len(keys))
+	for i, k := range keys {
+		bulk[i] = tx.UsageDaily.Create().SetID(xid.New("ud")).SetOrgID(k.org).SetBillingGroupID(k.bg).
+			SetDay(k.day).SetServiceCode(k.svc).SetRegionCode(k.region).SetChannel(k.channel).
+			SetMetric(k.metric).SetQuantityMicros(sums[k])
+	}
+	return tx.UsageDaily.CreateBulk(bulk...).OnConflict(
+		sql.ConflictColumns(usagedaily.FieldBillingGroupID, usagedaily.FieldDay, usagedaily.FieldServiceCode,
+			usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric),
+		sql.ResolveWith(func(u *sql.UpdateSet) {
+			u.Set(usagedaily.FieldQuantityMicros, sql.Expr(
+				u.Table().C(usagedaily.FieldQuantityMicros)+" + excluded."+usagedaily.FieldQuantityMicros))
+		}),
+	).Exec(ctx)
 }
 
 // RecordEventsSQL records a chunk of events and rolls up exactly the ones
