@@ -124,7 +124,8 @@ func ParseDay(field, s string) (time.Time, error) {
 // CreateContract starts holding a service in a region for a billing group.
 // Its charges begin with the month it starts, so it cannot start in a month
 // whose invoice is issued (R-51: that invoice never changes; see
-// changeContracts).
+// changeContracts), nor before the group's first invoiced month
+// (FirstMonth: those months are never invoiced for it).
 func (e *Engine) CreateContract(ctx context.Context, bg *ent.BillingGroup, serviceCode, regionCode string, starts time.Time, ends *time.Time) (*ent.Contract, error) {
 	ok, err := e.Client.Service.Query().Where(service.Code(serviceCode)).Exist(ctx)
 	if err != nil {
@@ -143,8 +144,12 @@ func (e *Engine) CreateContract(ctx context.Context, bg *ent.BillingGroup, servi
 	if ends != nil && ends.Before(starts) {
 		return nil, FieldError("endsOn", "a contract cannot end before it starts")
 	}
+	from := MonthOf(starts, time.UTC)
+	if err := e.beforeFirstMonth(bg, from, "startsOn"); err != nil {
+		return nil, err
+	}
 	var c *ent.Contract
-	err = e.changeContracts(ctx, bg, MonthOf(starts, time.UTC), "startsOn", func(tx *ent.Tx) (err error) {
+	err = e.changeContracts(ctx, bg, from, "startsOn", func(tx *ent.Tx) (err error) {
 		c, err = tx.Contract.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).
 			SetServiceCode(serviceCode).SetRegionCode(regionCode).SetStartsOn(starts).
 			SetNillableEndsOn(ends).Save(ctx)

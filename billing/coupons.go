@@ -13,7 +13,6 @@ import (
 	"github.com/cloudbill/cloudbill/ent/couponguess"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
-	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/service"
 )
 
@@ -148,14 +147,23 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 		r.CreditID = c.ID
 		red.SetCreditID(c.ID)
 	} else {
+		// A discount of the current month, which must still be open: the
+		// jobs may have been run ahead of the clock (outside production).
+		m := MonthOf(now, e.Policy.Location())
+		if err := e.openMonth(ctx, tx, bg, m, "code"); err != nil {
+			return Redemption{}, err
+		}
 		d, err := tx.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).
-			SetMonth(MonthOf(now, e.Policy.Location()).String()).SetName(cp.Name).SetPercentage(cp.Percentage).
+			SetMonth(m.String()).SetName(cp.Name).SetPercentage(cp.Percentage).
 			SetServiceCodes(cp.ServiceCodes).SetConditions("coupon " + cp.Code).Save(ctx)
 		if err != nil {
 			return Redemption{}, err
 		}
 		r.DiscountID = d.ID
 		red.SetDiscountID(d.ID)
+		if err := touchRating(ctx, tx.Client(), bg.OrgID); err != nil {
+			return Redemption{}, err
+		}
 		defer InvalidateViews(bg.ID)
 	}
 	err = red.Exec(ctx)
@@ -189,22 +197,11 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m Mon
 	defer InvalidateViews(bg.ID)
 	var d *ent.Discount
 	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		// an issued invoice never changes, so a discount of a month
-		// already invoiced would never apply; it is refused rather than
-		// kept in silence. An issuing of the month in progress is waited
-		// for (the shared side of its lock; SQLite's one writer waits
-		// anyway) before the invoice is looked for, and the usage revision
-		// moves with the discount, so an issuer that read the group's
-		// discounts before this commit reads them again (issueOne).
-		if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, m.String())}); err != nil {
+		// A discount of a month no invoice will carry (invoiced already,
+		// or before the group's first invoice) would never apply; it is
+		// refused rather than kept in silence.
+		if err := e.openMonth(ctx, tx, bg, m, "month"); err != nil {
 			return err
-		}
-		invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String())).Exist(ctx)
-		if err != nil {
-			return err
-		}
-		if invoiced {
-			return FieldError("month", "the month %s is already invoiced for this billing group; its invoice cannot change", m)
 		}
 		if d, err = tx.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
 			SetName(name).SetPercentage(p.String()).SetServiceCodes(uniq(services)).SetConditions(conditions).Save(ctx); err != nil {

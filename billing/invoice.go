@@ -42,6 +42,48 @@ func (p Policy) IssuedAt(m Month) time.Time {
 	return time.Date(n.Year, n.Month, p.IssueDay, 0, 0, 0, 0, p.Location())
 }
 
+// FirstMonth is the first month invoiced for bg: IssueInvoices issues a
+// month to the groups created before it ended. Nothing billable may be
+// recorded for an earlier month (usage, contracts, discounts): no invoice
+// would ever carry it.
+func (e *Engine) FirstMonth(bg *ent.BillingGroup) Month {
+	return MonthOf(bg.CreatedAt, e.Policy.Location())
+}
+
+// beforeFirstMonth refuses, on field, a change to month m of bg when m
+// comes before the group's first invoiced month.
+func (e *Engine) beforeFirstMonth(bg *ent.BillingGroup, m Month, field string) error {
+	if first := e.FirstMonth(bg); m.Before(first) {
+		return FieldError(field, "the billing group was created in %s: %s would never be invoiced (its invoices start with %s)",
+			first, m, first)
+	}
+	return nil
+}
+
+// openMonth, in tx, waits for any issuing of bg's month m in progress (the
+// shared side of its lock; SQLite's one writer waits anyway) and refuses,
+// on field, a change to m when m is before the group's first invoiced month
+// or already invoiced (R-51: an issued invoice never changes), so that
+// nothing billable is kept in silence that no invoice will carry. The
+// caller moves the usage revision with its change (touchRating), so an
+// issuer that read the group before the commit reads it again (issueOne).
+func (e *Engine) openMonth(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m Month, field string) error {
+	if err := e.beforeFirstMonth(bg, m, field); err != nil {
+		return err
+	}
+	if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, m.String())}); err != nil {
+		return err
+	}
+	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String())).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if invoiced {
+		return FieldError(field, "the month %s is already invoiced for this billing group; its invoice cannot change", m)
+	}
+	return nil
+}
+
 // issueBatch is how many billing groups are read at once: the month close
 // streams through the groups in pages instead of loading them all.
 const issueBatch = 500

@@ -140,6 +140,7 @@ type usageChecker struct {
 	cat    *Catalog
 	prices Prices
 	groups map[string]*ent.BillingGroup
+	first  map[string]string // each group's first invoiced month (FirstMonth)
 	loc    *time.Location
 	now    time.Time
 }
@@ -159,7 +160,11 @@ func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInpu
 	if err != nil {
 		return nil, err
 	}
-	c := usageChecker{cat: cat, prices: NewPrices(cat.Prices), groups: groups, loc: e.Policy.Location(), now: e.Clock.Now()}
+	c := usageChecker{cat: cat, prices: NewPrices(cat.Prices), groups: groups, first: make(map[string]string, len(groups)),
+		loc: e.Policy.Location(), now: e.Clock.Now()}
+	for id, g := range groups {
+		c.first[id] = e.FirstMonth(g).String()
+	}
 	b := &usageBatch{rows: make([]usageRow, 0, len(in)), pairs: map[[2]string]bool{}, now: c.now}
 	var bad []EventError
 	seen := make(map[string]int, len(in))
@@ -220,6 +225,10 @@ func (c *usageChecker) check(i int, ev UsageInput) (usageRow, *EventError) {
 		return usageRow{}, eventError(i, ev, "occurredAt", "occurredAt is in the future")
 	}
 	day := ev.OccurredAt.In(c.loc).Format("2006-01-02")
+	if first := c.first[bg.ID]; day[:7] < first { // "YYYY-MM" compare as months
+		return usageRow{}, eventError(i, ev, "occurredAt", "the billing group was created in %s: usage of %s "+
+			"would never be invoiced (its invoices start with %s)", first, day[:7], first)
+	}
 	return usageRow{UsageInput: ev, index: i, org: bg.OrgID, micros: micros, day: day, month: day[:7]}, nil
 }
 

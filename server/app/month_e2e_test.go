@@ -33,13 +33,13 @@ func TestFullMonthOnPostgres(t *testing.T) {
 	e1.ok(e1.op, catalogSetup, nil)
 	master, _ := e1.signUp("month@example.com")
 	bg := e1.mainGroup(master)
-	// Load balancer from Oct 22: 10 of 31 days → 18000 × 10 / 31 = 5806.45… → 5806.
-	e1.ok(e1.op, `mutation($bg: ID!) { createContract(input: {billingGroupId: $bg, serviceCode: "lb", region: "kr-1", startsOn: "2026-10-22"}) { contract { id } } }`,
-		map[string]any{"bg": bg})
-	// Backdate the group so October is its month.
+	// Backdate the group so October is invoiced for it.
 	if _, err := db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01' WHERE id = $1`, bg); err != nil {
 		t.Fatal(err)
 	}
+	// Load balancer from Oct 22: 10 of 31 days → 18000 × 10 / 31 = 5806.45… → 5806.
+	e1.ok(e1.op, `mutation($bg: ID!) { createContract(input: {billingGroupId: $bg, serviceCode: "lb", region: "kr-1", startsOn: "2026-10-22"}) { contract { id } } }`,
+		map[string]any{"bg": bg})
 	events := []any{
 		event("a", bg, "vm", "hour", "100.5", "2026-10-05T10:00:00+09:00"),    // 8542.5
 		event("b", bg, "vm", "hour", "0.5", "2026-10-31T23:59:59+09:00"),      // 42.5 → vm 8585
