@@ -3,9 +3,13 @@ package billing
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,6 +136,44 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 		return err
 	})
 	return res, err
+}
+
+// RecordUsageOnce is RecordUsage under an idempotency key (R-50): the same
+// caller and key with the same batch answer the first result and record
+// nothing again, with another batch they are refused
+// (IDEMPOTENCY_KEY_REUSED), and concurrent repeats record once (the key's
+// row is written in the batch's transaction: see Idempotent). A batch is
+// the same when its events are, in order, after canonicalisation
+// (batchFingerprint); a refused batch stores nothing under its key.
+func (e *Engine) RecordUsageOnce(ctx context.Context, orgID, caller, key string, in []UsageInput) (UsageResult, error) {
+	b, err := e.validateUsage(ctx, orgID, in)
+	if err != nil {
+		return UsageResult{}, err
+	}
+	var res UsageResult
+	_, err = Idempotent(ctx, e.Client, orgID, caller, key, "recordUsage", batchFingerprint(in, e.Policy.Location()), &res,
+		func(tx *ent.Tx) (any, error) { return e.recordBatch(ctx, tx, b) })
+	return res, err
+}
+
+// batchFingerprint is a hash of a valid batch in canonical form: each event
+// in order, its quantity in micro-units ("1.5" = "1.500000") and its
+// instant in UTC to the microsecond (what both databases keep).
+func batchFingerprint(in []UsageInput, loc *time.Location) string {
+	h := sha256.New()
+	var buf []byte
+	for _, ev := range in {
+		micros, _ := parseQuantity(ev.Quantity) // valid: validateUsage passed
+		buf = buf[:0]
+		for _, f := range []string{ev.EventID, ev.BillingGroupID, ev.ServiceCode, ev.Region, ev.Channel, ev.Metric} {
+			buf = append(append(buf, f...), 0)
+		}
+		buf = strconv.AppendInt(buf, micros, 10)
+		buf = append(buf, 0)
+		buf = ev.OccurredAt.Round(time.Microsecond).UTC().AppendFormat(buf, time.RFC3339Nano)
+		h.Write(append(buf, '\n'))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // usageChecker validates the events of one batch against the catalog and
@@ -340,13 +382,13 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 		regions.String(), channels.String(), metrics.String(), micros.String(), ats.String(), days.String(), b.now,
 		pq.StringArray(pairGroups), pq.StringArray(pairMonths)}
 	var accepted int
-	var invoiced pq.StringArray
+	var invoiced, conflicting pq.StringArray
 	rs, err := tx.QueryContext(ctx, RecordEventsSQL, args...)
 	if err != nil {
 		return 0, err
 	}
 	for rs.Next() {
-		if err := rs.Scan(&accepted, &invoiced); err != nil {
+		if err := rs.Scan(&accepted, &invoiced, &conflicting); err != nil {
 			rs.Close()
 			return 0, err
 		}
@@ -362,6 +404,13 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 		}
 		return 0, lateUsage(b.rows, closed)
 	}
+	if len(conflicting) > 0 { // the transaction rolls back what was written
+		set := make(map[string]bool, len(conflicting))
+		for _, id := range conflicting {
+			set[id] = true
+		}
+		return 0, conflictError(chunk, set)
+	}
 	return accepted, nil
 }
 
@@ -371,6 +420,9 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 func (e *Engine) recordChunkSQLite(ctx context.Context, tx *ent.Tx, b *usageBatch, chunk []usageRow) (int, error) {
 	inserted, err := e.insertEventsSQLite(ctx, tx, b.now, chunk)
 	if err != nil {
+		return 0, err
+	}
+	if err := conflictsSQLite(ctx, tx, chunk, inserted); err != nil {
 		return 0, err
 	}
 	sums := map[rollupKey]int64{}
@@ -412,6 +464,65 @@ func (e *Engine) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Ti
 		inserted[id] = true
 	}
 	return inserted, rs.Close()
+}
+
+// conflictsSQLite refuses the events of chunk that were not inserted
+// because their id was recorded before with other content (R-13: an exact
+// repeat is a duplicate, a different event under a used id an error).
+// SQLite's one writer leaves no concurrent insert to miss.
+func conflictsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, inserted map[string]bool) error {
+	var ids []string
+	for _, r := range chunk {
+		if !inserted[r.EventID] {
+			ids = append(ids, r.EventID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	orgs := map[string]bool{}
+	for _, r := range chunk {
+		orgs[r.org] = true
+	}
+	stored, err := tx.UsageEvent.Query().Where(usageevent.OrgIDIn(slices.Collect(maps.Keys(orgs))...), usageevent.EventIDIn(ids...)).All(ctx)
+	if err != nil {
+		return err
+	}
+	byKey := make(map[[2]string]*ent.UsageEvent, len(stored))
+	for _, s := range stored {
+		byKey[[2]string{s.OrgID, s.EventID}] = s
+	}
+	conflicting := map[string]bool{}
+	for _, r := range chunk {
+		if s := byKey[[2]string{r.org, r.EventID}]; !inserted[r.EventID] && s != nil && !sameEvent(s, r) {
+			conflicting[r.EventID] = true
+		}
+	}
+	return conflictError(chunk, conflicting)
+}
+
+// sameEvent tells whether a stored event has r's content; instants compare
+// to the microsecond, as PostgreSQL keeps them.
+func sameEvent(s *ent.UsageEvent, r usageRow) bool {
+	return s.BillingGroupID == r.BillingGroupID && s.ServiceCode == r.ServiceCode && s.RegionCode == r.Region &&
+		s.Channel == r.Channel && s.Metric == r.Metric && s.QuantityMicros == r.micros &&
+		s.OccurredAt.Round(time.Microsecond).Equal(r.OccurredAt.Round(time.Microsecond))
+}
+
+// conflictError refuses the events of chunk whose ids are in conflicting:
+// recorded before with other content.
+func conflictError(chunk []usageRow, conflicting map[string]bool) error {
+	if len(conflicting) == 0 {
+		return nil
+	}
+	var bad []EventError
+	for _, r := range chunk {
+		if conflicting[r.EventID] {
+			bad = append(bad, *eventError(r.index, r.UsageInput, "eventId",
+				"event %q was recorded before with other content; an event id counts once (R-13)", clip(r.EventID)))
+		}
+	}
+	return &BatchError{Events: bad}
 }
 
 // rollupKey is what a daily rollup row adds up.
@@ -460,10 +571,18 @@ func addRollupsSQLite(ctx context.Context, tx *ent.Tx, sums map[rollupKey]int64)
 // cannot deadlock. A rollup row created here takes the ULID of its first
 // event (ud_…), unique because each event belongs to one rollup. Nothing
 // is written when a month of the batch ($13, $14: its groups and months)
-// is invoiced; those come back instead. The
-// batch's own sorting, joining and grouping compare bytes (COLLATE "C"):
-// a locale's collation is several times slower and orders nothing here
-// that a reader sees.
+// is invoiced; those come back instead. The batch's own sorting, joining
+// and grouping compare bytes (COLLATE "C"): a locale's collation is several
+// times slower and orders nothing here that a reader sees.
+//
+// An event id recorded before is a duplicate when its content is the same
+// and a conflict otherwise (R-13). The insert's DO UPDATE, a no-op that
+// applies only to a stored row whose content differs, returns exactly the
+// conflicting rows besides the inserted ones: unlike a read of the table,
+// it sees a row another transaction committed after this statement began.
+// Exact repeats are only locked; conflicts (rare, refused) are named in the
+// third column, computed only when there are some, and the caller rolls
+// the transaction back.
 const RecordEventsSQL = `WITH input AS (
 	SELECT id COLLATE "C" AS id, org_id COLLATE "C" AS org_id, event_id, billing_group_id COLLATE "C" AS billing_group_id,
 		service_code COLLATE "C" AS service_code, region_code COLLATE "C" AS region_code, channel COLLATE "C" AS channel,
@@ -475,24 +594,32 @@ const RecordEventsSQL = `WITH input AS (
 	SELECT i.billing_group_id || ' ' || i.month AS pair FROM invoices i
 	JOIN unnest($13::text[], $14::text[]) AS p(g, m) ON i.billing_group_id = p.g AND i.month = p.m
 ), ins AS (
-	INSERT INTO usage_events (id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric,
+	INSERT INTO usage_events AS e (id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric,
 		quantity_micros, occurred_at, created_at)
 	SELECT id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric, quantity_micros, occurred_at,
 		$12::timestamptz FROM input WHERE NOT EXISTS (SELECT 1 FROM invoiced)
-	ON CONFLICT (org_id, event_id) DO NOTHING
-	RETURNING id
+	ON CONFLICT (org_id, event_id) DO UPDATE SET created_at = e.created_at
+	WHERE (e.billing_group_id, e.service_code, e.region_code, e.channel, e.metric, e.quantity_micros, e.occurred_at)
+		IS DISTINCT FROM (excluded.billing_group_id, excluded.service_code, excluded.region_code, excluded.channel,
+		excluded.metric, excluded.quantity_micros, excluded.occurred_at)
+	RETURNING id, event_id
 ), sums AS (
 	SELECT 'ud_' || substr(min(i.id), 5) AS id, i.org_id, i.billing_group_id, i.day, i.service_code, i.region_code, i.channel,
-		i.metric, sum(i.quantity_micros)::bigint AS quantity_micros
+		i.metric, sum(i.quantity_micros)::bigint AS quantity_micros, count(*) AS events
 	FROM input i JOIN ins ON ins.id = i.id
 	GROUP BY i.org_id, i.billing_group_id, i.day, i.service_code, i.region_code, i.channel, i.metric
 ), up AS (
 	INSERT INTO usage_dailies (id, org_id, billing_group_id, day, service_code, region_code, channel, metric, quantity_micros)
-	SELECT * FROM sums ORDER BY billing_group_id, day, service_code, region_code, channel, metric
+	SELECT id, org_id, billing_group_id, day, service_code, region_code, channel, metric, quantity_micros FROM sums
+	ORDER BY billing_group_id, day, service_code, region_code, channel, metric
 	ON CONFLICT (billing_group_id, day, service_code, region_code, channel, metric)
 	DO UPDATE SET quantity_micros = usage_dailies.quantity_micros + excluded.quantity_micros
+), counts AS (
+	SELECT (SELECT count(*) FROM ins) AS returned, (SELECT coalesce(sum(events), 0) FROM sums) AS accepted
 )
-SELECT (SELECT count(*) FROM ins), ARRAY(SELECT pair FROM invoiced)`
+SELECT accepted, ARRAY(SELECT pair FROM invoiced),
+	CASE WHEN returned > accepted THEN ARRAY(SELECT event_id FROM ins WHERE id NOT IN (SELECT id FROM input)) END
+FROM counts`
 
 func (e *Engine) dialect() string {
 	if e.Postgres {

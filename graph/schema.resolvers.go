@@ -967,7 +967,12 @@ func (r *mutationResolver) RecordUsage(ctx context.Context, input model.RecordUs
 		events[i] = billing.UsageInput{EventID: e.EventID, BillingGroupID: e.BillingGroupID, ServiceCode: e.ServiceCode,
 			Region: e.Region, Channel: deref(e.Channel), Metric: e.Metric, Quantity: string(e.Quantity), OccurredAt: e.OccurredAt}
 	}
-	res, err := r.engine().RecordUsage(ctx, orgID, events)
+	var res billing.UsageResult
+	if input.IdempotencyKey != nil {
+		res, err = r.engine().RecordUsageOnce(ctx, orgID, p.Caller(), *input.IdempotencyKey, events)
+	} else {
+		res, err = r.engine().RecordUsage(ctx, orgID, events)
+	}
 	if err != nil {
 		return nil, batchErrors(ctx, err)
 	}

@@ -7519,7 +7519,10 @@ input UsageEventInput {
 }
 
 input RecordUsageInput {
+  "At most 5,000 events, recorded all or none. An event id already recorded with the same content counts as a duplicate; with other content the batch is refused (R-13)."
   events: [UsageEventInput!]!
+  "Optional (R-50): the same key with the same batch answers the first result and records nothing again; with another batch it is refused with IDEMPOTENCY_KEY_REUSED."
+  idempotencyKey: String
 }
 
 type RecordUsagePayload {
@@ -34607,7 +34610,7 @@ func (ec *executionContext) unmarshalInputRecordUsageInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"events"}
+	fieldsInOrder := [...]string{"events", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -34621,6 +34624,13 @@ func (ec *executionContext) unmarshalInputRecordUsageInput(ctx context.Context, 
 				return it, err
 			}
 			it.Events = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil

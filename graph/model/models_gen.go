@@ -318,7 +318,10 @@ type PromotionPayload struct {
 }
 
 type RecordUsageInput struct {
+	// At most 5,000 events, recorded all or none. An event id already recorded with the same content counts as a duplicate; with other content the batch is refused (R-13).
 	Events []*UsageEventInput `json:"events"`
+	// Optional (R-50): the same key with the same batch answers the first result and records nothing again; with another batch it is refused with IDEMPOTENCY_KEY_REUSED.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type RecordUsagePayload struct {

@@ -1,6 +1,9 @@
 package app_test
 
 import (
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cloudbill/cloudbill/server/store"
@@ -92,4 +95,165 @@ func TestNothingBillableBeforeTheFirstInvoice(t *testing.T) {
 			t.Fatalf("November's invoice = %v; want 2 h × 85 + 9000 = 9170, no discount", inv)
 		}
 	})
+}
+
+const recordUsageKeyed = `mutation($e: [UsageEventInput!]!, $k: String) { recordUsage(input: {events: $e, idempotencyKey: $k}) { accepted duplicates } }`
+
+// counts is what a recordUsage answered: "accepted/duplicates".
+func counts(d map[string]any) string {
+	return fmt.Sprintf("%v/%v", get(d, "recordUsage.accepted"), get(d, "recordUsage.duplicates"))
+}
+
+// storedUsage is how many events of bg are stored and the sum of its daily
+// rollups in micro-units.
+func storedUsage(t *testing.T, db *store.DB, bg string) (events, micros int64) {
+	t.Helper()
+	q := `SELECT (SELECT count(*) FROM usage_events WHERE billing_group_id = $1),
+		(SELECT coalesce(sum(quantity_micros), 0) FROM usage_dailies WHERE billing_group_id = $1)`
+	if db.Dialect != "postgres" {
+		q = strings.ReplaceAll(q, "$1", "?1")
+	}
+	if err := db.SQL.QueryRow(q, bg).Scan(&events, &micros); err != nil {
+		t.Fatal(err)
+	}
+	return events, micros
+}
+
+// Issue 13, defect 7 (R-13, R-50): an event id sent again with the same
+// content is a duplicate; with other content (another quantity, instant,
+// group…) it is refused, naming the event, and the batch records nothing.
+// Content is compared canonically: "2" and "2.000", or the same instant in
+// another offset, are the same event. recordUsage takes an optional
+// idempotency key: the same key with the same batch answers the first
+// result, with another batch it is refused, and a refused batch leaves the
+// key free.
+func TestUsageEventIdsAndIdempotencyKeys(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.ok(e.op, catalogSetup, nil)
+		master, _ := e.signUp("event-ids@example.com")
+		bg := e.mainGroup(master)
+		feed := e.partner(master)
+		rec := func(key any, evs ...any) result {
+			return e.gql(feed, recordUsageKeyed, map[string]any{"e": evs, "k": key})
+		}
+		a := event("a", bg, "vm", "hour", "2", "2026-11-05T10:00:00+09:00")
+		b := event("b", bg, "vm", "hour", "3", "2026-11-06T10:00:00+09:00")
+		if r := rec(nil, a, b); counts(r.Data) != "2/0" {
+			t.Fatalf("first batch: %v %+v", r.Data, r.Errors)
+		}
+		// The same events written otherwise: duplicates.
+		same := event("a", bg, "vm", "hour", "2.000", "2026-11-05T01:00:00Z")
+		if r := rec(nil, same, event("c", bg, "vm", "hour", "1", "2026-11-07T10:00:00+09:00")); counts(r.Data) != "1/1" {
+			t.Fatalf("exact repeat: %v %+v", r.Data, r.Errors)
+		}
+		// Another quantity, instant or group under a recorded id: refused,
+		// and nothing of the batch is recorded.
+		for _, conflict := range []map[string]any{
+			event("a", bg, "vm", "hour", "5", "2026-11-05T10:00:00+09:00"),
+			event("a", bg, "vm", "hour", "2", "2026-11-05T10:00:01+09:00"),
+			event("b", bg, "calls", "call", "3", "2026-11-06T10:00:00+09:00"),
+		} {
+			r := rec(nil, event("d", bg, "vm", "hour", "7", "2026-11-08T10:00:00+09:00"), conflict)
+			if got := eventErrors(r); r.code() != "BAD_USER_INPUT" || len(got) != 1 || got[conflict["eventId"].(string)] != "events.eventId" {
+				t.Fatalf("conflicting %v: %+v (data %v)", conflict, r.Errors, r.Data)
+			}
+		}
+		if n, micros := storedUsage(t, db, bg); n != 3 || micros != 6_000_000 {
+			t.Fatalf("stored %d events, %d micro-units; want a, b, c: 3 events, 6 units", n, micros)
+		}
+
+		// Idempotency keys.
+		d := event("d", bg, "vm", "hour", "7", "2026-11-08T10:00:00+09:00")
+		if r := rec("batch-1", d, a); counts(r.Data) != "1/1" {
+			t.Fatalf("keyed batch: %v %+v", r.Data, r.Errors)
+		}
+		// The same batch again (written otherwise): the first answer.
+		d2 := event("d", bg, "vm", "hour", "7.0", "2026-11-08T01:00:00Z")
+		if r := rec("batch-1", d2, a); counts(r.Data) != "1/1" {
+			t.Fatalf("replayed key: %v %+v", r.Data, r.Errors)
+		}
+		if r := rec("batch-1", d); r.code() != "IDEMPOTENCY_KEY_REUSED" {
+			t.Fatalf("key with another batch: %v %+v", r.Data, r.Errors)
+		}
+		// A refused batch keeps nothing under its key.
+		bad := event("e", bg, "vm", "hour", "1", "2026-10-08T10:00:00+09:00") // before the group
+		if r := rec("batch-2", bad); r.code() != "BAD_USER_INPUT" {
+			t.Fatalf("refused keyed batch: %v %+v", r.Data, r.Errors)
+		}
+		if r := rec("batch-2", event("e", bg, "vm", "hour", "1", "2026-11-08T10:00:00+09:00")); counts(r.Data) != "1/0" {
+			t.Fatalf("key after a refusal: %v %+v", r.Data, r.Errors)
+		}
+		if n, micros := storedUsage(t, db, bg); n != 5 || micros != 14_000_000 {
+			t.Fatalf("stored %d events, %d micro-units; want 5 events, 14 units", n, micros)
+		}
+	})
+}
+
+// Issue 13, defect 7, raced on PostgreSQL from two replicas: concurrent
+// repeats of a keyed batch all answer the first result and record it once;
+// the same event id sent concurrently with different contents is recorded
+// once, with one of them, and every other sender is refused rather than
+// told "duplicate".
+func TestUsageIdempotencyRace(t *testing.T) {
+	db := testenv.Postgres(t)
+	e1 := newEnv(t, db)
+	e2 := newEnvAt(t, db, e1.clock)
+	e1.ok(e1.op, catalogSetup, nil)
+	master, _ := e1.signUp("usage-race@example.com")
+	bg := e1.mainGroup(master)
+	feed := e1.partner(master)
+	const n = 12
+	var batch []any
+	for i := 0; i < 50; i++ {
+		batch = append(batch, event(fmt.Sprintf("k-%d", i), bg, "vm", "hour", "1.5", "2026-11-05T10:00:00+09:00"))
+	}
+	var wg sync.WaitGroup
+	answers := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(e *env) {
+			defer wg.Done()
+			r := e.gql(feed, recordUsageKeyed, map[string]any{"e": batch, "k": "same-key"})
+			if len(r.Errors) > 0 {
+				t.Errorf("keyed repeat: %+v", r.Errors)
+			}
+			answers <- counts(r.Data)
+		}([]*env{e1, e2}[i%2])
+	}
+	wg.Wait()
+	close(answers)
+	for a := range answers {
+		if a != "50/0" {
+			t.Fatalf("a concurrent repeat of the key answered %s; want the first result, 50/0", a)
+		}
+	}
+	if events, micros := storedUsage(t, db, bg); events != 50 || micros != 75_000_000 {
+		t.Fatalf("stored %d events, %d micro-units; want 50 events of 1.5", events, micros)
+	}
+
+	// One event id, n different quantities at once.
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(e *env) {
+			defer wg.Done()
+			results <- e.gql(feed, recordUsage, map[string]any{"e": []any{event("contested", bg, "vm", "hour", fmt.Sprint(i+1), "2026-11-06T10:00:00+09:00")}})
+		}([]*env{e1, e2}[i%2])
+	}
+	wg.Wait()
+	close(results)
+	accepted := 0
+	for r := range results {
+		switch {
+		case counts(r.Data) == "1/0":
+			accepted++
+		case eventErrors(r)["contested"] == "events.eventId":
+		default:
+			t.Errorf("a contested event answered %v %+v; want accepted once, refused otherwise", r.Data, r.Errors)
+		}
+	}
+	if events, _ := storedUsage(t, db, bg); accepted != 1 || events != 51 {
+		t.Fatalf("%d senders accepted, %d events stored; want exactly 1 and 51", accepted, events)
+	}
 }
