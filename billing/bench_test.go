@@ -50,3 +50,30 @@ func BenchmarkAllocate(b *testing.B) {
 		AllocateCredits(ls, cs, Month{2026, 10}, at, time.UTC)
 	}
 }
+
+// BenchmarkAllocateByDay allocates 10 credits, half of them free credits
+// valid on part of the month, over 20 lines rated from usage by day (every
+// day of the month).
+func BenchmarkAllocateByDay(b *testing.B) {
+	svcs, prices, usage := benchMonth(10, 2)
+	var daily []UsageRow
+	for _, u := range usage {
+		for d := 1; d <= 31; d++ {
+			u.Day = d
+			daily = append(daily, u)
+		}
+	}
+	m := Month{2026, 10}
+	lines := Rate(m, "KRW", svcs, prices, daily, nil)
+	at := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+	start := m.Start(time.UTC)
+	for b.Loop() {
+		ls := append([]Line(nil), lines...)
+		cs := make([]CreditRow, 10)
+		for i := range cs {
+			cs[i] = CreditRow{ID: fmt.Sprint(i), Type: []string{"FREE", "PAID"}[i%2], StartsAt: start.AddDate(0, 0, 3*i),
+				EndsAt: at.AddDate(0, i+1, 0), Remaining: 30000}
+		}
+		AllocateCredits(ls, cs, m, at, time.UTC)
+	}
+}

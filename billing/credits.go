@@ -261,9 +261,10 @@ func (e *Engine) ExpireCredits(ctx context.Context, at time.Time) (int, error) {
 			if c.Status != credit.StatusAVAILABLE {
 				return nil // another run got there first
 			}
-			// A free credit still pays the invoice of the month its period
-			// ends in, so it expires once that invoice is issued.
-			if c.Type == credit.TypeFREE && at.Before(e.Policy.IssuedAt(MonthOf(c.EndsAt, e.Policy.Location()))) {
+			// A free credit pays what its days incurred, and its
+			// last day is invoiced on the next issue day: it expires once
+			// the invoice of the month of that day is issued.
+			if c.Type == credit.TypeFREE && at.Before(e.Policy.IssuedAt(LastCreditMonth(c.EndsAt, e.Policy.Location()))) {
 				return nil
 			}
 			_, err = e.closeCredit(ctx, tx, c, credit.StatusEXPIRED, creditentry.KindEXPIRY, at)
@@ -277,6 +278,13 @@ func (e *Engine) ExpireCredits(ctx context.Context, at time.Time) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// LastCreditMonth is the month of a free credit's last day: the day (in
+// loc) of the last instant of its usage period, which ends at endsAt,
+// exclusive.
+func LastCreditMonth(endsAt time.Time, loc *time.Location) Month {
+	return MonthOf(endsAt.Add(-time.Nanosecond), loc)
 }
 
 // ClosedVisibleMonths is how long an emptied terminal credit stays in default

@@ -84,7 +84,7 @@ type FeeDetail struct {
 // DetailedFees lists month m's fees per region, service, channel and metric
 // before rounding, in invoice order.
 func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m Month) ([]FeeDetail, error) {
-	usage, err := usageSums(ctx, e.Client, bg.ID, m, m.Days())
+	usage, err := usageSums(ctx, e.Client, bg.ID, m, m.Days(), false)
 	if err != nil {
 		return nil, err
 	}

@@ -301,45 +301,6 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 				return errAlreadyIssued
 			}
 		}
-		var lines []Line
-		var duses []DiscountUse
-		var err error
-		fresh := pre != nil
-		if fresh {
-			// What rating reads of the organization (usage, contracts,
-			// discounts) changed since the prefetch read it — late usage
-			// of m, a discount, a contract — is read again here: now that
-			// no recordUsage, discount or contract change of m is in flight
-			// for the group (see waitForIssuing), this read sees all of it, and
-			// what comes later is refused as invoiced.
-			rev, err := tx.Organization.Query().Where(organization.ID(bg.OrgID)).Select(organization.FieldUsageRevision).Int(ctx)
-			if err != nil {
-				return err
-			}
-			fresh = int64(rev) == pre.usageRev[bg.OrgID]
-		}
-		if fresh {
-			if lines, err = e.rateRows(ctx, tx.Client(), bg, m, m.Days(), pre.usage[bg.ID], pre.contracts[bg.ID]); err != nil {
-				return err
-			}
-			var rows []DiscountRow
-			for _, d := range pre.discounts[bg.ID] {
-				pct, err := decimal.NewFromString(d.Percentage)
-				if err != nil {
-					return err
-				}
-				rows = append(rows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
-			}
-			duses = ApplyDiscounts(lines, rows, minorDigits[bg.Currency])
-		} else {
-			if lines, err = e.rate(ctx, tx.Client(), bg, m, m.Days()); err != nil {
-				return err
-			}
-			if duses, err = e.discount(ctx, tx.Client(), bg, m, lines); err != nil {
-				return err
-			}
-		}
-
 		// Lock the group's available credits (PostgreSQL) in id order, so
 		// transfers and other runs wait instead of spending them twice.
 		cq := tx.Credit.Query().Where(credit.BillingGroupID(bg.ID), credit.StatusEQ(credit.StatusAVAILABLE)).
@@ -356,6 +317,54 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 			rows[i] = CreditRow{ID: c.ID, Type: string(c.Type), StartsAt: c.StartsAt, EndsAt: c.EndsAt,
 				CreatedAt: c.CreatedAt, ServiceCodes: c.ServiceCodes, Remaining: c.Remaining}
 		}
+		// A free credit valid on part of the month pays only what its days
+		// incurred: rate the usage by day then.
+		byDay := NeedsDays(rows, m, issuedAt, e.Policy.Location())
+
+		var lines []Line
+		var duses []DiscountUse
+		fresh := pre != nil
+		if fresh {
+			// What rating reads of the organization (usage, contracts,
+			// discounts) changed since the prefetch read it — late usage
+			// of m, a discount, a contract — is read again here: now that
+			// no recordUsage, discount or contract change of m is in flight
+			// for the group (see waitForIssuing), this read sees all of it, and
+			// what comes later is refused as invoiced.
+			rev, err := tx.Organization.Query().Where(organization.ID(bg.OrgID)).Select(organization.FieldUsageRevision).Int(ctx)
+			if err != nil {
+				return err
+			}
+			fresh = int64(rev) == pre.usageRev[bg.OrgID]
+		}
+		if fresh {
+			usage := pre.usage[bg.ID] // summed over the month
+			if byDay {
+				if usage, err = usageSums(ctx, tx.Client(), bg.ID, m, m.Days(), true); err != nil {
+					return err
+				}
+			}
+			if lines, err = e.rateRows(ctx, tx.Client(), bg, m, m.Days(), usage, pre.contracts[bg.ID]); err != nil {
+				return err
+			}
+			var drows []DiscountRow
+			for _, d := range pre.discounts[bg.ID] {
+				pct, err := decimal.NewFromString(d.Percentage)
+				if err != nil {
+					return err
+				}
+				drows = append(drows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
+			}
+			duses = ApplyDiscounts(lines, drows, minorDigits[bg.Currency])
+		} else {
+			if lines, err = e.rate(ctx, tx.Client(), bg, m, m.Days(), byDay); err != nil {
+				return err
+			}
+			if duses, err = e.discount(ctx, tx.Client(), bg, m, lines); err != nil {
+				return err
+			}
+		}
+
 		uses := AllocateCredits(lines, rows, m, issuedAt, e.Policy.Location())
 
 		var usage, disc, cred, det int64

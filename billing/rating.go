@@ -21,9 +21,12 @@ type PriceRow struct {
 	UnitPrice                          decimal.Decimal
 }
 
-// UsageRow is a summed quantity (micro-units) of one metric.
+// UsageRow is a summed quantity (micro-units) of one metric on day Day of
+// the month (1..31), or on days not told (Day 0: the quantity sums several
+// days, as the views read it).
 type UsageRow struct {
 	ServiceCode, Region, Channel, Metric string
+	Day                                  int
 	Micros                               int64
 }
 
@@ -34,11 +37,34 @@ type ContractRow struct {
 	EndsOn              *time.Time
 }
 
+// Part is what a line incurred on each day From..To of its month
+// (inclusive), exactly. PerDay is one day's amount times the month's number
+// of days N, so that every part is an exact decimal: a flat monthly fee F
+// spread over the days it is held costs F/N a day and is kept as F;
+// usage worth a on one day is kept as a × N. From = To = 0 is usage summed
+// over days that were not told (UsageRow.Day 0), counted once.
+type Part struct {
+	From, To int
+	PerDay   decimal.Decimal
+}
+
+// Weight is the part's whole exact amount times N.
+func (p Part) Weight() decimal.Decimal {
+	if p.To <= p.From {
+		return p.PerDay
+	}
+	return p.PerDay.Mul(decimal.NewFromInt(int64(p.To - p.From + 1)))
+}
+
 // Line is one rated region × service line, in minor units.
 type Line struct {
 	Region, ServiceCode, ServiceName, Kind string
 	Used                                   int64
 	Discount, Credit                       int64
+	// Parts say on which days Used was incurred, exactly: Used is the sum
+	// of their weights ÷ N, rounded half-up once. Credits with a
+	// usage period pay from them (AllocateCredits).
+	Parts []Part
 }
 
 // Determined is what is left of the line after discounts and credits.
@@ -66,52 +92,75 @@ func (p Prices) Find(service, region, metric string) (PriceRow, bool) {
 	return r, ok
 }
 
-var micro = decimal.New(1, -6)
-
 // DaysUsed counts the days of month m inside a contract [starts, ends]
 // (inclusive calendar dates); ends nil means still running.
 func DaysUsed(m Month, starts time.Time, ends *time.Time) int {
+	from, to := ContractDays(m, starts, ends)
+	return max(0, to-from+1)
+}
+
+// ContractDays is the first and last day of month m inside a contract
+// [starts, ends] (inclusive calendar dates; ends nil: still running); to <
+// from when none is.
+func ContractDays(m Month, starts time.Time, ends *time.Time) (from, to int) {
 	first := time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, time.UTC)
-	last := time.Date(m.Year, m.Month, m.Days(), 0, 0, 0, 0, time.UTC)
 	s := time.Date(starts.Year(), starts.Month(), starts.Day(), 0, 0, 0, 0, time.UTC)
-	if s.Before(first) {
-		s = first
+	from, to = 1, m.Days()
+	if !s.Before(first) {
+		if MonthOf(s, time.UTC) != m {
+			return 1, 0 // starts after m
+		}
+		from = s.Day()
 	}
-	e := last
 	if ends != nil {
-		ee := time.Date(ends.Year(), ends.Month(), ends.Day(), 0, 0, 0, 0, time.UTC)
-		if ee.Before(e) {
-			e = ee
+		e := time.Date(ends.Year(), ends.Month(), ends.Day(), 0, 0, 0, 0, time.UTC)
+		if e.Before(first) {
+			return 1, 0 // ended before m
+		}
+		if MonthOf(e, time.UTC) == m {
+			to = e.Day()
 		}
 	}
-	if e.Before(s) {
-		return 0
-	}
-	return int(e.Sub(s).Hours()/24) + 1
+	return from, to
 }
 
 // Rate prices a month: per-unit usage × unit price, and flat monthly fees of
-// contracts prorated daily when used for part of the month (R-12:
-// fee × days used ÷ days in month). Amounts add up exactly per region ×
-// service and each line is rounded half-up to the currency's minor unit
-// once. Lines come sorted by region, then service code.
+// contracts spread over the days they are held (R-12: fee × days used ÷
+// days in month). Amounts add up exactly per region × service and each line
+// is rounded half-up to the currency's minor unit once; its Parts
+// keep where it was incurred. Lines come sorted by region, then service
+// code.
 func Rate(m Month, currency string, services map[string]ServiceInfo, prices []PriceRow, usage []UsageRow, contracts []ContractRow) []Line {
 	idx := NewPrices(prices)
+	n := m.Days()
+	days := decimal.NewFromInt(int64(n))
 	type key struct{ region, service string }
-	exact := map[key]decimal.Decimal{}
-	add := func(region, service string, v decimal.Decimal) {
+	parts := map[key][]Part{}
+	add := func(region, service string, from, to int, perDay decimal.Decimal) {
 		k := key{region, service}
-		exact[k] = exact[k].Add(v)
+		ps := parts[k]
+		for i := range ps {
+			if ps[i].From == from && ps[i].To == to {
+				ps[i].PerDay = ps[i].PerDay.Add(perDay)
+				return
+			}
+		}
+		parts[k] = append(ps, Part{From: from, To: to, PerDay: perDay})
 	}
 	for _, u := range usage {
 		p, ok := idx.Find(u.ServiceCode, u.Region, u.Metric)
 		if !ok || p.Model != "PER_UNIT" {
 			continue // ingestion accepts only priced per-unit metrics
 		}
-		add(u.Region, u.ServiceCode, decimal.New(u.Micros, 0).Mul(micro).Mul(p.UnitPrice))
+		day := u.Day
+		if day < 1 || day > n {
+			day = 0
+		}
+		add(u.Region, u.ServiceCode, day, day, decimal.New(u.Micros, -6).Mul(p.UnitPrice).Mul(days))
 	}
 	// A channel product's flat fee is the plan's base fee of each channel
-	// that used it this month, not a contract's.
+	// that used it this month, not a contract's: a monthly fee
+	// spread over the whole month.
 	channels := map[[3]string]bool{}
 	for _, u := range usage {
 		if services[u.ServiceCode].Kind == "CHANNEL" && u.Channel != "" {
@@ -120,32 +169,34 @@ func Rate(m Month, currency string, services map[string]ServiceInfo, prices []Pr
 	}
 	for k := range channels {
 		for _, p := range flatPrices(prices, idx, k[1], k[0]) {
-			add(k[0], k[1], p.UnitPrice)
+			add(k[0], k[1], 1, n, p.UnitPrice)
 		}
 	}
-	days := decimal.NewFromInt(int64(m.Days()))
 	for _, c := range contracts {
 		if services[c.ServiceCode].Kind == "CHANNEL" {
 			continue
 		}
-		used := DaysUsed(m, c.StartsOn, c.EndsOn)
-		if used == 0 {
+		from, to := ContractDays(m, c.StartsOn, c.EndsOn)
+		if to < from {
 			continue
 		}
 		for _, p := range flatPrices(prices, idx, c.ServiceCode, c.Region) {
-			fee := p.UnitPrice
-			if used < m.Days() {
-				fee = fee.Mul(decimal.NewFromInt(int64(used))).Div(days)
-			}
-			add(c.Region, c.ServiceCode, fee)
+			add(c.Region, c.ServiceCode, from, to, p.UnitPrice)
 		}
 	}
 	digits := minorDigits[currency]
-	lines := make([]Line, 0, len(exact))
-	for k, v := range exact {
+	lines := make([]Line, 0, len(parts))
+	for k, ps := range parts {
+		var w decimal.Decimal
+		for _, p := range ps {
+			w = w.Add(p.Weight())
+		}
+		if digits != 0 {
+			w = w.Shift(digits)
+		}
 		s := services[k.service]
 		lines = append(lines, Line{Region: k.region, ServiceCode: k.service, ServiceName: s.Name, Kind: s.Kind,
-			Used: RoundHalfUp(v, digits)})
+			Used: w.DivRound(days, 0).IntPart(), Parts: ps})
 	}
 	SortLines(lines)
 	return lines

@@ -142,3 +142,34 @@ func TestApplyDiscounts(t *testing.T) {
 		t.Fatalf("uses = %+v", uses)
 	}
 }
+
+// a line's parts say which days incurred it, exactly: usage on
+// its day (× 31), a flat fee on each day it was held (18,000/31 a day, kept
+// as 18,000), usage of days not told apart.
+func TestRatePartsByDay(t *testing.T) {
+	usage := []UsageRow{
+		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 5, Micros: 1_000_000},  // 85
+		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 5, Micros: 500_000},    // + 42.5
+		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 0, Micros: 2_000_000},  // 170, day not told
+		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 40, Micros: 1_000_000}, // no such day: not told
+	}
+	lines := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage,
+		[]ContractRow{{ServiceCode: "lb", Region: "kr-central", StartsOn: day("2026-10-22")}})
+	if len(lines) != 2 {
+		t.Fatalf("lines = %+v", lines)
+	}
+	lb, server := lines[0], lines[1]
+	if lb.Used != 5806 || len(lb.Parts) != 1 || lb.Parts[0].From != 22 || lb.Parts[0].To != 31 || !lb.Parts[0].PerDay.Equal(d("18000")) {
+		t.Errorf("lb = %+v, want 5806 from the 22nd to the 31st at 18000/31 a day", lb)
+	}
+	if server.Used != 383 { // 127.5 + 170 + 85 = 382.5 → 383
+		t.Errorf("server used %d, want 383", server.Used)
+	}
+	byDay := map[[2]int]string{}
+	for _, p := range server.Parts {
+		byDay[[2]int{p.From, p.To}] = p.PerDay.String()
+	}
+	if len(byDay) != 2 || byDay[[2]int{5, 5}] != "3952.5" || byDay[[2]int{0, 0}] != "7905" {
+		t.Errorf("server parts = %v, want the 5th 127.5 × 31 and days not told 255 × 31", byDay)
+	}
+}

@@ -58,7 +58,7 @@ func (e *Engine) viewUsage(ctx context.Context, bgID string, m Month, lastDay in
 	cur := Month{now.Year(), now.Month()}
 	whole := (m.Before(cur) && lastDay == m.Days()) || (m == cur && lastDay == now.Day()-1)
 	if memo == nil || !whole {
-		return usageSums(ctx, e.Client, bgID, m, lastDay)
+		return usageSums(ctx, e.Client, bgID, m, lastDay, false)
 	}
 	memo.mu.Lock()
 	defer memo.mu.Unlock()

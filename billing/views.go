@@ -126,8 +126,8 @@ func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m Month
 // rate reads the usage rollups of days 1..lastDay of month m, the contracts
 // and the catalog, and rates them. lastDay < m.Days() rates a month so far:
 // flat fees then count the days up to lastDay only.
-func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lastDay int) ([]Line, error) {
-	usage, err := usageSums(ctx, client, bg.ID, m, lastDay)
+func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lastDay int, byDay bool) ([]Line, error) {
+	usage, err := usageSums(ctx, client, bg.ID, m, lastDay, byDay)
 	if err != nil {
 		return nil, err
 	}
@@ -185,19 +185,25 @@ func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.Billi
 	return Rate(m, bg.Currency, cat.Services, cat.Prices, usage, crows), nil
 }
 
-// usageSums adds up a billing group's daily rollups by metric.
-func usageSums(ctx context.Context, client *ent.Client, bgID string, m Month, lastDay int) ([]UsageRow, error) {
+// usageSums adds up a billing group's daily rollups by metric, and by day
+// when byDay is set (else the rows' Day is 0).
+func usageSums(ctx context.Context, client *ent.Client, bgID string, m Month, lastDay int, byDay bool) ([]UsageRow, error) {
 	var sums []struct {
+		Day     string `json:"day"`
 		Service string `json:"service_code"`
 		Region  string `json:"region_code"`
 		Channel string `json:"channel"`
 		Metric  string `json:"metric"`
 		Micros  int64  `json:"micros"`
 	}
+	by := []string{usagedaily.FieldServiceCode, usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric}
+	if byDay {
+		by = append(by, usagedaily.FieldDay)
+	}
 	err := client.UsageDaily.Query().
 		Where(usagedaily.BillingGroupID(bgID), usagedaily.DayGTE(fmt.Sprintf("%s-01", m)),
 			usagedaily.DayLTE(fmt.Sprintf("%s-%02d", m, lastDay))).
-		GroupBy(usagedaily.FieldServiceCode, usagedaily.FieldRegionCode, usagedaily.FieldChannel, usagedaily.FieldMetric).
+		GroupBy(by[0], by[1:]...).
 		Aggregate(func(s *sql.Selector) string { return sql.As(sql.Sum(usagedaily.FieldQuantityMicros), "micros") }).
 		Scan(ctx, &sums)
 	if err != nil {
@@ -206,8 +212,22 @@ func usageSums(ctx context.Context, client *ent.Client, bgID string, m Month, la
 	out := make([]UsageRow, len(sums))
 	for i, u := range sums {
 		out[i] = UsageRow{ServiceCode: u.Service, Region: u.Region, Channel: u.Channel, Metric: u.Metric, Micros: u.Micros}
+		if byDay {
+			if out[i].Day, err = dayOfMonth(u.Day); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
+}
+
+// dayOfMonth reads the day of a rollup's "YYYY-MM-DD".
+func dayOfMonth(day string) (int, error) {
+	t, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return 0, fmt.Errorf("usage rollup day %q: %w", day, err)
+	}
+	return t.Day(), nil
 }
 
 // discount applies the month's discounts of bg to lines (R-29).
