@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/server/auth"
 )
@@ -18,7 +19,7 @@ type Resolver struct {
 	// Postgres enables row locks in the billing engine.
 	Postgres bool
 	// Docs signs and serves document download URLs.
-	Docs *billing.Documents
+	Docs *documents.Signer
 	// Guesses rate-limits wrong coupon codes per caller.
 	Guesses *billing.Guesses
 	// Gateway charges payment methods; Sandbox signs its notifications.

@@ -13,6 +13,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
@@ -1012,12 +1013,12 @@ func (r *mutationResolver) CreatePromotion(ctx context.Context, input model.Crea
 
 // IssueUsageConfirmation is the resolver for the issueUsageConfirmation field.
 func (r *mutationResolver) IssueUsageConfirmation(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error) {
-	return r.documentURL(ctx, input, billing.DocUsageConfirmation)
+	return r.documentURL(ctx, input, documents.DocUsageConfirmation)
 }
 
 // ExportUsageDetails is the resolver for the exportUsageDetails field.
 func (r *mutationResolver) ExportUsageDetails(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error) {
-	return r.documentURL(ctx, input, billing.DocUsageDetails)
+	return r.documentURL(ctx, input, documents.DocUsageDetails)
 }
 
 // GrantCredit is the resolver for the grantCredit field.
@@ -1499,7 +1500,7 @@ func (r *paymentResolver) ReceiptURL(ctx context.Context, obj *ent.Payment) (*st
 	if obj.Status != payment.StatusSUCCESSFUL || obj.BillingGroupID == "" {
 		return nil, nil
 	}
-	url, _ := r.Docs.URL(billing.DocReceipt, obj.BillingGroupID, obj.ID, r.Clock.Now())
+	url, _ := r.Docs.URL(documents.DocReceipt, obj.BillingGroupID, obj.ID, r.Clock.Now())
 	return &url, nil
 }
 

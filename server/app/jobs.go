@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/notify"
 )
 
 // Engine returns the billing engine on this app's database, policy and clock.
@@ -15,11 +16,11 @@ func (a *App) Engine() *billing.Engine {
 
 // Outbox delivers notifications: email over SMTP when configured (else to
 // the log), SMS to the log, webhooks to CLOUDBILL_WEBHOOK_URL.
-func (a *App) Outbox() *billing.Outbox {
-	o := &billing.Outbox{Client: a.DB.Client, Clock: a.Config.Clock, Email: billing.LogSender{Log: a.Log},
-		SMS: billing.LogSender{Log: a.Log}, WebhookURL: a.Config.WebhookURL, Secret: []byte(a.Config.WebhookSecret)}
+func (a *App) Outbox() *notify.Outbox {
+	o := &notify.Outbox{Client: a.DB.Client, Clock: a.Config.Clock, Email: notify.LogSender{Log: a.Log},
+		SMS: notify.LogSender{Log: a.Log}, WebhookURL: a.Config.WebhookURL, Secret: []byte(a.Config.WebhookSecret)}
 	if a.Config.SMTPAddr != "" {
-		o.Email = billing.SMTPSender{Addr: a.Config.SMTPAddr, From: a.Config.SMTPFrom}
+		o.Email = notify.SMTPSender{Addr: a.Config.SMTPAddr, From: a.Config.SMTPFrom}
 	}
 	if len(o.Secret) == 0 {
 		o.Secret = append([]byte("webhooks:"), a.Config.JWTSecret...)

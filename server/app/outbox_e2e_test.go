@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/notify"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
@@ -28,7 +28,7 @@ func TestOutboxWebhooks(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		sig := r.Header.Get("X-Cloudbill-Signature")
 		ts, _ := strconv.ParseInt(strings.TrimPrefix(strings.Split(sig, ",")[0], "t="), 10, 64)
-		if !strings.HasSuffix(sig, ",v1="+billing.SignWebhook(secret, ts, body)) {
+		if !strings.HasSuffix(sig, ",v1="+notify.SignWebhook(secret, ts, body)) {
 			t.Errorf("bad signature %q", sig)
 		}
 		var ev struct{ ID, Type string }

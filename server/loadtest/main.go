@@ -34,6 +34,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/notify"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
 	"github.com/cloudbill/cloudbill/server/auth"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
@@ -167,7 +168,7 @@ func run(groups int, dur time.Duration, clients, batches, hotBatches, history in
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ob := &billing.Outbox{Client: st.Client, Clock: billing.NewFixedClock(quietDay), Email: billing.LogSender{Log: quiet}, SMS: billing.LogSender{Log: quiet}}
+	ob := &notify.Outbox{Client: st.Client, Clock: billing.NewFixedClock(quietDay), Email: notify.LogSender{Log: quiet}, SMS: notify.LogSender{Log: quiet}}
 	for {
 		n, err := ob.Deliver(ctx, 1000)
 		if err != nil {

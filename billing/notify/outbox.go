@@ -1,4 +1,6 @@
-package billing
+// Package notify tells people and systems what happened to their money:
+// it delivers the outbox's events as email, SMS and signed webhooks.
+package notify
 
 import (
 	"bytes"
@@ -14,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 )
@@ -62,7 +65,7 @@ func (s SMTPSender) SendEmail(_ context.Context, to, subject, body string) error
 // Outbox delivers queued events.
 type Outbox struct {
 	Client     *ent.Client
-	Clock      Clock
+	Clock      billing.Clock
 	Email      EmailSender
 	SMS        SMSSender
 	WebhookURL string // outgoing webhooks; none when empty

@@ -1,4 +1,6 @@
-package billing
+// Package documents renders what customers download: usage confirmations,
+// detailed fees, receipts and tax documents, behind short-lived signed links.
+package documents
 
 import (
 	"bytes"
@@ -7,18 +9,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
-	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 )
 
@@ -29,10 +28,10 @@ const (
 	DocReceipt           = "receipt"            // PDF; ref is the payment id
 )
 
-// Documents signs short-lived download URLs. A URL names one document of
+// Signer signs short-lived download URLs. A URL names one document of
 // one billing group and month; only a caller entitled to that group gets
 // one, and it expires after TTL.
-type Documents struct {
+type Signer struct {
 	Secret  []byte
 	BaseURL string // e.g. http://127.0.0.1:8080
 	TTL     time.Duration
@@ -40,21 +39,21 @@ type Documents struct {
 
 // URL returns a signed download URL and its expiry. ref is the month of a
 // usage document or the payment id of a receipt.
-func (d *Documents) URL(kind, bgID, ref string, now time.Time) (string, time.Time) {
+func (d *Signer) URL(kind, bgID, ref string, now time.Time) (string, time.Time) {
 	exp := now.Add(d.TTL).Truncate(time.Second)
 	payload := strings.Join([]string{kind, bgID, ref, strconv.FormatInt(exp.Unix(), 10)}, "|")
 	tok := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + d.sign(payload)
 	return d.BaseURL + "/documents/" + tok, exp
 }
 
-func (d *Documents) sign(payload string) string {
+func (d *Signer) sign(payload string) string {
 	mac := hmac.New(sha256.New, append([]byte("cloudbill-documents:"), d.Secret...))
 	mac.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // Verify checks a download token and returns what it names.
-func (d *Documents) Verify(tok string, now time.Time) (kind, bgID, ref string, err error) {
+func (d *Signer) Verify(tok string, now time.Time) (kind, bgID, ref string, err error) {
 	bad := errors.New("invalid or expired document link")
 	p64, sig, ok := strings.Cut(tok, ".")
 	if !ok || len(tok) > 512 {
@@ -75,76 +74,15 @@ func (d *Documents) Verify(tok string, now time.Time) (kind, bgID, ref string, e
 	return parts[0], parts[1], parts[2], nil
 }
 
-// FeeDetail is one priced metric of a month (the detailed fees of R-47).
-type FeeDetail struct {
-	Region, ServiceCode, ServiceName, Channel, Metric, Model string
-	Quantity, UnitPrice, Amount                              decimal.Decimal
-}
-
-// DetailedFees lists month m's fees per region, service, channel and metric
-// before rounding, in invoice order.
-func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m Month) ([]FeeDetail, error) {
-	usage, err := usageSums(ctx, e.Client, bg.ID, m, m.Days(), false)
-	if err != nil {
-		return nil, err
-	}
-	cat, err := e.catalog(ctx, e.Client)
-	if err != nil {
-		return nil, err
-	}
-	idx := NewPrices(cat.Prices)
-	var out []FeeDetail
-	for _, u := range usage {
-		p, ok := idx.Find(u.ServiceCode, u.Region, u.Metric)
-		if !ok {
-			continue
-		}
-		q := decimal.New(u.Micros, -6)
-		out = append(out, FeeDetail{Region: u.Region, ServiceCode: u.ServiceCode, ServiceName: cat.Services[u.ServiceCode].Name,
-			Channel: u.Channel, Metric: u.Metric, Model: "PER_UNIT", Quantity: q, UnitPrice: p.UnitPrice, Amount: q.Mul(p.UnitPrice)})
-	}
-	contracts, err := e.Client.Contract.Query().Where(contract.BillingGroupID(bg.ID)).All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range contracts {
-		if cat.Services[c.ServiceCode].Kind == "CHANNEL" {
-			continue
-		}
-		days := DaysUsed(m, c.StartsOn, c.EndsOn)
-		if days == 0 {
-			continue
-		}
-		for _, p := range flatPrices(cat.Prices, idx, c.ServiceCode, c.RegionCode) {
-			q := decimal.NewFromInt(int64(days)).Div(decimal.NewFromInt(int64(m.Days())))
-			amt := p.UnitPrice
-			if days < m.Days() {
-				amt = p.UnitPrice.Mul(decimal.NewFromInt(int64(days))).Div(decimal.NewFromInt(int64(m.Days())))
-			}
-			out = append(out, FeeDetail{Region: c.RegionCode, ServiceCode: c.ServiceCode, ServiceName: cat.Services[c.ServiceCode].Name,
-				Metric: fmt.Sprintf("%s (%d/%d days)", p.Metric, days, m.Days()), Model: "FLAT_MONTHLY",
-				Quantity: q.Round(6), UnitPrice: p.UnitPrice, Amount: amt})
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Region != b.Region {
-			return a.Region < b.Region
-		}
-		if a.ServiceCode != b.ServiceCode {
-			return a.ServiceCode < b.ServiceCode
-		}
-		if a.Channel != b.Channel {
-			return a.Channel < b.Channel
-		}
-		return a.Metric < b.Metric
-	})
-	return out, nil
+// Renderer renders documents from what the billing engine reads.
+type Renderer struct {
+	Engine *billing.Engine
 }
 
 // UsageConfirmationPDF renders the month's usage confirmation, with
 // the invoice's totals once it is issued.
-func (e *Engine) UsageConfirmationPDF(ctx context.Context, bg *ent.BillingGroup, m Month) ([]byte, error) {
+func (r *Renderer) UsageConfirmationPDF(ctx context.Context, bg *ent.BillingGroup, m billing.Month) ([]byte, error) {
+	e := r.Engine
 	rep, err := e.Usage(ctx, bg, m, "")
 	if err != nil {
 		return nil, err
@@ -158,7 +96,7 @@ func (e *Engine) UsageConfirmationPDF(ctx context.Context, bg *ent.BillingGroup,
 		return nil, err
 	}
 	cur := bg.Currency
-	amt := func(v int64) string { return FormatMinor(v, cur) + " " + cur }
+	amt := func(v int64) string { return billing.FormatMinor(v, cur) + " " + cur }
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetTitle("Usage confirmation "+m.String(), true)
 	pdf.SetCreator("cloudbill", true)
@@ -204,7 +142,7 @@ func (e *Engine) UsageConfirmationPDF(ctx context.Context, bg *ent.BillingGroup,
 		pdf.SetFont("Helvetica", "", 11)
 		for _, kv := range [][2]string{
 			{"Invoice", inv.ID}, {"Credits applied", amt(inv.CreditAmount)}, {"Determined amount", amt(inv.DeterminedAmount)},
-			{"Tax (VAT)", amt(inv.TaxAmount)}, {"Payment amount", amt(PaymentAmount(inv))},
+			{"Tax (VAT)", amt(inv.TaxAmount)}, {"Payment amount", amt(billing.PaymentAmount(inv))},
 		} {
 			pdf.CellFormat(45, 7, kv[0], "", 0, "L", false, 0, "")
 			pdf.CellFormat(0, 7, kv[1], "", 1, "L", false, 0, "")
@@ -231,7 +169,8 @@ func ascii(s string) string {
 }
 
 // UsageDetailsXLSX renders the month's detailed fees as an Excel workbook.
-func (e *Engine) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m Month) ([]byte, error) {
+func (r *Renderer) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m billing.Month) ([]byte, error) {
+	e := r.Engine
 	fees, err := e.DetailedFees(ctx, bg, m)
 	if err != nil {
 		return nil, err
@@ -257,8 +196,8 @@ func (e *Engine) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m M
 	f.SetSheetRow(summary, "A1", &[]any{"Region", "Service", "Used", "Discount", "Estimated", "Currency"})
 	for i, l := range rep.Lines {
 		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		f.SetSheetRow(summary, cell, &[]any{l.Region, l.ServiceName, FormatMinor(l.Used, bg.Currency),
-			FormatMinor(l.Discount, bg.Currency), FormatMinor(l.Used-l.Discount, bg.Currency), bg.Currency})
+		f.SetSheetRow(summary, cell, &[]any{l.Region, l.ServiceName, billing.FormatMinor(l.Used, bg.Currency),
+			billing.FormatMinor(l.Discount, bg.Currency), billing.FormatMinor(l.Used-l.Discount, bg.Currency), bg.Currency})
 	}
 	buf, err := f.WriteToBuffer()
 	if err != nil {
@@ -268,12 +207,13 @@ func (e *Engine) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m M
 }
 
 // ReceiptPDF renders a payment's receipt.
-func (e *Engine) ReceiptPDF(ctx context.Context, p *ent.Payment) ([]byte, error) {
+func (r *Renderer) ReceiptPDF(ctx context.Context, p *ent.Payment) ([]byte, error) {
+	e := r.Engine
 	org, err := e.Client.Organization.Get(ctx, p.OrgID)
 	if err != nil {
 		return nil, err
 	}
-	amt := func(v int64) string { return FormatMinor(v, p.Currency) + " " + p.Currency }
+	amt := func(v int64) string { return billing.FormatMinor(v, p.Currency) + " " + p.Currency }
 	loc := e.Policy.Location()
 	pdf := fpdf.New("P", "mm", "A5", "")
 	pdf.SetTitle("Receipt "+p.ReceiptID, true)

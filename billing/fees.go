@@ -1,0 +1,79 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/contract"
+)
+
+// FeeDetail is one priced metric of a month (the detailed fees of R-47).
+type FeeDetail struct {
+	Region, ServiceCode, ServiceName, Channel, Metric, Model string
+	Quantity, UnitPrice, Amount                              decimal.Decimal
+}
+
+// DetailedFees lists month m's fees per region, service, channel and metric
+// before rounding, in invoice order.
+func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m Month) ([]FeeDetail, error) {
+	usage, err := usageSums(ctx, e.Client, bg.ID, m, m.Days(), false)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := e.catalog(ctx, e.Client)
+	if err != nil {
+		return nil, err
+	}
+	idx := NewPrices(cat.Prices)
+	var out []FeeDetail
+	for _, u := range usage {
+		p, ok := idx.Find(u.ServiceCode, u.Region, u.Metric)
+		if !ok {
+			continue
+		}
+		q := decimal.New(u.Micros, -6)
+		out = append(out, FeeDetail{Region: u.Region, ServiceCode: u.ServiceCode, ServiceName: cat.Services[u.ServiceCode].Name,
+			Channel: u.Channel, Metric: u.Metric, Model: "PER_UNIT", Quantity: q, UnitPrice: p.UnitPrice, Amount: q.Mul(p.UnitPrice)})
+	}
+	contracts, err := e.Client.Contract.Query().Where(contract.BillingGroupID(bg.ID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range contracts {
+		if cat.Services[c.ServiceCode].Kind == "CHANNEL" {
+			continue
+		}
+		days := DaysUsed(m, c.StartsOn, c.EndsOn)
+		if days == 0 {
+			continue
+		}
+		for _, p := range flatPrices(cat.Prices, idx, c.ServiceCode, c.RegionCode) {
+			q := decimal.NewFromInt(int64(days)).Div(decimal.NewFromInt(int64(m.Days())))
+			amt := p.UnitPrice
+			if days < m.Days() {
+				amt = p.UnitPrice.Mul(decimal.NewFromInt(int64(days))).Div(decimal.NewFromInt(int64(m.Days())))
+			}
+			out = append(out, FeeDetail{Region: c.RegionCode, ServiceCode: c.ServiceCode, ServiceName: cat.Services[c.ServiceCode].Name,
+				Metric: fmt.Sprintf("%s (%d/%d days)", p.Metric, days, m.Days()), Model: "FLAT_MONTHLY",
+				Quantity: q.Round(6), UnitPrice: p.UnitPrice, Amount: amt})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		if a.ServiceCode != b.ServiceCode {
+			return a.ServiceCode < b.ServiceCode
+		}
+		if a.Channel != b.Channel {
+			return a.Channel < b.Channel
+		}
+		return a.Metric < b.Metric
+	})
+	return out, nil
+}
