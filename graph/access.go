@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
@@ -88,10 +89,44 @@ func canManageBillingGroup(p *auth.Principal, bg *ent.BillingGroup) bool {
 	return p.Master || p.Grants[bg.ID] == auth.RoleBillingManager
 }
 
-// checkBillingGroup applies check to bg, answering NOT_FOUND across tenants.
+// visible is R-07's one place: every lookup of an object by an id the
+// caller sent goes through it, and an object of another tenant answers
+// exactly as an id that matches nothing — notFound, one error for both, so
+// no message, code or field can tell them apart. load reads the object
+// (ent's not-found for none); tenant names the organization owning it ("" for
+// platform data such as the catalog, visible to all).
+func visible[T any](p *auth.Principal, notFound *billing.Error, load func() (T, error), tenant func(T) (string, error)) (T, error) {
+	var none T
+	v, err := load()
+	if ent.IsNotFound(err) {
+		return none, notFound
+	}
+	if err != nil {
+		return none, err
+	}
+	org, err := tenant(v)
+	if err != nil {
+		return none, err
+	}
+	if org != "" && !sameOrg(p, org) {
+		return none, notFound
+	}
+	return v, nil
+}
+
+func billingGroupTenant(bg *ent.BillingGroup) (string, error) { return bg.OrgID, nil }
+
+// billingGroupNotFound is what an id of no billing group the caller can see
+// answers, naming the argument or input field that held it.
+func billingGroupNotFound(field string) *billing.Error {
+	return &billing.Error{Code: billing.CodeNotFound, Field: field, Message: "billing group not found"}
+}
+
+// checkBillingGroup applies a role check to a billing group the caller
+// reached through visible (or a field of an object it may see).
 func checkBillingGroup(p *auth.Principal, bg *ent.BillingGroup, check func(*auth.Principal, *ent.BillingGroup) bool) error {
 	if !sameOrg(p, bg.OrgID) {
-		return billing.NotFound("billing group")
+		return billing.NotFound("billing group") // unreachable through visible; kept as a guard
 	}
 	if !check(p, bg) {
 		return billing.Forbidden("you have no access to this billing group")
@@ -99,18 +134,23 @@ func checkBillingGroup(p *auth.Principal, bg *ent.BillingGroup, check func(*auth
 	return nil
 }
 
-// loadBillingGroup reads a billing group the caller may use under check.
+// loadBillingGroup reads the billing group named by the billingGroupId
+// argument for a caller that may use it under check.
 func (r *Resolver) loadBillingGroup(ctx context.Context, id string, check func(*auth.Principal, *ent.BillingGroup) bool) (*ent.BillingGroup, *auth.Principal, error) {
+	return r.loadBillingGroupAs(ctx, "billingGroupId", id, check)
+}
+
+// loadBillingGroupAs is loadBillingGroup for the argument named field.
+func (r *Resolver) loadBillingGroupAs(ctx context.Context, field, id string, check func(*auth.Principal, *ent.BillingGroup) bool) (*ent.BillingGroup, *auth.Principal, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	bg, err := billing.CachedView(ctx, p.OrgID, "billinggroup:"+id, func() (*ent.BillingGroup, error) {
-		return r.Client.BillingGroup.Query().Where(billinggroup.ID(id)).Only(ctx)
-	})
-	if ent.IsNotFound(err) {
-		return nil, p, billing.NotFound("billing group")
-	}
+	bg, err := visible(p, billingGroupNotFound(field), func() (*ent.BillingGroup, error) {
+		return billing.CachedView(ctx, p.OrgID, "billinggroup:"+id, func() (*ent.BillingGroup, error) {
+			return r.Client.BillingGroup.Query().Where(billinggroup.ID(id)).Only(ctx)
+		})
+	}, billingGroupTenant)
 	if err != nil {
 		return nil, p, err
 	}
@@ -120,61 +160,89 @@ func (r *Resolver) loadBillingGroup(ctx context.Context, id string, check func(*
 	return bg, p, nil
 }
 
-// authorizeNode decides whether the caller may read a node fetched by id.
-func (r *Resolver) authorizeNode(ctx context.Context, p *auth.Principal, n ent.Noder) error {
-	deny := func(orgID string, allowed bool) error {
-		if !sameOrg(p, orgID) {
-			return billing.NotFound("node")
+// tenantOf names the organization owning a node ("" for platform data).
+func (r *Resolver) tenantOf(ctx context.Context, n ent.Noder) (string, error) {
+	switch v := n.(type) {
+	case *ent.Region, *ent.Service, *ent.Price:
+		return "", nil // the public catalog
+	case *ent.Organization:
+		return v.ID, nil
+	case *ent.Account:
+		return v.OrgID, nil
+	case *ent.BillingGroup:
+		return v.OrgID, nil
+	case *ent.Grant:
+		return v.OrgID, nil
+	case *ent.APIToken:
+		return v.OrgID, nil
+	case *ent.Contract:
+		return v.OrgID, nil
+	case *ent.Invoice:
+		return v.OrgID, nil
+	case *ent.Discount:
+		return v.OrgID, nil
+	case *ent.Credit:
+		return v.OrgID, nil
+	case *ent.CreditEntry:
+		return v.OrgID, nil
+	case *ent.Promotion:
+		if v.BillingGroupID == nil {
+			return "", nil // offered platform-wide
 		}
+		bg, err := r.Client.BillingGroup.Get(ctx, *v.BillingGroupID)
+		if err != nil {
+			return "", err
+		}
+		return bg.OrgID, nil
+	}
+	return "", fmt.Errorf("node %T has no tenant rule", n)
+}
+
+// authorizeNode decides whether the caller may read a node of its own
+// organization (or of the platform) fetched by id: visible already answered
+// every other tenant's node as missing.
+func (r *Resolver) authorizeNode(ctx context.Context, p *auth.Principal, n ent.Noder) error {
+	allow := func(allowed bool) error {
 		if !allowed {
 			return billing.Forbidden("you have no access to this object")
 		}
 		return nil
 	}
 	switch v := n.(type) {
-	case *ent.Region, *ent.Service, *ent.Price:
-		return nil // the public catalog
-	case *ent.Organization:
-		return deny(v.ID, true)
+	case *ent.Region, *ent.Service, *ent.Price, *ent.Organization:
+		return nil
 	case *ent.Account:
-		return deny(v.OrgID, p.Operator || (!p.Partner && (p.Master || p.AccountID == v.ID)))
+		return allow(p.Operator || (!p.Partner && (p.Master || p.AccountID == v.ID)))
 	case *ent.BillingGroup:
 		return checkBillingGroup(p, v, canReadBillingGroup)
 	case *ent.Grant:
-		return deny(v.OrgID, p.Operator || (!p.Partner && (p.Master || p.AccountID == v.AccountID)))
+		return allow(p.Operator || (!p.Partner && (p.Master || p.AccountID == v.AccountID)))
 	case *ent.APIToken:
-		return deny(v.OrgID, p.Operator || (p.Master && !p.Partner))
+		return allow(p.Operator || (p.Master && !p.Partner))
 	case *ent.Contract:
-		return r.authorizeInGroup(ctx, p, v.OrgID, v.BillingGroupID, canReadBillingGroup)
+		return r.authorizeInGroup(ctx, p, v.BillingGroupID, canReadBillingGroup)
 	case *ent.Invoice:
-		return r.authorizeInGroup(ctx, p, v.OrgID, v.BillingGroupID, canReadBillingGroup)
+		return r.authorizeInGroup(ctx, p, v.BillingGroupID, canReadBillingGroup)
 	case *ent.Discount:
-		return r.authorizeInGroup(ctx, p, v.OrgID, v.BillingGroupID, canReadBillingGroup)
+		return r.authorizeInGroup(ctx, p, v.BillingGroupID, canReadBillingGroup)
 	case *ent.Promotion:
 		if v.BillingGroupID == nil {
 			return nil // offered platform-wide
 		}
-		bg, err := r.Client.BillingGroup.Get(ctx, *v.BillingGroupID)
-		if err != nil {
-			return err
-		}
-		return checkBillingGroup(p, bg, canReadBillingGroup)
+		return r.authorizeInGroup(ctx, p, *v.BillingGroupID, canReadBillingGroup)
 	case *ent.Credit:
-		return r.authorizeInGroup(ctx, p, v.OrgID, v.BillingGroupID, canManageBillingGroup)
+		return r.authorizeInGroup(ctx, p, v.BillingGroupID, canManageBillingGroup)
 	case *ent.CreditEntry:
 		c, err := r.Client.Credit.Get(ctx, v.CreditID)
 		if err != nil {
 			return err
 		}
-		return r.authorizeInGroup(ctx, p, c.OrgID, c.BillingGroupID, canManageBillingGroup)
+		return r.authorizeInGroup(ctx, p, c.BillingGroupID, canManageBillingGroup)
 	}
 	return billing.NotFound("node")
 }
 
-func (r *Resolver) authorizeInGroup(ctx context.Context, p *auth.Principal, orgID, bgID string, check func(*auth.Principal, *ent.BillingGroup) bool) error {
-	if !sameOrg(p, orgID) {
-		return billing.NotFound("node")
-	}
+func (r *Resolver) authorizeInGroup(ctx context.Context, p *auth.Principal, bgID string, check func(*auth.Principal, *ent.BillingGroup) bool) error {
 	bg, err := r.Client.BillingGroup.Get(ctx, bgID)
 	if err != nil {
 		return err

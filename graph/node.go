@@ -64,7 +64,8 @@ func (r *Resolver) node(ctx context.Context, id string) (ent.Noder, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.loadNode(ctx, id)
+	n, err := visible(p, billing.NotFound("node"), func() (ent.Noder, error) { return r.loadNode(ctx, id) },
+		func(n ent.Noder) (string, error) { return r.tenantOf(ctx, n) })
 	if err != nil {
 		return nil, err
 	}

@@ -1105,10 +1105,9 @@ func (r *mutationResolver) TransferCredit(ctx context.Context, input model.Trans
 	if err != nil {
 		return nil, err
 	}
-	src, err := r.Client.Credit.Get(ctx, input.CreditID)
-	if ent.IsNotFound(err) {
-		return nil, billing.NotFound("credit")
-	}
+	src, err := visible(p, &billing.Error{Code: billing.CodeNotFound, Field: "creditId", Message: "credit not found"},
+		func() (*ent.Credit, error) { return r.Client.Credit.Get(ctx, input.CreditID) },
+		func(c *ent.Credit) (string, error) { return c.OrgID, nil })
 	if err != nil {
 		return nil, err
 	}

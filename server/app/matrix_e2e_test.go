@@ -201,19 +201,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"id": spareToken,
 	}
 
-	// The schema, by introspection.
-	var types []inputType
-	sch := e.ok(e.op, `{ __schema { types { kind name enumValues { name } inputFields { name type { `+typeRefQ+` } }
-		fields { name type { `+typeRefQ+` } args { name type { `+typeRefQ+` } } } } } }`, nil)
-	for _, raw := range get(sch, "__schema.types").([]any) {
-		var it inputType
-		remarshal(raw, &it)
-		types = append(types, it)
-	}
-	typeByName := map[string]inputType{}
-	for _, it := range types {
-		typeByName[it.Name] = it
-	}
+	typeByName := introspectSchema(e)
 	var value func(name string, tr typeRef, depth int) any
 	value = func(name string, tr typeRef, depth int) any {
 		if v, ok := byName[name]; ok {
@@ -394,6 +382,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	t.Logf("authorization matrix: %d cells checked, %d fields skipped (covered elsewhere)", checked, skipped)
+}
+
+// introspectSchema reads every type of the schema, with its fields, their
+// arguments and input fields, as an operator.
+func introspectSchema(e *env) map[string]inputType {
+	e.t.Helper()
+	sch := e.ok(e.op, `{ __schema { types { kind name enumValues { name } inputFields { name type { `+typeRefQ+` } }
+		fields { name type { `+typeRefQ+` } args { name type { `+typeRefQ+` } } } } } }`, nil)
+	typeByName := map[string]inputType{}
+	for _, raw := range get(sch, "__schema.types").([]any) {
+		var it inputType
+		remarshal(raw, &it)
+		typeByName[it.Name] = it
+	}
+	return typeByName
 }
 
 func remarshal(in, out any) {
