@@ -55,6 +55,9 @@ type MethodRequest struct {
 	BankCode, AccountNumber, Holder   string
 	Corporate                         bool
 	ConsentPaymentInfo, ConsentRecurr bool
+	// ByPartner: registered by a partner token, which never changes what
+	// pays (R-34): the method is never made the automatic one by itself.
+	ByPartner bool
 }
 
 var digitsRe = regexp.MustCompile(`^[0-9]{6,20}$`)
@@ -131,7 +134,8 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 	}
 	var pm *ent.PaymentMethod
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		// The first automatic method becomes the default (R-41).
+		// The first automatic method becomes the default (R-41), unless a
+		// partner registered it (R-34).
 		has, err := tx.PaymentMethod.Query().Where(paymentmethod.AccountID(a.ID), paymentmethod.IsDefault(true),
 			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Exist(ctx)
 		if err != nil {
@@ -139,7 +143,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 		}
 		pm, err = tx.PaymentMethod.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetCorporate(in.Corporate).
 			SetHolderName(in.Holder).SetConsentedAt(now).SetType(paymentmethod.Type(f.typ)).SetBrand(f.brand).
-			SetLast4(f.last4).SetBankCode(f.bank).SetGatewayToken(f.token).SetIsDefault(!has).Save(ctx)
+			SetLast4(f.last4).SetBankCode(f.bank).SetGatewayToken(f.token).SetIsDefault(!has && !in.ByPartner).Save(ctx)
 		return err
 	})
 	return pm, err

@@ -62,6 +62,10 @@ func (r *Resolver) methodOwner(ctx context.Context) (*ent.Account, error) {
 	return r.Client.Account.Get(ctx, p.AccountID)
 }
 
+// errPartnerChangesWhatPays: a partner registers payment methods for the
+// organization's master but never decides which one pays.
+var errPartnerChangesWhatPays = billing.Forbidden("partners may register payment methods but never change which one pays (R-34)")
+
 // chargeIfFresh charges a reserved payment when this call reserved it; a
 // replayed call (same idempotency key) only reads it.
 func (r *Resolver) chargeIfFresh(ctx context.Context, fresh bool, paymentID string) (*ent.Payment, error) {

@@ -1115,7 +1115,12 @@ func (r *mutationResolver) TransferCredit(ctx context.Context, input model.Trans
 	if err != nil {
 		return nil, err
 	}
+	// Both ends: the caller manages credits of the group it takes from and
+	// of the group it gives to.
 	if err := checkBillingGroup(p, bg, canManageBillingGroup); err != nil {
+		return nil, err
+	}
+	if _, _, err := r.loadBillingGroupAs(ctx, "toBillingGroupId", input.ToBillingGroupID, canManageBillingGroup); err != nil {
 		return nil, err
 	}
 	amount, err := billing.ParseAmount(string(input.Amount), bg.Currency, "amount")
@@ -1232,7 +1237,7 @@ func (r *mutationResolver) RegisterPaymentMethod(ctx context.Context, input mode
 		return nil, err
 	}
 	in := billing.MethodRequest{Type: string(input.Type), CardToken: deref(input.CardToken), Holder: deref(input.HolderName),
-		ConsentPaymentInfo: input.ConsentPaymentInfo, ConsentRecurr: input.ConsentRecurring}
+		ConsentPaymentInfo: input.ConsentPaymentInfo, ConsentRecurr: input.ConsentRecurring, ByPartner: auth.FromContext(ctx).Partner}
 	if input.Corporate != nil {
 		in.Corporate = *input.Corporate
 	}
@@ -1251,6 +1256,9 @@ func (r *mutationResolver) ChangePaymentMethod(ctx context.Context, input model.
 	acct, err := r.methodOwner(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if auth.FromContext(ctx).Partner {
+		return nil, errPartnerChangesWhatPays
 	}
 	var pm *ent.PaymentMethod
 	switch {

@@ -193,3 +193,20 @@ func (e *env) mainGroup(token string) string {
 	e.t.Fatal("no main billing group")
 	return ""
 }
+
+// member signs up email and makes it a member (no grant) of the
+// organization whose master holds masterToken; it returns the member's token
+// and account id.
+func (e *env) member(masterToken, email string) (token, accountID string) {
+	e.t.Helper()
+	e.signUp(email)
+	id := str(e.ok(masterToken, `mutation($e: String!) { inviteMember(input: {email: $e}) { account { id } } }`, map[string]any{"e": email}), "inviteMember.account.id")
+	return e.login(email), id
+}
+
+// grant gives an account a role on a billing group, as the master.
+func (e *env) grant(masterToken, bg, accountID, role string) {
+	e.t.Helper()
+	e.ok(masterToken, `mutation($bg: ID!, $a: ID!, $r: BillingGroupRole!) { grantBillingGroupRole(input: {billingGroupId: $bg, accountId: $a, role: $r}) { billingGroup { id } } }`,
+		map[string]any{"bg": bg, "a": accountID, "r": role})
+}

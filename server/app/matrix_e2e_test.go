@@ -87,20 +87,23 @@ var mutationPolicy = map[string]policy{
 	"refundPaidCredit":       {allowed: operators, refs: true},
 	"sellPaidCredit":         {allowed: operators, refs: true},
 	"applyWelcomeCredit":     {allowed: masters},
-	"transferCredit":         {allowed: managers, refs: true},
-	"createCoupon":           {allowed: operators},
-	"registerCoupon":         {allowed: managers, refs: true},
-	"createDiscount":         {allowed: operators, refs: true},
-	"registerPaymentMethod":  {allowed: []caller{bm, master, pPM, foreign}},
-	"changePaymentMethod":    {allowed: []caller{bm, master, pPM, foreign}},
-	"chargeCoins":            {allowed: accounts},
-	"shareCoins":             {allowed: []caller{master}, refs: true},
-	"unshareCoins":           {allowed: []caller{master}, refs: true},
-	"payInstantly":           {allowed: []caller{bm, master}, refs: true},
-	"applyCashReceipt":       {allowed: nobody}, // every account here is a business: cash receipts are for individuals
-	"cancelCashReceipt":      {allowed: nobody},
-	"simulateDeposit":        {allowed: operators, refs: true},
-	"certifyBusiness":        {allowed: operators, refs: true},
+	// Both ends: the billing manager manages the credit's group
+	// (bg1) but not the group it would give to (bg2).
+	"transferCredit":        {allowed: []caller{master, operator}, refs: true},
+	"createCoupon":          {allowed: operators},
+	"registerCoupon":        {allowed: managers, refs: true},
+	"createDiscount":        {allowed: operators, refs: true},
+	"registerPaymentMethod": {allowed: []caller{bm, master, pPM, foreign}},
+	// partners register payment methods, never change which one pays.
+	"changePaymentMethod": {allowed: []caller{bm, master, foreign}},
+	"chargeCoins":         {allowed: accounts},
+	"shareCoins":          {allowed: []caller{master}, refs: true},
+	"unshareCoins":        {allowed: []caller{master}, refs: true},
+	"payInstantly":        {allowed: []caller{bm, master}, refs: true},
+	"applyCashReceipt":    {allowed: nobody}, // every account here is a business: cash receipts are for individuals
+	"cancelCashReceipt":   {allowed: nobody},
+	"simulateDeposit":     {allowed: operators, refs: true},
+	"certifyBusiness":     {allowed: operators, refs: true},
 }
 
 // Fields of BillingGroup, reached as billingGroup(id: <target group>) { f }:
