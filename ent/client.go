@@ -18,6 +18,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/auditevent"
+	"github.com/cloudbill/cloudbill/ent/auththrottle"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
@@ -62,6 +63,8 @@ type Client struct {
 	Account *AccountClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuthThrottle is the client for interacting with the AuthThrottle builders.
+	AuthThrottle *AuthThrottleClient
 	// BillingGroup is the client for interacting with the BillingGroup builders.
 	BillingGroup *BillingGroupClient
 	// CoinCharge is the client for interacting with the CoinCharge builders.
@@ -134,6 +137,7 @@ func (c *Client) init() {
 	c.APIToken = NewAPITokenClient(c.config)
 	c.Account = NewAccountClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.AuthThrottle = NewAuthThrottleClient(c.config)
 	c.BillingGroup = NewBillingGroupClient(c.config)
 	c.CoinCharge = NewCoinChargeClient(c.config)
 	c.CoinShare = NewCoinShareClient(c.config)
@@ -258,6 +262,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		APIToken:          NewAPITokenClient(cfg),
 		Account:           NewAccountClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AuthThrottle:      NewAuthThrottleClient(cfg),
 		BillingGroup:      NewBillingGroupClient(cfg),
 		CoinCharge:        NewCoinChargeClient(cfg),
 		CoinShare:         NewCoinShareClient(cfg),
@@ -309,6 +314,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		APIToken:          NewAPITokenClient(cfg),
 		Account:           NewAccountClient(cfg),
 		AuditEvent:        NewAuditEventClient(cfg),
+		AuthThrottle:      NewAuthThrottleClient(cfg),
 		BillingGroup:      NewBillingGroupClient(cfg),
 		CoinCharge:        NewCoinChargeClient(cfg),
 		CoinShare:         NewCoinShareClient(cfg),
@@ -367,12 +373,13 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Account, c.AuditEvent, c.BillingGroup, c.CoinCharge, c.CoinShare,
-		c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess, c.CouponRedemption, c.Credit,
-		c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice,
-		c.InvoiceLine, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
-		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
-		c.TaxInvoice, c.UsageDaily, c.UsageEvent,
+		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
+		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
+		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
+		c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine, c.Organization,
+		c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price,
+		c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily,
+		c.UsageEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -382,12 +389,13 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Account, c.AuditEvent, c.BillingGroup, c.CoinCharge, c.CoinShare,
-		c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess, c.CouponRedemption, c.Credit,
-		c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey, c.Invoice,
-		c.InvoiceLine, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
-		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
-		c.TaxInvoice, c.UsageDaily, c.UsageEvent,
+		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
+		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
+		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
+		c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine, c.Organization,
+		c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price,
+		c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily,
+		c.UsageEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -402,6 +410,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Account.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *AuthThrottleMutation:
+		return c.AuthThrottle.mutate(ctx, m)
 	case *BillingGroupMutation:
 		return c.BillingGroup.mutate(ctx, m)
 	case *CoinChargeMutation:
@@ -893,6 +903,139 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// AuthThrottleClient is a client for the AuthThrottle schema.
+type AuthThrottleClient struct {
+	config
+}
+
+// NewAuthThrottleClient returns a client for the AuthThrottle from the given config.
+func NewAuthThrottleClient(c config) *AuthThrottleClient {
+	return &AuthThrottleClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auththrottle.Hooks(f(g(h())))`.
+func (c *AuthThrottleClient) Use(hooks ...Hook) {
+	c.hooks.AuthThrottle = append(c.hooks.AuthThrottle, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auththrottle.Intercept(f(g(h())))`.
+func (c *AuthThrottleClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuthThrottle = append(c.inters.AuthThrottle, interceptors...)
+}
+
+// Create returns a builder for creating a AuthThrottle entity.
+func (c *AuthThrottleClient) Create() *AuthThrottleCreate {
+	mutation := newAuthThrottleMutation(c.config, OpCreate)
+	return &AuthThrottleCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuthThrottle entities.
+func (c *AuthThrottleClient) CreateBulk(builders ...*AuthThrottleCreate) *AuthThrottleCreateBulk {
+	return &AuthThrottleCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuthThrottleClient) MapCreateBulk(slice any, setFunc func(*AuthThrottleCreate, int)) *AuthThrottleCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuthThrottleCreateBulk{err: fmt.Errorf("calling to AuthThrottleClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuthThrottleCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuthThrottleCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuthThrottle.
+func (c *AuthThrottleClient) Update() *AuthThrottleUpdate {
+	mutation := newAuthThrottleMutation(c.config, OpUpdate)
+	return &AuthThrottleUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuthThrottleClient) UpdateOne(_m *AuthThrottle) *AuthThrottleUpdateOne {
+	mutation := newAuthThrottleMutation(c.config, OpUpdateOne, withAuthThrottle(_m))
+	return &AuthThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuthThrottleClient) UpdateOneID(id string) *AuthThrottleUpdateOne {
+	mutation := newAuthThrottleMutation(c.config, OpUpdateOne, withAuthThrottleID(id))
+	return &AuthThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuthThrottle.
+func (c *AuthThrottleClient) Delete() *AuthThrottleDelete {
+	mutation := newAuthThrottleMutation(c.config, OpDelete)
+	return &AuthThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuthThrottleClient) DeleteOne(_m *AuthThrottle) *AuthThrottleDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuthThrottleClient) DeleteOneID(id string) *AuthThrottleDeleteOne {
+	builder := c.Delete().Where(auththrottle.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuthThrottleDeleteOne{builder}
+}
+
+// Query returns a query builder for AuthThrottle.
+func (c *AuthThrottleClient) Query() *AuthThrottleQuery {
+	return &AuthThrottleQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuthThrottle},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuthThrottle entity by its id.
+func (c *AuthThrottleClient) Get(ctx context.Context, id string) (*AuthThrottle, error) {
+	return c.Query().Where(auththrottle.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuthThrottleClient) GetX(ctx context.Context, id string) *AuthThrottle {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuthThrottleClient) Hooks() []Hook {
+	return c.hooks.AuthThrottle
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuthThrottleClient) Interceptors() []Interceptor {
+	return c.inters.AuthThrottle
+}
+
+func (c *AuthThrottleClient) mutate(ctx context.Context, m *AuthThrottleMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuthThrottleCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuthThrottleUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuthThrottleUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuthThrottleDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuthThrottle mutation op: %q", m.Op())
 	}
 }
 
@@ -4980,19 +5123,20 @@ func (c *UsageEventClient) mutate(ctx context.Context, m *UsageEventMutation) (V
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Account, AuditEvent, BillingGroup, CoinCharge, CoinShare, CoinUsage,
-		Contract, Coupon, CouponGuess, CouponRedemption, Credit, CreditEntry, Discount,
-		DiscountUse, Grant, IdempotencyKey, Invoice, InvoiceLine, Organization,
-		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
-		RefreshToken, Region, Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
+		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
+		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
+		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
+		InvoiceLine, Organization, OutboxEvent, Payment, PaymentAllocation,
+		PaymentMethod, Price, Promotion, RefreshToken, Region, Service, TaxInvoice,
+		UsageDaily, UsageEvent []ent.Hook
 	}
 	inters struct {
-		APIToken, Account, AuditEvent, BillingGroup, CoinCharge, CoinShare, CoinUsage,
-		Contract, Coupon, CouponGuess, CouponRedemption, Credit, CreditEntry, Discount,
-		DiscountUse, Grant, IdempotencyKey, Invoice, InvoiceLine, Organization,
-		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
-		RefreshToken, Region, Service, TaxInvoice, UsageDaily,
-		UsageEvent []ent.Interceptor
+		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
+		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
+		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
+		InvoiceLine, Organization, OutboxEvent, Payment, PaymentAllocation,
+		PaymentMethod, Price, Promotion, RefreshToken, Region, Service, TaxInvoice,
+		UsageDaily, UsageEvent []ent.Interceptor
 	}
 )
 

@@ -15,6 +15,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/auditevent"
+	"github.com/cloudbill/cloudbill/ent/auththrottle"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
@@ -107,6 +108,7 @@ func checkColumn(t, c string) error {
 			apitoken.Table:          apitoken.ValidColumn,
 			account.Table:           account.ValidColumn,
 			auditevent.Table:        auditevent.ValidColumn,
+			auththrottle.Table:      auththrottle.ValidColumn,
 			billinggroup.Table:      billinggroup.ValidColumn,
 			coincharge.Table:        coincharge.ValidColumn,
 			coinshare.Table:         coinshare.ValidColumn,

@@ -8,6 +8,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/auditevent"
+	"github.com/cloudbill/cloudbill/ent/auththrottle"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
@@ -233,6 +234,39 @@ func init() {
 	auditevent.DefaultID = auditeventDescID.Default.(func() string)
 	// auditevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	auditevent.IDValidator = auditeventDescID.Validators[0].(func(string) error)
+	auththrottleMixin := schema.AuthThrottle{}.Mixin()
+	auththrottleMixinFields0 := auththrottleMixin[0].Fields()
+	_ = auththrottleMixinFields0
+	auththrottleFields := schema.AuthThrottle{}.Fields()
+	_ = auththrottleFields
+	// auththrottleDescKey is the schema descriptor for key field.
+	auththrottleDescKey := auththrottleFields[0].Descriptor()
+	// auththrottle.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	auththrottle.KeyValidator = func() func(string) error {
+		validators := auththrottleDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auththrottleDescAttempts is the schema descriptor for attempts field.
+	auththrottleDescAttempts := auththrottleFields[1].Descriptor()
+	// auththrottle.DefaultAttempts holds the default value on creation for the attempts field.
+	auththrottle.DefaultAttempts = auththrottleDescAttempts.Default.(int)
+	// auththrottleDescID is the schema descriptor for id field.
+	auththrottleDescID := auththrottleMixinFields0[0].Descriptor()
+	// auththrottle.DefaultID holds the default value on creation for the id field.
+	auththrottle.DefaultID = auththrottleDescID.Default.(func() string)
+	// auththrottle.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	auththrottle.IDValidator = auththrottleDescID.Validators[0].(func(string) error)
 	billinggroupMixin := schema.BillingGroup{}.Mixin()
 	billinggroupMixinFields0 := billinggroupMixin[0].Fields()
 	_ = billinggroupMixinFields0

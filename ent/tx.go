@@ -20,6 +20,8 @@ type Tx struct {
 	Account *AccountClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuthThrottle is the client for interacting with the AuthThrottle builders.
+	AuthThrottle *AuthThrottleClient
 	// BillingGroup is the client for interacting with the BillingGroup builders.
 	BillingGroup *BillingGroupClient
 	// CoinCharge is the client for interacting with the CoinCharge builders.
@@ -212,6 +214,7 @@ func (tx *Tx) init() {
 	tx.APIToken = NewAPITokenClient(tx.config)
 	tx.Account = NewAccountClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.AuthThrottle = NewAuthThrottleClient(tx.config)
 	tx.BillingGroup = NewBillingGroupClient(tx.config)
 	tx.CoinCharge = NewCoinChargeClient(tx.config)
 	tx.CoinShare = NewCoinShareClient(tx.config)

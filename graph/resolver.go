@@ -31,4 +31,7 @@ type Resolver struct {
 	PublicURL string
 	// Production refuses sandbox-only operations.
 	Production bool
+	// Throttle holds back password guessing and mass sign-ups, across
+	// replicas (nil: off, for functional tests).
+	Throttle *auth.Throttle
 }

@@ -697,6 +697,11 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 			return nil, billing.FieldError("birthDate", "individuals must be 19 or older")
 		}
 	}
+	// Every sign-up counts against the client's address, so that taken
+	// emails (CONFLICT) cannot be told apart at scale.
+	if _, err := r.Throttle.Take(ctx, auth.SignUpAddressKey(ClientIP(ctx))); err != nil {
+		return nil, err
+	}
 	hash, err := auth.HashPassword(input.Password)
 	if err != nil {
 		return nil, err
@@ -721,7 +726,16 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 	if len(input.Password) > 128 || len(input.Email) > 254 {
 		return nil, bad
 	}
-	acct, err := r.Client.Account.Query().Where(account.Email(strings.ToLower(strings.TrimSpace(input.Email)))).Only(ctx)
+	email := strings.ToLower(strings.TrimSpace(input.Email))
+	// Counted per email whether or not an account has it, and per client
+	// address, before anything is read: a throttled answer says nothing
+	// about the account.
+	accountKey, addressKey := auth.LoginAccountKey(email), auth.LoginAddressKey(ClientIP(ctx))
+	attempt, err := r.Throttle.Take(ctx, accountKey, addressKey)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := r.Client.Account.Query().Where(account.Email(email)).Only(ctx)
 	if ent.IsNotFound(err) {
 		auth.CheckNoAccount(input.Password)
 		return nil, bad
@@ -731,6 +745,14 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 	}
 	if !auth.CheckPassword(acct.PasswordHash, input.Password) {
 		return nil, bad
+	}
+	// The right password: the account starts over, and the address is not
+	// charged for this attempt.
+	if err := attempt.Reset(ctx, accountKey); err != nil {
+		return nil, err
+	}
+	if err := attempt.Forgive(ctx, addressKey); err != nil {
+		return nil, err
 	}
 	return r.session(ctx, acct)
 }

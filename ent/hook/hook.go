@@ -45,6 +45,18 @@ func (f AuditEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEventMutation", m)
 }
 
+// The AuthThrottleFunc type is an adapter to allow the use of ordinary
+// function as AuthThrottle mutator.
+type AuthThrottleFunc func(context.Context, *ent.AuthThrottleMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuthThrottleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuthThrottleMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuthThrottleMutation", m)
+}
+
 // The BillingGroupFunc type is an adapter to allow the use of ordinary
 // function as BillingGroup mutator.
 type BillingGroupFunc func(context.Context, *ent.BillingGroupMutation) (ent.Value, error)

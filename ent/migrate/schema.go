@@ -102,6 +102,32 @@ var (
 			},
 		},
 	}
+	// AuthThrottlesColumns holds the columns for the "auth_throttles" table.
+	AuthThrottlesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "key", Type: field.TypeString, Size: 100},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "last_at", Type: field.TypeTime},
+		{Name: "locked_until", Type: field.TypeTime, Nullable: true},
+	}
+	// AuthThrottlesTable holds the schema information for the "auth_throttles" table.
+	AuthThrottlesTable = &schema.Table{
+		Name:       "auth_throttles",
+		Columns:    AuthThrottlesColumns,
+		PrimaryKey: []*schema.Column{AuthThrottlesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auththrottle_key",
+				Unique:  true,
+				Columns: []*schema.Column{AuthThrottlesColumns[1]},
+			},
+			{
+				Name:    "auththrottle_last_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuthThrottlesColumns[3]},
+			},
+		},
+	}
 	// BillingGroupsColumns holds the columns for the "billing_groups" table.
 	BillingGroupsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -975,6 +1001,7 @@ var (
 		APITokensTable,
 		AccountsTable,
 		AuditEventsTable,
+		AuthThrottlesTable,
 		BillingGroupsTable,
 		CoinChargesTable,
 		CoinSharesTable,

@@ -15,6 +15,9 @@ type Account func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// AuthThrottle is the predicate function for auththrottle builders.
+type AuthThrottle func(*sql.Selector)
+
 // BillingGroup is the predicate function for billinggroup builders.
 type BillingGroup func(*sql.Selector)
 

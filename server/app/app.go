@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -117,7 +118,16 @@ func (a *App) StopListening() {
 func (a *App) Resolver() *graph.Resolver {
 	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy,
 		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs(), Guesses: a.guesses,
-		Gateway: a.sandbox, Sandbox: a.sandbox, Hub: a.hub, PublicURL: a.Config.PublicURL, Production: a.Config.Production}
+		Gateway: a.sandbox, Sandbox: a.sandbox, Hub: a.hub, PublicURL: a.Config.PublicURL, Production: a.Config.Production,
+		Throttle: a.throttle()}
+}
+
+// throttle is the database-held throttle of logins and sign-ups, nil when off.
+func (a *App) throttle() *auth.Throttle {
+	if !a.Config.AuthThrottle {
+		return nil
+	}
+	return &auth.Throttle{Client: a.DB.Client, Postgres: a.DB.Dialect == "postgres", Now: a.Config.Clock.Now}
 }
 
 // GraphQL builds the GraphQL handler with its transports and limits.
@@ -215,7 +225,7 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), a.Config.RequestTimeout)
 		defer cancel()
-		ctx = graph.WithClientIP(ctx, clientIP(r))
+		ctx = graph.WithClientIP(ctx, clientIP(r, a.Config.TrustedProxies))
 		ctx = graph.WithLoaders(ctx, a.DB.Client)
 		ctx = billing.WithRequestMemo(ctx)
 		h := r.Header.Get("Authorization")
@@ -366,10 +376,41 @@ func limitsFrom(cfg *Config) *graph.Limits {
 	return l
 }
 
-func clientIP(r *http.Request) string {
+// clientIP is the address a request came from: the connection's peer
+// (RemoteAddr), unless that peer is one of the trusted reverse proxies —
+// then X-Forwarded-For is read from its right end (what the nearest proxy
+// saw) leftwards, past further trusted proxies, to the first address that
+// is not one. Entries a client wrote itself sit to the left of that and are
+// never believed; an unreadable entry stops the walk at the last proxy.
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(peer, trusted) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		peer = a.Unmap()
+		if !isTrusted(peer, trusted) {
+			break
+		}
+	}
+	return peer.String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -79,6 +80,13 @@ type Config struct {
 	// sign-ins are refused (THROTTLED) while HashBacklog more wait
 	// (default 4 per hasher).
 	PasswordHashers, HashBacklog int
+	// AuthThrottle holds back failed logins and sign-ups in the database
+	// (auth.Throttle). Always on when served; tests that sign up many
+	// accounts from one address turn it off.
+	AuthThrottle bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (CLOUDBILL_TRUSTED_PROXIES: addresses or CIDR prefixes).
+	TrustedProxies []netip.Prefix
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -176,6 +184,10 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	c.AuthThrottle = true
+	if c.TrustedProxies, err = parsePrefixes(getenv("CLOUDBILL_TRUSTED_PROXIES")); err != nil {
+		return nil, fmt.Errorf("CLOUDBILL_TRUSTED_PROXIES: %w", err)
+	}
 	if v := getenv("CLOUDBILL_CLOCK"); v != "" {
 		if c.Production {
 			return nil, errors.New("CLOUDBILL_CLOCK is refused in production")
@@ -223,6 +235,27 @@ func (c *Config) EnsureSecret() error {
 	}
 	c.JWTSecret = []byte(secret)
 	return nil
+}
+
+// parsePrefixes reads comma-separated addresses ("10.0.0.7") and CIDR
+// prefixes ("10.0.0.0/8", "fd00::/8").
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func or(v, def string) string {

@@ -55,6 +55,9 @@ func newEnvConfigured(t *testing.T, db *store.DB, clock *billing.FixedClock, set
 	}
 	cfg.JWTSecret = []byte("test-secret-test-secret-test-secret!")
 	cfg.RateLimit = 0 // functional tests hammer the API; TestCostBudget tests the budget
+	// Functional tests sign up hundreds of accounts from one address; the
+	// throttle tests turn the throttle back on.
+	cfg.AuthThrottle = false
 	cfg.Clock = clock
 	if set != nil {
 		set(cfg)

@@ -59,6 +59,9 @@ func (a *App) StartScheduler(ctx context.Context) func() {
 		for {
 			start := time.Now()
 			res, err := a.Engine().RunJobs(ctx, a.Config.Clock.Now())
+			if err == nil {
+				_, err = a.throttle().Purge(ctx) // login and sign-up counts nobody remembers
+			}
 			a.metrics.observeJob("billing", start, err)
 			if err != nil && ctx.Err() == nil {
 				a.Log.Error("billing jobs", "err", err)

@@ -347,11 +347,21 @@ func selectionOf(tr typeRef) string {
 // the request id (different on every request) left out.
 func (e *env) canonical(token, query string, vars map[string]any) string {
 	e.t.Helper()
+	return e.canonicalFrom("", token, query, vars)
+}
+
+// canonicalFrom is canonical for a request forwarded for address xff (none
+// when empty), as a reverse proxy would send it.
+func (e *env) canonicalFrom(xff, token, query string, vars map[string]any) string {
+	e.t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest("POST", e.srv.URL+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -377,7 +377,7 @@ func newSocketRegistry(a *App) *socketRegistry {
 // refused, the answer is written with refused.
 func (g *socketRegistry) open(r *http.Request) (s *socket, refused func(http.ResponseWriter)) {
 	cfg := g.a.Config
-	addr := clientIP(r)
+	addr := clientIP(r, cfg.TrustedProxies)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
