@@ -18,5 +18,6 @@ func (a *App) ResponseCacheCounts() (hits, misses int64) {
 func (a *App) HoldAdmissionSlot(ctx context.Context) (release func(), ok bool) {
 	return a.admission.enter(ctx)
 }
+
 // PurgeThrottles runs the scheduler's purge of forgotten throttle keys.
 func (a *App) PurgeThrottles() (int, error) { return a.throttle().Purge(context.Background()) }
