@@ -52,7 +52,7 @@ func TestForeignAndMissingIdsAnswerAlike(t *testing.T) {
 	member := db.Client.Account.Create().SetOrgID(orgID).SetEmail("o-member@example.com").SetBillingEmail("o-member@example.com").
 		SetPasswordHash("x").SetMemberType("BUSINESS").SetResidenceCountry("KR").SaveX(context.Background())
 	db.Client.Grant.Create().SetOrgID(orgID).SetBillingGroupID(bg1).SetAccountID(member.ID).SetRole("MEMBER").SaveX(context.Background())
-	ownContract := str(e.ok(e.op, `mutation($bg: ID!) { createContract(input: {billingGroupId: $bg, serviceCode: "lb", region: "kr-1", startsOn: "2026-10-01"}) { contract { id } } }`,
+	ownContract := str(e.ok(e.op, `mutation($bg: ID!) { createContract(input: {billingGroupId: $bg, serviceCode: "lb", region: "kr-1", startsOn: "2026-11-01"}) { contract { id } } }`,
 		map[string]any{"bg": bg1}), "createContract.contract.id")
 	own := map[string]any{"contractId": ownContract,
 		"billingGroupId": bg1, "toBillingGroupId": bg2, "accountId": member.ID, "accountIds": []any{member.ID}, "creditId": ownCredit,
