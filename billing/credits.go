@@ -15,6 +15,7 @@ import (
 
 // CreditSpec describes a credit to open.
 type CreditSpec struct {
+	ID               string // set when the id was promised before (a purchase names its credit)
 	Name             string
 	Type             string // FREE | PAID
 	Amount           int64  // minor units
@@ -43,7 +44,11 @@ func OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditS
 			return nil, FieldError("serviceCodes", "unknown service code")
 		}
 	}
-	c, err := tx.Credit.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetName(s.Name).
+	create := tx.Credit.Create()
+	if s.ID != "" {
+		create.SetID(s.ID)
+	}
+	c, err := create.SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetName(s.Name).
 		SetType(credit.Type(s.Type)).SetStatus(credit.StatusAVAILABLE).SetStartsAt(s.StartsAt).SetEndsAt(s.EndsAt).SetCreatedAt(at).
 		SetCurrency(bg.Currency).SetAccumulated(s.Amount).SetRemaining(s.Amount).
 		SetServiceCodes(uniq(s.ServiceCodes)).SetSource(s.Source).Save(ctx)
@@ -70,8 +75,12 @@ func uniq(in []string) []string {
 	return out
 }
 
-// GrantCredit opens a credit for a billing group (operators, R-25, R-27).
+// GrantCredit opens a free credit for a billing group (operators, R-25).
+// Paid credits are sold, never granted: money in is a payment.
 func (e *Engine) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s CreditSpec) (*ent.Credit, error) {
+	if s.Type != "FREE" {
+		return nil, FieldError("type", "only free credits are granted; a paid credit is sold (sellPaidCredit)")
+	}
 	var c *ent.Credit
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		var err error
@@ -83,13 +92,6 @@ func (e *Engine) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s Credit
 
 // PaidCreditYears is how long a paid credit is valid.
 const PaidCreditYears = 5
-
-// SellPaidCredit opens a paid credit valid 5 years from purchase.
-func (e *Engine) SellPaidCredit(ctx context.Context, bg *ent.BillingGroup, name string, amount int64) (*ent.Credit, error) {
-	now := e.Clock.Now()
-	return e.GrantCredit(ctx, bg, CreditSpec{Name: name, Type: "PAID", Amount: amount, StartsAt: now,
-		EndsAt: now.AddDate(PaidCreditYears, 0, 0), Source: "SALE"})
-}
 
 // lockCredit reads a credit for change: FOR UPDATE on PostgreSQL.
 func (e *Engine) lockCredit(ctx context.Context, tx *ent.Tx, id string) (*ent.Credit, error) {
@@ -121,31 +123,25 @@ func (e *Engine) closeCredit(ctx context.Context, tx *ent.Tx, c *ent.Credit, sta
 
 // RecoverCredit takes back what is left of a free credit (R-25: abuse).
 func (e *Engine) RecoverCredit(ctx context.Context, id string) (*ent.Credit, error) {
-	return e.endCredit(ctx, id, credit.TypeFREE, credit.StatusRECOVERED, creditentry.KindRECOVERY,
-		"only free credits are recovered; refund a paid credit instead")
-}
-
-// RefundPaidCredit refunds what is left of a paid credit.
-func (e *Engine) RefundPaidCredit(ctx context.Context, id string) (*ent.Credit, error) {
-	return e.endCredit(ctx, id, credit.TypePAID, credit.StatusREFUNDED, creditentry.KindREFUND,
-		"only paid credits are refunded; recover a free credit instead")
-}
-
-// endCredit closes a credit of type typ into status with a history entry.
-func (e *Engine) endCredit(ctx context.Context, id string, typ credit.Type, status credit.Status, kind creditentry.Kind, wrongType string) (*ent.Credit, error) {
 	var out *ent.Credit
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		c, err := e.lockCredit(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.Type != typ {
-			return Errorf(CodeConflict, "%s", wrongType)
-		}
-		out, err = e.closeCredit(ctx, tx, c, status, kind, e.Clock.Now())
+		var err error
+		out, err = e.RecoverCreditTx(ctx, tx, id)
 		return err
 	})
 	return out, err
+}
+
+// RecoverCreditTx is RecoverCredit in the caller's transaction.
+func (e *Engine) RecoverCreditTx(ctx context.Context, tx *ent.Tx, id string) (*ent.Credit, error) {
+	c, err := e.lockCredit(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Type != credit.TypeFREE {
+		return nil, Errorf(CodeConflict, "only free credits are recovered; refund a paid credit instead")
+	}
+	return e.closeCredit(ctx, tx, c, credit.StatusRECOVERED, creditentry.KindRECOVERY, e.Clock.Now())
 }
 
 // TransferResult names the two credits of a transfer.

@@ -22,7 +22,11 @@ type Gateway interface {
 	// Charge takes amount from a method. ErrGatewayTimeout means the outcome
 	// is unknown: the payment stays PENDING until Lookup tells.
 	Charge(ctx context.Context, key, methodToken string, amount int64, currency string) (ChargeResult, error)
-	// Lookup asks for the outcome of the charge made with key.
+	// Refund pays amount of the charge made with chargeKey back to its
+	// method, keyed by key as a charge is. ErrGatewayTimeout: the outcome
+	// is unknown until Lookup(key) tells.
+	Refund(ctx context.Context, key, chargeKey, methodToken string, amount int64, currency string) (ChargeResult, error)
+	// Lookup asks for the outcome of the charge or refund made with key.
 	Lookup(ctx context.Context, key, methodToken string) (ChargeResult, error)
 	// VirtualAccount opens a dedicated deposit account.
 	VirtualAccount(ctx context.Context, accountID string) (bank, number string, err error)
@@ -65,6 +69,7 @@ var sandboxCards = map[string]CardInfo{
 	"tok_visa_limit_exceeded": {Brand: "VISA", Last4: "9995", ThreeDSecure: true},
 	"tok_visa_expired":        {Brand: "VISA", Last4: "0069", ThreeDSecure: true},
 	"tok_visa_timeout":        {Brand: "VISA", Last4: "0119", ThreeDSecure: true},
+	"tok_visa_refund_refused": {Brand: "VISA", Last4: "0341", ThreeDSecure: true},
 }
 
 func (s SandboxGateway) Card(_ context.Context, token string) (CardInfo, error) {
@@ -100,6 +105,22 @@ func (s SandboxGateway) outcome(methodToken string) (ChargeResult, bool) {
 func (s SandboxGateway) Charge(_ context.Context, key, methodToken string, amount int64, currency string) (ChargeResult, error) {
 	if amount <= 0 {
 		return ChargeResult{}, fmt.Errorf("sandbox: amount must be positive")
+	}
+	r, answered := s.outcome(methodToken)
+	if !answered {
+		return ChargeResult{}, ErrGatewayTimeout
+	}
+	return r, nil
+}
+
+// Refund pays back as the card or account charges: a timeout card times
+// out, and tok_visa_refund_refused, which pays, has its refunds refused.
+func (s SandboxGateway) Refund(_ context.Context, key, chargeKey, methodToken string, amount int64, currency string) (ChargeResult, error) {
+	if amount <= 0 || chargeKey == "" {
+		return ChargeResult{}, fmt.Errorf("sandbox: a refund needs a positive amount and the charge it refunds")
+	}
+	if methodToken == "card:tok_visa_refund_refused" {
+		return ChargeResult{Reason: "refund refused by the issuer"}, nil
 	}
 	r, answered := s.outcome(methodToken)
 	if !answered {

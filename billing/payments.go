@@ -129,14 +129,25 @@ func reservePayment(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, kind 
 	return p, nil
 }
 
-// Charge sends a PENDING payment to the gateway and settles it. A timeout
+// Charge sends a PENDING payment to the gateway and settles it: a charge,
+// or for a CREDIT_REFUND the refund of the purchase it reverses. A timeout
 // leaves it PENDING for Reconcile.
 func (e *Engine) Charge(ctx context.Context, p *ent.Payment) (*ent.Payment, error) {
 	m, err := e.Client.PaymentMethod.Get(ctx, p.PaymentMethodID)
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.gateway().Charge(ctx, p.ID, m.GatewayToken, p.Amount, p.Currency)
+	var res ChargeResult
+	if p.Kind == payment.KindCREDIT_REFUND {
+		purchase, qerr := e.Client.Payment.Query().Where(payment.CreditID(p.CreditID), payment.KindEQ(payment.KindCREDIT_PURCHASE),
+			payment.StatusEQ(payment.StatusSUCCESSFUL)).Only(ctx)
+		if qerr != nil {
+			return nil, qerr
+		}
+		res, err = e.gateway().Refund(ctx, p.ID, purchase.ID, m.GatewayToken, p.Amount, p.Currency)
+	} else {
+		res, err = e.gateway().Charge(ctx, p.ID, m.GatewayToken, p.Amount, p.Currency)
+	}
 	if errors.Is(err, ErrGatewayTimeout) {
 		return p, nil
 	}
@@ -170,6 +181,10 @@ func (e *Engine) Settle(ctx context.Context, paymentID string, res ChargeResult)
 			if err := e.applyPayment(ctx, tx, out, now); err != nil {
 				return err
 			}
+		} else if out.Kind == payment.KindCREDIT_REFUND {
+			if err := e.giveBackRefund(ctx, tx, out, now); err != nil {
+				return err
+			}
 		}
 		topic := "payment.succeeded"
 		if !res.Succeeded {
@@ -185,11 +200,17 @@ func (e *Engine) Settle(ctx context.Context, paymentID string, res ChargeResult)
 	return out, err
 }
 
-// applyPayment credits a successful payment to its invoices, or to a new
-// coin charge when it bought coins.
+// applyPayment credits a successful payment to its invoices, to a new coin
+// charge when it bought coins, or to a new paid credit when it bought one
+// (a refund was taken off its credit when reserved).
 func (e *Engine) applyPayment(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
-	if p.Kind == payment.KindCOIN_CHARGE {
+	switch p.Kind {
+	case payment.KindCOIN_CHARGE:
 		return e.creditCoins(ctx, tx, p)
+	case payment.KindCREDIT_PURCHASE:
+		return e.openPaidCredit(ctx, tx, p, at)
+	case payment.KindCREDIT_REFUND:
+		return nil
 	}
 	allocs, err := tx.PaymentAllocation.Query().Where(paymentallocation.PaymentID(p.ID)).All(ctx)
 	if err != nil {

@@ -18657,6 +18657,8 @@ type PaymentMutation struct {
 	addamount         *int64
 	status            *payment.Status
 	failure_reason    *string
+	credit_id         *string
+	description       *string
 	attempt_key       *string
 	billed_at         *time.Time
 	paid_at           *time.Time
@@ -19262,6 +19264,91 @@ func (m *PaymentMutation) ResetFailureReason() {
 	m.failure_reason = nil
 }
 
+// SetCreditID sets the "credit_id" field.
+func (m *PaymentMutation) SetCreditID(s string) {
+	m.credit_id = &s
+}
+
+// CreditID returns the value of the "credit_id" field in the mutation.
+func (m *PaymentMutation) CreditID() (r string, exists bool) {
+	v := m.credit_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditID returns the old "credit_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCreditID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditID: %w", err)
+	}
+	return oldValue.CreditID, nil
+}
+
+// ClearCreditID clears the value of the "credit_id" field.
+func (m *PaymentMutation) ClearCreditID() {
+	m.credit_id = nil
+	m.clearedFields[payment.FieldCreditID] = struct{}{}
+}
+
+// CreditIDCleared returns if the "credit_id" field was cleared in this mutation.
+func (m *PaymentMutation) CreditIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCreditID]
+	return ok
+}
+
+// ResetCreditID resets all changes to the "credit_id" field.
+func (m *PaymentMutation) ResetCreditID() {
+	m.credit_id = nil
+	delete(m.clearedFields, payment.FieldCreditID)
+}
+
+// SetDescription sets the "description" field.
+func (m *PaymentMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *PaymentMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *PaymentMutation) ResetDescription() {
+	m.description = nil
+}
+
 // SetAttemptKey sets the "attempt_key" field.
 func (m *PaymentMutation) SetAttemptKey(s string) {
 	m.attempt_key = &s
@@ -19479,7 +19566,7 @@ func (m *PaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PaymentMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 18)
 	if m.org_id != nil {
 		fields = append(fields, payment.FieldOrgID)
 	}
@@ -19515,6 +19602,12 @@ func (m *PaymentMutation) Fields() []string {
 	}
 	if m.failure_reason != nil {
 		fields = append(fields, payment.FieldFailureReason)
+	}
+	if m.credit_id != nil {
+		fields = append(fields, payment.FieldCreditID)
+	}
+	if m.description != nil {
+		fields = append(fields, payment.FieldDescription)
 	}
 	if m.attempt_key != nil {
 		fields = append(fields, payment.FieldAttemptKey)
@@ -19560,6 +19653,10 @@ func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case payment.FieldFailureReason:
 		return m.FailureReason()
+	case payment.FieldCreditID:
+		return m.CreditID()
+	case payment.FieldDescription:
+		return m.Description()
 	case payment.FieldAttemptKey:
 		return m.AttemptKey()
 	case payment.FieldBilledAt:
@@ -19601,6 +19698,10 @@ func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldStatus(ctx)
 	case payment.FieldFailureReason:
 		return m.OldFailureReason(ctx)
+	case payment.FieldCreditID:
+		return m.OldCreditID(ctx)
+	case payment.FieldDescription:
+		return m.OldDescription(ctx)
 	case payment.FieldAttemptKey:
 		return m.OldAttemptKey(ctx)
 	case payment.FieldBilledAt:
@@ -19702,6 +19803,20 @@ func (m *PaymentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFailureReason(v)
 		return nil
+	case payment.FieldCreditID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditID(v)
+		return nil
+	case payment.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
 	case payment.FieldAttemptKey:
 		v, ok := value.(string)
 		if !ok {
@@ -19784,6 +19899,9 @@ func (m *PaymentMutation) ClearedFields() []string {
 	if m.FieldCleared(payment.FieldPaymentMethodID) {
 		fields = append(fields, payment.FieldPaymentMethodID)
 	}
+	if m.FieldCleared(payment.FieldCreditID) {
+		fields = append(fields, payment.FieldCreditID)
+	}
 	if m.FieldCleared(payment.FieldAttemptKey) {
 		fields = append(fields, payment.FieldAttemptKey)
 	}
@@ -19815,6 +19933,9 @@ func (m *PaymentMutation) ClearField(name string) error {
 		return nil
 	case payment.FieldPaymentMethodID:
 		m.ClearPaymentMethodID()
+		return nil
+	case payment.FieldCreditID:
+		m.ClearCreditID()
 		return nil
 	case payment.FieldAttemptKey:
 		m.ClearAttemptKey()
@@ -19868,6 +19989,12 @@ func (m *PaymentMutation) ResetField(name string) error {
 		return nil
 	case payment.FieldFailureReason:
 		m.ResetFailureReason()
+		return nil
+	case payment.FieldCreditID:
+		m.ResetCreditID()
+		return nil
+	case payment.FieldDescription:
+		m.ResetDescription()
 		return nil
 	case payment.FieldAttemptKey:
 		m.ResetAttemptKey()

@@ -41,6 +41,10 @@ type Payment struct {
 	Status payment.Status `json:"status,omitempty"`
 	// FailureReason holds the value of the "failure_reason" field.
 	FailureReason string `json:"failure_reason,omitempty"`
+	// CreditID holds the value of the "credit_id" field.
+	CreditID string `json:"credit_id,omitempty"`
+	// Description holds the value of the "description" field.
+	Description string `json:"description,omitempty"`
 	// AttemptKey holds the value of the "attempt_key" field.
 	AttemptKey *string `json:"attempt_key,omitempty"`
 	// BilledAt holds the value of the "billed_at" field.
@@ -59,7 +63,7 @@ func (*Payment) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case payment.FieldAmount:
 			values[i] = new(sql.NullInt64)
-		case payment.FieldID, payment.FieldOrgID, payment.FieldBillingGroupID, payment.FieldAccountID, payment.FieldReceiptID, payment.FieldKind, payment.FieldPaymentMethodID, payment.FieldMethodLabel, payment.FieldCurrency, payment.FieldStatus, payment.FieldFailureReason, payment.FieldAttemptKey:
+		case payment.FieldID, payment.FieldOrgID, payment.FieldBillingGroupID, payment.FieldAccountID, payment.FieldReceiptID, payment.FieldKind, payment.FieldPaymentMethodID, payment.FieldMethodLabel, payment.FieldCurrency, payment.FieldStatus, payment.FieldFailureReason, payment.FieldCreditID, payment.FieldDescription, payment.FieldAttemptKey:
 			values[i] = new(sql.NullString)
 		case payment.FieldCreatedAt, payment.FieldBilledAt, payment.FieldPaidAt, payment.FieldChangedAt:
 			values[i] = new(sql.NullTime)
@@ -155,6 +159,18 @@ func (_m *Payment) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field failure_reason", values[i])
 			} else if value.Valid {
 				_m.FailureReason = value.String
+			}
+		case payment.FieldCreditID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field credit_id", values[i])
+			} else if value.Valid {
+				_m.CreditID = value.String
+			}
+		case payment.FieldDescription:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field description", values[i])
+			} else if value.Valid {
+				_m.Description = value.String
 			}
 		case payment.FieldAttemptKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -254,6 +270,12 @@ func (_m *Payment) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("failure_reason=")
 	builder.WriteString(_m.FailureReason)
+	builder.WriteString(", ")
+	builder.WriteString("credit_id=")
+	builder.WriteString(_m.CreditID)
+	builder.WriteString(", ")
+	builder.WriteString("description=")
+	builder.WriteString(_m.Description)
 	builder.WriteString(", ")
 	if v := _m.AttemptKey; v != nil {
 		builder.WriteString("attempt_key=")

@@ -143,6 +143,34 @@ func (_c *PaymentCreate) SetNillableFailureReason(v *string) *PaymentCreate {
 	return _c
 }
 
+// SetCreditID sets the "credit_id" field.
+func (_c *PaymentCreate) SetCreditID(v string) *PaymentCreate {
+	_c.mutation.SetCreditID(v)
+	return _c
+}
+
+// SetNillableCreditID sets the "credit_id" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableCreditID(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetCreditID(*v)
+	}
+	return _c
+}
+
+// SetDescription sets the "description" field.
+func (_c *PaymentCreate) SetDescription(v string) *PaymentCreate {
+	_c.mutation.SetDescription(v)
+	return _c
+}
+
+// SetNillableDescription sets the "description" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableDescription(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetDescription(*v)
+	}
+	return _c
+}
+
 // SetAttemptKey sets the "attempt_key" field.
 func (_c *PaymentCreate) SetAttemptKey(v string) *PaymentCreate {
 	_c.mutation.SetAttemptKey(v)
@@ -252,6 +280,10 @@ func (_c *PaymentCreate) defaults() {
 		v := payment.DefaultFailureReason
 		_c.mutation.SetFailureReason(v)
 	}
+	if _, ok := _c.mutation.Description(); !ok {
+		v := payment.DefaultDescription
+		_c.mutation.SetDescription(v)
+	}
 	if _, ok := _c.mutation.ChangedAt(); !ok {
 		v := payment.DefaultChangedAt()
 		_c.mutation.SetChangedAt(v)
@@ -305,6 +337,9 @@ func (_c *PaymentCreate) check() error {
 	}
 	if _, ok := _c.mutation.FailureReason(); !ok {
 		return &ValidationError{Name: "failure_reason", err: errors.New(`ent: missing required field "Payment.failure_reason"`)}
+	}
+	if _, ok := _c.mutation.Description(); !ok {
+		return &ValidationError{Name: "description", err: errors.New(`ent: missing required field "Payment.description"`)}
 	}
 	if _, ok := _c.mutation.BilledAt(); !ok {
 		return &ValidationError{Name: "billed_at", err: errors.New(`ent: missing required field "Payment.billed_at"`)}
@@ -397,6 +432,14 @@ func (_c *PaymentCreate) createSpec() (*Payment, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.FailureReason(); ok {
 		_spec.SetField(payment.FieldFailureReason, field.TypeString, value)
 		_node.FailureReason = value
+	}
+	if value, ok := _c.mutation.CreditID(); ok {
+		_spec.SetField(payment.FieldCreditID, field.TypeString, value)
+		_node.CreditID = value
+	}
+	if value, ok := _c.mutation.Description(); ok {
+		_spec.SetField(payment.FieldDescription, field.TypeString, value)
+		_node.Description = value
 	}
 	if value, ok := _c.mutation.AttemptKey(); ok {
 		_spec.SetField(payment.FieldAttemptKey, field.TypeString, value)
@@ -572,6 +615,12 @@ func (u *PaymentUpsertOne) UpdateNewValues() *PaymentUpsertOne {
 		}
 		if _, exists := u.create.mutation.Amount(); exists {
 			s.SetIgnore(payment.FieldAmount)
+		}
+		if _, exists := u.create.mutation.CreditID(); exists {
+			s.SetIgnore(payment.FieldCreditID)
+		}
+		if _, exists := u.create.mutation.Description(); exists {
+			s.SetIgnore(payment.FieldDescription)
 		}
 		if _, exists := u.create.mutation.AttemptKey(); exists {
 			s.SetIgnore(payment.FieldAttemptKey)
@@ -892,6 +941,12 @@ func (u *PaymentUpsertBulk) UpdateNewValues() *PaymentUpsertBulk {
 			}
 			if _, exists := b.mutation.Amount(); exists {
 				s.SetIgnore(payment.FieldAmount)
+			}
+			if _, exists := b.mutation.CreditID(); exists {
+				s.SetIgnore(payment.FieldCreditID)
+			}
+			if _, exists := b.mutation.Description(); exists {
+				s.SetIgnore(payment.FieldDescription)
 			}
 			if _, exists := b.mutation.AttemptKey(); exists {
 				s.SetIgnore(payment.FieldAttemptKey)

@@ -173,6 +173,9 @@ func (_u *PaymentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.FailureReason(); ok {
 		_spec.SetField(payment.FieldFailureReason, field.TypeString, value)
 	}
+	if _u.mutation.CreditIDCleared() {
+		_spec.ClearField(payment.FieldCreditID, field.TypeString)
+	}
 	if _u.mutation.AttemptKeyCleared() {
 		_spec.ClearField(payment.FieldAttemptKey, field.TypeString)
 	}
@@ -383,6 +386,9 @@ func (_u *PaymentUpdateOne) sqlSave(ctx context.Context) (_node *Payment, err er
 	}
 	if value, ok := _u.mutation.FailureReason(); ok {
 		_spec.SetField(payment.FieldFailureReason, field.TypeString, value)
+	}
+	if _u.mutation.CreditIDCleared() {
+		_spec.ClearField(payment.FieldCreditID, field.TypeString)
 	}
 	if _u.mutation.AttemptKeyCleared() {
 		_spec.ClearField(payment.FieldAttemptKey, field.TypeString)

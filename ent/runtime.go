@@ -1134,8 +1134,12 @@ func init() {
 	paymentDescFailureReason := paymentFields[9].Descriptor()
 	// payment.DefaultFailureReason holds the default value on creation for the failure_reason field.
 	payment.DefaultFailureReason = paymentDescFailureReason.Default.(string)
+	// paymentDescDescription is the schema descriptor for description field.
+	paymentDescDescription := paymentFields[11].Descriptor()
+	// payment.DefaultDescription holds the default value on creation for the description field.
+	payment.DefaultDescription = paymentDescDescription.Default.(string)
 	// paymentDescChangedAt is the schema descriptor for changed_at field.
-	paymentDescChangedAt := paymentFields[13].Descriptor()
+	paymentDescChangedAt := paymentFields[15].Descriptor()
 	// payment.DefaultChangedAt holds the default value on creation for the changed_at field.
 	payment.DefaultChangedAt = paymentDescChangedAt.Default.(func() time.Time)
 	// payment.UpdateDefaultChangedAt holds the default value on update for the changed_at field.

@@ -80,6 +80,84 @@ func (r *Resolver) chargeIfFresh(ctx context.Context, fresh bool, paymentID stri
 	return pay, nil
 }
 
+// sellPaidCredit sells a paid credit (R-27, R-40): the purchase is reserved
+// once per idempotency key, charged by the call that reserved it, and the
+// credit it bought answered once the payment succeeded.
+func (r *Resolver) sellPaidCredit(ctx context.Context, caller string, bg *ent.BillingGroup, amount int64, in model.SellPaidCreditInput) (*model.CreditPayload, error) {
+	var payID string
+	fresh, err := billing.Idempotent(ctx, r.Client, bg.OrgID, caller, in.IdempotencyKey, "sellPaidCredit", in, &payID,
+		func(tx *ent.Tx) (any, error) {
+			pay, err := r.engine().ReserveCreditSale(ctx, tx, bg, in.Name, amount, in.PaymentMethodID)
+			if err != nil {
+				return nil, err
+			}
+			return pay.ID, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	pay, err := r.chargeIfFresh(ctx, fresh, payID)
+	if err != nil {
+		return nil, err
+	}
+	switch pay.Status {
+	case payment.StatusFAILED:
+		return nil, &billing.Error{Code: billing.CodePaymentDeclined, Field: "paymentMethodId",
+			Message: "the payment was declined: " + pay.FailureReason + " (receipt " + pay.ReceiptID + "); no credit was sold"}
+	case payment.StatusPENDING:
+		return nil, billing.Errorf(billing.CodePaymentPending, "the gateway has not answered payment %s yet; the credit opens once it settles: ask again with the same idempotencyKey", pay.ReceiptID)
+	}
+	c, err := r.engine().PurchasedCredit(ctx, pay)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreditPayload{Credit: c, Payment: pay}, nil
+}
+
+// refundPaidCredit refunds what is left of a paid credit (R-27): reserved
+// once per idempotency key, sent to the gateway by the call that reserved
+// it. A refund the gateway refused gave the remainder back to the credit:
+// the payload shows both, with PAYMENT_DECLINED beside it.
+func (r *Resolver) refundPaidCredit(ctx context.Context, caller, key string, in model.CreditIDInput) (*model.CreditPayload, error) {
+	var res struct {
+		CreditID  string `json:"creditId"`
+		PaymentID string `json:"paymentId"`
+	}
+	c, err := r.Client.Credit.Get(ctx, in.CreditID)
+	if ent.IsNotFound(err) {
+		return nil, billing.NotFound("credit")
+	}
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := billing.Idempotent(ctx, r.Client, c.OrgID, caller, key, "refundPaidCredit", in, &res,
+		func(tx *ent.Tx) (any, error) {
+			c, pay, err := r.engine().ReserveCreditRefund(ctx, tx, in.CreditID)
+			if err != nil {
+				return nil, err
+			}
+			res.CreditID = c.ID
+			if pay != nil {
+				res.PaymentID = pay.ID
+			}
+			return res, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	out := &model.CreditPayload{}
+	if res.PaymentID != "" {
+		if out.Payment, err = r.chargeIfFresh(ctx, fresh, res.PaymentID); err != nil {
+			return nil, err
+		}
+		declined(ctx, out.Payment)
+	}
+	if out.Credit, err = r.Client.Credit.Get(ctx, res.CreditID); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // declined adds a PAYMENT_DECLINED error beside a failed payment, which the
 // payload still returns so the recorded attempt is visible.
 func declined(ctx context.Context, p *ent.Payment) {

@@ -1066,10 +1066,30 @@ func (r *mutationResolver) GrantCredit(ctx context.Context, input model.GrantCre
 
 // RecoverCredit is the resolver for the recoverCredit field.
 func (r *mutationResolver) RecoverCredit(ctx context.Context, input model.CreditIDInput) (*model.CreditPayload, error) {
-	if _, err := requireOperator(ctx); err != nil {
+	p, err := requireOperator(ctx)
+	if err != nil {
 		return nil, err
 	}
-	c, err := r.engine().RecoverCredit(ctx, input.CreditID)
+	if input.IdempotencyKey == nil {
+		c, err := r.engine().RecoverCredit(ctx, input.CreditID)
+		if err != nil {
+			return nil, err
+		}
+		return &model.CreditPayload{Credit: c}, nil
+	}
+	var id string
+	_, err = billing.Idempotent(ctx, r.Client, "", p.Caller(), *input.IdempotencyKey, "recoverCredit", input, &id,
+		func(tx *ent.Tx) (any, error) {
+			c, err := r.engine().RecoverCreditTx(ctx, tx, input.CreditID)
+			if err != nil {
+				return nil, err
+			}
+			return c.ID, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Client.Credit.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1078,19 +1098,20 @@ func (r *mutationResolver) RecoverCredit(ctx context.Context, input model.Credit
 
 // RefundPaidCredit is the resolver for the refundPaidCredit field.
 func (r *mutationResolver) RefundPaidCredit(ctx context.Context, input model.CreditIDInput) (*model.CreditPayload, error) {
-	if _, err := requireOperator(ctx); err != nil {
-		return nil, err
-	}
-	c, err := r.engine().RefundPaidCredit(ctx, input.CreditID)
+	p, err := requireOperator(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &model.CreditPayload{Credit: c}, nil
+	if input.IdempotencyKey == nil {
+		return nil, billing.FieldError("idempotencyKey", "a refund moves money: give an idempotencyKey (R-50)")
+	}
+	return r.refundPaidCredit(ctx, p.Caller(), *input.IdempotencyKey, input)
 }
 
 // SellPaidCredit is the resolver for the sellPaidCredit field.
 func (r *mutationResolver) SellPaidCredit(ctx context.Context, input model.SellPaidCreditInput) (*model.CreditPayload, error) {
-	if _, err := requireOperator(ctx); err != nil {
+	p, err := requireOperator(ctx)
+	if err != nil {
 		return nil, err
 	}
 	bg, _, err := r.loadBillingGroup(ctx, input.BillingGroupID, canManageBillingGroup)
@@ -1101,11 +1122,7 @@ func (r *mutationResolver) SellPaidCredit(ctx context.Context, input model.SellP
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.engine().SellPaidCredit(ctx, bg, input.Name, amount)
-	if err != nil {
-		return nil, err
-	}
-	return &model.CreditPayload{Credit: c}, nil
+	return r.sellPaidCredit(ctx, p.Caller(), bg, amount, input)
 }
 
 // ApplyWelcomeCredit is the resolver for the applyWelcomeCredit field.

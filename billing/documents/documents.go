@@ -225,6 +225,9 @@ func (r *Renderer) ReceiptPDF(ctx context.Context, p *ent.Payment) ([]byte, erro
 	rows := [][2]string{{"Receipt", p.ReceiptID}, {"Customer", ascii(org.Name)}, {"Kind", string(p.Kind)},
 		{"Method", ascii(p.MethodLabel)}, {"Billed", p.BilledAt.In(loc).Format("2006-01-02")}, {"Amount", amt(p.Amount)},
 		{"Status", string(p.Status)}}
+	if p.Description != "" {
+		rows = append(rows, [2]string{"For", ascii(p.Description)})
+	}
 	if p.PaidAt != nil {
 		rows = append(rows, [2]string{"Paid", p.PaidAt.In(loc).Format("2006-01-02 15:04 MST")})
 	}

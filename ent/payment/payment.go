@@ -40,6 +40,10 @@ const (
 	FieldStatus = "status"
 	// FieldFailureReason holds the string denoting the failure_reason field in the database.
 	FieldFailureReason = "failure_reason"
+	// FieldCreditID holds the string denoting the credit_id field in the database.
+	FieldCreditID = "credit_id"
+	// FieldDescription holds the string denoting the description field in the database.
+	FieldDescription = "description"
 	// FieldAttemptKey holds the string denoting the attempt_key field in the database.
 	FieldAttemptKey = "attempt_key"
 	// FieldBilledAt holds the string denoting the billed_at field in the database.
@@ -67,6 +71,8 @@ var Columns = []string{
 	FieldAmount,
 	FieldStatus,
 	FieldFailureReason,
+	FieldCreditID,
+	FieldDescription,
 	FieldAttemptKey,
 	FieldBilledAt,
 	FieldPaidAt,
@@ -92,6 +98,8 @@ var (
 	DefaultMethodLabel string
 	// DefaultFailureReason holds the default value on creation for the "failure_reason" field.
 	DefaultFailureReason string
+	// DefaultDescription holds the default value on creation for the "description" field.
+	DefaultDescription string
 	// DefaultChangedAt holds the default value on creation for the "changed_at" field.
 	DefaultChangedAt func() time.Time
 	// UpdateDefaultChangedAt holds the default value on update for the "changed_at" field.
@@ -107,10 +115,12 @@ type Kind string
 
 // Kind values.
 const (
-	KindAUTOMATIC   Kind = "AUTOMATIC"
-	KindINSTANT     Kind = "INSTANT"
-	KindDEPOSIT     Kind = "DEPOSIT"
-	KindCOIN_CHARGE Kind = "COIN_CHARGE"
+	KindAUTOMATIC       Kind = "AUTOMATIC"
+	KindINSTANT         Kind = "INSTANT"
+	KindDEPOSIT         Kind = "DEPOSIT"
+	KindCOIN_CHARGE     Kind = "COIN_CHARGE"
+	KindCREDIT_PURCHASE Kind = "CREDIT_PURCHASE"
+	KindCREDIT_REFUND   Kind = "CREDIT_REFUND"
 )
 
 func (k Kind) String() string {
@@ -120,7 +130,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindAUTOMATIC, KindINSTANT, KindDEPOSIT, KindCOIN_CHARGE:
+	case KindAUTOMATIC, KindINSTANT, KindDEPOSIT, KindCOIN_CHARGE, KindCREDIT_PURCHASE, KindCREDIT_REFUND:
 		return nil
 	default:
 		return fmt.Errorf("payment: invalid enum value for kind field: %q", k)
@@ -217,6 +227,16 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByFailureReason orders the results by the failure_reason field.
 func ByFailureReason(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFailureReason, opts...).ToFunc()
+}
+
+// ByCreditID orders the results by the credit_id field.
+func ByCreditID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCreditID, opts...).ToFunc()
+}
+
+// ByDescription orders the results by the description field.
+func ByDescription(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDescription, opts...).ToFunc()
 }
 
 // ByAttemptKey orders the results by the attempt_key field.

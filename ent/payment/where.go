@@ -114,6 +114,16 @@ func FailureReason(v string) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldFailureReason, v))
 }
 
+// CreditID applies equality check predicate on the "credit_id" field. It's identical to CreditIDEQ.
+func CreditID(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldCreditID, v))
+}
+
+// Description applies equality check predicate on the "description" field. It's identical to DescriptionEQ.
+func Description(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldDescription, v))
+}
+
 // AttemptKey applies equality check predicate on the "attempt_key" field. It's identical to AttemptKeyEQ.
 func AttemptKey(v string) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldAttemptKey, v))
@@ -802,6 +812,146 @@ func FailureReasonEqualFold(v string) predicate.Payment {
 // FailureReasonContainsFold applies the ContainsFold predicate on the "failure_reason" field.
 func FailureReasonContainsFold(v string) predicate.Payment {
 	return predicate.Payment(sql.FieldContainsFold(FieldFailureReason, v))
+}
+
+// CreditIDEQ applies the EQ predicate on the "credit_id" field.
+func CreditIDEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldCreditID, v))
+}
+
+// CreditIDNEQ applies the NEQ predicate on the "credit_id" field.
+func CreditIDNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldCreditID, v))
+}
+
+// CreditIDIn applies the In predicate on the "credit_id" field.
+func CreditIDIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldCreditID, vs...))
+}
+
+// CreditIDNotIn applies the NotIn predicate on the "credit_id" field.
+func CreditIDNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldCreditID, vs...))
+}
+
+// CreditIDGT applies the GT predicate on the "credit_id" field.
+func CreditIDGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldCreditID, v))
+}
+
+// CreditIDGTE applies the GTE predicate on the "credit_id" field.
+func CreditIDGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldCreditID, v))
+}
+
+// CreditIDLT applies the LT predicate on the "credit_id" field.
+func CreditIDLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldCreditID, v))
+}
+
+// CreditIDLTE applies the LTE predicate on the "credit_id" field.
+func CreditIDLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldCreditID, v))
+}
+
+// CreditIDContains applies the Contains predicate on the "credit_id" field.
+func CreditIDContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldCreditID, v))
+}
+
+// CreditIDHasPrefix applies the HasPrefix predicate on the "credit_id" field.
+func CreditIDHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldCreditID, v))
+}
+
+// CreditIDHasSuffix applies the HasSuffix predicate on the "credit_id" field.
+func CreditIDHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldCreditID, v))
+}
+
+// CreditIDIsNil applies the IsNil predicate on the "credit_id" field.
+func CreditIDIsNil() predicate.Payment {
+	return predicate.Payment(sql.FieldIsNull(FieldCreditID))
+}
+
+// CreditIDNotNil applies the NotNil predicate on the "credit_id" field.
+func CreditIDNotNil() predicate.Payment {
+	return predicate.Payment(sql.FieldNotNull(FieldCreditID))
+}
+
+// CreditIDEqualFold applies the EqualFold predicate on the "credit_id" field.
+func CreditIDEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldCreditID, v))
+}
+
+// CreditIDContainsFold applies the ContainsFold predicate on the "credit_id" field.
+func CreditIDContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldCreditID, v))
+}
+
+// DescriptionEQ applies the EQ predicate on the "description" field.
+func DescriptionEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldDescription, v))
+}
+
+// DescriptionNEQ applies the NEQ predicate on the "description" field.
+func DescriptionNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldDescription, v))
+}
+
+// DescriptionIn applies the In predicate on the "description" field.
+func DescriptionIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldDescription, vs...))
+}
+
+// DescriptionNotIn applies the NotIn predicate on the "description" field.
+func DescriptionNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldDescription, vs...))
+}
+
+// DescriptionGT applies the GT predicate on the "description" field.
+func DescriptionGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldDescription, v))
+}
+
+// DescriptionGTE applies the GTE predicate on the "description" field.
+func DescriptionGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldDescription, v))
+}
+
+// DescriptionLT applies the LT predicate on the "description" field.
+func DescriptionLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldDescription, v))
+}
+
+// DescriptionLTE applies the LTE predicate on the "description" field.
+func DescriptionLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldDescription, v))
+}
+
+// DescriptionContains applies the Contains predicate on the "description" field.
+func DescriptionContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldDescription, v))
+}
+
+// DescriptionHasPrefix applies the HasPrefix predicate on the "description" field.
+func DescriptionHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldDescription, v))
+}
+
+// DescriptionHasSuffix applies the HasSuffix predicate on the "description" field.
+func DescriptionHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldDescription, v))
+}
+
+// DescriptionEqualFold applies the EqualFold predicate on the "description" field.
+func DescriptionEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldDescription, v))
+}
+
+// DescriptionContainsFold applies the ContainsFold predicate on the "description" field.
+func DescriptionContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldDescription, v))
 }
 
 // AttemptKeyEQ applies the EQ predicate on the "attempt_key" field.

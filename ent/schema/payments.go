@@ -43,7 +43,8 @@ func (PaymentMethod) Indexes() []ent.Index { return []ent.Index{index.Fields("ac
 func (PaymentMethod) Annotations() []schema.Annotation { return gql() }
 
 // Payment is one attempt to move money (R-40): paying invoices
-// (automatic, instant, deposit) or buying coins.
+// (automatic, instant, deposit), buying coins, buying a paid credit, or
+// refunding what is left of one (R-27).
 type Payment struct{ ent.Schema }
 
 func (Payment) Mixin() []ent.Mixin {
@@ -56,7 +57,7 @@ func (Payment) Fields() []ent.Field {
 		field.String("account_id").Optional().Immutable().Annotations(entgql.Skip()),
 		// Exposed as receiptId (API.md), not entgql's receiptID.
 		field.String("receipt_id").Unique().Immutable().Annotations(entgql.Skip()),
-		field.Enum("kind").Values("AUTOMATIC", "INSTANT", "DEPOSIT", "COIN_CHARGE").Immutable(),
+		field.Enum("kind").Values("AUTOMATIC", "INSTANT", "DEPOSIT", "COIN_CHARGE", "CREDIT_PURCHASE", "CREDIT_REFUND").Immutable(),
 		field.String("payment_method_id").Optional().Immutable().Annotations(entgql.Skip()),
 		// "VISA •••• 4242", kept so history reads the same after changes.
 		field.String("method_label").Default("").Immutable(),
@@ -64,6 +65,11 @@ func (Payment) Fields() []ent.Field {
 		field.Int64("amount").Immutable().Annotations(entgql.Skip()),
 		field.Enum("status").Values("PENDING", "SUCCESSFUL", "FAILED"),
 		field.String("failure_reason").Default(""),
+		// The paid credit a CREDIT_PURCHASE buys (the id it gets once the
+		// payment succeeds) or a CREDIT_REFUND refunds.
+		field.String("credit_id").Optional().Immutable().Annotations(entgql.Skip()),
+		// What a purchase buys, for its receipt: the paid credit's name.
+		field.String("description").Default("").Immutable().Annotations(entgql.Skip()),
 		// For automatic runs: the invoice and day of the attempt, unique, so
 		// replicas running together attempt once a day (R-41).
 		field.String("attempt_key").Optional().Nillable().Unique().Immutable().Annotations(entgql.Skip()),
@@ -78,7 +84,7 @@ func (Payment) Fields() []ent.Field {
 }
 
 func (Payment) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("billing_group_id", "created_at"), index.Fields("status")}
+	return []ent.Index{index.Fields("billing_group_id", "created_at"), index.Fields("status"), index.Fields("credit_id")}
 }
 
 func (Payment) Annotations() []schema.Annotation {

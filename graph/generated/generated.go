@@ -392,7 +392,8 @@ type ComplexityRoot struct {
 	}
 
 	CreditPayload struct {
-		Credit func(childComplexity int) int
+		Credit  func(childComplexity int) int
+		Payment func(childComplexity int) int
 	}
 
 	CreditSummary struct {
@@ -2318,6 +2319,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreditPayload.Credit(childComplexity), true
+	case "CreditPayload.payment":
+		if e.ComplexityRoot.CreditPayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditPayload.Payment(childComplexity), true
 
 	case "CreditSummary.free":
 		if e.ComplexityRoot.CreditSummary.Free == nil {
@@ -6208,6 +6215,8 @@ enum PaymentKind @goModel(model: "github.com/cloudbill/cloudbill/ent/payment.Kin
   INSTANT
   DEPOSIT
   COIN_CHARGE
+  CREDIT_PURCHASE
+  CREDIT_REFUND
 }
 type PaymentMethod implements Node {
   id: ID!
@@ -7653,16 +7662,23 @@ input GrantCreditInput {
 
 type CreditPayload {
   credit: Credit!
+  "The payment a sale or refund made (R-27, R-40): the purchase of sellPaidCredit, the refund of refundPaidCredit; null for the others."
+  payment: Payment
 }
 
 input CreditIdInput {
   creditId: ID!
+  "Required by refundPaidCredit, which moves money (R-50); recoverCredit takes it too. The same key with the same input answers the first result."
+  idempotencyKey: String
 }
 
 input SellPaidCreditInput {
   billingGroupId: ID!
   name: String!
   amount: Decimal!
+  "A card or bank account of the billing group's organization's master, charged for the credit (R-27, R-40)."
+  paymentMethodId: ID!
+  idempotencyKey: String!
 }
 
 input ApplyWelcomeCreditInput {
@@ -7727,9 +7743,12 @@ type DiscountPayload {
 }
 
 extend type Mutation {
+  "Grants a free credit (R-25); paid credits are sold (sellPaidCredit)."
   grantCredit(input: GrantCreditInput!): CreditPayload!
   recoverCredit(input: CreditIdInput!): CreditPayload!
+  "Refunds what is left of a paid credit to the method that bought it (R-27): the credit is REFUNDED with a REFUND entry of its remainder at once, and a CREDIT_REFUND payment of that amount goes to the gateway; what the credit already paid stays paid. Should the gateway refuse the refund, the remainder is given back to the credit (AVAILABLE again) and PAYMENT_DECLINED is answered beside the payload."
   refundPaidCredit(input: CreditIdInput!): CreditPayload!
+  "Sells a paid credit (R-27): a CREDIT_PURCHASE payment charged to the master's method; the credit opens, valid 5 years, once the payment succeeds. A declined charge answers PAYMENT_DECLINED; a gateway that does not answer, PAYMENT_PENDING (ask again with the same idempotencyKey once it settles)."
   sellPaidCredit(input: SellPaidCreditInput!): CreditPayload!
   applyWelcomeCredit(input: ApplyWelcomeCreditInput!): CreditPayload!
   transferCredit(input: TransferCreditInput!): TransferCreditPayload!
@@ -8531,6 +8550,8 @@ func (ec *executionContext) childFields_CreditPayload(ctx context.Context, field
 	switch field.Name {
 	case "credit":
 		return ec.fieldContext_CreditPayload_credit(ctx, field)
+	case "payment":
+		return ec.fieldContext_CreditPayload_payment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreditPayload", field.Name)
 }
@@ -15880,6 +15901,38 @@ func (ec *executionContext) fieldContext_CreditPayload_credit(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Credit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.CreditPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditPayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Payment) graphql.Marshaler {
+			return ec.marshalOPayment2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreditPayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
 		},
 	}
 	return fc, nil
@@ -29751,7 +29804,7 @@ func (ec *executionContext) unmarshalInputCreditIdInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"creditId"}
+	fieldsInOrder := [...]string{"creditId", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -29765,6 +29818,13 @@ func (ec *executionContext) unmarshalInputCreditIdInput(ctx context.Context, obj
 				return it, err
 			}
 			it.CreditID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -35342,7 +35402,7 @@ func (ec *executionContext) unmarshalInputSellPaidCreditInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"billingGroupId", "name", "amount"}
+	fieldsInOrder := [...]string{"billingGroupId", "name", "amount", "paymentMethodId", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -35370,6 +35430,20 @@ func (ec *executionContext) unmarshalInputSellPaidCreditInput(ctx context.Contex
 				return it, err
 			}
 			it.Amount = data
+		case "paymentMethodId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentMethodId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentMethodID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -38615,6 +38689,11 @@ func (ec *executionContext) _CreditPayload(ctx context.Context, sel ast.Selectio
 		case "credit":
 			out.Values[i] = ec._CreditPayload_credit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payment":
+			out.Values[i] = ec._CreditPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -226,10 +226,14 @@ type CreateServiceInput struct {
 
 type CreditIDInput struct {
 	CreditID string `json:"creditId"`
+	// Required by refundPaidCredit, which moves money (R-50); recoverCredit takes it too. The same key with the same input answers the first result.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type CreditPayload struct {
 	Credit *ent.Credit `json:"credit"`
+	// The payment a sale or refund made (R-27, R-40): the purchase of sellPaidCredit, the refund of refundPaidCredit; null for the others.
+	Payment *ent.Payment `json:"payment,omitempty"`
 }
 
 // What a billing group can spend now (R-20).
@@ -393,6 +397,9 @@ type SellPaidCreditInput struct {
 	BillingGroupID string          `json:"billingGroupId"`
 	Name           string          `json:"name"`
 	Amount         scalars.Decimal `json:"amount"`
+	// A card or bank account of the billing group's organization's master, charged for the credit (R-27, R-40).
+	PaymentMethodID string `json:"paymentMethodId"`
+	IdempotencyKey  string `json:"idempotencyKey"`
 }
 
 type ServicePayload struct {

@@ -32,9 +32,9 @@ func TestInstantsCompareAsInstants(t *testing.T) {
 		e.ok(e.op, catalogSetup, nil)
 		e.at("2026-11-01T10:00:00+09:00")
 		_, bg := e.octoberInvoice("instants@example.com")
-		// A paid credit of 10,000 is used up by October's invoice (85,000),
+		// A credit of 10,000 is used up by October's invoice (85,000),
 		// at its issue: 2026-11-03 00:00 KST.
-		e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg, "name": "Prepaid", "type": "PAID",
+		e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg, "name": "Prepaid", "type": "FREE",
 			"amount": "10000", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2031-10-01T00:00:00+09:00"}})
 		if d := e.runJobs("2026-11-03T00:00:00+09:00"); get(d, "runBillingJobs.issued") != 1.0 {
 			t.Fatalf("jobs = %v", d)

@@ -142,11 +142,13 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 		StartsAt: start.Start(loc), EndsAt: cur.Next().Next().Start(loc), Source: "PROMOTION"}); err != nil {
 		return err
 	}
-	if _, err := e.SellPaidCredit(ctx, research, "Prepaid credit", 50000); err != nil {
+	card, err := e.RegisterMethod(ctx, billing.SandboxGateway{}, master, billing.MethodRequest{Type: "CARD", CardToken: "tok_visa",
+		ConsentPaymentInfo: true, ConsentRecurr: true})
+	if err != nil {
 		return err
 	}
-	if _, err := e.RegisterMethod(ctx, billing.SandboxGateway{}, master, billing.MethodRequest{Type: "CARD", CardToken: "tok_visa",
-		ConsentPaymentInfo: true, ConsentRecurr: true}); err != nil {
+	// A paid credit is bought with the master's card: a payment with its receipt.
+	if _, _, err := e.SellPaidCredit(ctx, research, "Prepaid credit", 50000, card.ID); err != nil {
 		return err
 	}
 	// Usage: server hours, API calls and a support channel, every few days.
@@ -194,7 +196,7 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 	if _, err := e.CreateDiscount(ctx, main, cur, "Loyalty discount", "5", []string{"server"}, "customers for over 3 months"); err != nil {
 		return err
 	}
-	_, err := e.CreateCoupon(ctx, billing.CouponSpec{Code: DemoCoupon, Name: "Demo coupon", Amount: 10000,
+	_, err = e.CreateCoupon(ctx, billing.CouponSpec{Code: DemoCoupon, Name: "Demo coupon", Amount: 10000,
 		ValidFrom: start.Start(loc), ValidUntil: now.AddDate(1, 0, 0), MaxRedemptions: 1000, CreditValidDays: 90, Currency: e.Policy.Currency})
 	return err
 }

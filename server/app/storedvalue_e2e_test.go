@@ -88,15 +88,17 @@ func TestStoredValueEndToEnd(t *testing.T) {
 		e.fails("BAD_USER_INPUT", master, transfer, tin(welcome, second, "-5", "t-5"))
 		e.fails("BAD_USER_INPUT", master, transfer, tin(welcome, second, "1.5", "t-6"))
 
-		// R-27: paid credits are valid 5 years and never transferable.
-		paid := e.ok(e.op, `mutation($bg: ID!) { sellPaidCredit(input: {billingGroupId: $bg, name: "Prepaid", amount: "50000"}) { credit { id type endsAt } } }`,
-			map[string]any{"bg": main})
+		// R-27: paid credits are bought, valid 5 years and never transferable.
+		pm := str(e.ok(master, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+		paid := e.ok(e.op, `mutation($bg: ID!, $pm: ID!) { sellPaidCredit(input: {billingGroupId: $bg, name: "Prepaid", amount: "50000", paymentMethodId: $pm, idempotencyKey: "sale-1"}) { credit { id type endsAt } } }`,
+			map[string]any{"bg": main, "pm": pm})
 		paidID := str(paid, "sellPaidCredit.credit.id")
 		if str(paid, "sellPaidCredit.credit.endsAt")[:4] != "2031" {
 			t.Fatalf("paid credit = %v", paid)
 		}
 		e.fails("CREDIT_NOT_TRANSFERABLE", master, transfer, tin(paidID, second, "1", "t-7"))
-		e.fails("FORBIDDEN", master, `mutation($bg: ID!) { sellPaidCredit(input: {billingGroupId: $bg, name: "x", amount: "1"}) { credit { id } } }`, map[string]any{"bg": main})
+		e.fails("FORBIDDEN", master, `mutation($bg: ID!, $pm: ID!) { sellPaidCredit(input: {billingGroupId: $bg, name: "x", amount: "1", paymentMethodId: $pm, idempotencyKey: "x"}) { credit { id } } }`,
+			map[string]any{"bg": main, "pm": pm})
 
 		// R-30: coupons and their distinct errors.
 		e.ok(e.op, newCoupon, coupon("HELLO-2026", 100, "2026-11-01T00:00:00+09:00", "2026-12-01T00:00:00+09:00"))
@@ -150,7 +152,7 @@ func TestStoredValueEndToEnd(t *testing.T) {
 
 		// R-25, R-27: operators recover free and refund paid credits.
 		e.fails("CONFLICT", e.op, `mutation($id: ID!) { recoverCredit(input: {creditId: $id}) { credit { status } } }`, map[string]any{"id": paidID})
-		rf := e.ok(e.op, `mutation($id: ID!) { refundPaidCredit(input: {creditId: $id}) { credit { `+creditFields+` } } }`, map[string]any{"id": paidID})
+		rf := e.ok(e.op, `mutation($id: ID!) { refundPaidCredit(input: {creditId: $id, idempotencyKey: "refund-1"}) { credit { `+creditFields+` } } }`, map[string]any{"id": paidID})
 		if str(rf, "refundPaidCredit.credit.status") != "REFUNDED" || str(rf, "refundPaidCredit.credit.history.edges.0.node.kind") != "REFUND" {
 			t.Fatalf("refund = %v", rf)
 		}
