@@ -1077,8 +1077,15 @@ func (r *mutationResolver) RecoverCredit(ctx context.Context, input model.Credit
 		}
 		return &model.CreditPayload{Credit: c}, nil
 	}
+	src, err := r.Client.Credit.Get(ctx, input.CreditID)
+	if ent.IsNotFound(err) {
+		return nil, billing.NotFound("credit")
+	}
+	if err != nil {
+		return nil, err
+	}
 	var id string
-	_, err = billing.Idempotent(ctx, r.Client, "", p.Caller(), *input.IdempotencyKey, "recoverCredit", input, &id,
+	_, err = billing.Idempotent(ctx, r.Client, src.OrgID, p.Caller(), *input.IdempotencyKey, "recoverCredit", input, &id,
 		func(tx *ent.Tx) (any, error) {
 			c, err := r.engine().RecoverCreditTx(ctx, tx, input.CreditID)
 			if err != nil {

@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/cloudbill/cloudbill/server/store"
@@ -36,10 +38,12 @@ func TestCoinsPayBeforeEveryMethod(t *testing.T) {
 		shared, sharedBG := e.octoberInvoice("coins-shared@example.com")
 		auto, autoBG := e.octoberInvoice("coins-auto@example.com")
 		deposit, depositBG := e.octoberInvoice("coins-deposit@example.com")
+		late, lateBG := e.octoberInvoice("coins-late@example.com")
 		pms := map[string]string{}
 		for name, tok := range map[string]string{"instant": instant, "shared": shared, "auto": auto, "deposit": deposit} {
 			pms[name] = str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
 		}
+		e.ok(late, registerMethod, card("tok_visa_declined"))
 		e.ok(deposit, `mutation { changePaymentMethod(input: {type: DIRECT_DEPOSIT}) { paymentMethod { id } } }`, nil)
 		e.runJobs("2026-11-03T00:00:00+09:00")
 
@@ -112,5 +116,77 @@ func TestCoinsPayBeforeEveryMethod(t *testing.T) {
 		if w := e.wallet(deposit); w != "0" {
 			t.Fatalf("the deposit master's wallet holds %s, want 0", w)
 		}
+
+		// An invoice outstanding since the 15th (its card was declined) is
+		// paid by coins bought on the 20th before a late fee accrues (R-44).
+		e.runJobs("2026-11-15T00:00:00+09:00")
+		e.at("2026-11-20T10:00:00+09:00")
+		late = e.login("coins-late@example.com")
+		due(late, lateBG, "93500")
+		latePM := str(e.ok(late, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+		e.chargeCoins(late, latePM, "100000", "c-late") // + 5,000 bonus
+		e.runJobs("2026-12-01T00:00:00+09:00")
+		inv = e.ok(late, invoiceQuery, map[string]any{"bg": lateBG, "m": "2026-10"})
+		if str(inv, "billingGroup.invoice.status") != "PAID" || str(inv, "billingGroup.invoice.coinAmount.amount") != "93500" ||
+			str(inv, "billingGroup.invoice.lateFeeAmount.amount") != "0" {
+			t.Fatalf("outstanding invoice after coins = %v, want PAID by 93,500 of coins and no late fee", inv)
+		}
+		if w := e.wallet(late); w != "11500" {
+			t.Fatalf("the late master's wallet holds %s, want 11,500", w)
+		}
 	})
+}
+
+// R-31, R-52 on PostgreSQL: a master's coins (105,000 with the bonus) and
+// two billing groups owing 93,500 each; two instant payments by card and
+// two runs of the billing jobs race. Coins pay 105,000 in all and never go
+// below zero, and the cards pay exactly the rest: every invoice is paid
+// once, coins + card = 93,500.
+func TestCoinsFirstRace(t *testing.T) {
+	db := testenv.Postgres(t)
+	e := newEnv(t, db)
+	e.ok(e.op, catalogSetup, nil)
+	e.at("2026-11-01T10:00:00+09:00")
+	tok, bgA := e.octoberInvoice("coins-race@example.com")
+	bgB := str(e.ok(tok, `mutation { createBillingGroup(input: {name: "B"}) { billingGroup { id } } }`, nil), "createBillingGroup.billingGroup.id")
+	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z'`)
+	e.ok(e.op, recordUsage, map[string]any{"e": []any{event("ev-b", bgB, "vm", "hour", "1000", "2026-10-11T00:00:00+09:00")}})
+	pm := str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+	e.runJobs("2026-11-03T00:00:00+09:00")
+	e.at("2026-11-05T15:00:00+09:00")
+	tok = e.login("coins-race@example.com")
+	e.chargeCoins(tok, pm, "100000", "c-race")
+
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if i < 2 {
+				r := e.gql(tok, payInstantly, map[string]any{"in": map[string]any{"billingGroupId": []string{bgA, bgB}[i], "paymentMethodId": pm,
+					"idempotencyKey": fmt.Sprint("race-", i)}})
+				if len(r.Errors) > 0 && r.code() != "CONFLICT" { // CONFLICT: coins paid it all first
+					t.Errorf("instant payment: %+v", r.Errors)
+				}
+				return
+			}
+			if r := e.gql(e.op, `mutation { runBillingJobs(input: {at: "2026-11-05T15:00:00+09:00"}) { issued } }`, nil); len(r.Errors) > 0 {
+				t.Errorf("jobs: %+v", r.Errors)
+			}
+		}(i)
+	}
+	wg.Wait()
+	var coinsLeft, coinsUsed, invoiceCoins, card, paid, owed int64
+	db.SQL.QueryRow(`SELECT coalesce(sum(charged_remaining + bonus_remaining), 0) FROM coin_charges`).Scan(&coinsLeft)
+	db.SQL.QueryRow(`SELECT coalesce(sum(bonus_amount + charged_amount), 0) FROM coin_usages`).Scan(&coinsUsed)
+	db.SQL.QueryRow(`SELECT coalesce(sum(coin_amount), 0), coalesce(sum(paid_amount), 0), coalesce(sum(determined_amount + tax_amount), 0) FROM invoices WHERE month = '2026-10'`).
+		Scan(&invoiceCoins, &paid, &owed)
+	db.SQL.QueryRow(`SELECT coalesce(sum(amount), 0) FROM payments WHERE kind = 'INSTANT' AND status = 'SUCCESSFUL' AND payment_method_id IS NOT NULL`).Scan(&card)
+	var unpaid int
+	db.SQL.QueryRow(`SELECT count(*) FROM invoices WHERE month = '2026-10' AND (status <> 'PAID' OR coin_amount + paid_amount <> determined_amount + tax_amount)`).Scan(&unpaid)
+	t.Logf("coins used %d, left %d; cards paid %d", coinsUsed, coinsLeft, card)
+	if coinsLeft != 0 || coinsUsed != 105000 || invoiceCoins != 105000 || owed != 187000 || card != 82000 || paid != 82000 || unpaid != 0 {
+		t.Fatalf("coins used %d (invoices say %d), left %d; cards %d, paid %d of %d owed; %d invoices not paid exactly",
+			coinsUsed, invoiceCoins, coinsLeft, card, paid, owed, unpaid)
+	}
 }
