@@ -70,9 +70,9 @@ func (e *Engine) ReserveCoinCharge(ctx context.Context, tx *ent.Tx, a *ent.Accou
 }
 
 // creditCoins opens the coin charge a settled purchase bought.
-func (e *Engine) creditCoins(ctx context.Context, tx *ent.Tx, p *ent.Payment) error {
+func (e *Engine) creditCoins(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
 	bonus := e.Policy.CoinBonus(p.Amount)
-	return tx.CoinCharge.Create().SetOrgID(p.OrgID).SetAccountID(p.AccountID).SetPaymentID(p.ID).SetCreatedAt(e.Clock.Now()).
+	return tx.CoinCharge.Create().SetOrgID(p.OrgID).SetAccountID(p.AccountID).SetPaymentID(p.ID).SetCreatedAt(at).
 		SetCurrency(p.Currency).SetCharged(p.Amount).SetBonus(bonus).SetChargedRemaining(p.Amount).
 		SetBonusRemaining(bonus).Exec(ctx)
 }
@@ -80,8 +80,9 @@ func (e *Engine) creditCoins(ctx context.Context, tx *ent.Tx, p *ent.Payment) er
 // spendCoins pays up to max of an invoice with coins: the account's own
 // charges, or (shared) the charges shared with it; bonus coins first, then
 // charged coins, oldest charge first. Each take is a guarded update,
-// so no balance goes below zero.
-func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv *ent.Invoice, max int64, shared bool) (int64, error) {
+// so no balance goes below zero. The uses are dated at (the request's
+// or the job's instant).
+func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv *ent.Invoice, max int64, shared bool, at time.Time) (int64, error) {
 	if max <= 0 {
 		return 0, nil
 	}
@@ -127,7 +128,7 @@ func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv
 		if n != 1 {
 			return 0, Errorf(CodeInsufficientBalance, "the coin balance changed; try again")
 		}
-		if err := tx.CoinUsage.Create().SetOrgID(inv.OrgID).SetCreatedAt(e.Clock.Now()).SetChargeID(c.ID).SetAccountID(a.ID).SetInvoiceID(inv.ID).
+		if err := tx.CoinUsage.Create().SetOrgID(inv.OrgID).SetCreatedAt(at).SetChargeID(c.ID).SetAccountID(a.ID).SetInvoiceID(inv.ID).
 			SetCurrency(inv.Currency).SetBonusAmount(bonus[i]).SetChargedAmount(paid[i]).Exec(ctx); err != nil {
 			return 0, err
 		}
@@ -141,7 +142,7 @@ func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv
 			return 0, err
 		}
 		if AmountDue(fresh) == 0 && fresh.Status != invoice.StatusPAID {
-			if err := fresh.Update().SetStatus(invoice.StatusPAID).SetPaidAt(e.Clock.Now()).Exec(ctx); err != nil {
+			if err := fresh.Update().SetStatus(invoice.StatusPAID).SetPaidAt(at).Exec(ctx); err != nil {
 				return 0, err
 			}
 		}
@@ -154,14 +155,14 @@ func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv
 // its master shared with it, oldest invoice first. It returns the
 // invoices and amounts still due, and what the coins paid. Every path that
 // charges a method for an invoice goes through it.
-func (e *Engine) coinsFirst(ctx context.Context, tx *ent.Tx, payer *ent.Account, invs []*ent.Invoice, dues []int64) ([]*ent.Invoice, []int64, int64, error) {
+func (e *Engine) coinsFirst(ctx context.Context, tx *ent.Tx, payer *ent.Account, invs []*ent.Invoice, dues []int64, at time.Time) ([]*ent.Invoice, []int64, int64, error) {
 	var paid int64
 	for _, shared := range []bool{false, true} {
 		if shared && payer.IsMaster {
 			break // a master's coins are all its own
 		}
 		for i, inv := range invs {
-			used, err := e.spendCoins(ctx, tx, payer, inv, dues[i], shared)
+			used, err := e.spendCoins(ctx, tx, payer, inv, dues[i], shared, at)
 			if err != nil {
 				return nil, nil, 0, err
 			}
@@ -176,23 +177,24 @@ func (e *Engine) coinsFirst(ctx context.Context, tx *ent.Tx, payer *ent.Account,
 // coinHolderBatch bounds the organizations whose invoices one query reads.
 const coinHolderBatch = 500
 
-// PayWithCoins lets the coins of each organization's master pay its unpaid
+// payWithCoins lets the coins of each organization's master pay its unpaid
 // invoices. Coins bought after an invoice was issued so pay it
 // before the automatic run charges a method, before it becomes
 // outstanding or is charged a late fee, and lower what a direct-deposit
-// customer is asked to deposit. It runs with the billing jobs; each billing
-// group is paid in its own transaction, its invoices locked.
-func (e *Engine) PayWithCoins(ctx context.Context) (int, error) {
+// customer is asked to deposit. Each billing group is paid in its own
+// transaction, its invoices locked, and one that fails does not stop the
+// others.
+func (r *jobRun) payWithCoins(ctx context.Context) error {
+	e := r.e
 	holders, err := e.Client.CoinCharge.Query().Where(coincharge.Or(coincharge.ChargedRemainingGT(0), coincharge.BonusRemainingGT(0))).
 		Select(coincharge.FieldAccountID).Strings(ctx)
 	if err != nil || len(holders) == 0 {
-		return 0, err
+		return err
 	}
 	masters, err := e.Client.Account.Query().Where(account.IDIn(uniq(holders)...), account.IsMaster(true)).All(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
 	for len(masters) > 0 {
 		batch := masters[:min(coinHolderBatch, len(masters))]
 		masters = masters[len(batch):]
@@ -209,26 +211,33 @@ func (e *Engine) PayWithCoins(ctx context.Context) (int, error) {
 		err := e.Client.Invoice.Query().Where(invoice.OrgIDIn(orgs...), invoice.StatusIn(invoice.StatusISSUED, invoice.StatusOUTSTANDING)).
 			Unique(true).Order(ent.Asc(invoice.FieldBillingGroupID)).Select(invoice.FieldOrgID, invoice.FieldBillingGroupID).Scan(ctx, &groups)
 		if err != nil {
-			return n, err
+			return err
 		}
 		for _, g := range groups {
-			err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-				invs, dues, err := e.dueInvoices(ctx, tx, g.BillingGroupID, "")
-				if err != nil || len(invs) == 0 {
-					return err
-				}
-				_, _, paid, err := e.coinsFirst(ctx, tx, byOrg[g.OrgID], invs, dues)
-				if paid > 0 {
-					n++
-				}
+			fail := JobFailure{Step: StepCoins, OrgID: g.OrgID, BillingGroupID: g.BillingGroupID, SubjectID: g.BillingGroupID}
+			if err := r.isolate(ctx, fail, func() error { return r.payGroupWithCoins(ctx, g.BillingGroupID, byOrg[g.OrgID]) }); err != nil {
 				return err
-			})
-			if err != nil {
-				return n, err
 			}
 		}
 	}
-	return n, nil
+	return nil
+}
+
+// payGroupWithCoins spends master's coins on a group's unpaid invoices.
+func (r *jobRun) payGroupWithCoins(ctx context.Context, bgID string, master *ent.Account) error {
+	var paid int64
+	err := WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+		invs, dues, err := r.e.dueInvoices(ctx, tx, bgID, "")
+		if err != nil || len(invs) == 0 {
+			return err
+		}
+		_, _, paid, err = r.e.coinsFirst(ctx, tx, master, invs, dues, r.at)
+		return err
+	})
+	if err == nil && paid > 0 {
+		r.res.CoinsPaid++
+	}
+	return err
 }
 
 // ShareCoins lets member accounts of the master's organization spend one of
@@ -287,49 +296,83 @@ func (e *Engine) CoinWallet(ctx context.Context, acct *ent.Account) (Wallet, err
 	return w, err
 }
 
-// IssueTaxInvoices records the tax invoice of each business customer's
-// month on the third business day after it.
-func (e *Engine) IssueTaxInvoices(ctx context.Context, at time.Time) (int, error) {
-	m := MonthOf(at, e.Policy.Location()).Prev()
-	if at.Before(e.Policy.TaxInvoiceDate(m)) {
-		return 0, nil
+// issueTaxInvoices records the tax invoice of each business customer's
+// month on the third business day after it, and retries those that
+// failed.
+func (r *jobRun) issueTaxInvoices(ctx context.Context) error {
+	e := r.e
+	payers := e.payerCache()
+	for _, f := range r.retries(StepTaxInvoice) {
+		inv, err := e.Client.Invoice.Get(ctx, f.SubjectID)
+		if ent.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.taxInvoice(ctx, inv, payers); err != nil {
+			return err
+		}
+	}
+	m := MonthOf(r.at, e.Policy.Location()).Prev()
+	if r.at.Before(e.Policy.TaxInvoiceDate(m)) {
+		return nil
 	}
 	// The month's invoices that have no tax invoice yet, in one statement:
-	// this job runs every minute all month.
+	// this job runs every minute all month. (An invoice issued later, on a
+	// retry, gets its tax invoice as it is issued: retryIssues.)
 	invs, err := e.Client.Invoice.Query().Where(invoice.Month(m.String()), invoice.DeterminedAmountGT(0),
 		func(s *sql.Selector) {
 			t := sql.Table(taxinvoice.Table)
 			s.Where(sql.NotExists(sql.Select(t.C(taxinvoice.FieldID)).From(t).
 				Where(sql.ColumnsEQ(t.C(taxinvoice.FieldInvoiceID), s.C(invoice.FieldID)))))
 		}).All(ctx)
-	if err != nil || len(invs) == 0 {
-		return 0, err
+	if err != nil {
+		return err
 	}
-	payers := e.payerCache()
-	n := 0
 	for _, inv := range invs {
+		if err := r.taxInvoice(ctx, inv, payers); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// taxInvoice issues an invoice's tax invoice if its organization is a
+// business, dated its month's tax invoice day — or, issued later than that,
+// its invoice's issue: it never predates the invoice.
+func (r *jobRun) taxInvoice(ctx context.Context, inv *ent.Invoice, payers func(context.Context, string) (*ent.Account, *ent.PaymentMethod, error)) error {
+	fail := JobFailure{Step: StepTaxInvoice, OrgID: inv.OrgID, BillingGroupID: inv.BillingGroupID, SubjectID: inv.ID, Month: inv.Month}
+	return r.isolate(ctx, fail, func() error {
+		if inv.DeterminedAmount <= 0 {
+			return nil
+		}
 		master, _, err := payers(ctx, inv.OrgID)
 		if ent.IsNotFound(err) {
-			continue
+			return nil
 		}
+		if err != nil || master.MemberType != account.MemberTypeBUSINESS {
+			return err
+		}
+		m, err := ParseMonth(inv.Month)
 		if err != nil {
-			return n, err
+			return err
 		}
-		if master.MemberType != account.MemberTypeBUSINESS {
-			continue
+		issued := r.e.Policy.TaxInvoiceDate(m)
+		if inv.CreatedAt.After(issued) {
+			issued = inv.CreatedAt
 		}
-		err = e.Client.TaxInvoice.Create().SetOrgID(inv.OrgID).SetInvoiceID(inv.ID).SetBillingGroupID(inv.BillingGroupID).
+		err = r.e.Client.TaxInvoice.Create().SetOrgID(inv.OrgID).SetInvoiceID(inv.ID).SetBillingGroupID(inv.BillingGroupID).
 			SetMonth(inv.Month).SetSupplyAmount(inv.DeterminedAmount).SetTaxAmount(inv.TaxAmount).SetCurrency(inv.Currency).
-			SetIssuedAt(e.Policy.TaxInvoiceDate(m)).Exec(ctx)
-		if IsUniqueViolation(err) {
-			continue // another replica issued it
+			SetIssuedAt(issued).Exec(ctx)
+		if IsUniqueViolationOn(err, taxinvoice.Table, taxinvoice.FieldInvoiceID) {
+			return nil // another replica issued it
 		}
-		if err != nil {
-			return n, err
+		if err == nil {
+			r.res.TaxInvoices++
 		}
-		n++
-	}
-	return n, nil
+		return err
+	})
 }
 
 // SetCashReceipt applies for (or, with typ "", cancels) automatic cash

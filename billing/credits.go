@@ -238,42 +238,54 @@ func (e *Engine) ApplyWelcomeCredit(ctx context.Context, orgID, serviceField, si
 	return c, err
 }
 
-// ExpireCredits expires every AVAILABLE credit whose period has ended by at,
-// writing an EXPIRY entry for what was left. Each credit expires in its own
-// guarded transaction, so concurrent runs expire it once.
-func (e *Engine) ExpireCredits(ctx context.Context, at time.Time) (int, error) {
-	ids, err := e.Client.Credit.Query().Where(credit.StatusEQ(credit.StatusAVAILABLE), credit.EndsAtLTE(at)).
-		Order(ent.Asc(credit.FieldID)).IDs(ctx)
+// expireCredits expires every AVAILABLE credit whose period has ended
+// writing an EXPIRY entry for what was left of each credit
+// whose period has ended. Each credit expires in its own guarded
+// transaction, so concurrent runs expire it once, and one that fails does
+// not keep the others.
+func (r *jobRun) expireCredits(ctx context.Context) error {
+	cs, err := r.e.Client.Credit.Query().Where(credit.StatusEQ(credit.StatusAVAILABLE), credit.EndsAtLTE(r.at)).
+		Order(ent.Asc(credit.FieldID)).All(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
-	for _, id := range ids {
-		err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-			c, err := e.lockCredit(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			if c.Status != credit.StatusAVAILABLE {
-				return nil // another run got there first
-			}
-			// A free credit pays what its days incurred, and its
-			// last day is invoiced on the next issue day: it expires once
-			// the invoice of the month of that day is issued.
-			if c.Type == credit.TypeFREE && at.Before(e.Policy.IssuedAt(LastCreditMonth(c.EndsAt, e.Policy.Location()))) {
-				return nil
-			}
-			_, err = e.closeCredit(ctx, tx, c, credit.StatusEXPIRED, creditentry.KindEXPIRY, at)
-			if err == nil {
-				n++
-			}
+	for _, c := range cs {
+		fail := JobFailure{Step: StepExpiry, OrgID: c.OrgID, BillingGroupID: c.BillingGroupID, SubjectID: c.ID}
+		if err := r.isolate(ctx, fail, func() error { return r.expireCredit(ctx, c.ID) }); err != nil {
 			return err
-		})
-		if err != nil {
-			return n, err
 		}
 	}
-	return n, nil
+	return nil
+}
+
+// expireCredit expires one credit, dated when it expired by its rules —
+// the end of its period, or for a free credit the issue of its last
+// month's invoice — whichever run notices it.
+func (r *jobRun) expireCredit(ctx context.Context, id string) error {
+	return WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+		c, err := r.e.lockCredit(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if c.Status != credit.StatusAVAILABLE {
+			return nil // another run got there first
+		}
+		expired := c.EndsAt
+		// A free credit pays what its days incurred, and its last
+		// day is invoiced on the next issue day: it expires once the
+		// invoice of the month of that day is issued.
+		if c.Type == credit.TypeFREE {
+			expired = r.e.Policy.IssuedAt(LastCreditMonth(c.EndsAt, r.e.Policy.Location()))
+			if r.at.Before(expired) {
+				return nil
+			}
+		}
+		if _, err = r.e.closeCredit(ctx, tx, c, credit.StatusEXPIRED, creditentry.KindEXPIRY, expired); err != nil {
+			return err
+		}
+		r.res.Expired++
+		return nil
+	})
 }
 
 // LastCreditMonth is the month of a free credit's last day: the day (in

@@ -84,24 +84,32 @@ func (e *Engine) openMonth(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup
 	return nil
 }
 
-// issueBatch is how many billing groups are read at once: the month close
-// streams through the groups in pages instead of loading them all.
-const issueBatch = 500
-
 // IssueInvoices issues the invoice of the month due at instant at for every
-// billing group that has none yet. Safe on several replicas at once:
-// a unique (billing group, month) constraint lets exactly one insert win
-// the others roll back and move on.
+// billing group that has none yet: the first step of RunJobs, run
+// here on its own. Safe on several replicas at once: a unique (billing
+// group, month) constraint lets exactly one insert win; the others
+// roll back and move on. The groups it failed for are its error
+// (StepFailures), after it issued the others.
 func (e *Engine) IssueInvoices(ctx context.Context, at time.Time) (int, error) {
-	m := e.Policy.DueMonth(at)
-	loc := e.Policy.Location()
-	issued, after := 0, ""
+	res, err := e.runStep(ctx, at, StepIssue, (*jobRun).issueInvoices)
+	return res.Issued, err
+}
+
+// issueInvoices retries the months whose issue failed before, then issues
+// the month due for every group that still lacks it, a page at a time.
+func (r *jobRun) issueInvoices(ctx context.Context) error {
+	m := r.e.Policy.DueMonth(r.at)
+	if err := r.retryIssues(ctx, m); err != nil {
+		return err
+	}
+	loc := r.e.Policy.Location()
+	after := ""
 	for {
 		// Only the groups still without the month's invoice, in one
 		// statement (an anti-join on the unique (billing group, month)
 		// index): the job runs every minute on every replica, and once the
 		// month is issued this finds nothing at once.
-		todo, err := e.Client.BillingGroup.Query().
+		todo, err := r.e.Client.BillingGroup.Query().
 			Where(billinggroup.CreatedAtLT(m.End(loc)), billinggroup.IDGT(after), func(s *sql.Selector) {
 				t := sql.Table(invoice.Table)
 				s.Where(sql.NotExists(sql.Select(t.C(invoice.FieldID)).From(t).Where(sql.And(
@@ -110,36 +118,78 @@ func (e *Engine) IssueInvoices(ctx context.Context, at time.Time) (int, error) {
 			}).
 			Order(ent.Asc(billinggroup.FieldID)).Limit(issueBatch).All(ctx)
 		if err != nil || len(todo) == 0 {
-			return issued, err
+			return err
 		}
 		after = todo[len(todo)-1].ID
-		n, err := e.issueAll(ctx, todo, m)
-		issued += n
-		if err != nil {
-			return issued, err
+		if err := r.issueAll(ctx, todo, m); err != nil {
+			return err
 		}
 		if len(todo) < issueBatch {
-			return issued, nil
+			return nil
 		}
 	}
 }
+
+// retryIssues issues again the earlier months whose issue failed (the
+// month due is retried with the other groups).
+func (r *jobRun) retryIssues(ctx context.Context, due Month) error {
+	for _, f := range r.retries(StepIssue) {
+		m, err := ParseMonth(f.Month)
+		if err != nil || m == due {
+			continue
+		}
+		fail := JobFailure{Step: StepIssue, OrgID: f.OrgID, BillingGroupID: f.BillingGroupID, SubjectID: f.SubjectID, Month: f.Month, Key: f.Key}
+		err = r.isolate(ctx, fail, func() error {
+			bg, err := r.e.Client.BillingGroup.Get(ctx, f.BillingGroupID)
+			if ent.IsNotFound(err) {
+				return nil // the group is gone: nothing left to issue
+			}
+			if err != nil {
+				return err
+			}
+			inv, err := r.issueGroup(ctx, bg, m, nil)
+			if err == nil && inv != nil && !r.at.Before(r.e.Policy.TaxInvoiceDate(m)) {
+				// Issued after its tax invoice day: the tax invoice follows now.
+				return r.taxInvoice(ctx, inv, r.e.payerCache())
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// issueBatch is how many billing groups are read at once: the month close
+// streams through the groups in pages instead of loading them all.
+const issueBatch = 500
 
 // issueWorkers issue a page's invoices in parallel on PostgreSQL (SQLite
 // has one writer anyway).
 const issueWorkers = 4
 
-func (e *Engine) issueAll(ctx context.Context, groups []*ent.BillingGroup, m Month) (int, error) {
+// issueAll issues month m for a page of groups, each on its own: a group
+// that fails is recorded and the others are issued.
+func (r *jobRun) issueAll(ctx context.Context, groups []*ent.BillingGroup, m Month) error {
 	workers := 1
-	if e.Postgres {
+	if r.e.Postgres {
 		workers = issueWorkers
 	}
-	pre, err := e.prefetch(ctx, groups, m)
+	pre, err := r.e.prefetch(ctx, groups, m)
 	if err != nil {
-		return 0, err
+		if ctx.Err() != nil {
+			return err
+		}
+		// One group's data can fail the page's reads (a sum out of
+		// range): each group then reads its own, so that only its own
+		// issue fails.
+		r.e.log().Warn("month close: reading a page of billing groups failed; issuing them one by one",
+			"month", m.String(), "groups", len(groups), "err", err)
+		pre = nil
 	}
 	var mu sync.Mutex
-	issued := 0
-	var firstErr error
+	var fatal error
 	next := make(chan *ent.BillingGroup)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -147,21 +197,24 @@ func (e *Engine) issueAll(ctx context.Context, groups []*ent.BillingGroup, m Mon
 		go func() {
 			defer wg.Done()
 			for g := range next {
-				inv, err := e.issueOne(ctx, g, m, pre)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("issuing %s for %s: %w", m, g.ID, err)
+				fail := JobFailure{Step: StepIssue, OrgID: g.OrgID, BillingGroupID: g.ID, SubjectID: g.ID, Month: m.String(), Key: m.String()}
+				err := r.isolate(ctx, fail, func() error {
+					_, err := r.issueGroup(ctx, g, m, pre)
+					return err
+				})
+				if err != nil {
+					mu.Lock()
+					if fatal == nil {
+						fatal = err
+					}
+					mu.Unlock()
 				}
-				if inv != nil {
-					issued++
-				}
-				mu.Unlock()
 			}
 		}()
 	}
 	for _, g := range groups {
 		mu.Lock()
-		stop := firstErr != nil
+		stop := fatal != nil
 		mu.Unlock()
 		if stop {
 			break
@@ -170,14 +223,26 @@ func (e *Engine) issueAll(ctx context.Context, groups []*ent.BillingGroup, m Mon
 	}
 	close(next)
 	wg.Wait()
-	return issued, firstErr
+	return fatal
+}
+
+// issueGroup issues month m for one group, counted in the run's result
+// (nil: another run issued it).
+func (r *jobRun) issueGroup(ctx context.Context, g *ent.BillingGroup, m Month, pre *prefetch) (*ent.Invoice, error) {
+	inv, err := r.e.issueOne(ctx, g, m, pre, r.at)
+	if inv != nil {
+		r.mu.Lock()
+		r.res.Issued++
+		r.mu.Unlock()
+	}
+	return inv, err
 }
 
 // IssueInvoice rates month m for one billing group and writes its invoice,
 // lines, credit uses and notifications in one transaction. It returns nil
 // without error when another run issued the invoice first.
 func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month) (*ent.Invoice, error) {
-	return e.issueOne(ctx, bg, m, nil)
+	return e.issueOne(ctx, bg, m, nil, e.Policy.IssuedAt(m))
 }
 
 // prefetch is what rating reads for a page of billing groups, read in a few
@@ -274,7 +339,10 @@ func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m Mon
 // takes its exclusive side, recordUsage the shared side (closedMonths).
 func issueLockKey(bgID, month string) string { return "issue:" + bgID + ":" + month }
 
-func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pre *prefetch) (*ent.Invoice, error) {
+// issueOne issues month m for bg; writtenAt is the instant of the run that
+// writes it (the invoice's creation, the coins it spends), issued_at the
+// month's issue instant.
+func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pre *prefetch, writtenAt time.Time) (*ent.Invoice, error) {
 	issuedAt := e.Policy.IssuedAt(m)
 	var out *ent.Invoice
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
@@ -381,9 +449,9 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 		}
 		inv, err := tx.Invoice.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
 			SetStatus(status).SetCurrency(bg.Currency).SetUsageAmount(usage).SetDiscountAmount(disc).
-			SetCreditAmount(cred).SetDeterminedAmount(det).SetTaxAmount(tax).SetIssuedAt(issuedAt).SetCreatedAt(issuedAt).Save(ctx)
-		if IsUniqueViolation(err) {
-			return errAlreadyIssued
+			SetCreditAmount(cred).SetDeterminedAmount(det).SetTaxAmount(tax).SetIssuedAt(issuedAt).SetCreatedAt(writtenAt).Save(ctx)
+		if IsUniqueViolationOn(err, invoice.Table, invoice.FieldBillingGroupID, invoice.FieldMonth) {
+			return errAlreadyIssued // only this key says so; any other failure is one
 		}
 		if err != nil {
 			return err
@@ -416,7 +484,7 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 			return err
 		}
 		if status == invoice.StatusISSUED && master != nil && (pre == nil || pre.hasCoins[master.ID]) {
-			used, err := e.spendCoins(ctx, tx, master, inv, det+tax, false)
+			used, err := e.spendCoins(ctx, tx, master, inv, det+tax, false, writtenAt)
 			if err != nil {
 				return err
 			}

@@ -2,15 +2,29 @@ package billing
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
 )
 
-// JobResult counts what one run of the billing jobs did.
+// JobResult counts what a run of the billing jobs did.
 type JobResult struct {
 	Issued, Charged, Failed, Outstanding, LateFees, Expired int
+	// CoinsPaid counts the billing groups whose invoices coins paid,
+	// TaxInvoices the tax invoices issued, Reconciled the payments settled
+	// by asking the gateway.
+	CoinsPaid, TaxInvoices, Reconciled int
+	// RanThrough is the instant the calendar has run through: the run's
+	// instant, or a later one an earlier run reached (a run at an earlier
+	// instant does nothing new).
+	RanThrough time.Time
+	// Steps counts the calendar instants run, in order: each instant a step
+	// fell due since the last run, then the run's own.
+	Steps int
+	// Failures are the subjects a step failed for; the others went on.
+	Failures []JobFailure
 }
 
 // Engine runs the billing calendar against the database.
@@ -25,42 +39,45 @@ type Engine struct {
 	Gateway Gateway
 	// Events receives payment status changes (none when nil).
 	Events Broker
+	// Log receives the failures of job steps (none when nil).
+	Log *slog.Logger
 }
 
-// RunJobs runs every job due at instant at: invoice issue, then the
-// later steps of the calendar. Every job is idempotent and safe to run on
-// several replicas at once; the scheduler and runBillingJobs(at) both call it.
-func (e *Engine) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
-	var res JobResult
-	var err error
-	if res.Issued, err = e.IssueInvoices(ctx, at); err != nil {
-		return res, err
+// runAt runs every step of the billing jobs due at instant at, in the
+// calendar's order: invoice issue, coins, reconciliation
+// automatic payment, outstanding amounts, late fees
+// tax invoices, credit expiry. Each step does its
+// subjects (billing groups, invoices, payments, credits) one by one: one
+// that fails is recorded and retried by later runs while the others go on
+// (jobfailures.go). Every step is idempotent and safe on several replicas
+// at once.
+func (e *Engine) runAt(ctx context.Context, at time.Time, res *JobResult) error {
+	r, err := e.newJobRun(ctx, at, res)
+	if err != nil {
+		return err
 	}
-	// Coins bought since an invoice was issued pay it before any method is
-	// charged, an invoice becomes outstanding or a late fee accrues.
-	if _, err = e.PayWithCoins(ctx); err != nil {
-		return res, err
-	}
-	if _, err = e.Reconcile(ctx, at); err != nil {
-		return res, err
-	}
-	if res.Charged, res.Failed, err = e.AutoPay(ctx, at); err != nil {
-		return res, err
-	}
-	if res.Outstanding, err = e.MarkOutstanding(ctx, at); err != nil {
-		return res, err
-	}
-	if res.LateFees, err = e.ChargeLateFees(ctx, at); err != nil {
-		return res, err
-	}
-	if _, err = e.IssueTaxInvoices(ctx, at); err != nil {
-		return res, err
-	}
-	if res.Expired, err = e.ExpireCredits(ctx, at); err != nil {
-		return res, err
+	for _, step := range []func(context.Context) error{
+		r.issueInvoices, r.payWithCoins, r.reconcile, r.autoPay, r.markOutstanding,
+		r.chargeLateFees, r.issueTaxInvoices, r.expireCredits,
+	} {
+		if err := step(ctx); err != nil {
+			return err
+		}
 	}
 	// Wrong coupon codes a day old count no more (a caller who comes back
 	// clears its own; this clears those who never did).
 	_, err = e.Client.CouponGuess.Delete().Where(couponguess.AtLT(at.Add(-24 * time.Hour))).Exec(ctx)
-	return res, err
+	return err
+}
+
+// runStep runs one step at instant at on its own (not through RunJobs):
+// the subjects it failed for are its error (StepFailures), after it did
+// the others.
+func (e *Engine) runStep(ctx context.Context, at time.Time, step string, fn func(*jobRun, context.Context) error) (JobResult, error) {
+	var res JobResult
+	r, err := e.newJobRun(ctx, at, &res)
+	if err != nil {
+		return res, err
+	}
+	return res, r.stepErr(fn(r, ctx), step)
 }

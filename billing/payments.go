@@ -129,10 +129,15 @@ func reservePayment(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, kind 
 	return p, nil
 }
 
-// Charge sends a PENDING payment to the gateway and settles it: a charge,
-// or for a CREDIT_REFUND the refund of the purchase it reverses. A timeout
-// leaves it PENDING for Reconcile.
+// Charge sends a PENDING payment to the gateway and settles it now: a
+// charge, or for a CREDIT_REFUND the refund of the purchase it reverses. A
+// timeout leaves it PENDING for Reconcile.
 func (e *Engine) Charge(ctx context.Context, p *ent.Payment) (*ent.Payment, error) {
+	return e.chargeAt(ctx, p, e.Clock.Now())
+}
+
+// chargeAt is Charge by a job at its instant at.
+func (e *Engine) chargeAt(ctx context.Context, p *ent.Payment, at time.Time) (*ent.Payment, error) {
 	m, err := e.Client.PaymentMethod.Get(ctx, p.PaymentMethodID)
 	if err != nil {
 		return nil, err
@@ -154,13 +159,18 @@ func (e *Engine) Charge(ctx context.Context, p *ent.Payment) (*ent.Payment, erro
 	if err != nil {
 		return nil, err
 	}
-	return e.Settle(ctx, p.ID, res)
+	return e.settleAt(ctx, p.ID, res, at)
 }
 
-// Settle records a gateway outcome on a PENDING payment exactly once: the
-// invoices it paid (or the coins it bought) follow in the same transaction.
+// Settle records a gateway outcome on a PENDING payment exactly once, now:
+// the invoices it paid (or the coins it bought) follow in the same
+// transaction.
 func (e *Engine) Settle(ctx context.Context, paymentID string, res ChargeResult) (*ent.Payment, error) {
-	now := e.Clock.Now()
+	return e.settleAt(ctx, paymentID, res, e.Clock.Now())
+}
+
+// settleAt is Settle dated at (a job's instant).
+func (e *Engine) settleAt(ctx context.Context, paymentID string, res ChargeResult, now time.Time) (*ent.Payment, error) {
 	var out *ent.Payment
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		upd := tx.Payment.Update().Where(payment.ID(paymentID), payment.StatusEQ(payment.StatusPENDING))
@@ -206,7 +216,7 @@ func (e *Engine) Settle(ctx context.Context, paymentID string, res ChargeResult)
 func (e *Engine) applyPayment(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
 	switch p.Kind {
 	case payment.KindCOIN_CHARGE:
-		return e.creditCoins(ctx, tx, p)
+		return e.creditCoins(ctx, tx, p, at)
 	case payment.KindCREDIT_PURCHASE:
 		return e.openPaidCredit(ctx, tx, p, at)
 	case payment.KindCREDIT_REFUND:
@@ -273,7 +283,7 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 	}
 	// Coins pay before the method: the payer's own, then (a member) those
 	// its master shared with it.
-	invs, dues, coins, err := e.coinsFirst(ctx, tx, payer, invs, dues)
+	invs, dues, coins, err := e.coinsFirst(ctx, tx, payer, invs, dues, now)
 	if err != nil {
 		return nil, err
 	}
@@ -363,198 +373,257 @@ func (e *Engine) payerCache() func(context.Context, string) (*ent.Account, *ent.
 }
 
 // AutoPay charges the automatic method for every issued, unpaid invoice on
-// the regular payment days, once a day per invoice however many
-// replicas run it: the attempt key (invoice, day) is unique. A failed
-// attempt is retried on the next regular day.
+// the regular payment days: a step of RunJobs, run here on its own.
 func (e *Engine) AutoPay(ctx context.Context, at time.Time) (charged, failed int, err error) {
-	if !e.Policy.InRegularPeriod(at) {
-		return 0, 0, nil
+	res, err := e.runStep(ctx, at, StepAutoPay, (*jobRun).autoPay)
+	return res.Charged, res.Failed, err
+}
+
+// autoPay attempts, once a day per invoice however many replicas run it
+// (the attempt key (invoice, day) is unique), every issued, unpaid invoice
+// on a regular payment day; a declined attempt is retried on the next
+// regular day. An attempt that could not be made (an error, not a decline)
+// is retried by later runs, under its day's key, even after the regular
+// days: the customer is owed that attempt.
+func (r *jobRun) autoPay(ctx context.Context) error {
+	payers := r.e.payerCache()
+	groups := map[string]*ent.BillingGroup{}
+	for _, f := range r.retries(StepAutoPay) {
+		inv, err := r.e.Client.Invoice.Get(ctx, f.SubjectID)
+		if ent.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.attemptAutoPay(ctx, inv, f.Key, payers, groups); err != nil {
+			return err
+		}
 	}
-	day := e.Policy.local(at).Format("2006-01-02")
-	invs, err := e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusISSUED), invoice.IssuedAtLTE(at)).
+	if !r.e.Policy.InRegularPeriod(r.at) {
+		return nil
+	}
+	day := r.e.Policy.local(r.at).Format("2006-01-02")
+	invs, err := r.e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusISSUED), invoice.IssuedAtLTE(r.at)).
 		Order(ent.Asc(invoice.FieldID)).All(ctx)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
-	payers := e.payerCache()
-	groups := map[string]*ent.BillingGroup{}
 	for _, inv := range invs {
-		if AmountDue(inv) == 0 {
-			continue
+		if err := r.attemptAutoPay(ctx, inv, day, payers, groups); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attemptAutoPay makes the automatic payment attempt of an invoice for a
+// day, isolated: its failure is recorded and retried.
+func (r *jobRun) attemptAutoPay(ctx context.Context, inv *ent.Invoice, day string,
+	payers func(context.Context, string) (*ent.Account, *ent.PaymentMethod, error), groups map[string]*ent.BillingGroup) error {
+	fail := JobFailure{Step: StepAutoPay, OrgID: inv.OrgID, BillingGroupID: inv.BillingGroupID, SubjectID: inv.ID, Month: inv.Month, Key: day}
+	return r.isolate(ctx, fail, func() error {
+		if inv.Status != invoice.StatusISSUED && inv.Status != invoice.StatusOUTSTANDING || AmountDue(inv) == 0 {
+			return nil
 		}
 		master, m, err := payers(ctx, inv.OrgID)
 		if err != nil {
-			return charged, failed, err
+			return err
 		}
 		if m == nil || m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
-			continue // nothing to charge: pays by deposit, or no method yet (coins: PayWithCoins)
+			return nil // nothing to charge: pays by deposit, or no method yet (coins: PayWithCoins)
 		}
 		bg := groups[inv.BillingGroupID]
 		if bg == nil {
-			if bg, err = e.Client.BillingGroup.Get(ctx, inv.BillingGroupID); err != nil {
-				return charged, failed, err
+			if bg, err = r.e.Client.BillingGroup.Get(ctx, inv.BillingGroupID); err != nil {
+				return err
 			}
 			groups[bg.ID] = bg
 		}
 		key := inv.ID + "@" + day
 		var p *ent.Payment
-		err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-			due, dues, err := e.dueInvoices(ctx, tx, inv.BillingGroupID, inv.ID)
+		err = WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+			p = nil
+			due, dues, err := r.e.dueInvoices(ctx, tx, inv.BillingGroupID, inv.ID)
 			if err != nil || len(due) == 0 {
 				return err // paid or reserved by an instant payment meanwhile
 			}
 			// Coins bought since the issue pay before the method.
-			if due, dues, _, err = e.coinsFirst(ctx, tx, master, due, dues); err != nil || len(due) == 0 {
+			if due, dues, _, err = r.e.coinsFirst(ctx, tx, master, due, dues, r.at); err != nil || len(due) == 0 {
 				return err
 			}
-			p, err = reservePayment(ctx, tx, bg, payment.KindAUTOMATIC, m, Label(m), due, dues, &key, at)
-			if IsUniqueViolation(err) {
+			p, err = reservePayment(ctx, tx, bg, payment.KindAUTOMATIC, m, Label(m), due, dues, &key, r.at)
+			if IsUniqueViolationOn(err, payment.Table, payment.FieldAttemptKey) {
 				p = nil
-				return errAlreadyAttempted
+				return errAlreadyAttempted // only this key says so
 			}
 			return err
 		})
 		if errors.Is(err, errAlreadyAttempted) || (err == nil && p == nil) {
-			continue
+			return nil
 		}
 		if err != nil {
-			return charged, failed, err
+			return err
 		}
-		p, err = e.Charge(ctx, p)
-		if err != nil {
-			return charged, failed, err
+		if p, err = r.e.chargeAt(ctx, p, r.at); err != nil {
+			return err
 		}
 		switch p.Status {
 		case payment.StatusSUCCESSFUL:
-			charged++
+			r.res.Charged++
 		case payment.StatusFAILED:
-			failed++
+			r.res.Failed++
 		}
-	}
-	return charged, failed, nil
+		return nil
+	})
 }
 
 var errAlreadyAttempted = errors.New("already attempted today")
 
-// Reconcile asks the gateway about payments left PENDING for over a minute
+// reconcile asks the gateway about payments left PENDING for over a minute
 // (a timeout or a crash between the steps) and settles them.
-func (e *Engine) Reconcile(ctx context.Context, at time.Time) (int, error) {
-	ps, err := e.Client.Payment.Query().Where(payment.StatusEQ(payment.StatusPENDING), payment.CreatedAtLT(at.Add(-time.Minute)),
-		payment.PaymentMethodIDNotNil()).All(ctx)
+func (r *jobRun) reconcile(ctx context.Context) error {
+	ps, err := r.e.Client.Payment.Query().Where(payment.StatusEQ(payment.StatusPENDING), payment.CreatedAtLT(r.at.Add(-time.Minute)),
+		payment.PaymentMethodIDNotNil()).Order(ent.Asc(payment.FieldID)).All(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
 	for _, p := range ps {
-		m, err := e.Client.PaymentMethod.Get(ctx, p.PaymentMethodID)
-		if err != nil {
-			return n, err
-		}
-		res, err := e.gateway().Lookup(ctx, p.ID, m.GatewayToken)
-		if errors.Is(err, ErrGatewayTimeout) {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if _, err := e.Settle(ctx, p.ID, res); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
-}
-
-// MarkOutstanding turns unpaid invoices outstanding once their payment
-// period is over, notifies by email and SMS, and emits a
-// suspension-notice event the platform acts on.
-func (e *Engine) MarkOutstanding(ctx context.Context, at time.Time) (int, error) {
-	// Only months whose regular payment period is over can be outstanding.
-	latest := MonthOf(at, e.Policy.Location()).Prev()
-	if at.Before(e.Policy.OutstandingFrom(latest, false)) {
-		latest = latest.Prev()
-	}
-	invs, err := e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusISSUED), invoice.MonthLTE(latest.String())).All(ctx)
-	if err != nil {
-		return 0, err
-	}
-	payers := e.payerCache()
-	n := 0
-	for _, inv := range invs {
-		if AmountDue(inv) == 0 {
-			continue
-		}
-		m, err := ParseMonth(inv.Month)
-		if err != nil {
-			return n, err
-		}
-		if at.Before(e.Policy.OutstandingFrom(m, false)) {
-			continue
-		}
-		_, pm, err := payers(ctx, inv.OrgID)
-		if err != nil {
-			return n, err
-		}
-		deposit := pm != nil && pm.Type == paymentmethod.TypeDIRECT_DEPOSIT
-		if at.Before(e.Policy.OutstandingFrom(m, deposit)) {
-			continue
-		}
-		err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-			k, err := tx.Invoice.Update().Where(invoice.ID(inv.ID), invoice.StatusEQ(invoice.StatusISSUED)).
-				SetStatus(invoice.StatusOUTSTANDING).SetOutstandingAt(at).Save(ctx)
-			if err != nil || k == 0 {
+		fail := JobFailure{Step: StepReconcile, OrgID: p.OrgID, BillingGroupID: p.BillingGroupID, SubjectID: p.ID}
+		err := r.isolate(ctx, fail, func() error {
+			m, err := r.e.Client.PaymentMethod.Get(ctx, p.PaymentMethodID)
+			if err != nil {
 				return err
 			}
-			n++
-			payload := map[string]any{"invoiceId": inv.ID, "billingGroupId": inv.BillingGroupID, "month": inv.Month,
-				"amountDue": FormatMinor(AmountDue(inv), inv.Currency), "currency": inv.Currency}
-			if err := e.notify(ctx, tx, inv.OrgID, "invoice.outstanding", payload); err != nil {
+			res, err := r.e.gateway().Lookup(ctx, p.ID, m.GatewayToken)
+			if errors.Is(err, ErrGatewayTimeout) {
+				return nil // asked again on the next run
+			}
+			if err != nil {
 				return err
 			}
-			return e.notifyChannels(ctx, tx, inv.OrgID, "account.suspension_notice", payload, "WEBHOOK")
+			if _, err := r.e.settleAt(ctx, p.ID, res, r.at); err != nil {
+				return err
+			}
+			r.res.Reconciled++
+			return nil
 		})
 		if err != nil {
-			return n, err
+			return err
 		}
 	}
-	return n, nil
+	return nil
 }
 
-// ChargeLateFees adds 1.5% of the unpaid amount including VAT — never of
-// earlier late fees — for each month an outstanding invoice is carried,
-// rounded down. late_fee_months makes each month count once.
-func (e *Engine) ChargeLateFees(ctx context.Context, at time.Time) (int, error) {
-	invs, err := e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusOUTSTANDING)).All(ctx)
+// markOutstanding turns outstanding every issued invoice still unpaid after
+// its payment period — counted from the month it was issued for, or from
+// a later one if it was issued late (Policy.PaymentMonth) — notifies by
+// email and SMS, and emits a suspension-notice event the platform acts on.
+// An invoice whose automatic payment could not be attempted (a failure of
+// ours, still retried) is not made outstanding meanwhile.
+func (r *jobRun) markOutstanding(ctx context.Context) error {
+	// Only months whose regular payment period is over can be outstanding.
+	latest := MonthOf(r.at, r.e.Policy.Location()).Prev()
+	if r.at.Before(r.e.Policy.OutstandingFrom(latest, false)) {
+		latest = latest.Prev()
+	}
+	invs, err := r.e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusISSUED), invoice.MonthLTE(latest.String())).
+		Order(ent.Asc(invoice.FieldID)).All(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
+	payers := r.e.payerCache()
 	for _, inv := range invs {
-		m, err := ParseMonth(inv.Month)
-		if err != nil {
-			return n, err
+		if AmountDue(inv) == 0 || r.failing(StepAutoPay, inv.ID) {
+			continue
 		}
-		carried := e.Policy.MonthsCarried(m, at)
-		for inv.LateFeeMonths < carried {
-			base := inv.DeterminedAmount + inv.TaxAmount - inv.CoinAmount - inv.PaidAmount
-			if base <= 0 {
-				break
-			}
-			fee := LateFee(base, e.Policy)
-			k, err := e.Client.Invoice.Update().Where(invoice.ID(inv.ID), invoice.LateFeeMonths(inv.LateFeeMonths)).
-				AddLateFeeAmount(fee).AddLateFeeMonths(1).Save(ctx)
-			if err != nil {
-				return n, err
-			}
-			if k == 1 {
-				n++
-			}
-			if inv, err = e.Client.Invoice.Get(ctx, inv.ID); err != nil {
-				return n, err
-			}
+		fail := JobFailure{Step: StepOutstanding, OrgID: inv.OrgID, BillingGroupID: inv.BillingGroupID, SubjectID: inv.ID, Month: inv.Month}
+		if err := r.isolate(ctx, fail, func() error { return r.markInvoiceOutstanding(ctx, inv, payers) }); err != nil {
+			return err
 		}
 	}
-	return n, nil
+	return nil
+}
+
+func (r *jobRun) markInvoiceOutstanding(ctx context.Context, inv *ent.Invoice,
+	payers func(context.Context, string) (*ent.Account, *ent.PaymentMethod, error)) error {
+	m, err := ParseMonth(inv.Month)
+	if err != nil {
+		return err
+	}
+	_, pm, err := payers(ctx, inv.OrgID)
+	if err != nil {
+		return err
+	}
+	deposit := pm != nil && pm.Type == paymentmethod.TypeDIRECT_DEPOSIT
+	if r.at.Before(r.e.Policy.OutstandingAfter(r.e.Policy.PaymentMonth(m, inv.CreatedAt), deposit)) {
+		return nil
+	}
+	return WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+		// What a PENDING payment has reserved is being paid: only the
+		// rest is outstanding.
+		due, _, err := r.e.dueInvoices(ctx, tx, inv.BillingGroupID, inv.ID)
+		if err != nil || len(due) == 0 || due[0].Status != invoice.StatusISSUED {
+			return err
+		}
+		k, err := tx.Invoice.Update().Where(invoice.ID(inv.ID), invoice.StatusEQ(invoice.StatusISSUED)).
+			SetStatus(invoice.StatusOUTSTANDING).SetOutstandingAt(r.at).Save(ctx)
+		if err != nil || k == 0 {
+			return err
+		}
+		r.res.Outstanding++
+		payload := map[string]any{"invoiceId": inv.ID, "billingGroupId": inv.BillingGroupID, "month": inv.Month,
+			"amountDue": FormatMinor(AmountDue(due[0]), inv.Currency), "currency": inv.Currency}
+		if err := r.e.notify(ctx, tx, inv.OrgID, "invoice.outstanding", payload); err != nil {
+			return err
+		}
+		return r.e.notifyChannels(ctx, tx, inv.OrgID, "account.suspension_notice", payload, "WEBHOOK")
+	})
+}
+
+// chargeLateFees adds 1.5% of the unpaid amount including VAT — never of
+// earlier late fees — for each month an outstanding invoice is carried past
+// its payment month, rounded down; late_fee_months makes each month
+// count once.
+func (r *jobRun) chargeLateFees(ctx context.Context) error {
+	invs, err := r.e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusOUTSTANDING)).Order(ent.Asc(invoice.FieldID)).All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		fail := JobFailure{Step: StepLateFee, OrgID: inv.OrgID, BillingGroupID: inv.BillingGroupID, SubjectID: inv.ID, Month: inv.Month}
+		if err := r.isolate(ctx, fail, func() error { return r.chargeLateFee(ctx, inv) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
+	m, err := ParseMonth(inv.Month)
+	if err != nil {
+		return err
+	}
+	carried := r.e.Policy.MonthsCarriedFrom(r.e.Policy.PaymentMonth(m, inv.CreatedAt), r.at)
+	for inv.LateFeeMonths < carried {
+		base := inv.DeterminedAmount + inv.TaxAmount - inv.CoinAmount - inv.PaidAmount
+		if base <= 0 {
+			return nil
+		}
+		fee := LateFee(base, r.e.Policy)
+		k, err := r.e.Client.Invoice.Update().Where(invoice.ID(inv.ID), invoice.LateFeeMonths(inv.LateFeeMonths)).
+			AddLateFeeAmount(fee).AddLateFeeMonths(1).Save(ctx)
+		if err != nil {
+			return err
+		}
+		if k == 1 {
+			r.res.LateFees++
+		}
+		if inv, err = r.e.Client.Invoice.Get(ctx, inv.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LateFee is one month's late fee on an unpaid amount, rounded down.
@@ -639,7 +708,7 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 			SetCurrency(first.Currency).SetAmount(amount).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
 			SetBilledAt(now).SetAttemptKey(key)
 		p, err := c.Save(ctx)
-		if IsUniqueViolation(err) {
+		if IsUniqueViolationOn(err, payment.Table, payment.FieldAttemptKey) {
 			return errAlreadyAttempted
 		}
 		if err != nil {

@@ -35,6 +35,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/jobcursor"
+	"github.com/cloudbill/cloudbill/ent/jobfailure"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/ent/payment"
@@ -97,6 +99,10 @@ type Client struct {
 	Invoice *InvoiceClient
 	// InvoiceLine is the client for interacting with the InvoiceLine builders.
 	InvoiceLine *InvoiceLineClient
+	// JobCursor is the client for interacting with the JobCursor builders.
+	JobCursor *JobCursorClient
+	// JobFailure is the client for interacting with the JobFailure builders.
+	JobFailure *JobFailureClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
@@ -154,6 +160,8 @@ func (c *Client) init() {
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
 	c.InvoiceLine = NewInvoiceLineClient(c.config)
+	c.JobCursor = NewJobCursorClient(c.config)
+	c.JobFailure = NewJobFailureClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
 	c.OutboxEvent = NewOutboxEventClient(c.config)
 	c.Payment = NewPaymentClient(c.config)
@@ -279,6 +287,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
 		Invoice:           NewInvoiceClient(cfg),
 		InvoiceLine:       NewInvoiceLineClient(cfg),
+		JobCursor:         NewJobCursorClient(cfg),
+		JobFailure:        NewJobFailureClient(cfg),
 		Organization:      NewOrganizationClient(cfg),
 		OutboxEvent:       NewOutboxEventClient(cfg),
 		Payment:           NewPaymentClient(cfg),
@@ -331,6 +341,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
 		Invoice:           NewInvoiceClient(cfg),
 		InvoiceLine:       NewInvoiceLineClient(cfg),
+		JobCursor:         NewJobCursorClient(cfg),
+		JobFailure:        NewJobFailureClient(cfg),
 		Organization:      NewOrganizationClient(cfg),
 		OutboxEvent:       NewOutboxEventClient(cfg),
 		Payment:           NewPaymentClient(cfg),
@@ -376,10 +388,10 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
 		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
 		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
-		c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine, c.Organization,
-		c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price,
-		c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily,
-		c.UsageEvent,
+		c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine, c.JobCursor, c.JobFailure,
+		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
+		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
+		c.UsageDaily, c.UsageEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -392,10 +404,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
 		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
 		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
-		c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine, c.Organization,
-		c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price,
-		c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily,
-		c.UsageEvent,
+		c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine, c.JobCursor, c.JobFailure,
+		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
+		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
+		c.UsageDaily, c.UsageEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -444,6 +456,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Invoice.mutate(ctx, m)
 	case *InvoiceLineMutation:
 		return c.InvoiceLine.mutate(ctx, m)
+	case *JobCursorMutation:
+		return c.JobCursor.mutate(ctx, m)
+	case *JobFailureMutation:
+		return c.JobFailure.mutate(ctx, m)
 	case *OrganizationMutation:
 		return c.Organization.mutate(ctx, m)
 	case *OutboxEventMutation:
@@ -3327,6 +3343,272 @@ func (c *InvoiceLineClient) mutate(ctx context.Context, m *InvoiceLineMutation) 
 	}
 }
 
+// JobCursorClient is a client for the JobCursor schema.
+type JobCursorClient struct {
+	config
+}
+
+// NewJobCursorClient returns a client for the JobCursor from the given config.
+func NewJobCursorClient(c config) *JobCursorClient {
+	return &JobCursorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `jobcursor.Hooks(f(g(h())))`.
+func (c *JobCursorClient) Use(hooks ...Hook) {
+	c.hooks.JobCursor = append(c.hooks.JobCursor, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `jobcursor.Intercept(f(g(h())))`.
+func (c *JobCursorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.JobCursor = append(c.inters.JobCursor, interceptors...)
+}
+
+// Create returns a builder for creating a JobCursor entity.
+func (c *JobCursorClient) Create() *JobCursorCreate {
+	mutation := newJobCursorMutation(c.config, OpCreate)
+	return &JobCursorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of JobCursor entities.
+func (c *JobCursorClient) CreateBulk(builders ...*JobCursorCreate) *JobCursorCreateBulk {
+	return &JobCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JobCursorClient) MapCreateBulk(slice any, setFunc func(*JobCursorCreate, int)) *JobCursorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JobCursorCreateBulk{err: fmt.Errorf("calling to JobCursorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JobCursorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JobCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for JobCursor.
+func (c *JobCursorClient) Update() *JobCursorUpdate {
+	mutation := newJobCursorMutation(c.config, OpUpdate)
+	return &JobCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JobCursorClient) UpdateOne(_m *JobCursor) *JobCursorUpdateOne {
+	mutation := newJobCursorMutation(c.config, OpUpdateOne, withJobCursor(_m))
+	return &JobCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JobCursorClient) UpdateOneID(id string) *JobCursorUpdateOne {
+	mutation := newJobCursorMutation(c.config, OpUpdateOne, withJobCursorID(id))
+	return &JobCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for JobCursor.
+func (c *JobCursorClient) Delete() *JobCursorDelete {
+	mutation := newJobCursorMutation(c.config, OpDelete)
+	return &JobCursorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JobCursorClient) DeleteOne(_m *JobCursor) *JobCursorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JobCursorClient) DeleteOneID(id string) *JobCursorDeleteOne {
+	builder := c.Delete().Where(jobcursor.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JobCursorDeleteOne{builder}
+}
+
+// Query returns a query builder for JobCursor.
+func (c *JobCursorClient) Query() *JobCursorQuery {
+	return &JobCursorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJobCursor},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a JobCursor entity by its id.
+func (c *JobCursorClient) Get(ctx context.Context, id string) (*JobCursor, error) {
+	return c.Query().Where(jobcursor.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JobCursorClient) GetX(ctx context.Context, id string) *JobCursor {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *JobCursorClient) Hooks() []Hook {
+	return c.hooks.JobCursor
+}
+
+// Interceptors returns the client interceptors.
+func (c *JobCursorClient) Interceptors() []Interceptor {
+	return c.inters.JobCursor
+}
+
+func (c *JobCursorClient) mutate(ctx context.Context, m *JobCursorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JobCursorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JobCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JobCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JobCursorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown JobCursor mutation op: %q", m.Op())
+	}
+}
+
+// JobFailureClient is a client for the JobFailure schema.
+type JobFailureClient struct {
+	config
+}
+
+// NewJobFailureClient returns a client for the JobFailure from the given config.
+func NewJobFailureClient(c config) *JobFailureClient {
+	return &JobFailureClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `jobfailure.Hooks(f(g(h())))`.
+func (c *JobFailureClient) Use(hooks ...Hook) {
+	c.hooks.JobFailure = append(c.hooks.JobFailure, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `jobfailure.Intercept(f(g(h())))`.
+func (c *JobFailureClient) Intercept(interceptors ...Interceptor) {
+	c.inters.JobFailure = append(c.inters.JobFailure, interceptors...)
+}
+
+// Create returns a builder for creating a JobFailure entity.
+func (c *JobFailureClient) Create() *JobFailureCreate {
+	mutation := newJobFailureMutation(c.config, OpCreate)
+	return &JobFailureCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of JobFailure entities.
+func (c *JobFailureClient) CreateBulk(builders ...*JobFailureCreate) *JobFailureCreateBulk {
+	return &JobFailureCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *JobFailureClient) MapCreateBulk(slice any, setFunc func(*JobFailureCreate, int)) *JobFailureCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &JobFailureCreateBulk{err: fmt.Errorf("calling to JobFailureClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*JobFailureCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &JobFailureCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for JobFailure.
+func (c *JobFailureClient) Update() *JobFailureUpdate {
+	mutation := newJobFailureMutation(c.config, OpUpdate)
+	return &JobFailureUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *JobFailureClient) UpdateOne(_m *JobFailure) *JobFailureUpdateOne {
+	mutation := newJobFailureMutation(c.config, OpUpdateOne, withJobFailure(_m))
+	return &JobFailureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *JobFailureClient) UpdateOneID(id string) *JobFailureUpdateOne {
+	mutation := newJobFailureMutation(c.config, OpUpdateOne, withJobFailureID(id))
+	return &JobFailureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for JobFailure.
+func (c *JobFailureClient) Delete() *JobFailureDelete {
+	mutation := newJobFailureMutation(c.config, OpDelete)
+	return &JobFailureDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *JobFailureClient) DeleteOne(_m *JobFailure) *JobFailureDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *JobFailureClient) DeleteOneID(id string) *JobFailureDeleteOne {
+	builder := c.Delete().Where(jobfailure.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &JobFailureDeleteOne{builder}
+}
+
+// Query returns a query builder for JobFailure.
+func (c *JobFailureClient) Query() *JobFailureQuery {
+	return &JobFailureQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeJobFailure},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a JobFailure entity by its id.
+func (c *JobFailureClient) Get(ctx context.Context, id string) (*JobFailure, error) {
+	return c.Query().Where(jobfailure.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *JobFailureClient) GetX(ctx context.Context, id string) *JobFailure {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *JobFailureClient) Hooks() []Hook {
+	return c.hooks.JobFailure
+}
+
+// Interceptors returns the client interceptors.
+func (c *JobFailureClient) Interceptors() []Interceptor {
+	return c.inters.JobFailure
+}
+
+func (c *JobFailureClient) mutate(ctx context.Context, m *JobFailureMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&JobFailureCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&JobFailureUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&JobFailureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&JobFailureDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown JobFailure mutation op: %q", m.Op())
+	}
+}
+
 // OrganizationClient is a client for the Organization schema.
 type OrganizationClient struct {
 	config
@@ -5126,17 +5408,17 @@ type (
 		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
 		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
 		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
-		InvoiceLine, Organization, OutboxEvent, Payment, PaymentAllocation,
-		PaymentMethod, Price, Promotion, RefreshToken, Region, Service, TaxInvoice,
-		UsageDaily, UsageEvent []ent.Hook
+		InvoiceLine, JobCursor, JobFailure, Organization, OutboxEvent, Payment,
+		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
+		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
 	}
 	inters struct {
 		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
 		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
 		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
-		InvoiceLine, Organization, OutboxEvent, Payment, PaymentAllocation,
-		PaymentMethod, Price, Promotion, RefreshToken, Region, Service, TaxInvoice,
-		UsageDaily, UsageEvent []ent.Interceptor
+		InvoiceLine, JobCursor, JobFailure, Organization, OutboxEvent, Payment,
+		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
+		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Interceptor
 	}
 )
 

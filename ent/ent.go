@@ -32,6 +32,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/jobcursor"
+	"github.com/cloudbill/cloudbill/ent/jobfailure"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/ent/payment"
@@ -125,6 +127,8 @@ func checkColumn(t, c string) error {
 			idempotencykey.Table:    idempotencykey.ValidColumn,
 			invoice.Table:           invoice.ValidColumn,
 			invoiceline.Table:       invoiceline.ValidColumn,
+			jobcursor.Table:         jobcursor.ValidColumn,
+			jobfailure.Table:        jobfailure.ValidColumn,
 			organization.Table:      organization.ValidColumn,
 			outboxevent.Table:       outboxevent.ValidColumn,
 			payment.Table:           payment.ValidColumn,

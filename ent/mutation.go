@@ -31,6 +31,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/jobcursor"
+	"github.com/cloudbill/cloudbill/ent/jobfailure"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/ent/payment"
@@ -76,6 +78,8 @@ const (
 	TypeIdempotencyKey    = "IdempotencyKey"
 	TypeInvoice           = "Invoice"
 	TypeInvoiceLine       = "InvoiceLine"
+	TypeJobCursor         = "JobCursor"
+	TypeJobFailure        = "JobFailure"
 	TypeOrganization      = "Organization"
 	TypeOutboxEvent       = "OutboxEvent"
 	TypePayment           = "Payment"
@@ -16980,6 +16984,1268 @@ func (m *InvoiceLineMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown InvoiceLine edge %s", name)
+}
+
+// JobCursorMutation represents an operation that mutates the JobCursor nodes in the graph.
+type JobCursorMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	ran_through   *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*JobCursor, error)
+	predicates    []predicate.JobCursor
+}
+
+var _ ent.Mutation = (*JobCursorMutation)(nil)
+
+// jobcursorOption allows management of the mutation configuration using functional options.
+type jobcursorOption func(*JobCursorMutation)
+
+// newJobCursorMutation creates new mutation for the JobCursor entity.
+func newJobCursorMutation(c config, op Op, opts ...jobcursorOption) *JobCursorMutation {
+	m := &JobCursorMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeJobCursor,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withJobCursorID sets the ID field of the mutation.
+func withJobCursorID(id string) jobcursorOption {
+	return func(m *JobCursorMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *JobCursor
+		)
+		m.oldValue = func(ctx context.Context) (*JobCursor, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().JobCursor.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withJobCursor sets the old JobCursor of the mutation.
+func withJobCursor(node *JobCursor) jobcursorOption {
+	return func(m *JobCursorMutation) {
+		m.oldValue = func(context.Context) (*JobCursor, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m JobCursorMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m JobCursorMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of JobCursor entities.
+func (m *JobCursorMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *JobCursorMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *JobCursorMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().JobCursor.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetRanThrough sets the "ran_through" field.
+func (m *JobCursorMutation) SetRanThrough(t time.Time) {
+	m.ran_through = &t
+}
+
+// RanThrough returns the value of the "ran_through" field in the mutation.
+func (m *JobCursorMutation) RanThrough() (r time.Time, exists bool) {
+	v := m.ran_through
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRanThrough returns the old "ran_through" field's value of the JobCursor entity.
+// If the JobCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobCursorMutation) OldRanThrough(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRanThrough is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRanThrough requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRanThrough: %w", err)
+	}
+	return oldValue.RanThrough, nil
+}
+
+// ResetRanThrough resets all changes to the "ran_through" field.
+func (m *JobCursorMutation) ResetRanThrough() {
+	m.ran_through = nil
+}
+
+// Where appends a list predicates to the JobCursorMutation builder.
+func (m *JobCursorMutation) Where(ps ...predicate.JobCursor) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the JobCursorMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *JobCursorMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.JobCursor, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *JobCursorMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *JobCursorMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (JobCursor).
+func (m *JobCursorMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *JobCursorMutation) Fields() []string {
+	fields := make([]string, 0, 1)
+	if m.ran_through != nil {
+		fields = append(fields, jobcursor.FieldRanThrough)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *JobCursorMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case jobcursor.FieldRanThrough:
+		return m.RanThrough()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *JobCursorMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case jobcursor.FieldRanThrough:
+		return m.OldRanThrough(ctx)
+	}
+	return nil, fmt.Errorf("unknown JobCursor field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JobCursorMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case jobcursor.FieldRanThrough:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRanThrough(v)
+		return nil
+	}
+	return fmt.Errorf("unknown JobCursor field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *JobCursorMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *JobCursorMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JobCursorMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown JobCursor numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *JobCursorMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *JobCursorMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *JobCursorMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown JobCursor nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *JobCursorMutation) ResetField(name string) error {
+	switch name {
+	case jobcursor.FieldRanThrough:
+		m.ResetRanThrough()
+		return nil
+	}
+	return fmt.Errorf("unknown JobCursor field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *JobCursorMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *JobCursorMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *JobCursorMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *JobCursorMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *JobCursorMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *JobCursorMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *JobCursorMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown JobCursor unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *JobCursorMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown JobCursor edge %s", name)
+}
+
+// JobFailureMutation represents an operation that mutates the JobFailure nodes in the graph.
+type JobFailureMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *string
+	org_id           *string
+	step             *string
+	billing_group_id *string
+	subject_id       *string
+	month            *string
+	key              *string
+	error            *string
+	attempts         *int
+	addattempts      *int
+	first_failed_at  *time.Time
+	last_failed_at   *time.Time
+	resolved_at      *time.Time
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*JobFailure, error)
+	predicates       []predicate.JobFailure
+}
+
+var _ ent.Mutation = (*JobFailureMutation)(nil)
+
+// jobfailureOption allows management of the mutation configuration using functional options.
+type jobfailureOption func(*JobFailureMutation)
+
+// newJobFailureMutation creates new mutation for the JobFailure entity.
+func newJobFailureMutation(c config, op Op, opts ...jobfailureOption) *JobFailureMutation {
+	m := &JobFailureMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeJobFailure,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withJobFailureID sets the ID field of the mutation.
+func withJobFailureID(id string) jobfailureOption {
+	return func(m *JobFailureMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *JobFailure
+		)
+		m.oldValue = func(ctx context.Context) (*JobFailure, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().JobFailure.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withJobFailure sets the old JobFailure of the mutation.
+func withJobFailure(node *JobFailure) jobfailureOption {
+	return func(m *JobFailureMutation) {
+		m.oldValue = func(context.Context) (*JobFailure, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m JobFailureMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m JobFailureMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of JobFailure entities.
+func (m *JobFailureMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *JobFailureMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *JobFailureMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().JobFailure.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *JobFailureMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *JobFailureMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *JobFailureMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetStep sets the "step" field.
+func (m *JobFailureMutation) SetStep(s string) {
+	m.step = &s
+}
+
+// Step returns the value of the "step" field in the mutation.
+func (m *JobFailureMutation) Step() (r string, exists bool) {
+	v := m.step
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStep returns the old "step" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldStep(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStep is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStep requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStep: %w", err)
+	}
+	return oldValue.Step, nil
+}
+
+// ResetStep resets all changes to the "step" field.
+func (m *JobFailureMutation) ResetStep() {
+	m.step = nil
+}
+
+// SetBillingGroupID sets the "billing_group_id" field.
+func (m *JobFailureMutation) SetBillingGroupID(s string) {
+	m.billing_group_id = &s
+}
+
+// BillingGroupID returns the value of the "billing_group_id" field in the mutation.
+func (m *JobFailureMutation) BillingGroupID() (r string, exists bool) {
+	v := m.billing_group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingGroupID returns the old "billing_group_id" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldBillingGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingGroupID: %w", err)
+	}
+	return oldValue.BillingGroupID, nil
+}
+
+// ResetBillingGroupID resets all changes to the "billing_group_id" field.
+func (m *JobFailureMutation) ResetBillingGroupID() {
+	m.billing_group_id = nil
+}
+
+// SetSubjectID sets the "subject_id" field.
+func (m *JobFailureMutation) SetSubjectID(s string) {
+	m.subject_id = &s
+}
+
+// SubjectID returns the value of the "subject_id" field in the mutation.
+func (m *JobFailureMutation) SubjectID() (r string, exists bool) {
+	v := m.subject_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubjectID returns the old "subject_id" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldSubjectID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubjectID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubjectID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubjectID: %w", err)
+	}
+	return oldValue.SubjectID, nil
+}
+
+// ResetSubjectID resets all changes to the "subject_id" field.
+func (m *JobFailureMutation) ResetSubjectID() {
+	m.subject_id = nil
+}
+
+// SetMonth sets the "month" field.
+func (m *JobFailureMutation) SetMonth(s string) {
+	m.month = &s
+}
+
+// Month returns the value of the "month" field in the mutation.
+func (m *JobFailureMutation) Month() (r string, exists bool) {
+	v := m.month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMonth returns the old "month" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldMonth(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMonth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMonth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMonth: %w", err)
+	}
+	return oldValue.Month, nil
+}
+
+// ResetMonth resets all changes to the "month" field.
+func (m *JobFailureMutation) ResetMonth() {
+	m.month = nil
+}
+
+// SetKey sets the "key" field.
+func (m *JobFailureMutation) SetKey(s string) {
+	m.key = &s
+}
+
+// Key returns the value of the "key" field in the mutation.
+func (m *JobFailureMutation) Key() (r string, exists bool) {
+	v := m.key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKey returns the old "key" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKey: %w", err)
+	}
+	return oldValue.Key, nil
+}
+
+// ResetKey resets all changes to the "key" field.
+func (m *JobFailureMutation) ResetKey() {
+	m.key = nil
+}
+
+// SetError sets the "error" field.
+func (m *JobFailureMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *JobFailureMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *JobFailureMutation) ResetError() {
+	m.error = nil
+}
+
+// SetAttempts sets the "attempts" field.
+func (m *JobFailureMutation) SetAttempts(i int) {
+	m.attempts = &i
+	m.addattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *JobFailureMutation) Attempts() (r int, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AddAttempts adds i to the "attempts" field.
+func (m *JobFailureMutation) AddAttempts(i int) {
+	if m.addattempts != nil {
+		*m.addattempts += i
+	} else {
+		m.addattempts = &i
+	}
+}
+
+// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
+func (m *JobFailureMutation) AddedAttempts() (r int, exists bool) {
+	v := m.addattempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *JobFailureMutation) ResetAttempts() {
+	m.attempts = nil
+	m.addattempts = nil
+}
+
+// SetFirstFailedAt sets the "first_failed_at" field.
+func (m *JobFailureMutation) SetFirstFailedAt(t time.Time) {
+	m.first_failed_at = &t
+}
+
+// FirstFailedAt returns the value of the "first_failed_at" field in the mutation.
+func (m *JobFailureMutation) FirstFailedAt() (r time.Time, exists bool) {
+	v := m.first_failed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstFailedAt returns the old "first_failed_at" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldFirstFailedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstFailedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstFailedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstFailedAt: %w", err)
+	}
+	return oldValue.FirstFailedAt, nil
+}
+
+// ResetFirstFailedAt resets all changes to the "first_failed_at" field.
+func (m *JobFailureMutation) ResetFirstFailedAt() {
+	m.first_failed_at = nil
+}
+
+// SetLastFailedAt sets the "last_failed_at" field.
+func (m *JobFailureMutation) SetLastFailedAt(t time.Time) {
+	m.last_failed_at = &t
+}
+
+// LastFailedAt returns the value of the "last_failed_at" field in the mutation.
+func (m *JobFailureMutation) LastFailedAt() (r time.Time, exists bool) {
+	v := m.last_failed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastFailedAt returns the old "last_failed_at" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldLastFailedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastFailedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastFailedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastFailedAt: %w", err)
+	}
+	return oldValue.LastFailedAt, nil
+}
+
+// ResetLastFailedAt resets all changes to the "last_failed_at" field.
+func (m *JobFailureMutation) ResetLastFailedAt() {
+	m.last_failed_at = nil
+}
+
+// SetResolvedAt sets the "resolved_at" field.
+func (m *JobFailureMutation) SetResolvedAt(t time.Time) {
+	m.resolved_at = &t
+}
+
+// ResolvedAt returns the value of the "resolved_at" field in the mutation.
+func (m *JobFailureMutation) ResolvedAt() (r time.Time, exists bool) {
+	v := m.resolved_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResolvedAt returns the old "resolved_at" field's value of the JobFailure entity.
+// If the JobFailure object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *JobFailureMutation) OldResolvedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResolvedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResolvedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResolvedAt: %w", err)
+	}
+	return oldValue.ResolvedAt, nil
+}
+
+// ClearResolvedAt clears the value of the "resolved_at" field.
+func (m *JobFailureMutation) ClearResolvedAt() {
+	m.resolved_at = nil
+	m.clearedFields[jobfailure.FieldResolvedAt] = struct{}{}
+}
+
+// ResolvedAtCleared returns if the "resolved_at" field was cleared in this mutation.
+func (m *JobFailureMutation) ResolvedAtCleared() bool {
+	_, ok := m.clearedFields[jobfailure.FieldResolvedAt]
+	return ok
+}
+
+// ResetResolvedAt resets all changes to the "resolved_at" field.
+func (m *JobFailureMutation) ResetResolvedAt() {
+	m.resolved_at = nil
+	delete(m.clearedFields, jobfailure.FieldResolvedAt)
+}
+
+// Where appends a list predicates to the JobFailureMutation builder.
+func (m *JobFailureMutation) Where(ps ...predicate.JobFailure) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the JobFailureMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *JobFailureMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.JobFailure, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *JobFailureMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *JobFailureMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (JobFailure).
+func (m *JobFailureMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *JobFailureMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.org_id != nil {
+		fields = append(fields, jobfailure.FieldOrgID)
+	}
+	if m.step != nil {
+		fields = append(fields, jobfailure.FieldStep)
+	}
+	if m.billing_group_id != nil {
+		fields = append(fields, jobfailure.FieldBillingGroupID)
+	}
+	if m.subject_id != nil {
+		fields = append(fields, jobfailure.FieldSubjectID)
+	}
+	if m.month != nil {
+		fields = append(fields, jobfailure.FieldMonth)
+	}
+	if m.key != nil {
+		fields = append(fields, jobfailure.FieldKey)
+	}
+	if m.error != nil {
+		fields = append(fields, jobfailure.FieldError)
+	}
+	if m.attempts != nil {
+		fields = append(fields, jobfailure.FieldAttempts)
+	}
+	if m.first_failed_at != nil {
+		fields = append(fields, jobfailure.FieldFirstFailedAt)
+	}
+	if m.last_failed_at != nil {
+		fields = append(fields, jobfailure.FieldLastFailedAt)
+	}
+	if m.resolved_at != nil {
+		fields = append(fields, jobfailure.FieldResolvedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *JobFailureMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case jobfailure.FieldOrgID:
+		return m.OrgID()
+	case jobfailure.FieldStep:
+		return m.Step()
+	case jobfailure.FieldBillingGroupID:
+		return m.BillingGroupID()
+	case jobfailure.FieldSubjectID:
+		return m.SubjectID()
+	case jobfailure.FieldMonth:
+		return m.Month()
+	case jobfailure.FieldKey:
+		return m.Key()
+	case jobfailure.FieldError:
+		return m.Error()
+	case jobfailure.FieldAttempts:
+		return m.Attempts()
+	case jobfailure.FieldFirstFailedAt:
+		return m.FirstFailedAt()
+	case jobfailure.FieldLastFailedAt:
+		return m.LastFailedAt()
+	case jobfailure.FieldResolvedAt:
+		return m.ResolvedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *JobFailureMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case jobfailure.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case jobfailure.FieldStep:
+		return m.OldStep(ctx)
+	case jobfailure.FieldBillingGroupID:
+		return m.OldBillingGroupID(ctx)
+	case jobfailure.FieldSubjectID:
+		return m.OldSubjectID(ctx)
+	case jobfailure.FieldMonth:
+		return m.OldMonth(ctx)
+	case jobfailure.FieldKey:
+		return m.OldKey(ctx)
+	case jobfailure.FieldError:
+		return m.OldError(ctx)
+	case jobfailure.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case jobfailure.FieldFirstFailedAt:
+		return m.OldFirstFailedAt(ctx)
+	case jobfailure.FieldLastFailedAt:
+		return m.OldLastFailedAt(ctx)
+	case jobfailure.FieldResolvedAt:
+		return m.OldResolvedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown JobFailure field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JobFailureMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case jobfailure.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case jobfailure.FieldStep:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStep(v)
+		return nil
+	case jobfailure.FieldBillingGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingGroupID(v)
+		return nil
+	case jobfailure.FieldSubjectID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubjectID(v)
+		return nil
+	case jobfailure.FieldMonth:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMonth(v)
+		return nil
+	case jobfailure.FieldKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKey(v)
+		return nil
+	case jobfailure.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case jobfailure.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case jobfailure.FieldFirstFailedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstFailedAt(v)
+		return nil
+	case jobfailure.FieldLastFailedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastFailedAt(v)
+		return nil
+	case jobfailure.FieldResolvedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResolvedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown JobFailure field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *JobFailureMutation) AddedFields() []string {
+	var fields []string
+	if m.addattempts != nil {
+		fields = append(fields, jobfailure.FieldAttempts)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *JobFailureMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case jobfailure.FieldAttempts:
+		return m.AddedAttempts()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *JobFailureMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case jobfailure.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempts(v)
+		return nil
+	}
+	return fmt.Errorf("unknown JobFailure numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *JobFailureMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(jobfailure.FieldResolvedAt) {
+		fields = append(fields, jobfailure.FieldResolvedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *JobFailureMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *JobFailureMutation) ClearField(name string) error {
+	switch name {
+	case jobfailure.FieldResolvedAt:
+		m.ClearResolvedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown JobFailure nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *JobFailureMutation) ResetField(name string) error {
+	switch name {
+	case jobfailure.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case jobfailure.FieldStep:
+		m.ResetStep()
+		return nil
+	case jobfailure.FieldBillingGroupID:
+		m.ResetBillingGroupID()
+		return nil
+	case jobfailure.FieldSubjectID:
+		m.ResetSubjectID()
+		return nil
+	case jobfailure.FieldMonth:
+		m.ResetMonth()
+		return nil
+	case jobfailure.FieldKey:
+		m.ResetKey()
+		return nil
+	case jobfailure.FieldError:
+		m.ResetError()
+		return nil
+	case jobfailure.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case jobfailure.FieldFirstFailedAt:
+		m.ResetFirstFailedAt()
+		return nil
+	case jobfailure.FieldLastFailedAt:
+		m.ResetLastFailedAt()
+		return nil
+	case jobfailure.FieldResolvedAt:
+		m.ResetResolvedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown JobFailure field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *JobFailureMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *JobFailureMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *JobFailureMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *JobFailureMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *JobFailureMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *JobFailureMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *JobFailureMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown JobFailure unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *JobFailureMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown JobFailure edge %s", name)
 }
 
 // OrganizationMutation represents an operation that mutates the Organization nodes in the graph.

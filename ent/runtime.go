@@ -25,6 +25,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/jobcursor"
+	"github.com/cloudbill/cloudbill/ent/jobfailure"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/ent/payment"
@@ -1007,6 +1009,113 @@ func init() {
 	invoiceline.DefaultID = invoicelineDescID.Default.(func() string)
 	// invoiceline.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	invoiceline.IDValidator = invoicelineDescID.Validators[0].(func(string) error)
+	jobcursorFields := schema.JobCursor{}.Fields()
+	_ = jobcursorFields
+	// jobcursorDescID is the schema descriptor for id field.
+	jobcursorDescID := jobcursorFields[0].Descriptor()
+	// jobcursor.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	jobcursor.IDValidator = func() func(string) error {
+		validators := jobcursorDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	jobfailureMixin := schema.JobFailure{}.Mixin()
+	jobfailureMixinFields0 := jobfailureMixin[0].Fields()
+	_ = jobfailureMixinFields0
+	jobfailureMixinFields1 := jobfailureMixin[1].Fields()
+	_ = jobfailureMixinFields1
+	jobfailureFields := schema.JobFailure{}.Fields()
+	_ = jobfailureFields
+	// jobfailureDescOrgID is the schema descriptor for org_id field.
+	jobfailureDescOrgID := jobfailureMixinFields1[0].Descriptor()
+	// jobfailure.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	jobfailure.OrgIDValidator = func() func(string) error {
+		validators := jobfailureDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// jobfailureDescStep is the schema descriptor for step field.
+	jobfailureDescStep := jobfailureFields[0].Descriptor()
+	// jobfailure.StepValidator is a validator for the "step" field. It is called by the builders before save.
+	jobfailure.StepValidator = func() func(string) error {
+		validators := jobfailureDescStep.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(step string) error {
+			for _, fn := range fns {
+				if err := fn(step); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// jobfailureDescBillingGroupID is the schema descriptor for billing_group_id field.
+	jobfailureDescBillingGroupID := jobfailureFields[1].Descriptor()
+	// jobfailure.BillingGroupIDValidator is a validator for the "billing_group_id" field. It is called by the builders before save.
+	jobfailure.BillingGroupIDValidator = jobfailureDescBillingGroupID.Validators[0].(func(string) error)
+	// jobfailureDescSubjectID is the schema descriptor for subject_id field.
+	jobfailureDescSubjectID := jobfailureFields[2].Descriptor()
+	// jobfailure.SubjectIDValidator is a validator for the "subject_id" field. It is called by the builders before save.
+	jobfailure.SubjectIDValidator = func() func(string) error {
+		validators := jobfailureDescSubjectID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subject_id string) error {
+			for _, fn := range fns {
+				if err := fn(subject_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// jobfailureDescMonth is the schema descriptor for month field.
+	jobfailureDescMonth := jobfailureFields[3].Descriptor()
+	// jobfailure.DefaultMonth holds the default value on creation for the month field.
+	jobfailure.DefaultMonth = jobfailureDescMonth.Default.(string)
+	// jobfailure.MonthValidator is a validator for the "month" field. It is called by the builders before save.
+	jobfailure.MonthValidator = jobfailureDescMonth.Validators[0].(func(string) error)
+	// jobfailureDescKey is the schema descriptor for key field.
+	jobfailureDescKey := jobfailureFields[4].Descriptor()
+	// jobfailure.DefaultKey holds the default value on creation for the key field.
+	jobfailure.DefaultKey = jobfailureDescKey.Default.(string)
+	// jobfailure.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	jobfailure.KeyValidator = jobfailureDescKey.Validators[0].(func(string) error)
+	// jobfailureDescAttempts is the schema descriptor for attempts field.
+	jobfailureDescAttempts := jobfailureFields[6].Descriptor()
+	// jobfailure.DefaultAttempts holds the default value on creation for the attempts field.
+	jobfailure.DefaultAttempts = jobfailureDescAttempts.Default.(int)
+	// jobfailureDescID is the schema descriptor for id field.
+	jobfailureDescID := jobfailureMixinFields0[0].Descriptor()
+	// jobfailure.DefaultID holds the default value on creation for the id field.
+	jobfailure.DefaultID = jobfailureDescID.Default.(func() string)
+	// jobfailure.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	jobfailure.IDValidator = jobfailureDescID.Validators[0].(func(string) error)
 	organizationMixin := schema.Organization{}.Mixin()
 	organizationMixinFields0 := organizationMixin[0].Fields()
 	_ = organizationMixinFields0

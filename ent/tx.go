@@ -54,6 +54,10 @@ type Tx struct {
 	Invoice *InvoiceClient
 	// InvoiceLine is the client for interacting with the InvoiceLine builders.
 	InvoiceLine *InvoiceLineClient
+	// JobCursor is the client for interacting with the JobCursor builders.
+	JobCursor *JobCursorClient
+	// JobFailure is the client for interacting with the JobFailure builders.
+	JobFailure *JobFailureClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
@@ -231,6 +235,8 @@ func (tx *Tx) init() {
 	tx.IdempotencyKey = NewIdempotencyKeyClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)
 	tx.InvoiceLine = NewInvoiceLineClient(tx.config)
+	tx.JobCursor = NewJobCursorClient(tx.config)
+	tx.JobFailure = NewJobFailureClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
 	tx.OutboxEvent = NewOutboxEventClient(tx.config)
 	tx.Payment = NewPaymentClient(tx.config)

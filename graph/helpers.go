@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -75,7 +76,7 @@ func checkScopes(in []string) ([]string, error) {
 }
 
 func (r *Resolver) engine() *billing.Engine {
-	e := &billing.Engine{Client: r.Client, Policy: r.Policy, Clock: r.Clock, Postgres: r.Postgres, Gateway: r.Gateway}
+	e := &billing.Engine{Client: r.Client, Policy: r.Policy, Clock: r.Clock, Postgres: r.Postgres, Gateway: r.Gateway, Log: r.Log}
 	if r.Hub != nil {
 		e.Events = r.Hub
 	}
@@ -154,4 +155,29 @@ func (r *Resolver) documentURL(ctx context.Context, in model.DocumentInput, kind
 	}
 	url, exp := r.Docs.URL(kind, bg.ID, string(in.Month), r.Clock.Now())
 	return &model.DocumentPayload{URL: url, ExpiresAt: exp}, nil
+}
+
+// runJobs runs the billing calendar up to at: through the server's RunJobs
+// (production's rule on instants, metrics) when it gave one.
+func (r *Resolver) runJobs(ctx context.Context, at time.Time) (billing.JobResult, error) {
+	if r.RunJobs != nil {
+		return r.RunJobs(ctx, at)
+	}
+	return r.engine().RunJobs(ctx, at)
+}
+
+func runJobsPayload(at time.Time, res billing.JobResult) *model.RunBillingJobsPayload {
+	out := &model.RunBillingJobsPayload{At: at, Issued: res.Issued, Charged: res.Charged, Failed: res.Failed,
+		Outstanding: res.Outstanding, LateFees: res.LateFees, Expired: res.Expired, RanThrough: res.RanThrough,
+		Steps: res.Steps, StepFailures: make([]*model.BillingJobFailure, len(res.Failures))}
+	for i, f := range res.Failures {
+		jf := &model.BillingJobFailure{Step: f.Step, BillingGroupID: f.BillingGroupID, SubjectID: f.SubjectID,
+			Key: f.Key, Error: f.Error, Attempts: f.Attempts}
+		if f.Month != "" {
+			m := scalars.Month(f.Month)
+			jf.Month = &m
+		}
+		out.StepFailures[i] = jf
+	}
+	return out
 }

@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
@@ -34,4 +36,7 @@ type Resolver struct {
 	// Throttle holds back password guessing and mass sign-ups, across
 	// replicas (nil: off, for functional tests).
 	Throttle *auth.Throttle
+	// RunJobs runs the billing calendar (the server's, with its rules and
+	// metrics); the engine's when nil.
+	RunJobs func(ctx context.Context, at time.Time) (billing.JobResult, error)
 }

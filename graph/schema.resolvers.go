@@ -1011,12 +1011,11 @@ func (r *mutationResolver) RunBillingJobs(ctx context.Context, input *model.RunB
 	if input != nil && input.At != nil {
 		at = *input.At
 	}
-	res, err := r.engine().RunJobs(ctx, at)
+	res, err := r.runJobs(ctx, at)
 	if err != nil {
 		return nil, err
 	}
-	return &model.RunBillingJobsPayload{At: at, Issued: res.Issued, Charged: res.Charged, Failed: res.Failed,
-		Outstanding: res.Outstanding, LateFees: res.LateFees, Expired: res.Expired}, nil
+	return runJobsPayload(at, res), nil
 }
 
 // CreatePromotion is the resolver for the createPromotion field.

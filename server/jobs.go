@@ -32,11 +32,14 @@ func jobs(ctx context.Context, cfg *app.Config, log *slog.Logger, args []string)
 		return err
 	}
 	defer a.Close()
-	res, err := a.Engine().RunJobs(ctx, when)
+	res, err := a.RunJobs(ctx, when)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("issued=%d charged=%d failed=%d outstanding=%d lateFees=%d expired=%d\n",
-		res.Issued, res.Charged, res.Failed, res.Outstanding, res.LateFees, res.Expired)
+	fmt.Printf("ranThrough=%s steps=%d issued=%d charged=%d failed=%d outstanding=%d lateFees=%d expired=%d stepFailures=%d\n",
+		res.RanThrough.Format(time.RFC3339), res.Steps, res.Issued, res.Charged, res.Failed, res.Outstanding, res.LateFees, res.Expired, len(res.Failures))
+	for _, f := range res.Failures {
+		fmt.Printf("  %s failed for %s (billing group %s, %s %s, %d attempts): %s\n", f.Step, f.SubjectID, f.BillingGroupID, f.Month, f.Key, f.Attempts, f.Error)
+	}
 	return nil
 }

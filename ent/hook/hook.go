@@ -249,6 +249,30 @@ func (f InvoiceLineFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.InvoiceLineMutation", m)
 }
 
+// The JobCursorFunc type is an adapter to allow the use of ordinary
+// function as JobCursor mutator.
+type JobCursorFunc func(context.Context, *ent.JobCursorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f JobCursorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.JobCursorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.JobCursorMutation", m)
+}
+
+// The JobFailureFunc type is an adapter to allow the use of ordinary
+// function as JobFailure mutator.
+type JobFailureFunc func(context.Context, *ent.JobFailureMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f JobFailureFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.JobFailureMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.JobFailureMutation", m)
+}
+
 // The OrganizationFunc type is an adapter to allow the use of ordinary
 // function as Organization mutator.
 type OrganizationFunc func(context.Context, *ent.OrganizationMutation) (ent.Value, error)

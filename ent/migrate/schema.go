@@ -658,6 +658,50 @@ var (
 			},
 		},
 	}
+	// JobCursorsColumns holds the columns for the "job_cursors" table.
+	JobCursorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "ran_through", Type: field.TypeTime},
+	}
+	// JobCursorsTable holds the schema information for the "job_cursors" table.
+	JobCursorsTable = &schema.Table{
+		Name:       "job_cursors",
+		Columns:    JobCursorsColumns,
+		PrimaryKey: []*schema.Column{JobCursorsColumns[0]},
+	}
+	// JobFailuresColumns holds the columns for the "job_failures" table.
+	JobFailuresColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "step", Type: field.TypeString, Size: 40},
+		{Name: "billing_group_id", Type: field.TypeString, Size: 40},
+		{Name: "subject_id", Type: field.TypeString, Size: 40},
+		{Name: "month", Type: field.TypeString, Size: 7, Default: ""},
+		{Name: "key", Type: field.TypeString, Size: 40, Default: ""},
+		{Name: "error", Type: field.TypeString, Size: 2147483647, SchemaType: map[string]string{"postgres": "text"}},
+		{Name: "attempts", Type: field.TypeInt, Default: 1},
+		{Name: "first_failed_at", Type: field.TypeTime},
+		{Name: "last_failed_at", Type: field.TypeTime},
+		{Name: "resolved_at", Type: field.TypeTime, Nullable: true},
+	}
+	// JobFailuresTable holds the schema information for the "job_failures" table.
+	JobFailuresTable = &schema.Table{
+		Name:       "job_failures",
+		Columns:    JobFailuresColumns,
+		PrimaryKey: []*schema.Column{JobFailuresColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "jobfailure_step_subject_id_key",
+				Unique:  true,
+				Columns: []*schema.Column{JobFailuresColumns[2], JobFailuresColumns[4], JobFailuresColumns[6]},
+			},
+			{
+				Name:    "jobfailure_resolved_at",
+				Unique:  false,
+				Columns: []*schema.Column{JobFailuresColumns[11]},
+			},
+		},
+	}
 	// OrganizationsColumns holds the columns for the "organizations" table.
 	OrganizationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -1025,6 +1069,8 @@ var (
 		IdempotencyKeysTable,
 		InvoicesTable,
 		InvoiceLinesTable,
+		JobCursorsTable,
+		JobFailuresTable,
 		OrganizationsTable,
 		OutboxEventsTable,
 		PaymentsTable,

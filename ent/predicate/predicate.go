@@ -66,6 +66,12 @@ type Invoice func(*sql.Selector)
 // InvoiceLine is the predicate function for invoiceline builders.
 type InvoiceLine func(*sql.Selector)
 
+// JobCursor is the predicate function for jobcursor builders.
+type JobCursor func(*sql.Selector)
+
+// JobFailure is the predicate function for jobfailure builders.
+type JobFailure func(*sql.Selector)
+
 // Organization is the predicate function for organization builders.
 type Organization func(*sql.Selector)
 

@@ -188,6 +188,16 @@ type ComplexityRoot struct {
 		BillingGroup func(childComplexity int) int
 	}
 
+	BillingJobFailure struct {
+		Attempts       func(childComplexity int) int
+		BillingGroupID func(childComplexity int) int
+		Error          func(childComplexity int) int
+		Key            func(childComplexity int) int
+		Month          func(childComplexity int) int
+		Step           func(childComplexity int) int
+		SubjectID      func(childComplexity int) int
+	}
+
 	BillingPolicy struct {
 		BankRegistrationClosedFromHour  func(childComplexity int) int
 		BankRegistrationClosedUntilHour func(childComplexity int) int
@@ -726,13 +736,16 @@ type ComplexityRoot struct {
 	}
 
 	RunBillingJobsPayload struct {
-		At          func(childComplexity int) int
-		Charged     func(childComplexity int) int
-		Expired     func(childComplexity int) int
-		Failed      func(childComplexity int) int
-		Issued      func(childComplexity int) int
-		LateFees    func(childComplexity int) int
-		Outstanding func(childComplexity int) int
+		At           func(childComplexity int) int
+		Charged      func(childComplexity int) int
+		Expired      func(childComplexity int) int
+		Failed       func(childComplexity int) int
+		Issued       func(childComplexity int) int
+		LateFees     func(childComplexity int) int
+		Outstanding  func(childComplexity int) int
+		RanThrough   func(childComplexity int) int
+		StepFailures func(childComplexity int) int
+		Steps        func(childComplexity int) int
 	}
 
 	Service struct {
@@ -1538,6 +1551,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingGroupPayload.BillingGroup(childComplexity), true
+
+	case "BillingJobFailure.attempts":
+		if e.ComplexityRoot.BillingJobFailure.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingJobFailure.Attempts(childComplexity), true
+	case "BillingJobFailure.billingGroupId":
+		if e.ComplexityRoot.BillingJobFailure.BillingGroupID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingJobFailure.BillingGroupID(childComplexity), true
+	case "BillingJobFailure.error":
+		if e.ComplexityRoot.BillingJobFailure.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingJobFailure.Error(childComplexity), true
+	case "BillingJobFailure.key":
+		if e.ComplexityRoot.BillingJobFailure.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingJobFailure.Key(childComplexity), true
+	case "BillingJobFailure.month":
+		if e.ComplexityRoot.BillingJobFailure.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingJobFailure.Month(childComplexity), true
+	case "BillingJobFailure.step":
+		if e.ComplexityRoot.BillingJobFailure.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingJobFailure.Step(childComplexity), true
+	case "BillingJobFailure.subjectId":
+		if e.ComplexityRoot.BillingJobFailure.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingJobFailure.SubjectID(childComplexity), true
 
 	case "BillingPolicy.bankRegistrationClosedFromHour":
 		if e.ComplexityRoot.BillingPolicy.BankRegistrationClosedFromHour == nil {
@@ -3834,6 +3890,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunBillingJobsPayload.Outstanding(childComplexity), true
+	case "RunBillingJobsPayload.ranThrough":
+		if e.ComplexityRoot.RunBillingJobsPayload.RanThrough == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.RanThrough(childComplexity), true
+	case "RunBillingJobsPayload.stepFailures":
+		if e.ComplexityRoot.RunBillingJobsPayload.StepFailures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.StepFailures(childComplexity), true
+	case "RunBillingJobsPayload.steps":
+		if e.ComplexityRoot.RunBillingJobsPayload.Steps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunBillingJobsPayload.Steps(childComplexity), true
 
 	case "Service.category":
 		if e.ComplexityRoot.Service.Category == nil {
@@ -7540,18 +7614,41 @@ type RecordUsagePayload {
 }
 
 input RunBillingJobsInput {
-  "The instant to run the calendar at; now when omitted."
+  "The instant to run the calendar at; now when omitted. Every step due since the last run runs first, in order; an instant no later than the last run does nothing new; in production an instant ahead of the server's clock is refused."
   at: DateTime
 }
 
 type RunBillingJobsPayload {
   at: DateTime!
   issued: Int!
+  "Automatic payments that succeeded."
   charged: Int!
+  "Automatic payments the gateway declined."
   failed: Int!
   outstanding: Int!
   lateFees: Int!
   expired: Int!
+  "The instant the calendar has now run through: at, or the later instant an earlier run reached."
+  ranThrough: DateTime!
+  "Calendar instants run, in order: each one a step fell due at since the last run, then at."
+  steps: Int!
+  "The billing groups (invoices, payments, credits) a step failed for in this run; the others went on. Each is recorded and retried by later runs."
+  stepFailures: [BillingJobFailure!]!
+}
+
+"A step of the billing jobs that failed for one subject."
+type BillingJobFailure {
+  "issue, coins, reconcile, autopay, outstanding, late_fee, tax_invoice or expiry."
+  step: String!
+  billingGroupId: ID!
+  "The billing group, invoice, payment or credit the step failed for."
+  subjectId: ID!
+  month: Month
+  "What tells attempts apart: the month issued, the day of an automatic payment."
+  key: String!
+  error: String!
+  "Runs it has failed in so far."
+  attempts: Int!
 }
 
 input CreatePromotionInput {
@@ -8174,6 +8271,26 @@ func (ec *executionContext) childFields_BillingGroupPayload(ctx context.Context,
 		return ec.fieldContext_BillingGroupPayload_billingGroup(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillingGroupPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_BillingJobFailure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "step":
+		return ec.fieldContext_BillingJobFailure_step(ctx, field)
+	case "billingGroupId":
+		return ec.fieldContext_BillingJobFailure_billingGroupId(ctx, field)
+	case "subjectId":
+		return ec.fieldContext_BillingJobFailure_subjectId(ctx, field)
+	case "month":
+		return ec.fieldContext_BillingJobFailure_month(ctx, field)
+	case "key":
+		return ec.fieldContext_BillingJobFailure_key(ctx, field)
+	case "error":
+		return ec.fieldContext_BillingJobFailure_error(ctx, field)
+	case "attempts":
+		return ec.fieldContext_BillingJobFailure_attempts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingJobFailure", field.Name)
 }
 
 func (ec *executionContext) childFields_BillingPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9054,6 +9171,12 @@ func (ec *executionContext) childFields_RunBillingJobsPayload(ctx context.Contex
 		return ec.fieldContext_RunBillingJobsPayload_lateFees(ctx, field)
 	case "expired":
 		return ec.fieldContext_RunBillingJobsPayload_expired(ctx, field)
+	case "ranThrough":
+		return ec.fieldContext_RunBillingJobsPayload_ranThrough(ctx, field)
+	case "steps":
+		return ec.fieldContext_RunBillingJobsPayload_steps(ctx, field)
+	case "stepFailures":
+		return ec.fieldContext_RunBillingJobsPayload_stepFailures(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunBillingJobsPayload", field.Name)
 }
@@ -12508,6 +12631,167 @@ func (ec *executionContext) fieldContext_BillingGroupPayload_billingGroup(_ cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BillingJobFailure_step(ctx context.Context, field graphql.CollectedField, obj *model.BillingJobFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingJobFailure_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingJobFailure_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingJobFailure", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillingJobFailure_billingGroupId(ctx context.Context, field graphql.CollectedField, obj *model.BillingJobFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingJobFailure_billingGroupId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BillingGroupID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingJobFailure_billingGroupId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingJobFailure", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BillingJobFailure_subjectId(ctx context.Context, field graphql.CollectedField, obj *model.BillingJobFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingJobFailure_subjectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingJobFailure_subjectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingJobFailure", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BillingJobFailure_month(ctx context.Context, field graphql.CollectedField, obj *model.BillingJobFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingJobFailure_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scalars.Month) graphql.Marshaler {
+			return ec.marshalOMonth2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingJobFailure_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingJobFailure", field, false, false, "Month")
+}
+
+func (ec *executionContext) _BillingJobFailure_key(ctx context.Context, field graphql.CollectedField, obj *model.BillingJobFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingJobFailure_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingJobFailure_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingJobFailure", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillingJobFailure_error(ctx context.Context, field graphql.CollectedField, obj *model.BillingJobFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingJobFailure_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingJobFailure_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingJobFailure", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillingJobFailure_attempts(ctx context.Context, field graphql.CollectedField, obj *model.BillingJobFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingJobFailure_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingJobFailure_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingJobFailure", field, false, false, "Int")
 }
 
 func (ec *executionContext) _BillingPolicy_name(ctx context.Context, field graphql.CollectedField, obj *model.BillingPolicy) (ret graphql.Marshaler) {
@@ -22333,6 +22617,84 @@ func (ec *executionContext) _RunBillingJobsPayload_expired(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_RunBillingJobsPayload_expired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunBillingJobsPayload_ranThrough(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_ranThrough(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RanThrough, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_ranThrough(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _RunBillingJobsPayload_steps(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_steps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Steps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_steps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunBillingJobsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RunBillingJobsPayload_stepFailures(ctx context.Context, field graphql.CollectedField, obj *model.RunBillingJobsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunBillingJobsPayload_stepFailures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepFailures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BillingJobFailure) graphql.Marshaler {
+			return ec.marshalNBillingJobFailure2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingJobFailureᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunBillingJobsPayload_stepFailures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunBillingJobsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingJobFailure(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *ent.Service) (ret graphql.Marshaler) {
@@ -37285,6 +37647,69 @@ func (ec *executionContext) _BillingGroupPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var billingJobFailureImplementors = []string{"BillingJobFailure"}
+
+func (ec *executionContext) _BillingJobFailure(ctx context.Context, sel ast.SelectionSet, obj *model.BillingJobFailure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingJobFailureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingJobFailure")
+		case "step":
+			out.Values[i] = ec._BillingJobFailure_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "billingGroupId":
+			out.Values[i] = ec._BillingJobFailure_billingGroupId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subjectId":
+			out.Values[i] = ec._BillingJobFailure_subjectId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "month":
+			out.Values[i] = ec._BillingJobFailure_month(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._BillingJobFailure_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._BillingJobFailure_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._BillingJobFailure_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var billingPolicyImplementors = []string{"BillingPolicy"}
 
 func (ec *executionContext) _BillingPolicy(ctx context.Context, sel ast.SelectionSet, obj *model.BillingPolicy) graphql.Marshaler {
@@ -41099,6 +41524,21 @@ func (ec *executionContext) _RunBillingJobsPayload(ctx context.Context, sel ast.
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "ranThrough":
+			out.Values[i] = ec._RunBillingJobsPayload_ranThrough(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "steps":
+			out.Values[i] = ec._RunBillingJobsPayload_steps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stepFailures":
+			out.Values[i] = ec._RunBillingJobsPayload_stepFailures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -42317,6 +42757,30 @@ func (ec *executionContext) unmarshalNBillingGroupRoleInput2githubᚗcomᚋcloud
 func (ec *executionContext) unmarshalNBillingGroupWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBillingGroupWhereInput(ctx context.Context, v any) (*ent.BillingGroupWhereInput, error) {
 	res, err := ec.unmarshalInputBillingGroupWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBillingJobFailure2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingJobFailureᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BillingJobFailure) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBillingJobFailure2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingJobFailure(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBillingJobFailure2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingJobFailure(ctx context.Context, sel ast.SelectionSet, v *model.BillingJobFailure) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BillingJobFailure!")
+		return graphql.Null
+	}
+	return ec._BillingJobFailure(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNBillingPolicy2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingPolicy(ctx context.Context, sel ast.SelectionSet, v *model.BillingPolicy) graphql.Marshaler {

@@ -54,6 +54,21 @@ type BillingGroupRoleInput struct {
 	Role           BillingGroupRole `json:"role"`
 }
 
+// A step of the billing jobs that failed for one subject.
+type BillingJobFailure struct {
+	// issue, coins, reconcile, autopay, outstanding, late_fee, tax_invoice or expiry.
+	Step           string `json:"step"`
+	BillingGroupID string `json:"billingGroupId"`
+	// The billing group, invoice, payment or credit the step failed for.
+	SubjectID string         `json:"subjectId"`
+	Month     *scalars.Month `json:"month,omitempty"`
+	// What tells attempts apart: the month issued, the day of an automatic payment.
+	Key   string `json:"key"`
+	Error string `json:"error"`
+	// Runs it has failed in so far.
+	Attempts int `json:"attempts"`
+}
+
 // The billing calendar in force (R-48); times are in timeZone.
 type BillingPolicy struct {
 	Name                            string          `json:"name"`
@@ -379,18 +394,26 @@ type RevokeAPITokenPayload struct {
 }
 
 type RunBillingJobsInput struct {
-	// The instant to run the calendar at; now when omitted.
+	// The instant to run the calendar at; now when omitted. Every step due since the last run runs first, in order; an instant no later than the last run does nothing new; in production an instant ahead of the server's clock is refused.
 	At *time.Time `json:"at,omitempty"`
 }
 
 type RunBillingJobsPayload struct {
-	At          time.Time `json:"at"`
-	Issued      int       `json:"issued"`
-	Charged     int       `json:"charged"`
-	Failed      int       `json:"failed"`
-	Outstanding int       `json:"outstanding"`
-	LateFees    int       `json:"lateFees"`
-	Expired     int       `json:"expired"`
+	At     time.Time `json:"at"`
+	Issued int       `json:"issued"`
+	// Automatic payments that succeeded.
+	Charged int `json:"charged"`
+	// Automatic payments the gateway declined.
+	Failed      int `json:"failed"`
+	Outstanding int `json:"outstanding"`
+	LateFees    int `json:"lateFees"`
+	Expired     int `json:"expired"`
+	// The instant the calendar has now run through: at, or the later instant an earlier run reached.
+	RanThrough time.Time `json:"ranThrough"`
+	// Calendar instants run, in order: each one a step fell due at since the last run, then at.
+	Steps int `json:"steps"`
+	// The billing groups (invoices, payments, credits) a step failed for in this run; the others went on. Each is recorded and retried by later runs.
+	StepFailures []*BillingJobFailure `json:"stepFailures"`
 }
 
 type SellPaidCreditInput struct {

@@ -119,7 +119,7 @@ func (a *App) Resolver() *graph.Resolver {
 	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy,
 		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs(), Guesses: a.guesses,
 		Gateway: a.sandbox, Sandbox: a.sandbox, Hub: a.hub, PublicURL: a.Config.PublicURL, Production: a.Config.Production,
-		Throttle: a.throttle()}
+		Throttle: a.throttle(), RunJobs: a.RunJobs}
 }
 
 // throttle is the database-held throttle of logins and sign-ups, nil when off.

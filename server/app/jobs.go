@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
@@ -11,7 +12,36 @@ import (
 // Engine returns the billing engine on this app's database, policy and clock.
 func (a *App) Engine() *billing.Engine {
 	return &billing.Engine{Client: a.DB.Client, Policy: a.Config.Policy, Clock: a.Config.Clock,
-		Postgres: a.DB.Dialect == "postgres", Gateway: a.sandbox, Events: a.hub}
+		Postgres: a.DB.Dialect == "postgres", Gateway: a.sandbox, Events: a.hub, Log: a.Log}
+}
+
+// RunJobs runs the billing calendar up to instant at — what the scheduler,
+// runBillingJobs(at) and `server jobs --at` do. In production an instant
+// ahead of the server's clock is refused: the calendar is replayed only
+// up to now. Each failure of a step for one billing group, invoice,
+// payment or credit is counted in /metrics (the engine logs it and records
+// it for the next runs to retry).
+func (a *App) RunJobs(ctx context.Context, at time.Time) (billing.JobResult, error) {
+	if now := a.Config.Clock.Now(); a.Config.Production && at.After(now) {
+		return billing.JobResult{RanThrough: now}, billing.FieldError("at",
+			"%s is ahead of the server's clock (%s): in production the billing jobs run only at instants that have come",
+			at.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	start := time.Now()
+	res, err := a.Engine().RunJobs(ctx, at)
+	a.metrics.observeJob("billing", start, err)
+	for _, f := range res.Failures {
+		a.metrics.jobFailures.WithLabelValues(f.Step).Inc()
+	}
+	var be *billing.Error
+	switch {
+	case err != nil && ctx.Err() == nil && !errors.As(err, &be):
+		a.Log.Error("billing jobs", "at", at, "err", err)
+	case err == nil && (res.Issued+res.Charged+res.Failed+res.Outstanding+res.LateFees+res.Expired > 0 || len(res.Failures) > 0 || res.Steps > 1):
+		a.Log.Info("billing jobs", "at", at, "steps", res.Steps, "issued", res.Issued, "charged", res.Charged, "failed", res.Failed,
+			"outstanding", res.Outstanding, "late_fees", res.LateFees, "expired", res.Expired, "step_failures", len(res.Failures))
+	}
+	return res, err
 }
 
 // Outbox delivers notifications: email over SMTP when configured (else to
@@ -57,17 +87,11 @@ func (a *App) StartScheduler(ctx context.Context) func() {
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
 		for {
-			start := time.Now()
-			res, err := a.Engine().RunJobs(ctx, a.Config.Clock.Now())
-			if err == nil {
-				_, err = a.throttle().Purge(ctx) // login and sign-up counts nobody remembers
-			}
-			a.metrics.observeJob("billing", start, err)
-			if err != nil && ctx.Err() == nil {
-				a.Log.Error("billing jobs", "err", err)
-			} else if res != (billing.JobResult{}) {
-				a.Log.Info("billing jobs", "issued", res.Issued, "charged", res.Charged, "failed", res.Failed,
-					"outstanding", res.Outstanding, "late_fees", res.LateFees, "expired", res.Expired)
+			if _, err := a.RunJobs(ctx, a.Config.Clock.Now()); err == nil {
+				// Login and sign-up counts nobody remembers.
+				if _, err := a.throttle().Purge(ctx); err != nil && ctx.Err() == nil {
+					a.Log.Error("purging the sign-in throttle", "err", err)
+				}
 			}
 			select {
 			case <-ctx.Done():

@@ -23,6 +23,9 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	jobs     *prometheus.CounterVec
 	jobTime  *prometheus.HistogramVec
+	// jobFailures counts the failures of a billing job step for one
+	// subject (a billing group's month, an invoice, a payment, a credit).
+	jobFailures *prometheus.CounterVec
 	// anonymous counts anonymous callers' mutations, which the audit log
 	// does not store (graph.Audit).
 	anonymous *prometheus.CounterVec
@@ -44,9 +47,11 @@ func newMetrics(a *App) *Metrics {
 		Help: "Billing job runs by outcome."}, []string{"job", "outcome"})
 	m.jobTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cloudbill_job_duration_seconds",
 		Help: "Billing job run durations."}, []string{"job"})
+	m.jobFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudbill_billing_job_failures_total",
+		Help: "Failures of a billing job step for one billing group, invoice, payment or credit (the others went on), by step."}, []string{"step"})
 	m.anonymous = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudbill_anonymous_mutations_total",
 		Help: "Mutations by callers without credentials (not in the audit log), by action and outcome."}, []string{"action", "outcome"})
-	m.reg.MustRegister(m.requests, m.latency, m.errors, m.jobs, m.jobTime, m.anonymous,
+	m.reg.MustRegister(m.requests, m.latency, m.errors, m.jobs, m.jobTime, m.jobFailures, m.anonymous,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_sql_statements_total",
 			Help: "SQL statements run through the data layer."}, func() float64 { return float64(a.DB.Statements.Load()) }),
@@ -85,6 +90,16 @@ func newMetrics(a *App) *Metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_websockets_open",
 			Help: "Open websockets (bounded by CLOUDBILL_MAX_SOCKETS)."}, func() float64 {
 			return float64(a.sockets.Count())
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_billing_groups_failing",
+			Help: "Billing groups a billing job step is failing for now (recorded in job_failures, retried by every run): alert when above 0."}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := a.Engine().FailingGroups(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_outbox_depth",
 			Help: "Notifications and webhooks not yet delivered."}, func() float64 {

@@ -228,6 +228,7 @@ func TestPaymentRaces(t *testing.T) {
 	e.ok(e.op, catalogSetup, nil)
 	e.at("2026-11-01T10:00:00+09:00")
 	tok, bg := e.octoberInvoice("race-pay@example.com")
+	tok2, bg2 := e.octoberInvoice("timeout@example.com") // its card comes after the 10th
 	pm := str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
 	e.runJobs("2026-11-03T00:00:00+09:00")
 	e.at("2026-11-09T20:00:00+09:00") // instant payment open; the run below replays the 10th
@@ -265,12 +266,11 @@ func TestPaymentRaces(t *testing.T) {
 		t.Fatalf("%d successful payments, paid %d of %d, %d distinct payments answered", successes, paid, amount, len(distinct))
 	}
 
-	// A gateway timeout: PENDING, nothing paid, then reconciled once.
-	e.at("2026-11-01T10:00:00+09:00")
-	tok2, bg2 := e.octoberInvoice("timeout@example.com")
-	pm2 := str(e.ok(tok2, registerMethod, card("tok_visa_timeout")), "registerPaymentMethod.paymentMethod.id")
-	e.runJobs("2026-11-03T00:00:00+09:00")
+	// A gateway timeout: PENDING, nothing paid, then reconciled once. (The
+	// calendar has run through the 10th: October was issued with the rest.)
 	e.at("2026-11-20T10:00:00+09:00")
+	tok2 = e.login("timeout@example.com")
+	pm2 := str(e.ok(tok2, registerMethod, card("tok_visa_timeout")), "registerPaymentMethod.paymentMethod.id")
 	r := e.ok(tok2, payInstantly, map[string]any{"in": map[string]any{"billingGroupId": bg2, "paymentMethodId": pm2, "idempotencyKey": "t-1"}})
 	if str(r, "payInstantly.payment.status") != "PENDING" {
 		t.Fatalf("timeout payment = %v", r)

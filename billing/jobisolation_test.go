@@ -1,0 +1,42 @@
+package billing_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
+	"github.com/cloudbill/cloudbill/server/store"
+	"github.com/cloudbill/cloudbill/server/testenv"
+)
+
+// One billing group whose rollups add up past int64 (data written before
+// quantities were bounded) makes the month close's read of its whole page
+// of groups fail: the page's other groups are issued all the same (each
+// then read on its own), and only that group is reported failing.
+func TestMonthCloseIsolatesAFailingPageRead(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		oct := billing.Month{Year: 2026, Month: 10}
+		orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 3, GroupsPerOrg: 1, Month: oct, Services: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		poisoned := orgs[1].Groups[0]
+		for _, day := range []string{"2026-10-28", "2026-10-29"} {
+			if _, err := db.SQL.Exec(`INSERT INTO usage_dailies (id, org_id, billing_group_id, day, service_code, region_code, channel, metric, quantity_micros)
+				VALUES ('ud_poison_` + day + `', '` + orgs[1].ID + `', '` + poisoned + `', '` + day + `', 'ld-svc-00', 'ld-a', 'poison', 'unit', 9000000000000000000)`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		at := time.Date(2026, 11, 3, 0, 0, 0, 0, billing.NCPPolicy().Location())
+		e := &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: db.Dialect == "postgres"}
+		n, err := e.IssueInvoices(ctx, at)
+		var fs billing.StepFailures
+		if n != 2 || !errors.As(err, &fs) || len(fs) != 1 || fs[0].BillingGroupID != poisoned || fs[0].Step != billing.StepIssue || fs[0].Month != "2026-10" {
+			t.Fatalf("issued %d, err %v", n, err)
+		}
+	})
+}

@@ -1,0 +1,209 @@
+package billing
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent"
+)
+
+// Replaying the calendar (R-41..R-44). A run of the billing jobs at instant
+// at does not only what is due at at: it first runs, in order, the steps of
+// every instant one fell due at since the last run (each automatic payment
+// day, then the day invoices turn outstanding, then the month a late fee
+// is charged…), so that a run far ahead of the last one skips nothing —
+// no invoice turns outstanding before its automatic payment days were run.
+// How far the calendar has run is kept in the database (job_cursors), for
+// every replica. A run at an instant no later than that does nothing new:
+// what was due then has been done, and doing it now would date it before
+// what was done after it.
+
+// billingJobs names the billing jobs' cursor.
+const billingJobs = "billing"
+
+// MaxReplayYears bounds how much calendar one run replays; a longer catch-up
+// is run in steps.
+const MaxReplayYears = 5
+
+// runAttempts bounds how often RunJobs runs again a run that lost its
+// database connection (a pooled connection the server had closed): every
+// step is idempotent and the cursor moves only past what was done.
+const runAttempts = 5
+
+// RunJobs runs the billing calendar up to instant at; the scheduler,
+// runBillingJobs(at) and `server jobs --at` all call it.
+func (e *Engine) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
+	defer e.lockLocal()()
+	res := JobResult{RanThrough: at}
+	var err error
+	for attempt := 0; attempt < runAttempts; attempt++ {
+		if err = e.runJobs(ctx, at, &res); !connectionLost(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return res, err
+}
+
+// runJobs is one attempt of RunJobs, adding to res.
+func (e *Engine) runJobs(ctx context.Context, at time.Time, res *JobResult) error {
+	last, err := e.ranThrough(ctx)
+	if err != nil {
+		return err
+	}
+	if last != nil && !at.After(*last) {
+		res.RanThrough = *last
+		return nil
+	}
+	instants := []time.Time{at}
+	var prev time.Time
+	if last != nil {
+		if at.After(last.AddDate(MaxReplayYears, 0, 0)) {
+			return FieldError("at", "the billing jobs last ran at %s: run them at most %d years further at once",
+				last.Format(time.RFC3339), MaxReplayYears)
+		}
+		instants = append(e.Policy.JobInstants(*last, at), at)
+		prev = e.Policy.phaseOf(*last)
+	}
+	for _, s := range instants {
+		phase := e.Policy.phaseOf(s)
+		if !prev.IsZero() && !phase.Equal(prev) {
+			// Nothing of a later phase starts while another replica
+			// still runs steps of an earlier one.
+			if err := e.barrier(ctx, prev); err != nil {
+				return err
+			}
+		}
+		if err := e.inPhase(ctx, phase, func() error { return e.runAt(ctx, s, res) }); err != nil {
+			return err
+		}
+		if err := e.advanceCursor(ctx, s); err != nil {
+			return err
+		}
+		res.Steps++
+		prev = phase
+	}
+	return nil
+}
+
+// JobInstants are the instants strictly between after and through at which
+// a step of the calendar falls due, in order: 00:00 on the 1st (a month of
+// late fees), on the issue day, on each regular payment day and on the day
+// after them (outstanding), on the tax invoice day, and the last day of the
+// month at the close of instant payment (outstanding by direct deposit).
+func (p Policy) JobInstants(after, through time.Time) []time.Time {
+	loc := p.Location()
+	var out []time.Time
+	for m := MonthOf(after, loc); !MonthOf(through, loc).Before(m); m = m.Next() {
+		for _, b := range p.monthInstants(m) {
+			if b.After(after) && b.Before(through) {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// monthInstants are month m's instants of JobInstants, in order, once each.
+func (p Policy) monthInstants(m Month) []time.Time {
+	loc := p.Location()
+	day := func(d int) time.Time { return time.Date(m.Year, m.Month, d, 0, 0, 0, 0, loc) }
+	all := []time.Time{day(1), day(p.IssueDay), p.TaxInvoiceDate(m.Prev()),
+		time.Date(m.Year, m.Month, m.Days(), p.InstantPayCloseHour, 0, 0, 0, loc)}
+	for d := p.RegularPaymentFirstDay; d <= p.RegularPaymentLastDay+1; d++ {
+		all = append(all, day(d))
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Before(all[j]) })
+	out := all[:0]
+	for _, t := range all {
+		if len(out) == 0 || !t.Equal(out[len(out)-1]) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// phaseOf is the phase instant t belongs to: the first calendar instant at
+// or after it. Runs at instants of one phase may run side by side on
+// replicas; a phase begins once every run of the phase before has ended.
+func (p Policy) phaseOf(t time.Time) time.Time {
+	m := MonthOf(t, p.Location())
+	for _, b := range append(p.monthInstants(m), p.monthInstants(m.Next())...) {
+		if !b.Before(t) {
+			return b
+		}
+	}
+	return t // unreachable: a month has instants
+}
+
+// localJobs serialises RunJobs per database within this process where
+// there is no advisory lock (SQLite: one process, one writer).
+var localJobs sync.Map // *ent.Client → *sync.Mutex
+
+func (e *Engine) lockLocal() func() {
+	if e.Postgres {
+		return func() {}
+	}
+	mu, _ := localJobs.LoadOrStore(e.Client, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
+}
+
+func phaseLock(phase time.Time) string {
+	return "billing-jobs:" + phase.UTC().Format(time.RFC3339)
+}
+
+// inPhase runs fn holding the shared side of phase's advisory lock
+// (PostgreSQL): every replica running steps of the phase holds it.
+func (e *Engine) inPhase(ctx context.Context, phase time.Time, fn func() error) error {
+	if !e.Postgres {
+		return fn()
+	}
+	tx, err := e.Client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // releases the lock; fn wrote through other connections
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared(hashtext($1))", phaseLock(phase)); err != nil {
+		return err
+	}
+	return fn()
+}
+
+// barrier waits until no replica runs steps of phase any more: its
+// exclusive side is granted once every shared holder has released it.
+func (e *Engine) barrier(ctx context.Context, phase time.Time) error {
+	if !e.Postgres {
+		return nil
+	}
+	return WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", phaseLock(phase))
+		return err
+	})
+}
+
+// ranThrough is the instant the billing jobs last ran at (nil: never).
+func (e *Engine) ranThrough(ctx context.Context) (*time.Time, error) {
+	c, err := e.Client.JobCursor.Get(ctx, billingJobs)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c.RanThrough, nil
+}
+
+// advanceCursor records that the calendar has run through at, never moving
+// it back (replicas advance it concurrently).
+func (e *Engine) advanceCursor(ctx context.Context, at time.Time) error {
+	q := `INSERT INTO job_cursors (id, ran_through) VALUES (?, ?) ON CONFLICT (id) DO UPDATE
+		SET ran_through = excluded.ran_through WHERE job_cursors.ran_through < excluded.ran_through`
+	if e.Postgres {
+		q = `INSERT INTO job_cursors (id, ran_through) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE
+		SET ran_through = excluded.ran_through WHERE job_cursors.ran_through < excluded.ran_through`
+	}
+	_, err := e.Client.ExecContext(ctx, q, billingJobs, at)
+	return err
+}
