@@ -9,14 +9,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
-	"github.com/cloudbill/cloudbill/ent/apitoken"
-	"github.com/cloudbill/cloudbill/ent/billinggroup"
-	"github.com/cloudbill/cloudbill/ent/contract"
-	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/grant"
-	"github.com/cloudbill/cloudbill/ent/invoice"
-	"github.com/cloudbill/cloudbill/ent/refreshtoken"
-	"github.com/cloudbill/cloudbill/ent/usageevent"
 )
 
 // SignUp is what a new account gives.
@@ -127,71 +120,4 @@ func RemoveGrant(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, 
 		return &Error{Code: CodeNotFound, Field: "accountId", Message: "no grant for this account on this billing group"}
 	}
 	return err
-}
-
-// InviteMember moves an existing account into the organization as a member.
-// Decision: an account belongs to one organization, so only an account that
-// is alone in its own organization and holds no billing activity may join;
-// its empty organization stays behind.
-func InviteMember(ctx context.Context, client *ent.Client, orgID, email string) (*ent.Account, error) {
-	var out *ent.Account
-	err := WithTx(ctx, client, func(tx *ent.Tx) error {
-		acct, err := tx.Account.Query().Where(account.Email(email)).Only(ctx)
-		if ent.IsNotFound(err) {
-			return &Error{Code: CodeNotFound, Field: "email", Message: "no account with this email"}
-		}
-		if err != nil {
-			return err
-		}
-		if acct.OrgID == orgID {
-			return &Error{Code: CodeConflict, Field: "email", Message: "the account is already a member of this organization"}
-		}
-		oldOrg := acct.OrgID
-		others, err := tx.Account.Query().Where(account.OrgID(oldOrg), account.IDNEQ(acct.ID)).Exist(ctx)
-		if err != nil {
-			return err
-		}
-		busy, err := orgHasActivity(ctx, tx, oldOrg)
-		if err != nil {
-			return err
-		}
-		if others || busy {
-			return &Error{Code: CodeConflict, Field: "email", Message: "the account already belongs to an organization with members or activity"}
-		}
-		// The organization it leaves is empty: remove it with its groups.
-		if _, err := tx.Grant.Delete().Where(grant.OrgID(oldOrg)).Exec(ctx); err != nil {
-			return err
-		}
-		if _, err := tx.APIToken.Delete().Where(apitoken.OrgID(oldOrg)).Exec(ctx); err != nil {
-			return err
-		}
-		if _, err := tx.RefreshToken.Delete().Where(refreshtoken.AccountID(acct.ID)).Exec(ctx); err != nil {
-			return err
-		}
-		if _, err := tx.BillingGroup.Delete().Where(billinggroup.OrgID(oldOrg)).Exec(ctx); err != nil {
-			return err
-		}
-		out, err = acct.Update().SetOrgID(orgID).SetIsMaster(false).Save(ctx)
-		if err != nil {
-			return err
-		}
-		return tx.Organization.DeleteOneID(oldOrg).Exec(ctx)
-	})
-	return out, err
-}
-
-// orgHasActivity reports whether an organization holds anything of value:
-// contracts, usage, invoices or credits.
-func orgHasActivity(ctx context.Context, tx *ent.Tx, orgID string) (bool, error) {
-	for _, exists := range []func() (bool, error){
-		func() (bool, error) { return tx.Contract.Query().Where(contract.OrgID(orgID)).Exist(ctx) },
-		func() (bool, error) { return tx.UsageEvent.Query().Where(usageevent.OrgID(orgID)).Exist(ctx) },
-		func() (bool, error) { return tx.Invoice.Query().Where(invoice.OrgID(orgID)).Exist(ctx) },
-		func() (bool, error) { return tx.Credit.Query().Where(credit.OrgID(orgID)).Exist(ctx) },
-	} {
-		if ok, err := exists(); err != nil || ok {
-			return ok, err
-		}
-	}
-	return false, nil
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
+	"github.com/cloudbill/cloudbill/ent/invitation"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
 	"github.com/cloudbill/cloudbill/ent/jobcursor"
@@ -95,6 +96,8 @@ type Client struct {
 	Grant *GrantClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
+	// Invitation is the client for interacting with the Invitation builders.
+	Invitation *InvitationClient
 	// Invoice is the client for interacting with the Invoice builders.
 	Invoice *InvoiceClient
 	// InvoiceLine is the client for interacting with the InvoiceLine builders.
@@ -158,6 +161,7 @@ func (c *Client) init() {
 	c.DiscountUse = NewDiscountUseClient(c.config)
 	c.Grant = NewGrantClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
+	c.Invitation = NewInvitationClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
 	c.InvoiceLine = NewInvoiceLineClient(c.config)
 	c.JobCursor = NewJobCursorClient(c.config)
@@ -285,6 +289,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		DiscountUse:       NewDiscountUseClient(cfg),
 		Grant:             NewGrantClient(cfg),
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
+		Invitation:        NewInvitationClient(cfg),
 		Invoice:           NewInvoiceClient(cfg),
 		InvoiceLine:       NewInvoiceLineClient(cfg),
 		JobCursor:         NewJobCursorClient(cfg),
@@ -339,6 +344,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		DiscountUse:       NewDiscountUseClient(cfg),
 		Grant:             NewGrantClient(cfg),
 		IdempotencyKey:    NewIdempotencyKeyClient(cfg),
+		Invitation:        NewInvitationClient(cfg),
 		Invoice:           NewInvoiceClient(cfg),
 		InvoiceLine:       NewInvoiceLineClient(cfg),
 		JobCursor:         NewJobCursorClient(cfg),
@@ -388,10 +394,10 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
 		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
 		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
-		c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine, c.JobCursor, c.JobFailure,
-		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
-		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
-		c.UsageDaily, c.UsageEvent,
+		c.Grant, c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine, c.JobCursor,
+		c.JobFailure, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
+		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
+		c.TaxInvoice, c.UsageDaily, c.UsageEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -404,10 +410,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
 		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
 		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
-		c.Grant, c.IdempotencyKey, c.Invoice, c.InvoiceLine, c.JobCursor, c.JobFailure,
-		c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation, c.PaymentMethod,
-		c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service, c.TaxInvoice,
-		c.UsageDaily, c.UsageEvent,
+		c.Grant, c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine, c.JobCursor,
+		c.JobFailure, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
+		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
+		c.TaxInvoice, c.UsageDaily, c.UsageEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -452,6 +458,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Grant.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
 		return c.IdempotencyKey.mutate(ctx, m)
+	case *InvitationMutation:
+		return c.Invitation.mutate(ctx, m)
 	case *InvoiceMutation:
 		return c.Invoice.mutate(ctx, m)
 	case *InvoiceLineMutation:
@@ -3045,6 +3053,139 @@ func (c *IdempotencyKeyClient) mutate(ctx context.Context, m *IdempotencyKeyMuta
 	}
 }
 
+// InvitationClient is a client for the Invitation schema.
+type InvitationClient struct {
+	config
+}
+
+// NewInvitationClient returns a client for the Invitation from the given config.
+func NewInvitationClient(c config) *InvitationClient {
+	return &InvitationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `invitation.Hooks(f(g(h())))`.
+func (c *InvitationClient) Use(hooks ...Hook) {
+	c.hooks.Invitation = append(c.hooks.Invitation, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `invitation.Intercept(f(g(h())))`.
+func (c *InvitationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Invitation = append(c.inters.Invitation, interceptors...)
+}
+
+// Create returns a builder for creating a Invitation entity.
+func (c *InvitationClient) Create() *InvitationCreate {
+	mutation := newInvitationMutation(c.config, OpCreate)
+	return &InvitationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Invitation entities.
+func (c *InvitationClient) CreateBulk(builders ...*InvitationCreate) *InvitationCreateBulk {
+	return &InvitationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *InvitationClient) MapCreateBulk(slice any, setFunc func(*InvitationCreate, int)) *InvitationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &InvitationCreateBulk{err: fmt.Errorf("calling to InvitationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*InvitationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &InvitationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Invitation.
+func (c *InvitationClient) Update() *InvitationUpdate {
+	mutation := newInvitationMutation(c.config, OpUpdate)
+	return &InvitationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *InvitationClient) UpdateOne(_m *Invitation) *InvitationUpdateOne {
+	mutation := newInvitationMutation(c.config, OpUpdateOne, withInvitation(_m))
+	return &InvitationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *InvitationClient) UpdateOneID(id string) *InvitationUpdateOne {
+	mutation := newInvitationMutation(c.config, OpUpdateOne, withInvitationID(id))
+	return &InvitationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Invitation.
+func (c *InvitationClient) Delete() *InvitationDelete {
+	mutation := newInvitationMutation(c.config, OpDelete)
+	return &InvitationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *InvitationClient) DeleteOne(_m *Invitation) *InvitationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *InvitationClient) DeleteOneID(id string) *InvitationDeleteOne {
+	builder := c.Delete().Where(invitation.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &InvitationDeleteOne{builder}
+}
+
+// Query returns a query builder for Invitation.
+func (c *InvitationClient) Query() *InvitationQuery {
+	return &InvitationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeInvitation},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Invitation entity by its id.
+func (c *InvitationClient) Get(ctx context.Context, id string) (*Invitation, error) {
+	return c.Query().Where(invitation.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *InvitationClient) GetX(ctx context.Context, id string) *Invitation {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *InvitationClient) Hooks() []Hook {
+	return c.hooks.Invitation
+}
+
+// Interceptors returns the client interceptors.
+func (c *InvitationClient) Interceptors() []Interceptor {
+	return c.inters.Invitation
+}
+
+func (c *InvitationClient) mutate(ctx context.Context, m *InvitationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&InvitationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&InvitationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&InvitationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&InvitationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Invitation mutation op: %q", m.Op())
+	}
+}
+
 // InvoiceClient is a client for the Invoice schema.
 type InvoiceClient struct {
 	config
@@ -5407,7 +5548,7 @@ type (
 	hooks struct {
 		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
 		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
-		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
+		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invitation, Invoice,
 		InvoiceLine, JobCursor, JobFailure, Organization, OutboxEvent, Payment,
 		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
 		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
@@ -5415,7 +5556,7 @@ type (
 	inters struct {
 		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
 		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
-		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invoice,
+		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invitation, Invoice,
 		InvoiceLine, JobCursor, JobFailure, Organization, OutboxEvent, Payment,
 		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
 		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Interceptor

@@ -30,6 +30,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
+	"github.com/cloudbill/cloudbill/ent/invitation"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
 	"github.com/cloudbill/cloudbill/ent/jobcursor"
@@ -125,6 +126,7 @@ func checkColumn(t, c string) error {
 			discountuse.Table:       discountuse.ValidColumn,
 			grant.Table:             grant.ValidColumn,
 			idempotencykey.Table:    idempotencykey.ValidColumn,
+			invitation.Table:        invitation.ValidColumn,
 			invoice.Table:           invoice.ValidColumn,
 			invoiceline.Table:       invoiceline.ValidColumn,
 			jobcursor.Table:         jobcursor.ValidColumn,

@@ -40,7 +40,7 @@ func (Audit) Validate(graphql.ExecutableSchema) error { return nil }
 var unaudited = map[string]bool{"login": true, "refreshToken": true, "signUp": true}
 
 // secretArgs are never written to the log.
-var secretArgs = []string{"password", "cardtoken", "refreshtoken", "accountnumber", "identifier"}
+var secretArgs = []string{"password", "cardtoken", "refreshtoken", "accountnumber", "identifier", "token"}
 
 func (a Audit) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
 	rc, oc := graphql.GetRootFieldContext(ctx), graphql.GetOperationContext(ctx)

@@ -869,7 +869,7 @@ func (r *mutationResolver) RevokeBillingGroupRole(ctx context.Context, input mod
 }
 
 // InviteMember is the resolver for the inviteMember field.
-func (r *mutationResolver) InviteMember(ctx context.Context, input model.InviteMemberInput) (*model.AccountPayload, error) {
+func (r *mutationResolver) InviteMember(ctx context.Context, input model.InviteMemberInput) (*model.InviteMemberPayload, error) {
 	p, err := requireMaster(ctx)
 	if err != nil {
 		return nil, err
@@ -878,11 +878,12 @@ func (r *mutationResolver) InviteMember(ctx context.Context, input model.InviteM
 	if err != nil {
 		return nil, err
 	}
-	acct, err := billing.InviteMember(ctx, r.Client, p.OrgID, email)
-	if err != nil {
-		return nil, err
-	}
-	return &model.AccountPayload{Account: acct}, nil
+	return r.invite(ctx, p, email)
+}
+
+// AcceptInvitation is the resolver for the acceptInvitation field.
+func (r *mutationResolver) AcceptInvitation(ctx context.Context, input model.AcceptInvitationInput) (*model.AuthPayload, error) {
+	return r.acceptInvitation(ctx, input.Token)
 }
 
 // CreateRegion is the resolver for the createRegion field.

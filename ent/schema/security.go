@@ -38,3 +38,33 @@ func (AuthThrottle) Indexes() []ent.Index {
 func (AuthThrottle) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
+
+// Invitation asks the owner of an email to join an organization as a
+// member. Nothing moves until the invitee, signed in with that email,
+// accepts it with the signed token (auth.TypeInvitation) before it expires;
+// an accepted invitation is spent.
+type Invitation struct{ ent.Schema }
+
+func (Invitation) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "invt"}, TenantMixin{NoOrgIndex: true} /* (org_id, email) */, TimeMixin{}}
+}
+
+func (Invitation) Fields() []ent.Field {
+	return []ent.Field{
+		// The invitee's login email, normalised.
+		field.String("email").Immutable().NotEmpty().MaxLen(254),
+		field.String("invited_by").Immutable(),
+		field.Time("expires_at").Immutable(),
+		field.Time("accepted_at").Optional().Nillable(),
+		// The account that accepted it.
+		field.String("account_id").Optional().Nillable(),
+	}
+}
+
+func (Invitation) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("org_id", "email")}
+}
+
+func (Invitation) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}

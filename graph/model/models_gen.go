@@ -15,6 +15,11 @@ import (
 	"github.com/cloudbill/cloudbill/graph/scalars"
 )
 
+type AcceptInvitationInput struct {
+	// The token of inviteMember (from the invitation email).
+	Token string `json:"token"`
+}
+
 type AccountPayload struct {
 	Account *ent.Account `json:"account"`
 }
@@ -296,7 +301,16 @@ type GrantCreditInput struct {
 }
 
 type InviteMemberInput struct {
+	// The invitee's login email; it need not have an account yet.
 	Email string `json:"email"`
+}
+
+type InviteMemberPayload struct {
+	Invitation *ent.Invitation `json:"invitation"`
+	// The signed invitation, also emailed to the invitee: only the invitee, signed in with the invited email, can accept it.
+	Token string `json:"token"`
+	// Null: an invitation moves no account (issue 14); the invitee joins with acceptInvitation.
+	Account *ent.Account `json:"account,omitempty"`
 }
 
 type LoginInput struct {

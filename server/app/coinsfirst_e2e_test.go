@@ -77,7 +77,7 @@ func TestCoinsPayBeforeEveryMethod(t *testing.T) {
 		// A billing manager pays with its own coins first (10,000), then the
 		// coins its master shared with it (50,000), then its card (33,500).
 		mTok, _ := e.signUp("coins-manager@example.com")
-		mID := str(e.ok(shared, `mutation { inviteMember(input: {email: "coins-manager@example.com"}) { account { id } } }`, nil), "inviteMember.account.id")
+		mID := e.join(shared, "coins-manager@example.com")
 		e.ok(shared, `mutation($bg: ID!, $a: ID!) { grantBillingGroupRole(input: {billingGroupId: $bg, accountId: $a, role: BILLING_MANAGER}) { billingGroup { id } } }`,
 			map[string]any{"bg": sharedBG, "a": mID})
 		mTok = e.login("coins-manager@example.com")

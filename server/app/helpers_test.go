@@ -203,8 +203,18 @@ func (e *env) mainGroup(token string) string {
 func (e *env) member(masterToken, email string) (token, accountID string) {
 	e.t.Helper()
 	e.signUp(email)
-	id := str(e.ok(masterToken, `mutation($e: String!) { inviteMember(input: {email: $e}) { account { id } } }`, map[string]any{"e": email}), "inviteMember.account.id")
+	id := e.join(masterToken, email)
 	return e.login(email), id
+}
+
+// join makes the account of email (signed up already, with the tests'
+// password) a member of the organization whose master holds masterToken:
+// invited, it accepts. It returns the account's id.
+func (e *env) join(masterToken, email string) string {
+	e.t.Helper()
+	token := str(e.ok(masterToken, `mutation($e: String!) { inviteMember(input: {email: $e}) { token } }`, map[string]any{"e": email}), "inviteMember.token")
+	return str(e.ok(e.login(email), `mutation($t: String!) { acceptInvitation(input: {token: $t}) { account { id } } }`,
+		map[string]any{"t": token}), "acceptInvitation.account.id")
 }
 
 // grant gives an account a role on a billing group, as the master.

@@ -73,6 +73,7 @@ var mutationPolicy = map[string]policy{
 	"grantBillingGroupRole":  {allowed: []caller{master}, refs: true},
 	"revokeBillingGroupRole": {allowed: []caller{master}, refs: true},
 	"inviteMember":           {allowed: masters},
+	"acceptInvitation":       {allowed: accounts}, // the invitee's own session; tested in TestInvitations
 	"createRegion":           {allowed: operators},
 	"createService":          {allowed: operators},
 	"createContract":         {allowed: operators, refs: true},
@@ -165,7 +166,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z'`)
 	join := func(email, role string) (string, string) {
 		e.signUp(email)
-		id := str(e.ok(tok[master], `mutation($e: String!) { inviteMember(input: {email: $e}) { account { id } } }`, map[string]any{"e": email}), "inviteMember.account.id")
+		id := e.join(tok[master], email)
 		if role != "" {
 			e.ok(tok[master], `mutation($bg: ID!, $a: ID!, $r: BillingGroupRole!) { grantBillingGroupRole(input: {billingGroupId: $bg, accountId: $a, role: $r}) { billingGroup { id } } }`,
 				map[string]any{"bg": bg1, "a": id, "r": role})

@@ -347,7 +347,7 @@ func TestCoinsAndDeposits(t *testing.T) {
 		// Shared coins pay a member's instant payment (R-32).
 		e.ok(e.op, recordUsage, map[string]any{"e": []any{event("nov", bg, "vm", "hour", "100", "2026-11-02T00:00:00+09:00")}})
 		mTok, _ := e.signUp("coin-member@example.com")
-		mID := str(e.ok(master, `mutation { inviteMember(input: {email: "coin-member@example.com"}) { account { id } } }`, nil), "inviteMember.account.id")
+		mID := e.join(master, "coin-member@example.com")
 		e.ok(master, `mutation($bg: ID!, $a: ID!) { grantBillingGroupRole(input: {billingGroupId: $bg, accountId: $a, role: BILLING_MANAGER}) { billingGroup { id } } }`,
 			map[string]any{"bg": bg, "a": mID})
 		share := `mutation($c: ID!, $a: [ID!]!) { shareCoins(input: {chargeId: $c, accountIds: $a}) { charge { sharedWith { email } } } }`

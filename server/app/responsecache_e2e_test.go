@@ -146,7 +146,7 @@ func TestResponseCacheScope(t *testing.T) {
 		}
 		// Another account of the organization gets its own answer.
 		e.signUp("rcs-member@example.com")
-		member := str(e.ok(master, `mutation { inviteMember(input: {email: "rcs-member@example.com"}) { account { id } } }`, nil), "inviteMember.account.id")
+		member := e.join(master, "rcs-member@example.com")
 		e.ok(master, `mutation($bg: ID!, $a: ID!) { grantBillingGroupRole(input: {billingGroupId: $bg, accountId: $a, role: BILLING_MANAGER}) { billingGroup { id } } }`,
 			map[string]any{"bg": bg, "a": member})
 		other := e.login("rcs-member@example.com")

@@ -96,7 +96,12 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if member, err = billing.InviteMember(ctx, client, master.OrgID, member.Email); err != nil {
+	// The member was invited and accepted, as a person would through the API.
+	inv, err := billing.Invite(ctx, client, master, member.Email, since, func(*ent.Tx, *ent.Invitation) error { return nil })
+	if err != nil {
+		return err
+	}
+	if member, err = billing.AcceptInvitation(ctx, client, e.Postgres, inv.ID, member.ID, since); err != nil {
 		return err
 	}
 	main, err := client.BillingGroup.Query().Where(billinggroup.OrgID(master.OrgID), billinggroup.IsMain(true)).Only(ctx)

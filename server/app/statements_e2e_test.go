@@ -190,7 +190,7 @@ func TestPrincipalCacheFreshness(t *testing.T) {
 		master, _ := e1.signUp("pc-master@example.com")
 		bg := e1.mainGroup(master)
 		e1.signUp("pc-member@example.com")
-		member := str(e1.ok(master, `mutation { inviteMember(input: {email: "pc-member@example.com"}) { account { id } } }`, nil), "inviteMember.account.id")
+		member := e1.join(master, "pc-member@example.com")
 		role := func(op string) {
 			e1.ok(master, `mutation($bg: ID!, $a: ID!) { `+op+`(input: {billingGroupId: $bg, accountId: $a, role: BILLING_MANAGER}) { billingGroup { id } } }`,
 				map[string]any{"bg": bg, "a": member})

@@ -133,7 +133,7 @@ func TestStoredValueEndToEnd(t *testing.T) {
 
 		// R-06: members and partners never see credits.
 		mTok, _ := e.signUp("member-sv@example.com")
-		mID := str(e.ok(master, `mutation { inviteMember(input: {email: "member-sv@example.com"}) { account { id } } }`, nil), "inviteMember.account.id")
+		mID := e.join(master, "member-sv@example.com")
 		e.ok(master, `mutation($bg: ID!, $a: ID!) { grantBillingGroupRole(input: {billingGroupId: $bg, accountId: $a, role: MEMBER}) { billingGroup { id } } }`,
 			map[string]any{"bg": main, "a": mID})
 		cq := `query($bg: ID!) { billingGroup(id: $bg) { creditSummary { free { amount } paid { amount } total { amount } } credits(first: 20) { totalCount edges { node { id status } } } } }`

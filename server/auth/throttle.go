@@ -46,6 +46,10 @@ var (
 		Refusal: "too many failed sign-in attempts; try again later"}
 	SignUpAddressRule = ThrottleRule{Free: 5, First: time.Minute, Max: time.Hour, Forget: 24 * time.Hour,
 		Refusal: "too many sign-ups from this address; try again later"}
+	// Invitations send email to any address: an organization sends 20 at
+	// once, then one a minute and slower.
+	InvitationRule = ThrottleRule{Free: 20, First: time.Minute, Max: time.Hour, Forget: 24 * time.Hour,
+		Refusal: "too many invitations; try again later"}
 )
 
 // ThrottleKey is one counter an attempt is taken from.
@@ -64,6 +68,11 @@ func LoginAccountKey(email string) ThrottleKey {
 // LoginAddressKey counts failed logins from a client address.
 func LoginAddressKey(ip string) ThrottleKey {
 	return ThrottleKey{Key: "login:ip:" + addressKey(ip), Rule: LoginAddressRule}
+}
+
+// InvitationKey counts the invitations an organization sends.
+func InvitationKey(orgID string) ThrottleKey {
+	return ThrottleKey{Key: "invite:org:" + orgID, Rule: InvitationRule}
 }
 
 // SignUpAddressKey counts sign-ups from a client address.
@@ -258,6 +267,6 @@ func (t *Throttle) Purge(ctx context.Context) (int, error) {
 	if t == nil {
 		return 0, nil
 	}
-	longest := max(LoginAccountRule.Forget, LoginAddressRule.Forget, SignUpAddressRule.Forget)
+	longest := max(LoginAccountRule.Forget, LoginAddressRule.Forget, SignUpAddressRule.Forget, InvitationRule.Forget)
 	return t.Client.AuthThrottle.Delete().Where(auththrottle.LastAtLT(t.Now().Add(-longest))).Exec(ctx)
 }

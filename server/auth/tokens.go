@@ -25,6 +25,9 @@ import (
 const (
 	TypeAccess  = "access"
 	TypeRefresh = "refresh"
+	// TypeInvitation names an invitation (its id as subject) to be
+	// accepted by the invitee's own session; it is no credential.
+	TypeInvitation = "invitation"
 )
 
 // APITokenPrefix marks partner API tokens, so they are recognisable in logs
@@ -228,4 +231,19 @@ func NewAPITokenSecret() (secret, hash string) {
 func HashAPIToken(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
+}
+
+// MintInvitation signs an invitation's id, valid until it expires.
+func (t *Tokens) MintInvitation(invitationID, orgID string, expires time.Time) (string, error) {
+	s, _, err := t.Mint(TypeInvitation, invitationID, orgID, "", nil, expires.Sub(t.Now()))
+	return s, err
+}
+
+// InvitationID reads the invitation a token of MintInvitation names.
+func (t *Tokens) InvitationID(raw string) (string, error) {
+	c, err := t.Parse(raw, TypeInvitation)
+	if err != nil || c.External {
+		return "", errors.New("not an invitation")
+	}
+	return c.Subject, nil
 }

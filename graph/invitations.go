@@ -1,0 +1,66 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/graph/model"
+	"github.com/cloudbill/cloudbill/server/auth"
+)
+
+// invite records an invitation of email into the master's organization and
+// emails its signed token to the invitee (issue 14: nothing moves without
+// the invitee's consent). The answer is the same whether or not the email
+// has an account elsewhere.
+func (r *Resolver) invite(ctx context.Context, p *auth.Principal, email string) (*model.InviteMemberPayload, error) {
+	if _, err := r.Throttle.Take(ctx, auth.InvitationKey(p.OrgID)); err != nil {
+		return nil, err
+	}
+	inviter, err := r.Client.Account.Get(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	org, err := r.Client.Organization.Get(ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	var token string
+	inv, err := billing.Invite(ctx, r.Client, inviter, email, r.Clock.Now(), func(tx *ent.Tx, inv *ent.Invitation) error {
+		if token, err = r.Tokens.MintInvitation(inv.ID, inv.OrgID, inv.ExpiresAt); err != nil {
+			return err
+		}
+		body, _ := json.Marshal(map[string]any{"organization": org.Name, "invitedBy": inviter.Email,
+			"token": token, "expiresAt": inv.ExpiresAt.Format(time.RFC3339)})
+		return tx.OutboxEvent.Create().SetOrgID(inv.OrgID).SetTopic("member.invited").SetChannel("EMAIL").
+			SetRecipient(inv.Email).SetPayload(body).Exec(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &model.InviteMemberPayload{Invitation: inv, Token: token}, nil
+}
+
+// acceptInvitation moves the signed-in account into the organization that
+// invited it (billing.AcceptInvitation says when it may) and starts a new
+// session there.
+func (r *Resolver) acceptInvitation(ctx context.Context, token string) (*model.AuthPayload, error) {
+	p, err := requireAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := r.Tokens.InvitationID(token)
+	if err != nil {
+		return nil, &billing.Error{Code: billing.CodeNotFound, Field: "token", Message: "no such invitation for this account (it may have expired)"}
+	}
+	acct, err := billing.AcceptInvitation(ctx, r.Client, r.Postgres, id, p.AccountID, r.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	// The rest of this request — its payload and its audit entry — sees the
+	// caller as the member it now is.
+	p.OrgID, p.Master, p.Grants, p.Account = acct.OrgID, false, map[string]string{}, acct
+	return r.session(ctx, acct)
+}
