@@ -76,6 +76,7 @@ type oWallet struct {
 
 type oGroup struct {
 	ID       string
+	Listed   int // credits in the default list (R-28)
 	Invoices []oInvoice
 	Credits  []oCredit
 	Payments []oPayment
@@ -101,8 +102,11 @@ const (
 	// cost limit allows about this much); the rest page by page.
 	groupQuery = `query($bg: ID!) { billingGroup(id: $bg) {
 		invoices(first: 15) { pageInfo { hasNextPage endCursor } edges { node { ` + invoiceFields + ` } } }
-		payments(first: 30) { totalCount edges { node { id kind status amount { amount } invoices { id } } } }
-		credits(first: 15, includeClosed: true) { pageInfo { hasNextPage endCursor } edges { node { ` + invCreditFields + ` } } } } }`
+		payments(first: 30) { ` + paymentFields + ` }
+		credits(first: 15, includeClosed: true) { pageInfo { hasNextPage endCursor } edges { node { ` + invCreditFields + ` } } }
+		listed: credits(first: 1) { totalCount } } }`
+	paymentFields    = `pageInfo { hasNextPage endCursor } edges { node { id kind status amount { amount } invoices { id } } }`
+	paymentPageQuery = `query($bg: ID!, $after: Cursor) { billingGroup(id: $bg) { payments(first: 50, after: $after) { ` + paymentFields + ` } } }`
 	invoicePageQuery = `query($bg: ID!, $after: Cursor) { billingGroup(id: $bg) {
 		invoices(first: 30, after: $after) { pageInfo { hasNextPage endCursor } edges { node { ` + invoiceFields + ` } } } } }`
 	creditPageQuery = `query($bg: ID!, $after: Cursor) { billingGroup(id: $bg) {
@@ -122,6 +126,11 @@ type invoicePage struct {
 	Edges []struct{ Node oInvoice }
 }
 
+type paymentPage struct {
+	page
+	Edges []struct{ Node oPayment }
+}
+
 type creditPage struct {
 	page
 	Edges []struct{ Node oCredit }
@@ -133,16 +142,14 @@ func (r *invRun) observeGroup(token, id string) (*oGroup, error) {
 		BillingGroup struct {
 			Invoices invoicePage
 			Credits  creditPage
-			Payments struct {
-				TotalCount int
-				Edges      []struct{ Node oPayment }
-			}
+			Listed   struct{ TotalCount int }
+			Payments paymentPage
 		}
 	}
 	if err := r.call(token, groupQuery, map[string]any{"bg": id}, &d); err != nil {
 		return nil, err
 	}
-	g := &oGroup{ID: id}
+	g := &oGroup{ID: id, Listed: d.BillingGroup.Listed.TotalCount}
 	for inv := d.BillingGroup.Invoices; ; {
 		for _, e := range inv.Edges {
 			g.Invoices = append(g.Invoices, e.Node)
@@ -182,11 +189,18 @@ func (r *invRun) observeGroup(token, id string) (*oGroup, error) {
 		}
 		cp = next.BillingGroup.Credits
 	}
-	if d.BillingGroup.Payments.TotalCount > len(d.BillingGroup.Payments.Edges) {
-		return nil, fmt.Errorf("more than a page of payments")
-	}
-	for _, e := range d.BillingGroup.Payments.Edges {
-		g.Payments = append(g.Payments, e.Node)
+	for pp := d.BillingGroup.Payments; ; {
+		for _, e := range pp.Edges {
+			g.Payments = append(g.Payments, e.Node)
+		}
+		if !pp.PageInfo.HasNextPage {
+			break
+		}
+		var next struct{ BillingGroup struct{ Payments paymentPage } }
+		if err := r.call(token, paymentPageQuery, map[string]any{"bg": id, "after": pp.PageInfo.EndCursor}, &next); err != nil {
+			return nil, err
+		}
+		pp = next.BillingGroup.Payments
 	}
 	for _, p := range g.Payments {
 		for _, pi := range p.Invoices {
@@ -376,8 +390,8 @@ func (r *invRun) checkArithmetic(g *mGroup, inv *oInvoice) *invFailure {
 		return bad("tax %s ≠ ⌊10%% of %d⌋", inv.TaxAmount.Amount, det)
 	case inv.PaymentAmount.v() != det+inv.TaxAmount.v()+inv.LateFeeAmount.v()-inv.CoinAmount.v():
 		return bad("payment amount %s ≠ determined + tax + late fees − coins", inv.PaymentAmount.Amount)
-	case inv.CoinAmount.v() < 0 || inv.CoinAmount.v() > det+inv.TaxAmount.v():
-		return bad("coins %s outside 0..%d", inv.CoinAmount.Amount, det+inv.TaxAmount.v())
+	case inv.CoinAmount.v() < 0 || inv.CoinAmount.v() > det+inv.TaxAmount.v()+inv.LateFeeAmount.v():
+		return bad("coins %s outside 0..%d", inv.CoinAmount.Amount, det+inv.TaxAmount.v()+inv.LateFeeAmount.v())
 	case inv.PaidAmount.v() < 0 || inv.PaidAmount.v() > inv.PaymentAmount.v():
 		return bad("paid %s outside 0..%s", inv.PaidAmount.Amount, inv.PaymentAmount.Amount)
 	case inv.AmountDue.v() != inv.PaymentAmount.v()-inv.PaidAmount.v():
@@ -505,6 +519,17 @@ func (r *invRun) checkCredits(g *mGroup, obs *oGroup) *invFailure {
 				g.name(), c.id, o.Type, o.Status, o.RemainingAmount.Amount, strings.Join(kinds, ", "), c.typ, c.status, c.remaining, strings.Join(want, ", "))
 		}
 	}
+	// R-28: a credit with nothing left in a final status leaves the default
+	// list 3 months after it closed.
+	cutoff, listed := r.m.now.Truncate(time.Minute).AddDate(0, -3, 0), 0
+	for _, c := range g.credits {
+		if c.status == "AVAILABLE" || c.remaining > 0 || c.closedAt.After(cutoff) {
+			listed++
+		}
+	}
+	if obs.Listed != listed {
+		return r.fail("credits", "%s lists %d credits by default; the model %d (R-28: closed credits leave the list 3 months after closing)", g.name(), obs.Listed, listed)
+	}
 	for _, inv := range g.invoices {
 		if useByMonth[inv.month.String()] != inv.credit {
 			return r.fail("credit-history", "%s's invoice of %s applies %d in credits, the credits' uses for it add up to %d (R-21)",
@@ -543,8 +568,7 @@ func (r *invRun) checkWallet(a *mAccount, w *oWallet) (int64, *invFailure) {
 			return 0, r.fail("coins", "coin charge %s of %s: %s + %s bonus with %s + %s left; the model %d + %d with %d + %d left (R-31)", c.id, a.email,
 				o.ChargedAmount.Amount, o.BonusAmount.Amount, o.ChargedRemaining.Amount, o.BonusRemaining.Amount, c.charged, c.bonus, c.chargedLeft, c.bonusLeft)
 		}
-		if !r.m.open(4) || r.d.app.DB.Dialect == "postgres" {
-			y := c.at.In(kst).Year()
+		if y := c.at.In(kst).Year(); true {
 			found := false
 			for _, id := range w.ByYear[y] {
 				found = found || id == c.id

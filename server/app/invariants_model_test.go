@@ -556,7 +556,7 @@ func (w *mWorld) allocate(g *mGroup, m mMonth, lines []*mLine) map[*mCredit]int6
 		if uses[c] > 0 {
 			c.entries = append(c.entries, mEntry{kind: "USE", amount: -uses[c], invoice: m})
 			if c.remaining == 0 {
-				c.status, c.closedAt = "USED_UP", w.now
+				c.status, c.closedAt = "USED_UP", m.issuedAt()
 			}
 		}
 	}
@@ -574,18 +574,57 @@ func (a *mAccount) coins() int64 {
 	return n
 }
 
-// pool is what may pay for payer: its own charges and, for a member, the
-// charges shared with it.
-func (w *mWorld) pool(payer *mAccount) []*mCharge {
-	out := append([]*mCharge(nil), payer.charges...)
+// pools is what may pay for payer, in order: its own charges, then for a
+// member the charges its master shared with it.
+func (w *mWorld) pools(payer *mAccount) [][]*mCharge {
+	out := [][]*mCharge{payer.charges}
 	if payer != payer.org.master {
+		var shared []*mCharge
 		for _, c := range payer.org.master.charges {
 			if c.shared[payer] {
-				out = append(out, c)
+				shared = append(shared, c)
+			}
+		}
+		out = append(out, shared)
+	}
+	return out
+}
+
+// payWithCoins lets coins pay invoices before anything else does:
+// each pool in turn over the invoices, oldest first. It returns what the
+// coins paid of each.
+func payWithCoins(pools [][]*mCharge, invs []*mInvoice) []int64 {
+	paid := make([]int64, len(invs))
+	for _, pool := range pools {
+		for i, inv := range invs {
+			n := spend(pool, inv.due())
+			inv.coins += n
+			paid[i] += n
+			if inv.due() == 0 {
+				inv.status = "PAID"
 			}
 		}
 	}
-	return out
+	return paid
+}
+
+// coinPlan is what payWithCoins would pay, without paying it.
+func coinPlan(pools [][]*mCharge, invs []*mInvoice) []int64 {
+	var cp [][]*mCharge
+	for _, pool := range pools {
+		var c []*mCharge
+		for _, ch := range pool {
+			x := *ch
+			c = append(c, &x)
+		}
+		cp = append(cp, c)
+	}
+	var inv []*mInvoice
+	for _, i := range invs {
+		x := *i
+		inv = append(inv, &x)
+	}
+	return payWithCoins(cp, inv)
 }
 
 func poolTotal(cs []*mCharge) int64 {
@@ -662,6 +701,26 @@ func (w *mWorld) step(s time.Time) {
 		w.payWithCoinsAtIssue(o, orgIssued)
 		issued = append(issued, orgIssued...)
 	}
+	// Coins bought since an invoice was issued pay it before a method is
+	// charged, it turns outstanding or a late fee accrues: every
+	// master's coins over its organization's unpaid invoices, by billing
+	// group id, oldest first.
+	for _, o := range w.orgs {
+		if o.master.coins() == 0 {
+			continue
+		}
+		groups := append([]*mGroup(nil), o.groups...)
+		sort.Slice(groups, func(i, j int) bool { return groups[i].id < groups[j].id })
+		var unpaid []*mInvoice
+		for _, g := range groups {
+			for _, m := range sortedMonths(g) {
+				if inv := g.invoices[m]; (inv.status == "ISSUED" || inv.status == "OUTSTANDING") && inv.due() > 0 {
+					unpaid = append(unpaid, inv)
+				}
+			}
+		}
+		payWithCoins([][]*mCharge{o.master.charges}, unpaid)
+	}
 	if regularDay(s) {
 		w.autoPay(s)
 	}
@@ -714,7 +773,7 @@ func (w *mWorld) issue(g *mGroup, m mMonth) *mInvoice {
 // engine's order: when the coins do not cover all of them, the check takes
 // the engine's split (the total is the model's).
 func (w *mWorld) payWithCoinsAtIssue(o *mOrg, invs []*mInvoice) {
-	cs := w.pool(o.master)
+	cs := o.master.charges
 	var need int64
 	n := 0
 	for _, inv := range invs {
@@ -770,20 +829,10 @@ func (w *mWorld) autoPay(s time.Time) {
 				}
 			}
 		}
-		cs := w.pool(o.master)
-		if !w.open(6) && len(due) > 1 && poolTotal(cs) > 0 && poolTotal(cs) < sumDue(due) {
-			w.look = true
-			for _, inv := range due {
-				inv.adopt = true
-			}
-		}
 		for _, inv := range due {
-			if !w.open(6) {
-				inv.coins += spend(cs, inv.due())
-				if inv.due() == 0 {
-					inv.status = "PAID"
-					continue
-				}
+			// Coins first; the step before spent the master's already.
+			if payWithCoins([][]*mCharge{o.master.charges}, []*mInvoice{inv}); inv.due() == 0 {
+				continue
 			}
 			inv.attempted[day] = true
 			if method.good {
@@ -795,14 +844,6 @@ func (w *mWorld) autoPay(s time.Time) {
 			}
 		}
 	}
-}
-
-func sumDue(invs []*mInvoice) int64 {
-	var n int64
-	for _, inv := range invs {
-		n += inv.due()
-	}
-	return n
 }
 
 func sortedMonths(g *mGroup) []mMonth {

@@ -985,9 +985,6 @@ func (r *invRun) execPay(o invOp) *invFailure {
 	if !ok {
 		return r.skip(o, "no payment method")
 	}
-	if r.m.open(6) && who.coins() > 0 {
-		return r.skip(o, "issue 13 defect 6: an instant payment leaves the payer's own coins unused")
-	}
 	vars := map[string]any{"in": map[string]any{"billingGroupId": g.id, "paymentMethodId": pm.id, "idempotencyKey": fmt.Sprintf("p%d", o.N)}}
 	what := fmt.Sprintf("payInstantly %s for %s with %s", who.email, g.name(), pm.token)
 	if !instantPayOpen(r.m.now) {
@@ -995,56 +992,55 @@ func (r *invRun) execPay(o invOp) *invFailure {
 		return f
 	}
 	var due []*mInvoice
-	var total int64
-	outstanding := false
 	for _, m := range sortedMonths(g) {
 		if inv := g.invoices[m]; (inv.status == "ISSUED" || inv.status == "OUTSTANDING") && inv.due() > 0 {
 			due = append(due, inv)
-			total += inv.due()
-			outstanding = outstanding || inv.status == "OUTSTANDING"
 		}
 	}
 	if len(due) == 0 {
 		_, f := r.send(what, who.token, q, vars, allow("CONFLICT"))
 		return f
 	}
-	pool := r.m.pool(who)
-	rest := total - min(total, poolTotal(pool))
+	// Coins first; the card pays the rest: what is due, and at
+	// least the minimum when something outstanding is left.
+	pools := r.m.pools(who)
+	coins := coinPlan(pools, due)
+	var total, rest int64
+	outstanding := false
+	for i, inv := range due {
+		total += inv.due()
+		if left := inv.due() - coins[i]; left > 0 {
+			rest += left
+			outstanding = outstanding || inv.status == "OUTSTANDING"
+		}
+	}
+	what += fmt.Sprintf(" (%d due, %d by card)", total, rest)
 	if rest > 0 && rest < 1000 && outstanding {
-		_, f := r.send(what+fmt.Sprintf(" (%d due, %d by card)", total, rest), who.token, q, vars, allow("AMOUNT_BELOW_MINIMUM"))
+		_, f := r.send(what, who.token, q, vars, allow("AMOUNT_BELOW_MINIMUM"))
 		return f
 	}
 	want := allow("")
 	if rest > 0 && !pm.good {
 		want = allow("PAYMENT_DECLINED")
 	}
-	res, f := r.send(what+fmt.Sprintf(" (%d due, %d by card)", total, rest), who.token, q, vars, want)
+	res, f := r.send(what, who.token, q, vars, want)
 	if f != nil {
 		return f
 	}
-	owners := map[*mAccount]bool{}
-	for _, c := range pool {
-		if c.chargedLeft+c.bonusLeft > 0 {
-			owners[c.owner] = true
-		}
-	}
-	for _, inv := range due {
-		inv.coins += spend(pool, inv.due())
-		if rest > 0 && pm.good {
+	payWithCoins(pools, due)
+	if rest > 0 && pm.good {
+		for _, inv := range due {
 			inv.paid += inv.due()
-		}
-		if inv.due() == 0 {
 			inv.status = "PAID"
 		}
 	}
-	if len(owners) > 1 { // own and shared coins: which go first is the engine's choice
-		for _, c := range pool {
-			c.adopt = true
-		}
+	paid := rest
+	if rest == 0 {
+		paid = total // the coins' payment
 	}
-	if rest > 0 && pm.good {
-		if got := str(res.Data, "payInstantly.payment.amount.amount"); got != fmt.Sprint(rest) {
-			return r.fail("api", "payInstantly charged %s; the model expects %d (what is due after coins, R-31, R-42)", got, rest)
+	if rest == 0 || pm.good {
+		if got := str(res.Data, "payInstantly.payment.amount.amount"); got != fmt.Sprint(paid) {
+			return r.fail("payments", "payInstantly's payment is %s; the model expects %d (coins first, R-31, R-42)", got, paid)
 		}
 	}
 	r.keyed = append(r.keyed, &keyed{who: who, op: "payInstantly", vars: vars, res: res})
