@@ -196,7 +196,9 @@ func (r *invRun) observeGroup(token, id string) (*oGroup, error) {
 		if !pp.PageInfo.HasNextPage {
 			break
 		}
-		var next struct{ BillingGroup struct{ Payments paymentPage } }
+		var next struct {
+			BillingGroup struct{ Payments paymentPage }
+		}
 		if err := r.call(token, paymentPageQuery, map[string]any{"bg": id, "after": pp.PageInfo.EndCursor}, &next); err != nil {
 			return nil, err
 		}
