@@ -220,7 +220,7 @@ func (r *invRun) observeGroup(token, id string) (*oGroup, error) {
 // the run's start to now (each year listed apart), and the billing groups
 // it sees.
 func (r *invRun) observeWallet(token string) (*oWallet, error) {
-	from, to := r.m.start.In(kst).Year()-1, r.m.now.In(kst).Year()+1
+	from, to := r.m.start.In(kst).Year()-1, r.m.now.In(kst).Year() // a year not begun is refused (defect 9)
 	var aliases []string
 	for y := from; y <= to; y++ {
 		aliases = append(aliases, fmt.Sprintf(`y%d: charges(period: "%d") { id createdAt chargedAmount { amount } bonusAmount { amount }

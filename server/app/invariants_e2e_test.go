@@ -205,7 +205,7 @@ func runInvariants(t *testing.T, fresh func() *store.DB, seed uint64, ops []invO
 // its operations, each candidate run on a fresh database, within a time
 // budget.
 func shrinkInvariants(t *testing.T, fresh func() *store.DB, seed uint64, ops []invOp, f *invFailure) ([]invOp, []string, *invFailure) {
-	budget := 3 * time.Minute
+	budget := time.Minute
 	if d, err := time.ParseDuration(os.Getenv("CLOUDBILL_INVARIANT_SHRINK")); err == nil {
 		budget = d
 	}
