@@ -73,7 +73,7 @@ type invEvent struct {
 	Micros              int64
 	Month               int // months after now's (−2..1)
 	Day, Sec            int // day of the month and second of the day (modulo)
-	Edge                int // 1: this month's first instant, 2: the last second of the previous month, 3: Sec−600 seconds from now, 4: Sec seconds ago
+	Edge                int // 1: this month's first instant, 2: the last microsecond of the previous month, 3: Sec−600 seconds from now, 4: Sec seconds ago
 	Zone                int // 0 +09:00, 1 Z, 2 −05:00
 	Repeat              int // 0 new, 1 an accepted event again, 2 its id with another quantity, 3 the batch's previous event again, 4 the previous event's id in another organization, 5 an id accepted in another organization
 	Ref                 int
@@ -308,7 +308,7 @@ func (r *invRun) eventTime(e invEvent) time.Time {
 	case 1:
 		return m.start()
 	case 2:
-		return m.start().Add(-time.Second)
+		return m.start().Add(-time.Microsecond)
 	case 3:
 		return r.m.now.Add(time.Duration(e.Sec-600) * time.Second)
 	case 4:
@@ -328,6 +328,9 @@ func quantity(micros int64) string {
 const hugeMicros = 1_000_000_000_000_000 // 10^9 units
 
 func (r *invRun) execUsage(o invOp) *invFailure {
+	if k, reuse := r.replay(o, nil, "recordUsage"); k != nil {
+		return r.replayUsage(o, k, reuse)
+	}
 	var batch []*mEvent
 	var prev *mEvent
 	for i, e := range o.Ev {
@@ -335,7 +338,8 @@ func (r *invRun) execUsage(o invOp) *invFailure {
 		g := og.groups[e.G%len(og.groups)]
 		ev := &mEvent{id: fmt.Sprintf("e%d-%d", o.N, i), group: g, svc: usageServices[e.Svc], region: invRegions[e.Region], micros: e.Micros}
 		ev.at = r.eventTime(e)
-		ev.atText = ev.at.In(eventZones[e.Zone]).Format(time.RFC3339)
+		ev.atText = ev.at.In(eventZones[e.Zone]).Format(time.RFC3339Nano)
+		ev.quantity = quantity(ev.micros)
 		accepted := og.eventList()
 		switch e.Repeat {
 		case 1, 2:
@@ -343,16 +347,18 @@ func (r *invRun) execUsage(o invOp) *invFailure {
 				cp := *old
 				ev = &cp
 				if e.Repeat == 2 {
-					if r.m.open(7) {
-						continue // issue 13 defect 7: a conflicting event is dropped silently
-					}
 					ev.micros += 1_000_000
+					ev.quantity = quantity(ev.micros)
 				}
+				ev.respell(e) // an exact repeat however written (R-13)
 			}
 		case 3:
 			if prev != nil {
 				cp := *prev
 				ev = &cp
+				if !r.m.open(102) {
+					ev.respell(e)
+				}
 			}
 		case 4: // ids are unique per organization (R-13)
 			if prev != nil && prev.group.org != og && !r.m.open(101) {
@@ -364,11 +370,7 @@ func (r *invRun) execUsage(o invOp) *invFailure {
 				ev.id = old.id
 			}
 		}
-		ev.quantity = quantity(ev.micros)
 		ev.refusable = ev.micros >= hugeMicros
-		if r.m.open(2) && monthOfT(ev.at) < ev.group.firstMonth() {
-			continue // issue 13 defect 2: usage before the group existed is accepted and never invoiced
-		}
 		if r.m.open(3) && ev.refusable {
 			continue // issue 13 defect 3: overflowing quantities stop the month close
 		}
@@ -392,7 +394,9 @@ func (r *invRun) execUsage(o invOp) *invFailure {
 		case ev.group.invoices[m] != nil:
 			must, why = true, append(why, ev.id+" of an invoiced month")
 		case m < ev.group.firstMonth():
-			may = true // refuse it or invoice it, never drop it (issue 13 defect 2)
+			// No invoice would carry it: refused (issue 13 defect 2; the
+			// README documents refusal over invoicing).
+			must, why = true, append(why, ev.id+" before the group's first month")
 		}
 		if ev.refusable {
 			may = true
@@ -430,10 +434,17 @@ func (r *invRun) execUsage(o invOp) *invFailure {
 			"metric": invService(ev.svc).metric, "quantity": ev.quantity, "occurredAt": ev.atText}
 		desc = append(desc, fmt.Sprintf("%s %s %s/%s %s @%s", ev.id, ev.group.name(), ev.region, ev.svc, ev.quantity, ev.atText))
 	}
-	res, f := r.send(fmt.Sprintf("recordUsage [%s]%s", strings.Join(desc, "; "), note(why)), r.d.op,
-		`mutation($e: [UsageEventInput!]!) { recordUsage(input: {events: $e}) { accepted duplicates } }`, map[string]any{"e": events}, want)
+	in := map[string]any{"events": events}
+	if o.A%3 == 0 {
+		in["idempotencyKey"] = fmt.Sprintf("u%d", o.N)
+	}
+	vars := map[string]any{"in": in}
+	res, f := r.send(fmt.Sprintf("recordUsage%s [%s]%s", keyNote(in), strings.Join(desc, "; "), note(why)), r.d.op, invRecordUsage, vars, want)
 	if f != nil || res.code() != "" {
 		return f
+	}
+	if in["idempotencyKey"] != nil {
+		r.keyed = append(r.keyed, &keyed{op: "recordUsage", vars: vars, res: res})
 	}
 	if a, d := get(res.Data, "recordUsage.accepted"), get(res.Data, "recordUsage.duplicates"); a != float64(accepted) || d != float64(len(batch)-accepted) {
 		return r.fail("usage-billed-once", "recordUsage counted %v accepted and %v duplicates; the model counts %d and %d (R-13)",
@@ -445,6 +456,45 @@ func (r *invRun) execUsage(o invOp) *invFailure {
 		ev.group.events = append(ev.group.events, ev)
 	}
 	return nil
+}
+
+const invRecordUsage = `mutation($in: RecordUsageInput!) { recordUsage(input: $in) { accepted duplicates } }`
+
+// replayUsage sends an earlier keyed batch again (R-50): the same batch
+// answers the first result and records nothing; another batch under the
+// key is refused.
+func (r *invRun) replayUsage(o invOp, k *keyed, reuse bool) *invFailure {
+	in := clone(k.vars["in"].(map[string]any))
+	want := allow("")
+	if reuse {
+		events := append([]any(nil), in["events"].([]any)...)
+		in["events"] = events[:len(events)-1]
+		if len(events) == 1 {
+			in["events"] = append(events, events[0])
+		}
+		want = allow("IDEMPOTENCY_KEY_REUSED")
+	}
+	res, f := r.send(fmt.Sprintf("recordUsage again%s with %d events", keyNote(in), len(in["events"].([]any))), r.d.op, invRecordUsage, map[string]any{"in": in}, want)
+	if f == nil && res.code() == "" && fmt.Sprint(res.Data) != fmt.Sprint(k.res.Data) {
+		return r.fail("api", "a replayed recordUsage answered %v, the first time %v (R-50)", res.Data, k.res.Data)
+	}
+	return f
+}
+
+func keyNote(in map[string]any) string {
+	if k, ok := in["idempotencyKey"]; ok {
+		return fmt.Sprintf(" (key %v)", k)
+	}
+	return ""
+}
+
+// respell writes an event as another client might: its instant in the
+// offset e.Zone chooses, its quantity with trailing zeros when e.Day is odd.
+func (ev *mEvent) respell(e invEvent) {
+	ev.atText = ev.at.In(eventZones[e.Zone]).Format(time.RFC3339Nano)
+	if e.Day%2 == 1 {
+		ev.quantity = fmt.Sprintf("%d.%06d", ev.micros/1_000_000, ev.micros%1_000_000)
+	}
 }
 
 func note(why []string) string {
@@ -478,15 +528,9 @@ func (r *invRun) execContract(o invOp) *invFailure {
 		e := starts.AddDate(0, 0, int(o.B>>4)%70)
 		ends = &e
 	}
-	if r.m.open(2) && m < g.firstMonth() && invService(svc).flat != nil {
-		return r.skip(o, "issue 13 defect 2: a contract before the group existed is never invoiced")
-	}
 	want := allow("")
-	switch {
-	case g.invoicedFrom(m):
+	if g.invoicedFrom(m) || m < g.firstMonth() { // R-51; nothing before the first month (issue 13 defect 2)
 		want = allow("BAD_USER_INPUT")
-	case m < g.firstMonth() && invService(svc).flat != nil:
-		want = allow("", "BAD_USER_INPUT")
 	}
 	in := map[string]any{"billingGroupId": g.id, "serviceCode": svc, "region": region, "startsOn": starts.Format("2006-01-02")}
 	if ends != nil {
@@ -537,7 +581,7 @@ func (r *invRun) execDiscount(o invOp) *invFailure {
 		services = []string{usageServices[(o.Ref/3)%len(usageServices)]}
 	}
 	want := allow("")
-	if g.invoices[m] != nil {
+	if g.invoices[m] != nil || m < g.firstMonth() { // R-51; nothing before the first month (issue 13 defect 2)
 		want = allow("BAD_USER_INPUT")
 	}
 	in := map[string]any{"billingGroupId": g.id, "month": m.String(), "name": fmt.Sprintf("d%d", o.N), "percentage": pct, "serviceCodes": services}
