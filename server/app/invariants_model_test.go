@@ -324,7 +324,11 @@ type mKey struct {
 type mLine struct {
 	region, svc, kind      string
 	exact                  *big.Rat
+	days                   map[int]*big.Rat // what each day (KST) of the month incurred, exactly
 	used, discount, credit int64
+	// left: per day, what credits may still pay of it, × exact (so it
+	// stays exact); nil until a credit first pays the line.
+	left map[int]*big.Rat
 }
 
 func (l *mLine) determined() int64 { return l.used - l.discount - l.credit }
@@ -382,28 +386,37 @@ func (g *mGroup) invoicedFrom(m mMonth) bool {
 func (g *mGroup) rate(m mMonth) []*mLine {
 	type key struct{ region, svc string }
 	exact := map[key]*big.Rat{}
-	add := func(k key, v *big.Rat) {
+	byDay := map[key]map[int]*big.Rat{}
+	add := func(k key, day int, v *big.Rat) {
 		if exact[k] == nil {
-			exact[k] = new(big.Rat)
+			exact[k], byDay[k] = new(big.Rat), map[int]*big.Rat{}
+		}
+		if byDay[k][day] == nil {
+			byDay[k][day] = new(big.Rat)
 		}
 		exact[k].Add(exact[k], v)
+		byDay[k][day].Add(byDay[k][day], v)
 	}
-	for _, e := range g.events {
+	for _, e := range g.events { // usage belongs to the day it occurred
 		if monthOfT(e.at) == m {
-			add(key{e.region, e.svc}, new(big.Rat).Mul(microsRat(e.micros), invService(e.svc).unitPrice(e.region)))
+			add(key{e.region, e.svc}, e.at.In(kst).Day(), new(big.Rat).Mul(microsRat(e.micros), invService(e.svc).unitPrice(e.region)))
 		}
 	}
-	for _, c := range g.contracts {
+	for _, c := range g.contracts { // a flat fee is incurred evenly over the days held
 		s := invService(c.svc)
-		days := daysUsed(m, c.starts, c.ends)
-		if s.flat == nil || days == 0 {
+		if s.flat == nil {
 			continue
 		}
-		add(key{c.region, c.svc}, new(big.Rat).Mul(s.flat, big.NewRat(int64(days), int64(m.days()))))
+		perDay := new(big.Rat).Quo(s.flat, big.NewRat(int64(m.days()), 1))
+		for d := 1; d <= m.days(); d++ {
+			if day := date(m.year(), m.mon(), d); !day.Before(c.starts) && (c.ends == nil || !day.After(*c.ends)) {
+				add(key{c.region, c.svc}, d, perDay)
+			}
+		}
 	}
 	lines := make([]*mLine, 0, len(exact))
 	for k, v := range exact {
-		lines = append(lines, &mLine{region: k.region, svc: k.svc, kind: invService(k.svc).kind, exact: v, used: halfUp(v)})
+		lines = append(lines, &mLine{region: k.region, svc: k.svc, kind: invService(k.svc).kind, exact: v, days: byDay[k], used: halfUp(v)})
 	}
 	sort.Slice(lines, func(i, j int) bool {
 		if lines[i].region != lines[j].region {
@@ -508,35 +521,87 @@ func creditOrder(cs []*mCredit) {
 	})
 }
 
-// mayPay says whether credit c pays month m's invoice (issued at issuedAt).
-// A paid credit pays an invoice issued while it is valid; a free credit the
-// fees incurred on days inside its usage period — while issue 13's
-// defect 1 is open, the model lets it pay every month its period overlaps,
-// as the engine does, so that the harness checks everything else.
-func (w *mWorld) mayPay(c *mCredit, m mMonth) bool {
+// creditDays are the days (KST) of month m that credit c may pay: a paid
+// credit every day of an invoice issued while it is valid; a free credit
+// the days it is valid at any instant of. ok is false when it pays
+// nothing of m.
+func creditDays(c *mCredit, m mMonth) (from, to int, ok bool) {
 	if c.status != "AVAILABLE" || c.remaining <= 0 {
-		return false
+		return 0, 0, false
 	}
 	if c.typ == "PAID" {
 		at := m.issuedAt()
-		return !at.Before(c.starts) && at.Before(c.ends)
+		return 1, m.days(), !at.Before(c.starts) && at.Before(c.ends)
 	}
-	return c.starts.Before((m + 1).start()) && c.ends.After(m.start())
+	if !c.starts.Before((m + 1).start()) || !c.ends.After(m.start()) {
+		return 0, 0, false
+	}
+	from, to = 1, m.days()
+	if c.starts.After(m.start()) {
+		from = c.starts.In(kst).Day()
+	}
+	if c.ends.Before((m + 1).start()) {
+		to = c.ends.Add(-time.Nanosecond).In(kst).Day()
+	}
+	return from, to, true
+}
+
+// payable is what a credit of days from..to may pay of line l: the line's
+// amount after discounts × (what those days incurred ÷ what the line
+// incurred), less what credits before it took of those days, rounded down
+// — kept per day × the line's exact amount.
+func (l *mLine) payable(from, to int) int64 {
+	if l.exact.Sign() == 0 {
+		return 0
+	}
+	if l.left == nil {
+		l.left = map[int]*big.Rat{}
+		d := big.NewRat(l.used-l.discount, 1)
+		for day, v := range l.days {
+			l.left[day] = new(big.Rat).Mul(v, d)
+		}
+	}
+	sum := new(big.Rat)
+	for day := from; day <= to; day++ {
+		if v := l.left[day]; v != nil {
+			sum.Add(sum, v)
+		}
+	}
+	q := new(big.Int).Quo(new(big.Int).Mul(sum.Num(), l.exact.Denom()), new(big.Int).Mul(sum.Denom(), l.exact.Num()))
+	return q.Int64()
+}
+
+// take records amt paid of line l on days from..to, earliest day first.
+func (l *mLine) take(from, to int, amt int64) {
+	need := new(big.Rat).Mul(big.NewRat(amt, 1), l.exact)
+	for day := from; day <= to && need.Sign() > 0; day++ {
+		v := l.left[day]
+		if v == nil || v.Sign() <= 0 {
+			continue
+		}
+		t := new(big.Rat).Set(v)
+		if need.Cmp(t) < 0 {
+			t.Set(need)
+		}
+		v.Sub(v, t)
+		need.Sub(need, t)
+	}
 }
 
 // allocate pays the lines with the group's credits in R-22's order, each
-// credit paying the lines in invoice order; free credits never pay
-// marketplace products or OS images.
+// credit paying the lines in invoice order what it may of its days; free
+// credits never pay marketplace products or OS images.
 func (w *mWorld) allocate(g *mGroup, m mMonth, lines []*mLine) map[*mCredit]int64 {
 	var cs []*mCredit
 	for _, c := range g.credits {
-		if w.mayPay(c, m) {
+		if _, _, ok := creditDays(c, m); ok {
 			cs = append(cs, c)
 		}
 	}
 	creditOrder(cs)
 	uses := map[*mCredit]int64{}
 	for _, c := range cs {
+		from, to, _ := creditDays(c, m)
 		for _, l := range lines {
 			if c.remaining == 0 {
 				break
@@ -544,10 +609,14 @@ func (w *mWorld) allocate(g *mGroup, m mMonth, lines []*mLine) map[*mCredit]int6
 			if !appliesTo(c.services, l.svc) || (c.typ == "FREE" && (l.kind == "MARKETPLACE" || l.kind == "OS_IMAGE")) {
 				continue
 			}
-			amt := min(l.determined(), c.remaining)
+			if l.determined() <= 0 {
+				continue
+			}
+			amt := min(l.payable(from, to), c.remaining)
 			if amt <= 0 {
 				continue
 			}
+			l.take(from, to, amt)
 			l.credit += amt
 			c.remaining -= amt
 			c.used += amt
@@ -856,8 +925,8 @@ func sortedMonths(g *mGroup) []mMonth {
 }
 
 // expire closes credits whose time is over: a paid credit at its end, a free
-// one once the invoice of the month its period ends in is issued (it pays
-// that invoice first).
+// one once the invoice of the month of its last day is issued (it pays that
+// invoice first, R-22).
 func (w *mWorld) expire(s time.Time) {
 	for _, o := range w.orgs {
 		for _, g := range o.groups {
@@ -865,7 +934,7 @@ func (w *mWorld) expire(s time.Time) {
 				if c.status != "AVAILABLE" {
 					continue
 				}
-				if (c.typ == "PAID" && !c.ends.After(s)) || (c.typ == "FREE" && !s.Before(monthOfT(c.ends).issuedAt())) {
+				if (c.typ == "PAID" && !c.ends.After(s)) || (c.typ == "FREE" && !s.Before(monthOfT(c.ends.Add(-time.Nanosecond)).issuedAt())) {
 					w.closeCredit(c, "EXPIRED", "EXPIRY", s)
 				}
 			}
