@@ -154,6 +154,7 @@ func (a *App) GraphQL() http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(a.metrics.Extension())
 	srv.Use(a.limits)
+	srv.Use(graph.TextInput{}) // no NUL or invalid UTF-8 reaches a statement
 	srv.Use(graph.SignInGate{MaxBacklog: a.Config.HashBacklog})
 	srv.Use(graph.Audit{R: r, Anonymous: a.metrics.anonymousMutation})
 	srv.Use(graph.ReadOnlyViews{Client: a.DB.Client})
