@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -28,7 +29,7 @@ func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, ope
 	if key == "" || len(key) > 200 {
 		return false, FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
 	}
-	raw, err := json.Marshal(input)
+	raw, err := json.Marshal(withKey(input, key))
 	if err != nil {
 		return false, err
 	}
@@ -73,6 +74,25 @@ func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, ope
 }
 
 var errKeySeen = errors.New("idempotency key seen")
+
+// withKey is the request as a key compares it: an input carrying its own
+// IdempotencyKey field holds it trimmed, as the key is looked up — so "k-1"
+// and " k-1 " with the same input are one request, not a reuse. A key
+// without spaces leaves the input, and so its stored hash, as it was.
+func withKey(input any, key string) any {
+	v := reflect.ValueOf(input)
+	if v.Kind() != reflect.Struct {
+		return input
+	}
+	f := v.FieldByName("IdempotencyKey")
+	if !f.IsValid() || f.Kind() != reflect.String || f.String() == key {
+		return input
+	}
+	c := reflect.New(v.Type()).Elem()
+	c.Set(v)
+	c.FieldByName("IdempotencyKey").SetString(key)
+	return c.Interface()
+}
 
 func orgOrPlatform(orgID string) string {
 	if orgID == "" {

@@ -73,3 +73,32 @@ func TestTextNoDatabaseKeeps(t *testing.T) {
 		}
 	})
 }
+
+// R-50: an idempotency key is compared without the spaces around it, and so
+// is the request it names: "k-1" and " k-1 " with the same input are one
+// request, answered alike — they were refused as IDEMPOTENCY_KEY_REUSED
+// (found by FuzzMoneyInputs), because the request was hashed with the key
+// as typed.
+func TestIdempotencyKeyAroundSpaces(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.ok(e.op, catalogSetup, nil)
+		master, _ := e.signUp("keys@example.com")
+		pm := str(e.ok(master, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+		charge := func(key, amount string) result {
+			return e.gql(master, `mutation($in: ChargeCoinsInput!) { chargeCoins(input: $in) { payment { id } wallet { charged { amount } } } }`,
+				map[string]any{"in": map[string]any{"amount": amount, "paymentMethodId": pm, "idempotencyKey": key}})
+		}
+		first := charge("k-1", "5000")
+		for _, key := range []string{" k-1 ", "k-1\n", "\tk-1"} {
+			again := charge(key, "5000")
+			if len(again.Errors) > 0 || str(again.Data, "chargeCoins.payment.id") != str(first.Data, "chargeCoins.payment.id") ||
+				str(again.Data, "chargeCoins.wallet.charged.amount") != "5000" {
+				t.Fatalf("key %q: %v %+v, want the first payment replayed and 5000 charged once", key, again.Data, again.Errors)
+			}
+		}
+		if r := charge(" k-1 ", "6000"); r.code() != "IDEMPOTENCY_KEY_REUSED" {
+			t.Fatalf("the key with another amount: %+v, want IDEMPOTENCY_KEY_REUSED", r.Errors)
+		}
+	})
+}
