@@ -294,14 +294,14 @@ func tail(s []string, n int) []string {
 // harness sends thousands of requests).
 
 type invDriver struct {
-	t     *testing.T
+	t     testing.TB
 	app   *app.App
 	h     http.Handler
 	clock *billing.FixedClock
 	op    string // an operator's token
 }
 
-func newInvDriver(t *testing.T, db *store.DB) *invDriver {
+func newInvDriver(t testing.TB, db *store.DB) *invDriver {
 	clock := billing.NewFixedClock(time.Date(2026, 9, 1, 0, 0, 0, 0, kst))
 	cfg, err := app.LoadConfig(func(string) string { return "" })
 	if err != nil {
