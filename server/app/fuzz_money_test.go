@@ -46,7 +46,7 @@ func newFuzzSides(f *testing.F) []*fuzzSide {
 		must := func(token, q string, vars map[string]any) result {
 			r := d.do(token, q, vars)
 			if len(r.Errors) > 0 {
-				f.Fatalf("%s: %s: %s", name, q, outcome(r))
+				f.Fatalf("%s: %s: %s", name, q, answerText(r))
 			}
 			return r
 		}
@@ -108,7 +108,7 @@ func (s *fuzzSide) balance(t *testing.T) int64 {
 	r := s.d.do(s.master, `{ viewer { account { coins { charged { amount } } } } }`, nil)
 	var n int64
 	if _, err := fmt.Sscan(str(r.Data, "viewer.account.coins.charged.amount"), &n); err != nil {
-		t.Fatalf("%s: wallet: %s", s.name, outcome(r))
+		t.Fatalf("%s: wallet: %s", s.name, answerText(r))
 	}
 	return n
 }
@@ -117,7 +117,7 @@ func (s *fuzzSide) remaining(t *testing.T) int64 {
 	r := s.d.do(s.master, `query($id: ID!) { node(id: $id) { ... on Credit { remainingAmount { amount } } } }`, map[string]any{"id": s.credit})
 	var n int64
 	if _, err := fmt.Sscan(str(r.Data, "node.remainingAmount.amount"), &n); err != nil {
-		t.Fatalf("%s: credit: %s", s.name, outcome(r))
+		t.Fatalf("%s: credit: %s", s.name, answerText(r))
 	}
 	return n
 }
@@ -131,7 +131,7 @@ func answerOf(t *testing.T, side, what string, r result, allowed ...string) stri
 			return code
 		}
 	}
-	t.Fatalf("%s: %s answered %s; expected one of %v or success", side, what, outcome(r), allowed)
+	t.Fatalf("%s: %s answered %s; expected one of %v or success", side, what, answerText(r), allowed)
 	return ""
 }
 

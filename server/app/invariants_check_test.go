@@ -86,7 +86,7 @@ type oGroup struct {
 func (r *invRun) call(token, query string, vars map[string]any, out any) error {
 	res := r.d.do(token, query, vars)
 	if len(res.Errors) > 0 {
-		return fmt.Errorf("%s", outcome(res))
+		return fmt.Errorf("%s", answerText(res))
 	}
 	raw, _ := json.Marshal(res.Data)
 	return json.Unmarshal(raw, out)

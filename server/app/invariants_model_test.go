@@ -224,7 +224,8 @@ type mAccount struct {
 
 type mMethod struct {
 	id, token string
-	good      bool
+	good      bool // charges succeed
+	refunds   bool // refunds succeed
 	isDefault bool
 }
 
@@ -295,6 +296,7 @@ type mCredit struct {
 	status                       string
 	closedAt                     time.Time
 	entries                      []mEntry
+	boughtWith                   *mMethod // a paid credit's purchase
 }
 
 type mEntry struct {

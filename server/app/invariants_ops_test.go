@@ -49,7 +49,7 @@ var opNames = [...]string{"opUsage", "opContract", "opEndContract", "opDiscount"
 func (k opKind) String() string { return opNames[k] }
 
 // opWeights: how often each kind is generated.
-var opWeights = [opKinds]int{opUsage: 22, opContract: 4, opEndContract: 2, opDiscount: 4, opGrant: 5, opSell: 2, opRecover: 2,
+var opWeights = [opKinds]int{opUsage: 22, opContract: 4, opEndContract: 2, opDiscount: 4, opGrant: 5, opSell: 3, opRecover: 2,
 	opRefund: 2, opTransfer: 5, opWelcome: 2, opCoupon: 3, opRedeem: 5, opMethod: 3, opDefault: 1, opCoins: 5, opShare: 2,
 	opUnshare: 1, opPay: 6, opGroup: 3, opAdvance: 9, opJobs: 2}
 
@@ -212,14 +212,14 @@ func (a answer) String() string {
 func (r *invRun) send(what string, token, query string, vars map[string]any, want answer) (result, *invFailure) {
 	res := r.d.do(token, query, vars)
 	code := res.code()
-	r.trace = append(r.trace, fmt.Sprintf("%s → %s", what, outcome(res)))
+	r.trace = append(r.trace, fmt.Sprintf("%s → %s", what, answerText(res)))
 	if !want[code] {
-		return res, r.fail("api", "%s answered %s; the model expects %s", what, outcome(res), want)
+		return res, r.fail("api", "%s answered %s; the model expects %s", what, answerText(res), want)
 	}
 	return res, nil
 }
 
-func outcome(res result) string {
+func answerText(res result) string {
 	if len(res.Errors) == 0 {
 		return "ok"
 	}
@@ -602,8 +602,8 @@ const creditQuery = `credit { id }`
 func (r *invRun) execGrant(o invOp) *invFailure {
 	g := r.group(o)
 	typ := "FREE"
-	if o.A%10 >= 7 {
-		typ = "PAID"
+	if o.A%10 == 9 {
+		typ = "PAID" // refused: a paid credit is sold (issue 13 defect 8)
 	}
 	amount := 1000 * (1 + o.B%200)
 	var starts, ends time.Time
@@ -626,28 +626,67 @@ func (r *invRun) execGrant(o invOp) *invFailure {
 	}
 	in := map[string]any{"billingGroupId": g.id, "name": fmt.Sprintf("c%d", o.N), "type": typ, "amount": fmt.Sprint(amount),
 		"startsAt": starts.Format(time.RFC3339), "endsAt": ends.Format(time.RFC3339), "serviceCodes": services}
+	want := allow("")
+	if typ == "PAID" {
+		want = allow("BAD_USER_INPUT")
+	}
 	res, f := r.send(fmt.Sprintf("grantCredit %s %s %d %s..%s %v", g.name(), typ, amount, in["startsAt"], in["endsAt"], services), r.d.op,
-		`mutation($in: GrantCreditInput!) { grantCredit(input: $in) { `+creditQuery+` } }`, map[string]any{"in": in}, allow(""))
-	if f != nil {
+		`mutation($in: GrantCreditInput!) { grantCredit(input: $in) { `+creditQuery+` } }`, map[string]any{"in": in}, want)
+	if f != nil || res.code() != "" {
 		return f
 	}
 	r.m.openCredit(g, str(res.Data, "grantCredit.credit.id"), in["name"].(string), typ, amount, starts, ends, services, "ACCUMULATION")
 	return nil
 }
 
+// execSell sells a paid credit: a purchase charged to one of the master's
+// methods; the credit opens, valid 5 years, once the money is in (R-27,
+// R-40, issue 13 defect 8).
 func (r *invRun) execSell(o invOp) *invFailure {
-	g := r.group(o)
+	og, g := r.org(o), r.group(o)
+	const q = `mutation($in: SellPaidCreditInput!) { sellPaidCredit(input: $in) { credit { id } payment { id status } } }`
+	if k, reuse := r.replay(o, nil, "sellPaidCredit"); k != nil {
+		in := clone(k.vars["in"].(map[string]any))
+		want := allow(k.res.code())
+		if reuse {
+			in["amount"] = fmt.Sprint(1000 + o.A%5000)
+			if in["amount"] != k.vars["in"].(map[string]any)["amount"] {
+				want = allow("IDEMPOTENCY_KEY_REUSED")
+			}
+		}
+		res, f := r.send(fmt.Sprintf("sellPaidCredit again with key %v, amount %v", in["idempotencyKey"], in["amount"]), r.d.op, q, map[string]any{"in": in}, want)
+		if f == nil && res.code() == "" && str(res.Data, "sellPaidCredit.credit.id") != str(k.res.Data, "sellPaidCredit.credit.id") {
+			return r.fail("api", "a replayed sellPaidCredit opened another credit (R-50)")
+		}
+		return f
+	}
+	pm, ok := pick(og.master.methods, o.Ref)
+	if !ok {
+		return r.skip(o, "the master has no payment method")
+	}
 	amount := 1000 * (1 + o.B%300)
-	res, f := r.send(fmt.Sprintf("sellPaidCredit %s %d", g.name(), amount), r.d.op,
-		`mutation($bg: ID!, $a: Decimal!, $n: String!) { sellPaidCredit(input: {billingGroupId: $bg, name: $n, amount: $a}) { `+creditQuery+` } }`,
-		map[string]any{"bg": g.id, "a": fmt.Sprint(amount), "n": fmt.Sprintf("p%d", o.N)}, allow(""))
+	want := allow("")
+	if !pm.good {
+		want = allow("PAYMENT_DECLINED")
+	}
+	vars := map[string]any{"in": map[string]any{"billingGroupId": g.id, "name": fmt.Sprintf("p%d", o.N), "amount": fmt.Sprint(amount),
+		"paymentMethodId": pm.id, "idempotencyKey": fmt.Sprintf("s%d", o.N)}}
+	res, f := r.send(fmt.Sprintf("sellPaidCredit %s %d with %s", g.name(), amount, pm.token), r.d.op, q, vars, want)
 	if f != nil {
 		return f
 	}
-	r.m.openCredit(g, str(res.Data, "sellPaidCredit.credit.id"), fmt.Sprintf("p%d", o.N), "PAID", amount, r.m.now, r.m.now.AddDate(5, 0, 0), nil, "ACCUMULATION")
+	r.keyed = append(r.keyed, &keyed{op: "sellPaidCredit", vars: vars, res: res})
+	if res.code() != "" {
+		return nil
+	}
+	c := r.m.openCredit(g, str(res.Data, "sellPaidCredit.credit.id"), fmt.Sprintf("p%d", o.N), "PAID", amount, r.m.now, r.m.now.AddDate(5, 0, 0), nil, "ACCUMULATION")
+	c.boughtWith = pm
 	return nil
 }
 
+// execCloseCredit recovers a free credit or refunds a paid one (R-25,
+// R-27): a refund sends the remainder back to the method that bought it;
+// one the gateway refuses gives it back to the credit.
 func (r *invRun) execCloseCredit(o invOp) *invFailure {
 	g := r.group(o)
 	c, ok := pick(g.credits, o.Ref)
@@ -659,15 +698,27 @@ func (r *invRun) execCloseCredit(o invOp) *invFailure {
 		mutation, typ, status, kind = "refundPaidCredit", "PAID", "REFUNDED", "REFUND"
 	}
 	want := allow("")
-	if c.typ != typ || c.status != "AVAILABLE" {
+	switch {
+	case c.typ != typ || c.status != "AVAILABLE":
 		want = allow("CONFLICT")
+	case o.Kind == opRefund && c.boughtWith != nil && !c.boughtWith.refunds && c.remaining > 0:
+		want = allow("PAYMENT_DECLINED")
+	}
+	in := map[string]any{"creditId": c.id}
+	if o.Kind == opRefund || o.A%2 == 0 {
+		in["idempotencyKey"] = fmt.Sprintf("x%d", o.N)
 	}
 	res, f := r.send(fmt.Sprintf("%s %s %s %s (%s, %d left)", mutation, g.name(), c.id, c.typ, c.status, c.remaining), r.d.op,
-		fmt.Sprintf(`mutation($id: ID!) { %s(input: {creditId: $id}) { credit { id } } }`, mutation), map[string]any{"id": c.id}, want)
-	if f != nil || res.code() != "" {
+		fmt.Sprintf(`mutation($in: CreditIdInput!) { %s(input: $in) { credit { id } } }`, mutation), map[string]any{"in": in}, want)
+	if f != nil || (res.code() != "" && res.code() != "PAYMENT_DECLINED") {
 		return f
 	}
+	left := c.remaining
 	r.m.closeCredit(c, status, kind, r.m.now)
+	if res.code() == "PAYMENT_DECLINED" { // refused: the remainder back, by an opposite entry (R-21)
+		c.entries = append(c.entries, mEntry{kind: "REFUND", amount: left})
+		c.remaining, c.status, c.closedAt = left, "AVAILABLE", time.Time{}
+	}
 	return nil
 }
 
@@ -898,9 +949,10 @@ func (r *invRun) execRedeem(o invOp) *invFailure {
 // Payment methods, coins and payments (R-31..R-34, R-40..R-45).
 
 var cardTokens = []struct {
-	token string
-	good  bool
-}{{"tok_visa", true}, {"tok_mastercard", true}, {"tok_visa_declined", false}, {"tok_visa_limit_exceeded", false}}
+	token         string
+	good, refunds bool
+}{{"tok_visa", true, true}, {"tok_mastercard", true, true}, {"tok_visa_declined", false, true}, {"tok_visa_limit_exceeded", false, true},
+	{"tok_visa_refund_refused", true, false}}
 
 func (r *invRun) execMethod(o invOp) *invFailure {
 	who := r.who(o)
@@ -909,7 +961,7 @@ func (r *invRun) execMethod(o invOp) *invFailure {
 	if f != nil {
 		return f
 	}
-	pm := &mMethod{id: str(res.Data, "registerPaymentMethod.paymentMethod.id"), token: tok.token, good: tok.good, isDefault: len(who.methods) == 0}
+	pm := &mMethod{id: str(res.Data, "registerPaymentMethod.paymentMethod.id"), token: tok.token, good: tok.good, refunds: tok.refunds, isDefault: len(who.methods) == 0}
 	who.methods = append(who.methods, pm)
 	return nil
 }
@@ -1194,9 +1246,9 @@ func (r *invRun) execJobs() *invFailure {
 			continue
 		}
 		res := r.d.do(r.d.op, runJobs, map[string]any{"at": s.Format(time.RFC3339)})
-		r.trace = append(r.trace, fmt.Sprintf("runBillingJobs at %s → %s %v", s.Format(time.RFC3339), outcome(res), res.Data["runBillingJobs"]))
+		r.trace = append(r.trace, fmt.Sprintf("runBillingJobs at %s → %s %v", s.Format(time.RFC3339), answerText(res), res.Data["runBillingJobs"]))
 		if len(res.Errors) > 0 {
-			return r.fail("job-isolation", "runBillingJobs at %s failed: %s", s.Format(time.RFC3339), outcome(res))
+			return r.fail("job-isolation", "runBillingJobs at %s failed: %s", s.Format(time.RFC3339), answerText(res))
 		}
 		n, _ := get(res.Data, "runBillingJobs.issued").(float64)
 		engine += int(n)
