@@ -1309,10 +1309,18 @@ func (r *invRun) setupWorld(start time.Time) *invFailure {
 		return r.fail("api", "sign-up failed")
 	}
 	og.member.idx = 1
-	if _, f := r.send("inviteMember", og.master.token, `mutation { inviteMember(input: {email: "m0@inv.test"}) { account { id } } }`, nil, allow("")); f != nil {
+	// The member joins by invitation, then acts with the session it gets.
+	inv, f := r.send("inviteMember", og.master.token, `mutation { inviteMember(input: {email: "m0@inv.test"}) { token } }`, nil, allow(""))
+	if f != nil {
 		return f
 	}
-	_, f := r.send("grant BILLING_MANAGER", og.master.token,
+	joined, f := r.send("acceptInvitation", og.member.token, `mutation($t: String!) { acceptInvitation(input: {token: $t}) { accessToken account { id } } }`,
+		map[string]any{"t": str(inv.Data, "inviteMember.token")}, allow(""))
+	if f != nil {
+		return f
+	}
+	og.member.token = str(joined.Data, "acceptInvitation.accessToken")
+	_, f = r.send("grant BILLING_MANAGER", og.master.token,
 		`mutation($bg: ID!, $a: ID!) { grantBillingGroupRole(input: {billingGroupId: $bg, accountId: $a, role: BILLING_MANAGER}) { billingGroup { id } } }`,
 		map[string]any{"bg": og.groups[0].id, "a": og.member.id}, allow(""))
 	return f
