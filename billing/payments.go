@@ -351,6 +351,12 @@ func (e *Engine) payer(ctx context.Context, client *ent.Client, orgID string) (*
 	return a, m, err
 }
 
+// Payer is the organization's master account, which pays for it, and its
+// automatic method (nil when it has none).
+func (e *Engine) Payer(ctx context.Context, orgID string) (*ent.Account, *ent.PaymentMethod, error) {
+	return e.payer(ctx, e.Client, orgID)
+}
+
 // payerCache memoises payer lookups by organization for one job run, so a
 // run over many invoices reads each organization's payer once.
 func (e *Engine) payerCache() func(context.Context, string) (*ent.Account, *ent.PaymentMethod, error) {

@@ -42,6 +42,28 @@ type Account struct {
 	CashReceiptType *string `json:"cash_receipt_type,omitempty"`
 	// CashReceiptIdentifier holds the value of the "cash_receipt_identifier" field.
 	CashReceiptIdentifier *string `json:"cash_receipt_identifier,omitempty"`
+	// Language holds the value of the "language" field.
+	Language *account.Language `json:"language,omitempty"`
+	// LegalName holds the value of the "legal_name" field.
+	LegalName string `json:"legal_name,omitempty"`
+	// BusinessRegistrationNumber holds the value of the "business_registration_number" field.
+	BusinessRegistrationNumber string `json:"business_registration_number,omitempty"`
+	// RepresentativeName holds the value of the "representative_name" field.
+	RepresentativeName string `json:"representative_name,omitempty"`
+	// Address holds the value of the "address" field.
+	Address string `json:"address,omitempty"`
+	// PhoneNumber holds the value of the "phone_number" field.
+	PhoneNumber string `json:"phone_number,omitempty"`
+	// PhoneVerifiedAt holds the value of the "phone_verified_at" field.
+	PhoneVerifiedAt *time.Time `json:"phone_verified_at,omitempty"`
+	// PendingPhoneNumber holds the value of the "pending_phone_number" field.
+	PendingPhoneNumber string `json:"pending_phone_number,omitempty"`
+	// PhoneCodeHash holds the value of the "phone_code_hash" field.
+	PhoneCodeHash string `json:"-"`
+	// PhoneCodeSentAt holds the value of the "phone_code_sent_at" field.
+	PhoneCodeSentAt *time.Time `json:"phone_code_sent_at,omitempty"`
+	// PhoneCodeAttempts holds the value of the "phone_code_attempts" field.
+	PhoneCodeAttempts int `json:"phone_code_attempts,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the AccountQuery when eager-loading is set.
 	Edges        AccountEdges `json:"edges"`
@@ -88,9 +110,11 @@ func (*Account) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case account.FieldIsMaster, account.FieldBusinessCertified:
 			values[i] = new(sql.NullBool)
-		case account.FieldID, account.FieldOrgID, account.FieldEmail, account.FieldBillingEmail, account.FieldPasswordHash, account.FieldMemberType, account.FieldResidenceCountry, account.FieldCashReceiptType, account.FieldCashReceiptIdentifier:
+		case account.FieldPhoneCodeAttempts:
+			values[i] = new(sql.NullInt64)
+		case account.FieldID, account.FieldOrgID, account.FieldEmail, account.FieldBillingEmail, account.FieldPasswordHash, account.FieldMemberType, account.FieldResidenceCountry, account.FieldCashReceiptType, account.FieldCashReceiptIdentifier, account.FieldLanguage, account.FieldLegalName, account.FieldBusinessRegistrationNumber, account.FieldRepresentativeName, account.FieldAddress, account.FieldPhoneNumber, account.FieldPendingPhoneNumber, account.FieldPhoneCodeHash:
 			values[i] = new(sql.NullString)
-		case account.FieldCreatedAt, account.FieldBirthDate:
+		case account.FieldCreatedAt, account.FieldBirthDate, account.FieldPhoneVerifiedAt, account.FieldPhoneCodeSentAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -188,6 +212,75 @@ func (_m *Account) assignValues(columns []string, values []any) error {
 				_m.CashReceiptIdentifier = new(string)
 				*_m.CashReceiptIdentifier = value.String
 			}
+		case account.FieldLanguage:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field language", values[i])
+			} else if value.Valid {
+				_m.Language = new(account.Language)
+				*_m.Language = account.Language(value.String)
+			}
+		case account.FieldLegalName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field legal_name", values[i])
+			} else if value.Valid {
+				_m.LegalName = value.String
+			}
+		case account.FieldBusinessRegistrationNumber:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field business_registration_number", values[i])
+			} else if value.Valid {
+				_m.BusinessRegistrationNumber = value.String
+			}
+		case account.FieldRepresentativeName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field representative_name", values[i])
+			} else if value.Valid {
+				_m.RepresentativeName = value.String
+			}
+		case account.FieldAddress:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field address", values[i])
+			} else if value.Valid {
+				_m.Address = value.String
+			}
+		case account.FieldPhoneNumber:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field phone_number", values[i])
+			} else if value.Valid {
+				_m.PhoneNumber = value.String
+			}
+		case account.FieldPhoneVerifiedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field phone_verified_at", values[i])
+			} else if value.Valid {
+				_m.PhoneVerifiedAt = new(time.Time)
+				*_m.PhoneVerifiedAt = value.Time
+			}
+		case account.FieldPendingPhoneNumber:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field pending_phone_number", values[i])
+			} else if value.Valid {
+				_m.PendingPhoneNumber = value.String
+			}
+		case account.FieldPhoneCodeHash:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field phone_code_hash", values[i])
+			} else if value.Valid {
+				_m.PhoneCodeHash = value.String
+			}
+		case account.FieldPhoneCodeSentAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field phone_code_sent_at", values[i])
+			} else if value.Valid {
+				_m.PhoneCodeSentAt = new(time.Time)
+				*_m.PhoneCodeSentAt = value.Time
+			}
+		case account.FieldPhoneCodeAttempts:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field phone_code_attempts", values[i])
+			} else if value.Valid {
+				_m.PhoneCodeAttempts = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -274,6 +367,44 @@ func (_m *Account) String() string {
 		builder.WriteString("cash_receipt_identifier=")
 		builder.WriteString(*v)
 	}
+	builder.WriteString(", ")
+	if v := _m.Language; v != nil {
+		builder.WriteString("language=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("legal_name=")
+	builder.WriteString(_m.LegalName)
+	builder.WriteString(", ")
+	builder.WriteString("business_registration_number=")
+	builder.WriteString(_m.BusinessRegistrationNumber)
+	builder.WriteString(", ")
+	builder.WriteString("representative_name=")
+	builder.WriteString(_m.RepresentativeName)
+	builder.WriteString(", ")
+	builder.WriteString("address=")
+	builder.WriteString(_m.Address)
+	builder.WriteString(", ")
+	builder.WriteString("phone_number=")
+	builder.WriteString(_m.PhoneNumber)
+	builder.WriteString(", ")
+	if v := _m.PhoneVerifiedAt; v != nil {
+		builder.WriteString("phone_verified_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("pending_phone_number=")
+	builder.WriteString(_m.PendingPhoneNumber)
+	builder.WriteString(", ")
+	builder.WriteString("phone_code_hash=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.PhoneCodeSentAt; v != nil {
+		builder.WriteString("phone_code_sent_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("phone_code_attempts=")
+	builder.WriteString(fmt.Sprintf("%v", _m.PhoneCodeAttempts))
 	builder.WriteByte(')')
 	return builder.String()
 }

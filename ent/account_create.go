@@ -145,6 +145,160 @@ func (_c *AccountCreate) SetNillableCashReceiptIdentifier(v *string) *AccountCre
 	return _c
 }
 
+// SetLanguage sets the "language" field.
+func (_c *AccountCreate) SetLanguage(v account.Language) *AccountCreate {
+	_c.mutation.SetLanguage(v)
+	return _c
+}
+
+// SetNillableLanguage sets the "language" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableLanguage(v *account.Language) *AccountCreate {
+	if v != nil {
+		_c.SetLanguage(*v)
+	}
+	return _c
+}
+
+// SetLegalName sets the "legal_name" field.
+func (_c *AccountCreate) SetLegalName(v string) *AccountCreate {
+	_c.mutation.SetLegalName(v)
+	return _c
+}
+
+// SetNillableLegalName sets the "legal_name" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableLegalName(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetLegalName(*v)
+	}
+	return _c
+}
+
+// SetBusinessRegistrationNumber sets the "business_registration_number" field.
+func (_c *AccountCreate) SetBusinessRegistrationNumber(v string) *AccountCreate {
+	_c.mutation.SetBusinessRegistrationNumber(v)
+	return _c
+}
+
+// SetNillableBusinessRegistrationNumber sets the "business_registration_number" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableBusinessRegistrationNumber(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetBusinessRegistrationNumber(*v)
+	}
+	return _c
+}
+
+// SetRepresentativeName sets the "representative_name" field.
+func (_c *AccountCreate) SetRepresentativeName(v string) *AccountCreate {
+	_c.mutation.SetRepresentativeName(v)
+	return _c
+}
+
+// SetNillableRepresentativeName sets the "representative_name" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableRepresentativeName(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetRepresentativeName(*v)
+	}
+	return _c
+}
+
+// SetAddress sets the "address" field.
+func (_c *AccountCreate) SetAddress(v string) *AccountCreate {
+	_c.mutation.SetAddress(v)
+	return _c
+}
+
+// SetNillableAddress sets the "address" field if the given value is not nil.
+func (_c *AccountCreate) SetNillableAddress(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetAddress(*v)
+	}
+	return _c
+}
+
+// SetPhoneNumber sets the "phone_number" field.
+func (_c *AccountCreate) SetPhoneNumber(v string) *AccountCreate {
+	_c.mutation.SetPhoneNumber(v)
+	return _c
+}
+
+// SetNillablePhoneNumber sets the "phone_number" field if the given value is not nil.
+func (_c *AccountCreate) SetNillablePhoneNumber(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetPhoneNumber(*v)
+	}
+	return _c
+}
+
+// SetPhoneVerifiedAt sets the "phone_verified_at" field.
+func (_c *AccountCreate) SetPhoneVerifiedAt(v time.Time) *AccountCreate {
+	_c.mutation.SetPhoneVerifiedAt(v)
+	return _c
+}
+
+// SetNillablePhoneVerifiedAt sets the "phone_verified_at" field if the given value is not nil.
+func (_c *AccountCreate) SetNillablePhoneVerifiedAt(v *time.Time) *AccountCreate {
+	if v != nil {
+		_c.SetPhoneVerifiedAt(*v)
+	}
+	return _c
+}
+
+// SetPendingPhoneNumber sets the "pending_phone_number" field.
+func (_c *AccountCreate) SetPendingPhoneNumber(v string) *AccountCreate {
+	_c.mutation.SetPendingPhoneNumber(v)
+	return _c
+}
+
+// SetNillablePendingPhoneNumber sets the "pending_phone_number" field if the given value is not nil.
+func (_c *AccountCreate) SetNillablePendingPhoneNumber(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetPendingPhoneNumber(*v)
+	}
+	return _c
+}
+
+// SetPhoneCodeHash sets the "phone_code_hash" field.
+func (_c *AccountCreate) SetPhoneCodeHash(v string) *AccountCreate {
+	_c.mutation.SetPhoneCodeHash(v)
+	return _c
+}
+
+// SetNillablePhoneCodeHash sets the "phone_code_hash" field if the given value is not nil.
+func (_c *AccountCreate) SetNillablePhoneCodeHash(v *string) *AccountCreate {
+	if v != nil {
+		_c.SetPhoneCodeHash(*v)
+	}
+	return _c
+}
+
+// SetPhoneCodeSentAt sets the "phone_code_sent_at" field.
+func (_c *AccountCreate) SetPhoneCodeSentAt(v time.Time) *AccountCreate {
+	_c.mutation.SetPhoneCodeSentAt(v)
+	return _c
+}
+
+// SetNillablePhoneCodeSentAt sets the "phone_code_sent_at" field if the given value is not nil.
+func (_c *AccountCreate) SetNillablePhoneCodeSentAt(v *time.Time) *AccountCreate {
+	if v != nil {
+		_c.SetPhoneCodeSentAt(*v)
+	}
+	return _c
+}
+
+// SetPhoneCodeAttempts sets the "phone_code_attempts" field.
+func (_c *AccountCreate) SetPhoneCodeAttempts(v int) *AccountCreate {
+	_c.mutation.SetPhoneCodeAttempts(v)
+	return _c
+}
+
+// SetNillablePhoneCodeAttempts sets the "phone_code_attempts" field if the given value is not nil.
+func (_c *AccountCreate) SetNillablePhoneCodeAttempts(v *int) *AccountCreate {
+	if v != nil {
+		_c.SetPhoneCodeAttempts(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *AccountCreate) SetID(v string) *AccountCreate {
 	_c.mutation.SetID(v)
@@ -232,6 +386,10 @@ func (_c *AccountCreate) defaults() {
 		v := account.DefaultBusinessCertified
 		_c.mutation.SetBusinessCertified(v)
 	}
+	if _, ok := _c.mutation.PhoneCodeAttempts(); !ok {
+		v := account.DefaultPhoneCodeAttempts
+		_c.mutation.SetPhoneCodeAttempts(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := account.DefaultID()
 		_c.mutation.SetID(v)
@@ -291,6 +449,44 @@ func (_c *AccountCreate) check() error {
 	}
 	if _, ok := _c.mutation.BusinessCertified(); !ok {
 		return &ValidationError{Name: "business_certified", err: errors.New(`ent: missing required field "Account.business_certified"`)}
+	}
+	if v, ok := _c.mutation.Language(); ok {
+		if err := account.LanguageValidator(v); err != nil {
+			return &ValidationError{Name: "language", err: fmt.Errorf(`ent: validator failed for field "Account.language": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.LegalName(); ok {
+		if err := account.LegalNameValidator(v); err != nil {
+			return &ValidationError{Name: "legal_name", err: fmt.Errorf(`ent: validator failed for field "Account.legal_name": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.BusinessRegistrationNumber(); ok {
+		if err := account.BusinessRegistrationNumberValidator(v); err != nil {
+			return &ValidationError{Name: "business_registration_number", err: fmt.Errorf(`ent: validator failed for field "Account.business_registration_number": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.RepresentativeName(); ok {
+		if err := account.RepresentativeNameValidator(v); err != nil {
+			return &ValidationError{Name: "representative_name", err: fmt.Errorf(`ent: validator failed for field "Account.representative_name": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.Address(); ok {
+		if err := account.AddressValidator(v); err != nil {
+			return &ValidationError{Name: "address", err: fmt.Errorf(`ent: validator failed for field "Account.address": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.PhoneNumber(); ok {
+		if err := account.PhoneNumberValidator(v); err != nil {
+			return &ValidationError{Name: "phone_number", err: fmt.Errorf(`ent: validator failed for field "Account.phone_number": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.PendingPhoneNumber(); ok {
+		if err := account.PendingPhoneNumberValidator(v); err != nil {
+			return &ValidationError{Name: "pending_phone_number", err: fmt.Errorf(`ent: validator failed for field "Account.pending_phone_number": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.PhoneCodeAttempts(); !ok {
+		return &ValidationError{Name: "phone_code_attempts", err: errors.New(`ent: missing required field "Account.phone_code_attempts"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := account.IDValidator(v); err != nil {
@@ -379,6 +575,50 @@ func (_c *AccountCreate) createSpec() (*Account, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CashReceiptIdentifier(); ok {
 		_spec.SetField(account.FieldCashReceiptIdentifier, field.TypeString, value)
 		_node.CashReceiptIdentifier = &value
+	}
+	if value, ok := _c.mutation.Language(); ok {
+		_spec.SetField(account.FieldLanguage, field.TypeEnum, value)
+		_node.Language = &value
+	}
+	if value, ok := _c.mutation.LegalName(); ok {
+		_spec.SetField(account.FieldLegalName, field.TypeString, value)
+		_node.LegalName = value
+	}
+	if value, ok := _c.mutation.BusinessRegistrationNumber(); ok {
+		_spec.SetField(account.FieldBusinessRegistrationNumber, field.TypeString, value)
+		_node.BusinessRegistrationNumber = value
+	}
+	if value, ok := _c.mutation.RepresentativeName(); ok {
+		_spec.SetField(account.FieldRepresentativeName, field.TypeString, value)
+		_node.RepresentativeName = value
+	}
+	if value, ok := _c.mutation.Address(); ok {
+		_spec.SetField(account.FieldAddress, field.TypeString, value)
+		_node.Address = value
+	}
+	if value, ok := _c.mutation.PhoneNumber(); ok {
+		_spec.SetField(account.FieldPhoneNumber, field.TypeString, value)
+		_node.PhoneNumber = value
+	}
+	if value, ok := _c.mutation.PhoneVerifiedAt(); ok {
+		_spec.SetField(account.FieldPhoneVerifiedAt, field.TypeTime, value)
+		_node.PhoneVerifiedAt = &value
+	}
+	if value, ok := _c.mutation.PendingPhoneNumber(); ok {
+		_spec.SetField(account.FieldPendingPhoneNumber, field.TypeString, value)
+		_node.PendingPhoneNumber = value
+	}
+	if value, ok := _c.mutation.PhoneCodeHash(); ok {
+		_spec.SetField(account.FieldPhoneCodeHash, field.TypeString, value)
+		_node.PhoneCodeHash = value
+	}
+	if value, ok := _c.mutation.PhoneCodeSentAt(); ok {
+		_spec.SetField(account.FieldPhoneCodeSentAt, field.TypeTime, value)
+		_node.PhoneCodeSentAt = &value
+	}
+	if value, ok := _c.mutation.PhoneCodeAttempts(); ok {
+		_spec.SetField(account.FieldPhoneCodeAttempts, field.TypeInt, value)
+		_node.PhoneCodeAttempts = value
 	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -603,6 +843,204 @@ func (u *AccountUpsert) ClearCashReceiptIdentifier() *AccountUpsert {
 	return u
 }
 
+// SetLanguage sets the "language" field.
+func (u *AccountUpsert) SetLanguage(v account.Language) *AccountUpsert {
+	u.Set(account.FieldLanguage, v)
+	return u
+}
+
+// UpdateLanguage sets the "language" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateLanguage() *AccountUpsert {
+	u.SetExcluded(account.FieldLanguage)
+	return u
+}
+
+// ClearLanguage clears the value of the "language" field.
+func (u *AccountUpsert) ClearLanguage() *AccountUpsert {
+	u.SetNull(account.FieldLanguage)
+	return u
+}
+
+// SetLegalName sets the "legal_name" field.
+func (u *AccountUpsert) SetLegalName(v string) *AccountUpsert {
+	u.Set(account.FieldLegalName, v)
+	return u
+}
+
+// UpdateLegalName sets the "legal_name" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateLegalName() *AccountUpsert {
+	u.SetExcluded(account.FieldLegalName)
+	return u
+}
+
+// ClearLegalName clears the value of the "legal_name" field.
+func (u *AccountUpsert) ClearLegalName() *AccountUpsert {
+	u.SetNull(account.FieldLegalName)
+	return u
+}
+
+// SetBusinessRegistrationNumber sets the "business_registration_number" field.
+func (u *AccountUpsert) SetBusinessRegistrationNumber(v string) *AccountUpsert {
+	u.Set(account.FieldBusinessRegistrationNumber, v)
+	return u
+}
+
+// UpdateBusinessRegistrationNumber sets the "business_registration_number" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateBusinessRegistrationNumber() *AccountUpsert {
+	u.SetExcluded(account.FieldBusinessRegistrationNumber)
+	return u
+}
+
+// ClearBusinessRegistrationNumber clears the value of the "business_registration_number" field.
+func (u *AccountUpsert) ClearBusinessRegistrationNumber() *AccountUpsert {
+	u.SetNull(account.FieldBusinessRegistrationNumber)
+	return u
+}
+
+// SetRepresentativeName sets the "representative_name" field.
+func (u *AccountUpsert) SetRepresentativeName(v string) *AccountUpsert {
+	u.Set(account.FieldRepresentativeName, v)
+	return u
+}
+
+// UpdateRepresentativeName sets the "representative_name" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateRepresentativeName() *AccountUpsert {
+	u.SetExcluded(account.FieldRepresentativeName)
+	return u
+}
+
+// ClearRepresentativeName clears the value of the "representative_name" field.
+func (u *AccountUpsert) ClearRepresentativeName() *AccountUpsert {
+	u.SetNull(account.FieldRepresentativeName)
+	return u
+}
+
+// SetAddress sets the "address" field.
+func (u *AccountUpsert) SetAddress(v string) *AccountUpsert {
+	u.Set(account.FieldAddress, v)
+	return u
+}
+
+// UpdateAddress sets the "address" field to the value that was provided on create.
+func (u *AccountUpsert) UpdateAddress() *AccountUpsert {
+	u.SetExcluded(account.FieldAddress)
+	return u
+}
+
+// ClearAddress clears the value of the "address" field.
+func (u *AccountUpsert) ClearAddress() *AccountUpsert {
+	u.SetNull(account.FieldAddress)
+	return u
+}
+
+// SetPhoneNumber sets the "phone_number" field.
+func (u *AccountUpsert) SetPhoneNumber(v string) *AccountUpsert {
+	u.Set(account.FieldPhoneNumber, v)
+	return u
+}
+
+// UpdatePhoneNumber sets the "phone_number" field to the value that was provided on create.
+func (u *AccountUpsert) UpdatePhoneNumber() *AccountUpsert {
+	u.SetExcluded(account.FieldPhoneNumber)
+	return u
+}
+
+// ClearPhoneNumber clears the value of the "phone_number" field.
+func (u *AccountUpsert) ClearPhoneNumber() *AccountUpsert {
+	u.SetNull(account.FieldPhoneNumber)
+	return u
+}
+
+// SetPhoneVerifiedAt sets the "phone_verified_at" field.
+func (u *AccountUpsert) SetPhoneVerifiedAt(v time.Time) *AccountUpsert {
+	u.Set(account.FieldPhoneVerifiedAt, v)
+	return u
+}
+
+// UpdatePhoneVerifiedAt sets the "phone_verified_at" field to the value that was provided on create.
+func (u *AccountUpsert) UpdatePhoneVerifiedAt() *AccountUpsert {
+	u.SetExcluded(account.FieldPhoneVerifiedAt)
+	return u
+}
+
+// ClearPhoneVerifiedAt clears the value of the "phone_verified_at" field.
+func (u *AccountUpsert) ClearPhoneVerifiedAt() *AccountUpsert {
+	u.SetNull(account.FieldPhoneVerifiedAt)
+	return u
+}
+
+// SetPendingPhoneNumber sets the "pending_phone_number" field.
+func (u *AccountUpsert) SetPendingPhoneNumber(v string) *AccountUpsert {
+	u.Set(account.FieldPendingPhoneNumber, v)
+	return u
+}
+
+// UpdatePendingPhoneNumber sets the "pending_phone_number" field to the value that was provided on create.
+func (u *AccountUpsert) UpdatePendingPhoneNumber() *AccountUpsert {
+	u.SetExcluded(account.FieldPendingPhoneNumber)
+	return u
+}
+
+// ClearPendingPhoneNumber clears the value of the "pending_phone_number" field.
+func (u *AccountUpsert) ClearPendingPhoneNumber() *AccountUpsert {
+	u.SetNull(account.FieldPendingPhoneNumber)
+	return u
+}
+
+// SetPhoneCodeHash sets the "phone_code_hash" field.
+func (u *AccountUpsert) SetPhoneCodeHash(v string) *AccountUpsert {
+	u.Set(account.FieldPhoneCodeHash, v)
+	return u
+}
+
+// UpdatePhoneCodeHash sets the "phone_code_hash" field to the value that was provided on create.
+func (u *AccountUpsert) UpdatePhoneCodeHash() *AccountUpsert {
+	u.SetExcluded(account.FieldPhoneCodeHash)
+	return u
+}
+
+// ClearPhoneCodeHash clears the value of the "phone_code_hash" field.
+func (u *AccountUpsert) ClearPhoneCodeHash() *AccountUpsert {
+	u.SetNull(account.FieldPhoneCodeHash)
+	return u
+}
+
+// SetPhoneCodeSentAt sets the "phone_code_sent_at" field.
+func (u *AccountUpsert) SetPhoneCodeSentAt(v time.Time) *AccountUpsert {
+	u.Set(account.FieldPhoneCodeSentAt, v)
+	return u
+}
+
+// UpdatePhoneCodeSentAt sets the "phone_code_sent_at" field to the value that was provided on create.
+func (u *AccountUpsert) UpdatePhoneCodeSentAt() *AccountUpsert {
+	u.SetExcluded(account.FieldPhoneCodeSentAt)
+	return u
+}
+
+// ClearPhoneCodeSentAt clears the value of the "phone_code_sent_at" field.
+func (u *AccountUpsert) ClearPhoneCodeSentAt() *AccountUpsert {
+	u.SetNull(account.FieldPhoneCodeSentAt)
+	return u
+}
+
+// SetPhoneCodeAttempts sets the "phone_code_attempts" field.
+func (u *AccountUpsert) SetPhoneCodeAttempts(v int) *AccountUpsert {
+	u.Set(account.FieldPhoneCodeAttempts, v)
+	return u
+}
+
+// UpdatePhoneCodeAttempts sets the "phone_code_attempts" field to the value that was provided on create.
+func (u *AccountUpsert) UpdatePhoneCodeAttempts() *AccountUpsert {
+	u.SetExcluded(account.FieldPhoneCodeAttempts)
+	return u
+}
+
+// AddPhoneCodeAttempts adds v to the "phone_code_attempts" field.
+func (u *AccountUpsert) AddPhoneCodeAttempts(v int) *AccountUpsert {
+	u.Add(account.FieldPhoneCodeAttempts, v)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -815,6 +1253,237 @@ func (u *AccountUpsertOne) UpdateCashReceiptIdentifier() *AccountUpsertOne {
 func (u *AccountUpsertOne) ClearCashReceiptIdentifier() *AccountUpsertOne {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearCashReceiptIdentifier()
+	})
+}
+
+// SetLanguage sets the "language" field.
+func (u *AccountUpsertOne) SetLanguage(v account.Language) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetLanguage(v)
+	})
+}
+
+// UpdateLanguage sets the "language" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateLanguage() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateLanguage()
+	})
+}
+
+// ClearLanguage clears the value of the "language" field.
+func (u *AccountUpsertOne) ClearLanguage() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearLanguage()
+	})
+}
+
+// SetLegalName sets the "legal_name" field.
+func (u *AccountUpsertOne) SetLegalName(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetLegalName(v)
+	})
+}
+
+// UpdateLegalName sets the "legal_name" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateLegalName() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateLegalName()
+	})
+}
+
+// ClearLegalName clears the value of the "legal_name" field.
+func (u *AccountUpsertOne) ClearLegalName() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearLegalName()
+	})
+}
+
+// SetBusinessRegistrationNumber sets the "business_registration_number" field.
+func (u *AccountUpsertOne) SetBusinessRegistrationNumber(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetBusinessRegistrationNumber(v)
+	})
+}
+
+// UpdateBusinessRegistrationNumber sets the "business_registration_number" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateBusinessRegistrationNumber() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateBusinessRegistrationNumber()
+	})
+}
+
+// ClearBusinessRegistrationNumber clears the value of the "business_registration_number" field.
+func (u *AccountUpsertOne) ClearBusinessRegistrationNumber() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearBusinessRegistrationNumber()
+	})
+}
+
+// SetRepresentativeName sets the "representative_name" field.
+func (u *AccountUpsertOne) SetRepresentativeName(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetRepresentativeName(v)
+	})
+}
+
+// UpdateRepresentativeName sets the "representative_name" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateRepresentativeName() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateRepresentativeName()
+	})
+}
+
+// ClearRepresentativeName clears the value of the "representative_name" field.
+func (u *AccountUpsertOne) ClearRepresentativeName() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearRepresentativeName()
+	})
+}
+
+// SetAddress sets the "address" field.
+func (u *AccountUpsertOne) SetAddress(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetAddress(v)
+	})
+}
+
+// UpdateAddress sets the "address" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdateAddress() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateAddress()
+	})
+}
+
+// ClearAddress clears the value of the "address" field.
+func (u *AccountUpsertOne) ClearAddress() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearAddress()
+	})
+}
+
+// SetPhoneNumber sets the "phone_number" field.
+func (u *AccountUpsertOne) SetPhoneNumber(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneNumber(v)
+	})
+}
+
+// UpdatePhoneNumber sets the "phone_number" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdatePhoneNumber() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneNumber()
+	})
+}
+
+// ClearPhoneNumber clears the value of the "phone_number" field.
+func (u *AccountUpsertOne) ClearPhoneNumber() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPhoneNumber()
+	})
+}
+
+// SetPhoneVerifiedAt sets the "phone_verified_at" field.
+func (u *AccountUpsertOne) SetPhoneVerifiedAt(v time.Time) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneVerifiedAt(v)
+	})
+}
+
+// UpdatePhoneVerifiedAt sets the "phone_verified_at" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdatePhoneVerifiedAt() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneVerifiedAt()
+	})
+}
+
+// ClearPhoneVerifiedAt clears the value of the "phone_verified_at" field.
+func (u *AccountUpsertOne) ClearPhoneVerifiedAt() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPhoneVerifiedAt()
+	})
+}
+
+// SetPendingPhoneNumber sets the "pending_phone_number" field.
+func (u *AccountUpsertOne) SetPendingPhoneNumber(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPendingPhoneNumber(v)
+	})
+}
+
+// UpdatePendingPhoneNumber sets the "pending_phone_number" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdatePendingPhoneNumber() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePendingPhoneNumber()
+	})
+}
+
+// ClearPendingPhoneNumber clears the value of the "pending_phone_number" field.
+func (u *AccountUpsertOne) ClearPendingPhoneNumber() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPendingPhoneNumber()
+	})
+}
+
+// SetPhoneCodeHash sets the "phone_code_hash" field.
+func (u *AccountUpsertOne) SetPhoneCodeHash(v string) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneCodeHash(v)
+	})
+}
+
+// UpdatePhoneCodeHash sets the "phone_code_hash" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdatePhoneCodeHash() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneCodeHash()
+	})
+}
+
+// ClearPhoneCodeHash clears the value of the "phone_code_hash" field.
+func (u *AccountUpsertOne) ClearPhoneCodeHash() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPhoneCodeHash()
+	})
+}
+
+// SetPhoneCodeSentAt sets the "phone_code_sent_at" field.
+func (u *AccountUpsertOne) SetPhoneCodeSentAt(v time.Time) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneCodeSentAt(v)
+	})
+}
+
+// UpdatePhoneCodeSentAt sets the "phone_code_sent_at" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdatePhoneCodeSentAt() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneCodeSentAt()
+	})
+}
+
+// ClearPhoneCodeSentAt clears the value of the "phone_code_sent_at" field.
+func (u *AccountUpsertOne) ClearPhoneCodeSentAt() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPhoneCodeSentAt()
+	})
+}
+
+// SetPhoneCodeAttempts sets the "phone_code_attempts" field.
+func (u *AccountUpsertOne) SetPhoneCodeAttempts(v int) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneCodeAttempts(v)
+	})
+}
+
+// AddPhoneCodeAttempts adds v to the "phone_code_attempts" field.
+func (u *AccountUpsertOne) AddPhoneCodeAttempts(v int) *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.AddPhoneCodeAttempts(v)
+	})
+}
+
+// UpdatePhoneCodeAttempts sets the "phone_code_attempts" field to the value that was provided on create.
+func (u *AccountUpsertOne) UpdatePhoneCodeAttempts() *AccountUpsertOne {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneCodeAttempts()
 	})
 }
 
@@ -1197,6 +1866,237 @@ func (u *AccountUpsertBulk) UpdateCashReceiptIdentifier() *AccountUpsertBulk {
 func (u *AccountUpsertBulk) ClearCashReceiptIdentifier() *AccountUpsertBulk {
 	return u.Update(func(s *AccountUpsert) {
 		s.ClearCashReceiptIdentifier()
+	})
+}
+
+// SetLanguage sets the "language" field.
+func (u *AccountUpsertBulk) SetLanguage(v account.Language) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetLanguage(v)
+	})
+}
+
+// UpdateLanguage sets the "language" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateLanguage() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateLanguage()
+	})
+}
+
+// ClearLanguage clears the value of the "language" field.
+func (u *AccountUpsertBulk) ClearLanguage() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearLanguage()
+	})
+}
+
+// SetLegalName sets the "legal_name" field.
+func (u *AccountUpsertBulk) SetLegalName(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetLegalName(v)
+	})
+}
+
+// UpdateLegalName sets the "legal_name" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateLegalName() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateLegalName()
+	})
+}
+
+// ClearLegalName clears the value of the "legal_name" field.
+func (u *AccountUpsertBulk) ClearLegalName() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearLegalName()
+	})
+}
+
+// SetBusinessRegistrationNumber sets the "business_registration_number" field.
+func (u *AccountUpsertBulk) SetBusinessRegistrationNumber(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetBusinessRegistrationNumber(v)
+	})
+}
+
+// UpdateBusinessRegistrationNumber sets the "business_registration_number" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateBusinessRegistrationNumber() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateBusinessRegistrationNumber()
+	})
+}
+
+// ClearBusinessRegistrationNumber clears the value of the "business_registration_number" field.
+func (u *AccountUpsertBulk) ClearBusinessRegistrationNumber() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearBusinessRegistrationNumber()
+	})
+}
+
+// SetRepresentativeName sets the "representative_name" field.
+func (u *AccountUpsertBulk) SetRepresentativeName(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetRepresentativeName(v)
+	})
+}
+
+// UpdateRepresentativeName sets the "representative_name" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateRepresentativeName() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateRepresentativeName()
+	})
+}
+
+// ClearRepresentativeName clears the value of the "representative_name" field.
+func (u *AccountUpsertBulk) ClearRepresentativeName() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearRepresentativeName()
+	})
+}
+
+// SetAddress sets the "address" field.
+func (u *AccountUpsertBulk) SetAddress(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetAddress(v)
+	})
+}
+
+// UpdateAddress sets the "address" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdateAddress() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdateAddress()
+	})
+}
+
+// ClearAddress clears the value of the "address" field.
+func (u *AccountUpsertBulk) ClearAddress() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearAddress()
+	})
+}
+
+// SetPhoneNumber sets the "phone_number" field.
+func (u *AccountUpsertBulk) SetPhoneNumber(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneNumber(v)
+	})
+}
+
+// UpdatePhoneNumber sets the "phone_number" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdatePhoneNumber() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneNumber()
+	})
+}
+
+// ClearPhoneNumber clears the value of the "phone_number" field.
+func (u *AccountUpsertBulk) ClearPhoneNumber() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPhoneNumber()
+	})
+}
+
+// SetPhoneVerifiedAt sets the "phone_verified_at" field.
+func (u *AccountUpsertBulk) SetPhoneVerifiedAt(v time.Time) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneVerifiedAt(v)
+	})
+}
+
+// UpdatePhoneVerifiedAt sets the "phone_verified_at" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdatePhoneVerifiedAt() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneVerifiedAt()
+	})
+}
+
+// ClearPhoneVerifiedAt clears the value of the "phone_verified_at" field.
+func (u *AccountUpsertBulk) ClearPhoneVerifiedAt() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPhoneVerifiedAt()
+	})
+}
+
+// SetPendingPhoneNumber sets the "pending_phone_number" field.
+func (u *AccountUpsertBulk) SetPendingPhoneNumber(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPendingPhoneNumber(v)
+	})
+}
+
+// UpdatePendingPhoneNumber sets the "pending_phone_number" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdatePendingPhoneNumber() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePendingPhoneNumber()
+	})
+}
+
+// ClearPendingPhoneNumber clears the value of the "pending_phone_number" field.
+func (u *AccountUpsertBulk) ClearPendingPhoneNumber() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPendingPhoneNumber()
+	})
+}
+
+// SetPhoneCodeHash sets the "phone_code_hash" field.
+func (u *AccountUpsertBulk) SetPhoneCodeHash(v string) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneCodeHash(v)
+	})
+}
+
+// UpdatePhoneCodeHash sets the "phone_code_hash" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdatePhoneCodeHash() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneCodeHash()
+	})
+}
+
+// ClearPhoneCodeHash clears the value of the "phone_code_hash" field.
+func (u *AccountUpsertBulk) ClearPhoneCodeHash() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPhoneCodeHash()
+	})
+}
+
+// SetPhoneCodeSentAt sets the "phone_code_sent_at" field.
+func (u *AccountUpsertBulk) SetPhoneCodeSentAt(v time.Time) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneCodeSentAt(v)
+	})
+}
+
+// UpdatePhoneCodeSentAt sets the "phone_code_sent_at" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdatePhoneCodeSentAt() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneCodeSentAt()
+	})
+}
+
+// ClearPhoneCodeSentAt clears the value of the "phone_code_sent_at" field.
+func (u *AccountUpsertBulk) ClearPhoneCodeSentAt() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.ClearPhoneCodeSentAt()
+	})
+}
+
+// SetPhoneCodeAttempts sets the "phone_code_attempts" field.
+func (u *AccountUpsertBulk) SetPhoneCodeAttempts(v int) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.SetPhoneCodeAttempts(v)
+	})
+}
+
+// AddPhoneCodeAttempts adds v to the "phone_code_attempts" field.
+func (u *AccountUpsertBulk) AddPhoneCodeAttempts(v int) *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.AddPhoneCodeAttempts(v)
+	})
+}
+
+// UpdatePhoneCodeAttempts sets the "phone_code_attempts" field to the value that was provided on create.
+func (u *AccountUpsertBulk) UpdatePhoneCodeAttempts() *AccountUpsertBulk {
+	return u.Update(func(s *AccountUpsert) {
+		s.UpdatePhoneCodeAttempts()
 	})
 }
 

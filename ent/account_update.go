@@ -189,6 +189,227 @@ func (_u *AccountUpdate) ClearCashReceiptIdentifier() *AccountUpdate {
 	return _u
 }
 
+// SetLanguage sets the "language" field.
+func (_u *AccountUpdate) SetLanguage(v account.Language) *AccountUpdate {
+	_u.mutation.SetLanguage(v)
+	return _u
+}
+
+// SetNillableLanguage sets the "language" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableLanguage(v *account.Language) *AccountUpdate {
+	if v != nil {
+		_u.SetLanguage(*v)
+	}
+	return _u
+}
+
+// ClearLanguage clears the value of the "language" field.
+func (_u *AccountUpdate) ClearLanguage() *AccountUpdate {
+	_u.mutation.ClearLanguage()
+	return _u
+}
+
+// SetLegalName sets the "legal_name" field.
+func (_u *AccountUpdate) SetLegalName(v string) *AccountUpdate {
+	_u.mutation.SetLegalName(v)
+	return _u
+}
+
+// SetNillableLegalName sets the "legal_name" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableLegalName(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetLegalName(*v)
+	}
+	return _u
+}
+
+// ClearLegalName clears the value of the "legal_name" field.
+func (_u *AccountUpdate) ClearLegalName() *AccountUpdate {
+	_u.mutation.ClearLegalName()
+	return _u
+}
+
+// SetBusinessRegistrationNumber sets the "business_registration_number" field.
+func (_u *AccountUpdate) SetBusinessRegistrationNumber(v string) *AccountUpdate {
+	_u.mutation.SetBusinessRegistrationNumber(v)
+	return _u
+}
+
+// SetNillableBusinessRegistrationNumber sets the "business_registration_number" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableBusinessRegistrationNumber(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetBusinessRegistrationNumber(*v)
+	}
+	return _u
+}
+
+// ClearBusinessRegistrationNumber clears the value of the "business_registration_number" field.
+func (_u *AccountUpdate) ClearBusinessRegistrationNumber() *AccountUpdate {
+	_u.mutation.ClearBusinessRegistrationNumber()
+	return _u
+}
+
+// SetRepresentativeName sets the "representative_name" field.
+func (_u *AccountUpdate) SetRepresentativeName(v string) *AccountUpdate {
+	_u.mutation.SetRepresentativeName(v)
+	return _u
+}
+
+// SetNillableRepresentativeName sets the "representative_name" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableRepresentativeName(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetRepresentativeName(*v)
+	}
+	return _u
+}
+
+// ClearRepresentativeName clears the value of the "representative_name" field.
+func (_u *AccountUpdate) ClearRepresentativeName() *AccountUpdate {
+	_u.mutation.ClearRepresentativeName()
+	return _u
+}
+
+// SetAddress sets the "address" field.
+func (_u *AccountUpdate) SetAddress(v string) *AccountUpdate {
+	_u.mutation.SetAddress(v)
+	return _u
+}
+
+// SetNillableAddress sets the "address" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillableAddress(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetAddress(*v)
+	}
+	return _u
+}
+
+// ClearAddress clears the value of the "address" field.
+func (_u *AccountUpdate) ClearAddress() *AccountUpdate {
+	_u.mutation.ClearAddress()
+	return _u
+}
+
+// SetPhoneNumber sets the "phone_number" field.
+func (_u *AccountUpdate) SetPhoneNumber(v string) *AccountUpdate {
+	_u.mutation.SetPhoneNumber(v)
+	return _u
+}
+
+// SetNillablePhoneNumber sets the "phone_number" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillablePhoneNumber(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetPhoneNumber(*v)
+	}
+	return _u
+}
+
+// ClearPhoneNumber clears the value of the "phone_number" field.
+func (_u *AccountUpdate) ClearPhoneNumber() *AccountUpdate {
+	_u.mutation.ClearPhoneNumber()
+	return _u
+}
+
+// SetPhoneVerifiedAt sets the "phone_verified_at" field.
+func (_u *AccountUpdate) SetPhoneVerifiedAt(v time.Time) *AccountUpdate {
+	_u.mutation.SetPhoneVerifiedAt(v)
+	return _u
+}
+
+// SetNillablePhoneVerifiedAt sets the "phone_verified_at" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillablePhoneVerifiedAt(v *time.Time) *AccountUpdate {
+	if v != nil {
+		_u.SetPhoneVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearPhoneVerifiedAt clears the value of the "phone_verified_at" field.
+func (_u *AccountUpdate) ClearPhoneVerifiedAt() *AccountUpdate {
+	_u.mutation.ClearPhoneVerifiedAt()
+	return _u
+}
+
+// SetPendingPhoneNumber sets the "pending_phone_number" field.
+func (_u *AccountUpdate) SetPendingPhoneNumber(v string) *AccountUpdate {
+	_u.mutation.SetPendingPhoneNumber(v)
+	return _u
+}
+
+// SetNillablePendingPhoneNumber sets the "pending_phone_number" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillablePendingPhoneNumber(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetPendingPhoneNumber(*v)
+	}
+	return _u
+}
+
+// ClearPendingPhoneNumber clears the value of the "pending_phone_number" field.
+func (_u *AccountUpdate) ClearPendingPhoneNumber() *AccountUpdate {
+	_u.mutation.ClearPendingPhoneNumber()
+	return _u
+}
+
+// SetPhoneCodeHash sets the "phone_code_hash" field.
+func (_u *AccountUpdate) SetPhoneCodeHash(v string) *AccountUpdate {
+	_u.mutation.SetPhoneCodeHash(v)
+	return _u
+}
+
+// SetNillablePhoneCodeHash sets the "phone_code_hash" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillablePhoneCodeHash(v *string) *AccountUpdate {
+	if v != nil {
+		_u.SetPhoneCodeHash(*v)
+	}
+	return _u
+}
+
+// ClearPhoneCodeHash clears the value of the "phone_code_hash" field.
+func (_u *AccountUpdate) ClearPhoneCodeHash() *AccountUpdate {
+	_u.mutation.ClearPhoneCodeHash()
+	return _u
+}
+
+// SetPhoneCodeSentAt sets the "phone_code_sent_at" field.
+func (_u *AccountUpdate) SetPhoneCodeSentAt(v time.Time) *AccountUpdate {
+	_u.mutation.SetPhoneCodeSentAt(v)
+	return _u
+}
+
+// SetNillablePhoneCodeSentAt sets the "phone_code_sent_at" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillablePhoneCodeSentAt(v *time.Time) *AccountUpdate {
+	if v != nil {
+		_u.SetPhoneCodeSentAt(*v)
+	}
+	return _u
+}
+
+// ClearPhoneCodeSentAt clears the value of the "phone_code_sent_at" field.
+func (_u *AccountUpdate) ClearPhoneCodeSentAt() *AccountUpdate {
+	_u.mutation.ClearPhoneCodeSentAt()
+	return _u
+}
+
+// SetPhoneCodeAttempts sets the "phone_code_attempts" field.
+func (_u *AccountUpdate) SetPhoneCodeAttempts(v int) *AccountUpdate {
+	_u.mutation.ResetPhoneCodeAttempts()
+	_u.mutation.SetPhoneCodeAttempts(v)
+	return _u
+}
+
+// SetNillablePhoneCodeAttempts sets the "phone_code_attempts" field if the given value is not nil.
+func (_u *AccountUpdate) SetNillablePhoneCodeAttempts(v *int) *AccountUpdate {
+	if v != nil {
+		_u.SetPhoneCodeAttempts(*v)
+	}
+	return _u
+}
+
+// AddPhoneCodeAttempts adds value to the "phone_code_attempts" field.
+func (_u *AccountUpdate) AddPhoneCodeAttempts(v int) *AccountUpdate {
+	_u.mutation.AddPhoneCodeAttempts(v)
+	return _u
+}
+
 // SetOrganizationID sets the "organization" edge to the Organization entity by ID.
 func (_u *AccountUpdate) SetOrganizationID(id string) *AccountUpdate {
 	_u.mutation.SetOrganizationID(id)
@@ -296,6 +517,41 @@ func (_u *AccountUpdate) check() error {
 			return &ValidationError{Name: "member_type", err: fmt.Errorf(`ent: validator failed for field "Account.member_type": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Language(); ok {
+		if err := account.LanguageValidator(v); err != nil {
+			return &ValidationError{Name: "language", err: fmt.Errorf(`ent: validator failed for field "Account.language": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LegalName(); ok {
+		if err := account.LegalNameValidator(v); err != nil {
+			return &ValidationError{Name: "legal_name", err: fmt.Errorf(`ent: validator failed for field "Account.legal_name": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.BusinessRegistrationNumber(); ok {
+		if err := account.BusinessRegistrationNumberValidator(v); err != nil {
+			return &ValidationError{Name: "business_registration_number", err: fmt.Errorf(`ent: validator failed for field "Account.business_registration_number": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.RepresentativeName(); ok {
+		if err := account.RepresentativeNameValidator(v); err != nil {
+			return &ValidationError{Name: "representative_name", err: fmt.Errorf(`ent: validator failed for field "Account.representative_name": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Address(); ok {
+		if err := account.AddressValidator(v); err != nil {
+			return &ValidationError{Name: "address", err: fmt.Errorf(`ent: validator failed for field "Account.address": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PhoneNumber(); ok {
+		if err := account.PhoneNumberValidator(v); err != nil {
+			return &ValidationError{Name: "phone_number", err: fmt.Errorf(`ent: validator failed for field "Account.phone_number": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PendingPhoneNumber(); ok {
+		if err := account.PendingPhoneNumberValidator(v); err != nil {
+			return &ValidationError{Name: "pending_phone_number", err: fmt.Errorf(`ent: validator failed for field "Account.pending_phone_number": %w`, err)}
+		}
+	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Account.organization"`)
 	}
@@ -355,6 +611,72 @@ func (_u *AccountUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.CashReceiptIdentifierCleared() {
 		_spec.ClearField(account.FieldCashReceiptIdentifier, field.TypeString)
+	}
+	if value, ok := _u.mutation.Language(); ok {
+		_spec.SetField(account.FieldLanguage, field.TypeEnum, value)
+	}
+	if _u.mutation.LanguageCleared() {
+		_spec.ClearField(account.FieldLanguage, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.LegalName(); ok {
+		_spec.SetField(account.FieldLegalName, field.TypeString, value)
+	}
+	if _u.mutation.LegalNameCleared() {
+		_spec.ClearField(account.FieldLegalName, field.TypeString)
+	}
+	if value, ok := _u.mutation.BusinessRegistrationNumber(); ok {
+		_spec.SetField(account.FieldBusinessRegistrationNumber, field.TypeString, value)
+	}
+	if _u.mutation.BusinessRegistrationNumberCleared() {
+		_spec.ClearField(account.FieldBusinessRegistrationNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.RepresentativeName(); ok {
+		_spec.SetField(account.FieldRepresentativeName, field.TypeString, value)
+	}
+	if _u.mutation.RepresentativeNameCleared() {
+		_spec.ClearField(account.FieldRepresentativeName, field.TypeString)
+	}
+	if value, ok := _u.mutation.Address(); ok {
+		_spec.SetField(account.FieldAddress, field.TypeString, value)
+	}
+	if _u.mutation.AddressCleared() {
+		_spec.ClearField(account.FieldAddress, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhoneNumber(); ok {
+		_spec.SetField(account.FieldPhoneNumber, field.TypeString, value)
+	}
+	if _u.mutation.PhoneNumberCleared() {
+		_spec.ClearField(account.FieldPhoneNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhoneVerifiedAt(); ok {
+		_spec.SetField(account.FieldPhoneVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.PhoneVerifiedAtCleared() {
+		_spec.ClearField(account.FieldPhoneVerifiedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PendingPhoneNumber(); ok {
+		_spec.SetField(account.FieldPendingPhoneNumber, field.TypeString, value)
+	}
+	if _u.mutation.PendingPhoneNumberCleared() {
+		_spec.ClearField(account.FieldPendingPhoneNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhoneCodeHash(); ok {
+		_spec.SetField(account.FieldPhoneCodeHash, field.TypeString, value)
+	}
+	if _u.mutation.PhoneCodeHashCleared() {
+		_spec.ClearField(account.FieldPhoneCodeHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhoneCodeSentAt(); ok {
+		_spec.SetField(account.FieldPhoneCodeSentAt, field.TypeTime, value)
+	}
+	if _u.mutation.PhoneCodeSentAtCleared() {
+		_spec.ClearField(account.FieldPhoneCodeSentAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PhoneCodeAttempts(); ok {
+		_spec.SetField(account.FieldPhoneCodeAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedPhoneCodeAttempts(); ok {
+		_spec.AddField(account.FieldPhoneCodeAttempts, field.TypeInt, value)
 	}
 	if _u.mutation.OrganizationCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -610,6 +932,227 @@ func (_u *AccountUpdateOne) ClearCashReceiptIdentifier() *AccountUpdateOne {
 	return _u
 }
 
+// SetLanguage sets the "language" field.
+func (_u *AccountUpdateOne) SetLanguage(v account.Language) *AccountUpdateOne {
+	_u.mutation.SetLanguage(v)
+	return _u
+}
+
+// SetNillableLanguage sets the "language" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableLanguage(v *account.Language) *AccountUpdateOne {
+	if v != nil {
+		_u.SetLanguage(*v)
+	}
+	return _u
+}
+
+// ClearLanguage clears the value of the "language" field.
+func (_u *AccountUpdateOne) ClearLanguage() *AccountUpdateOne {
+	_u.mutation.ClearLanguage()
+	return _u
+}
+
+// SetLegalName sets the "legal_name" field.
+func (_u *AccountUpdateOne) SetLegalName(v string) *AccountUpdateOne {
+	_u.mutation.SetLegalName(v)
+	return _u
+}
+
+// SetNillableLegalName sets the "legal_name" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableLegalName(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetLegalName(*v)
+	}
+	return _u
+}
+
+// ClearLegalName clears the value of the "legal_name" field.
+func (_u *AccountUpdateOne) ClearLegalName() *AccountUpdateOne {
+	_u.mutation.ClearLegalName()
+	return _u
+}
+
+// SetBusinessRegistrationNumber sets the "business_registration_number" field.
+func (_u *AccountUpdateOne) SetBusinessRegistrationNumber(v string) *AccountUpdateOne {
+	_u.mutation.SetBusinessRegistrationNumber(v)
+	return _u
+}
+
+// SetNillableBusinessRegistrationNumber sets the "business_registration_number" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableBusinessRegistrationNumber(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetBusinessRegistrationNumber(*v)
+	}
+	return _u
+}
+
+// ClearBusinessRegistrationNumber clears the value of the "business_registration_number" field.
+func (_u *AccountUpdateOne) ClearBusinessRegistrationNumber() *AccountUpdateOne {
+	_u.mutation.ClearBusinessRegistrationNumber()
+	return _u
+}
+
+// SetRepresentativeName sets the "representative_name" field.
+func (_u *AccountUpdateOne) SetRepresentativeName(v string) *AccountUpdateOne {
+	_u.mutation.SetRepresentativeName(v)
+	return _u
+}
+
+// SetNillableRepresentativeName sets the "representative_name" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableRepresentativeName(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetRepresentativeName(*v)
+	}
+	return _u
+}
+
+// ClearRepresentativeName clears the value of the "representative_name" field.
+func (_u *AccountUpdateOne) ClearRepresentativeName() *AccountUpdateOne {
+	_u.mutation.ClearRepresentativeName()
+	return _u
+}
+
+// SetAddress sets the "address" field.
+func (_u *AccountUpdateOne) SetAddress(v string) *AccountUpdateOne {
+	_u.mutation.SetAddress(v)
+	return _u
+}
+
+// SetNillableAddress sets the "address" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillableAddress(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetAddress(*v)
+	}
+	return _u
+}
+
+// ClearAddress clears the value of the "address" field.
+func (_u *AccountUpdateOne) ClearAddress() *AccountUpdateOne {
+	_u.mutation.ClearAddress()
+	return _u
+}
+
+// SetPhoneNumber sets the "phone_number" field.
+func (_u *AccountUpdateOne) SetPhoneNumber(v string) *AccountUpdateOne {
+	_u.mutation.SetPhoneNumber(v)
+	return _u
+}
+
+// SetNillablePhoneNumber sets the "phone_number" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillablePhoneNumber(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetPhoneNumber(*v)
+	}
+	return _u
+}
+
+// ClearPhoneNumber clears the value of the "phone_number" field.
+func (_u *AccountUpdateOne) ClearPhoneNumber() *AccountUpdateOne {
+	_u.mutation.ClearPhoneNumber()
+	return _u
+}
+
+// SetPhoneVerifiedAt sets the "phone_verified_at" field.
+func (_u *AccountUpdateOne) SetPhoneVerifiedAt(v time.Time) *AccountUpdateOne {
+	_u.mutation.SetPhoneVerifiedAt(v)
+	return _u
+}
+
+// SetNillablePhoneVerifiedAt sets the "phone_verified_at" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillablePhoneVerifiedAt(v *time.Time) *AccountUpdateOne {
+	if v != nil {
+		_u.SetPhoneVerifiedAt(*v)
+	}
+	return _u
+}
+
+// ClearPhoneVerifiedAt clears the value of the "phone_verified_at" field.
+func (_u *AccountUpdateOne) ClearPhoneVerifiedAt() *AccountUpdateOne {
+	_u.mutation.ClearPhoneVerifiedAt()
+	return _u
+}
+
+// SetPendingPhoneNumber sets the "pending_phone_number" field.
+func (_u *AccountUpdateOne) SetPendingPhoneNumber(v string) *AccountUpdateOne {
+	_u.mutation.SetPendingPhoneNumber(v)
+	return _u
+}
+
+// SetNillablePendingPhoneNumber sets the "pending_phone_number" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillablePendingPhoneNumber(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetPendingPhoneNumber(*v)
+	}
+	return _u
+}
+
+// ClearPendingPhoneNumber clears the value of the "pending_phone_number" field.
+func (_u *AccountUpdateOne) ClearPendingPhoneNumber() *AccountUpdateOne {
+	_u.mutation.ClearPendingPhoneNumber()
+	return _u
+}
+
+// SetPhoneCodeHash sets the "phone_code_hash" field.
+func (_u *AccountUpdateOne) SetPhoneCodeHash(v string) *AccountUpdateOne {
+	_u.mutation.SetPhoneCodeHash(v)
+	return _u
+}
+
+// SetNillablePhoneCodeHash sets the "phone_code_hash" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillablePhoneCodeHash(v *string) *AccountUpdateOne {
+	if v != nil {
+		_u.SetPhoneCodeHash(*v)
+	}
+	return _u
+}
+
+// ClearPhoneCodeHash clears the value of the "phone_code_hash" field.
+func (_u *AccountUpdateOne) ClearPhoneCodeHash() *AccountUpdateOne {
+	_u.mutation.ClearPhoneCodeHash()
+	return _u
+}
+
+// SetPhoneCodeSentAt sets the "phone_code_sent_at" field.
+func (_u *AccountUpdateOne) SetPhoneCodeSentAt(v time.Time) *AccountUpdateOne {
+	_u.mutation.SetPhoneCodeSentAt(v)
+	return _u
+}
+
+// SetNillablePhoneCodeSentAt sets the "phone_code_sent_at" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillablePhoneCodeSentAt(v *time.Time) *AccountUpdateOne {
+	if v != nil {
+		_u.SetPhoneCodeSentAt(*v)
+	}
+	return _u
+}
+
+// ClearPhoneCodeSentAt clears the value of the "phone_code_sent_at" field.
+func (_u *AccountUpdateOne) ClearPhoneCodeSentAt() *AccountUpdateOne {
+	_u.mutation.ClearPhoneCodeSentAt()
+	return _u
+}
+
+// SetPhoneCodeAttempts sets the "phone_code_attempts" field.
+func (_u *AccountUpdateOne) SetPhoneCodeAttempts(v int) *AccountUpdateOne {
+	_u.mutation.ResetPhoneCodeAttempts()
+	_u.mutation.SetPhoneCodeAttempts(v)
+	return _u
+}
+
+// SetNillablePhoneCodeAttempts sets the "phone_code_attempts" field if the given value is not nil.
+func (_u *AccountUpdateOne) SetNillablePhoneCodeAttempts(v *int) *AccountUpdateOne {
+	if v != nil {
+		_u.SetPhoneCodeAttempts(*v)
+	}
+	return _u
+}
+
+// AddPhoneCodeAttempts adds value to the "phone_code_attempts" field.
+func (_u *AccountUpdateOne) AddPhoneCodeAttempts(v int) *AccountUpdateOne {
+	_u.mutation.AddPhoneCodeAttempts(v)
+	return _u
+}
+
 // SetOrganizationID sets the "organization" edge to the Organization entity by ID.
 func (_u *AccountUpdateOne) SetOrganizationID(id string) *AccountUpdateOne {
 	_u.mutation.SetOrganizationID(id)
@@ -730,6 +1273,41 @@ func (_u *AccountUpdateOne) check() error {
 			return &ValidationError{Name: "member_type", err: fmt.Errorf(`ent: validator failed for field "Account.member_type": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Language(); ok {
+		if err := account.LanguageValidator(v); err != nil {
+			return &ValidationError{Name: "language", err: fmt.Errorf(`ent: validator failed for field "Account.language": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LegalName(); ok {
+		if err := account.LegalNameValidator(v); err != nil {
+			return &ValidationError{Name: "legal_name", err: fmt.Errorf(`ent: validator failed for field "Account.legal_name": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.BusinessRegistrationNumber(); ok {
+		if err := account.BusinessRegistrationNumberValidator(v); err != nil {
+			return &ValidationError{Name: "business_registration_number", err: fmt.Errorf(`ent: validator failed for field "Account.business_registration_number": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.RepresentativeName(); ok {
+		if err := account.RepresentativeNameValidator(v); err != nil {
+			return &ValidationError{Name: "representative_name", err: fmt.Errorf(`ent: validator failed for field "Account.representative_name": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Address(); ok {
+		if err := account.AddressValidator(v); err != nil {
+			return &ValidationError{Name: "address", err: fmt.Errorf(`ent: validator failed for field "Account.address": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PhoneNumber(); ok {
+		if err := account.PhoneNumberValidator(v); err != nil {
+			return &ValidationError{Name: "phone_number", err: fmt.Errorf(`ent: validator failed for field "Account.phone_number": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PendingPhoneNumber(); ok {
+		if err := account.PendingPhoneNumberValidator(v); err != nil {
+			return &ValidationError{Name: "pending_phone_number", err: fmt.Errorf(`ent: validator failed for field "Account.pending_phone_number": %w`, err)}
+		}
+	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Account.organization"`)
 	}
@@ -806,6 +1384,72 @@ func (_u *AccountUpdateOne) sqlSave(ctx context.Context) (_node *Account, err er
 	}
 	if _u.mutation.CashReceiptIdentifierCleared() {
 		_spec.ClearField(account.FieldCashReceiptIdentifier, field.TypeString)
+	}
+	if value, ok := _u.mutation.Language(); ok {
+		_spec.SetField(account.FieldLanguage, field.TypeEnum, value)
+	}
+	if _u.mutation.LanguageCleared() {
+		_spec.ClearField(account.FieldLanguage, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.LegalName(); ok {
+		_spec.SetField(account.FieldLegalName, field.TypeString, value)
+	}
+	if _u.mutation.LegalNameCleared() {
+		_spec.ClearField(account.FieldLegalName, field.TypeString)
+	}
+	if value, ok := _u.mutation.BusinessRegistrationNumber(); ok {
+		_spec.SetField(account.FieldBusinessRegistrationNumber, field.TypeString, value)
+	}
+	if _u.mutation.BusinessRegistrationNumberCleared() {
+		_spec.ClearField(account.FieldBusinessRegistrationNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.RepresentativeName(); ok {
+		_spec.SetField(account.FieldRepresentativeName, field.TypeString, value)
+	}
+	if _u.mutation.RepresentativeNameCleared() {
+		_spec.ClearField(account.FieldRepresentativeName, field.TypeString)
+	}
+	if value, ok := _u.mutation.Address(); ok {
+		_spec.SetField(account.FieldAddress, field.TypeString, value)
+	}
+	if _u.mutation.AddressCleared() {
+		_spec.ClearField(account.FieldAddress, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhoneNumber(); ok {
+		_spec.SetField(account.FieldPhoneNumber, field.TypeString, value)
+	}
+	if _u.mutation.PhoneNumberCleared() {
+		_spec.ClearField(account.FieldPhoneNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhoneVerifiedAt(); ok {
+		_spec.SetField(account.FieldPhoneVerifiedAt, field.TypeTime, value)
+	}
+	if _u.mutation.PhoneVerifiedAtCleared() {
+		_spec.ClearField(account.FieldPhoneVerifiedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PendingPhoneNumber(); ok {
+		_spec.SetField(account.FieldPendingPhoneNumber, field.TypeString, value)
+	}
+	if _u.mutation.PendingPhoneNumberCleared() {
+		_spec.ClearField(account.FieldPendingPhoneNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhoneCodeHash(); ok {
+		_spec.SetField(account.FieldPhoneCodeHash, field.TypeString, value)
+	}
+	if _u.mutation.PhoneCodeHashCleared() {
+		_spec.ClearField(account.FieldPhoneCodeHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.PhoneCodeSentAt(); ok {
+		_spec.SetField(account.FieldPhoneCodeSentAt, field.TypeTime, value)
+	}
+	if _u.mutation.PhoneCodeSentAtCleared() {
+		_spec.ClearField(account.FieldPhoneCodeSentAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PhoneCodeAttempts(); ok {
+		_spec.SetField(account.FieldPhoneCodeAttempts, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedPhoneCodeAttempts(); ok {
+		_spec.AddField(account.FieldPhoneCodeAttempts, field.TypeInt, value)
 	}
 	if _u.mutation.OrganizationCleared() {
 		edge := &sqlgraph.EdgeSpec{

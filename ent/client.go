@@ -36,6 +36,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invitation"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
 	"github.com/cloudbill/cloudbill/ent/jobcursor"
 	"github.com/cloudbill/cloudbill/ent/jobfailure"
 	"github.com/cloudbill/cloudbill/ent/organization"
@@ -102,6 +103,8 @@ type Client struct {
 	Invoice *InvoiceClient
 	// InvoiceLine is the client for interacting with the InvoiceLine builders.
 	InvoiceLine *InvoiceLineClient
+	// IssuedCashReceipt is the client for interacting with the IssuedCashReceipt builders.
+	IssuedCashReceipt *IssuedCashReceiptClient
 	// JobCursor is the client for interacting with the JobCursor builders.
 	JobCursor *JobCursorClient
 	// JobFailure is the client for interacting with the JobFailure builders.
@@ -164,6 +167,7 @@ func (c *Client) init() {
 	c.Invitation = NewInvitationClient(c.config)
 	c.Invoice = NewInvoiceClient(c.config)
 	c.InvoiceLine = NewInvoiceLineClient(c.config)
+	c.IssuedCashReceipt = NewIssuedCashReceiptClient(c.config)
 	c.JobCursor = NewJobCursorClient(c.config)
 	c.JobFailure = NewJobFailureClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
@@ -292,6 +296,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Invitation:        NewInvitationClient(cfg),
 		Invoice:           NewInvoiceClient(cfg),
 		InvoiceLine:       NewInvoiceLineClient(cfg),
+		IssuedCashReceipt: NewIssuedCashReceiptClient(cfg),
 		JobCursor:         NewJobCursorClient(cfg),
 		JobFailure:        NewJobFailureClient(cfg),
 		Organization:      NewOrganizationClient(cfg),
@@ -347,6 +352,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Invitation:        NewInvitationClient(cfg),
 		Invoice:           NewInvoiceClient(cfg),
 		InvoiceLine:       NewInvoiceLineClient(cfg),
+		IssuedCashReceipt: NewIssuedCashReceiptClient(cfg),
 		JobCursor:         NewJobCursorClient(cfg),
 		JobFailure:        NewJobFailureClient(cfg),
 		Organization:      NewOrganizationClient(cfg),
@@ -394,10 +400,10 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
 		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
 		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
-		c.Grant, c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine, c.JobCursor,
-		c.JobFailure, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
-		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
-		c.TaxInvoice, c.UsageDaily, c.UsageEvent,
+		c.Grant, c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine,
+		c.IssuedCashReceipt, c.JobCursor, c.JobFailure, c.Organization, c.OutboxEvent,
+		c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price, c.Promotion,
+		c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily, c.UsageEvent,
 	} {
 		n.Use(hooks...)
 	}
@@ -410,10 +416,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
 		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
 		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
-		c.Grant, c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine, c.JobCursor,
-		c.JobFailure, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
-		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
-		c.TaxInvoice, c.UsageDaily, c.UsageEvent,
+		c.Grant, c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine,
+		c.IssuedCashReceipt, c.JobCursor, c.JobFailure, c.Organization, c.OutboxEvent,
+		c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price, c.Promotion,
+		c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily, c.UsageEvent,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -464,6 +470,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Invoice.mutate(ctx, m)
 	case *InvoiceLineMutation:
 		return c.InvoiceLine.mutate(ctx, m)
+	case *IssuedCashReceiptMutation:
+		return c.IssuedCashReceipt.mutate(ctx, m)
 	case *JobCursorMutation:
 		return c.JobCursor.mutate(ctx, m)
 	case *JobFailureMutation:
@@ -3484,6 +3492,139 @@ func (c *InvoiceLineClient) mutate(ctx context.Context, m *InvoiceLineMutation) 
 	}
 }
 
+// IssuedCashReceiptClient is a client for the IssuedCashReceipt schema.
+type IssuedCashReceiptClient struct {
+	config
+}
+
+// NewIssuedCashReceiptClient returns a client for the IssuedCashReceipt from the given config.
+func NewIssuedCashReceiptClient(c config) *IssuedCashReceiptClient {
+	return &IssuedCashReceiptClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `issuedcashreceipt.Hooks(f(g(h())))`.
+func (c *IssuedCashReceiptClient) Use(hooks ...Hook) {
+	c.hooks.IssuedCashReceipt = append(c.hooks.IssuedCashReceipt, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `issuedcashreceipt.Intercept(f(g(h())))`.
+func (c *IssuedCashReceiptClient) Intercept(interceptors ...Interceptor) {
+	c.inters.IssuedCashReceipt = append(c.inters.IssuedCashReceipt, interceptors...)
+}
+
+// Create returns a builder for creating a IssuedCashReceipt entity.
+func (c *IssuedCashReceiptClient) Create() *IssuedCashReceiptCreate {
+	mutation := newIssuedCashReceiptMutation(c.config, OpCreate)
+	return &IssuedCashReceiptCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of IssuedCashReceipt entities.
+func (c *IssuedCashReceiptClient) CreateBulk(builders ...*IssuedCashReceiptCreate) *IssuedCashReceiptCreateBulk {
+	return &IssuedCashReceiptCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *IssuedCashReceiptClient) MapCreateBulk(slice any, setFunc func(*IssuedCashReceiptCreate, int)) *IssuedCashReceiptCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &IssuedCashReceiptCreateBulk{err: fmt.Errorf("calling to IssuedCashReceiptClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*IssuedCashReceiptCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &IssuedCashReceiptCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for IssuedCashReceipt.
+func (c *IssuedCashReceiptClient) Update() *IssuedCashReceiptUpdate {
+	mutation := newIssuedCashReceiptMutation(c.config, OpUpdate)
+	return &IssuedCashReceiptUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *IssuedCashReceiptClient) UpdateOne(_m *IssuedCashReceipt) *IssuedCashReceiptUpdateOne {
+	mutation := newIssuedCashReceiptMutation(c.config, OpUpdateOne, withIssuedCashReceipt(_m))
+	return &IssuedCashReceiptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *IssuedCashReceiptClient) UpdateOneID(id string) *IssuedCashReceiptUpdateOne {
+	mutation := newIssuedCashReceiptMutation(c.config, OpUpdateOne, withIssuedCashReceiptID(id))
+	return &IssuedCashReceiptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for IssuedCashReceipt.
+func (c *IssuedCashReceiptClient) Delete() *IssuedCashReceiptDelete {
+	mutation := newIssuedCashReceiptMutation(c.config, OpDelete)
+	return &IssuedCashReceiptDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *IssuedCashReceiptClient) DeleteOne(_m *IssuedCashReceipt) *IssuedCashReceiptDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *IssuedCashReceiptClient) DeleteOneID(id string) *IssuedCashReceiptDeleteOne {
+	builder := c.Delete().Where(issuedcashreceipt.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &IssuedCashReceiptDeleteOne{builder}
+}
+
+// Query returns a query builder for IssuedCashReceipt.
+func (c *IssuedCashReceiptClient) Query() *IssuedCashReceiptQuery {
+	return &IssuedCashReceiptQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeIssuedCashReceipt},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a IssuedCashReceipt entity by its id.
+func (c *IssuedCashReceiptClient) Get(ctx context.Context, id string) (*IssuedCashReceipt, error) {
+	return c.Query().Where(issuedcashreceipt.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *IssuedCashReceiptClient) GetX(ctx context.Context, id string) *IssuedCashReceipt {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *IssuedCashReceiptClient) Hooks() []Hook {
+	return c.hooks.IssuedCashReceipt
+}
+
+// Interceptors returns the client interceptors.
+func (c *IssuedCashReceiptClient) Interceptors() []Interceptor {
+	return c.inters.IssuedCashReceipt
+}
+
+func (c *IssuedCashReceiptClient) mutate(ctx context.Context, m *IssuedCashReceiptMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&IssuedCashReceiptCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&IssuedCashReceiptUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&IssuedCashReceiptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&IssuedCashReceiptDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown IssuedCashReceipt mutation op: %q", m.Op())
+	}
+}
+
 // JobCursorClient is a client for the JobCursor schema.
 type JobCursorClient struct {
 	config
@@ -5549,17 +5690,18 @@ type (
 		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
 		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
 		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invitation, Invoice,
-		InvoiceLine, JobCursor, JobFailure, Organization, OutboxEvent, Payment,
-		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
-		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
+		InvoiceLine, IssuedCashReceipt, JobCursor, JobFailure, Organization,
+		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
+		RefreshToken, Region, Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
 	}
 	inters struct {
 		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
 		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
 		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invitation, Invoice,
-		InvoiceLine, JobCursor, JobFailure, Organization, OutboxEvent, Payment,
-		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
-		Service, TaxInvoice, UsageDaily, UsageEvent []ent.Interceptor
+		InvoiceLine, IssuedCashReceipt, JobCursor, JobFailure, Organization,
+		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
+		RefreshToken, Region, Service, TaxInvoice, UsageDaily,
+		UsageEvent []ent.Interceptor
 	}
 )
 

@@ -33,6 +33,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invitation"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
 	"github.com/cloudbill/cloudbill/ent/jobcursor"
 	"github.com/cloudbill/cloudbill/ent/jobfailure"
 	"github.com/cloudbill/cloudbill/ent/organization"
@@ -129,6 +130,7 @@ func checkColumn(t, c string) error {
 			invitation.Table:        invitation.ValidColumn,
 			invoice.Table:           invoice.ValidColumn,
 			invoiceline.Table:       invoiceline.ValidColumn,
+			issuedcashreceipt.Table: issuedcashreceipt.ValidColumn,
 			jobcursor.Table:         jobcursor.ValidColumn,
 			jobfailure.Table:        jobfailure.ValidColumn,
 			organization.Table:      organization.ValidColumn,

@@ -32,6 +32,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invitation"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
 	"github.com/cloudbill/cloudbill/ent/jobcursor"
 	"github.com/cloudbill/cloudbill/ent/jobfailure"
 	"github.com/cloudbill/cloudbill/ent/organization"
@@ -80,6 +81,7 @@ const (
 	TypeInvitation        = "Invitation"
 	TypeInvoice           = "Invoice"
 	TypeInvoiceLine       = "InvoiceLine"
+	TypeIssuedCashReceipt = "IssuedCashReceipt"
 	TypeJobCursor         = "JobCursor"
 	TypeJobFailure        = "JobFailure"
 	TypeOrganization      = "Organization"
@@ -994,29 +996,41 @@ func (m *APITokenMutation) ResetEdge(name string) error {
 // AccountMutation represents an operation that mutates the Account nodes in the graph.
 type AccountMutation struct {
 	config
-	op                      Op
-	typ                     string
-	id                      *string
-	created_at              *time.Time
-	email                   *string
-	billing_email           *string
-	password_hash           *string
-	member_type             *account.MemberType
-	residence_country       *string
-	birth_date              *time.Time
-	is_master               *bool
-	business_certified      *bool
-	cash_receipt_type       *string
-	cash_receipt_identifier *string
-	clearedFields           map[string]struct{}
-	organization            *string
-	clearedorganization     bool
-	grants                  map[string]struct{}
-	removedgrants           map[string]struct{}
-	clearedgrants           bool
-	done                    bool
-	oldValue                func(context.Context) (*Account, error)
-	predicates              []predicate.Account
+	op                           Op
+	typ                          string
+	id                           *string
+	created_at                   *time.Time
+	email                        *string
+	billing_email                *string
+	password_hash                *string
+	member_type                  *account.MemberType
+	residence_country            *string
+	birth_date                   *time.Time
+	is_master                    *bool
+	business_certified           *bool
+	cash_receipt_type            *string
+	cash_receipt_identifier      *string
+	language                     *account.Language
+	legal_name                   *string
+	business_registration_number *string
+	representative_name          *string
+	address                      *string
+	phone_number                 *string
+	phone_verified_at            *time.Time
+	pending_phone_number         *string
+	phone_code_hash              *string
+	phone_code_sent_at           *time.Time
+	phone_code_attempts          *int
+	addphone_code_attempts       *int
+	clearedFields                map[string]struct{}
+	organization                 *string
+	clearedorganization          bool
+	grants                       map[string]struct{}
+	removedgrants                map[string]struct{}
+	clearedgrants                bool
+	done                         bool
+	oldValue                     func(context.Context) (*Account, error)
+	predicates                   []predicate.Account
 }
 
 var _ ent.Mutation = (*AccountMutation)(nil)
@@ -1594,6 +1608,552 @@ func (m *AccountMutation) ResetCashReceiptIdentifier() {
 	delete(m.clearedFields, account.FieldCashReceiptIdentifier)
 }
 
+// SetLanguage sets the "language" field.
+func (m *AccountMutation) SetLanguage(a account.Language) {
+	m.language = &a
+}
+
+// Language returns the value of the "language" field in the mutation.
+func (m *AccountMutation) Language() (r account.Language, exists bool) {
+	v := m.language
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLanguage returns the old "language" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldLanguage(ctx context.Context) (v *account.Language, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLanguage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLanguage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLanguage: %w", err)
+	}
+	return oldValue.Language, nil
+}
+
+// ClearLanguage clears the value of the "language" field.
+func (m *AccountMutation) ClearLanguage() {
+	m.language = nil
+	m.clearedFields[account.FieldLanguage] = struct{}{}
+}
+
+// LanguageCleared returns if the "language" field was cleared in this mutation.
+func (m *AccountMutation) LanguageCleared() bool {
+	_, ok := m.clearedFields[account.FieldLanguage]
+	return ok
+}
+
+// ResetLanguage resets all changes to the "language" field.
+func (m *AccountMutation) ResetLanguage() {
+	m.language = nil
+	delete(m.clearedFields, account.FieldLanguage)
+}
+
+// SetLegalName sets the "legal_name" field.
+func (m *AccountMutation) SetLegalName(s string) {
+	m.legal_name = &s
+}
+
+// LegalName returns the value of the "legal_name" field in the mutation.
+func (m *AccountMutation) LegalName() (r string, exists bool) {
+	v := m.legal_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLegalName returns the old "legal_name" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldLegalName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLegalName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLegalName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLegalName: %w", err)
+	}
+	return oldValue.LegalName, nil
+}
+
+// ClearLegalName clears the value of the "legal_name" field.
+func (m *AccountMutation) ClearLegalName() {
+	m.legal_name = nil
+	m.clearedFields[account.FieldLegalName] = struct{}{}
+}
+
+// LegalNameCleared returns if the "legal_name" field was cleared in this mutation.
+func (m *AccountMutation) LegalNameCleared() bool {
+	_, ok := m.clearedFields[account.FieldLegalName]
+	return ok
+}
+
+// ResetLegalName resets all changes to the "legal_name" field.
+func (m *AccountMutation) ResetLegalName() {
+	m.legal_name = nil
+	delete(m.clearedFields, account.FieldLegalName)
+}
+
+// SetBusinessRegistrationNumber sets the "business_registration_number" field.
+func (m *AccountMutation) SetBusinessRegistrationNumber(s string) {
+	m.business_registration_number = &s
+}
+
+// BusinessRegistrationNumber returns the value of the "business_registration_number" field in the mutation.
+func (m *AccountMutation) BusinessRegistrationNumber() (r string, exists bool) {
+	v := m.business_registration_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBusinessRegistrationNumber returns the old "business_registration_number" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldBusinessRegistrationNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBusinessRegistrationNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBusinessRegistrationNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBusinessRegistrationNumber: %w", err)
+	}
+	return oldValue.BusinessRegistrationNumber, nil
+}
+
+// ClearBusinessRegistrationNumber clears the value of the "business_registration_number" field.
+func (m *AccountMutation) ClearBusinessRegistrationNumber() {
+	m.business_registration_number = nil
+	m.clearedFields[account.FieldBusinessRegistrationNumber] = struct{}{}
+}
+
+// BusinessRegistrationNumberCleared returns if the "business_registration_number" field was cleared in this mutation.
+func (m *AccountMutation) BusinessRegistrationNumberCleared() bool {
+	_, ok := m.clearedFields[account.FieldBusinessRegistrationNumber]
+	return ok
+}
+
+// ResetBusinessRegistrationNumber resets all changes to the "business_registration_number" field.
+func (m *AccountMutation) ResetBusinessRegistrationNumber() {
+	m.business_registration_number = nil
+	delete(m.clearedFields, account.FieldBusinessRegistrationNumber)
+}
+
+// SetRepresentativeName sets the "representative_name" field.
+func (m *AccountMutation) SetRepresentativeName(s string) {
+	m.representative_name = &s
+}
+
+// RepresentativeName returns the value of the "representative_name" field in the mutation.
+func (m *AccountMutation) RepresentativeName() (r string, exists bool) {
+	v := m.representative_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRepresentativeName returns the old "representative_name" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldRepresentativeName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRepresentativeName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRepresentativeName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRepresentativeName: %w", err)
+	}
+	return oldValue.RepresentativeName, nil
+}
+
+// ClearRepresentativeName clears the value of the "representative_name" field.
+func (m *AccountMutation) ClearRepresentativeName() {
+	m.representative_name = nil
+	m.clearedFields[account.FieldRepresentativeName] = struct{}{}
+}
+
+// RepresentativeNameCleared returns if the "representative_name" field was cleared in this mutation.
+func (m *AccountMutation) RepresentativeNameCleared() bool {
+	_, ok := m.clearedFields[account.FieldRepresentativeName]
+	return ok
+}
+
+// ResetRepresentativeName resets all changes to the "representative_name" field.
+func (m *AccountMutation) ResetRepresentativeName() {
+	m.representative_name = nil
+	delete(m.clearedFields, account.FieldRepresentativeName)
+}
+
+// SetAddress sets the "address" field.
+func (m *AccountMutation) SetAddress(s string) {
+	m.address = &s
+}
+
+// Address returns the value of the "address" field in the mutation.
+func (m *AccountMutation) Address() (r string, exists bool) {
+	v := m.address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddress returns the old "address" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldAddress(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddress: %w", err)
+	}
+	return oldValue.Address, nil
+}
+
+// ClearAddress clears the value of the "address" field.
+func (m *AccountMutation) ClearAddress() {
+	m.address = nil
+	m.clearedFields[account.FieldAddress] = struct{}{}
+}
+
+// AddressCleared returns if the "address" field was cleared in this mutation.
+func (m *AccountMutation) AddressCleared() bool {
+	_, ok := m.clearedFields[account.FieldAddress]
+	return ok
+}
+
+// ResetAddress resets all changes to the "address" field.
+func (m *AccountMutation) ResetAddress() {
+	m.address = nil
+	delete(m.clearedFields, account.FieldAddress)
+}
+
+// SetPhoneNumber sets the "phone_number" field.
+func (m *AccountMutation) SetPhoneNumber(s string) {
+	m.phone_number = &s
+}
+
+// PhoneNumber returns the value of the "phone_number" field in the mutation.
+func (m *AccountMutation) PhoneNumber() (r string, exists bool) {
+	v := m.phone_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneNumber returns the old "phone_number" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldPhoneNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneNumber: %w", err)
+	}
+	return oldValue.PhoneNumber, nil
+}
+
+// ClearPhoneNumber clears the value of the "phone_number" field.
+func (m *AccountMutation) ClearPhoneNumber() {
+	m.phone_number = nil
+	m.clearedFields[account.FieldPhoneNumber] = struct{}{}
+}
+
+// PhoneNumberCleared returns if the "phone_number" field was cleared in this mutation.
+func (m *AccountMutation) PhoneNumberCleared() bool {
+	_, ok := m.clearedFields[account.FieldPhoneNumber]
+	return ok
+}
+
+// ResetPhoneNumber resets all changes to the "phone_number" field.
+func (m *AccountMutation) ResetPhoneNumber() {
+	m.phone_number = nil
+	delete(m.clearedFields, account.FieldPhoneNumber)
+}
+
+// SetPhoneVerifiedAt sets the "phone_verified_at" field.
+func (m *AccountMutation) SetPhoneVerifiedAt(t time.Time) {
+	m.phone_verified_at = &t
+}
+
+// PhoneVerifiedAt returns the value of the "phone_verified_at" field in the mutation.
+func (m *AccountMutation) PhoneVerifiedAt() (r time.Time, exists bool) {
+	v := m.phone_verified_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneVerifiedAt returns the old "phone_verified_at" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldPhoneVerifiedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneVerifiedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneVerifiedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneVerifiedAt: %w", err)
+	}
+	return oldValue.PhoneVerifiedAt, nil
+}
+
+// ClearPhoneVerifiedAt clears the value of the "phone_verified_at" field.
+func (m *AccountMutation) ClearPhoneVerifiedAt() {
+	m.phone_verified_at = nil
+	m.clearedFields[account.FieldPhoneVerifiedAt] = struct{}{}
+}
+
+// PhoneVerifiedAtCleared returns if the "phone_verified_at" field was cleared in this mutation.
+func (m *AccountMutation) PhoneVerifiedAtCleared() bool {
+	_, ok := m.clearedFields[account.FieldPhoneVerifiedAt]
+	return ok
+}
+
+// ResetPhoneVerifiedAt resets all changes to the "phone_verified_at" field.
+func (m *AccountMutation) ResetPhoneVerifiedAt() {
+	m.phone_verified_at = nil
+	delete(m.clearedFields, account.FieldPhoneVerifiedAt)
+}
+
+// SetPendingPhoneNumber sets the "pending_phone_number" field.
+func (m *AccountMutation) SetPendingPhoneNumber(s string) {
+	m.pending_phone_number = &s
+}
+
+// PendingPhoneNumber returns the value of the "pending_phone_number" field in the mutation.
+func (m *AccountMutation) PendingPhoneNumber() (r string, exists bool) {
+	v := m.pending_phone_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPendingPhoneNumber returns the old "pending_phone_number" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldPendingPhoneNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPendingPhoneNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPendingPhoneNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPendingPhoneNumber: %w", err)
+	}
+	return oldValue.PendingPhoneNumber, nil
+}
+
+// ClearPendingPhoneNumber clears the value of the "pending_phone_number" field.
+func (m *AccountMutation) ClearPendingPhoneNumber() {
+	m.pending_phone_number = nil
+	m.clearedFields[account.FieldPendingPhoneNumber] = struct{}{}
+}
+
+// PendingPhoneNumberCleared returns if the "pending_phone_number" field was cleared in this mutation.
+func (m *AccountMutation) PendingPhoneNumberCleared() bool {
+	_, ok := m.clearedFields[account.FieldPendingPhoneNumber]
+	return ok
+}
+
+// ResetPendingPhoneNumber resets all changes to the "pending_phone_number" field.
+func (m *AccountMutation) ResetPendingPhoneNumber() {
+	m.pending_phone_number = nil
+	delete(m.clearedFields, account.FieldPendingPhoneNumber)
+}
+
+// SetPhoneCodeHash sets the "phone_code_hash" field.
+func (m *AccountMutation) SetPhoneCodeHash(s string) {
+	m.phone_code_hash = &s
+}
+
+// PhoneCodeHash returns the value of the "phone_code_hash" field in the mutation.
+func (m *AccountMutation) PhoneCodeHash() (r string, exists bool) {
+	v := m.phone_code_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneCodeHash returns the old "phone_code_hash" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldPhoneCodeHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneCodeHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneCodeHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneCodeHash: %w", err)
+	}
+	return oldValue.PhoneCodeHash, nil
+}
+
+// ClearPhoneCodeHash clears the value of the "phone_code_hash" field.
+func (m *AccountMutation) ClearPhoneCodeHash() {
+	m.phone_code_hash = nil
+	m.clearedFields[account.FieldPhoneCodeHash] = struct{}{}
+}
+
+// PhoneCodeHashCleared returns if the "phone_code_hash" field was cleared in this mutation.
+func (m *AccountMutation) PhoneCodeHashCleared() bool {
+	_, ok := m.clearedFields[account.FieldPhoneCodeHash]
+	return ok
+}
+
+// ResetPhoneCodeHash resets all changes to the "phone_code_hash" field.
+func (m *AccountMutation) ResetPhoneCodeHash() {
+	m.phone_code_hash = nil
+	delete(m.clearedFields, account.FieldPhoneCodeHash)
+}
+
+// SetPhoneCodeSentAt sets the "phone_code_sent_at" field.
+func (m *AccountMutation) SetPhoneCodeSentAt(t time.Time) {
+	m.phone_code_sent_at = &t
+}
+
+// PhoneCodeSentAt returns the value of the "phone_code_sent_at" field in the mutation.
+func (m *AccountMutation) PhoneCodeSentAt() (r time.Time, exists bool) {
+	v := m.phone_code_sent_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneCodeSentAt returns the old "phone_code_sent_at" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldPhoneCodeSentAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneCodeSentAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneCodeSentAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneCodeSentAt: %w", err)
+	}
+	return oldValue.PhoneCodeSentAt, nil
+}
+
+// ClearPhoneCodeSentAt clears the value of the "phone_code_sent_at" field.
+func (m *AccountMutation) ClearPhoneCodeSentAt() {
+	m.phone_code_sent_at = nil
+	m.clearedFields[account.FieldPhoneCodeSentAt] = struct{}{}
+}
+
+// PhoneCodeSentAtCleared returns if the "phone_code_sent_at" field was cleared in this mutation.
+func (m *AccountMutation) PhoneCodeSentAtCleared() bool {
+	_, ok := m.clearedFields[account.FieldPhoneCodeSentAt]
+	return ok
+}
+
+// ResetPhoneCodeSentAt resets all changes to the "phone_code_sent_at" field.
+func (m *AccountMutation) ResetPhoneCodeSentAt() {
+	m.phone_code_sent_at = nil
+	delete(m.clearedFields, account.FieldPhoneCodeSentAt)
+}
+
+// SetPhoneCodeAttempts sets the "phone_code_attempts" field.
+func (m *AccountMutation) SetPhoneCodeAttempts(i int) {
+	m.phone_code_attempts = &i
+	m.addphone_code_attempts = nil
+}
+
+// PhoneCodeAttempts returns the value of the "phone_code_attempts" field in the mutation.
+func (m *AccountMutation) PhoneCodeAttempts() (r int, exists bool) {
+	v := m.phone_code_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhoneCodeAttempts returns the old "phone_code_attempts" field's value of the Account entity.
+// If the Account object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AccountMutation) OldPhoneCodeAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhoneCodeAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhoneCodeAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhoneCodeAttempts: %w", err)
+	}
+	return oldValue.PhoneCodeAttempts, nil
+}
+
+// AddPhoneCodeAttempts adds i to the "phone_code_attempts" field.
+func (m *AccountMutation) AddPhoneCodeAttempts(i int) {
+	if m.addphone_code_attempts != nil {
+		*m.addphone_code_attempts += i
+	} else {
+		m.addphone_code_attempts = &i
+	}
+}
+
+// AddedPhoneCodeAttempts returns the value that was added to the "phone_code_attempts" field in this mutation.
+func (m *AccountMutation) AddedPhoneCodeAttempts() (r int, exists bool) {
+	v := m.addphone_code_attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetPhoneCodeAttempts resets all changes to the "phone_code_attempts" field.
+func (m *AccountMutation) ResetPhoneCodeAttempts() {
+	m.phone_code_attempts = nil
+	m.addphone_code_attempts = nil
+}
+
 // SetOrganizationID sets the "organization" edge to the Organization entity by id.
 func (m *AccountMutation) SetOrganizationID(id string) {
 	m.organization = &id
@@ -1722,7 +2282,7 @@ func (m *AccountMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AccountMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 23)
 	if m.created_at != nil {
 		fields = append(fields, account.FieldCreatedAt)
 	}
@@ -1759,6 +2319,39 @@ func (m *AccountMutation) Fields() []string {
 	if m.cash_receipt_identifier != nil {
 		fields = append(fields, account.FieldCashReceiptIdentifier)
 	}
+	if m.language != nil {
+		fields = append(fields, account.FieldLanguage)
+	}
+	if m.legal_name != nil {
+		fields = append(fields, account.FieldLegalName)
+	}
+	if m.business_registration_number != nil {
+		fields = append(fields, account.FieldBusinessRegistrationNumber)
+	}
+	if m.representative_name != nil {
+		fields = append(fields, account.FieldRepresentativeName)
+	}
+	if m.address != nil {
+		fields = append(fields, account.FieldAddress)
+	}
+	if m.phone_number != nil {
+		fields = append(fields, account.FieldPhoneNumber)
+	}
+	if m.phone_verified_at != nil {
+		fields = append(fields, account.FieldPhoneVerifiedAt)
+	}
+	if m.pending_phone_number != nil {
+		fields = append(fields, account.FieldPendingPhoneNumber)
+	}
+	if m.phone_code_hash != nil {
+		fields = append(fields, account.FieldPhoneCodeHash)
+	}
+	if m.phone_code_sent_at != nil {
+		fields = append(fields, account.FieldPhoneCodeSentAt)
+	}
+	if m.phone_code_attempts != nil {
+		fields = append(fields, account.FieldPhoneCodeAttempts)
+	}
 	return fields
 }
 
@@ -1791,6 +2384,28 @@ func (m *AccountMutation) Field(name string) (ent.Value, bool) {
 		return m.CashReceiptType()
 	case account.FieldCashReceiptIdentifier:
 		return m.CashReceiptIdentifier()
+	case account.FieldLanguage:
+		return m.Language()
+	case account.FieldLegalName:
+		return m.LegalName()
+	case account.FieldBusinessRegistrationNumber:
+		return m.BusinessRegistrationNumber()
+	case account.FieldRepresentativeName:
+		return m.RepresentativeName()
+	case account.FieldAddress:
+		return m.Address()
+	case account.FieldPhoneNumber:
+		return m.PhoneNumber()
+	case account.FieldPhoneVerifiedAt:
+		return m.PhoneVerifiedAt()
+	case account.FieldPendingPhoneNumber:
+		return m.PendingPhoneNumber()
+	case account.FieldPhoneCodeHash:
+		return m.PhoneCodeHash()
+	case account.FieldPhoneCodeSentAt:
+		return m.PhoneCodeSentAt()
+	case account.FieldPhoneCodeAttempts:
+		return m.PhoneCodeAttempts()
 	}
 	return nil, false
 }
@@ -1824,6 +2439,28 @@ func (m *AccountMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldCashReceiptType(ctx)
 	case account.FieldCashReceiptIdentifier:
 		return m.OldCashReceiptIdentifier(ctx)
+	case account.FieldLanguage:
+		return m.OldLanguage(ctx)
+	case account.FieldLegalName:
+		return m.OldLegalName(ctx)
+	case account.FieldBusinessRegistrationNumber:
+		return m.OldBusinessRegistrationNumber(ctx)
+	case account.FieldRepresentativeName:
+		return m.OldRepresentativeName(ctx)
+	case account.FieldAddress:
+		return m.OldAddress(ctx)
+	case account.FieldPhoneNumber:
+		return m.OldPhoneNumber(ctx)
+	case account.FieldPhoneVerifiedAt:
+		return m.OldPhoneVerifiedAt(ctx)
+	case account.FieldPendingPhoneNumber:
+		return m.OldPendingPhoneNumber(ctx)
+	case account.FieldPhoneCodeHash:
+		return m.OldPhoneCodeHash(ctx)
+	case account.FieldPhoneCodeSentAt:
+		return m.OldPhoneCodeSentAt(ctx)
+	case account.FieldPhoneCodeAttempts:
+		return m.OldPhoneCodeAttempts(ctx)
 	}
 	return nil, fmt.Errorf("unknown Account field %s", name)
 }
@@ -1917,6 +2554,83 @@ func (m *AccountMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetCashReceiptIdentifier(v)
 		return nil
+	case account.FieldLanguage:
+		v, ok := value.(account.Language)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLanguage(v)
+		return nil
+	case account.FieldLegalName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLegalName(v)
+		return nil
+	case account.FieldBusinessRegistrationNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBusinessRegistrationNumber(v)
+		return nil
+	case account.FieldRepresentativeName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRepresentativeName(v)
+		return nil
+	case account.FieldAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddress(v)
+		return nil
+	case account.FieldPhoneNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneNumber(v)
+		return nil
+	case account.FieldPhoneVerifiedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneVerifiedAt(v)
+		return nil
+	case account.FieldPendingPhoneNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPendingPhoneNumber(v)
+		return nil
+	case account.FieldPhoneCodeHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneCodeHash(v)
+		return nil
+	case account.FieldPhoneCodeSentAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneCodeSentAt(v)
+		return nil
+	case account.FieldPhoneCodeAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhoneCodeAttempts(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
 }
@@ -1924,13 +2638,21 @@ func (m *AccountMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *AccountMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addphone_code_attempts != nil {
+		fields = append(fields, account.FieldPhoneCodeAttempts)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *AccountMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case account.FieldPhoneCodeAttempts:
+		return m.AddedPhoneCodeAttempts()
+	}
 	return nil, false
 }
 
@@ -1939,6 +2661,13 @@ func (m *AccountMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *AccountMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case account.FieldPhoneCodeAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPhoneCodeAttempts(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Account numeric field %s", name)
 }
@@ -1955,6 +2684,36 @@ func (m *AccountMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(account.FieldCashReceiptIdentifier) {
 		fields = append(fields, account.FieldCashReceiptIdentifier)
+	}
+	if m.FieldCleared(account.FieldLanguage) {
+		fields = append(fields, account.FieldLanguage)
+	}
+	if m.FieldCleared(account.FieldLegalName) {
+		fields = append(fields, account.FieldLegalName)
+	}
+	if m.FieldCleared(account.FieldBusinessRegistrationNumber) {
+		fields = append(fields, account.FieldBusinessRegistrationNumber)
+	}
+	if m.FieldCleared(account.FieldRepresentativeName) {
+		fields = append(fields, account.FieldRepresentativeName)
+	}
+	if m.FieldCleared(account.FieldAddress) {
+		fields = append(fields, account.FieldAddress)
+	}
+	if m.FieldCleared(account.FieldPhoneNumber) {
+		fields = append(fields, account.FieldPhoneNumber)
+	}
+	if m.FieldCleared(account.FieldPhoneVerifiedAt) {
+		fields = append(fields, account.FieldPhoneVerifiedAt)
+	}
+	if m.FieldCleared(account.FieldPendingPhoneNumber) {
+		fields = append(fields, account.FieldPendingPhoneNumber)
+	}
+	if m.FieldCleared(account.FieldPhoneCodeHash) {
+		fields = append(fields, account.FieldPhoneCodeHash)
+	}
+	if m.FieldCleared(account.FieldPhoneCodeSentAt) {
+		fields = append(fields, account.FieldPhoneCodeSentAt)
 	}
 	return fields
 }
@@ -1978,6 +2737,36 @@ func (m *AccountMutation) ClearField(name string) error {
 		return nil
 	case account.FieldCashReceiptIdentifier:
 		m.ClearCashReceiptIdentifier()
+		return nil
+	case account.FieldLanguage:
+		m.ClearLanguage()
+		return nil
+	case account.FieldLegalName:
+		m.ClearLegalName()
+		return nil
+	case account.FieldBusinessRegistrationNumber:
+		m.ClearBusinessRegistrationNumber()
+		return nil
+	case account.FieldRepresentativeName:
+		m.ClearRepresentativeName()
+		return nil
+	case account.FieldAddress:
+		m.ClearAddress()
+		return nil
+	case account.FieldPhoneNumber:
+		m.ClearPhoneNumber()
+		return nil
+	case account.FieldPhoneVerifiedAt:
+		m.ClearPhoneVerifiedAt()
+		return nil
+	case account.FieldPendingPhoneNumber:
+		m.ClearPendingPhoneNumber()
+		return nil
+	case account.FieldPhoneCodeHash:
+		m.ClearPhoneCodeHash()
+		return nil
+	case account.FieldPhoneCodeSentAt:
+		m.ClearPhoneCodeSentAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Account nullable field %s", name)
@@ -2022,6 +2811,39 @@ func (m *AccountMutation) ResetField(name string) error {
 		return nil
 	case account.FieldCashReceiptIdentifier:
 		m.ResetCashReceiptIdentifier()
+		return nil
+	case account.FieldLanguage:
+		m.ResetLanguage()
+		return nil
+	case account.FieldLegalName:
+		m.ResetLegalName()
+		return nil
+	case account.FieldBusinessRegistrationNumber:
+		m.ResetBusinessRegistrationNumber()
+		return nil
+	case account.FieldRepresentativeName:
+		m.ResetRepresentativeName()
+		return nil
+	case account.FieldAddress:
+		m.ResetAddress()
+		return nil
+	case account.FieldPhoneNumber:
+		m.ResetPhoneNumber()
+		return nil
+	case account.FieldPhoneVerifiedAt:
+		m.ResetPhoneVerifiedAt()
+		return nil
+	case account.FieldPendingPhoneNumber:
+		m.ResetPendingPhoneNumber()
+		return nil
+	case account.FieldPhoneCodeHash:
+		m.ResetPhoneCodeHash()
+		return nil
+	case account.FieldPhoneCodeSentAt:
+		m.ResetPhoneCodeSentAt()
+		return nil
+	case account.FieldPhoneCodeAttempts:
+		m.ResetPhoneCodeAttempts()
 		return nil
 	}
 	return fmt.Errorf("unknown Account field %s", name)
@@ -17685,6 +18507,969 @@ func (m *InvoiceLineMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown InvoiceLine edge %s", name)
 }
 
+// IssuedCashReceiptMutation represents an operation that mutates the IssuedCashReceipt nodes in the graph.
+type IssuedCashReceiptMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *string
+	org_id           *string
+	created_at       *time.Time
+	payment_id       *string
+	account_id       *string
+	billing_group_id *string
+	_type            *string
+	identifier       *string
+	currency         *string
+	supply_amount    *int64
+	addsupply_amount *int64
+	tax_amount       *int64
+	addtax_amount    *int64
+	issued_at        *time.Time
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*IssuedCashReceipt, error)
+	predicates       []predicate.IssuedCashReceipt
+}
+
+var _ ent.Mutation = (*IssuedCashReceiptMutation)(nil)
+
+// issuedcashreceiptOption allows management of the mutation configuration using functional options.
+type issuedcashreceiptOption func(*IssuedCashReceiptMutation)
+
+// newIssuedCashReceiptMutation creates new mutation for the IssuedCashReceipt entity.
+func newIssuedCashReceiptMutation(c config, op Op, opts ...issuedcashreceiptOption) *IssuedCashReceiptMutation {
+	m := &IssuedCashReceiptMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeIssuedCashReceipt,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withIssuedCashReceiptID sets the ID field of the mutation.
+func withIssuedCashReceiptID(id string) issuedcashreceiptOption {
+	return func(m *IssuedCashReceiptMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *IssuedCashReceipt
+		)
+		m.oldValue = func(ctx context.Context) (*IssuedCashReceipt, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().IssuedCashReceipt.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withIssuedCashReceipt sets the old IssuedCashReceipt of the mutation.
+func withIssuedCashReceipt(node *IssuedCashReceipt) issuedcashreceiptOption {
+	return func(m *IssuedCashReceiptMutation) {
+		m.oldValue = func(context.Context) (*IssuedCashReceipt, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m IssuedCashReceiptMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m IssuedCashReceiptMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of IssuedCashReceipt entities.
+func (m *IssuedCashReceiptMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *IssuedCashReceiptMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *IssuedCashReceiptMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().IssuedCashReceipt.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *IssuedCashReceiptMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *IssuedCashReceiptMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *IssuedCashReceiptMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *IssuedCashReceiptMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *IssuedCashReceiptMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *IssuedCashReceiptMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetPaymentID sets the "payment_id" field.
+func (m *IssuedCashReceiptMutation) SetPaymentID(s string) {
+	m.payment_id = &s
+}
+
+// PaymentID returns the value of the "payment_id" field in the mutation.
+func (m *IssuedCashReceiptMutation) PaymentID() (r string, exists bool) {
+	v := m.payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentID returns the old "payment_id" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentID: %w", err)
+	}
+	return oldValue.PaymentID, nil
+}
+
+// ResetPaymentID resets all changes to the "payment_id" field.
+func (m *IssuedCashReceiptMutation) ResetPaymentID() {
+	m.payment_id = nil
+}
+
+// SetAccountID sets the "account_id" field.
+func (m *IssuedCashReceiptMutation) SetAccountID(s string) {
+	m.account_id = &s
+}
+
+// AccountID returns the value of the "account_id" field in the mutation.
+func (m *IssuedCashReceiptMutation) AccountID() (r string, exists bool) {
+	v := m.account_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountID returns the old "account_id" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldAccountID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountID: %w", err)
+	}
+	return oldValue.AccountID, nil
+}
+
+// ResetAccountID resets all changes to the "account_id" field.
+func (m *IssuedCashReceiptMutation) ResetAccountID() {
+	m.account_id = nil
+}
+
+// SetBillingGroupID sets the "billing_group_id" field.
+func (m *IssuedCashReceiptMutation) SetBillingGroupID(s string) {
+	m.billing_group_id = &s
+}
+
+// BillingGroupID returns the value of the "billing_group_id" field in the mutation.
+func (m *IssuedCashReceiptMutation) BillingGroupID() (r string, exists bool) {
+	v := m.billing_group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingGroupID returns the old "billing_group_id" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldBillingGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingGroupID: %w", err)
+	}
+	return oldValue.BillingGroupID, nil
+}
+
+// ClearBillingGroupID clears the value of the "billing_group_id" field.
+func (m *IssuedCashReceiptMutation) ClearBillingGroupID() {
+	m.billing_group_id = nil
+	m.clearedFields[issuedcashreceipt.FieldBillingGroupID] = struct{}{}
+}
+
+// BillingGroupIDCleared returns if the "billing_group_id" field was cleared in this mutation.
+func (m *IssuedCashReceiptMutation) BillingGroupIDCleared() bool {
+	_, ok := m.clearedFields[issuedcashreceipt.FieldBillingGroupID]
+	return ok
+}
+
+// ResetBillingGroupID resets all changes to the "billing_group_id" field.
+func (m *IssuedCashReceiptMutation) ResetBillingGroupID() {
+	m.billing_group_id = nil
+	delete(m.clearedFields, issuedcashreceipt.FieldBillingGroupID)
+}
+
+// SetType sets the "type" field.
+func (m *IssuedCashReceiptMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *IssuedCashReceiptMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *IssuedCashReceiptMutation) ResetType() {
+	m._type = nil
+}
+
+// SetIdentifier sets the "identifier" field.
+func (m *IssuedCashReceiptMutation) SetIdentifier(s string) {
+	m.identifier = &s
+}
+
+// Identifier returns the value of the "identifier" field in the mutation.
+func (m *IssuedCashReceiptMutation) Identifier() (r string, exists bool) {
+	v := m.identifier
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIdentifier returns the old "identifier" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldIdentifier(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIdentifier is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIdentifier requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIdentifier: %w", err)
+	}
+	return oldValue.Identifier, nil
+}
+
+// ResetIdentifier resets all changes to the "identifier" field.
+func (m *IssuedCashReceiptMutation) ResetIdentifier() {
+	m.identifier = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *IssuedCashReceiptMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *IssuedCashReceiptMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *IssuedCashReceiptMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetSupplyAmount sets the "supply_amount" field.
+func (m *IssuedCashReceiptMutation) SetSupplyAmount(i int64) {
+	m.supply_amount = &i
+	m.addsupply_amount = nil
+}
+
+// SupplyAmount returns the value of the "supply_amount" field in the mutation.
+func (m *IssuedCashReceiptMutation) SupplyAmount() (r int64, exists bool) {
+	v := m.supply_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupplyAmount returns the old "supply_amount" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldSupplyAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupplyAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupplyAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupplyAmount: %w", err)
+	}
+	return oldValue.SupplyAmount, nil
+}
+
+// AddSupplyAmount adds i to the "supply_amount" field.
+func (m *IssuedCashReceiptMutation) AddSupplyAmount(i int64) {
+	if m.addsupply_amount != nil {
+		*m.addsupply_amount += i
+	} else {
+		m.addsupply_amount = &i
+	}
+}
+
+// AddedSupplyAmount returns the value that was added to the "supply_amount" field in this mutation.
+func (m *IssuedCashReceiptMutation) AddedSupplyAmount() (r int64, exists bool) {
+	v := m.addsupply_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSupplyAmount resets all changes to the "supply_amount" field.
+func (m *IssuedCashReceiptMutation) ResetSupplyAmount() {
+	m.supply_amount = nil
+	m.addsupply_amount = nil
+}
+
+// SetTaxAmount sets the "tax_amount" field.
+func (m *IssuedCashReceiptMutation) SetTaxAmount(i int64) {
+	m.tax_amount = &i
+	m.addtax_amount = nil
+}
+
+// TaxAmount returns the value of the "tax_amount" field in the mutation.
+func (m *IssuedCashReceiptMutation) TaxAmount() (r int64, exists bool) {
+	v := m.tax_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxAmount returns the old "tax_amount" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldTaxAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxAmount: %w", err)
+	}
+	return oldValue.TaxAmount, nil
+}
+
+// AddTaxAmount adds i to the "tax_amount" field.
+func (m *IssuedCashReceiptMutation) AddTaxAmount(i int64) {
+	if m.addtax_amount != nil {
+		*m.addtax_amount += i
+	} else {
+		m.addtax_amount = &i
+	}
+}
+
+// AddedTaxAmount returns the value that was added to the "tax_amount" field in this mutation.
+func (m *IssuedCashReceiptMutation) AddedTaxAmount() (r int64, exists bool) {
+	v := m.addtax_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaxAmount resets all changes to the "tax_amount" field.
+func (m *IssuedCashReceiptMutation) ResetTaxAmount() {
+	m.tax_amount = nil
+	m.addtax_amount = nil
+}
+
+// SetIssuedAt sets the "issued_at" field.
+func (m *IssuedCashReceiptMutation) SetIssuedAt(t time.Time) {
+	m.issued_at = &t
+}
+
+// IssuedAt returns the value of the "issued_at" field in the mutation.
+func (m *IssuedCashReceiptMutation) IssuedAt() (r time.Time, exists bool) {
+	v := m.issued_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIssuedAt returns the old "issued_at" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldIssuedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIssuedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIssuedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIssuedAt: %w", err)
+	}
+	return oldValue.IssuedAt, nil
+}
+
+// ResetIssuedAt resets all changes to the "issued_at" field.
+func (m *IssuedCashReceiptMutation) ResetIssuedAt() {
+	m.issued_at = nil
+}
+
+// Where appends a list predicates to the IssuedCashReceiptMutation builder.
+func (m *IssuedCashReceiptMutation) Where(ps ...predicate.IssuedCashReceipt) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the IssuedCashReceiptMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *IssuedCashReceiptMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.IssuedCashReceipt, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *IssuedCashReceiptMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *IssuedCashReceiptMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (IssuedCashReceipt).
+func (m *IssuedCashReceiptMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *IssuedCashReceiptMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.org_id != nil {
+		fields = append(fields, issuedcashreceipt.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, issuedcashreceipt.FieldCreatedAt)
+	}
+	if m.payment_id != nil {
+		fields = append(fields, issuedcashreceipt.FieldPaymentID)
+	}
+	if m.account_id != nil {
+		fields = append(fields, issuedcashreceipt.FieldAccountID)
+	}
+	if m.billing_group_id != nil {
+		fields = append(fields, issuedcashreceipt.FieldBillingGroupID)
+	}
+	if m._type != nil {
+		fields = append(fields, issuedcashreceipt.FieldType)
+	}
+	if m.identifier != nil {
+		fields = append(fields, issuedcashreceipt.FieldIdentifier)
+	}
+	if m.currency != nil {
+		fields = append(fields, issuedcashreceipt.FieldCurrency)
+	}
+	if m.supply_amount != nil {
+		fields = append(fields, issuedcashreceipt.FieldSupplyAmount)
+	}
+	if m.tax_amount != nil {
+		fields = append(fields, issuedcashreceipt.FieldTaxAmount)
+	}
+	if m.issued_at != nil {
+		fields = append(fields, issuedcashreceipt.FieldIssuedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *IssuedCashReceiptMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case issuedcashreceipt.FieldOrgID:
+		return m.OrgID()
+	case issuedcashreceipt.FieldCreatedAt:
+		return m.CreatedAt()
+	case issuedcashreceipt.FieldPaymentID:
+		return m.PaymentID()
+	case issuedcashreceipt.FieldAccountID:
+		return m.AccountID()
+	case issuedcashreceipt.FieldBillingGroupID:
+		return m.BillingGroupID()
+	case issuedcashreceipt.FieldType:
+		return m.GetType()
+	case issuedcashreceipt.FieldIdentifier:
+		return m.Identifier()
+	case issuedcashreceipt.FieldCurrency:
+		return m.Currency()
+	case issuedcashreceipt.FieldSupplyAmount:
+		return m.SupplyAmount()
+	case issuedcashreceipt.FieldTaxAmount:
+		return m.TaxAmount()
+	case issuedcashreceipt.FieldIssuedAt:
+		return m.IssuedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *IssuedCashReceiptMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case issuedcashreceipt.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case issuedcashreceipt.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case issuedcashreceipt.FieldPaymentID:
+		return m.OldPaymentID(ctx)
+	case issuedcashreceipt.FieldAccountID:
+		return m.OldAccountID(ctx)
+	case issuedcashreceipt.FieldBillingGroupID:
+		return m.OldBillingGroupID(ctx)
+	case issuedcashreceipt.FieldType:
+		return m.OldType(ctx)
+	case issuedcashreceipt.FieldIdentifier:
+		return m.OldIdentifier(ctx)
+	case issuedcashreceipt.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case issuedcashreceipt.FieldSupplyAmount:
+		return m.OldSupplyAmount(ctx)
+	case issuedcashreceipt.FieldTaxAmount:
+		return m.OldTaxAmount(ctx)
+	case issuedcashreceipt.FieldIssuedAt:
+		return m.OldIssuedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown IssuedCashReceipt field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IssuedCashReceiptMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case issuedcashreceipt.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case issuedcashreceipt.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case issuedcashreceipt.FieldPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentID(v)
+		return nil
+	case issuedcashreceipt.FieldAccountID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountID(v)
+		return nil
+	case issuedcashreceipt.FieldBillingGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingGroupID(v)
+		return nil
+	case issuedcashreceipt.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case issuedcashreceipt.FieldIdentifier:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIdentifier(v)
+		return nil
+	case issuedcashreceipt.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case issuedcashreceipt.FieldSupplyAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupplyAmount(v)
+		return nil
+	case issuedcashreceipt.FieldTaxAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxAmount(v)
+		return nil
+	case issuedcashreceipt.FieldIssuedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIssuedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown IssuedCashReceipt field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *IssuedCashReceiptMutation) AddedFields() []string {
+	var fields []string
+	if m.addsupply_amount != nil {
+		fields = append(fields, issuedcashreceipt.FieldSupplyAmount)
+	}
+	if m.addtax_amount != nil {
+		fields = append(fields, issuedcashreceipt.FieldTaxAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *IssuedCashReceiptMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case issuedcashreceipt.FieldSupplyAmount:
+		return m.AddedSupplyAmount()
+	case issuedcashreceipt.FieldTaxAmount:
+		return m.AddedTaxAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *IssuedCashReceiptMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case issuedcashreceipt.FieldSupplyAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSupplyAmount(v)
+		return nil
+	case issuedcashreceipt.FieldTaxAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaxAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown IssuedCashReceipt numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *IssuedCashReceiptMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(issuedcashreceipt.FieldBillingGroupID) {
+		fields = append(fields, issuedcashreceipt.FieldBillingGroupID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *IssuedCashReceiptMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *IssuedCashReceiptMutation) ClearField(name string) error {
+	switch name {
+	case issuedcashreceipt.FieldBillingGroupID:
+		m.ClearBillingGroupID()
+		return nil
+	}
+	return fmt.Errorf("unknown IssuedCashReceipt nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *IssuedCashReceiptMutation) ResetField(name string) error {
+	switch name {
+	case issuedcashreceipt.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case issuedcashreceipt.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case issuedcashreceipt.FieldPaymentID:
+		m.ResetPaymentID()
+		return nil
+	case issuedcashreceipt.FieldAccountID:
+		m.ResetAccountID()
+		return nil
+	case issuedcashreceipt.FieldBillingGroupID:
+		m.ResetBillingGroupID()
+		return nil
+	case issuedcashreceipt.FieldType:
+		m.ResetType()
+		return nil
+	case issuedcashreceipt.FieldIdentifier:
+		m.ResetIdentifier()
+		return nil
+	case issuedcashreceipt.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case issuedcashreceipt.FieldSupplyAmount:
+		m.ResetSupplyAmount()
+		return nil
+	case issuedcashreceipt.FieldTaxAmount:
+		m.ResetTaxAmount()
+		return nil
+	case issuedcashreceipt.FieldIssuedAt:
+		m.ResetIssuedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown IssuedCashReceipt field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *IssuedCashReceiptMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *IssuedCashReceiptMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *IssuedCashReceiptMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *IssuedCashReceiptMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *IssuedCashReceiptMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *IssuedCashReceiptMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *IssuedCashReceiptMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown IssuedCashReceipt unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *IssuedCashReceiptMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown IssuedCashReceipt edge %s", name)
+}
+
 // JobCursorMutation represents an operation that mutates the JobCursor nodes in the graph.
 type JobCursorMutation struct {
 	config
@@ -19773,6 +21558,7 @@ type OutboxEventMutation struct {
 	topic         *string
 	channel       *string
 	recipient     *string
+	language      *string
 	payload       *[]byte
 	attempts      *int
 	addattempts   *int
@@ -20068,6 +21854,42 @@ func (m *OutboxEventMutation) ResetRecipient() {
 	m.recipient = nil
 }
 
+// SetLanguage sets the "language" field.
+func (m *OutboxEventMutation) SetLanguage(s string) {
+	m.language = &s
+}
+
+// Language returns the value of the "language" field in the mutation.
+func (m *OutboxEventMutation) Language() (r string, exists bool) {
+	v := m.language
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLanguage returns the old "language" field's value of the OutboxEvent entity.
+// If the OutboxEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxEventMutation) OldLanguage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLanguage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLanguage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLanguage: %w", err)
+	}
+	return oldValue.Language, nil
+}
+
+// ResetLanguage resets all changes to the "language" field.
+func (m *OutboxEventMutation) ResetLanguage() {
+	m.language = nil
+}
+
 // SetPayload sets the "payload" field.
 func (m *OutboxEventMutation) SetPayload(b []byte) {
 	m.payload = &b
@@ -20292,7 +22114,7 @@ func (m *OutboxEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OutboxEventMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.org_id != nil {
 		fields = append(fields, outboxevent.FieldOrgID)
 	}
@@ -20307,6 +22129,9 @@ func (m *OutboxEventMutation) Fields() []string {
 	}
 	if m.recipient != nil {
 		fields = append(fields, outboxevent.FieldRecipient)
+	}
+	if m.language != nil {
+		fields = append(fields, outboxevent.FieldLanguage)
 	}
 	if m.payload != nil {
 		fields = append(fields, outboxevent.FieldPayload)
@@ -20338,6 +22163,8 @@ func (m *OutboxEventMutation) Field(name string) (ent.Value, bool) {
 		return m.Channel()
 	case outboxevent.FieldRecipient:
 		return m.Recipient()
+	case outboxevent.FieldLanguage:
+		return m.Language()
 	case outboxevent.FieldPayload:
 		return m.Payload()
 	case outboxevent.FieldAttempts:
@@ -20365,6 +22192,8 @@ func (m *OutboxEventMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldChannel(ctx)
 	case outboxevent.FieldRecipient:
 		return m.OldRecipient(ctx)
+	case outboxevent.FieldLanguage:
+		return m.OldLanguage(ctx)
 	case outboxevent.FieldPayload:
 		return m.OldPayload(ctx)
 	case outboxevent.FieldAttempts:
@@ -20416,6 +22245,13 @@ func (m *OutboxEventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetRecipient(v)
+		return nil
+	case outboxevent.FieldLanguage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLanguage(v)
 		return nil
 	case outboxevent.FieldPayload:
 		v, ok := value.([]byte)
@@ -20538,6 +22374,9 @@ func (m *OutboxEventMutation) ResetField(name string) error {
 		return nil
 	case outboxevent.FieldRecipient:
 		m.ResetRecipient()
+		return nil
+	case outboxevent.FieldLanguage:
+		m.ResetLanguage()
 		return nil
 	case outboxevent.FieldPayload:
 		m.ResetPayload()
@@ -22558,26 +24397,27 @@ func (m *PaymentAllocationMutation) ResetEdge(name string) error {
 // PaymentMethodMutation represents an operation that mutates the PaymentMethod nodes in the graph.
 type PaymentMethodMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *string
-	org_id        *string
-	created_at    *time.Time
-	account_id    *string
-	_type         *paymentmethod.Type
-	brand         *string
-	last4         *string
-	bank_code     *string
-	holder_name   *string
-	corporate     *bool
-	gateway_token *string
-	is_default    *bool
-	status        *paymentmethod.Status
-	consented_at  *time.Time
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*PaymentMethod, error)
-	predicates    []predicate.PaymentMethod
+	op             Op
+	typ            string
+	id             *string
+	org_id         *string
+	created_at     *time.Time
+	account_id     *string
+	_type          *paymentmethod.Type
+	brand          *string
+	last4          *string
+	bank_code      *string
+	holder_name    *string
+	account_number *string
+	corporate      *bool
+	gateway_token  *string
+	is_default     *bool
+	status         *paymentmethod.Status
+	consented_at   *time.Time
+	clearedFields  map[string]struct{}
+	done           bool
+	oldValue       func(context.Context) (*PaymentMethod, error)
+	predicates     []predicate.PaymentMethod
 }
 
 var _ ent.Mutation = (*PaymentMethodMutation)(nil)
@@ -22972,6 +24812,42 @@ func (m *PaymentMethodMutation) ResetHolderName() {
 	m.holder_name = nil
 }
 
+// SetAccountNumber sets the "account_number" field.
+func (m *PaymentMethodMutation) SetAccountNumber(s string) {
+	m.account_number = &s
+}
+
+// AccountNumber returns the value of the "account_number" field in the mutation.
+func (m *PaymentMethodMutation) AccountNumber() (r string, exists bool) {
+	v := m.account_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountNumber returns the old "account_number" field's value of the PaymentMethod entity.
+// If the PaymentMethod object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMethodMutation) OldAccountNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountNumber: %w", err)
+	}
+	return oldValue.AccountNumber, nil
+}
+
+// ResetAccountNumber resets all changes to the "account_number" field.
+func (m *PaymentMethodMutation) ResetAccountNumber() {
+	m.account_number = nil
+}
+
 // SetCorporate sets the "corporate" field.
 func (m *PaymentMethodMutation) SetCorporate(b bool) {
 	m.corporate = &b
@@ -23186,7 +25062,7 @@ func (m *PaymentMethodMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PaymentMethodMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.org_id != nil {
 		fields = append(fields, paymentmethod.FieldOrgID)
 	}
@@ -23210,6 +25086,9 @@ func (m *PaymentMethodMutation) Fields() []string {
 	}
 	if m.holder_name != nil {
 		fields = append(fields, paymentmethod.FieldHolderName)
+	}
+	if m.account_number != nil {
+		fields = append(fields, paymentmethod.FieldAccountNumber)
 	}
 	if m.corporate != nil {
 		fields = append(fields, paymentmethod.FieldCorporate)
@@ -23250,6 +25129,8 @@ func (m *PaymentMethodMutation) Field(name string) (ent.Value, bool) {
 		return m.BankCode()
 	case paymentmethod.FieldHolderName:
 		return m.HolderName()
+	case paymentmethod.FieldAccountNumber:
+		return m.AccountNumber()
 	case paymentmethod.FieldCorporate:
 		return m.Corporate()
 	case paymentmethod.FieldGatewayToken:
@@ -23285,6 +25166,8 @@ func (m *PaymentMethodMutation) OldField(ctx context.Context, name string) (ent.
 		return m.OldBankCode(ctx)
 	case paymentmethod.FieldHolderName:
 		return m.OldHolderName(ctx)
+	case paymentmethod.FieldAccountNumber:
+		return m.OldAccountNumber(ctx)
 	case paymentmethod.FieldCorporate:
 		return m.OldCorporate(ctx)
 	case paymentmethod.FieldGatewayToken:
@@ -23359,6 +25242,13 @@ func (m *PaymentMethodMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetHolderName(v)
+		return nil
+	case paymentmethod.FieldAccountNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountNumber(v)
 		return nil
 	case paymentmethod.FieldCorporate:
 		v, ok := value.(bool)
@@ -23467,6 +25357,9 @@ func (m *PaymentMethodMutation) ResetField(name string) error {
 		return nil
 	case paymentmethod.FieldHolderName:
 		m.ResetHolderName()
+		return nil
+	case paymentmethod.FieldAccountNumber:
+		m.ResetAccountNumber()
 		return nil
 	case paymentmethod.FieldCorporate:
 		m.ResetCorporate()

@@ -27,6 +27,8 @@ type OutboxEvent struct {
 	Channel string `json:"channel,omitempty"`
 	// Recipient holds the value of the "recipient" field.
 	Recipient string `json:"recipient,omitempty"`
+	// Language holds the value of the "language" field.
+	Language string `json:"language,omitempty"`
 	// Payload holds the value of the "payload" field.
 	Payload []byte `json:"payload,omitempty"`
 	// Attempts holds the value of the "attempts" field.
@@ -47,7 +49,7 @@ func (*OutboxEvent) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case outboxevent.FieldAttempts:
 			values[i] = new(sql.NullInt64)
-		case outboxevent.FieldID, outboxevent.FieldOrgID, outboxevent.FieldTopic, outboxevent.FieldChannel, outboxevent.FieldRecipient:
+		case outboxevent.FieldID, outboxevent.FieldOrgID, outboxevent.FieldTopic, outboxevent.FieldChannel, outboxevent.FieldRecipient, outboxevent.FieldLanguage:
 			values[i] = new(sql.NullString)
 		case outboxevent.FieldCreatedAt, outboxevent.FieldDeliverAfter, outboxevent.FieldDeliveredAt:
 			values[i] = new(sql.NullTime)
@@ -101,6 +103,12 @@ func (_m *OutboxEvent) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field recipient", values[i])
 			} else if value.Valid {
 				_m.Recipient = value.String
+			}
+		case outboxevent.FieldLanguage:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field language", values[i])
+			} else if value.Valid {
+				_m.Language = value.String
 			}
 		case outboxevent.FieldPayload:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -178,6 +186,9 @@ func (_m *OutboxEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("recipient=")
 	builder.WriteString(_m.Recipient)
+	builder.WriteString(", ")
+	builder.WriteString("language=")
+	builder.WriteString(_m.Language)
 	builder.WriteString(", ")
 	builder.WriteString("payload=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Payload))

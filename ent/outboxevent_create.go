@@ -69,6 +69,20 @@ func (_c *OutboxEventCreate) SetNillableRecipient(v *string) *OutboxEventCreate 
 	return _c
 }
 
+// SetLanguage sets the "language" field.
+func (_c *OutboxEventCreate) SetLanguage(v string) *OutboxEventCreate {
+	_c.mutation.SetLanguage(v)
+	return _c
+}
+
+// SetNillableLanguage sets the "language" field if the given value is not nil.
+func (_c *OutboxEventCreate) SetNillableLanguage(v *string) *OutboxEventCreate {
+	if v != nil {
+		_c.SetLanguage(*v)
+	}
+	return _c
+}
+
 // SetPayload sets the "payload" field.
 func (_c *OutboxEventCreate) SetPayload(v []byte) *OutboxEventCreate {
 	_c.mutation.SetPayload(v)
@@ -174,6 +188,10 @@ func (_c *OutboxEventCreate) defaults() {
 		v := outboxevent.DefaultRecipient
 		_c.mutation.SetRecipient(v)
 	}
+	if _, ok := _c.mutation.Language(); !ok {
+		v := outboxevent.DefaultLanguage
+		_c.mutation.SetLanguage(v)
+	}
 	if _, ok := _c.mutation.Attempts(); !ok {
 		v := outboxevent.DefaultAttempts
 		_c.mutation.SetAttempts(v)
@@ -205,6 +223,9 @@ func (_c *OutboxEventCreate) check() error {
 	}
 	if _, ok := _c.mutation.Recipient(); !ok {
 		return &ValidationError{Name: "recipient", err: errors.New(`ent: missing required field "OutboxEvent.recipient"`)}
+	}
+	if _, ok := _c.mutation.Language(); !ok {
+		return &ValidationError{Name: "language", err: errors.New(`ent: missing required field "OutboxEvent.language"`)}
 	}
 	if _, ok := _c.mutation.Payload(); !ok {
 		return &ValidationError{Name: "payload", err: errors.New(`ent: missing required field "OutboxEvent.payload"`)}
@@ -272,6 +293,10 @@ func (_c *OutboxEventCreate) createSpec() (*OutboxEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Recipient(); ok {
 		_spec.SetField(outboxevent.FieldRecipient, field.TypeString, value)
 		_node.Recipient = value
+	}
+	if value, ok := _c.mutation.Language(); ok {
+		_spec.SetField(outboxevent.FieldLanguage, field.TypeString, value)
+		_node.Language = value
 	}
 	if value, ok := _c.mutation.Payload(); ok {
 		_spec.SetField(outboxevent.FieldPayload, field.TypeBytes, value)
@@ -426,6 +451,9 @@ func (u *OutboxEventUpsertOne) UpdateNewValues() *OutboxEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.Recipient(); exists {
 			s.SetIgnore(outboxevent.FieldRecipient)
+		}
+		if _, exists := u.create.mutation.Language(); exists {
+			s.SetIgnore(outboxevent.FieldLanguage)
 		}
 		if _, exists := u.create.mutation.Payload(); exists {
 			s.SetIgnore(outboxevent.FieldPayload)
@@ -721,6 +749,9 @@ func (u *OutboxEventUpsertBulk) UpdateNewValues() *OutboxEventUpsertBulk {
 			}
 			if _, exists := b.mutation.Recipient(); exists {
 				s.SetIgnore(outboxevent.FieldRecipient)
+			}
+			if _, exists := b.mutation.Language(); exists {
+				s.SetIgnore(outboxevent.FieldLanguage)
 			}
 			if _, exists := b.mutation.Payload(); exists {
 				s.SetIgnore(outboxevent.FieldPayload)

@@ -33,6 +33,8 @@ type PaymentMethod struct {
 	BankCode string `json:"bank_code,omitempty"`
 	// HolderName holds the value of the "holder_name" field.
 	HolderName string `json:"holder_name,omitempty"`
+	// AccountNumber holds the value of the "account_number" field.
+	AccountNumber string `json:"account_number,omitempty"`
 	// Corporate holds the value of the "corporate" field.
 	Corporate bool `json:"corporate,omitempty"`
 	// GatewayToken holds the value of the "gateway_token" field.
@@ -53,7 +55,7 @@ func (*PaymentMethod) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case paymentmethod.FieldCorporate, paymentmethod.FieldIsDefault:
 			values[i] = new(sql.NullBool)
-		case paymentmethod.FieldID, paymentmethod.FieldOrgID, paymentmethod.FieldAccountID, paymentmethod.FieldType, paymentmethod.FieldBrand, paymentmethod.FieldLast4, paymentmethod.FieldBankCode, paymentmethod.FieldHolderName, paymentmethod.FieldGatewayToken, paymentmethod.FieldStatus:
+		case paymentmethod.FieldID, paymentmethod.FieldOrgID, paymentmethod.FieldAccountID, paymentmethod.FieldType, paymentmethod.FieldBrand, paymentmethod.FieldLast4, paymentmethod.FieldBankCode, paymentmethod.FieldHolderName, paymentmethod.FieldAccountNumber, paymentmethod.FieldGatewayToken, paymentmethod.FieldStatus:
 			values[i] = new(sql.NullString)
 		case paymentmethod.FieldCreatedAt, paymentmethod.FieldConsentedAt:
 			values[i] = new(sql.NullTime)
@@ -125,6 +127,12 @@ func (_m *PaymentMethod) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field holder_name", values[i])
 			} else if value.Valid {
 				_m.HolderName = value.String
+			}
+		case paymentmethod.FieldAccountNumber:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field account_number", values[i])
+			} else if value.Valid {
+				_m.AccountNumber = value.String
 			}
 		case paymentmethod.FieldCorporate:
 			if value, ok := values[i].(*sql.NullBool); !ok {
@@ -215,6 +223,9 @@ func (_m *PaymentMethod) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("holder_name=")
 	builder.WriteString(_m.HolderName)
+	builder.WriteString(", ")
+	builder.WriteString("account_number=")
+	builder.WriteString(_m.AccountNumber)
 	builder.WriteString(", ")
 	builder.WriteString("corporate=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Corporate))

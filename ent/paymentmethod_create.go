@@ -111,6 +111,20 @@ func (_c *PaymentMethodCreate) SetNillableHolderName(v *string) *PaymentMethodCr
 	return _c
 }
 
+// SetAccountNumber sets the "account_number" field.
+func (_c *PaymentMethodCreate) SetAccountNumber(v string) *PaymentMethodCreate {
+	_c.mutation.SetAccountNumber(v)
+	return _c
+}
+
+// SetNillableAccountNumber sets the "account_number" field if the given value is not nil.
+func (_c *PaymentMethodCreate) SetNillableAccountNumber(v *string) *PaymentMethodCreate {
+	if v != nil {
+		_c.SetAccountNumber(*v)
+	}
+	return _c
+}
+
 // SetCorporate sets the "corporate" field.
 func (_c *PaymentMethodCreate) SetCorporate(v bool) *PaymentMethodCreate {
 	_c.mutation.SetCorporate(v)
@@ -234,6 +248,10 @@ func (_c *PaymentMethodCreate) defaults() {
 		v := paymentmethod.DefaultHolderName
 		_c.mutation.SetHolderName(v)
 	}
+	if _, ok := _c.mutation.AccountNumber(); !ok {
+		v := paymentmethod.DefaultAccountNumber
+		_c.mutation.SetAccountNumber(v)
+	}
 	if _, ok := _c.mutation.Corporate(); !ok {
 		v := paymentmethod.DefaultCorporate
 		_c.mutation.SetCorporate(v)
@@ -287,6 +305,9 @@ func (_c *PaymentMethodCreate) check() error {
 	}
 	if _, ok := _c.mutation.HolderName(); !ok {
 		return &ValidationError{Name: "holder_name", err: errors.New(`ent: missing required field "PaymentMethod.holder_name"`)}
+	}
+	if _, ok := _c.mutation.AccountNumber(); !ok {
+		return &ValidationError{Name: "account_number", err: errors.New(`ent: missing required field "PaymentMethod.account_number"`)}
 	}
 	if _, ok := _c.mutation.Corporate(); !ok {
 		return &ValidationError{Name: "corporate", err: errors.New(`ent: missing required field "PaymentMethod.corporate"`)}
@@ -380,6 +401,10 @@ func (_c *PaymentMethodCreate) createSpec() (*PaymentMethod, *sqlgraph.CreateSpe
 	if value, ok := _c.mutation.HolderName(); ok {
 		_spec.SetField(paymentmethod.FieldHolderName, field.TypeString, value)
 		_node.HolderName = value
+	}
+	if value, ok := _c.mutation.AccountNumber(); ok {
+		_spec.SetField(paymentmethod.FieldAccountNumber, field.TypeString, value)
+		_node.AccountNumber = value
 	}
 	if value, ok := _c.mutation.Corporate(); ok {
 		_spec.SetField(paymentmethod.FieldCorporate, field.TypeBool, value)
@@ -517,6 +542,9 @@ func (u *PaymentMethodUpsertOne) UpdateNewValues() *PaymentMethodUpsertOne {
 		}
 		if _, exists := u.create.mutation.HolderName(); exists {
 			s.SetIgnore(paymentmethod.FieldHolderName)
+		}
+		if _, exists := u.create.mutation.AccountNumber(); exists {
+			s.SetIgnore(paymentmethod.FieldAccountNumber)
 		}
 		if _, exists := u.create.mutation.Corporate(); exists {
 			s.SetIgnore(paymentmethod.FieldCorporate)
@@ -792,6 +820,9 @@ func (u *PaymentMethodUpsertBulk) UpdateNewValues() *PaymentMethodUpsertBulk {
 			}
 			if _, exists := b.mutation.HolderName(); exists {
 				s.SetIgnore(paymentmethod.FieldHolderName)
+			}
+			if _, exists := b.mutation.AccountNumber(); exists {
+				s.SetIgnore(paymentmethod.FieldAccountNumber)
 			}
 			if _, exists := b.mutation.Corporate(); exists {
 				s.SetIgnore(paymentmethod.FieldCorporate)

@@ -26,6 +26,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invitation"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
 	"github.com/cloudbill/cloudbill/ent/jobcursor"
 	"github.com/cloudbill/cloudbill/ent/jobfailure"
 	"github.com/cloudbill/cloudbill/ent/organization"
@@ -194,6 +195,34 @@ func init() {
 	accountDescBusinessCertified := accountFields[8].Descriptor()
 	// account.DefaultBusinessCertified holds the default value on creation for the business_certified field.
 	account.DefaultBusinessCertified = accountDescBusinessCertified.Default.(bool)
+	// accountDescLegalName is the schema descriptor for legal_name field.
+	accountDescLegalName := accountFields[12].Descriptor()
+	// account.LegalNameValidator is a validator for the "legal_name" field. It is called by the builders before save.
+	account.LegalNameValidator = accountDescLegalName.Validators[0].(func(string) error)
+	// accountDescBusinessRegistrationNumber is the schema descriptor for business_registration_number field.
+	accountDescBusinessRegistrationNumber := accountFields[13].Descriptor()
+	// account.BusinessRegistrationNumberValidator is a validator for the "business_registration_number" field. It is called by the builders before save.
+	account.BusinessRegistrationNumberValidator = accountDescBusinessRegistrationNumber.Validators[0].(func(string) error)
+	// accountDescRepresentativeName is the schema descriptor for representative_name field.
+	accountDescRepresentativeName := accountFields[14].Descriptor()
+	// account.RepresentativeNameValidator is a validator for the "representative_name" field. It is called by the builders before save.
+	account.RepresentativeNameValidator = accountDescRepresentativeName.Validators[0].(func(string) error)
+	// accountDescAddress is the schema descriptor for address field.
+	accountDescAddress := accountFields[15].Descriptor()
+	// account.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	account.AddressValidator = accountDescAddress.Validators[0].(func(string) error)
+	// accountDescPhoneNumber is the schema descriptor for phone_number field.
+	accountDescPhoneNumber := accountFields[16].Descriptor()
+	// account.PhoneNumberValidator is a validator for the "phone_number" field. It is called by the builders before save.
+	account.PhoneNumberValidator = accountDescPhoneNumber.Validators[0].(func(string) error)
+	// accountDescPendingPhoneNumber is the schema descriptor for pending_phone_number field.
+	accountDescPendingPhoneNumber := accountFields[18].Descriptor()
+	// account.PendingPhoneNumberValidator is a validator for the "pending_phone_number" field. It is called by the builders before save.
+	account.PendingPhoneNumberValidator = accountDescPendingPhoneNumber.Validators[0].(func(string) error)
+	// accountDescPhoneCodeAttempts is the schema descriptor for phone_code_attempts field.
+	accountDescPhoneCodeAttempts := accountFields[21].Descriptor()
+	// account.DefaultPhoneCodeAttempts holds the default value on creation for the phone_code_attempts field.
+	account.DefaultPhoneCodeAttempts = accountDescPhoneCodeAttempts.Default.(int)
 	// accountDescID is the schema descriptor for id field.
 	accountDescID := accountMixinFields0[0].Descriptor()
 	// account.DefaultID holds the default value on creation for the id field.
@@ -1065,6 +1094,43 @@ func init() {
 	invoiceline.DefaultID = invoicelineDescID.Default.(func() string)
 	// invoiceline.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	invoiceline.IDValidator = invoicelineDescID.Validators[0].(func(string) error)
+	issuedcashreceiptMixin := schema.IssuedCashReceipt{}.Mixin()
+	issuedcashreceiptMixinFields0 := issuedcashreceiptMixin[0].Fields()
+	_ = issuedcashreceiptMixinFields0
+	issuedcashreceiptMixinFields1 := issuedcashreceiptMixin[1].Fields()
+	_ = issuedcashreceiptMixinFields1
+	issuedcashreceiptMixinFields2 := issuedcashreceiptMixin[2].Fields()
+	_ = issuedcashreceiptMixinFields2
+	issuedcashreceiptFields := schema.IssuedCashReceipt{}.Fields()
+	_ = issuedcashreceiptFields
+	// issuedcashreceiptDescOrgID is the schema descriptor for org_id field.
+	issuedcashreceiptDescOrgID := issuedcashreceiptMixinFields1[0].Descriptor()
+	// issuedcashreceipt.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	issuedcashreceipt.OrgIDValidator = func() func(string) error {
+		validators := issuedcashreceiptDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// issuedcashreceiptDescCreatedAt is the schema descriptor for created_at field.
+	issuedcashreceiptDescCreatedAt := issuedcashreceiptMixinFields2[0].Descriptor()
+	// issuedcashreceipt.DefaultCreatedAt holds the default value on creation for the created_at field.
+	issuedcashreceipt.DefaultCreatedAt = issuedcashreceiptDescCreatedAt.Default.(func() time.Time)
+	// issuedcashreceiptDescID is the schema descriptor for id field.
+	issuedcashreceiptDescID := issuedcashreceiptMixinFields0[0].Descriptor()
+	// issuedcashreceipt.DefaultID holds the default value on creation for the id field.
+	issuedcashreceipt.DefaultID = issuedcashreceiptDescID.Default.(func() string)
+	// issuedcashreceipt.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	issuedcashreceipt.IDValidator = issuedcashreceiptDescID.Validators[0].(func(string) error)
 	jobcursorFields := schema.JobCursor{}.Fields()
 	_ = jobcursorFields
 	// jobcursorDescID is the schema descriptor for id field.
@@ -1250,8 +1316,12 @@ func init() {
 	outboxeventDescRecipient := outboxeventFields[2].Descriptor()
 	// outboxevent.DefaultRecipient holds the default value on creation for the recipient field.
 	outboxevent.DefaultRecipient = outboxeventDescRecipient.Default.(string)
+	// outboxeventDescLanguage is the schema descriptor for language field.
+	outboxeventDescLanguage := outboxeventFields[3].Descriptor()
+	// outboxevent.DefaultLanguage holds the default value on creation for the language field.
+	outboxevent.DefaultLanguage = outboxeventDescLanguage.Default.(string)
 	// outboxeventDescAttempts is the schema descriptor for attempts field.
-	outboxeventDescAttempts := outboxeventFields[4].Descriptor()
+	outboxeventDescAttempts := outboxeventFields[5].Descriptor()
 	// outboxevent.DefaultAttempts holds the default value on creation for the attempts field.
 	outboxevent.DefaultAttempts = outboxeventDescAttempts.Default.(int)
 	// outboxeventDescID is the schema descriptor for id field.
@@ -1393,12 +1463,16 @@ func init() {
 	paymentmethodDescHolderName := paymentmethodFields[5].Descriptor()
 	// paymentmethod.DefaultHolderName holds the default value on creation for the holder_name field.
 	paymentmethod.DefaultHolderName = paymentmethodDescHolderName.Default.(string)
+	// paymentmethodDescAccountNumber is the schema descriptor for account_number field.
+	paymentmethodDescAccountNumber := paymentmethodFields[6].Descriptor()
+	// paymentmethod.DefaultAccountNumber holds the default value on creation for the account_number field.
+	paymentmethod.DefaultAccountNumber = paymentmethodDescAccountNumber.Default.(string)
 	// paymentmethodDescCorporate is the schema descriptor for corporate field.
-	paymentmethodDescCorporate := paymentmethodFields[6].Descriptor()
+	paymentmethodDescCorporate := paymentmethodFields[7].Descriptor()
 	// paymentmethod.DefaultCorporate holds the default value on creation for the corporate field.
 	paymentmethod.DefaultCorporate = paymentmethodDescCorporate.Default.(bool)
 	// paymentmethodDescIsDefault is the schema descriptor for is_default field.
-	paymentmethodDescIsDefault := paymentmethodFields[8].Descriptor()
+	paymentmethodDescIsDefault := paymentmethodFields[9].Descriptor()
 	// paymentmethod.DefaultIsDefault holds the default value on creation for the is_default field.
 	paymentmethod.DefaultIsDefault = paymentmethodDescIsDefault.Default.(bool)
 	// paymentmethodDescID is the schema descriptor for id field.

@@ -56,6 +56,8 @@ type Tx struct {
 	Invoice *InvoiceClient
 	// InvoiceLine is the client for interacting with the InvoiceLine builders.
 	InvoiceLine *InvoiceLineClient
+	// IssuedCashReceipt is the client for interacting with the IssuedCashReceipt builders.
+	IssuedCashReceipt *IssuedCashReceiptClient
 	// JobCursor is the client for interacting with the JobCursor builders.
 	JobCursor *JobCursorClient
 	// JobFailure is the client for interacting with the JobFailure builders.
@@ -238,6 +240,7 @@ func (tx *Tx) init() {
 	tx.Invitation = NewInvitationClient(tx.config)
 	tx.Invoice = NewInvoiceClient(tx.config)
 	tx.InvoiceLine = NewInvoiceLineClient(tx.config)
+	tx.IssuedCashReceipt = NewIssuedCashReceiptClient(tx.config)
 	tx.JobCursor = NewJobCursorClient(tx.config)
 	tx.JobFailure = NewJobFailureClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)

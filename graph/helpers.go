@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/graph/model"
@@ -153,7 +154,8 @@ func (r *Resolver) documentURL(ctx context.Context, in model.DocumentInput, kind
 	if err := r.engine().RequireEnded(in.Month.Parse(), "month"); err != nil {
 		return nil, err
 	}
-	url, exp := r.Docs.URL(kind, bg.ID, string(in.Month), r.Clock.Now())
+	link := documents.Link{Kind: kind, BillingGroupID: bg.ID, Ref: string(in.Month), Lang: lang(in.Language)}
+	url, exp := r.Docs.URL(link, r.Clock.Now())
 	return &model.DocumentPayload{URL: url, ExpiresAt: exp}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
+	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
@@ -100,6 +101,19 @@ func (r *accountResolver) CashReceipt(ctx context.Context, obj *ent.Account) (*m
 		return nil, nil
 	}
 	return &model.CashReceipt{Type: model.CashReceiptType(*obj.CashReceiptType), Identifier: deref(obj.CashReceiptIdentifier)}, nil
+}
+
+// Language is the resolver for the language field.
+func (r *accountResolver) Language(ctx context.Context, obj *ent.Account) (model.Language, error) {
+	return model.Language(locale.Of(obj)), nil
+}
+
+// BillingProfile is the resolver for the billingProfile field.
+func (r *accountResolver) BillingProfile(ctx context.Context, obj *ent.Account) (*model.BillingProfile, error) {
+	if err := r.checkOwnAccount(ctx, obj); err != nil {
+		return nil, err
+	}
+	return billingProfile(obj), nil
 }
 
 // Organization is the resolver for the organization field.
@@ -644,6 +658,12 @@ func (r *invoiceResolver) Payments(ctx context.Context, obj *ent.Invoice) ([]*en
 		return []*ent.Payment{}, err
 	}
 	return r.Client.Payment.Query().Where(payment.IDIn(ids...)).Order(ent.Asc(payment.FieldCreatedAt)).All(ctx)
+}
+
+// DocumentURL is the resolver for the documentUrl field.
+func (r *invoiceResolver) DocumentURL(ctx context.Context, obj *ent.Invoice, language *model.Language) (string, error) {
+	url, _ := r.Docs.URL(documents.Link{Kind: documents.DocInvoice, BillingGroupID: obj.BillingGroupID, Ref: obj.Month, Lang: lang(language)}, r.Clock.Now())
+	return url, nil
 }
 
 // Region is the resolver for the region field.
@@ -1489,6 +1509,23 @@ func (r *mutationResolver) CertifyBusiness(ctx context.Context, input model.Cert
 	return &model.AccountPayload{Account: acct}, nil
 }
 
+// UpdateBillingProfile is the resolver for the updateBillingProfile field.
+func (r *mutationResolver) UpdateBillingProfile(ctx context.Context, input model.UpdateBillingProfileInput) (*model.AccountPayload, error) {
+	p, err := requireAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := r.Client.Account.Get(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	acct, err = billing.UpdateProfile(ctx, r.Client, acct, profileUpdate(input))
+	if err != nil {
+		return nil, err
+	}
+	return &model.AccountPayload{Account: acct}, nil
+}
+
 // BillingGroup is the resolver for the billingGroup field.
 func (r *paymentResolver) BillingGroup(ctx context.Context, obj *ent.Payment) (*ent.BillingGroup, error) {
 	if obj.BillingGroupID == "" {
@@ -1549,11 +1586,11 @@ func (r *paymentResolver) Invoices(ctx context.Context, obj *ent.Payment) ([]*en
 }
 
 // ReceiptURL is the resolver for the receiptUrl field.
-func (r *paymentResolver) ReceiptURL(ctx context.Context, obj *ent.Payment) (*string, error) {
+func (r *paymentResolver) ReceiptURL(ctx context.Context, obj *ent.Payment, language *model.Language) (*string, error) {
 	if obj.Status != payment.StatusSUCCESSFUL || obj.BillingGroupID == "" {
 		return nil, nil
 	}
-	url, _ := r.Docs.URL(documents.DocReceipt, obj.BillingGroupID, obj.ID, r.Clock.Now())
+	url, _ := r.Docs.URL(documents.Link{Kind: documents.DocReceipt, BillingGroupID: obj.BillingGroupID, Ref: obj.ID, Lang: lang(language)}, r.Clock.Now())
 	return &url, nil
 }
 

@@ -108,6 +108,9 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 		// Profiling on its own loopback listener, for measuring (never in production).
 		go func() { log.Warn("pprof", "err", http.ListenAndServe(addr, nil)) }()
 	}
+	if !cfg.SupplierConfigured {
+		log.Warn("documents name a made-up supplier: set CLOUDBILL_SUPPLIER_NAME, CLOUDBILL_SUPPLIER_REGISTRATION_NUMBER and the other CLOUDBILL_SUPPLIER_* variables")
+	}
 	stopJobs := a.StartScheduler(ctx)
 	defer stopJobs()
 	return a.Serve(ctx, func(addr string) {

@@ -41,6 +41,28 @@ const (
 	FieldCashReceiptType = "cash_receipt_type"
 	// FieldCashReceiptIdentifier holds the string denoting the cash_receipt_identifier field in the database.
 	FieldCashReceiptIdentifier = "cash_receipt_identifier"
+	// FieldLanguage holds the string denoting the language field in the database.
+	FieldLanguage = "language"
+	// FieldLegalName holds the string denoting the legal_name field in the database.
+	FieldLegalName = "legal_name"
+	// FieldBusinessRegistrationNumber holds the string denoting the business_registration_number field in the database.
+	FieldBusinessRegistrationNumber = "business_registration_number"
+	// FieldRepresentativeName holds the string denoting the representative_name field in the database.
+	FieldRepresentativeName = "representative_name"
+	// FieldAddress holds the string denoting the address field in the database.
+	FieldAddress = "address"
+	// FieldPhoneNumber holds the string denoting the phone_number field in the database.
+	FieldPhoneNumber = "phone_number"
+	// FieldPhoneVerifiedAt holds the string denoting the phone_verified_at field in the database.
+	FieldPhoneVerifiedAt = "phone_verified_at"
+	// FieldPendingPhoneNumber holds the string denoting the pending_phone_number field in the database.
+	FieldPendingPhoneNumber = "pending_phone_number"
+	// FieldPhoneCodeHash holds the string denoting the phone_code_hash field in the database.
+	FieldPhoneCodeHash = "phone_code_hash"
+	// FieldPhoneCodeSentAt holds the string denoting the phone_code_sent_at field in the database.
+	FieldPhoneCodeSentAt = "phone_code_sent_at"
+	// FieldPhoneCodeAttempts holds the string denoting the phone_code_attempts field in the database.
+	FieldPhoneCodeAttempts = "phone_code_attempts"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeGrants holds the string denoting the grants edge name in mutations.
@@ -78,6 +100,17 @@ var Columns = []string{
 	FieldBusinessCertified,
 	FieldCashReceiptType,
 	FieldCashReceiptIdentifier,
+	FieldLanguage,
+	FieldLegalName,
+	FieldBusinessRegistrationNumber,
+	FieldRepresentativeName,
+	FieldAddress,
+	FieldPhoneNumber,
+	FieldPhoneVerifiedAt,
+	FieldPendingPhoneNumber,
+	FieldPhoneCodeHash,
+	FieldPhoneCodeSentAt,
+	FieldPhoneCodeAttempts,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -105,6 +138,20 @@ var (
 	DefaultIsMaster bool
 	// DefaultBusinessCertified holds the default value on creation for the "business_certified" field.
 	DefaultBusinessCertified bool
+	// LegalNameValidator is a validator for the "legal_name" field. It is called by the builders before save.
+	LegalNameValidator func(string) error
+	// BusinessRegistrationNumberValidator is a validator for the "business_registration_number" field. It is called by the builders before save.
+	BusinessRegistrationNumberValidator func(string) error
+	// RepresentativeNameValidator is a validator for the "representative_name" field. It is called by the builders before save.
+	RepresentativeNameValidator func(string) error
+	// AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	AddressValidator func(string) error
+	// PhoneNumberValidator is a validator for the "phone_number" field. It is called by the builders before save.
+	PhoneNumberValidator func(string) error
+	// PendingPhoneNumberValidator is a validator for the "pending_phone_number" field. It is called by the builders before save.
+	PendingPhoneNumberValidator func(string) error
+	// DefaultPhoneCodeAttempts holds the default value on creation for the "phone_code_attempts" field.
+	DefaultPhoneCodeAttempts int
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -131,6 +178,29 @@ func MemberTypeValidator(mt MemberType) error {
 		return nil
 	default:
 		return fmt.Errorf("account: invalid enum value for member_type field: %q", mt)
+	}
+}
+
+// Language defines the type for the "language" enum field.
+type Language string
+
+// Language values.
+const (
+	LanguageKO Language = "KO"
+	LanguageEN Language = "EN"
+)
+
+func (l Language) String() string {
+	return string(l)
+}
+
+// LanguageValidator is a validator for the "language" field enum values. It is called by the builders before save.
+func LanguageValidator(l Language) error {
+	switch l {
+	case LanguageKO, LanguageEN:
+		return nil
+	default:
+		return fmt.Errorf("account: invalid enum value for language field: %q", l)
 	}
 }
 
@@ -202,6 +272,61 @@ func ByCashReceiptIdentifier(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldCashReceiptIdentifier, opts...).ToFunc()
 }
 
+// ByLanguage orders the results by the language field.
+func ByLanguage(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLanguage, opts...).ToFunc()
+}
+
+// ByLegalName orders the results by the legal_name field.
+func ByLegalName(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLegalName, opts...).ToFunc()
+}
+
+// ByBusinessRegistrationNumber orders the results by the business_registration_number field.
+func ByBusinessRegistrationNumber(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBusinessRegistrationNumber, opts...).ToFunc()
+}
+
+// ByRepresentativeName orders the results by the representative_name field.
+func ByRepresentativeName(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRepresentativeName, opts...).ToFunc()
+}
+
+// ByAddress orders the results by the address field.
+func ByAddress(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAddress, opts...).ToFunc()
+}
+
+// ByPhoneNumber orders the results by the phone_number field.
+func ByPhoneNumber(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhoneNumber, opts...).ToFunc()
+}
+
+// ByPhoneVerifiedAt orders the results by the phone_verified_at field.
+func ByPhoneVerifiedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhoneVerifiedAt, opts...).ToFunc()
+}
+
+// ByPendingPhoneNumber orders the results by the pending_phone_number field.
+func ByPendingPhoneNumber(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPendingPhoneNumber, opts...).ToFunc()
+}
+
+// ByPhoneCodeHash orders the results by the phone_code_hash field.
+func ByPhoneCodeHash(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhoneCodeHash, opts...).ToFunc()
+}
+
+// ByPhoneCodeSentAt orders the results by the phone_code_sent_at field.
+func ByPhoneCodeSentAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhoneCodeSentAt, opts...).ToFunc()
+}
+
+// ByPhoneCodeAttempts orders the results by the phone_code_attempts field.
+func ByPhoneCodeAttempts(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhoneCodeAttempts, opts...).ToFunc()
+}
+
 // ByOrganizationField orders the results by organization field.
 func ByOrganizationField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -251,6 +376,24 @@ func (e *MemberType) UnmarshalGQL(val interface{}) error {
 	*e = MemberType(str)
 	if err := MemberTypeValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid MemberType", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e Language) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *Language) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = Language(str)
+	if err := LanguageValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid Language", str)
 	}
 	return nil
 }

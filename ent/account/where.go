@@ -120,6 +120,56 @@ func CashReceiptIdentifier(v string) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldCashReceiptIdentifier, v))
 }
 
+// LegalName applies equality check predicate on the "legal_name" field. It's identical to LegalNameEQ.
+func LegalName(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldLegalName, v))
+}
+
+// BusinessRegistrationNumber applies equality check predicate on the "business_registration_number" field. It's identical to BusinessRegistrationNumberEQ.
+func BusinessRegistrationNumber(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldBusinessRegistrationNumber, v))
+}
+
+// RepresentativeName applies equality check predicate on the "representative_name" field. It's identical to RepresentativeNameEQ.
+func RepresentativeName(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldRepresentativeName, v))
+}
+
+// Address applies equality check predicate on the "address" field. It's identical to AddressEQ.
+func Address(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldAddress, v))
+}
+
+// PhoneNumber applies equality check predicate on the "phone_number" field. It's identical to PhoneNumberEQ.
+func PhoneNumber(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneNumber, v))
+}
+
+// PhoneVerifiedAt applies equality check predicate on the "phone_verified_at" field. It's identical to PhoneVerifiedAtEQ.
+func PhoneVerifiedAt(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneVerifiedAt, v))
+}
+
+// PendingPhoneNumber applies equality check predicate on the "pending_phone_number" field. It's identical to PendingPhoneNumberEQ.
+func PendingPhoneNumber(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPendingPhoneNumber, v))
+}
+
+// PhoneCodeHash applies equality check predicate on the "phone_code_hash" field. It's identical to PhoneCodeHashEQ.
+func PhoneCodeHash(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeSentAt applies equality check predicate on the "phone_code_sent_at" field. It's identical to PhoneCodeSentAtEQ.
+func PhoneCodeSentAt(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneCodeSentAt, v))
+}
+
+// PhoneCodeAttempts applies equality check predicate on the "phone_code_attempts" field. It's identical to PhoneCodeAttemptsEQ.
+func PhoneCodeAttempts(v int) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneCodeAttempts, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Account {
 	return predicate.Account(sql.FieldEQ(FieldCreatedAt, v))
@@ -723,6 +773,701 @@ func CashReceiptIdentifierEqualFold(v string) predicate.Account {
 // CashReceiptIdentifierContainsFold applies the ContainsFold predicate on the "cash_receipt_identifier" field.
 func CashReceiptIdentifierContainsFold(v string) predicate.Account {
 	return predicate.Account(sql.FieldContainsFold(FieldCashReceiptIdentifier, v))
+}
+
+// LanguageEQ applies the EQ predicate on the "language" field.
+func LanguageEQ(v Language) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldLanguage, v))
+}
+
+// LanguageNEQ applies the NEQ predicate on the "language" field.
+func LanguageNEQ(v Language) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldLanguage, v))
+}
+
+// LanguageIn applies the In predicate on the "language" field.
+func LanguageIn(vs ...Language) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldLanguage, vs...))
+}
+
+// LanguageNotIn applies the NotIn predicate on the "language" field.
+func LanguageNotIn(vs ...Language) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldLanguage, vs...))
+}
+
+// LanguageIsNil applies the IsNil predicate on the "language" field.
+func LanguageIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldLanguage))
+}
+
+// LanguageNotNil applies the NotNil predicate on the "language" field.
+func LanguageNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldLanguage))
+}
+
+// LegalNameEQ applies the EQ predicate on the "legal_name" field.
+func LegalNameEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldLegalName, v))
+}
+
+// LegalNameNEQ applies the NEQ predicate on the "legal_name" field.
+func LegalNameNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldLegalName, v))
+}
+
+// LegalNameIn applies the In predicate on the "legal_name" field.
+func LegalNameIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldLegalName, vs...))
+}
+
+// LegalNameNotIn applies the NotIn predicate on the "legal_name" field.
+func LegalNameNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldLegalName, vs...))
+}
+
+// LegalNameGT applies the GT predicate on the "legal_name" field.
+func LegalNameGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldLegalName, v))
+}
+
+// LegalNameGTE applies the GTE predicate on the "legal_name" field.
+func LegalNameGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldLegalName, v))
+}
+
+// LegalNameLT applies the LT predicate on the "legal_name" field.
+func LegalNameLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldLegalName, v))
+}
+
+// LegalNameLTE applies the LTE predicate on the "legal_name" field.
+func LegalNameLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldLegalName, v))
+}
+
+// LegalNameContains applies the Contains predicate on the "legal_name" field.
+func LegalNameContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldLegalName, v))
+}
+
+// LegalNameHasPrefix applies the HasPrefix predicate on the "legal_name" field.
+func LegalNameHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldLegalName, v))
+}
+
+// LegalNameHasSuffix applies the HasSuffix predicate on the "legal_name" field.
+func LegalNameHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldLegalName, v))
+}
+
+// LegalNameIsNil applies the IsNil predicate on the "legal_name" field.
+func LegalNameIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldLegalName))
+}
+
+// LegalNameNotNil applies the NotNil predicate on the "legal_name" field.
+func LegalNameNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldLegalName))
+}
+
+// LegalNameEqualFold applies the EqualFold predicate on the "legal_name" field.
+func LegalNameEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldLegalName, v))
+}
+
+// LegalNameContainsFold applies the ContainsFold predicate on the "legal_name" field.
+func LegalNameContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldLegalName, v))
+}
+
+// BusinessRegistrationNumberEQ applies the EQ predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberNEQ applies the NEQ predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberIn applies the In predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldBusinessRegistrationNumber, vs...))
+}
+
+// BusinessRegistrationNumberNotIn applies the NotIn predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldBusinessRegistrationNumber, vs...))
+}
+
+// BusinessRegistrationNumberGT applies the GT predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberGTE applies the GTE predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberLT applies the LT predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberLTE applies the LTE predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberContains applies the Contains predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberHasPrefix applies the HasPrefix predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberHasSuffix applies the HasSuffix predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberIsNil applies the IsNil predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldBusinessRegistrationNumber))
+}
+
+// BusinessRegistrationNumberNotNil applies the NotNil predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldBusinessRegistrationNumber))
+}
+
+// BusinessRegistrationNumberEqualFold applies the EqualFold predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldBusinessRegistrationNumber, v))
+}
+
+// BusinessRegistrationNumberContainsFold applies the ContainsFold predicate on the "business_registration_number" field.
+func BusinessRegistrationNumberContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldBusinessRegistrationNumber, v))
+}
+
+// RepresentativeNameEQ applies the EQ predicate on the "representative_name" field.
+func RepresentativeNameEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameNEQ applies the NEQ predicate on the "representative_name" field.
+func RepresentativeNameNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameIn applies the In predicate on the "representative_name" field.
+func RepresentativeNameIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldRepresentativeName, vs...))
+}
+
+// RepresentativeNameNotIn applies the NotIn predicate on the "representative_name" field.
+func RepresentativeNameNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldRepresentativeName, vs...))
+}
+
+// RepresentativeNameGT applies the GT predicate on the "representative_name" field.
+func RepresentativeNameGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameGTE applies the GTE predicate on the "representative_name" field.
+func RepresentativeNameGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameLT applies the LT predicate on the "representative_name" field.
+func RepresentativeNameLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameLTE applies the LTE predicate on the "representative_name" field.
+func RepresentativeNameLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameContains applies the Contains predicate on the "representative_name" field.
+func RepresentativeNameContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameHasPrefix applies the HasPrefix predicate on the "representative_name" field.
+func RepresentativeNameHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameHasSuffix applies the HasSuffix predicate on the "representative_name" field.
+func RepresentativeNameHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameIsNil applies the IsNil predicate on the "representative_name" field.
+func RepresentativeNameIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldRepresentativeName))
+}
+
+// RepresentativeNameNotNil applies the NotNil predicate on the "representative_name" field.
+func RepresentativeNameNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldRepresentativeName))
+}
+
+// RepresentativeNameEqualFold applies the EqualFold predicate on the "representative_name" field.
+func RepresentativeNameEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldRepresentativeName, v))
+}
+
+// RepresentativeNameContainsFold applies the ContainsFold predicate on the "representative_name" field.
+func RepresentativeNameContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldRepresentativeName, v))
+}
+
+// AddressEQ applies the EQ predicate on the "address" field.
+func AddressEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldAddress, v))
+}
+
+// AddressNEQ applies the NEQ predicate on the "address" field.
+func AddressNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldAddress, v))
+}
+
+// AddressIn applies the In predicate on the "address" field.
+func AddressIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldAddress, vs...))
+}
+
+// AddressNotIn applies the NotIn predicate on the "address" field.
+func AddressNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldAddress, vs...))
+}
+
+// AddressGT applies the GT predicate on the "address" field.
+func AddressGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldAddress, v))
+}
+
+// AddressGTE applies the GTE predicate on the "address" field.
+func AddressGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldAddress, v))
+}
+
+// AddressLT applies the LT predicate on the "address" field.
+func AddressLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldAddress, v))
+}
+
+// AddressLTE applies the LTE predicate on the "address" field.
+func AddressLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldAddress, v))
+}
+
+// AddressContains applies the Contains predicate on the "address" field.
+func AddressContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldAddress, v))
+}
+
+// AddressHasPrefix applies the HasPrefix predicate on the "address" field.
+func AddressHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldAddress, v))
+}
+
+// AddressHasSuffix applies the HasSuffix predicate on the "address" field.
+func AddressHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldAddress, v))
+}
+
+// AddressIsNil applies the IsNil predicate on the "address" field.
+func AddressIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldAddress))
+}
+
+// AddressNotNil applies the NotNil predicate on the "address" field.
+func AddressNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldAddress))
+}
+
+// AddressEqualFold applies the EqualFold predicate on the "address" field.
+func AddressEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldAddress, v))
+}
+
+// AddressContainsFold applies the ContainsFold predicate on the "address" field.
+func AddressContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldAddress, v))
+}
+
+// PhoneNumberEQ applies the EQ predicate on the "phone_number" field.
+func PhoneNumberEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneNumber, v))
+}
+
+// PhoneNumberNEQ applies the NEQ predicate on the "phone_number" field.
+func PhoneNumberNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldPhoneNumber, v))
+}
+
+// PhoneNumberIn applies the In predicate on the "phone_number" field.
+func PhoneNumberIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldPhoneNumber, vs...))
+}
+
+// PhoneNumberNotIn applies the NotIn predicate on the "phone_number" field.
+func PhoneNumberNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldPhoneNumber, vs...))
+}
+
+// PhoneNumberGT applies the GT predicate on the "phone_number" field.
+func PhoneNumberGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldPhoneNumber, v))
+}
+
+// PhoneNumberGTE applies the GTE predicate on the "phone_number" field.
+func PhoneNumberGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldPhoneNumber, v))
+}
+
+// PhoneNumberLT applies the LT predicate on the "phone_number" field.
+func PhoneNumberLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldPhoneNumber, v))
+}
+
+// PhoneNumberLTE applies the LTE predicate on the "phone_number" field.
+func PhoneNumberLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldPhoneNumber, v))
+}
+
+// PhoneNumberContains applies the Contains predicate on the "phone_number" field.
+func PhoneNumberContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldPhoneNumber, v))
+}
+
+// PhoneNumberHasPrefix applies the HasPrefix predicate on the "phone_number" field.
+func PhoneNumberHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldPhoneNumber, v))
+}
+
+// PhoneNumberHasSuffix applies the HasSuffix predicate on the "phone_number" field.
+func PhoneNumberHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldPhoneNumber, v))
+}
+
+// PhoneNumberIsNil applies the IsNil predicate on the "phone_number" field.
+func PhoneNumberIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldPhoneNumber))
+}
+
+// PhoneNumberNotNil applies the NotNil predicate on the "phone_number" field.
+func PhoneNumberNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldPhoneNumber))
+}
+
+// PhoneNumberEqualFold applies the EqualFold predicate on the "phone_number" field.
+func PhoneNumberEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldPhoneNumber, v))
+}
+
+// PhoneNumberContainsFold applies the ContainsFold predicate on the "phone_number" field.
+func PhoneNumberContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldPhoneNumber, v))
+}
+
+// PhoneVerifiedAtEQ applies the EQ predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtEQ(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneVerifiedAt, v))
+}
+
+// PhoneVerifiedAtNEQ applies the NEQ predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtNEQ(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldPhoneVerifiedAt, v))
+}
+
+// PhoneVerifiedAtIn applies the In predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtIn(vs ...time.Time) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldPhoneVerifiedAt, vs...))
+}
+
+// PhoneVerifiedAtNotIn applies the NotIn predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtNotIn(vs ...time.Time) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldPhoneVerifiedAt, vs...))
+}
+
+// PhoneVerifiedAtGT applies the GT predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtGT(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldPhoneVerifiedAt, v))
+}
+
+// PhoneVerifiedAtGTE applies the GTE predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtGTE(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldPhoneVerifiedAt, v))
+}
+
+// PhoneVerifiedAtLT applies the LT predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtLT(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldPhoneVerifiedAt, v))
+}
+
+// PhoneVerifiedAtLTE applies the LTE predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtLTE(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldPhoneVerifiedAt, v))
+}
+
+// PhoneVerifiedAtIsNil applies the IsNil predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldPhoneVerifiedAt))
+}
+
+// PhoneVerifiedAtNotNil applies the NotNil predicate on the "phone_verified_at" field.
+func PhoneVerifiedAtNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldPhoneVerifiedAt))
+}
+
+// PendingPhoneNumberEQ applies the EQ predicate on the "pending_phone_number" field.
+func PendingPhoneNumberEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberNEQ applies the NEQ predicate on the "pending_phone_number" field.
+func PendingPhoneNumberNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberIn applies the In predicate on the "pending_phone_number" field.
+func PendingPhoneNumberIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldPendingPhoneNumber, vs...))
+}
+
+// PendingPhoneNumberNotIn applies the NotIn predicate on the "pending_phone_number" field.
+func PendingPhoneNumberNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldPendingPhoneNumber, vs...))
+}
+
+// PendingPhoneNumberGT applies the GT predicate on the "pending_phone_number" field.
+func PendingPhoneNumberGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberGTE applies the GTE predicate on the "pending_phone_number" field.
+func PendingPhoneNumberGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberLT applies the LT predicate on the "pending_phone_number" field.
+func PendingPhoneNumberLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberLTE applies the LTE predicate on the "pending_phone_number" field.
+func PendingPhoneNumberLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberContains applies the Contains predicate on the "pending_phone_number" field.
+func PendingPhoneNumberContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberHasPrefix applies the HasPrefix predicate on the "pending_phone_number" field.
+func PendingPhoneNumberHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberHasSuffix applies the HasSuffix predicate on the "pending_phone_number" field.
+func PendingPhoneNumberHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberIsNil applies the IsNil predicate on the "pending_phone_number" field.
+func PendingPhoneNumberIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldPendingPhoneNumber))
+}
+
+// PendingPhoneNumberNotNil applies the NotNil predicate on the "pending_phone_number" field.
+func PendingPhoneNumberNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldPendingPhoneNumber))
+}
+
+// PendingPhoneNumberEqualFold applies the EqualFold predicate on the "pending_phone_number" field.
+func PendingPhoneNumberEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldPendingPhoneNumber, v))
+}
+
+// PendingPhoneNumberContainsFold applies the ContainsFold predicate on the "pending_phone_number" field.
+func PendingPhoneNumberContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldPendingPhoneNumber, v))
+}
+
+// PhoneCodeHashEQ applies the EQ predicate on the "phone_code_hash" field.
+func PhoneCodeHashEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashNEQ applies the NEQ predicate on the "phone_code_hash" field.
+func PhoneCodeHashNEQ(v string) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashIn applies the In predicate on the "phone_code_hash" field.
+func PhoneCodeHashIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldPhoneCodeHash, vs...))
+}
+
+// PhoneCodeHashNotIn applies the NotIn predicate on the "phone_code_hash" field.
+func PhoneCodeHashNotIn(vs ...string) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldPhoneCodeHash, vs...))
+}
+
+// PhoneCodeHashGT applies the GT predicate on the "phone_code_hash" field.
+func PhoneCodeHashGT(v string) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashGTE applies the GTE predicate on the "phone_code_hash" field.
+func PhoneCodeHashGTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashLT applies the LT predicate on the "phone_code_hash" field.
+func PhoneCodeHashLT(v string) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashLTE applies the LTE predicate on the "phone_code_hash" field.
+func PhoneCodeHashLTE(v string) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashContains applies the Contains predicate on the "phone_code_hash" field.
+func PhoneCodeHashContains(v string) predicate.Account {
+	return predicate.Account(sql.FieldContains(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashHasPrefix applies the HasPrefix predicate on the "phone_code_hash" field.
+func PhoneCodeHashHasPrefix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasPrefix(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashHasSuffix applies the HasSuffix predicate on the "phone_code_hash" field.
+func PhoneCodeHashHasSuffix(v string) predicate.Account {
+	return predicate.Account(sql.FieldHasSuffix(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashIsNil applies the IsNil predicate on the "phone_code_hash" field.
+func PhoneCodeHashIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldPhoneCodeHash))
+}
+
+// PhoneCodeHashNotNil applies the NotNil predicate on the "phone_code_hash" field.
+func PhoneCodeHashNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldPhoneCodeHash))
+}
+
+// PhoneCodeHashEqualFold applies the EqualFold predicate on the "phone_code_hash" field.
+func PhoneCodeHashEqualFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldEqualFold(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeHashContainsFold applies the ContainsFold predicate on the "phone_code_hash" field.
+func PhoneCodeHashContainsFold(v string) predicate.Account {
+	return predicate.Account(sql.FieldContainsFold(FieldPhoneCodeHash, v))
+}
+
+// PhoneCodeSentAtEQ applies the EQ predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtEQ(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneCodeSentAt, v))
+}
+
+// PhoneCodeSentAtNEQ applies the NEQ predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtNEQ(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldPhoneCodeSentAt, v))
+}
+
+// PhoneCodeSentAtIn applies the In predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtIn(vs ...time.Time) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldPhoneCodeSentAt, vs...))
+}
+
+// PhoneCodeSentAtNotIn applies the NotIn predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtNotIn(vs ...time.Time) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldPhoneCodeSentAt, vs...))
+}
+
+// PhoneCodeSentAtGT applies the GT predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtGT(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldPhoneCodeSentAt, v))
+}
+
+// PhoneCodeSentAtGTE applies the GTE predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtGTE(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldPhoneCodeSentAt, v))
+}
+
+// PhoneCodeSentAtLT applies the LT predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtLT(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldPhoneCodeSentAt, v))
+}
+
+// PhoneCodeSentAtLTE applies the LTE predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtLTE(v time.Time) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldPhoneCodeSentAt, v))
+}
+
+// PhoneCodeSentAtIsNil applies the IsNil predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtIsNil() predicate.Account {
+	return predicate.Account(sql.FieldIsNull(FieldPhoneCodeSentAt))
+}
+
+// PhoneCodeSentAtNotNil applies the NotNil predicate on the "phone_code_sent_at" field.
+func PhoneCodeSentAtNotNil() predicate.Account {
+	return predicate.Account(sql.FieldNotNull(FieldPhoneCodeSentAt))
+}
+
+// PhoneCodeAttemptsEQ applies the EQ predicate on the "phone_code_attempts" field.
+func PhoneCodeAttemptsEQ(v int) predicate.Account {
+	return predicate.Account(sql.FieldEQ(FieldPhoneCodeAttempts, v))
+}
+
+// PhoneCodeAttemptsNEQ applies the NEQ predicate on the "phone_code_attempts" field.
+func PhoneCodeAttemptsNEQ(v int) predicate.Account {
+	return predicate.Account(sql.FieldNEQ(FieldPhoneCodeAttempts, v))
+}
+
+// PhoneCodeAttemptsIn applies the In predicate on the "phone_code_attempts" field.
+func PhoneCodeAttemptsIn(vs ...int) predicate.Account {
+	return predicate.Account(sql.FieldIn(FieldPhoneCodeAttempts, vs...))
+}
+
+// PhoneCodeAttemptsNotIn applies the NotIn predicate on the "phone_code_attempts" field.
+func PhoneCodeAttemptsNotIn(vs ...int) predicate.Account {
+	return predicate.Account(sql.FieldNotIn(FieldPhoneCodeAttempts, vs...))
+}
+
+// PhoneCodeAttemptsGT applies the GT predicate on the "phone_code_attempts" field.
+func PhoneCodeAttemptsGT(v int) predicate.Account {
+	return predicate.Account(sql.FieldGT(FieldPhoneCodeAttempts, v))
+}
+
+// PhoneCodeAttemptsGTE applies the GTE predicate on the "phone_code_attempts" field.
+func PhoneCodeAttemptsGTE(v int) predicate.Account {
+	return predicate.Account(sql.FieldGTE(FieldPhoneCodeAttempts, v))
+}
+
+// PhoneCodeAttemptsLT applies the LT predicate on the "phone_code_attempts" field.
+func PhoneCodeAttemptsLT(v int) predicate.Account {
+	return predicate.Account(sql.FieldLT(FieldPhoneCodeAttempts, v))
+}
+
+// PhoneCodeAttemptsLTE applies the LTE predicate on the "phone_code_attempts" field.
+func PhoneCodeAttemptsLTE(v int) predicate.Account {
+	return predicate.Account(sql.FieldLTE(FieldPhoneCodeAttempts, v))
 }
 
 // HasOrganization applies the HasEdge predicate on the "organization" edge.

@@ -261,6 +261,18 @@ func (f InvoiceLineFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.InvoiceLineMutation", m)
 }
 
+// The IssuedCashReceiptFunc type is an adapter to allow the use of ordinary
+// function as IssuedCashReceipt mutator.
+type IssuedCashReceiptFunc func(context.Context, *ent.IssuedCashReceiptMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f IssuedCashReceiptFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.IssuedCashReceiptMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.IssuedCashReceiptMutation", m)
+}
+
 // The JobCursorFunc type is an adapter to allow the use of ordinary
 // function as JobCursor mutator.
 type JobCursorFunc func(context.Context, *ent.JobCursorMutation) (ent.Value, error)

@@ -50,6 +50,17 @@ var (
 		{Name: "business_certified", Type: field.TypeBool, Default: false},
 		{Name: "cash_receipt_type", Type: field.TypeString, Nullable: true},
 		{Name: "cash_receipt_identifier", Type: field.TypeString, Nullable: true},
+		{Name: "language", Type: field.TypeEnum, Nullable: true, Enums: []string{"KO", "EN"}},
+		{Name: "legal_name", Type: field.TypeString, Nullable: true, Size: 200},
+		{Name: "business_registration_number", Type: field.TypeString, Nullable: true, Size: 10},
+		{Name: "representative_name", Type: field.TypeString, Nullable: true, Size: 100},
+		{Name: "address", Type: field.TypeString, Nullable: true, Size: 300},
+		{Name: "phone_number", Type: field.TypeString, Nullable: true, Size: 16},
+		{Name: "phone_verified_at", Type: field.TypeTime, Nullable: true},
+		{Name: "pending_phone_number", Type: field.TypeString, Nullable: true, Size: 16},
+		{Name: "phone_code_hash", Type: field.TypeString, Nullable: true},
+		{Name: "phone_code_sent_at", Type: field.TypeTime, Nullable: true},
+		{Name: "phone_code_attempts", Type: field.TypeInt, Default: 0},
 		{Name: "org_id", Type: field.TypeString, Size: 40},
 	}
 	// AccountsTable holds the schema information for the "accounts" table.
@@ -60,7 +71,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "accounts_organizations_accounts",
-				Columns:    []*schema.Column{AccountsColumns[12]},
+				Columns:    []*schema.Column{AccountsColumns[23]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -69,7 +80,7 @@ var (
 			{
 				Name:    "account_org_id",
 				Unique:  false,
-				Columns: []*schema.Column{AccountsColumns[12]},
+				Columns: []*schema.Column{AccountsColumns[23]},
 			},
 		},
 	}
@@ -682,6 +693,39 @@ var (
 			},
 		},
 	}
+	// IssuedCashReceiptsColumns holds the columns for the "issued_cash_receipts" table.
+	IssuedCashReceiptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "payment_id", Type: field.TypeString, Unique: true},
+		{Name: "account_id", Type: field.TypeString},
+		{Name: "billing_group_id", Type: field.TypeString, Nullable: true},
+		{Name: "type", Type: field.TypeString},
+		{Name: "identifier", Type: field.TypeString},
+		{Name: "currency", Type: field.TypeString},
+		{Name: "supply_amount", Type: field.TypeInt64},
+		{Name: "tax_amount", Type: field.TypeInt64},
+		{Name: "issued_at", Type: field.TypeTime},
+	}
+	// IssuedCashReceiptsTable holds the schema information for the "issued_cash_receipts" table.
+	IssuedCashReceiptsTable = &schema.Table{
+		Name:       "issued_cash_receipts",
+		Columns:    IssuedCashReceiptsColumns,
+		PrimaryKey: []*schema.Column{IssuedCashReceiptsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "issuedcashreceipt_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{IssuedCashReceiptsColumns[1]},
+			},
+			{
+				Name:    "issuedcashreceipt_account_id",
+				Unique:  false,
+				Columns: []*schema.Column{IssuedCashReceiptsColumns[4]},
+			},
+		},
+	}
 	// JobCursorsColumns holds the columns for the "job_cursors" table.
 	JobCursorsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -749,6 +793,7 @@ var (
 		{Name: "topic", Type: field.TypeString},
 		{Name: "channel", Type: field.TypeString},
 		{Name: "recipient", Type: field.TypeString, Default: ""},
+		{Name: "language", Type: field.TypeString, Default: ""},
 		{Name: "payload", Type: field.TypeBytes},
 		{Name: "attempts", Type: field.TypeInt, Default: 0},
 		{Name: "deliver_after", Type: field.TypeTime, Nullable: true},
@@ -768,7 +813,7 @@ var (
 			{
 				Name:    "outboxevent_delivered_at",
 				Unique:  false,
-				Columns: []*schema.Column{OutboxEventsColumns[9]},
+				Columns: []*schema.Column{OutboxEventsColumns[10]},
 			},
 		},
 	}
@@ -864,6 +909,7 @@ var (
 		{Name: "last4", Type: field.TypeString, Default: ""},
 		{Name: "bank_code", Type: field.TypeString, Default: ""},
 		{Name: "holder_name", Type: field.TypeString, Default: ""},
+		{Name: "account_number", Type: field.TypeString, Default: ""},
 		{Name: "corporate", Type: field.TypeBool, Default: false},
 		{Name: "gateway_token", Type: field.TypeString},
 		{Name: "is_default", Type: field.TypeBool, Default: false},
@@ -1094,6 +1140,7 @@ var (
 		InvitationsTable,
 		InvoicesTable,
 		InvoiceLinesTable,
+		IssuedCashReceiptsTable,
 		JobCursorsTable,
 		JobFailuresTable,
 		OrganizationsTable,

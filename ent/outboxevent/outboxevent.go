@@ -23,6 +23,8 @@ const (
 	FieldChannel = "channel"
 	// FieldRecipient holds the string denoting the recipient field in the database.
 	FieldRecipient = "recipient"
+	// FieldLanguage holds the string denoting the language field in the database.
+	FieldLanguage = "language"
 	// FieldPayload holds the string denoting the payload field in the database.
 	FieldPayload = "payload"
 	// FieldAttempts holds the string denoting the attempts field in the database.
@@ -43,6 +45,7 @@ var Columns = []string{
 	FieldTopic,
 	FieldChannel,
 	FieldRecipient,
+	FieldLanguage,
 	FieldPayload,
 	FieldAttempts,
 	FieldDeliverAfter,
@@ -66,6 +69,8 @@ var (
 	DefaultCreatedAt func() time.Time
 	// DefaultRecipient holds the default value on creation for the "recipient" field.
 	DefaultRecipient string
+	// DefaultLanguage holds the default value on creation for the "language" field.
+	DefaultLanguage string
 	// DefaultAttempts holds the default value on creation for the "attempts" field.
 	DefaultAttempts int
 	// DefaultID holds the default value on creation for the "id" field.
@@ -105,6 +110,11 @@ func ByChannel(opts ...sql.OrderTermOption) OrderOption {
 // ByRecipient orders the results by the recipient field.
 func ByRecipient(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRecipient, opts...).ToFunc()
+}
+
+// ByLanguage orders the results by the language field.
+func ByLanguage(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLanguage, opts...).ToFunc()
 }
 
 // ByAttempts orders the results by the attempts field.

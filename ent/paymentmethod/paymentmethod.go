@@ -32,6 +32,8 @@ const (
 	FieldBankCode = "bank_code"
 	// FieldHolderName holds the string denoting the holder_name field in the database.
 	FieldHolderName = "holder_name"
+	// FieldAccountNumber holds the string denoting the account_number field in the database.
+	FieldAccountNumber = "account_number"
 	// FieldCorporate holds the string denoting the corporate field in the database.
 	FieldCorporate = "corporate"
 	// FieldGatewayToken holds the string denoting the gateway_token field in the database.
@@ -57,6 +59,7 @@ var Columns = []string{
 	FieldLast4,
 	FieldBankCode,
 	FieldHolderName,
+	FieldAccountNumber,
 	FieldCorporate,
 	FieldGatewayToken,
 	FieldIsDefault,
@@ -87,6 +90,8 @@ var (
 	DefaultBankCode string
 	// DefaultHolderName holds the default value on creation for the "holder_name" field.
 	DefaultHolderName string
+	// DefaultAccountNumber holds the default value on creation for the "account_number" field.
+	DefaultAccountNumber string
 	// DefaultCorporate holds the default value on creation for the "corporate" field.
 	DefaultCorporate bool
 	// DefaultIsDefault holds the default value on creation for the "is_default" field.
@@ -193,6 +198,11 @@ func ByBankCode(opts ...sql.OrderTermOption) OrderOption {
 // ByHolderName orders the results by the holder_name field.
 func ByHolderName(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldHolderName, opts...).ToFunc()
+}
+
+// ByAccountNumber orders the results by the account_number field.
+func ByAccountNumber(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAccountNumber, opts...).ToFunc()
 }
 
 // ByCorporate orders the results by the corporate field.

@@ -99,6 +99,11 @@ func HolderName(v string) predicate.PaymentMethod {
 	return predicate.PaymentMethod(sql.FieldEQ(FieldHolderName, v))
 }
 
+// AccountNumber applies equality check predicate on the "account_number" field. It's identical to AccountNumberEQ.
+func AccountNumber(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldEQ(FieldAccountNumber, v))
+}
+
 // Corporate applies equality check predicate on the "corporate" field. It's identical to CorporateEQ.
 func Corporate(v bool) predicate.PaymentMethod {
 	return predicate.PaymentMethod(sql.FieldEQ(FieldCorporate, v))
@@ -567,6 +572,71 @@ func HolderNameEqualFold(v string) predicate.PaymentMethod {
 // HolderNameContainsFold applies the ContainsFold predicate on the "holder_name" field.
 func HolderNameContainsFold(v string) predicate.PaymentMethod {
 	return predicate.PaymentMethod(sql.FieldContainsFold(FieldHolderName, v))
+}
+
+// AccountNumberEQ applies the EQ predicate on the "account_number" field.
+func AccountNumberEQ(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldEQ(FieldAccountNumber, v))
+}
+
+// AccountNumberNEQ applies the NEQ predicate on the "account_number" field.
+func AccountNumberNEQ(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldNEQ(FieldAccountNumber, v))
+}
+
+// AccountNumberIn applies the In predicate on the "account_number" field.
+func AccountNumberIn(vs ...string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldIn(FieldAccountNumber, vs...))
+}
+
+// AccountNumberNotIn applies the NotIn predicate on the "account_number" field.
+func AccountNumberNotIn(vs ...string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldNotIn(FieldAccountNumber, vs...))
+}
+
+// AccountNumberGT applies the GT predicate on the "account_number" field.
+func AccountNumberGT(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldGT(FieldAccountNumber, v))
+}
+
+// AccountNumberGTE applies the GTE predicate on the "account_number" field.
+func AccountNumberGTE(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldGTE(FieldAccountNumber, v))
+}
+
+// AccountNumberLT applies the LT predicate on the "account_number" field.
+func AccountNumberLT(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldLT(FieldAccountNumber, v))
+}
+
+// AccountNumberLTE applies the LTE predicate on the "account_number" field.
+func AccountNumberLTE(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldLTE(FieldAccountNumber, v))
+}
+
+// AccountNumberContains applies the Contains predicate on the "account_number" field.
+func AccountNumberContains(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldContains(FieldAccountNumber, v))
+}
+
+// AccountNumberHasPrefix applies the HasPrefix predicate on the "account_number" field.
+func AccountNumberHasPrefix(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldHasPrefix(FieldAccountNumber, v))
+}
+
+// AccountNumberHasSuffix applies the HasSuffix predicate on the "account_number" field.
+func AccountNumberHasSuffix(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldHasSuffix(FieldAccountNumber, v))
+}
+
+// AccountNumberEqualFold applies the EqualFold predicate on the "account_number" field.
+func AccountNumberEqualFold(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldEqualFold(FieldAccountNumber, v))
+}
+
+// AccountNumberContainsFold applies the ContainsFold predicate on the "account_number" field.
+func AccountNumberContainsFold(v string) predicate.PaymentMethod {
+	return predicate.PaymentMethod(sql.FieldContainsFold(FieldAccountNumber, v))
 }
 
 // CorporateEQ applies the EQ predicate on the "corporate" field.

@@ -69,6 +69,9 @@ type Invoice func(*sql.Selector)
 // InvoiceLine is the predicate function for invoiceline builders.
 type InvoiceLine func(*sql.Selector)
 
+// IssuedCashReceipt is the predicate function for issuedcashreceipt builders.
+type IssuedCashReceipt func(*sql.Selector)
+
 // JobCursor is the predicate function for jobcursor builders.
 type JobCursor func(*sql.Selector)
 

@@ -246,6 +246,8 @@ func (OutboxEvent) Fields() []ent.Field {
 		field.String("topic").Immutable(),
 		field.String("channel").Immutable(), // EMAIL, SMS, WEBHOOK
 		field.String("recipient").Immutable().Default(""),
+		// The recipient's language (KO, EN) for email and SMS.
+		field.String("language").Immutable().Default(""),
 		field.Bytes("payload").Immutable(),
 		field.Int("attempts").Default(0),
 		field.Time("deliver_after").Optional().Nillable(),

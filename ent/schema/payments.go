@@ -28,6 +28,9 @@ func (PaymentMethod) Fields() []ent.Field {
 		field.String("last4").Default("").Immutable(),
 		field.String("bank_code").Default("").Immutable(),
 		field.String("holder_name").Default("").Immutable(),
+		// A direct-deposit method's virtual account number: where the
+		// customer deposits. Older rows kept it in holder_name.
+		field.String("account_number").Default("").Immutable().Annotations(entgql.Skip()),
 		field.Bool("corporate").Default(false).Immutable(),
 		// The gateway's token; never shown.
 		field.String("gateway_token").Immutable().Sensitive().Annotations(entgql.Skip()),
@@ -212,5 +215,35 @@ func (TaxInvoice) Fields() []ent.Field {
 }
 
 func (TaxInvoice) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
+// IssuedCashReceipt is a cash receipt issued for what an individual paid
+// to the identifier the account applied with, as it was then.
+type IssuedCashReceipt struct{ ent.Schema }
+
+func (IssuedCashReceipt) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "cash"}, TenantMixin{}, TimeMixin{}}
+}
+
+func (IssuedCashReceipt) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("payment_id").Unique().Immutable(),
+		field.String("account_id").Immutable(),
+		field.String("billing_group_id").Optional().Immutable(),
+		// INCOME_DEDUCTION or EXPENSE_PROOF, and the masked identifier.
+		field.String("type").Immutable(),
+		field.String("identifier").Immutable(),
+		field.String("currency").Immutable(),
+		// The paid amount split into supply value and VAT (R-39's rate).
+		field.Int64("supply_amount").Immutable(),
+		field.Int64("tax_amount").Immutable(),
+		field.Time("issued_at").Immutable(),
+	}
+}
+
+func (IssuedCashReceipt) Indexes() []ent.Index { return []ent.Index{index.Fields("account_id")} }
+
+func (IssuedCashReceipt) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }

@@ -68,6 +68,26 @@ func (Account) Fields() []ent.Field {
 		// INCOME_DEDUCTION or EXPENSE_PROOF, to a masked identifier.
 		field.String("cash_receipt_type").Optional().Nillable(),
 		field.String("cash_receipt_identifier").Optional().Nillable().Annotations(entgql.Skip()),
+		// Documents and notifications are written in this language; unset,
+		// KO for domestic accounts and EN for international ones.
+		field.Enum("language").Values("KO", "EN").Optional().Nillable().Annotations(entgql.Skip()),
+		// Whom documents are addressed to: a business's registered name
+		// (상호) or a person's name, the business registration number
+		// (사업자등록번호, 10 digits; tax invoices need it, R-46), the
+		// representative and the address.
+		field.String("legal_name").Optional().MaxLen(200).Annotations(entgql.Skip()),
+		field.String("business_registration_number").Optional().MaxLen(10).Annotations(entgql.Skip()),
+		field.String("representative_name").Optional().MaxLen(100).Annotations(entgql.Skip()),
+		field.String("address").Optional().MaxLen(300).Annotations(entgql.Skip()),
+		// The verified mobile number that text messages go to (E.164), and
+		// the verification in progress: the number asked for, a hash of the
+		// code sent to it, when it was sent, and wrong attempts at it.
+		field.String("phone_number").Optional().MaxLen(16).Annotations(entgql.Skip()),
+		field.Time("phone_verified_at").Optional().Nillable().Annotations(entgql.Skip()),
+		field.String("pending_phone_number").Optional().MaxLen(16).Annotations(entgql.Skip()),
+		field.String("phone_code_hash").Optional().Sensitive().Annotations(entgql.Skip()),
+		field.Time("phone_code_sent_at").Optional().Nillable().Annotations(entgql.Skip()),
+		field.Int("phone_code_attempts").Default(0).Annotations(entgql.Skip()),
 	}
 }
 

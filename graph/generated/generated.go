@@ -93,6 +93,7 @@ type ComplexityRoot struct {
 		APITokens                 func(childComplexity int) int
 		AllowedPaymentMethodTypes func(childComplexity int) int
 		BillingEmail              func(childComplexity int) int
+		BillingProfile            func(childComplexity int) int
 		BusinessCertified         func(childComplexity int) int
 		CashReceipt               func(childComplexity int) int
 		CashReceiptType           func(childComplexity int) int
@@ -101,6 +102,7 @@ type ComplexityRoot struct {
 		Email                     func(childComplexity int) int
 		ID                        func(childComplexity int) int
 		IsMaster                  func(childComplexity int) int
+		Language                  func(childComplexity int) int
 		MemberType                func(childComplexity int) int
 		Organization              func(childComplexity int) int
 		PaymentMethods            func(childComplexity int) int
@@ -213,6 +215,13 @@ type ComplexityRoot struct {
 		RegularPaymentLastDay           func(childComplexity int) int
 		TimeZone                        func(childComplexity int) int
 		VatRate                         func(childComplexity int) int
+	}
+
+	BillingProfile struct {
+		Address                    func(childComplexity int) int
+		BusinessRegistrationNumber func(childComplexity int) int
+		LegalName                  func(childComplexity int) int
+		RepresentativeName         func(childComplexity int) int
 	}
 
 	BillingTrend struct {
@@ -489,6 +498,7 @@ type ComplexityRoot struct {
 		CreditAmount     func(childComplexity int) int
 		DeterminedAmount func(childComplexity int) int
 		DiscountAmount   func(childComplexity int) int
+		DocumentURL      func(childComplexity int, language *model.Language) int
 		ID               func(childComplexity int) int
 		IssuedAt         func(childComplexity int) int
 		LateFeeAmount    func(childComplexity int) int
@@ -570,6 +580,7 @@ type ComplexityRoot struct {
 		SimulateDeposit        func(childComplexity int, input model.SimulateDepositInput) int
 		TransferCredit         func(childComplexity int, input model.TransferCreditInput) int
 		UnshareCoins           func(childComplexity int, input model.ShareCoinsInput) int
+		UpdateBillingProfile   func(childComplexity int, input model.UpdateBillingProfileInput) int
 	}
 
 	Organization struct {
@@ -611,7 +622,7 @@ type ComplexityRoot struct {
 		MethodLabel      func(childComplexity int) int
 		PaidAt           func(childComplexity int) int
 		ReceiptID        func(childComplexity int) int
-		ReceiptURL       func(childComplexity int) int
+		ReceiptURL       func(childComplexity int, language *model.Language) int
 		Status           func(childComplexity int) int
 		TaxAmount        func(childComplexity int) int
 		UsageAmount      func(childComplexity int) int
@@ -864,6 +875,8 @@ type AccountResolver interface {
 	AllowedPaymentMethodTypes(ctx context.Context, obj *ent.Account) ([]paymentmethod.Type, error)
 	Coins(ctx context.Context, obj *ent.Account) (*model.CoinWallet, error)
 	CashReceipt(ctx context.Context, obj *ent.Account) (*model.CashReceipt, error)
+	Language(ctx context.Context, obj *ent.Account) (model.Language, error)
+	BillingProfile(ctx context.Context, obj *ent.Account) (*model.BillingProfile, error)
 }
 type BillingGroupResolver interface {
 	Organization(ctx context.Context, obj *ent.BillingGroup) (*ent.Organization, error)
@@ -941,6 +954,7 @@ type InvoiceResolver interface {
 	PaidAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
 	Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error)
 	Payments(ctx context.Context, obj *ent.Invoice) ([]*ent.Payment, error)
+	DocumentURL(ctx context.Context, obj *ent.Invoice, language *model.Language) (string, error)
 }
 type InvoiceLineResolver interface {
 	Region(ctx context.Context, obj *ent.InvoiceLine) (string, error)
@@ -990,6 +1004,7 @@ type MutationResolver interface {
 	CancelCashReceipt(ctx context.Context) (*model.AccountPayload, error)
 	SimulateDeposit(ctx context.Context, input model.SimulateDepositInput) (*model.PaymentPayload, error)
 	CertifyBusiness(ctx context.Context, input model.CertifyBusinessInput) (*model.AccountPayload, error)
+	UpdateBillingProfile(ctx context.Context, input model.UpdateBillingProfileInput) (*model.AccountPayload, error)
 }
 type PaymentResolver interface {
 	BillingGroup(ctx context.Context, obj *ent.Payment) (*ent.BillingGroup, error)
@@ -1000,7 +1015,7 @@ type PaymentResolver interface {
 	DeterminedAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error)
 	TaxAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error)
 	Invoices(ctx context.Context, obj *ent.Payment) ([]*ent.Invoice, error)
-	ReceiptURL(ctx context.Context, obj *ent.Payment) (*string, error)
+	ReceiptURL(ctx context.Context, obj *ent.Payment, language *model.Language) (*string, error)
 }
 type PriceResolver interface {
 	UnitPrice(ctx context.Context, obj *ent.Price) (*model.Money, error)
@@ -1150,6 +1165,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.BillingEmail(childComplexity), true
+	case "Account.billingProfile":
+		if e.ComplexityRoot.Account.BillingProfile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.BillingProfile(childComplexity), true
 	case "Account.businessCertified":
 		if e.ComplexityRoot.Account.BusinessCertified == nil {
 			break
@@ -1198,6 +1219,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.IsMaster(childComplexity), true
+	case "Account.language":
+		if e.ComplexityRoot.Account.Language == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.Language(childComplexity), true
 	case "Account.memberType":
 		if e.ComplexityRoot.Account.MemberType == nil {
 			break
@@ -1694,6 +1721,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingPolicy.VatRate(childComplexity), true
+
+	case "BillingProfile.address":
+		if e.ComplexityRoot.BillingProfile.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingProfile.Address(childComplexity), true
+	case "BillingProfile.businessRegistrationNumber":
+		if e.ComplexityRoot.BillingProfile.BusinessRegistrationNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingProfile.BusinessRegistrationNumber(childComplexity), true
+	case "BillingProfile.legalName":
+		if e.ComplexityRoot.BillingProfile.LegalName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingProfile.LegalName(childComplexity), true
+	case "BillingProfile.representativeName":
+		if e.ComplexityRoot.BillingProfile.RepresentativeName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingProfile.RepresentativeName(childComplexity), true
 
 	case "BillingTrend.months":
 		if e.ComplexityRoot.BillingTrend.Months == nil {
@@ -2685,6 +2737,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.DiscountAmount(childComplexity), true
+	case "Invoice.documentUrl":
+		if e.ComplexityRoot.Invoice.DocumentURL == nil {
+			break
+		}
+
+		args, err := ec.field_Invoice_documentUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Invoice.DocumentURL(childComplexity, args["language"].(*model.Language)), true
 	case "Invoice.id":
 		if e.ComplexityRoot.Invoice.ID == nil {
 			break
@@ -3276,6 +3339,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnshareCoins(childComplexity, args["input"].(model.ShareCoinsInput)), true
+	case "Mutation.updateBillingProfile":
+		if e.ComplexityRoot.Mutation.UpdateBillingProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBillingProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBillingProfile(childComplexity, args["input"].(model.UpdateBillingProfileInput)), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -3442,7 +3516,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Payment.ReceiptURL(childComplexity), true
+		args, err := ec.field_Payment_receiptUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Payment.ReceiptURL(childComplexity, args["language"].(*model.Language)), true
 	case "Payment.status":
 		if e.ComplexityRoot.Payment.Status == nil {
 			break
@@ -4369,6 +4448,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("SimulateDepositInput", ec.unmarshalInputSimulateDepositInput),
 			graphql.NewInputUnmarshaler("TransferCreditInput", ec.unmarshalInputTransferCreditInput),
+			graphql.NewInputUnmarshaler("UpdateBillingProfileInput", ec.unmarshalInputUpdateBillingProfileInput),
 			graphql.NewInputUnmarshaler("UsageEventInput", ec.unmarshalInputUsageEventInput),
 		)
 	}
@@ -7764,6 +7844,8 @@ type PromotionPayload {
 input DocumentInput {
   billingGroupId: ID!
   month: Month!
+  "The document's language; the payer's (Account.language) when omitted."
+  language: Language
 }
 
 type DocumentPayload {
@@ -7987,8 +8069,8 @@ extend type Payment {
   determinedAmount: Money!
   taxAmount: Money!
   invoices: [Invoice!]!
-  "A short-lived signed link to the receipt PDF (successful payments)."
-  receiptUrl: String
+  "A short-lived signed link to the receipt PDF (successful payments), in the payer's language unless asked."
+  receiptUrl(language: Language): String
 }
 
 extend type Invoice {
@@ -8155,6 +8237,53 @@ extend type Query {
   "Mutations recorded for the caller's organization (master), or all (operators); newest first."
   auditLog(after: Cursor, first: Int, before: Cursor, last: Int): AuditEventConnection!
 }
+
+# ---------------------------------------------------------------------------
+# What customers read: languages, billing profiles, documents
+
+"The language of documents and notifications."
+enum Language {
+  "Korean"
+  KO
+  "English"
+  EN
+}
+
+"Whom an account's documents are addressed to."
+type BillingProfile {
+  "A business's registered name (상호) or a person's name; documents use the organization's name while it is unset."
+  legalName: String
+  "The business registration number (사업자등록번호), 10 digits; tax invoices name it (R-46)."
+  businessRegistrationNumber: String
+  representativeName: String
+  address: String
+}
+
+extend type Account {
+  "Documents and notifications are written in it: KO for domestic accounts and EN for international ones, unless the account chose (updateBillingProfile)."
+  language: Language! @goField(forceResolver: true)
+  "The account itself, its master and operators only."
+  billingProfile: BillingProfile!
+}
+
+input UpdateBillingProfileInput {
+  "Each field given replaces the stored one; an empty string clears it."
+  language: Language
+  legalName: String
+  businessRegistrationNumber: String
+  representativeName: String
+  address: String
+}
+
+extend type Invoice {
+  "A short-lived signed link to the invoice as a PDF, in the payer's language unless asked."
+  documentUrl(language: Language): String!
+}
+
+extend type Mutation {
+  "Sets the caller's own language and billing profile."
+  updateBillingProfile(input: UpdateBillingProfileInput!): AccountPayload!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -8227,6 +8356,10 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_coins(ctx, field)
 	case "cashReceipt":
 		return ec.fieldContext_Account_cashReceipt(ctx, field)
+	case "language":
+		return ec.fieldContext_Account_language(ctx, field)
+	case "billingProfile":
+		return ec.fieldContext_Account_billingProfile(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -8421,6 +8554,20 @@ func (ec *executionContext) childFields_BillingPolicy(ctx context.Context, field
 		return ec.fieldContext_BillingPolicy_minCardAmount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillingPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_BillingProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "legalName":
+		return ec.fieldContext_BillingProfile_legalName(ctx, field)
+	case "businessRegistrationNumber":
+		return ec.fieldContext_BillingProfile_businessRegistrationNumber(ctx, field)
+	case "representativeName":
+		return ec.fieldContext_BillingProfile_representativeName(ctx, field)
+	case "address":
+		return ec.fieldContext_BillingProfile_address(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillingProfile", field.Name)
 }
 
 func (ec *executionContext) childFields_BillingTrend(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8937,6 +9084,8 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_lines(ctx, field)
 	case "payments":
 		return ec.fieldContext_Invoice_payments(ctx, field)
+	case "documentUrl":
+		return ec.fieldContext_Invoice_documentUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
 }
@@ -9875,6 +10024,20 @@ func (ec *executionContext) field_Credit_history_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Invoice_documentUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
+		func(ctx context.Context, v any) (*model.Language, error) {
+			return ec.unmarshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["language"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_acceptInvitation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10404,6 +10567,34 @@ func (ec *executionContext) field_Mutation_unshareCoins_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateBillingProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateBillingProfileInput, error) {
+			return ec.unmarshalNUpdateBillingProfileInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUpdateBillingProfileInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Payment_receiptUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
+		func(ctx context.Context, v any) (*model.Language, error) {
+			return ec.unmarshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["language"] = arg0
 	return args, nil
 }
 
@@ -11300,6 +11491,61 @@ func (ec *executionContext) fieldContext_Account_cashReceipt(_ context.Context, 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CashReceipt(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_language(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_language(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().Language(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Language) graphql.Marshaler {
+			return ec.marshalNLanguage2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_language(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, true, true, "Language")
+}
+
+func (ec *executionContext) _Account_billingProfile(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_billingProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().BillingProfile(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillingProfile) graphql.Marshaler {
+			return ec.marshalNBillingProfile2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingProfile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_billingProfile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingProfile(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13268,6 +13514,98 @@ func (ec *executionContext) fieldContext_BillingPolicy_minCardAmount(_ context.C
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BillingProfile_legalName(ctx context.Context, field graphql.CollectedField, obj *model.BillingProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingProfile_legalName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegalName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingProfile_legalName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillingProfile_businessRegistrationNumber(ctx context.Context, field graphql.CollectedField, obj *model.BillingProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingProfile_businessRegistrationNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BusinessRegistrationNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingProfile_businessRegistrationNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillingProfile_representativeName(ctx context.Context, field graphql.CollectedField, obj *model.BillingProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingProfile_representativeName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RepresentativeName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingProfile_representativeName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillingProfile_address(ctx context.Context, field graphql.CollectedField, obj *model.BillingProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingProfile_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingProfile_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillingProfile", field, false, false, "String")
 }
 
 func (ec *executionContext) _BillingTrend_months(ctx context.Context, field graphql.CollectedField, obj *model.BillingTrend) (ret graphql.Marshaler) {
@@ -17985,6 +18323,50 @@ func (ec *executionContext) fieldContext_Invoice_payments(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Invoice_documentUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_documentUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Invoice().DocumentURL(ctx, obj, fc.Args["language"].(*model.Language))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_documentUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Invoice_documentUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _InvoiceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.InvoiceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20074,6 +20456,50 @@ func (ec *executionContext) fieldContext_Mutation_certifyBusiness(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateBillingProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateBillingProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateBillingProfile(ctx, fc.Args["input"].(model.UpdateBillingProfileInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateBillingProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateBillingProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20840,7 +21266,8 @@ func (ec *executionContext) _Payment_receiptUrl(ctx context.Context, field graph
 			return ec.fieldContext_Payment_receiptUrl(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Payment().ReceiptURL(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Payment().ReceiptURL(ctx, obj, fc.Args["language"].(*model.Language))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -20850,8 +21277,28 @@ func (ec *executionContext) _Payment_receiptUrl(ctx context.Context, field graph
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Payment_receiptUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Payment", field, true, true, "String")
+func (ec *executionContext) fieldContext_Payment_receiptUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Payment_receiptUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PaymentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentConnection) (ret graphql.Marshaler) {
@@ -31527,7 +31974,7 @@ func (ec *executionContext) unmarshalInputDocumentInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"billingGroupId", "month"}
+	fieldsInOrder := [...]string{"billingGroupId", "month", "language"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -31548,6 +31995,13 @@ func (ec *executionContext) unmarshalInputDocumentInput(ctx context.Context, obj
 				return it, err
 			}
 			it.Month = data
+		case "language":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("language"))
+			data, err := ec.unmarshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Language = data
 		}
 	}
 	return it, nil
@@ -37019,6 +37473,76 @@ func UnmarshalTransferCreditInput(ctx context.Context, raw any) (model.TransferC
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateBillingProfileInput(ctx context.Context, obj any) (model.UpdateBillingProfileInput, error) {
+	var it model.UpdateBillingProfileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"language", "legalName", "businessRegistrationNumber", "representativeName", "address"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "language":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("language"))
+			data, err := ec.unmarshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Language = data
+		case "legalName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("legalName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LegalName = data
+		case "businessRegistrationNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("businessRegistrationNumber"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BusinessRegistrationNumber = data
+		case "representativeName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("representativeName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RepresentativeName = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateBillingProfileInput unmarshals raw into the UpdateBillingProfileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateBillingProfileInput(ctx context.Context, raw any) (model.UpdateBillingProfileInput, error) {
+	var out model.UpdateBillingProfileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateBillingProfileInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUsageEventInput(ctx context.Context, obj any) (model.UsageEventInput, error) {
 	var it model.UsageEventInput
 	if obj == nil {
@@ -37466,6 +37990,18 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_cashReceipt(ctx, field, obj)
+				})
+		case "language":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_language(ctx, field, obj)
+				})
+		case "billingProfile":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_billingProfile(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -38190,6 +38726,54 @@ func (ec *executionContext) _BillingPolicy(ctx context.Context, sel ast.Selectio
 		case "minCardAmount":
 			out.Values[i] = ec._BillingPolicy_minCardAmount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var billingProfileImplementors = []string{"BillingProfile"}
+
+func (ec *executionContext) _BillingProfile(ctx context.Context, sel ast.SelectionSet, obj *model.BillingProfile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billingProfileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillingProfile")
+		case "legalName":
+			out.Values[i] = ec._BillingProfile_legalName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "businessRegistrationNumber":
+			out.Values[i] = ec._BillingProfile_businessRegistrationNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "representativeName":
+			out.Values[i] = ec._BillingProfile_representativeName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._BillingProfile_address(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -40200,6 +40784,12 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Invoice_payments(ctx, field, obj)
 				})
+		case "documentUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_documentUrl(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -40692,6 +41282,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "certifyBusiness":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_certifyBusiness(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateBillingProfile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateBillingProfile(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -43295,6 +43892,14 @@ func (ec *executionContext) marshalNBillingPolicy2ᚖgithubᚗcomᚋcloudbillᚋ
 	return ec._BillingPolicy(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBillingProfile2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingProfile(ctx context.Context, sel ast.SelectionSet, v *model.BillingProfile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BillingProfile!")
+		return graphql.Null
+	}
+	return ec._BillingProfile(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNBillingTrend2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBillingTrend(ctx context.Context, sel ast.SelectionSet, v *model.BillingTrend) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "BillingTrend!")
@@ -44121,6 +44726,16 @@ func (ec *executionContext) unmarshalNInvoiceWhereInput2ᚖgithubᚗcomᚋcloudb
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNLanguage2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx context.Context, v any) (model.Language, error) {
+	var res model.Language
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLanguage2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx context.Context, sel ast.SelectionSet, v model.Language) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNLoginInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLoginInput(ctx context.Context, v any) (model.LoginInput, error) {
 	res, err := ec.unmarshalInputLoginInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -44912,6 +45527,11 @@ func (ec *executionContext) marshalNTrendMonth2ᚖgithubᚗcomᚋcloudbillᚋclo
 		return graphql.Null
 	}
 	return ec._TrendMonth(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateBillingProfileInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUpdateBillingProfileInput(ctx context.Context, v any) (model.UpdateBillingProfileInput, error) {
+	res, err := ec.unmarshalInputUpdateBillingProfileInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUsageEventInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUsageEventInputᚄ(ctx context.Context, v any) ([]*model.UsageEventInput, error) {
@@ -46310,6 +46930,22 @@ func (ec *executionContext) unmarshalOInvoiceWhereInput2ᚖgithubᚗcomᚋcloudb
 	}
 	res, err := ec.unmarshalInputInvoiceWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx context.Context, v any) (*model.Language, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Language)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx context.Context, sel ast.SelectionSet, v *model.Language) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {

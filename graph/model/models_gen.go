@@ -92,6 +92,16 @@ type BillingPolicy struct {
 	MinCardAmount                   *Money          `json:"minCardAmount"`
 }
 
+// Whom an account's documents are addressed to.
+type BillingProfile struct {
+	// A business's registered name (상호) or a person's name; documents use the organization's name while it is unset.
+	LegalName *string `json:"legalName,omitempty"`
+	// The business registration number (사업자등록번호), 10 digits; tax invoices name it (R-46).
+	BusinessRegistrationNumber *string `json:"businessRegistrationNumber,omitempty"`
+	RepresentativeName         *string `json:"representativeName,omitempty"`
+	Address                    *string `json:"address,omitempty"`
+}
+
 type BillingTrend struct {
 	// Oldest first, ending with the current month.
 	Months []*TrendMonth `json:"months"`
@@ -276,6 +286,8 @@ type DiscountUsage struct {
 type DocumentInput struct {
 	BillingGroupID string        `json:"billingGroupId"`
 	Month          scalars.Month `json:"month"`
+	// The document's language; the payer's (Account.language) when omitted.
+	Language *Language `json:"language,omitempty"`
 }
 
 type DocumentPayload struct {
@@ -504,6 +516,15 @@ type TrendMonth struct {
 	Invoiced     bool   `json:"invoiced"`
 }
 
+type UpdateBillingProfileInput struct {
+	// Each field given replaces the stored one; an empty string clears it.
+	Language                   *Language `json:"language,omitempty"`
+	LegalName                  *string   `json:"legalName,omitempty"`
+	BusinessRegistrationNumber *string   `json:"businessRegistrationNumber,omitempty"`
+	RepresentativeName         *string   `json:"representativeName,omitempty"`
+	Address                    *string   `json:"address,omitempty"`
+}
+
 type UsageEventInput struct {
 	// The client's id of the event: the same id twice counts once (R-13).
 	EventID        string  `json:"eventId"`
@@ -659,6 +680,64 @@ func (e *CashReceiptType) UnmarshalJSON(b []byte) error {
 }
 
 func (e CashReceiptType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The language of documents and notifications.
+type Language string
+
+const (
+	// Korean
+	LanguageKo Language = "KO"
+	// English
+	LanguageEn Language = "EN"
+)
+
+var AllLanguage = []Language{
+	LanguageKo,
+	LanguageEn,
+}
+
+func (e Language) IsValid() bool {
+	switch e {
+	case LanguageKo, LanguageEn:
+		return true
+	}
+	return false
+}
+
+func (e Language) String() string {
+	return string(e)
+}
+
+func (e *Language) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Language(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Language", str)
+	}
+	return nil
+}
+
+func (e Language) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Language) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Language) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

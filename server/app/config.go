@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/documents"
 )
 
 // Config is read from the environment (API.md, "Running the server").
@@ -75,6 +76,11 @@ type Config struct {
 	// for expiry and revocation, and subscriptions' grants re-checked when
 	// their organization's revision moved.
 	SocketInitTimeout, SocketPingInterval, SocketCheckInterval time.Duration
+	// Supplier is who issues the documents (CLOUDBILL_SUPPLIER_*); a
+	// made-up demo company unless configured.
+	Supplier documents.Supplier
+	// SupplierConfigured is false while documents name the demo supplier.
+	SupplierConfigured bool
 	// PasswordHashers bounds the password hashes running at once
 	// (CLOUDBILL_PASSWORD_HASHERS; default half the CPUs, at least one);
 	// sign-ins are refused (THROTTLED) while HashBacklog more wait
@@ -173,6 +179,9 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		c.PasswordHashers = n
 	}
 	c.HashBacklog = 4 * c.PasswordHashers
+	if err := c.loadSupplier(getenv); err != nil {
+		return nil, err
+	}
 	var err error
 	if c.Policy, err = billing.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
 		return nil, err
@@ -202,6 +211,37 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		c.JWTSecret = []byte(s)
 	}
 	return c, nil
+}
+
+// loadSupplier reads the documents' issuer from CLOUDBILL_SUPPLIER_*: each
+// variable overrides one field of the demo supplier.
+func (c *Config) loadSupplier(getenv func(string) string) error {
+	s := documents.DemoSupplier()
+	for _, v := range []struct {
+		env string
+		to  *string
+	}{
+		{"CLOUDBILL_SUPPLIER_NAME", &s.Name}, {"CLOUDBILL_SUPPLIER_NAME_EN", &s.NameEN},
+		{"CLOUDBILL_SUPPLIER_REGISTRATION_NUMBER", &s.RegistrationNumber},
+		{"CLOUDBILL_SUPPLIER_REPRESENTATIVE", &s.Representative}, {"CLOUDBILL_SUPPLIER_ADDRESS", &s.Address},
+		{"CLOUDBILL_SUPPLIER_PHONE", &s.Phone}, {"CLOUDBILL_SUPPLIER_EMAIL", &s.Email},
+		{"CLOUDBILL_SUPPLIER_BUSINESS_TYPE", &s.BusinessType}, {"CLOUDBILL_SUPPLIER_BUSINESS_ITEM", &s.BusinessItem},
+	} {
+		if val := strings.TrimSpace(getenv(v.env)); val != "" {
+			*v.to = val
+			c.SupplierConfigured = true
+		}
+	}
+	if n := strings.ReplaceAll(s.RegistrationNumber, "-", ""); len(n) == 10 && strings.Trim(n, "0123456789") == "" {
+		s.RegistrationNumber = n
+	} else {
+		return errors.New("CLOUDBILL_SUPPLIER_REGISTRATION_NUMBER must be a business registration number of 10 digits (123-45-67890)")
+	}
+	if v := getenv("CLOUDBILL_SUPPLIER_NAME"); v != "" && getenv("CLOUDBILL_SUPPLIER_NAME_EN") == "" {
+		s.NameEN = "" // English documents then use the configured name
+	}
+	c.Supplier = s
+	return nil
 }
 
 // EnsureSecret generates the JWT secret when none is configured: kept in the

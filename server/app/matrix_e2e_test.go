@@ -96,15 +96,16 @@ var mutationPolicy = map[string]policy{
 	"createDiscount":        {allowed: operators, refs: true},
 	"registerPaymentMethod": {allowed: []caller{bm, master, pPM, foreign}},
 	// partners register payment methods, never change which one pays.
-	"changePaymentMethod": {allowed: []caller{bm, master, foreign}},
-	"chargeCoins":         {allowed: accounts},
-	"shareCoins":          {allowed: []caller{master}, refs: true},
-	"unshareCoins":        {allowed: []caller{master}, refs: true},
-	"payInstantly":        {allowed: []caller{bm, master}, refs: true},
-	"applyCashReceipt":    {allowed: nobody}, // every account here is a business: cash receipts are for individuals
-	"cancelCashReceipt":   {allowed: nobody},
-	"simulateDeposit":     {allowed: operators, refs: true},
-	"certifyBusiness":     {allowed: operators, refs: true},
+	"changePaymentMethod":  {allowed: []caller{bm, master, foreign}},
+	"chargeCoins":          {allowed: accounts},
+	"shareCoins":           {allowed: []caller{master}, refs: true},
+	"unshareCoins":         {allowed: []caller{master}, refs: true},
+	"payInstantly":         {allowed: []caller{bm, master}, refs: true},
+	"applyCashReceipt":     {allowed: nobody}, // every account here is a business: cash receipts are for individuals
+	"cancelCashReceipt":    {allowed: nobody},
+	"simulateDeposit":      {allowed: operators, refs: true},
+	"certifyBusiness":      {allowed: operators, refs: true},
+	"updateBillingProfile": {allowed: accounts},
 }
 
 // Fields of BillingGroup, reached as billingGroup(id: <target group>) { f }:
@@ -116,7 +117,7 @@ var billingGroupFieldPolicy = map[string][]caller{
 // Fields of the target master's Account, reached through node(id).
 var accountFieldPolicy = map[string][]caller{
 	"apiTokens": {master, operator}, "paymentMethods": {master, operator}, "coins": {master, operator},
-	"cashReceipt": {master, operator},
+	"cashReceipt": {master, operator}, "billingProfile": {master, operator},
 }
 
 type matrixField struct {

@@ -85,9 +85,17 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	since := start.Start(loc).AddDate(0, 0, -7)
 	master, err := billing.CreateAccount(ctx, client, billing.SignUp{
 		Email: DemoMasterEmail, PasswordHash: hash, MemberType: "BUSINESS",
-		ResidenceCountry: "KR", OrganizationName: "Demo Corp", At: since,
+		ResidenceCountry: "KR", OrganizationName: DemoOrganization, At: since,
 	})
 	if err != nil {
+		return err
+	}
+	// Whom its documents are addressed to: a registration number that is
+	// checksum-valid but cannot exist (tax office 000).
+	if master, err = billing.UpdateProfile(ctx, client, master, billing.ProfileUpdate{
+		BusinessRegistrationNumber: ptr("0000000000"), RepresentativeName: ptr("김데모"),
+		Address: ptr("경기도 성남시 분당구 판교역로 000, 데모타워 5층"),
+	}); err != nil {
 		return err
 	}
 	member, err := billing.CreateAccount(ctx, client, billing.SignUp{
@@ -134,66 +142,64 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	return seedHistory(ctx, e, master, main, research, start, cur, now)
 }
 
+// DemoOrganization is the demo organization's name: a Korean company, whose
+// documents are in Korean.
+const DemoOrganization = "클라우드 주식회사"
+
+func ptr(s string) *string { return &s }
+
 // DemoCoupon is a code anyone may redeem in the demo (a 10,000 KRW credit).
 const DemoCoupon = "DEMO-2026"
 
 // seedHistory gives the demo three months of usage, invoices paid by card
 // with a promotion credit allocated, a paid credit, a discount for this
-// month and a coupon to redeem — all through the engine's own rules.
+// month and a coupon to redeem — all through the engine's own rules, each
+// at its own instant of the calendar (the engine's clock is set to it), so
+// that the history reads as it would have happened: credits accumulate
+// before they are used, a month's usage is recorded within it, invoices
+// are issued on the issue day and paid on the first payment day.
 func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, main, research *ent.BillingGroup, start, cur billing.Month, now time.Time) error {
 	loc := e.Policy.Location()
 	at := func(m billing.Month, d, h int) time.Time { return time.Date(m.Year, m.Month, d, h, 0, 0, 0, loc) }
-	if _, err := e.GrantCredit(ctx, main, billing.CreditSpec{Name: "Launch promotion", Type: "FREE", Amount: 30000,
+	// on is the engine with its clock at t (never later than now).
+	on := func(t time.Time) *billing.Engine {
+		c := *e
+		c.Clock = billing.NewFixedClock(minTime(t, now))
+		return &c
+	}
+	begin := at(start, 1, 9)
+	if _, err := on(begin).GrantCredit(ctx, main, billing.CreditSpec{Name: "Launch promotion", Type: "FREE", Amount: 30000,
 		StartsAt: start.Start(loc), EndsAt: cur.Next().Next().Start(loc), Source: "PROMOTION"}); err != nil {
 		return err
 	}
-	card, err := e.RegisterMethod(ctx, billing.SandboxGateway{}, master, billing.MethodRequest{Type: "CARD", CardToken: "tok_visa",
+	card, err := on(begin).RegisterMethod(ctx, billing.SandboxGateway{}, master, billing.MethodRequest{Type: "CARD", CardToken: "tok_visa",
 		ConsentPaymentInfo: true, ConsentRecurr: true})
 	if err != nil {
 		return err
 	}
 	// A paid credit is bought with the master's card: a payment with its receipt.
-	if _, _, err := e.SellPaidCredit(ctx, research, "Prepaid credit", 50000, card.ID); err != nil {
+	if _, _, err := on(begin).SellPaidCredit(ctx, research, "Prepaid credit", 50000, card.ID); err != nil {
 		return err
 	}
-	// Usage: server hours, API calls and a support channel, every few days.
-	var events []billing.UsageInput
 	n := 0
 	for m := start; !cur.Before(m); m = m.Next() {
-		for d := 1; d <= m.Days(); d += 3 {
-			t := at(m, d, 10)
-			if !t.Before(now) {
-				break
-			}
-			add := func(bg *ent.BillingGroup, svc, region, channel, metric, qty string) {
-				n++
-				events = append(events, billing.UsageInput{EventID: fmt.Sprintf("demo-%d", n), BillingGroupID: bg.ID,
-					ServiceCode: svc, Region: region, Channel: channel, Metric: metric, Quantity: qty, OccurredAt: t})
-			}
-			add(main, "server", "kr-central", "", "server-hour", fmt.Sprintf("%d.5", 40+d))
-			add(main, "api-gateway", "kr-central", "", "api-call", fmt.Sprint(1200*d))
-			add(main, "chat-channel", "kr-central", "support", "api-call", fmt.Sprint(300*d))
-			add(main, "chat-channel", "kr-central", "support", "disk-gb", "2.5")
-			if !m.Before(start.Next()) {
-				add(research, "server", "kr-south", "", "server-hour", fmt.Sprint(20+d))
+		// The month's usage, recorded as it ends (the month so far, now).
+		if events := demoUsage(m, main, research, start, at, now, &n); len(events) > 0 {
+			if _, err := on(m.End(loc).Add(-time.Minute)).RecordUsage(ctx, "", events); err != nil {
+				return err
 			}
 		}
-	}
-	if _, err := e.RecordUsage(ctx, "", events); err != nil {
-		return err
-	}
-	// Past months: issued on the 3rd, paid automatically on the 10th.
-	for m := start; m.Before(cur); m = m.Next() {
-		if now.Before(e.Policy.IssuedAt(m)) {
+		if m == cur || now.Before(e.Policy.IssuedAt(m)) {
 			break
 		}
+		// Issued on the issue day, paid automatically on the first payment day.
 		for _, bg := range []*ent.BillingGroup{main, research} {
-			if _, err := e.IssueInvoice(ctx, bg, m); err != nil {
+			if _, err := on(e.Policy.IssuedAt(m)).IssueInvoice(ctx, bg, m); err != nil {
 				return err
 			}
 		}
 		if pay := at(m.Next(), e.Policy.RegularPaymentFirstDay, 9); pay.Before(now) {
-			if _, _, err := e.AutoPay(ctx, pay); err != nil {
+			if _, _, err := on(pay).AutoPay(ctx, pay); err != nil {
 				return err
 			}
 		}
@@ -204,4 +210,36 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 	_, err = e.CreateCoupon(ctx, billing.CouponSpec{Code: DemoCoupon, Name: "Demo coupon", Amount: 10000,
 		ValidFrom: start.Start(loc), ValidUntil: now.AddDate(1, 0, 0), MaxRedemptions: 1000, CreditValidDays: 90, Currency: e.Policy.Currency})
 	return err
+}
+
+// demoUsage is month m's demo usage before now: server hours, API calls and
+// a support channel, every few days (n numbers the events).
+func demoUsage(m billing.Month, main, research *ent.BillingGroup, start billing.Month, at func(billing.Month, int, int) time.Time, now time.Time, n *int) []billing.UsageInput {
+	var events []billing.UsageInput
+	for d := 1; d <= m.Days(); d += 3 {
+		t := at(m, d, 10)
+		if !t.Before(now) {
+			break
+		}
+		add := func(bg *ent.BillingGroup, svc, region, channel, metric, qty string) {
+			*n++
+			events = append(events, billing.UsageInput{EventID: fmt.Sprintf("demo-%d", *n), BillingGroupID: bg.ID,
+				ServiceCode: svc, Region: region, Channel: channel, Metric: metric, Quantity: qty, OccurredAt: t})
+		}
+		add(main, "server", "kr-central", "", "server-hour", fmt.Sprintf("%d.5", 40+d))
+		add(main, "api-gateway", "kr-central", "", "api-call", fmt.Sprint(1200*d))
+		add(main, "chat-channel", "kr-central", "support", "api-call", fmt.Sprint(300*d))
+		add(main, "chat-channel", "kr-central", "support", "disk-gb", "2.5")
+		if !m.Before(start.Next()) {
+			add(research, "server", "kr-south", "", "server-hour", fmt.Sprint(20+d))
+		}
+	}
+	return events
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

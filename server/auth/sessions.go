@@ -137,7 +137,9 @@ func (t *Tokens) resolveJWT(ctx context.Context, client *ent.Client, c *Claims) 
 	}
 	cols := make([]string, 0, len(account.Columns))
 	for _, c := range account.Columns {
-		if c != account.FieldPasswordHash { // never leaves the login path
+		// Secrets (sensitive fields) never leave their own paths: the
+		// password's login, the phone code's verification.
+		if c != account.FieldPasswordHash && c != account.FieldPhoneCodeHash {
 			cols = append(cols, c)
 		}
 	}

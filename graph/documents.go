@@ -1,0 +1,37 @@
+package graph
+
+import (
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/locale"
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/graph/model"
+)
+
+// lang is a document's or message's language asked for; "" when not asked.
+func lang(l *model.Language) locale.Lang {
+	if l == nil {
+		return ""
+	}
+	return locale.Lang(*l)
+}
+
+func billingProfile(a *ent.Account) *model.BillingProfile {
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	return &model.BillingProfile{LegalName: opt(a.LegalName), BusinessRegistrationNumber: opt(a.BusinessRegistrationNumber),
+		RepresentativeName: opt(a.RepresentativeName), Address: opt(a.Address)}
+}
+
+func profileUpdate(in model.UpdateBillingProfileInput) billing.ProfileUpdate {
+	u := billing.ProfileUpdate{LegalName: in.LegalName, BusinessRegistrationNumber: in.BusinessRegistrationNumber,
+		RepresentativeName: in.RepresentativeName, Address: in.Address}
+	if in.Language != nil {
+		s := string(*in.Language)
+		u.Language = &s
+	}
+	return u
+}
