@@ -80,6 +80,13 @@ func run(args []string) error {
 			return err
 		}
 		defer a.Close()
+		revs, err := a.DB.Revisions(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range revs {
+			fmt.Printf("%s %s (applied %s)\n", r.Version, r.Description, r.AppliedAt.UTC().Format(time.RFC3339))
+		}
 		fmt.Println("schema is up to date")
 		return nil
 	case "token":

@@ -88,9 +88,10 @@ func wrap(db *sql.DB, d string) *DB {
 	return &DB{SQL: db, Dialect: d, Client: ent.NewClient(ent.Driver(drv)), Statements: total}
 }
 
-// Migrate brings the schema up to date through ent's migration engine. On
+// Migrate brings the schema up to date by applying the versioned migration
+// files (migrations.go), then the steps that run on every start (below). On
 // PostgreSQL an advisory lock makes replicas that start together migrate one
-// after the other.
+// after the other: the second finds the files applied.
 func (d *DB) Migrate(ctx context.Context) error {
 	if d.Dialect == dialect.Postgres {
 		conn, err := d.SQL.Conn(ctx)
@@ -103,7 +104,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 		}
 		defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7262010)")
 	}
-	if err := d.Client.Schema.Create(ctx); err != nil {
+	if err := d.applyMigrations(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	// Dropped from the schema (ent's migration adds indexes, never drops
