@@ -84,10 +84,26 @@ func PostgresURL(t testing.TB) string {
 	return u.String()
 }
 
-// Postgres opens a fresh, migrated PostgreSQL database for t.
+// Postgres opens a fresh, migrated PostgreSQL database for t: a copy of a
+// template database migrated once per test binary (applying every migration
+// file to each test's database took seconds), migrated again on opening as
+// a server start would (nothing left to apply).
 func Postgres(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.OpenDB(PostgresURL(t), "")
+	PostgresURL(t) // starts the cluster, or skips
+	pgTemplateOnce.Do(makePGTemplate)
+	if pgTemplateErr != nil {
+		t.Fatalf("migrating the template database: %v", pgTemplateErr)
+	}
+	name := "cbtest_" + randHex(6)
+	// FILE_COPY (PostgreSQL 15+) copies the template's files instead of
+	// writing every block through the WAL.
+	if err := createDatabase(name, "TEMPLATE "+pgTemplate+" STRATEGY FILE_COPY"); err != nil {
+		if err := createDatabase(name, "TEMPLATE "+pgTemplate); err != nil {
+			t.Fatalf("create test database: %v", err)
+		}
+	}
+	db, err := store.OpenDB(databaseURL(name), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,15 +111,96 @@ func Postgres(t testing.TB) *store.DB {
 	return db
 }
 
-// SQLite opens a fresh, migrated embedded database in a temporary folder.
+var (
+	pgTemplateOnce, sqliteTemplateOnce sync.Once
+	pgTemplate                         string
+	pgTemplateErr, sqliteTemplateErr   error
+	sqliteTemplate                     []byte
+)
+
+func makePGTemplate() {
+	pgTemplate = "cbtemplate_" + randHex(6)
+	if pgTemplateErr = createDatabase(pgTemplate, ""); pgTemplateErr != nil {
+		return
+	}
+	db, err := store.OpenDB(databaseURL(pgTemplate), "")
+	if err != nil {
+		pgTemplateErr = err
+		return
+	}
+	defer db.Close() // a template is copied only with no one connected to it
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	pgTemplateErr = db.Migrate(ctx)
+}
+
+func createDatabase(name, with string) error {
+	db, err := sql.Open("postgres", adminURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE " + name + " " + with); err != nil {
+		return err
+	}
+	createdMu.Lock()
+	created = append(created, name)
+	createdMu.Unlock()
+	return nil
+}
+
+func databaseURL(name string) string {
+	u, _ := url.Parse(adminURL)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// SQLite opens a fresh, migrated embedded database in a temporary folder:
+// a copy of a database file migrated once per test binary, migrated again on
+// opening.
 func SQLite(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.OpenDB("", t.TempDir())
+	sqliteTemplateOnce.Do(makeSQLiteTemplate)
+	if sqliteTemplateErr != nil {
+		t.Fatalf("migrating the template database: %v", sqliteTemplateErr)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cloudbill.db"), sqliteTemplate, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.OpenDB("", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	migrate(t, db)
 	return db
+}
+
+func makeSQLiteTemplate() {
+	dir, err := os.MkdirTemp("", "cloudbill-sqlite-template-")
+	if err != nil {
+		sqliteTemplateErr = err
+		return
+	}
+	defer os.RemoveAll(dir)
+	db, err := store.OpenDB("", dir)
+	if err != nil {
+		sqliteTemplateErr = err
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if sqliteTemplateErr = db.Migrate(ctx); sqliteTemplateErr != nil {
+		db.Close()
+		return
+	}
+	// The whole database in its main file: the write-ahead log folded in.
+	if _, sqliteTemplateErr = db.SQL.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); sqliteTemplateErr != nil {
+		db.Close()
+		return
+	}
+	db.Close()
+	sqliteTemplate, sqliteTemplateErr = os.ReadFile(filepath.Join(dir, "cloudbill.db"))
 }
 
 // RestartPostgres restarts the throwaway cluster (fault tests); it skips the
