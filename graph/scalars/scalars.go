@@ -3,6 +3,7 @@
 package scalars
 
 import (
+	"encoding/json"
 	"io"
 	"strconv"
 
@@ -16,7 +17,7 @@ type Decimal string
 func (d *Decimal) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
 	if !ok {
-		return billing.Errorf(billing.CodeBadUserInput, "Decimal must be a string such as \"12.5\", not %T", v)
+		return billing.Errorf(billing.CodeBadUserInput, "Decimal must be a string such as \"12.5\", not %s", JSONKind(v))
 	}
 	if _, err := billing.ParseDecimal(s); err != nil {
 		return billing.Errorf(billing.CodeBadUserInput, "%s", err.Error())
@@ -33,7 +34,7 @@ type Month string
 func (m *Month) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
 	if !ok {
-		return billing.Errorf(billing.CodeBadUserInput, "Month must be a string such as \"2026-10\", not %T", v)
+		return billing.Errorf(billing.CodeBadUserInput, "Month must be a string such as \"2026-10\", not %s", JSONKind(v))
 	}
 	if _, err := billing.ParseMonth(s); err != nil {
 		return billing.Errorf(billing.CodeBadUserInput, "%s", err.Error())
@@ -48,4 +49,24 @@ func (m Month) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(
 func (m Month) Parse() billing.Month {
 	v, _ := billing.ParseMonth(string(m))
 	return v
+}
+
+// JSONKind names what a client sent in JSON's words ("a number", "an
+// object"), never Go's type names, for errors about a value of the wrong type.
+func JSONKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case json.Number, int, int32, int64, float32, float64:
+		return "a number"
+	}
+	return "a value of another type"
 }

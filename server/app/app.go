@@ -209,7 +209,7 @@ func (a *App) Handler() http.Handler {
 // straight to its transport (socketTransport), which authenticates and
 // admits each of its operations.
 func (a *App) graphqlEndpoint(gql http.Handler) http.Handler {
-	viaHTTP := a.readBody(a.admit(a.authenticate(gql)))
+	viaHTTP := requestShape(a.readBody(a.admit(a.authenticate(gql))))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "" { // as gqlgen's websocket transport decides
 			gql.ServeHTTP(w, r)

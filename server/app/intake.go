@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/cloudbill/cloudbill/graph"
 )
 
 // admission runs at most Config.MaxInFlight GraphQL operations at once —
@@ -62,6 +66,37 @@ func (a *App) admit(next http.Handler) http.Handler {
 
 const maxBody = 1 << 20
 
+const tooLargeMessage = "the request body is larger than 1 MiB"
+
+// requestShape refuses, with a coded GraphQL error, what gqlgen would answer
+// with a bare "transport not supported" and no code: a method other than
+// GET, POST and OPTIONS, or a POST whose body is not declared JSON. (A
+// browser may send form and text/plain bodies cross-site without a
+// preflight: they are never taken.) Websocket upgrades do not come here.
+func requestShape(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodOptions, http.MethodHead:
+		case http.MethodPost:
+			ct := r.Header.Get("Content-Type")
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil || mt != "application/json" {
+				msg := "send the request as JSON, with Content-Type: application/json"
+				if ct != "" {
+					msg += fmt.Sprintf(" (not %.60q)", ct)
+				}
+				writeGraphQLError(w, http.StatusUnsupportedMediaType, msg, graph.CodeBadRequest)
+				return
+			}
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			writeGraphQLError(w, http.StatusMethodNotAllowed, "GraphQL takes GET and POST requests", graph.CodeBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // readBody reads a request's whole body, at most 1 MiB and within
 // Config.BodyTimeout, before anything else is done for it — before it may
 // take an admission slot: a client trickling its body a byte a second
@@ -71,7 +106,7 @@ func (a *App) readBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Bodies over 1 MiB: refused at once when declared, cut off otherwise.
 		if r.ContentLength > maxBody {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			writeGraphQLError(w, http.StatusRequestEntityTooLarge, tooLargeMessage, "PAYLOAD_TOO_LARGE")
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
@@ -85,14 +120,14 @@ func (a *App) readBody(next http.Handler) http.Handler {
 			var netErr net.Error
 			switch {
 			case errors.As(err, &tooLarge):
-				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				writeGraphQLError(w, http.StatusRequestEntityTooLarge, tooLargeMessage, "PAYLOAD_TOO_LARGE")
 				return
 			case errors.As(err, &netErr) && netErr.Timeout():
 				w.Header().Set("Connection", "close")
-				http.Error(w, "request body not received in time", http.StatusRequestTimeout)
+				writeGraphQLError(w, http.StatusRequestTimeout, "the request body was not received in time", "TIMEOUT")
 				return
 			case err != nil:
-				http.Error(w, "could not read the request body", http.StatusBadRequest)
+				writeGraphQLError(w, http.StatusBadRequest, "could not read the request body", graph.CodeBadRequest)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
