@@ -13,13 +13,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/server/app"
-	"github.com/cloudbill/cloudbill/server/auth"
 )
 
 func main() {
@@ -106,6 +103,9 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	if err := app.ShareClock(cfg); err != nil {
+		return fmt.Errorf("recording the server's clock: %w", err)
+	}
 	if cfg.Demo {
 		if err := app.SeedDemo(ctx, a.Engine(), cfg.Clock.Now()); err != nil {
 			return fmt.Errorf("seeding demo data: %w", err)
@@ -121,45 +121,9 @@ func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {
 	stopJobs := a.StartScheduler(ctx)
 	defer stopJobs()
 	return a.Serve(ctx, func(addr string) {
-		db := "embedded SQLite at " + cfg.DataDir + "/cloudbill.db"
-		if !cfg.Embedded() {
-			db = "PostgreSQL"
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "\ncloudbill is serving on %s\n", db)
-		fmt.Fprintf(&b, "  GraphQL:    http://%s/graphql\n", addr)
-		if cfg.Playground {
-			fmt.Fprintf(&b, "  Playground: http://%s/\n", addr)
-		}
-		if cfg.Demo {
-			tok, _, err := a.Tokens.Mint(auth.TypeAccess, demoMasterID(ctx, a), demoOrgID(ctx, a), "", nil, 12*time.Hour)
-			if err == nil {
-				fmt.Fprintf(&b, "\nDemo organization: %s / %s (password %q); coupon code %s\n", app.DemoMasterEmail, app.DemoMemberEmail, app.DemoPassword, app.DemoCoupon)
-				fmt.Fprintf(&b, "A token for the demo master (valid 12h) — in the playground's Headers tab put\n")
-				fmt.Fprintf(&b, "  {\"Authorization\": \"Bearer %s\"}\n", tok)
-			}
-		}
-		fmt.Fprintf(&b, "\nMore tokens: go run ./server token --email %s   |   go run ./server token --operator\n", app.DemoMasterEmail)
-		fmt.Fprintf(&b, "or call the login mutation with an email and password.\n")
-		fmt.Fprintln(os.Stderr, b.String())
+		fmt.Fprintln(os.Stderr, app.StartupBanner(ctx, a, addr))
 		log.Info("ready", "addr", addr)
 	})
-}
-
-func demoMasterID(ctx context.Context, a *app.App) string {
-	acct, err := a.DB.Client.Account.Query().Where(account.Email(app.DemoMasterEmail)).Only(ctx)
-	if err != nil {
-		return ""
-	}
-	return acct.ID
-}
-
-func demoOrgID(ctx context.Context, a *app.App) string {
-	acct, err := a.DB.Client.Account.Query().Where(account.Email(app.DemoMasterEmail)).Only(ctx)
-	if err != nil {
-		return ""
-	}
-	return acct.OrgID
 }
 
 // token prints a JWT signed with the configured key.
@@ -179,18 +143,12 @@ func token(ctx context.Context, cfg *app.Config, log *slog.Logger, args []string
 		return err
 	}
 	defer a.Close()
-	var tok string
-	if *operator {
-		tok, _, err = a.Tokens.Mint(auth.TypeAccess, "operator@cloudbill.local", "", "", []string{auth.RoleOperator}, *ttl)
-	} else {
-		acct, qerr := a.DB.Client.Account.Query().Where(account.Email(strings.ToLower(*email))).Only(ctx)
-		if qerr != nil {
-			return fmt.Errorf("no account with email %q", *email)
-		}
-		tok, _, err = a.Tokens.Mint(auth.TypeAccess, acct.ID, acct.OrgID, "", nil, *ttl)
-	}
+	tok, note, err := app.MintToken(ctx, cfg, a, *email, *ttl)
 	if err != nil {
 		return err
+	}
+	if note != "" {
+		fmt.Fprintln(os.Stderr, "cloudbill:", note)
 	}
 	fmt.Println(tok)
 	return nil

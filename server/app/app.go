@@ -80,6 +80,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	tokens.Now = cfg.Clock.Now
+	tokens.SetClock = cfg.ClockSet
 	auth.LimitHashing(cfg.PasswordHashers)
 	if cfg.JWKSFile != "" {
 		if err := tokens.LoadJWKS(cfg.JWKSFile); err != nil {

@@ -33,6 +33,8 @@ type Config struct {
 	Demo           bool
 	AssetsDir      string // CLOUDBILL_PLAYGROUND_ASSETS
 	Clock          billing.Clock
+	// ClockSet: Clock was set by CLOUDBILL_CLOCK (ShareClock).
+	ClockSet bool
 	Policy         billing.Policy
 	CORSOrigins    []string
 	Introspection  bool
@@ -206,6 +208,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 			return nil, fmt.Errorf("CLOUDBILL_CLOCK: %w", err)
 		}
 		c.Clock = billing.StartingAt(t)
+		c.ClockSet = true
 	}
 	if s := getenv("CLOUDBILL_JWT_SECRET"); s != "" {
 		c.JWTSecret = []byte(s)

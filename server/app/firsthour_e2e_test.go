@@ -2,12 +2,17 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
@@ -80,5 +85,86 @@ func TestRequestErrorsAreCodedAndCapped(t *testing.T) {
 				t.Errorf("got %s %q, want %s saying %q", r.code(), r.Errors[0].Message, c.code, c.says)
 			}
 		})
+	}
+}
+
+// TestServerTokenRunsOnTheServersClock: a server started with
+// CLOUDBILL_CLOCK leaves its clock in the data directory, and `server
+// token` (app.MintToken) mints on it, so its tokens are accepted; a token
+// minted on another clock is refused with a message that names the
+// server's clock instead of "invalid or expired credentials".
+func TestServerTokenRunsOnTheServersClock(t *testing.T) {
+	db := testenv.SQLite(t)
+	dir := t.TempDir()
+	// A year and more from now: a token minted on the system's clock has
+	// expired by the server's.
+	serverNow := time.Now().Add(400 * 24 * time.Hour).Truncate(time.Second)
+	e := newEnvConfigured(t, db, billing.NewFixedClock(serverNow), func(c *app.Config) {
+		c.DataDir, c.ClockSet = dir, true
+	})
+	if err := app.ShareClock(e.app.Config); err != nil {
+		t.Fatal(err)
+	}
+	tokenCommand := func(env map[string]string) (string, string) {
+		cfg, err := app.LoadConfig(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.JWTSecret = e.app.Config.JWTSecret
+		a, err := app.WithDB(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, note, err := app.MintToken(context.Background(), cfg, a, "", 12*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, note
+	}
+	const opQuery = `{ auditLog(first: 1) { totalCount } }`
+
+	tok, note := tokenCommand(map[string]string{"CLOUDBILL_DATA_DIR": dir})
+	if !strings.Contains(note, serverNow.Format("2006-01-02")) {
+		t.Errorf("the token command does not say which clock it minted on: %q", note)
+	}
+	e.ok(tok, opQuery, nil)
+
+	// Another data directory: no clock to adopt, the system's is used, and
+	// the server says why it refuses the token.
+	tok, _ = tokenCommand(map[string]string{"CLOUDBILL_DATA_DIR": t.TempDir()})
+	r := e.fails("UNAUTHENTICATED", tok, opQuery, nil)
+	if msg := r.Errors[0].Message; !strings.Contains(msg, "CLOUDBILL_CLOCK") || !strings.Contains(msg, serverNow.Format("2006-01-02")) {
+		t.Errorf("a token of another clock is refused without naming the server's: %q", msg)
+	}
+
+	// The same CLOUDBILL_CLOCK as the server's works as before.
+	tok, _ = tokenCommand(map[string]string{"CLOUDBILL_DATA_DIR": t.TempDir(), "CLOUDBILL_CLOCK": serverNow.Format(time.RFC3339)})
+	e.ok(tok, opQuery, nil)
+
+	// A server started without CLOUDBILL_CLOCK removes the record: tokens
+	// are minted on the system's clock again.
+	e.app.Config.ClockSet = false
+	if err := app.ShareClock(e.app.Config); err != nil {
+		t.Fatal(err)
+	}
+	if _, note := tokenCommand(map[string]string{"CLOUDBILL_DATA_DIR": dir}); note != "" {
+		t.Errorf("a stale clock was adopted: %q", note)
+	}
+}
+
+// TestStartupBannerSaysHowToUseThePlaygroundOffline: without
+// CLOUDBILL_PLAYGROUND_ASSETS the playground needs unpkg.com; the startup
+// log says how to do without it.
+func TestStartupBannerSaysHowToUseThePlaygroundOffline(t *testing.T) {
+	e := newEnv(t, testenv.SQLite(t))
+	banner := app.StartupBanner(context.Background(), e.app, "127.0.0.1:8080")
+	for _, want := range []string{"CLOUDBILL_PLAYGROUND_ASSETS=", "server/fetch-playground-assets.sh"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("the startup log does not say %q:\n%s", want, banner)
+		}
+	}
+	e.app.Config.AssetsDir = t.TempDir()
+	if banner := app.StartupBanner(context.Background(), e.app, "127.0.0.1:8080"); strings.Contains(banner, "unpkg.com") {
+		t.Errorf("with assets configured the banner still warns:\n%s", banner)
 	}
 }

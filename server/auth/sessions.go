@@ -8,6 +8,7 @@ import (
 	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
@@ -91,6 +92,9 @@ func (t *Tokens) Resolve(ctx context.Context, client *ent.Client, bearer string)
 	}
 	c, err := t.Parse(bearer, TypeAccess)
 	if err != nil {
+		if t.SetClock && isClockError(err) {
+			return nil, t.clockMismatch()
+		}
 		return nil, errBadCredentials
 	}
 	p, err := t.resolveJWT(ctx, client, c)
@@ -242,4 +246,21 @@ func (t *Tokens) resolveAPIToken(ctx context.Context, client *ent.Client, secret
 		p.ExpiresAt = *tok.ExpiresAt
 	}
 	return p, nil
+}
+
+// isClockError: a well-signed token refused only for its times (jwt/v5
+// checks the claims after the signature).
+func isClockError(err error) bool {
+	return errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet) ||
+		errors.Is(err, jwt.ErrTokenUsedBeforeIssued)
+}
+
+// clockMismatch tells the holder of a token minted on another clock which
+// clock this server reads (outside production only: CLOUDBILL_CLOCK is
+// refused there).
+func (t *Tokens) clockMismatch() error {
+	return billing.Errorf(billing.CodeUnauthenticated,
+		"the token is expired or not yet valid on this server's clock, which CLOUDBILL_CLOCK set to read %s now: "+
+			"mint tokens on it (`go run ./server token …` with the same CLOUDBILL_DATA_DIR, or the same CLOUDBILL_CLOCK), or call login",
+		t.Now().Format(time.RFC3339))
 }

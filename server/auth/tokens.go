@@ -54,6 +54,9 @@ type Tokens struct {
 	RefreshTTL time.Duration
 	external   map[string]any // kid → *rsa.PublicKey | *ecdsa.PublicKey
 	Now        func() time.Time
+	// SetClock: Now is a clock set by CLOUDBILL_CLOCK, not the system's;
+	// a token refused for its times then says so (ClockMismatch).
+	SetClock bool
 	// principals: accounts' principals by account id (see cachedPrincipal).
 	principals *lru.Cache[string, cachedPrincipal]
 }
