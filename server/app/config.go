@@ -22,19 +22,19 @@ import (
 
 // Config is read from the environment (API.md, "Running the server").
 type Config struct {
-	Addr           string
-	DatabaseURL    string // empty: embedded SQLite in DataDir
-	DataDir        string
-	JWTSecret      []byte
-	JWTIssuer      string
-	JWTAudience    string
-	JWKSFile       string
-	Production     bool
-	Demo           bool
-	AssetsDir      string // CLOUDBILL_PLAYGROUND_ASSETS
-	Clock          billing.Clock
+	Addr        string
+	DatabaseURL string // empty: embedded SQLite in DataDir
+	DataDir     string
+	JWTSecret   []byte
+	JWTIssuer   string
+	JWTAudience string
+	JWKSFile    string
+	Production  bool
+	Demo        bool
+	AssetsDir   string // CLOUDBILL_PLAYGROUND_ASSETS
+	Clock       billing.Clock
 	// ClockSet: Clock was set by CLOUDBILL_CLOCK (ShareClock).
-	ClockSet bool
+	ClockSet       bool
 	Policy         billing.Policy
 	CORSOrigins    []string
 	Introspection  bool
