@@ -249,3 +249,15 @@ func (r *Resolver) authorizeInGroup(ctx context.Context, p *auth.Principal, bgID
 	}
 	return checkBillingGroup(p, bg, check)
 }
+
+// searchText admits an operator's search (billing.SearchText) with a page
+// size as the other connections take it.
+func searchText(ctx context.Context, query string, first, last *int) (string, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return "", err
+	}
+	if err := checkPage(first, last); err != nil {
+		return "", err
+	}
+	return billing.SearchText(query)
+}

@@ -1678,6 +1678,33 @@ func (r *queryResolver) AuditLog(ctx context.Context, after *entgql.Cursor[strin
 		ent.WithAuditEventOrder(&ent.AuditEventOrder{Direction: entgql.OrderDirectionDesc, Field: ent.AuditEventOrderFieldCreatedAt}))
 }
 
+// SearchOrganizations is the resolver for the searchOrganizations field.
+func (r *queryResolver) SearchOrganizations(ctx context.Context, query string, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.OrganizationConnection, error) {
+	q, err := searchText(ctx, query, first, last)
+	if err != nil {
+		return nil, err
+	}
+	return billing.SearchOrganizations(r.Client, q).Paginate(ctx, after, first, before, last)
+}
+
+// SearchAccounts is the resolver for the searchAccounts field.
+func (r *queryResolver) SearchAccounts(ctx context.Context, query string, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.AccountConnection, error) {
+	q, err := searchText(ctx, query, first, last)
+	if err != nil {
+		return nil, err
+	}
+	return billing.SearchAccounts(r.Client, q).Paginate(ctx, after, first, before, last)
+}
+
+// SearchBillingGroups is the resolver for the searchBillingGroups field.
+func (r *queryResolver) SearchBillingGroups(ctx context.Context, query string, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.BillingGroupConnection, error) {
+	q, err := searchText(ctx, query, first, last)
+	if err != nil {
+		return nil, err
+	}
+	return billing.SearchBillingGroups(r.Client, q).Paginate(ctx, after, first, before, last)
+}
+
 // PaymentUpdated is the resolver for the paymentUpdated field.
 func (r *subscriptionResolver) PaymentUpdated(ctx context.Context, billingGroupID string) (<-chan *ent.Payment, error) {
 	authorize := func(ctx context.Context) error {

@@ -60,6 +60,10 @@ var queryPolicy = map[string]policy{
 	"services":      {allowed: public},
 	"regions":       {allowed: public},
 	"auditLog":      {allowed: []caller{master, foreign, operator}},
+	// Operators find customers (issue 16); to anyone else it is a forbidden field.
+	"searchOrganizations": {allowed: operators},
+	"searchAccounts":      {allowed: operators},
+	"searchBillingGroups": {allowed: operators},
 }
 
 var mutationPolicy = map[string]policy{
