@@ -203,7 +203,10 @@ func TestAllocateCreditsByDay(t *testing.T) {
 		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 5, Micros: 100_000_000},
 		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 20, Micros: 100_000_000},
 	}
-	lines := Rate(m, "KRW", svcs, testPrices, usage, []ContractRow{{ServiceCode: "lb", Region: "kr-central", StartsOn: day("2026-09-01")}})
+	lines, err := Rate(m, "KRW", svcs, testPrices, usage, []ContractRow{{ServiceCode: "lb", Region: "kr-central", StartsOn: day("2026-09-01")}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(lines) != 3 || lines[0].Used != 2 || lines[1].Used != 18000 || lines[2].Used != 17000 {
 		t.Fatalf("lines = %+v", lines)
 	}

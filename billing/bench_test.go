@@ -38,7 +38,10 @@ func BenchmarkRate(b *testing.B) {
 // BenchmarkAllocate allocates 10 credits over 20 lines in R-22 order.
 func BenchmarkAllocate(b *testing.B) {
 	svcs, prices, usage := benchMonth(10, 2)
-	lines := Rate(Month{2026, 10}, "KRW", svcs, prices, usage, nil)
+	lines, err := Rate(Month{2026, 10}, "KRW", svcs, prices, usage, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	at := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
 	for b.Loop() {
 		ls := append([]Line(nil), lines...)
@@ -64,7 +67,10 @@ func BenchmarkAllocateByDay(b *testing.B) {
 		}
 	}
 	m := Month{2026, 10}
-	lines := Rate(m, "KRW", svcs, prices, daily, nil)
+	lines, err := Rate(m, "KRW", svcs, prices, daily, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	at := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
 	start := m.Start(time.UTC)
 	for b.Loop() {

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"strings"
@@ -99,13 +100,17 @@ func FuzzEmail(f *testing.F) {
 // FuzzRating: any usage rates to non-negative lines in order,
 // deterministically; each line's Used is its exact amount — computed here
 // apart, in rationals, from the usage by day and the contract's days —
-// rounded half-up once, and its parts add up to that amount.
+// rounded half-up once, and its parts add up to that amount;
+// past MaxInvoiceAmount (a line or the total) it is ErrAmountTooLarge,
+// never a wrapped amount.
 func FuzzRating(f *testing.F) {
 	f.Add(int64(1_500_000), int64(10_000_000), 5, 15, 3)
 	f.Add(int64(0), int64(1), 0, 1, 31)
 	f.Add(int64(999_999), int64(1), 31, 31, 0)
+	f.Add(int64(math.MaxInt64), int64(math.MaxInt64), 1, 1, 31)
+	f.Add(int64(1_250_000_000_000_000_000), int64(0), 1, 1, 31) // 6.25e17 won
 	f.Fuzz(func(t *testing.T, a, b int64, dayA, startDay, endDay int) {
-		if a < 0 || b < 0 || a > 1e18 || b > 1e18 {
+		if a < 0 || b < 0 {
 			return
 		}
 		m := Month{2026, 10}
@@ -116,12 +121,12 @@ func FuzzRating(f *testing.F) {
 		}
 		sd := time.Date(2026, 10, 1+abs(startDay)%31, 0, 0, 0, 0, time.UTC)
 		ed := sd.AddDate(0, 0, abs(endDay)%40)
-		lines := Rate(m, "KRW", testServices, testPrices, usage,
+		lines, err := Rate(m, "KRW", testServices, testPrices, usage,
 			[]ContractRow{{ServiceCode: "lb", Region: "kr-central", StartsOn: sd, EndsOn: &ed}})
 		// The exact amounts, apart: api 0.5 a call, server 80 an hour in
 		// kr-south, lb 18,000 × days held ÷ 31.
 		want := map[string]*big.Rat{
-			"api":    new(big.Rat).Mul(big.NewRat(a+b, 1_000_000), big.NewRat(1, 2)),
+			"api":    new(big.Rat).Mul(new(big.Rat).Add(big.NewRat(a, 1_000_000), big.NewRat(b, 1_000_000)), big.NewRat(1, 2)),
 			"server": new(big.Rat).Mul(big.NewRat(b, 1_000_000), big.NewRat(80, 1)),
 		}
 		held := 0
@@ -130,6 +135,19 @@ func FuzzRating(f *testing.F) {
 		}
 		if held > 0 {
 			want["lb"] = big.NewRat(18000*int64(held), 31)
+		}
+		total := new(big.Rat)
+		for _, w := range want {
+			total.Add(total, new(big.Rat).SetInt(roundHalfUpInt(w)))
+		}
+		if total.Cmp(new(big.Rat).SetInt64(MaxInvoiceAmount)) > 0 {
+			if err != ErrAmountTooLarge {
+				t.Fatalf("%d and %d micro-units total %s won: %v, want ErrAmountTooLarge", a, b, total.FloatString(0), err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 		if len(lines) != len(want) {
 			t.Fatalf("lines %+v, want %d", lines, len(want))
@@ -156,9 +174,11 @@ func FuzzRating(f *testing.F) {
 	})
 }
 
-func roundHalfUpRat(r *big.Rat) int64 {
+func roundHalfUpRat(r *big.Rat) int64 { return roundHalfUpInt(r).Int64() }
+
+func roundHalfUpInt(r *big.Rat) *big.Int {
 	q := new(big.Rat).Add(r, big.NewRat(1, 2))
-	return new(big.Int).Quo(q.Num(), q.Denom()).Int64()
+	return new(big.Int).Quo(q.Num(), q.Denom())
 }
 
 // FuzzAllocate: for any lines (incurred on any days, discounted) and any

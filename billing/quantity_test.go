@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/shopspring/decimal"
 )
 
 // Wherever the fast reading of a quantity answers, the decimal path
@@ -39,5 +41,29 @@ func TestQuantityMicrosMatchesDecimal(t *testing.T) {
 	}
 	if fast < 10000 {
 		t.Fatalf("the fast reading answered only %d of %d", fast, len(cases))
+	}
+}
+
+// An event's amount ceiling (bounds.go) computed in 128-bit integers equals
+// the exact decimal product rounded up, for any quantity and price, and
+// is refused exactly past MaxMonthUsageAmount.
+func TestAmountCeilingMatchesDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	prices := []string{"0", "0.000001", "0.5", "85", "1.234567", "999999.999999", "1000000000000000", "123456789012345.678901"}
+	for i := 0; i < 20000; i++ {
+		p := decimal.RequireFromString(prices[rng.IntN(len(prices))])
+		if rng.IntN(4) == 0 {
+			p = decimal.New(rng.Int64N(1<<uint(rng.IntN(62)+1)), -int32(rng.IntN(7)))
+		}
+		digits := int32(rng.IntN(3))
+		micros := rng.Int64N(maxEventMicros + 1)
+		if rng.IntN(2) == 0 {
+			micros = rng.Int64N(1 << uint(rng.IntN(40)+1))
+		}
+		got, ok := newCeilingPrice(p, digits, decimal.Zero).amount(micros, false)
+		want := decimal.New(micros, -6).Mul(p).Shift(digits).Ceil()
+		if wantOK := !want.GreaterThan(decimal.NewFromInt(MaxMonthUsageAmount)); ok != wantOK || (ok && got != want.IntPart()) {
+			t.Fatalf("%d micro-units at %s (%d digits): %d %v, want %s", micros, p, digits, got, ok, want)
+		}
 	}
 }

@@ -129,8 +129,10 @@ func ContractDays(m Month, starts time.Time, ends *time.Time) (from, to int) {
 // days in month). Amounts add up exactly per region × service and each line
 // is rounded half-up to the currency's minor unit once; its Parts
 // keep where it was incurred. Lines come sorted by region, then service
-// code.
-func Rate(m Month, currency string, services map[string]ServiceInfo, prices []PriceRow, usage []UsageRow, contracts []ContractRow) []Line {
+// code. Amounts are checked: a line or the lines' total past
+// MaxInvoiceAmount is ErrAmountTooLarge, never a wrapped number; within it,
+// every sum of the lines' amounts fits int64.
+func Rate(m Month, currency string, services map[string]ServiceInfo, prices []PriceRow, usage []UsageRow, contracts []ContractRow) ([]Line, error) {
 	idx := NewPrices(prices)
 	n := m.Days()
 	days := decimal.NewFromInt(int64(n))
@@ -186,6 +188,7 @@ func Rate(m Month, currency string, services map[string]ServiceInfo, prices []Pr
 	}
 	digits := minorDigits[currency]
 	lines := make([]Line, 0, len(parts))
+	var total int64
 	for k, ps := range parts {
 		var w decimal.Decimal
 		for _, p := range ps {
@@ -194,12 +197,19 @@ func Rate(m Month, currency string, services map[string]ServiceInfo, prices []Pr
 		if digits != 0 {
 			w = w.Shift(digits)
 		}
+		used, err := checkedMinor(w.DivRound(days, 0))
+		if err != nil {
+			return nil, err
+		}
+		if total += used; total > MaxInvoiceAmount { // both were at most MaxInvoiceAmount
+			return nil, ErrAmountTooLarge
+		}
 		s := services[k.service]
 		lines = append(lines, Line{Region: k.region, ServiceCode: k.service, ServiceName: s.Name, Kind: s.Kind,
-			Used: w.DivRound(days, 0).IntPart(), Parts: ps})
+			Used: used, Parts: ps})
 	}
 	SortLines(lines)
-	return lines
+	return lines, nil
 }
 
 // flatPrices returns the FLAT_MONTHLY prices that apply to service in region,

@@ -62,8 +62,11 @@ func TestRateProratesFlatFeesDaily(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			lines := Rate(c.month, "KRW", testServices, testPrices, nil,
+			lines, err := Rate(c.month, "KRW", testServices, testPrices, nil,
 				[]ContractRow{{ServiceCode: "lb", Region: "kr-central", StartsOn: day(c.starts), EndsOn: c.ends}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			var got int64
 			for _, l := range lines {
 				got += l.Used
@@ -85,7 +88,10 @@ func TestRatePerUnitExactAndRoundedPerLine(t *testing.T) {
 		{ServiceCode: "server", Region: "kr-south", Metric: "hour", Micros: 10_000_000},  // 800 (regional price)
 		{ServiceCode: "api", Region: "kr-south", Metric: "call", Micros: 1_000_000},      // 0.5 → 1
 	}
-	lines := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage, nil)
+	lines, err := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []struct {
 		region, service string
 		used            int64
@@ -111,8 +117,11 @@ func TestRateChannels(t *testing.T) {
 		{ServiceCode: "chat", Region: "kr-central", Channel: "ch-b", Metric: "api-call", Micros: 10_000_000},   // 2
 	}
 	// Contracts of channel products do not add a second base fee.
-	lines := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage,
+	lines, err := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage,
 		[]ContractRow{{ServiceCode: "chat", Region: "kr-central", StartsOn: day("2026-01-01")}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(lines) != 1 || lines[0].Used != 100000+200+250+2 {
 		t.Fatalf("lines = %+v, want one line of 100452 (two base fees + 450.2 rounded)", lines)
 	}
@@ -153,8 +162,11 @@ func TestRatePartsByDay(t *testing.T) {
 		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 0, Micros: 2_000_000},  // 170, day not told
 		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 40, Micros: 1_000_000}, // no such day: not told
 	}
-	lines := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage,
+	lines, err := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage,
 		[]ContractRow{{ServiceCode: "lb", Region: "kr-central", StartsOn: day("2026-10-22")}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(lines) != 2 {
 		t.Fatalf("lines = %+v", lines)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
+	"github.com/cloudbill/cloudbill/ent/usagemonth"
 )
 
 // UsageInput is one usage event as a client sends it (R-13).
@@ -60,7 +61,7 @@ type UsageResult struct{ Accepted, Duplicates int }
 const MaxUsageBatch = 5000
 
 // quantityMicros reads a quantity written as plain digits with at most 6
-// decimals and at most 10^12 ("12", "0.5", "1000.125000") as micro-units,
+// decimals and at most 10^11 ("12", "0.5", "1000.125000") as micro-units,
 // without the decimal library's allocations (a batch has a thousand). ok is
 // false for anything else, which ParseDecimal then judges: the two agree
 // wherever this one answers (TestQuantityMicrosMatchesDecimal).
@@ -76,7 +77,7 @@ func quantityMicros(s string) (int64, bool) {
 		}
 		n = n*10 + int64(c-'0')
 	}
-	if n > 1_000_000_000_000 {
+	if n > maxEventMicros/1_000_000 {
 		return 0, false
 	}
 	var f int64
@@ -90,14 +91,11 @@ func quantityMicros(s string) (int64, bool) {
 		f *= 10
 	}
 	micros := n*1_000_000 + f
-	if micros > 1_000_000_000_000_000_000 {
+	if micros > maxEventMicros {
 		return 0, false
 	}
 	return micros, true
 }
-
-// maxQuantity bounds one event's quantity (in units).
-var maxQuantity = decimal.New(1, 12)
 
 // usageChunk keeps statements under both databases' parameter limits.
 const usageChunk = 1000
@@ -108,6 +106,7 @@ type usageRow struct {
 	index  int // in the batch
 	org    string
 	micros int64
+	amount int64  // the event's amount ceiling in minor units (ceilingPrice)
 	day    string // in the policy's zone, "2026-10-31"
 	month  string
 }
@@ -185,6 +184,9 @@ type usageChecker struct {
 	first  map[string]string // each group's first invoiced month (FirstMonth)
 	loc    *time.Location
 	now    time.Time
+	// ceilings holds the prices of the batch's metrics for amount
+	// ceilings, by service, region, metric and currency.
+	ceilings map[[4]string]ceilingPrice
 }
 
 // validateUsage checks every event of a batch and refuses the batch with
@@ -203,7 +205,7 @@ func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInpu
 		return nil, err
 	}
 	c := usageChecker{cat: cat, prices: NewPrices(cat.Prices), groups: groups, first: make(map[string]string, len(groups)),
-		loc: e.Policy.Location(), now: e.Clock.Now()}
+		loc: e.Policy.Location(), now: e.Clock.Now(), ceilings: map[[4]string]ceilingPrice{}}
 	for id, g := range groups {
 		c.first[id] = e.FirstMonth(g).String()
 	}
@@ -255,13 +257,14 @@ func (c *usageChecker) check(i int, ev UsageInput) (usageRow, *EventError) {
 	case len(ev.Channel) > 100:
 		return usageRow{}, eventError(i, ev, "channel", "channel is at most 100 characters")
 	}
-	if p, ok := c.prices.Find(ev.ServiceCode, ev.Region, ev.Metric); !ok || p.Model != "PER_UNIT" {
+	p, ok := c.prices.Find(ev.ServiceCode, ev.Region, ev.Metric)
+	if !ok || p.Model != "PER_UNIT" {
 		return usageRow{}, eventError(i, ev, "metric", "service %q has no per-unit price for metric %q in %s",
 			ev.ServiceCode, clip(ev.Metric), ev.Region)
 	}
-	micros, ok := parseQuantity(ev.Quantity)
-	if !ok {
-		return usageRow{}, eventError(i, ev, "quantity", "quantity must be a decimal from 0 to 10^12 with at most 6 decimal places")
+	micros, amount, fail := c.measure(i, ev, bg, p)
+	if fail != nil {
+		return usageRow{}, fail
 	}
 	if ev.OccurredAt.After(c.now.Add(5 * time.Minute)) {
 		return usageRow{}, eventError(i, ev, "occurredAt", "occurredAt is in the future")
@@ -271,7 +274,42 @@ func (c *usageChecker) check(i int, ev UsageInput) (usageRow, *EventError) {
 		return usageRow{}, eventError(i, ev, "occurredAt", "the billing group was created in %s: usage of %s "+
 			"would never be invoiced (its invoices start with %s)", first, day[:7], first)
 	}
-	return usageRow{UsageInput: ev, index: i, org: bg.OrgID, micros: micros, day: day, month: day[:7]}, nil
+	return usageRow{UsageInput: ev, index: i, org: bg.OrgID, micros: micros, amount: amount, day: day, month: day[:7]}, nil
+}
+
+// measure reads event i's quantity in micro-units and its amount ceiling
+// in minor units at price p, within their bounds (bounds.go).
+func (c *usageChecker) measure(i int, ev UsageInput, bg *ent.BillingGroup, p PriceRow) (micros, amount int64, fail *EventError) {
+	micros, ok := parseQuantity(ev.Quantity)
+	if !ok {
+		return 0, 0, eventError(i, ev, "quantity", "quantity must be a decimal from 0 to 10^11 with at most 6 decimal places")
+	}
+	channel := ev.Channel != "" && c.cat.Services[ev.ServiceCode].Kind == "CHANNEL"
+	amount, ok = c.ceiling(bg.Currency, ev.Region, p).amount(micros, channel)
+	if !ok {
+		return 0, 0, eventError(i, ev, "quantity", "this event alone would rate to more than a billing group's "+
+			"usage of a month may (%s %s)", FormatMinor(MaxMonthUsageAmount, bg.Currency), bg.Currency)
+	}
+	return micros, amount, nil
+}
+
+// ceiling is the price p of a metric in region ready for amount ceilings
+// in currency, with a channel product's base fees there; computed once per
+// batch.
+func (c *usageChecker) ceiling(currency, region string, p PriceRow) ceilingPrice {
+	k := [4]string{p.ServiceCode, region, p.Metric, currency}
+	cp, ok := c.ceilings[k]
+	if !ok {
+		var fees decimal.Decimal
+		if c.cat.Services[p.ServiceCode].Kind == "CHANNEL" {
+			for _, f := range flatPrices(c.cat.Prices, c.prices, p.ServiceCode, region) {
+				fees = fees.Add(f.UnitPrice)
+			}
+		}
+		cp = newCeilingPrice(p.UnitPrice, minorDigits[currency], fees)
+		c.ceilings[k] = cp
+	}
+	return cp
 }
 
 // parseQuantity reads a quantity in micro-units: plain digits the fast way
@@ -360,7 +398,7 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 	n := len(chunk)
 	ids, orgs, events, groups := newPGArray(n, 30), newPGArray(n, 30), newPGArray(n, 24), newPGArray(n, 30)
 	services, regions, channels, metrics := newPGArray(n, 16), newPGArray(n, 8), newPGArray(n, 0), newPGArray(n, 8)
-	micros, ats, days := newPGArray(n, 10), newPGArray(n, 30), newPGArray(n, 10)
+	micros, ats, days, amounts := newPGArray(n, 10), newPGArray(n, 30), newPGArray(n, 10), newPGArray(n, 6)
 	xid.AppendNew("use", n, ids.bytes)
 	for _, r := range chunk {
 		orgs.text(r.org)
@@ -373,6 +411,7 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 		micros.int64(r.micros)
 		ats.time(r.OccurredAt)
 		days.text(r.day)
+		amounts.int64(r.amount)
 	}
 	pairGroups, pairMonths := make([]string, 0, len(b.pairs)), make([]string, 0, len(b.pairs))
 	for p := range b.pairs {
@@ -380,15 +419,16 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 	}
 	args := []any{ids.String(), orgs.String(), events.String(), groups.String(), services.String(),
 		regions.String(), channels.String(), metrics.String(), micros.String(), ats.String(), days.String(), b.now,
-		pq.StringArray(pairGroups), pq.StringArray(pairMonths)}
+		pq.StringArray(pairGroups), pq.StringArray(pairMonths), amounts.String(), MaxDailyMicros, MaxMonthUsageAmount}
 	var accepted int
 	var invoiced, conflicting pq.StringArray
+	var dayOver, monthOver pq.Int64Array
 	rs, err := tx.QueryContext(ctx, RecordEventsSQL, args...)
 	if err != nil {
 		return 0, err
 	}
 	for rs.Next() {
-		if err := rs.Scan(&accepted, &invoiced, &conflicting); err != nil {
+		if err := rs.Scan(&accepted, &invoiced, &conflicting, &dayOver, &monthOver); err != nil {
 			rs.Close()
 			return 0, err
 		}
@@ -404,14 +444,18 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 		}
 		return 0, lateUsage(b.rows, closed)
 	}
-	if len(conflicting) > 0 { // the transaction rolls back what was written
-		set := make(map[string]bool, len(conflicting))
-		for _, id := range conflicting {
-			set[id] = true
-		}
-		return 0, conflictError(chunk, set)
+	// Otherwise the transaction rolls back what was written.
+	refused := refusals{conflicting: map[string]bool{}, dayOver: map[int]bool{}, monthOver: map[int]bool{}}
+	for _, id := range conflicting {
+		refused.conflicting[id] = true
 	}
-	return accepted, nil
+	for _, p := range dayOver { // positions in the chunk, from 1
+		refused.dayOver[int(p)-1] = true
+	}
+	for _, p := range monthOver {
+		refused.monthOver[int(p)-1] = true
+	}
+	return accepted, refused.check(chunk)
 }
 
 // recordChunkSQLite inserts a chunk's events, skipping the ids the
@@ -425,15 +469,100 @@ func (e *Engine) recordChunkSQLite(ctx context.Context, tx *ent.Tx, b *usageBatc
 	if err := conflictsSQLite(ctx, tx, chunk, inserted); err != nil {
 		return 0, err
 	}
-	sums := map[rollupKey]int64{}
+	days, months := map[rollupKey]int64{}, map[monthKey]int64{}
 	accepted := 0
 	for _, r := range chunk {
 		if inserted[r.EventID] {
 			accepted++
-			sums[rollupKeyOf(r)] += r.micros
+			days[rollupKeyOf(r)] = addUpTo(days[rollupKeyOf(r)], r.micros, MaxDailyMicros)
+			months[monthKeyOf(r)] = addUpTo(months[monthKeyOf(r)], r.amount, MaxMonthUsageAmount)
 		}
 	}
-	return accepted, addRollupsSQLite(ctx, tx, sums)
+	if err := checkBoundsSQLite(ctx, tx, chunk, inserted, days, months); err != nil {
+		return 0, err
+	}
+	if err := addRollupsSQLite(ctx, tx, days); err != nil {
+		return 0, err
+	}
+	return accepted, addMonthsSQLite(ctx, tx, months)
+}
+
+// addUpTo adds v (0 ≤ v ≤ bound) to sum, stopping at one past bound: the
+// result tells whether the bound was crossed, and never overflows.
+func addUpTo(sum, v, bound int64) int64 {
+	if sum > bound-v {
+		return bound + 1
+	}
+	return sum + v
+}
+
+// monthKey is a billing group's month in usage_months.
+type monthKey struct{ org, bg, month string }
+
+func monthKeyOf(r usageRow) monthKey { return monthKey{r.org, r.BillingGroupID, r.month} }
+
+// checkBoundsSQLite refuses the chunk's new events that would take their
+// daily rollup or their group's month past its bound (bounds.go), reading
+// the rollups and months as they stand (the one writer is this
+// transaction).
+func checkBoundsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, inserted map[string]bool, days map[rollupKey]int64, months map[monthKey]int64) error {
+	groups, dayList, monthList := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for k := range days {
+		groups[k.bg], dayList[k.day], monthList[k.day[:7]] = true, true, true
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	bgs := slices.Collect(maps.Keys(groups))
+	rollups, err := tx.UsageDaily.Query().Where(usagedaily.BillingGroupIDIn(bgs...),
+		usagedaily.DayIn(slices.Collect(maps.Keys(dayList))...)).All(ctx)
+	if err != nil {
+		return err
+	}
+	stored := map[rollupKey]int64{}
+	for _, u := range rollups {
+		stored[rollupKey{u.OrgID, u.BillingGroupID, u.Day, u.ServiceCode, u.RegionCode, u.Channel, u.Metric}] = u.QuantityMicros
+	}
+	ums, err := tx.UsageMonth.Query().Where(usagemonth.BillingGroupIDIn(bgs...),
+		usagemonth.MonthIn(slices.Collect(maps.Keys(monthList))...)).All(ctx)
+	if err != nil {
+		return err
+	}
+	storedMonths := map[monthKey]int64{}
+	for _, u := range ums {
+		storedMonths[monthKey{u.OrgID, u.BillingGroupID, u.Month}] = u.Amount
+	}
+	refused := refusals{dayOver: map[int]bool{}, monthOver: map[int]bool{}}
+	for i, r := range chunk {
+		if !inserted[r.EventID] {
+			continue
+		}
+		k, m := rollupKeyOf(r), monthKeyOf(r)
+		refused.dayOver[i] = days[k] > MaxDailyMicros || stored[k] > MaxDailyMicros-days[k]
+		refused.monthOver[i] = months[m] > MaxMonthUsageAmount || storedMonths[m] > MaxMonthUsageAmount-months[m]
+	}
+	return refused.check(chunk)
+}
+
+// addMonthsSQLite adds the chunk's amount ceilings to their groups' months.
+func addMonthsSQLite(ctx context.Context, tx *ent.Tx, months map[monthKey]int64) error {
+	if len(months) == 0 {
+		return nil
+	}
+	keys := slices.SortedFunc(maps.Keys(months), func(a, b monthKey) int {
+		return cmp.Or(cmp.Compare(a.bg, b.bg), cmp.Compare(a.month, b.month))
+	})
+	bulk := make([]*ent.UsageMonthCreate, len(keys))
+	for i, k := range keys {
+		bulk[i] = tx.UsageMonth.Create().SetID(xid.New("um")).SetOrgID(k.org).SetBillingGroupID(k.bg).
+			SetMonth(k.month).SetAmount(months[k])
+	}
+	return tx.UsageMonth.CreateBulk(bulk...).OnConflict(
+		sql.ConflictColumns(usagemonth.FieldBillingGroupID, usagemonth.FieldMonth),
+		sql.ResolveWith(func(u *sql.UpdateSet) {
+			u.Set(usagemonth.FieldAmount, sql.Expr(u.Table().C(usagemonth.FieldAmount)+" + excluded."+usagemonth.FieldAmount))
+		}),
+	).Exec(ctx)
 }
 
 // insertEventsSQLite inserts a chunk's events and returns the event ids
@@ -498,7 +627,7 @@ func conflictsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, inserted
 			conflicting[r.EventID] = true
 		}
 	}
-	return conflictError(chunk, conflicting)
+	return refusals{conflicting: conflicting}.check(chunk)
 }
 
 // sameEvent tells whether a stored event has r's content; instants compare
@@ -509,18 +638,34 @@ func sameEvent(s *ent.UsageEvent, r usageRow) bool {
 		s.OccurredAt.Round(time.Microsecond).Equal(r.OccurredAt.Round(time.Microsecond))
 }
 
-// conflictError refuses the events of chunk whose ids are in conflicting:
-// recorded before with other content.
-func conflictError(chunk []usageRow, conflicting map[string]bool) error {
-	if len(conflicting) == 0 {
-		return nil
-	}
+// refusals are the events of a chunk refused once written: ids recorded
+// before with other content (R-13), and positions of events that would take
+// their daily rollup or their billing group's month past its bound
+// (bounds.go).
+type refusals struct {
+	conflicting        map[string]bool
+	dayOver, monthOver map[int]bool
+}
+
+// check refuses the chunk with one error per refused event, if any.
+func (f refusals) check(chunk []usageRow) error {
 	var bad []EventError
-	for _, r := range chunk {
-		if conflicting[r.EventID] {
+	for i, r := range chunk {
+		switch {
+		case f.conflicting[r.EventID]:
 			bad = append(bad, *eventError(r.index, r.UsageInput, "eventId",
 				"event %q was recorded before with other content; an event id counts once (R-13)", clip(r.EventID)))
+		case f.dayOver[i]:
+			bad = append(bad, *eventError(r.index, r.UsageInput, "quantity",
+				"the %s usage of %s in %s on %s (channel %q) would exceed 10^11 units in a day for this billing group",
+				clip(r.Metric), r.ServiceCode, r.Region, r.day, clip(r.Channel)))
+		case f.monthOver[i]:
+			bad = append(bad, *eventError(r.index, r.UsageInput, "quantity",
+				"the usage of this billing group in %s would rate to more than a month's usage may (10^16 minor units)", r.month))
 		}
+	}
+	if len(bad) == 0 {
+		return nil
 	}
 	return &BatchError{Events: bad}
 }
@@ -580,16 +725,29 @@ func addRollupsSQLite(ctx context.Context, tx *ent.Tx, sums map[rollupKey]int64)
 // applies only to a stored row whose content differs, returns exactly the
 // conflicting rows besides the inserted ones: unlike a read of the table,
 // it sees a row another transaction committed after this statement began.
-// Exact repeats are only locked; conflicts (rare, refused) are named in the
-// third column, computed only when there are some, and the caller rolls
-// the transaction back.
+// Exact repeats are only locked.
+//
+// The bounds of bounds.go hold in the same statement: a rollup is added to
+// only while it stays within $16 (its batch's sum, numeric, is compared
+// before it is cast), and the billing group's month in usage_months only
+// while the events' amount ceilings ($15) keep it within $17 — the upserts'
+// WHERE compare the latest committed rows, and subtract rather than add so
+// that nothing can overflow. The months are upserted after the rollups
+// (one order of locks for every batch). What a bound refused is a rollup or
+// month missing from the upserts' RETURNING.
+//
+// The last three columns name what the caller must refuse (conflicting
+// event ids; the positions, from 1, of events over a daily or a monthly
+// bound); they are computed only when there is something to name, and the
+// caller then rolls the transaction back.
 const RecordEventsSQL = `WITH input AS (
-	SELECT id COLLATE "C" AS id, org_id COLLATE "C" AS org_id, event_id, billing_group_id COLLATE "C" AS billing_group_id,
+	SELECT n, id COLLATE "C" AS id, org_id COLLATE "C" AS org_id, event_id, billing_group_id COLLATE "C" AS billing_group_id,
 		service_code COLLATE "C" AS service_code, region_code COLLATE "C" AS region_code, channel COLLATE "C" AS channel,
-		metric COLLATE "C" AS metric, quantity_micros, occurred_at, day COLLATE "C" AS day
+		metric COLLATE "C" AS metric, quantity_micros, occurred_at, day COLLATE "C" AS day, amount
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-		$9::bigint[], $10::timestamptz[], $11::text[])
-		AS u(id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric, quantity_micros, occurred_at, day)
+		$9::bigint[], $10::timestamptz[], $11::text[], $15::bigint[]) WITH ORDINALITY
+		AS u(id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric, quantity_micros, occurred_at, day,
+			amount, n)
 ), invoiced AS (
 	SELECT i.billing_group_id || ' ' || i.month AS pair FROM invoices i
 	JOIN unnest($13::text[], $14::text[]) AS p(g, m) ON i.billing_group_id = p.g AND i.month = p.m
@@ -605,20 +763,41 @@ const RecordEventsSQL = `WITH input AS (
 	RETURNING id, event_id
 ), sums AS (
 	SELECT 'ud_' || substr(min(i.id), 5) AS id, i.org_id, i.billing_group_id, i.day, i.service_code, i.region_code, i.channel,
-		i.metric, sum(i.quantity_micros)::bigint AS quantity_micros, count(*) AS events
+		i.metric, sum(i.quantity_micros) AS quantity_micros, sum(i.amount) AS amount, count(*) AS events
 	FROM input i JOIN ins ON ins.id = i.id
 	GROUP BY i.org_id, i.billing_group_id, i.day, i.service_code, i.region_code, i.channel, i.metric
 ), up AS (
 	INSERT INTO usage_dailies (id, org_id, billing_group_id, day, service_code, region_code, channel, metric, quantity_micros)
-	SELECT id, org_id, billing_group_id, day, service_code, region_code, channel, metric, quantity_micros FROM sums
+	SELECT id, org_id, billing_group_id, day, service_code, region_code, channel, metric, quantity_micros::bigint FROM sums
+	WHERE quantity_micros <= $16::bigint
 	ORDER BY billing_group_id, day, service_code, region_code, channel, metric
 	ON CONFLICT (billing_group_id, day, service_code, region_code, channel, metric)
 	DO UPDATE SET quantity_micros = usage_dailies.quantity_micros + excluded.quantity_micros
+	WHERE usage_dailies.quantity_micros <= $16::bigint - excluded.quantity_micros
+	RETURNING billing_group_id, day, service_code, region_code, channel, metric
+), months AS (
+	SELECT 'um_' || substr(min(id), 4) AS id, org_id, billing_group_id, left(day, 7) AS month, sum(amount) AS amount
+	FROM sums GROUP BY org_id, billing_group_id, left(day, 7)
+), mup AS (
+	INSERT INTO usage_months (id, org_id, billing_group_id, month, amount)
+	SELECT id, org_id, billing_group_id, month, amount::bigint FROM months
+	WHERE amount <= $17::bigint AND (SELECT count(*) FROM up) >= 0
+	ORDER BY billing_group_id, month
+	ON CONFLICT (billing_group_id, month) DO UPDATE SET amount = usage_months.amount + excluded.amount
+	WHERE usage_months.amount <= $17::bigint - excluded.amount
+	RETURNING billing_group_id, month
 ), counts AS (
-	SELECT (SELECT count(*) FROM ins) AS returned, (SELECT coalesce(sum(events), 0) FROM sums) AS accepted
+	SELECT (SELECT count(*) FROM ins) AS returned, (SELECT coalesce(sum(events), 0) FROM sums) AS accepted,
+		(SELECT count(*) FROM sums) > (SELECT count(*) FROM up) AS day_over,
+		(SELECT count(*) FROM months) > (SELECT count(*) FROM mup) AS month_over
 )
 SELECT accepted, ARRAY(SELECT pair FROM invoiced),
-	CASE WHEN returned > accepted THEN ARRAY(SELECT event_id FROM ins WHERE id NOT IN (SELECT id FROM input)) END
+	CASE WHEN returned > accepted THEN ARRAY(SELECT event_id FROM ins WHERE id NOT IN (SELECT id FROM input)) END,
+	CASE WHEN day_over THEN ARRAY(SELECT i.n FROM input i JOIN ins ON ins.id = i.id WHERE NOT EXISTS (SELECT 1 FROM up u
+		WHERE u.billing_group_id = i.billing_group_id AND u.day = i.day AND u.service_code = i.service_code
+		AND u.region_code = i.region_code AND u.channel = i.channel AND u.metric = i.metric)) END,
+	CASE WHEN month_over THEN ARRAY(SELECT i.n FROM input i JOIN ins ON ins.id = i.id WHERE NOT EXISTS (SELECT 1 FROM mup m
+		WHERE m.billing_group_id = i.billing_group_id AND m.month = left(i.day, 7))) END
 FROM counts`
 
 func (e *Engine) dialect() string {

@@ -182,7 +182,7 @@ func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.Billi
 	if err != nil {
 		return nil, err
 	}
-	return Rate(m, bg.Currency, cat.Services, cat.Prices, usage, crows), nil
+	return Rate(m, bg.Currency, cat.Services, cat.Prices, usage, crows)
 }
 
 // usageSums adds up a billing group's daily rollups by metric, and by day

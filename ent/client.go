@@ -52,6 +52,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
+	"github.com/cloudbill/cloudbill/ent/usagemonth"
 
 	stdsql "database/sql"
 )
@@ -135,6 +136,8 @@ type Client struct {
 	UsageDaily *UsageDailyClient
 	// UsageEvent is the client for interacting with the UsageEvent builders.
 	UsageEvent *UsageEventClient
+	// UsageMonth is the client for interacting with the UsageMonth builders.
+	UsageMonth *UsageMonthClient
 }
 
 // NewClient creates a new client configured with the given options.
@@ -183,6 +186,7 @@ func (c *Client) init() {
 	c.TaxInvoice = NewTaxInvoiceClient(c.config)
 	c.UsageDaily = NewUsageDailyClient(c.config)
 	c.UsageEvent = NewUsageEventClient(c.config)
+	c.UsageMonth = NewUsageMonthClient(c.config)
 }
 
 type (
@@ -312,6 +316,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		TaxInvoice:        NewTaxInvoiceClient(cfg),
 		UsageDaily:        NewUsageDailyClient(cfg),
 		UsageEvent:        NewUsageEventClient(cfg),
+		UsageMonth:        NewUsageMonthClient(cfg),
 	}, nil
 }
 
@@ -368,6 +373,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		TaxInvoice:        NewTaxInvoiceClient(cfg),
 		UsageDaily:        NewUsageDailyClient(cfg),
 		UsageEvent:        NewUsageEventClient(cfg),
+		UsageMonth:        NewUsageMonthClient(cfg),
 	}, nil
 }
 
@@ -404,6 +410,7 @@ func (c *Client) Use(hooks ...Hook) {
 		c.IssuedCashReceipt, c.JobCursor, c.JobFailure, c.Organization, c.OutboxEvent,
 		c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price, c.Promotion,
 		c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily, c.UsageEvent,
+		c.UsageMonth,
 	} {
 		n.Use(hooks...)
 	}
@@ -420,6 +427,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.IssuedCashReceipt, c.JobCursor, c.JobFailure, c.Organization, c.OutboxEvent,
 		c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price, c.Promotion,
 		c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily, c.UsageEvent,
+		c.UsageMonth,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -502,6 +510,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.UsageDaily.mutate(ctx, m)
 	case *UsageEventMutation:
 		return c.UsageEvent.mutate(ctx, m)
+	case *UsageMonthMutation:
+		return c.UsageMonth.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
 	}
@@ -5684,6 +5694,139 @@ func (c *UsageEventClient) mutate(ctx context.Context, m *UsageEventMutation) (V
 	}
 }
 
+// UsageMonthClient is a client for the UsageMonth schema.
+type UsageMonthClient struct {
+	config
+}
+
+// NewUsageMonthClient returns a client for the UsageMonth from the given config.
+func NewUsageMonthClient(c config) *UsageMonthClient {
+	return &UsageMonthClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `usagemonth.Hooks(f(g(h())))`.
+func (c *UsageMonthClient) Use(hooks ...Hook) {
+	c.hooks.UsageMonth = append(c.hooks.UsageMonth, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `usagemonth.Intercept(f(g(h())))`.
+func (c *UsageMonthClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UsageMonth = append(c.inters.UsageMonth, interceptors...)
+}
+
+// Create returns a builder for creating a UsageMonth entity.
+func (c *UsageMonthClient) Create() *UsageMonthCreate {
+	mutation := newUsageMonthMutation(c.config, OpCreate)
+	return &UsageMonthCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UsageMonth entities.
+func (c *UsageMonthClient) CreateBulk(builders ...*UsageMonthCreate) *UsageMonthCreateBulk {
+	return &UsageMonthCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UsageMonthClient) MapCreateBulk(slice any, setFunc func(*UsageMonthCreate, int)) *UsageMonthCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UsageMonthCreateBulk{err: fmt.Errorf("calling to UsageMonthClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UsageMonthCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UsageMonthCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UsageMonth.
+func (c *UsageMonthClient) Update() *UsageMonthUpdate {
+	mutation := newUsageMonthMutation(c.config, OpUpdate)
+	return &UsageMonthUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UsageMonthClient) UpdateOne(_m *UsageMonth) *UsageMonthUpdateOne {
+	mutation := newUsageMonthMutation(c.config, OpUpdateOne, withUsageMonth(_m))
+	return &UsageMonthUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UsageMonthClient) UpdateOneID(id string) *UsageMonthUpdateOne {
+	mutation := newUsageMonthMutation(c.config, OpUpdateOne, withUsageMonthID(id))
+	return &UsageMonthUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UsageMonth.
+func (c *UsageMonthClient) Delete() *UsageMonthDelete {
+	mutation := newUsageMonthMutation(c.config, OpDelete)
+	return &UsageMonthDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UsageMonthClient) DeleteOne(_m *UsageMonth) *UsageMonthDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UsageMonthClient) DeleteOneID(id string) *UsageMonthDeleteOne {
+	builder := c.Delete().Where(usagemonth.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UsageMonthDeleteOne{builder}
+}
+
+// Query returns a query builder for UsageMonth.
+func (c *UsageMonthClient) Query() *UsageMonthQuery {
+	return &UsageMonthQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUsageMonth},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UsageMonth entity by its id.
+func (c *UsageMonthClient) Get(ctx context.Context, id string) (*UsageMonth, error) {
+	return c.Query().Where(usagemonth.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UsageMonthClient) GetX(ctx context.Context, id string) *UsageMonth {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UsageMonthClient) Hooks() []Hook {
+	return c.hooks.UsageMonth
+}
+
+// Interceptors returns the client interceptors.
+func (c *UsageMonthClient) Interceptors() []Interceptor {
+	return c.inters.UsageMonth
+}
+
+func (c *UsageMonthClient) mutate(ctx context.Context, m *UsageMonthMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UsageMonthCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UsageMonthUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UsageMonthUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UsageMonthDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UsageMonth mutation op: %q", m.Op())
+	}
+}
+
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
@@ -5692,7 +5835,8 @@ type (
 		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invitation, Invoice,
 		InvoiceLine, IssuedCashReceipt, JobCursor, JobFailure, Organization,
 		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
-		RefreshToken, Region, Service, TaxInvoice, UsageDaily, UsageEvent []ent.Hook
+		RefreshToken, Region, Service, TaxInvoice, UsageDaily, UsageEvent,
+		UsageMonth []ent.Hook
 	}
 	inters struct {
 		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
@@ -5700,8 +5844,8 @@ type (
 		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invitation, Invoice,
 		InvoiceLine, IssuedCashReceipt, JobCursor, JobFailure, Organization,
 		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
-		RefreshToken, Region, Service, TaxInvoice, UsageDaily,
-		UsageEvent []ent.Interceptor
+		RefreshToken, Region, Service, TaxInvoice, UsageDaily, UsageEvent,
+		UsageMonth []ent.Interceptor
 	}
 )
 

@@ -49,6 +49,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
+	"github.com/cloudbill/cloudbill/ent/usagemonth"
 )
 
 // ent aliases to avoid import conflicts in user's code.
@@ -146,6 +147,7 @@ func checkColumn(t, c string) error {
 			taxinvoice.Table:        taxinvoice.ValidColumn,
 			usagedaily.Table:        usagedaily.ValidColumn,
 			usageevent.Table:        usageevent.ValidColumn,
+			usagemonth.Table:        usagemonth.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

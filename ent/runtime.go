@@ -43,6 +43,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
+	"github.com/cloudbill/cloudbill/ent/usagemonth"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -1889,4 +1890,53 @@ func init() {
 	usageevent.DefaultID = usageeventDescID.Default.(func() string)
 	// usageevent.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	usageevent.IDValidator = usageeventDescID.Validators[0].(func(string) error)
+	usagemonthMixin := schema.UsageMonth{}.Mixin()
+	usagemonthMixinFields0 := usagemonthMixin[0].Fields()
+	_ = usagemonthMixinFields0
+	usagemonthMixinFields1 := usagemonthMixin[1].Fields()
+	_ = usagemonthMixinFields1
+	usagemonthFields := schema.UsageMonth{}.Fields()
+	_ = usagemonthFields
+	// usagemonthDescOrgID is the schema descriptor for org_id field.
+	usagemonthDescOrgID := usagemonthMixinFields1[0].Descriptor()
+	// usagemonth.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	usagemonth.OrgIDValidator = func() func(string) error {
+		validators := usagemonthDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// usagemonthDescMonth is the schema descriptor for month field.
+	usagemonthDescMonth := usagemonthFields[1].Descriptor()
+	// usagemonth.MonthValidator is a validator for the "month" field. It is called by the builders before save.
+	usagemonth.MonthValidator = func() func(string) error {
+		validators := usagemonthDescMonth.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(month string) error {
+			for _, fn := range fns {
+				if err := fn(month); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// usagemonthDescID is the schema descriptor for id field.
+	usagemonthDescID := usagemonthMixinFields0[0].Descriptor()
+	// usagemonth.DefaultID holds the default value on creation for the id field.
+	usagemonth.DefaultID = usagemonthDescID.Default.(func() string)
+	// usagemonth.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	usagemonth.IDValidator = usagemonthDescID.Validators[0].(func(string) error)
 }

@@ -88,6 +88,8 @@ type Tx struct {
 	UsageDaily *UsageDailyClient
 	// UsageEvent is the client for interacting with the UsageEvent builders.
 	UsageEvent *UsageEventClient
+	// UsageMonth is the client for interacting with the UsageMonth builders.
+	UsageMonth *UsageMonthClient
 
 	// lazily loaded.
 	client     *Client
@@ -256,6 +258,7 @@ func (tx *Tx) init() {
 	tx.TaxInvoice = NewTaxInvoiceClient(tx.config)
 	tx.UsageDaily = NewUsageDailyClient(tx.config)
 	tx.UsageEvent = NewUsageEventClient(tx.config)
+	tx.UsageMonth = NewUsageMonthClient(tx.config)
 }
 
 // txDriver wraps the given dialect.Tx with a nop dialect.Driver implementation.

@@ -453,6 +453,18 @@ func (f UsageEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UsageEventMutation", m)
 }
 
+// The UsageMonthFunc type is an adapter to allow the use of ordinary
+// function as UsageMonth mutator.
+type UsageMonthFunc func(context.Context, *ent.UsageMonthMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UsageMonthFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.UsageMonthMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UsageMonthMutation", m)
+}
+
 // Condition is a hook condition function.
 type Condition func(context.Context, ent.Mutation) bool
 

@@ -1117,6 +1117,27 @@ var (
 			},
 		},
 	}
+	// UsageMonthsColumns holds the columns for the "usage_months" table.
+	UsageMonthsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "billing_group_id", Type: field.TypeString},
+		{Name: "month", Type: field.TypeString, Size: 7},
+		{Name: "amount", Type: field.TypeInt64},
+	}
+	// UsageMonthsTable holds the schema information for the "usage_months" table.
+	UsageMonthsTable = &schema.Table{
+		Name:       "usage_months",
+		Columns:    UsageMonthsColumns,
+		PrimaryKey: []*schema.Column{UsageMonthsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "usagemonth_billing_group_id_month",
+				Unique:  true,
+				Columns: []*schema.Column{UsageMonthsColumns[2], UsageMonthsColumns[3]},
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APITokensTable,
@@ -1156,6 +1177,7 @@ var (
 		TaxInvoicesTable,
 		UsageDailiesTable,
 		UsageEventsTable,
+		UsageMonthsTable,
 	}
 )
 

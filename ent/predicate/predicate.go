@@ -116,3 +116,6 @@ type UsageDaily func(*sql.Selector)
 
 // UsageEvent is the predicate function for usageevent builders.
 type UsageEvent func(*sql.Selector)
+
+// UsageMonth is the predicate function for usagemonth builders.
+type UsageMonth func(*sql.Selector)

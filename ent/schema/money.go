@@ -74,6 +74,34 @@ func (UsageDaily) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
 }
 
+// UsageMonth bounds what a billing group's usage of one month can rate to:
+// the sum of its recorded events' amount ceilings (quantity × unit price
+// rounded up, plus a channel product's base fees), in minor units, grown by
+// recordUsage in the statement that records the events. Usage that would
+// take it past billing.MaxMonthUsageAmount is refused, so that no invoice
+// amount can overflow (issue 13).
+type UsageMonth struct{ ent.Schema }
+
+func (UsageMonth) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "um"}, TenantMixin{NoOrgIndex: true} /* read by billing group only */}
+}
+
+func (UsageMonth) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("billing_group_id").Immutable(),
+		field.String("month").Immutable().MinLen(7).MaxLen(7),
+		field.Int64("amount"),
+	}
+}
+
+func (UsageMonth) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("billing_group_id", "month").Unique()}
+}
+
+func (UsageMonth) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+}
+
 // Invoice is the bill of one billing group for one month.
 // Exactly one per billing group and month is a unique constraint.
 type Invoice struct{ ent.Schema }

@@ -533,7 +533,7 @@ type UsageEventInput struct {
 	Region         string  `json:"region"`
 	Channel        *string `json:"channel,omitempty"`
 	Metric         string  `json:"metric"`
-	// Units of the metric, a decimal with at most 6 places.
+	// Units of the metric, a decimal from 0 to 10^11 with at most 6 places. A day's usage of a metric (per billing group, service, region and channel) is at most 10^11 units, and a billing group's usage of a month rates to at most 10^16 minor units: usage past a bound is refused.
 	Quantity   scalars.Decimal `json:"quantity"`
 	OccurredAt time.Time       `json:"occurredAt"`
 }

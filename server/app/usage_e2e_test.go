@@ -257,3 +257,139 @@ func TestUsageIdempotencyRace(t *testing.T) {
 		t.Fatalf("%d senders accepted, %d events stored; want exactly 1 and 51", accepted, events)
 	}
 }
+
+// Issue 13, defect 3, the input and storage layers: usage large enough to
+// overflow a sum is refused where it is accepted, so the month close can
+// never meet it. Ten events of 10^12 units (10^18 micro-units) a day used to
+// be accepted and then broke the month's sum (PostgreSQL: a bigint out of
+// range, INTERNAL; SQLite: an integer overflow); an event priced at 10^19
+// won used to rate to a wrapped number. Now an event is at most 10^11 units,
+// a daily rollup at most 10^11 units (the batch's own sum included), a
+// group's month at most 10^16 won of usage; at the bounds the month closes
+// with exact amounts. Rating refuses a line past 10^17 minor units (an
+// operator's absurd price) with CONFLICT rather than wrapping.
+func TestUsageCannotOverflowTheMonthClose(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db) // 2026-11-20 10:00 KST
+		e.ok(e.op, catalogSetup, nil)
+		e.ok(e.op, `mutation { g: createService(input: {code: "gpu", name: "GPU", kind: STANDARD, prices: [{metric: "unit", model: PER_UNIT, unitPrice: "1000000000000000"}]}) { service { code } }
+			h: createService(input: {code: "huge", name: "Huge", kind: STANDARD, prices: [{metric: "month", model: FLAT_MONTHLY, unitPrice: "1000000000000000000"}]}) { service { code } } }`, nil)
+		master, _ := e.signUp("overflow@example.com")
+		bg := e.mainGroup(master)
+		feed := e.partner(master)
+		refused := func(what string, r result, ids ...string) {
+			t.Helper()
+			got := eventErrors(r)
+			for _, id := range ids {
+				if got[id] != "events.quantity" {
+					t.Fatalf("%s: event %s not refused on its quantity: %+v (data %v)", what, id, r.Errors, r.Data)
+				}
+			}
+			if r.code() != "BAD_USER_INPUT" || r.Data["recordUsage"] != nil {
+				t.Fatalf("%s: %+v (data %v)", what, r.Errors, r.Data)
+			}
+		}
+		day := func(d int) string { return fmt.Sprintf("2026-11-%02dT10:00:00+09:00", d) }
+
+		// The poisoned batch of the issue, and an event whose price alone
+		// overflows: refused, nothing recorded.
+		var poison []any
+		var ids []string
+		for d := 1; d <= 10; d++ {
+			poison = append(poison, event(fmt.Sprintf("p-%d", d), bg, "vm", "hour", "1000000000000", day(d)))
+			ids = append(ids, fmt.Sprintf("p-%d", d))
+		}
+		refused("10^12 units", e.gql(feed, recordUsage, map[string]any{"e": poison}), ids...)
+		refused("priced past int64", e.gql(feed, recordUsage, map[string]any{"e": []any{event("g-0", bg, "gpu", "unit", "10000", day(1))}}), "g-0")
+
+		// At the daily bound: 10^11 hours a day on days 1..19.
+		var full []any
+		for d := 1; d <= 19; d++ {
+			full = append(full, event(fmt.Sprintf("v-%d", d), bg, "vm", "hour", "100000000000", day(d)))
+		}
+		if d := e.ok(feed, recordUsage, map[string]any{"e": full}); counts(d) != "19/0" {
+			t.Fatalf("usage at the daily bound: %v", d)
+		}
+		refused("past a full day", e.gql(feed, recordUsage, map[string]any{"e": []any{event("v-more", bg, "vm", "hour", "0.000001", day(1))}}), "v-more")
+		ch := func(id, qty, channel string) map[string]any {
+			ev := event(id, bg, "vm", "hour", qty, day(2))
+			ev["channel"] = channel
+			return ev
+		}
+		// A batch whose own events overflow a new rollup.
+		refused("a batch past a day", e.gql(feed, recordUsage, map[string]any{"e": []any{ch("y-1", "60000000000", "y"), ch("y-2", "60000000000", "y")}}), "y-1", "y-2")
+		if d := e.ok(feed, recordUsage, map[string]any{"e": []any{ch("x-1", "0.000001", "x")}}); counts(d) != "1/0" {
+			t.Fatalf("another rollup of the day: %v", d)
+		}
+
+		// The month's bound (10^16 won): 9 GPU units of 10^15 fit beside
+		// the VM hours (1.615 × 10^14), a tenth does not.
+		var gpus []any
+		for i := 0; i < 9; i++ {
+			gpus = append(gpus, event(fmt.Sprintf("g-%d", i+1), bg, "gpu", "unit", "1", day(3+i)))
+		}
+		if d := e.ok(feed, recordUsage, map[string]any{"e": gpus}); counts(d) != "9/0" {
+			t.Fatalf("GPU units within the month's bound: %v", d)
+		}
+		refused("past the month's bound", e.gql(feed, recordUsage, map[string]any{"e": []any{event("g-10", bg, "gpu", "unit", "1", day(15))}}), "g-10")
+
+		// The month closes, exactly: 19 × 10^11 h × 85 + 0.000085 → 161,500,000,000,000; GPU 9 × 10^15.
+		e.ok(e.op, `mutation { runBillingJobs(input: {at: "2026-12-03T00:00:00+09:00"}) { issued } }`, nil)
+		inv := e.ok(master, `query($bg: ID!) { billingGroup(id: $bg) { invoice(month: "2026-11") { usageAmount { amount } taxAmount { amount }
+			lines { serviceCode usedAmount { amount } } } } }`, map[string]any{"bg": bg})
+		if str(inv, "billingGroup.invoice.usageAmount.amount") != "9161500000000000" || str(inv, "billingGroup.invoice.taxAmount.amount") != "916150000000000" ||
+			str(inv, "billingGroup.invoice.lines.0.usedAmount.amount") != "9000000000000000" || str(inv, "billingGroup.invoice.lines.1.usedAmount.amount") != "161500000000000" {
+			t.Fatalf("November's invoice = %v", inv)
+		}
+
+		// An operator's absurd price: the month of that group is refused
+		// with a code, never a wrapped amount.
+		other := str(e.ok(master, `mutation { createBillingGroup(input: {name: "Other"}) { billingGroup { id } } }`, nil), "createBillingGroup.billingGroup.id")
+		e.ok(e.op, `mutation($bg: ID!) { createContract(input: {billingGroupId: $bg, serviceCode: "huge", region: "kr-1", startsOn: "2026-11-01"}) { contract { id } } }`,
+			map[string]any{"bg": other})
+		r := e.gql(master, `query($bg: ID!) { billingGroup(id: $bg) { usage(month: "2026-11") { usedAmount { amount } } } }`, map[string]any{"bg": other})
+		if r.code() != "CONFLICT" {
+			t.Fatalf("rating 10^18 won: %+v (data %v)", r.Errors, r.Data)
+		}
+	})
+}
+
+// Issue 13, defect 3, raced on PostgreSQL from two replicas: batches that
+// add to the same daily rollup at once cannot pass its bound together —
+// exactly five events of 2 × 10^10 units fit in a day's 10^11, whoever
+// sends them, and the others are refused.
+func TestUsageBoundsRace(t *testing.T) {
+	db := testenv.Postgres(t)
+	e1 := newEnv(t, db)
+	e2 := newEnvAt(t, db, e1.clock)
+	e1.ok(e1.op, catalogSetup, nil)
+	master, _ := e1.signUp("bounds-race@example.com")
+	bg := e1.mainGroup(master)
+	feed := e1.partner(master)
+	const n = 16
+	var wg sync.WaitGroup
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(e *env) {
+			defer wg.Done()
+			results <- e.gql(feed, recordUsage, map[string]any{"e": []any{
+				event(fmt.Sprintf("r-%d", i), bg, "vm", "hour", "20000000000", "2026-11-05T10:00:00+09:00")}})
+		}([]*env{e1, e2}[i%2])
+	}
+	wg.Wait()
+	close(results)
+	accepted := 0
+	for r := range results {
+		switch {
+		case counts(r.Data) == "1/0":
+			accepted++
+		case len(eventErrors(r)) == 1 && r.Errors[0].Extensions["field"] == "events.quantity":
+		default:
+			t.Errorf("answered %v %+v", r.Data, r.Errors)
+		}
+	}
+	if events, micros := storedUsage(t, db, bg); accepted != 5 || events != 5 || micros != 100_000_000_000_000_000 {
+		t.Fatalf("%d accepted, %d events and %d micro-units stored; want 5, 5 and 10^17", accepted, events, micros)
+	}
+}

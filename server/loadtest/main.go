@@ -482,7 +482,8 @@ func explainQueries(db *sql.DB, org dataset.Org) error {
 		}
 		args = append(args, pq.StringArray(c))
 	}
-	args = append(args, quietDay, pq.StringArray(org.Groups), pq.StringArray(slices.Repeat([]string{"2026-11"}, len(org.Groups))))
+	args = append(args, quietDay, pq.StringArray(org.Groups), pq.StringArray(slices.Repeat([]string{"2026-11"}, len(org.Groups))),
+		pq.Int64Array(slices.Repeat([]int64{2}, n)), billing.MaxDailyMicros, billing.MaxMonthUsageAmount) // amount ceilings, bounds
 	queries = append(queries, struct {
 		what, q string
 		args    []any

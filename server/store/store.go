@@ -119,11 +119,14 @@ func (d *DB) Migrate(ctx context.Context) error {
 	}
 	if d.Dialect == dialect.Postgres {
 		// Usage rollups are updated in place all day (recordUsage adds to
-		// the day's row): room left on each page lets PostgreSQL write the
-		// new version beside the old one without touching the indexes
-		// (a HOT update). It applies to pages written from now on.
-		if _, err := d.SQL.ExecContext(ctx, `ALTER TABLE usage_dailies SET (fillfactor = 50)`); err != nil {
-			return fmt.Errorf("usage_dailies fillfactor: %w", err)
+		// the day's row and to the month's amount ceiling): room left on
+		// each page lets PostgreSQL write the new version beside the old
+		// one without touching the indexes (a HOT update). It applies to
+		// pages written from now on.
+		for _, table := range []string{"usage_dailies", "usage_months"} {
+			if _, err := d.SQL.ExecContext(ctx, `ALTER TABLE `+table+` SET (fillfactor = 50)`); err != nil {
+				return fmt.Errorf("%s fillfactor: %w", table, err)
+			}
 		}
 	}
 	return d.installRevisionTriggers(ctx)
