@@ -208,3 +208,65 @@ func TestPoisonedGroupsDoNotStopTheJobs(t *testing.T) {
 		}
 	})
 }
+
+// Issue 13, defect 3: only the one-invoice-per-month key means "already
+// issued". Any other unique key the invoice breaks — here an index on
+// (organization, month) added with raw SQL, standing for any key but that
+// one — is a failure of that group's month: recorded and retried, never
+// taken for an invoice that exists and skipped without a word (as any
+// unique violation was before 3a28c06). The check constraint's case is in
+// TestPoisonedGroupsDoNotStopTheJobs.
+func TestOnlyTheMonthKeyMeansAlreadyIssued(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.ok(e.op, catalogSetup, nil)
+		e.at("2026-11-01T10:00:00+09:00")
+		token, first := e.octoberInvoice("month-key@example.com")
+		second := str(e.ok(token, `mutation { createBillingGroup(input: {name: "Second"}) { billingGroup { id } } }`, nil),
+			"createBillingGroup.billingGroup.id")
+		mustExec := func(q string) {
+			t.Helper()
+			if _, err := db.SQL.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustExec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z' WHERE id = '` + second + `'`)
+		e.ok(e.op, recordUsage, map[string]any{"e": []any{event("ev-2", second, "vm", "hour", "10", "2026-10-11T00:00:00+09:00")}})
+		mustExec(`CREATE UNIQUE INDEX invoices_one_per_org_month ON invoices (org_id, month)`)
+
+		e.at("2026-11-20T10:00:00+09:00")
+		run := e.runJobsAt("2026-11-03T00:00:00+09:00")
+		fails := run["stepFailures"].([]any)
+		if run["issued"] != 1.0 || len(fails) != 1 {
+			t.Fatalf("month close with a second unique key = %v", run)
+		}
+		f := fails[0].(map[string]any)
+		issued := first
+		if f["billingGroupId"] == first {
+			issued = second
+		}
+		if f["step"] != "issue" || f["month"] != "2026-10" || !strings.Contains(strings.ToLower(f["error"].(string)), "unique") {
+			t.Fatalf("the other key's violation reads %v", f)
+		}
+		if n := e.metric("cloudbill_billing_groups_failing"); n != 1 {
+			t.Fatalf("/metrics: %v groups failing, want 1", n)
+		}
+		invoiced := func(bg string) bool {
+			t.Helper()
+			d := e.ok(token, `query($bg: ID!) { billingGroup(id: $bg) { invoice(month: "2026-10") { id } } }`, map[string]any{"bg": bg})
+			return get(d, "billingGroup.invoice") != nil
+		}
+		if !invoiced(issued) || invoiced(f["billingGroupId"].(string)) {
+			t.Fatalf("invoiced: %s %v, %s %v", issued, invoiced(issued), f["billingGroupId"], invoiced(f["billingGroupId"].(string)))
+		}
+
+		// The other key gone, the next run issues the month.
+		mustExec(`DROP INDEX invoices_one_per_org_month`)
+		if again := e.runJobsAt("2026-11-03T00:05:00+09:00"); again["issued"] != 1.0 || len(again["stepFailures"].([]any)) != 0 {
+			t.Fatalf("after dropping the key = %v", again)
+		}
+		if !invoiced(first) || !invoiced(second) || e.metric("cloudbill_billing_groups_failing") != 0 {
+			t.Fatal("a month is still missing or failing")
+		}
+	})
+}
