@@ -111,6 +111,21 @@ type usageRow struct {
 	month  string
 }
 
+// eventKey names an event: its id is unique within its organization (R-13).
+type eventKey struct{ org, id string }
+
+func (r usageRow) key() eventKey { return eventKey{r.org, r.EventID} }
+
+// sameContent tells whether two events of a batch are one event written
+// twice: the same content, the quantity in micro-units ("2" = "2.000"), the
+// instant to the microsecond whatever its offset — as sameEvent compares a
+// stored one.
+func sameContent(a, b usageRow) bool {
+	return a.BillingGroupID == b.BillingGroupID && a.ServiceCode == b.ServiceCode && a.Region == b.Region &&
+		a.Channel == b.Channel && a.Metric == b.Metric && a.micros == b.micros &&
+		a.OccurredAt.Round(time.Microsecond).Equal(b.OccurredAt.Round(time.Microsecond))
+}
+
 // usageBatch is a validated batch, ready to be recorded.
 type usageBatch struct {
 	rows    []usageRow
@@ -191,7 +206,10 @@ type usageChecker struct {
 
 // validateUsage checks every event of a batch and refuses the batch with
 // one error per invalid event. An event repeated within the batch counts
-// once, unless its content differs.
+// once, as across batches (R-13): the same organization's id with the same
+// content however written (sameContent); with other content it is refused.
+// Ids are the organization's own: one id in two organizations (an
+// operator's batch) is two events.
 func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInput) (*usageBatch, error) {
 	if len(in) == 0 || len(in) > MaxUsageBatch {
 		return nil, FieldError("events", "send 1 to %d events at once", MaxUsageBatch)
@@ -211,13 +229,13 @@ func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInpu
 	}
 	b := &usageBatch{rows: make([]usageRow, 0, len(in)), pairs: map[[2]string]bool{}, now: c.now}
 	var bad []EventError
-	seen := make(map[string]int, len(in))
+	seen := make(map[eventKey]int, len(in)) // a position in b.rows
 	for i, ev := range in {
 		r, fail := c.check(i, ev)
 		if fail == nil {
-			if j, dup := seen[ev.EventID]; dup {
-				if in[j] != ev {
-					fail = eventError(i, ev, "eventId", "eventId repeats event %d of this batch with other content", j)
+			if j, dup := seen[r.key()]; dup {
+				if !sameContent(b.rows[j], r) {
+					fail = eventError(i, ev, "eventId", "eventId repeats event %d of this batch with other content", b.rows[j].index)
 				} else {
 					b.repeats++ // the same event twice in one batch counts once
 					continue
@@ -228,7 +246,7 @@ func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInpu
 			bad = append(bad, *fail)
 			continue
 		}
-		seen[ev.EventID] = i
+		seen[r.key()] = len(b.rows)
 		b.rows = append(b.rows, r)
 		b.pairs[[2]string{r.BillingGroupID, r.month}] = true
 	}
@@ -445,9 +463,10 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 		return 0, lateUsage(b.rows, closed)
 	}
 	// Otherwise the transaction rolls back what was written.
-	refused := refusals{conflicting: map[string]bool{}, dayOver: map[int]bool{}, monthOver: map[int]bool{}}
-	for _, id := range conflicting {
-		refused.conflicting[id] = true
+	refused := refusals{conflicting: map[eventKey]bool{}, dayOver: map[int]bool{}, monthOver: map[int]bool{}}
+	for _, oe := range conflicting { // "org_id event_id": an org id has no space
+		org, id, _ := strings.Cut(oe, " ")
+		refused.conflicting[eventKey{org, id}] = true
 	}
 	for _, p := range dayOver { // positions in the chunk, from 1
 		refused.dayOver[int(p)-1] = true
@@ -472,7 +491,7 @@ func (e *Engine) recordChunkSQLite(ctx context.Context, tx *ent.Tx, b *usageBatc
 	days, months := map[rollupKey]int64{}, map[monthKey]int64{}
 	accepted := 0
 	for _, r := range chunk {
-		if inserted[r.EventID] {
+		if inserted[r.key()] {
 			accepted++
 			days[rollupKeyOf(r)] = addUpTo(days[rollupKeyOf(r)], r.micros, MaxDailyMicros)
 			months[monthKeyOf(r)] = addUpTo(months[monthKeyOf(r)], r.amount, MaxMonthUsageAmount)
@@ -505,7 +524,7 @@ func monthKeyOf(r usageRow) monthKey { return monthKey{r.org, r.BillingGroupID, 
 // daily rollup or their group's month past its bound (bounds.go), reading
 // the rollups and months as they stand (the one writer is this
 // transaction).
-func checkBoundsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, inserted map[string]bool, days map[rollupKey]int64, months map[monthKey]int64) error {
+func checkBoundsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, inserted map[eventKey]bool, days map[rollupKey]int64, months map[monthKey]int64) error {
 	groups, dayList, monthList := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for k := range days {
 		groups[k.bg], dayList[k.day], monthList[k.day[:7]] = true, true, true
@@ -534,7 +553,7 @@ func checkBoundsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, insert
 	}
 	refused := refusals{dayOver: map[int]bool{}, monthOver: map[int]bool{}}
 	for i, r := range chunk {
-		if !inserted[r.EventID] {
+		if !inserted[r.key()] {
 			continue
 		}
 		k, m := rollupKeyOf(r), monthKeyOf(r)
@@ -565,9 +584,9 @@ func addMonthsSQLite(ctx context.Context, tx *ent.Tx, months map[monthKey]int64)
 	).Exec(ctx)
 }
 
-// insertEventsSQLite inserts a chunk's events and returns the event ids
-// that were new.
-func (e *Engine) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Time, chunk []usageRow) (map[string]bool, error) {
+// insertEventsSQLite inserts a chunk's events and returns those that were
+// new (by organization and event id: one id may be two organizations').
+func (e *Engine) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Time, chunk []usageRow) (map[eventKey]bool, error) {
 	ins := sql.Dialect(e.dialect()).Insert(usageevent.Table).Columns(
 		usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldCreatedAt, usageevent.FieldEventID,
 		usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode,
@@ -577,20 +596,20 @@ func (e *Engine) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Ti
 			r.Channel, r.Metric, r.micros, r.OccurredAt)
 	}
 	ins.OnConflict(sql.ConflictColumns(usageevent.FieldOrgID, usageevent.FieldEventID), sql.DoNothing()).
-		Returning(usageevent.FieldEventID)
+		Returning(usageevent.FieldOrgID, usageevent.FieldEventID)
 	query, args := ins.Query()
 	rs, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	inserted := map[string]bool{}
+	inserted := map[eventKey]bool{}
 	for rs.Next() {
-		var id string
-		if err := rs.Scan(&id); err != nil {
+		var k eventKey
+		if err := rs.Scan(&k.org, &k.id); err != nil {
 			rs.Close()
 			return nil, err
 		}
-		inserted[id] = true
+		inserted[k] = true
 	}
 	return inserted, rs.Close()
 }
@@ -599,10 +618,10 @@ func (e *Engine) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Ti
 // because their id was recorded before with other content (R-13: an exact
 // repeat is a duplicate, a different event under a used id an error).
 // SQLite's one writer leaves no concurrent insert to miss.
-func conflictsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, inserted map[string]bool) error {
+func conflictsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, inserted map[eventKey]bool) error {
 	var ids []string
 	for _, r := range chunk {
-		if !inserted[r.EventID] {
+		if !inserted[r.key()] {
 			ids = append(ids, r.EventID)
 		}
 	}
@@ -617,14 +636,14 @@ func conflictsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, inserted
 	if err != nil {
 		return err
 	}
-	byKey := make(map[[2]string]*ent.UsageEvent, len(stored))
+	byKey := make(map[eventKey]*ent.UsageEvent, len(stored))
 	for _, s := range stored {
-		byKey[[2]string{s.OrgID, s.EventID}] = s
+		byKey[eventKey{s.OrgID, s.EventID}] = s
 	}
-	conflicting := map[string]bool{}
+	conflicting := map[eventKey]bool{}
 	for _, r := range chunk {
-		if s := byKey[[2]string{r.org, r.EventID}]; !inserted[r.EventID] && s != nil && !sameEvent(s, r) {
-			conflicting[r.EventID] = true
+		if s := byKey[r.key()]; !inserted[r.key()] && s != nil && !sameEvent(s, r) {
+			conflicting[r.key()] = true
 		}
 	}
 	return refusals{conflicting: conflicting}.check(chunk)
@@ -643,7 +662,7 @@ func sameEvent(s *ent.UsageEvent, r usageRow) bool {
 // their daily rollup or their billing group's month past its bound
 // (bounds.go).
 type refusals struct {
-	conflicting        map[string]bool
+	conflicting        map[eventKey]bool
 	dayOver, monthOver map[int]bool
 }
 
@@ -652,7 +671,7 @@ func (f refusals) check(chunk []usageRow) error {
 	var bad []EventError
 	for i, r := range chunk {
 		switch {
-		case f.conflicting[r.EventID]:
+		case f.conflicting[r.key()]:
 			bad = append(bad, *eventError(r.index, r.UsageInput, "eventId",
 				"event %q was recorded before with other content; an event id counts once (R-13)", clip(r.EventID)))
 		case f.dayOver[i]:
@@ -737,7 +756,7 @@ func addRollupsSQLite(ctx context.Context, tx *ent.Tx, sums map[rollupKey]int64)
 // month missing from the upserts' RETURNING.
 //
 // The last three columns name what the caller must refuse (conflicting
-// event ids; the positions, from 1, of events over a daily or a monthly
+// events, as "org_id event_id"; the positions, from 1, of events over a daily or a monthly
 // bound); they are computed only when there is something to name, and the
 // caller then rolls the transaction back.
 const RecordEventsSQL = `WITH input AS (
@@ -760,7 +779,7 @@ const RecordEventsSQL = `WITH input AS (
 	WHERE (e.billing_group_id, e.service_code, e.region_code, e.channel, e.metric, e.quantity_micros, e.occurred_at)
 		IS DISTINCT FROM (excluded.billing_group_id, excluded.service_code, excluded.region_code, excluded.channel,
 		excluded.metric, excluded.quantity_micros, excluded.occurred_at)
-	RETURNING id, event_id
+	RETURNING id, org_id, event_id
 ), sums AS (
 	SELECT 'ud_' || substr(min(i.id), 5) AS id, i.org_id, i.billing_group_id, i.day, i.service_code, i.region_code, i.channel,
 		i.metric, sum(i.quantity_micros) AS quantity_micros, sum(i.amount) AS amount, count(*) AS events
@@ -792,7 +811,7 @@ const RecordEventsSQL = `WITH input AS (
 		(SELECT count(*) FROM months) > (SELECT count(*) FROM mup) AS month_over
 )
 SELECT accepted, ARRAY(SELECT pair FROM invoiced),
-	CASE WHEN returned > accepted THEN ARRAY(SELECT event_id FROM ins WHERE id NOT IN (SELECT id FROM input)) END,
+	CASE WHEN returned > accepted THEN ARRAY(SELECT org_id || ' ' || event_id FROM ins WHERE id NOT IN (SELECT id FROM input)) END,
 	CASE WHEN day_over THEN ARRAY(SELECT i.n FROM input i JOIN ins ON ins.id = i.id WHERE NOT EXISTS (SELECT 1 FROM up u
 		WHERE u.billing_group_id = i.billing_group_id AND u.day = i.day AND u.service_code = i.service_code
 		AND u.region_code = i.region_code AND u.channel = i.channel AND u.metric = i.metric)) END,

@@ -393,3 +393,53 @@ func TestUsageBoundsRace(t *testing.T) {
 		t.Fatalf("%d accepted, %d events and %d micro-units stored; want 5, 5 and 10^17", accepted, events, micros)
 	}
 }
+
+// Findings 101 and 102 of the money-invariants test (issue 13), R-13:
+// within a batch, as across batches, an exact repeat — the same instant
+// and an equal quantity, however written ("2" and "2.000", another offset)
+// — is a counted duplicate, and event ids are the organization's own: one
+// id in two organizations is two events. Both were refused as conflicts
+// within a batch (the batch compared ids across organizations and the
+// events' text), and on SQLite an organization's repeat of an id another
+// organization sent new in the same batch was counted and added to its
+// usage a second time.
+func TestRepeatsWithinABatchAreDuplicates(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db) // 2026-11-20 10:00 KST
+		e.ok(e.op, catalogSetup, nil)
+		masterA, _ := e.signUp("batch-a@example.com")
+		masterB, _ := e.signUp("batch-b@example.com")
+		a, b := e.mainGroup(masterA), e.mainGroup(masterB)
+		rec := func(evs ...any) result { return e.gql(e.op, recordUsage, map[string]any{"e": evs}) }
+
+		// One batch: an event, its repeat written otherwise, and the same
+		// id in the other organization (its own event).
+		r := rec(event("x", a, "vm", "hour", "2", "2026-11-05T10:00:00+09:00"),
+			event("x", a, "vm", "hour", "2.000", "2026-11-05T01:00:00Z"),
+			event("x", b, "vm", "hour", "3", "2026-11-05T10:00:00+09:00"))
+		if counts(r.Data) != "2/1" {
+			t.Fatalf("a repeat and the same id in another organization: %v %+v", r.Data, r.Errors)
+		}
+		// A's repeat beside an id B sends for the first time.
+		r = rec(event("y", a, "vm", "hour", "1", "2026-11-06T10:00:00+09:00"))
+		if counts(r.Data) != "1/0" {
+			t.Fatalf("y in A: %v %+v", r.Data, r.Errors)
+		}
+		r = rec(event("y", a, "vm", "hour", "1.0", "2026-11-06T06:00:00+05:00"), event("y", b, "vm", "hour", "4", "2026-11-06T10:00:00+09:00"))
+		if counts(r.Data) != "1/1" {
+			t.Fatalf("A's repeat of y beside B's new y: %v %+v", r.Data, r.Errors)
+		}
+		// Within a batch, other content under one id of one organization
+		// is still refused, naming the event, and nothing is recorded.
+		r = rec(event("z", a, "vm", "hour", "1", "2026-11-07T10:00:00+09:00"), event("z", a, "vm", "hour", "1.5", "2026-11-07T10:00:00+09:00"))
+		if got := eventErrors(r); r.code() != "BAD_USER_INPUT" || len(got) != 1 || got["z"] != "events.eventId" {
+			t.Fatalf("a conflict within a batch: %+v (data %v)", r.Errors, r.Data)
+		}
+		if n, micros := storedUsage(t, db, a); n != 2 || micros != 3_000_000 {
+			t.Fatalf("A stored %d events, %d micro-units; want x and y: 2 events, 3 units", n, micros)
+		}
+		if n, micros := storedUsage(t, db, b); n != 2 || micros != 7_000_000 {
+			t.Fatalf("B stored %d events, %d micro-units; want x and y: 2 events, 7 units", n, micros)
+		}
+	})
+}
