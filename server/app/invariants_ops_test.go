@@ -369,9 +369,6 @@ func (r *invRun) execUsage(o invOp) *invFailure {
 			}
 		}
 		ev.refusable = ev.micros >= hugeMicros
-		if r.m.open(3) && ev.refusable {
-			continue // issue 13 defect 3: overflowing quantities stop the month close
-		}
 		batch = append(batch, ev)
 		prev = ev
 	}
