@@ -87,6 +87,11 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 			return nil, fmt.Errorf("CLOUDBILL_JWKS_FILE: %w", err)
 		}
 	}
+	if len(cfg.ReplicaURLs) > 0 {
+		if err := db.UseReplicas(cfg.ReplicaURLs); err != nil {
+			return nil, err
+		}
+	}
 	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
 		sandbox: &billing.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
 		hub:     graph.NewHub(), limits: limitsFrom(cfg), admission: newAdmission(cfg.MaxInFlight)}
@@ -158,6 +163,9 @@ func (a *App) GraphQL() http.Handler {
 	srv.Use(graph.TextInput{}) // no NUL or invalid UTF-8 reaches a statement
 	srv.Use(graph.SignInGate{MaxBacklog: a.Config.HashBacklog})
 	srv.Use(graph.Audit{R: r, Anonymous: a.metrics.anonymousMutation})
+	if len(a.Config.ReplicaURLs) > 0 {
+		srv.Use(replicaReads{}) // before the operation's dataloaders are made
+	}
 	srv.Use(graph.ReadOnlyViews{Client: a.DB.Client})
 	// Last, so that metrics, limits and audit see cached responses too.
 	rc := graph.NewResponseCache(r)

@@ -95,6 +95,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed (CLOUDBILL_TRUSTED_PROXIES: addresses or CIDR prefixes).
 	TrustedProxies []netip.Prefix
+	// ReplicaURLs are PostgreSQL streaming replicas that serve read-only
+	// queries once caught up (CLOUDBILL_DATABASE_REPLICA_URL, comma-separated).
+	ReplicaURLs []string
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -124,8 +127,12 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		SocketPingInterval:          15 * time.Second,
 		SocketCheckInterval:         time.Second,
 	}
+	var err error
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return nil, errors.New("DATABASE_URL must be a postgres:// URL (unset it for the embedded database)")
+	}
+	if c.ReplicaURLs, err = replicaURLs(getenv("CLOUDBILL_DATABASE_REPLICA_URL"), c.DatabaseURL); err != nil {
+		return nil, err
 	}
 	c.PublicURL = strings.TrimRight(or(getenv("CLOUDBILL_PUBLIC_URL"), "http://"+c.Addr), "/")
 	c.RateLimit = -1
@@ -184,7 +191,6 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	if err := c.loadSupplier(getenv); err != nil {
 		return nil, err
 	}
-	var err error
 	if c.Policy, err = billing.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
 		return nil, err
 	}
@@ -278,6 +284,25 @@ func (c *Config) EnsureSecret() error {
 	}
 	c.JWTSecret = []byte(secret)
 	return nil
+}
+
+// replicaURLs reads CLOUDBILL_DATABASE_REPLICA_URL: postgres:// URLs,
+// comma-separated, only beside a PostgreSQL primary.
+func replicaURLs(v, primary string) ([]string, error) {
+	var out []string
+	for _, u := range strings.Split(v, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return nil, errors.New("CLOUDBILL_DATABASE_REPLICA_URL must be postgres:// URLs, comma-separated")
+		}
+		out = append(out, u)
+	}
+	if len(out) > 0 && primary == "" {
+		return nil, errors.New("CLOUDBILL_DATABASE_REPLICA_URL needs DATABASE_URL: replicas are PostgreSQL's")
+	}
+	return out, nil
 }
 
 // parsePrefixes reads comma-separated addresses ("10.0.0.7") and CIDR

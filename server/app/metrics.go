@@ -55,6 +55,15 @@ func newMetrics(a *App) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_sql_statements_total",
 			Help: "SQL statements run through the data layer."}, func() float64 { return float64(a.DB.Statements.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_sql_replica_statements_total",
+			Help: "SQL statements run on read replicas (revision checks included)."}, func() float64 {
+			_, reps := a.DB.ReadStatements()
+			var n int64
+			for _, r := range reps {
+				n += r
+			}
+			return float64(n)
+		}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_response_cache_hits_total",
 			Help: "Cacheable queries answered from the response cache."}, func() float64 {
 			if rc := a.responses.Load(); rc != nil {

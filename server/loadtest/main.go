@@ -64,6 +64,8 @@ func main() {
 	batches := flag.Int("batches", 600, "recordUsage batches of 1,000 events from partners")
 	hotBatches := flag.Int("hot-batches", 300, "recordUsage batches of 1,000 events on the same rollup rows")
 	history := flag.Int("history", 200, "October usage events per group in usage_events before the ingestion load")
+	flag.BoolVar(&withReplica, "replica", os.Getenv("LOADTEST_REPLICA") == "1",
+		"serve the dashboards' reads from a streaming replica of the throwaway cluster (CLOUDBILL_DATABASE_REPLICA_URL)")
 	flag.Parse()
 	if err := run(*groups, *duration, *workers, *batches, *hotBatches, *history); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -200,6 +202,11 @@ func run(groups int, dur time.Duration, clients, batches, hotBatches, history in
 	if out, err := exec.Command("go", "build", "-o", bin, "./server").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
+	if withReplica {
+		if err := startReplica(dbURL); err != nil {
+			return err
+		}
+	}
 	srv, base, err := startServer(bin, dbURL)
 	if err != nil {
 		return err
@@ -285,6 +292,10 @@ func run(groups int, dur time.Duration, clients, batches, hotBatches, history in
 		serverPID = srv2.Process.Pid
 		off := attack(base2, bodies, bearer, dur, clients, "dashboard-no-cache")
 		report("dashboard, view cache off", "(reported)", "%.0f req/s, p99 %.1f ms, p50 %.1f ms", off.Throughput, off.P99, off.P50)
+		if withReplica {
+			report("statements on the replica, view cache off", "(reported)", "%.0f of %.0f",
+				metric(base2, "cloudbill_sql_replica_statements_total"), metric(base2, "cloudbill_sql_statements_total"))
+		}
 		srv2.Process.Kill()
 		srv2.Wait()
 		serverPID = srv.Process.Pid
@@ -518,6 +529,28 @@ func explainQueries(db *sql.DB, org dataset.Org) error {
 	return nil
 }
 
+var (
+	// withReplica (-replica, LOADTEST_REPLICA=1): the servers read from a
+	// streaming replica, started after the data set is loaded.
+	withReplica bool
+	replicaEnv  []string
+)
+
+// startReplica starts a streaming replica of the throwaway cluster, waits
+// until it has replayed the data set and points the servers at it.
+func startReplica(dbURL string) error {
+	rep, err := testenv.StartReplica()
+	if err != nil {
+		return fmt.Errorf("starting a replica: %w", err)
+	}
+	if err := rep.WaitCaughtUp(); err != nil {
+		return err
+	}
+	fmt.Println("reads from a streaming replica:", rep.URL(dbURL))
+	replicaEnv = []string{"CLOUDBILL_DATABASE_REPLICA_URL=" + rep.URL(dbURL)}
+	return nil
+}
+
 // startServer starts the server binary on PostgreSQL at the quiet day and
 // waits until it is ready.
 func startServer(bin, dbURL string, env ...string) (*exec.Cmd, string, error) {
@@ -528,6 +561,7 @@ func startServer(bin, dbURL string, env ...string) (*exec.Cmd, string, error) {
 		// A quiet day of the calendar (after the 3rd, before the regular
 		// payment days), so the reads are measured in a steady state.
 		"CLOUDBILL_CLOCK="+quietDay.Format(time.RFC3339))
+	srv.Env = append(srv.Env, replicaEnv...)
 	srv.Env = append(srv.Env, env...)
 	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
 	if err := srv.Start(); err != nil {

@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"github.com/lib/pq"
 	"os"
@@ -31,6 +32,8 @@ type DB struct {
 	Client *ent.Client
 	// Statements counts every SQL statement run through Client.
 	Statements *atomic.Int64
+	// router sends Client's reads to a replica where allowed (replica.go).
+	router *router
 }
 
 // Close closes the database.
@@ -39,28 +42,17 @@ func (d *DB) Close() error { return d.Client.Close() }
 // OpenDB opens PostgreSQL when url is set, else the embedded SQLite file in dataDir.
 func OpenDB(url, dataDir string) (*DB, error) {
 	if url != "" {
-		// One round trip per parameterised statement instead of two
-		// (lib/pq otherwise prepares each one first), and no statement may
-		// run longer than 30 s.
-		for _, opt := range []string{"binary_parameters=yes", "options=-c%20statement_timeout%3D30000"} {
-			if strings.Contains(url, strings.SplitN(opt, "=", 2)[0]+"=") {
-				continue
-			}
-			if strings.Contains(url, "?") {
-				url += "&" + opt
-			} else {
-				url += "?" + opt
-			}
-		}
+		url = withSessionOptions(url)
 		connector, err := pq.NewConnector(url)
 		if err != nil {
 			return nil, err
 		}
-		db := sql.OpenDB(preparing{connector})
+		d := &DB{}
+		db := sql.OpenDB(d.connector(connector))
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		d := wrap(db, dialect.Postgres)
+		d.init(db, dialect.Postgres)
 		d.URL = url
 		return d, nil
 	}
@@ -71,6 +63,31 @@ func OpenDB(url, dataDir string) (*DB, error) {
 	return OpenSQLite("file:" + path)
 }
 
+// withSessionOptions adds what every PostgreSQL connection needs: one round
+// trip per parameterised statement instead of two (lib/pq otherwise
+// prepares each one first), and no statement running longer than 30 s.
+func withSessionOptions(url string) string {
+	url = withOption(url, "binary_parameters", "yes")
+	return withOption(url, "options", "-c%20statement_timeout%3D30000")
+}
+
+// withOption adds name=value to a postgres:// URL unless it has name.
+func withOption(url, name, value string) string {
+	if strings.Contains(url, name+"=") {
+		return url
+	}
+	if strings.Contains(url, "?") {
+		return url + "&" + name + "=" + value
+	}
+	return url + "?" + name + "=" + value
+}
+
+// connector wraps a PostgreSQL connector: its connections keep their
+// statements prepared (prepare.go).
+func (d *DB) connector(c driver.Connector) driver.Connector {
+	return preparing{c}
+}
+
 // OpenSQLite opens an embedded SQLite database at dsn ("file:…").
 // One connection serialises writers, which is what SQLite does anyway; WAL
 // keeps reads cheap, and IMMEDIATE transactions avoid upgrade deadlocks.
@@ -79,13 +96,15 @@ func OpenSQLite(dsn string) (*DB, error) {
 	// Times are written in one zone and width (sqlitetime.go).
 	db := openSQLiteUTC(dsn + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite")
 	db.SetMaxOpenConns(1)
-	return wrap(db, dialect.SQLite), nil
+	d := &DB{}
+	d.init(db, dialect.SQLite)
+	return d, nil
 }
 
-func wrap(db *sql.DB, d string) *DB {
-	total := new(atomic.Int64)
-	drv := Counting{Driver: entsql.OpenDB(d, db), Total: total}
-	return &DB{SQL: db, Dialect: d, Client: ent.NewClient(ent.Driver(drv)), Statements: total}
+func (d *DB) init(db *sql.DB, dia string) {
+	d.SQL, d.Dialect, d.Statements = db, dia, new(atomic.Int64)
+	d.router = &router{primary: entsql.OpenDB(dia, db)}
+	d.Client = ent.NewClient(ent.Driver(Counting{Driver: d.router, Total: d.Statements}))
 }
 
 // Migrate brings the schema up to date by applying the versioned migration

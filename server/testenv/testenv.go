@@ -248,6 +248,10 @@ func setup() {
 // findBinaries looks on PATH, then in Debian's /usr/lib/postgresql/*/bin.
 func findBinaries() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
+		// Where it really lives: its siblings (pg_basebackup) are there.
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
 		dir := filepath.Dir(p)
 		if fileExists(filepath.Join(dir, "pg_ctl")) && fileExists(filepath.Join(dir, "postgres")) {
 			return dir, nil
@@ -314,8 +318,12 @@ func startCluster(bin string) error {
 		return err
 	}
 	// Durability is traded for speed: this cluster lives for one test run.
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='%s' -c fsync=off "+
-		"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB %s", port, dir, ExtraOptions)
+	// A replica (replica.go) runs with the same options on its own port.
+	optsAt := func(port int) string {
+		return fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories='%s' -c fsync=off "+
+			"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB %s", port, dir, ExtraOptions)
+	}
+	opts := optsAt(port)
 	if err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
 		return err
 	}
@@ -324,6 +332,7 @@ func startCluster(bin string) error {
 		return run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-m", "fast", "-w", "-t", "60", "restart")
 	}
 	adminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	startReplicaFn = replicaStarter(dir, port, optsAt, run)
 	return nil
 }
 
