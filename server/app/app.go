@@ -58,7 +58,7 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 	if err := cfg.EnsureSecret(); err != nil {
 		return nil, err
 	}
-	db, err := store.OpenDB(cfg.DatabaseURL, cfg.DataDir)
+	db, err := store.OpenDBWith(cfg.DatabaseURL, cfg.DataDir, store.Options{Pooler: cfg.Pooler, DirectURL: cfg.DirectURL})
 	if err != nil {
 		return nil, err
 	}

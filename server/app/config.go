@@ -98,6 +98,11 @@ type Config struct {
 	// ReplicaURLs are PostgreSQL streaming replicas that serve read-only
 	// queries once caught up (CLOUDBILL_DATABASE_REPLICA_URL, comma-separated).
 	ReplicaURLs []string
+	// Pooler is "transaction" when DATABASE_URL reaches PostgreSQL through
+	// a transaction pooler such as PgBouncer (CLOUDBILL_DATABASE_POOLER);
+	// DirectURL then reaches the server itself, for LISTEN
+	// (CLOUDBILL_DATABASE_DIRECT_URL).
+	Pooler, DirectURL string
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -130,6 +135,9 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	var err error
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return nil, errors.New("DATABASE_URL must be a postgres:// URL (unset it for the embedded database)")
+	}
+	if c.Pooler, c.DirectURL, err = poolerConfig(getenv, c.DatabaseURL); err != nil {
+		return nil, err
 	}
 	if c.ReplicaURLs, err = replicaURLs(getenv("CLOUDBILL_DATABASE_REPLICA_URL"), c.DatabaseURL); err != nil {
 		return nil, err
@@ -284,6 +292,23 @@ func (c *Config) EnsureSecret() error {
 	}
 	c.JWTSecret = []byte(secret)
 	return nil
+}
+
+// poolerConfig reads CLOUDBILL_DATABASE_POOLER and
+// CLOUDBILL_DATABASE_DIRECT_URL.
+func poolerConfig(getenv func(string) string, primary string) (pooler, direct string, err error) {
+	pooler, direct = strings.ToLower(strings.TrimSpace(getenv("CLOUDBILL_DATABASE_POOLER"))), getenv("CLOUDBILL_DATABASE_DIRECT_URL")
+	switch {
+	case pooler == "" || pooler == "none":
+		return "", "", nil
+	case pooler != "transaction":
+		return "", "", errors.New("CLOUDBILL_DATABASE_POOLER must be transaction (or none)")
+	case primary == "":
+		return "", "", errors.New("CLOUDBILL_DATABASE_POOLER needs DATABASE_URL (the pooler's address)")
+	case !strings.HasPrefix(direct, "postgres://") && !strings.HasPrefix(direct, "postgresql://"):
+		return "", "", errors.New("CLOUDBILL_DATABASE_POOLER=transaction needs CLOUDBILL_DATABASE_DIRECT_URL, a postgres:// URL of the server itself: subscriptions LISTEN on one session-long connection, which a transaction pooler cannot keep")
+	}
+	return pooler, direct, nil
 }
 
 // replicaURLs reads CLOUDBILL_DATABASE_REPLICA_URL: postgres:// URLs,

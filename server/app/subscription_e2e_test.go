@@ -69,7 +69,10 @@ func TestPaymentUpdatedSubscription(t *testing.T) {
 // paymentUpdated subscribers of another (NOTIFY/LISTEN), and only those of
 // its billing group.
 func TestPaymentUpdatedAcrossReplicas(t *testing.T) {
-	db := testenv.Postgres(t)
+	paymentUpdatedAcrossReplicas(t, testenv.Postgres(t))
+}
+
+func paymentUpdatedAcrossReplicas(t *testing.T, db *store.DB) {
 	a := newEnv(t, db)
 	b := newEnvAt(t, db, a.clock) // another replica
 	payers := a.cardPayers("relay@example.com", "relay-other@example.com")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"github.com/lib/pq"
 	"os"
@@ -27,33 +28,65 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect string
 	// URL is the PostgreSQL connection string (empty for SQLite), for
-	// connections outside the pool (LISTEN).
+	// connections outside the pool (LISTEN): Options.DirectURL behind a
+	// pooler.
 	URL    string
 	Client *ent.Client
 	// Statements counts every SQL statement run through Client.
 	Statements *atomic.Int64
 	// router sends Client's reads to a replica where allowed (replica.go).
 	router *router
+	// pooled: behind a transaction pooler (Options.Pooler).
+	pooled bool
 }
 
 // Close closes the database.
 func (d *DB) Close() error { return d.Client.Close() }
 
+// Options are how PostgreSQL is reached.
+type Options struct {
+	// Pooler is "transaction" behind a pooler in transaction pooling mode
+	// (PgBouncer, CLOUDBILL_DATABASE_POOLER): consecutive transactions of
+	// one connection may run on different server sessions, so nothing may
+	// outlive a transaction — no named prepared statements, no session
+	// advisory lock, no LISTEN through it, no startup options.
+	Pooler string
+	// DirectURL reaches the server itself, past the pooler, for the one
+	// session-long connection a server replica keeps: LISTEN
+	// (CLOUDBILL_DATABASE_DIRECT_URL; required with a pooler).
+	DirectURL string
+}
+
+// PoolerTransaction is Options.Pooler for transaction pooling.
+const PoolerTransaction = "transaction"
+
 // OpenDB opens PostgreSQL when url is set, else the embedded SQLite file in dataDir.
-func OpenDB(url, dataDir string) (*DB, error) {
+func OpenDB(url, dataDir string) (*DB, error) { return OpenDBWith(url, dataDir, Options{}) }
+
+// OpenDBWith is OpenDB reaching PostgreSQL as opt says.
+func OpenDBWith(url, dataDir string, opt Options) (*DB, error) {
 	if url != "" {
-		url = withSessionOptions(url)
+		if opt.Pooler != "" && opt.Pooler != PoolerTransaction {
+			return nil, fmt.Errorf("unknown pooler mode %q (transaction, or none)", opt.Pooler)
+		}
+		if opt.Pooler != "" && opt.DirectURL == "" {
+			return nil, errors.New("behind a transaction pooler, a direct URL to the server is needed for LISTEN")
+		}
+		d := &DB{pooled: opt.Pooler != ""}
+		url = d.withSessionOptions(url)
 		connector, err := pq.NewConnector(url)
 		if err != nil {
 			return nil, err
 		}
-		d := &DB{}
 		db := sql.OpenDB(d.connector(connector))
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		d.init(db, dialect.Postgres)
 		d.URL = url
+		if d.pooled {
+			d.URL = withSessionOptions(opt.DirectURL)
+		}
 		return d, nil
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
@@ -83,9 +116,26 @@ func withOption(url, name, value string) string {
 }
 
 // connector wraps a PostgreSQL connector: its connections keep their
-// statements prepared (prepare.go).
+// statements prepared (prepare.go) — unless behind a transaction pooler,
+// where the next transaction may run in a session that never prepared
+// them. lib/pq then sends each parameterised statement as an unnamed one
+// with its parameters in the same round trip (binary_parameters), which a
+// transaction pooler passes through.
 func (d *DB) connector(c driver.Connector) driver.Connector {
+	if d.pooled {
+		return c
+	}
 	return preparing{c}
+}
+
+// withSessionOptions is the package's withSessionOptions but for a pooled
+// database, whose pooler refuses or ignores the options startup parameter:
+// there statement_timeout is set on the role (ALTER ROLE … SET).
+func (d *DB) withSessionOptions(url string) string {
+	if d.pooled {
+		return withOption(url, "binary_parameters", "yes")
+	}
+	return withSessionOptions(url)
 }
 
 // OpenSQLite opens an embedded SQLite database at dsn ("file:…").
@@ -113,15 +163,17 @@ func (d *DB) init(db *sql.DB, dia string) {
 // after the other: the second finds the files applied.
 func (d *DB) Migrate(ctx context.Context) error {
 	if d.Dialect == dialect.Postgres {
-		conn, err := d.SQL.Conn(ctx)
+		// Held by a transaction kept open meanwhile, not by the session: a
+		// transaction pooler may hand the session to another client after
+		// each transaction (and would keep a session lock held forever).
+		lock, err := d.SQL.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
-		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(7262010)"); err != nil {
+		defer lock.Rollback()
+		if _, err := lock.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7262010)"); err != nil {
 			return fmt.Errorf("migration lock: %w", err)
 		}
-		defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7262010)")
 	}
 	if err := d.applyMigrations(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)

@@ -333,6 +333,7 @@ func startCluster(bin string) error {
 	}
 	adminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	startReplicaFn = replicaStarter(dir, port, optsAt, run)
+	startBouncerFn = bouncerStarter(dir, port, cred)
 	return nil
 }
 
