@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"net/mail"
-	"regexp"
 	"strings"
 	"time"
 
@@ -22,8 +21,6 @@ type SignUp struct {
 	OrganizationName string
 	At               time.Time // when, by the engine's clock
 }
-
-var countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // NormalizeEmail validates an email address and lower-cases it.
 func NormalizeEmail(field, s string) (string, error) {
@@ -49,8 +46,8 @@ func CreateAccount(ctx context.Context, client *ent.Client, in SignUp) (*ent.Acc
 	if in.MemberType != "INDIVIDUAL" && in.MemberType != "BUSINESS" {
 		return nil, FieldError("memberType", "member type must be INDIVIDUAL or BUSINESS")
 	}
-	if !countryRe.MatchString(in.ResidenceCountry) {
-		return nil, FieldError("residenceCountry", "residence country must be an ISO 3166-1 alpha-2 code such as KR")
+	if !ValidCountry(in.ResidenceCountry) {
+		return nil, FieldError("residenceCountry", "%q is not an ISO 3166-1 alpha-2 country code (such as KR)", clip(in.ResidenceCountry))
 	}
 	name := strings.TrimSpace(in.OrganizationName)
 	if name == "" {

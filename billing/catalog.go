@@ -53,12 +53,16 @@ type ServiceSpec struct {
 }
 
 // CreateService adds a service and its prices to the catalog.
-func CreateService(ctx context.Context, client *ent.Client, currency string, in ServiceSpec) (*ent.Service, error) {
+// Prices are in the policy's currency, within its limits.
+func CreateService(ctx context.Context, client *ent.Client, pol Policy, in ServiceSpec) (*ent.Service, error) {
 	if err := CheckCode("code", in.Code); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(in.Name) == "" || len(in.Name) > 200 {
 		return nil, FieldError("name", "name must be 1 to 200 characters")
+	}
+	if len(in.Category) > 100 {
+		return nil, FieldError("category", "category is at most 100 characters")
 	}
 	if len(in.Prices) == 0 || len(in.Prices) > 50 {
 		return nil, FieldError("prices", "a service needs 1 to 50 prices")
@@ -85,6 +89,9 @@ func CreateService(ctx context.Context, client *ent.Client, currency string, in 
 			if err != nil || d.IsNegative() || d.Exponent() < -6 {
 				return FieldError("prices.unitPrice", "unit price must be a non-negative decimal with at most 6 decimal places")
 			}
+			if err := pol.checkUnitPrice("prices.unitPrice", d); err != nil {
+				return err
+			}
 			if p.Region != "" {
 				ok, err := tx.Region.Query().Where(region.Code(p.Region)).Exist(ctx)
 				if err != nil {
@@ -95,7 +102,7 @@ func CreateService(ctx context.Context, client *ent.Client, currency string, in 
 				}
 			}
 			err = tx.Price.Create().SetServiceID(svc.ID).SetRegionCode(p.Region).SetMetric(p.Metric).
-				SetModel(price.Model(p.Model)).SetUnitPrice(d.String()).SetCurrency(currency).Exec(ctx)
+				SetModel(price.Model(p.Model)).SetUnitPrice(d.String()).SetCurrency(pol.Currency).Exec(ctx)
 			if IsUniqueViolation(err) {
 				return FieldError("prices", "metric %q is priced twice for the same region", p.Metric)
 			}

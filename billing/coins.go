@@ -55,6 +55,9 @@ func (e *Engine) ReserveCoinCharge(ctx context.Context, tx *ent.Tx, a *ent.Accou
 	if amount < MinCoinCharge {
 		return nil, &Error{Code: CodeAmountBelowMinimum, Field: "amount", Message: "coins are charged from 1000"}
 	}
+	if err := e.CheckMoneyIn(ctx, tx, a.OrgID, "amount", "a coin charge", amount); err != nil {
+		return nil, err
+	}
 	m, err := tx.PaymentMethod.Query().Where(paymentmethod.ID(methodID), paymentmethod.AccountID(a.ID),
 		paymentmethod.StatusEQ(paymentmethod.StatusACTIVE), paymentmethod.TypeNEQ(paymentmethod.TypeDIRECT_DEPOSIT)).Only(ctx)
 	if ent.IsNotFound(err) {

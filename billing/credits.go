@@ -81,6 +81,9 @@ func (e *Engine) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s Credit
 	if s.Type != "FREE" {
 		return nil, FieldError("type", "only free credits are granted; a paid credit is sold (sellPaidCredit)")
 	}
+	if err := CheckAmount("amount", "a credit", s.Amount, e.Policy.Limits.Credit, bg.Currency); err != nil {
+		return nil, err
+	}
 	var c *ent.Credit
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		var err error

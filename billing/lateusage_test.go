@@ -194,7 +194,7 @@ func TestDiscountsNeverEscapeTheInvoice(t *testing.T) {
 func TestContractsNeverEscapeTheInvoice(t *testing.T) {
 	r := newIssuingRace(t)
 	ctx := context.Background()
-	if _, err := billing.CreateService(ctx, r.db.Client, "KRW", billing.ServiceSpec{Code: "lt-flat", Name: "Flat", Kind: "STANDARD",
+	if _, err := billing.CreateService(ctx, r.db.Client, billing.NCPPolicy(), billing.ServiceSpec{Code: "lt-flat", Name: "Flat", Kind: "STANDARD",
 		Prices: []billing.PriceSpec{{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "3100", Region: "ld-a"}}}); err != nil {
 		t.Fatal(err)
 	}

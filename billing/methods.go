@@ -120,8 +120,11 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 			return nil, &Error{Code: CodeRegistrationHours, Field: "type",
 				Message: "bank accounts cannot be registered between 23:00 and 09:00 (KST)"}
 		}
-		if !digitsRe.MatchString(in.AccountNumber) || !regexp.MustCompile(`^[0-9]{3}$`).MatchString(in.BankCode) {
-			return nil, FieldError("bankAccount", "a bank code is 3 digits and an account number 6 to 20 digits")
+		if !ValidBankCode(in.BankCode) {
+			return nil, FieldError("bankAccount.bankCode", "%q is not the KFTC code of a bank that takes automatic transfers (such as 004)", clip(in.BankCode))
+		}
+		if !digitsRe.MatchString(in.AccountNumber) {
+			return nil, FieldError("bankAccount.accountNumber", "an account number is 6 to 20 digits")
 		}
 		if strings.TrimSpace(in.Holder) == "" || len(in.Holder) > 100 {
 			return nil, FieldError("bankAccount.holderName", "give the account holder's name")

@@ -38,6 +38,9 @@ func (e *Engine) ReserveCreditSale(ctx context.Context, tx *ent.Tx, bg *ent.Bill
 	if amount <= 0 {
 		return nil, FieldError("amount", "amount must be greater than zero")
 	}
+	if err := e.CheckMoneyIn(ctx, tx, bg.OrgID, "amount", "a paid credit", amount); err != nil {
+		return nil, err
+	}
 	master, err := tx.Account.Query().Where(account.OrgID(bg.OrgID), account.IsMaster(true)).First(ctx)
 	if err != nil && !ent.IsNotFound(err) {
 		return nil, err

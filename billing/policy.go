@@ -31,6 +31,8 @@ type Policy struct {
 	MinTransferAmount, MinCardAmount int64
 	// BonusTiers gives bonus coins on charges; DefaultBonusTiers when nil.
 	BonusTiers []BonusTier
+	// Limits bound the amounts mutations take (limits.go).
+	Limits Limits
 }
 
 // NCPPolicy is NAVER Cloud Platform's calendar, the default.
@@ -44,6 +46,7 @@ func NCPPolicy() Policy {
 		VATRate:           decimal.RequireFromString("0.1"),
 		LateFeeRate:       decimal.RequireFromString("0.015"),
 		MinTransferAmount: 3000, MinCardAmount: 1000,
+		Limits: DefaultLimits(),
 	}
 }
 

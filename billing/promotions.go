@@ -25,8 +25,11 @@ func CreatePromotion(ctx context.Context, client *ent.Client, in PromotionSpec) 
 	if in.NumberProvided < 0 || in.NumberProvided > 1_000_000 {
 		return nil, FieldError("numberProvided", "numberProvided must be 0 to 1000000")
 	}
-	if len(in.ProvisionType) > 100 || len(in.PricingPlan) > 100 {
-		return nil, FieldError("provisionType", "provisionType and pricingPlan are at most 100 characters")
+	if len(in.ProvisionType) > 100 {
+		return nil, FieldError("provisionType", "provisionType is at most 100 characters")
+	}
+	if len(in.PricingPlan) > 100 {
+		return nil, FieldError("pricingPlan", "pricingPlan is at most 100 characters")
 	}
 	ok, err := client.Service.Query().Where(service.Code(in.ServiceCode)).Exist(ctx)
 	if err != nil {

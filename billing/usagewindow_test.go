@@ -35,7 +35,7 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, svc := range []string{"vm", "disk"} {
-			if _, err := billing.CreateService(ctx, c, "KRW", billing.ServiceSpec{Code: svc, Name: svc, Kind: "STANDARD",
+			if _, err := billing.CreateService(ctx, c, billing.NCPPolicy(), billing.ServiceSpec{Code: svc, Name: svc, Kind: "STANDARD",
 				Prices: []billing.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: "3.5"}}}); err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -256,4 +257,28 @@ func (r *Resolver) sendDeposit(ctx context.Context, virtualAccount, depositID st
 		return nil, fmt.Errorf("the webhook answered %s", resp.Status)
 	}
 	return r.Client.Payment.Get(ctx, out.PaymentID)
+}
+
+// methodRequest is what registerPaymentMethod asks for. A card takes a
+// card token and no bank account, a bank account no card token: an input
+// the type would ignore is refused rather than dropped.
+func methodRequest(ctx context.Context, input model.RegisterPaymentMethodInput) (billing.MethodRequest, error) {
+	in := billing.MethodRequest{Type: string(input.Type), CardToken: deref(input.CardToken), Holder: deref(input.HolderName),
+		ConsentPaymentInfo: input.ConsentPaymentInfo, ConsentRecurr: input.ConsentRecurring, ByPartner: auth.FromContext(ctx).Partner}
+	if input.HolderName != nil && (strings.TrimSpace(*input.HolderName) == "" || len(*input.HolderName) > 100) {
+		return in, billing.FieldError("holderName", "a holder name is 1 to 100 characters")
+	}
+	if input.Corporate != nil {
+		in.Corporate = *input.Corporate
+	}
+	switch {
+	case input.Type == model.RegisterPaymentMethodTypeCard && input.BankAccount != nil:
+		return in, billing.FieldError("bankAccount", "a card takes no bankAccount")
+	case input.Type == model.RegisterPaymentMethodTypeBankTransfer && input.CardToken != nil:
+		return in, billing.FieldError("cardToken", "a bank account takes no cardToken")
+	}
+	if input.BankAccount != nil {
+		in.BankCode, in.AccountNumber, in.Holder = input.BankAccount.BankCode, input.BankAccount.AccountNumber, input.BankAccount.HolderName
+	}
+	return in, nil
 }

@@ -934,7 +934,7 @@ func (r *mutationResolver) CreateService(ctx context.Context, input model.Create
 		}
 		spec.Prices = append(spec.Prices, ps)
 	}
-	svc, err := billing.CreateService(ctx, r.Client, r.Policy.Currency, spec)
+	svc, err := billing.CreateService(ctx, r.Client, r.Policy, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -1302,13 +1302,9 @@ func (r *mutationResolver) RegisterPaymentMethod(ctx context.Context, input mode
 	if err != nil {
 		return nil, err
 	}
-	in := billing.MethodRequest{Type: string(input.Type), CardToken: deref(input.CardToken), Holder: deref(input.HolderName),
-		ConsentPaymentInfo: input.ConsentPaymentInfo, ConsentRecurr: input.ConsentRecurring, ByPartner: auth.FromContext(ctx).Partner}
-	if input.Corporate != nil {
-		in.Corporate = *input.Corporate
-	}
-	if input.BankAccount != nil {
-		in.BankCode, in.AccountNumber, in.Holder = input.BankAccount.BankCode, input.BankAccount.AccountNumber, input.BankAccount.HolderName
+	in, err := methodRequest(ctx, input)
+	if err != nil {
+		return nil, err
 	}
 	pm, err := r.engine().RegisterMethod(ctx, r.Gateway, acct, in)
 	if err != nil {
@@ -1478,6 +1474,12 @@ func (r *mutationResolver) SimulateDeposit(ctx context.Context, input model.Simu
 	}
 	amount, err := billing.ParseAmount(string(input.Amount), r.Policy.Currency, "amount")
 	if err != nil {
+		return nil, err
+	}
+	if id := strings.TrimSpace(input.DepositID); id == "" || len(id) > 100 {
+		return nil, billing.FieldError("depositId", "a deposit id is 1 to 100 characters")
+	}
+	if err := r.engine().CheckSandboxDeposit(ctx, pm.OrgID, amount); err != nil {
 		return nil, err
 	}
 	pay, err := r.sendDeposit(ctx, strings.TrimPrefix(pm.GatewayToken, "va:"), input.DepositID, amount)

@@ -865,6 +865,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{PaymentsColumns[13]},
 			},
+			{
+				Name:    "payment_org_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{PaymentsColumns[1], PaymentsColumns[2]},
+			},
 		},
 	}
 	// PaymentAllocationsColumns holds the columns for the "payment_allocations" table.

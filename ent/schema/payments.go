@@ -87,7 +87,9 @@ func (Payment) Fields() []ent.Field {
 }
 
 func (Payment) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("billing_group_id", "created_at"), index.Fields("status"), index.Fields("credit_id")}
+	return []ent.Index{index.Fields("billing_group_id", "created_at"), index.Fields("status"), index.Fields("credit_id"),
+		// The day's money in of an organization (billing/limits.go).
+		index.Fields("org_id", "created_at")}
 }
 
 func (Payment) Annotations() []schema.Annotation {

@@ -202,6 +202,12 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	if c.Policy, err = billing.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
 		return nil, err
 	}
+	if !billing.ValidCurrency(c.Policy.Currency) {
+		return nil, fmt.Errorf("the billing policy's currency %q is not an ISO 4217 currency the platform bills in", c.Policy.Currency)
+	}
+	if err := loadLimits(getenv, &c.Policy); err != nil {
+		return nil, err
+	}
 	if v := getenv("CLOUDBILL_CORS_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {
@@ -366,4 +372,27 @@ func boolEnv(v string, def bool) bool {
 		return false
 	}
 	return def
+}
+
+// loadLimits reads the policy limits on amounts (billing.Limits), each in
+// major units of the policy's currency; unset ones keep their defaults.
+func loadLimits(getenv func(string) string, p *billing.Policy) error {
+	for _, l := range []struct {
+		env string
+		to  *int64
+	}{
+		{"CLOUDBILL_LIMIT_MONEY_IN", &p.Limits.MoneyIn},
+		{"CLOUDBILL_LIMIT_MONEY_IN_DAILY", &p.Limits.DailyMoneyIn},
+		{"CLOUDBILL_LIMIT_CREDIT", &p.Limits.Credit},
+		{"CLOUDBILL_LIMIT_UNIT_PRICE", &p.Limits.UnitPrice},
+	} {
+		if v := getenv(l.env); v != "" {
+			n, err := billing.ParseAmount(v, p.Currency, l.env)
+			if err != nil {
+				return fmt.Errorf("%s must be a positive amount of %s: %w", l.env, p.Currency, err)
+			}
+			*l.to = n
+		}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
+	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
@@ -34,32 +35,8 @@ func TestForeignAndMissingIdsAnswerAlike(t *testing.T) {
 	e.ok(e.op, catalogSetup, nil)
 	e.at("2026-11-01T10:00:00+09:00")
 
-	// The caller's organization and what its arguments name by default.
-	tok := map[caller]string{operator: e.op}
-	tok[master], _ = e.signUp("o-master@example.com")
-	bg1 := e.mainGroup(tok[master])
-	bg2 := str(e.ok(tok[master], `mutation { createBillingGroup(input: {name: "Second"}) { billingGroup { id } } }`, nil), "createBillingGroup.billingGroup.id")
-	for c, scope := range map[caller]string{pRead: "billing:read", pUsage: "usage:write", pPM: "payment_methods:write"} {
-		tok[c] = str(e.ok(tok[master], `mutation($s: String!) { createApiToken(input: {name: "p", scopes: [$s]}) { token } }`, map[string]any{"s": scope}), "createApiToken.token")
-	}
-	ownToken := str(e.ok(tok[master], `mutation { createApiToken(input: {name: "spare", scopes: ["billing:read"]}) { apiToken { id } } }`, nil), "createApiToken.apiToken.id")
-	ownCredit := str(e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg1, "name": "Promo", "type": "FREE",
-		"amount": "1000", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2027-01-01T00:00:00+09:00"}}), "grantCredit.credit.id")
-	ownPM := str(e.ok(tok[master], registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
-	ownCharge := str(e.ok(tok[master], `mutation($pm: ID!) { chargeCoins(input: {amount: "1000", paymentMethodId: $pm, idempotencyKey: "o-1"}) { charge { id } } }`,
-		map[string]any{"pm": ownPM}), "chargeCoins.charge.id")
-	orgID := str(e.ok(tok[master], `{ viewer { organization { id } } }`, nil), "viewer.organization.id")
-	member := db.Client.Account.Create().SetOrgID(orgID).SetEmail("o-member@example.com").SetBillingEmail("o-member@example.com").
-		SetPasswordHash("x").SetMemberType("BUSINESS").SetResidenceCountry("KR").SaveX(context.Background())
-	db.Client.Grant.Create().SetOrgID(orgID).SetBillingGroupID(bg1).SetAccountID(member.ID).SetRole("MEMBER").SaveX(context.Background())
-	ownContract := str(e.ok(e.op, `mutation($bg: ID!) { createContract(input: {billingGroupId: $bg, serviceCode: "lb", region: "kr-1", startsOn: "2026-11-01"}) { contract { id } } }`,
-		map[string]any{"bg": bg1}), "createContract.contract.id")
-	own := map[string]any{"contractId": ownContract,
-		"billingGroupId": bg1, "toBillingGroupId": bg2, "accountId": member.ID, "accountIds": []any{member.ID}, "creditId": ownCredit,
-		"paymentMethodId": ownPM, "chargeId": ownCharge, "id": ownToken, "ids": []any{bg1},
-		"code": "NO-SUCH-CODE", "month": "2026-11", "serviceCode": "vm", "region": "kr-1", "metric": "hour", "quantity": "1",
-		"occurredAt": "2026-11-02T00:00:00+09:00", "amount": "1000", "cardToken": "tok_visa", "email": "x@example.com",
-	}
+	tok, own := e.tenantFixture(db, "o")
+	bg1 := own["billingGroupId"].(string)
 
 	// Another organization, holding one object of every kind of id.
 	fTok, fAcct := e.signUp("o-foreign@example.com")
@@ -178,15 +155,19 @@ type idSlot struct {
 	name string
 	path []any // variable name, then input field names and list indexes
 	list bool
+	kind string // the scalar's type: ID, String, Decimal, Int…
 }
 
 // with returns a deep copy of vars with id in the slot.
-func (s idSlot) with(vars map[string]any, id string) map[string]any {
+func (s idSlot) with(vars map[string]any, id string) map[string]any { return s.set(vars, id) }
+
+// set returns a deep copy of vars with v in the slot (in a list of one for
+// a list).
+func (s idSlot) set(vars map[string]any, v any) map[string]any {
 	var cp map[string]any
 	remarshal(vars, &cp)
-	var v any = id
 	if s.list {
-		v = []any{id}
+		v = []any{v}
 	}
 	var cur any = cp
 	for i, k := range s.path {
@@ -226,19 +207,23 @@ func (s idSlot) ownID(vars map[string]any) string {
 }
 
 // idArgs builds a field's arguments — every required one, and every ID
-// anywhere in them, required or not — and records where the IDs are.
+// anywhere in them, required or not (every one at all with all) — and
+// records where the IDs are (slots) and where the other scalars are
+// (leaves).
 type idArgs struct {
-	types map[string]inputType
-	own   map[string]any
-	slots []idSlot
-	keys  int
+	types  map[string]inputType
+	own    map[string]any
+	all    bool
+	slots  []idSlot
+	leaves []idSlot
+	keys   int
 }
 
 func (b *idArgs) args(f matrixField) (decl, use string, vars map[string]any) {
 	vars = map[string]any{}
 	var d, u []string
 	for _, a := range f.Args {
-		if a.Type.Kind != "NON_NULL" && !b.holdsID(a.Type, 0) {
+		if a.Type.Kind != "NON_NULL" && !b.holdsID(a.Type, 0) && !b.all {
 			continue
 		}
 		vars[a.Name] = b.value(a.Name, a.Type, []any{a.Name})
@@ -286,7 +271,10 @@ func (b *idArgs) value(name string, tr typeRef, path []any) any {
 		}
 		obj := map[string]any{}
 		for _, f := range b.types[n.Name].InputFields {
-			if f.Type.Kind == "NON_NULL" || b.own[f.Name] != nil || b.holdsID(f.Type, 0) {
+			if b.own[f.Name] == absent {
+				continue // left out on purpose
+			}
+			if f.Type.Kind == "NON_NULL" || b.own[f.Name] != nil || b.holdsID(f.Type, 0) || b.all {
 				obj[f.Name] = b.value(f.Name, f.Type, append(append([]any{}, path...), f.Name))
 			}
 		}
@@ -295,8 +283,12 @@ func (b *idArgs) value(name string, tr typeRef, path []any) any {
 		}
 		return obj
 	case n.Kind == "ENUM":
+		if v, ok := b.own[name].(string); ok && b.all {
+			return v // a variant's choice (the sweep's)
+		}
 		return b.types[n.Name].EnumValues[0].Name
 	}
+	b.leaves = append(b.leaves, idSlot{name: name, path: path, list: isList(tr), kind: n.Name})
 	var v any
 	if own, ok := b.own[name]; ok {
 		v = own
@@ -406,4 +398,39 @@ func (e *env) subscribed(token, query string, vars map[string]any) string {
 	}
 	out, _ := json.Marshal(msg)
 	return string(out)
+}
+
+// tenantFixture makes the callers' organization: its master, partner tokens
+// of each scope, the operator, and one object of each kind the API's
+// arguments name (a second billing group, a member with a grant, an API
+// token, a credit, a card, a coin charge, a contract). own maps argument and
+// input field names to the organization's values.
+func (e *env) tenantFixture(db *store.DB, prefix string) (tok map[caller]string, own map[string]any) {
+	e.t.Helper()
+	tok = map[caller]string{operator: e.op}
+	tok[master], _ = e.signUp(prefix + "-master@example.com")
+	bg1 := e.mainGroup(tok[master])
+	bg2 := str(e.ok(tok[master], `mutation { createBillingGroup(input: {name: "Second"}) { billingGroup { id } } }`, nil), "createBillingGroup.billingGroup.id")
+	for c, scope := range map[caller]string{pRead: "billing:read", pUsage: "usage:write", pPM: "payment_methods:write"} {
+		tok[c] = str(e.ok(tok[master], `mutation($s: String!) { createApiToken(input: {name: "p", scopes: [$s]}) { token } }`, map[string]any{"s": scope}), "createApiToken.token")
+	}
+	ownToken := str(e.ok(tok[master], `mutation { createApiToken(input: {name: "spare", scopes: ["billing:read"]}) { apiToken { id } } }`, nil), "createApiToken.apiToken.id")
+	ownCredit := str(e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg1, "name": "Promo", "type": "FREE",
+		"amount": "1000", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2027-01-01T00:00:00+09:00"}}), "grantCredit.credit.id")
+	ownPM := str(e.ok(tok[master], registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+	ownCharge := str(e.ok(tok[master], `mutation($pm: ID!, $k: String!) { chargeCoins(input: {amount: "1000", paymentMethodId: $pm, idempotencyKey: $k}) { charge { id } } }`,
+		map[string]any{"pm": ownPM, "k": prefix + "-1"}), "chargeCoins.charge.id")
+	orgID := str(e.ok(tok[master], `{ viewer { organization { id } } }`, nil), "viewer.organization.id")
+	member := db.Client.Account.Create().SetOrgID(orgID).SetEmail(prefix + "-member@example.com").SetBillingEmail(prefix + "-member@example.com").
+		SetPasswordHash("x").SetMemberType("BUSINESS").SetResidenceCountry("KR").SaveX(context.Background())
+	db.Client.Grant.Create().SetOrgID(orgID).SetBillingGroupID(bg1).SetAccountID(member.ID).SetRole("MEMBER").SaveX(context.Background())
+	ownContract := str(e.ok(e.op, `mutation($bg: ID!) { createContract(input: {billingGroupId: $bg, serviceCode: "lb", region: "kr-1", startsOn: "2026-11-01"}) { contract { id } } }`,
+		map[string]any{"bg": bg1}), "createContract.contract.id")
+	own = map[string]any{"contractId": ownContract,
+		"billingGroupId": bg1, "toBillingGroupId": bg2, "accountId": member.ID, "accountIds": []any{member.ID}, "creditId": ownCredit,
+		"paymentMethodId": ownPM, "chargeId": ownCharge, "id": ownToken, "ids": []any{bg1},
+		"code": "NO-SUCH-CODE", "month": "2026-11", "serviceCode": "vm", "region": "kr-1", "metric": "hour", "quantity": "1",
+		"occurredAt": "2026-11-02T00:00:00+09:00", "amount": "1000", "cardToken": "tok_visa", "email": "x@example.com",
+	}
+	return tok, own
 }

@@ -24,7 +24,7 @@ const (
 // SeedDemo creates the demo organization and catalog once; later calls find
 // it and do nothing.
 func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
-	client, currency := e.Client, e.Policy.Currency
+	client := e.Client
 	exists, err := client.Account.Query().Where(account.Email(DemoMasterEmail)).Exist(ctx)
 	if err != nil || exists {
 		return err
@@ -71,7 +71,7 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 		}},
 	}
 	for _, s := range services {
-		if _, err := billing.CreateService(ctx, client, currency, s); err != nil {
+		if _, err := billing.CreateService(ctx, client, e.Policy, s); err != nil {
 			if be, ok := billing.AsError(err); ok && be.Code == billing.CodeConflict {
 				continue
 			}

@@ -69,7 +69,7 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 	for i := 0; i < o.Services; i++ {
 		code := fmt.Sprintf("ld-svc-%02d", i)
 		codes = append(codes, code)
-		if _, err := billing.CreateService(ctx, client, "KRW", billing.ServiceSpec{Code: code, Name: "Load service " + code,
+		if _, err := billing.CreateService(ctx, client, billing.NCPPolicy(), billing.ServiceSpec{Code: code, Name: "Load service " + code,
 			Kind: "STANDARD", Prices: []billing.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: fmt.Sprintf("%d.5", 10+i)}}}); err != nil {
 			return nil, err
 		}
