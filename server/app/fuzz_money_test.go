@@ -58,7 +58,7 @@ func newFuzzSides(f *testing.F) []*fuzzSide {
 		s.to = str(must(s.master, `mutation { createBillingGroup(input: {name: "To"}) { billingGroup { id } } }`, nil).Data, "createBillingGroup.billingGroup.id")
 		s.method = str(must(s.master, registerMethod, card("tok_visa")).Data, "registerPaymentMethod.paymentMethod.id")
 		s.credit = str(must(d.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg, "name": "Fuzz", "type": "FREE",
-			"amount": "1000000000000", "startsAt": "2026-11-01T00:00:00+09:00", "endsAt": "2027-11-01T00:00:00+09:00"}}).Data, "grantCredit.credit.id")
+			"amount": "100000000", "startsAt": "2026-11-01T00:00:00+09:00", "endsAt": "2027-11-01T00:00:00+09:00"}}).Data, "grantCredit.credit.id") // the policy limit of a credit
 		sides = append(sides, s)
 	}
 	return sides
