@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -270,7 +272,10 @@ func TestUsageIdempotencyRace(t *testing.T) {
 // operator's absurd price) with CONFLICT rather than wrapping.
 func TestUsageCannotOverflowTheMonthClose(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
-		e := newEnv(t, db) // 2026-11-20 10:00 KST
+		// Prices past the policy's unit-price limit (issue 14, finding 9)
+		// are refused by default; an operator who lifts the limit still
+		// gets bounded usage and coded refusals, never a wrapped amount.
+		e := newEnvWith(t, db, func(c *app.Config) { c.Policy.Limits.UnitPrice = math.MaxInt64 }) // 2026-11-20 10:00 KST
 		e.ok(e.op, catalogSetup, nil)
 		e.ok(e.op, `mutation { g: createService(input: {code: "gpu", name: "GPU", kind: STANDARD, prices: [{metric: "unit", model: PER_UNIT, unitPrice: "1000000000000000"}]}) { service { code } }
 			h: createService(input: {code: "huge", name: "Huge", kind: STANDARD, prices: [{metric: "month", model: FLAT_MONTHLY, unitPrice: "1000000000000000000"}]}) { service { code } } }`, nil)
