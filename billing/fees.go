@@ -39,6 +39,7 @@ func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m Month
 		out = append(out, FeeDetail{Region: u.Region, ServiceCode: u.ServiceCode, ServiceName: cat.Services[u.ServiceCode].Name,
 			Channel: u.Channel, Metric: u.Metric, Model: "PER_UNIT", Quantity: q, UnitPrice: p.UnitPrice, Amount: q.Mul(p.UnitPrice)})
 	}
+	out = append(out, channelBaseFees(m, cat, idx, usage)...)
 	contracts, err := e.Client.Contract.Query().Where(contract.BillingGroupID(bg.ID)).All(ctx)
 	if err != nil {
 		return nil, err
@@ -76,4 +77,25 @@ func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m Month
 		return a.Metric < b.Metric
 	})
 	return out, nil
+}
+
+// channelBaseFees are the plan's base fees of each channel that used a
+// channel product in month m, as Rate charges them: the whole
+// monthly fee, whatever day the channel began.
+func channelBaseFees(m Month, cat *Catalog, idx Prices, usage []UsageRow) []FeeDetail {
+	seen := map[[3]string]bool{}
+	var out []FeeDetail
+	for _, u := range usage {
+		k := [3]string{u.Region, u.ServiceCode, u.Channel}
+		if cat.Services[u.ServiceCode].Kind != "CHANNEL" || u.Channel == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		for _, p := range flatPrices(cat.Prices, idx, u.ServiceCode, u.Region) {
+			out = append(out, FeeDetail{Region: u.Region, ServiceCode: u.ServiceCode, ServiceName: cat.Services[u.ServiceCode].Name,
+				Channel: u.Channel, Metric: fmt.Sprintf("%s (%d/%d days)", p.Metric, m.Days(), m.Days()), Model: "FLAT_MONTHLY",
+				Quantity: decimal.NewFromInt(1), UnitPrice: p.UnitPrice, Amount: p.UnitPrice})
+		}
+	}
+	return out
 }

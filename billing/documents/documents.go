@@ -144,5 +144,5 @@ func (r *Renderer) monthly(ctx context.Context, l Link, bg *ent.BillingGroup, m 
 		return File{body, pdfType, "invoice-" + m.String() + ".pdf"}, err
 	}
 	body, err := r.UsageDetailsXLSX(ctx, bg, m, l.Lang)
-	return File{body, xlsxType, "usage-details-" + m.String() + ".xlsx"}, err
+	return File{body, xlsxType, "usage-details-" + m.String() + "-" + shortID(bg.ID) + ".xlsx"}, err
 }

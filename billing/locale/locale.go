@@ -148,6 +148,8 @@ var enumLabels = map[string][2]string{
 	"method.DIRECT_DEPOSIT":       {"무통장 입금 (가상계좌)", "Direct deposit (virtual account)"},
 	"cash.INCOME_DEDUCTION":       {"소득공제용", "Income deduction"},
 	"cash.EXPENSE_PROOF":          {"지출증빙용", "Expense proof"},
+	"pricing.PER_UNIT":            {"종량제", "Per unit"},
+	"pricing.FLAT_MONTHLY":        {"월 정액", "Flat monthly"},
 	"member.INDIVIDUAL":           {"개인", "Individual"},
 	"member.BUSINESS":             {"사업자", "Business"},
 	"reason.card declined":        {"카드사 승인 거절", "the card was declined"},
