@@ -1,5 +1,6 @@
 // Command server is the cloudbill binary: with no arguments it serves the
-// GraphQL API; `token`, `migrate` and `jobs` are its operator subcommands.
+// GraphQL API; `token`, `migrate` and `jobs` are its operator subcommands,
+// `docs-samples` renders the demo's documents for looking at them.
 package main
 
 import (
@@ -90,11 +91,13 @@ func run(args []string) error {
 		return token(ctx, cfg, log, args)
 	case "jobs":
 		return jobs(ctx, cfg, log, args)
+	case "docs-samples":
+		return docsSamples(ctx, cfg, log, args)
 	case "help", "-h", "--help":
-		fmt.Println("usage: server [serve | migrate | token --email E | token --operator | jobs --at T]")
+		fmt.Println("usage: server [serve | migrate | token --email E | token --operator | jobs --at T | docs-samples --out DIR]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (serve, migrate, token, jobs)", cmd)
+	return fmt.Errorf("unknown command %q (serve, migrate, token, jobs, docs-samples)", cmd)
 }
 
 func serve(ctx context.Context, cfg *app.Config, log *slog.Logger) error {

@@ -28,12 +28,18 @@ func (r *Renderer) InvoicePDF(ctx context.Context, bg *ent.BillingGroup, m billi
 	deposit := d.rec.method != nil && d.rec.method.Type == paymentmethod.TypeDIRECT_DEPOSIT
 	method := l.Pick("등록된 결제 수단 없음", "no payment method on file")
 	if d.rec.method != nil {
-		method = locale.Enum(l, "method", string(d.rec.method.Type)) + " · " + locale.Method(l, billing.Label(d.rec.method))
+		method = locale.Enum(l, "method", string(d.rec.method.Type)) + " · " + printable(locale.Method(l, billing.Label(d.rec.method)))
 	}
+	due := r.dueText(l, m, deposit)
+	dueNote := l.Pick("부가세 포함 · 납부 기한 ", "VAT included · due ") + due
+	if billing.AmountDue(inv) == 0 && inv.PaidAmount > 0 {
+		dueNote = l.Pick("부가세 포함 · 납부 완료", "VAT included · paid")
+	}
+	p.banner(l.Pick("청구 금액", "Amount billed"), locale.Money(l, billing.PaymentAmount(inv), d.currency), dueNote)
 	p.facts([][2]string{
 		{l.Pick("청구월", "Billing month"), locale.Month(l, m)}, {l.Pick("이용 기간", "Period"), d.period()},
 		{l.Pick("청구 그룹", "Billing group"), bg.Name}, {l.Pick("회원 ID", "Account"), d.rec.account.Email},
-		{l.Pick("납부 기한", "Due"), r.dueText(l, m, deposit)}, {l.Pick("상태", "Status"), locale.Enum(l, "invoice", string(inv.Status))},
+		{l.Pick("납부 기한", "Due"), due}, {l.Pick("상태", "Status"), locale.Enum(l, "invoice", string(inv.Status))},
 		{l.Pick("결제 수단", "Payment method"), method},
 	})
 	p.section(l.Pick("청구 내역", "Charges") + unitNote(l, d.currency))

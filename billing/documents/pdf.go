@@ -187,23 +187,65 @@ func (p *page) box(x, y, w, h float64, title string, rows [][2]string) {
 	}
 }
 
-// facts prints label–value pairs two to a row.
+// facts prints label–value pairs two to a row; a value too long for its
+// half (an invoice id, a long method label) gets a row of its own, never
+// cut.
 func (p *page) facts(pairs [][2]string) {
-	p.font("", 9)
 	col := p.width / 2
-	label := 32.0
-	for i, f := range pairs {
+	const label = 32.0
+	left := true // the next pair starts a row
+	for _, f := range pairs {
+		p.font("", 9)
+		wide := p.pdf.GetStringWidth(f[1]) > col-label-4
+		if wide && !left {
+			p.pdf.Ln(rowHeight)
+			left = true
+		}
 		p.font("B", 9)
 		p.pdf.CellFormat(label, rowHeight, f[0], "", 0, "L", false, 0, "")
 		p.font("", 9)
-		ln := 0
-		if i%2 == 1 || i == len(pairs)-1 {
-			ln = 1
+		if wide {
+			p.pdf.CellFormat(p.width-label, rowHeight, p.fit(f[1], p.width-label-1), "", 1, "L", false, 0, "")
+			continue
 		}
-		p.pdf.CellFormat(col-label, rowHeight, p.fit(f[1], col-label-1), "", ln, "L", false, 0, "")
+		p.pdf.CellFormat(col-label, rowHeight, f[1], "", 0, "L", false, 0, "")
+		if !left {
+			p.pdf.Ln(rowHeight)
+		}
+		left = !left
+	}
+	if !left {
+		p.pdf.Ln(rowHeight)
 	}
 	p.pdf.Ln(2)
 }
+
+// banner prints the amount a document is about, boxed and large: what a
+// reader looks for first ("청구 금액 263,711원"), with a line under it
+// (the due date).
+func (p *page) banner(label, amount, note string) {
+	x, y := margin, p.pdf.GetY()
+	p.pdf.SetFillColor(235, 239, 245)
+	p.pdf.SetDrawColor(60, 80, 120)
+	p.pdf.SetLineWidth(0.4)
+	p.pdf.Rect(x, y, p.width, 16, "FD")
+	p.pdf.SetLineWidth(0.2)
+	p.pdf.SetDrawColor(0, 0, 0)
+	p.pdf.SetXY(x+4, y+2)
+	p.font("B", 12)
+	p.pdf.CellFormat(p.width/2-4, 12, label, "", 0, "L", false, 0, "")
+	p.font("B", 16)
+	p.pdf.CellFormat(p.width/2-4, 8, amount, "", 2, "R", false, 0, "")
+	p.font("", 8.5)
+	p.pdf.SetX(x + p.width/2)
+	p.pdf.CellFormat(p.width/2-4, 4.5, note, "", 1, "R", false, 0, "")
+	p.pdf.SetXY(margin, y+20)
+}
+
+// printable writes what the font prints well: its bullet is a wide glyph
+// ("• • • •"), so masked digits print as asterisks, as Korean card slips
+// show them (VISA **** 4242).
+func printable(s string) string { return strings.ReplaceAll(s, "•", "*") }
 
 // section prints a section's heading.
 func (p *page) section(title string) {

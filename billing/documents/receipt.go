@@ -37,7 +37,7 @@ func (r *Renderer) ReceiptPDF(ctx context.Context, p *ent.Payment, lang locale.L
 	}
 	pg.facts([][2]string{
 		{l.Pick("결제 일시", "Paid at"), locale.DateTime(*p.PaidAt, loc)}, {l.Pick("결제 구분", "Payment"), locale.Enum(l, "payment", string(p.Kind))},
-		{l.Pick("결제 수단", "Method"), locale.Method(l, p.MethodLabel)}, {l.Pick("상태", "Status"), locale.Enum(l, "status", string(p.Status))},
+		{l.Pick("결제 수단", "Method"), printable(locale.Method(l, p.MethodLabel))}, {l.Pick("상태", "Status"), locale.Enum(l, "status", string(p.Status))},
 		{l.Pick("청구 그룹", "Billing group"), group}, {l.Pick("청구일", "Billed on"), locale.Date(p.BilledAt, loc)},
 	})
 	if p.Description != "" {
@@ -85,19 +85,28 @@ func (r *Renderer) invoicesPaid(ctx context.Context, pg *page, p *ent.Payment, l
 		{l.Pick("공급가액", "Supply value"), 17, "R"}, {l.Pick("부가세", "VAT"), 14, "R"}, {l.Pick("이번 결제", "Paid now"), 17, "R"},
 	}
 	var rows [][]string
-	var used, credit, det, tax, now int64
+	var used, disc, credit, det, tax, late, coins, now int64
 	for _, inv := range invs {
 		rows = append(rows, []string{inv.Month, inv.ID, n(inv.DeterminedAmount), n(inv.TaxAmount), n(paid[inv.ID])})
-		used, credit, det, tax, now = used+inv.UsageAmount, credit+inv.CreditAmount, det+inv.DeterminedAmount, tax+inv.TaxAmount, now+paid[inv.ID]
+		used, disc, credit, det, tax = used+inv.UsageAmount, disc+inv.DiscountAmount, credit+inv.CreditAmount, det+inv.DeterminedAmount, tax+inv.TaxAmount
+		late, coins, now = late+inv.LateFeeAmount, coins+inv.CoinAmount, now+paid[inv.ID]
 	}
 	pg.table(cols, rows, []string{l.Pick("합계", "Total"), "", n(det), n(tax), n(now)})
 	money := func(v int64) string { return locale.Money(l, v, p.Currency) }
-	return []total{
+	out := []total{
 		{l.Pick("이용 금액", "Used amount"), money(used), false},
+		{l.Pick("할인 금액", "Discounts"), deduction(l, disc, p.Currency), false},
 		{l.Pick("크레딧 사용", "Credits applied"), deduction(l, credit, p.Currency), false},
 		{l.Pick("확정 금액 (공급가액)", "Determined amount (supply value)"), money(det), false},
 		{l.Pick("부가가치세", "VAT"), money(tax), false},
-	}, nil
+	}
+	if late > 0 {
+		out = append(out, total{l.Pick("연체료", "Late fees"), money(late), false})
+	}
+	if coins > 0 {
+		out = append(out, total{l.Pick("코인 사용", "Coins applied"), deduction(l, coins, p.Currency), false})
+	}
+	return out, nil
 }
 
 // coinReceipt shows what a coin purchase bought: the charged coins and the

@@ -169,7 +169,7 @@ func (r *Renderer) UsageConfirmationPDF(ctx context.Context, bg *ent.BillingGrou
 	p.facts([][2]string{
 		{l.Pick("이용 기간", "Period"), d.period()}, {l.Pick("청구월", "Billing month"), locale.Month(l, m)},
 		{l.Pick("청구 그룹", "Billing group"), bg.Name}, {l.Pick("회원 ID", "Account"), d.rec.account.Email},
-		{l.Pick("청구서 번호", "Invoice no."), invNo}, {l.Pick("통화", "Currency"), d.currency},
+		{l.Pick("통화", "Currency"), d.currency}, {l.Pick("청구서 번호", "Invoice no."), invNo},
 	})
 	p.section(l.Pick("서비스 이용 내역", "Services used") + unitNote(l, d.currency))
 	d.lineTable(p)

@@ -121,12 +121,12 @@ func TestDemoDocuments(t *testing.T) {
 		"크레딧 사용", minus(won("creditAmount.amount"))+"원", "위와 같이 클라우드 서비스를 이용하였음을 확인합니다")
 
 	text = pdfText(t, download(t, str(inv, "documentUrl"), "application/pdf"))
-	mustContain(t, "the invoice", text, "청구서", str(inv, "id"), "납부 기한", "2026-11-14", "신용카드 · VISA •••• 4242",
+	mustContain(t, "the invoice", text, "청구서", str(inv, "id"), "납부 기한", "2026-11-14", "신용카드 · VISA **** 4242", "청구 금액", "부가세 포함 · 납부 완료",
 		"확정 금액 (공급가액)", won("determinedAmount.amount")+"원", "결제 금액", won("paymentAmount.amount")+"원", "납부 완료")
 
 	pay := get(inv, "payments.0").(map[string]any)
 	text = pdfText(t, download(t, str(pay, "receiptUrl"), "application/pdf"))
-	mustContain(t, "the receipt", text, "영수증", str(pay, "receiptId"), "VISA •••• 4242", "자동 결제", "결제 완료",
+	mustContain(t, "the receipt", text, "영수증", str(pay, "receiptId"), "VISA **** 4242", "자동 결제", "결제 완료",
 		"공급가액", "부가가치세", won("taxAmount.amount")+"원", won("paymentAmount.amount")+"원", "세금계산서가 아닙니다")
 	mustNotContain(t, "the receipt", text, "AUTOMATIC", "SUCCESSFUL", "????")
 
