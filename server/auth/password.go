@@ -55,16 +55,22 @@ func HashingBacklog() int { return int(hashWaiting.Load()) }
 // limit was set (for /metrics: it never exceeds the limit).
 func HashingPeak() int { return int(hashPeak.Load()) }
 
+// hashSlots is the semaphore of running hashes, made with the default
+// size if LimitHashing was not called.
+func hashSlots() chan struct{} {
+	if hashers.Load() == nil {
+		slots := make(chan struct{}, defaultHashers())
+		hashers.CompareAndSwap(nil, &slots)
+	}
+	return *hashers.Load()
+}
+
 // HoldHashing takes every hashing slot until release is called, so that
 // password hashes wait for their turn as they do when the server is busy.
 // Tests use it to show the sign-in gate at work without depending on how
 // fast this machine hashes.
 func HoldHashing() (release func()) {
-	if hashers.Load() == nil {
-		slots := make(chan struct{}, defaultHashers())
-		hashers.CompareAndSwap(nil, &slots)
-	}
-	slots := *hashers.Load()
+	slots := hashSlots()
 	for i := 0; i < cap(slots); i++ {
 		slots <- struct{}{}
 	}
@@ -77,11 +83,7 @@ func HoldHashing() (release func()) {
 
 // hashing runs f when its turn comes.
 func hashing(f func()) {
-	if hashers.Load() == nil {
-		slots := make(chan struct{}, defaultHashers())
-		hashers.CompareAndSwap(nil, &slots)
-	}
-	slots := *hashers.Load()
+	slots := hashSlots()
 	hashWaiting.Add(1)
 	slots <- struct{}{}
 	hashWaiting.Add(-1)
