@@ -874,30 +874,30 @@ type ComplexityRoot struct {
 type AccountResolver interface {
 	Organization(ctx context.Context, obj *ent.Account) (*ent.Organization, error)
 	APITokens(ctx context.Context, obj *ent.Account) ([]*ent.APIToken, error)
-	PaymentMethods(ctx context.Context, obj *ent.Account) ([]*ent.PaymentMethod, error)
-	AllowedPaymentMethodTypes(ctx context.Context, obj *ent.Account) ([]paymentmethod.Type, error)
 	Coins(ctx context.Context, obj *ent.Account) (*model.CoinWallet, error)
-	CashReceipt(ctx context.Context, obj *ent.Account) (*model.CashReceipt, error)
 	Language(ctx context.Context, obj *ent.Account) (model.Language, error)
 	BillingProfile(ctx context.Context, obj *ent.Account) (*model.BillingProfile, error)
+	PaymentMethods(ctx context.Context, obj *ent.Account) ([]*ent.PaymentMethod, error)
+	AllowedPaymentMethodTypes(ctx context.Context, obj *ent.Account) ([]paymentmethod.Type, error)
+	CashReceipt(ctx context.Context, obj *ent.Account) (*model.CashReceipt, error)
 }
 type BillingGroupResolver interface {
 	Organization(ctx context.Context, obj *ent.BillingGroup) (*ent.Organization, error)
 	Grants(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Grant, error)
 	Contracts(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Contract, error)
+	Promotions(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Promotion, error)
+	Discounts(ctx context.Context, obj *ent.BillingGroup, month *scalars.Month) ([]*ent.Discount, error)
+	Credits(ctx context.Context, obj *ent.BillingGroup, typeArg *credit.Type, status *credit.Status, includeClosed *bool, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.CreditConnection, error)
+	CreditSummary(ctx context.Context, obj *ent.BillingGroup) (*model.CreditSummary, error)
+	Invoices(ctx context.Context, obj *ent.BillingGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.InvoiceConnection, error)
+	Invoice(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) (*ent.Invoice, error)
+	Payments(ctx context.Context, obj *ent.BillingGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.PaymentConnection, error)
+	TaxInvoices(ctx context.Context, obj *ent.BillingGroup) ([]*ent.TaxInvoice, error)
 	Usage(ctx context.Context, obj *ent.BillingGroup, month scalars.Month, region *string) (*model.UsageReport, error)
 	CurrentUsage(ctx context.Context, obj *ent.BillingGroup) (*model.UsageReport, error)
 	ChannelUsage(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) ([]*model.ChannelUsage, error)
 	ServiceUsageStatus(ctx context.Context, obj *ent.BillingGroup, region *string) ([]*model.ServiceUsageStatus, error)
-	Promotions(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Promotion, error)
 	BillingTrend(ctx context.Context, obj *ent.BillingGroup, months *int) (*model.BillingTrend, error)
-	Invoices(ctx context.Context, obj *ent.BillingGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.InvoiceConnection, error)
-	Invoice(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) (*ent.Invoice, error)
-	Credits(ctx context.Context, obj *ent.BillingGroup, typeArg *credit.Type, status *credit.Status, includeClosed *bool, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.CreditConnection, error)
-	CreditSummary(ctx context.Context, obj *ent.BillingGroup) (*model.CreditSummary, error)
-	Discounts(ctx context.Context, obj *ent.BillingGroup, month *scalars.Month) ([]*ent.Discount, error)
-	Payments(ctx context.Context, obj *ent.BillingGroup, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.PaymentConnection, error)
-	TaxInvoices(ctx context.Context, obj *ent.BillingGroup) ([]*ent.TaxInvoice, error)
 }
 type CoinChargeResolver interface {
 	ChargedAmount(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error)
@@ -943,6 +943,7 @@ type DiscountResolver interface {
 	Usages(ctx context.Context, obj *ent.Discount) ([]*model.DiscountUsage, error)
 }
 type InvoiceResolver interface {
+	DocumentURL(ctx context.Context, obj *ent.Invoice, language *model.Language) (string, error)
 	Month(ctx context.Context, obj *ent.Invoice) (scalars.Month, error)
 	BillingGroup(ctx context.Context, obj *ent.Invoice) (*ent.BillingGroup, error)
 	UsageAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
@@ -957,7 +958,6 @@ type InvoiceResolver interface {
 	PaidAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
 	Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error)
 	Payments(ctx context.Context, obj *ent.Invoice) ([]*ent.Payment, error)
-	DocumentURL(ctx context.Context, obj *ent.Invoice, language *model.Language) (string, error)
 }
 type InvoiceLineResolver interface {
 	Region(ctx context.Context, obj *ent.InvoiceLine) (string, error)
@@ -983,31 +983,31 @@ type MutationResolver interface {
 	CreateService(ctx context.Context, input model.CreateServiceInput) (*model.ServicePayload, error)
 	CreateContract(ctx context.Context, input model.CreateContractInput) (*model.ContractPayload, error)
 	EndContract(ctx context.Context, input model.EndContractInput) (*model.ContractPayload, error)
-	RecordUsage(ctx context.Context, input model.RecordUsageInput) (*model.RecordUsagePayload, error)
-	RunBillingJobs(ctx context.Context, input *model.RunBillingJobsInput) (*model.RunBillingJobsPayload, error)
 	CreatePromotion(ctx context.Context, input model.CreatePromotionInput) (*model.PromotionPayload, error)
-	IssueUsageConfirmation(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
-	ExportUsageDetails(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
+	ChargeCoins(ctx context.Context, input model.ChargeCoinsInput) (*model.ChargeCoinsPayload, error)
+	ShareCoins(ctx context.Context, input model.ShareCoinsInput) (*model.ShareCoinsPayload, error)
+	UnshareCoins(ctx context.Context, input model.ShareCoinsInput) (*model.ShareCoinsPayload, error)
+	CreateCoupon(ctx context.Context, input model.CreateCouponInput) (*model.CouponPayload, error)
+	RegisterCoupon(ctx context.Context, input model.RegisterCouponInput) (*model.RegisterCouponPayload, error)
+	CreateDiscount(ctx context.Context, input model.CreateDiscountInput) (*model.DiscountPayload, error)
 	GrantCredit(ctx context.Context, input model.GrantCreditInput) (*model.CreditPayload, error)
 	RecoverCredit(ctx context.Context, input model.CreditIDInput) (*model.CreditPayload, error)
 	RefundPaidCredit(ctx context.Context, input model.CreditIDInput) (*model.CreditPayload, error)
 	SellPaidCredit(ctx context.Context, input model.SellPaidCreditInput) (*model.CreditPayload, error)
 	ApplyWelcomeCredit(ctx context.Context, input model.ApplyWelcomeCreditInput) (*model.CreditPayload, error)
 	TransferCredit(ctx context.Context, input model.TransferCreditInput) (*model.TransferCreditPayload, error)
-	CreateCoupon(ctx context.Context, input model.CreateCouponInput) (*model.CouponPayload, error)
-	RegisterCoupon(ctx context.Context, input model.RegisterCouponInput) (*model.RegisterCouponPayload, error)
-	CreateDiscount(ctx context.Context, input model.CreateDiscountInput) (*model.DiscountPayload, error)
+	IssueUsageConfirmation(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
+	ExportUsageDetails(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
+	UpdateBillingProfile(ctx context.Context, input model.UpdateBillingProfileInput) (*model.AccountPayload, error)
+	RunBillingJobs(ctx context.Context, input *model.RunBillingJobsInput) (*model.RunBillingJobsPayload, error)
 	RegisterPaymentMethod(ctx context.Context, input model.RegisterPaymentMethodInput) (*model.PaymentMethodPayload, error)
 	ChangePaymentMethod(ctx context.Context, input model.ChangePaymentMethodInput) (*model.PaymentMethodPayload, error)
-	ChargeCoins(ctx context.Context, input model.ChargeCoinsInput) (*model.ChargeCoinsPayload, error)
-	ShareCoins(ctx context.Context, input model.ShareCoinsInput) (*model.ShareCoinsPayload, error)
-	UnshareCoins(ctx context.Context, input model.ShareCoinsInput) (*model.ShareCoinsPayload, error)
 	PayInstantly(ctx context.Context, input model.PayInstantlyInput) (*model.PaymentPayload, error)
 	ApplyCashReceipt(ctx context.Context, input model.ApplyCashReceiptInput) (*model.AccountPayload, error)
 	CancelCashReceipt(ctx context.Context) (*model.AccountPayload, error)
 	SimulateDeposit(ctx context.Context, input model.SimulateDepositInput) (*model.PaymentPayload, error)
 	CertifyBusiness(ctx context.Context, input model.CertifyBusinessInput) (*model.AccountPayload, error)
-	UpdateBillingProfile(ctx context.Context, input model.UpdateBillingProfileInput) (*model.AccountPayload, error)
+	RecordUsage(ctx context.Context, input model.RecordUsageInput) (*model.RecordUsagePayload, error)
 }
 type PaymentResolver interface {
 	BillingGroup(ctx context.Context, obj *ent.Payment) (*ent.BillingGroup, error)
@@ -1029,12 +1029,12 @@ type PromotionResolver interface {
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []string) ([]ent.Noder, error)
+	AuditLog(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.AuditEventConnection, error)
+	Services(ctx context.Context) ([]*ent.Service, error)
+	Regions(ctx context.Context) ([]*ent.Region, error)
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	BillingGroup(ctx context.Context, id string) (*ent.BillingGroup, error)
 	BillingPolicy(ctx context.Context) (*model.BillingPolicy, error)
-	Services(ctx context.Context) ([]*ent.Service, error)
-	Regions(ctx context.Context) ([]*ent.Region, error)
-	AuditLog(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.AuditEventConnection, error)
 	SearchOrganizations(ctx context.Context, query string, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.OrganizationConnection, error)
 	SearchAccounts(ctx context.Context, query string, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.AccountConnection, error)
 	SearchBillingGroups(ctx context.Context, query string, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int) (*ent.BillingGroupConnection, error)
@@ -7397,69 +7397,7 @@ The builtin Time type
 """
 scalar Time
 `, BuiltIn: false},
-	{Name: "../../schema.graphqls", Input: `# cloudbill's hand-written GraphQL API. The entity types, connections,
-# orderings and filters come from ent (graph/ent.graphqls, generated);
-# this file adds the API contract of docs/api.md around them.
-
-"An exact decimal number as a string (\"12345\", \"0.5\"); never a float."
-scalar Decimal
-"A calendar month, \"2026-10\"."
-scalar Month
-"An RFC 3339 instant with offset."
-scalar DateTime
-"An ISO 4217 currency code, e.g. \"KRW\"."
-scalar CurrencyCode
-
-"An amount of money: an exact decimal in major units and its currency."
-type Money {
-  amount: Decimal!
-  currency: CurrencyCode!
-}
-
-enum Role {
-  MASTER
-  BILLING_MANAGER
-  MEMBER
-  PARTNER
-  OPERATOR
-}
-
-"The caller of the request."
-type Viewer {
-  "The signed-in account (null for an operator token without an account)."
-  account: Account @goField(forceResolver: true)
-  roles: [Role!]!
-  organization: Organization @goField(forceResolver: true)
-  "The billing groups the caller may see (R-04)."
-  billingGroups: [BillingGroup!]! @goField(forceResolver: true)
-}
-
-"The billing calendar in force (R-48); times are in timeZone."
-type BillingPolicy {
-  name: String!
-  timeZone: String!
-  currency: CurrencyCode!
-  issueDay: Int!
-  regularPaymentFirstDay: Int!
-  regularPaymentLastDay: Int!
-  instantPayOpenHour: Int!
-  instantPayCloseHour: Int!
-  bankRegistrationClosedFromHour: Int!
-  bankRegistrationClosedUntilHour: Int!
-  vatRate: Decimal!
-  lateFeeRate: Decimal!
-  minTransferAmount: Money!
-  minCardAmount: Money!
-}
-
-extend type Query {
-  viewer: Viewer!
-  billingGroup(id: ID!): BillingGroup
-  billingPolicy: BillingPolicy!
-  "The service catalog with prices."
-  services: [Service!]!
-  regions: [Region!]!
-}
+	{Name: "../schema/accounts.graphqls", Input: `# Accounts, sign-in and tokens, billing groups and their role grants, invitations (docs/rules.md §1).
 
 extend type Account {
   organization: Organization!
@@ -7475,7 +7413,6 @@ extend type BillingGroup {
   organization: Organization!
   "Role grants on this billing group; master only."
   grants: [Grant!]!
-  contracts: [Contract!]!
 }
 
 extend type Price {
@@ -7601,6 +7538,42 @@ input AcceptInvitationInput {
   token: String!
 }
 
+type Mutation {
+  signUp(input: SignUpInput!): AuthPayload!
+  login(input: LoginInput!): AuthPayload!
+  refreshToken(input: RefreshTokenInput!): RefreshTokenPayload!
+  changeBillingEmail(input: ChangeBillingEmailInput!): AccountPayload!
+  createApiToken(input: CreateApiTokenInput!): CreateApiTokenPayload!
+  revokeApiToken(input: RevokeApiTokenInput!): RevokeApiTokenPayload!
+  createBillingGroup(input: CreateBillingGroupInput!): BillingGroupPayload!
+  grantBillingGroupRole(input: BillingGroupRoleInput!): BillingGroupPayload!
+  revokeBillingGroupRole(input: BillingGroupRoleInput!): BillingGroupPayload!
+  "Invite an email to join the organization as a member (master only); the invitee accepts while signed in."
+  inviteMember(input: InviteMemberInput!): InviteMemberPayload!
+  "Accept an invitation as the invited account: it joins the inviting organization as a member, with a new session. An account that holds anything — payment methods, coins, credits, API tokens, members, usage or any billing history — is never moved (ACCOUNT_NOT_EMPTY)."
+  acceptInvitation(input: AcceptInvitationInput!): AuthPayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/audit.graphqls", Input: `# The audit log.
+
+extend type Query {
+  "Mutations recorded for the caller's organization (master), or all (operators); newest first."
+  auditLog(after: Cursor, first: Int, before: Cursor, last: Int): AuditEventConnection!
+}
+`, BuiltIn: false},
+	{Name: "../schema/catalog.graphqls", Input: `# The catalog: regions, services and prices, contracts, promotions (docs/rules.md §2).
+
+extend type Query {
+  "The service catalog with prices."
+  services: [Service!]!
+  regions: [Region!]!
+}
+
+extend type BillingGroup {
+  contracts: [Contract!]!
+  promotions: [Promotion!]!
+}
+
 input CreateRegionInput {
   code: String!
   name: String!
@@ -7661,28 +7634,631 @@ type ContractPayload {
   contract: Contract!
 }
 
-type Mutation {
-  signUp(input: SignUpInput!): AuthPayload!
-  login(input: LoginInput!): AuthPayload!
-  refreshToken(input: RefreshTokenInput!): RefreshTokenPayload!
-  changeBillingEmail(input: ChangeBillingEmailInput!): AccountPayload!
-  createApiToken(input: CreateApiTokenInput!): CreateApiTokenPayload!
-  revokeApiToken(input: RevokeApiTokenInput!): RevokeApiTokenPayload!
-  createBillingGroup(input: CreateBillingGroupInput!): BillingGroupPayload!
-  grantBillingGroupRole(input: BillingGroupRoleInput!): BillingGroupPayload!
-  revokeBillingGroupRole(input: BillingGroupRoleInput!): BillingGroupPayload!
-  "Invite an email to join the organization as a member (master only); the invitee accepts while signed in."
-  inviteMember(input: InviteMemberInput!): InviteMemberPayload!
-  "Accept an invitation as the invited account: it joins the inviting organization as a member, with a new session. An account that holds anything — payment methods, coins, credits, API tokens, members, usage or any billing history — is never moved (ACCOUNT_NOT_EMPTY)."
-  acceptInvitation(input: AcceptInvitationInput!): AuthPayload!
+extend type Mutation {
   createRegion(input: CreateRegionInput!): RegionPayload!
   createService(input: CreateServiceInput!): ServicePayload!
   createContract(input: CreateContractInput!): ContractPayload!
   endContract(input: EndContractInput!): ContractPayload!
+  createPromotion(input: CreatePromotionInput!): PromotionPayload!
 }
 
-# ---------------------------------------------------------------------------
-# Usage, rating and invoices (docs/rules.md §2, §5)
+extend type Promotion {
+  "How many of the provided units this billing group uses now."
+  numberUsed: Int!
+}
+
+input CreatePromotionInput {
+  name: String!
+  serviceCode: String!
+  provisionType: String!
+  pricingPlan: String!
+  numberProvided: Int!
+  "Only for this billing group; offered to every group when omitted."
+  billingGroupId: ID
+}
+
+type PromotionPayload {
+  promotion: Promotion!
+}
+`, BuiltIn: false},
+	{Name: "../schema/coins.graphqls", Input: `# Coins: the prepaid wallet, charges and sharing (docs/rules.md §3).
+
+extend type Account {
+  coins: CoinWallet!
+}
+
+"Coins of an account: charged + bonus = balance (R-31)."
+type CoinWallet {
+  balance: Money!
+  bonus: Money!
+  charged: Money!
+  "Charges, of a month (YYYY-MM) or a year (YYYY), newest first."
+  charges(period: String): [CoinCharge!]! @goField(forceResolver: true)
+  "Coins spent, of a month or a year, newest first."
+  usages(period: String): [CoinUsageEntry!]! @goField(forceResolver: true)
+  "Charges other accounts shared with this one (R-32)."
+  sharedWithMe: [CoinCharge!]! @goField(forceResolver: true)
+  "This account's charges shared with others: which charge, with whom (R-32)."
+  shares: [CoinShareEntry!]! @goField(forceResolver: true)
+}
+
+type CoinShareEntry {
+  charge: CoinCharge!
+  account: Account!
+  sharedAt: DateTime!
+}
+
+extend type CoinCharge {
+  chargedAmount: Money!
+  bonusAmount: Money!
+  chargedRemaining: Money!
+  bonusRemaining: Money!
+  sharedWith: [Account!]!
+  payment: Payment!
+}
+
+type CoinUsageEntry {
+  invoice: Invoice!
+  bonusAmount: Money!
+  chargedAmount: Money!
+  occurredAt: DateTime!
+}
+
+input ChargeCoinsInput {
+  amount: Decimal!
+  paymentMethodId: ID!
+  idempotencyKey: String!
+}
+
+type ChargeCoinsPayload {
+  charge: CoinCharge
+  payment: Payment!
+  wallet: CoinWallet!
+}
+
+input ShareCoinsInput {
+  chargeId: ID!
+  accountIds: [ID!]!
+}
+
+type ShareCoinsPayload {
+  charge: CoinCharge!
+}
+
+extend type Mutation {
+  chargeCoins(input: ChargeCoinsInput!): ChargeCoinsPayload!
+  shareCoins(input: ShareCoinsInput!): ShareCoinsPayload!
+  unshareCoins(input: ShareCoinsInput!): ShareCoinsPayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/core.graphqls", Input: `# The parts every client starts from: scalars, money, the caller (viewer) and the billing calendar in force.
+
+"An exact decimal number as a string (\"12345\", \"0.5\"); never a float."
+scalar Decimal
+
+"A calendar month, \"2026-10\"."
+scalar Month
+
+"An RFC 3339 instant with offset."
+scalar DateTime
+
+"An ISO 4217 currency code, e.g. \"KRW\"."
+scalar CurrencyCode
+
+"An amount of money: an exact decimal in major units and its currency."
+type Money {
+  amount: Decimal!
+  currency: CurrencyCode!
+}
+
+enum Role {
+  MASTER
+  BILLING_MANAGER
+  MEMBER
+  PARTNER
+  OPERATOR
+}
+
+"The caller of the request."
+type Viewer {
+  "The signed-in account (null for an operator token without an account)."
+  account: Account @goField(forceResolver: true)
+  roles: [Role!]!
+  organization: Organization @goField(forceResolver: true)
+  "The billing groups the caller may see (R-04)."
+  billingGroups: [BillingGroup!]! @goField(forceResolver: true)
+}
+
+"The billing calendar in force (R-48); times are in timeZone."
+type BillingPolicy {
+  name: String!
+  timeZone: String!
+  currency: CurrencyCode!
+  issueDay: Int!
+  regularPaymentFirstDay: Int!
+  regularPaymentLastDay: Int!
+  instantPayOpenHour: Int!
+  instantPayCloseHour: Int!
+  bankRegistrationClosedFromHour: Int!
+  bankRegistrationClosedUntilHour: Int!
+  vatRate: Decimal!
+  lateFeeRate: Decimal!
+  minTransferAmount: Money!
+  minCardAmount: Money!
+}
+
+extend type Query {
+  viewer: Viewer!
+  billingGroup(id: ID!): BillingGroup
+  billingPolicy: BillingPolicy!
+}
+`, BuiltIn: false},
+	{Name: "../schema/coupons.graphqls", Input: `# Coupons and discounts (docs/rules.md §3).
+
+type DiscountUsage {
+  invoice: Invoice!
+  serviceCode: String!
+  amount: Money!
+}
+
+extend type Discount {
+  month: Month!
+  percentage: Decimal!
+  serviceCodes: [String!]!
+  "The amount it took off each invoice line (R-29)."
+  usages: [DiscountUsage!]!
+}
+
+extend type Coupon {
+  "The credit it grants (CREDIT coupons)."
+  amount: Money
+  "The percentage off the month of redemption (DISCOUNT coupons)."
+  discountPercentage: Decimal
+  serviceCodes: [String!]!
+}
+
+extend type BillingGroup {
+  "Discounts, of one month or all."
+  discounts(month: Month): [Discount!]!
+}
+
+input CreateCouponInput {
+  code: String!
+  name: String!
+  "The credit granted; omit for a discount coupon."
+  amount: Decimal
+  "A discount coupon's percentage off the month of redemption."
+  discountPercentage: Decimal
+  validFrom: DateTime!
+  validUntil: DateTime!
+  maxRedemptions: Int!
+  "How long the granted credit is valid, in days."
+  creditValidDays: Int
+  serviceCodes: [String!]
+}
+
+type CouponPayload {
+  coupon: Coupon!
+}
+
+input RegisterCouponInput {
+  billingGroupId: ID!
+  code: String!
+  idempotencyKey: String!
+}
+
+type RegisterCouponPayload {
+  credit: Credit
+  discount: Discount
+}
+
+input CreateDiscountInput {
+  billingGroupId: ID!
+  month: Month!
+  name: String!
+  percentage: Decimal!
+  serviceCodes: [String!]
+  conditions: String
+}
+
+type DiscountPayload {
+  discount: Discount!
+}
+
+extend type Mutation {
+  createCoupon(input: CreateCouponInput!): CouponPayload!
+  registerCoupon(input: RegisterCouponInput!): RegisterCouponPayload!
+  createDiscount(input: CreateDiscountInput!): DiscountPayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/credits.graphqls", Input: `# Credits: free and paid credits, their history, transfers (docs/rules.md §3).
+
+extend type Credit {
+  billingGroup: BillingGroup!
+  accumulatedAmount: Money!
+  usedAmount: Money!
+  "What can still be spent: accumulated − used − expired − transferred − recovered − refunded."
+  remainingAmount: Money!
+  "The services it pays; empty means all eligible services."
+  serviceCodes: [String!]!
+  "Every change, newest first (R-21)."
+  history(after: Cursor, first: Int, before: Cursor, last: Int): CreditEntryConnection!
+}
+
+extend type CreditEntry {
+  "Signed change to the remaining amount."
+  amount: Money!
+  "The invoice a USE paid."
+  invoice: Invoice
+  "The other billing group of a transfer (null when the caller may not see it)."
+  counterpartBillingGroup: BillingGroup
+}
+
+"What a billing group can spend now (R-20)."
+type CreditSummary {
+  free: Money!
+  paid: Money!
+  total: Money!
+}
+
+extend type BillingGroup {
+  "Credits, newest first; emptied terminal credits disappear 3 months after closing unless includeClosed (R-28). Billing managers, the master and operators only (R-06)."
+  credits(type: CreditType, status: CreditStatus, includeClosed: Boolean = false, after: Cursor, first: Int, before: Cursor, last: Int): CreditConnection!
+  creditSummary: CreditSummary!
+}
+
+input GrantCreditInput {
+  billingGroupId: ID!
+  name: String!
+  type: CreditType!
+  amount: Decimal!
+  startsAt: DateTime!
+  endsAt: DateTime!
+  serviceCodes: [String!]
+}
+
+type CreditPayload {
+  credit: Credit!
+  "The payment a sale or refund made (R-27, R-40): the purchase of sellPaidCredit, the refund of refundPaidCredit; null for the others."
+  payment: Payment
+}
+
+input CreditIdInput {
+  creditId: ID!
+  "Required by refundPaidCredit, which moves money (R-50); recoverCredit takes it too. The same key with the same input answers the first result."
+  idempotencyKey: String
+}
+
+input SellPaidCreditInput {
+  billingGroupId: ID!
+  name: String!
+  amount: Decimal!
+  "A card or bank account of the billing group's organization's master, charged for the credit (R-27, R-40)."
+  paymentMethodId: ID!
+  idempotencyKey: String!
+}
+
+input ApplyWelcomeCreditInput {
+  serviceField: String!
+  signupPath: String!
+  marketingConsent: Boolean!
+}
+
+input TransferCreditInput {
+  creditId: ID!
+  toBillingGroupId: ID!
+  amount: Decimal!
+  idempotencyKey: String!
+}
+
+type TransferCreditPayload {
+  from: Credit!
+  to: Credit!
+}
+
+extend type Mutation {
+  "Grants a free credit (R-25); paid credits are sold (sellPaidCredit)."
+  grantCredit(input: GrantCreditInput!): CreditPayload!
+  recoverCredit(input: CreditIdInput!): CreditPayload!
+  "Refunds what is left of a paid credit to the method that bought it (R-27): the credit is REFUNDED with a REFUND entry of its remainder at once, and a CREDIT_REFUND payment of that amount goes to the gateway; what the credit already paid stays paid. Should the gateway refuse the refund, the remainder is given back to the credit (AVAILABLE again) and PAYMENT_DECLINED is answered beside the payload."
+  refundPaidCredit(input: CreditIdInput!): CreditPayload!
+  "Sells a paid credit (R-27): a CREDIT_PURCHASE payment charged to the master's method; the credit opens, valid 5 years, once the payment succeeds. A declined charge answers PAYMENT_DECLINED; a gateway that does not answer, PAYMENT_PENDING (ask again with the same idempotencyKey once it settles)."
+  sellPaidCredit(input: SellPaidCreditInput!): CreditPayload!
+  applyWelcomeCredit(input: ApplyWelcomeCreditInput!): CreditPayload!
+  transferCredit(input: TransferCreditInput!): TransferCreditPayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/documents.graphqls", Input: `# What customers read: languages, billing profiles, the documents of a month (R-47).
+
+input DocumentInput {
+  billingGroupId: ID!
+  month: Month!
+  "The document's language; the payer's (Account.language) when omitted."
+  language: Language
+}
+
+type DocumentPayload {
+  "A short-lived signed download URL."
+  url: String!
+  expiresAt: DateTime!
+}
+
+extend type Mutation {
+  "A printable PDF usage confirmation of the month (R-47)."
+  issueUsageConfirmation(input: DocumentInput!): DocumentPayload!
+  "The month's detailed fees as an Excel file (R-47)."
+  exportUsageDetails(input: DocumentInput!): DocumentPayload!
+  "Sets the caller's own language and billing profile."
+  updateBillingProfile(input: UpdateBillingProfileInput!): AccountPayload!
+}
+
+"The language of documents and notifications."
+enum Language {
+  "Korean"
+  KO
+  "English"
+  EN
+}
+
+"Whom an account's documents are addressed to."
+type BillingProfile {
+  "A business's registered name (상호) or a person's name; documents use the organization's name while it is unset."
+  legalName: String
+  "The business registration number (사업자등록번호), 10 digits; tax invoices name it (R-46)."
+  businessRegistrationNumber: String
+  representativeName: String
+  address: String
+}
+
+extend type Account {
+  "Documents and notifications are written in it: KO for domestic accounts and EN for international ones, unless the account chose (updateBillingProfile)."
+  language: Language! @goField(forceResolver: true)
+  "The account itself, its master and operators only."
+  billingProfile: BillingProfile!
+}
+
+input UpdateBillingProfileInput {
+  "Each field given replaces the stored one; an empty string clears it."
+  language: Language
+  legalName: String
+  businessRegistrationNumber: String
+  representativeName: String
+  address: String
+}
+
+extend type Invoice {
+  "A short-lived signed link to the invoice as a PDF, in the payer's language unless asked."
+  documentUrl(language: Language): String!
+}
+`, BuiltIn: false},
+	{Name: "../schema/invoicing.graphqls", Input: `# Invoices and the billing calendar's jobs that issue and collect them (docs/rules.md §5).
+
+"An invoice line: one region × service (R-39)."
+type InvoiceLine {
+  region: String!
+  serviceCode: String!
+  serviceName: String!
+  usedAmount: Money!
+  discountAmount: Money!
+  creditAmount: Money!
+  determinedAmount: Money!
+}
+
+extend type Invoice {
+  month: Month!
+  billingGroup: BillingGroup!
+  usageAmount: Money!
+  discountAmount: Money!
+  creditAmount: Money!
+  "Usage − discounts − credits."
+  determinedAmount: Money!
+  "VAT on the determined amount, rounded down."
+  taxAmount: Money!
+  coinAmount: Money!
+  lateFeeAmount: Money!
+  "Determined + tax + late fees − coins."
+  paymentAmount: Money!
+  "What is still unpaid."
+  amountDue: Money!
+  paidAmount: Money!
+  "In the order region, then service code."
+  lines: [InvoiceLine!]!
+}
+
+extend type BillingGroup {
+  invoices(after: Cursor, first: Int, before: Cursor, last: Int): InvoiceConnection!
+  invoice(month: Month!): Invoice
+}
+
+input RunBillingJobsInput {
+  "The instant to run the calendar at; now when omitted. Every step due since the last run runs first, in order; an instant no later than the last run does nothing new; in production an instant ahead of the server's clock is refused."
+  at: DateTime
+}
+
+type RunBillingJobsPayload {
+  at: DateTime!
+  issued: Int!
+  "Automatic payments that succeeded."
+  charged: Int!
+  "Automatic payments the gateway declined."
+  failed: Int!
+  outstanding: Int!
+  lateFees: Int!
+  expired: Int!
+  "The instant the calendar has now run through: at, or the later instant an earlier run reached."
+  ranThrough: DateTime!
+  "Calendar instants run, in order: each one a step fell due at since the last run, then at."
+  steps: Int!
+  "The billing groups (invoices, payments, credits) a step failed for in this run; the others went on. Each is recorded and retried by later runs."
+  stepFailures: [BillingJobFailure!]!
+}
+
+"A step of the billing jobs that failed for one subject."
+type BillingJobFailure {
+  "issue, coins, reconcile, autopay, outstanding, late_fee, tax_invoice or expiry."
+  step: String!
+  billingGroupId: ID!
+  "The billing group, invoice, payment or credit the step failed for."
+  subjectId: ID!
+  month: Month
+  "What tells attempts apart: the month issued, the day of an automatic payment."
+  key: String!
+  error: String!
+  "Runs it has failed in so far."
+  attempts: Int!
+}
+
+extend type Mutation {
+  runBillingJobs(input: RunBillingJobsInput): RunBillingJobsPayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/payments.graphqls", Input: `# Payment methods, payments and receipts, cash receipts and tax invoices (docs/rules.md §4, §5).
+
+extend type Account {
+  "The account's registered payment methods (R-33..R-37)."
+  paymentMethods: [PaymentMethod!]!
+  "What this account may register or change to (R-33)."
+  allowedPaymentMethodTypes: [PaymentMethodType!]!
+  "Automatic cash receipts (individuals, R-46); null when not applied for."
+  cashReceipt: CashReceipt
+}
+
+type CashReceipt {
+  type: CashReceiptType!
+  "Masked: only the last four digits."
+  identifier: String!
+}
+
+enum CashReceiptType {
+  INCOME_DEDUCTION
+  EXPENSE_PROOF
+}
+
+extend type Payment {
+  "The receipt number, R-YYYYMMDD-XXXXXXXX."
+  receiptId: String!
+  billingGroup: BillingGroup
+  "The method as it was when paying, e.g. VISA •••• 4242."
+  method: String!
+  amount: Money!
+  "What the paid invoices add up to (R-40)."
+  usageAmount: Money!
+  creditAmount: Money!
+  determinedAmount: Money!
+  taxAmount: Money!
+  invoices: [Invoice!]!
+  "A short-lived signed link to the receipt PDF (successful payments), in the payer's language unless asked."
+  receiptUrl(language: Language): String
+}
+
+extend type Invoice {
+  payments: [Payment!]!
+}
+
+extend type BillingGroup {
+  "Every payment attempt, newest first (R-40)."
+  payments(after: Cursor, first: Int, before: Cursor, last: Int): PaymentConnection!
+  "Tax invoices of business customers (R-46)."
+  taxInvoices: [TaxInvoice!]!
+}
+
+type TaxInvoice {
+  month: Month!
+  supplyAmount: Money!
+  taxAmount: Money!
+  issuedAt: DateTime!
+}
+
+input BankAccountInput {
+  bankCode: String!
+  accountNumber: String!
+  holderName: String!
+}
+
+enum RegisterPaymentMethodType {
+  CARD
+  BANK_TRANSFER
+}
+
+input RegisterPaymentMethodInput {
+  type: RegisterPaymentMethodType!
+  "The token the gateway's browser SDK returned; never a card number."
+  cardToken: String
+  bankAccount: BankAccountInput
+  corporate: Boolean
+  "For corporate cards: must be the corporation's name."
+  holderName: String
+  consentPaymentInfo: Boolean!
+  consentRecurring: Boolean!
+}
+
+type PaymentMethodPayload {
+  paymentMethod: PaymentMethod!
+}
+
+input ChangePaymentMethodInput {
+  "Make this registered method the automatic one…"
+  paymentMethodId: ID
+  "…or change to DIRECT_DEPOSIT into a dedicated virtual account."
+  type: PaymentMethodType
+}
+
+input PayInstantlyInput {
+  billingGroupId: ID!
+  paymentMethodId: ID!
+  idempotencyKey: String!
+}
+
+type PaymentPayload {
+  payment: Payment!
+}
+
+input ApplyCashReceiptInput {
+  type: CashReceiptType!
+  identifier: String!
+  consentNts: Boolean!
+}
+
+input SimulateDepositInput {
+  "The virtual account's payment method."
+  paymentMethodId: ID!
+  amount: Decimal!
+  depositId: String!
+}
+
+input CertifyBusinessInput {
+  accountId: ID!
+}
+
+extend type Mutation {
+  registerPaymentMethod(input: RegisterPaymentMethodInput!): PaymentMethodPayload!
+  changePaymentMethod(input: ChangePaymentMethodInput!): PaymentMethodPayload!
+  payInstantly(input: PayInstantlyInput!): PaymentPayload!
+  applyCashReceipt(input: ApplyCashReceiptInput!): AccountPayload!
+  cancelCashReceipt: AccountPayload!
+  "Sandbox only: make the gateway send a signed deposit notification to POST /webhooks/gateway."
+  simulateDeposit(input: SimulateDepositInput!): PaymentPayload!
+  "Operators certify international businesses for direct deposit (R-33)."
+  certifyBusiness(input: CertifyBusinessInput!): AccountPayload!
+}
+
+type Subscription {
+  "A payment of the billing group changed status (PENDING → SUCCESSFUL / FAILED, deposits)."
+  paymentUpdated(billingGroupId: ID!): Payment!
+}
+`, BuiltIn: false},
+	{Name: "../schema/search.graphqls", Input: `# Operators find customers.
+
+extend type Query {
+  "Operators: organizations whose id or name matches, or one of whose accounts (email, billing email, legal name, id) or billing groups (name, id) does. Text matches anywhere ignoring case; ids match whole. Creation order."
+  searchOrganizations(query: String!, after: Cursor, first: Int, before: Cursor, last: Int): OrganizationConnection!
+  "Operators: accounts whose id, email, billing email or legal name matches, and the accounts of an organization whose id or name does."
+  searchAccounts(query: String!, after: Cursor, first: Int, before: Cursor, last: Int): AccountConnection!
+  "Operators: billing groups whose id or name matches, and those of an organization that matches by id, name or an account."
+  searchBillingGroups(query: String!, after: Cursor, first: Int, before: Cursor, last: Int): BillingGroupConnection!
+}
+`, BuiltIn: false},
+	{Name: "../schema/usage.graphqls", Input: `# Usage: recording events and the usage views of a billing group (docs/rules.md §2).
 
 "A region × service line of a usage report (R-14)."
 type UsageLine {
@@ -7739,11 +8315,6 @@ type ServiceUsageStatus {
   contractCount: Int!
 }
 
-extend type Promotion {
-  "How many of the provided units this billing group uses now."
-  numberUsed: Int!
-}
-
 type TrendMonth {
   month: Month!
   usageAmount: Money!
@@ -7758,38 +8329,6 @@ type BillingTrend {
   months: [TrendMonth!]!
 }
 
-"An invoice line: one region × service (R-39)."
-type InvoiceLine {
-  region: String!
-  serviceCode: String!
-  serviceName: String!
-  usedAmount: Money!
-  discountAmount: Money!
-  creditAmount: Money!
-  determinedAmount: Money!
-}
-
-extend type Invoice {
-  month: Month!
-  billingGroup: BillingGroup!
-  usageAmount: Money!
-  discountAmount: Money!
-  creditAmount: Money!
-  "Usage − discounts − credits."
-  determinedAmount: Money!
-  "VAT on the determined amount, rounded down."
-  taxAmount: Money!
-  coinAmount: Money!
-  lateFeeAmount: Money!
-  "Determined + tax + late fees − coins."
-  paymentAmount: Money!
-  "What is still unpaid."
-  amountDue: Money!
-  paidAmount: Money!
-  "In the order region, then service code."
-  lines: [InvoiceLine!]!
-}
-
 extend type BillingGroup {
   "Month's usage, optionally of one region (R-14)."
   usage(month: Month!, region: String): UsageReport!
@@ -7797,10 +8336,7 @@ extend type BillingGroup {
   currentUsage: UsageReport!
   channelUsage(month: Month!): [ChannelUsage!]!
   serviceUsageStatus(region: String): [ServiceUsageStatus!]!
-  promotions: [Promotion!]!
   billingTrend(months: Int = 6): BillingTrend!
-  invoices(after: Cursor, first: Int, before: Cursor, last: Int): InvoiceConnection!
-  invoice(month: Month!): Invoice
 }
 
 input UsageEventInput {
@@ -7828,512 +8364,8 @@ type RecordUsagePayload {
   duplicates: Int!
 }
 
-input RunBillingJobsInput {
-  "The instant to run the calendar at; now when omitted. Every step due since the last run runs first, in order; an instant no later than the last run does nothing new; in production an instant ahead of the server's clock is refused."
-  at: DateTime
-}
-
-type RunBillingJobsPayload {
-  at: DateTime!
-  issued: Int!
-  "Automatic payments that succeeded."
-  charged: Int!
-  "Automatic payments the gateway declined."
-  failed: Int!
-  outstanding: Int!
-  lateFees: Int!
-  expired: Int!
-  "The instant the calendar has now run through: at, or the later instant an earlier run reached."
-  ranThrough: DateTime!
-  "Calendar instants run, in order: each one a step fell due at since the last run, then at."
-  steps: Int!
-  "The billing groups (invoices, payments, credits) a step failed for in this run; the others went on. Each is recorded and retried by later runs."
-  stepFailures: [BillingJobFailure!]!
-}
-
-"A step of the billing jobs that failed for one subject."
-type BillingJobFailure {
-  "issue, coins, reconcile, autopay, outstanding, late_fee, tax_invoice or expiry."
-  step: String!
-  billingGroupId: ID!
-  "The billing group, invoice, payment or credit the step failed for."
-  subjectId: ID!
-  month: Month
-  "What tells attempts apart: the month issued, the day of an automatic payment."
-  key: String!
-  error: String!
-  "Runs it has failed in so far."
-  attempts: Int!
-}
-
-input CreatePromotionInput {
-  name: String!
-  serviceCode: String!
-  provisionType: String!
-  pricingPlan: String!
-  numberProvided: Int!
-  "Only for this billing group; offered to every group when omitted."
-  billingGroupId: ID
-}
-
-type PromotionPayload {
-  promotion: Promotion!
-}
-
-input DocumentInput {
-  billingGroupId: ID!
-  month: Month!
-  "The document's language; the payer's (Account.language) when omitted."
-  language: Language
-}
-
-type DocumentPayload {
-  "A short-lived signed download URL."
-  url: String!
-  expiresAt: DateTime!
-}
-
 extend type Mutation {
   recordUsage(input: RecordUsageInput!): RecordUsagePayload!
-  runBillingJobs(input: RunBillingJobsInput): RunBillingJobsPayload!
-  createPromotion(input: CreatePromotionInput!): PromotionPayload!
-  "A printable PDF usage confirmation of the month (R-47)."
-  issueUsageConfirmation(input: DocumentInput!): DocumentPayload!
-  "The month's detailed fees as an Excel file (R-47)."
-  exportUsageDetails(input: DocumentInput!): DocumentPayload!
-}
-
-# ---------------------------------------------------------------------------
-# Stored value: credits, coupons, discounts (docs/rules.md §3)
-
-extend type Credit {
-  billingGroup: BillingGroup!
-  accumulatedAmount: Money!
-  usedAmount: Money!
-  "What can still be spent: accumulated − used − expired − transferred − recovered − refunded."
-  remainingAmount: Money!
-  "The services it pays; empty means all eligible services."
-  serviceCodes: [String!]!
-  "Every change, newest first (R-21)."
-  history(after: Cursor, first: Int, before: Cursor, last: Int): CreditEntryConnection!
-}
-
-extend type CreditEntry {
-  "Signed change to the remaining amount."
-  amount: Money!
-  "The invoice a USE paid."
-  invoice: Invoice
-  "The other billing group of a transfer (null when the caller may not see it)."
-  counterpartBillingGroup: BillingGroup
-}
-
-"What a billing group can spend now (R-20)."
-type CreditSummary {
-  free: Money!
-  paid: Money!
-  total: Money!
-}
-
-type DiscountUsage {
-  invoice: Invoice!
-  serviceCode: String!
-  amount: Money!
-}
-
-extend type Discount {
-  month: Month!
-  percentage: Decimal!
-  serviceCodes: [String!]!
-  "The amount it took off each invoice line (R-29)."
-  usages: [DiscountUsage!]!
-}
-
-extend type Coupon {
-  "The credit it grants (CREDIT coupons)."
-  amount: Money
-  "The percentage off the month of redemption (DISCOUNT coupons)."
-  discountPercentage: Decimal
-  serviceCodes: [String!]!
-}
-
-extend type BillingGroup {
-  "Credits, newest first; emptied terminal credits disappear 3 months after closing unless includeClosed (R-28). Billing managers, the master and operators only (R-06)."
-  credits(type: CreditType, status: CreditStatus, includeClosed: Boolean = false, after: Cursor, first: Int, before: Cursor, last: Int): CreditConnection!
-  creditSummary: CreditSummary!
-  "Discounts, of one month or all."
-  discounts(month: Month): [Discount!]!
-}
-
-input GrantCreditInput {
-  billingGroupId: ID!
-  name: String!
-  type: CreditType!
-  amount: Decimal!
-  startsAt: DateTime!
-  endsAt: DateTime!
-  serviceCodes: [String!]
-}
-
-type CreditPayload {
-  credit: Credit!
-  "The payment a sale or refund made (R-27, R-40): the purchase of sellPaidCredit, the refund of refundPaidCredit; null for the others."
-  payment: Payment
-}
-
-input CreditIdInput {
-  creditId: ID!
-  "Required by refundPaidCredit, which moves money (R-50); recoverCredit takes it too. The same key with the same input answers the first result."
-  idempotencyKey: String
-}
-
-input SellPaidCreditInput {
-  billingGroupId: ID!
-  name: String!
-  amount: Decimal!
-  "A card or bank account of the billing group's organization's master, charged for the credit (R-27, R-40)."
-  paymentMethodId: ID!
-  idempotencyKey: String!
-}
-
-input ApplyWelcomeCreditInput {
-  serviceField: String!
-  signupPath: String!
-  marketingConsent: Boolean!
-}
-
-input TransferCreditInput {
-  creditId: ID!
-  toBillingGroupId: ID!
-  amount: Decimal!
-  idempotencyKey: String!
-}
-
-type TransferCreditPayload {
-  from: Credit!
-  to: Credit!
-}
-
-input CreateCouponInput {
-  code: String!
-  name: String!
-  "The credit granted; omit for a discount coupon."
-  amount: Decimal
-  "A discount coupon's percentage off the month of redemption."
-  discountPercentage: Decimal
-  validFrom: DateTime!
-  validUntil: DateTime!
-  maxRedemptions: Int!
-  "How long the granted credit is valid, in days."
-  creditValidDays: Int
-  serviceCodes: [String!]
-}
-
-type CouponPayload {
-  coupon: Coupon!
-}
-
-input RegisterCouponInput {
-  billingGroupId: ID!
-  code: String!
-  idempotencyKey: String!
-}
-
-type RegisterCouponPayload {
-  credit: Credit
-  discount: Discount
-}
-
-input CreateDiscountInput {
-  billingGroupId: ID!
-  month: Month!
-  name: String!
-  percentage: Decimal!
-  serviceCodes: [String!]
-  conditions: String
-}
-
-type DiscountPayload {
-  discount: Discount!
-}
-
-extend type Mutation {
-  "Grants a free credit (R-25); paid credits are sold (sellPaidCredit)."
-  grantCredit(input: GrantCreditInput!): CreditPayload!
-  recoverCredit(input: CreditIdInput!): CreditPayload!
-  "Refunds what is left of a paid credit to the method that bought it (R-27): the credit is REFUNDED with a REFUND entry of its remainder at once, and a CREDIT_REFUND payment of that amount goes to the gateway; what the credit already paid stays paid. Should the gateway refuse the refund, the remainder is given back to the credit (AVAILABLE again) and PAYMENT_DECLINED is answered beside the payload."
-  refundPaidCredit(input: CreditIdInput!): CreditPayload!
-  "Sells a paid credit (R-27): a CREDIT_PURCHASE payment charged to the master's method; the credit opens, valid 5 years, once the payment succeeds. A declined charge answers PAYMENT_DECLINED; a gateway that does not answer, PAYMENT_PENDING (ask again with the same idempotencyKey once it settles)."
-  sellPaidCredit(input: SellPaidCreditInput!): CreditPayload!
-  applyWelcomeCredit(input: ApplyWelcomeCreditInput!): CreditPayload!
-  transferCredit(input: TransferCreditInput!): TransferCreditPayload!
-  createCoupon(input: CreateCouponInput!): CouponPayload!
-  registerCoupon(input: RegisterCouponInput!): RegisterCouponPayload!
-  createDiscount(input: CreateDiscountInput!): DiscountPayload!
-}
-
-# ---------------------------------------------------------------------------
-# Payments, coins, the billing calendar (docs/rules.md §3 coins, §4, §5)
-
-extend type Account {
-  "The account's registered payment methods (R-33..R-37)."
-  paymentMethods: [PaymentMethod!]!
-  "What this account may register or change to (R-33)."
-  allowedPaymentMethodTypes: [PaymentMethodType!]!
-  coins: CoinWallet!
-  "Automatic cash receipts (individuals, R-46); null when not applied for."
-  cashReceipt: CashReceipt
-}
-
-type CashReceipt {
-  type: CashReceiptType!
-  "Masked: only the last four digits."
-  identifier: String!
-}
-
-enum CashReceiptType {
-  INCOME_DEDUCTION
-  EXPENSE_PROOF
-}
-
-extend type Payment {
-  "The receipt number, R-YYYYMMDD-XXXXXXXX."
-  receiptId: String!
-  billingGroup: BillingGroup
-  "The method as it was when paying, e.g. VISA •••• 4242."
-  method: String!
-  amount: Money!
-  "What the paid invoices add up to (R-40)."
-  usageAmount: Money!
-  creditAmount: Money!
-  determinedAmount: Money!
-  taxAmount: Money!
-  invoices: [Invoice!]!
-  "A short-lived signed link to the receipt PDF (successful payments), in the payer's language unless asked."
-  receiptUrl(language: Language): String
-}
-
-extend type Invoice {
-  payments: [Payment!]!
-}
-
-"Coins of an account: charged + bonus = balance (R-31)."
-type CoinWallet {
-  balance: Money!
-  bonus: Money!
-  charged: Money!
-  "Charges, of a month (YYYY-MM) or a year (YYYY), newest first."
-  charges(period: String): [CoinCharge!]! @goField(forceResolver: true)
-  "Coins spent, of a month or a year, newest first."
-  usages(period: String): [CoinUsageEntry!]! @goField(forceResolver: true)
-  "Charges other accounts shared with this one (R-32)."
-  sharedWithMe: [CoinCharge!]! @goField(forceResolver: true)
-  "This account's charges shared with others: which charge, with whom (R-32)."
-  shares: [CoinShareEntry!]! @goField(forceResolver: true)
-}
-
-type CoinShareEntry {
-  charge: CoinCharge!
-  account: Account!
-  sharedAt: DateTime!
-}
-
-extend type CoinCharge {
-  chargedAmount: Money!
-  bonusAmount: Money!
-  chargedRemaining: Money!
-  bonusRemaining: Money!
-  sharedWith: [Account!]!
-  payment: Payment!
-}
-
-type CoinUsageEntry {
-  invoice: Invoice!
-  bonusAmount: Money!
-  chargedAmount: Money!
-  occurredAt: DateTime!
-}
-
-extend type BillingGroup {
-  "Every payment attempt, newest first (R-40)."
-  payments(after: Cursor, first: Int, before: Cursor, last: Int): PaymentConnection!
-  "Tax invoices of business customers (R-46)."
-  taxInvoices: [TaxInvoice!]!
-}
-
-type TaxInvoice {
-  month: Month!
-  supplyAmount: Money!
-  taxAmount: Money!
-  issuedAt: DateTime!
-}
-
-input BankAccountInput {
-  bankCode: String!
-  accountNumber: String!
-  holderName: String!
-}
-
-enum RegisterPaymentMethodType {
-  CARD
-  BANK_TRANSFER
-}
-
-input RegisterPaymentMethodInput {
-  type: RegisterPaymentMethodType!
-  "The token the gateway's browser SDK returned; never a card number."
-  cardToken: String
-  bankAccount: BankAccountInput
-  corporate: Boolean
-  "For corporate cards: must be the corporation's name."
-  holderName: String
-  consentPaymentInfo: Boolean!
-  consentRecurring: Boolean!
-}
-
-type PaymentMethodPayload {
-  paymentMethod: PaymentMethod!
-}
-
-input ChangePaymentMethodInput {
-  "Make this registered method the automatic one…"
-  paymentMethodId: ID
-  "…or change to DIRECT_DEPOSIT into a dedicated virtual account."
-  type: PaymentMethodType
-}
-
-input ChargeCoinsInput {
-  amount: Decimal!
-  paymentMethodId: ID!
-  idempotencyKey: String!
-}
-
-type ChargeCoinsPayload {
-  charge: CoinCharge
-  payment: Payment!
-  wallet: CoinWallet!
-}
-
-input ShareCoinsInput {
-  chargeId: ID!
-  accountIds: [ID!]!
-}
-
-type ShareCoinsPayload {
-  charge: CoinCharge!
-}
-
-input PayInstantlyInput {
-  billingGroupId: ID!
-  paymentMethodId: ID!
-  idempotencyKey: String!
-}
-
-type PaymentPayload {
-  payment: Payment!
-}
-
-input ApplyCashReceiptInput {
-  type: CashReceiptType!
-  identifier: String!
-  consentNts: Boolean!
-}
-
-input SimulateDepositInput {
-  "The virtual account's payment method."
-  paymentMethodId: ID!
-  amount: Decimal!
-  depositId: String!
-}
-
-input CertifyBusinessInput {
-  accountId: ID!
-}
-
-extend type Mutation {
-  registerPaymentMethod(input: RegisterPaymentMethodInput!): PaymentMethodPayload!
-  changePaymentMethod(input: ChangePaymentMethodInput!): PaymentMethodPayload!
-  chargeCoins(input: ChargeCoinsInput!): ChargeCoinsPayload!
-  shareCoins(input: ShareCoinsInput!): ShareCoinsPayload!
-  unshareCoins(input: ShareCoinsInput!): ShareCoinsPayload!
-  payInstantly(input: PayInstantlyInput!): PaymentPayload!
-  applyCashReceipt(input: ApplyCashReceiptInput!): AccountPayload!
-  cancelCashReceipt: AccountPayload!
-  "Sandbox only: make the gateway send a signed deposit notification to POST /webhooks/gateway."
-  simulateDeposit(input: SimulateDepositInput!): PaymentPayload!
-  "Operators certify international businesses for direct deposit (R-33)."
-  certifyBusiness(input: CertifyBusinessInput!): AccountPayload!
-}
-
-type Subscription {
-  "A payment of the billing group changed status (PENDING → SUCCESSFUL / FAILED, deposits)."
-  paymentUpdated(billingGroupId: ID!): Payment!
-}
-
-# ---------------------------------------------------------------------------
-# Audit log
-
-extend type Query {
-  "Mutations recorded for the caller's organization (master), or all (operators); newest first."
-  auditLog(after: Cursor, first: Int, before: Cursor, last: Int): AuditEventConnection!
-}
-
-# ---------------------------------------------------------------------------
-# What customers read: languages, billing profiles, documents
-
-"The language of documents and notifications."
-enum Language {
-  "Korean"
-  KO
-  "English"
-  EN
-}
-
-"Whom an account's documents are addressed to."
-type BillingProfile {
-  "A business's registered name (상호) or a person's name; documents use the organization's name while it is unset."
-  legalName: String
-  "The business registration number (사업자등록번호), 10 digits; tax invoices name it (R-46)."
-  businessRegistrationNumber: String
-  representativeName: String
-  address: String
-}
-
-extend type Account {
-  "Documents and notifications are written in it: KO for domestic accounts and EN for international ones, unless the account chose (updateBillingProfile)."
-  language: Language! @goField(forceResolver: true)
-  "The account itself, its master and operators only."
-  billingProfile: BillingProfile!
-}
-
-input UpdateBillingProfileInput {
-  "Each field given replaces the stored one; an empty string clears it."
-  language: Language
-  legalName: String
-  businessRegistrationNumber: String
-  representativeName: String
-  address: String
-}
-
-extend type Invoice {
-  "A short-lived signed link to the invoice as a PDF, in the payer's language unless asked."
-  documentUrl(language: Language): String!
-}
-
-extend type Mutation {
-  "Sets the caller's own language and billing profile."
-  updateBillingProfile(input: UpdateBillingProfileInput!): AccountPayload!
-}
-
-# ---------------------------------------------------------------------------
-# Operators find customers
-
-extend type Query {
-  "Operators: organizations whose id or name matches, or one of whose accounts (email, billing email, legal name, id) or billing groups (name, id) does. Text matches anywhere ignoring case; ids match whole. Creation order."
-  searchOrganizations(query: String!, after: Cursor, first: Int, before: Cursor, last: Int): OrganizationConnection!
-  "Operators: accounts whose id, email, billing email or legal name matches, and the accounts of an organization whose id or name does."
-  searchAccounts(query: String!, after: Cursor, first: Int, before: Cursor, last: Int): AccountConnection!
-  "Operators: billing groups whose id or name matches, and those of an organization that matches by id, name or an account."
-  searchBillingGroups(query: String!, after: Cursor, first: Int, before: Cursor, last: Int): BillingGroupConnection!
 }
 `, BuiltIn: false},
 }
@@ -8399,18 +8431,18 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_organization(ctx, field)
 	case "apiTokens":
 		return ec.fieldContext_Account_apiTokens(ctx, field)
-	case "paymentMethods":
-		return ec.fieldContext_Account_paymentMethods(ctx, field)
-	case "allowedPaymentMethodTypes":
-		return ec.fieldContext_Account_allowedPaymentMethodTypes(ctx, field)
 	case "coins":
 		return ec.fieldContext_Account_coins(ctx, field)
-	case "cashReceipt":
-		return ec.fieldContext_Account_cashReceipt(ctx, field)
 	case "language":
 		return ec.fieldContext_Account_language(ctx, field)
 	case "billingProfile":
 		return ec.fieldContext_Account_billingProfile(ctx, field)
+	case "paymentMethods":
+		return ec.fieldContext_Account_paymentMethods(ctx, field)
+	case "allowedPaymentMethodTypes":
+		return ec.fieldContext_Account_allowedPaymentMethodTypes(ctx, field)
+	case "cashReceipt":
+		return ec.fieldContext_Account_cashReceipt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -8517,6 +8549,22 @@ func (ec *executionContext) childFields_BillingGroup(ctx context.Context, field 
 		return ec.fieldContext_BillingGroup_grants(ctx, field)
 	case "contracts":
 		return ec.fieldContext_BillingGroup_contracts(ctx, field)
+	case "promotions":
+		return ec.fieldContext_BillingGroup_promotions(ctx, field)
+	case "discounts":
+		return ec.fieldContext_BillingGroup_discounts(ctx, field)
+	case "credits":
+		return ec.fieldContext_BillingGroup_credits(ctx, field)
+	case "creditSummary":
+		return ec.fieldContext_BillingGroup_creditSummary(ctx, field)
+	case "invoices":
+		return ec.fieldContext_BillingGroup_invoices(ctx, field)
+	case "invoice":
+		return ec.fieldContext_BillingGroup_invoice(ctx, field)
+	case "payments":
+		return ec.fieldContext_BillingGroup_payments(ctx, field)
+	case "taxInvoices":
+		return ec.fieldContext_BillingGroup_taxInvoices(ctx, field)
 	case "usage":
 		return ec.fieldContext_BillingGroup_usage(ctx, field)
 	case "currentUsage":
@@ -8525,24 +8573,8 @@ func (ec *executionContext) childFields_BillingGroup(ctx context.Context, field 
 		return ec.fieldContext_BillingGroup_channelUsage(ctx, field)
 	case "serviceUsageStatus":
 		return ec.fieldContext_BillingGroup_serviceUsageStatus(ctx, field)
-	case "promotions":
-		return ec.fieldContext_BillingGroup_promotions(ctx, field)
 	case "billingTrend":
 		return ec.fieldContext_BillingGroup_billingTrend(ctx, field)
-	case "invoices":
-		return ec.fieldContext_BillingGroup_invoices(ctx, field)
-	case "invoice":
-		return ec.fieldContext_BillingGroup_invoice(ctx, field)
-	case "credits":
-		return ec.fieldContext_BillingGroup_credits(ctx, field)
-	case "creditSummary":
-		return ec.fieldContext_BillingGroup_creditSummary(ctx, field)
-	case "discounts":
-		return ec.fieldContext_BillingGroup_discounts(ctx, field)
-	case "payments":
-		return ec.fieldContext_BillingGroup_payments(ctx, field)
-	case "taxInvoices":
-		return ec.fieldContext_BillingGroup_taxInvoices(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillingGroup", field.Name)
 }
@@ -9131,6 +9163,8 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_issuedAt(ctx, field)
 	case "paidAt":
 		return ec.fieldContext_Invoice_paidAt(ctx, field)
+	case "documentUrl":
+		return ec.fieldContext_Invoice_documentUrl(ctx, field)
 	case "month":
 		return ec.fieldContext_Invoice_month(ctx, field)
 	case "billingGroup":
@@ -9159,8 +9193,6 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_lines(ctx, field)
 	case "payments":
 		return ec.fieldContext_Invoice_payments(ctx, field)
-	case "documentUrl":
-		return ec.fieldContext_Invoice_documentUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
 }
@@ -11602,61 +11634,6 @@ func (ec *executionContext) fieldContext_Account_apiTokens(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Account_paymentMethods(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Account_paymentMethods(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Account().PaymentMethods(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PaymentMethod) graphql.Marshaler {
-			return ec.marshalNPaymentMethod2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Account_paymentMethods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Account",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PaymentMethod(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Account_allowedPaymentMethodTypes(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Account_allowedPaymentMethodTypes(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Account().AllowedPaymentMethodTypes(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []paymentmethod.Type) graphql.Marshaler {
-			return ec.marshalNPaymentMethodType2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐTypeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Account_allowedPaymentMethodTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Account", field, true, true, "PaymentMethodType")
-}
-
 func (ec *executionContext) _Account_coins(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11684,38 +11661,6 @@ func (ec *executionContext) fieldContext_Account_coins(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CoinWallet(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Account_cashReceipt(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Account_cashReceipt(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Account().CashReceipt(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CashReceipt) graphql.Marshaler {
-			return ec.marshalOCashReceipt2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceipt(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_Account_cashReceipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Account",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CashReceipt(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11771,6 +11716,93 @@ func (ec *executionContext) fieldContext_Account_billingProfile(_ context.Contex
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BillingProfile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_paymentMethods(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_paymentMethods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().PaymentMethods(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PaymentMethod) graphql.Marshaler {
+			return ec.marshalNPaymentMethod2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentMethodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_paymentMethods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_allowedPaymentMethodTypes(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_allowedPaymentMethodTypes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().AllowedPaymentMethodTypes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []paymentmethod.Type) graphql.Marshaler {
+			return ec.marshalNPaymentMethodType2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋpaymentmethodᚐTypeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_allowedPaymentMethodTypes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, true, true, "PaymentMethodType")
+}
+
+func (ec *executionContext) _Account_cashReceipt(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_cashReceipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().CashReceipt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CashReceipt) graphql.Marshaler {
+			return ec.marshalOCashReceipt2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceipt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_cashReceipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CashReceipt(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12542,6 +12574,322 @@ func (ec *executionContext) fieldContext_BillingGroup_contracts(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _BillingGroup_promotions(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_promotions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingGroup().Promotions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Promotion) graphql.Marshaler {
+			return ec.marshalNPromotion2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_promotions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Promotion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_discounts(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_discounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Discounts(ctx, obj, fc.Args["month"].(*scalars.Month))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Discount) graphql.Marshaler {
+			return ec.marshalNDiscount2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_discounts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Discount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_discounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_credits(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_credits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Credits(ctx, obj, fc.Args["type"].(*credit.Type), fc.Args["status"].(*credit.Status), fc.Args["includeClosed"].(*bool), fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CreditConnection) graphql.Marshaler {
+			return ec.marshalNCreditConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_credits(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_credits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_creditSummary(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_creditSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingGroup().CreditSummary(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditSummary) graphql.Marshaler {
+			return ec.marshalNCreditSummary2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_creditSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_invoices(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_invoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Invoices(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.InvoiceConnection) graphql.Marshaler {
+			return ec.marshalNInvoiceConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_invoices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoiceConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_invoices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_invoice(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Invoice(ctx, obj, fc.Args["month"].(scalars.Month))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalOInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_invoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_invoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_payments(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BillingGroup().Payments(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentConnection) graphql.Marshaler {
+			return ec.marshalNPaymentConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_payments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BillingGroup_payments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BillingGroup_taxInvoices(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_taxInvoices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingGroup().TaxInvoices(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.TaxInvoice) graphql.Marshaler {
+			return ec.marshalNTaxInvoice2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐTaxInvoiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_taxInvoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaxInvoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BillingGroup_usage(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12706,38 +13054,6 @@ func (ec *executionContext) fieldContext_BillingGroup_serviceUsageStatus(ctx con
 	return fc, nil
 }
 
-func (ec *executionContext) _BillingGroup_promotions(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BillingGroup_promotions(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.BillingGroup().Promotions(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Promotion) graphql.Marshaler {
-			return ec.marshalNPromotion2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPromotionᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_BillingGroup_promotions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "BillingGroup",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Promotion(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _BillingGroup_billingTrend(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12778,290 +13094,6 @@ func (ec *executionContext) fieldContext_BillingGroup_billingTrend(ctx context.C
 	if fc.Args, err = ec.field_BillingGroup_billingTrend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _BillingGroup_invoices(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BillingGroup_invoices(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.BillingGroup().Invoices(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.InvoiceConnection) graphql.Marshaler {
-			return ec.marshalNInvoiceConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceConnection(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_BillingGroup_invoices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "BillingGroup",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_InvoiceConnection(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_BillingGroup_invoices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _BillingGroup_invoice(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BillingGroup_invoice(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.BillingGroup().Invoice(ctx, obj, fc.Args["month"].(scalars.Month))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
-			return ec.marshalOInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_BillingGroup_invoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "BillingGroup",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Invoice(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_BillingGroup_invoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _BillingGroup_credits(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BillingGroup_credits(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.BillingGroup().Credits(ctx, obj, fc.Args["type"].(*credit.Type), fc.Args["status"].(*credit.Status), fc.Args["includeClosed"].(*bool), fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.CreditConnection) graphql.Marshaler {
-			return ec.marshalNCreditConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditConnection(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_BillingGroup_credits(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "BillingGroup",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreditConnection(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_BillingGroup_credits_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _BillingGroup_creditSummary(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BillingGroup_creditSummary(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.BillingGroup().CreditSummary(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditSummary) graphql.Marshaler {
-			return ec.marshalNCreditSummary2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditSummary(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_BillingGroup_creditSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "BillingGroup",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CreditSummary(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _BillingGroup_discounts(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BillingGroup_discounts(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.BillingGroup().Discounts(ctx, obj, fc.Args["month"].(*scalars.Month))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Discount) graphql.Marshaler {
-			return ec.marshalNDiscount2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_BillingGroup_discounts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "BillingGroup",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Discount(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_BillingGroup_discounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _BillingGroup_payments(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BillingGroup_payments(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.BillingGroup().Payments(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.PaymentConnection) graphql.Marshaler {
-			return ec.marshalNPaymentConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentConnection(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_BillingGroup_payments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "BillingGroup",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PaymentConnection(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_BillingGroup_payments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _BillingGroup_taxInvoices(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BillingGroup_taxInvoices(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.BillingGroup().TaxInvoices(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.TaxInvoice) graphql.Marshaler {
-			return ec.marshalNTaxInvoice2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐTaxInvoiceᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_BillingGroup_taxInvoices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "BillingGroup",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_TaxInvoice(ctx, field)
-		},
 	}
 	return fc, nil
 }
@@ -18109,6 +18141,50 @@ func (ec *executionContext) fieldContext_Invoice_paidAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Invoice_documentUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_documentUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Invoice().DocumentURL(ctx, obj, fc.Args["language"].(*model.Language))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_documentUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Invoice_documentUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Invoice_month(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18544,50 +18620,6 @@ func (ec *executionContext) fieldContext_Invoice_payments(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Payment(ctx, field)
 		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Invoice_documentUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Invoice_documentUrl(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Invoice().DocumentURL(ctx, obj, fc.Args["language"].(*model.Language))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Invoice_documentUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Invoice",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return nil, errors.New("field of type String does not have child fields")
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Invoice_documentUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
 	}
 	return fc, nil
 }
@@ -19637,94 +19669,6 @@ func (ec *executionContext) fieldContext_Mutation_endContract(ctx context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_recordUsage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_recordUsage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordUsage(ctx, fc.Args["input"].(model.RecordUsageInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordUsagePayload) graphql.Marshaler {
-			return ec.marshalNRecordUsagePayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRecordUsagePayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_recordUsage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RecordUsagePayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_recordUsage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_runBillingJobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_runBillingJobs(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RunBillingJobs(ctx, fc.Args["input"].(*model.RunBillingJobsInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.RunBillingJobsPayload) graphql.Marshaler {
-			return ec.marshalNRunBillingJobsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRunBillingJobsPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_runBillingJobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RunBillingJobsPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_runBillingJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _Mutation_createPromotion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19769,34 +19713,34 @@ func (ec *executionContext) fieldContext_Mutation_createPromotion(ctx context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_issueUsageConfirmation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+func (ec *executionContext) _Mutation_chargeCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_issueUsageConfirmation(ctx, field)
+			return ec.fieldContext_Mutation_chargeCoins(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().IssueUsageConfirmation(ctx, fc.Args["input"].(model.DocumentInput))
+			return ec.Resolvers.Mutation().ChargeCoins(ctx, fc.Args["input"].(model.ChargeCoinsInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.DocumentPayload) graphql.Marshaler {
-			return ec.marshalNDocumentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChargeCoinsPayload) graphql.Marshaler {
+			return ec.marshalNChargeCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChargeCoinsPayload(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Mutation_issueUsageConfirmation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Mutation_chargeCoins(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DocumentPayload(ctx, field)
+			return ec.childFields_ChargeCoinsPayload(ctx, field)
 		},
 	}
 	defer func() {
@@ -19806,41 +19750,41 @@ func (ec *executionContext) fieldContext_Mutation_issueUsageConfirmation(ctx con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_issueUsageConfirmation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Mutation_chargeCoins_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_exportUsageDetails(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+func (ec *executionContext) _Mutation_shareCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_exportUsageDetails(ctx, field)
+			return ec.fieldContext_Mutation_shareCoins(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ExportUsageDetails(ctx, fc.Args["input"].(model.DocumentInput))
+			return ec.Resolvers.Mutation().ShareCoins(ctx, fc.Args["input"].(model.ShareCoinsInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.DocumentPayload) graphql.Marshaler {
-			return ec.marshalNDocumentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ShareCoinsPayload) graphql.Marshaler {
+			return ec.marshalNShareCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsPayload(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Mutation_exportUsageDetails(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Mutation_shareCoins(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DocumentPayload(ctx, field)
+			return ec.childFields_ShareCoinsPayload(ctx, field)
 		},
 	}
 	defer func() {
@@ -19850,7 +19794,183 @@ func (ec *executionContext) fieldContext_Mutation_exportUsageDetails(ctx context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_exportUsageDetails_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Mutation_shareCoins_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unshareCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unshareCoins(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnshareCoins(ctx, fc.Args["input"].(model.ShareCoinsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ShareCoinsPayload) graphql.Marshaler {
+			return ec.marshalNShareCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unshareCoins(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShareCoinsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unshareCoins_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCoupon(ctx, fc.Args["input"].(model.CreateCouponInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
+			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerCoupon(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterCoupon(ctx, fc.Args["input"].(model.RegisterCouponInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterCouponPayload) graphql.Marshaler {
+			return ec.marshalNRegisterCouponPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterCouponPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterCouponPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createDiscount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createDiscount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateDiscount(ctx, fc.Args["input"].(model.CreateDiscountInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DiscountPayload) graphql.Marshaler {
+			return ec.marshalNDiscountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDiscountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createDiscount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DiscountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createDiscount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20121,34 +20241,34 @@ func (ec *executionContext) fieldContext_Mutation_transferCredit(ctx context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_createCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+func (ec *executionContext) _Mutation_issueUsageConfirmation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_createCoupon(ctx, field)
+			return ec.fieldContext_Mutation_issueUsageConfirmation(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateCoupon(ctx, fc.Args["input"].(model.CreateCouponInput))
+			return ec.Resolvers.Mutation().IssueUsageConfirmation(ctx, fc.Args["input"].(model.DocumentInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CouponPayload) graphql.Marshaler {
-			return ec.marshalNCouponPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCouponPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DocumentPayload) graphql.Marshaler {
+			return ec.marshalNDocumentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentPayload(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Mutation_createCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Mutation_issueUsageConfirmation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_CouponPayload(ctx, field)
+			return ec.childFields_DocumentPayload(ctx, field)
 		},
 	}
 	defer func() {
@@ -20158,41 +20278,41 @@ func (ec *executionContext) fieldContext_Mutation_createCoupon(ctx context.Conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Mutation_issueUsageConfirmation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_registerCoupon(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+func (ec *executionContext) _Mutation_exportUsageDetails(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_registerCoupon(ctx, field)
+			return ec.fieldContext_Mutation_exportUsageDetails(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterCoupon(ctx, fc.Args["input"].(model.RegisterCouponInput))
+			return ec.Resolvers.Mutation().ExportUsageDetails(ctx, fc.Args["input"].(model.DocumentInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterCouponPayload) graphql.Marshaler {
-			return ec.marshalNRegisterCouponPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterCouponPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DocumentPayload) graphql.Marshaler {
+			return ec.marshalNDocumentPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDocumentPayload(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Mutation_registerCoupon(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Mutation_exportUsageDetails(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RegisterCouponPayload(ctx, field)
+			return ec.childFields_DocumentPayload(ctx, field)
 		},
 	}
 	defer func() {
@@ -20202,41 +20322,41 @@ func (ec *executionContext) fieldContext_Mutation_registerCoupon(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_registerCoupon_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Mutation_exportUsageDetails_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_createDiscount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+func (ec *executionContext) _Mutation_updateBillingProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_createDiscount(ctx, field)
+			return ec.fieldContext_Mutation_updateBillingProfile(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateDiscount(ctx, fc.Args["input"].(model.CreateDiscountInput))
+			return ec.Resolvers.Mutation().UpdateBillingProfile(ctx, fc.Args["input"].(model.UpdateBillingProfileInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.DiscountPayload) graphql.Marshaler {
-			return ec.marshalNDiscountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDiscountPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Mutation_createDiscount(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Mutation_updateBillingProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DiscountPayload(ctx, field)
+			return ec.childFields_AccountPayload(ctx, field)
 		},
 	}
 	defer func() {
@@ -20246,7 +20366,51 @@ func (ec *executionContext) fieldContext_Mutation_createDiscount(ctx context.Con
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_createDiscount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Mutation_updateBillingProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runBillingJobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runBillingJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunBillingJobs(ctx, fc.Args["input"].(*model.RunBillingJobsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunBillingJobsPayload) graphql.Marshaler {
+			return ec.marshalNRunBillingJobsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRunBillingJobsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runBillingJobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunBillingJobsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runBillingJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20335,138 +20499,6 @@ func (ec *executionContext) fieldContext_Mutation_changePaymentMethod(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_changePaymentMethod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_chargeCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_chargeCoins(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ChargeCoins(ctx, fc.Args["input"].(model.ChargeCoinsInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ChargeCoinsPayload) graphql.Marshaler {
-			return ec.marshalNChargeCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐChargeCoinsPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_chargeCoins(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ChargeCoinsPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_chargeCoins_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_shareCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_shareCoins(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ShareCoins(ctx, fc.Args["input"].(model.ShareCoinsInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ShareCoinsPayload) graphql.Marshaler {
-			return ec.marshalNShareCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_shareCoins(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ShareCoinsPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_shareCoins_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Mutation_unshareCoins(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_unshareCoins(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UnshareCoins(ctx, fc.Args["input"].(model.ShareCoinsInput))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ShareCoinsPayload) graphql.Marshaler {
-			return ec.marshalNShareCoinsPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐShareCoinsPayload(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Mutation_unshareCoins(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Mutation",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ShareCoinsPayload(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_unshareCoins_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20681,34 +20713,34 @@ func (ec *executionContext) fieldContext_Mutation_certifyBusiness(ctx context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _Mutation_updateBillingProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+func (ec *executionContext) _Mutation_recordUsage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Mutation_updateBillingProfile(ctx, field)
+			return ec.fieldContext_Mutation_recordUsage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateBillingProfile(ctx, fc.Args["input"].(model.UpdateBillingProfileInput))
+			return ec.Resolvers.Mutation().RecordUsage(ctx, fc.Args["input"].(model.RecordUsageInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
-			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordUsagePayload) graphql.Marshaler {
+			return ec.marshalNRecordUsagePayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRecordUsagePayload(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Mutation_updateBillingProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Mutation_recordUsage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Mutation",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AccountPayload(ctx, field)
+			return ec.childFields_RecordUsagePayload(ctx, field)
 		},
 	}
 	defer func() {
@@ -20718,7 +20750,7 @@ func (ec *executionContext) fieldContext_Mutation_updateBillingProfile(ctx conte
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Mutation_updateBillingProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Mutation_recordUsage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -22720,6 +22752,114 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_auditLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AuditLog(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
+			return ec.marshalNAuditEventConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐAuditEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_auditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_services(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_services(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Services(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Service) graphql.Marshaler {
+			return ec.marshalNService2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐServiceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Service(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_regions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_regions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Regions(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Region) graphql.Marshaler {
+			return ec.marshalNRegion2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐRegionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_regions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22824,114 +22964,6 @@ func (ec *executionContext) fieldContext_Query_billingPolicy(_ context.Context, 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BillingPolicy(ctx, field)
 		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_services(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_services(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().Services(ctx)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Service) graphql.Marshaler {
-			return ec.marshalNService2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐServiceᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_services(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Service(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_regions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_regions(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().Regions(ctx)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Region) graphql.Marshaler {
-			return ec.marshalNRegion2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐRegionᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_regions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Region(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _Query_auditLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Query_auditLog(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AuditLog(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int))
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEventConnection) graphql.Marshaler {
-			return ec.marshalNAuditEventConnection2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐAuditEventConnection(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Query",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEventConnection(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Query_auditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
 	}
 	return fc, nil
 }
@@ -38324,29 +38356,11 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_apiTokens(ctx, field, obj)
 				})
-		case "paymentMethods":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Account_paymentMethods(ctx, field, obj)
-				})
-		case "allowedPaymentMethodTypes":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Account_allowedPaymentMethodTypes(ctx, field, obj)
-				})
 		case "coins":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_coins(ctx, field, obj)
-				})
-		case "cashReceipt":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Account_cashReceipt(ctx, field, obj)
 				})
 		case "language":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -38359,6 +38373,24 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_billingProfile(ctx, field, obj)
+				})
+		case "paymentMethods":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_paymentMethods(ctx, field, obj)
+				})
+		case "allowedPaymentMethodTypes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_allowedPaymentMethodTypes(ctx, field, obj)
+				})
+		case "cashReceipt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_cashReceipt(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -38732,6 +38764,54 @@ func (ec *executionContext) _BillingGroup(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BillingGroup_contracts(ctx, field, obj)
 				})
+		case "promotions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_promotions(ctx, field, obj)
+				})
+		case "discounts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_discounts(ctx, field, obj)
+				})
+		case "credits":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_credits(ctx, field, obj)
+				})
+		case "creditSummary":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_creditSummary(ctx, field, obj)
+				})
+		case "invoices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_invoices(ctx, field, obj)
+				})
+		case "invoice":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_invoice(ctx, field, obj)
+				})
+		case "payments":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_payments(ctx, field, obj)
+				})
+		case "taxInvoices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_taxInvoices(ctx, field, obj)
+				})
 		case "usage":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -38756,59 +38836,11 @@ func (ec *executionContext) _BillingGroup(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BillingGroup_serviceUsageStatus(ctx, field, obj)
 				})
-		case "promotions":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BillingGroup_promotions(ctx, field, obj)
-				})
 		case "billingTrend":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BillingGroup_billingTrend(ctx, field, obj)
-				})
-		case "invoices":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BillingGroup_invoices(ctx, field, obj)
-				})
-		case "invoice":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BillingGroup_invoice(ctx, field, obj)
-				})
-		case "credits":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BillingGroup_credits(ctx, field, obj)
-				})
-		case "creditSummary":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BillingGroup_creditSummary(ctx, field, obj)
-				})
-		case "discounts":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BillingGroup_discounts(ctx, field, obj)
-				})
-		case "payments":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BillingGroup_payments(ctx, field, obj)
-				})
-		case "taxInvoices":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BillingGroup_taxInvoices(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -41057,6 +41089,12 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "documentUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_documentUrl(ctx, field, obj)
+				})
 		case "month":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -41140,12 +41178,6 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Invoice_payments(ctx, field, obj)
-				})
-		case "documentUrl":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Invoice_documentUrl(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -41475,20 +41507,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "recordUsage":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_recordUsage(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "runBillingJobs":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_runBillingJobs(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
 		case "createPromotion":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createPromotion(ctx, field)
@@ -41496,16 +41514,44 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "issueUsageConfirmation":
+		case "chargeCoins":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_issueUsageConfirmation(ctx, field)
+				return ec._Mutation_chargeCoins(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "exportUsageDetails":
+		case "shareCoins":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_exportUsageDetails(ctx, field)
+				return ec._Mutation_shareCoins(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unshareCoins":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unshareCoins(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerCoupon":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerCoupon(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createDiscount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createDiscount(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -41552,23 +41598,30 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "createCoupon":
+		case "issueUsageConfirmation":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_createCoupon(ctx, field)
+				return ec._Mutation_issueUsageConfirmation(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "registerCoupon":
+		case "exportUsageDetails":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_registerCoupon(ctx, field)
+				return ec._Mutation_exportUsageDetails(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "createDiscount":
+		case "updateBillingProfile":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_createDiscount(ctx, field)
+				return ec._Mutation_updateBillingProfile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runBillingJobs":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runBillingJobs(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -41583,27 +41636,6 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "changePaymentMethod":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_changePaymentMethod(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "chargeCoins":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_chargeCoins(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "shareCoins":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_shareCoins(ctx, field)
-			})
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "unshareCoins":
-			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_unshareCoins(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -41643,9 +41675,9 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "updateBillingProfile":
+		case "recordUsage":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
-				return ec._Mutation_updateBillingProfile(ctx, field)
+				return ec._Mutation_recordUsage(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -42550,6 +42582,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_nodes(ctx, field)
 				})
+		case "auditLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_auditLog(ctx, field)
+				})
+		case "services":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_services(ctx, field)
+				})
+		case "regions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_regions(ctx, field)
+				})
 		case "viewer":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -42567,24 +42617,6 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_billingPolicy(ctx, field)
-				})
-		case "services":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_services(ctx, field)
-				})
-		case "regions":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_regions(ctx, field)
-				})
-		case "auditLog":
-			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Query_auditLog(ctx, field)
 				})
 		case "searchOrganizations":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
