@@ -26,7 +26,7 @@ func main() {
 	}
 	err = entc.Generate("./schema", &gen.Config{
 		Features: []gen.Feature{gen.FeatureLock, gen.FeatureUpsert, gen.FeatureExecQuery, gen.FeatureModifier},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex), entc.TemplateFiles("template/revision.tmpl"))
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}

@@ -83,7 +83,7 @@ func (Price) Annotations() []schema.Annotation { return []schema.Annotation{} }
 type Contract struct{ ent.Schema }
 
 func (Contract) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "ctr"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "ctr"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (Contract) Fields() []ent.Field {

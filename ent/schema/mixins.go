@@ -43,6 +43,16 @@ type TenantMixin struct {
 	// scanned by organization alone (an index on org_id would only cost
 	// each insert).
 	NoOrgIndex bool
+	// Revision: how a change to the rows reaches the caches and replicas
+	// (see Revision); every tenant table must say it.
+	Revision Revision
+}
+
+func (m TenantMixin) Annotations() []schema.Annotation {
+	if m.Revision.Kind == "" {
+		return nil
+	}
+	return []schema.Annotation{m.Revision}
 }
 
 func (TenantMixin) Fields() []ent.Field {

@@ -19,7 +19,7 @@ import (
 type UsageEvent struct{ ent.Schema }
 
 func (UsageEvent) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "use"}, TenantMixin{NoOrgIndex: true} /* unique (org_id, event_id) */, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "use"}, TenantMixin{Revision: CoveredBy("usage_revision: every batch moves it"), NoOrgIndex: true} /* unique (org_id, event_id) */, TimeMixin{}}
 }
 
 func (UsageEvent) Fields() []ent.Field {
@@ -48,7 +48,7 @@ func (UsageEvent) Annotations() []schema.Annotation {
 type UsageDaily struct{ ent.Schema }
 
 func (UsageDaily) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "ud"}, TenantMixin{NoOrgIndex: true} /* read by billing group; an organization's usage is found through usage_events */}
+	return []ent.Mixin{IDMixin{Prefix: "ud"}, TenantMixin{Revision: CoveredBy("usage_revision: written with the usage events of a batch"), NoOrgIndex: true} /* read by billing group; an organization's usage is found through usage_events */}
 }
 
 func (UsageDaily) Fields() []ent.Field {
@@ -83,7 +83,7 @@ func (UsageDaily) Annotations() []schema.Annotation {
 type UsageMonth struct{ ent.Schema }
 
 func (UsageMonth) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "um"}, TenantMixin{NoOrgIndex: true} /* read by billing group only */}
+	return []ent.Mixin{IDMixin{Prefix: "um"}, TenantMixin{Revision: CoveredBy("usage_revision: written with the usage events of a batch"), NoOrgIndex: true} /* read by billing group only */}
 }
 
 func (UsageMonth) Fields() []ent.Field {
@@ -107,7 +107,7 @@ func (UsageMonth) Annotations() []schema.Annotation {
 type Invoice struct{ ent.Schema }
 
 func (Invoice) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "inv"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "inv"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (Invoice) Fields() []ent.Field {
@@ -151,7 +151,7 @@ func (Invoice) Annotations() []schema.Annotation {
 type InvoiceLine struct{ ent.Schema }
 
 func (InvoiceLine) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "invl"}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "invl"}, TenantMixin{Revision: CoveredBy("revision: written only with their invoice, whose row moves it")}}
 }
 
 func (InvoiceLine) Fields() []ent.Field {
@@ -190,7 +190,7 @@ func (InvoiceLine) Annotations() []schema.Annotation {
 type Credit struct{ ent.Schema }
 
 func (Credit) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "cred"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "cred"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (Credit) Fields() []ent.Field {
@@ -230,7 +230,7 @@ func (Credit) Annotations() []schema.Annotation {
 type CreditEntry struct{ ent.Schema }
 
 func (CreditEntry) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "cre"}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "cre"}, TenantMixin{Revision: MovesRevision}}
 }
 
 func (CreditEntry) Fields() []ent.Field {
@@ -266,7 +266,7 @@ func (CreditEntry) Annotations() []schema.Annotation { return gql() }
 type OutboxEvent struct{ ent.Schema }
 
 func (OutboxEvent) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "evt"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "evt"}, TenantMixin{Revision: OutsideRevision("the outbox: read by the relay, never by a view")}, TimeMixin{}}
 }
 
 func (OutboxEvent) Fields() []ent.Field {
@@ -295,7 +295,7 @@ func (OutboxEvent) Annotations() []schema.Annotation {
 type IdempotencyKey struct{ ent.Schema }
 
 func (IdempotencyKey) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "idem"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "idem"}, TenantMixin{Revision: OutsideRevision("idempotency keys: read by the mutation that writes them")}, TimeMixin{}}
 }
 
 func (IdempotencyKey) Fields() []ent.Field {
@@ -321,7 +321,7 @@ func (IdempotencyKey) Annotations() []schema.Annotation {
 type Discount struct{ ent.Schema }
 
 func (Discount) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "disc"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "disc"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (Discount) Fields() []ent.Field {
@@ -349,7 +349,7 @@ func (Discount) Annotations() []schema.Annotation { return gql() }
 type CouponGuess struct{ ent.Schema }
 
 func (CouponGuess) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "cg"}, TenantMixin{NoOrgIndex: true} /* read by caller */}
+	return []ent.Mixin{IDMixin{Prefix: "cg"}, TenantMixin{Revision: OutsideRevision("coupon guesses: counted by the redeeming mutation"), NoOrgIndex: true} /* read by caller */}
 }
 
 func (CouponGuess) Fields() []ent.Field {

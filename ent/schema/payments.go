@@ -17,7 +17,7 @@ import (
 type PaymentMethod struct{ ent.Schema }
 
 func (PaymentMethod) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "pm"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "pm"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (PaymentMethod) Fields() []ent.Field {
@@ -51,7 +51,7 @@ func (PaymentMethod) Annotations() []schema.Annotation { return gql() }
 type Payment struct{ ent.Schema }
 
 func (Payment) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "pay"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "pay"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (Payment) Fields() []ent.Field {
@@ -100,7 +100,7 @@ func (Payment) Annotations() []schema.Annotation {
 type PaymentAllocation struct{ ent.Schema }
 
 func (PaymentAllocation) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "pal"}, TenantMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "pal"}, TenantMixin{Revision: MovesRevision}}
 }
 
 func (PaymentAllocation) Fields() []ent.Field {
@@ -125,7 +125,7 @@ func (PaymentAllocation) Annotations() []schema.Annotation {
 type CoinCharge struct{ ent.Schema }
 
 func (CoinCharge) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "coin"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "coin"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (CoinCharge) Fields() []ent.Field {
@@ -152,7 +152,7 @@ func (CoinCharge) Annotations() []schema.Annotation {
 type CoinShare struct{ ent.Schema }
 
 func (CoinShare) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "cshr"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "cshr"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (CoinShare) Fields() []ent.Field {
@@ -174,7 +174,7 @@ func (CoinShare) Annotations() []schema.Annotation {
 type CoinUsage struct{ ent.Schema }
 
 func (CoinUsage) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "cuse"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "cuse"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (CoinUsage) Fields() []ent.Field {
@@ -201,7 +201,7 @@ func (CoinUsage) Annotations() []schema.Annotation {
 type TaxInvoice struct{ ent.Schema }
 
 func (TaxInvoice) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "txi"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "txi"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (TaxInvoice) Fields() []ent.Field {
@@ -225,7 +225,7 @@ func (TaxInvoice) Annotations() []schema.Annotation {
 type IssuedCashReceipt struct{ ent.Schema }
 
 func (IssuedCashReceipt) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "cash"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "cash"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (IssuedCashReceipt) Fields() []ent.Field {

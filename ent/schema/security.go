@@ -46,7 +46,7 @@ func (AuthThrottle) Annotations() []schema.Annotation {
 type Invitation struct{ ent.Schema }
 
 func (Invitation) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "invt"}, TenantMixin{NoOrgIndex: true} /* (org_id, email) */, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "invt"}, TenantMixin{Revision: OutsideRevision("invitations: read on the primary"), NoOrgIndex: true} /* (org_id, email) */, TimeMixin{}}
 }
 
 func (Invitation) Fields() []ent.Field {

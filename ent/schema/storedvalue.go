@@ -44,7 +44,7 @@ func (Coupon) Annotations() []schema.Annotation {
 type CouponRedemption struct{ ent.Schema }
 
 func (CouponRedemption) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "red"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "red"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (CouponRedemption) Fields() []ent.Field {
@@ -68,7 +68,7 @@ func (CouponRedemption) Annotations() []schema.Annotation {
 type DiscountUse struct{ ent.Schema }
 
 func (DiscountUse) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "du"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "du"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (DiscountUse) Fields() []ent.Field {

@@ -101,7 +101,7 @@ func (Account) Edges() []ent.Edge {
 
 func (Account) Indexes() []ent.Index { return []ent.Index{index.Fields("org_id")} }
 
-func (Account) Annotations() []schema.Annotation { return gql() }
+func (Account) Annotations() []schema.Annotation { return gql(MovesRevision) }
 
 // BillingGroup keeps usage, credits, invoices and payments.
 type BillingGroup struct{ ent.Schema }
@@ -137,13 +137,13 @@ func (BillingGroup) Indexes() []ent.Index {
 	}
 }
 
-func (BillingGroup) Annotations() []schema.Annotation { return gql() }
+func (BillingGroup) Annotations() []schema.Annotation { return gql(MovesRevision) }
 
 // Grant gives an account a role on one billing group.
 type Grant struct{ ent.Schema }
 
 func (Grant) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "grant"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "grant"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
 }
 
 func (Grant) Fields() []ent.Field {
@@ -177,7 +177,7 @@ func (Grant) Annotations() []schema.Annotation { return gql() }
 type APIToken struct{ ent.Schema }
 
 func (APIToken) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "tok"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "tok"}, TenantMixin{Revision: OutsideRevision("API tokens: read by authentication on the primary")}, TimeMixin{}}
 }
 
 func (APIToken) Fields() []ent.Field {
@@ -201,7 +201,7 @@ func (APIToken) Annotations() []schema.Annotation { return gql() }
 type RefreshToken struct{ ent.Schema }
 
 func (RefreshToken) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "rt"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "rt"}, TenantMixin{Revision: OutsideRevision("refresh tokens: read by sign-in on the primary")}, TimeMixin{}}
 }
 
 func (RefreshToken) Fields() []ent.Field {
@@ -224,7 +224,7 @@ func (RefreshToken) Annotations() []schema.Annotation {
 type AuditEvent struct{ ent.Schema }
 
 func (AuditEvent) Mixin() []ent.Mixin {
-	return []ent.Mixin{IDMixin{Prefix: "aud"}, TenantMixin{}, TimeMixin{}}
+	return []ent.Mixin{IDMixin{Prefix: "aud"}, TenantMixin{Revision: OutsideRevision("the audit log: appended by every mutation; read on the primary")}, TimeMixin{}}
 }
 
 func (AuditEvent) Fields() []ent.Field {

@@ -14,6 +14,7 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/lib/pq"
 
+	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/migrate"
 )
 
@@ -38,10 +39,9 @@ import (
 // revisionCovered are the tables whose every change moves the revision or
 // the usage revision of the organization the row belongs to.
 var revisionCovered = func() map[string]bool {
-	m := map[string]bool{
-		"organizations": true,
-		"invoice_lines": true,                        // written only with their invoice
-		"usage_events":  true, "usage_dailies": true, // usage_revision
+	m := map[string]bool{"organizations": true}
+	for t := range ent.RevisionCovered { // e.g. usage tables: usage_revision
+		m[t] = true
 	}
 	for _, t := range revisionTables {
 		m[t] = true
