@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -141,7 +142,7 @@ func FuzzRating(f *testing.F) {
 			total.Add(total, new(big.Rat).SetInt(roundHalfUpInt(w)))
 		}
 		if total.Cmp(new(big.Rat).SetInt64(MaxInvoiceAmount)) > 0 {
-			if err != ErrAmountTooLarge {
+			if !errors.Is(err, ErrAmountTooLarge) {
 				t.Fatalf("%d and %d micro-units total %s won: %v, want ErrAmountTooLarge", a, b, total.FloatString(0), err)
 			}
 			return

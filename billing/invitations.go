@@ -161,9 +161,7 @@ func orgHolding(ctx context.Context, tx *ent.Tx, orgID, accountID string) (strin
 		if err != nil {
 			return "", err
 		}
-		found := rows.Next()
-		err = rows.Err()
-		rows.Close()
+		found, err := firstRow(rows)
 		if err != nil || found {
 			return holdingName(t.Name), err
 		}
@@ -193,4 +191,15 @@ func hasColumn(cols []*entschema.Column, name string) bool {
 		}
 	}
 	return false
+}
+
+// firstRow tells whether rows has a row, and closes it.
+func firstRow(rows interface {
+	Next() bool
+	Err() error
+	Close() error
+}) (bool, error) {
+	defer rows.Close()
+	found := rows.Next()
+	return found, rows.Err()
 }

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -500,7 +501,7 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 		out = inv
 		return nil
 	})
-	if err == errAlreadyIssued {
+	if errors.Is(err, errAlreadyIssued) {
 		return nil, nil
 	}
 	return out, err

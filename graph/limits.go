@@ -70,8 +70,6 @@ func (l *Limits) InterceptResponse(ctx context.Context, next graphql.ResponseHan
 func (l *Limits) ExtensionName() string                   { return "Limits" }
 func (l *Limits) Validate(graphql.ExecutableSchema) error { return nil }
 
-type costKey struct{}
-
 type walk struct {
 	vars                                  map[string]any
 	frags                                 ast.FragmentDefinitionList

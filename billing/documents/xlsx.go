@@ -57,7 +57,9 @@ func (r *Renderer) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m
 	}
 	for i, s := range sheets {
 		if i == 0 {
-			w.f.SetSheetName("Sheet1", s.name)
+			if err := w.f.SetSheetName("Sheet1", s.name); err != nil {
+				return nil, err
+			}
 		} else if _, err := w.f.NewSheet(s.name); err != nil {
 			return nil, err
 		}
@@ -320,12 +322,8 @@ func (w *workbook) details(sheet string, fees []billing.FeeDetail) error {
 		used[key{x.Region, x.Service}] += x.Used
 	}
 	exact := map[key]decimal.Decimal{}
-	var order []key
 	for i, f := range fees {
 		k := key{f.Region, f.ServiceName}
-		if _, ok := exact[k]; !ok {
-			order = append(order, k)
-		}
 		amt := f.Amount.Round(6)
 		exact[k] = exact[k].Add(amt)
 		w.put(1, d.region(f.Region), "text")

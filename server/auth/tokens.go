@@ -11,11 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"math/big"
 	"os"
 	"strings"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -209,8 +210,16 @@ func (t *Tokens) LoadJWKS(path string) error {
 			if err1 != nil || err2 != nil {
 				return fmt.Errorf("JWKS key %q: bad x or y", k.Kid)
 			}
-			pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-			if !pub.Curve.IsOnCurve(pub.X, pub.Y) {
+			if len(x) > 32 || len(y) > 32 {
+				return fmt.Errorf("JWKS key %q: bad x or y", k.Kid)
+			}
+			// The uncompressed point 04 || x || y; parsing checks it is on the curve.
+			point := make([]byte, 65)
+			point[0] = 4
+			copy(point[33-len(x):33], x)
+			copy(point[65-len(y):], y)
+			pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point)
+			if err != nil {
 				return fmt.Errorf("JWKS key %q: point not on curve", k.Kid)
 			}
 			t.external[k.Kid] = pub

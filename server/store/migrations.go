@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -320,7 +321,13 @@ func (d *DB) applyFile(ctx context.Context, f migrate.File) error {
 		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = off`); err != nil {
 			return err
 		}
-		defer conn.ExecContext(context.Background(), `PRAGMA foreign_keys = on`)
+		defer func() {
+			// The connection goes back to the pool: it must not keep
+			// foreign keys off (a failure here closes it instead).
+			if _, err := conn.ExecContext(context.Background(), `PRAGMA foreign_keys = on`); err != nil {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
 	}
 	if noTx(f) {
 		// CREATE INDEX CONCURRENTLY and the like refuse a transaction: the

@@ -132,7 +132,7 @@ pidfile = %s
 			}
 			if time.Now().After(deadline) {
 				log, _ := os.ReadFile(filepath.Join(dir, "pgbouncer.log"))
-				return nil, fmt.Errorf("pgbouncer does not accept connections: %v\n%s", err, log)
+				return nil, fmt.Errorf("pgbouncer does not accept connections: %w\n%s", err, log)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

@@ -165,7 +165,7 @@ func (r *Replica) waitUntil(what, query string, args ...any) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("replica never %s (last error: %v)", what, err)
+			return fmt.Errorf("replica never %s (last error: %w)", what, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -306,7 +306,7 @@ func startCluster(bin string) error {
 		cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("%s: %v\n%s", name, err, out)
+			return fmt.Errorf("%s: %w\n%s", name, err, out)
 		}
 		return nil
 	}
