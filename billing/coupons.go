@@ -16,7 +16,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/service"
 )
 
-// Coupon error codes (API.md).
+// Coupon error codes (docs/api.md, "Conventions").
 const (
 	CodeCouponNotFound        = "COUPON_NOT_FOUND"
 	CodeCouponExpired         = "COUPON_EXPIRED"

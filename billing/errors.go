@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Error codes clients rely on (API.md, "Errors").
+// Error codes clients rely on (docs/api.md, "Conventions").
 const (
 	CodeUnauthenticated       = "UNAUTHENTICATED"
 	CodeForbidden             = "FORBIDDEN"

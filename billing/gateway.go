@@ -51,7 +51,7 @@ var ErrGatewayTimeout = errors.New("payment gateway timed out")
 var ErrUnknownToken = errors.New("unknown card token")
 
 // SandboxGateway behaves like a payment company for the test tokens of
-// API.md. It is deterministic and keeps no state — an outcome follows from
+// docs/api.md ("The sandbox payment gateway"). It is deterministic and keeps no state — an outcome follows from
 // the token alone — so every replica answers the same and a lookup after a
 // restart still finds what a timed-out charge did.
 type SandboxGateway struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 )
 
-// Payment error codes (API.md).
+// Payment error codes (docs/api.md, "Conventions").
 const (
 	CodePaymentMethodNotAllowed = "PAYMENT_METHOD_NOT_ALLOWED"
 	CodeRegistrationHours       = "REGISTRATION_HOURS"

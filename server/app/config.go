@@ -20,7 +20,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/documents"
 )
 
-// Config is read from the environment (API.md, "Running the server").
+// Config is read from the environment (README, "Configuration").
 type Config struct {
 	Addr        string
 	DatabaseURL string // empty: embedded SQLite in DataDir

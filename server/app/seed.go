@@ -13,7 +13,7 @@ import (
 	"github.com/cloudbill/cloudbill/server/auth"
 )
 
-// The demo organization's accounts (API.md). The password is fixed and
+// The demo organization's accounts (README, "Two commands"). The password is fixed and
 // public: demo data is never seeded in production.
 const (
 	DemoMasterEmail = "master@demo.cloudbill.local"
