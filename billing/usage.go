@@ -132,6 +132,7 @@ type usageBatch struct {
 	repeats int                // events sent twice within the batch, counted once
 	pairs   map[[2]string]bool // the batch's (billing group, month) pairs
 	now     time.Time
+	groups  map[string]*ent.BillingGroup // the billing groups it names
 }
 
 // RecordUsage validates a batch and records it in one transaction: events
@@ -149,6 +150,9 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 		res, err = e.recordBatch(ctx, tx, b)
 		return err
 	})
+	if err == nil && res.Accepted > 0 {
+		e.CheckBudgets(ctx, b.groups) // R-70, once the usage is committed
+	}
 	return res, err
 }
 
@@ -165,8 +169,11 @@ func (e *Engine) RecordUsageOnce(ctx context.Context, orgID, caller, key string,
 		return UsageResult{}, err
 	}
 	var res UsageResult
-	_, err = Idempotent(ctx, e.Client, orgID, caller, key, "recordUsage", batchFingerprint(in, e.Policy.Location()), &res,
+	fresh, err := Idempotent(ctx, e.Client, orgID, caller, key, "recordUsage", batchFingerprint(in, e.Policy.Location()), &res,
 		func(tx *ent.Tx) (any, error) { return e.recordBatch(ctx, tx, b) })
+	if err == nil && fresh && res.Accepted > 0 {
+		e.CheckBudgets(ctx, b.groups) // R-70, once the usage is committed
+	}
 	return res, err
 }
 
@@ -227,7 +234,7 @@ func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInpu
 	for id, g := range groups {
 		c.first[id] = e.FirstMonth(g).String()
 	}
-	b := &usageBatch{rows: make([]usageRow, 0, len(in)), pairs: map[[2]string]bool{}, now: c.now}
+	b := &usageBatch{rows: make([]usageRow, 0, len(in)), pairs: map[[2]string]bool{}, now: c.now, groups: groups}
 	var bad []EventError
 	seen := make(map[eventKey]int, len(in)) // a position in b.rows
 	for i, ev := range in {

@@ -20,6 +20,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/auththrottle"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/budgetalert"
+	"github.com/cloudbill/cloudbill/ent/budgetalertfiring"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
 	"github.com/cloudbill/cloudbill/ent/coinusage"
@@ -72,6 +74,10 @@ type Client struct {
 	AuthThrottle *AuthThrottleClient
 	// BillingGroup is the client for interacting with the BillingGroup builders.
 	BillingGroup *BillingGroupClient
+	// BudgetAlert is the client for interacting with the BudgetAlert builders.
+	BudgetAlert *BudgetAlertClient
+	// BudgetAlertFiring is the client for interacting with the BudgetAlertFiring builders.
+	BudgetAlertFiring *BudgetAlertFiringClient
 	// CoinCharge is the client for interacting with the CoinCharge builders.
 	CoinCharge *CoinChargeClient
 	// CoinShare is the client for interacting with the CoinShare builders.
@@ -154,6 +160,8 @@ func (c *Client) init() {
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.AuthThrottle = NewAuthThrottleClient(c.config)
 	c.BillingGroup = NewBillingGroupClient(c.config)
+	c.BudgetAlert = NewBudgetAlertClient(c.config)
+	c.BudgetAlertFiring = NewBudgetAlertFiringClient(c.config)
 	c.CoinCharge = NewCoinChargeClient(c.config)
 	c.CoinShare = NewCoinShareClient(c.config)
 	c.CoinUsage = NewCoinUsageClient(c.config)
@@ -284,6 +292,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AuditEvent:        NewAuditEventClient(cfg),
 		AuthThrottle:      NewAuthThrottleClient(cfg),
 		BillingGroup:      NewBillingGroupClient(cfg),
+		BudgetAlert:       NewBudgetAlertClient(cfg),
+		BudgetAlertFiring: NewBudgetAlertFiringClient(cfg),
 		CoinCharge:        NewCoinChargeClient(cfg),
 		CoinShare:         NewCoinShareClient(cfg),
 		CoinUsage:         NewCoinUsageClient(cfg),
@@ -341,6 +351,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AuditEvent:        NewAuditEventClient(cfg),
 		AuthThrottle:      NewAuthThrottleClient(cfg),
 		BillingGroup:      NewBillingGroupClient(cfg),
+		BudgetAlert:       NewBudgetAlertClient(cfg),
+		BudgetAlertFiring: NewBudgetAlertFiringClient(cfg),
 		CoinCharge:        NewCoinChargeClient(cfg),
 		CoinShare:         NewCoinShareClient(cfg),
 		CoinUsage:         NewCoinUsageClient(cfg),
@@ -404,13 +416,13 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
-		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
-		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
-		c.Grant, c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine,
-		c.IssuedCashReceipt, c.JobCursor, c.JobFailure, c.Organization, c.OutboxEvent,
-		c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price, c.Promotion,
-		c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily, c.UsageEvent,
-		c.UsageMonth,
+		c.BudgetAlert, c.BudgetAlertFiring, c.CoinCharge, c.CoinShare, c.CoinUsage,
+		c.Contract, c.Coupon, c.CouponGuess, c.CouponRedemption, c.Credit,
+		c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey,
+		c.Invitation, c.Invoice, c.InvoiceLine, c.IssuedCashReceipt, c.JobCursor,
+		c.JobFailure, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
+		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
+		c.TaxInvoice, c.UsageDaily, c.UsageEvent, c.UsageMonth,
 	} {
 		n.Use(hooks...)
 	}
@@ -421,13 +433,13 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
-		c.CoinCharge, c.CoinShare, c.CoinUsage, c.Contract, c.Coupon, c.CouponGuess,
-		c.CouponRedemption, c.Credit, c.CreditEntry, c.Discount, c.DiscountUse,
-		c.Grant, c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine,
-		c.IssuedCashReceipt, c.JobCursor, c.JobFailure, c.Organization, c.OutboxEvent,
-		c.Payment, c.PaymentAllocation, c.PaymentMethod, c.Price, c.Promotion,
-		c.RefreshToken, c.Region, c.Service, c.TaxInvoice, c.UsageDaily, c.UsageEvent,
-		c.UsageMonth,
+		c.BudgetAlert, c.BudgetAlertFiring, c.CoinCharge, c.CoinShare, c.CoinUsage,
+		c.Contract, c.Coupon, c.CouponGuess, c.CouponRedemption, c.Credit,
+		c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey,
+		c.Invitation, c.Invoice, c.InvoiceLine, c.IssuedCashReceipt, c.JobCursor,
+		c.JobFailure, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
+		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
+		c.TaxInvoice, c.UsageDaily, c.UsageEvent, c.UsageMonth,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -446,6 +458,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuthThrottle.mutate(ctx, m)
 	case *BillingGroupMutation:
 		return c.BillingGroup.mutate(ctx, m)
+	case *BudgetAlertMutation:
+		return c.BudgetAlert.mutate(ctx, m)
+	case *BudgetAlertFiringMutation:
+		return c.BudgetAlertFiring.mutate(ctx, m)
 	case *CoinChargeMutation:
 		return c.CoinCharge.mutate(ctx, m)
 	case *CoinShareMutation:
@@ -1259,6 +1275,272 @@ func (c *BillingGroupClient) mutate(ctx context.Context, m *BillingGroupMutation
 		return (&BillingGroupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown BillingGroup mutation op: %q", m.Op())
+	}
+}
+
+// BudgetAlertClient is a client for the BudgetAlert schema.
+type BudgetAlertClient struct {
+	config
+}
+
+// NewBudgetAlertClient returns a client for the BudgetAlert from the given config.
+func NewBudgetAlertClient(c config) *BudgetAlertClient {
+	return &BudgetAlertClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `budgetalert.Hooks(f(g(h())))`.
+func (c *BudgetAlertClient) Use(hooks ...Hook) {
+	c.hooks.BudgetAlert = append(c.hooks.BudgetAlert, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `budgetalert.Intercept(f(g(h())))`.
+func (c *BudgetAlertClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BudgetAlert = append(c.inters.BudgetAlert, interceptors...)
+}
+
+// Create returns a builder for creating a BudgetAlert entity.
+func (c *BudgetAlertClient) Create() *BudgetAlertCreate {
+	mutation := newBudgetAlertMutation(c.config, OpCreate)
+	return &BudgetAlertCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BudgetAlert entities.
+func (c *BudgetAlertClient) CreateBulk(builders ...*BudgetAlertCreate) *BudgetAlertCreateBulk {
+	return &BudgetAlertCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BudgetAlertClient) MapCreateBulk(slice any, setFunc func(*BudgetAlertCreate, int)) *BudgetAlertCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BudgetAlertCreateBulk{err: fmt.Errorf("calling to BudgetAlertClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BudgetAlertCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BudgetAlertCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BudgetAlert.
+func (c *BudgetAlertClient) Update() *BudgetAlertUpdate {
+	mutation := newBudgetAlertMutation(c.config, OpUpdate)
+	return &BudgetAlertUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BudgetAlertClient) UpdateOne(_m *BudgetAlert) *BudgetAlertUpdateOne {
+	mutation := newBudgetAlertMutation(c.config, OpUpdateOne, withBudgetAlert(_m))
+	return &BudgetAlertUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BudgetAlertClient) UpdateOneID(id string) *BudgetAlertUpdateOne {
+	mutation := newBudgetAlertMutation(c.config, OpUpdateOne, withBudgetAlertID(id))
+	return &BudgetAlertUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BudgetAlert.
+func (c *BudgetAlertClient) Delete() *BudgetAlertDelete {
+	mutation := newBudgetAlertMutation(c.config, OpDelete)
+	return &BudgetAlertDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BudgetAlertClient) DeleteOne(_m *BudgetAlert) *BudgetAlertDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BudgetAlertClient) DeleteOneID(id string) *BudgetAlertDeleteOne {
+	builder := c.Delete().Where(budgetalert.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BudgetAlertDeleteOne{builder}
+}
+
+// Query returns a query builder for BudgetAlert.
+func (c *BudgetAlertClient) Query() *BudgetAlertQuery {
+	return &BudgetAlertQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBudgetAlert},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BudgetAlert entity by its id.
+func (c *BudgetAlertClient) Get(ctx context.Context, id string) (*BudgetAlert, error) {
+	return c.Query().Where(budgetalert.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BudgetAlertClient) GetX(ctx context.Context, id string) *BudgetAlert {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *BudgetAlertClient) Hooks() []Hook {
+	return c.hooks.BudgetAlert
+}
+
+// Interceptors returns the client interceptors.
+func (c *BudgetAlertClient) Interceptors() []Interceptor {
+	return c.inters.BudgetAlert
+}
+
+func (c *BudgetAlertClient) mutate(ctx context.Context, m *BudgetAlertMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BudgetAlertCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BudgetAlertUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BudgetAlertUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BudgetAlertDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BudgetAlert mutation op: %q", m.Op())
+	}
+}
+
+// BudgetAlertFiringClient is a client for the BudgetAlertFiring schema.
+type BudgetAlertFiringClient struct {
+	config
+}
+
+// NewBudgetAlertFiringClient returns a client for the BudgetAlertFiring from the given config.
+func NewBudgetAlertFiringClient(c config) *BudgetAlertFiringClient {
+	return &BudgetAlertFiringClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `budgetalertfiring.Hooks(f(g(h())))`.
+func (c *BudgetAlertFiringClient) Use(hooks ...Hook) {
+	c.hooks.BudgetAlertFiring = append(c.hooks.BudgetAlertFiring, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `budgetalertfiring.Intercept(f(g(h())))`.
+func (c *BudgetAlertFiringClient) Intercept(interceptors ...Interceptor) {
+	c.inters.BudgetAlertFiring = append(c.inters.BudgetAlertFiring, interceptors...)
+}
+
+// Create returns a builder for creating a BudgetAlertFiring entity.
+func (c *BudgetAlertFiringClient) Create() *BudgetAlertFiringCreate {
+	mutation := newBudgetAlertFiringMutation(c.config, OpCreate)
+	return &BudgetAlertFiringCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of BudgetAlertFiring entities.
+func (c *BudgetAlertFiringClient) CreateBulk(builders ...*BudgetAlertFiringCreate) *BudgetAlertFiringCreateBulk {
+	return &BudgetAlertFiringCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *BudgetAlertFiringClient) MapCreateBulk(slice any, setFunc func(*BudgetAlertFiringCreate, int)) *BudgetAlertFiringCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &BudgetAlertFiringCreateBulk{err: fmt.Errorf("calling to BudgetAlertFiringClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*BudgetAlertFiringCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &BudgetAlertFiringCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for BudgetAlertFiring.
+func (c *BudgetAlertFiringClient) Update() *BudgetAlertFiringUpdate {
+	mutation := newBudgetAlertFiringMutation(c.config, OpUpdate)
+	return &BudgetAlertFiringUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *BudgetAlertFiringClient) UpdateOne(_m *BudgetAlertFiring) *BudgetAlertFiringUpdateOne {
+	mutation := newBudgetAlertFiringMutation(c.config, OpUpdateOne, withBudgetAlertFiring(_m))
+	return &BudgetAlertFiringUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *BudgetAlertFiringClient) UpdateOneID(id string) *BudgetAlertFiringUpdateOne {
+	mutation := newBudgetAlertFiringMutation(c.config, OpUpdateOne, withBudgetAlertFiringID(id))
+	return &BudgetAlertFiringUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for BudgetAlertFiring.
+func (c *BudgetAlertFiringClient) Delete() *BudgetAlertFiringDelete {
+	mutation := newBudgetAlertFiringMutation(c.config, OpDelete)
+	return &BudgetAlertFiringDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *BudgetAlertFiringClient) DeleteOne(_m *BudgetAlertFiring) *BudgetAlertFiringDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *BudgetAlertFiringClient) DeleteOneID(id string) *BudgetAlertFiringDeleteOne {
+	builder := c.Delete().Where(budgetalertfiring.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &BudgetAlertFiringDeleteOne{builder}
+}
+
+// Query returns a query builder for BudgetAlertFiring.
+func (c *BudgetAlertFiringClient) Query() *BudgetAlertFiringQuery {
+	return &BudgetAlertFiringQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeBudgetAlertFiring},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a BudgetAlertFiring entity by its id.
+func (c *BudgetAlertFiringClient) Get(ctx context.Context, id string) (*BudgetAlertFiring, error) {
+	return c.Query().Where(budgetalertfiring.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *BudgetAlertFiringClient) GetX(ctx context.Context, id string) *BudgetAlertFiring {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *BudgetAlertFiringClient) Hooks() []Hook {
+	return c.hooks.BudgetAlertFiring
+}
+
+// Interceptors returns the client interceptors.
+func (c *BudgetAlertFiringClient) Interceptors() []Interceptor {
+	return c.inters.BudgetAlertFiring
+}
+
+func (c *BudgetAlertFiringClient) mutate(ctx context.Context, m *BudgetAlertFiringMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&BudgetAlertFiringCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&BudgetAlertFiringUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&BudgetAlertFiringUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&BudgetAlertFiringDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown BudgetAlertFiring mutation op: %q", m.Op())
 	}
 }
 
@@ -5830,22 +6112,22 @@ func (c *UsageMonthClient) mutate(ctx context.Context, m *UsageMonthMutation) (V
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
-		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
-		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invitation, Invoice,
-		InvoiceLine, IssuedCashReceipt, JobCursor, JobFailure, Organization,
-		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
-		RefreshToken, Region, Service, TaxInvoice, UsageDaily, UsageEvent,
-		UsageMonth []ent.Hook
+		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, BudgetAlert,
+		BudgetAlertFiring, CoinCharge, CoinShare, CoinUsage, Contract, Coupon,
+		CouponGuess, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse,
+		Grant, IdempotencyKey, Invitation, Invoice, InvoiceLine, IssuedCashReceipt,
+		JobCursor, JobFailure, Organization, OutboxEvent, Payment, PaymentAllocation,
+		PaymentMethod, Price, Promotion, RefreshToken, Region, Service, TaxInvoice,
+		UsageDaily, UsageEvent, UsageMonth []ent.Hook
 	}
 	inters struct {
-		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, CoinCharge,
-		CoinShare, CoinUsage, Contract, Coupon, CouponGuess, CouponRedemption, Credit,
-		CreditEntry, Discount, DiscountUse, Grant, IdempotencyKey, Invitation, Invoice,
-		InvoiceLine, IssuedCashReceipt, JobCursor, JobFailure, Organization,
-		OutboxEvent, Payment, PaymentAllocation, PaymentMethod, Price, Promotion,
-		RefreshToken, Region, Service, TaxInvoice, UsageDaily, UsageEvent,
-		UsageMonth []ent.Interceptor
+		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, BudgetAlert,
+		BudgetAlertFiring, CoinCharge, CoinShare, CoinUsage, Contract, Coupon,
+		CouponGuess, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse,
+		Grant, IdempotencyKey, Invitation, Invoice, InvoiceLine, IssuedCashReceipt,
+		JobCursor, JobFailure, Organization, OutboxEvent, Payment, PaymentAllocation,
+		PaymentMethod, Price, Promotion, RefreshToken, Region, Service, TaxInvoice,
+		UsageDaily, UsageEvent, UsageMonth []ent.Interceptor
 	}
 )
 

@@ -17,6 +17,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/auththrottle"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/budgetalert"
+	"github.com/cloudbill/cloudbill/ent/budgetalertfiring"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
 	"github.com/cloudbill/cloudbill/ent/coinusage"
@@ -115,6 +117,8 @@ func checkColumn(t, c string) error {
 			auditevent.Table:        auditevent.ValidColumn,
 			auththrottle.Table:      auththrottle.ValidColumn,
 			billinggroup.Table:      billinggroup.ValidColumn,
+			budgetalert.Table:       budgetalert.ValidColumn,
+			budgetalertfiring.Table: budgetalertfiring.ValidColumn,
 			coincharge.Table:        coincharge.ValidColumn,
 			coinshare.Table:         coinshare.ValidColumn,
 			coinusage.Table:         coinusage.ValidColumn,

@@ -16,6 +16,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/auththrottle"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/budgetalert"
+	"github.com/cloudbill/cloudbill/ent/budgetalertfiring"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
 	"github.com/cloudbill/cloudbill/ent/coinusage"
@@ -66,6 +68,8 @@ const (
 	TypeAuditEvent        = "AuditEvent"
 	TypeAuthThrottle      = "AuthThrottle"
 	TypeBillingGroup      = "BillingGroup"
+	TypeBudgetAlert       = "BudgetAlert"
+	TypeBudgetAlertFiring = "BudgetAlertFiring"
 	TypeCoinCharge        = "CoinCharge"
 	TypeCoinShare         = "CoinShare"
 	TypeCoinUsage         = "CoinUsage"
@@ -4942,6 +4946,1439 @@ func (m *BillingGroupMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown BillingGroup edge %s", name)
+}
+
+// BudgetAlertMutation represents an operation that mutates the BudgetAlert nodes in the graph.
+type BudgetAlertMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *string
+	org_id           *string
+	created_at       *time.Time
+	billing_group_id *string
+	name             *string
+	amount           *int64
+	addamount        *int64
+	currency         *string
+	thresholds       *[]int
+	appendthresholds []int
+	created_by       *string
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*BudgetAlert, error)
+	predicates       []predicate.BudgetAlert
+}
+
+var _ ent.Mutation = (*BudgetAlertMutation)(nil)
+
+// budgetalertOption allows management of the mutation configuration using functional options.
+type budgetalertOption func(*BudgetAlertMutation)
+
+// newBudgetAlertMutation creates new mutation for the BudgetAlert entity.
+func newBudgetAlertMutation(c config, op Op, opts ...budgetalertOption) *BudgetAlertMutation {
+	m := &BudgetAlertMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBudgetAlert,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBudgetAlertID sets the ID field of the mutation.
+func withBudgetAlertID(id string) budgetalertOption {
+	return func(m *BudgetAlertMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BudgetAlert
+		)
+		m.oldValue = func(ctx context.Context) (*BudgetAlert, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BudgetAlert.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBudgetAlert sets the old BudgetAlert of the mutation.
+func withBudgetAlert(node *BudgetAlert) budgetalertOption {
+	return func(m *BudgetAlertMutation) {
+		m.oldValue = func(context.Context) (*BudgetAlert, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BudgetAlertMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BudgetAlertMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of BudgetAlert entities.
+func (m *BudgetAlertMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BudgetAlertMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BudgetAlertMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BudgetAlert.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *BudgetAlertMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *BudgetAlertMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the BudgetAlert entity.
+// If the BudgetAlert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *BudgetAlertMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BudgetAlertMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BudgetAlertMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the BudgetAlert entity.
+// If the BudgetAlert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BudgetAlertMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetBillingGroupID sets the "billing_group_id" field.
+func (m *BudgetAlertMutation) SetBillingGroupID(s string) {
+	m.billing_group_id = &s
+}
+
+// BillingGroupID returns the value of the "billing_group_id" field in the mutation.
+func (m *BudgetAlertMutation) BillingGroupID() (r string, exists bool) {
+	v := m.billing_group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingGroupID returns the old "billing_group_id" field's value of the BudgetAlert entity.
+// If the BudgetAlert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertMutation) OldBillingGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingGroupID: %w", err)
+	}
+	return oldValue.BillingGroupID, nil
+}
+
+// ResetBillingGroupID resets all changes to the "billing_group_id" field.
+func (m *BudgetAlertMutation) ResetBillingGroupID() {
+	m.billing_group_id = nil
+}
+
+// SetName sets the "name" field.
+func (m *BudgetAlertMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *BudgetAlertMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the BudgetAlert entity.
+// If the BudgetAlert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *BudgetAlertMutation) ResetName() {
+	m.name = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *BudgetAlertMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *BudgetAlertMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the BudgetAlert entity.
+// If the BudgetAlert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *BudgetAlertMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *BudgetAlertMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *BudgetAlertMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *BudgetAlertMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *BudgetAlertMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the BudgetAlert entity.
+// If the BudgetAlert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *BudgetAlertMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetThresholds sets the "thresholds" field.
+func (m *BudgetAlertMutation) SetThresholds(i []int) {
+	m.thresholds = &i
+	m.appendthresholds = nil
+}
+
+// Thresholds returns the value of the "thresholds" field in the mutation.
+func (m *BudgetAlertMutation) Thresholds() (r []int, exists bool) {
+	v := m.thresholds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldThresholds returns the old "thresholds" field's value of the BudgetAlert entity.
+// If the BudgetAlert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertMutation) OldThresholds(ctx context.Context) (v []int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldThresholds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldThresholds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldThresholds: %w", err)
+	}
+	return oldValue.Thresholds, nil
+}
+
+// AppendThresholds adds i to the "thresholds" field.
+func (m *BudgetAlertMutation) AppendThresholds(i []int) {
+	m.appendthresholds = append(m.appendthresholds, i...)
+}
+
+// AppendedThresholds returns the list of values that were appended to the "thresholds" field in this mutation.
+func (m *BudgetAlertMutation) AppendedThresholds() ([]int, bool) {
+	if len(m.appendthresholds) == 0 {
+		return nil, false
+	}
+	return m.appendthresholds, true
+}
+
+// ResetThresholds resets all changes to the "thresholds" field.
+func (m *BudgetAlertMutation) ResetThresholds() {
+	m.thresholds = nil
+	m.appendthresholds = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *BudgetAlertMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *BudgetAlertMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the BudgetAlert entity.
+// If the BudgetAlert object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *BudgetAlertMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// Where appends a list predicates to the BudgetAlertMutation builder.
+func (m *BudgetAlertMutation) Where(ps ...predicate.BudgetAlert) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BudgetAlertMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BudgetAlertMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BudgetAlert, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BudgetAlertMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BudgetAlertMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BudgetAlert).
+func (m *BudgetAlertMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BudgetAlertMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.org_id != nil {
+		fields = append(fields, budgetalert.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, budgetalert.FieldCreatedAt)
+	}
+	if m.billing_group_id != nil {
+		fields = append(fields, budgetalert.FieldBillingGroupID)
+	}
+	if m.name != nil {
+		fields = append(fields, budgetalert.FieldName)
+	}
+	if m.amount != nil {
+		fields = append(fields, budgetalert.FieldAmount)
+	}
+	if m.currency != nil {
+		fields = append(fields, budgetalert.FieldCurrency)
+	}
+	if m.thresholds != nil {
+		fields = append(fields, budgetalert.FieldThresholds)
+	}
+	if m.created_by != nil {
+		fields = append(fields, budgetalert.FieldCreatedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BudgetAlertMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case budgetalert.FieldOrgID:
+		return m.OrgID()
+	case budgetalert.FieldCreatedAt:
+		return m.CreatedAt()
+	case budgetalert.FieldBillingGroupID:
+		return m.BillingGroupID()
+	case budgetalert.FieldName:
+		return m.Name()
+	case budgetalert.FieldAmount:
+		return m.Amount()
+	case budgetalert.FieldCurrency:
+		return m.Currency()
+	case budgetalert.FieldThresholds:
+		return m.Thresholds()
+	case budgetalert.FieldCreatedBy:
+		return m.CreatedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BudgetAlertMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case budgetalert.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case budgetalert.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case budgetalert.FieldBillingGroupID:
+		return m.OldBillingGroupID(ctx)
+	case budgetalert.FieldName:
+		return m.OldName(ctx)
+	case budgetalert.FieldAmount:
+		return m.OldAmount(ctx)
+	case budgetalert.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case budgetalert.FieldThresholds:
+		return m.OldThresholds(ctx)
+	case budgetalert.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown BudgetAlert field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BudgetAlertMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case budgetalert.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case budgetalert.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case budgetalert.FieldBillingGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingGroupID(v)
+		return nil
+	case budgetalert.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case budgetalert.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case budgetalert.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case budgetalert.FieldThresholds:
+		v, ok := value.([]int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetThresholds(v)
+		return nil
+	case budgetalert.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetAlert field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BudgetAlertMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, budgetalert.FieldAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BudgetAlertMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case budgetalert.FieldAmount:
+		return m.AddedAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BudgetAlertMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case budgetalert.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetAlert numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BudgetAlertMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BudgetAlertMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BudgetAlertMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown BudgetAlert nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BudgetAlertMutation) ResetField(name string) error {
+	switch name {
+	case budgetalert.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case budgetalert.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case budgetalert.FieldBillingGroupID:
+		m.ResetBillingGroupID()
+		return nil
+	case budgetalert.FieldName:
+		m.ResetName()
+		return nil
+	case budgetalert.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case budgetalert.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case budgetalert.FieldThresholds:
+		m.ResetThresholds()
+		return nil
+	case budgetalert.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetAlert field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BudgetAlertMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BudgetAlertMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BudgetAlertMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BudgetAlertMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BudgetAlertMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BudgetAlertMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BudgetAlertMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown BudgetAlert unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BudgetAlertMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown BudgetAlert edge %s", name)
+}
+
+// BudgetAlertFiringMutation represents an operation that mutates the BudgetAlertFiring nodes in the graph.
+type BudgetAlertFiringMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	org_id        *string
+	created_at    *time.Time
+	alert_id      *string
+	month         *string
+	threshold     *int
+	addthreshold  *int
+	amount        *int64
+	addamount     *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*BudgetAlertFiring, error)
+	predicates    []predicate.BudgetAlertFiring
+}
+
+var _ ent.Mutation = (*BudgetAlertFiringMutation)(nil)
+
+// budgetalertfiringOption allows management of the mutation configuration using functional options.
+type budgetalertfiringOption func(*BudgetAlertFiringMutation)
+
+// newBudgetAlertFiringMutation creates new mutation for the BudgetAlertFiring entity.
+func newBudgetAlertFiringMutation(c config, op Op, opts ...budgetalertfiringOption) *BudgetAlertFiringMutation {
+	m := &BudgetAlertFiringMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeBudgetAlertFiring,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withBudgetAlertFiringID sets the ID field of the mutation.
+func withBudgetAlertFiringID(id string) budgetalertfiringOption {
+	return func(m *BudgetAlertFiringMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *BudgetAlertFiring
+		)
+		m.oldValue = func(ctx context.Context) (*BudgetAlertFiring, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().BudgetAlertFiring.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withBudgetAlertFiring sets the old BudgetAlertFiring of the mutation.
+func withBudgetAlertFiring(node *BudgetAlertFiring) budgetalertfiringOption {
+	return func(m *BudgetAlertFiringMutation) {
+		m.oldValue = func(context.Context) (*BudgetAlertFiring, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m BudgetAlertFiringMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m BudgetAlertFiringMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of BudgetAlertFiring entities.
+func (m *BudgetAlertFiringMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *BudgetAlertFiringMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *BudgetAlertFiringMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().BudgetAlertFiring.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *BudgetAlertFiringMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *BudgetAlertFiringMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the BudgetAlertFiring entity.
+// If the BudgetAlertFiring object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertFiringMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *BudgetAlertFiringMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *BudgetAlertFiringMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *BudgetAlertFiringMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the BudgetAlertFiring entity.
+// If the BudgetAlertFiring object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertFiringMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *BudgetAlertFiringMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetAlertID sets the "alert_id" field.
+func (m *BudgetAlertFiringMutation) SetAlertID(s string) {
+	m.alert_id = &s
+}
+
+// AlertID returns the value of the "alert_id" field in the mutation.
+func (m *BudgetAlertFiringMutation) AlertID() (r string, exists bool) {
+	v := m.alert_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAlertID returns the old "alert_id" field's value of the BudgetAlertFiring entity.
+// If the BudgetAlertFiring object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertFiringMutation) OldAlertID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAlertID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAlertID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAlertID: %w", err)
+	}
+	return oldValue.AlertID, nil
+}
+
+// ResetAlertID resets all changes to the "alert_id" field.
+func (m *BudgetAlertFiringMutation) ResetAlertID() {
+	m.alert_id = nil
+}
+
+// SetMonth sets the "month" field.
+func (m *BudgetAlertFiringMutation) SetMonth(s string) {
+	m.month = &s
+}
+
+// Month returns the value of the "month" field in the mutation.
+func (m *BudgetAlertFiringMutation) Month() (r string, exists bool) {
+	v := m.month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMonth returns the old "month" field's value of the BudgetAlertFiring entity.
+// If the BudgetAlertFiring object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertFiringMutation) OldMonth(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMonth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMonth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMonth: %w", err)
+	}
+	return oldValue.Month, nil
+}
+
+// ResetMonth resets all changes to the "month" field.
+func (m *BudgetAlertFiringMutation) ResetMonth() {
+	m.month = nil
+}
+
+// SetThreshold sets the "threshold" field.
+func (m *BudgetAlertFiringMutation) SetThreshold(i int) {
+	m.threshold = &i
+	m.addthreshold = nil
+}
+
+// Threshold returns the value of the "threshold" field in the mutation.
+func (m *BudgetAlertFiringMutation) Threshold() (r int, exists bool) {
+	v := m.threshold
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldThreshold returns the old "threshold" field's value of the BudgetAlertFiring entity.
+// If the BudgetAlertFiring object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertFiringMutation) OldThreshold(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldThreshold is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldThreshold requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldThreshold: %w", err)
+	}
+	return oldValue.Threshold, nil
+}
+
+// AddThreshold adds i to the "threshold" field.
+func (m *BudgetAlertFiringMutation) AddThreshold(i int) {
+	if m.addthreshold != nil {
+		*m.addthreshold += i
+	} else {
+		m.addthreshold = &i
+	}
+}
+
+// AddedThreshold returns the value that was added to the "threshold" field in this mutation.
+func (m *BudgetAlertFiringMutation) AddedThreshold() (r int, exists bool) {
+	v := m.addthreshold
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetThreshold resets all changes to the "threshold" field.
+func (m *BudgetAlertFiringMutation) ResetThreshold() {
+	m.threshold = nil
+	m.addthreshold = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *BudgetAlertFiringMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *BudgetAlertFiringMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the BudgetAlertFiring entity.
+// If the BudgetAlertFiring object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *BudgetAlertFiringMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *BudgetAlertFiringMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *BudgetAlertFiringMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *BudgetAlertFiringMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// Where appends a list predicates to the BudgetAlertFiringMutation builder.
+func (m *BudgetAlertFiringMutation) Where(ps ...predicate.BudgetAlertFiring) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the BudgetAlertFiringMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *BudgetAlertFiringMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.BudgetAlertFiring, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *BudgetAlertFiringMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *BudgetAlertFiringMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (BudgetAlertFiring).
+func (m *BudgetAlertFiringMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *BudgetAlertFiringMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.org_id != nil {
+		fields = append(fields, budgetalertfiring.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, budgetalertfiring.FieldCreatedAt)
+	}
+	if m.alert_id != nil {
+		fields = append(fields, budgetalertfiring.FieldAlertID)
+	}
+	if m.month != nil {
+		fields = append(fields, budgetalertfiring.FieldMonth)
+	}
+	if m.threshold != nil {
+		fields = append(fields, budgetalertfiring.FieldThreshold)
+	}
+	if m.amount != nil {
+		fields = append(fields, budgetalertfiring.FieldAmount)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *BudgetAlertFiringMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case budgetalertfiring.FieldOrgID:
+		return m.OrgID()
+	case budgetalertfiring.FieldCreatedAt:
+		return m.CreatedAt()
+	case budgetalertfiring.FieldAlertID:
+		return m.AlertID()
+	case budgetalertfiring.FieldMonth:
+		return m.Month()
+	case budgetalertfiring.FieldThreshold:
+		return m.Threshold()
+	case budgetalertfiring.FieldAmount:
+		return m.Amount()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *BudgetAlertFiringMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case budgetalertfiring.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case budgetalertfiring.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case budgetalertfiring.FieldAlertID:
+		return m.OldAlertID(ctx)
+	case budgetalertfiring.FieldMonth:
+		return m.OldMonth(ctx)
+	case budgetalertfiring.FieldThreshold:
+		return m.OldThreshold(ctx)
+	case budgetalertfiring.FieldAmount:
+		return m.OldAmount(ctx)
+	}
+	return nil, fmt.Errorf("unknown BudgetAlertFiring field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BudgetAlertFiringMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case budgetalertfiring.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case budgetalertfiring.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case budgetalertfiring.FieldAlertID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAlertID(v)
+		return nil
+	case budgetalertfiring.FieldMonth:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMonth(v)
+		return nil
+	case budgetalertfiring.FieldThreshold:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetThreshold(v)
+		return nil
+	case budgetalertfiring.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetAlertFiring field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *BudgetAlertFiringMutation) AddedFields() []string {
+	var fields []string
+	if m.addthreshold != nil {
+		fields = append(fields, budgetalertfiring.FieldThreshold)
+	}
+	if m.addamount != nil {
+		fields = append(fields, budgetalertfiring.FieldAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *BudgetAlertFiringMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case budgetalertfiring.FieldThreshold:
+		return m.AddedThreshold()
+	case budgetalertfiring.FieldAmount:
+		return m.AddedAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *BudgetAlertFiringMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case budgetalertfiring.FieldThreshold:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddThreshold(v)
+		return nil
+	case budgetalertfiring.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetAlertFiring numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *BudgetAlertFiringMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *BudgetAlertFiringMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *BudgetAlertFiringMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown BudgetAlertFiring nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *BudgetAlertFiringMutation) ResetField(name string) error {
+	switch name {
+	case budgetalertfiring.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case budgetalertfiring.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case budgetalertfiring.FieldAlertID:
+		m.ResetAlertID()
+		return nil
+	case budgetalertfiring.FieldMonth:
+		m.ResetMonth()
+		return nil
+	case budgetalertfiring.FieldThreshold:
+		m.ResetThreshold()
+		return nil
+	case budgetalertfiring.FieldAmount:
+		m.ResetAmount()
+		return nil
+	}
+	return fmt.Errorf("unknown BudgetAlertFiring field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *BudgetAlertFiringMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *BudgetAlertFiringMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *BudgetAlertFiringMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *BudgetAlertFiringMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *BudgetAlertFiringMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *BudgetAlertFiringMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *BudgetAlertFiringMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown BudgetAlertFiring unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *BudgetAlertFiringMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown BudgetAlertFiring edge %s", name)
 }
 
 // CoinChargeMutation represents an operation that mutates the CoinCharge nodes in the graph.

@@ -7,6 +7,8 @@ package ent
 var RevisionTables = []string{
 	"accounts",
 	"billing_groups",
+	"budget_alerts",
+	"budget_alert_firings",
 	"coin_charges",
 	"coin_shares",
 	"coin_usages",

@@ -10,6 +10,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/auditevent"
 	"github.com/cloudbill/cloudbill/ent/auththrottle"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/budgetalert"
+	"github.com/cloudbill/cloudbill/ent/budgetalertfiring"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinshare"
 	"github.com/cloudbill/cloudbill/ent/coinusage"
@@ -377,6 +379,114 @@ func init() {
 	billinggroup.DefaultID = billinggroupDescID.Default.(func() string)
 	// billinggroup.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	billinggroup.IDValidator = billinggroupDescID.Validators[0].(func(string) error)
+	budgetalertMixin := schema.BudgetAlert{}.Mixin()
+	budgetalertMixinFields0 := budgetalertMixin[0].Fields()
+	_ = budgetalertMixinFields0
+	budgetalertMixinFields1 := budgetalertMixin[1].Fields()
+	_ = budgetalertMixinFields1
+	budgetalertMixinFields2 := budgetalertMixin[2].Fields()
+	_ = budgetalertMixinFields2
+	budgetalertFields := schema.BudgetAlert{}.Fields()
+	_ = budgetalertFields
+	// budgetalertDescOrgID is the schema descriptor for org_id field.
+	budgetalertDescOrgID := budgetalertMixinFields1[0].Descriptor()
+	// budgetalert.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	budgetalert.OrgIDValidator = func() func(string) error {
+		validators := budgetalertDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// budgetalertDescCreatedAt is the schema descriptor for created_at field.
+	budgetalertDescCreatedAt := budgetalertMixinFields2[0].Descriptor()
+	// budgetalert.DefaultCreatedAt holds the default value on creation for the created_at field.
+	budgetalert.DefaultCreatedAt = budgetalertDescCreatedAt.Default.(func() time.Time)
+	// budgetalertDescName is the schema descriptor for name field.
+	budgetalertDescName := budgetalertFields[1].Descriptor()
+	// budgetalert.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	budgetalert.NameValidator = func() func(string) error {
+		validators := budgetalertDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// budgetalertDescAmount is the schema descriptor for amount field.
+	budgetalertDescAmount := budgetalertFields[2].Descriptor()
+	// budgetalert.AmountValidator is a validator for the "amount" field. It is called by the builders before save.
+	budgetalert.AmountValidator = budgetalertDescAmount.Validators[0].(func(int64) error)
+	// budgetalertDescCurrency is the schema descriptor for currency field.
+	budgetalertDescCurrency := budgetalertFields[3].Descriptor()
+	// budgetalert.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	budgetalert.CurrencyValidator = budgetalertDescCurrency.Validators[0].(func(string) error)
+	// budgetalertDescCreatedBy is the schema descriptor for created_by field.
+	budgetalertDescCreatedBy := budgetalertFields[5].Descriptor()
+	// budgetalert.DefaultCreatedBy holds the default value on creation for the created_by field.
+	budgetalert.DefaultCreatedBy = budgetalertDescCreatedBy.Default.(string)
+	// budgetalertDescID is the schema descriptor for id field.
+	budgetalertDescID := budgetalertMixinFields0[0].Descriptor()
+	// budgetalert.DefaultID holds the default value on creation for the id field.
+	budgetalert.DefaultID = budgetalertDescID.Default.(func() string)
+	// budgetalert.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	budgetalert.IDValidator = budgetalertDescID.Validators[0].(func(string) error)
+	budgetalertfiringMixin := schema.BudgetAlertFiring{}.Mixin()
+	budgetalertfiringMixinFields0 := budgetalertfiringMixin[0].Fields()
+	_ = budgetalertfiringMixinFields0
+	budgetalertfiringMixinFields1 := budgetalertfiringMixin[1].Fields()
+	_ = budgetalertfiringMixinFields1
+	budgetalertfiringMixinFields2 := budgetalertfiringMixin[2].Fields()
+	_ = budgetalertfiringMixinFields2
+	budgetalertfiringFields := schema.BudgetAlertFiring{}.Fields()
+	_ = budgetalertfiringFields
+	// budgetalertfiringDescOrgID is the schema descriptor for org_id field.
+	budgetalertfiringDescOrgID := budgetalertfiringMixinFields1[0].Descriptor()
+	// budgetalertfiring.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	budgetalertfiring.OrgIDValidator = func() func(string) error {
+		validators := budgetalertfiringDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// budgetalertfiringDescCreatedAt is the schema descriptor for created_at field.
+	budgetalertfiringDescCreatedAt := budgetalertfiringMixinFields2[0].Descriptor()
+	// budgetalertfiring.DefaultCreatedAt holds the default value on creation for the created_at field.
+	budgetalertfiring.DefaultCreatedAt = budgetalertfiringDescCreatedAt.Default.(func() time.Time)
+	// budgetalertfiringDescMonth is the schema descriptor for month field.
+	budgetalertfiringDescMonth := budgetalertfiringFields[1].Descriptor()
+	// budgetalertfiring.MonthValidator is a validator for the "month" field. It is called by the builders before save.
+	budgetalertfiring.MonthValidator = budgetalertfiringDescMonth.Validators[0].(func(string) error)
+	// budgetalertfiringDescID is the schema descriptor for id field.
+	budgetalertfiringDescID := budgetalertfiringMixinFields0[0].Descriptor()
+	// budgetalertfiring.DefaultID holds the default value on creation for the id field.
+	budgetalertfiring.DefaultID = budgetalertfiringDescID.Default.(func() string)
+	// budgetalertfiring.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	budgetalertfiring.IDValidator = budgetalertfiringDescID.Validators[0].(func(string) error)
 	coinchargeMixin := schema.CoinCharge{}.Mixin()
 	coinchargeMixinFields0 := coinchargeMixin[0].Fields()
 	_ = coinchargeMixinFields0

@@ -24,6 +24,10 @@ type Tx struct {
 	AuthThrottle *AuthThrottleClient
 	// BillingGroup is the client for interacting with the BillingGroup builders.
 	BillingGroup *BillingGroupClient
+	// BudgetAlert is the client for interacting with the BudgetAlert builders.
+	BudgetAlert *BudgetAlertClient
+	// BudgetAlertFiring is the client for interacting with the BudgetAlertFiring builders.
+	BudgetAlertFiring *BudgetAlertFiringClient
 	// CoinCharge is the client for interacting with the CoinCharge builders.
 	CoinCharge *CoinChargeClient
 	// CoinShare is the client for interacting with the CoinShare builders.
@@ -226,6 +230,8 @@ func (tx *Tx) init() {
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.AuthThrottle = NewAuthThrottleClient(tx.config)
 	tx.BillingGroup = NewBillingGroupClient(tx.config)
+	tx.BudgetAlert = NewBudgetAlertClient(tx.config)
+	tx.BudgetAlertFiring = NewBudgetAlertFiringClient(tx.config)
 	tx.CoinCharge = NewCoinChargeClient(tx.config)
 	tx.CoinShare = NewCoinShareClient(tx.config)
 	tx.CoinUsage = NewCoinUsageClient(tx.config)

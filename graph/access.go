@@ -261,3 +261,37 @@ func searchText(ctx context.Context, query string, first, last *int) (string, er
 	}
 	return billing.SearchText(query)
 }
+
+// loadBudgetAlert reads the budget alert named by budgetAlertId for a caller
+// who manages its billing group; another tenant's and a missing one answer
+// alike.
+func (r *Resolver) loadBudgetAlert(ctx context.Context, id string) (*ent.BudgetAlert, *ent.BillingGroup, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	notFound := &billing.Error{Code: billing.CodeNotFound, Field: "budgetAlertId", Message: "budget alert not found"}
+	a, err := visible(p, notFound, func() (*ent.BudgetAlert, error) { return r.Client.BudgetAlert.Get(ctx, id) },
+		func(a *ent.BudgetAlert) (string, error) { return a.OrgID, nil })
+	if err != nil {
+		return nil, nil, err
+	}
+	bg, err := r.Client.BillingGroup.Get(ctx, a.BillingGroupID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkBillingGroup(p, bg, canManageBillingGroup); err != nil {
+		return nil, nil, err
+	}
+	return a, bg, nil
+}
+
+// budgetStatus is an alert's month so far (the rating under it is the
+// views' cached one, so its four fields cost one rating).
+func (r *Resolver) budgetStatus(ctx context.Context, a *ent.BudgetAlert) (*billing.BudgetStatus, error) {
+	bg, err := r.Client.BillingGroup.Get(ctx, a.BillingGroupID)
+	if err != nil {
+		return nil, err
+	}
+	return r.engine().BudgetStatusOf(ctx, bg, a)
+}

@@ -69,6 +69,30 @@ func (f BillingGroupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BillingGroupMutation", m)
 }
 
+// The BudgetAlertFunc type is an adapter to allow the use of ordinary
+// function as BudgetAlert mutator.
+type BudgetAlertFunc func(context.Context, *ent.BudgetAlertMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BudgetAlertFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BudgetAlertMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BudgetAlertMutation", m)
+}
+
+// The BudgetAlertFiringFunc type is an adapter to allow the use of ordinary
+// function as BudgetAlertFiring mutator.
+type BudgetAlertFiringFunc func(context.Context, *ent.BudgetAlertFiringMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f BudgetAlertFiringFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.BudgetAlertFiringMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.BudgetAlertFiringMutation", m)
+}
+
 // The CoinChargeFunc type is an adapter to allow the use of ordinary
 // function as CoinCharge mutator.
 type CoinChargeFunc func(context.Context, *ent.CoinChargeMutation) (ent.Value, error)

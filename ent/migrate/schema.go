@@ -174,6 +174,54 @@ var (
 			},
 		},
 	}
+	// BudgetAlertsColumns holds the columns for the "budget_alerts" table.
+	BudgetAlertsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "billing_group_id", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "currency", Type: field.TypeString, Size: 3},
+		{Name: "thresholds", Type: field.TypeJSON, SchemaType: map[string]string{"postgres": "json"}},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+	}
+	// BudgetAlertsTable holds the schema information for the "budget_alerts" table.
+	BudgetAlertsTable = &schema.Table{
+		Name:       "budget_alerts",
+		Columns:    BudgetAlertsColumns,
+		PrimaryKey: []*schema.Column{BudgetAlertsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "budgetalert_billing_group_id",
+				Unique:  false,
+				Columns: []*schema.Column{BudgetAlertsColumns[3]},
+			},
+		},
+	}
+	// BudgetAlertFiringsColumns holds the columns for the "budget_alert_firings" table.
+	BudgetAlertFiringsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "alert_id", Type: field.TypeString},
+		{Name: "month", Type: field.TypeString, Size: 7},
+		{Name: "threshold", Type: field.TypeInt},
+		{Name: "amount", Type: field.TypeInt64},
+	}
+	// BudgetAlertFiringsTable holds the schema information for the "budget_alert_firings" table.
+	BudgetAlertFiringsTable = &schema.Table{
+		Name:       "budget_alert_firings",
+		Columns:    BudgetAlertFiringsColumns,
+		PrimaryKey: []*schema.Column{BudgetAlertFiringsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "budgetalertfiring_alert_id_month_threshold",
+				Unique:  true,
+				Columns: []*schema.Column{BudgetAlertFiringsColumns[3], BudgetAlertFiringsColumns[4], BudgetAlertFiringsColumns[5]},
+			},
+		},
+	}
 	// CoinChargesColumns holds the columns for the "coin_charges" table.
 	CoinChargesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
@@ -1150,6 +1198,8 @@ var (
 		AuditEventsTable,
 		AuthThrottlesTable,
 		BillingGroupsTable,
+		BudgetAlertsTable,
+		BudgetAlertFiringsTable,
 		CoinChargesTable,
 		CoinSharesTable,
 		CoinUsagesTable,

@@ -21,6 +21,12 @@ type AuthThrottle func(*sql.Selector)
 // BillingGroup is the predicate function for billinggroup builders.
 type BillingGroup func(*sql.Selector)
 
+// BudgetAlert is the predicate function for budgetalert builders.
+type BudgetAlert func(*sql.Selector)
+
+// BudgetAlertFiring is the predicate function for budgetalertfiring builders.
+type BudgetAlertFiring func(*sql.Selector)
+
 // CoinCharge is the predicate function for coincharge builders.
 type CoinCharge func(*sql.Selector)
 

@@ -44,6 +44,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Account() AccountResolver
 	BillingGroup() BillingGroupResolver
+	BudgetAlert() BudgetAlertResolver
 	CoinCharge() CoinChargeResolver
 	CoinWallet() CoinWalletResolver
 	Contract() ContractResolver
@@ -154,6 +155,7 @@ type ComplexityRoot struct {
 
 	BillingGroup struct {
 		BillingTrend       func(childComplexity int, months *int) int
+		BudgetAlerts       func(childComplexity int) int
 		ChannelUsage       func(childComplexity int, month scalars.Month) int
 		Contracts          func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
@@ -226,6 +228,23 @@ type ComplexityRoot struct {
 
 	BillingTrend struct {
 		Months func(childComplexity int) int
+	}
+
+	BudgetAlert struct {
+		Amount            func(childComplexity int) int
+		BillingGroup      func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		CrossedThresholds func(childComplexity int) int
+		ForecastAmount    func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Month             func(childComplexity int) int
+		Name              func(childComplexity int) int
+		SpentAmount       func(childComplexity int) int
+		Thresholds        func(childComplexity int) int
+	}
+
+	BudgetAlertPayload struct {
+		BudgetAlert func(childComplexity int) int
 	}
 
 	CashReceipt struct {
@@ -421,6 +440,10 @@ type ComplexityRoot struct {
 		Total func(childComplexity int) int
 	}
 
+	DeleteBudgetAlertPayload struct {
+		DeletedBudgetAlertID func(childComplexity int) int
+	}
+
 	Discount struct {
 		Conditions   func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
@@ -551,12 +574,14 @@ type ComplexityRoot struct {
 		ChargeCoins            func(childComplexity int, input model.ChargeCoinsInput) int
 		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
 		CreateBillingGroup     func(childComplexity int, input model.CreateBillingGroupInput) int
+		CreateBudgetAlert      func(childComplexity int, input model.CreateBudgetAlertInput) int
 		CreateContract         func(childComplexity int, input model.CreateContractInput) int
 		CreateCoupon           func(childComplexity int, input model.CreateCouponInput) int
 		CreateDiscount         func(childComplexity int, input model.CreateDiscountInput) int
 		CreatePromotion        func(childComplexity int, input model.CreatePromotionInput) int
 		CreateRegion           func(childComplexity int, input model.CreateRegionInput) int
 		CreateService          func(childComplexity int, input model.CreateServiceInput) int
+		DeleteBudgetAlert      func(childComplexity int, input model.DeleteBudgetAlertInput) int
 		EndContract            func(childComplexity int, input model.EndContractInput) int
 		ExportUsageDetails     func(childComplexity int, input model.DocumentInput) int
 		GrantBillingGroupRole  func(childComplexity int, input model.BillingGroupRoleInput) int
@@ -581,6 +606,7 @@ type ComplexityRoot struct {
 		TransferCredit         func(childComplexity int, input model.TransferCreditInput) int
 		UnshareCoins           func(childComplexity int, input model.ShareCoinsInput) int
 		UpdateBillingProfile   func(childComplexity int, input model.UpdateBillingProfileInput) int
+		UpdateBudgetAlert      func(childComplexity int, input model.UpdateBudgetAlertInput) int
 	}
 
 	Organization struct {
@@ -884,6 +910,7 @@ type AccountResolver interface {
 type BillingGroupResolver interface {
 	Organization(ctx context.Context, obj *ent.BillingGroup) (*ent.Organization, error)
 	Grants(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Grant, error)
+	BudgetAlerts(ctx context.Context, obj *ent.BillingGroup) ([]*ent.BudgetAlert, error)
 	Contracts(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Contract, error)
 	Promotions(ctx context.Context, obj *ent.BillingGroup) ([]*ent.Promotion, error)
 	Discounts(ctx context.Context, obj *ent.BillingGroup, month *scalars.Month) ([]*ent.Discount, error)
@@ -898,6 +925,15 @@ type BillingGroupResolver interface {
 	ChannelUsage(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) ([]*model.ChannelUsage, error)
 	ServiceUsageStatus(ctx context.Context, obj *ent.BillingGroup, region *string) ([]*model.ServiceUsageStatus, error)
 	BillingTrend(ctx context.Context, obj *ent.BillingGroup, months *int) (*model.BillingTrend, error)
+}
+type BudgetAlertResolver interface {
+	BillingGroup(ctx context.Context, obj *ent.BudgetAlert) (*ent.BillingGroup, error)
+	Amount(ctx context.Context, obj *ent.BudgetAlert) (*model.Money, error)
+
+	Month(ctx context.Context, obj *ent.BudgetAlert) (scalars.Month, error)
+	SpentAmount(ctx context.Context, obj *ent.BudgetAlert) (*model.Money, error)
+	ForecastAmount(ctx context.Context, obj *ent.BudgetAlert) (*model.Money, error)
+	CrossedThresholds(ctx context.Context, obj *ent.BudgetAlert) ([]int, error)
 }
 type CoinChargeResolver interface {
 	ChargedAmount(ctx context.Context, obj *ent.CoinCharge) (*model.Money, error)
@@ -979,6 +1015,9 @@ type MutationResolver interface {
 	RevokeBillingGroupRole(ctx context.Context, input model.BillingGroupRoleInput) (*model.BillingGroupPayload, error)
 	InviteMember(ctx context.Context, input model.InviteMemberInput) (*model.InviteMemberPayload, error)
 	AcceptInvitation(ctx context.Context, input model.AcceptInvitationInput) (*model.AuthPayload, error)
+	CreateBudgetAlert(ctx context.Context, input model.CreateBudgetAlertInput) (*model.BudgetAlertPayload, error)
+	UpdateBudgetAlert(ctx context.Context, input model.UpdateBudgetAlertInput) (*model.BudgetAlertPayload, error)
+	DeleteBudgetAlert(ctx context.Context, input model.DeleteBudgetAlertInput) (*model.DeleteBudgetAlertPayload, error)
 	CreateRegion(ctx context.Context, input model.CreateRegionInput) (*model.RegionPayload, error)
 	CreateService(ctx context.Context, input model.CreateServiceInput) (*model.ServicePayload, error)
 	CreateContract(ctx context.Context, input model.CreateContractInput) (*model.ContractPayload, error)
@@ -1406,6 +1445,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingGroup.BillingTrend(childComplexity, args["months"].(*int)), true
+	case "BillingGroup.budgetAlerts":
+		if e.ComplexityRoot.BillingGroup.BudgetAlerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillingGroup.BudgetAlerts(childComplexity), true
 	case "BillingGroup.channelUsage":
 		if e.ComplexityRoot.BillingGroup.ChannelUsage == nil {
 			break
@@ -1759,6 +1804,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillingTrend.Months(childComplexity), true
+
+	case "BudgetAlert.amount":
+		if e.ComplexityRoot.BudgetAlert.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Amount(childComplexity), true
+	case "BudgetAlert.billingGroup":
+		if e.ComplexityRoot.BudgetAlert.BillingGroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.BillingGroup(childComplexity), true
+	case "BudgetAlert.createdAt":
+		if e.ComplexityRoot.BudgetAlert.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.CreatedAt(childComplexity), true
+	case "BudgetAlert.crossedThresholds":
+		if e.ComplexityRoot.BudgetAlert.CrossedThresholds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.CrossedThresholds(childComplexity), true
+	case "BudgetAlert.forecastAmount":
+		if e.ComplexityRoot.BudgetAlert.ForecastAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.ForecastAmount(childComplexity), true
+	case "BudgetAlert.id":
+		if e.ComplexityRoot.BudgetAlert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.ID(childComplexity), true
+	case "BudgetAlert.month":
+		if e.ComplexityRoot.BudgetAlert.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Month(childComplexity), true
+	case "BudgetAlert.name":
+		if e.ComplexityRoot.BudgetAlert.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Name(childComplexity), true
+	case "BudgetAlert.spentAmount":
+		if e.ComplexityRoot.BudgetAlert.SpentAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.SpentAmount(childComplexity), true
+	case "BudgetAlert.thresholds":
+		if e.ComplexityRoot.BudgetAlert.Thresholds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Thresholds(childComplexity), true
+
+	case "BudgetAlertPayload.budgetAlert":
+		if e.ComplexityRoot.BudgetAlertPayload.BudgetAlert == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlertPayload.BudgetAlert(childComplexity), true
 
 	case "CashReceipt.identifier":
 		if e.ComplexityRoot.CashReceipt.Identifier == nil {
@@ -2474,6 +2587,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreditSummary.Total(childComplexity), true
 
+	case "DeleteBudgetAlertPayload.deletedBudgetAlertId":
+		if e.ComplexityRoot.DeleteBudgetAlertPayload.DeletedBudgetAlertID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteBudgetAlertPayload.DeletedBudgetAlertID(childComplexity), true
+
 	case "Discount.conditions":
 		if e.ComplexityRoot.Discount.Conditions == nil {
 			break
@@ -3026,6 +3146,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateBillingGroup(childComplexity, args["input"].(model.CreateBillingGroupInput)), true
+	case "Mutation.createBudgetAlert":
+		if e.ComplexityRoot.Mutation.CreateBudgetAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createBudgetAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateBudgetAlert(childComplexity, args["input"].(model.CreateBudgetAlertInput)), true
 	case "Mutation.createContract":
 		if e.ComplexityRoot.Mutation.CreateContract == nil {
 			break
@@ -3092,6 +3223,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateService(childComplexity, args["input"].(model.CreateServiceInput)), true
+	case "Mutation.deleteBudgetAlert":
+		if e.ComplexityRoot.Mutation.DeleteBudgetAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteBudgetAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteBudgetAlert(childComplexity, args["input"].(model.DeleteBudgetAlertInput)), true
 	case "Mutation.endContract":
 		if e.ComplexityRoot.Mutation.EndContract == nil {
 			break
@@ -3356,6 +3498,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateBillingProfile(childComplexity, args["input"].(model.UpdateBillingProfileInput)), true
+	case "Mutation.updateBudgetAlert":
+		if e.ComplexityRoot.Mutation.UpdateBudgetAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBudgetAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBudgetAlert(childComplexity, args["input"].(model.UpdateBudgetAlertInput)), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -4438,6 +4591,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CouponWhereInput", ec.unmarshalInputCouponWhereInput),
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
 			graphql.NewInputUnmarshaler("CreateBillingGroupInput", ec.unmarshalInputCreateBillingGroupInput),
+			graphql.NewInputUnmarshaler("CreateBudgetAlertInput", ec.unmarshalInputCreateBudgetAlertInput),
 			graphql.NewInputUnmarshaler("CreateContractInput", ec.unmarshalInputCreateContractInput),
 			graphql.NewInputUnmarshaler("CreateCouponInput", ec.unmarshalInputCreateCouponInput),
 			graphql.NewInputUnmarshaler("CreateDiscountInput", ec.unmarshalInputCreateDiscountInput),
@@ -4449,6 +4603,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreditIdInput", ec.unmarshalInputCreditIdInput),
 			graphql.NewInputUnmarshaler("CreditOrder", ec.unmarshalInputCreditOrder),
 			graphql.NewInputUnmarshaler("CreditWhereInput", ec.unmarshalInputCreditWhereInput),
+			graphql.NewInputUnmarshaler("DeleteBudgetAlertInput", ec.unmarshalInputDeleteBudgetAlertInput),
 			graphql.NewInputUnmarshaler("DiscountOrder", ec.unmarshalInputDiscountOrder),
 			graphql.NewInputUnmarshaler("DiscountWhereInput", ec.unmarshalInputDiscountWhereInput),
 			graphql.NewInputUnmarshaler("DocumentInput", ec.unmarshalInputDocumentInput),
@@ -4488,6 +4643,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SimulateDepositInput", ec.unmarshalInputSimulateDepositInput),
 			graphql.NewInputUnmarshaler("TransferCreditInput", ec.unmarshalInputTransferCreditInput),
 			graphql.NewInputUnmarshaler("UpdateBillingProfileInput", ec.unmarshalInputUpdateBillingProfileInput),
+			graphql.NewInputUnmarshaler("UpdateBudgetAlertInput", ec.unmarshalInputUpdateBudgetAlertInput),
 			graphql.NewInputUnmarshaler("UsageEventInput", ec.unmarshalInputUsageEventInput),
 		)
 	}
@@ -7561,6 +7717,72 @@ extend type Query {
   auditLog(after: Cursor, first: Int, before: Cursor, last: Int): AuditEventConnection!
 }
 `, BuiltIn: false},
+	{Name: "../schema/budgets.graphqls", Input: `# Budget alerts: a monthly budget on a billing group, told when the month's
+# amount crosses its thresholds (docs/rules.md R-70).
+
+"A monthly budget on a billing group (R-70). The month's amount so far is its usage after discounts, before credits and VAT, the day in progress included."
+type BudgetAlert {
+  id: ID!
+  name: String!
+  billingGroup: BillingGroup!
+  "The budget of each month."
+  amount: Money!
+  "Percentages of the budget, ascending; crossing each is told once a month by email, SMS and the webhook budget.threshold_crossed."
+  thresholds: [Int!]!
+  "The current month (KST)."
+  month: Month!
+  "The current month's amount so far."
+  spentAmount: Money!
+  "spentAmount carried on at the same daily pace to the month's end."
+  forecastAmount: Money!
+  "Thresholds crossed (and told) this month, ascending."
+  crossedThresholds: [Int!]!
+  createdAt: DateTime!
+}
+
+extend type BillingGroup {
+  "Budget alerts; billing managers, the master and operators only."
+  budgetAlerts: [BudgetAlert!]!
+}
+
+input CreateBudgetAlertInput {
+  billingGroupId: ID!
+  "1 to 200 characters."
+  name: String!
+  "The monthly budget in major units of the group's currency, e.g. \"500000\"."
+  amount: Decimal!
+  "1 to 10 distinct percentages from 1 to 1000, e.g. [50, 80, 100]."
+  thresholds: [Int!]!
+  "Optional (R-50): the same key with the same input answers the first alert."
+  idempotencyKey: String
+}
+
+input UpdateBudgetAlertInput {
+  budgetAlertId: ID!
+  name: String
+  amount: Decimal
+  thresholds: [Int!]
+}
+
+input DeleteBudgetAlertInput {
+  budgetAlertId: ID!
+}
+
+type BudgetAlertPayload {
+  budgetAlert: BudgetAlert!
+}
+
+type DeleteBudgetAlertPayload {
+  deletedBudgetAlertId: ID!
+}
+
+extend type Mutation {
+  "Billing managers of the group, the master and operators (R-06, R-70)."
+  createBudgetAlert(input: CreateBudgetAlertInput!): BudgetAlertPayload!
+  updateBudgetAlert(input: UpdateBudgetAlertInput!): BudgetAlertPayload!
+  deleteBudgetAlert(input: DeleteBudgetAlertInput!): DeleteBudgetAlertPayload!
+}
+`, BuiltIn: false},
 	{Name: "../schema/catalog.graphqls", Input: `# The catalog: regions, services and prices, contracts, promotions (docs/rules.md §2).
 
 extend type Query {
@@ -8547,6 +8769,8 @@ func (ec *executionContext) childFields_BillingGroup(ctx context.Context, field 
 		return ec.fieldContext_BillingGroup_organization(ctx, field)
 	case "grants":
 		return ec.fieldContext_BillingGroup_grants(ctx, field)
+	case "budgetAlerts":
+		return ec.fieldContext_BillingGroup_budgetAlerts(ctx, field)
 	case "contracts":
 		return ec.fieldContext_BillingGroup_contracts(ctx, field)
 	case "promotions":
@@ -8683,6 +8907,40 @@ func (ec *executionContext) childFields_BillingTrend(ctx context.Context, field 
 		return ec.fieldContext_BillingTrend_months(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BillingTrend", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BudgetAlert_id(ctx, field)
+	case "name":
+		return ec.fieldContext_BudgetAlert_name(ctx, field)
+	case "billingGroup":
+		return ec.fieldContext_BudgetAlert_billingGroup(ctx, field)
+	case "amount":
+		return ec.fieldContext_BudgetAlert_amount(ctx, field)
+	case "thresholds":
+		return ec.fieldContext_BudgetAlert_thresholds(ctx, field)
+	case "month":
+		return ec.fieldContext_BudgetAlert_month(ctx, field)
+	case "spentAmount":
+		return ec.fieldContext_BudgetAlert_spentAmount(ctx, field)
+	case "forecastAmount":
+		return ec.fieldContext_BudgetAlert_forecastAmount(ctx, field)
+	case "crossedThresholds":
+		return ec.fieldContext_BudgetAlert_crossedThresholds(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_BudgetAlert_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetAlert", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetAlertPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "budgetAlert":
+		return ec.fieldContext_BudgetAlertPayload_budgetAlert(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetAlertPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CashReceipt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9033,6 +9291,14 @@ func (ec *executionContext) childFields_CreditSummary(ctx context.Context, field
 		return ec.fieldContext_CreditSummary_total(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreditSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteBudgetAlertPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedBudgetAlertId":
+		return ec.fieldContext_DeleteBudgetAlertPayload_deletedBudgetAlertId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteBudgetAlertPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Discount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10283,6 +10549,20 @@ func (ec *executionContext) field_Mutation_createBillingGroup_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createBudgetAlert_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateBudgetAlertInput, error) {
+			return ec.unmarshalNCreateBudgetAlertInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateBudgetAlertInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createContract_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10359,6 +10639,20 @@ func (ec *executionContext) field_Mutation_createService_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateServiceInput, error) {
 			return ec.unmarshalNCreateServiceInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateServiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteBudgetAlert_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteBudgetAlertInput, error) {
+			return ec.unmarshalNDeleteBudgetAlertInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDeleteBudgetAlertInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10695,6 +10989,20 @@ func (ec *executionContext) field_Mutation_updateBillingProfile_args(ctx context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateBillingProfileInput, error) {
 			return ec.unmarshalNUpdateBillingProfileInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUpdateBillingProfileInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateBudgetAlert_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateBudgetAlertInput, error) {
+			return ec.unmarshalNUpdateBudgetAlertInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUpdateBudgetAlertInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12542,6 +12850,38 @@ func (ec *executionContext) fieldContext_BillingGroup_grants(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _BillingGroup_budgetAlerts(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillingGroup_budgetAlerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BillingGroup().BudgetAlerts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.BudgetAlert) graphql.Marshaler {
+			return ec.marshalNBudgetAlert2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBudgetAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillingGroup_budgetAlerts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillingGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlert(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BillingGroup_contracts(ctx context.Context, field graphql.CollectedField, obj *ent.BillingGroup) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13892,6 +14232,304 @@ func (ec *executionContext) fieldContext_BillingTrend_months(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_TrendMonth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlert_id(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BudgetAlert_name(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _BudgetAlert_billingGroup(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_billingGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetAlert().BillingGroup(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.BillingGroup) graphql.Marshaler {
+			return ec.marshalNBillingGroup2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBillingGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_billingGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillingGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlert_amount(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetAlert().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlert_thresholds(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_thresholds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Thresholds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_thresholds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BudgetAlert_month(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetAlert().Month(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Month) graphql.Marshaler {
+			return ec.marshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, true, true, "Month")
+}
+
+func (ec *executionContext) _BudgetAlert_spentAmount(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_spentAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetAlert().SpentAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_spentAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlert_forecastAmount(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_forecastAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetAlert().ForecastAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_forecastAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlert_crossedThresholds(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_crossedThresholds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetAlert().CrossedThresholds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_crossedThresholds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, true, true, "Int")
+}
+
+func (ec *executionContext) _BudgetAlert_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _BudgetAlertPayload_budgetAlert(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlertPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlertPayload_budgetAlert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetAlert, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.BudgetAlert) graphql.Marshaler {
+			return ec.marshalNBudgetAlert2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBudgetAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlertPayload_budgetAlert(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlertPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlert(ctx, field)
 		},
 	}
 	return fc, nil
@@ -17049,6 +17687,29 @@ func (ec *executionContext) fieldContext_CreditSummary_total(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _DeleteBudgetAlertPayload_deletedBudgetAlertId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteBudgetAlertPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteBudgetAlertPayload_deletedBudgetAlertId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedBudgetAlertID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteBudgetAlertPayload_deletedBudgetAlertId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteBudgetAlertPayload", field, false, false, "ID")
+}
+
 func (ec *executionContext) _Discount_id(ctx context.Context, field graphql.CollectedField, obj *ent.Discount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19487,6 +20148,138 @@ func (ec *executionContext) fieldContext_Mutation_acceptInvitation(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_acceptInvitation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createBudgetAlert(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createBudgetAlert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateBudgetAlert(ctx, fc.Args["input"].(model.CreateBudgetAlertInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetAlertPayload) graphql.Marshaler {
+			return ec.marshalNBudgetAlertPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBudgetAlertPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createBudgetAlert(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlertPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createBudgetAlert_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateBudgetAlert(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateBudgetAlert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateBudgetAlert(ctx, fc.Args["input"].(model.UpdateBudgetAlertInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetAlertPayload) graphql.Marshaler {
+			return ec.marshalNBudgetAlertPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBudgetAlertPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateBudgetAlert(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlertPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateBudgetAlert_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteBudgetAlert(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteBudgetAlert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteBudgetAlert(ctx, fc.Args["input"].(model.DeleteBudgetAlertInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteBudgetAlertPayload) graphql.Marshaler {
+			return ec.marshalNDeleteBudgetAlertPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDeleteBudgetAlertPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteBudgetAlert(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteBudgetAlertPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteBudgetAlert_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -30688,6 +31481,76 @@ func UnmarshalCreateBillingGroupInput(ctx context.Context, raw any) (model.Creat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateBudgetAlertInput(ctx context.Context, obj any) (model.CreateBudgetAlertInput, error) {
+	var it model.CreateBudgetAlertInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"billingGroupId", "name", "amount", "thresholds", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "thresholds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("thresholds"))
+			data, err := ec.unmarshalNInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Thresholds = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateBudgetAlertInput unmarshals raw into the CreateBudgetAlertInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateBudgetAlertInput(ctx context.Context, raw any) (model.CreateBudgetAlertInput, error) {
+	var out model.CreateBudgetAlertInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateBudgetAlertInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateContractInput(ctx context.Context, obj any) (model.CreateContractInput, error) {
 	var it model.CreateContractInput
 	if obj == nil {
@@ -31932,6 +32795,48 @@ func (ec *executionContext) unmarshalInputCreditWhereInput(ctx context.Context, 
 func UnmarshalCreditWhereInput(ctx context.Context, raw any) (ent.CreditWhereInput, error) {
 	var out ent.CreditWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreditWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteBudgetAlertInput(ctx context.Context, obj any) (model.DeleteBudgetAlertInput, error) {
+	var it model.DeleteBudgetAlertInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"budgetAlertId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "budgetAlertId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetAlertId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetAlertID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteBudgetAlertInput unmarshals raw into the DeleteBudgetAlertInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteBudgetAlertInput(ctx context.Context, raw any) (model.DeleteBudgetAlertInput, error) {
+	var out model.DeleteBudgetAlertInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteBudgetAlertInput", raw, &out)
 	return out, err
 }
 
@@ -37932,6 +38837,69 @@ func UnmarshalUpdateBillingProfileInput(ctx context.Context, raw any) (model.Upd
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateBudgetAlertInput(ctx context.Context, obj any) (model.UpdateBudgetAlertInput, error) {
+	var it model.UpdateBudgetAlertInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"budgetAlertId", "name", "amount", "thresholds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "budgetAlertId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetAlertId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetAlertID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "thresholds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("thresholds"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Thresholds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateBudgetAlertInput unmarshals raw into the UpdateBudgetAlertInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateBudgetAlertInput(ctx context.Context, raw any) (model.UpdateBudgetAlertInput, error) {
+	var out model.UpdateBudgetAlertInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateBudgetAlertInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUsageEventInput(ctx context.Context, obj any) (model.UsageEventInput, error) {
 	var it model.UsageEventInput
 	if obj == nil {
@@ -38758,6 +39726,12 @@ func (ec *executionContext) _BillingGroup(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BillingGroup_grants(ctx, field, obj)
 				})
+		case "budgetAlerts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BillingGroup_budgetAlerts(ctx, field, obj)
+				})
 		case "contracts":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -39195,6 +40169,123 @@ func (ec *executionContext) _BillingTrend(ctx context.Context, sel ast.Selection
 			out.Values[i] = graphql.MarshalString("BillingTrend")
 		case "months":
 			out.Values[i] = ec._BillingTrend_months(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetAlertImplementors = []string{"BudgetAlert"}
+
+func (ec *executionContext) _BudgetAlert(ctx context.Context, sel ast.SelectionSet, obj *ent.BudgetAlert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetAlertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetAlert")
+		case "id":
+			out.Values[i] = ec._BudgetAlert_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._BudgetAlert_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "billingGroup":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BudgetAlert_billingGroup(ctx, field, obj)
+				})
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BudgetAlert_amount(ctx, field, obj)
+				})
+		case "thresholds":
+			out.Values[i] = ec._BudgetAlert_thresholds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "month":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BudgetAlert_month(ctx, field, obj)
+				})
+		case "spentAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BudgetAlert_spentAmount(ctx, field, obj)
+				})
+		case "forecastAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BudgetAlert_forecastAmount(ctx, field, obj)
+				})
+		case "crossedThresholds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BudgetAlert_crossedThresholds(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._BudgetAlert_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetAlertPayloadImplementors = []string{"BudgetAlertPayload"}
+
+func (ec *executionContext) _BudgetAlertPayload(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetAlertPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetAlertPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetAlertPayload")
+		case "budgetAlert":
+			out.Values[i] = ec._BudgetAlertPayload_budgetAlert(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -40555,6 +41646,39 @@ func (ec *executionContext) _CreditSummary(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var deleteBudgetAlertPayloadImplementors = []string{"DeleteBudgetAlertPayload"}
+
+func (ec *executionContext) _DeleteBudgetAlertPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteBudgetAlertPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteBudgetAlertPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteBudgetAlertPayload")
+		case "deletedBudgetAlertId":
+			out.Values[i] = ec._DeleteBudgetAlertPayload_deletedBudgetAlertId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var discountImplementors = []string{"Discount", "Node"}
 
 func (ec *executionContext) _Discount(ctx context.Context, sel ast.SelectionSet, obj *ent.Discount) graphql.Marshaler {
@@ -41475,6 +42599,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "acceptInvitation":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_acceptInvitation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createBudgetAlert":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createBudgetAlert(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateBudgetAlert":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateBudgetAlert(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteBudgetAlert":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteBudgetAlert(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -44345,6 +45490,38 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNBudgetAlert2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBudgetAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.BudgetAlert) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetAlert2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBudgetAlert(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetAlert2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐBudgetAlert(ctx context.Context, sel ast.SelectionSet, v *ent.BudgetAlert) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetAlert!")
+		return graphql.Null
+	}
+	return ec._BudgetAlert(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetAlertPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐBudgetAlertPayload(ctx context.Context, sel ast.SelectionSet, v *model.BudgetAlertPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetAlertPayload!")
+		return graphql.Null
+	}
+	return ec._BudgetAlertPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCashReceiptType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceiptType(ctx context.Context, v any) (model.CashReceiptType, error) {
 	var res model.CashReceiptType
 	err := res.UnmarshalGQL(v)
@@ -44644,6 +45821,11 @@ func (ec *executionContext) unmarshalNCreateBillingGroupInput2githubᚗcomᚋclo
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateBudgetAlertInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateBudgetAlertInput(ctx context.Context, v any) (model.CreateBudgetAlertInput, error) {
+	res, err := ec.unmarshalInputCreateBudgetAlertInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateContractInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreateContractInput(ctx context.Context, v any) (model.CreateContractInput, error) {
 	res, err := ec.unmarshalInputCreateContractInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -44833,6 +46015,19 @@ func (ec *executionContext) unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbi
 
 func (ec *executionContext) marshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx context.Context, sel ast.SelectionSet, v scalars.Decimal) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNDeleteBudgetAlertInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDeleteBudgetAlertInput(ctx context.Context, v any) (model.DeleteBudgetAlertInput, error) {
+	res, err := ec.unmarshalInputDeleteBudgetAlertInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteBudgetAlertPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐDeleteBudgetAlertPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteBudgetAlertPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteBudgetAlertPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteBudgetAlertPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNDiscount2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐDiscountᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Discount) graphql.Marshaler {
@@ -45041,6 +46236,35 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNInvitation2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvitation(ctx context.Context, sel ast.SelectionSet, v *ent.Invitation) graphql.Marshaler {
@@ -45962,6 +47186,11 @@ func (ec *executionContext) marshalNTrendMonth2ᚖgithubᚗcomᚋcloudbillᚋclo
 
 func (ec *executionContext) unmarshalNUpdateBillingProfileInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUpdateBillingProfileInput(ctx context.Context, v any) (model.UpdateBillingProfileInput, error) {
 	res, err := ec.unmarshalInputUpdateBillingProfileInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateBudgetAlertInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUpdateBudgetAlertInput(ctx context.Context, v any) (model.UpdateBudgetAlertInput, error) {
+	res, err := ec.unmarshalInputUpdateBudgetAlertInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

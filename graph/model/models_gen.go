@@ -107,6 +107,10 @@ type BillingTrend struct {
 	Months []*TrendMonth `json:"months"`
 }
 
+type BudgetAlertPayload struct {
+	BudgetAlert *ent.BudgetAlert `json:"budgetAlert"`
+}
+
 type CashReceipt struct {
 	Type CashReceiptType `json:"type"`
 	// Masked: only the last four digits.
@@ -198,6 +202,18 @@ type CreateBillingGroupInput struct {
 	Name string `json:"name"`
 }
 
+type CreateBudgetAlertInput struct {
+	BillingGroupID string `json:"billingGroupId"`
+	// 1 to 200 characters.
+	Name string `json:"name"`
+	// The monthly budget in major units of the group's currency, e.g. "500000".
+	Amount scalars.Decimal `json:"amount"`
+	// 1 to 10 distinct percentages from 1 to 1000, e.g. [50, 80, 100].
+	Thresholds []int `json:"thresholds"`
+	// Optional (R-50): the same key with the same input answers the first alert.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
 type CreateContractInput struct {
 	BillingGroupID string `json:"billingGroupId"`
 	ServiceCode    string `json:"serviceCode"`
@@ -271,6 +287,14 @@ type CreditSummary struct {
 	Free  *Money `json:"free"`
 	Paid  *Money `json:"paid"`
 	Total *Money `json:"total"`
+}
+
+type DeleteBudgetAlertInput struct {
+	BudgetAlertID string `json:"budgetAlertId"`
+}
+
+type DeleteBudgetAlertPayload struct {
+	DeletedBudgetAlertID string `json:"deletedBudgetAlertId"`
 }
 
 type DiscountPayload struct {
@@ -523,6 +547,13 @@ type UpdateBillingProfileInput struct {
 	BusinessRegistrationNumber *string   `json:"businessRegistrationNumber,omitempty"`
 	RepresentativeName         *string   `json:"representativeName,omitempty"`
 	Address                    *string   `json:"address,omitempty"`
+}
+
+type UpdateBudgetAlertInput struct {
+	BudgetAlertID string           `json:"budgetAlertId"`
+	Name          *string          `json:"name,omitempty"`
+	Amount        *scalars.Decimal `json:"amount,omitempty"`
+	Thresholds    []int            `json:"thresholds,omitempty"`
 }
 
 type UsageEventInput struct {

@@ -110,12 +110,16 @@ var mutationPolicy = map[string]policy{
 	"simulateDeposit":      {allowed: operators, refs: true},
 	"certifyBusiness":      {allowed: operators, refs: true},
 	"updateBillingProfile": {allowed: accounts},
+	// Budget alerts (R-70): who manages the billing group.
+	"createBudgetAlert": {allowed: managers, refs: true},
+	"updateBudgetAlert": {allowed: managers, refs: true},
+	"deleteBudgetAlert": {allowed: managers, refs: true, skip: "the first allowed caller deletes it: TestBudgetAlerts"},
 }
 
 // Fields of BillingGroup, reached as billingGroup(id: <target group>) { f }:
 // who may read the group may read these, except where listed.
 var billingGroupFieldPolicy = map[string][]caller{
-	"credits": managers, "creditSummary": managers, "grants": {master, operator},
+	"credits": managers, "creditSummary": managers, "grants": {master, operator}, "budgetAlerts": managers,
 }
 
 // Fields of the target master's Account, reached through node(id).
@@ -199,6 +203,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	charge := str(e.ok(tok[master], `mutation($pm: ID!) { chargeCoins(input: {amount: "1000", paymentMethodId: $pm, idempotencyKey: "m-1"}) { charge { id } } }`,
 		map[string]any{"pm": pm}), "chargeCoins.charge.id")
 	e.ok(e.op, newCoupon, coupon("MATRIX-CODE", 100, "2026-10-01T00:00:00+09:00", "2027-01-01T00:00:00+09:00"))
+	budget := str(e.ok(tok[master], `mutation($bg: ID!) { createBudgetAlert(input: {billingGroupId: $bg, name: "b", amount: "100000", thresholds: [80]}) { budgetAlert { id } } }`,
+		map[string]any{"bg": bg1}), "createBudgetAlert.budgetAlert.id")
 	byName := map[string]any{
 		"billingGroupId": bg1, "toBillingGroupId": bg2, "accountId": spare, "accountIds": []string{spare}, "creditId": credit,
 		"paymentMethodId": pm, "chargeId": charge, "contractId": contract, "ids": []string{bg1}, "email": "nobody@example.com",
@@ -207,7 +213,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"residenceCountry": "KR", "scopes": []string{"billing:read"}, "amount": "1000", "percentage": "10", "unitPrice": "1",
 		"occurredAt": "2026-10-15T00:00:00+09:00", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2027-01-01T00:00:00+09:00",
 		"validFrom": "2026-10-01T00:00:00+09:00", "validUntil": "2027-01-01T00:00:00+09:00", "depositId": "d-1",
-		"id": spareToken,
+		"id": spareToken, "budgetAlertId": budget, "thresholds": []int{50},
 	}
 
 	typeByName := introspectSchema(e)

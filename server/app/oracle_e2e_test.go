@@ -60,13 +60,15 @@ func TestForeignAndMissingIdsAnswerAlike(t *testing.T) {
 	fMember := db.Client.Account.Create().SetOrgID(fOrg).SetEmail("o-foreign-member@example.com").SetBillingEmail("o-foreign-member@example.com").
 		SetPasswordHash("x").SetMemberType("BUSINESS").SetResidenceCountry("KR").SaveX(context.Background())
 	fGrant := db.Client.Grant.Create().SetOrgID(fOrg).SetBillingGroupID(fBG).SetAccountID(fMember.ID).SetRole("MEMBER").SaveX(context.Background())
+	fBudget := str(e.ok(fTok, `mutation($bg: ID!) { createBudgetAlert(input: {billingGroupId: $bg, name: "F", amount: "100000", thresholds: [80]}) { budgetAlert { id } } }`,
+		map[string]any{"bg": fBG}), "createBudgetAlert.budgetAlert.id")
 	e.runJobs("2026-11-03T00:00:00+09:00")
 	fInvoice := str(e.ok(fTok, `query($bg: ID!) { billingGroup(id: $bg) { invoice(month: "2026-10") { id } } }`, map[string]any{"bg": fBG}), "billingGroup.invoice.id")
 	e.at("2026-11-20T10:00:00+09:00")
 	tok[operator] = e.op
 	foreignIDs := map[string]string{}
 	for _, id := range []string{fOrg, fAcct, fBG, fGrant.ID, fToken, fContract, fInvoice, fCredit, fEntry, fDiscount, fPromo, fPM,
-		str(fCharge, "chargeCoins.charge.id"), str(fCharge, "chargeCoins.payment.id")} {
+		str(fCharge, "chargeCoins.charge.id"), str(fCharge, "chargeCoins.payment.id"), fBudget} {
 		if id == "" {
 			t.Fatal("a foreign fixture is missing")
 		}
@@ -426,7 +428,9 @@ func (e *env) tenantFixture(db *store.DB, prefix string) (tok map[caller]string,
 	db.Client.Grant.Create().SetOrgID(orgID).SetBillingGroupID(bg1).SetAccountID(member.ID).SetRole("MEMBER").SaveX(context.Background())
 	ownContract := str(e.ok(e.op, `mutation($bg: ID!) { createContract(input: {billingGroupId: $bg, serviceCode: "lb", region: "kr-1", startsOn: "2026-11-01"}) { contract { id } } }`,
 		map[string]any{"bg": bg1}), "createContract.contract.id")
-	own = map[string]any{"contractId": ownContract,
+	ownBudget := str(e.ok(tok[master], `mutation($bg: ID!) { createBudgetAlert(input: {billingGroupId: $bg, name: "B", amount: "100000", thresholds: [80]}) { budgetAlert { id } } }`,
+		map[string]any{"bg": bg1}), "createBudgetAlert.budgetAlert.id")
+	own = map[string]any{"contractId": ownContract, "budgetAlertId": ownBudget, "thresholds": 50,
 		"billingGroupId": bg1, "toBillingGroupId": bg2, "accountId": member.ID, "accountIds": []any{member.ID}, "creditId": ownCredit,
 		"paymentMethodId": ownPM, "chargeId": ownCharge, "id": ownToken, "ids": []any{bg1},
 		"code": "NO-SUCH-CODE", "month": "2026-11", "serviceCode": "vm", "region": "kr-1", "metric": "hour", "quantity": "1",
