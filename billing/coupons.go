@@ -141,8 +141,8 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 	var r Redemption
 	red := tx.CouponRedemption.Create().SetOrgID(bg.OrgID).SetCouponID(cp.ID).SetBillingGroupID(bg.ID)
 	if cp.Kind == coupon.KindCREDIT {
-		c, err := OpenCredit(ctx, tx, bg, CreditSpec{Name: cp.Name, Type: "FREE", Amount: cp.Amount, StartsAt: now,
-			EndsAt: now.AddDate(0, 0, cp.CreditValidDays), ServiceCodes: cp.ServiceCodes, Source: "COUPON"},
+		c, err := e.OpenCredit(ctx, tx, bg, CreditSpec{Name: cp.Name, Type: "FREE", Amount: cp.Amount, StartsAt: now,
+			EndsAt: now.AddDate(0, 0, cp.CreditValidDays), ServiceCodes: cp.ServiceCodes, Source: "COUPON", PeriodField: "code"},
 			creditentry.KindACCUMULATION, "", now)
 		if err != nil {
 			return Redemption{}, err

@@ -9,6 +9,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/service"
 )
@@ -22,10 +23,16 @@ type CreditSpec struct {
 	StartsAt, EndsAt time.Time
 	ServiceCodes     []string
 	Source           string // GRANT, SALE, WELCOME, COUPON, TRANSFER
+	// PeriodField names the input a refused period is blamed on
+	// (creditPeriodUsable; "endsAt" when empty).
+	PeriodField string
 }
 
-// OpenCredit creates a credit and its ACCUMULATION entry in tx.
-func OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditSpec, kind creditentry.Kind, counterpart string, at time.Time) (*ent.Credit, error) {
+// OpenCredit creates a credit and its ACCUMULATION entry in tx. Every
+// credit opens here, whatever its source (grant, sale, welcome credit,
+// coupon, transfer), so none can open with a period no invoice will ever
+// use (creditPeriodUsable).
+func (e *Engine) OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditSpec, kind creditentry.Kind, counterpart string, at time.Time) (*ent.Credit, error) {
 	if strings.TrimSpace(s.Name) == "" || len(s.Name) > 200 {
 		return nil, FieldError("name", "name must be 1 to 200 characters")
 	}
@@ -34,6 +41,9 @@ func OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditS
 	}
 	if !s.EndsAt.After(s.StartsAt) {
 		return nil, FieldError("endsAt", "endsAt must be after startsAt")
+	}
+	if err := e.creditPeriodUsable(ctx, tx, bg, s); err != nil {
+		return nil, err
 	}
 	if len(s.ServiceCodes) > 0 {
 		n, err := tx.Service.Query().Where(service.CodeIn(s.ServiceCodes...)).Count(ctx)
@@ -55,12 +65,46 @@ func OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditS
 	if err != nil {
 		return nil, err
 	}
-	e := tx.CreditEntry.Create().SetOrgID(bg.OrgID).SetCreditID(c.ID).SetKind(kind).SetAmount(s.Amount).SetOccurredAt(at).
+	entry := tx.CreditEntry.Create().SetOrgID(bg.OrgID).SetCreditID(c.ID).SetKind(kind).SetAmount(s.Amount).SetOccurredAt(at).
 		SetCurrency(bg.Currency)
 	if counterpart != "" {
-		e.SetCounterpartBillingGroupID(counterpart)
+		entry.SetCounterpartBillingGroupID(counterpart)
 	}
-	return c, e.Exec(ctx)
+	return c, entry.Exec(ctx)
+}
+
+// creditPeriodUsable refuses, in tx, a credit whose usage period no
+// invoice of bg will ever use, so that no credit sits AVAILABLE outside
+// the lifecycle (issue 13, finding 103): credits pay invoices, and
+// a credit pays only what was incurred on the days of its period,
+// so a period whose last day falls in a month already invoiced for the
+// group — or in a month before its first invoice — could never pay
+// anything and would only wait to expire. A period that ended in a month
+// not invoiced yet still pays that month's usage of its days. Like late
+// usage, it waits for an issuing of that month in progress (the shared
+// side of its lock), then looks for the invoice.
+func (e *Engine) creditPeriodUsable(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditSpec) error {
+	field := s.PeriodField
+	if field == "" {
+		field = "endsAt"
+	}
+	last := LastCreditMonth(s.EndsAt, e.Policy.Location())
+	if first := e.FirstMonth(bg); last.Before(first) {
+		return FieldError(field, "the credit's period ends in %s, before the billing group's first invoiced month (%s): it could never pay anything",
+			last, first)
+	}
+	if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, last.String())}); err != nil {
+		return err
+	}
+	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(last.String())).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if invoiced {
+		return FieldError(field, "the credit's period ends in %s, which is already invoiced for this billing group: it could never pay anything",
+			last)
+	}
+	return nil
 }
 
 func uniq(in []string) []string {
@@ -87,7 +131,7 @@ func (e *Engine) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s Credit
 	var c *ent.Credit
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		var err error
-		c, err = OpenCredit(ctx, tx, bg, s, creditentry.KindACCUMULATION, "", e.Clock.Now())
+		c, err = e.OpenCredit(ctx, tx, bg, s, creditentry.KindACCUMULATION, "", e.Clock.Now())
 		return err
 	})
 	return c, err
@@ -192,8 +236,8 @@ func (e *Engine) TransferCredit(ctx context.Context, tx *ent.Tx, creditID, toBG 
 	if err := TakeFromCredit(ctx, tx, c.ID, amount, true, now); err != nil {
 		return TransferResult{}, err
 	}
-	nc, err := OpenCredit(ctx, tx, to, CreditSpec{Name: c.Name, Type: "FREE", Amount: amount, StartsAt: c.StartsAt,
-		EndsAt: c.EndsAt, ServiceCodes: c.ServiceCodes, Source: "TRANSFER"}, creditentry.KindTRANSFER_ACCUMULATION, c.BillingGroupID, now)
+	nc, err := e.OpenCredit(ctx, tx, to, CreditSpec{Name: c.Name, Type: "FREE", Amount: amount, StartsAt: c.StartsAt,
+		EndsAt: c.EndsAt, ServiceCodes: c.ServiceCodes, Source: "TRANSFER", PeriodField: "toBillingGroupId"}, creditentry.KindTRANSFER_ACCUMULATION, c.BillingGroupID, now)
 	if err != nil {
 		return TransferResult{}, err
 	}
@@ -233,7 +277,7 @@ func (e *Engine) ApplyWelcomeCredit(ctx context.Context, orgID, serviceField, si
 		if err != nil {
 			return err
 		}
-		c, err = OpenCredit(ctx, tx, main, CreditSpec{Name: "Welcome credit", Type: "FREE", Amount: WelcomeCreditAmount,
+		c, err = e.OpenCredit(ctx, tx, main, CreditSpec{Name: "Welcome credit", Type: "FREE", Amount: WelcomeCreditAmount,
 			StartsAt: now, EndsAt: now.AddDate(0, WelcomeCreditMonths, 0), Source: "WELCOME"},
 			creditentry.KindACCUMULATION, "", now)
 		return err

@@ -73,7 +73,7 @@ func (e *Engine) openPaidCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment,
 	if err != nil {
 		return err
 	}
-	_, err = OpenCredit(ctx, tx, bg, CreditSpec{ID: p.CreditID, Name: p.Description, Type: "PAID", Amount: p.Amount,
+	_, err = e.OpenCredit(ctx, tx, bg, CreditSpec{ID: p.CreditID, Name: p.Description, Type: "PAID", Amount: p.Amount,
 		StartsAt: at, EndsAt: at.AddDate(PaidCreditYears, 0, 0), Source: "SALE"}, creditentry.KindACCUMULATION, "", at)
 	return err
 }

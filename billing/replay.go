@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/billinggroup"
 )
 
 // Replaying the calendar (R-41..R-44). A run of the billing jobs at instant
@@ -56,15 +57,29 @@ func (e *Engine) runJobs(ctx context.Context, at time.Time, res *JobResult) erro
 		res.RanThrough = *last
 		return nil
 	}
+	from, since := last, "the billing jobs last ran at"
+	if from == nil {
+		// The first run on this database: the calendar starts when the
+		// first billing group was created, so that every step due since
+		// is run (a database whose jobs never ran, or that was upgraded
+		// from a version without job_cursors).
+		if from, err = e.calendarOrigin(ctx); err != nil {
+			return err
+		}
+		since = "the first billing group was created at"
+		if from != nil && !from.Before(at) {
+			from = nil
+		}
+	}
 	instants := []time.Time{at}
 	var prev time.Time
-	if last != nil {
-		if at.After(last.AddDate(MaxReplayYears, 0, 0)) {
-			return FieldError("at", "the billing jobs last ran at %s: run them at most %d years further at once",
-				last.Format(time.RFC3339), MaxReplayYears)
+	if from != nil {
+		if at.After(from.AddDate(MaxReplayYears, 0, 0)) {
+			return FieldError("at", "%s %s: run the billing jobs at most %d years further at once",
+				since, from.Format(time.RFC3339), MaxReplayYears)
 		}
-		instants = append(e.Policy.JobInstants(*last, at), at)
-		prev = e.Policy.phaseOf(*last)
+		instants = append(e.Policy.JobInstants(*from, at), at)
+		prev = e.Policy.phaseOf(*from)
 	}
 	for _, s := range instants {
 		phase := e.Policy.phaseOf(s)
@@ -193,6 +208,20 @@ func (e *Engine) ranThrough(ctx context.Context) (*time.Time, error) {
 		return nil, err
 	}
 	return &c.RanThrough, nil
+}
+
+// calendarOrigin is where the calendar of a database whose jobs never ran
+// starts: the creation of its first billing group, before which nothing
+// can be billed (nil: there is none yet, nothing to replay).
+func (e *Engine) calendarOrigin(ctx context.Context) (*time.Time, error) {
+	bg, err := e.Client.BillingGroup.Query().Order(ent.Asc(billinggroup.FieldCreatedAt)).First(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &bg.CreatedAt, nil
 }
 
 // advanceCursor records that the calendar has run through at, never moving

@@ -503,6 +503,9 @@ func (r *invRun) checkCredits(g *mGroup, obs *oGroup) *invFailure {
 			}
 			kinds = append(kinds, fmt.Sprintf("%s %d", e.Node.Kind, a))
 		}
+		if f := r.checkLifecycle(o); f != nil {
+			return f
+		}
 		switch {
 		case o.RemainingAmount.v() < 0:
 			return r.fail("credit-history", "credit %s has a negative remainder %s (R-52)", c.id, o.RemainingAmount.Amount)
@@ -537,6 +540,26 @@ func (r *invRun) checkCredits(g *mGroup, obs *oGroup) *invFailure {
 			return r.fail("credit-history", "%s's invoice of %s applies %d in credits, the credits' uses for it add up to %d (R-21)",
 				g.name(), inv.month, inv.credit, useByMonth[inv.month.String()])
 		}
+	}
+	return nil
+}
+
+// checkLifecycle: once the jobs ran past a credit's end, it is not
+// AVAILABLE any more — a paid credit expires at the end of its period, a
+// free one once the invoice of the month of its last day is issued (R-20,
+// R-22; finding 103: a credit no invoice would use stayed AVAILABLE). Read
+// from the API's answer alone, whatever the model holds.
+func (r *invRun) checkLifecycle(o *oCredit) *invFailure {
+	if o.Status != "AVAILABLE" || r.m.lastJobs.IsZero() {
+		return nil
+	}
+	over := o.EndsAt
+	if o.Type == "FREE" {
+		over = monthOfT(o.EndsAt.Add(-time.Nanosecond)).issuedAt()
+	}
+	if !r.m.lastJobs.Before(over) {
+		return r.fail("credit-lifecycle", "credit %s (%s, %s..%s) is still AVAILABLE after the jobs ran at %s, past %s (R-20, R-22)",
+			o.ID, o.Type, o.StartsAt.Format(time.RFC3339), o.EndsAt.Format(time.RFC3339), r.m.lastJobs.Format(time.RFC3339), over.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -54,7 +54,6 @@ import (
 // does not provoke it, so that everything else is checked in CI meanwhile.
 // Remove a number when its fix lands on main.
 var openDefects = map[int]string{
-	5: "runBillingJobs far ahead skips steps of the calendar",
 	// Found by this test, not named in issue 13, are numbered from 101;
 	// 101 (one event id in two organizations of a batch refused as a
 	// conflict) and 102 (a repeat within a batch written differently

@@ -369,6 +369,15 @@ func (g *mGroup) name() string { return fmt.Sprintf("org%d/g%d", g.org.idx, g.id
 
 func (g *mGroup) firstMonth() mMonth { return monthOfT(g.created) }
 
+// creditPeriodUsable: a credit may open for g only if some invoice of g can
+// still use it — the month of its last day is neither before g's
+// first invoice nor invoiced already (finding 103, documented in README
+// "Design decisions").
+func (g *mGroup) creditPeriodUsable(ends time.Time) bool {
+	last := monthOfT(ends.Add(-time.Nanosecond))
+	return last >= g.firstMonth() && g.invoices[last] == nil
+}
+
 // invoicedFrom reports whether month m or a later one is invoiced for g.
 func (g *mGroup) invoicedFrom(m mMonth) bool {
 	for im := range g.invoices {

@@ -83,8 +83,11 @@ func TestReplayingTheCalendarSkipsNoStep(t *testing.T) {
 		// The server's clock stays on November 20th at 10:00 while the
 		// calendar is run at other instants.
 		e.at("2026-11-20T10:00:00+09:00")
+		// The groups date from September 1st (octoberInvoice): the first
+		// run replays from there (finding 104) and issues September's zero
+		// invoices on October 3rd, then October's.
 		first := e.runJobsAt("2026-11-03T00:00:00+09:00")
-		if first["issued"] != 4.0 || first["steps"] != 1.0 {
+		if first["issued"] != 8.0 || first["steps"] != 20.0 {
 			t.Fatalf("first run = %v", first)
 		}
 		jump := e.runJobsAt("2026-12-01T00:00:00+09:00")
@@ -193,7 +196,7 @@ func TestReplicasReplayTheCalendarTogether(t *testing.T) {
 	}
 	e1.at("2026-11-20T10:00:00+09:00")
 	e2.op = e1.op
-	if d := e1.runJobsAt("2026-11-03T00:00:00+09:00"); d["issued"] != 6.0 {
+	if d := e1.runJobsAt("2026-11-03T00:00:00+09:00"); d["issued"] != 12.0 { // September's zero invoices and October's
 		t.Fatalf("issue = %v", d)
 	}
 	var wg sync.WaitGroup
@@ -226,16 +229,54 @@ func TestReplicasReplayTheCalendarTogether(t *testing.T) {
 		var outstanding, last time.Time
 		var fee int64
 		db.SQL.QueryRow(`SELECT count(*), max(p.created_at) FROM payments p WHERE p.billing_group_id = $1 AND p.kind = 'AUTOMATIC'`, bg).Scan(&n, &last)
-		db.SQL.QueryRow(`SELECT outstanding_at, late_fee_amount FROM invoices WHERE billing_group_id = $1`, bg).Scan(&outstanding, &fee)
+		db.SQL.QueryRow(`SELECT outstanding_at, late_fee_amount FROM invoices WHERE billing_group_id = $1 AND month = '2026-10'`, bg).Scan(&outstanding, &fee)
 		if n != 5 || !last.Before(outstanding) || fee != 2804 {
 			t.Fatalf("%s: %d attempts (last %v), outstanding at %v, late fees %d", bg, n, last, outstanding, fee)
 		}
 	}
 	for _, bg := range good {
 		var status string
-		db.SQL.QueryRow(`SELECT status FROM invoices WHERE billing_group_id = $1`, bg).Scan(&status)
+		db.SQL.QueryRow(`SELECT status FROM invoices WHERE billing_group_id = $1 AND month = '2026-10'`, bg).Scan(&status)
 		if status != "PAID" {
 			t.Fatalf("%s: %s", bg, status)
 		}
 	}
+}
+
+// Issue 13, finding 104 (a case of defect 5 found by TestMoneyInvariants):
+// the catch-up started from the last recorded run, so the very first run on
+// a database — one whose jobs never ran, or upgraded from a version without
+// job_cursors — replayed nothing: run at December 1st, it ran only that
+// instant's steps, so October's invoice was never attempted on November's
+// payment days nor made outstanding on the 15th. The first run now starts the calendar at the
+// creation of the first billing group: the same run attempts the payment
+// on each of November 10th–14th, marks the invoice outstanding on the 15th
+// and charges December's late fee. A database with no billing group has
+// nothing to replay. Before the fix: 1 step, no attempt.
+func TestTheFirstRunReplaysFromTheFirstGroup(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		if d := e.runJobsAt("2026-10-15T00:00:00+09:00"); d["steps"] != 1.0 {
+			t.Fatalf("first run without groups = %v", d)
+		}
+		db.SQL.Exec(`DELETE FROM job_cursors`) // as if it never ran
+		e.ok(e.op, catalogSetup, nil)
+		e.at("2026-11-01T10:00:00+09:00")
+		tok, bg := e.octoberInvoice("first-run@example.com")
+		e.ok(tok, registerMethod, card("tok_visa_declined"))
+		e.at("2026-12-05T10:00:00+09:00")
+		d := e.runJobsAt("2026-12-01T00:00:00+09:00")
+		if d["failed"] != 5.0 || d["outstanding"] != 1.0 || d["lateFees"] != 1.0 || len(d["stepFailures"].([]any)) != 0 {
+			t.Fatalf("first run = %v", d)
+		}
+		auto := attempts(t, e.ok(tok, paymentsQuery, map[string]any{"bg": bg}))
+		if len(auto) != 5 || !instant(t, auto[0]["createdAt"]).Equal(kstAt("2026-11-10T00:00:00+09:00")) {
+			t.Fatalf("automatic attempts = %v", auto)
+		}
+		inv := get(e.ok(tok, paymentsQuery, map[string]any{"bg": bg}), "billingGroup.invoice")
+		if str(inv, "status") != "OUTSTANDING" || !instant(t, get(inv, "outstandingAt")).Equal(kstAt("2026-11-15T00:00:00+09:00")) ||
+			str(inv, "lateFeeAmount.amount") != "1402" {
+			t.Fatalf("invoice = %v", inv)
+		}
+	})
 }
