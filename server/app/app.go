@@ -69,8 +69,19 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 	a, err := WithDB(cfg, db, log)
 	if err != nil {
 		db.Close()
+		return nil, err
 	}
-	return a, err
+	// usage_months for usage recorded before it existed (once per
+	// database; see billing/backfill.go).
+	n, err := a.Engine().BackfillUsageMonths(ctx)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("backfilling usage_months: %w", err)
+	}
+	if n > 0 {
+		log.Info("usage_months backfilled", "months", n)
+	}
+	return a, nil
 }
 
 // WithDB builds an app on an open, migrated database.

@@ -149,7 +149,7 @@ func TestCoinsFirstRace(t *testing.T) {
 	e.at("2026-11-01T10:00:00+09:00")
 	tok, bgA := e.octoberInvoice("coins-race@example.com")
 	bgB := str(e.ok(tok, `mutation { createBillingGroup(input: {name: "B"}) { billingGroup { id } } }`, nil), "createBillingGroup.billingGroup.id")
-	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z'`)
+	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z'`)
 	e.ok(e.op, recordUsage, map[string]any{"e": []any{event("ev-b", bgB, "vm", "hour", "1000", "2026-10-11T00:00:00+09:00")}})
 	pm := str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
 	e.runJobs("2026-11-03T00:00:00+09:00")

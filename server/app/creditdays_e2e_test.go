@@ -36,7 +36,7 @@ func TestFreeCreditsPayOnlyTheirDays(t *testing.T) {
 		tok, _ := e.signUp("days@example.com")
 		bg := e.mainGroup(tok)
 		other := str(e.ok(tok, `mutation { createBillingGroup(input: {name: "Other"}) { billingGroup { id } } }`, nil), "createBillingGroup.billingGroup.id")
-		db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z'`)
+		db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z'`)
 		e.ok(e.op, recordUsage, map[string]any{"e": []any{
 			event("vm-5th", bg, "vm", "hour", "100", "2026-10-05T23:59:59+09:00"),
 			event("vm-20th", bg, "vm", "hour", "100", "2026-10-20T00:00:00+09:00"),

@@ -28,7 +28,7 @@ func TestBillingProfileAndLanguage(t *testing.T) {
 		"memberType": "BUSINESS", "residenceCountry": "US", "organizationName": "Acme Inc."}})
 	us := str(d, "signUp.accessToken")
 	bg := e.mainGroup(us)
-	e.app.DB.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z' WHERE id = '` + bg + `'`)
+	e.app.DB.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z' WHERE id = '` + bg + `'`)
 	e.ok(e.op, recordUsage, map[string]any{"e": []any{event("ev-us", bg, "vm", "hour", "1000", "2026-10-10T00:00:00+09:00")}})
 	e.runJobs("2026-11-03T00:00:00+09:00")
 	e.at("2026-11-04T10:00:00+09:00")

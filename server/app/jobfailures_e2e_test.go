@@ -87,7 +87,7 @@ func TestPoisonedGroupsDoNotStopTheJobs(t *testing.T) {
 		// The price group uses only the "odd" service: 10 units.
 		tokens["price"], _ = e.signUp("poison-price@example.com")
 		groups["price"] = e.mainGroup(tokens["price"])
-		db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z' WHERE id = '` + groups["price"] + `'`)
+		db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z' WHERE id = '` + groups["price"] + `'`)
 		e.ok(e.op, recordUsage, map[string]any{"e": []any{event("odd-1", groups["price"], "odd", "unit", "10", "2026-10-10T00:00:00+09:00")}})
 		e.ok(tokens["price"], registerMethod, card("tok_visa"))
 		e.ok(e.op, `mutation($bg: ID!) { createDiscount(input: {billingGroupId: $bg, month: "2026-10", name: "Loyalty", percentage: "10"}) { discount { id } } }`,
@@ -230,7 +230,7 @@ func TestOnlyTheMonthKeyMeansAlreadyIssued(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		mustExec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z' WHERE id = '` + second + `'`)
+		mustExec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z' WHERE id = '` + second + `'`)
 		e.ok(e.op, recordUsage, map[string]any{"e": []any{event("ev-2", second, "vm", "hour", "10", "2026-10-11T00:00:00+09:00")}})
 		mustExec(`CREATE UNIQUE INDEX invoices_one_per_org_month ON invoices (org_id, month)`)
 

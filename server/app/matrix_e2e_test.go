@@ -172,7 +172,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	tok[master], _ = e.signUp("t-master@example.com")
 	bg1 := e.mainGroup(tok[master])
 	bg2 := str(e.ok(tok[master], `mutation { createBillingGroup(input: {name: "Second"}) { billingGroup { id } } }`, nil), "createBillingGroup.billingGroup.id")
-	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z'`)
+	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z'`)
 	join := func(email, role string) (string, string) {
 		e.signUp(email)
 		id := e.join(tok[master], email)

@@ -34,7 +34,7 @@ func TestFullMonthOnPostgres(t *testing.T) {
 	master, _ := e1.signUp("month@example.com")
 	bg := e1.mainGroup(master)
 	// Backdate the group so October is invoiced for it.
-	if _, err := db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01' WHERE id = $1`, bg); err != nil {
+	if _, err := db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z' WHERE id = $1`, bg); err != nil {
 		t.Fatal(err)
 	}
 	// Load balancer from Oct 22: 10 of 31 days → 18000 × 10 / 31 = 5806.45… → 5806.

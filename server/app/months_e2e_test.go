@@ -19,7 +19,7 @@ func TestMonthsThatHaveNotBegun(t *testing.T) {
 		e.at("2026-11-20T10:00:00+09:00")
 		tok, _ := e.signUp("future@example.com")
 		bg := e.mainGroup(tok)
-		db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z' WHERE id = '` + bg + `'`)
+		db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z' WHERE id = '` + bg + `'`)
 		// A load balancer (18,000 a month) held from October 1st, open-ended.
 		e.ok(e.op, `mutation($bg: ID!) { createContract(input: {billingGroupId: $bg, serviceCode: "lb", region: "kr-1", startsOn: "2026-10-01"}) { contract { id } } }`,
 			map[string]any{"bg": bg})

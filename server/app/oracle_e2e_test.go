@@ -41,7 +41,7 @@ func TestForeignAndMissingIdsAnswerAlike(t *testing.T) {
 	// Another organization, holding one object of every kind of id.
 	fTok, fAcct := e.signUp("o-foreign@example.com")
 	fBG := e.mainGroup(fTok)
-	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z' WHERE id = '` + fBG + `'`)
+	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z' WHERE id = '` + fBG + `'`)
 	fOrg := str(e.ok(fTok, `{ viewer { organization { id } } }`, nil), "viewer.organization.id")
 	fCredit := str(e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": fBG, "name": "F", "type": "FREE",
 		"amount": "1000", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2027-01-01T00:00:00+09:00"}}), "grantCredit.credit.id")

@@ -47,12 +47,12 @@ func (e *env) login(email string) string {
 }
 
 // octoberInvoice makes an organization whose main group used 1000 VM hours
-// in October 2026 (85,000 + 10% VAT = 93,500) and issues the invoice.
+// in October 2026 (85,000 + 10% VAT = 93,500); the group dates from October 1st.
 func (e *env) octoberInvoice(email string) (token, bg string) {
 	e.t.Helper()
 	token, _ = e.signUp(email)
 	bg = e.mainGroup(token)
-	e.app.DB.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01T00:00:00Z' WHERE id = '` + bg + `'`)
+	e.app.DB.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z' WHERE id = '` + bg + `'`)
 	e.ok(e.op, recordUsage, map[string]any{"e": []any{event("ev-"+bg, bg, "vm", "hour", "1000", "2026-10-10T00:00:00+09:00")}})
 	return token, bg
 }

@@ -221,7 +221,7 @@ func TestCreditRaceTransfersAndInvoice(t *testing.T) {
 	master, _ := e.signUp("credrace@example.com")
 	main := e.mainGroup(master)
 	second := str(e.ok(master, `mutation { createBillingGroup(input: {name: "Second"}) { billingGroup { id } } }`, nil), "createBillingGroup.billingGroup.id")
-	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-01'`)
+	db.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z'`)
 	c := e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": main, "name": "Promo", "type": "FREE",
 		"amount": "100000", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2027-01-01T00:00:00+09:00"}})
 	credit := str(c, "grantCredit.credit.id")
