@@ -118,3 +118,28 @@ func RemoveGrant(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, 
 	}
 	return err
 }
+
+// ChangeBillingEmail sets where an account's billing mail goes.
+func (e *Engine) ChangeBillingEmail(ctx context.Context, accountID, email string) (*ent.Account, error) {
+	email, err := NormalizeEmail("email", email)
+	if err != nil {
+		return nil, err
+	}
+	return e.Client.Account.UpdateOneID(accountID).SetBillingEmail(email).Save(ctx)
+}
+
+// CertifyBusiness marks an international business account as certified
+// (an operator's act after checking its documents).
+func (e *Engine) CertifyBusiness(ctx context.Context, accountID string) (*ent.Account, error) {
+	acct, err := e.Client.Account.Get(ctx, accountID)
+	if ent.IsNotFound(err) {
+		return nil, NotFound("account")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if acct.MemberType != account.MemberTypeBUSINESS || Domestic(acct) {
+		return nil, FieldError("accountId", "only international business accounts are certified")
+	}
+	return acct.Update().SetBusinessCertified(true).Save(ctx)
+}

@@ -168,18 +168,8 @@ func (e *Engine) closeCredit(ctx context.Context, tx *ent.Tx, c *ent.Credit, sta
 	return tx.Credit.UpdateOne(c).SetStatus(status).SetRemaining(0).SetClosedAt(at).Save(ctx)
 }
 
-// RecoverCredit takes back what is left of a free credit (R-25: abuse).
-func (e *Engine) RecoverCredit(ctx context.Context, id string) (*ent.Credit, error) {
-	var out *ent.Credit
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		var err error
-		out, err = e.RecoverCreditTx(ctx, tx, id)
-		return err
-	})
-	return out, err
-}
-
-// RecoverCreditTx is RecoverCredit in the caller's transaction.
+// RecoverCreditTx takes back what is left of a free credit (R-25: abuse)
+// in tx; RecoverCreditOnce is the use case.
 func (e *Engine) RecoverCreditTx(ctx context.Context, tx *ent.Tx, id string) (*ent.Credit, error) {
 	c, err := e.lockCredit(ctx, tx, id)
 	if err != nil {

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -28,13 +29,15 @@ const CodeAccountNotEmpty = "ACCOUNT_NOT_EMPTY"
 var errNoInvitation = &Error{Code: CodeNotFound, Field: "token", Message: "no such invitation for this account (it may have expired)"}
 
 // Invite records an invitation of email (normalised) into the inviter's
-// organization. It says nothing about whether the email has an account
-// elsewhere; only a member of this very organization is refused. notify
-// sends the invitation (with its signed token) to the email, inside the
-// same transaction.
-func Invite(ctx context.Context, client *ent.Client, inviter *ent.Account, email string, now time.Time,
-	notify func(tx *ent.Tx, inv *ent.Invitation) error) (*ent.Invitation, error) {
+// organization and queues its email (member.invited, with the signed token
+// mint makes for it) in the same transaction. It says nothing about
+// whether the email has an account elsewhere; only a member of this very
+// organization is refused. It answers the invitation and its token. With
+// no mint nothing is sent (the demo seed's member accepts at once).
+func Invite(ctx context.Context, client *ent.Client, inviter *ent.Account, orgName, email string, now time.Time,
+	mint func(inv *ent.Invitation) (string, error)) (*ent.Invitation, string, error) {
 	var inv *ent.Invitation
+	var token string
 	err := WithTx(ctx, client, func(tx *ent.Tx) error {
 		member, err := tx.Account.Query().Where(account.Email(email), account.OrgID(inviter.OrgID)).Exist(ctx)
 		if err != nil {
@@ -48,9 +51,21 @@ func Invite(ctx context.Context, client *ent.Client, inviter *ent.Account, email
 		if err != nil {
 			return err
 		}
-		return notify(tx, inv)
+		if mint == nil {
+			return nil
+		}
+		if token, err = mint(inv); err != nil {
+			return err
+		}
+		body, err := json.Marshal(map[string]any{"organization": orgName, "invitedBy": inviter.Email,
+			"token": token, "expiresAt": inv.ExpiresAt.Format(time.RFC3339)})
+		if err != nil {
+			return err
+		}
+		return tx.OutboxEvent.Create().SetOrgID(inv.OrgID).SetTopic("member.invited").SetChannel("EMAIL").
+			SetRecipient(inv.Email).SetPayload(body).Exec(ctx)
 	})
-	return inv, err
+	return inv, token, err
 }
 
 // AcceptInvitation moves the account accountID into the organization that

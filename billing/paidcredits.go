@@ -78,26 +78,6 @@ func (e *Engine) openPaidCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment,
 	return err
 }
 
-// SellPaidCredit sells a paid credit at once (reserve, charge, settle),
-// for callers without an idempotency key of their own (the demo seed).
-// The credit is nil unless the payment succeeded.
-func (e *Engine) SellPaidCredit(ctx context.Context, bg *ent.BillingGroup, name string, amount int64, methodID string) (*ent.Payment, *ent.Credit, error) {
-	var p *ent.Payment
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		var err error
-		p, err = e.ReserveCreditSale(ctx, tx, bg, name, amount, methodID)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if p, err = e.Charge(ctx, p); err != nil {
-		return nil, nil, err
-	}
-	c, err := e.PurchasedCredit(ctx, p)
-	return p, c, err
-}
-
 // PurchasedCredit is the credit a purchase bought: nil while the payment is
 // PENDING or when it failed.
 func (e *Engine) PurchasedCredit(ctx context.Context, p *ent.Payment) (*ent.Credit, error) {
@@ -140,26 +120,6 @@ func (e *Engine) ReserveCreditRefund(ctx context.Context, tx *ent.Tx, creditID s
 		SetPaymentMethodID(purchase.PaymentMethodID).SetCreatedAt(now).SetReceiptID(NewReceiptID(now)).
 		SetKind(payment.KindCREDIT_REFUND).SetMethodLabel(purchase.MethodLabel).SetCurrency(c.Currency).SetAmount(left).
 		SetStatus(payment.StatusPENDING).SetBilledAt(now).SetCreditID(c.ID).SetDescription(purchase.Description).Save(ctx)
-	return c, p, err
-}
-
-// RefundPaidCredit refunds a paid credit at once (reserve, refund, settle),
-// for callers without an idempotency key of their own.
-func (e *Engine) RefundPaidCredit(ctx context.Context, creditID string) (*ent.Credit, *ent.Payment, error) {
-	var c *ent.Credit
-	var p *ent.Payment
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		var err error
-		c, p, err = e.ReserveCreditRefund(ctx, tx, creditID)
-		return err
-	})
-	if err != nil || p == nil {
-		return c, p, err
-	}
-	if p, err = e.Charge(ctx, p); err != nil {
-		return nil, nil, err
-	}
-	c, err = e.Client.Credit.Get(ctx, creditID)
 	return c, p, err
 }
 

@@ -161,11 +161,7 @@ func (r *mutationResolver) ChangeBillingEmail(ctx context.Context, input model.C
 	if err != nil {
 		return nil, err
 	}
-	email, err := billing.NormalizeEmail("email", input.Email)
-	if err != nil {
-		return nil, err
-	}
-	acct, err := r.Client.Account.UpdateOneID(p.AccountID).SetBillingEmail(email).Save(ctx)
+	acct, err := r.engine().ChangeBillingEmail(ctx, p.AccountID, input.Email)
 	if err != nil {
 		return nil, err
 	}
@@ -178,21 +174,13 @@ func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.Creat
 	if err != nil {
 		return nil, err
 	}
-	name := strings.TrimSpace(input.Name)
-	if name == "" || len(name) > 200 {
-		return nil, billing.FieldError("name", "name must be 1 to 200 characters")
-	}
 	scopes, err := checkScopes(input.Scopes)
 	if err != nil {
 		return nil, err
 	}
-	if input.ExpiresAt != nil && !input.ExpiresAt.After(r.Clock.Now()) {
-		return nil, billing.FieldError("expiresAt", "expiresAt must be in the future")
-	}
 	secret, hash := auth.NewAPITokenSecret()
-	tok, err := r.Client.APIToken.Create().SetOrgID(p.OrgID).SetAccountID(p.AccountID).SetName(name).
-		SetHint(secret[:len(auth.APITokenPrefix)+4] + "…").SetSecretHash(hash).SetScopes(scopes).
-		SetNillableExpiresAt(input.ExpiresAt).Save(ctx)
+	tok, err := r.engine().CreateAPIToken(ctx, billing.APITokenSpec{OrgID: p.OrgID, AccountID: p.AccountID, Name: input.Name,
+		Scopes: scopes, ExpiresAt: input.ExpiresAt, Hint: secret[:len(auth.APITokenPrefix)+4] + "…", SecretHash: hash})
 	if err != nil {
 		return nil, err
 	}
@@ -205,17 +193,9 @@ func (r *mutationResolver) RevokeAPIToken(ctx context.Context, input model.Revok
 	if err != nil {
 		return nil, err
 	}
-	tok, err := r.Client.APIToken.Query().Where(apitoken.ID(input.ID), apitoken.OrgID(p.OrgID)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, billing.NotFound("API token")
-	}
+	tok, err := r.engine().RevokeAPIToken(ctx, p.OrgID, input.ID)
 	if err != nil {
 		return nil, err
-	}
-	if tok.RevokedAt == nil {
-		if tok, err = tok.Update().SetRevokedAt(r.Clock.Now()).Save(ctx); err != nil {
-			return nil, err
-		}
 	}
 	return &model.RevokeAPITokenPayload{APIToken: tok}, nil
 }

@@ -73,11 +73,9 @@ func (a Audit) InterceptRootField(ctx context.Context, next graphql.RootResolver
 	}
 	// The arguments as the client sent them (variables filled in).
 	input, _ := json.Marshal(redact(rc.Field.ArgumentMap(oc.Variables)))
-	// The entry must not be lost with the client: write it after the field,
-	// detached from the request's cancellation.
-	if werr := a.R.Client.AuditEvent.Create().SetOrgID(org).SetActor(actor).SetAction(rc.Field.Name).
-		SetInput(string(input)).SetOutcome(outcome).SetRequestID(RequestID(ctx)).
-		Exec(context.WithoutCancel(ctx)); werr != nil {
+	entry := billing.AuditEntry{OrgID: org, Actor: actor, Action: rc.Field.Name, Input: string(input),
+		Outcome: outcome, RequestID: RequestID(ctx)}
+	if werr := billing.RecordAudit(ctx, a.R.Client, entry); werr != nil {
 		a.R.Log.ErrorContext(ctx, "audit log write failed", "action", rc.Field.Name, "err", werr)
 	}
 	return res

@@ -178,31 +178,14 @@ func (r *mutationResolver) ChargeCoins(ctx context.Context, input model.ChargeCo
 	if err != nil {
 		return nil, err
 	}
-	var payID string
-	fresh, err := billing.Idempotent(ctx, r.Client, acct.OrgID, p.Caller(), input.IdempotencyKey, "chargeCoins", input, &payID,
-		func(tx *ent.Tx) (any, error) {
-			pay, err := r.engine().ReserveCoinCharge(ctx, tx, acct, input.PaymentMethodID, amount)
-			if err != nil {
-				return nil, err
-			}
-			return pay.ID, nil
-		})
+	res, err := r.engine().ChargeCoins(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+		acct, input.PaymentMethodID, amount)
 	if err != nil {
 		return nil, err
 	}
-	pay, err := r.chargeIfFresh(ctx, fresh, payID)
-	if err != nil {
-		return nil, err
-	}
-	out := &model.ChargeCoinsPayload{Payment: pay}
-	if c, err := r.Client.CoinCharge.Query().Where(coincharge.PaymentID(pay.ID)).Only(ctx); err == nil {
-		out.Charge = c
-	}
-	w, err := r.engine().CoinWallet(ctx, acct)
-	if err != nil {
-		return nil, err
-	}
-	out.Wallet = &model.CoinWallet{AccountID: acct.ID, Currency: r.Policy.Currency, ChargedMinor: w.Charged, BonusMinor: w.Bonus}
+	out := &model.ChargeCoinsPayload{Payment: res.Payment, Charge: res.Charge, Wallet: &model.CoinWallet{AccountID: acct.ID,
+		Currency: r.Policy.Currency, ChargedMinor: res.Wallet.Charged, BonusMinor: res.Wallet.Bonus}}
+	pay := res.Payment
 	declined(ctx, pay)
 	return out, nil
 }

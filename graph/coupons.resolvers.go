@@ -119,10 +119,8 @@ func (r *mutationResolver) RegisterCoupon(ctx context.Context, input model.Regis
 	if !ok {
 		return nil, billing.Errorf(billing.CodeRateLimited, "too many wrong coupon codes; try again in a minute")
 	}
-	var red billing.Redemption
-	_, err = billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "registerCoupon",
-		[]string{bg.ID, billing.NormalizeCouponCode(input.Code)}, &red,
-		func(tx *ent.Tx) (any, error) { return r.engine().RedeemCoupon(ctx, tx, bg, input.Code) })
+	var out model.RegisterCouponPayload
+	out.Credit, out.Discount, err = r.engine().RegisterCoupon(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey}, bg, input.Code)
 	if be, ok := billing.AsError(err); !ok || be.Code != billing.CodeCouponNotFound {
 		// Only a code that does not exist counts as a wrong guess.
 		if ferr := r.Guesses.Forgive(context.WithoutCancel(ctx), guess); ferr != nil {
@@ -132,18 +130,7 @@ func (r *mutationResolver) RegisterCoupon(ctx context.Context, input model.Regis
 	if err != nil {
 		return nil, err
 	}
-	out := &model.RegisterCouponPayload{}
-	if red.CreditID != "" {
-		if out.Credit, err = r.Client.Credit.Get(ctx, red.CreditID); err != nil {
-			return nil, err
-		}
-	}
-	if red.DiscountID != "" {
-		if out.Discount, err = r.Client.Discount.Get(ctx, red.DiscountID); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return &out, nil
 }
 
 // CreateDiscount is the resolver for the createDiscount field.

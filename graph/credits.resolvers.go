@@ -172,33 +172,13 @@ func (r *mutationResolver) RecoverCredit(ctx context.Context, input model.Credit
 	if err != nil {
 		return nil, err
 	}
-	if input.IdempotencyKey == nil {
-		c, err := r.engine().RecoverCredit(ctx, input.CreditID)
-		if err != nil {
-			return nil, err
-		}
-		return &model.CreditPayload{Credit: c}, nil
+	// recoverCredit's key is optional (an operator's corrective act); with
+	// none, the call runs once, now.
+	req := billing.Request{}
+	if input.IdempotencyKey != nil {
+		req = billing.Request{Caller: p.Caller(), Key: *input.IdempotencyKey, Input: input}
 	}
-	src, err := r.Client.Credit.Get(ctx, input.CreditID)
-	if ent.IsNotFound(err) {
-		return nil, billing.NotFound("credit")
-	}
-	if err != nil {
-		return nil, err
-	}
-	var id string
-	_, err = billing.Idempotent(ctx, r.Client, src.OrgID, p.Caller(), *input.IdempotencyKey, "recoverCredit", input, &id,
-		func(tx *ent.Tx) (any, error) {
-			c, err := r.engine().RecoverCreditTx(ctx, tx, input.CreditID)
-			if err != nil {
-				return nil, err
-			}
-			return c.ID, nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	c, err := r.Client.Credit.Get(ctx, id)
+	c, err := r.engine().RecoverCreditOnce(ctx, req, input.CreditID)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +194,12 @@ func (r *mutationResolver) RefundPaidCredit(ctx context.Context, input model.Cre
 	if input.IdempotencyKey == nil {
 		return nil, billing.FieldError("idempotencyKey", "a refund moves money: give an idempotencyKey (R-50)")
 	}
-	return r.refundPaidCredit(ctx, p.Caller(), *input.IdempotencyKey, input)
+	c, pay, err := r.engine().RefundPaidCredit(ctx, billing.Request{Caller: p.Caller(), Key: *input.IdempotencyKey, Input: input}, input.CreditID)
+	if err != nil {
+		return nil, err
+	}
+	declined(ctx, pay)
+	return &model.CreditPayload{Credit: c, Payment: pay}, nil
 }
 
 // SellPaidCredit is the resolver for the sellPaidCredit field.
@@ -231,7 +216,12 @@ func (r *mutationResolver) SellPaidCredit(ctx context.Context, input model.SellP
 	if err != nil {
 		return nil, err
 	}
-	return r.sellPaidCredit(ctx, p.Caller(), bg, amount, input)
+	pay, c, err := r.engine().SellPaidCredit(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+		bg, input.Name, amount, input.PaymentMethodID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreditPayload{Credit: c, Payment: pay}, nil
 }
 
 // ApplyWelcomeCredit is the resolver for the applyWelcomeCredit field.
@@ -275,20 +265,8 @@ func (r *mutationResolver) TransferCredit(ctx context.Context, input model.Trans
 	if err != nil {
 		return nil, err
 	}
-	var res billing.TransferResult
-	_, err = billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "transferCredit", input, &res,
-		func(tx *ent.Tx) (any, error) {
-			return r.engine().TransferCredit(ctx, tx, input.CreditID, input.ToBillingGroupID, amount,
-				func(c *ent.Credit) error { return nil })
-		})
-	if err != nil {
-		return nil, err
-	}
-	from, err := r.Client.Credit.Get(ctx, res.FromID)
-	if err != nil {
-		return nil, err
-	}
-	to, err := r.Client.Credit.Get(ctx, res.ToID)
+	from, to, err := r.engine().TransferCreditOnce(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+		bg.OrgID, input.CreditID, input.ToBillingGroupID, amount)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
-	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
@@ -27,15 +25,8 @@ func (r *Resolver) invite(ctx context.Context, p *auth.Principal, email string) 
 	if err != nil {
 		return nil, err
 	}
-	var token string
-	inv, err := billing.Invite(ctx, r.Client, inviter, email, r.Clock.Now(), func(tx *ent.Tx, inv *ent.Invitation) error {
-		if token, err = r.Tokens.MintInvitation(inv.ID, inv.OrgID, inv.ExpiresAt); err != nil {
-			return err
-		}
-		body, _ := json.Marshal(map[string]any{"organization": org.Name, "invitedBy": inviter.Email,
-			"token": token, "expiresAt": inv.ExpiresAt.Format(time.RFC3339)})
-		return tx.OutboxEvent.Create().SetOrgID(inv.OrgID).SetTopic("member.invited").SetChannel("EMAIL").
-			SetRecipient(inv.Email).SetPayload(body).Exec(ctx)
+	inv, token, err := billing.Invite(ctx, r.Client, inviter, org.Name, email, r.Clock.Now(), func(inv *ent.Invitation) (string, error) {
+		return r.Tokens.MintInvitation(inv.ID, inv.OrgID, inv.ExpiresAt)
 	})
 	if err != nil {
 		return nil, err

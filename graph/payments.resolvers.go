@@ -13,7 +13,6 @@ import (
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/ent"
-	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/payment"
 	"github.com/cloudbill/cloudbill/ent/paymentallocation"
 	"github.com/cloudbill/cloudbill/ent/paymentmethod"
@@ -133,19 +132,8 @@ func (r *mutationResolver) PayInstantly(ctx context.Context, input model.PayInst
 	if err != nil {
 		return nil, err
 	}
-	var payID string
-	fresh, err := billing.Idempotent(ctx, r.Client, bg.OrgID, p.Caller(), input.IdempotencyKey, "payInstantly", input, &payID,
-		func(tx *ent.Tx) (any, error) {
-			pay, err := r.engine().ReserveInstant(ctx, tx, bg, payer, input.PaymentMethodID)
-			if err != nil {
-				return nil, err
-			}
-			return pay.ID, nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	pay, err := r.chargeIfFresh(ctx, fresh, payID)
+	pay, err := r.engine().PayInstantly(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+		bg, payer, input.PaymentMethodID)
 	if err != nil {
 		return nil, err
 	}
@@ -224,17 +212,7 @@ func (r *mutationResolver) CertifyBusiness(ctx context.Context, input model.Cert
 	if _, err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	acct, err := r.Client.Account.Get(ctx, input.AccountID)
-	if ent.IsNotFound(err) {
-		return nil, billing.NotFound("account")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if acct.MemberType != account.MemberTypeBUSINESS || billing.Domestic(acct) {
-		return nil, billing.FieldError("accountId", "only international business accounts are certified")
-	}
-	acct, err = acct.Update().SetBusinessCertified(true).Save(ctx)
+	acct, err := r.engine().CertifyBusiness(ctx, input.AccountID)
 	if err != nil {
 		return nil, err
 	}

@@ -105,7 +105,7 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 		return err
 	}
 	// The member was invited and accepted, as a person would through the API.
-	inv, err := billing.Invite(ctx, client, master, member.Email, since, func(*ent.Tx, *ent.Invitation) error { return nil })
+	inv, _, err := billing.Invite(ctx, client, master, "", member.Email, since, nil)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 		return err
 	}
 	// A paid credit is bought with the master's card: a payment with its receipt.
-	if _, _, err := on(begin).SellPaidCredit(ctx, research, "Prepaid credit", 50000, card.ID); err != nil {
+	if _, _, err := on(begin).SellPaidCredit(ctx, billing.Request{}, research, "Prepaid credit", 50000, card.ID); err != nil {
 		return err
 	}
 	n := 0
