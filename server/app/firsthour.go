@@ -11,7 +11,11 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/ent/billinggroup"
+	"github.com/cloudbill/cloudbill/ent/credit"
+	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 	"github.com/cloudbill/cloudbill/server/auth"
 )
 
@@ -143,4 +147,46 @@ func writeDemo(ctx context.Context, b *strings.Builder, a *App) {
 	fmt.Fprintf(b, "\nDemo organization: %s / %s (password %q); coupon code %s\n", DemoMasterEmail, DemoMemberEmail, DemoPassword, DemoCoupon)
 	fmt.Fprintf(b, "A token for the demo master (valid 12h) — in the playground's Headers tab put\n")
 	fmt.Fprintf(b, "  {\"Authorization\": \"Bearer %s\"}\n", tok)
+	if vars := demoVariables(ctx, a, master); len(vars) > 0 {
+		raw, _ := json.Marshal(vars)
+		fmt.Fprintf(b, "Variables for the README's examples (the playground's Variables tab, or curl's \"variables\"):\n  %s\n", raw)
+	}
+}
+
+// demoVariables are what the README's examples take as variables, so they
+// run as written on any day: the demo's billing groups (bg: Main,
+// research: Research), the master's card (pm), a free credit left to
+// transfer (credit) when there is one, and the calendar by the server's
+// clock in KST — now (for usage), this month, and the day its invoice is
+// issued (closeAt: the 3rd of next month).
+func demoVariables(ctx context.Context, a *App, master *ent.Account) map[string]string {
+	client := a.DB.Client
+	now := a.Config.Clock.Now().In(a.Config.Policy.Location())
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, now.Location())
+	vars := map[string]string{"now": now.Format(time.RFC3339), "month": first.Format("2006-01"),
+		"closeAt": first.AddDate(0, 1, 2).Format(time.RFC3339)}
+	groups, err := client.BillingGroup.Query().Where(billinggroup.OrgID(master.OrgID)).
+		Order(ent.Asc(billinggroup.FieldCreatedAt), ent.Asc(billinggroup.FieldID)).All(ctx)
+	if err != nil {
+		return nil
+	}
+	for _, g := range groups {
+		switch {
+		case g.IsMain:
+			vars["bg"] = g.ID
+		case vars["research"] == "":
+			vars["research"] = g.ID
+		}
+	}
+	if pm, err := client.PaymentMethod.Query().Where(paymentmethod.AccountID(master.ID),
+		paymentmethod.TypeEQ(paymentmethod.TypeCARD), paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).
+		Order(ent.Asc(paymentmethod.FieldID)).First(ctx); err == nil {
+		vars["pm"] = pm.ID
+	}
+	if c, err := client.Credit.Query().Where(credit.OrgID(master.OrgID), credit.TypeEQ(credit.TypeFREE),
+		credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0)).
+		Order(ent.Asc(credit.FieldID)).First(ctx); err == nil {
+		vars["credit"] = c.ID
+	}
+	return vars
 }

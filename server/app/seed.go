@@ -152,8 +152,8 @@ func ptr(s string) *string { return &s }
 const DemoCoupon = "DEMO-2026"
 
 // seedHistory gives the demo three months of usage, invoices paid by card
-// with a promotion credit allocated, a paid credit, a discount for this
-// month and a coupon to redeem — all through the engine's own rules, each
+// with a promotion credit allocated, a paid credit, a discount and a
+// free credit for this month and a coupon to redeem — all through the engine's own rules, each
 // at its own instant of the calendar (the engine's clock is set to it), so
 // that the history reads as it would have happened: credits accumulate
 // before they are used, a month's usage is recorded within it, invoices
@@ -203,6 +203,12 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 				return err
 			}
 		}
+	}
+	// A free credit of this month with its whole amount left, for the
+	// README's transferCredit example.
+	if _, err := on(at(cur, 1, 9)).GrantCredit(ctx, main, billing.CreditSpec{Name: "Year-end promotion", Type: "FREE", Amount: 20000,
+		StartsAt: cur.Start(loc), EndsAt: cur.Next().Next().Start(loc), Source: "PROMOTION"}); err != nil {
+		return err
 	}
 	if _, err := e.CreateDiscount(ctx, main, cur, "Loyalty discount", "5", []string{"server"}, "customers for over 3 months"); err != nil {
 		return err
