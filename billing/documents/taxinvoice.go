@@ -140,13 +140,17 @@ func (r *Renderer) TaxInvoiceCSV(ctx context.Context, ti *ent.TaxInvoice) ([]byt
 		}
 	}
 	head = append(head, "itemDate", "item", "itemSupplyAmount", "itemTaxAmount")
-	w.Write(head)
+	if err := w.Write(head); err != nil {
+		return nil, err
+	}
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, it := range d.Items {
 		row := []string{d.DocumentNumber, d.TaxInvoiceID, d.InvoiceID, d.Month, d.WrittenOn, d.Purpose, d.Currency,
 			n(d.SupplyAmount), n(d.TaxAmount), n(d.TotalAmount)}
 		row = append(append(row, party(d.Supplier)...), party(d.Recipient)...)
-		w.Write(append(row, it.Date, it.Item, n(it.SupplyAmount), n(it.TaxAmount)))
+		if err := w.Write(append(row, it.Date, it.Item, n(it.SupplyAmount), n(it.TaxAmount))); err != nil {
+			return nil, err
+		}
 	}
 	w.Flush()
 	return buf.Bytes(), w.Error()
