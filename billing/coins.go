@@ -299,6 +299,13 @@ func (e *Engine) CoinWallet(ctx context.Context, acct *ent.Account) (Wallet, err
 	return w, err
 }
 
+// IssueTaxInvoices runs the tax-invoice step alone at instant at (the demo
+// seed dates each month's at its tax invoice day).
+func (e *Engine) IssueTaxInvoices(ctx context.Context, at time.Time) (int, error) {
+	res, err := e.runStep(ctx, at, StepTaxInvoice, (*jobRun).issueTaxInvoices)
+	return res.TaxInvoices, err
+}
+
 // issueTaxInvoices records the tax invoice of each business customer's
 // month on the third business day after it, and retries those that
 // failed.

@@ -318,6 +318,32 @@ func (r *taxInvoiceResolver) TaxAmount(ctx context.Context, obj *ent.TaxInvoice)
 	return money(obj.TaxAmount, obj.Currency), nil
 }
 
+// DocumentNumber is the resolver for the documentNumber field.
+func (r *taxInvoiceResolver) DocumentNumber(ctx context.Context, obj *ent.TaxInvoice) (string, error) {
+	return documents.TaxInvoiceNumber(obj), nil
+}
+
+// TotalAmount is the resolver for the totalAmount field.
+func (r *taxInvoiceResolver) TotalAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error) {
+	return money(obj.SupplyAmount+obj.TaxAmount, obj.Currency), nil
+}
+
+// DocumentURL is the resolver for the documentUrl field.
+func (r *taxInvoiceResolver) DocumentURL(ctx context.Context, obj *ent.TaxInvoice, language *model.Language) (string, error) {
+	url, _ := r.Docs.URL(documents.Link{Kind: documents.DocTaxInvoice, BillingGroupID: obj.BillingGroupID, Ref: obj.ID, Lang: lang(language)}, r.Clock.Now())
+	return url, nil
+}
+
+// ExportURL is the resolver for the exportUrl field.
+func (r *taxInvoiceResolver) ExportURL(ctx context.Context, obj *ent.TaxInvoice, format model.TaxInvoiceExportFormat) (string, error) {
+	kind := documents.DocTaxInvoiceJSON
+	if format == model.TaxInvoiceExportFormatCSV {
+		kind = documents.DocTaxInvoiceCSV
+	}
+	url, _ := r.Docs.URL(documents.Link{Kind: kind, BillingGroupID: obj.BillingGroupID, Ref: obj.ID}, r.Clock.Now())
+	return url, nil
+}
+
 // Subscription returns generated.SubscriptionResolver implementation.
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 

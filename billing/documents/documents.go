@@ -120,6 +120,8 @@ func (r *Renderer) Render(ctx context.Context, l Link) (File, error) {
 			return File{}, ErrNotFound
 		}
 		return r.monthly(ctx, l, bg, m)
+	case DocTaxInvoice, DocTaxInvoiceJSON, DocTaxInvoiceCSV:
+		return r.taxInvoiceFile(ctx, l, bg)
 	case DocReceipt:
 		p, err := r.Engine.Client.Payment.Get(ctx, l.Ref)
 		if ent.IsNotFound(err) || (err == nil && p.BillingGroupID != bg.ID) {
@@ -145,4 +147,27 @@ func (r *Renderer) monthly(ctx context.Context, l Link, bg *ent.BillingGroup, m 
 	}
 	body, err := r.UsageDetailsXLSX(ctx, bg, m, l.Lang)
 	return File{body, xlsxType, "usage-details-" + m.String() + "-" + shortID(bg.ID) + ".xlsx"}, err
+}
+
+// taxInvoiceFile renders a tax invoice of bg as a PDF, JSON or CSV; one of
+// another billing group is not found.
+func (r *Renderer) taxInvoiceFile(ctx context.Context, l Link, bg *ent.BillingGroup) (File, error) {
+	ti, err := r.Engine.Client.TaxInvoice.Get(ctx, l.Ref)
+	if ent.IsNotFound(err) || (err == nil && ti.BillingGroupID != bg.ID) {
+		return File{}, ErrNotFound
+	}
+	if err != nil {
+		return File{}, err
+	}
+	name := "tax-invoice-" + TaxInvoiceNumber(ti)
+	switch l.Kind {
+	case DocTaxInvoiceJSON:
+		body, err := r.TaxInvoiceJSON(ctx, ti)
+		return File{body, "application/json", name + ".json"}, err
+	case DocTaxInvoiceCSV:
+		body, err := r.TaxInvoiceCSV(ctx, ti)
+		return File{body, "text/csv; charset=utf-8", name + ".csv"}, err
+	}
+	body, err := r.TaxInvoicePDF(ctx, ti, l.Lang)
+	return File{body, pdfType, name + ".pdf"}, err
 }

@@ -843,10 +843,15 @@ type ComplexityRoot struct {
 	}
 
 	TaxInvoice struct {
-		IssuedAt     func(childComplexity int) int
-		Month        func(childComplexity int) int
-		SupplyAmount func(childComplexity int) int
-		TaxAmount    func(childComplexity int) int
+		DocumentNumber func(childComplexity int) int
+		DocumentURL    func(childComplexity int, language *model.Language) int
+		ExportURL      func(childComplexity int, format model.TaxInvoiceExportFormat) int
+		ID             func(childComplexity int) int
+		IssuedAt       func(childComplexity int) int
+		Month          func(childComplexity int) int
+		SupplyAmount   func(childComplexity int) int
+		TaxAmount      func(childComplexity int) int
+		TotalAmount    func(childComplexity int) int
 	}
 
 	TransferCreditPayload struct {
@@ -1085,6 +1090,11 @@ type TaxInvoiceResolver interface {
 	Month(ctx context.Context, obj *ent.TaxInvoice) (scalars.Month, error)
 	SupplyAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error)
 	TaxAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error)
+
+	DocumentNumber(ctx context.Context, obj *ent.TaxInvoice) (string, error)
+	TotalAmount(ctx context.Context, obj *ent.TaxInvoice) (*model.Money, error)
+	DocumentURL(ctx context.Context, obj *ent.TaxInvoice, language *model.Language) (string, error)
+	ExportURL(ctx context.Context, obj *ent.TaxInvoice, format model.TaxInvoiceExportFormat) (string, error)
 }
 type ViewerResolver interface {
 	Account(ctx context.Context, obj *model.Viewer) (*ent.Account, error)
@@ -4376,6 +4386,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.PaymentUpdated(childComplexity, args["billingGroupId"].(string)), true
 
+	case "TaxInvoice.documentNumber":
+		if e.ComplexityRoot.TaxInvoice.DocumentNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxInvoice.DocumentNumber(childComplexity), true
+	case "TaxInvoice.documentUrl":
+		if e.ComplexityRoot.TaxInvoice.DocumentURL == nil {
+			break
+		}
+
+		args, err := ec.field_TaxInvoice_documentUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.TaxInvoice.DocumentURL(childComplexity, args["language"].(*model.Language)), true
+	case "TaxInvoice.exportUrl":
+		if e.ComplexityRoot.TaxInvoice.ExportURL == nil {
+			break
+		}
+
+		args, err := ec.field_TaxInvoice_exportUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.TaxInvoice.ExportURL(childComplexity, args["format"].(model.TaxInvoiceExportFormat)), true
+	case "TaxInvoice.id":
+		if e.ComplexityRoot.TaxInvoice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxInvoice.ID(childComplexity), true
 	case "TaxInvoice.issuedAt":
 		if e.ComplexityRoot.TaxInvoice.IssuedAt == nil {
 			break
@@ -4400,6 +4444,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TaxInvoice.TaxAmount(childComplexity), true
+	case "TaxInvoice.totalAmount":
+		if e.ComplexityRoot.TaxInvoice.TotalAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaxInvoice.TotalAmount(childComplexity), true
 
 	case "TransferCreditPayload.from":
 		if e.ComplexityRoot.TransferCreditPayload.From == nil {
@@ -8468,6 +8518,23 @@ type Subscription {
   "A payment of the billing group changed status (PENDING → SUCCESSFUL / FAILED, deposits)."
   paymentUpdated(billingGroupId: ID!): Payment!
 }
+
+extend type TaxInvoice {
+  id: ID!
+  "The number the tax invoice's copy prints, TI-YYYYMM-XXXXXXXX."
+  documentNumber: String!
+  "supplyAmount + taxAmount."
+  totalAmount: Money!
+  "A short-lived signed link to the tax invoice's copy as a PDF (not the NTS e-tax invoice), in the payer's language unless asked."
+  documentUrl(language: Language): String!
+  "A short-lived signed link to the tax invoice's fields as JSON or CSV, for a finance team's import."
+  exportUrl(format: TaxInvoiceExportFormat!): String!
+}
+
+enum TaxInvoiceExportFormat {
+  JSON
+  CSV
+}
 `, BuiltIn: false},
 	{Name: "../schema/search.graphqls", Input: `# Operators find customers.
 
@@ -9907,6 +9974,16 @@ func (ec *executionContext) childFields_TaxInvoice(ctx context.Context, field gr
 		return ec.fieldContext_TaxInvoice_taxAmount(ctx, field)
 	case "issuedAt":
 		return ec.fieldContext_TaxInvoice_issuedAt(ctx, field)
+	case "id":
+		return ec.fieldContext_TaxInvoice_id(ctx, field)
+	case "documentNumber":
+		return ec.fieldContext_TaxInvoice_documentNumber(ctx, field)
+	case "totalAmount":
+		return ec.fieldContext_TaxInvoice_totalAmount(ctx, field)
+	case "documentUrl":
+		return ec.fieldContext_TaxInvoice_documentUrl(ctx, field)
+	case "exportUrl":
+		return ec.fieldContext_TaxInvoice_exportUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TaxInvoice", field.Name)
 }
@@ -11268,6 +11345,34 @@ func (ec *executionContext) field_Subscription_paymentUpdated_args(ctx context.C
 		return nil, err
 	}
 	args["billingGroupId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_TaxInvoice_documentUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
+		func(ctx context.Context, v any) (*model.Language, error) {
+			return ec.unmarshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["language"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_TaxInvoice_exportUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "format",
+		func(ctx context.Context, v any) (model.TaxInvoiceExportFormat, error) {
+			return ec.unmarshalNTaxInvoiceExportFormat2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTaxInvoiceExportFormat(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["format"] = arg0
 	return args, nil
 }
 
@@ -25305,6 +25410,172 @@ func (ec *executionContext) _TaxInvoice_issuedAt(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_TaxInvoice_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TaxInvoice", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _TaxInvoice_id(ctx context.Context, field graphql.CollectedField, obj *ent.TaxInvoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxInvoice_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxInvoice_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaxInvoice", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TaxInvoice_documentNumber(ctx context.Context, field graphql.CollectedField, obj *ent.TaxInvoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxInvoice_documentNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TaxInvoice().DocumentNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxInvoice_documentNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TaxInvoice", field, true, true, "String")
+}
+
+func (ec *executionContext) _TaxInvoice_totalAmount(ctx context.Context, field graphql.CollectedField, obj *ent.TaxInvoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxInvoice_totalAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TaxInvoice().TotalAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxInvoice_totalAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaxInvoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaxInvoice_documentUrl(ctx context.Context, field graphql.CollectedField, obj *ent.TaxInvoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxInvoice_documentUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.TaxInvoice().DocumentURL(ctx, obj, fc.Args["language"].(*model.Language))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxInvoice_documentUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaxInvoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_TaxInvoice_documentUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TaxInvoice_exportUrl(ctx context.Context, field graphql.CollectedField, obj *ent.TaxInvoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TaxInvoice_exportUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.TaxInvoice().ExportURL(ctx, obj, fc.Args["format"].(model.TaxInvoiceExportFormat))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TaxInvoice_exportUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TaxInvoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_TaxInvoice_exportUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TransferCreditPayload_from(ctx context.Context, field graphql.CollectedField, obj *model.TransferCreditPayload) (ret graphql.Marshaler) {
@@ -44517,6 +44788,35 @@ func (ec *executionContext) _TaxInvoice(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "id":
+			out.Values[i] = ec._TaxInvoice_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "documentNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TaxInvoice_documentNumber(ctx, field, obj)
+				})
+		case "totalAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TaxInvoice_totalAmount(ctx, field, obj)
+				})
+		case "documentUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TaxInvoice_documentUrl(ctx, field, obj)
+				})
+		case "exportUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TaxInvoice_exportUrl(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -47131,6 +47431,16 @@ func (ec *executionContext) marshalNTaxInvoice2ᚖgithubᚗcomᚋcloudbillᚋclo
 		return graphql.Null
 	}
 	return ec._TaxInvoice(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTaxInvoiceExportFormat2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTaxInvoiceExportFormat(ctx context.Context, v any) (model.TaxInvoiceExportFormat, error) {
+	var res model.TaxInvoiceExportFormat
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTaxInvoiceExportFormat2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTaxInvoiceExportFormat(ctx context.Context, sel ast.SelectionSet, v model.TaxInvoiceExportFormat) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

@@ -1058,3 +1058,58 @@ func (e ServiceKindInput) MarshalJSON() ([]byte, error) {
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
 }
+
+type TaxInvoiceExportFormat string
+
+const (
+	TaxInvoiceExportFormatJSON TaxInvoiceExportFormat = "JSON"
+	TaxInvoiceExportFormatCSV  TaxInvoiceExportFormat = "CSV"
+)
+
+var AllTaxInvoiceExportFormat = []TaxInvoiceExportFormat{
+	TaxInvoiceExportFormatJSON,
+	TaxInvoiceExportFormatCSV,
+}
+
+func (e TaxInvoiceExportFormat) IsValid() bool {
+	switch e {
+	case TaxInvoiceExportFormatJSON, TaxInvoiceExportFormatCSV:
+		return true
+	}
+	return false
+}
+
+func (e TaxInvoiceExportFormat) String() string {
+	return string(e)
+}
+
+func (e *TaxInvoiceExportFormat) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TaxInvoiceExportFormat(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TaxInvoiceExportFormat", str)
+	}
+	return nil
+}
+
+func (e TaxInvoiceExportFormat) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TaxInvoiceExportFormat) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TaxInvoiceExportFormat) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}

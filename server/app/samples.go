@@ -14,12 +14,13 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/payment"
 	"github.com/cloudbill/cloudbill/ent/paymentallocation"
+	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 )
 
 // SampleDocuments writes the documents the demo organization's main
 // billing group has of last month into dir, in language l — the usage
-// confirmation, the invoice, the receipt of its payment and the detailed
-// fees — and returns their paths. The app must hold the seeded demo (its
+// confirmation, the invoice, the receipt of its payment, the detailed
+// fees and the tax invoice — and returns their paths. The app must hold the seeded demo (its
 // clock fixed at the instant it was seeded, so the samples are the same
 // bytes every time).
 func SampleDocuments(ctx context.Context, a *App, dir string, l locale.Lang) ([]string, error) {
@@ -58,6 +59,13 @@ func SampleDocuments(ctx context.Context, a *App, dir string, l locale.Lang) ([]
 		{"invoice" + suffix + ".pdf", func() ([]byte, error) { return r.InvoicePDF(ctx, bg, m, l) }},
 		{"receipt" + suffix + ".pdf", func() ([]byte, error) { return r.ReceiptPDF(ctx, pay, l) }},
 		{"usage-details" + suffix + ".xlsx", func() ([]byte, error) { return r.UsageDetailsXLSX(ctx, bg, m, l) }},
+		{"tax-invoice" + suffix + ".pdf", func() ([]byte, error) {
+			ti, err := e.Client.TaxInvoice.Query().Where(taxinvoice.InvoiceID(inv.ID)).Only(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("the demo has no tax invoice of %s: %w", m, err)
+			}
+			return r.TaxInvoicePDF(ctx, ti, l)
+		}},
 	} {
 		body, err := d.render()
 		if err != nil {

@@ -203,6 +203,12 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 				return err
 			}
 		}
+		// The business's tax invoice, on its day.
+		if day := e.Policy.TaxInvoiceDate(m); day.Before(now) {
+			if _, err := on(day).IssueTaxInvoices(ctx, day); err != nil {
+				return err
+			}
+		}
 	}
 	// A free credit of this month with its whole amount left, for the
 	// README's transferCredit example.
