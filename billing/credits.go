@@ -325,6 +325,44 @@ func (r *jobRun) expireCredit(ctx context.Context, id string) error {
 	})
 }
 
+// ExpiryNoticeWindow is how long before its end a credit with something
+// left is told as ending.
+const ExpiryNoticeWindow = 7 * 24 * time.Hour
+
+// noticeExpiringCredits tells the master of each credit that ends within
+// ExpiryNoticeWindow with something left, once per credit: the guarded
+// update of expiry_noticed_at and the notice share a transaction, so
+// concurrent runs tell it once.
+func (r *jobRun) noticeExpiringCredits(ctx context.Context) error {
+	cs, err := r.e.Client.Credit.Query().Where(credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0),
+		credit.ExpiryNoticedAtIsNil(), credit.EndsAtGT(r.at), credit.EndsAtLTE(r.at.Add(ExpiryNoticeWindow))).
+		Order(ent.Asc(credit.FieldID)).All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		fail := JobFailure{Step: StepExpiryNotice, OrgID: c.OrgID, BillingGroupID: c.BillingGroupID, SubjectID: c.ID}
+		if err := r.isolate(ctx, fail, func() error {
+			return WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+				n, err := tx.Credit.Update().Where(credit.ID(c.ID), credit.ExpiryNoticedAtIsNil()).SetExpiryNoticedAt(r.at).Save(ctx)
+				if err != nil || n == 0 {
+					return err
+				}
+				// The last day the credit pays for, in the policy's zone
+				// (ends_at is exclusive).
+				last := r.e.Policy.date(c.EndsAt.Add(-time.Nanosecond))
+				return r.e.notifyChannels(ctx, tx, c.OrgID, TopicCreditExpiring, map[string]any{"creditId": c.ID,
+					"creditName": c.Name, "billingGroupId": c.BillingGroupID, "type": c.Type,
+					"remaining": FormatMinor(c.Remaining, c.Currency), "currency": c.Currency, "lastDay": last},
+					ChannelEmail, ChannelSMS, ChannelWebhook)
+			})
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // LastCreditMonth is the month of a free credit's last day: the day (in
 // loc) of the last instant of its usage period, which ends at endsAt,
 // exclusive.

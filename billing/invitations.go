@@ -62,8 +62,9 @@ func Invite(ctx context.Context, client *ent.Client, inviter *ent.Account, orgNa
 		if err != nil {
 			return err
 		}
-		return tx.OutboxEvent.Create().SetOrgID(inv.OrgID).SetTopic("member.invited").SetChannel("EMAIL").
-			SetRecipient(inv.Email).SetPayload(body).Exec(ctx)
+		// In the inviter's language: the invitee has no account to choose one.
+		return tx.OutboxEvent.Create().SetOrgID(inv.OrgID).SetTopic(TopicMemberInvited).SetChannel(ChannelEmail).
+			SetRecipient(inv.Email).SetLanguage(LanguageOf(inviter)).SetPayload(body).Exec(ctx)
 	})
 	return inv, token, err
 }

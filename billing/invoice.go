@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -495,7 +494,7 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 				}
 			}
 		}
-		if err := notifyInvoice(ctx, tx, bg, master, inv); err != nil {
+		if err := e.notifyInvoice(ctx, tx, bg, master, inv); err != nil {
 			return err
 		}
 		out = inv
@@ -602,24 +601,18 @@ func LoadCatalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
 	return cat, nil
 }
 
-// notifyInvoice records the email and SMS of an issued invoice in the outbox
-// in the invoice's own transaction, for at-least-once delivery.
-func notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, master *ent.Account, inv *ent.Invoice) error {
-	recipient := ""
-	if master != nil {
-		recipient = master.BillingEmail
-	}
-	payload, err := json.Marshal(map[string]any{
-		"invoiceId": inv.ID, "billingGroupId": bg.ID, "month": inv.Month,
-		"amountDue": FormatMinor(inv.DeterminedAmount+inv.TaxAmount, inv.Currency), "currency": inv.Currency,
-	})
+// notifyInvoice queues the notice of an issued invoice in the
+// invoice's own transaction: its amount, the days the card is charged and
+// the due date.
+func (e *Engine) notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, master *ent.Account, inv *ent.Invoice) error {
+	m, err := ParseMonth(inv.Month)
 	if err != nil {
 		return err
 	}
-	bulk := make([]*ent.OutboxEventCreate, 0, 3)
-	for _, ch := range []string{"EMAIL", "SMS", "WEBHOOK"} {
-		bulk = append(bulk, tx.OutboxEvent.Create().SetOrgID(bg.OrgID).SetTopic("invoice.issued").SetChannel(ch).
-			SetRecipient(recipient).SetPayload(payload))
-	}
-	return tx.OutboxEvent.CreateBulk(bulk...).Exec(ctx)
+	first, last := e.Policy.PaymentDays(m, inv.CreatedAt)
+	return queueNotice(ctx, tx, bg.OrgID, master, TopicInvoiceIssued, map[string]any{
+		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
+		"month": inv.Month, "amountDue": FormatMinor(AmountDue(inv), inv.Currency), "currency": inv.Currency,
+		"paymentFrom": e.Policy.date(first), "dueDate": e.Policy.date(last),
+	}, ChannelEmail, ChannelSMS, ChannelWebhook)
 }

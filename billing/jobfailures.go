@@ -17,14 +17,15 @@ import (
 // The steps of the billing jobs, in the order a run takes them; job
 // failures and metrics name them.
 const (
-	StepIssue       = "issue"       // a billing group's month
-	StepCoins       = "coins"       // a billing group's unpaid invoices paid with coins
-	StepReconcile   = "reconcile"   // a PENDING payment
-	StepAutoPay     = "autopay"     // an invoice's automatic payment of a day
-	StepOutstanding = "outstanding" // an invoice turning outstanding
-	StepLateFee     = "late_fee"    // an outstanding invoice's late fees
-	StepTaxInvoice  = "tax_invoice" // a business's tax invoice
-	StepExpiry      = "expiry"      // a credit's expiry
+	StepIssue        = "issue"         // a billing group's month
+	StepCoins        = "coins"         // a billing group's unpaid invoices paid with coins
+	StepReconcile    = "reconcile"     // a PENDING payment
+	StepAutoPay      = "autopay"       // an invoice's automatic payment of a day
+	StepOutstanding  = "outstanding"   // an invoice turning outstanding
+	StepLateFee      = "late_fee"      // an outstanding invoice's late fees
+	StepTaxInvoice   = "tax_invoice"   // a business's tax invoice
+	StepExpiry       = "expiry"        // a credit's expiry
+	StepExpiryNotice = "expiry_notice" // a credit ending within a week told
 )
 
 // JobFailure is a step of the billing jobs that failed for one subject —

@@ -46,7 +46,8 @@ type Engine struct {
 // runAt runs every step of the billing jobs due at instant at, in the
 // calendar's order: invoice issue, coins, reconciliation
 // automatic payment, outstanding amounts, late fees
-// tax invoices, credit expiry. Each step does its
+// tax invoices, credit expiry, credits ending within
+// a week told. Each step does its
 // subjects (billing groups, invoices, payments, credits) one by one: one
 // that fails is recorded and retried by later runs while the others go on
 // (jobfailures.go). Every step is idempotent and safe on several replicas
@@ -58,7 +59,7 @@ func (e *Engine) runAt(ctx context.Context, at time.Time, res *JobResult) error 
 	}
 	for _, step := range []func(context.Context) error{
 		r.issueInvoices, r.payWithCoins, r.reconcile, r.autoPay, r.markOutstanding,
-		r.chargeLateFees, r.issueTaxInvoices, r.expireCredits,
+		r.chargeLateFees, r.issueTaxInvoices, r.expireCredits, r.noticeExpiringCredits,
 	} {
 		if err := step(ctx); err != nil {
 			return err

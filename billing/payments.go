@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -196,13 +195,7 @@ func (e *Engine) settleAt(ctx context.Context, paymentID string, res ChargeResul
 				return err
 			}
 		}
-		topic := "payment.succeeded"
-		if !res.Succeeded {
-			topic = "payment.failed"
-		}
-		return e.notify(ctx, tx, out.OrgID, topic, map[string]any{"paymentId": out.ID, "receiptId": out.ReceiptID,
-			"billingGroupId": out.BillingGroupID, "amount": FormatMinor(out.Amount, out.Currency), "currency": out.Currency,
-			"status": out.Status, "reason": out.FailureReason})
+		return e.notifySettled(ctx, tx, out, res.Succeeded, now)
 	})
 	if err == nil {
 		e.broker().Publish(out)
@@ -578,12 +571,16 @@ func (r *jobRun) markInvoiceOutstanding(ctx context.Context, inv *ent.Invoice,
 			return err
 		}
 		r.res.Outstanding++
+		// The notice says when the next late fee comes: at the start
+		// of the month after the payment month, on the amount still unpaid.
 		payload := map[string]any{"invoiceId": inv.ID, "billingGroupId": inv.BillingGroupID, "month": inv.Month,
-			"amountDue": FormatMinor(AmountDue(due[0]), inv.Currency), "currency": inv.Currency}
-		if err := r.e.notify(ctx, tx, inv.OrgID, "invoice.outstanding", payload); err != nil {
+			"amountDue": FormatMinor(AmountDue(due[0]), inv.Currency), "currency": inv.Currency,
+			"lateFeeFrom": r.e.Policy.date(r.e.Policy.PaymentMonth(m, inv.CreatedAt).Next().Start(r.e.Policy.Location())),
+			"lateFeeRate": r.e.Policy.LateFeeRate.String()}
+		if err := r.e.notify(ctx, tx, inv.OrgID, TopicInvoiceOutstanding, payload); err != nil {
 			return err
 		}
-		return r.e.notifyChannels(ctx, tx, inv.OrgID, "account.suspension_notice", payload, "WEBHOOK")
+		return r.e.notifyChannels(ctx, tx, inv.OrgID, TopicSuspensionNotice, payload, ChannelWebhook)
 	})
 }
 
@@ -617,13 +614,21 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 			return nil
 		}
 		fee := LateFee(base, r.e.Policy)
-		k, err := r.e.Client.Invoice.Update().Where(invoice.ID(inv.ID), invoice.LateFeeMonths(inv.LateFeeMonths)).
-			AddLateFeeAmount(fee).AddLateFeeMonths(1).Save(ctx)
+		// The fee and its notice in one transaction: told once, as charged.
+		err := WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+			k, err := tx.Invoice.Update().Where(invoice.ID(inv.ID), invoice.LateFeeMonths(inv.LateFeeMonths)).
+				AddLateFeeAmount(fee).AddLateFeeMonths(1).Save(ctx)
+			if err != nil || k == 0 {
+				return err
+			}
+			r.res.LateFees++
+			return r.e.notify(ctx, tx, inv.OrgID, TopicLateFee, map[string]any{"invoiceId": inv.ID,
+				"billingGroupId": inv.BillingGroupID, "month": inv.Month, "currency": inv.Currency,
+				"lateFee": FormatMinor(fee, inv.Currency), "unpaid": FormatMinor(base, inv.Currency),
+				"amountDue": FormatMinor(base+fee+inv.LateFeeAmount, inv.Currency)})
+		})
 		if err != nil {
 			return err
-		}
-		if k == 1 {
-			r.res.LateFees++
 		}
 		if inv, err = r.e.Client.Invoice.Get(ctx, inv.ID); err != nil {
 			return err
@@ -634,33 +639,6 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 
 // LateFee is one month's late fee on an unpaid amount, rounded down.
 func LateFee(unpaid int64, p Policy) int64 { return Tax(unpaid, p.LateFeeRate) }
-
-// notify queues an event for the organization's master by email, SMS and
-// webhook, in the transaction of the change it reports.
-func (e *Engine) notify(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any) error {
-	return e.notifyChannels(ctx, tx, orgID, topic, payload, "EMAIL", "SMS", "WEBHOOK")
-}
-
-func (e *Engine) notifyChannels(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any, channels ...string) error {
-	recipient := ""
-	master, err := tx.Account.Query().Where(account.OrgID(orgID), account.IsMaster(true)).First(ctx)
-	if err == nil {
-		recipient = master.BillingEmail
-	} else if !ent.IsNotFound(err) {
-		return err
-	}
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return err
-	}
-	for _, ch := range channels {
-		if err := tx.OutboxEvent.Create().SetOrgID(orgID).SetTopic(topic).SetChannel(ch).SetRecipient(recipient).
-			SetPayload(body).Exec(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // Deposit records money that arrived in a virtual account: it pays
 // the organization's unpaid invoices, oldest first. The gateway's deposit id
@@ -729,7 +707,7 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 			}
 		}
 		out = p
-		return e.notify(ctx, tx, m.OrgID, "payment.succeeded", map[string]any{"paymentId": p.ID, "receiptId": p.ReceiptID,
+		return e.notify(ctx, tx, m.OrgID, TopicPaymentSucceeded, map[string]any{"paymentId": p.ID, "receiptId": p.ReceiptID,
 			"amount": FormatMinor(amount, p.Currency), "currency": p.Currency, "kind": "DEPOSIT"})
 	})
 	if errors.Is(err, errAlreadyAttempted) {
@@ -739,4 +717,29 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 		e.broker().Publish(out)
 	}
 	return out, err
+}
+
+// notifySettled tells the outcome of a payment: a failed one with
+// its reason and the next automatic attempt, if the regular payment days
+// have one; bought coins as coins charged (the webhook stays
+// payment.succeeded, what integrations already read).
+func (e *Engine) notifySettled(ctx context.Context, tx *ent.Tx, p *ent.Payment, succeeded bool, now time.Time) error {
+	payload := map[string]any{"paymentId": p.ID, "receiptId": p.ReceiptID, "kind": p.Kind,
+		"billingGroupId": p.BillingGroupID, "amount": FormatMinor(p.Amount, p.Currency), "currency": p.Currency,
+		"status": p.Status, "reason": p.FailureReason}
+	if !succeeded {
+		if p.Kind == payment.KindAUTOMATIC {
+			if next, ok := e.Policy.NextAutoPayDay(now); ok {
+				payload["nextAttempt"] = e.Policy.date(next)
+			}
+		}
+		return e.notify(ctx, tx, p.OrgID, TopicPaymentFailed, payload)
+	}
+	if p.Kind == payment.KindCOIN_CHARGE {
+		if err := e.notifyChannels(ctx, tx, p.OrgID, TopicCoinsCharged, payload, ChannelEmail, ChannelSMS); err != nil {
+			return err
+		}
+		return e.notifyChannels(ctx, tx, p.OrgID, TopicPaymentSucceeded, payload, ChannelWebhook)
+	}
+	return e.notify(ctx, tx, p.OrgID, TopicPaymentSucceeded, payload)
 }

@@ -48,6 +48,8 @@ type Credit struct {
 	Source string `json:"source,omitempty"`
 	// ClosedAt holds the value of the "closed_at" field.
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
+	// ExpiryNoticedAt holds the value of the "expiry_noticed_at" field.
+	ExpiryNoticedAt *time.Time `json:"expiry_noticed_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the CreditQuery when eager-loading is set.
 	Edges        CreditEdges `json:"edges"`
@@ -85,7 +87,7 @@ func (*Credit) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case credit.FieldID, credit.FieldOrgID, credit.FieldBillingGroupID, credit.FieldName, credit.FieldType, credit.FieldStatus, credit.FieldCurrency, credit.FieldSource:
 			values[i] = new(sql.NullString)
-		case credit.FieldCreatedAt, credit.FieldStartsAt, credit.FieldEndsAt, credit.FieldClosedAt:
+		case credit.FieldCreatedAt, credit.FieldStartsAt, credit.FieldEndsAt, credit.FieldClosedAt, credit.FieldExpiryNoticedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -201,6 +203,13 @@ func (_m *Credit) assignValues(columns []string, values []any) error {
 				_m.ClosedAt = new(time.Time)
 				*_m.ClosedAt = value.Time
 			}
+		case credit.FieldExpiryNoticedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field expiry_noticed_at", values[i])
+			} else if value.Valid {
+				_m.ExpiryNoticedAt = new(time.Time)
+				*_m.ExpiryNoticedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -286,6 +295,11 @@ func (_m *Credit) String() string {
 	builder.WriteString(", ")
 	if v := _m.ClosedAt; v != nil {
 		builder.WriteString("closed_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ExpiryNoticedAt; v != nil {
+		builder.WriteString("expiry_noticed_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

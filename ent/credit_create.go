@@ -146,6 +146,20 @@ func (_c *CreditCreate) SetNillableClosedAt(v *time.Time) *CreditCreate {
 	return _c
 }
 
+// SetExpiryNoticedAt sets the "expiry_noticed_at" field.
+func (_c *CreditCreate) SetExpiryNoticedAt(v time.Time) *CreditCreate {
+	_c.mutation.SetExpiryNoticedAt(v)
+	return _c
+}
+
+// SetNillableExpiryNoticedAt sets the "expiry_noticed_at" field if the given value is not nil.
+func (_c *CreditCreate) SetNillableExpiryNoticedAt(v *time.Time) *CreditCreate {
+	if v != nil {
+		_c.SetExpiryNoticedAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *CreditCreate) SetID(v string) *CreditCreate {
 	_c.mutation.SetID(v)
@@ -390,6 +404,10 @@ func (_c *CreditCreate) createSpec() (*Credit, *sqlgraph.CreateSpec) {
 		_spec.SetField(credit.FieldClosedAt, field.TypeTime, value)
 		_node.ClosedAt = &value
 	}
+	if value, ok := _c.mutation.ExpiryNoticedAt(); ok {
+		_spec.SetField(credit.FieldExpiryNoticedAt, field.TypeTime, value)
+		_node.ExpiryNoticedAt = &value
+	}
 	if nodes := _c.mutation.EntriesIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -593,6 +611,24 @@ func (u *CreditUpsert) UpdateClosedAt() *CreditUpsert {
 // ClearClosedAt clears the value of the "closed_at" field.
 func (u *CreditUpsert) ClearClosedAt() *CreditUpsert {
 	u.SetNull(credit.FieldClosedAt)
+	return u
+}
+
+// SetExpiryNoticedAt sets the "expiry_noticed_at" field.
+func (u *CreditUpsert) SetExpiryNoticedAt(v time.Time) *CreditUpsert {
+	u.Set(credit.FieldExpiryNoticedAt, v)
+	return u
+}
+
+// UpdateExpiryNoticedAt sets the "expiry_noticed_at" field to the value that was provided on create.
+func (u *CreditUpsert) UpdateExpiryNoticedAt() *CreditUpsert {
+	u.SetExcluded(credit.FieldExpiryNoticedAt)
+	return u
+}
+
+// ClearExpiryNoticedAt clears the value of the "expiry_noticed_at" field.
+func (u *CreditUpsert) ClearExpiryNoticedAt() *CreditUpsert {
+	u.SetNull(credit.FieldExpiryNoticedAt)
 	return u
 }
 
@@ -820,6 +856,27 @@ func (u *CreditUpsertOne) UpdateClosedAt() *CreditUpsertOne {
 func (u *CreditUpsertOne) ClearClosedAt() *CreditUpsertOne {
 	return u.Update(func(s *CreditUpsert) {
 		s.ClearClosedAt()
+	})
+}
+
+// SetExpiryNoticedAt sets the "expiry_noticed_at" field.
+func (u *CreditUpsertOne) SetExpiryNoticedAt(v time.Time) *CreditUpsertOne {
+	return u.Update(func(s *CreditUpsert) {
+		s.SetExpiryNoticedAt(v)
+	})
+}
+
+// UpdateExpiryNoticedAt sets the "expiry_noticed_at" field to the value that was provided on create.
+func (u *CreditUpsertOne) UpdateExpiryNoticedAt() *CreditUpsertOne {
+	return u.Update(func(s *CreditUpsert) {
+		s.UpdateExpiryNoticedAt()
+	})
+}
+
+// ClearExpiryNoticedAt clears the value of the "expiry_noticed_at" field.
+func (u *CreditUpsertOne) ClearExpiryNoticedAt() *CreditUpsertOne {
+	return u.Update(func(s *CreditUpsert) {
+		s.ClearExpiryNoticedAt()
 	})
 }
 
@@ -1214,6 +1271,27 @@ func (u *CreditUpsertBulk) UpdateClosedAt() *CreditUpsertBulk {
 func (u *CreditUpsertBulk) ClearClosedAt() *CreditUpsertBulk {
 	return u.Update(func(s *CreditUpsert) {
 		s.ClearClosedAt()
+	})
+}
+
+// SetExpiryNoticedAt sets the "expiry_noticed_at" field.
+func (u *CreditUpsertBulk) SetExpiryNoticedAt(v time.Time) *CreditUpsertBulk {
+	return u.Update(func(s *CreditUpsert) {
+		s.SetExpiryNoticedAt(v)
+	})
+}
+
+// UpdateExpiryNoticedAt sets the "expiry_noticed_at" field to the value that was provided on create.
+func (u *CreditUpsertBulk) UpdateExpiryNoticedAt() *CreditUpsertBulk {
+	return u.Update(func(s *CreditUpsert) {
+		s.UpdateExpiryNoticedAt()
+	})
+}
+
+// ClearExpiryNoticedAt clears the value of the "expiry_noticed_at" field.
+func (u *CreditUpsertBulk) ClearExpiryNoticedAt() *CreditUpsertBulk {
+	return u.Update(func(s *CreditUpsert) {
+		s.ClearExpiryNoticedAt()
 	})
 }
 

@@ -188,6 +188,26 @@ func (_u *CreditUpdate) ClearClosedAt() *CreditUpdate {
 	return _u
 }
 
+// SetExpiryNoticedAt sets the "expiry_noticed_at" field.
+func (_u *CreditUpdate) SetExpiryNoticedAt(v time.Time) *CreditUpdate {
+	_u.mutation.SetExpiryNoticedAt(v)
+	return _u
+}
+
+// SetNillableExpiryNoticedAt sets the "expiry_noticed_at" field if the given value is not nil.
+func (_u *CreditUpdate) SetNillableExpiryNoticedAt(v *time.Time) *CreditUpdate {
+	if v != nil {
+		_u.SetExpiryNoticedAt(*v)
+	}
+	return _u
+}
+
+// ClearExpiryNoticedAt clears the value of the "expiry_noticed_at" field.
+func (_u *CreditUpdate) ClearExpiryNoticedAt() *CreditUpdate {
+	_u.mutation.ClearExpiryNoticedAt()
+	return _u
+}
+
 // AddEntryIDs adds the "entries" edge to the CreditEntry entity by IDs.
 func (_u *CreditUpdate) AddEntryIDs(ids ...string) *CreditUpdate {
 	_u.mutation.AddEntryIDs(ids...)
@@ -335,6 +355,12 @@ func (_u *CreditUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ClosedAtCleared() {
 		_spec.ClearField(credit.FieldClosedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ExpiryNoticedAt(); ok {
+		_spec.SetField(credit.FieldExpiryNoticedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ExpiryNoticedAtCleared() {
+		_spec.ClearField(credit.FieldExpiryNoticedAt, field.TypeTime)
 	}
 	if _u.mutation.EntriesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -560,6 +586,26 @@ func (_u *CreditUpdateOne) ClearClosedAt() *CreditUpdateOne {
 	return _u
 }
 
+// SetExpiryNoticedAt sets the "expiry_noticed_at" field.
+func (_u *CreditUpdateOne) SetExpiryNoticedAt(v time.Time) *CreditUpdateOne {
+	_u.mutation.SetExpiryNoticedAt(v)
+	return _u
+}
+
+// SetNillableExpiryNoticedAt sets the "expiry_noticed_at" field if the given value is not nil.
+func (_u *CreditUpdateOne) SetNillableExpiryNoticedAt(v *time.Time) *CreditUpdateOne {
+	if v != nil {
+		_u.SetExpiryNoticedAt(*v)
+	}
+	return _u
+}
+
+// ClearExpiryNoticedAt clears the value of the "expiry_noticed_at" field.
+func (_u *CreditUpdateOne) ClearExpiryNoticedAt() *CreditUpdateOne {
+	_u.mutation.ClearExpiryNoticedAt()
+	return _u
+}
+
 // AddEntryIDs adds the "entries" edge to the CreditEntry entity by IDs.
 func (_u *CreditUpdateOne) AddEntryIDs(ids ...string) *CreditUpdateOne {
 	_u.mutation.AddEntryIDs(ids...)
@@ -737,6 +783,12 @@ func (_u *CreditUpdateOne) sqlSave(ctx context.Context) (_node *Credit, err erro
 	}
 	if _u.mutation.ClosedAtCleared() {
 		_spec.ClearField(credit.FieldClosedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ExpiryNoticedAt(); ok {
+		_spec.SetField(credit.FieldExpiryNoticedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ExpiryNoticedAtCleared() {
+		_spec.ClearField(credit.FieldExpiryNoticedAt, field.TypeTime)
 	}
 	if _u.mutation.EntriesCleared() {
 		edge := &sqlgraph.EdgeSpec{

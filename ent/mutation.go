@@ -11547,6 +11547,7 @@ type CreditMutation struct {
 	appendservice_codes []string
 	source              *string
 	closed_at           *time.Time
+	expiry_noticed_at   *time.Time
 	clearedFields       map[string]struct{}
 	entries             map[string]struct{}
 	removedentries      map[string]struct{}
@@ -12302,6 +12303,55 @@ func (m *CreditMutation) ResetClosedAt() {
 	delete(m.clearedFields, credit.FieldClosedAt)
 }
 
+// SetExpiryNoticedAt sets the "expiry_noticed_at" field.
+func (m *CreditMutation) SetExpiryNoticedAt(t time.Time) {
+	m.expiry_noticed_at = &t
+}
+
+// ExpiryNoticedAt returns the value of the "expiry_noticed_at" field in the mutation.
+func (m *CreditMutation) ExpiryNoticedAt() (r time.Time, exists bool) {
+	v := m.expiry_noticed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiryNoticedAt returns the old "expiry_noticed_at" field's value of the Credit entity.
+// If the Credit object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditMutation) OldExpiryNoticedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiryNoticedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiryNoticedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiryNoticedAt: %w", err)
+	}
+	return oldValue.ExpiryNoticedAt, nil
+}
+
+// ClearExpiryNoticedAt clears the value of the "expiry_noticed_at" field.
+func (m *CreditMutation) ClearExpiryNoticedAt() {
+	m.expiry_noticed_at = nil
+	m.clearedFields[credit.FieldExpiryNoticedAt] = struct{}{}
+}
+
+// ExpiryNoticedAtCleared returns if the "expiry_noticed_at" field was cleared in this mutation.
+func (m *CreditMutation) ExpiryNoticedAtCleared() bool {
+	_, ok := m.clearedFields[credit.FieldExpiryNoticedAt]
+	return ok
+}
+
+// ResetExpiryNoticedAt resets all changes to the "expiry_noticed_at" field.
+func (m *CreditMutation) ResetExpiryNoticedAt() {
+	m.expiry_noticed_at = nil
+	delete(m.clearedFields, credit.FieldExpiryNoticedAt)
+}
+
 // AddEntryIDs adds the "entries" edge to the CreditEntry entity by ids.
 func (m *CreditMutation) AddEntryIDs(ids ...string) {
 	if m.entries == nil {
@@ -12390,7 +12440,7 @@ func (m *CreditMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CreditMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 16)
 	if m.org_id != nil {
 		fields = append(fields, credit.FieldOrgID)
 	}
@@ -12436,6 +12486,9 @@ func (m *CreditMutation) Fields() []string {
 	if m.closed_at != nil {
 		fields = append(fields, credit.FieldClosedAt)
 	}
+	if m.expiry_noticed_at != nil {
+		fields = append(fields, credit.FieldExpiryNoticedAt)
+	}
 	return fields
 }
 
@@ -12474,6 +12527,8 @@ func (m *CreditMutation) Field(name string) (ent.Value, bool) {
 		return m.Source()
 	case credit.FieldClosedAt:
 		return m.ClosedAt()
+	case credit.FieldExpiryNoticedAt:
+		return m.ExpiryNoticedAt()
 	}
 	return nil, false
 }
@@ -12513,6 +12568,8 @@ func (m *CreditMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldSource(ctx)
 	case credit.FieldClosedAt:
 		return m.OldClosedAt(ctx)
+	case credit.FieldExpiryNoticedAt:
+		return m.OldExpiryNoticedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Credit field %s", name)
 }
@@ -12627,6 +12684,13 @@ func (m *CreditMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetClosedAt(v)
 		return nil
+	case credit.FieldExpiryNoticedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiryNoticedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Credit field %s", name)
 }
@@ -12702,6 +12766,9 @@ func (m *CreditMutation) ClearedFields() []string {
 	if m.FieldCleared(credit.FieldClosedAt) {
 		fields = append(fields, credit.FieldClosedAt)
 	}
+	if m.FieldCleared(credit.FieldExpiryNoticedAt) {
+		fields = append(fields, credit.FieldExpiryNoticedAt)
+	}
 	return fields
 }
 
@@ -12721,6 +12788,9 @@ func (m *CreditMutation) ClearField(name string) error {
 		return nil
 	case credit.FieldClosedAt:
 		m.ClearClosedAt()
+		return nil
+	case credit.FieldExpiryNoticedAt:
+		m.ClearExpiryNoticedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Credit nullable field %s", name)
@@ -12774,6 +12844,9 @@ func (m *CreditMutation) ResetField(name string) error {
 		return nil
 	case credit.FieldClosedAt:
 		m.ResetClosedAt()
+		return nil
+	case credit.FieldExpiryNoticedAt:
+		m.ResetExpiryNoticedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Credit field %s", name)

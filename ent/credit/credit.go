@@ -47,6 +47,8 @@ const (
 	FieldSource = "source"
 	// FieldClosedAt holds the string denoting the closed_at field in the database.
 	FieldClosedAt = "closed_at"
+	// FieldExpiryNoticedAt holds the string denoting the expiry_noticed_at field in the database.
+	FieldExpiryNoticedAt = "expiry_noticed_at"
 	// EdgeEntries holds the string denoting the entries edge name in mutations.
 	EdgeEntries = "entries"
 	// Table holds the table name of the credit in the database.
@@ -78,6 +80,7 @@ var Columns = []string{
 	FieldServiceCodes,
 	FieldSource,
 	FieldClosedAt,
+	FieldExpiryNoticedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -232,6 +235,11 @@ func BySource(opts ...sql.OrderTermOption) OrderOption {
 // ByClosedAt orders the results by the closed_at field.
 func ByClosedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldClosedAt, opts...).ToFunc()
+}
+
+// ByExpiryNoticedAt orders the results by the expiry_noticed_at field.
+func ByExpiryNoticedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldExpiryNoticedAt, opts...).ToFunc()
 }
 
 // ByEntriesCount orders the results by entries count.

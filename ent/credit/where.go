@@ -125,6 +125,11 @@ func ClosedAt(v time.Time) predicate.Credit {
 	return predicate.Credit(sql.FieldEQ(FieldClosedAt, v))
 }
 
+// ExpiryNoticedAt applies equality check predicate on the "expiry_noticed_at" field. It's identical to ExpiryNoticedAtEQ.
+func ExpiryNoticedAt(v time.Time) predicate.Credit {
+	return predicate.Credit(sql.FieldEQ(FieldExpiryNoticedAt, v))
+}
+
 // OrgIDEQ applies the EQ predicate on the "org_id" field.
 func OrgIDEQ(v string) predicate.Credit {
 	return predicate.Credit(sql.FieldEQ(FieldOrgID, v))
@@ -788,6 +793,56 @@ func ClosedAtIsNil() predicate.Credit {
 // ClosedAtNotNil applies the NotNil predicate on the "closed_at" field.
 func ClosedAtNotNil() predicate.Credit {
 	return predicate.Credit(sql.FieldNotNull(FieldClosedAt))
+}
+
+// ExpiryNoticedAtEQ applies the EQ predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtEQ(v time.Time) predicate.Credit {
+	return predicate.Credit(sql.FieldEQ(FieldExpiryNoticedAt, v))
+}
+
+// ExpiryNoticedAtNEQ applies the NEQ predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtNEQ(v time.Time) predicate.Credit {
+	return predicate.Credit(sql.FieldNEQ(FieldExpiryNoticedAt, v))
+}
+
+// ExpiryNoticedAtIn applies the In predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtIn(vs ...time.Time) predicate.Credit {
+	return predicate.Credit(sql.FieldIn(FieldExpiryNoticedAt, vs...))
+}
+
+// ExpiryNoticedAtNotIn applies the NotIn predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtNotIn(vs ...time.Time) predicate.Credit {
+	return predicate.Credit(sql.FieldNotIn(FieldExpiryNoticedAt, vs...))
+}
+
+// ExpiryNoticedAtGT applies the GT predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtGT(v time.Time) predicate.Credit {
+	return predicate.Credit(sql.FieldGT(FieldExpiryNoticedAt, v))
+}
+
+// ExpiryNoticedAtGTE applies the GTE predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtGTE(v time.Time) predicate.Credit {
+	return predicate.Credit(sql.FieldGTE(FieldExpiryNoticedAt, v))
+}
+
+// ExpiryNoticedAtLT applies the LT predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtLT(v time.Time) predicate.Credit {
+	return predicate.Credit(sql.FieldLT(FieldExpiryNoticedAt, v))
+}
+
+// ExpiryNoticedAtLTE applies the LTE predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtLTE(v time.Time) predicate.Credit {
+	return predicate.Credit(sql.FieldLTE(FieldExpiryNoticedAt, v))
+}
+
+// ExpiryNoticedAtIsNil applies the IsNil predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtIsNil() predicate.Credit {
+	return predicate.Credit(sql.FieldIsNull(FieldExpiryNoticedAt))
+}
+
+// ExpiryNoticedAtNotNil applies the NotNil predicate on the "expiry_noticed_at" field.
+func ExpiryNoticedAtNotNil() predicate.Credit {
+	return predicate.Credit(sql.FieldNotNull(FieldExpiryNoticedAt))
 }
 
 // HasEntries applies the HasEdge predicate on the "entries" edge.

@@ -445,6 +445,7 @@ var (
 		{Name: "service_codes", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "json"}},
 		{Name: "source", Type: field.TypeString, Default: "GRANT"},
 		{Name: "closed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "expiry_noticed_at", Type: field.TypeTime, Nullable: true},
 	}
 	// CreditsTable holds the schema information for the "credits" table.
 	CreditsTable = &schema.Table{

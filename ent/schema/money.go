@@ -209,6 +209,8 @@ func (Credit) Fields() []ent.Field {
 		field.String("source").Default("GRANT").Annotations(entgql.Skip()),
 		// When it reached a terminal status with nothing left.
 		field.Time("closed_at").Optional().Nillable().Annotations(entgql.Skip()),
+		// When the master was told the credit ends within a week: once.
+		field.Time("expiry_noticed_at").Optional().Nillable().Annotations(entgql.Skip()),
 	}
 }
 

@@ -107,6 +107,8 @@ type ComplexityRoot struct {
 		MemberType                func(childComplexity int) int
 		Organization              func(childComplexity int) int
 		PaymentMethods            func(childComplexity int) int
+		PhoneNumber               func(childComplexity int) int
+		PhoneVerifiedAt           func(childComplexity int) int
 		ResidenceCountry          func(childComplexity int) int
 	}
 
@@ -564,49 +566,51 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcceptInvitation       func(childComplexity int, input model.AcceptInvitationInput) int
-		ApplyCashReceipt       func(childComplexity int, input model.ApplyCashReceiptInput) int
-		ApplyWelcomeCredit     func(childComplexity int, input model.ApplyWelcomeCreditInput) int
-		CancelCashReceipt      func(childComplexity int) int
-		CertifyBusiness        func(childComplexity int, input model.CertifyBusinessInput) int
-		ChangeBillingEmail     func(childComplexity int, input model.ChangeBillingEmailInput) int
-		ChangePaymentMethod    func(childComplexity int, input model.ChangePaymentMethodInput) int
-		ChargeCoins            func(childComplexity int, input model.ChargeCoinsInput) int
-		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
-		CreateBillingGroup     func(childComplexity int, input model.CreateBillingGroupInput) int
-		CreateBudgetAlert      func(childComplexity int, input model.CreateBudgetAlertInput) int
-		CreateContract         func(childComplexity int, input model.CreateContractInput) int
-		CreateCoupon           func(childComplexity int, input model.CreateCouponInput) int
-		CreateDiscount         func(childComplexity int, input model.CreateDiscountInput) int
-		CreatePromotion        func(childComplexity int, input model.CreatePromotionInput) int
-		CreateRegion           func(childComplexity int, input model.CreateRegionInput) int
-		CreateService          func(childComplexity int, input model.CreateServiceInput) int
-		DeleteBudgetAlert      func(childComplexity int, input model.DeleteBudgetAlertInput) int
-		EndContract            func(childComplexity int, input model.EndContractInput) int
-		ExportUsageDetails     func(childComplexity int, input model.DocumentInput) int
-		GrantBillingGroupRole  func(childComplexity int, input model.BillingGroupRoleInput) int
-		GrantCredit            func(childComplexity int, input model.GrantCreditInput) int
-		InviteMember           func(childComplexity int, input model.InviteMemberInput) int
-		IssueUsageConfirmation func(childComplexity int, input model.DocumentInput) int
-		Login                  func(childComplexity int, input model.LoginInput) int
-		PayInstantly           func(childComplexity int, input model.PayInstantlyInput) int
-		RecordUsage            func(childComplexity int, input model.RecordUsageInput) int
-		RecoverCredit          func(childComplexity int, input model.CreditIDInput) int
-		RefreshToken           func(childComplexity int, input model.RefreshTokenInput) int
-		RefundPaidCredit       func(childComplexity int, input model.CreditIDInput) int
-		RegisterCoupon         func(childComplexity int, input model.RegisterCouponInput) int
-		RegisterPaymentMethod  func(childComplexity int, input model.RegisterPaymentMethodInput) int
-		RevokeAPIToken         func(childComplexity int, input model.RevokeAPITokenInput) int
-		RevokeBillingGroupRole func(childComplexity int, input model.BillingGroupRoleInput) int
-		RunBillingJobs         func(childComplexity int, input *model.RunBillingJobsInput) int
-		SellPaidCredit         func(childComplexity int, input model.SellPaidCreditInput) int
-		ShareCoins             func(childComplexity int, input model.ShareCoinsInput) int
-		SignUp                 func(childComplexity int, input model.SignUpInput) int
-		SimulateDeposit        func(childComplexity int, input model.SimulateDepositInput) int
-		TransferCredit         func(childComplexity int, input model.TransferCreditInput) int
-		UnshareCoins           func(childComplexity int, input model.ShareCoinsInput) int
-		UpdateBillingProfile   func(childComplexity int, input model.UpdateBillingProfileInput) int
-		UpdateBudgetAlert      func(childComplexity int, input model.UpdateBudgetAlertInput) int
+		AcceptInvitation         func(childComplexity int, input model.AcceptInvitationInput) int
+		ApplyCashReceipt         func(childComplexity int, input model.ApplyCashReceiptInput) int
+		ApplyWelcomeCredit       func(childComplexity int, input model.ApplyWelcomeCreditInput) int
+		CancelCashReceipt        func(childComplexity int) int
+		CertifyBusiness          func(childComplexity int, input model.CertifyBusinessInput) int
+		ChangeBillingEmail       func(childComplexity int, input model.ChangeBillingEmailInput) int
+		ChangePaymentMethod      func(childComplexity int, input model.ChangePaymentMethodInput) int
+		ChargeCoins              func(childComplexity int, input model.ChargeCoinsInput) int
+		ConfirmPhoneVerification func(childComplexity int, input model.ConfirmPhoneVerificationInput) int
+		CreateAPIToken           func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateBillingGroup       func(childComplexity int, input model.CreateBillingGroupInput) int
+		CreateBudgetAlert        func(childComplexity int, input model.CreateBudgetAlertInput) int
+		CreateContract           func(childComplexity int, input model.CreateContractInput) int
+		CreateCoupon             func(childComplexity int, input model.CreateCouponInput) int
+		CreateDiscount           func(childComplexity int, input model.CreateDiscountInput) int
+		CreatePromotion          func(childComplexity int, input model.CreatePromotionInput) int
+		CreateRegion             func(childComplexity int, input model.CreateRegionInput) int
+		CreateService            func(childComplexity int, input model.CreateServiceInput) int
+		DeleteBudgetAlert        func(childComplexity int, input model.DeleteBudgetAlertInput) int
+		EndContract              func(childComplexity int, input model.EndContractInput) int
+		ExportUsageDetails       func(childComplexity int, input model.DocumentInput) int
+		GrantBillingGroupRole    func(childComplexity int, input model.BillingGroupRoleInput) int
+		GrantCredit              func(childComplexity int, input model.GrantCreditInput) int
+		InviteMember             func(childComplexity int, input model.InviteMemberInput) int
+		IssueUsageConfirmation   func(childComplexity int, input model.DocumentInput) int
+		Login                    func(childComplexity int, input model.LoginInput) int
+		PayInstantly             func(childComplexity int, input model.PayInstantlyInput) int
+		RecordUsage              func(childComplexity int, input model.RecordUsageInput) int
+		RecoverCredit            func(childComplexity int, input model.CreditIDInput) int
+		RefreshToken             func(childComplexity int, input model.RefreshTokenInput) int
+		RefundPaidCredit         func(childComplexity int, input model.CreditIDInput) int
+		RegisterCoupon           func(childComplexity int, input model.RegisterCouponInput) int
+		RegisterPaymentMethod    func(childComplexity int, input model.RegisterPaymentMethodInput) int
+		RequestPhoneVerification func(childComplexity int, input model.RequestPhoneVerificationInput) int
+		RevokeAPIToken           func(childComplexity int, input model.RevokeAPITokenInput) int
+		RevokeBillingGroupRole   func(childComplexity int, input model.BillingGroupRoleInput) int
+		RunBillingJobs           func(childComplexity int, input *model.RunBillingJobsInput) int
+		SellPaidCredit           func(childComplexity int, input model.SellPaidCreditInput) int
+		ShareCoins               func(childComplexity int, input model.ShareCoinsInput) int
+		SignUp                   func(childComplexity int, input model.SignUpInput) int
+		SimulateDeposit          func(childComplexity int, input model.SimulateDepositInput) int
+		TransferCredit           func(childComplexity int, input model.TransferCreditInput) int
+		UnshareCoins             func(childComplexity int, input model.ShareCoinsInput) int
+		UpdateBillingProfile     func(childComplexity int, input model.UpdateBillingProfileInput) int
+		UpdateBudgetAlert        func(childComplexity int, input model.UpdateBudgetAlertInput) int
 	}
 
 	Organization struct {
@@ -696,6 +700,11 @@ type ComplexityRoot struct {
 
 	PaymentPayload struct {
 		Payment func(childComplexity int) int
+	}
+
+	PhoneVerificationPayload struct {
+		ExpiresAt   func(childComplexity int) int
+		PhoneNumber func(childComplexity int) int
 	}
 
 	Price struct {
@@ -908,6 +917,8 @@ type AccountResolver interface {
 	Coins(ctx context.Context, obj *ent.Account) (*model.CoinWallet, error)
 	Language(ctx context.Context, obj *ent.Account) (model.Language, error)
 	BillingProfile(ctx context.Context, obj *ent.Account) (*model.BillingProfile, error)
+	PhoneNumber(ctx context.Context, obj *ent.Account) (*string, error)
+	PhoneVerifiedAt(ctx context.Context, obj *ent.Account) (*time.Time, error)
 	PaymentMethods(ctx context.Context, obj *ent.Account) ([]*ent.PaymentMethod, error)
 	AllowedPaymentMethodTypes(ctx context.Context, obj *ent.Account) ([]paymentmethod.Type, error)
 	CashReceipt(ctx context.Context, obj *ent.Account) (*model.CashReceipt, error)
@@ -1044,6 +1055,8 @@ type MutationResolver interface {
 	ExportUsageDetails(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
 	UpdateBillingProfile(ctx context.Context, input model.UpdateBillingProfileInput) (*model.AccountPayload, error)
 	RunBillingJobs(ctx context.Context, input *model.RunBillingJobsInput) (*model.RunBillingJobsPayload, error)
+	RequestPhoneVerification(ctx context.Context, input model.RequestPhoneVerificationInput) (*model.PhoneVerificationPayload, error)
+	ConfirmPhoneVerification(ctx context.Context, input model.ConfirmPhoneVerificationInput) (*model.AccountPayload, error)
 	RegisterPaymentMethod(ctx context.Context, input model.RegisterPaymentMethodInput) (*model.PaymentMethodPayload, error)
 	ChangePaymentMethod(ctx context.Context, input model.ChangePaymentMethodInput) (*model.PaymentMethodPayload, error)
 	PayInstantly(ctx context.Context, input model.PayInstantlyInput) (*model.PaymentPayload, error)
@@ -1298,6 +1311,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.PaymentMethods(childComplexity), true
+	case "Account.phoneNumber":
+		if e.ComplexityRoot.Account.PhoneNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.PhoneNumber(childComplexity), true
+	case "Account.phoneVerifiedAt":
+		if e.ComplexityRoot.Account.PhoneVerifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.PhoneVerifiedAt(childComplexity), true
 	case "Account.residenceCountry":
 		if e.ComplexityRoot.Account.ResidenceCountry == nil {
 			break
@@ -3134,6 +3159,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChargeCoins(childComplexity, args["input"].(model.ChargeCoinsInput)), true
+	case "Mutation.confirmPhoneVerification":
+		if e.ComplexityRoot.Mutation.ConfirmPhoneVerification == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmPhoneVerification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmPhoneVerification(childComplexity, args["input"].(model.ConfirmPhoneVerificationInput)), true
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -3398,6 +3434,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterPaymentMethod(childComplexity, args["input"].(model.RegisterPaymentMethodInput)), true
+	case "Mutation.requestPhoneVerification":
+		if e.ComplexityRoot.Mutation.RequestPhoneVerification == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestPhoneVerification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestPhoneVerification(childComplexity, args["input"].(model.RequestPhoneVerificationInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -3854,6 +3901,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaymentPayload.Payment(childComplexity), true
+
+	case "PhoneVerificationPayload.expiresAt":
+		if e.ComplexityRoot.PhoneVerificationPayload.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PhoneVerificationPayload.ExpiresAt(childComplexity), true
+	case "PhoneVerificationPayload.phoneNumber":
+		if e.ComplexityRoot.PhoneVerificationPayload.PhoneNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PhoneVerificationPayload.PhoneNumber(childComplexity), true
 
 	case "Price.createdAt":
 		if e.ComplexityRoot.Price.CreatedAt == nil {
@@ -4635,6 +4695,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ChargeCoinsInput", ec.unmarshalInputChargeCoinsInput),
 			graphql.NewInputUnmarshaler("CoinChargeOrder", ec.unmarshalInputCoinChargeOrder),
 			graphql.NewInputUnmarshaler("CoinChargeWhereInput", ec.unmarshalInputCoinChargeWhereInput),
+			graphql.NewInputUnmarshaler("ConfirmPhoneVerificationInput", ec.unmarshalInputConfirmPhoneVerificationInput),
 			graphql.NewInputUnmarshaler("ContractOrder", ec.unmarshalInputContractOrder),
 			graphql.NewInputUnmarshaler("ContractWhereInput", ec.unmarshalInputContractWhereInput),
 			graphql.NewInputUnmarshaler("CouponOrder", ec.unmarshalInputCouponOrder),
@@ -4683,6 +4744,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RegionWhereInput", ec.unmarshalInputRegionWhereInput),
 			graphql.NewInputUnmarshaler("RegisterCouponInput", ec.unmarshalInputRegisterCouponInput),
 			graphql.NewInputUnmarshaler("RegisterPaymentMethodInput", ec.unmarshalInputRegisterPaymentMethodInput),
+			graphql.NewInputUnmarshaler("RequestPhoneVerificationInput", ec.unmarshalInputRequestPhoneVerificationInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("RunBillingJobsInput", ec.unmarshalInputRunBillingJobsInput),
 			graphql.NewInputUnmarshaler("SellPaidCreditInput", ec.unmarshalInputSellPaidCreditInput),
@@ -8384,6 +8446,39 @@ extend type Mutation {
   runBillingJobs(input: RunBillingJobsInput): RunBillingJobsPayload!
 }
 `, BuiltIn: false},
+	{Name: "../schema/notices.graphqls", Input: `# Notices: where an account's email and SMS notices go (docs/rules.md R-71).
+
+extend type Account {
+  "The verified mobile number SMS notices go to, in E.164 (+821012345678); null until verified. The account itself, its master and operators only."
+  phoneNumber: String @goField(forceResolver: true)
+  "When phoneNumber was verified."
+  phoneVerifiedAt: DateTime @goField(forceResolver: true)
+}
+
+input RequestPhoneVerificationInput {
+  "A Korean mobile number (010-1234-5678) or an international one in E.164 (+14155550123)."
+  phoneNumber: String!
+}
+
+type PhoneVerificationPayload {
+  "The number the code was sent to, as it will be stored."
+  phoneNumber: String!
+  "The code is valid until then (10 minutes, 5 guesses); a new one can be asked for after a minute."
+  expiresAt: DateTime!
+}
+
+input ConfirmPhoneVerificationInput {
+  "The six-digit code sent by SMS."
+  code: String!
+}
+
+extend type Mutation {
+  "Texts a verification code to a mobile number of the caller's own account (R-71)."
+  requestPhoneVerification(input: RequestPhoneVerificationInput!): PhoneVerificationPayload!
+  "Makes the number the code was sent to the caller's verified phone: SMS notices go there."
+  confirmPhoneVerification(input: ConfirmPhoneVerificationInput!): AccountPayload!
+}
+`, BuiltIn: false},
 	{Name: "../schema/payments.graphqls", Input: `# Payment methods, payments and receipts, cash receipts and tax invoices (docs/rules.md §4, §5).
 
 extend type Account {
@@ -8726,6 +8821,10 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_language(ctx, field)
 	case "billingProfile":
 		return ec.fieldContext_Account_billingProfile(ctx, field)
+	case "phoneNumber":
+		return ec.fieldContext_Account_phoneNumber(ctx, field)
+	case "phoneVerifiedAt":
+		return ec.fieldContext_Account_phoneVerifiedAt(ctx, field)
 	case "paymentMethods":
 		return ec.fieldContext_Account_paymentMethods(ctx, field)
 	case "allowedPaymentMethodTypes":
@@ -9748,6 +9847,16 @@ func (ec *executionContext) childFields_PaymentPayload(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type PaymentPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_PhoneVerificationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "phoneNumber":
+		return ec.fieldContext_PhoneVerificationPayload_phoneNumber(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_PhoneVerificationPayload_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PhoneVerificationPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Price(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -10598,6 +10707,20 @@ func (ec *executionContext) field_Mutation_chargeCoins_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_confirmPhoneVerification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConfirmPhoneVerificationInput, error) {
+			return ec.unmarshalNConfirmPhoneVerificationInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐConfirmPhoneVerificationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10926,6 +11049,20 @@ func (ec *executionContext) field_Mutation_registerPaymentMethod_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterPaymentMethodInput, error) {
 			return ec.unmarshalNRegisterPaymentMethodInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterPaymentMethodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestPhoneVerification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestPhoneVerificationInput, error) {
+			return ec.unmarshalNRequestPhoneVerificationInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRequestPhoneVerificationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12132,6 +12269,52 @@ func (ec *executionContext) fieldContext_Account_billingProfile(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Account_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_phoneNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().PhoneNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_phoneNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, true, true, "String")
+}
+
+func (ec *executionContext) _Account_phoneVerifiedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_phoneVerifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().PhoneVerifiedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_phoneVerifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Account", field, true, true, "DateTime")
 }
 
 func (ec *executionContext) _Account_paymentMethods(ctx context.Context, field graphql.CollectedField, obj *ent.Account) (ret graphql.Marshaler) {
@@ -21315,6 +21498,94 @@ func (ec *executionContext) fieldContext_Mutation_runBillingJobs(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_requestPhoneVerification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestPhoneVerification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestPhoneVerification(ctx, fc.Args["input"].(model.RequestPhoneVerificationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PhoneVerificationPayload) graphql.Marshaler {
+			return ec.marshalNPhoneVerificationPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPhoneVerificationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestPhoneVerification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PhoneVerificationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestPhoneVerification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmPhoneVerification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmPhoneVerification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmPhoneVerification(ctx, fc.Args["input"].(model.ConfirmPhoneVerificationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmPhoneVerification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmPhoneVerification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_registerPaymentMethod(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23055,6 +23326,52 @@ func (ec *executionContext) fieldContext_PaymentPayload_payment(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PhoneVerificationPayload_phoneNumber(ctx context.Context, field graphql.CollectedField, obj *model.PhoneVerificationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PhoneVerificationPayload_phoneNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhoneNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PhoneVerificationPayload_phoneNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PhoneVerificationPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _PhoneVerificationPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.PhoneVerificationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PhoneVerificationPayload_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PhoneVerificationPayload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PhoneVerificationPayload", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _Price_id(ctx context.Context, field graphql.CollectedField, obj *ent.Price) (ret graphql.Marshaler) {
@@ -30383,6 +30700,48 @@ func (ec *executionContext) unmarshalInputCoinChargeWhereInput(ctx context.Conte
 func UnmarshalCoinChargeWhereInput(ctx context.Context, raw any) (ent.CoinChargeWhereInput, error) {
 	var out ent.CoinChargeWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CoinChargeWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConfirmPhoneVerificationInput(ctx context.Context, obj any) (model.ConfirmPhoneVerificationInput, error) {
+	var it model.ConfirmPhoneVerificationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConfirmPhoneVerificationInput unmarshals raw into the ConfirmPhoneVerificationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConfirmPhoneVerificationInput(ctx context.Context, raw any) (model.ConfirmPhoneVerificationInput, error) {
+	var out model.ConfirmPhoneVerificationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfirmPhoneVerificationInput", raw, &out)
 	return out, err
 }
 
@@ -38089,6 +38448,48 @@ func UnmarshalRegisterPaymentMethodInput(ctx context.Context, raw any) (model.Re
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRequestPhoneVerificationInput(ctx context.Context, obj any) (model.RequestPhoneVerificationInput, error) {
+	var it model.RequestPhoneVerificationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"phoneNumber"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "phoneNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phoneNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhoneNumber = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestPhoneVerificationInput unmarshals raw into the RequestPhoneVerificationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestPhoneVerificationInput(ctx context.Context, raw any) (model.RequestPhoneVerificationInput, error) {
+	var out model.RequestPhoneVerificationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestPhoneVerificationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Context, obj any) (model.RevokeAPITokenInput, error) {
 	var it model.RevokeAPITokenInput
 	if obj == nil {
@@ -39612,6 +40013,18 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_billingProfile(ctx, field, obj)
+				})
+		case "phoneNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_phoneNumber(ctx, field, obj)
+				})
+		case "phoneVerifiedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_phoneVerifiedAt(ctx, field, obj)
 				})
 		case "paymentMethods":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -43042,6 +43455,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "requestPhoneVerification":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestPhoneVerification(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmPhoneVerification":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmPhoneVerification(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "registerPaymentMethod":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_registerPaymentMethod(ctx, field)
@@ -43705,6 +44132,44 @@ func (ec *executionContext) _PaymentPayload(ctx context.Context, sel ast.Selecti
 			out.Values[i] = graphql.MarshalString("PaymentPayload")
 		case "payment":
 			out.Values[i] = ec._PaymentPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var phoneVerificationPayloadImplementors = []string{"PhoneVerificationPayload"}
+
+func (ec *executionContext) _PhoneVerificationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PhoneVerificationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, phoneVerificationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PhoneVerificationPayload")
+		case "phoneNumber":
+			out.Values[i] = ec._PhoneVerificationPayload_phoneNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._PhoneVerificationPayload_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -46007,6 +46472,11 @@ func (ec *executionContext) marshalNCoinWallet2ᚖgithubᚗcomᚋcloudbillᚋclo
 	return ec._CoinWallet(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNConfirmPhoneVerificationInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐConfirmPhoneVerificationInput(ctx context.Context, v any) (model.ConfirmPhoneVerificationInput, error) {
+	res, err := ec.unmarshalInputConfirmPhoneVerificationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNContract2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐContractᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.Contract) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -46960,6 +47430,14 @@ func (ec *executionContext) unmarshalNPaymentWhereInput2ᚖgithubᚗcomᚋcloudb
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPhoneVerificationPayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐPhoneVerificationPayload(ctx context.Context, sel ast.SelectionSet, v *model.PhoneVerificationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PhoneVerificationPayload!")
+		return graphql.Null
+	}
+	return ec._PhoneVerificationPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPrice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPrice(ctx context.Context, sel ast.SelectionSet, v *ent.Price) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Price!")
@@ -47180,6 +47658,11 @@ func (ec *executionContext) unmarshalNRegisterPaymentMethodType2githubᚗcomᚋc
 
 func (ec *executionContext) marshalNRegisterPaymentMethodType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRegisterPaymentMethodType(ctx context.Context, sel ast.SelectionSet, v model.RegisterPaymentMethodType) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNRequestPhoneVerificationInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRequestPhoneVerificationInput(ctx context.Context, v any) (model.RequestPhoneVerificationInput, error) {
+	res, err := ec.unmarshalInputRequestPhoneVerificationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRevokeApiTokenInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {

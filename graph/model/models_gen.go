@@ -177,6 +177,11 @@ type CoinUsageEntry struct {
 	OccurredAt    time.Time    `json:"occurredAt"`
 }
 
+type ConfirmPhoneVerificationInput struct {
+	// The six-digit code sent by SMS.
+	Code string `json:"code"`
+}
+
 type ContractPayload struct {
 	Contract *ent.Contract `json:"contract"`
 }
@@ -374,6 +379,13 @@ type PaymentPayload struct {
 	Payment *ent.Payment `json:"payment"`
 }
 
+type PhoneVerificationPayload struct {
+	// The number the code was sent to, as it will be stored.
+	PhoneNumber string `json:"phoneNumber"`
+	// The code is valid until then (10 minutes, 5 guesses); a new one can be asked for after a minute.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 type PriceInput struct {
 	Metric    string          `json:"metric"`
 	Model     PriceModelInput `json:"model"`
@@ -433,6 +445,11 @@ type RegisterPaymentMethodInput struct {
 	HolderName         *string `json:"holderName,omitempty"`
 	ConsentPaymentInfo bool    `json:"consentPaymentInfo"`
 	ConsentRecurring   bool    `json:"consentRecurring"`
+}
+
+type RequestPhoneVerificationInput struct {
+	// A Korean mobile number (010-1234-5678) or an international one in E.164 (+14155550123).
+	PhoneNumber string `json:"phoneNumber"`
 }
 
 type RevokeAPITokenInput struct {

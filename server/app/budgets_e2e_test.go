@@ -61,6 +61,7 @@ func TestBudgetAlerts(t *testing.T) {
 			e.ok(e.op, catalogSetup, nil)
 			e.at("2026-11-10T10:00:00+09:00")
 			master, _ := e.signUp("budget@example.com")
+			e.verifyPhone(master, "010-2000-0001") // SMS goes to a verified number only
 			bg := e.mainGroup(master)
 			memberTok, _ := e.member(master, "budget-member@example.com")
 			foreignTok, _ := e.signUp("budget-foreign@example.com")
@@ -151,6 +152,7 @@ func TestBudgetAlertFiresOnceUnderRacingBatches(t *testing.T) {
 	e2 := newEnvAt(t, db, e1.clock) // a second replica
 	e1.ok(e1.op, catalogSetup, nil)
 	master, _ := e1.signUp("budget-race@example.com")
+	e1.verifyPhone(master, "010-2000-0002")
 	bg := e1.mainGroup(master)
 	alert := str(e1.ok(master, createBudget, map[string]any{"in": map[string]any{
 		"billingGroupId": bg, "name": "Race", "amount": "10000", "thresholds": []int{50, 80, 100}}}), "createBudgetAlert.budgetAlert.id")

@@ -67,31 +67,34 @@ var queryPolicy = map[string]policy{
 }
 
 var mutationPolicy = map[string]policy{
-	"signUp":                 {skip: "auth flows: TestAuthEndToEnd"},
-	"login":                  {skip: "auth flows: TestAuthEndToEnd"},
-	"refreshToken":           {skip: "auth flows: TestAuthEndToEnd"},
-	"changeBillingEmail":     {allowed: accounts},
-	"createApiToken":         {allowed: []caller{master, foreign}},
-	"revokeApiToken":         {allowed: []caller{master}, refs: true},
-	"createBillingGroup":     {allowed: masters},
-	"grantBillingGroupRole":  {allowed: []caller{master}, refs: true},
-	"revokeBillingGroupRole": {allowed: []caller{master}, refs: true},
-	"inviteMember":           {allowed: masters},
-	"acceptInvitation":       {allowed: accounts}, // the invitee's own session; tested in TestInvitations
-	"createRegion":           {allowed: operators},
-	"createService":          {allowed: operators},
-	"createContract":         {allowed: operators, refs: true},
-	"endContract":            {allowed: operators, refs: true},
-	"recordUsage":            {allowed: []caller{pUsage, operator}, refs: true},
-	"runBillingJobs":         {allowed: operators},
-	"createPromotion":        {allowed: operators},
-	"issueUsageConfirmation": {allowed: managers, refs: true},
-	"exportUsageDetails":     {allowed: managers, refs: true},
-	"grantCredit":            {allowed: operators, refs: true},
-	"recoverCredit":          {allowed: operators, refs: true},
-	"refundPaidCredit":       {allowed: operators, refs: true},
-	"sellPaidCredit":         {allowed: operators, refs: true},
-	"applyWelcomeCredit":     {allowed: masters},
+	"signUp":             {skip: "auth flows: TestAuthEndToEnd"},
+	"login":              {skip: "auth flows: TestAuthEndToEnd"},
+	"refreshToken":       {skip: "auth flows: TestAuthEndToEnd"},
+	"changeBillingEmail": {allowed: accounts},
+	// An account verifies its own phone; a partner token has no phone.
+	"requestPhoneVerification": {allowed: accounts},
+	"confirmPhoneVerification": {allowed: accounts},
+	"createApiToken":           {allowed: []caller{master, foreign}},
+	"revokeApiToken":           {allowed: []caller{master}, refs: true},
+	"createBillingGroup":       {allowed: masters},
+	"grantBillingGroupRole":    {allowed: []caller{master}, refs: true},
+	"revokeBillingGroupRole":   {allowed: []caller{master}, refs: true},
+	"inviteMember":             {allowed: masters},
+	"acceptInvitation":         {allowed: accounts}, // the invitee's own session; tested in TestInvitations
+	"createRegion":             {allowed: operators},
+	"createService":            {allowed: operators},
+	"createContract":           {allowed: operators, refs: true},
+	"endContract":              {allowed: operators, refs: true},
+	"recordUsage":              {allowed: []caller{pUsage, operator}, refs: true},
+	"runBillingJobs":           {allowed: operators},
+	"createPromotion":          {allowed: operators},
+	"issueUsageConfirmation":   {allowed: managers, refs: true},
+	"exportUsageDetails":       {allowed: managers, refs: true},
+	"grantCredit":              {allowed: operators, refs: true},
+	"recoverCredit":            {allowed: operators, refs: true},
+	"refundPaidCredit":         {allowed: operators, refs: true},
+	"sellPaidCredit":           {allowed: operators, refs: true},
+	"applyWelcomeCredit":       {allowed: masters},
 	// Both ends: the billing manager manages the credit's group
 	// (bg1) but not the group it would give to (bg2).
 	"transferCredit":        {allowed: []caller{master, operator}, refs: true},
@@ -126,6 +129,7 @@ var billingGroupFieldPolicy = map[string][]caller{
 var accountFieldPolicy = map[string][]caller{
 	"apiTokens": {master, operator}, "paymentMethods": {master, operator}, "coins": {master, operator},
 	"cashReceipt": {master, operator}, "billingProfile": {master, operator},
+	"phoneNumber": {master, operator}, "phoneVerifiedAt": {master, operator},
 }
 
 type matrixField struct {

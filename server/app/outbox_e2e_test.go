@@ -50,7 +50,7 @@ func TestOutboxWebhooks(t *testing.T) {
 	e.octoberInvoice("hooks@example.com")
 	e.runJobs("2026-11-03T00:00:00+09:00")
 	ob := e.app.Outbox()
-	if n, _ := ob.Deliver(t.Context(), 100); n != 2 { // the email and the SMS go; the webhook fails
+	if n, _ := ob.Deliver(t.Context(), 100); n != 1 { // the email goes (no SMS: the master has no verified phone, R-71); the webhook fails
 		t.Fatalf("delivered %d", n)
 	}
 	mu.Lock()

@@ -180,7 +180,7 @@ func TestPaymentCalendarStory(t *testing.T) {
 		}
 		var notices int
 		e.app.DB.SQL.QueryRow(`SELECT count(*) FROM outbox_events WHERE topic IN ('invoice.outstanding', 'account.suspension_notice')`).Scan(&notices)
-		if notices != 4 { // email, SMS, webhook + the suspension notice webhook
+		if notices != 3 { // email, webhook + the suspension notice webhook (no SMS without a verified phone, R-71)
 			t.Fatalf("%d outstanding notifications", notices)
 		}
 		// R-44: 1.5% of 93,500 = 1402.5 → 1402 for each month carried, not compounded.
