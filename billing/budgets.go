@@ -305,7 +305,9 @@ func (e *Engine) fire(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAl
 		return e.notify(ctx, tx, a.OrgID, BudgetTopic, map[string]any{
 			"alertId": a.ID, "alertName": a.Name, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
 			"month": m.String(), "threshold": threshold, "currency": a.Currency,
-			"budgetAmount": a.Amount, "spentAmount": spent, "forecastAmount": forecast,
+			// Amounts in major units, as every notice's payload gives them.
+			"budgetAmount": FormatMinor(a.Amount, a.Currency), "spentAmount": FormatMinor(spent, a.Currency),
+			"forecastAmount": FormatMinor(forecast, a.Currency),
 			"crossedAt": e.Clock.Now().UTC().Format(time.RFC3339),
 		})
 	})

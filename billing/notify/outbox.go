@@ -28,7 +28,7 @@ import (
 
 // EmailSender sends an email.
 type EmailSender interface {
-	SendEmail(ctx context.Context, to, subject, body string) error
+	SendEmail(ctx context.Context, to string, m Message) error
 }
 
 // SMSSender sends a text message.
@@ -40,8 +40,8 @@ type SMSSender interface {
 // server or SMS provider is configured.
 type LogSender struct{ Log *slog.Logger }
 
-func (l LogSender) SendEmail(_ context.Context, to, subject, _ string) error {
-	l.Log.Info("email", "to", to, "subject", subject)
+func (l LogSender) SendEmail(_ context.Context, to string, m Message) error {
+	l.Log.Info("email", "to", to, "subject", m.Subject)
 	return nil
 }
 
@@ -56,10 +56,12 @@ type SMTPSender struct {
 	Auth       smtp.Auth
 }
 
-func (s SMTPSender) SendEmail(_ context.Context, to, subject, body string) error {
-	msg := "From: " + s.From + "\r\nTo: " + to + "\r\nSubject: " + subject +
-		"\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" + body
-	return smtp.SendMail(s.Addr, s.Auth, s.From, []string{to}, []byte(msg))
+func (s SMTPSender) SendEmail(_ context.Context, to string, m Message) error {
+	msg, err := MIME(s.From, to, m, time.Now())
+	if err != nil {
+		return err
+	}
+	return smtp.SendMail(s.Addr, s.Auth, s.From, []string{to}, msg)
 }
 
 // Outbox delivers queued events.
@@ -128,14 +130,20 @@ func (o *Outbox) Depth(ctx context.Context) (int, error) {
 }
 
 func (o *Outbox) send(ctx context.Context, ev *ent.OutboxEvent) error {
-	var data map[string]any
-	_ = json.Unmarshal(ev.Payload, &data)
 	switch ev.Channel {
-	case "EMAIL":
-		return o.Email.SendEmail(ctx, ev.Recipient, "[cloudbill] "+ev.Topic, fmt.Sprintf("%s\n\n%s\n", ev.Topic, ev.Payload))
-	case "SMS":
-		return o.SMS.SendSMS(ctx, ev.Recipient, "cloudbill: "+ev.Topic)
-	case "WEBHOOK":
+	case billing.ChannelEmail, billing.ChannelSMS:
+		m, err := Render(ev.Topic, ev.Language, ev.Payload)
+		if err != nil {
+			return err
+		}
+		m.ID = ev.ID
+		if ev.Channel == billing.ChannelSMS {
+			return o.SMS.SendSMS(ctx, ev.Recipient, m.SMS)
+		}
+		return o.Email.SendEmail(ctx, ev.Recipient, m)
+	case billing.ChannelWebhook:
+		var data map[string]any
+		_ = json.Unmarshal(ev.Payload, &data)
 		if o.WebhookURL == "" {
 			return nil // no endpoint configured: nothing to deliver
 		}

@@ -78,6 +78,7 @@ func newEnvConfigured(t *testing.T, db *store.DB, clock *billing.FixedClock, set
 	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(a.StopListening)
+	t.Cleanup(func() { noticesRender(t, db) })
 	op, _, err := a.Tokens.Mint("access", "operator@test", "", "", []string{"OPERATOR"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)

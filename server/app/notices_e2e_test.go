@@ -2,8 +2,11 @@ package app_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudbill/cloudbill/billing/notify"
 
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -117,5 +120,43 @@ func TestPhoneVerification(t *testing.T) {
 				t.Fatalf("%d notices texted to the verified number, want the budget's one", n)
 			}
 		})
+	}
+}
+
+// noticesRender renders every email and SMS a test queued, as the outbox
+// will: each topic a test reaches must have its wording, every field its
+// templates name must be in the payload, and each SMS fits 90 bytes (R-71).
+// newEnv runs it when a test ends, so a new notice without its wording
+// fails the test that first queues it.
+func noticesRender(t *testing.T, db *store.DB) {
+	rows, err := db.SQL.Query(`SELECT id, topic, channel, language, payload FROM outbox_events WHERE channel IN ('EMAIL', 'SMS')`)
+	if err != nil {
+		return // the test closed its database already
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, topic, channel string
+		var lang *string
+		var payload []byte
+		if err := rows.Scan(&id, &topic, &channel, &lang, &payload); err != nil {
+			t.Fatal(err)
+		}
+		l := ""
+		if lang != nil {
+			l = *lang
+		}
+		m, err := notify.Render(topic, l, payload)
+		if err != nil {
+			t.Errorf("outbox %s (%s %s): %v", id, topic, channel, err)
+			continue
+		}
+		for _, s := range []string{m.Subject, m.Text, m.SMS} {
+			if strings.Contains(s, "<no value>") {
+				t.Errorf("outbox %s (%s %s) names a field its payload lacks: %q\npayload %s", id, topic, channel, s, payload)
+			}
+		}
+		if channel == "SMS" && notify.SMSBytes(m.SMS) > 90 {
+			t.Errorf("outbox %s (%s): SMS of %d bytes: %q", id, topic, notify.SMSBytes(m.SMS), m.SMS)
+		}
 	}
 }
