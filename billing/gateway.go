@@ -28,8 +28,9 @@ type Gateway interface {
 	Refund(ctx context.Context, key, chargeKey, methodToken string, amount int64, currency string) (ChargeResult, error)
 	// Lookup asks for the outcome of the charge or refund made with key.
 	Lookup(ctx context.Context, key, methodToken string) (ChargeResult, error)
-	// VirtualAccount opens a dedicated deposit account.
-	VirtualAccount(ctx context.Context, accountID string) (bank, number string, err error)
+	// VirtualAccount opens a dedicated deposit account: its bank,
+	// number and the holder name the depositor's bank shows.
+	VirtualAccount(ctx context.Context, accountID string) (bank, number, holder string, err error)
 }
 
 // CardInfo is what a gateway tells of a tokenised card.
@@ -134,9 +135,14 @@ func (s SandboxGateway) Lookup(_ context.Context, key, methodToken string) (Char
 	return r, nil
 }
 
-func (s SandboxGateway) VirtualAccount(_ context.Context, accountID string) (string, string, error) {
+// SandboxHolder is the holder name of the sandbox's virtual accounts: a
+// Korean virtual account is held by the merchant (the gateway's sub-account
+// for it), not by the customer.
+const SandboxHolder = "cloudbill"
+
+func (s SandboxGateway) VirtualAccount(_ context.Context, accountID string) (string, string, string, error) {
 	sum := sha256.Sum256([]byte(accountID))
-	return "088", "5620" + fmt.Sprintf("%010d", int64(sum[0])<<24|int64(sum[1])<<16|int64(sum[2])<<8|int64(sum[3])), nil
+	return "088", "5620" + fmt.Sprintf("%010d", int64(sum[0])<<24|int64(sum[1])<<16|int64(sum[2])<<8|int64(sum[3])), SandboxHolder, nil
 }
 
 // SignNotification signs a gateway notification body (HMAC-SHA256, hex).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 )
@@ -196,7 +197,7 @@ func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw Gateway, a *ent.A
 			pm = cur
 			return nil
 		}
-		bank, number, err := gw.VirtualAccount(ctx, a.ID)
+		bank, number, holder, err := gw.VirtualAccount(ctx, a.ID)
 		if err != nil {
 			return err
 		}
@@ -204,7 +205,7 @@ func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw Gateway, a *ent.A
 			return err
 		}
 		pm, err = tx.PaymentMethod.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetType(paymentmethod.TypeDIRECT_DEPOSIT).
-			SetBankCode(bank).SetLast4(number[len(number)-4:]).SetHolderName(number).
+			SetBankCode(bank).SetLast4(number[len(number)-4:]).SetAccountNumber(number).SetHolderName(holder).
 			SetGatewayToken("va:" + number).SetIsDefault(true).SetConsentedAt(e.Clock.Now()).Save(ctx)
 		return err
 	})
@@ -220,4 +221,33 @@ func Label(m *ent.PaymentMethod) string {
 		return "Bank " + m.BankCode + " •••• " + m.Last4
 	}
 	return "Virtual account " + m.BankCode + " •••• " + m.Last4
+}
+
+// VirtualAccountDue is what a direct-deposit method's organization owes and
+// by when: the sum of its billing groups' unpaid invoices, and
+// the instant the oldest of them turns outstanding if no deposit covers it
+// (nil when nothing is due). A deposit pays the oldest invoices first.
+func (e *Engine) VirtualAccountDue(ctx context.Context, m *ent.PaymentMethod) (amount int64, currency string, due *time.Time, err error) {
+	currency = e.Policy.Currency
+	invs, err := e.Client.Invoice.Query().Where(invoice.OrgID(m.OrgID),
+		invoice.StatusIn(invoice.StatusISSUED, invoice.StatusOUTSTANDING)).Order(ent.Asc(invoice.FieldMonth)).All(ctx)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	for _, inv := range invs {
+		d := AmountDue(inv)
+		if d <= 0 {
+			continue
+		}
+		amount, currency = amount+d, inv.Currency
+		if due == nil {
+			mo, err := ParseMonth(inv.Month)
+			if err != nil {
+				return 0, "", nil, err
+			}
+			t := e.Policy.OutstandingFrom(mo, true)
+			due = &t
+		}
+	}
+	return amount, currency, due, nil
 }

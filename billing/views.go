@@ -330,8 +330,31 @@ type ChannelUsage struct {
 // ChannelServiceUsage is a channel's usage of one service.
 type ChannelServiceUsage struct {
 	ServiceCode, ServiceName string
-	APICalls, DiskBytes      decimal.Decimal
-	Amount                   int64
+	APICalls                 decimal.Decimal
+	// DiskBytes is the disk usage in bytes; DiskUsage is the same in
+	// DiskUnit, the unit its metrics are priced in ("GB"), for display.
+	DiskBytes, DiskUsage decimal.Decimal
+	DiskUnit             string
+	Amount               int64
+}
+
+// diskUnits are the units a disk metric may be priced in, by the suffix of
+// its name ("disk-gb"), in bytes. Storage is billed in binary units, as
+// cloud consoles show them: 1 GB = 1024³ bytes.
+var diskUnits = []struct {
+	suffix, name string
+	bytes        int64
+}{{"-tb", "TB", 1 << 40}, {"-gb", "GB", 1 << 30}, {"-mb", "MB", 1 << 20}, {"-kb", "KB", 1 << 10}}
+
+// DiskUnit is the unit a disk metric counts in and its size in bytes; a
+// metric without a unit suffix counts bytes.
+func DiskUnit(metric string) (string, decimal.Decimal) {
+	for _, u := range diskUnits {
+		if strings.HasSuffix(metric, u.suffix) {
+			return u.name, decimal.NewFromInt(u.bytes)
+		}
+	}
+	return "B", decimal.NewFromInt(1)
 }
 
 // ChannelUsage reports month m per channel of bg's channel products: per
@@ -395,7 +418,11 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month
 		fee := qty.Mul(p.UnitPrice)
 		a.exact[u.ServiceCode] = a.exact[u.ServiceCode].Add(fee)
 		if strings.HasPrefix(u.Metric, "disk") {
-			s.DiskBytes = s.DiskBytes.Add(qty)
+			unit, size := DiskUnit(u.Metric)
+			s.DiskBytes = s.DiskBytes.Add(qty.Mul(size))
+			if _, shown := DiskUnit("-" + strings.ToLower(s.DiskUnit)); s.DiskUnit == "" || size.GreaterThan(shown) {
+				s.DiskUnit = unit // several units: shown in the largest
+			}
 			a.disk = a.disk.Add(fee)
 		} else {
 			s.APICalls = s.APICalls.Add(qty)
@@ -409,6 +436,11 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month
 		cu.Total = cu.BaseFee + cu.DiskFee + cu.APIFee
 		for code, s := range a.services {
 			s.Amount = RoundHalfUp(a.exact[code], digits)
+			if s.DiskUnit != "" {
+				// Exact for one unit: quantities have 6 decimals at most.
+				_, size := DiskUnit("-" + strings.ToLower(s.DiskUnit))
+				s.DiskUsage = s.DiskBytes.DivRound(size, 6)
+			}
 			cu.Services = append(cu.Services, *s)
 		}
 		sort.Slice(cu.Services, func(i, j int) bool { return cu.Services[i].ServiceCode < cu.Services[j].ServiceCode })

@@ -52,6 +52,9 @@ func (r *Resolver) Invoice() generated.InvoiceResolver { return &invoiceResolver
 // Payment returns generated.PaymentResolver implementation.
 func (r *Resolver) Payment() generated.PaymentResolver { return &paymentResolver{r} }
 
+// PaymentMethod returns generated.PaymentMethodResolver implementation.
+func (r *Resolver) PaymentMethod() generated.PaymentMethodResolver { return &paymentMethodResolver{r} }
+
 // Price returns generated.PriceResolver implementation.
 func (r *Resolver) Price() generated.PriceResolver { return &priceResolver{r} }
 
@@ -62,17 +65,18 @@ func (r *Resolver) Promotion() generated.PromotionResolver { return &promotionRe
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 type (
-	accountResolver      struct{ *Resolver }
-	billingGroupResolver struct{ *Resolver }
-	coinChargeResolver   struct{ *Resolver }
-	contractResolver     struct{ *Resolver }
-	couponResolver       struct{ *Resolver }
-	creditResolver       struct{ *Resolver }
-	creditEntryResolver  struct{ *Resolver }
-	discountResolver     struct{ *Resolver }
-	invoiceResolver      struct{ *Resolver }
-	paymentResolver      struct{ *Resolver }
-	priceResolver        struct{ *Resolver }
-	promotionResolver    struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
+	accountResolver       struct{ *Resolver }
+	billingGroupResolver  struct{ *Resolver }
+	coinChargeResolver    struct{ *Resolver }
+	contractResolver      struct{ *Resolver }
+	couponResolver        struct{ *Resolver }
+	creditResolver        struct{ *Resolver }
+	creditEntryResolver   struct{ *Resolver }
+	discountResolver      struct{ *Resolver }
+	invoiceResolver       struct{ *Resolver }
+	paymentResolver       struct{ *Resolver }
+	paymentMethodResolver struct{ *Resolver }
+	priceResolver         struct{ *Resolver }
+	promotionResolver     struct{ *Resolver }
+	queryResolver         struct{ *Resolver }
 )

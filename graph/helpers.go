@@ -183,3 +183,12 @@ func runJobsPayload(at time.Time, res billing.JobResult) *model.RunBillingJobsPa
 	}
 	return out
 }
+
+// diskUnit is the display unit of a channel service's disk usage; GB when
+// it used none (what channel disk is priced in).
+func diskUnit(u string) string {
+	if u == "" {
+		return "GB"
+	}
+	return u
+}

@@ -12,6 +12,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
+	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/payment"
 	"github.com/cloudbill/cloudbill/ent/paymentallocation"
@@ -285,6 +286,24 @@ func (r *paymentResolver) ReceiptURL(ctx context.Context, obj *ent.Payment, lang
 	}
 	url, _ := r.Docs.URL(documents.Link{Kind: documents.DocReceipt, BillingGroupID: obj.BillingGroupID, Ref: obj.ID, Lang: lang(language)}, r.Clock.Now())
 	return &url, nil
+}
+
+// VirtualAccount is the resolver for the virtualAccount field.
+func (r *paymentMethodResolver) VirtualAccount(ctx context.Context, obj *ent.PaymentMethod) (*model.VirtualAccount, error) {
+	if obj.Type != paymentmethod.TypeDIRECT_DEPOSIT {
+		return nil, nil
+	}
+	owner, err := r.Client.Account.Get(ctx, obj.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	amount, currency, due, err := r.engine().VirtualAccountDue(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	va := documents.VirtualAccountOf(obj)
+	return &model.VirtualAccount{BankCode: va.BankCode, BankName: locale.Bank(locale.Of(owner), va.BankCode),
+		AccountNumber: va.Number, HolderName: va.Holder, AmountDue: money(amount, currency), DueAt: due}, nil
 }
 
 // PaymentUpdated is the resolver for the paymentUpdated field.

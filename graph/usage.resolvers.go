@@ -47,7 +47,8 @@ func (r *billingGroupResolver) ChannelUsage(ctx context.Context, obj *ent.Billin
 			Services: make([]*model.ChannelServiceUsage, len(c.Services))}
 		for j, s := range c.Services {
 			cu.Services[j] = &model.ChannelServiceUsage{ServiceCode: s.ServiceCode, ServiceName: s.ServiceName,
-				APICalls: scalarsDecimal(s.APICalls.String()), DiskUsage: scalarsDecimal(s.DiskBytes.String()),
+				APICalls: scalarsDecimal(s.APICalls.String()), DiskUsage: scalarsDecimal(s.DiskUsage.String()),
+				DiskUsageBytes: scalarsDecimal(s.DiskBytes.String()), DiskUsageUnit: diskUnit(s.DiskUnit),
 				Amount: money(s.Amount, c.Currency)}
 		}
 		out[i] = cu

@@ -56,6 +56,7 @@ type ResolverRoot interface {
 	InvoiceLine() InvoiceLineResolver
 	Mutation() MutationResolver
 	Payment() PaymentResolver
+	PaymentMethod() PaymentMethodResolver
 	Price() PriceResolver
 	Promotion() PromotionResolver
 	Query() QueryResolver
@@ -255,11 +256,13 @@ type ComplexityRoot struct {
 	}
 
 	ChannelServiceUsage struct {
-		APICalls    func(childComplexity int) int
-		Amount      func(childComplexity int) int
-		DiskUsage   func(childComplexity int) int
-		ServiceCode func(childComplexity int) int
-		ServiceName func(childComplexity int) int
+		APICalls       func(childComplexity int) int
+		Amount         func(childComplexity int) int
+		DiskUsage      func(childComplexity int) int
+		DiskUsageBytes func(childComplexity int) int
+		DiskUsageUnit  func(childComplexity int) int
+		ServiceCode    func(childComplexity int) int
+		ServiceName    func(childComplexity int) int
 	}
 
 	ChannelUsage struct {
@@ -670,17 +673,18 @@ type ComplexityRoot struct {
 	}
 
 	PaymentMethod struct {
-		BankCode    func(childComplexity int) int
-		Brand       func(childComplexity int) int
-		ConsentedAt func(childComplexity int) int
-		Corporate   func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		HolderName  func(childComplexity int) int
-		ID          func(childComplexity int) int
-		IsDefault   func(childComplexity int) int
-		Last4       func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Type        func(childComplexity int) int
+		BankCode       func(childComplexity int) int
+		Brand          func(childComplexity int) int
+		ConsentedAt    func(childComplexity int) int
+		Corporate      func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		HolderName     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		IsDefault      func(childComplexity int) int
+		Last4          func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Type           func(childComplexity int) int
+		VirtualAccount func(childComplexity int) int
 	}
 
 	PaymentMethodConnection struct {
@@ -905,6 +909,15 @@ type ComplexityRoot struct {
 		Organization  func(childComplexity int) int
 		Roles         func(childComplexity int) int
 	}
+
+	VirtualAccount struct {
+		AccountNumber func(childComplexity int) int
+		AmountDue     func(childComplexity int) int
+		BankCode      func(childComplexity int) int
+		BankName      func(childComplexity int) int
+		DueAt         func(childComplexity int) int
+		HolderName    func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -1076,6 +1089,9 @@ type PaymentResolver interface {
 	TaxAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error)
 	Invoices(ctx context.Context, obj *ent.Payment) ([]*ent.Invoice, error)
 	ReceiptURL(ctx context.Context, obj *ent.Payment, language *model.Language) (*string, error)
+}
+type PaymentMethodResolver interface {
+	VirtualAccount(ctx context.Context, obj *ent.PaymentMethod) (*model.VirtualAccount, error)
 }
 type PriceResolver interface {
 	UnitPrice(ctx context.Context, obj *ent.Price) (*model.Money, error)
@@ -1939,6 +1955,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChannelServiceUsage.DiskUsage(childComplexity), true
+	case "ChannelServiceUsage.diskUsageBytes":
+		if e.ComplexityRoot.ChannelServiceUsage.DiskUsageBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelServiceUsage.DiskUsageBytes(childComplexity), true
+	case "ChannelServiceUsage.diskUsageUnit":
+		if e.ComplexityRoot.ChannelServiceUsage.DiskUsageUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelServiceUsage.DiskUsageUnit(childComplexity), true
 	case "ChannelServiceUsage.serviceCode":
 		if e.ComplexityRoot.ChannelServiceUsage.ServiceCode == nil {
 			break
@@ -3855,6 +3883,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaymentMethod.Type(childComplexity), true
+	case "PaymentMethod.virtualAccount":
+		if e.ComplexityRoot.PaymentMethod.VirtualAccount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.VirtualAccount(childComplexity), true
 
 	case "PaymentMethodConnection.edges":
 		if e.ComplexityRoot.PaymentMethodConnection.Edges == nil {
@@ -4666,6 +4700,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Roles(childComplexity), true
+
+	case "VirtualAccount.accountNumber":
+		if e.ComplexityRoot.VirtualAccount.AccountNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VirtualAccount.AccountNumber(childComplexity), true
+	case "VirtualAccount.amountDue":
+		if e.ComplexityRoot.VirtualAccount.AmountDue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VirtualAccount.AmountDue(childComplexity), true
+	case "VirtualAccount.bankCode":
+		if e.ComplexityRoot.VirtualAccount.BankCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VirtualAccount.BankCode(childComplexity), true
+	case "VirtualAccount.bankName":
+		if e.ComplexityRoot.VirtualAccount.BankName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VirtualAccount.BankName(childComplexity), true
+	case "VirtualAccount.dueAt":
+		if e.ComplexityRoot.VirtualAccount.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VirtualAccount.DueAt(childComplexity), true
+	case "VirtualAccount.holderName":
+		if e.ComplexityRoot.VirtualAccount.HolderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VirtualAccount.HolderName(childComplexity), true
 
 	}
 	return 0, false
@@ -8630,6 +8701,27 @@ enum TaxInvoiceExportFormat {
   JSON
   CSV
 }
+
+extend type PaymentMethod {
+  "For DIRECT_DEPOSIT: the dedicated virtual account to deposit into and what is due (R-41); null for other methods."
+  virtualAccount: VirtualAccount @goField(forceResolver: true)
+}
+
+"A direct-deposit customer's dedicated virtual account (R-41)."
+type VirtualAccount {
+  "The bank's 3-digit code, e.g. 088."
+  bankCode: String!
+  "The bank's name in the reader's language, e.g. 신한은행."
+  bankName: String!
+  "The full account number to deposit into."
+  accountNumber: String!
+  "The holder name the depositor's bank shows (예금주)."
+  holderName: String!
+  "What the organization's unpaid invoices add up to; a deposit pays the oldest first."
+  amountDue: Money!
+  "When the oldest unpaid invoice turns outstanding unless a deposit covers it; null when nothing is due."
+  dueAt: DateTime
+}
 `, BuiltIn: false},
 	{Name: "../schema/search.graphqls", Input: `# Operators find customers.
 
@@ -8675,8 +8767,12 @@ type ChannelServiceUsage {
   serviceCode: String!
   serviceName: String!
   apiCalls: Decimal!
-  "Disk usage in the metric's unit."
+  "Disk usage in diskUsageUnit, for display."
   diskUsage: Decimal!
+  "Disk usage in bytes (R-18); binary units: 1 GB = 1024³ bytes."
+  diskUsageBytes: Decimal!
+  "The unit of diskUsage: B, KB, MB, GB or TB (GB when the service used no disk)."
+  diskUsageUnit: String!
   amount: Money!
 }
 
@@ -9129,6 +9225,10 @@ func (ec *executionContext) childFields_ChannelServiceUsage(ctx context.Context,
 		return ec.fieldContext_ChannelServiceUsage_apiCalls(ctx, field)
 	case "diskUsage":
 		return ec.fieldContext_ChannelServiceUsage_diskUsage(ctx, field)
+	case "diskUsageBytes":
+		return ec.fieldContext_ChannelServiceUsage_diskUsageBytes(ctx, field)
+	case "diskUsageUnit":
+		return ec.fieldContext_ChannelServiceUsage_diskUsageUnit(ctx, field)
 	case "amount":
 		return ec.fieldContext_ChannelServiceUsage_amount(ctx, field)
 	}
@@ -9817,6 +9917,8 @@ func (ec *executionContext) childFields_PaymentMethod(ctx context.Context, field
 		return ec.fieldContext_PaymentMethod_status(ctx, field)
 	case "consentedAt":
 		return ec.fieldContext_PaymentMethod_consentedAt(ctx, field)
+	case "virtualAccount":
+		return ec.fieldContext_PaymentMethod_virtualAccount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentMethod", field.Name)
 }
@@ -10181,6 +10283,24 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_billingGroups(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_VirtualAccount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bankCode":
+		return ec.fieldContext_VirtualAccount_bankCode(ctx, field)
+	case "bankName":
+		return ec.fieldContext_VirtualAccount_bankName(ctx, field)
+	case "accountNumber":
+		return ec.fieldContext_VirtualAccount_accountNumber(ctx, field)
+	case "holderName":
+		return ec.fieldContext_VirtualAccount_holderName(ctx, field)
+	case "amountDue":
+		return ec.fieldContext_VirtualAccount_amountDue(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_VirtualAccount_dueAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VirtualAccount", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14959,6 +15079,52 @@ func (ec *executionContext) _ChannelServiceUsage_diskUsage(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_ChannelServiceUsage_diskUsage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChannelServiceUsage", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ChannelServiceUsage_diskUsageBytes(ctx context.Context, field graphql.CollectedField, obj *model.ChannelServiceUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelServiceUsage_diskUsageBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiskUsageBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalars.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelServiceUsage_diskUsageBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelServiceUsage", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _ChannelServiceUsage_diskUsageUnit(ctx context.Context, field graphql.CollectedField, obj *model.ChannelServiceUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelServiceUsage_diskUsageUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiskUsageUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelServiceUsage_diskUsageUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelServiceUsage", field, false, false, "String")
 }
 
 func (ec *executionContext) _ChannelServiceUsage_amount(ctx context.Context, field graphql.CollectedField, obj *model.ChannelServiceUsage) (ret graphql.Marshaler) {
@@ -23122,6 +23288,38 @@ func (ec *executionContext) fieldContext_PaymentMethod_consentedAt(_ context.Con
 	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "Time")
 }
 
+func (ec *executionContext) _PaymentMethod_virtualAccount(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_virtualAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentMethod().VirtualAccount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VirtualAccount) graphql.Marshaler {
+			return ec.marshalOVirtualAccount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐVirtualAccount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_virtualAccount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentMethod",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VirtualAccount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PaymentMethodConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.PaymentMethodConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26612,6 +26810,153 @@ func (ec *executionContext) fieldContext_Viewer_billingGroups(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _VirtualAccount_bankCode(ctx context.Context, field graphql.CollectedField, obj *model.VirtualAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VirtualAccount_bankCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BankCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VirtualAccount_bankCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VirtualAccount", field, false, false, "String")
+}
+
+func (ec *executionContext) _VirtualAccount_bankName(ctx context.Context, field graphql.CollectedField, obj *model.VirtualAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VirtualAccount_bankName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BankName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VirtualAccount_bankName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VirtualAccount", field, false, false, "String")
+}
+
+func (ec *executionContext) _VirtualAccount_accountNumber(ctx context.Context, field graphql.CollectedField, obj *model.VirtualAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VirtualAccount_accountNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccountNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VirtualAccount_accountNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VirtualAccount", field, false, false, "String")
+}
+
+func (ec *executionContext) _VirtualAccount_holderName(ctx context.Context, field graphql.CollectedField, obj *model.VirtualAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VirtualAccount_holderName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VirtualAccount_holderName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VirtualAccount", field, false, false, "String")
+}
+
+func (ec *executionContext) _VirtualAccount_amountDue(ctx context.Context, field graphql.CollectedField, obj *model.VirtualAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VirtualAccount_amountDue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountDue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VirtualAccount_amountDue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VirtualAccount",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VirtualAccount_dueAt(ctx context.Context, field graphql.CollectedField, obj *model.VirtualAccount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VirtualAccount_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VirtualAccount_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VirtualAccount", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -41059,6 +41404,16 @@ func (ec *executionContext) _ChannelServiceUsage(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "diskUsageBytes":
+			out.Values[i] = ec._ChannelServiceUsage_diskUsageBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "diskUsageUnit":
+			out.Values[i] = ec._ChannelServiceUsage_diskUsageUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "amount":
 			out.Values[i] = ec._ChannelServiceUsage_amount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -43936,58 +44291,64 @@ func (ec *executionContext) _PaymentMethod(ctx context.Context, sel ast.Selectio
 		case "id":
 			out.Values[i] = ec._PaymentMethod_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._PaymentMethod_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "type":
 			out.Values[i] = ec._PaymentMethod_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "brand":
 			out.Values[i] = ec._PaymentMethod_brand(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "last4":
 			out.Values[i] = ec._PaymentMethod_last4(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "bankCode":
 			out.Values[i] = ec._PaymentMethod_bankCode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "holderName":
 			out.Values[i] = ec._PaymentMethod_holderName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "corporate":
 			out.Values[i] = ec._PaymentMethod_corporate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "isDefault":
 			out.Values[i] = ec._PaymentMethod_isDefault(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._PaymentMethod_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "consentedAt":
 			out.Values[i] = ec._PaymentMethod_consentedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "virtualAccount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentMethod_virtualAccount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -45578,6 +45939,64 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_billingGroups(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var virtualAccountImplementors = []string{"VirtualAccount"}
+
+func (ec *executionContext) _VirtualAccount(ctx context.Context, sel ast.SelectionSet, obj *model.VirtualAccount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, virtualAccountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VirtualAccount")
+		case "bankCode":
+			out.Values[i] = ec._VirtualAccount_bankCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bankName":
+			out.Values[i] = ec._VirtualAccount_bankName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountNumber":
+			out.Values[i] = ec._VirtualAccount_accountNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "holderName":
+			out.Values[i] = ec._VirtualAccount_holderName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountDue":
+			out.Values[i] = ec._VirtualAccount_amountDue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dueAt":
+			out.Values[i] = ec._VirtualAccount_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -50211,6 +50630,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOVirtualAccount2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐVirtualAccount(ctx context.Context, sel ast.SelectionSet, v *model.VirtualAccount) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._VirtualAccount(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

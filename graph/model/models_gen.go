@@ -136,9 +136,13 @@ type ChannelServiceUsage struct {
 	ServiceCode string          `json:"serviceCode"`
 	ServiceName string          `json:"serviceName"`
 	APICalls    scalars.Decimal `json:"apiCalls"`
-	// Disk usage in the metric's unit.
+	// Disk usage in diskUsageUnit, for display.
 	DiskUsage scalars.Decimal `json:"diskUsage"`
-	Amount    *Money          `json:"amount"`
+	// Disk usage in bytes (R-18); binary units: 1 GB = 1024³ bytes.
+	DiskUsageBytes scalars.Decimal `json:"diskUsageBytes"`
+	// The unit of diskUsage: B, KB, MB, GB or TB (GB when the service used no disk).
+	DiskUsageUnit string `json:"diskUsageUnit"`
+	Amount        *Money `json:"amount"`
 }
 
 // One channel's month (R-18).
@@ -621,6 +625,22 @@ type Viewer struct {
 	Organization *ent.Organization `json:"organization,omitempty"`
 	// The billing groups the caller may see (R-04).
 	BillingGroups []*ent.BillingGroup `json:"billingGroups"`
+}
+
+// A direct-deposit customer's dedicated virtual account (R-41).
+type VirtualAccount struct {
+	// The bank's 3-digit code, e.g. 088.
+	BankCode string `json:"bankCode"`
+	// The bank's name in the reader's language, e.g. 신한은행.
+	BankName string `json:"bankName"`
+	// The full account number to deposit into.
+	AccountNumber string `json:"accountNumber"`
+	// The holder name the depositor's bank shows (예금주).
+	HolderName string `json:"holderName"`
+	// What the organization's unpaid invoices add up to; a deposit pays the oldest first.
+	AmountDue *Money `json:"amountDue"`
+	// When the oldest unpaid invoice turns outstanding unless a deposit covers it; null when nothing is due.
+	DueAt *time.Time `json:"dueAt,omitempty"`
 }
 
 type BillingGroupRole string
