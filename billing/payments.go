@@ -195,6 +195,11 @@ func (e *Engine) settleAt(ctx context.Context, paymentID string, res ChargeResul
 				return err
 			}
 		}
+		if res.Succeeded {
+			if err := e.issueCashReceipt(ctx, tx, out, now); err != nil {
+				return err
+			}
+		}
 		return e.notifySettled(ctx, tx, out, res.Succeeded, now)
 	})
 	if err == nil {
@@ -707,6 +712,9 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 			}
 		}
 		out = p
+		if err := e.issueCashReceipt(ctx, tx, p, now); err != nil {
+			return err
+		}
 		return e.notify(ctx, tx, m.OrgID, TopicPaymentSucceeded, map[string]any{"paymentId": p.ID, "receiptId": p.ReceiptID,
 			"amount": FormatMinor(amount, p.Currency), "currency": p.Currency, "kind": "DEPOSIT"})
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
 	"github.com/cloudbill/cloudbill/ent/payment"
 	"github.com/cloudbill/cloudbill/ent/paymentallocation"
 	"github.com/cloudbill/cloudbill/ent/paymentmethod"
@@ -77,6 +78,35 @@ func (r *invoiceResolver) Payments(ctx context.Context, obj *ent.Invoice) ([]*en
 		return []*ent.Payment{}, err
 	}
 	return r.Client.Payment.Query().Where(payment.IDIn(ids...)).Order(ent.Asc(payment.FieldCreatedAt)).All(ctx)
+}
+
+// Type is the resolver for the type field.
+func (r *issuedCashReceiptResolver) Type(ctx context.Context, obj *ent.IssuedCashReceipt) (model.CashReceiptType, error) {
+	return model.CashReceiptType(obj.Type), nil
+}
+
+// SupplyAmount is the resolver for the supplyAmount field.
+func (r *issuedCashReceiptResolver) SupplyAmount(ctx context.Context, obj *ent.IssuedCashReceipt) (*model.Money, error) {
+	return money(obj.SupplyAmount, obj.Currency), nil
+}
+
+// TaxAmount is the resolver for the taxAmount field.
+func (r *issuedCashReceiptResolver) TaxAmount(ctx context.Context, obj *ent.IssuedCashReceipt) (*model.Money, error) {
+	return money(obj.TaxAmount, obj.Currency), nil
+}
+
+// TotalAmount is the resolver for the totalAmount field.
+func (r *issuedCashReceiptResolver) TotalAmount(ctx context.Context, obj *ent.IssuedCashReceipt) (*model.Money, error) {
+	return money(obj.SupplyAmount+obj.TaxAmount, obj.Currency), nil
+}
+
+// DocumentURL is the resolver for the documentUrl field.
+func (r *issuedCashReceiptResolver) DocumentURL(ctx context.Context, obj *ent.IssuedCashReceipt, language *model.Language) (*string, error) {
+	if obj.BillingGroupID == "" {
+		return nil, nil // a payment of no billing group: no link to sign it by
+	}
+	url, _ := r.Docs.URL(documents.Link{Kind: documents.DocCashReceipt, BillingGroupID: obj.BillingGroupID, Ref: obj.PaymentID, Lang: lang(language)}, r.Clock.Now())
+	return &url, nil
 }
 
 // RegisterPaymentMethod is the resolver for the registerPaymentMethod field.
@@ -288,6 +318,15 @@ func (r *paymentResolver) ReceiptURL(ctx context.Context, obj *ent.Payment, lang
 	return &url, nil
 }
 
+// CashReceipt is the resolver for the cashReceipt field.
+func (r *paymentResolver) CashReceipt(ctx context.Context, obj *ent.Payment) (*ent.IssuedCashReceipt, error) {
+	c, err := r.Client.IssuedCashReceipt.Query().Where(issuedcashreceipt.PaymentID(obj.ID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil
+	}
+	return c, err
+}
+
 // VirtualAccount is the resolver for the virtualAccount field.
 func (r *paymentMethodResolver) VirtualAccount(ctx context.Context, obj *ent.PaymentMethod) (*model.VirtualAccount, error) {
 	if obj.Type != paymentmethod.TypeDIRECT_DEPOSIT {
@@ -363,6 +402,11 @@ func (r *taxInvoiceResolver) ExportURL(ctx context.Context, obj *ent.TaxInvoice,
 	return url, nil
 }
 
+// IssuedCashReceipt returns generated.IssuedCashReceiptResolver implementation.
+func (r *Resolver) IssuedCashReceipt() generated.IssuedCashReceiptResolver {
+	return &issuedCashReceiptResolver{r}
+}
+
 // Subscription returns generated.SubscriptionResolver implementation.
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
@@ -370,6 +414,7 @@ func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subsc
 func (r *Resolver) TaxInvoice() generated.TaxInvoiceResolver { return &taxInvoiceResolver{r} }
 
 type (
-	subscriptionResolver struct{ *Resolver }
-	taxInvoiceResolver   struct{ *Resolver }
+	issuedCashReceiptResolver struct{ *Resolver }
+	subscriptionResolver      struct{ *Resolver }
+	taxInvoiceResolver        struct{ *Resolver }
 )

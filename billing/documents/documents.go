@@ -122,13 +122,17 @@ func (r *Renderer) Render(ctx context.Context, l Link) (File, error) {
 		return r.monthly(ctx, l, bg, m)
 	case DocTaxInvoice, DocTaxInvoiceJSON, DocTaxInvoiceCSV:
 		return r.taxInvoiceFile(ctx, l, bg)
-	case DocReceipt:
+	case DocReceipt, DocCashReceipt:
 		p, err := r.Engine.Client.Payment.Get(ctx, l.Ref)
 		if ent.IsNotFound(err) || (err == nil && p.BillingGroupID != bg.ID) {
 			return File{}, ErrNotFound
 		}
 		if err != nil {
 			return File{}, err
+		}
+		if l.Kind == DocCashReceipt {
+			body, err := r.CashReceiptPDF(ctx, p, l.Lang)
+			return File{body, pdfType, "cash-receipt-" + p.ReceiptID + ".pdf"}, err
 		}
 		body, err := r.ReceiptPDF(ctx, p, l.Lang)
 		return File{body, pdfType, "receipt-" + p.ReceiptID + ".pdf"}, err

@@ -54,6 +54,7 @@ type ResolverRoot interface {
 	Discount() DiscountResolver
 	Invoice() InvoiceResolver
 	InvoiceLine() InvoiceLineResolver
+	IssuedCashReceipt() IssuedCashReceiptResolver
 	Mutation() MutationResolver
 	Payment() PaymentResolver
 	PaymentMethod() PaymentMethodResolver
@@ -563,6 +564,17 @@ type ComplexityRoot struct {
 		UsedAmount       func(childComplexity int) int
 	}
 
+	IssuedCashReceipt struct {
+		DocumentURL  func(childComplexity int, language *model.Language) int
+		ID           func(childComplexity int) int
+		Identifier   func(childComplexity int) int
+		IssuedAt     func(childComplexity int) int
+		SupplyAmount func(childComplexity int) int
+		TaxAmount    func(childComplexity int) int
+		TotalAmount  func(childComplexity int) int
+		Type         func(childComplexity int) int
+	}
+
 	Money struct {
 		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
@@ -644,6 +656,7 @@ type ComplexityRoot struct {
 		Amount           func(childComplexity int) int
 		BilledAt         func(childComplexity int) int
 		BillingGroup     func(childComplexity int) int
+		CashReceipt      func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
 		CreditAmount     func(childComplexity int) int
 		DeterminedAmount func(childComplexity int) int
@@ -1032,6 +1045,15 @@ type InvoiceLineResolver interface {
 	CreditAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error)
 	DeterminedAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error)
 }
+type IssuedCashReceiptResolver interface {
+	Type(ctx context.Context, obj *ent.IssuedCashReceipt) (model.CashReceiptType, error)
+
+	SupplyAmount(ctx context.Context, obj *ent.IssuedCashReceipt) (*model.Money, error)
+	TaxAmount(ctx context.Context, obj *ent.IssuedCashReceipt) (*model.Money, error)
+	TotalAmount(ctx context.Context, obj *ent.IssuedCashReceipt) (*model.Money, error)
+
+	DocumentURL(ctx context.Context, obj *ent.IssuedCashReceipt, language *model.Language) (*string, error)
+}
 type MutationResolver interface {
 	SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error)
 	Login(ctx context.Context, input model.LoginInput) (*model.AuthPayload, error)
@@ -1089,6 +1111,7 @@ type PaymentResolver interface {
 	TaxAmount(ctx context.Context, obj *ent.Payment) (*model.Money, error)
 	Invoices(ctx context.Context, obj *ent.Payment) ([]*ent.Invoice, error)
 	ReceiptURL(ctx context.Context, obj *ent.Payment, language *model.Language) (*string, error)
+	CashReceipt(ctx context.Context, obj *ent.Payment) (*ent.IssuedCashReceipt, error)
 }
 type PaymentMethodResolver interface {
 	VirtualAccount(ctx context.Context, obj *ent.PaymentMethod) (*model.VirtualAccount, error)
@@ -3091,6 +3114,60 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvoiceLine.UsedAmount(childComplexity), true
 
+	case "IssuedCashReceipt.documentUrl":
+		if e.ComplexityRoot.IssuedCashReceipt.DocumentURL == nil {
+			break
+		}
+
+		args, err := ec.field_IssuedCashReceipt_documentUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.DocumentURL(childComplexity, args["language"].(*model.Language)), true
+	case "IssuedCashReceipt.id":
+		if e.ComplexityRoot.IssuedCashReceipt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.ID(childComplexity), true
+	case "IssuedCashReceipt.identifier":
+		if e.ComplexityRoot.IssuedCashReceipt.Identifier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.Identifier(childComplexity), true
+	case "IssuedCashReceipt.issuedAt":
+		if e.ComplexityRoot.IssuedCashReceipt.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.IssuedAt(childComplexity), true
+	case "IssuedCashReceipt.supplyAmount":
+		if e.ComplexityRoot.IssuedCashReceipt.SupplyAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.SupplyAmount(childComplexity), true
+	case "IssuedCashReceipt.taxAmount":
+		if e.ComplexityRoot.IssuedCashReceipt.TaxAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.TaxAmount(childComplexity), true
+	case "IssuedCashReceipt.totalAmount":
+		if e.ComplexityRoot.IssuedCashReceipt.TotalAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.TotalAmount(childComplexity), true
+	case "IssuedCashReceipt.type":
+		if e.ComplexityRoot.IssuedCashReceipt.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.Type(childComplexity), true
+
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
 			break
@@ -3689,6 +3766,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.BillingGroup(childComplexity), true
+	case "Payment.cashReceipt":
+		if e.ComplexityRoot.Payment.CashReceipt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.CashReceipt(childComplexity), true
 	case "Payment.createdAt":
 		if e.ComplexityRoot.Payment.CreatedAt == nil {
 			break
@@ -8722,6 +8805,28 @@ type VirtualAccount {
   "When the oldest unpaid invoice turns outstanding unless a deposit covers it; null when nothing is due."
   dueAt: DateTime
 }
+
+extend type Payment {
+  "The cash receipt issued for this payment (R-46): individuals who applied, paying by bank transfer or deposit; null otherwise."
+  cashReceipt: IssuedCashReceipt @goField(forceResolver: true)
+}
+
+"A cash receipt issued for a payment (현금영수증, R-46), to the identifier as it was then."
+type IssuedCashReceipt {
+  "The receipt's number."
+  id: ID!
+  type: CashReceiptType! @goField(forceResolver: true)
+  "Masked: only the last four digits."
+  identifier: String!
+  "The paid amount's supply value (공급가액)."
+  supplyAmount: Money! @goField(forceResolver: true)
+  "Its VAT (부가세); supply value + VAT = the amount paid."
+  taxAmount: Money! @goField(forceResolver: true)
+  totalAmount: Money! @goField(forceResolver: true)
+  issuedAt: DateTime!
+  "A short-lived signed link to the cash receipt confirmation PDF, in the payer's language unless asked."
+  documentUrl(language: Language): String @goField(forceResolver: true)
+}
 `, BuiltIn: false},
 	{Name: "../schema/search.graphqls", Input: `# Operators find customers.
 
@@ -9771,6 +9876,28 @@ func (ec *executionContext) childFields_InvoiceLine(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceLine", field.Name)
 }
 
+func (ec *executionContext) childFields_IssuedCashReceipt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_IssuedCashReceipt_id(ctx, field)
+	case "type":
+		return ec.fieldContext_IssuedCashReceipt_type(ctx, field)
+	case "identifier":
+		return ec.fieldContext_IssuedCashReceipt_identifier(ctx, field)
+	case "supplyAmount":
+		return ec.fieldContext_IssuedCashReceipt_supplyAmount(ctx, field)
+	case "taxAmount":
+		return ec.fieldContext_IssuedCashReceipt_taxAmount(ctx, field)
+	case "totalAmount":
+		return ec.fieldContext_IssuedCashReceipt_totalAmount(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_IssuedCashReceipt_issuedAt(ctx, field)
+	case "documentUrl":
+		return ec.fieldContext_IssuedCashReceipt_documentUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IssuedCashReceipt", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amount":
@@ -9867,6 +9994,8 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_invoices(ctx, field)
 	case "receiptUrl":
 		return ec.fieldContext_Payment_receiptUrl(ctx, field)
+	case "cashReceipt":
+		return ec.fieldContext_Payment_cashReceipt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
 }
@@ -10716,6 +10845,20 @@ func (ec *executionContext) field_Credit_history_args(ctx context.Context, rawAr
 }
 
 func (ec *executionContext) field_Invoice_documentUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
+		func(ctx context.Context, v any) (*model.Language, error) {
+			return ec.unmarshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["language"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_IssuedCashReceipt_documentUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
@@ -20078,6 +20221,238 @@ func (ec *executionContext) fieldContext_InvoiceLine_determinedAmount(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _IssuedCashReceipt_id(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IssuedCashReceipt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _IssuedCashReceipt_type(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IssuedCashReceipt().Type(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CashReceiptType) graphql.Marshaler {
+			return ec.marshalNCashReceiptType2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCashReceiptType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IssuedCashReceipt", field, true, true, "CashReceiptType")
+}
+
+func (ec *executionContext) _IssuedCashReceipt_identifier(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_identifier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Identifier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_identifier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IssuedCashReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _IssuedCashReceipt_supplyAmount(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_supplyAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IssuedCashReceipt().SupplyAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_supplyAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IssuedCashReceipt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IssuedCashReceipt_taxAmount(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_taxAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IssuedCashReceipt().TaxAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_taxAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IssuedCashReceipt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IssuedCashReceipt_totalAmount(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_totalAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IssuedCashReceipt().TotalAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_totalAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IssuedCashReceipt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IssuedCashReceipt_issuedAt(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IssuedCashReceipt", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _IssuedCashReceipt_documentUrl(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_documentUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.IssuedCashReceipt().DocumentURL(ctx, obj, fc.Args["language"].(*model.Language))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_documentUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IssuedCashReceipt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_IssuedCashReceipt_documentUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22889,6 +23264,38 @@ func (ec *executionContext) fieldContext_Payment_receiptUrl(ctx context.Context,
 	if fc.Args, err = ec.field_Payment_receiptUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_cashReceipt(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_cashReceipt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().CashReceipt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.IssuedCashReceipt) graphql.Marshaler {
+			return ec.marshalOIssuedCashReceipt2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐIssuedCashReceipt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_cashReceipt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IssuedCashReceipt(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -43508,6 +43915,79 @@ func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var issuedCashReceiptImplementors = []string{"IssuedCashReceipt"}
+
+func (ec *executionContext) _IssuedCashReceipt(ctx context.Context, sel ast.SelectionSet, obj *ent.IssuedCashReceipt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, issuedCashReceiptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IssuedCashReceipt")
+		case "id":
+			out.Values[i] = ec._IssuedCashReceipt_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IssuedCashReceipt_type(ctx, field, obj)
+				})
+		case "identifier":
+			out.Values[i] = ec._IssuedCashReceipt_identifier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "supplyAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IssuedCashReceipt_supplyAmount(ctx, field, obj)
+				})
+		case "taxAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IssuedCashReceipt_taxAmount(ctx, field, obj)
+				})
+		case "totalAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IssuedCashReceipt_totalAmount(ctx, field, obj)
+				})
+		case "issuedAt":
+			out.Values[i] = ec._IssuedCashReceipt_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "documentUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IssuedCashReceipt_documentUrl(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moneyImplementors = []string{"Money"}
 
 func (ec *executionContext) _Money(ctx context.Context, sel ast.SelectionSet, obj *model.Money) graphql.Marshaler {
@@ -44178,6 +44658,12 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Payment_receiptUrl(ctx, field, obj)
+				})
+		case "cashReceipt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_cashReceipt(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -49802,6 +50288,13 @@ func (ec *executionContext) unmarshalOInvoiceWhereInput2ᚖgithubᚗcomᚋcloudb
 	}
 	res, err := ec.unmarshalInputInvoiceWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOIssuedCashReceipt2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐIssuedCashReceipt(ctx context.Context, sel ast.SelectionSet, v *ent.IssuedCashReceipt) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._IssuedCashReceipt(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx context.Context, v any) (*model.Language, error) {
