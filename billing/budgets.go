@@ -308,7 +308,7 @@ func (e *Engine) fire(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAl
 			// Amounts in major units, as every notice's payload gives them.
 			"budgetAmount": FormatMinor(a.Amount, a.Currency), "spentAmount": FormatMinor(spent, a.Currency),
 			"forecastAmount": FormatMinor(forecast, a.Currency),
-			"crossedAt": e.Clock.Now().UTC().Format(time.RFC3339),
+			"crossedAt":      e.Clock.Now().UTC().Format(time.RFC3339),
 		})
 	})
 	if IsUniqueViolation(err) {
