@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,10 +63,15 @@ func newEnvConfigured(t *testing.T, db *store.DB, clock *billing.FixedClock, set
 	if set != nil {
 		set(cfg)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The server's errors go to the test's log: shown when it fails (an
+	// INTERNAL answer says only its request id).
+	tw := &testLogWriter{t: t}
+	t.Cleanup(tw.stop)
+	var out io.Writer = tw
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		out = os.Stderr
 	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.WithDB(cfg, db, log)
 	if err != nil {
 		t.Fatal(err)
@@ -223,4 +229,27 @@ func (e *env) grant(masterToken, bg, accountID, role string) {
 	e.t.Helper()
 	e.ok(masterToken, `mutation($bg: ID!, $a: ID!, $r: BillingGroupRole!) { grantBillingGroupRole(input: {billingGroupId: $bg, accountId: $a, role: $r}) { billingGroup { id } } }`,
 		map[string]any{"bg": bg, "a": accountID, "r": role})
+}
+
+// testLogWriter writes to t.Log until the test ends (goroutines of the
+// server may log after it).
+type testLogWriter struct {
+	mu   sync.Mutex
+	t    *testing.T
+	done bool
+}
+
+func (w *testLogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (w *testLogWriter) stop() {
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
 }
