@@ -92,7 +92,11 @@ func (e *Engine) RequestPhoneVerification(ctx context.Context, a *ent.Account, n
 			return err
 		}
 		if k == 0 {
-			return Throttled(PhoneCodeResend, "a code was sent less than a minute ago; wait before asking for another")
+			wait := PhoneCodeResend
+			if cur, err := tx.Account.Get(ctx, a.ID); err == nil && cur.PhoneCodeSentAt != nil {
+				wait = cur.PhoneCodeSentAt.Add(PhoneCodeResend).Sub(now)
+			}
+			return Throttled(max(wait, time.Second), "a code was sent less than a minute ago; wait before asking for another")
 		}
 		body, err := json.Marshal(map[string]any{"code": code, "minutes": int(PhoneCodeTTL / time.Minute)})
 		if err != nil {

@@ -66,9 +66,10 @@ func TestPhoneVerification(t *testing.T) {
 			if v := e.ok(master, myPhone, nil); get(v, "viewer.account.phoneNumber") != nil || get(v, "viewer.account.phoneVerifiedAt") != nil {
 				t.Fatalf("unverified number shown: %v", v)
 			}
-			// A second code within the minute is refused with a retry hint.
+			// A second code within the minute is refused with the seconds left.
+			e.at("2026-11-10T10:00:45+09:00")
 			r := e.fails("THROTTLED", master, requestPhone, map[string]any{"n": "010-1234-5678"})
-			if r.Errors[0].Extensions["retryAfterSeconds"] == nil {
+			if r.Errors[0].Extensions["retryAfterSeconds"] != 15.0 {
 				t.Errorf("throttled without retryAfterSeconds: %+v", r.Errors)
 			}
 			code := e.phoneCode("+821012345678")
