@@ -620,13 +620,14 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 		}
 		fee := LateFee(base, r.e.Policy)
 		// The fee and its notice in one transaction: told once, as charged.
+		charged := false
 		err := WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
 			k, err := tx.Invoice.Update().Where(invoice.ID(inv.ID), invoice.LateFeeMonths(inv.LateFeeMonths)).
 				AddLateFeeAmount(fee).AddLateFeeMonths(1).Save(ctx)
 			if err != nil || k == 0 {
 				return err
 			}
-			r.res.LateFees++
+			charged = true // counted once committed: a retried transaction runs this again
 			return r.e.notify(ctx, tx, inv.OrgID, TopicLateFee, map[string]any{"invoiceId": inv.ID,
 				"billingGroupId": inv.BillingGroupID, "month": inv.Month, "currency": inv.Currency,
 				"lateFee": FormatMinor(fee, inv.Currency), "unpaid": FormatMinor(base, inv.Currency),
@@ -634,6 +635,11 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 		})
 		if err != nil {
 			return err
+		}
+		if charged {
+			r.mu.Lock()
+			r.res.LateFees++
+			r.mu.Unlock()
 		}
 		if inv, err = r.e.Client.Invoice.Get(ctx, inv.ID); err != nil {
 			return err
