@@ -386,6 +386,7 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month
 		services        map[string]*ChannelServiceUsage
 		exact           map[string]decimal.Decimal
 		seenBase        map[string]bool
+		shown           map[string]decimal.Decimal // per service: bytes in its disk display unit
 	}
 	byChannel := map[string]*acc{}
 	for _, u := range usage {
@@ -394,7 +395,8 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month
 		}
 		a := byChannel[u.Channel]
 		if a == nil {
-			a = &acc{services: map[string]*ChannelServiceUsage{}, exact: map[string]decimal.Decimal{}, seenBase: map[string]bool{}}
+			a = &acc{services: map[string]*ChannelServiceUsage{}, exact: map[string]decimal.Decimal{}, seenBase: map[string]bool{},
+				shown: map[string]decimal.Decimal{}}
 			byChannel[u.Channel] = a
 		}
 		s := a.services[u.ServiceCode]
@@ -420,8 +422,8 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month
 		if strings.HasPrefix(u.Metric, "disk") {
 			unit, size := DiskUnit(u.Metric)
 			s.DiskBytes = s.DiskBytes.Add(qty.Mul(size))
-			if _, shown := DiskUnit("-" + strings.ToLower(s.DiskUnit)); s.DiskUnit == "" || size.GreaterThan(shown) {
-				s.DiskUnit = unit // several units: shown in the largest
+			if shown, ok := a.shown[u.ServiceCode]; !ok || size.GreaterThan(shown) {
+				s.DiskUnit, a.shown[u.ServiceCode] = unit, size // several units: shown in the largest
 			}
 			a.disk = a.disk.Add(fee)
 		} else {
@@ -436,9 +438,8 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month
 		cu.Total = cu.BaseFee + cu.DiskFee + cu.APIFee
 		for code, s := range a.services {
 			s.Amount = RoundHalfUp(a.exact[code], digits)
-			if s.DiskUnit != "" {
+			if size, ok := a.shown[code]; ok {
 				// Exact for one unit: quantities have 6 decimals at most.
-				_, size := DiskUnit("-" + strings.ToLower(s.DiskUnit))
 				s.DiskUsage = s.DiskBytes.DivRound(size, 6)
 			}
 			cu.Services = append(cu.Services, *s)

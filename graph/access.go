@@ -59,6 +59,16 @@ func requireAccount(ctx context.Context) (*auth.Principal, error) {
 	return p, nil
 }
 
+// signedInAccount is the caller's own account: a signed-in account's
+// session, never a partner's or an operator's token.
+func (r *Resolver) signedInAccount(ctx context.Context) (*ent.Account, error) {
+	p, err := requireAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Client.Account.Get(ctx, p.AccountID)
+}
+
 // sameOrg: operators see every tenant; everyone else only their own.
 func sameOrg(p *auth.Principal, orgID string) bool { return p.Operator || p.OrgID == orgID }
 

@@ -46,11 +46,7 @@ func (r *mutationResolver) ExportUsageDetails(ctx context.Context, input model.D
 
 // UpdateBillingProfile is the resolver for the updateBillingProfile field.
 func (r *mutationResolver) UpdateBillingProfile(ctx context.Context, input model.UpdateBillingProfileInput) (*model.AccountPayload, error) {
-	p, err := requireAccount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	acct, err := r.Client.Account.Get(ctx, p.AccountID)
+	acct, err := r.signedInAccount(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -36,11 +36,7 @@ func (r *accountResolver) PhoneVerifiedAt(ctx context.Context, obj *ent.Account)
 
 // RequestPhoneVerification is the resolver for the requestPhoneVerification field.
 func (r *mutationResolver) RequestPhoneVerification(ctx context.Context, input model.RequestPhoneVerificationInput) (*model.PhoneVerificationPayload, error) {
-	p, err := requireAccount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	a, err := r.Client.Account.Get(ctx, p.AccountID)
+	a, err := r.signedInAccount(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -53,11 +49,7 @@ func (r *mutationResolver) RequestPhoneVerification(ctx context.Context, input m
 
 // ConfirmPhoneVerification is the resolver for the confirmPhoneVerification field.
 func (r *mutationResolver) ConfirmPhoneVerification(ctx context.Context, input model.ConfirmPhoneVerificationInput) (*model.AccountPayload, error) {
-	p, err := requireAccount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	a, err := r.Client.Account.Get(ctx, p.AccountID)
+	a, err := r.signedInAccount(ctx)
 	if err != nil {
 		return nil, err
 	}

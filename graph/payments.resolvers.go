@@ -174,11 +174,7 @@ func (r *mutationResolver) PayInstantly(ctx context.Context, input model.PayInst
 
 // ApplyCashReceipt is the resolver for the applyCashReceipt field.
 func (r *mutationResolver) ApplyCashReceipt(ctx context.Context, input model.ApplyCashReceiptInput) (*model.AccountPayload, error) {
-	p, err := requireAccount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	acct, err := r.Client.Account.Get(ctx, p.AccountID)
+	acct, err := r.signedInAccount(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -191,11 +187,7 @@ func (r *mutationResolver) ApplyCashReceipt(ctx context.Context, input model.App
 
 // CancelCashReceipt is the resolver for the cancelCashReceipt field.
 func (r *mutationResolver) CancelCashReceipt(ctx context.Context) (*model.AccountPayload, error) {
-	p, err := requireAccount(ctx)
-	if err != nil {
-		return nil, err
-	}
-	acct, err := r.Client.Account.Get(ctx, p.AccountID)
+	acct, err := r.signedInAccount(ctx)
 	if err != nil {
 		return nil, err
 	}

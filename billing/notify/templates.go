@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/encoding/korean"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/locale"
 )
 
 // Message is a notice written for a person: an email's subject, its plain
@@ -357,66 +358,49 @@ var kst = time.FixedZone("KST", 9*3600)
 
 func funcs(lang string) template.FuncMap {
 	ko := lang == "KO"
+	l := locale.EN
+	if ko {
+		l = locale.KO
+	}
 	return template.FuncMap{
-		// money: "93,500원" / "KRW 93,500"; "USD 12.34" in both.
+		// money: "93,500원" / "KRW 93,500"; "USD 12.34" in both. Payloads
+		// give major units (billing.FormatMinor), locale formats minor ones.
 		"money": func(amount, currency any) (string, error) {
 			if amount == nil || currency == nil {
 				return "", errMissing
 			}
 			a, c := fmt.Sprint(amount), fmt.Sprint(currency)
-			if ko && c == "KRW" {
-				return group(a) + "원", nil
+			digits, known := billing.MinorDigits(c)
+			d, err := decimal.NewFromString(a)
+			if !known || err != nil {
+				return c + " " + a, nil
 			}
-			return c + " " + group(a), nil
+			as := locale.EN // other currencies by their code first, in both languages
+			if c == "KRW" {
+				as = l
+			}
+			return locale.Money(as, d.Shift(digits).IntPart(), c), nil
 		},
 		// month: "2026년 10월" / "October 2026".
 		"month": present(func(v any) string {
-			t, err := time.Parse("2006-01", fmt.Sprint(v))
+			m, err := billing.ParseMonth(fmt.Sprint(v))
 			if err != nil {
 				return fmt.Sprint(v)
 			}
-			if ko {
-				return fmt.Sprintf("%d년 %d월", t.Year(), t.Month())
-			}
-			return t.Format("January 2006")
+			return locale.Month(l, m)
 		}),
-		"monthShort": present(func(v any) string {
-			t, err := time.Parse("2006-01", fmt.Sprint(v))
-			if err != nil {
-				return fmt.Sprint(v)
-			}
-			if ko {
-				return fmt.Sprintf("%d월", t.Month())
-			}
-			return t.Format("Jan")
+		"monthShort": parsed("2006-01", func(t time.Time) string {
+			return l.Pick(fmt.Sprintf("%d월", t.Month()), t.Format("Jan"))
 		}),
 		// date: "2026년 11월 15일" / "15 November 2026".
-		"date": present(func(v any) string {
-			t, err := time.Parse("2006-01-02", fmt.Sprint(v))
-			if err != nil {
-				return fmt.Sprint(v)
-			}
-			if ko {
-				return fmt.Sprintf("%d년 %d월 %d일", t.Year(), t.Month(), t.Day())
-			}
-			return t.Format("2 January 2006")
+		"date": parsed("2006-01-02", func(t time.Time) string {
+			return l.Pick(fmt.Sprintf("%d년 %d월 %d일", t.Year(), t.Month(), t.Day()), t.Format("2 January 2006"))
 		}),
-		"dateShort": present(func(v any) string {
-			t, err := time.Parse("2006-01-02", fmt.Sprint(v))
-			if err != nil {
-				return fmt.Sprint(v)
-			}
-			if ko {
-				return fmt.Sprintf("%d/%d", t.Month(), t.Day())
-			}
-			return t.Format("2 Jan")
+		"dateShort": parsed("2006-01-02", func(t time.Time) string {
+			return l.Pick(fmt.Sprintf("%d/%d", t.Month(), t.Day()), t.Format("2 Jan"))
 		}),
 		// instant: an RFC 3339 time in Korea's time zone.
-		"instant": present(func(v any) string {
-			t, err := time.Parse(time.RFC3339, fmt.Sprint(v))
-			if err != nil {
-				return fmt.Sprint(v)
-			}
+		"instant": parsed(time.RFC3339, func(t time.Time) string {
 			return t.In(kst).Format("2006-01-02 15:04") + " (KST)"
 		}),
 		// percent: "0.015" → "1.5%".
@@ -428,6 +412,18 @@ func funcs(lang string) template.FuncMap {
 			return d.Shift(2).String() + "%"
 		}),
 	}
+}
+
+// parsed reads a payload's time in layout and writes it with f; a value
+// that does not parse is shown as it is.
+func parsed(layout string, f func(time.Time) string) func(any) (string, error) {
+	return present(func(v any) string {
+		t, err := time.Parse(layout, fmt.Sprint(v))
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return f(t)
+	})
 }
 
 // errMissing fails a render whose payload lacks a field the wording names:
@@ -442,25 +438,4 @@ func present(f func(any) string) func(any) (string, error) {
 		}
 		return f(v), nil
 	}
-}
-
-// group puts thousands separators in a decimal string: "-1234567.89" →
-// "-1,234,567.89".
-func group(s string) string {
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if hasFrac {
-		return sign + b.String() + "." + frac
-	}
-	return sign + b.String()
 }
