@@ -371,15 +371,14 @@ func funcs(lang string) template.FuncMap {
 			}
 			a, c := fmt.Sprint(amount), fmt.Sprint(currency)
 			digits, known := billing.MinorDigits(c)
-			d, err := decimal.NewFromString(a)
-			if !known || err != nil {
-				return c + " " + a, nil
+			if d, err := decimal.NewFromString(a); err == nil && known {
+				as := locale.EN // other currencies by their code first, in both languages
+				if c == "KRW" {
+					as = l
+				}
+				return locale.Money(as, d.Shift(digits).IntPart(), c), nil
 			}
-			as := locale.EN // other currencies by their code first, in both languages
-			if c == "KRW" {
-				as = l
-			}
-			return locale.Money(as, d.Shift(digits).IntPart(), c), nil
+			return c + " " + a, nil // not a decimal of a known currency: as given
 		},
 		// month: "2026년 10월" / "October 2026".
 		"month": present(func(v any) string {
