@@ -111,10 +111,13 @@ type usageRow struct {
 	month  string
 }
 
-// eventKey names an event: its id is unique within its organization (R-13).
-type eventKey struct{ org, id string }
+// eventKey names an event: its id is unique within its organization and
+// the month of its instant (R-13) — the same event sent again has the same
+// instant, so the same month, and PostgreSQL's monthly partitions of
+// usage_events can hold the unique index (server/store/partitions.go).
+type eventKey struct{ org, month, id string }
 
-func (r usageRow) key() eventKey { return eventKey{r.org, r.EventID} }
+func (r usageRow) key() eventKey { return eventKey{r.org, r.month, r.EventID} }
 
 // sameContent tells whether two events of a batch are one event written
 // twice: the same content, the quantity in micro-units ("2" = "2.000"), the
@@ -471,9 +474,10 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 	}
 	// Otherwise the transaction rolls back what was written.
 	refused := refusals{conflicting: map[eventKey]bool{}, dayOver: map[int]bool{}, monthOver: map[int]bool{}}
-	for _, oe := range conflicting { // "org_id event_id": an org id has no space
-		org, id, _ := strings.Cut(oe, " ")
-		refused.conflicting[eventKey{org, id}] = true
+	for _, oe := range conflicting { // "org_id month event_id": an org id and a month have no space
+		org, rest, _ := strings.Cut(oe, " ")
+		month, id, _ := strings.Cut(rest, " ")
+		refused.conflicting[eventKey{org, month, id}] = true
 	}
 	for _, p := range dayOver { // positions in the chunk, from 1
 		refused.dayOver[int(p)-1] = true
@@ -597,13 +601,14 @@ func (e *Engine) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Ti
 	ins := sql.Dialect(e.dialect()).Insert(usageevent.Table).Columns(
 		usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldCreatedAt, usageevent.FieldEventID,
 		usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode,
-		usageevent.FieldChannel, usageevent.FieldMetric, usageevent.FieldQuantityMicros, usageevent.FieldOccurredAt)
+		usageevent.FieldChannel, usageevent.FieldMetric, usageevent.FieldQuantityMicros, usageevent.FieldOccurredAt,
+		usageevent.FieldMonth)
 	for _, r := range chunk {
 		ins.Values(xid.New("use"), r.org, now, r.EventID, r.BillingGroupID, r.ServiceCode, r.Region,
-			r.Channel, r.Metric, r.micros, r.OccurredAt)
+			r.Channel, r.Metric, r.micros, r.OccurredAt, r.month)
 	}
-	ins.OnConflict(sql.ConflictColumns(usageevent.FieldOrgID, usageevent.FieldEventID), sql.DoNothing()).
-		Returning(usageevent.FieldOrgID, usageevent.FieldEventID)
+	ins.OnConflict(sql.ConflictColumns(usageevent.FieldOrgID, usageevent.FieldEventID, usageevent.FieldMonth), sql.DoNothing()).
+		Returning(usageevent.FieldOrgID, usageevent.FieldEventID, usageevent.FieldMonth)
 	query, args := ins.Query()
 	rs, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -612,7 +617,7 @@ func (e *Engine) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Ti
 	inserted := map[eventKey]bool{}
 	for rs.Next() {
 		var k eventKey
-		if err := rs.Scan(&k.org, &k.id); err != nil {
+		if err := rs.Scan(&k.org, &k.id, &k.month); err != nil {
 			rs.Close()
 			return nil, err
 		}
@@ -644,8 +649,8 @@ func conflictsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, inserted
 		return err
 	}
 	byKey := make(map[eventKey]*ent.UsageEvent, len(stored))
-	for _, s := range stored {
-		byKey[eventKey{s.OrgID, s.EventID}] = s
+	for _, s := range stored { // the same id of another month is another event (R-13)
+		byKey[eventKey{s.OrgID, s.Month, s.EventID}] = s
 	}
 	conflicting := map[eventKey]bool{}
 	for _, r := range chunk {
@@ -763,7 +768,7 @@ func addRollupsSQLite(ctx context.Context, tx *ent.Tx, sums map[rollupKey]int64)
 // month missing from the upserts' RETURNING.
 //
 // The last three columns name what the caller must refuse (conflicting
-// events, as "org_id event_id"; the positions, from 1, of events over a daily or a monthly
+// events, as "org_id month event_id"; the positions, from 1, of events over a daily or a monthly
 // bound); they are computed only when there is something to name, and the
 // caller then rolls the transaction back.
 const RecordEventsSQL = `WITH input AS (
@@ -779,14 +784,14 @@ const RecordEventsSQL = `WITH input AS (
 	JOIN unnest($13::text[], $14::text[]) AS p(g, m) ON i.billing_group_id = p.g AND i.month = p.m
 ), ins AS (
 	INSERT INTO usage_events AS e (id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric,
-		quantity_micros, occurred_at, created_at)
+		quantity_micros, occurred_at, created_at, month)
 	SELECT id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric, quantity_micros, occurred_at,
-		$12::timestamptz FROM input WHERE NOT EXISTS (SELECT 1 FROM invoiced)
-	ON CONFLICT (org_id, event_id) DO UPDATE SET created_at = e.created_at
+		$12::timestamptz, left(day, 7) FROM input WHERE NOT EXISTS (SELECT 1 FROM invoiced)
+	ON CONFLICT (org_id, event_id, month) DO UPDATE SET created_at = e.created_at
 	WHERE (e.billing_group_id, e.service_code, e.region_code, e.channel, e.metric, e.quantity_micros, e.occurred_at)
 		IS DISTINCT FROM (excluded.billing_group_id, excluded.service_code, excluded.region_code, excluded.channel,
 		excluded.metric, excluded.quantity_micros, excluded.occurred_at)
-	RETURNING id, org_id, event_id
+	RETURNING id, org_id, event_id, month
 ), sums AS (
 	SELECT 'ud_' || substr(min(i.id), 5) AS id, i.org_id, i.billing_group_id, i.day, i.service_code, i.region_code, i.channel,
 		i.metric, sum(i.quantity_micros) AS quantity_micros, sum(i.amount) AS amount, count(*) AS events
@@ -818,7 +823,7 @@ const RecordEventsSQL = `WITH input AS (
 		(SELECT count(*) FROM months) > (SELECT count(*) FROM mup) AS month_over
 )
 SELECT accepted, ARRAY(SELECT pair FROM invoiced),
-	CASE WHEN returned > accepted THEN ARRAY(SELECT org_id || ' ' || event_id FROM ins WHERE id NOT IN (SELECT id FROM input)) END,
+	CASE WHEN returned > accepted THEN ARRAY(SELECT org_id || ' ' || month || ' ' || event_id FROM ins WHERE id NOT IN (SELECT id FROM input)) END,
 	CASE WHEN day_over THEN ARRAY(SELECT i.n FROM input i JOIN ins ON ins.id = i.id WHERE NOT EXISTS (SELECT 1 FROM up u
 		WHERE u.billing_group_id = i.billing_group_id AND u.day = i.day AND u.service_code = i.service_code
 		AND u.region_code = i.region_code AND u.channel = i.channel AND u.metric = i.metric)) END,

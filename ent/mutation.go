@@ -31665,6 +31665,7 @@ type UsageEventMutation struct {
 	quantity_micros    *int64
 	addquantity_micros *int64
 	occurred_at        *time.Time
+	month              *string
 	clearedFields      map[string]struct{}
 	done               bool
 	oldValue           func(context.Context) (*UsageEvent, error)
@@ -32155,6 +32156,42 @@ func (m *UsageEventMutation) ResetOccurredAt() {
 	m.occurred_at = nil
 }
 
+// SetMonth sets the "month" field.
+func (m *UsageEventMutation) SetMonth(s string) {
+	m.month = &s
+}
+
+// Month returns the value of the "month" field in the mutation.
+func (m *UsageEventMutation) Month() (r string, exists bool) {
+	v := m.month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMonth returns the old "month" field's value of the UsageEvent entity.
+// If the UsageEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageEventMutation) OldMonth(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMonth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMonth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMonth: %w", err)
+	}
+	return oldValue.Month, nil
+}
+
+// ResetMonth resets all changes to the "month" field.
+func (m *UsageEventMutation) ResetMonth() {
+	m.month = nil
+}
+
 // Where appends a list predicates to the UsageEventMutation builder.
 func (m *UsageEventMutation) Where(ps ...predicate.UsageEvent) {
 	m.predicates = append(m.predicates, ps...)
@@ -32189,7 +32226,7 @@ func (m *UsageEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UsageEventMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 11)
 	if m.org_id != nil {
 		fields = append(fields, usageevent.FieldOrgID)
 	}
@@ -32220,6 +32257,9 @@ func (m *UsageEventMutation) Fields() []string {
 	if m.occurred_at != nil {
 		fields = append(fields, usageevent.FieldOccurredAt)
 	}
+	if m.month != nil {
+		fields = append(fields, usageevent.FieldMonth)
+	}
 	return fields
 }
 
@@ -32248,6 +32288,8 @@ func (m *UsageEventMutation) Field(name string) (ent.Value, bool) {
 		return m.QuantityMicros()
 	case usageevent.FieldOccurredAt:
 		return m.OccurredAt()
+	case usageevent.FieldMonth:
+		return m.Month()
 	}
 	return nil, false
 }
@@ -32277,6 +32319,8 @@ func (m *UsageEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldQuantityMicros(ctx)
 	case usageevent.FieldOccurredAt:
 		return m.OldOccurredAt(ctx)
+	case usageevent.FieldMonth:
+		return m.OldMonth(ctx)
 	}
 	return nil, fmt.Errorf("unknown UsageEvent field %s", name)
 }
@@ -32355,6 +32399,13 @@ func (m *UsageEventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetOccurredAt(v)
+		return nil
+	case usageevent.FieldMonth:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMonth(v)
 		return nil
 	}
 	return fmt.Errorf("unknown UsageEvent field %s", name)
@@ -32449,6 +32500,9 @@ func (m *UsageEventMutation) ResetField(name string) error {
 		return nil
 	case usageevent.FieldOccurredAt:
 		m.ResetOccurredAt()
+		return nil
+	case usageevent.FieldMonth:
+		m.ResetMonth()
 		return nil
 	}
 	return fmt.Errorf("unknown UsageEvent field %s", name)

@@ -1994,6 +1994,24 @@ func init() {
 	usageeventDescChannel := usageeventFields[4].Descriptor()
 	// usageevent.DefaultChannel holds the default value on creation for the channel field.
 	usageevent.DefaultChannel = usageeventDescChannel.Default.(string)
+	// usageeventDescMonth is the schema descriptor for month field.
+	usageeventDescMonth := usageeventFields[8].Descriptor()
+	// usageevent.MonthValidator is a validator for the "month" field. It is called by the builders before save.
+	usageevent.MonthValidator = func() func(string) error {
+		validators := usageeventDescMonth.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(month string) error {
+			for _, fn := range fns {
+				if err := fn(month); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// usageeventDescID is the schema descriptor for id field.
 	usageeventDescID := usageeventMixinFields0[0].Descriptor()
 	// usageevent.DefaultID holds the default value on creation for the id field.

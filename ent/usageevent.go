@@ -36,7 +36,9 @@ type UsageEvent struct {
 	// QuantityMicros holds the value of the "quantity_micros" field.
 	QuantityMicros int64 `json:"quantity_micros,omitempty"`
 	// OccurredAt holds the value of the "occurred_at" field.
-	OccurredAt   time.Time `json:"occurred_at,omitempty"`
+	OccurredAt time.Time `json:"occurred_at,omitempty"`
+	// Month holds the value of the "month" field.
+	Month        string `json:"month,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -47,7 +49,7 @@ func (*UsageEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case usageevent.FieldQuantityMicros:
 			values[i] = new(sql.NullInt64)
-		case usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldEventID, usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode, usageevent.FieldChannel, usageevent.FieldMetric:
+		case usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldEventID, usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode, usageevent.FieldChannel, usageevent.FieldMetric, usageevent.FieldMonth:
 			values[i] = new(sql.NullString)
 		case usageevent.FieldCreatedAt, usageevent.FieldOccurredAt:
 			values[i] = new(sql.NullTime)
@@ -132,6 +134,12 @@ func (_m *UsageEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.OccurredAt = value.Time
 			}
+		case usageevent.FieldMonth:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field month", values[i])
+			} else if value.Valid {
+				_m.Month = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -197,6 +205,9 @@ func (_m *UsageEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("occurred_at=")
 	builder.WriteString(_m.OccurredAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("month=")
+	builder.WriteString(_m.Month)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -99,6 +99,12 @@ func (_c *UsageEventCreate) SetOccurredAt(v time.Time) *UsageEventCreate {
 	return _c
 }
 
+// SetMonth sets the "month" field.
+func (_c *UsageEventCreate) SetMonth(v string) *UsageEventCreate {
+	_c.mutation.SetMonth(v)
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *UsageEventCreate) SetID(v string) *UsageEventCreate {
 	_c.mutation.SetID(v)
@@ -204,6 +210,14 @@ func (_c *UsageEventCreate) check() error {
 	if _, ok := _c.mutation.OccurredAt(); !ok {
 		return &ValidationError{Name: "occurred_at", err: errors.New(`ent: missing required field "UsageEvent.occurred_at"`)}
 	}
+	if _, ok := _c.mutation.Month(); !ok {
+		return &ValidationError{Name: "month", err: errors.New(`ent: missing required field "UsageEvent.month"`)}
+	}
+	if v, ok := _c.mutation.Month(); ok {
+		if err := usageevent.MonthValidator(v); err != nil {
+			return &ValidationError{Name: "month", err: fmt.Errorf(`ent: validator failed for field "UsageEvent.month": %w`, err)}
+		}
+	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := usageevent.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "UsageEvent.id": %w`, err)}
@@ -284,6 +298,10 @@ func (_c *UsageEventCreate) createSpec() (*UsageEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.OccurredAt(); ok {
 		_spec.SetField(usageevent.FieldOccurredAt, field.TypeTime, value)
 		_node.OccurredAt = value
+	}
+	if value, ok := _c.mutation.Month(); ok {
+		_spec.SetField(usageevent.FieldMonth, field.TypeString, value)
+		_node.Month = value
 	}
 	return _node, _spec
 }
@@ -383,6 +401,9 @@ func (u *UsageEventUpsertOne) UpdateNewValues() *UsageEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.OccurredAt(); exists {
 			s.SetIgnore(usageevent.FieldOccurredAt)
+		}
+		if _, exists := u.create.mutation.Month(); exists {
+			s.SetIgnore(usageevent.FieldMonth)
 		}
 	}))
 	return u
@@ -627,6 +648,9 @@ func (u *UsageEventUpsertBulk) UpdateNewValues() *UsageEventUpsertBulk {
 			}
 			if _, exists := b.mutation.OccurredAt(); exists {
 				s.SetIgnore(usageevent.FieldOccurredAt)
+			}
+			if _, exists := b.mutation.Month(); exists {
+				s.SetIgnore(usageevent.FieldMonth)
 			}
 		}
 	}))

@@ -1157,6 +1157,7 @@ var (
 		{Name: "metric", Type: field.TypeString},
 		{Name: "quantity_micros", Type: field.TypeInt64},
 		{Name: "occurred_at", Type: field.TypeTime},
+		{Name: "month", Type: field.TypeString, Size: 7},
 	}
 	// UsageEventsTable holds the schema information for the "usage_events" table.
 	UsageEventsTable = &schema.Table{
@@ -1165,9 +1166,9 @@ var (
 		PrimaryKey: []*schema.Column{UsageEventsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "usageevent_org_id_event_id",
+				Name:    "usageevent_org_id_event_id_month",
 				Unique:  true,
-				Columns: []*schema.Column{UsageEventsColumns[1], UsageEventsColumns[3]},
+				Columns: []*schema.Column{UsageEventsColumns[1], UsageEventsColumns[3], UsageEventsColumns[11]},
 			},
 		},
 	}

@@ -32,11 +32,17 @@ func (UsageEvent) Fields() []ent.Field {
 		field.String("metric").Immutable(),
 		field.Int64("quantity_micros").Immutable(),
 		field.Time("occurred_at").Immutable(),
+		// The month of occurred_at in the policy's time zone, "2026-10":
+		// in PostgreSQL the table is partitioned by it (server/store/partitions.go),
+		// and an event id is unique within its organization and month.
+		field.String("month").Immutable().MinLen(7).MaxLen(7),
 	}
 }
 
 func (UsageEvent) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("org_id", "event_id").Unique()}
+	// A unique index of a partitioned table must hold its partition key:
+	// the same event sent again has the same instant, so the same month.
+	return []ent.Index{index.Fields("org_id", "event_id", "month").Unique()}
 }
 
 func (UsageEvent) Annotations() []schema.Annotation {

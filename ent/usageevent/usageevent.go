@@ -33,6 +33,8 @@ const (
 	FieldQuantityMicros = "quantity_micros"
 	// FieldOccurredAt holds the string denoting the occurred_at field in the database.
 	FieldOccurredAt = "occurred_at"
+	// FieldMonth holds the string denoting the month field in the database.
+	FieldMonth = "month"
 	// Table holds the table name of the usageevent in the database.
 	Table = "usage_events"
 )
@@ -50,6 +52,7 @@ var Columns = []string{
 	FieldMetric,
 	FieldQuantityMicros,
 	FieldOccurredAt,
+	FieldMonth,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -71,6 +74,8 @@ var (
 	EventIDValidator func(string) error
 	// DefaultChannel holds the default value on creation for the "channel" field.
 	DefaultChannel string
+	// MonthValidator is a validator for the "month" field. It is called by the builders before save.
+	MonthValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -133,4 +138,9 @@ func ByQuantityMicros(opts ...sql.OrderTermOption) OrderOption {
 // ByOccurredAt orders the results by the occurred_at field.
 func ByOccurredAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldOccurredAt, opts...).ToFunc()
+}
+
+// ByMonth orders the results by the month field.
+func ByMonth(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMonth, opts...).ToFunc()
 }

@@ -114,6 +114,11 @@ func OccurredAt(v time.Time) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldOccurredAt, v))
 }
 
+// Month applies equality check predicate on the "month" field. It's identical to MonthEQ.
+func Month(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldEQ(FieldMonth, v))
+}
+
 // OrgIDEQ applies the EQ predicate on the "org_id" field.
 func OrgIDEQ(v string) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldEQ(FieldOrgID, v))
@@ -687,6 +692,71 @@ func OccurredAtLT(v time.Time) predicate.UsageEvent {
 // OccurredAtLTE applies the LTE predicate on the "occurred_at" field.
 func OccurredAtLTE(v time.Time) predicate.UsageEvent {
 	return predicate.UsageEvent(sql.FieldLTE(FieldOccurredAt, v))
+}
+
+// MonthEQ applies the EQ predicate on the "month" field.
+func MonthEQ(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldEQ(FieldMonth, v))
+}
+
+// MonthNEQ applies the NEQ predicate on the "month" field.
+func MonthNEQ(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldNEQ(FieldMonth, v))
+}
+
+// MonthIn applies the In predicate on the "month" field.
+func MonthIn(vs ...string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldIn(FieldMonth, vs...))
+}
+
+// MonthNotIn applies the NotIn predicate on the "month" field.
+func MonthNotIn(vs ...string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldNotIn(FieldMonth, vs...))
+}
+
+// MonthGT applies the GT predicate on the "month" field.
+func MonthGT(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldGT(FieldMonth, v))
+}
+
+// MonthGTE applies the GTE predicate on the "month" field.
+func MonthGTE(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldGTE(FieldMonth, v))
+}
+
+// MonthLT applies the LT predicate on the "month" field.
+func MonthLT(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldLT(FieldMonth, v))
+}
+
+// MonthLTE applies the LTE predicate on the "month" field.
+func MonthLTE(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldLTE(FieldMonth, v))
+}
+
+// MonthContains applies the Contains predicate on the "month" field.
+func MonthContains(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldContains(FieldMonth, v))
+}
+
+// MonthHasPrefix applies the HasPrefix predicate on the "month" field.
+func MonthHasPrefix(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldHasPrefix(FieldMonth, v))
+}
+
+// MonthHasSuffix applies the HasSuffix predicate on the "month" field.
+func MonthHasSuffix(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldHasSuffix(FieldMonth, v))
+}
+
+// MonthEqualFold applies the EqualFold predicate on the "month" field.
+func MonthEqualFold(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldEqualFold(FieldMonth, v))
+}
+
+// MonthContainsFold applies the ContainsFold predicate on the "month" field.
+func MonthContainsFold(v string) predicate.UsageEvent {
+	return predicate.UsageEvent(sql.FieldContainsFold(FieldMonth, v))
 }
 
 // And groups predicates with the AND operator between them.

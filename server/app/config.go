@@ -103,6 +103,11 @@ type Config struct {
 	// DirectURL then reaches the server itself, for LISTEN
 	// (CLOUDBILL_DATABASE_DIRECT_URL).
 	Pooler, DirectURL string
+	// UsageRetentionMonths is how many months before the current one raw
+	// usage events are kept once their month is invoiced (PostgreSQL:
+	// older months' partitions are dropped; CLOUDBILL_USAGE_RETENTION_MONTHS,
+	// default 13, 0 keeps everything). Rollups and invoices stay.
+	UsageRetentionMonths int
 }
 
 // Embedded reports whether the embedded SQLite database is used.
@@ -196,6 +201,14 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		c.PasswordHashers = n
 	}
 	c.HashBacklog = 4 * c.PasswordHashers
+	c.UsageRetentionMonths = 13
+	if v := getenv("CLOUDBILL_USAGE_RETENTION_MONTHS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1200 {
+			return nil, errors.New("CLOUDBILL_USAGE_RETENTION_MONTHS must be a number of months from 0 (keep everything) to 1200")
+		}
+		c.UsageRetentionMonths = n
+	}
 	if err := c.loadSupplier(getenv); err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ func (a *App) RunJobs(ctx context.Context, at time.Time) (billing.JobResult, err
 	start := time.Now()
 	res, err := a.Engine().RunJobs(ctx, at)
 	a.metrics.observeJob("billing", start, err)
+	a.maintainUsagePartitions(ctx, at)
 	for _, f := range res.Failures {
 		a.metrics.jobFailures.WithLabelValues(f.Step).Inc()
 	}
@@ -42,6 +43,36 @@ func (a *App) RunJobs(ctx context.Context, at time.Time) (billing.JobResult, err
 			"outstanding", res.Outstanding, "late_fees", res.LateFees, "expired", res.Expired, "step_failures", len(res.Failures))
 	}
 	return res, err
+}
+
+// usagePartitionsAhead is how many months ahead of the current one
+// usage_events' partitions are made: a quarter of runs failing in a row
+// would still leave the next month's ready.
+const usagePartitionsAhead = 3
+
+// maintainUsagePartitions makes usage_events' partitions of the months
+// around instant at and drops those past the retention horizon whose
+// invoices are issued (PostgreSQL; server/store/partitions.go). A failure
+// is logged and counted, and the next run tries again: the DEFAULT
+// partition takes a month's events meanwhile.
+func (a *App) maintainUsagePartitions(ctx context.Context, at time.Time) {
+	start := time.Now()
+	loc := a.Config.Policy.Location()
+	made, err := a.DB.EnsureUsagePartitions(ctx, at, loc, usagePartitionsAhead)
+	if err == nil {
+		var dropped, waiting []string
+		dropped, waiting, err = a.DB.RetainUsagePartitions(ctx, at, loc, a.Config.UsageRetentionMonths)
+		if len(dropped) > 0 || len(waiting) > 0 {
+			a.Log.Info("usage retention", "dropped_months", dropped, "months_waiting_for_invoices", waiting)
+		}
+	}
+	a.metrics.observeJob("usage_partitions", start, err)
+	if len(made) > 0 {
+		a.Log.Info("usage partitions made", "months", made)
+	}
+	if err != nil && ctx.Err() == nil {
+		a.Log.Error("usage partitions", "err", err)
+	}
 }
 
 // Outbox delivers notifications: email over SMTP when configured (else to

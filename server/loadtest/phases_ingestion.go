@@ -200,7 +200,7 @@ func copyRows(url string, n int) (float64, error) {
 	now := time.Now()
 	for i := 0; i < n; i++ {
 		if _, err := stmt.Exec(fmt.Sprintf("use_%026d", i), "org_x", now, fmt.Sprintf("copy-%d", i), "bg_x", "ld-svc-01",
-			"ld-a", "", "unit", int64(1_500_000), now); err != nil {
+			"ld-a", "", "unit", int64(1_500_000), now, now.In(kst).Format("2006-01")); err != nil {
 			return 0, err
 		}
 	}

@@ -107,6 +107,11 @@ func (r *runner) seed() error {
 		return err
 	}
 	fmt.Printf("  %d organizations, %d groups × 20 priced lines, 2 credits each, in %s\n", len(r.orgs), r.cfg.groups, time.Since(t0).Round(time.Second))
+	// usage_events' monthly partitions, as the jobs make them (October's
+	// history, November's usage and the months ahead of the quiet day).
+	if _, err := r.st.EnsureUsagePartitions(r.ctx, oct.Start(kst), kst, 3); err != nil {
+		return err
+	}
 	t0 = time.Now()
 	if err := seedEventHistory(r.dbURL, r.orgs, r.cfg.history, oct); err != nil {
 		return fmt.Errorf("usage event history: %w", err)
@@ -152,10 +157,13 @@ func (r *runner) catchUp() error {
 	return explainQueries(r.st.SQL, r.orgs[0])
 }
 
+// kst is the policy's zone: the month of a usage event is its instant's there.
+var kst = billing.NCPPolicy().Location()
+
 // usageEventColumns are the columns both COPYs of usage events write, in
 // the order their rows give them.
 var usageEventColumns = []string{"id", "org_id", "created_at", "event_id", "billing_group_id",
-	"service_code", "region_code", "channel", "metric", "quantity_micros", "occurred_at"}
+	"service_code", "region_code", "channel", "metric", "quantity_micros", "occurred_at", "month"}
 
 // seedEventHistory copies perGroup events of month m for every group into
 // usage_events, as a month of partners' usage leaves them, and vacuums the
@@ -191,7 +199,7 @@ func seedEventHistory(url string, orgs []dataset.Org, perGroup int, m billing.Mo
 			for k, id := range ids {
 				at := start.Add(time.Duration(k*hours/perGroup) * time.Hour)
 				if _, err := stmt.Exec(id, o.ID, at, fmt.Sprintf("hist-%d-%d", gi, k), g, fmt.Sprintf("ld-svc-%02d", k%10),
-					[]string{"ld-a", "ld-b"}[k/10%2], "", "unit", int64(1_500_000), at); err != nil {
+					[]string{"ld-a", "ld-b"}[k/10%2], "", "unit", int64(1_500_000), at, at.In(kst).Format("2006-01")); err != nil {
 					return err
 				}
 			}

@@ -114,7 +114,7 @@ func DiffMigrations(ctx context.Context, dev *sql.DB, d string, dir migrate.Dir,
 	if err != nil {
 		return err
 	}
-	m, err := schema.NewMigrate(entsql.OpenDB(d, dev),
+	m, err := schema.NewMigrate(entsql.OpenDB(d, dev), append(diffHooks(d),
 		schema.WithDir(dir),
 		schema.WithMigrationMode(schema.ModeReplay),
 		schema.WithDialect(d),
@@ -123,7 +123,7 @@ func DiffMigrations(ctx context.Context, dev *sql.DB, d string, dir migrate.Dir,
 		// dropped by a file too (expand/contract decides when, README).
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
-	)
+	)...)
 	if err != nil {
 		return err
 	}
