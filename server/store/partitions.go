@@ -8,8 +8,8 @@ import (
 	"sort"
 	"time"
 
-	atlas "ariga.io/atlas/sql/schema"
 	"ariga.io/atlas/sql/postgres"
+	atlas "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	entschema "entgo.io/ent/dialect/sql/schema"
 )
