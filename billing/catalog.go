@@ -214,7 +214,7 @@ func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from
 		if err := e.waitForIssuing(ctx, tx, keys); err != nil {
 			return err
 		}
-		last, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(from.String())).
+		last, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(from.String()), Live()).
 			Order(ent.Desc(invoice.FieldMonth)).First(ctx)
 		if err != nil && !ent.IsNotFound(err) {
 			return err

@@ -331,7 +331,7 @@ func (r *jobRun) issueTaxInvoices(ctx context.Context) error {
 	// The month's invoices that have no tax invoice yet, in one statement:
 	// this job runs every minute all month. (An invoice issued later, on a
 	// retry, gets its tax invoice as it is issued: retryIssues.)
-	invs, err := e.Client.Invoice.Query().Where(invoice.Month(m.String()), invoice.DeterminedAmountGT(0),
+	invs, err := e.Client.Invoice.Query().Where(invoice.Month(m.String()), invoice.DeterminedAmountGT(0), Live(),
 		func(s *sql.Selector) {
 			t := sql.Table(taxinvoice.Table)
 			s.Where(sql.NotExists(sql.Select(t.C(taxinvoice.FieldID)).From(t).

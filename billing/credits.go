@@ -96,7 +96,7 @@ func (e *Engine) creditPeriodUsable(ctx context.Context, tx *ent.Tx, bg *ent.Bil
 	if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, last.String())}); err != nil {
 		return err
 	}
-	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(last.String())).Exist(ctx)
+	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(last.String()), Live()).Exist(ctx)
 	if err != nil {
 		return err
 	}

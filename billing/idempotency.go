@@ -26,8 +26,8 @@ import (
 // charging the gateway) or replayed an earlier result.
 func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, operation string, input any, out any, do func(tx *ent.Tx) (any, error)) (fresh bool, err error) {
 	key = strings.TrimSpace(key)
-	if key == "" || len(key) > 200 {
-		return false, FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
+	if err := checkIdempotencyKey(key); err != nil {
+		return false, err
 	}
 	raw, err := json.Marshal(withKey(input, key))
 	if err != nil {
@@ -74,6 +74,15 @@ func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, ope
 }
 
 var errKeySeen = errors.New("idempotency key seen")
+
+// checkIdempotencyKey refuses a key that is empty or longer than 200
+// characters once trimmed: a use case checks it before the other inputs.
+func checkIdempotencyKey(key string) error {
+	if key = strings.TrimSpace(key); key == "" || len(key) > 200 {
+		return FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
+	}
+	return nil
+}
 
 // withKey is the request as a key compares it: an input carrying its own
 // IdempotencyKey field holds it trimmed, as the key is looked up — so "k-1"

@@ -74,7 +74,7 @@ func (e *Engine) openMonth(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup
 	if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, m.String())}); err != nil {
 		return err
 	}
-	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String())).Exist(ctx)
+	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), Live()).Exist(ctx)
 	if err != nil {
 		return err
 	}
@@ -343,16 +343,32 @@ func issueLockKey(bgID, month string) string { return "issue:" + bgID + ":" + mo
 // writes it (the invoice's creation, the coins it spends), issued_at the
 // month's issue instant.
 func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pre *prefetch, writtenAt time.Time) (*ent.Invoice, error) {
-	issuedAt := e.Policy.IssuedAt(m)
 	var out *ent.Invoice
 	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		out = nil
+		var err error
+		out, err = e.issueTx(ctx, tx, bg, m, pre, writtenAt, e.Policy.IssuedAt(m))
+		return err
+	})
+	if errors.Is(err, errAlreadyIssued) {
+		return nil, nil
+	}
+	return out, err
+}
+
+// issueTx is issueOne in tx: it answers errAlreadyIssued when the month has
+// a live invoice or another transaction is issuing it. stamp is the
+// invoice's issued_at: the calendar's instant for the month, or a
+// reissue's own (void.go); credits are allocated as at the calendar's.
+func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m Month, pre *prefetch, writtenAt, stamp time.Time) (*ent.Invoice, error) {
+	issuedAt := e.Policy.IssuedAt(m)
+	var out *ent.Invoice
+	err := func() error {
 		if e.Postgres {
 			// Replicas divide the month close: a group another replica is
 			// issuing right now is skipped, not rated twice.
 			var got bool
 			rows, err := tx.QueryContext(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1)) AND NOT EXISTS "+
-				"(SELECT 1 FROM invoices WHERE billing_group_id = $2 AND month = $3)", issueLockKey(bg.ID, m.String()), bg.ID, m.String())
+				"(SELECT 1 FROM invoices WHERE billing_group_id = $2 AND month = $3 AND status <> 'VOID')", issueLockKey(bg.ID, m.String()), bg.ID, m.String())
 			if err != nil {
 				return err
 			}
@@ -449,7 +465,7 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 		}
 		inv, err := tx.Invoice.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
 			SetStatus(status).SetCurrency(bg.Currency).SetUsageAmount(usage).SetDiscountAmount(disc).
-			SetCreditAmount(cred).SetDeterminedAmount(det).SetTaxAmount(tax).SetIssuedAt(issuedAt).SetCreatedAt(writtenAt).Save(ctx)
+			SetCreditAmount(cred).SetDeterminedAmount(det).SetTaxAmount(tax).SetIssuedAt(stamp).SetCreatedAt(writtenAt).Save(ctx)
 		if IsUniqueViolationOn(err, invoice.Table, invoice.FieldBillingGroupID, invoice.FieldMonth) {
 			return errAlreadyIssued // only this key says so; any other failure is one
 		}
@@ -499,10 +515,7 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 		}
 		out = inv
 		return nil
-	})
-	if errors.Is(err, errAlreadyIssued) {
-		return nil, nil
-	}
+	}()
 	return out, err
 }
 

@@ -781,7 +781,7 @@ const RecordEventsSQL = `WITH input AS (
 			amount, n)
 ), invoiced AS (
 	SELECT i.billing_group_id || ' ' || i.month AS pair FROM invoices i
-	JOIN unnest($13::text[], $14::text[]) AS p(g, m) ON i.billing_group_id = p.g AND i.month = p.m
+	JOIN unnest($13::text[], $14::text[]) AS p(g, m) ON i.billing_group_id = p.g AND i.month = p.m AND i.status <> 'VOID'
 ), ins AS (
 	INSERT INTO usage_events AS e (id, org_id, event_id, billing_group_id, service_code, region_code, channel, metric,
 		quantity_micros, occurred_at, created_at, month)
@@ -924,7 +924,7 @@ func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]stri
 			months = append(months, p[1])
 		}
 	}
-	invs, err := tx.Invoice.Query().Where(invoice.BillingGroupIDIn(ids...), invoice.MonthIn(months...)).
+	invs, err := tx.Invoice.Query().Where(invoice.BillingGroupIDIn(ids...), invoice.MonthIn(months...), Live()).
 		Select(invoice.FieldBillingGroupID, invoice.FieldMonth).All(ctx)
 	if err != nil {
 		return nil, err

@@ -1283,6 +1283,16 @@ func (_q *InvoiceQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, invoice.FieldPaidAt)
 				fieldSeen[invoice.FieldPaidAt] = struct{}{}
 			}
+		case "voidedAt":
+			if _, ok := fieldSeen[invoice.FieldVoidedAt]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldVoidedAt)
+				fieldSeen[invoice.FieldVoidedAt] = struct{}{}
+			}
+		case "voidReason":
+			if _, ok := fieldSeen[invoice.FieldVoidReason]; !ok {
+				selectedFields = append(selectedFields, invoice.FieldVoidReason)
+				fieldSeen[invoice.FieldVoidReason] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -3579,6 +3579,33 @@ type InvoiceWhereInput struct {
 	PaidAtLTE    *time.Time  `json:"paidAtLTE,omitempty"`
 	PaidAtIsNil  bool        `json:"paidAtIsNil,omitempty"`
 	PaidAtNotNil bool        `json:"paidAtNotNil,omitempty"`
+
+	// "voided_at" field predicates.
+	VoidedAt       *time.Time  `json:"voidedAt,omitempty"`
+	VoidedAtNEQ    *time.Time  `json:"voidedAtNEQ,omitempty"`
+	VoidedAtIn     []time.Time `json:"voidedAtIn,omitempty"`
+	VoidedAtNotIn  []time.Time `json:"voidedAtNotIn,omitempty"`
+	VoidedAtGT     *time.Time  `json:"voidedAtGT,omitempty"`
+	VoidedAtGTE    *time.Time  `json:"voidedAtGTE,omitempty"`
+	VoidedAtLT     *time.Time  `json:"voidedAtLT,omitempty"`
+	VoidedAtLTE    *time.Time  `json:"voidedAtLTE,omitempty"`
+	VoidedAtIsNil  bool        `json:"voidedAtIsNil,omitempty"`
+	VoidedAtNotNil bool        `json:"voidedAtNotNil,omitempty"`
+
+	// "void_reason" field predicates.
+	VoidReason             *string  `json:"voidReason,omitempty"`
+	VoidReasonNEQ          *string  `json:"voidReasonNEQ,omitempty"`
+	VoidReasonIn           []string `json:"voidReasonIn,omitempty"`
+	VoidReasonNotIn        []string `json:"voidReasonNotIn,omitempty"`
+	VoidReasonGT           *string  `json:"voidReasonGT,omitempty"`
+	VoidReasonGTE          *string  `json:"voidReasonGTE,omitempty"`
+	VoidReasonLT           *string  `json:"voidReasonLT,omitempty"`
+	VoidReasonLTE          *string  `json:"voidReasonLTE,omitempty"`
+	VoidReasonContains     *string  `json:"voidReasonContains,omitempty"`
+	VoidReasonHasPrefix    *string  `json:"voidReasonHasPrefix,omitempty"`
+	VoidReasonHasSuffix    *string  `json:"voidReasonHasSuffix,omitempty"`
+	VoidReasonEqualFold    *string  `json:"voidReasonEqualFold,omitempty"`
+	VoidReasonContainsFold *string  `json:"voidReasonContainsFold,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -3801,6 +3828,75 @@ func (i *InvoiceWhereInput) P() (predicate.Invoice, error) {
 	}
 	if i.PaidAtNotNil {
 		predicates = append(predicates, invoice.PaidAtNotNil())
+	}
+	if i.VoidedAt != nil {
+		predicates = append(predicates, invoice.VoidedAtEQ(*i.VoidedAt))
+	}
+	if i.VoidedAtNEQ != nil {
+		predicates = append(predicates, invoice.VoidedAtNEQ(*i.VoidedAtNEQ))
+	}
+	if len(i.VoidedAtIn) > 0 {
+		predicates = append(predicates, invoice.VoidedAtIn(i.VoidedAtIn...))
+	}
+	if len(i.VoidedAtNotIn) > 0 {
+		predicates = append(predicates, invoice.VoidedAtNotIn(i.VoidedAtNotIn...))
+	}
+	if i.VoidedAtGT != nil {
+		predicates = append(predicates, invoice.VoidedAtGT(*i.VoidedAtGT))
+	}
+	if i.VoidedAtGTE != nil {
+		predicates = append(predicates, invoice.VoidedAtGTE(*i.VoidedAtGTE))
+	}
+	if i.VoidedAtLT != nil {
+		predicates = append(predicates, invoice.VoidedAtLT(*i.VoidedAtLT))
+	}
+	if i.VoidedAtLTE != nil {
+		predicates = append(predicates, invoice.VoidedAtLTE(*i.VoidedAtLTE))
+	}
+	if i.VoidedAtIsNil {
+		predicates = append(predicates, invoice.VoidedAtIsNil())
+	}
+	if i.VoidedAtNotNil {
+		predicates = append(predicates, invoice.VoidedAtNotNil())
+	}
+	if i.VoidReason != nil {
+		predicates = append(predicates, invoice.VoidReasonEQ(*i.VoidReason))
+	}
+	if i.VoidReasonNEQ != nil {
+		predicates = append(predicates, invoice.VoidReasonNEQ(*i.VoidReasonNEQ))
+	}
+	if len(i.VoidReasonIn) > 0 {
+		predicates = append(predicates, invoice.VoidReasonIn(i.VoidReasonIn...))
+	}
+	if len(i.VoidReasonNotIn) > 0 {
+		predicates = append(predicates, invoice.VoidReasonNotIn(i.VoidReasonNotIn...))
+	}
+	if i.VoidReasonGT != nil {
+		predicates = append(predicates, invoice.VoidReasonGT(*i.VoidReasonGT))
+	}
+	if i.VoidReasonGTE != nil {
+		predicates = append(predicates, invoice.VoidReasonGTE(*i.VoidReasonGTE))
+	}
+	if i.VoidReasonLT != nil {
+		predicates = append(predicates, invoice.VoidReasonLT(*i.VoidReasonLT))
+	}
+	if i.VoidReasonLTE != nil {
+		predicates = append(predicates, invoice.VoidReasonLTE(*i.VoidReasonLTE))
+	}
+	if i.VoidReasonContains != nil {
+		predicates = append(predicates, invoice.VoidReasonContains(*i.VoidReasonContains))
+	}
+	if i.VoidReasonHasPrefix != nil {
+		predicates = append(predicates, invoice.VoidReasonHasPrefix(*i.VoidReasonHasPrefix))
+	}
+	if i.VoidReasonHasSuffix != nil {
+		predicates = append(predicates, invoice.VoidReasonHasSuffix(*i.VoidReasonHasSuffix))
+	}
+	if i.VoidReasonEqualFold != nil {
+		predicates = append(predicates, invoice.VoidReasonEqualFold(*i.VoidReasonEqualFold))
+	}
+	if i.VoidReasonContainsFold != nil {
+		predicates = append(predicates, invoice.VoidReasonContainsFold(*i.VoidReasonContainsFold))
 	}
 
 	switch len(predicates) {

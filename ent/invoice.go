@@ -53,6 +53,10 @@ type Invoice struct {
 	IssuedAt time.Time `json:"issued_at,omitempty"`
 	// PaidAt holds the value of the "paid_at" field.
 	PaidAt *time.Time `json:"paid_at,omitempty"`
+	// VoidedAt holds the value of the "voided_at" field.
+	VoidedAt *time.Time `json:"voided_at,omitempty"`
+	// VoidReason holds the value of the "void_reason" field.
+	VoidReason string `json:"void_reason,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the InvoiceQuery when eager-loading is set.
 	Edges        InvoiceEdges `json:"edges"`
@@ -86,9 +90,9 @@ func (*Invoice) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case invoice.FieldUsageAmount, invoice.FieldDiscountAmount, invoice.FieldCreditAmount, invoice.FieldDeterminedAmount, invoice.FieldTaxAmount, invoice.FieldCoinAmount, invoice.FieldLateFeeAmount, invoice.FieldLateFeeMonths, invoice.FieldPaidAmount:
 			values[i] = new(sql.NullInt64)
-		case invoice.FieldID, invoice.FieldOrgID, invoice.FieldBillingGroupID, invoice.FieldMonth, invoice.FieldStatus, invoice.FieldCurrency:
+		case invoice.FieldID, invoice.FieldOrgID, invoice.FieldBillingGroupID, invoice.FieldMonth, invoice.FieldStatus, invoice.FieldCurrency, invoice.FieldVoidReason:
 			values[i] = new(sql.NullString)
-		case invoice.FieldCreatedAt, invoice.FieldOutstandingAt, invoice.FieldIssuedAt, invoice.FieldPaidAt:
+		case invoice.FieldCreatedAt, invoice.FieldOutstandingAt, invoice.FieldIssuedAt, invoice.FieldPaidAt, invoice.FieldVoidedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -221,6 +225,19 @@ func (_m *Invoice) assignValues(columns []string, values []any) error {
 				_m.PaidAt = new(time.Time)
 				*_m.PaidAt = value.Time
 			}
+		case invoice.FieldVoidedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field voided_at", values[i])
+			} else if value.Valid {
+				_m.VoidedAt = new(time.Time)
+				*_m.VoidedAt = value.Time
+			}
+		case invoice.FieldVoidReason:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field void_reason", values[i])
+			} else if value.Valid {
+				_m.VoidReason = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -319,6 +336,14 @@ func (_m *Invoice) String() string {
 		builder.WriteString("paid_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	if v := _m.VoidedAt; v != nil {
+		builder.WriteString("voided_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("void_reason=")
+	builder.WriteString(_m.VoidReason)
 	builder.WriteByte(')')
 	return builder.String()
 }

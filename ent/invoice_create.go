@@ -188,6 +188,34 @@ func (_c *InvoiceCreate) SetNillablePaidAt(v *time.Time) *InvoiceCreate {
 	return _c
 }
 
+// SetVoidedAt sets the "voided_at" field.
+func (_c *InvoiceCreate) SetVoidedAt(v time.Time) *InvoiceCreate {
+	_c.mutation.SetVoidedAt(v)
+	return _c
+}
+
+// SetNillableVoidedAt sets the "voided_at" field if the given value is not nil.
+func (_c *InvoiceCreate) SetNillableVoidedAt(v *time.Time) *InvoiceCreate {
+	if v != nil {
+		_c.SetVoidedAt(*v)
+	}
+	return _c
+}
+
+// SetVoidReason sets the "void_reason" field.
+func (_c *InvoiceCreate) SetVoidReason(v string) *InvoiceCreate {
+	_c.mutation.SetVoidReason(v)
+	return _c
+}
+
+// SetNillableVoidReason sets the "void_reason" field if the given value is not nil.
+func (_c *InvoiceCreate) SetNillableVoidReason(v *string) *InvoiceCreate {
+	if v != nil {
+		_c.SetVoidReason(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *InvoiceCreate) SetID(v string) *InvoiceCreate {
 	_c.mutation.SetID(v)
@@ -272,6 +300,10 @@ func (_c *InvoiceCreate) defaults() {
 		v := invoice.DefaultPaidAmount
 		_c.mutation.SetPaidAmount(v)
 	}
+	if _, ok := _c.mutation.VoidReason(); !ok {
+		v := invoice.DefaultVoidReason
+		_c.mutation.SetVoidReason(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := invoice.DefaultID()
 		_c.mutation.SetID(v)
@@ -337,6 +369,14 @@ func (_c *InvoiceCreate) check() error {
 	}
 	if _, ok := _c.mutation.IssuedAt(); !ok {
 		return &ValidationError{Name: "issued_at", err: errors.New(`ent: missing required field "Invoice.issued_at"`)}
+	}
+	if _, ok := _c.mutation.VoidReason(); !ok {
+		return &ValidationError{Name: "void_reason", err: errors.New(`ent: missing required field "Invoice.void_reason"`)}
+	}
+	if v, ok := _c.mutation.VoidReason(); ok {
+		if err := invoice.VoidReasonValidator(v); err != nil {
+			return &ValidationError{Name: "void_reason", err: fmt.Errorf(`ent: validator failed for field "Invoice.void_reason": %w`, err)}
+		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := invoice.IDValidator(v); err != nil {
@@ -450,6 +490,14 @@ func (_c *InvoiceCreate) createSpec() (*Invoice, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PaidAt(); ok {
 		_spec.SetField(invoice.FieldPaidAt, field.TypeTime, value)
 		_node.PaidAt = &value
+	}
+	if value, ok := _c.mutation.VoidedAt(); ok {
+		_spec.SetField(invoice.FieldVoidedAt, field.TypeTime, value)
+		_node.VoidedAt = &value
+	}
+	if value, ok := _c.mutation.VoidReason(); ok {
+		_spec.SetField(invoice.FieldVoidReason, field.TypeString, value)
+		_node.VoidReason = value
 	}
 	if nodes := _c.mutation.LinesIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -636,6 +684,36 @@ func (u *InvoiceUpsert) UpdatePaidAt() *InvoiceUpsert {
 // ClearPaidAt clears the value of the "paid_at" field.
 func (u *InvoiceUpsert) ClearPaidAt() *InvoiceUpsert {
 	u.SetNull(invoice.FieldPaidAt)
+	return u
+}
+
+// SetVoidedAt sets the "voided_at" field.
+func (u *InvoiceUpsert) SetVoidedAt(v time.Time) *InvoiceUpsert {
+	u.Set(invoice.FieldVoidedAt, v)
+	return u
+}
+
+// UpdateVoidedAt sets the "voided_at" field to the value that was provided on create.
+func (u *InvoiceUpsert) UpdateVoidedAt() *InvoiceUpsert {
+	u.SetExcluded(invoice.FieldVoidedAt)
+	return u
+}
+
+// ClearVoidedAt clears the value of the "voided_at" field.
+func (u *InvoiceUpsert) ClearVoidedAt() *InvoiceUpsert {
+	u.SetNull(invoice.FieldVoidedAt)
+	return u
+}
+
+// SetVoidReason sets the "void_reason" field.
+func (u *InvoiceUpsert) SetVoidReason(v string) *InvoiceUpsert {
+	u.Set(invoice.FieldVoidReason, v)
+	return u
+}
+
+// UpdateVoidReason sets the "void_reason" field to the value that was provided on create.
+func (u *InvoiceUpsert) UpdateVoidReason() *InvoiceUpsert {
+	u.SetExcluded(invoice.FieldVoidReason)
 	return u
 }
 
@@ -857,6 +935,41 @@ func (u *InvoiceUpsertOne) UpdatePaidAt() *InvoiceUpsertOne {
 func (u *InvoiceUpsertOne) ClearPaidAt() *InvoiceUpsertOne {
 	return u.Update(func(s *InvoiceUpsert) {
 		s.ClearPaidAt()
+	})
+}
+
+// SetVoidedAt sets the "voided_at" field.
+func (u *InvoiceUpsertOne) SetVoidedAt(v time.Time) *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetVoidedAt(v)
+	})
+}
+
+// UpdateVoidedAt sets the "voided_at" field to the value that was provided on create.
+func (u *InvoiceUpsertOne) UpdateVoidedAt() *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateVoidedAt()
+	})
+}
+
+// ClearVoidedAt clears the value of the "voided_at" field.
+func (u *InvoiceUpsertOne) ClearVoidedAt() *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.ClearVoidedAt()
+	})
+}
+
+// SetVoidReason sets the "void_reason" field.
+func (u *InvoiceUpsertOne) SetVoidReason(v string) *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetVoidReason(v)
+	})
+}
+
+// UpdateVoidReason sets the "void_reason" field to the value that was provided on create.
+func (u *InvoiceUpsertOne) UpdateVoidReason() *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateVoidReason()
 	})
 }
 
@@ -1245,6 +1358,41 @@ func (u *InvoiceUpsertBulk) UpdatePaidAt() *InvoiceUpsertBulk {
 func (u *InvoiceUpsertBulk) ClearPaidAt() *InvoiceUpsertBulk {
 	return u.Update(func(s *InvoiceUpsert) {
 		s.ClearPaidAt()
+	})
+}
+
+// SetVoidedAt sets the "voided_at" field.
+func (u *InvoiceUpsertBulk) SetVoidedAt(v time.Time) *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetVoidedAt(v)
+	})
+}
+
+// UpdateVoidedAt sets the "voided_at" field to the value that was provided on create.
+func (u *InvoiceUpsertBulk) UpdateVoidedAt() *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateVoidedAt()
+	})
+}
+
+// ClearVoidedAt clears the value of the "voided_at" field.
+func (u *InvoiceUpsertBulk) ClearVoidedAt() *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.ClearVoidedAt()
+	})
+}
+
+// SetVoidReason sets the "void_reason" field.
+func (u *InvoiceUpsertBulk) SetVoidReason(v string) *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetVoidReason(v)
+	})
+}
+
+// UpdateVoidReason sets the "void_reason" field to the value that was provided on create.
+func (u *InvoiceUpsertBulk) UpdateVoidReason() *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateVoidReason()
 	})
 }
 

@@ -168,6 +168,40 @@ func (_u *InvoiceUpdate) ClearPaidAt() *InvoiceUpdate {
 	return _u
 }
 
+// SetVoidedAt sets the "voided_at" field.
+func (_u *InvoiceUpdate) SetVoidedAt(v time.Time) *InvoiceUpdate {
+	_u.mutation.SetVoidedAt(v)
+	return _u
+}
+
+// SetNillableVoidedAt sets the "voided_at" field if the given value is not nil.
+func (_u *InvoiceUpdate) SetNillableVoidedAt(v *time.Time) *InvoiceUpdate {
+	if v != nil {
+		_u.SetVoidedAt(*v)
+	}
+	return _u
+}
+
+// ClearVoidedAt clears the value of the "voided_at" field.
+func (_u *InvoiceUpdate) ClearVoidedAt() *InvoiceUpdate {
+	_u.mutation.ClearVoidedAt()
+	return _u
+}
+
+// SetVoidReason sets the "void_reason" field.
+func (_u *InvoiceUpdate) SetVoidReason(v string) *InvoiceUpdate {
+	_u.mutation.SetVoidReason(v)
+	return _u
+}
+
+// SetNillableVoidReason sets the "void_reason" field if the given value is not nil.
+func (_u *InvoiceUpdate) SetNillableVoidReason(v *string) *InvoiceUpdate {
+	if v != nil {
+		_u.SetVoidReason(*v)
+	}
+	return _u
+}
+
 // AddLineIDs adds the "lines" edge to the InvoiceLine entity by IDs.
 func (_u *InvoiceUpdate) AddLineIDs(ids ...string) *InvoiceUpdate {
 	_u.mutation.AddLineIDs(ids...)
@@ -243,6 +277,11 @@ func (_u *InvoiceUpdate) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Invoice.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.VoidReason(); ok {
+		if err := invoice.VoidReasonValidator(v); err != nil {
+			return &ValidationError{Name: "void_reason", err: fmt.Errorf(`ent: validator failed for field "Invoice.void_reason": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -302,6 +341,15 @@ func (_u *InvoiceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PaidAtCleared() {
 		_spec.ClearField(invoice.FieldPaidAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.VoidedAt(); ok {
+		_spec.SetField(invoice.FieldVoidedAt, field.TypeTime, value)
+	}
+	if _u.mutation.VoidedAtCleared() {
+		_spec.ClearField(invoice.FieldVoidedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.VoidReason(); ok {
+		_spec.SetField(invoice.FieldVoidReason, field.TypeString, value)
 	}
 	if _u.mutation.LinesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -508,6 +556,40 @@ func (_u *InvoiceUpdateOne) ClearPaidAt() *InvoiceUpdateOne {
 	return _u
 }
 
+// SetVoidedAt sets the "voided_at" field.
+func (_u *InvoiceUpdateOne) SetVoidedAt(v time.Time) *InvoiceUpdateOne {
+	_u.mutation.SetVoidedAt(v)
+	return _u
+}
+
+// SetNillableVoidedAt sets the "voided_at" field if the given value is not nil.
+func (_u *InvoiceUpdateOne) SetNillableVoidedAt(v *time.Time) *InvoiceUpdateOne {
+	if v != nil {
+		_u.SetVoidedAt(*v)
+	}
+	return _u
+}
+
+// ClearVoidedAt clears the value of the "voided_at" field.
+func (_u *InvoiceUpdateOne) ClearVoidedAt() *InvoiceUpdateOne {
+	_u.mutation.ClearVoidedAt()
+	return _u
+}
+
+// SetVoidReason sets the "void_reason" field.
+func (_u *InvoiceUpdateOne) SetVoidReason(v string) *InvoiceUpdateOne {
+	_u.mutation.SetVoidReason(v)
+	return _u
+}
+
+// SetNillableVoidReason sets the "void_reason" field if the given value is not nil.
+func (_u *InvoiceUpdateOne) SetNillableVoidReason(v *string) *InvoiceUpdateOne {
+	if v != nil {
+		_u.SetVoidReason(*v)
+	}
+	return _u
+}
+
 // AddLineIDs adds the "lines" edge to the InvoiceLine entity by IDs.
 func (_u *InvoiceUpdateOne) AddLineIDs(ids ...string) *InvoiceUpdateOne {
 	_u.mutation.AddLineIDs(ids...)
@@ -596,6 +678,11 @@ func (_u *InvoiceUpdateOne) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Invoice.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.VoidReason(); ok {
+		if err := invoice.VoidReasonValidator(v); err != nil {
+			return &ValidationError{Name: "void_reason", err: fmt.Errorf(`ent: validator failed for field "Invoice.void_reason": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -672,6 +759,15 @@ func (_u *InvoiceUpdateOne) sqlSave(ctx context.Context) (_node *Invoice, err er
 	}
 	if _u.mutation.PaidAtCleared() {
 		_spec.ClearField(invoice.FieldPaidAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.VoidedAt(); ok {
+		_spec.SetField(invoice.FieldVoidedAt, field.TypeTime, value)
+	}
+	if _u.mutation.VoidedAtCleared() {
+		_spec.ClearField(invoice.FieldVoidedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.VoidReason(); ok {
+		_spec.SetField(invoice.FieldVoidReason, field.TypeString, value)
 	}
 	if _u.mutation.LinesCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -17274,6 +17274,8 @@ type InvoiceMutation struct {
 	addpaid_amount       *int64
 	issued_at            *time.Time
 	paid_at              *time.Time
+	voided_at            *time.Time
+	void_reason          *string
 	clearedFields        map[string]struct{}
 	lines                map[string]struct{}
 	removedlines         map[string]struct{}
@@ -18241,6 +18243,91 @@ func (m *InvoiceMutation) ResetPaidAt() {
 	delete(m.clearedFields, invoice.FieldPaidAt)
 }
 
+// SetVoidedAt sets the "voided_at" field.
+func (m *InvoiceMutation) SetVoidedAt(t time.Time) {
+	m.voided_at = &t
+}
+
+// VoidedAt returns the value of the "voided_at" field in the mutation.
+func (m *InvoiceMutation) VoidedAt() (r time.Time, exists bool) {
+	v := m.voided_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVoidedAt returns the old "voided_at" field's value of the Invoice entity.
+// If the Invoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceMutation) OldVoidedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVoidedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVoidedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVoidedAt: %w", err)
+	}
+	return oldValue.VoidedAt, nil
+}
+
+// ClearVoidedAt clears the value of the "voided_at" field.
+func (m *InvoiceMutation) ClearVoidedAt() {
+	m.voided_at = nil
+	m.clearedFields[invoice.FieldVoidedAt] = struct{}{}
+}
+
+// VoidedAtCleared returns if the "voided_at" field was cleared in this mutation.
+func (m *InvoiceMutation) VoidedAtCleared() bool {
+	_, ok := m.clearedFields[invoice.FieldVoidedAt]
+	return ok
+}
+
+// ResetVoidedAt resets all changes to the "voided_at" field.
+func (m *InvoiceMutation) ResetVoidedAt() {
+	m.voided_at = nil
+	delete(m.clearedFields, invoice.FieldVoidedAt)
+}
+
+// SetVoidReason sets the "void_reason" field.
+func (m *InvoiceMutation) SetVoidReason(s string) {
+	m.void_reason = &s
+}
+
+// VoidReason returns the value of the "void_reason" field in the mutation.
+func (m *InvoiceMutation) VoidReason() (r string, exists bool) {
+	v := m.void_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVoidReason returns the old "void_reason" field's value of the Invoice entity.
+// If the Invoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceMutation) OldVoidReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVoidReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVoidReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVoidReason: %w", err)
+	}
+	return oldValue.VoidReason, nil
+}
+
+// ResetVoidReason resets all changes to the "void_reason" field.
+func (m *InvoiceMutation) ResetVoidReason() {
+	m.void_reason = nil
+}
+
 // AddLineIDs adds the "lines" edge to the InvoiceLine entity by ids.
 func (m *InvoiceMutation) AddLineIDs(ids ...string) {
 	if m.lines == nil {
@@ -18329,7 +18416,7 @@ func (m *InvoiceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *InvoiceMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 20)
 	if m.org_id != nil {
 		fields = append(fields, invoice.FieldOrgID)
 	}
@@ -18384,6 +18471,12 @@ func (m *InvoiceMutation) Fields() []string {
 	if m.paid_at != nil {
 		fields = append(fields, invoice.FieldPaidAt)
 	}
+	if m.voided_at != nil {
+		fields = append(fields, invoice.FieldVoidedAt)
+	}
+	if m.void_reason != nil {
+		fields = append(fields, invoice.FieldVoidReason)
+	}
 	return fields
 }
 
@@ -18428,6 +18521,10 @@ func (m *InvoiceMutation) Field(name string) (ent.Value, bool) {
 		return m.IssuedAt()
 	case invoice.FieldPaidAt:
 		return m.PaidAt()
+	case invoice.FieldVoidedAt:
+		return m.VoidedAt()
+	case invoice.FieldVoidReason:
+		return m.VoidReason()
 	}
 	return nil, false
 }
@@ -18473,6 +18570,10 @@ func (m *InvoiceMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldIssuedAt(ctx)
 	case invoice.FieldPaidAt:
 		return m.OldPaidAt(ctx)
+	case invoice.FieldVoidedAt:
+		return m.OldVoidedAt(ctx)
+	case invoice.FieldVoidReason:
+		return m.OldVoidReason(ctx)
 	}
 	return nil, fmt.Errorf("unknown Invoice field %s", name)
 }
@@ -18607,6 +18708,20 @@ func (m *InvoiceMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPaidAt(v)
+		return nil
+	case invoice.FieldVoidedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVoidedAt(v)
+		return nil
+	case invoice.FieldVoidReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVoidReason(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Invoice field %s", name)
@@ -18755,6 +18870,9 @@ func (m *InvoiceMutation) ClearedFields() []string {
 	if m.FieldCleared(invoice.FieldPaidAt) {
 		fields = append(fields, invoice.FieldPaidAt)
 	}
+	if m.FieldCleared(invoice.FieldVoidedAt) {
+		fields = append(fields, invoice.FieldVoidedAt)
+	}
 	return fields
 }
 
@@ -18774,6 +18892,9 @@ func (m *InvoiceMutation) ClearField(name string) error {
 		return nil
 	case invoice.FieldPaidAt:
 		m.ClearPaidAt()
+		return nil
+	case invoice.FieldVoidedAt:
+		m.ClearVoidedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Invoice nullable field %s", name)
@@ -18836,6 +18957,12 @@ func (m *InvoiceMutation) ResetField(name string) error {
 		return nil
 	case invoice.FieldPaidAt:
 		m.ResetPaidAt()
+		return nil
+	case invoice.FieldVoidedAt:
+		m.ResetVoidedAt()
+		return nil
+	case invoice.FieldVoidReason:
+		m.ResetVoidReason()
 		return nil
 	}
 	return fmt.Errorf("unknown Invoice field %s", name)

@@ -1168,6 +1168,12 @@ func init() {
 	invoiceDescPaidAmount := invoiceFields[13].Descriptor()
 	// invoice.DefaultPaidAmount holds the default value on creation for the paid_amount field.
 	invoice.DefaultPaidAmount = invoiceDescPaidAmount.Default.(int64)
+	// invoiceDescVoidReason is the schema descriptor for void_reason field.
+	invoiceDescVoidReason := invoiceFields[17].Descriptor()
+	// invoice.DefaultVoidReason holds the default value on creation for the void_reason field.
+	invoice.DefaultVoidReason = invoiceDescVoidReason.Default.(string)
+	// invoice.VoidReasonValidator is a validator for the "void_reason" field. It is called by the builders before save.
+	invoice.VoidReasonValidator = invoiceDescVoidReason.Validators[0].(func(string) error)
 	// invoiceDescID is the schema descriptor for id field.
 	invoiceDescID := invoiceMixinFields0[0].Descriptor()
 	// invoice.DefaultID holds the default value on creation for the id field.

@@ -33,7 +33,7 @@ func (r *billingGroupResolver) Invoice(ctx context.Context, obj *ent.BillingGrou
 	if err := r.engine().RequireBegun(month.Parse(), "month"); err != nil {
 		return nil, err
 	}
-	inv, err := r.Client.Invoice.Query().Where(invoice.BillingGroupID(obj.ID), invoice.Month(string(month))).Only(ctx)
+	inv, err := r.Client.Invoice.Query().Where(invoice.BillingGroupID(obj.ID), invoice.Month(string(month)), billing.Live()).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}
@@ -144,6 +144,34 @@ func (r *mutationResolver) RunBillingJobs(ctx context.Context, input *model.RunB
 		return nil, err
 	}
 	return runJobsPayload(at, res), nil
+}
+
+// VoidInvoice is the resolver for the voidInvoice field.
+func (r *mutationResolver) VoidInvoice(ctx context.Context, input model.VoidInvoiceInput) (*model.InvoicePayload, error) {
+	p, err := requireOperator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := r.engine().VoidInvoiceOnce(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+		input.InvoiceID, input.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return &model.InvoicePayload{Invoice: inv}, nil
+}
+
+// ReissueInvoice is the resolver for the reissueInvoice field.
+func (r *mutationResolver) ReissueInvoice(ctx context.Context, input model.ReissueInvoiceInput) (*model.InvoicePayload, error) {
+	p, err := requireOperator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := r.engine().ReissueInvoiceOnce(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+		input.BillingGroupID, input.Month.Parse())
+	if err != nil {
+		return nil, err
+	}
+	return &model.InvoicePayload{Invoice: inv}, nil
 }
 
 // InvoiceLine returns generated.InvoiceLineResolver implementation.

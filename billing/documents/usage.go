@@ -40,7 +40,7 @@ func (r *Renderer) month(ctx context.Context, bg *ent.BillingGroup, m billing.Mo
 	if d.regions, err = r.regionNames(ctx); err != nil {
 		return nil, err
 	}
-	d.inv, err = e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String())).Only(ctx)
+	d.inv, err = e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), billing.Live()).Only(ctx)
 	if ent.IsNotFound(err) {
 		d.inv = nil
 		rep, err := e.Usage(ctx, bg, m, "")

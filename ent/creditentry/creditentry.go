@@ -91,6 +91,7 @@ const (
 	KindTRANSFER_DEDUCTION    Kind = "TRANSFER_DEDUCTION"
 	KindRECOVERY              Kind = "RECOVERY"
 	KindREFUND                Kind = "REFUND"
+	KindRESTORE               Kind = "RESTORE"
 )
 
 func (k Kind) String() string {
@@ -100,7 +101,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindACCUMULATION, KindUSE, KindEXPIRY, KindTRANSFER_ACCUMULATION, KindTRANSFER_DEDUCTION, KindRECOVERY, KindREFUND:
+	case KindACCUMULATION, KindUSE, KindEXPIRY, KindTRANSFER_ACCUMULATION, KindTRANSFER_DEDUCTION, KindRECOVERY, KindREFUND, KindRESTORE:
 		return nil
 	default:
 		return fmt.Errorf("creditentry: invalid enum value for kind field: %q", k)

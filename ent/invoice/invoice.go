@@ -53,6 +53,10 @@ const (
 	FieldIssuedAt = "issued_at"
 	// FieldPaidAt holds the string denoting the paid_at field in the database.
 	FieldPaidAt = "paid_at"
+	// FieldVoidedAt holds the string denoting the voided_at field in the database.
+	FieldVoidedAt = "voided_at"
+	// FieldVoidReason holds the string denoting the void_reason field in the database.
+	FieldVoidReason = "void_reason"
 	// EdgeLines holds the string denoting the lines edge name in mutations.
 	EdgeLines = "lines"
 	// Table holds the table name of the invoice in the database.
@@ -87,6 +91,8 @@ var Columns = []string{
 	FieldPaidAmount,
 	FieldIssuedAt,
 	FieldPaidAt,
+	FieldVoidedAt,
+	FieldVoidReason,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -112,6 +118,10 @@ var (
 	DefaultLateFeeMonths int
 	// DefaultPaidAmount holds the default value on creation for the "paid_amount" field.
 	DefaultPaidAmount int64
+	// DefaultVoidReason holds the default value on creation for the "void_reason" field.
+	DefaultVoidReason string
+	// VoidReasonValidator is a validator for the "void_reason" field. It is called by the builders before save.
+	VoidReasonValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -126,6 +136,7 @@ const (
 	StatusISSUED      Status = "ISSUED"
 	StatusPAID        Status = "PAID"
 	StatusOUTSTANDING Status = "OUTSTANDING"
+	StatusVOID        Status = "VOID"
 )
 
 func (s Status) String() string {
@@ -135,7 +146,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusISSUED, StatusPAID, StatusOUTSTANDING:
+	case StatusISSUED, StatusPAID, StatusOUTSTANDING, StatusVOID:
 		return nil
 	default:
 		return fmt.Errorf("invoice: invalid enum value for status field: %q", s)
@@ -238,6 +249,16 @@ func ByIssuedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByPaidAt orders the results by the paid_at field.
 func ByPaidAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPaidAt, opts...).ToFunc()
+}
+
+// ByVoidedAt orders the results by the voided_at field.
+func ByVoidedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldVoidedAt, opts...).ToFunc()
+}
+
+// ByVoidReason orders the results by the void_reason field.
+func ByVoidReason(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldVoidReason, opts...).ToFunc()
 }
 
 // ByLinesCount orders the results by lines count.

@@ -150,6 +150,16 @@ func PaidAt(v time.Time) predicate.Invoice {
 	return predicate.Invoice(sql.FieldEQ(FieldPaidAt, v))
 }
 
+// VoidedAt applies equality check predicate on the "voided_at" field. It's identical to VoidedAtEQ.
+func VoidedAt(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldVoidedAt, v))
+}
+
+// VoidReason applies equality check predicate on the "void_reason" field. It's identical to VoidReasonEQ.
+func VoidReason(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldVoidReason, v))
+}
+
 // OrgIDEQ applies the EQ predicate on the "org_id" field.
 func OrgIDEQ(v string) predicate.Invoice {
 	return predicate.Invoice(sql.FieldEQ(FieldOrgID, v))
@@ -968,6 +978,121 @@ func PaidAtIsNil() predicate.Invoice {
 // PaidAtNotNil applies the NotNil predicate on the "paid_at" field.
 func PaidAtNotNil() predicate.Invoice {
 	return predicate.Invoice(sql.FieldNotNull(FieldPaidAt))
+}
+
+// VoidedAtEQ applies the EQ predicate on the "voided_at" field.
+func VoidedAtEQ(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldVoidedAt, v))
+}
+
+// VoidedAtNEQ applies the NEQ predicate on the "voided_at" field.
+func VoidedAtNEQ(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNEQ(FieldVoidedAt, v))
+}
+
+// VoidedAtIn applies the In predicate on the "voided_at" field.
+func VoidedAtIn(vs ...time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldIn(FieldVoidedAt, vs...))
+}
+
+// VoidedAtNotIn applies the NotIn predicate on the "voided_at" field.
+func VoidedAtNotIn(vs ...time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNotIn(FieldVoidedAt, vs...))
+}
+
+// VoidedAtGT applies the GT predicate on the "voided_at" field.
+func VoidedAtGT(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGT(FieldVoidedAt, v))
+}
+
+// VoidedAtGTE applies the GTE predicate on the "voided_at" field.
+func VoidedAtGTE(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGTE(FieldVoidedAt, v))
+}
+
+// VoidedAtLT applies the LT predicate on the "voided_at" field.
+func VoidedAtLT(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLT(FieldVoidedAt, v))
+}
+
+// VoidedAtLTE applies the LTE predicate on the "voided_at" field.
+func VoidedAtLTE(v time.Time) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLTE(FieldVoidedAt, v))
+}
+
+// VoidedAtIsNil applies the IsNil predicate on the "voided_at" field.
+func VoidedAtIsNil() predicate.Invoice {
+	return predicate.Invoice(sql.FieldIsNull(FieldVoidedAt))
+}
+
+// VoidedAtNotNil applies the NotNil predicate on the "voided_at" field.
+func VoidedAtNotNil() predicate.Invoice {
+	return predicate.Invoice(sql.FieldNotNull(FieldVoidedAt))
+}
+
+// VoidReasonEQ applies the EQ predicate on the "void_reason" field.
+func VoidReasonEQ(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldVoidReason, v))
+}
+
+// VoidReasonNEQ applies the NEQ predicate on the "void_reason" field.
+func VoidReasonNEQ(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNEQ(FieldVoidReason, v))
+}
+
+// VoidReasonIn applies the In predicate on the "void_reason" field.
+func VoidReasonIn(vs ...string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldIn(FieldVoidReason, vs...))
+}
+
+// VoidReasonNotIn applies the NotIn predicate on the "void_reason" field.
+func VoidReasonNotIn(vs ...string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNotIn(FieldVoidReason, vs...))
+}
+
+// VoidReasonGT applies the GT predicate on the "void_reason" field.
+func VoidReasonGT(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGT(FieldVoidReason, v))
+}
+
+// VoidReasonGTE applies the GTE predicate on the "void_reason" field.
+func VoidReasonGTE(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGTE(FieldVoidReason, v))
+}
+
+// VoidReasonLT applies the LT predicate on the "void_reason" field.
+func VoidReasonLT(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLT(FieldVoidReason, v))
+}
+
+// VoidReasonLTE applies the LTE predicate on the "void_reason" field.
+func VoidReasonLTE(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLTE(FieldVoidReason, v))
+}
+
+// VoidReasonContains applies the Contains predicate on the "void_reason" field.
+func VoidReasonContains(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldContains(FieldVoidReason, v))
+}
+
+// VoidReasonHasPrefix applies the HasPrefix predicate on the "void_reason" field.
+func VoidReasonHasPrefix(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldHasPrefix(FieldVoidReason, v))
+}
+
+// VoidReasonHasSuffix applies the HasSuffix predicate on the "void_reason" field.
+func VoidReasonHasSuffix(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldHasSuffix(FieldVoidReason, v))
+}
+
+// VoidReasonEqualFold applies the EqualFold predicate on the "void_reason" field.
+func VoidReasonEqualFold(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEqualFold(FieldVoidReason, v))
+}
+
+// VoidReasonContainsFold applies the ContainsFold predicate on the "void_reason" field.
+func VoidReasonContainsFold(v string) predicate.Invoice {
+	return predicate.Invoice(sql.FieldContainsFold(FieldVoidReason, v))
 }
 
 // HasLines applies the HasEdge predicate on the "lines" edge.

@@ -469,7 +469,7 @@ var (
 	CreditEntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 40},
 		{Name: "org_id", Type: field.TypeString, Size: 40},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"ACCUMULATION", "USE", "EXPIRY", "TRANSFER_ACCUMULATION", "TRANSFER_DEDUCTION", "RECOVERY", "REFUND"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"ACCUMULATION", "USE", "EXPIRY", "TRANSFER_ACCUMULATION", "TRANSFER_DEDUCTION", "RECOVERY", "REFUND", "RESTORE"}},
 		{Name: "amount", Type: field.TypeInt64},
 		{Name: "invoice_id", Type: field.TypeString, Nullable: true},
 		{Name: "counterpart_billing_group_id", Type: field.TypeString, Nullable: true},
@@ -668,7 +668,7 @@ var (
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "billing_group_id", Type: field.TypeString},
 		{Name: "month", Type: field.TypeString},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"ISSUED", "PAID", "OUTSTANDING"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"ISSUED", "PAID", "OUTSTANDING", "VOID"}},
 		{Name: "currency", Type: field.TypeString},
 		{Name: "usage_amount", Type: field.TypeInt64},
 		{Name: "discount_amount", Type: field.TypeInt64},
@@ -682,6 +682,8 @@ var (
 		{Name: "paid_amount", Type: field.TypeInt64, Default: 0},
 		{Name: "issued_at", Type: field.TypeTime},
 		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "voided_at", Type: field.TypeTime, Nullable: true},
+		{Name: "void_reason", Type: field.TypeString, Size: 500, Default: ""},
 	}
 	// InvoicesTable holds the schema information for the "invoices" table.
 	InvoicesTable = &schema.Table{
@@ -698,6 +700,9 @@ var (
 				Name:    "invoice_billing_group_id_month",
 				Unique:  true,
 				Columns: []*schema.Column{InvoicesColumns[3], InvoicesColumns[4]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "status <> 'VOID'",
+				},
 			},
 		},
 	}

@@ -120,7 +120,10 @@ func (Invoice) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("billing_group_id").Immutable().Annotations(entgql.Skip()),
 		field.String("month").Immutable().Annotations(entgql.Skip()),
-		field.Enum("status").Values("ISSUED", "PAID", "OUTSTANDING"),
+		// VOID: withdrawn by an operator before anything paid it; kept in
+		// the history with its id, the month open again to be corrected and
+		// issued anew (billing/void.go).
+		field.Enum("status").Values("ISSUED", "PAID", "OUTSTANDING", "VOID"),
 		field.String("currency").Immutable().Annotations(entgql.Skip()),
 		field.Int64("usage_amount").Immutable().Annotations(entgql.Skip()),
 		field.Int64("discount_amount").Immutable().Annotations(entgql.Skip()),
@@ -136,6 +139,8 @@ func (Invoice) Fields() []ent.Field {
 		field.Int64("paid_amount").Default(0).Annotations(entgql.Skip()),
 		field.Time("issued_at").Immutable(),
 		field.Time("paid_at").Optional().Nillable(),
+		field.Time("voided_at").Optional().Nillable(),
+		field.String("void_reason").Default("").MaxLen(500),
 	}
 }
 
@@ -144,7 +149,10 @@ func (Invoice) Edges() []ent.Edge {
 }
 
 func (Invoice) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("billing_group_id", "month").Unique()}
+	// One invoice per billing group and month that is not void:
+	// a voided month is issued again under a new id.
+	return []ent.Index{index.Fields("billing_group_id", "month").Unique().
+		Annotations(entsql.IndexWhere("status <> 'VOID'"))}
 }
 
 func (Invoice) Annotations() []schema.Annotation {
@@ -245,7 +253,7 @@ func (CreditEntry) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("credit_id").Immutable().Annotations(entgql.Skip()),
 		field.Enum("kind").Values("ACCUMULATION", "USE", "EXPIRY", "TRANSFER_ACCUMULATION",
-			"TRANSFER_DEDUCTION", "RECOVERY", "REFUND").Immutable(),
+			"TRANSFER_DEDUCTION", "RECOVERY", "REFUND", "RESTORE").Immutable(),
 		// Signed change to the remaining amount, in minor units.
 		field.Int64("amount").Immutable().Annotations(entgql.Skip()),
 		field.String("invoice_id").Optional().Immutable().Annotations(entgql.Skip()),

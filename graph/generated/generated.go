@@ -541,6 +541,8 @@ type ComplexityRoot struct {
 		Status           func(childComplexity int) int
 		TaxAmount        func(childComplexity int) int
 		UsageAmount      func(childComplexity int) int
+		VoidReason       func(childComplexity int) int
+		VoidedAt         func(childComplexity int) int
 	}
 
 	InvoiceConnection struct {
@@ -562,6 +564,10 @@ type ComplexityRoot struct {
 		ServiceCode      func(childComplexity int) int
 		ServiceName      func(childComplexity int) int
 		UsedAmount       func(childComplexity int) int
+	}
+
+	InvoicePayload struct {
+		Invoice func(childComplexity int) int
 	}
 
 	IssuedCashReceipt struct {
@@ -614,6 +620,7 @@ type ComplexityRoot struct {
 		RefundPaidCredit         func(childComplexity int, input model.CreditIDInput) int
 		RegisterCoupon           func(childComplexity int, input model.RegisterCouponInput) int
 		RegisterPaymentMethod    func(childComplexity int, input model.RegisterPaymentMethodInput) int
+		ReissueInvoice           func(childComplexity int, input model.ReissueInvoiceInput) int
 		RequestPhoneVerification func(childComplexity int, input model.RequestPhoneVerificationInput) int
 		RevokeAPIToken           func(childComplexity int, input model.RevokeAPITokenInput) int
 		RevokeBillingGroupRole   func(childComplexity int, input model.BillingGroupRoleInput) int
@@ -626,6 +633,7 @@ type ComplexityRoot struct {
 		UnshareCoins             func(childComplexity int, input model.ShareCoinsInput) int
 		UpdateBillingProfile     func(childComplexity int, input model.UpdateBillingProfileInput) int
 		UpdateBudgetAlert        func(childComplexity int, input model.UpdateBudgetAlertInput) int
+		VoidInvoice              func(childComplexity int, input model.VoidInvoiceInput) int
 	}
 
 	Organization struct {
@@ -1090,6 +1098,8 @@ type MutationResolver interface {
 	ExportUsageDetails(ctx context.Context, input model.DocumentInput) (*model.DocumentPayload, error)
 	UpdateBillingProfile(ctx context.Context, input model.UpdateBillingProfileInput) (*model.AccountPayload, error)
 	RunBillingJobs(ctx context.Context, input *model.RunBillingJobsInput) (*model.RunBillingJobsPayload, error)
+	VoidInvoice(ctx context.Context, input model.VoidInvoiceInput) (*model.InvoicePayload, error)
+	ReissueInvoice(ctx context.Context, input model.ReissueInvoiceInput) (*model.InvoicePayload, error)
 	RequestPhoneVerification(ctx context.Context, input model.RequestPhoneVerificationInput) (*model.PhoneVerificationPayload, error)
 	ConfirmPhoneVerification(ctx context.Context, input model.ConfirmPhoneVerificationInput) (*model.AccountPayload, error)
 	RegisterPaymentMethod(ctx context.Context, input model.RegisterPaymentMethodInput) (*model.PaymentMethodPayload, error)
@@ -3038,6 +3048,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.UsageAmount(childComplexity), true
+	case "Invoice.voidReason":
+		if e.ComplexityRoot.Invoice.VoidReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.VoidReason(childComplexity), true
+	case "Invoice.voidedAt":
+		if e.ComplexityRoot.Invoice.VoidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.VoidedAt(childComplexity), true
 
 	case "InvoiceConnection.edges":
 		if e.ComplexityRoot.InvoiceConnection.Edges == nil {
@@ -3113,6 +3135,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InvoiceLine.UsedAmount(childComplexity), true
+
+	case "InvoicePayload.invoice":
+		if e.ComplexityRoot.InvoicePayload.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoicePayload.Invoice(childComplexity), true
 
 	case "IssuedCashReceipt.documentUrl":
 		if e.ComplexityRoot.IssuedCashReceipt.DocumentURL == nil {
@@ -3539,6 +3568,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterPaymentMethod(childComplexity, args["input"].(model.RegisterPaymentMethodInput)), true
+	case "Mutation.reissueInvoice":
+		if e.ComplexityRoot.Mutation.ReissueInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reissueInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReissueInvoice(childComplexity, args["input"].(model.ReissueInvoiceInput)), true
 	case "Mutation.requestPhoneVerification":
 		if e.ComplexityRoot.Mutation.RequestPhoneVerification == nil {
 			break
@@ -3671,6 +3711,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateBudgetAlert(childComplexity, args["input"].(model.UpdateBudgetAlertInput)), true
+	case "Mutation.voidInvoice":
+		if e.ComplexityRoot.Mutation.VoidInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_voidInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VoidInvoice(childComplexity, args["input"].(model.VoidInvoiceInput)), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -4898,6 +4949,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RegionWhereInput", ec.unmarshalInputRegionWhereInput),
 			graphql.NewInputUnmarshaler("RegisterCouponInput", ec.unmarshalInputRegisterCouponInput),
 			graphql.NewInputUnmarshaler("RegisterPaymentMethodInput", ec.unmarshalInputRegisterPaymentMethodInput),
+			graphql.NewInputUnmarshaler("ReissueInvoiceInput", ec.unmarshalInputReissueInvoiceInput),
 			graphql.NewInputUnmarshaler("RequestPhoneVerificationInput", ec.unmarshalInputRequestPhoneVerificationInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("RunBillingJobsInput", ec.unmarshalInputRunBillingJobsInput),
@@ -4911,6 +4963,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateBillingProfileInput", ec.unmarshalInputUpdateBillingProfileInput),
 			graphql.NewInputUnmarshaler("UpdateBudgetAlertInput", ec.unmarshalInputUpdateBudgetAlertInput),
 			graphql.NewInputUnmarshaler("UsageEventInput", ec.unmarshalInputUsageEventInput),
+			graphql.NewInputUnmarshaler("VoidInvoiceInput", ec.unmarshalInputVoidInvoiceInput),
 		)
 	}
 	first := true
@@ -6144,6 +6197,7 @@ enum CreditEntryKind @goModel(model: "github.com/cloudbill/cloudbill/ent/credite
   TRANSFER_DEDUCTION
   RECOVERY
   REFUND
+  RESTORE
 }
 """
 Ordering options for CreditEntry connections
@@ -6570,6 +6624,8 @@ type Invoice implements Node {
   outstandingAt: Time
   issuedAt: Time!
   paidAt: Time
+  voidedAt: Time
+  voidReason: String!
 }
 """
 A connection to a list of items.
@@ -6627,6 +6683,7 @@ enum InvoiceStatus @goModel(model: "github.com/cloudbill/cloudbill/ent/invoice.S
   ISSUED
   PAID
   OUTSTANDING
+  VOID
 }
 """
 InvoiceWhereInput is used for filtering Invoice objects.
@@ -6704,6 +6761,35 @@ input InvoiceWhereInput {
   paidAtLTE: Time
   paidAtIsNil: Boolean
   paidAtNotNil: Boolean
+  """
+  voided_at field predicates
+  """
+  voidedAt: Time
+  voidedAtNEQ: Time
+  voidedAtIn: [Time!]
+  voidedAtNotIn: [Time!]
+  voidedAtGT: Time
+  voidedAtGTE: Time
+  voidedAtLT: Time
+  voidedAtLTE: Time
+  voidedAtIsNil: Boolean
+  voidedAtNotNil: Boolean
+  """
+  void_reason field predicates
+  """
+  voidReason: String
+  voidReasonNEQ: String
+  voidReasonIn: [String!]
+  voidReasonNotIn: [String!]
+  voidReasonGT: String
+  voidReasonGTE: String
+  voidReasonLT: String
+  voidReasonLTE: String
+  voidReasonContains: String
+  voidReasonHasPrefix: String
+  voidReasonHasSuffix: String
+  voidReasonEqualFold: String
+  voidReasonContainsFold: String
 }
 """
 An object with an ID.
@@ -8376,7 +8462,7 @@ extend type Credit {
 extend type CreditEntry {
   "Signed change to the remaining amount."
   amount: Money!
-  "The invoice a USE paid."
+  "The invoice a USE paid, or the voided invoice a RESTORE gave back (R-72)."
   invoice: Invoice
   "The other billing group of a transfer (null when the caller may not see it)."
   counterpartBillingGroup: BillingGroup
@@ -8598,6 +8684,33 @@ type BillingJobFailure {
 
 extend type Mutation {
   runBillingJobs(input: RunBillingJobsInput): RunBillingJobsPayload!
+}
+
+input VoidInvoiceInput {
+  invoiceId: ID!
+  "Why, for the history and the audit log (1 to 500 characters)."
+  reason: String!
+  "The same key with the same input answers the first result (R-50)."
+  idempotencyKey: String!
+}
+
+input ReissueInvoiceInput {
+  billingGroupId: ID!
+  "A month whose invoice was voided."
+  month: Month!
+  "The same key with the same input answers the first result (R-50)."
+  idempotencyKey: String!
+}
+
+type InvoicePayload {
+  invoice: Invoice!
+}
+
+extend type Mutation {
+  "Operators (R-72): withdraws an invoice nothing has paid — no payment allocated to it in progress or made, no coins, no late fee, no tax invoice. It stays in the history as VOID under its id (voidedAt, voidReason); the free credits it used are given back with RESTORE entries naming it; its month is open again to usage, contracts and discounts, until reissueInvoice issues it anew. CONFLICT when it cannot be voided."
+  voidInvoice(input: VoidInvoiceInput!): InvoicePayload!
+  "Operators (R-72): issues a voided month again, rated from what the month holds now, as a new invoice with a new id, stamped now. However many calls race, the month ends with one invoice that is not void; each answers it."
+  reissueInvoice(input: ReissueInvoiceInput!): InvoicePayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/notices.graphqls", Input: `# Notices: where an account's email and SMS notices go (docs/rules.md R-71).
@@ -9800,6 +9913,10 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_issuedAt(ctx, field)
 	case "paidAt":
 		return ec.fieldContext_Invoice_paidAt(ctx, field)
+	case "voidedAt":
+		return ec.fieldContext_Invoice_voidedAt(ctx, field)
+	case "voidReason":
+		return ec.fieldContext_Invoice_voidReason(ctx, field)
 	case "documentUrl":
 		return ec.fieldContext_Invoice_documentUrl(ctx, field)
 	case "month":
@@ -9874,6 +9991,14 @@ func (ec *executionContext) childFields_InvoiceLine(ctx context.Context, field g
 		return ec.fieldContext_InvoiceLine_determinedAmount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InvoiceLine", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoicePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "invoice":
+		return ec.fieldContext_InvoicePayload_invoice(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoicePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_IssuedCashReceipt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11320,6 +11445,20 @@ func (ec *executionContext) field_Mutation_registerPaymentMethod_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reissueInvoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReissueInvoiceInput, error) {
+			return ec.unmarshalNReissueInvoiceInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐReissueInvoiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestPhoneVerification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11480,6 +11619,20 @@ func (ec *executionContext) field_Mutation_updateBudgetAlert_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateBudgetAlertInput, error) {
 			return ec.unmarshalNUpdateBudgetAlertInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐUpdateBudgetAlertInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_voidInvoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VoidInvoiceInput, error) {
+			return ec.unmarshalNVoidInvoiceInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐVoidInvoiceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -19399,6 +19552,52 @@ func (ec *executionContext) fieldContext_Invoice_paidAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Invoice_voidedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_voidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VoidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_voidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Invoice_voidReason(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_voidReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VoidReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_voidReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Invoice", field, false, false, "String")
+}
+
 func (ec *executionContext) _Invoice_documentUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20216,6 +20415,38 @@ func (ec *executionContext) fieldContext_InvoiceLine_determinedAmount(_ context.
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InvoicePayload_invoice(ctx context.Context, field graphql.CollectedField, obj *model.InvoicePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InvoicePayload_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invoice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InvoicePayload_invoice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InvoicePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22033,6 +22264,94 @@ func (ec *executionContext) fieldContext_Mutation_runBillingJobs(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_runBillingJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_voidInvoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_voidInvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VoidInvoice(ctx, fc.Args["input"].(model.VoidInvoiceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InvoicePayload) graphql.Marshaler {
+			return ec.marshalNInvoicePayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐInvoicePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_voidInvoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoicePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_voidInvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reissueInvoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reissueInvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReissueInvoice(ctx, fc.Args["input"].(model.ReissueInvoiceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InvoicePayload) graphql.Marshaler {
+			return ec.marshalNInvoicePayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐInvoicePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reissueInvoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InvoicePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reissueInvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -35225,7 +35544,7 @@ func (ec *executionContext) unmarshalInputInvoiceWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "outstandingAt", "outstandingAtNEQ", "outstandingAtIn", "outstandingAtNotIn", "outstandingAtGT", "outstandingAtGTE", "outstandingAtLT", "outstandingAtLTE", "outstandingAtIsNil", "outstandingAtNotNil", "issuedAt", "issuedAtNEQ", "issuedAtIn", "issuedAtNotIn", "issuedAtGT", "issuedAtGTE", "issuedAtLT", "issuedAtLTE", "paidAt", "paidAtNEQ", "paidAtIn", "paidAtNotIn", "paidAtGT", "paidAtGTE", "paidAtLT", "paidAtLTE", "paidAtIsNil", "paidAtNotNil"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "outstandingAt", "outstandingAtNEQ", "outstandingAtIn", "outstandingAtNotIn", "outstandingAtGT", "outstandingAtGTE", "outstandingAtLT", "outstandingAtLTE", "outstandingAtIsNil", "outstandingAtNotNil", "issuedAt", "issuedAtNEQ", "issuedAtIn", "issuedAtNotIn", "issuedAtGT", "issuedAtGTE", "issuedAtLT", "issuedAtLTE", "paidAt", "paidAtNEQ", "paidAtIn", "paidAtNotIn", "paidAtGT", "paidAtGTE", "paidAtLT", "paidAtLTE", "paidAtIsNil", "paidAtNotNil", "voidedAt", "voidedAtNEQ", "voidedAtIn", "voidedAtNotIn", "voidedAtGT", "voidedAtGTE", "voidedAtLT", "voidedAtLTE", "voidedAtIsNil", "voidedAtNotNil", "voidReason", "voidReasonNEQ", "voidReasonIn", "voidReasonNotIn", "voidReasonGT", "voidReasonGTE", "voidReasonLT", "voidReasonLTE", "voidReasonContains", "voidReasonHasPrefix", "voidReasonHasSuffix", "voidReasonEqualFold", "voidReasonContainsFold"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -35603,6 +35922,167 @@ func (ec *executionContext) unmarshalInputInvoiceWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.PaidAtNotNil = data
+		case "voidedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAt = data
+		case "voidedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAtNEQ = data
+		case "voidedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAtIn = data
+		case "voidedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAtNotIn = data
+		case "voidedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAtGT = data
+		case "voidedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAtGTE = data
+		case "voidedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAtLT = data
+		case "voidedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAtLTE = data
+		case "voidedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAtIsNil = data
+		case "voidedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidedAtNotNil = data
+		case "voidReason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReason = data
+		case "voidReasonNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonNEQ = data
+		case "voidReasonIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonIn = data
+		case "voidReasonNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonNotIn = data
+		case "voidReasonGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonGT = data
+		case "voidReasonGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonGTE = data
+		case "voidReasonLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonLT = data
+		case "voidReasonLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonLTE = data
+		case "voidReasonContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonContains = data
+		case "voidReasonHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonHasPrefix = data
+		case "voidReasonHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonHasSuffix = data
+		case "voidReasonEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonEqualFold = data
+		case "voidReasonContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voidReasonContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoidReasonContainsFold = data
 		}
 	}
 	return it, nil
@@ -39200,6 +39680,62 @@ func UnmarshalRegisterPaymentMethodInput(ctx context.Context, raw any) (model.Re
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReissueInvoiceInput(ctx context.Context, obj any) (model.ReissueInvoiceInput, error) {
+	var it model.ReissueInvoiceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"billingGroupId", "month", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "billingGroupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billingGroupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillingGroupID = data
+		case "month":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("month"))
+			data, err := ec.unmarshalNMonth2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐMonth(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Month = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReissueInvoiceInput unmarshals raw into the ReissueInvoiceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReissueInvoiceInput(ctx context.Context, raw any) (model.ReissueInvoiceInput, error) {
+	var out model.ReissueInvoiceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReissueInvoiceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRequestPhoneVerificationInput(ctx context.Context, obj any) (model.RequestPhoneVerificationInput, error) {
 	var it model.RequestPhoneVerificationInput
 	if obj == nil {
@@ -40412,6 +40948,62 @@ func (ec *executionContext) unmarshalInputUsageEventInput(ctx context.Context, o
 func UnmarshalUsageEventInput(ctx context.Context, raw any) (model.UsageEventInput, error) {
 	var out model.UsageEventInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UsageEventInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputVoidInvoiceInput(ctx context.Context, obj any) (model.VoidInvoiceInput, error) {
+	var it model.VoidInvoiceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"invoiceId", "reason", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "invoiceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("invoiceId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InvoiceID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalVoidInvoiceInput unmarshals raw into the VoidInvoiceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalVoidInvoiceInput(ctx context.Context, raw any) (model.VoidInvoiceInput, error) {
+	var out model.VoidInvoiceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "VoidInvoiceInput", raw, &out)
 	return out, err
 }
 
@@ -43659,6 +44251,16 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "voidedAt":
+			out.Values[i] = ec._Invoice_voidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "voidReason":
+			out.Values[i] = ec._Invoice_voidReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "documentUrl":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -43898,6 +44500,39 @@ func (ec *executionContext) _InvoiceLine(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._InvoiceLine_determinedAmount(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var invoicePayloadImplementors = []string{"InvoicePayload"}
+
+func (ec *executionContext) _InvoicePayload(ctx context.Context, sel ast.SelectionSet, obj *model.InvoicePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, invoicePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InvoicePayload")
+		case "invoice":
+			out.Values[i] = ec._InvoicePayload_invoice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -44286,6 +44921,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "runBillingJobs":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_runBillingJobs(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "voidInvoice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_voidInvoice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reissueInvoice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reissueInvoice(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -48033,6 +48682,14 @@ func (ec *executionContext) marshalNInvoiceOrderField2ᚖgithubᚗcomᚋcloudbil
 	return v
 }
 
+func (ec *executionContext) marshalNInvoicePayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐInvoicePayload(ctx context.Context, sel ast.SelectionSet, v *model.InvoicePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InvoicePayload!")
+		return graphql.Null
+	}
+	return ec._InvoicePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInvoiceStatus2githubᚗcomᚋcloudbillᚋcloudbillᚋentᚋinvoiceᚐStatus(ctx context.Context, v any) (invoice.Status, error) {
 	var res invoice.Status
 	err := res.UnmarshalGQL(v)
@@ -48565,6 +49222,11 @@ func (ec *executionContext) marshalNRegisterPaymentMethodType2githubᚗcomᚋclo
 	return v
 }
 
+func (ec *executionContext) unmarshalNReissueInvoiceInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐReissueInvoiceInput(ctx context.Context, v any) (model.ReissueInvoiceInput, error) {
+	res, err := ec.unmarshalInputReissueInvoiceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRequestPhoneVerificationInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐRequestPhoneVerificationInput(ctx context.Context, v any) (model.RequestPhoneVerificationInput, error) {
 	res, err := ec.unmarshalInputRequestPhoneVerificationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -48957,6 +49619,11 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋcloudbillᚋcloudbi
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVoidInvoiceInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐVoidInvoiceInput(ctx context.Context, v any) (model.VoidInvoiceInput, error) {
+	res, err := ec.unmarshalInputVoidInvoiceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

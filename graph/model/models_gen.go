@@ -358,6 +358,10 @@ type InviteMemberPayload struct {
 	Account *ent.Account `json:"account,omitempty"`
 }
 
+type InvoicePayload struct {
+	Invoice *ent.Invoice `json:"invoice"`
+}
+
 type LoginInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -449,6 +453,14 @@ type RegisterPaymentMethodInput struct {
 	HolderName         *string `json:"holderName,omitempty"`
 	ConsentPaymentInfo bool    `json:"consentPaymentInfo"`
 	ConsentRecurring   bool    `json:"consentRecurring"`
+}
+
+type ReissueInvoiceInput struct {
+	BillingGroupID string `json:"billingGroupId"`
+	// A month whose invoice was voided.
+	Month scalars.Month `json:"month"`
+	// The same key with the same input answers the first result (R-50).
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 type RequestPhoneVerificationInput struct {
@@ -641,6 +653,14 @@ type VirtualAccount struct {
 	AmountDue *Money `json:"amountDue"`
 	// When the oldest unpaid invoice turns outstanding unless a deposit covers it; null when nothing is due.
 	DueAt *time.Time `json:"dueAt,omitempty"`
+}
+
+type VoidInvoiceInput struct {
+	InvoiceID string `json:"invoiceId"`
+	// Why, for the history and the audit log (1 to 500 characters).
+	Reason string `json:"reason"`
+	// The same key with the same input answers the first result (R-50).
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 type BillingGroupRole string

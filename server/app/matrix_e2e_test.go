@@ -113,6 +113,9 @@ var mutationPolicy = map[string]policy{
 	"simulateDeposit":      {allowed: operators, refs: true},
 	"certifyBusiness":      {allowed: operators, refs: true},
 	"updateBillingProfile": {allowed: accounts},
+	// Void and reissue: operators' corrections.
+	"voidInvoice":    {allowed: operators, refs: true},
+	"reissueInvoice": {allowed: operators, refs: true},
 	// Budget alerts: who manages the billing group.
 	"createBudgetAlert": {allowed: managers, refs: true},
 	"updateBudgetAlert": {allowed: managers, refs: true},
@@ -217,7 +220,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"residenceCountry": "KR", "scopes": []string{"billing:read"}, "amount": "1000", "percentage": "10", "unitPrice": "1",
 		"occurredAt": "2026-10-15T00:00:00+09:00", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2027-01-01T00:00:00+09:00",
 		"validFrom": "2026-10-01T00:00:00+09:00", "validUntil": "2027-01-01T00:00:00+09:00", "depositId": "d-1",
-		"id": spareToken, "budgetAlertId": budget, "thresholds": []int{50},
+		"id": spareToken, "budgetAlertId": budget, "thresholds": []int{50}, "invoiceId": fixtureInvoice(t, db, bg1, "2026-10"),
+		"reason": "matrix",
 	}
 
 	typeByName := introspectSchema(e)

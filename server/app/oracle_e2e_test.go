@@ -430,7 +430,7 @@ func (e *env) tenantFixture(db *store.DB, prefix string) (tok map[caller]string,
 		map[string]any{"bg": bg1}), "createContract.contract.id")
 	ownBudget := str(e.ok(tok[master], `mutation($bg: ID!) { createBudgetAlert(input: {billingGroupId: $bg, name: "B", amount: "100000", thresholds: [80]}) { budgetAlert { id } } }`,
 		map[string]any{"bg": bg1}), "createBudgetAlert.budgetAlert.id")
-	own = map[string]any{"contractId": ownContract, "budgetAlertId": ownBudget, "thresholds": 50,
+	own = map[string]any{"contractId": ownContract, "budgetAlertId": ownBudget, "thresholds": 50, "invoiceId": fixtureInvoice(e.t, db, bg1, "2026-10"),
 		"billingGroupId": bg1, "toBillingGroupId": bg2, "accountId": member.ID, "accountIds": []any{member.ID}, "creditId": ownCredit,
 		"paymentMethodId": ownPM, "chargeId": ownCharge, "id": ownToken, "ids": []any{bg1},
 		"code": "NO-SUCH-CODE", "month": "2026-11", "serviceCode": "vm", "region": "kr-1", "metric": "hour", "quantity": "1",

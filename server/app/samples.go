@@ -34,7 +34,7 @@ func SampleDocuments(ctx context.Context, a *App, dir string, l locale.Lang) ([]
 		return nil, err
 	}
 	m := billing.MonthOf(e.Clock.Now(), e.Policy.Location()).Prev()
-	inv, err := e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String())).Only(ctx)
+	inv, err := e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), billing.Live()).Only(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("the demo has no invoice of %s yet: %w", m, err)
 	}

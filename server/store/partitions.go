@@ -225,7 +225,8 @@ func (d *DB) RetainUsagePartitions(ctx context.Context, at time.Time, loc *time.
 		for _, m := range sorted {
 			var missing int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM usage_months um WHERE um.month = $1
-				AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.billing_group_id = um.billing_group_id AND i.month = um.month)`,
+				AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.billing_group_id = um.billing_group_id AND i.month = um.month
+				AND i.status <> 'VOID')`,
 				m).Scan(&missing); err != nil {
 				return err
 			}
