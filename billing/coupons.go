@@ -234,8 +234,31 @@ func NewGuesses(client *ent.Client, postgres bool, max int, window time.Duration
 
 // Reserve takes one of caller's attempts at now; ok is false when Max wrong
 // codes already fall within the window. The attempt counts as wrong until
-// Forgive(id).
+// Forgive(id). A window full of attempts still in flight — a console
+// registering valid codes for many billing groups at once — empties as
+// they are forgiven: Reserve waits up to guessWait of real time for a slot
+// before it refuses, so concurrent right codes are not refused for one
+// another, while a caller whose wrong codes fill the window waits that
+// long for each refusal.
 func (g *Guesses) Reserve(ctx context.Context, orgID, caller string, now time.Time) (id string, ok bool, err error) {
+	deadline := time.Now().Add(guessWait)
+	for {
+		id, ok, err = g.reserve(ctx, orgID, caller, now)
+		if ok || err != nil || time.Now().After(deadline) {
+			return id, ok, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// guessWait is how long Reserve waits for a slot in a full window.
+const guessWait = time.Second
+
+func (g *Guesses) reserve(ctx context.Context, orgID, caller string, now time.Time) (id string, ok bool, err error) {
 	err = WithTx(ctx, g.Client, func(tx *ent.Tx) error {
 		id, ok = "", false
 		if g.Postgres { // one reservation of this caller at a time (SQLite: the write lock)

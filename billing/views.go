@@ -557,6 +557,9 @@ func PaymentAmount(inv *ent.Invoice) int64 {
 
 // AmountDue is what is still unpaid of an invoice.
 func AmountDue(inv *ent.Invoice) int64 {
+	if inv.Status == invoice.StatusVOID { // withdrawn: nobody owes it
+		return 0
+	}
 	d := PaymentAmount(inv) - inv.PaidAmount
 	if d < 0 {
 		return 0

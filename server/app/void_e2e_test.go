@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	voidInvoice    = `mutation($in: VoidInvoiceInput!) { voidInvoice(input: $in) { invoice { id status voidReason voidedAt usageAmount { amount } creditAmount { amount } } } }`
+	voidInvoice    = `mutation($in: VoidInvoiceInput!) { voidInvoice(input: $in) { invoice { id status voidReason voidedAt usageAmount { amount } creditAmount { amount } amountDue { amount } } } }`
 	reissueInvoice = `mutation($in: ReissueInvoiceInput!) { reissueInvoice(input: $in) { invoice { id status month usageAmount { amount } creditAmount { amount } determinedAmount { amount } taxAmount { amount } } } }`
 	novInvoice     = `query($bg: ID!) { billingGroup(id: $bg) { invoice(month: "2026-11") { id status usageAmount { amount } }
 		invoices(first: 20) { edges { node { id status month } } } } }`
@@ -78,7 +78,8 @@ func TestVoidAndReissue(t *testing.T) {
 		wantField(t, e.gql(e.op, voidInvoice, map[string]any{"in": map[string]any{"invoiceId": oldID, "reason": "", "idempotencyKey": "void-0"}}), "reason")
 		v := e.ok(e.op, voidInvoice, map[string]any{"in": in})
 		if str(v, "voidInvoice.invoice.status") != "VOID" || str(v, "voidInvoice.invoice.voidReason") != "usage of Nov 28 was missing" ||
-			str(v, "voidInvoice.invoice.voidedAt") == "" || str(v, "voidInvoice.invoice.creditAmount.amount") != "300" {
+			str(v, "voidInvoice.invoice.voidedAt") == "" || str(v, "voidInvoice.invoice.creditAmount.amount") != "300" ||
+			str(v, "voidInvoice.invoice.amountDue.amount") != "0" {
 			t.Fatalf("voidInvoice = %v", v)
 		}
 		if again := e.ok(e.op, voidInvoice, map[string]any{"in": in}); fmt.Sprint(again) != fmt.Sprint(v) {
