@@ -312,9 +312,17 @@ func (r *jobRun) expireCredit(ctx context.Context, id string) error {
 		// day is invoiced on the next issue day: it expires once the
 		// invoice of the month of that day is issued.
 		if c.Type == credit.TypeFREE {
-			expired = r.e.Policy.IssuedAt(LastCreditMonth(c.EndsAt, r.e.Policy.Location()))
+			last := LastCreditMonth(c.EndsAt, r.e.Policy.Location())
+			expired = r.e.Policy.IssuedAt(last)
 			if r.at.Before(expired) {
 				return nil
+			}
+			// Not before that invoice exists: one whose issue failed (and
+			// is retried) or that was voided (R-72, reissued later) would
+			// otherwise be issued without the credit that pays it.
+			issued, err := tx.Invoice.Query().Where(invoice.BillingGroupID(c.BillingGroupID), invoice.Month(last.String()), Live()).Exist(ctx)
+			if err != nil || !issued {
+				return err
 			}
 		}
 		if _, err = r.e.closeCredit(ctx, tx, c, credit.StatusEXPIRED, creditentry.KindEXPIRY, expired); err != nil {

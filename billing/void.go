@@ -184,7 +184,23 @@ func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID strin
 	if err != nil {
 		return nil, err
 	}
-	return e.Client.Invoice.Get(ctx, id)
+	inv, err := e.Client.Invoice.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// A business customer's month reissued past its tax invoice date gets
+	// its tax invoice now, as an issue retried late does: the
+	// calendar's step only looks at the month just ended. A failure is
+	// recorded and retried by the jobs (jobfailures.go).
+	now := e.Clock.Now()
+	if !now.Before(e.Policy.TaxInvoiceDate(m)) {
+		if _, err := e.runStep(ctx, now, StepTaxInvoice, func(r *jobRun, ctx context.Context) error {
+			return r.taxInvoice(ctx, inv, e.payerCache())
+		}); err != nil {
+			e.log().WarnContext(ctx, "tax invoice of a reissued invoice", "invoice", inv.ID, "err", err)
+		}
+	}
+	return inv, nil
 }
 
 // reissue issues month m of bg in tx, stamped now, and answers the

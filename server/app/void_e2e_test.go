@@ -53,7 +53,7 @@ func TestVoidAndReissue(t *testing.T) {
 		bg := e.mainGroup(master)
 		feed := e.partner(master)
 		credit := str(e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": bg, "name": "Promo", "type": "FREE",
-			"amount": "300", "startsAt": "2026-11-01T00:00:00+09:00", "endsAt": "2027-03-01T00:00:00+09:00"}}), "grantCredit.credit.id")
+			"amount": "300", "startsAt": "2026-11-01T00:00:00+09:00", "endsAt": "2026-12-01T00:00:00+09:00"}}), "grantCredit.credit.id")
 		e.ok(feed, recordUsage, map[string]any{"e": []any{event("u1", bg, "vm", "hour", "10", "2026-11-10T09:00:00+09:00")}})
 		biz, _ := e.signUp("void-biz@example.com")
 		bbg := e.mainGroup(biz)
@@ -102,6 +102,13 @@ func TestVoidAndReissue(t *testing.T) {
 		}
 		if !restored {
 			t.Fatalf("no RESTORE entry of 300 naming %s: %v", oldID, c)
+		}
+		// The credit's period (November) is over and November's issue day
+		// passed, but November has no invoice to pay now: the jobs leave
+		// it AVAILABLE for the reissue instead of expiring it.
+		e.ok(e.op, `mutation { runBillingJobs(input: {at: "2026-12-03T00:05:00+09:00"}) { issued } }`, nil)
+		if c := e.ok(master, `query($id: ID!) { node(id: $id) { ... on Credit { status remainingAmount { amount } } } }`, map[string]any{"id": credit}); str(c, "node.status") != "AVAILABLE" {
+			t.Fatalf("the restored credit after the jobs = %v, want AVAILABLE until November is issued again", c)
 		}
 		// The month is open: no live invoice, the late usage accepted.
 		if got := e.ok(master, novInvoice, map[string]any{"bg": bg}); get(got, "billingGroup.invoice") != nil {
