@@ -322,8 +322,16 @@ func (r *invRun) checkOrg(og *mOrg) *invFailure {
 // add up.
 func (r *invRun) checkInvoices(g *mGroup, obs *oGroup) *invFailure {
 	byMonth := map[string]*oInvoice{}
+	voided := map[string]string{} // id → month
 	for i := range obs.Invoices {
 		inv := &obs.Invoices[i]
+		if inv.Status == "VOID" { // kept in the history, owing nothing
+			voided[inv.ID] = inv.Month
+			if inv.AmountDue.v() != 0 {
+				return r.fail("void", "%s's void invoice %s of %s shows %s due", g.name(), inv.ID, inv.Month, inv.AmountDue.Amount)
+			}
+			continue
+		}
 		if byMonth[inv.Month] != nil {
 			return r.fail("one-invoice", "%s has two invoices of %s (R-51)", g.name(), inv.Month)
 		}
@@ -346,6 +354,15 @@ func (r *invRun) checkInvoices(g *mGroup, obs *oGroup) *invFailure {
 	}
 	for m := range byMonth {
 		return r.fail("one-invoice", "%s has an invoice of %s that the model did not issue", g.name(), m)
+	}
+	for _, inv := range g.voided {
+		if voided[inv.id] != inv.month.String() {
+			return r.fail("void", "%s does not show its invoice %s of %s as void; the model voided it (R-72)", g.name(), inv.id, inv.month)
+		}
+		delete(voided, inv.id)
+	}
+	for id, m := range voided {
+		return r.fail("void", "%s shows invoice %s of %s as void; the model did not void it", g.name(), id, m)
 	}
 	// Payments add up to what the invoices say was paid.
 	var paid, byPayments int64
@@ -480,7 +497,7 @@ func (r *invRun) checkCredits(g *mGroup, obs *oGroup) *invFailure {
 	for i := range obs.Credits {
 		byID[obs.Credits[i].ID] = &obs.Credits[i]
 	}
-	useByMonth := map[string]int64{}
+	useByInvoice := map[string]int64{} // what credits paid each invoice, net of what a void gave back
 	for _, c := range g.credits {
 		o := byID[c.id]
 		if o == nil {
@@ -494,16 +511,16 @@ func (r *invRun) checkCredits(g *mGroup, obs *oGroup) *invFailure {
 			switch e.Node.Kind {
 			case "ACCUMULATION", "TRANSFER_ACCUMULATION":
 				acc += a
-			case "USE":
+			case "USE", "RESTORE":
 				used -= a
 				if e.Node.Invoice == nil {
-					return r.fail("credit-history", "credit %s: a use names no invoice (R-21)", c.id)
+					return r.fail("credit-history", "credit %s: a %s names no invoice (R-21, R-72)", c.id, e.Node.Kind)
 				}
-				useByMonth[e.Node.Invoice.Month] -= a
+				useByInvoice[e.Node.Invoice.ID] -= a
 			}
 			kinds = append(kinds, fmt.Sprintf("%s %d", e.Node.Kind, a))
 		}
-		if f := r.checkLifecycle(o); f != nil {
+		if f := r.checkLifecycle(g, o); f != nil {
 			return f
 		}
 		switch {
@@ -535,10 +552,22 @@ func (r *invRun) checkCredits(g *mGroup, obs *oGroup) *invFailure {
 	if obs.Listed != listed {
 		return r.fail("credits", "%s lists %d credits by default; the model %d (R-28: closed credits leave the list 3 months after closing)", g.name(), obs.Listed, listed)
 	}
+	live := map[string]string{} // month → the live invoice's id, as shown
+	for _, inv := range obs.Invoices {
+		if inv.Status != "VOID" {
+			live[inv.Month] = inv.ID
+		}
+	}
 	for _, inv := range g.invoices {
-		if useByMonth[inv.month.String()] != inv.credit {
+		if got := useByInvoice[live[inv.month.String()]]; got != inv.credit {
 			return r.fail("credit-history", "%s's invoice of %s applies %d in credits, the credits' uses for it add up to %d (R-21)",
-				g.name(), inv.month, inv.credit, useByMonth[inv.month.String()])
+				g.name(), inv.month, inv.credit, got)
+		}
+	}
+	for _, inv := range g.voided {
+		if got := useByInvoice[inv.id]; got != 0 {
+			return r.fail("credit-history", "%s's void invoice %s of %s keeps %d of credits' uses; a void gives them back (R-72)",
+				g.name(), inv.id, inv.month, got)
 		}
 	}
 	return nil
@@ -549,13 +578,19 @@ func (r *invRun) checkCredits(g *mGroup, obs *oGroup) *invFailure {
 // free one once the invoice of the month of its last day is issued (R-20,
 // R-22; finding 103: a credit no invoice would use stayed AVAILABLE). Read
 // from the API's answer alone, whatever the model holds.
-func (r *invRun) checkLifecycle(o *oCredit) *invFailure {
+func (r *invRun) checkLifecycle(g *mGroup, o *oCredit) *invFailure {
 	if o.Status != "AVAILABLE" || r.m.lastJobs.IsZero() {
 		return nil
 	}
 	over := o.EndsAt
 	if o.Type == "FREE" {
-		over = monthOfT(o.EndsAt.Add(-time.Nanosecond)).issuedAt()
+		last := monthOfT(o.EndsAt.Add(-time.Nanosecond))
+		if inv := g.invoices[last]; g.awaiting[last] || (inv != nil && inv.issuedAt.After(r.m.lastJobs)) {
+			// Its month was voided: it waits for the reissue, and then for
+			// the jobs' next run.
+			return nil
+		}
+		over = last.issuedAt()
 	}
 	if !r.m.lastJobs.Before(over) {
 		return r.fail("credit-lifecycle", "credit %s (%s, %s..%s) is still AVAILABLE after the jobs ran at %s, past %s (R-20, R-22)",

@@ -136,7 +136,7 @@ func (r *invRun) checkScope(o invOp, last bool) map[*mOrg]bool {
 	switch {
 	case last || o.Kind == opAdvance || o.Kind == opJobs || o.N%8 == 7:
 		return nil
-	case o.Kind == opUsage:
+	case o.Kind == opUsage || o.Kind == opReissue: // the groups they wrote to
 		return r.touched
 	case o.Kind == opCoupon:
 		return map[*mOrg]bool{}

@@ -251,7 +251,9 @@ type mGroup struct {
 	contracts []*mContract
 	discounts []*mDiscount
 	credits   []*mCredit
-	invoices  map[mMonth]*mInvoice
+	invoices  map[mMonth]*mInvoice // the live one of each month
+	voided    []*mInvoice
+	awaiting  map[mMonth]bool      // voided months not reissued yet
 }
 
 type mEvent struct {
@@ -344,6 +346,12 @@ type mInvoice struct {
 	tax, coins, late, paid        int64
 	lateMonths                    int
 	status                        string
+	issuedAt                      time.Time // the calendar's, or a reissue's
+	// payMonth: the month whose regular payment days it is first paid on
+	// — the next one, or for an invoice written once those days had begun
+	// (a reissue) the first still to come; its outstanding date and late
+	// fees count from there.
+	payMonth mMonth
 	uses                          map[*mCredit]int64
 	attempted                     map[string]bool // regular days with an automatic attempt
 	failedAttempts, automaticPaid int
@@ -772,7 +780,7 @@ func (w *mWorld) step(s time.Time) {
 		var orgIssued []*mInvoice
 		for _, g := range o.groups {
 			for m := g.earliestCharge(); m <= dueMonth(s); m++ {
-				if g.invoices[m] != nil || (m < g.firstMonth() && !g.hasCharges(m)) {
+				if g.invoices[m] != nil || g.awaiting[m] || (m < g.firstMonth() && !g.hasCharges(m)) {
 					continue
 				}
 				orgIssued = append(orgIssued, w.issue(g, m))
@@ -807,11 +815,11 @@ func (w *mWorld) step(s time.Time) {
 	for _, o := range w.orgs {
 		for _, g := range o.groups {
 			for _, inv := range g.invoices {
-				if inv.status == "ISSUED" && inv.due() > 0 && !s.Before(inv.month.outstandingFrom()) {
+				if inv.status == "ISSUED" && inv.due() > 0 && !s.Before((inv.payMonth - 1).outstandingFrom()) {
 					inv.status = "OUTSTANDING"
 				}
 				if inv.status == "OUTSTANDING" {
-					carried := int(monthOfT(s) - (inv.month + 1))
+					carried := int(monthOfT(s) - inv.payMonth)
 					for inv.lateMonths < carried {
 						base := inv.unpaidBase()
 						if base <= 0 {
@@ -831,7 +839,7 @@ func (w *mWorld) step(s time.Time) {
 func (w *mWorld) issue(g *mGroup, m mMonth) *mInvoice {
 	lines := g.rate(m)
 	g.discount(m, lines)
-	inv := &mInvoice{group: g, month: m, lines: lines, attempted: map[string]bool{}}
+	inv := &mInvoice{group: g, month: m, lines: lines, attempted: map[string]bool{}, issuedAt: m.issuedAt(), payMonth: m + 1}
 	inv.uses = w.allocate(g, m, lines)
 	for _, l := range lines {
 		inv.usage += l.used
@@ -904,7 +912,7 @@ func (w *mWorld) autoPay(s time.Time) {
 		for _, g := range o.groups {
 			for _, m := range sortedMonths(g) {
 				inv := g.invoices[m]
-				if inv.status == "ISSUED" && inv.due() > 0 && !inv.month.issuedAt().After(s) && !inv.attempted[day] {
+				if inv.status == "ISSUED" && inv.due() > 0 && !inv.issuedAt.After(s) && !inv.attempted[day] {
 					due = append(due, inv)
 				}
 			}
@@ -945,7 +953,10 @@ func (w *mWorld) expire(s time.Time) {
 				if c.status != "AVAILABLE" {
 					continue
 				}
-				if (c.typ == "PAID" && !c.ends.After(s)) || (c.typ == "FREE" && !s.Before(monthOfT(c.ends.Add(-time.Nanosecond)).issuedAt())) {
+				last := monthOfT(c.ends.Add(-time.Nanosecond))
+				// A free credit waits for the invoice of its last month: a
+				// voided month is issued again with it.
+				if (c.typ == "PAID" && !c.ends.After(s)) || (c.typ == "FREE" && !s.Before(last.issuedAt()) && g.invoices[last] != nil) {
 					w.closeCredit(c, "EXPIRED", "EXPIRY", s)
 				}
 			}
