@@ -338,20 +338,20 @@ type mLine struct {
 func (l *mLine) determined() int64 { return l.used - l.discount - l.credit }
 
 type mInvoice struct {
-	group                         *mGroup
-	month                         mMonth
-	id                            string
-	lines                         []*mLine
-	usage, discount, credit, det  int64
-	tax, coins, late, paid        int64
-	lateMonths                    int
-	status                        string
-	issuedAt                      time.Time // the calendar's, or a reissue's
+	group                        *mGroup
+	month                        mMonth
+	id                           string
+	lines                        []*mLine
+	usage, discount, credit, det int64
+	tax, coins, late, paid       int64
+	lateMonths                   int
+	status                       string
+	issuedAt                     time.Time // the calendar's, or a reissue's
 	// payMonth: the month whose regular payment days it is first paid on
 	// — the next one, or for an invoice written once those days had begun
 	// (a reissue) the first still to come; its outstanding date and late
 	// fees count from there.
-	payMonth mMonth
+	payMonth                      mMonth
 	uses                          map[*mCredit]int64
 	attempted                     map[string]bool // regular days with an automatic attempt
 	failedAttempts, automaticPaid int
