@@ -23203,6 +23203,8 @@ type OutboxEventMutation struct {
 	addattempts   *int
 	deliver_after *time.Time
 	delivered_at  *time.Time
+	failed_at     *time.Time
+	last_error    *string
 	clearedFields map[string]struct{}
 	done          bool
 	oldValue      func(context.Context) (*OutboxEvent, error)
@@ -23719,6 +23721,91 @@ func (m *OutboxEventMutation) ResetDeliveredAt() {
 	delete(m.clearedFields, outboxevent.FieldDeliveredAt)
 }
 
+// SetFailedAt sets the "failed_at" field.
+func (m *OutboxEventMutation) SetFailedAt(t time.Time) {
+	m.failed_at = &t
+}
+
+// FailedAt returns the value of the "failed_at" field in the mutation.
+func (m *OutboxEventMutation) FailedAt() (r time.Time, exists bool) {
+	v := m.failed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailedAt returns the old "failed_at" field's value of the OutboxEvent entity.
+// If the OutboxEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxEventMutation) OldFailedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailedAt: %w", err)
+	}
+	return oldValue.FailedAt, nil
+}
+
+// ClearFailedAt clears the value of the "failed_at" field.
+func (m *OutboxEventMutation) ClearFailedAt() {
+	m.failed_at = nil
+	m.clearedFields[outboxevent.FieldFailedAt] = struct{}{}
+}
+
+// FailedAtCleared returns if the "failed_at" field was cleared in this mutation.
+func (m *OutboxEventMutation) FailedAtCleared() bool {
+	_, ok := m.clearedFields[outboxevent.FieldFailedAt]
+	return ok
+}
+
+// ResetFailedAt resets all changes to the "failed_at" field.
+func (m *OutboxEventMutation) ResetFailedAt() {
+	m.failed_at = nil
+	delete(m.clearedFields, outboxevent.FieldFailedAt)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *OutboxEventMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *OutboxEventMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the OutboxEvent entity.
+// If the OutboxEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxEventMutation) OldLastError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *OutboxEventMutation) ResetLastError() {
+	m.last_error = nil
+}
+
 // Where appends a list predicates to the OutboxEventMutation builder.
 func (m *OutboxEventMutation) Where(ps ...predicate.OutboxEvent) {
 	m.predicates = append(m.predicates, ps...)
@@ -23753,7 +23840,7 @@ func (m *OutboxEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OutboxEventMutation) Fields() []string {
-	fields := make([]string, 0, 10)
+	fields := make([]string, 0, 12)
 	if m.org_id != nil {
 		fields = append(fields, outboxevent.FieldOrgID)
 	}
@@ -23784,6 +23871,12 @@ func (m *OutboxEventMutation) Fields() []string {
 	if m.delivered_at != nil {
 		fields = append(fields, outboxevent.FieldDeliveredAt)
 	}
+	if m.failed_at != nil {
+		fields = append(fields, outboxevent.FieldFailedAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, outboxevent.FieldLastError)
+	}
 	return fields
 }
 
@@ -23812,6 +23905,10 @@ func (m *OutboxEventMutation) Field(name string) (ent.Value, bool) {
 		return m.DeliverAfter()
 	case outboxevent.FieldDeliveredAt:
 		return m.DeliveredAt()
+	case outboxevent.FieldFailedAt:
+		return m.FailedAt()
+	case outboxevent.FieldLastError:
+		return m.LastError()
 	}
 	return nil, false
 }
@@ -23841,6 +23938,10 @@ func (m *OutboxEventMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldDeliverAfter(ctx)
 	case outboxevent.FieldDeliveredAt:
 		return m.OldDeliveredAt(ctx)
+	case outboxevent.FieldFailedAt:
+		return m.OldFailedAt(ctx)
+	case outboxevent.FieldLastError:
+		return m.OldLastError(ctx)
 	}
 	return nil, fmt.Errorf("unknown OutboxEvent field %s", name)
 }
@@ -23920,6 +24021,20 @@ func (m *OutboxEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetDeliveredAt(v)
 		return nil
+	case outboxevent.FieldFailedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailedAt(v)
+		return nil
+	case outboxevent.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
 	}
 	return fmt.Errorf("unknown OutboxEvent field %s", name)
 }
@@ -23971,6 +24086,9 @@ func (m *OutboxEventMutation) ClearedFields() []string {
 	if m.FieldCleared(outboxevent.FieldDeliveredAt) {
 		fields = append(fields, outboxevent.FieldDeliveredAt)
 	}
+	if m.FieldCleared(outboxevent.FieldFailedAt) {
+		fields = append(fields, outboxevent.FieldFailedAt)
+	}
 	return fields
 }
 
@@ -23990,6 +24108,9 @@ func (m *OutboxEventMutation) ClearField(name string) error {
 		return nil
 	case outboxevent.FieldDeliveredAt:
 		m.ClearDeliveredAt()
+		return nil
+	case outboxevent.FieldFailedAt:
+		m.ClearFailedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown OutboxEvent nullable field %s", name)
@@ -24028,6 +24149,12 @@ func (m *OutboxEventMutation) ResetField(name string) error {
 		return nil
 	case outboxevent.FieldDeliveredAt:
 		m.ResetDeliveredAt()
+		return nil
+	case outboxevent.FieldFailedAt:
+		m.ResetFailedAt()
+		return nil
+	case outboxevent.FieldLastError:
+		m.ResetLastError()
 		return nil
 	}
 	return fmt.Errorf("unknown OutboxEvent field %s", name)

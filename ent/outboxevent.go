@@ -36,7 +36,11 @@ type OutboxEvent struct {
 	// DeliverAfter holds the value of the "deliver_after" field.
 	DeliverAfter *time.Time `json:"deliver_after,omitempty"`
 	// DeliveredAt holds the value of the "delivered_at" field.
-	DeliveredAt  *time.Time `json:"delivered_at,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	// FailedAt holds the value of the "failed_at" field.
+	FailedAt *time.Time `json:"failed_at,omitempty"`
+	// LastError holds the value of the "last_error" field.
+	LastError    string `json:"last_error,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -49,9 +53,9 @@ func (*OutboxEvent) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case outboxevent.FieldAttempts:
 			values[i] = new(sql.NullInt64)
-		case outboxevent.FieldID, outboxevent.FieldOrgID, outboxevent.FieldTopic, outboxevent.FieldChannel, outboxevent.FieldRecipient, outboxevent.FieldLanguage:
+		case outboxevent.FieldID, outboxevent.FieldOrgID, outboxevent.FieldTopic, outboxevent.FieldChannel, outboxevent.FieldRecipient, outboxevent.FieldLanguage, outboxevent.FieldLastError:
 			values[i] = new(sql.NullString)
-		case outboxevent.FieldCreatedAt, outboxevent.FieldDeliverAfter, outboxevent.FieldDeliveredAt:
+		case outboxevent.FieldCreatedAt, outboxevent.FieldDeliverAfter, outboxevent.FieldDeliveredAt, outboxevent.FieldFailedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -136,6 +140,19 @@ func (_m *OutboxEvent) assignValues(columns []string, values []any) error {
 				_m.DeliveredAt = new(time.Time)
 				*_m.DeliveredAt = value.Time
 			}
+		case outboxevent.FieldFailedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field failed_at", values[i])
+			} else if value.Valid {
+				_m.FailedAt = new(time.Time)
+				*_m.FailedAt = value.Time
+			}
+		case outboxevent.FieldLastError:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field last_error", values[i])
+			} else if value.Valid {
+				_m.LastError = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -205,6 +222,14 @@ func (_m *OutboxEvent) String() string {
 		builder.WriteString("delivered_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	if v := _m.FailedAt; v != nil {
+		builder.WriteString("failed_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("last_error=")
+	builder.WriteString(_m.LastError)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -131,6 +131,34 @@ func (_c *OutboxEventCreate) SetNillableDeliveredAt(v *time.Time) *OutboxEventCr
 	return _c
 }
 
+// SetFailedAt sets the "failed_at" field.
+func (_c *OutboxEventCreate) SetFailedAt(v time.Time) *OutboxEventCreate {
+	_c.mutation.SetFailedAt(v)
+	return _c
+}
+
+// SetNillableFailedAt sets the "failed_at" field if the given value is not nil.
+func (_c *OutboxEventCreate) SetNillableFailedAt(v *time.Time) *OutboxEventCreate {
+	if v != nil {
+		_c.SetFailedAt(*v)
+	}
+	return _c
+}
+
+// SetLastError sets the "last_error" field.
+func (_c *OutboxEventCreate) SetLastError(v string) *OutboxEventCreate {
+	_c.mutation.SetLastError(v)
+	return _c
+}
+
+// SetNillableLastError sets the "last_error" field if the given value is not nil.
+func (_c *OutboxEventCreate) SetNillableLastError(v *string) *OutboxEventCreate {
+	if v != nil {
+		_c.SetLastError(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *OutboxEventCreate) SetID(v string) *OutboxEventCreate {
 	_c.mutation.SetID(v)
@@ -196,6 +224,10 @@ func (_c *OutboxEventCreate) defaults() {
 		v := outboxevent.DefaultAttempts
 		_c.mutation.SetAttempts(v)
 	}
+	if _, ok := _c.mutation.LastError(); !ok {
+		v := outboxevent.DefaultLastError
+		_c.mutation.SetLastError(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := outboxevent.DefaultID()
 		_c.mutation.SetID(v)
@@ -232,6 +264,14 @@ func (_c *OutboxEventCreate) check() error {
 	}
 	if _, ok := _c.mutation.Attempts(); !ok {
 		return &ValidationError{Name: "attempts", err: errors.New(`ent: missing required field "OutboxEvent.attempts"`)}
+	}
+	if _, ok := _c.mutation.LastError(); !ok {
+		return &ValidationError{Name: "last_error", err: errors.New(`ent: missing required field "OutboxEvent.last_error"`)}
+	}
+	if v, ok := _c.mutation.LastError(); ok {
+		if err := outboxevent.LastErrorValidator(v); err != nil {
+			return &ValidationError{Name: "last_error", err: fmt.Errorf(`ent: validator failed for field "OutboxEvent.last_error": %w`, err)}
+		}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := outboxevent.IDValidator(v); err != nil {
@@ -313,6 +353,14 @@ func (_c *OutboxEventCreate) createSpec() (*OutboxEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.DeliveredAt(); ok {
 		_spec.SetField(outboxevent.FieldDeliveredAt, field.TypeTime, value)
 		_node.DeliveredAt = &value
+	}
+	if value, ok := _c.mutation.FailedAt(); ok {
+		_spec.SetField(outboxevent.FieldFailedAt, field.TypeTime, value)
+		_node.FailedAt = &value
+	}
+	if value, ok := _c.mutation.LastError(); ok {
+		_spec.SetField(outboxevent.FieldLastError, field.TypeString, value)
+		_node.LastError = value
 	}
 	return _node, _spec
 }
@@ -417,6 +465,36 @@ func (u *OutboxEventUpsert) UpdateDeliveredAt() *OutboxEventUpsert {
 // ClearDeliveredAt clears the value of the "delivered_at" field.
 func (u *OutboxEventUpsert) ClearDeliveredAt() *OutboxEventUpsert {
 	u.SetNull(outboxevent.FieldDeliveredAt)
+	return u
+}
+
+// SetFailedAt sets the "failed_at" field.
+func (u *OutboxEventUpsert) SetFailedAt(v time.Time) *OutboxEventUpsert {
+	u.Set(outboxevent.FieldFailedAt, v)
+	return u
+}
+
+// UpdateFailedAt sets the "failed_at" field to the value that was provided on create.
+func (u *OutboxEventUpsert) UpdateFailedAt() *OutboxEventUpsert {
+	u.SetExcluded(outboxevent.FieldFailedAt)
+	return u
+}
+
+// ClearFailedAt clears the value of the "failed_at" field.
+func (u *OutboxEventUpsert) ClearFailedAt() *OutboxEventUpsert {
+	u.SetNull(outboxevent.FieldFailedAt)
+	return u
+}
+
+// SetLastError sets the "last_error" field.
+func (u *OutboxEventUpsert) SetLastError(v string) *OutboxEventUpsert {
+	u.Set(outboxevent.FieldLastError, v)
+	return u
+}
+
+// UpdateLastError sets the "last_error" field to the value that was provided on create.
+func (u *OutboxEventUpsert) UpdateLastError() *OutboxEventUpsert {
+	u.SetExcluded(outboxevent.FieldLastError)
 	return u
 }
 
@@ -549,6 +627,41 @@ func (u *OutboxEventUpsertOne) UpdateDeliveredAt() *OutboxEventUpsertOne {
 func (u *OutboxEventUpsertOne) ClearDeliveredAt() *OutboxEventUpsertOne {
 	return u.Update(func(s *OutboxEventUpsert) {
 		s.ClearDeliveredAt()
+	})
+}
+
+// SetFailedAt sets the "failed_at" field.
+func (u *OutboxEventUpsertOne) SetFailedAt(v time.Time) *OutboxEventUpsertOne {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.SetFailedAt(v)
+	})
+}
+
+// UpdateFailedAt sets the "failed_at" field to the value that was provided on create.
+func (u *OutboxEventUpsertOne) UpdateFailedAt() *OutboxEventUpsertOne {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.UpdateFailedAt()
+	})
+}
+
+// ClearFailedAt clears the value of the "failed_at" field.
+func (u *OutboxEventUpsertOne) ClearFailedAt() *OutboxEventUpsertOne {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.ClearFailedAt()
+	})
+}
+
+// SetLastError sets the "last_error" field.
+func (u *OutboxEventUpsertOne) SetLastError(v string) *OutboxEventUpsertOne {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.SetLastError(v)
+	})
+}
+
+// UpdateLastError sets the "last_error" field to the value that was provided on create.
+func (u *OutboxEventUpsertOne) UpdateLastError() *OutboxEventUpsertOne {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.UpdateLastError()
 	})
 }
 
@@ -848,6 +961,41 @@ func (u *OutboxEventUpsertBulk) UpdateDeliveredAt() *OutboxEventUpsertBulk {
 func (u *OutboxEventUpsertBulk) ClearDeliveredAt() *OutboxEventUpsertBulk {
 	return u.Update(func(s *OutboxEventUpsert) {
 		s.ClearDeliveredAt()
+	})
+}
+
+// SetFailedAt sets the "failed_at" field.
+func (u *OutboxEventUpsertBulk) SetFailedAt(v time.Time) *OutboxEventUpsertBulk {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.SetFailedAt(v)
+	})
+}
+
+// UpdateFailedAt sets the "failed_at" field to the value that was provided on create.
+func (u *OutboxEventUpsertBulk) UpdateFailedAt() *OutboxEventUpsertBulk {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.UpdateFailedAt()
+	})
+}
+
+// ClearFailedAt clears the value of the "failed_at" field.
+func (u *OutboxEventUpsertBulk) ClearFailedAt() *OutboxEventUpsertBulk {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.ClearFailedAt()
+	})
+}
+
+// SetLastError sets the "last_error" field.
+func (u *OutboxEventUpsertBulk) SetLastError(v string) *OutboxEventUpsertBulk {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.SetLastError(v)
+	})
+}
+
+// UpdateLastError sets the "last_error" field to the value that was provided on create.
+func (u *OutboxEventUpsertBulk) UpdateLastError() *OutboxEventUpsertBulk {
+	return u.Update(func(s *OutboxEventUpsert) {
+		s.UpdateLastError()
 	})
 }
 

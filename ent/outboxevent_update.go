@@ -90,6 +90,40 @@ func (_u *OutboxEventUpdate) ClearDeliveredAt() *OutboxEventUpdate {
 	return _u
 }
 
+// SetFailedAt sets the "failed_at" field.
+func (_u *OutboxEventUpdate) SetFailedAt(v time.Time) *OutboxEventUpdate {
+	_u.mutation.SetFailedAt(v)
+	return _u
+}
+
+// SetNillableFailedAt sets the "failed_at" field if the given value is not nil.
+func (_u *OutboxEventUpdate) SetNillableFailedAt(v *time.Time) *OutboxEventUpdate {
+	if v != nil {
+		_u.SetFailedAt(*v)
+	}
+	return _u
+}
+
+// ClearFailedAt clears the value of the "failed_at" field.
+func (_u *OutboxEventUpdate) ClearFailedAt() *OutboxEventUpdate {
+	_u.mutation.ClearFailedAt()
+	return _u
+}
+
+// SetLastError sets the "last_error" field.
+func (_u *OutboxEventUpdate) SetLastError(v string) *OutboxEventUpdate {
+	_u.mutation.SetLastError(v)
+	return _u
+}
+
+// SetNillableLastError sets the "last_error" field if the given value is not nil.
+func (_u *OutboxEventUpdate) SetNillableLastError(v *string) *OutboxEventUpdate {
+	if v != nil {
+		_u.SetLastError(*v)
+	}
+	return _u
+}
+
 // Mutation returns the OutboxEventMutation object of the builder.
 func (_u *OutboxEventUpdate) Mutation() *OutboxEventMutation {
 	return _u.mutation
@@ -122,6 +156,16 @@ func (_u *OutboxEventUpdate) ExecX(ctx context.Context) {
 	}
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *OutboxEventUpdate) check() error {
+	if v, ok := _u.mutation.LastError(); ok {
+		if err := outboxevent.LastErrorValidator(v); err != nil {
+			return &ValidationError{Name: "last_error", err: fmt.Errorf(`ent: validator failed for field "OutboxEvent.last_error": %w`, err)}
+		}
+	}
+	return nil
+}
+
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *OutboxEventUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *OutboxEventUpdate {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -129,6 +173,9 @@ func (_u *OutboxEventUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *Ou
 }
 
 func (_u *OutboxEventUpdate) sqlSave(ctx context.Context) (_node int, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(outboxevent.Table, outboxevent.Columns, sqlgraph.NewFieldSpec(outboxevent.FieldID, field.TypeString))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
@@ -154,6 +201,15 @@ func (_u *OutboxEventUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	}
 	if _u.mutation.DeliveredAtCleared() {
 		_spec.ClearField(outboxevent.FieldDeliveredAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.FailedAt(); ok {
+		_spec.SetField(outboxevent.FieldFailedAt, field.TypeTime, value)
+	}
+	if _u.mutation.FailedAtCleared() {
+		_spec.ClearField(outboxevent.FieldFailedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LastError(); ok {
+		_spec.SetField(outboxevent.FieldLastError, field.TypeString, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
@@ -238,6 +294,40 @@ func (_u *OutboxEventUpdateOne) ClearDeliveredAt() *OutboxEventUpdateOne {
 	return _u
 }
 
+// SetFailedAt sets the "failed_at" field.
+func (_u *OutboxEventUpdateOne) SetFailedAt(v time.Time) *OutboxEventUpdateOne {
+	_u.mutation.SetFailedAt(v)
+	return _u
+}
+
+// SetNillableFailedAt sets the "failed_at" field if the given value is not nil.
+func (_u *OutboxEventUpdateOne) SetNillableFailedAt(v *time.Time) *OutboxEventUpdateOne {
+	if v != nil {
+		_u.SetFailedAt(*v)
+	}
+	return _u
+}
+
+// ClearFailedAt clears the value of the "failed_at" field.
+func (_u *OutboxEventUpdateOne) ClearFailedAt() *OutboxEventUpdateOne {
+	_u.mutation.ClearFailedAt()
+	return _u
+}
+
+// SetLastError sets the "last_error" field.
+func (_u *OutboxEventUpdateOne) SetLastError(v string) *OutboxEventUpdateOne {
+	_u.mutation.SetLastError(v)
+	return _u
+}
+
+// SetNillableLastError sets the "last_error" field if the given value is not nil.
+func (_u *OutboxEventUpdateOne) SetNillableLastError(v *string) *OutboxEventUpdateOne {
+	if v != nil {
+		_u.SetLastError(*v)
+	}
+	return _u
+}
+
 // Mutation returns the OutboxEventMutation object of the builder.
 func (_u *OutboxEventUpdateOne) Mutation() *OutboxEventMutation {
 	return _u.mutation
@@ -283,6 +373,16 @@ func (_u *OutboxEventUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *OutboxEventUpdateOne) check() error {
+	if v, ok := _u.mutation.LastError(); ok {
+		if err := outboxevent.LastErrorValidator(v); err != nil {
+			return &ValidationError{Name: "last_error", err: fmt.Errorf(`ent: validator failed for field "OutboxEvent.last_error": %w`, err)}
+		}
+	}
+	return nil
+}
+
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *OutboxEventUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *OutboxEventUpdateOne {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -290,6 +390,9 @@ func (_u *OutboxEventUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) 
 }
 
 func (_u *OutboxEventUpdateOne) sqlSave(ctx context.Context) (_node *OutboxEvent, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(outboxevent.Table, outboxevent.Columns, sqlgraph.NewFieldSpec(outboxevent.FieldID, field.TypeString))
 	id, ok := _u.mutation.ID()
 	if !ok {
@@ -332,6 +435,15 @@ func (_u *OutboxEventUpdateOne) sqlSave(ctx context.Context) (_node *OutboxEvent
 	}
 	if _u.mutation.DeliveredAtCleared() {
 		_spec.ClearField(outboxevent.FieldDeliveredAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.FailedAt(); ok {
+		_spec.SetField(outboxevent.FieldFailedAt, field.TypeTime, value)
+	}
+	if _u.mutation.FailedAtCleared() {
+		_spec.ClearField(outboxevent.FieldFailedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LastError(); ok {
+		_spec.SetField(outboxevent.FieldLastError, field.TypeString, value)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &OutboxEvent{config: _u.config}

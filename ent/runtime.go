@@ -1441,6 +1441,12 @@ func init() {
 	outboxeventDescAttempts := outboxeventFields[5].Descriptor()
 	// outboxevent.DefaultAttempts holds the default value on creation for the attempts field.
 	outboxevent.DefaultAttempts = outboxeventDescAttempts.Default.(int)
+	// outboxeventDescLastError is the schema descriptor for last_error field.
+	outboxeventDescLastError := outboxeventFields[9].Descriptor()
+	// outboxevent.DefaultLastError holds the default value on creation for the last_error field.
+	outboxevent.DefaultLastError = outboxeventDescLastError.Default.(string)
+	// outboxevent.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
+	outboxevent.LastErrorValidator = outboxeventDescLastError.Validators[0].(func(string) error)
 	// outboxeventDescID is the schema descriptor for id field.
 	outboxeventDescID := outboxeventMixinFields0[0].Descriptor()
 	// outboxevent.DefaultID holds the default value on creation for the id field.

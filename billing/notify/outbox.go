@@ -9,12 +9,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/smtp"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
@@ -88,12 +90,23 @@ func Backoff(n int) time.Duration {
 	return min(d, time.Hour)
 }
 
+// MaxAttempts is how many times a failing event is tried before it is given
+// up on: with Backoff's waits, about a day of 30 s … 1 h.
+const MaxAttempts = 30
+
+// permanent is a failure no retry can cure: a topic with no wording, a
+// payload its wording cannot be filled from, no recipient.
+type permanent struct{ error }
+
 // Deliver sends up to limit due events and returns how many were delivered.
 // An event is claimed with a guarded update, so replicas never send the
-// same event at the same time; a failure is retried with backoff.
+// same event at the same time; a failure is retried with backoff, and
+// given up on (failed_at, last_error) when it cannot succeed or has failed
+// MaxAttempts times — so the depth counts only what may still go, and
+// cloudbill_outbox_failed what an operator must look at.
 func (o *Outbox) Deliver(ctx context.Context, limit int) (int, error) {
 	now := o.Clock.Now()
-	due := outboxevent.And(outboxevent.DeliveredAtIsNil(),
+	due := outboxevent.And(outboxevent.DeliveredAtIsNil(), outboxevent.FailedAtIsNil(),
 		outboxevent.Or(outboxevent.DeliverAfterIsNil(), outboxevent.DeliverAfterLTE(now)))
 	evs, err := o.Client.OutboxEvent.Query().Where(due).Order(ent.Asc(outboxevent.FieldID)).Limit(limit).All(ctx)
 	if err != nil {
@@ -110,8 +123,14 @@ func (o *Outbox) Deliver(ctx context.Context, limit int) (int, error) {
 			continue // another replica has it
 		}
 		if err := o.send(ctx, ev); err != nil {
-			next := now.Add(Backoff(ev.Attempts + 1))
-			if uerr := o.Client.OutboxEvent.UpdateOneID(ev.ID).SetDeliverAfter(next).Exec(ctx); uerr != nil {
+			upd := o.Client.OutboxEvent.UpdateOneID(ev.ID).SetLastError(clip(err.Error(), 500))
+			var p permanent
+			if errors.As(err, &p) || ev.Attempts+1 >= MaxAttempts {
+				upd.SetFailedAt(now)
+			} else {
+				upd.SetDeliverAfter(now.Add(Backoff(ev.Attempts + 1)))
+			}
+			if uerr := upd.Exec(ctx); uerr != nil {
 				return sent, uerr
 			}
 			continue
@@ -124,17 +143,36 @@ func (o *Outbox) Deliver(ctx context.Context, limit int) (int, error) {
 	return sent, nil
 }
 
-// Depth counts undelivered events (a metric).
+// Depth counts the events still to deliver (a metric).
 func (o *Outbox) Depth(ctx context.Context) (int, error) {
-	return o.Client.OutboxEvent.Query().Where(outboxevent.DeliveredAtIsNil()).Count(ctx)
+	return o.Client.OutboxEvent.Query().Where(outboxevent.DeliveredAtIsNil(), outboxevent.FailedAtIsNil()).Count(ctx)
+}
+
+// Failed counts the events given up on (a metric: alert when it grows).
+func (o *Outbox) Failed(ctx context.Context) (int, error) {
+	return o.Client.OutboxEvent.Query().Where(outboxevent.FailedAtNotNil()).Count(ctx)
+}
+
+// clip keeps the first n bytes of s, cut at a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (o *Outbox) send(ctx context.Context, ev *ent.OutboxEvent) error {
 	switch ev.Channel {
 	case billing.ChannelEmail, billing.ChannelSMS:
+		if ev.Recipient == "" {
+			return permanent{errors.New("no recipient")}
+		}
 		m, err := Render(ev.Topic, ev.Language, ev.Payload)
 		if err != nil {
-			return err
+			return permanent{err}
 		}
 		m.ID = ev.ID
 		if ev.Channel == billing.ChannelSMS {
@@ -151,7 +189,7 @@ func (o *Outbox) send(ctx context.Context, ev *ent.OutboxEvent) error {
 			"createdAt": ev.CreatedAt.UTC().Format(time.RFC3339), "data": data})
 		return o.postWebhook(ctx, ev.ID, body)
 	}
-	return fmt.Errorf("unknown channel %q", ev.Channel)
+	return permanent{fmt.Errorf("unknown channel %q", ev.Channel)}
 }
 
 // SignWebhook signs a webhook body for timestamp ts:

@@ -296,6 +296,11 @@ func (OutboxEvent) Fields() []ent.Field {
 		field.Int("attempts").Default(0),
 		field.Time("deliver_after").Optional().Nillable(),
 		field.Time("delivered_at").Optional().Nillable(),
+		// Set when the event is given up on (notify.Outbox: one that can
+		// never be sent, or failing MaxAttempts times): kept for operators,
+		// never retried.
+		field.Time("failed_at").Optional().Nillable(),
+		field.String("last_error").Default("").MaxLen(500),
 	}
 }
 

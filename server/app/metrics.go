@@ -119,6 +119,16 @@ func newMetrics(a *App) *Metrics {
 				return -1
 			}
 			return float64(n)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_outbox_failed",
+			Help: "Notifications and webhooks given up on (one that can never be sent, or failing 30 times): alert when it grows; each keeps its last error."}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := a.Outbox().Failed(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
 		}))
 	return m
 }
