@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
+	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
 	"github.com/cloudbill/cloudbill/ent/payment"
 )
 
@@ -20,10 +21,14 @@ import (
 // is issued in the payment's transaction, to the identifier as the account
 // had it then, once per payment (payment_id is unique).
 
-// issueCashReceipt issues p's cash receipt if it is due one.
+// issueCashReceipt issues p's cash receipt if it is due one: an approval
+// for a payment, a cancellation for a refund whose purchase had one.
 func (e *Engine) issueCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
-	if p.Status != payment.StatusSUCCESSFUL || p.AccountID == "" || p.Amount <= 0 || p.Kind == payment.KindCREDIT_REFUND {
+	if p.Status != payment.StatusSUCCESSFUL || p.AccountID == "" || p.Amount <= 0 {
 		return nil
+	}
+	if p.Kind == payment.KindCREDIT_REFUND {
+		return e.cancelCashReceipt(ctx, tx, p, now)
 	}
 	a, err := tx.Account.Get(ctx, p.AccountID)
 	if err != nil {
@@ -38,6 +43,34 @@ func (e *Engine) issueCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Paymen
 		SetSupplyAmount(supply).SetTaxAmount(tax).SetIssuedAt(now)
 	if p.BillingGroupID != "" {
 		c.SetBillingGroupID(p.BillingGroupID)
+	}
+	return c.Exec(ctx)
+}
+
+// cancelCashReceipt issues, for refund p of a paid credit, the
+// cancellation (취소 거래) of the cash receipt its purchase had, for the
+// amount refunded, to the identifier the approval was issued to: the money
+// that went back is not income the customer may deduct. Nothing
+// when the purchase had no receipt.
+func (e *Engine) cancelCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
+	purchases, err := tx.Payment.Query().Where(payment.CreditID(p.CreditID), payment.KindEQ(payment.KindCREDIT_PURCHASE)).IDs(ctx)
+	if err != nil || len(purchases) == 0 {
+		return err
+	}
+	approval, err := tx.IssuedCashReceipt.Query().Where(issuedcashreceipt.KindEQ("APPROVAL"),
+		issuedcashreceipt.PaymentIDIn(purchases...)).First(ctx)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	supply, tax := SplitVAT(p.Amount, e.Policy.VATRate)
+	c := tx.IssuedCashReceipt.Create().SetOrgID(p.OrgID).SetPaymentID(p.ID).SetAccountID(approval.AccountID).
+		SetType(approval.Type).SetIdentifier(approval.Identifier).SetCurrency(p.Currency).
+		SetSupplyAmount(supply).SetTaxAmount(tax).SetIssuedAt(now).SetKind("CANCELLATION").SetOriginalID(approval.ID)
+	if approval.BillingGroupID != "" {
+		c.SetBillingGroupID(approval.BillingGroupID)
 	}
 	return c.Exec(ctx)
 }

@@ -38,7 +38,11 @@ type IssuedCashReceipt struct {
 	// TaxAmount holds the value of the "tax_amount" field.
 	TaxAmount int64 `json:"tax_amount,omitempty"`
 	// IssuedAt holds the value of the "issued_at" field.
-	IssuedAt     time.Time `json:"issued_at,omitempty"`
+	IssuedAt time.Time `json:"issued_at,omitempty"`
+	// Kind holds the value of the "kind" field.
+	Kind string `json:"kind,omitempty"`
+	// OriginalID holds the value of the "original_id" field.
+	OriginalID   string `json:"original_id,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -49,7 +53,7 @@ func (*IssuedCashReceipt) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case issuedcashreceipt.FieldSupplyAmount, issuedcashreceipt.FieldTaxAmount:
 			values[i] = new(sql.NullInt64)
-		case issuedcashreceipt.FieldID, issuedcashreceipt.FieldOrgID, issuedcashreceipt.FieldPaymentID, issuedcashreceipt.FieldAccountID, issuedcashreceipt.FieldBillingGroupID, issuedcashreceipt.FieldType, issuedcashreceipt.FieldIdentifier, issuedcashreceipt.FieldCurrency:
+		case issuedcashreceipt.FieldID, issuedcashreceipt.FieldOrgID, issuedcashreceipt.FieldPaymentID, issuedcashreceipt.FieldAccountID, issuedcashreceipt.FieldBillingGroupID, issuedcashreceipt.FieldType, issuedcashreceipt.FieldIdentifier, issuedcashreceipt.FieldCurrency, issuedcashreceipt.FieldKind, issuedcashreceipt.FieldOriginalID:
 			values[i] = new(sql.NullString)
 		case issuedcashreceipt.FieldCreatedAt, issuedcashreceipt.FieldIssuedAt:
 			values[i] = new(sql.NullTime)
@@ -140,6 +144,18 @@ func (_m *IssuedCashReceipt) assignValues(columns []string, values []any) error 
 			} else if value.Valid {
 				_m.IssuedAt = value.Time
 			}
+		case issuedcashreceipt.FieldKind:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field kind", values[i])
+			} else if value.Valid {
+				_m.Kind = value.String
+			}
+		case issuedcashreceipt.FieldOriginalID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field original_id", values[i])
+			} else if value.Valid {
+				_m.OriginalID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -208,6 +224,12 @@ func (_m *IssuedCashReceipt) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("issued_at=")
 	builder.WriteString(_m.IssuedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("kind=")
+	builder.WriteString(_m.Kind)
+	builder.WriteString(", ")
+	builder.WriteString("original_id=")
+	builder.WriteString(_m.OriginalID)
 	builder.WriteByte(')')
 	return builder.String()
 }

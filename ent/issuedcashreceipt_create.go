@@ -105,6 +105,34 @@ func (_c *IssuedCashReceiptCreate) SetIssuedAt(v time.Time) *IssuedCashReceiptCr
 	return _c
 }
 
+// SetKind sets the "kind" field.
+func (_c *IssuedCashReceiptCreate) SetKind(v string) *IssuedCashReceiptCreate {
+	_c.mutation.SetKind(v)
+	return _c
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_c *IssuedCashReceiptCreate) SetNillableKind(v *string) *IssuedCashReceiptCreate {
+	if v != nil {
+		_c.SetKind(*v)
+	}
+	return _c
+}
+
+// SetOriginalID sets the "original_id" field.
+func (_c *IssuedCashReceiptCreate) SetOriginalID(v string) *IssuedCashReceiptCreate {
+	_c.mutation.SetOriginalID(v)
+	return _c
+}
+
+// SetNillableOriginalID sets the "original_id" field if the given value is not nil.
+func (_c *IssuedCashReceiptCreate) SetNillableOriginalID(v *string) *IssuedCashReceiptCreate {
+	if v != nil {
+		_c.SetOriginalID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *IssuedCashReceiptCreate) SetID(v string) *IssuedCashReceiptCreate {
 	_c.mutation.SetID(v)
@@ -158,6 +186,10 @@ func (_c *IssuedCashReceiptCreate) defaults() {
 		v := issuedcashreceipt.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		v := issuedcashreceipt.DefaultKind
+		_c.mutation.SetKind(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := issuedcashreceipt.DefaultID()
 		_c.mutation.SetID(v)
@@ -200,6 +232,9 @@ func (_c *IssuedCashReceiptCreate) check() error {
 	}
 	if _, ok := _c.mutation.IssuedAt(); !ok {
 		return &ValidationError{Name: "issued_at", err: errors.New(`ent: missing required field "IssuedCashReceipt.issued_at"`)}
+	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		return &ValidationError{Name: "kind", err: errors.New(`ent: missing required field "IssuedCashReceipt.kind"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := issuedcashreceipt.IDValidator(v); err != nil {
@@ -285,6 +320,14 @@ func (_c *IssuedCashReceiptCreate) createSpec() (*IssuedCashReceipt, *sqlgraph.C
 	if value, ok := _c.mutation.IssuedAt(); ok {
 		_spec.SetField(issuedcashreceipt.FieldIssuedAt, field.TypeTime, value)
 		_node.IssuedAt = value
+	}
+	if value, ok := _c.mutation.Kind(); ok {
+		_spec.SetField(issuedcashreceipt.FieldKind, field.TypeString, value)
+		_node.Kind = value
+	}
+	if value, ok := _c.mutation.OriginalID(); ok {
+		_spec.SetField(issuedcashreceipt.FieldOriginalID, field.TypeString, value)
+		_node.OriginalID = value
 	}
 	return _node, _spec
 }
@@ -387,6 +430,12 @@ func (u *IssuedCashReceiptUpsertOne) UpdateNewValues() *IssuedCashReceiptUpsertO
 		}
 		if _, exists := u.create.mutation.IssuedAt(); exists {
 			s.SetIgnore(issuedcashreceipt.FieldIssuedAt)
+		}
+		if _, exists := u.create.mutation.Kind(); exists {
+			s.SetIgnore(issuedcashreceipt.FieldKind)
+		}
+		if _, exists := u.create.mutation.OriginalID(); exists {
+			s.SetIgnore(issuedcashreceipt.FieldOriginalID)
 		}
 	}))
 	return u
@@ -634,6 +683,12 @@ func (u *IssuedCashReceiptUpsertBulk) UpdateNewValues() *IssuedCashReceiptUpsert
 			}
 			if _, exists := b.mutation.IssuedAt(); exists {
 				s.SetIgnore(issuedcashreceipt.FieldIssuedAt)
+			}
+			if _, exists := b.mutation.Kind(); exists {
+				s.SetIgnore(issuedcashreceipt.FieldKind)
+			}
+			if _, exists := b.mutation.OriginalID(); exists {
+				s.SetIgnore(issuedcashreceipt.FieldOriginalID)
 			}
 		}
 	}))

@@ -78,6 +78,9 @@ func (_u *IssuedCashReceiptUpdate) sqlSave(ctx context.Context) (_node int, err 
 	if _u.mutation.BillingGroupIDCleared() {
 		_spec.ClearField(issuedcashreceipt.FieldBillingGroupID, field.TypeString)
 	}
+	if _u.mutation.OriginalIDCleared() {
+		_spec.ClearField(issuedcashreceipt.FieldOriginalID, field.TypeString)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -179,6 +182,9 @@ func (_u *IssuedCashReceiptUpdateOne) sqlSave(ctx context.Context) (_node *Issue
 	}
 	if _u.mutation.BillingGroupIDCleared() {
 		_spec.ClearField(issuedcashreceipt.FieldBillingGroupID, field.TypeString)
+	}
+	if _u.mutation.OriginalIDCleared() {
+		_spec.ClearField(issuedcashreceipt.FieldOriginalID, field.TypeString)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &IssuedCashReceipt{config: _u.config}

@@ -20165,6 +20165,8 @@ type IssuedCashReceiptMutation struct {
 	tax_amount       *int64
 	addtax_amount    *int64
 	issued_at        *time.Time
+	kind             *string
+	original_id      *string
 	clearedFields    map[string]struct{}
 	done             bool
 	oldValue         func(context.Context) (*IssuedCashReceipt, error)
@@ -20724,6 +20726,91 @@ func (m *IssuedCashReceiptMutation) ResetIssuedAt() {
 	m.issued_at = nil
 }
 
+// SetKind sets the "kind" field.
+func (m *IssuedCashReceiptMutation) SetKind(s string) {
+	m.kind = &s
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *IssuedCashReceiptMutation) Kind() (r string, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldKind(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *IssuedCashReceiptMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetOriginalID sets the "original_id" field.
+func (m *IssuedCashReceiptMutation) SetOriginalID(s string) {
+	m.original_id = &s
+}
+
+// OriginalID returns the value of the "original_id" field in the mutation.
+func (m *IssuedCashReceiptMutation) OriginalID() (r string, exists bool) {
+	v := m.original_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOriginalID returns the old "original_id" field's value of the IssuedCashReceipt entity.
+// If the IssuedCashReceipt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *IssuedCashReceiptMutation) OldOriginalID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOriginalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOriginalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOriginalID: %w", err)
+	}
+	return oldValue.OriginalID, nil
+}
+
+// ClearOriginalID clears the value of the "original_id" field.
+func (m *IssuedCashReceiptMutation) ClearOriginalID() {
+	m.original_id = nil
+	m.clearedFields[issuedcashreceipt.FieldOriginalID] = struct{}{}
+}
+
+// OriginalIDCleared returns if the "original_id" field was cleared in this mutation.
+func (m *IssuedCashReceiptMutation) OriginalIDCleared() bool {
+	_, ok := m.clearedFields[issuedcashreceipt.FieldOriginalID]
+	return ok
+}
+
+// ResetOriginalID resets all changes to the "original_id" field.
+func (m *IssuedCashReceiptMutation) ResetOriginalID() {
+	m.original_id = nil
+	delete(m.clearedFields, issuedcashreceipt.FieldOriginalID)
+}
+
 // Where appends a list predicates to the IssuedCashReceiptMutation builder.
 func (m *IssuedCashReceiptMutation) Where(ps ...predicate.IssuedCashReceipt) {
 	m.predicates = append(m.predicates, ps...)
@@ -20758,7 +20845,7 @@ func (m *IssuedCashReceiptMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *IssuedCashReceiptMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 13)
 	if m.org_id != nil {
 		fields = append(fields, issuedcashreceipt.FieldOrgID)
 	}
@@ -20792,6 +20879,12 @@ func (m *IssuedCashReceiptMutation) Fields() []string {
 	if m.issued_at != nil {
 		fields = append(fields, issuedcashreceipt.FieldIssuedAt)
 	}
+	if m.kind != nil {
+		fields = append(fields, issuedcashreceipt.FieldKind)
+	}
+	if m.original_id != nil {
+		fields = append(fields, issuedcashreceipt.FieldOriginalID)
+	}
 	return fields
 }
 
@@ -20822,6 +20915,10 @@ func (m *IssuedCashReceiptMutation) Field(name string) (ent.Value, bool) {
 		return m.TaxAmount()
 	case issuedcashreceipt.FieldIssuedAt:
 		return m.IssuedAt()
+	case issuedcashreceipt.FieldKind:
+		return m.Kind()
+	case issuedcashreceipt.FieldOriginalID:
+		return m.OriginalID()
 	}
 	return nil, false
 }
@@ -20853,6 +20950,10 @@ func (m *IssuedCashReceiptMutation) OldField(ctx context.Context, name string) (
 		return m.OldTaxAmount(ctx)
 	case issuedcashreceipt.FieldIssuedAt:
 		return m.OldIssuedAt(ctx)
+	case issuedcashreceipt.FieldKind:
+		return m.OldKind(ctx)
+	case issuedcashreceipt.FieldOriginalID:
+		return m.OldOriginalID(ctx)
 	}
 	return nil, fmt.Errorf("unknown IssuedCashReceipt field %s", name)
 }
@@ -20939,6 +21040,20 @@ func (m *IssuedCashReceiptMutation) SetField(name string, value ent.Value) error
 		}
 		m.SetIssuedAt(v)
 		return nil
+	case issuedcashreceipt.FieldKind:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case issuedcashreceipt.FieldOriginalID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOriginalID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown IssuedCashReceipt field %s", name)
 }
@@ -20999,6 +21114,9 @@ func (m *IssuedCashReceiptMutation) ClearedFields() []string {
 	if m.FieldCleared(issuedcashreceipt.FieldBillingGroupID) {
 		fields = append(fields, issuedcashreceipt.FieldBillingGroupID)
 	}
+	if m.FieldCleared(issuedcashreceipt.FieldOriginalID) {
+		fields = append(fields, issuedcashreceipt.FieldOriginalID)
+	}
 	return fields
 }
 
@@ -21015,6 +21133,9 @@ func (m *IssuedCashReceiptMutation) ClearField(name string) error {
 	switch name {
 	case issuedcashreceipt.FieldBillingGroupID:
 		m.ClearBillingGroupID()
+		return nil
+	case issuedcashreceipt.FieldOriginalID:
+		m.ClearOriginalID()
 		return nil
 	}
 	return fmt.Errorf("unknown IssuedCashReceipt nullable field %s", name)
@@ -21056,6 +21177,12 @@ func (m *IssuedCashReceiptMutation) ResetField(name string) error {
 		return nil
 	case issuedcashreceipt.FieldIssuedAt:
 		m.ResetIssuedAt()
+		return nil
+	case issuedcashreceipt.FieldKind:
+		m.ResetKind()
+		return nil
+	case issuedcashreceipt.FieldOriginalID:
+		m.ResetOriginalID()
 		return nil
 	}
 	return fmt.Errorf("unknown IssuedCashReceipt field %s", name)

@@ -1242,6 +1242,10 @@ func init() {
 	issuedcashreceiptDescCreatedAt := issuedcashreceiptMixinFields2[0].Descriptor()
 	// issuedcashreceipt.DefaultCreatedAt holds the default value on creation for the created_at field.
 	issuedcashreceipt.DefaultCreatedAt = issuedcashreceiptDescCreatedAt.Default.(func() time.Time)
+	// issuedcashreceiptDescKind is the schema descriptor for kind field.
+	issuedcashreceiptDescKind := issuedcashreceiptFields[9].Descriptor()
+	// issuedcashreceipt.DefaultKind holds the default value on creation for the kind field.
+	issuedcashreceipt.DefaultKind = issuedcashreceiptDescKind.Default.(string)
 	// issuedcashreceiptDescID is the schema descriptor for id field.
 	issuedcashreceiptDescID := issuedcashreceiptMixinFields0[0].Descriptor()
 	// issuedcashreceipt.DefaultID holds the default value on creation for the id field.

@@ -80,6 +80,14 @@ func (r *invoiceResolver) Payments(ctx context.Context, obj *ent.Invoice) ([]*en
 	return r.Client.Payment.Query().Where(payment.IDIn(ids...)).Order(ent.Asc(payment.FieldCreatedAt)).All(ctx)
 }
 
+// OriginalID is the resolver for the originalId field.
+func (r *issuedCashReceiptResolver) OriginalID(ctx context.Context, obj *ent.IssuedCashReceipt) (*string, error) {
+	if obj.OriginalID == "" {
+		return nil, nil
+	}
+	return &obj.OriginalID, nil
+}
+
 // Type is the resolver for the type field.
 func (r *issuedCashReceiptResolver) Type(ctx context.Context, obj *ent.IssuedCashReceipt) (model.CashReceiptType, error) {
 	return model.CashReceiptType(obj.Type), nil

@@ -35,6 +35,10 @@ const (
 	FieldTaxAmount = "tax_amount"
 	// FieldIssuedAt holds the string denoting the issued_at field in the database.
 	FieldIssuedAt = "issued_at"
+	// FieldKind holds the string denoting the kind field in the database.
+	FieldKind = "kind"
+	// FieldOriginalID holds the string denoting the original_id field in the database.
+	FieldOriginalID = "original_id"
 	// Table holds the table name of the issuedcashreceipt in the database.
 	Table = "issued_cash_receipts"
 )
@@ -53,6 +57,8 @@ var Columns = []string{
 	FieldSupplyAmount,
 	FieldTaxAmount,
 	FieldIssuedAt,
+	FieldKind,
+	FieldOriginalID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -70,6 +76,8 @@ var (
 	OrgIDValidator func(string) error
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
+	// DefaultKind holds the default value on creation for the "kind" field.
+	DefaultKind string
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -137,4 +145,14 @@ func ByTaxAmount(opts ...sql.OrderTermOption) OrderOption {
 // ByIssuedAt orders the results by the issued_at field.
 func ByIssuedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldIssuedAt, opts...).ToFunc()
+}
+
+// ByKind orders the results by the kind field.
+func ByKind(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldKind, opts...).ToFunc()
+}
+
+// ByOriginalID orders the results by the original_id field.
+func ByOriginalID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOriginalID, opts...).ToFunc()
 }

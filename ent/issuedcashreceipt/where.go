@@ -119,6 +119,16 @@ func IssuedAt(v time.Time) predicate.IssuedCashReceipt {
 	return predicate.IssuedCashReceipt(sql.FieldEQ(FieldIssuedAt, v))
 }
 
+// Kind applies equality check predicate on the "kind" field. It's identical to KindEQ.
+func Kind(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldEQ(FieldKind, v))
+}
+
+// OriginalID applies equality check predicate on the "original_id" field. It's identical to OriginalIDEQ.
+func OriginalID(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldEQ(FieldOriginalID, v))
+}
+
 // OrgIDEQ applies the EQ predicate on the "org_id" field.
 func OrgIDEQ(v string) predicate.IssuedCashReceipt {
 	return predicate.IssuedCashReceipt(sql.FieldEQ(FieldOrgID, v))
@@ -742,6 +752,146 @@ func IssuedAtLT(v time.Time) predicate.IssuedCashReceipt {
 // IssuedAtLTE applies the LTE predicate on the "issued_at" field.
 func IssuedAtLTE(v time.Time) predicate.IssuedCashReceipt {
 	return predicate.IssuedCashReceipt(sql.FieldLTE(FieldIssuedAt, v))
+}
+
+// KindEQ applies the EQ predicate on the "kind" field.
+func KindEQ(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldEQ(FieldKind, v))
+}
+
+// KindNEQ applies the NEQ predicate on the "kind" field.
+func KindNEQ(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldNEQ(FieldKind, v))
+}
+
+// KindIn applies the In predicate on the "kind" field.
+func KindIn(vs ...string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldIn(FieldKind, vs...))
+}
+
+// KindNotIn applies the NotIn predicate on the "kind" field.
+func KindNotIn(vs ...string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldNotIn(FieldKind, vs...))
+}
+
+// KindGT applies the GT predicate on the "kind" field.
+func KindGT(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldGT(FieldKind, v))
+}
+
+// KindGTE applies the GTE predicate on the "kind" field.
+func KindGTE(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldGTE(FieldKind, v))
+}
+
+// KindLT applies the LT predicate on the "kind" field.
+func KindLT(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldLT(FieldKind, v))
+}
+
+// KindLTE applies the LTE predicate on the "kind" field.
+func KindLTE(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldLTE(FieldKind, v))
+}
+
+// KindContains applies the Contains predicate on the "kind" field.
+func KindContains(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldContains(FieldKind, v))
+}
+
+// KindHasPrefix applies the HasPrefix predicate on the "kind" field.
+func KindHasPrefix(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldHasPrefix(FieldKind, v))
+}
+
+// KindHasSuffix applies the HasSuffix predicate on the "kind" field.
+func KindHasSuffix(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldHasSuffix(FieldKind, v))
+}
+
+// KindEqualFold applies the EqualFold predicate on the "kind" field.
+func KindEqualFold(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldEqualFold(FieldKind, v))
+}
+
+// KindContainsFold applies the ContainsFold predicate on the "kind" field.
+func KindContainsFold(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldContainsFold(FieldKind, v))
+}
+
+// OriginalIDEQ applies the EQ predicate on the "original_id" field.
+func OriginalIDEQ(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldEQ(FieldOriginalID, v))
+}
+
+// OriginalIDNEQ applies the NEQ predicate on the "original_id" field.
+func OriginalIDNEQ(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldNEQ(FieldOriginalID, v))
+}
+
+// OriginalIDIn applies the In predicate on the "original_id" field.
+func OriginalIDIn(vs ...string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldIn(FieldOriginalID, vs...))
+}
+
+// OriginalIDNotIn applies the NotIn predicate on the "original_id" field.
+func OriginalIDNotIn(vs ...string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldNotIn(FieldOriginalID, vs...))
+}
+
+// OriginalIDGT applies the GT predicate on the "original_id" field.
+func OriginalIDGT(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldGT(FieldOriginalID, v))
+}
+
+// OriginalIDGTE applies the GTE predicate on the "original_id" field.
+func OriginalIDGTE(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldGTE(FieldOriginalID, v))
+}
+
+// OriginalIDLT applies the LT predicate on the "original_id" field.
+func OriginalIDLT(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldLT(FieldOriginalID, v))
+}
+
+// OriginalIDLTE applies the LTE predicate on the "original_id" field.
+func OriginalIDLTE(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldLTE(FieldOriginalID, v))
+}
+
+// OriginalIDContains applies the Contains predicate on the "original_id" field.
+func OriginalIDContains(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldContains(FieldOriginalID, v))
+}
+
+// OriginalIDHasPrefix applies the HasPrefix predicate on the "original_id" field.
+func OriginalIDHasPrefix(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldHasPrefix(FieldOriginalID, v))
+}
+
+// OriginalIDHasSuffix applies the HasSuffix predicate on the "original_id" field.
+func OriginalIDHasSuffix(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldHasSuffix(FieldOriginalID, v))
+}
+
+// OriginalIDIsNil applies the IsNil predicate on the "original_id" field.
+func OriginalIDIsNil() predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldIsNull(FieldOriginalID))
+}
+
+// OriginalIDNotNil applies the NotNil predicate on the "original_id" field.
+func OriginalIDNotNil() predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldNotNull(FieldOriginalID))
+}
+
+// OriginalIDEqualFold applies the EqualFold predicate on the "original_id" field.
+func OriginalIDEqualFold(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldEqualFold(FieldOriginalID, v))
+}
+
+// OriginalIDContainsFold applies the ContainsFold predicate on the "original_id" field.
+func OriginalIDContainsFold(v string) predicate.IssuedCashReceipt {
+	return predicate.IssuedCashReceipt(sql.FieldContainsFold(FieldOriginalID, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -761,6 +761,8 @@ var (
 		{Name: "supply_amount", Type: field.TypeInt64},
 		{Name: "tax_amount", Type: field.TypeInt64},
 		{Name: "issued_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeString, Default: "APPROVAL"},
+		{Name: "original_id", Type: field.TypeString, Nullable: true},
 	}
 	// IssuedCashReceiptsTable holds the schema information for the "issued_cash_receipts" table.
 	IssuedCashReceiptsTable = &schema.Table{

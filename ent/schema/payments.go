@@ -241,6 +241,10 @@ func (IssuedCashReceipt) Fields() []ent.Field {
 		field.Int64("supply_amount").Immutable(),
 		field.Int64("tax_amount").Immutable(),
 		field.Time("issued_at").Immutable(),
+		// APPROVAL for a payment; CANCELLATION (취소 거래) for a refund of
+		// one, naming the approval it cancels (original_id).
+		field.String("kind").Immutable().Default("APPROVAL"),
+		field.String("original_id").Optional().Immutable(),
 	}
 }
 

@@ -575,6 +575,8 @@ type ComplexityRoot struct {
 		ID           func(childComplexity int) int
 		Identifier   func(childComplexity int) int
 		IssuedAt     func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		OriginalID   func(childComplexity int) int
 		SupplyAmount func(childComplexity int) int
 		TaxAmount    func(childComplexity int) int
 		TotalAmount  func(childComplexity int) int
@@ -1054,6 +1056,7 @@ type InvoiceLineResolver interface {
 	DeterminedAmount(ctx context.Context, obj *ent.InvoiceLine) (*model.Money, error)
 }
 type IssuedCashReceiptResolver interface {
+	OriginalID(ctx context.Context, obj *ent.IssuedCashReceipt) (*string, error)
 	Type(ctx context.Context, obj *ent.IssuedCashReceipt) (model.CashReceiptType, error)
 
 	SupplyAmount(ctx context.Context, obj *ent.IssuedCashReceipt) (*model.Money, error)
@@ -3172,6 +3175,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IssuedCashReceipt.IssuedAt(childComplexity), true
+	case "IssuedCashReceipt.kind":
+		if e.ComplexityRoot.IssuedCashReceipt.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.Kind(childComplexity), true
+	case "IssuedCashReceipt.originalId":
+		if e.ComplexityRoot.IssuedCashReceipt.OriginalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IssuedCashReceipt.OriginalID(childComplexity), true
 	case "IssuedCashReceipt.supplyAmount":
 		if e.ComplexityRoot.IssuedCashReceipt.SupplyAmount == nil {
 			break
@@ -8920,7 +8935,7 @@ type VirtualAccount {
 }
 
 extend type Payment {
-  "The cash receipt issued for this payment (R-46): individuals who applied, paying by bank transfer or deposit; null otherwise."
+  "The cash receipt issued for this payment (R-46): individuals who applied; for the refund of a paid credit whose purchase had one, its cancellation; null otherwise."
   cashReceipt: IssuedCashReceipt @goField(forceResolver: true)
 }
 
@@ -8928,6 +8943,10 @@ extend type Payment {
 type IssuedCashReceipt {
   "The receipt's number."
   id: ID!
+  "APPROVAL for a payment; CANCELLATION (취소 거래) for the refund of one whose approval it cancels."
+  kind: String!
+  "The approval a CANCELLATION cancels."
+  originalId: ID @goField(forceResolver: true)
   type: CashReceiptType! @goField(forceResolver: true)
   "Masked: only the last four digits."
   identifier: String!
@@ -10005,6 +10024,10 @@ func (ec *executionContext) childFields_IssuedCashReceipt(ctx context.Context, f
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_IssuedCashReceipt_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_IssuedCashReceipt_kind(ctx, field)
+	case "originalId":
+		return ec.fieldContext_IssuedCashReceipt_originalId(ctx, field)
 	case "type":
 		return ec.fieldContext_IssuedCashReceipt_type(ctx, field)
 	case "identifier":
@@ -20473,6 +20496,52 @@ func (ec *executionContext) _IssuedCashReceipt_id(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_IssuedCashReceipt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IssuedCashReceipt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _IssuedCashReceipt_kind(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IssuedCashReceipt", field, false, false, "String")
+}
+
+func (ec *executionContext) _IssuedCashReceipt_originalId(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IssuedCashReceipt_originalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.IssuedCashReceipt().OriginalID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IssuedCashReceipt_originalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IssuedCashReceipt", field, true, true, "ID")
 }
 
 func (ec *executionContext) _IssuedCashReceipt_type(ctx context.Context, field graphql.CollectedField, obj *ent.IssuedCashReceipt) (ret graphql.Marshaler) {
@@ -44566,6 +44635,17 @@ func (ec *executionContext) _IssuedCashReceipt(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "kind":
+			out.Values[i] = ec._IssuedCashReceipt_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "originalId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IssuedCashReceipt_originalId(ctx, field, obj)
+				})
 		case "type":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/cloudbill/cloudbill/server/store"
@@ -61,5 +62,46 @@ func TestCashReceiptsForIndividuals(t *testing.T) {
 		if r.code() != "NOT_FOUND" {
 			t.Fatalf("foreign caller: %+v", r)
 		}
+	})
+}
+
+// R-46: the refund of a paid credit an individual bought with a cash
+// receipt cancels that receipt for the amount refunded — a CANCELLATION
+// naming the approval, shown on the refund payment and in its own PDF
+// (현금영수증 취소 확인서); a refund of a purchase that had no receipt has none.
+func TestRefundCancelsTheCashReceipt(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.ok(e.op, catalogSetup, nil)
+		tok := str(e.ok("", signUpMutation, map[string]any{"in": map[string]any{"email": "cancel@example.com", "password": "Secret!234",
+			"memberType": "INDIVIDUAL", "residenceCountry": "KR", "birthDate": "1990-01-01"}}), "signUp.accessToken")
+		bg := e.mainGroup(tok)
+		pm := str(e.ok(tok, registerMethod, card("tok_visa")), "registerPaymentMethod.paymentMethod.id")
+		e.ok(tok, `mutation($in: ApplyCashReceiptInput!) { applyCashReceipt(input: $in) { account { id } } }`,
+			map[string]any{"in": map[string]any{"type": "INCOME_DEDUCTION", "identifier": "01012345678", "consentNts": true}})
+		s := e.ok(e.op, sellPaidCredit, sale(bg, pm, "110000", "sale-1"))
+		credit := str(s, "sellPaidCredit.credit.id")
+		e.ok(e.op, refundPaidCredit, refund(credit, "refund-1"))
+
+		receipts := map[string]map[string]any{} // by payment kind
+		d := e.ok(tok, `query($bg: ID!) { billingGroup(id: $bg) { payments(first: 10) { edges { node { kind status
+			cashReceipt { id kind originalId totalAmount { amount } supplyAmount { amount } taxAmount { amount } documentUrl } } } } } }`, map[string]any{"bg": bg})
+		for _, edge := range get(d, "billingGroup.payments.edges").([]any) {
+			if c, ok := get(edge, "node.cashReceipt").(map[string]any); ok {
+				receipts[str(edge, "node.kind")] = c
+			}
+		}
+		approval, cancel := receipts["CREDIT_PURCHASE"], receipts["CREDIT_REFUND"]
+		if approval == nil || cancel == nil || str(approval, "kind") != "APPROVAL" || approval["originalId"] != nil ||
+			str(cancel, "kind") != "CANCELLATION" || str(cancel, "originalId") != str(approval, "id") ||
+			str(cancel, "totalAmount.amount") != "110000" || str(cancel, "supplyAmount.amount") != "100000" || str(cancel, "taxAmount.amount") != "10000" {
+			t.Fatalf("cash receipts = %v", receipts)
+		}
+		raw := download(t, str(cancel, "documentUrl"), "application/pdf")
+		if dir := os.Getenv("TMP_PDF_DIR"); dir != "" {
+			os.WriteFile(dir+"/cancel-"+db.Dialect+".pdf", raw, 0o644)
+		}
+		pdf := pdfText(t, raw)
+		mustContain(t, "cancellation", pdf, "현금영수증 취소 확인서", "취소 거래", str(approval, "id"), "110,000원")
 	})
 }
