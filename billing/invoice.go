@@ -623,9 +623,16 @@ func (e *Engine) notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingG
 		return err
 	}
 	first, last := e.Policy.PaymentDays(m, inv.CreatedAt)
+	// An invoice with nothing to pay (no usage, or credits and coins paid
+	// it all) is not worth an email or a text asking to pay 0원 by a due
+	// date; the organization's systems still hear of every invoice.
+	channels := []string{ChannelEmail, ChannelSMS, ChannelWebhook}
+	if AmountDue(inv) == 0 {
+		channels = []string{ChannelWebhook}
+	}
 	return queueNotice(ctx, tx, bg.OrgID, master, TopicInvoiceIssued, map[string]any{
 		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
 		"month": inv.Month, "amountDue": FormatMinor(AmountDue(inv), inv.Currency), "currency": inv.Currency,
 		"paymentFrom": e.Policy.date(first), "dueDate": e.Policy.date(last),
-	}, ChannelEmail, ChannelSMS, ChannelWebhook)
+	}, channels...)
 }

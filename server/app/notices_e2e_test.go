@@ -2,11 +2,14 @@ package app_test
 
 import (
 	"encoding/json"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/notify"
+	"github.com/cloudbill/cloudbill/ent/outboxevent"
 
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -160,4 +163,37 @@ func noticesRender(t *testing.T, db *store.DB) {
 			t.Errorf("outbox %s (%s): SMS of %d bytes: %q", id, topic, notify.SMSBytes(m.SMS), m.SMS)
 		}
 	}
+}
+
+// an invoice with nothing to pay is not mailed or texted (asking to
+// pay 0원 by a due date); its webhook still goes. One with something due is
+// mailed.
+func TestNothingToPayIsNotMailed(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.ok(e.op, catalogSetup, nil)
+		e.at("2026-11-01T10:00:00+09:00")
+		idle, _ := e.signUp("idle@example.com")
+		idleBG := e.mainGroup(idle)
+		busy, _ := e.signUp("busy@example.com")
+		busyBG := e.mainGroup(busy)
+		e.ok(e.op, recordUsage, map[string]any{"e": []any{event("b1", busyBG, "vm", "hour", "1", "2026-11-01T05:00:00+09:00")}})
+		e.runJobs("2026-12-03T00:00:00+09:00")
+		channels := func(bg string) []string {
+			var out []string
+			for _, ev := range db.Client.OutboxEvent.Query().Where(outboxevent.Topic(billing.TopicInvoiceIssued)).AllX(t.Context()) {
+				if strings.Contains(string(ev.Payload), bg) {
+					out = append(out, ev.Channel)
+				}
+			}
+			sort.Strings(out)
+			return out
+		}
+		if got := strings.Join(channels(idleBG), ","); got != "WEBHOOK" {
+			t.Fatalf("the invoice of nothing went by %q, want the webhook only", got)
+		}
+		if got := strings.Join(channels(busyBG), ","); got != "EMAIL,WEBHOOK" { // no verified phone: no SMS
+			t.Fatalf("the invoice of 85원 went by %q, want email and webhook", got)
+		}
+	})
 }
