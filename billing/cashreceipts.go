@@ -27,7 +27,7 @@ func (e *Engine) issueCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Paymen
 	if p.Status != payment.StatusSUCCESSFUL || p.AccountID == "" || p.Amount <= 0 {
 		return nil
 	}
-	if p.Kind == payment.KindCREDIT_REFUND {
+	if p.Kind == payment.KindCREDIT_REFUND || p.Kind == payment.KindINVOICE_REFUND {
 		return e.cancelCashReceipt(ctx, tx, p, now)
 	}
 	a, err := tx.Account.Get(ctx, p.AccountID)
@@ -53,9 +53,13 @@ func (e *Engine) issueCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Paymen
 // that went back is not income the customer may deduct. Nothing
 // when the purchase had no receipt.
 func (e *Engine) cancelCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
-	purchases, err := tx.Payment.Query().Where(payment.CreditID(p.CreditID), payment.KindEQ(payment.KindCREDIT_PURCHASE)).IDs(ctx)
-	if err != nil || len(purchases) == 0 {
-		return err
+	purchases := []string{p.RefundedPaymentID} // an invoice's payment a credit note refunds
+	if p.Kind == payment.KindCREDIT_REFUND {
+		var err error
+		purchases, err = tx.Payment.Query().Where(payment.CreditID(p.CreditID), payment.KindEQ(payment.KindCREDIT_PURCHASE)).IDs(ctx)
+		if err != nil || len(purchases) == 0 {
+			return err
+		}
 	}
 	approval, err := tx.IssuedCashReceipt.Query().Where(issuedcashreceipt.KindEQ("APPROVAL"),
 		issuedcashreceipt.PaymentIDIn(purchases...)).First(ctx)

@@ -149,6 +149,8 @@ func (e *Engine) chargeAt(ctx context.Context, p *ent.Payment, at time.Time) (*e
 			return nil, qerr
 		}
 		res, err = e.gateway().Refund(ctx, p.ID, purchase.ID, m.GatewayToken, p.Amount, p.Currency)
+	} else if p.Kind == payment.KindINVOICE_REFUND {
+		res, err = e.gateway().Refund(ctx, p.ID, p.RefundedPaymentID, m.GatewayToken, p.Amount, p.Currency)
 	} else {
 		res, err = e.gateway().Charge(ctx, p.ID, m.GatewayToken, p.Amount, p.Currency)
 	}
@@ -194,6 +196,10 @@ func (e *Engine) settleAt(ctx context.Context, paymentID string, res ChargeResul
 			if err := e.giveBackRefund(ctx, tx, out, now); err != nil {
 				return err
 			}
+		} else if out.Kind == payment.KindINVOICE_REFUND {
+			if err := e.grantRefundAsCredit(ctx, tx, out, now); err != nil {
+				return err
+			}
 		}
 		if res.Succeeded {
 			if err := e.issueCashReceipt(ctx, tx, out, now); err != nil {
@@ -217,8 +223,8 @@ func (e *Engine) applyPayment(ctx context.Context, tx *ent.Tx, p *ent.Payment, a
 		return e.creditCoins(ctx, tx, p, at)
 	case payment.KindCREDIT_PURCHASE:
 		return e.openPaidCredit(ctx, tx, p, at)
-	case payment.KindCREDIT_REFUND:
-		return nil
+	case payment.KindCREDIT_REFUND, payment.KindINVOICE_REFUND:
+		return nil // taken off the credit, or counted by its credit note, when reserved
 	}
 	allocs, err := tx.PaymentAllocation.Query().Where(paymentallocation.PaymentID(p.ID)).All(ctx)
 	if err != nil {
@@ -614,7 +620,7 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 	}
 	carried := r.e.Policy.MonthsCarriedFrom(r.e.Policy.PaymentMonth(m, inv.CreatedAt), r.at)
 	for inv.LateFeeMonths < carried {
-		base := inv.DeterminedAmount + inv.TaxAmount - inv.CoinAmount - inv.PaidAmount
+		base := inv.DeterminedAmount + inv.TaxAmount - inv.CoinAmount - inv.PaidAmount - inv.CreditedAmount
 		if base <= 0 {
 			return nil
 		}

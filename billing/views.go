@@ -527,7 +527,7 @@ func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) 
 		if inv := byMonth[m.String()]; inv != nil {
 			t.Invoiced = true
 			t.Usage = inv.UsageAmount
-			t.Billed = PaymentAmount(inv)
+			t.Billed = PaymentAmount(inv) - inv.CreditNoteAmount // net of credit notes
 			t.Paid = inv.PaidAmount
 		} else if !bg.CreatedAt.After(m.End(e.Policy.Location())) {
 			last := m.Days()
@@ -560,7 +560,7 @@ func AmountDue(inv *ent.Invoice) int64 {
 	if inv.Status == invoice.StatusVOID { // withdrawn: nobody owes it
 		return 0
 	}
-	d := PaymentAmount(inv) - inv.PaidAmount
+	d := PaymentAmount(inv) - inv.PaidAmount - inv.CreditedAmount // credit notes took that off
 	if d < 0 {
 		return 0
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/creditnote"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/payment"
 	"github.com/cloudbill/cloudbill/ent/paymentallocation"
@@ -96,6 +97,13 @@ func (e *Engine) voidInvoice(ctx context.Context, tx *ent.Tx, id, reason string)
 	}
 	if paying {
 		return Errorf(CodeConflict, "a payment of the invoice is in progress or made: it cannot be voided")
+	}
+	noted, err := tx.CreditNote.Query().Where(creditnote.InvoiceID(id)).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if noted {
+		return Errorf(CodeConflict, "credit notes were issued for the invoice: it cannot be voided (issue a credit note for the rest)")
 	}
 	taxed, err := tx.TaxInvoice.Query().Where(taxinvoice.InvoiceID(id)).Exist(ctx)
 	if err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/creditnote"
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
@@ -96,6 +97,8 @@ type Client struct {
 	Credit *CreditClient
 	// CreditEntry is the client for interacting with the CreditEntry builders.
 	CreditEntry *CreditEntryClient
+	// CreditNote is the client for interacting with the CreditNote builders.
+	CreditNote *CreditNoteClient
 	// Discount is the client for interacting with the Discount builders.
 	Discount *DiscountClient
 	// DiscountUse is the client for interacting with the DiscountUse builders.
@@ -171,6 +174,7 @@ func (c *Client) init() {
 	c.CouponRedemption = NewCouponRedemptionClient(c.config)
 	c.Credit = NewCreditClient(c.config)
 	c.CreditEntry = NewCreditEntryClient(c.config)
+	c.CreditNote = NewCreditNoteClient(c.config)
 	c.Discount = NewDiscountClient(c.config)
 	c.DiscountUse = NewDiscountUseClient(c.config)
 	c.Grant = NewGrantClient(c.config)
@@ -303,6 +307,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		CouponRedemption:  NewCouponRedemptionClient(cfg),
 		Credit:            NewCreditClient(cfg),
 		CreditEntry:       NewCreditEntryClient(cfg),
+		CreditNote:        NewCreditNoteClient(cfg),
 		Discount:          NewDiscountClient(cfg),
 		DiscountUse:       NewDiscountUseClient(cfg),
 		Grant:             NewGrantClient(cfg),
@@ -362,6 +367,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		CouponRedemption:  NewCouponRedemptionClient(cfg),
 		Credit:            NewCreditClient(cfg),
 		CreditEntry:       NewCreditEntryClient(cfg),
+		CreditNote:        NewCreditNoteClient(cfg),
 		Discount:          NewDiscountClient(cfg),
 		DiscountUse:       NewDiscountUseClient(cfg),
 		Grant:             NewGrantClient(cfg),
@@ -418,11 +424,11 @@ func (c *Client) Use(hooks ...Hook) {
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
 		c.BudgetAlert, c.BudgetAlertFiring, c.CoinCharge, c.CoinShare, c.CoinUsage,
 		c.Contract, c.Coupon, c.CouponGuess, c.CouponRedemption, c.Credit,
-		c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey,
-		c.Invitation, c.Invoice, c.InvoiceLine, c.IssuedCashReceipt, c.JobCursor,
-		c.JobFailure, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
-		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
-		c.TaxInvoice, c.UsageDaily, c.UsageEvent, c.UsageMonth,
+		c.CreditEntry, c.CreditNote, c.Discount, c.DiscountUse, c.Grant,
+		c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine, c.IssuedCashReceipt,
+		c.JobCursor, c.JobFailure, c.Organization, c.OutboxEvent, c.Payment,
+		c.PaymentAllocation, c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken,
+		c.Region, c.Service, c.TaxInvoice, c.UsageDaily, c.UsageEvent, c.UsageMonth,
 	} {
 		n.Use(hooks...)
 	}
@@ -435,11 +441,11 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.APIToken, c.Account, c.AuditEvent, c.AuthThrottle, c.BillingGroup,
 		c.BudgetAlert, c.BudgetAlertFiring, c.CoinCharge, c.CoinShare, c.CoinUsage,
 		c.Contract, c.Coupon, c.CouponGuess, c.CouponRedemption, c.Credit,
-		c.CreditEntry, c.Discount, c.DiscountUse, c.Grant, c.IdempotencyKey,
-		c.Invitation, c.Invoice, c.InvoiceLine, c.IssuedCashReceipt, c.JobCursor,
-		c.JobFailure, c.Organization, c.OutboxEvent, c.Payment, c.PaymentAllocation,
-		c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken, c.Region, c.Service,
-		c.TaxInvoice, c.UsageDaily, c.UsageEvent, c.UsageMonth,
+		c.CreditEntry, c.CreditNote, c.Discount, c.DiscountUse, c.Grant,
+		c.IdempotencyKey, c.Invitation, c.Invoice, c.InvoiceLine, c.IssuedCashReceipt,
+		c.JobCursor, c.JobFailure, c.Organization, c.OutboxEvent, c.Payment,
+		c.PaymentAllocation, c.PaymentMethod, c.Price, c.Promotion, c.RefreshToken,
+		c.Region, c.Service, c.TaxInvoice, c.UsageDaily, c.UsageEvent, c.UsageMonth,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -480,6 +486,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Credit.mutate(ctx, m)
 	case *CreditEntryMutation:
 		return c.CreditEntry.mutate(ctx, m)
+	case *CreditNoteMutation:
+		return c.CreditNote.mutate(ctx, m)
 	case *DiscountMutation:
 		return c.Discount.mutate(ctx, m)
 	case *DiscountUseMutation:
@@ -2786,6 +2794,139 @@ func (c *CreditEntryClient) mutate(ctx context.Context, m *CreditEntryMutation) 
 		return (&CreditEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown CreditEntry mutation op: %q", m.Op())
+	}
+}
+
+// CreditNoteClient is a client for the CreditNote schema.
+type CreditNoteClient struct {
+	config
+}
+
+// NewCreditNoteClient returns a client for the CreditNote from the given config.
+func NewCreditNoteClient(c config) *CreditNoteClient {
+	return &CreditNoteClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `creditnote.Hooks(f(g(h())))`.
+func (c *CreditNoteClient) Use(hooks ...Hook) {
+	c.hooks.CreditNote = append(c.hooks.CreditNote, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `creditnote.Intercept(f(g(h())))`.
+func (c *CreditNoteClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CreditNote = append(c.inters.CreditNote, interceptors...)
+}
+
+// Create returns a builder for creating a CreditNote entity.
+func (c *CreditNoteClient) Create() *CreditNoteCreate {
+	mutation := newCreditNoteMutation(c.config, OpCreate)
+	return &CreditNoteCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CreditNote entities.
+func (c *CreditNoteClient) CreateBulk(builders ...*CreditNoteCreate) *CreditNoteCreateBulk {
+	return &CreditNoteCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CreditNoteClient) MapCreateBulk(slice any, setFunc func(*CreditNoteCreate, int)) *CreditNoteCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CreditNoteCreateBulk{err: fmt.Errorf("calling to CreditNoteClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CreditNoteCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CreditNoteCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CreditNote.
+func (c *CreditNoteClient) Update() *CreditNoteUpdate {
+	mutation := newCreditNoteMutation(c.config, OpUpdate)
+	return &CreditNoteUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CreditNoteClient) UpdateOne(_m *CreditNote) *CreditNoteUpdateOne {
+	mutation := newCreditNoteMutation(c.config, OpUpdateOne, withCreditNote(_m))
+	return &CreditNoteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CreditNoteClient) UpdateOneID(id string) *CreditNoteUpdateOne {
+	mutation := newCreditNoteMutation(c.config, OpUpdateOne, withCreditNoteID(id))
+	return &CreditNoteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CreditNote.
+func (c *CreditNoteClient) Delete() *CreditNoteDelete {
+	mutation := newCreditNoteMutation(c.config, OpDelete)
+	return &CreditNoteDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CreditNoteClient) DeleteOne(_m *CreditNote) *CreditNoteDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CreditNoteClient) DeleteOneID(id string) *CreditNoteDeleteOne {
+	builder := c.Delete().Where(creditnote.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CreditNoteDeleteOne{builder}
+}
+
+// Query returns a query builder for CreditNote.
+func (c *CreditNoteClient) Query() *CreditNoteQuery {
+	return &CreditNoteQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCreditNote},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CreditNote entity by its id.
+func (c *CreditNoteClient) Get(ctx context.Context, id string) (*CreditNote, error) {
+	return c.Query().Where(creditnote.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CreditNoteClient) GetX(ctx context.Context, id string) *CreditNote {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CreditNoteClient) Hooks() []Hook {
+	return c.hooks.CreditNote
+}
+
+// Interceptors returns the client interceptors.
+func (c *CreditNoteClient) Interceptors() []Interceptor {
+	return c.inters.CreditNote
+}
+
+func (c *CreditNoteClient) mutate(ctx context.Context, m *CreditNoteMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CreditNoteCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CreditNoteUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CreditNoteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CreditNoteDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CreditNote mutation op: %q", m.Op())
 	}
 }
 
@@ -6114,20 +6255,20 @@ type (
 	hooks struct {
 		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, BudgetAlert,
 		BudgetAlertFiring, CoinCharge, CoinShare, CoinUsage, Contract, Coupon,
-		CouponGuess, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse,
-		Grant, IdempotencyKey, Invitation, Invoice, InvoiceLine, IssuedCashReceipt,
-		JobCursor, JobFailure, Organization, OutboxEvent, Payment, PaymentAllocation,
-		PaymentMethod, Price, Promotion, RefreshToken, Region, Service, TaxInvoice,
-		UsageDaily, UsageEvent, UsageMonth []ent.Hook
+		CouponGuess, CouponRedemption, Credit, CreditEntry, CreditNote, Discount,
+		DiscountUse, Grant, IdempotencyKey, Invitation, Invoice, InvoiceLine,
+		IssuedCashReceipt, JobCursor, JobFailure, Organization, OutboxEvent, Payment,
+		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
+		Service, TaxInvoice, UsageDaily, UsageEvent, UsageMonth []ent.Hook
 	}
 	inters struct {
 		APIToken, Account, AuditEvent, AuthThrottle, BillingGroup, BudgetAlert,
 		BudgetAlertFiring, CoinCharge, CoinShare, CoinUsage, Contract, Coupon,
-		CouponGuess, CouponRedemption, Credit, CreditEntry, Discount, DiscountUse,
-		Grant, IdempotencyKey, Invitation, Invoice, InvoiceLine, IssuedCashReceipt,
-		JobCursor, JobFailure, Organization, OutboxEvent, Payment, PaymentAllocation,
-		PaymentMethod, Price, Promotion, RefreshToken, Region, Service, TaxInvoice,
-		UsageDaily, UsageEvent, UsageMonth []ent.Interceptor
+		CouponGuess, CouponRedemption, Credit, CreditEntry, CreditNote, Discount,
+		DiscountUse, Grant, IdempotencyKey, Invitation, Invoice, InvoiceLine,
+		IssuedCashReceipt, JobCursor, JobFailure, Organization, OutboxEvent, Payment,
+		PaymentAllocation, PaymentMethod, Price, Promotion, RefreshToken, Region,
+		Service, TaxInvoice, UsageDaily, UsageEvent, UsageMonth []ent.Interceptor
 	}
 )
 

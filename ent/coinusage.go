@@ -33,7 +33,9 @@ type CoinUsage struct {
 	BonusAmount int64 `json:"bonus_amount,omitempty"`
 	// ChargedAmount holds the value of the "charged_amount" field.
 	ChargedAmount int64 `json:"charged_amount,omitempty"`
-	selectValues  sql.SelectValues
+	// CreditNoteID holds the value of the "credit_note_id" field.
+	CreditNoteID string `json:"credit_note_id,omitempty"`
+	selectValues sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -43,7 +45,7 @@ func (*CoinUsage) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case coinusage.FieldBonusAmount, coinusage.FieldChargedAmount:
 			values[i] = new(sql.NullInt64)
-		case coinusage.FieldID, coinusage.FieldOrgID, coinusage.FieldChargeID, coinusage.FieldAccountID, coinusage.FieldInvoiceID, coinusage.FieldCurrency:
+		case coinusage.FieldID, coinusage.FieldOrgID, coinusage.FieldChargeID, coinusage.FieldAccountID, coinusage.FieldInvoiceID, coinusage.FieldCurrency, coinusage.FieldCreditNoteID:
 			values[i] = new(sql.NullString)
 		case coinusage.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
@@ -116,6 +118,12 @@ func (_m *CoinUsage) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ChargedAmount = value.Int64
 			}
+		case coinusage.FieldCreditNoteID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field credit_note_id", values[i])
+			} else if value.Valid {
+				_m.CreditNoteID = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -175,6 +183,9 @@ func (_m *CoinUsage) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("charged_amount=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ChargedAmount))
+	builder.WriteString(", ")
+	builder.WriteString("credit_note_id=")
+	builder.WriteString(_m.CreditNoteID)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -79,6 +79,20 @@ func (_c *CoinUsageCreate) SetChargedAmount(v int64) *CoinUsageCreate {
 	return _c
 }
 
+// SetCreditNoteID sets the "credit_note_id" field.
+func (_c *CoinUsageCreate) SetCreditNoteID(v string) *CoinUsageCreate {
+	_c.mutation.SetCreditNoteID(v)
+	return _c
+}
+
+// SetNillableCreditNoteID sets the "credit_note_id" field if the given value is not nil.
+func (_c *CoinUsageCreate) SetNillableCreditNoteID(v *string) *CoinUsageCreate {
+	if v != nil {
+		_c.SetCreditNoteID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *CoinUsageCreate) SetID(v string) *CoinUsageCreate {
 	_c.mutation.SetID(v)
@@ -242,6 +256,10 @@ func (_c *CoinUsageCreate) createSpec() (*CoinUsage, *sqlgraph.CreateSpec) {
 		_spec.SetField(coinusage.FieldChargedAmount, field.TypeInt64, value)
 		_node.ChargedAmount = value
 	}
+	if value, ok := _c.mutation.CreditNoteID(); ok {
+		_spec.SetField(coinusage.FieldCreditNoteID, field.TypeString, value)
+		_node.CreditNoteID = value
+	}
 	return _node, _spec
 }
 
@@ -334,6 +352,9 @@ func (u *CoinUsageUpsertOne) UpdateNewValues() *CoinUsageUpsertOne {
 		}
 		if _, exists := u.create.mutation.ChargedAmount(); exists {
 			s.SetIgnore(coinusage.FieldChargedAmount)
+		}
+		if _, exists := u.create.mutation.CreditNoteID(); exists {
+			s.SetIgnore(coinusage.FieldCreditNoteID)
 		}
 	}))
 	return u
@@ -572,6 +593,9 @@ func (u *CoinUsageUpsertBulk) UpdateNewValues() *CoinUsageUpsertBulk {
 			}
 			if _, exists := b.mutation.ChargedAmount(); exists {
 				s.SetIgnore(coinusage.FieldChargedAmount)
+			}
+			if _, exists := b.mutation.CreditNoteID(); exists {
+				s.SetIgnore(coinusage.FieldCreditNoteID)
 			}
 		}
 	}))

@@ -75,6 +75,9 @@ func (_u *CoinUsageUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			}
 		}
 	}
+	if _u.mutation.CreditNoteIDCleared() {
+		_spec.ClearField(coinusage.FieldCreditNoteID, field.TypeString)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -173,6 +176,9 @@ func (_u *CoinUsageUpdateOne) sqlSave(ctx context.Context) (_node *CoinUsage, er
 				ps[i](selector)
 			}
 		}
+	}
+	if _u.mutation.CreditNoteIDCleared() {
+		_spec.ClearField(coinusage.FieldCreditNoteID, field.TypeString)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &CoinUsage{config: _u.config}

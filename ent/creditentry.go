@@ -28,6 +28,8 @@ type CreditEntry struct {
 	Amount int64 `json:"amount,omitempty"`
 	// InvoiceID holds the value of the "invoice_id" field.
 	InvoiceID string `json:"invoice_id,omitempty"`
+	// CreditNoteID holds the value of the "credit_note_id" field.
+	CreditNoteID string `json:"credit_note_id,omitempty"`
 	// CounterpartBillingGroupID holds the value of the "counterpart_billing_group_id" field.
 	CounterpartBillingGroupID string `json:"counterpart_billing_group_id,omitempty"`
 	// OccurredAt holds the value of the "occurred_at" field.
@@ -67,7 +69,7 @@ func (*CreditEntry) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case creditentry.FieldAmount:
 			values[i] = new(sql.NullInt64)
-		case creditentry.FieldID, creditentry.FieldOrgID, creditentry.FieldCreditID, creditentry.FieldKind, creditentry.FieldInvoiceID, creditentry.FieldCounterpartBillingGroupID, creditentry.FieldCurrency:
+		case creditentry.FieldID, creditentry.FieldOrgID, creditentry.FieldCreditID, creditentry.FieldKind, creditentry.FieldInvoiceID, creditentry.FieldCreditNoteID, creditentry.FieldCounterpartBillingGroupID, creditentry.FieldCurrency:
 			values[i] = new(sql.NullString)
 		case creditentry.FieldOccurredAt:
 			values[i] = new(sql.NullTime)
@@ -121,6 +123,12 @@ func (_m *CreditEntry) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field invoice_id", values[i])
 			} else if value.Valid {
 				_m.InvoiceID = value.String
+			}
+		case creditentry.FieldCreditNoteID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field credit_note_id", values[i])
+			} else if value.Valid {
+				_m.CreditNoteID = value.String
 			}
 		case creditentry.FieldCounterpartBillingGroupID:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -195,6 +203,9 @@ func (_m *CreditEntry) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("invoice_id=")
 	builder.WriteString(_m.InvoiceID)
+	builder.WriteString(", ")
+	builder.WriteString("credit_note_id=")
+	builder.WriteString(_m.CreditNoteID)
 	builder.WriteString(", ")
 	builder.WriteString("counterpart_billing_group_id=")
 	builder.WriteString(_m.CounterpartBillingGroupID)

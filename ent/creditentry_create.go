@@ -62,6 +62,20 @@ func (_c *CreditEntryCreate) SetNillableInvoiceID(v *string) *CreditEntryCreate 
 	return _c
 }
 
+// SetCreditNoteID sets the "credit_note_id" field.
+func (_c *CreditEntryCreate) SetCreditNoteID(v string) *CreditEntryCreate {
+	_c.mutation.SetCreditNoteID(v)
+	return _c
+}
+
+// SetNillableCreditNoteID sets the "credit_note_id" field if the given value is not nil.
+func (_c *CreditEntryCreate) SetNillableCreditNoteID(v *string) *CreditEntryCreate {
+	if v != nil {
+		_c.SetCreditNoteID(*v)
+	}
+	return _c
+}
+
 // SetCounterpartBillingGroupID sets the "counterpart_billing_group_id" field.
 func (_c *CreditEntryCreate) SetCounterpartBillingGroupID(v string) *CreditEntryCreate {
 	_c.mutation.SetCounterpartBillingGroupID(v)
@@ -250,6 +264,10 @@ func (_c *CreditEntryCreate) createSpec() (*CreditEntry, *sqlgraph.CreateSpec) {
 		_spec.SetField(creditentry.FieldInvoiceID, field.TypeString, value)
 		_node.InvoiceID = value
 	}
+	if value, ok := _c.mutation.CreditNoteID(); ok {
+		_spec.SetField(creditentry.FieldCreditNoteID, field.TypeString, value)
+		_node.CreditNoteID = value
+	}
 	if value, ok := _c.mutation.CounterpartBillingGroupID(); ok {
 		_spec.SetField(creditentry.FieldCounterpartBillingGroupID, field.TypeString, value)
 		_node.CounterpartBillingGroupID = value
@@ -362,6 +380,9 @@ func (u *CreditEntryUpsertOne) UpdateNewValues() *CreditEntryUpsertOne {
 		}
 		if _, exists := u.create.mutation.InvoiceID(); exists {
 			s.SetIgnore(creditentry.FieldInvoiceID)
+		}
+		if _, exists := u.create.mutation.CreditNoteID(); exists {
+			s.SetIgnore(creditentry.FieldCreditNoteID)
 		}
 		if _, exists := u.create.mutation.CounterpartBillingGroupID(); exists {
 			s.SetIgnore(creditentry.FieldCounterpartBillingGroupID)
@@ -600,6 +621,9 @@ func (u *CreditEntryUpsertBulk) UpdateNewValues() *CreditEntryUpsertBulk {
 			}
 			if _, exists := b.mutation.InvoiceID(); exists {
 				s.SetIgnore(creditentry.FieldInvoiceID)
+			}
+			if _, exists := b.mutation.CreditNoteID(); exists {
+				s.SetIgnore(creditentry.FieldCreditNoteID)
 			}
 			if _, exists := b.mutation.CounterpartBillingGroupID(); exists {
 				s.SetIgnore(creditentry.FieldCounterpartBillingGroupID)

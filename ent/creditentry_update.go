@@ -89,6 +89,9 @@ func (_u *CreditEntryUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if _u.mutation.InvoiceIDCleared() {
 		_spec.ClearField(creditentry.FieldInvoiceID, field.TypeString)
 	}
+	if _u.mutation.CreditNoteIDCleared() {
+		_spec.ClearField(creditentry.FieldCreditNoteID, field.TypeString)
+	}
 	if _u.mutation.CounterpartBillingGroupIDCleared() {
 		_spec.ClearField(creditentry.FieldCounterpartBillingGroupID, field.TypeString)
 	}
@@ -204,6 +207,9 @@ func (_u *CreditEntryUpdateOne) sqlSave(ctx context.Context) (_node *CreditEntry
 	}
 	if _u.mutation.InvoiceIDCleared() {
 		_spec.ClearField(creditentry.FieldInvoiceID, field.TypeString)
+	}
+	if _u.mutation.CreditNoteIDCleared() {
+		_spec.ClearField(creditentry.FieldCreditNoteID, field.TypeString)
 	}
 	if _u.mutation.CounterpartBillingGroupIDCleared() {
 		_spec.ClearField(creditentry.FieldCounterpartBillingGroupID, field.TypeString)

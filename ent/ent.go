@@ -28,6 +28,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/creditnote"
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
@@ -128,6 +129,7 @@ func checkColumn(t, c string) error {
 			couponredemption.Table:  couponredemption.ValidColumn,
 			credit.Table:            credit.ValidColumn,
 			creditentry.Table:       creditentry.ValidColumn,
+			creditnote.Table:        creditnote.ValidColumn,
 			discount.Table:          discount.ValidColumn,
 			discountuse.Table:       discountuse.ValidColumn,
 			grant.Table:             grant.ValidColumn,

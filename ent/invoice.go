@@ -57,6 +57,10 @@ type Invoice struct {
 	VoidedAt *time.Time `json:"voided_at,omitempty"`
 	// VoidReason holds the value of the "void_reason" field.
 	VoidReason string `json:"void_reason,omitempty"`
+	// CreditNoteAmount holds the value of the "credit_note_amount" field.
+	CreditNoteAmount int64 `json:"credit_note_amount,omitempty"`
+	// CreditedAmount holds the value of the "credited_amount" field.
+	CreditedAmount int64 `json:"credited_amount,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the InvoiceQuery when eager-loading is set.
 	Edges        InvoiceEdges `json:"edges"`
@@ -88,7 +92,7 @@ func (*Invoice) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case invoice.FieldUsageAmount, invoice.FieldDiscountAmount, invoice.FieldCreditAmount, invoice.FieldDeterminedAmount, invoice.FieldTaxAmount, invoice.FieldCoinAmount, invoice.FieldLateFeeAmount, invoice.FieldLateFeeMonths, invoice.FieldPaidAmount:
+		case invoice.FieldUsageAmount, invoice.FieldDiscountAmount, invoice.FieldCreditAmount, invoice.FieldDeterminedAmount, invoice.FieldTaxAmount, invoice.FieldCoinAmount, invoice.FieldLateFeeAmount, invoice.FieldLateFeeMonths, invoice.FieldPaidAmount, invoice.FieldCreditNoteAmount, invoice.FieldCreditedAmount:
 			values[i] = new(sql.NullInt64)
 		case invoice.FieldID, invoice.FieldOrgID, invoice.FieldBillingGroupID, invoice.FieldMonth, invoice.FieldStatus, invoice.FieldCurrency, invoice.FieldVoidReason:
 			values[i] = new(sql.NullString)
@@ -238,6 +242,18 @@ func (_m *Invoice) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.VoidReason = value.String
 			}
+		case invoice.FieldCreditNoteAmount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field credit_note_amount", values[i])
+			} else if value.Valid {
+				_m.CreditNoteAmount = value.Int64
+			}
+		case invoice.FieldCreditedAmount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field credited_amount", values[i])
+			} else if value.Valid {
+				_m.CreditedAmount = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -344,6 +360,12 @@ func (_m *Invoice) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("void_reason=")
 	builder.WriteString(_m.VoidReason)
+	builder.WriteString(", ")
+	builder.WriteString("credit_note_amount=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CreditNoteAmount))
+	builder.WriteString(", ")
+	builder.WriteString("credited_amount=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CreditedAmount))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -216,6 +216,34 @@ func (_c *InvoiceCreate) SetNillableVoidReason(v *string) *InvoiceCreate {
 	return _c
 }
 
+// SetCreditNoteAmount sets the "credit_note_amount" field.
+func (_c *InvoiceCreate) SetCreditNoteAmount(v int64) *InvoiceCreate {
+	_c.mutation.SetCreditNoteAmount(v)
+	return _c
+}
+
+// SetNillableCreditNoteAmount sets the "credit_note_amount" field if the given value is not nil.
+func (_c *InvoiceCreate) SetNillableCreditNoteAmount(v *int64) *InvoiceCreate {
+	if v != nil {
+		_c.SetCreditNoteAmount(*v)
+	}
+	return _c
+}
+
+// SetCreditedAmount sets the "credited_amount" field.
+func (_c *InvoiceCreate) SetCreditedAmount(v int64) *InvoiceCreate {
+	_c.mutation.SetCreditedAmount(v)
+	return _c
+}
+
+// SetNillableCreditedAmount sets the "credited_amount" field if the given value is not nil.
+func (_c *InvoiceCreate) SetNillableCreditedAmount(v *int64) *InvoiceCreate {
+	if v != nil {
+		_c.SetCreditedAmount(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *InvoiceCreate) SetID(v string) *InvoiceCreate {
 	_c.mutation.SetID(v)
@@ -304,6 +332,14 @@ func (_c *InvoiceCreate) defaults() {
 		v := invoice.DefaultVoidReason
 		_c.mutation.SetVoidReason(v)
 	}
+	if _, ok := _c.mutation.CreditNoteAmount(); !ok {
+		v := invoice.DefaultCreditNoteAmount
+		_c.mutation.SetCreditNoteAmount(v)
+	}
+	if _, ok := _c.mutation.CreditedAmount(); !ok {
+		v := invoice.DefaultCreditedAmount
+		_c.mutation.SetCreditedAmount(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		v := invoice.DefaultID()
 		_c.mutation.SetID(v)
@@ -377,6 +413,12 @@ func (_c *InvoiceCreate) check() error {
 		if err := invoice.VoidReasonValidator(v); err != nil {
 			return &ValidationError{Name: "void_reason", err: fmt.Errorf(`ent: validator failed for field "Invoice.void_reason": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.CreditNoteAmount(); !ok {
+		return &ValidationError{Name: "credit_note_amount", err: errors.New(`ent: missing required field "Invoice.credit_note_amount"`)}
+	}
+	if _, ok := _c.mutation.CreditedAmount(); !ok {
+		return &ValidationError{Name: "credited_amount", err: errors.New(`ent: missing required field "Invoice.credited_amount"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := invoice.IDValidator(v); err != nil {
@@ -498,6 +540,14 @@ func (_c *InvoiceCreate) createSpec() (*Invoice, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.VoidReason(); ok {
 		_spec.SetField(invoice.FieldVoidReason, field.TypeString, value)
 		_node.VoidReason = value
+	}
+	if value, ok := _c.mutation.CreditNoteAmount(); ok {
+		_spec.SetField(invoice.FieldCreditNoteAmount, field.TypeInt64, value)
+		_node.CreditNoteAmount = value
+	}
+	if value, ok := _c.mutation.CreditedAmount(); ok {
+		_spec.SetField(invoice.FieldCreditedAmount, field.TypeInt64, value)
+		_node.CreditedAmount = value
 	}
 	if nodes := _c.mutation.LinesIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -714,6 +764,42 @@ func (u *InvoiceUpsert) SetVoidReason(v string) *InvoiceUpsert {
 // UpdateVoidReason sets the "void_reason" field to the value that was provided on create.
 func (u *InvoiceUpsert) UpdateVoidReason() *InvoiceUpsert {
 	u.SetExcluded(invoice.FieldVoidReason)
+	return u
+}
+
+// SetCreditNoteAmount sets the "credit_note_amount" field.
+func (u *InvoiceUpsert) SetCreditNoteAmount(v int64) *InvoiceUpsert {
+	u.Set(invoice.FieldCreditNoteAmount, v)
+	return u
+}
+
+// UpdateCreditNoteAmount sets the "credit_note_amount" field to the value that was provided on create.
+func (u *InvoiceUpsert) UpdateCreditNoteAmount() *InvoiceUpsert {
+	u.SetExcluded(invoice.FieldCreditNoteAmount)
+	return u
+}
+
+// AddCreditNoteAmount adds v to the "credit_note_amount" field.
+func (u *InvoiceUpsert) AddCreditNoteAmount(v int64) *InvoiceUpsert {
+	u.Add(invoice.FieldCreditNoteAmount, v)
+	return u
+}
+
+// SetCreditedAmount sets the "credited_amount" field.
+func (u *InvoiceUpsert) SetCreditedAmount(v int64) *InvoiceUpsert {
+	u.Set(invoice.FieldCreditedAmount, v)
+	return u
+}
+
+// UpdateCreditedAmount sets the "credited_amount" field to the value that was provided on create.
+func (u *InvoiceUpsert) UpdateCreditedAmount() *InvoiceUpsert {
+	u.SetExcluded(invoice.FieldCreditedAmount)
+	return u
+}
+
+// AddCreditedAmount adds v to the "credited_amount" field.
+func (u *InvoiceUpsert) AddCreditedAmount(v int64) *InvoiceUpsert {
+	u.Add(invoice.FieldCreditedAmount, v)
 	return u
 }
 
@@ -970,6 +1056,48 @@ func (u *InvoiceUpsertOne) SetVoidReason(v string) *InvoiceUpsertOne {
 func (u *InvoiceUpsertOne) UpdateVoidReason() *InvoiceUpsertOne {
 	return u.Update(func(s *InvoiceUpsert) {
 		s.UpdateVoidReason()
+	})
+}
+
+// SetCreditNoteAmount sets the "credit_note_amount" field.
+func (u *InvoiceUpsertOne) SetCreditNoteAmount(v int64) *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetCreditNoteAmount(v)
+	})
+}
+
+// AddCreditNoteAmount adds v to the "credit_note_amount" field.
+func (u *InvoiceUpsertOne) AddCreditNoteAmount(v int64) *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.AddCreditNoteAmount(v)
+	})
+}
+
+// UpdateCreditNoteAmount sets the "credit_note_amount" field to the value that was provided on create.
+func (u *InvoiceUpsertOne) UpdateCreditNoteAmount() *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateCreditNoteAmount()
+	})
+}
+
+// SetCreditedAmount sets the "credited_amount" field.
+func (u *InvoiceUpsertOne) SetCreditedAmount(v int64) *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetCreditedAmount(v)
+	})
+}
+
+// AddCreditedAmount adds v to the "credited_amount" field.
+func (u *InvoiceUpsertOne) AddCreditedAmount(v int64) *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.AddCreditedAmount(v)
+	})
+}
+
+// UpdateCreditedAmount sets the "credited_amount" field to the value that was provided on create.
+func (u *InvoiceUpsertOne) UpdateCreditedAmount() *InvoiceUpsertOne {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateCreditedAmount()
 	})
 }
 
@@ -1393,6 +1521,48 @@ func (u *InvoiceUpsertBulk) SetVoidReason(v string) *InvoiceUpsertBulk {
 func (u *InvoiceUpsertBulk) UpdateVoidReason() *InvoiceUpsertBulk {
 	return u.Update(func(s *InvoiceUpsert) {
 		s.UpdateVoidReason()
+	})
+}
+
+// SetCreditNoteAmount sets the "credit_note_amount" field.
+func (u *InvoiceUpsertBulk) SetCreditNoteAmount(v int64) *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetCreditNoteAmount(v)
+	})
+}
+
+// AddCreditNoteAmount adds v to the "credit_note_amount" field.
+func (u *InvoiceUpsertBulk) AddCreditNoteAmount(v int64) *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.AddCreditNoteAmount(v)
+	})
+}
+
+// UpdateCreditNoteAmount sets the "credit_note_amount" field to the value that was provided on create.
+func (u *InvoiceUpsertBulk) UpdateCreditNoteAmount() *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateCreditNoteAmount()
+	})
+}
+
+// SetCreditedAmount sets the "credited_amount" field.
+func (u *InvoiceUpsertBulk) SetCreditedAmount(v int64) *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.SetCreditedAmount(v)
+	})
+}
+
+// AddCreditedAmount adds v to the "credited_amount" field.
+func (u *InvoiceUpsertBulk) AddCreditedAmount(v int64) *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.AddCreditedAmount(v)
+	})
+}
+
+// UpdateCreditedAmount sets the "credited_amount" field to the value that was provided on create.
+func (u *InvoiceUpsertBulk) UpdateCreditedAmount() *InvoiceUpsertBulk {
+	return u.Update(func(s *InvoiceUpsert) {
+		s.UpdateCreditedAmount()
 	})
 }
 

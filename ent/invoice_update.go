@@ -202,6 +202,48 @@ func (_u *InvoiceUpdate) SetNillableVoidReason(v *string) *InvoiceUpdate {
 	return _u
 }
 
+// SetCreditNoteAmount sets the "credit_note_amount" field.
+func (_u *InvoiceUpdate) SetCreditNoteAmount(v int64) *InvoiceUpdate {
+	_u.mutation.ResetCreditNoteAmount()
+	_u.mutation.SetCreditNoteAmount(v)
+	return _u
+}
+
+// SetNillableCreditNoteAmount sets the "credit_note_amount" field if the given value is not nil.
+func (_u *InvoiceUpdate) SetNillableCreditNoteAmount(v *int64) *InvoiceUpdate {
+	if v != nil {
+		_u.SetCreditNoteAmount(*v)
+	}
+	return _u
+}
+
+// AddCreditNoteAmount adds value to the "credit_note_amount" field.
+func (_u *InvoiceUpdate) AddCreditNoteAmount(v int64) *InvoiceUpdate {
+	_u.mutation.AddCreditNoteAmount(v)
+	return _u
+}
+
+// SetCreditedAmount sets the "credited_amount" field.
+func (_u *InvoiceUpdate) SetCreditedAmount(v int64) *InvoiceUpdate {
+	_u.mutation.ResetCreditedAmount()
+	_u.mutation.SetCreditedAmount(v)
+	return _u
+}
+
+// SetNillableCreditedAmount sets the "credited_amount" field if the given value is not nil.
+func (_u *InvoiceUpdate) SetNillableCreditedAmount(v *int64) *InvoiceUpdate {
+	if v != nil {
+		_u.SetCreditedAmount(*v)
+	}
+	return _u
+}
+
+// AddCreditedAmount adds value to the "credited_amount" field.
+func (_u *InvoiceUpdate) AddCreditedAmount(v int64) *InvoiceUpdate {
+	_u.mutation.AddCreditedAmount(v)
+	return _u
+}
+
 // AddLineIDs adds the "lines" edge to the InvoiceLine entity by IDs.
 func (_u *InvoiceUpdate) AddLineIDs(ids ...string) *InvoiceUpdate {
 	_u.mutation.AddLineIDs(ids...)
@@ -350,6 +392,18 @@ func (_u *InvoiceUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.VoidReason(); ok {
 		_spec.SetField(invoice.FieldVoidReason, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.CreditNoteAmount(); ok {
+		_spec.SetField(invoice.FieldCreditNoteAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCreditNoteAmount(); ok {
+		_spec.AddField(invoice.FieldCreditNoteAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.CreditedAmount(); ok {
+		_spec.SetField(invoice.FieldCreditedAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCreditedAmount(); ok {
+		_spec.AddField(invoice.FieldCreditedAmount, field.TypeInt64, value)
 	}
 	if _u.mutation.LinesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -590,6 +644,48 @@ func (_u *InvoiceUpdateOne) SetNillableVoidReason(v *string) *InvoiceUpdateOne {
 	return _u
 }
 
+// SetCreditNoteAmount sets the "credit_note_amount" field.
+func (_u *InvoiceUpdateOne) SetCreditNoteAmount(v int64) *InvoiceUpdateOne {
+	_u.mutation.ResetCreditNoteAmount()
+	_u.mutation.SetCreditNoteAmount(v)
+	return _u
+}
+
+// SetNillableCreditNoteAmount sets the "credit_note_amount" field if the given value is not nil.
+func (_u *InvoiceUpdateOne) SetNillableCreditNoteAmount(v *int64) *InvoiceUpdateOne {
+	if v != nil {
+		_u.SetCreditNoteAmount(*v)
+	}
+	return _u
+}
+
+// AddCreditNoteAmount adds value to the "credit_note_amount" field.
+func (_u *InvoiceUpdateOne) AddCreditNoteAmount(v int64) *InvoiceUpdateOne {
+	_u.mutation.AddCreditNoteAmount(v)
+	return _u
+}
+
+// SetCreditedAmount sets the "credited_amount" field.
+func (_u *InvoiceUpdateOne) SetCreditedAmount(v int64) *InvoiceUpdateOne {
+	_u.mutation.ResetCreditedAmount()
+	_u.mutation.SetCreditedAmount(v)
+	return _u
+}
+
+// SetNillableCreditedAmount sets the "credited_amount" field if the given value is not nil.
+func (_u *InvoiceUpdateOne) SetNillableCreditedAmount(v *int64) *InvoiceUpdateOne {
+	if v != nil {
+		_u.SetCreditedAmount(*v)
+	}
+	return _u
+}
+
+// AddCreditedAmount adds value to the "credited_amount" field.
+func (_u *InvoiceUpdateOne) AddCreditedAmount(v int64) *InvoiceUpdateOne {
+	_u.mutation.AddCreditedAmount(v)
+	return _u
+}
+
 // AddLineIDs adds the "lines" edge to the InvoiceLine entity by IDs.
 func (_u *InvoiceUpdateOne) AddLineIDs(ids ...string) *InvoiceUpdateOne {
 	_u.mutation.AddLineIDs(ids...)
@@ -768,6 +864,18 @@ func (_u *InvoiceUpdateOne) sqlSave(ctx context.Context) (_node *Invoice, err er
 	}
 	if value, ok := _u.mutation.VoidReason(); ok {
 		_spec.SetField(invoice.FieldVoidReason, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.CreditNoteAmount(); ok {
+		_spec.SetField(invoice.FieldCreditNoteAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCreditNoteAmount(); ok {
+		_spec.AddField(invoice.FieldCreditNoteAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.CreditedAmount(); ok {
+		_spec.SetField(invoice.FieldCreditedAmount, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCreditedAmount(); ok {
+		_spec.AddField(invoice.FieldCreditedAmount, field.TypeInt64, value)
 	}
 	if _u.mutation.LinesCleared() {
 		edge := &sqlgraph.EdgeSpec{

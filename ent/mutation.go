@@ -27,6 +27,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/creditnote"
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
@@ -47,6 +48,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/promotion"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/region"
+	"github.com/cloudbill/cloudbill/ent/schema"
 	"github.com/cloudbill/cloudbill/ent/service"
 	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
@@ -79,6 +81,7 @@ const (
 	TypeCouponRedemption  = "CouponRedemption"
 	TypeCredit            = "Credit"
 	TypeCreditEntry       = "CreditEntry"
+	TypeCreditNote        = "CreditNote"
 	TypeDiscount          = "Discount"
 	TypeDiscountUse       = "DiscountUse"
 	TypeGrant             = "Grant"
@@ -7790,6 +7793,7 @@ type CoinUsageMutation struct {
 	addbonus_amount   *int64
 	charged_amount    *int64
 	addcharged_amount *int64
+	credit_note_id    *string
 	clearedFields     map[string]struct{}
 	done              bool
 	oldValue          func(context.Context) (*CoinUsage, error)
@@ -8228,6 +8232,55 @@ func (m *CoinUsageMutation) ResetChargedAmount() {
 	m.addcharged_amount = nil
 }
 
+// SetCreditNoteID sets the "credit_note_id" field.
+func (m *CoinUsageMutation) SetCreditNoteID(s string) {
+	m.credit_note_id = &s
+}
+
+// CreditNoteID returns the value of the "credit_note_id" field in the mutation.
+func (m *CoinUsageMutation) CreditNoteID() (r string, exists bool) {
+	v := m.credit_note_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditNoteID returns the old "credit_note_id" field's value of the CoinUsage entity.
+// If the CoinUsage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CoinUsageMutation) OldCreditNoteID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditNoteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditNoteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditNoteID: %w", err)
+	}
+	return oldValue.CreditNoteID, nil
+}
+
+// ClearCreditNoteID clears the value of the "credit_note_id" field.
+func (m *CoinUsageMutation) ClearCreditNoteID() {
+	m.credit_note_id = nil
+	m.clearedFields[coinusage.FieldCreditNoteID] = struct{}{}
+}
+
+// CreditNoteIDCleared returns if the "credit_note_id" field was cleared in this mutation.
+func (m *CoinUsageMutation) CreditNoteIDCleared() bool {
+	_, ok := m.clearedFields[coinusage.FieldCreditNoteID]
+	return ok
+}
+
+// ResetCreditNoteID resets all changes to the "credit_note_id" field.
+func (m *CoinUsageMutation) ResetCreditNoteID() {
+	m.credit_note_id = nil
+	delete(m.clearedFields, coinusage.FieldCreditNoteID)
+}
+
 // Where appends a list predicates to the CoinUsageMutation builder.
 func (m *CoinUsageMutation) Where(ps ...predicate.CoinUsage) {
 	m.predicates = append(m.predicates, ps...)
@@ -8262,7 +8315,7 @@ func (m *CoinUsageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CoinUsageMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.org_id != nil {
 		fields = append(fields, coinusage.FieldOrgID)
 	}
@@ -8286,6 +8339,9 @@ func (m *CoinUsageMutation) Fields() []string {
 	}
 	if m.charged_amount != nil {
 		fields = append(fields, coinusage.FieldChargedAmount)
+	}
+	if m.credit_note_id != nil {
+		fields = append(fields, coinusage.FieldCreditNoteID)
 	}
 	return fields
 }
@@ -8311,6 +8367,8 @@ func (m *CoinUsageMutation) Field(name string) (ent.Value, bool) {
 		return m.BonusAmount()
 	case coinusage.FieldChargedAmount:
 		return m.ChargedAmount()
+	case coinusage.FieldCreditNoteID:
+		return m.CreditNoteID()
 	}
 	return nil, false
 }
@@ -8336,6 +8394,8 @@ func (m *CoinUsageMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldBonusAmount(ctx)
 	case coinusage.FieldChargedAmount:
 		return m.OldChargedAmount(ctx)
+	case coinusage.FieldCreditNoteID:
+		return m.OldCreditNoteID(ctx)
 	}
 	return nil, fmt.Errorf("unknown CoinUsage field %s", name)
 }
@@ -8401,6 +8461,13 @@ func (m *CoinUsageMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetChargedAmount(v)
 		return nil
+	case coinusage.FieldCreditNoteID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditNoteID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown CoinUsage field %s", name)
 }
@@ -8457,7 +8524,11 @@ func (m *CoinUsageMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *CoinUsageMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(coinusage.FieldCreditNoteID) {
+		fields = append(fields, coinusage.FieldCreditNoteID)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -8470,6 +8541,11 @@ func (m *CoinUsageMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *CoinUsageMutation) ClearField(name string) error {
+	switch name {
+	case coinusage.FieldCreditNoteID:
+		m.ClearCreditNoteID()
+		return nil
+	}
 	return fmt.Errorf("unknown CoinUsage nullable field %s", name)
 }
 
@@ -8500,6 +8576,9 @@ func (m *CoinUsageMutation) ResetField(name string) error {
 		return nil
 	case coinusage.FieldChargedAmount:
 		m.ResetChargedAmount()
+		return nil
+	case coinusage.FieldCreditNoteID:
+		m.ResetCreditNoteID()
 		return nil
 	}
 	return fmt.Errorf("unknown CoinUsage field %s", name)
@@ -12947,6 +13026,7 @@ type CreditEntryMutation struct {
 	amount                       *int64
 	addamount                    *int64
 	invoice_id                   *string
+	credit_note_id               *string
 	counterpart_billing_group_id *string
 	occurred_at                  *time.Time
 	currency                     *string
@@ -13275,6 +13355,55 @@ func (m *CreditEntryMutation) ResetInvoiceID() {
 	delete(m.clearedFields, creditentry.FieldInvoiceID)
 }
 
+// SetCreditNoteID sets the "credit_note_id" field.
+func (m *CreditEntryMutation) SetCreditNoteID(s string) {
+	m.credit_note_id = &s
+}
+
+// CreditNoteID returns the value of the "credit_note_id" field in the mutation.
+func (m *CreditEntryMutation) CreditNoteID() (r string, exists bool) {
+	v := m.credit_note_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditNoteID returns the old "credit_note_id" field's value of the CreditEntry entity.
+// If the CreditEntry object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditEntryMutation) OldCreditNoteID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditNoteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditNoteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditNoteID: %w", err)
+	}
+	return oldValue.CreditNoteID, nil
+}
+
+// ClearCreditNoteID clears the value of the "credit_note_id" field.
+func (m *CreditEntryMutation) ClearCreditNoteID() {
+	m.credit_note_id = nil
+	m.clearedFields[creditentry.FieldCreditNoteID] = struct{}{}
+}
+
+// CreditNoteIDCleared returns if the "credit_note_id" field was cleared in this mutation.
+func (m *CreditEntryMutation) CreditNoteIDCleared() bool {
+	_, ok := m.clearedFields[creditentry.FieldCreditNoteID]
+	return ok
+}
+
+// ResetCreditNoteID resets all changes to the "credit_note_id" field.
+func (m *CreditEntryMutation) ResetCreditNoteID() {
+	m.credit_note_id = nil
+	delete(m.clearedFields, creditentry.FieldCreditNoteID)
+}
+
 // SetCounterpartBillingGroupID sets the "counterpart_billing_group_id" field.
 func (m *CreditEntryMutation) SetCounterpartBillingGroupID(s string) {
 	m.counterpart_billing_group_id = &s
@@ -13457,7 +13586,7 @@ func (m *CreditEntryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CreditEntryMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.org_id != nil {
 		fields = append(fields, creditentry.FieldOrgID)
 	}
@@ -13472,6 +13601,9 @@ func (m *CreditEntryMutation) Fields() []string {
 	}
 	if m.invoice_id != nil {
 		fields = append(fields, creditentry.FieldInvoiceID)
+	}
+	if m.credit_note_id != nil {
+		fields = append(fields, creditentry.FieldCreditNoteID)
 	}
 	if m.counterpart_billing_group_id != nil {
 		fields = append(fields, creditentry.FieldCounterpartBillingGroupID)
@@ -13500,6 +13632,8 @@ func (m *CreditEntryMutation) Field(name string) (ent.Value, bool) {
 		return m.Amount()
 	case creditentry.FieldInvoiceID:
 		return m.InvoiceID()
+	case creditentry.FieldCreditNoteID:
+		return m.CreditNoteID()
 	case creditentry.FieldCounterpartBillingGroupID:
 		return m.CounterpartBillingGroupID()
 	case creditentry.FieldOccurredAt:
@@ -13525,6 +13659,8 @@ func (m *CreditEntryMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldAmount(ctx)
 	case creditentry.FieldInvoiceID:
 		return m.OldInvoiceID(ctx)
+	case creditentry.FieldCreditNoteID:
+		return m.OldCreditNoteID(ctx)
 	case creditentry.FieldCounterpartBillingGroupID:
 		return m.OldCounterpartBillingGroupID(ctx)
 	case creditentry.FieldOccurredAt:
@@ -13574,6 +13710,13 @@ func (m *CreditEntryMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetInvoiceID(v)
+		return nil
+	case creditentry.FieldCreditNoteID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditNoteID(v)
 		return nil
 	case creditentry.FieldCounterpartBillingGroupID:
 		v, ok := value.(string)
@@ -13644,6 +13787,9 @@ func (m *CreditEntryMutation) ClearedFields() []string {
 	if m.FieldCleared(creditentry.FieldInvoiceID) {
 		fields = append(fields, creditentry.FieldInvoiceID)
 	}
+	if m.FieldCleared(creditentry.FieldCreditNoteID) {
+		fields = append(fields, creditentry.FieldCreditNoteID)
+	}
 	if m.FieldCleared(creditentry.FieldCounterpartBillingGroupID) {
 		fields = append(fields, creditentry.FieldCounterpartBillingGroupID)
 	}
@@ -13663,6 +13809,9 @@ func (m *CreditEntryMutation) ClearField(name string) error {
 	switch name {
 	case creditentry.FieldInvoiceID:
 		m.ClearInvoiceID()
+		return nil
+	case creditentry.FieldCreditNoteID:
+		m.ClearCreditNoteID()
 		return nil
 	case creditentry.FieldCounterpartBillingGroupID:
 		m.ClearCounterpartBillingGroupID()
@@ -13689,6 +13838,9 @@ func (m *CreditEntryMutation) ResetField(name string) error {
 		return nil
 	case creditentry.FieldInvoiceID:
 		m.ResetInvoiceID()
+		return nil
+	case creditentry.FieldCreditNoteID:
+		m.ResetCreditNoteID()
 		return nil
 	case creditentry.FieldCounterpartBillingGroupID:
 		m.ResetCounterpartBillingGroupID()
@@ -13775,6 +13927,1494 @@ func (m *CreditEntryMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown CreditEntry edge %s", name)
+}
+
+// CreditNoteMutation represents an operation that mutates the CreditNote nodes in the graph.
+type CreditNoteMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *string
+	org_id           *string
+	created_at       *time.Time
+	invoice_id       *string
+	billing_group_id *string
+	month            *string
+	currency         *string
+	amount           *int64
+	addamount        *int64
+	taxed_amount     *int64
+	addtaxed_amount  *int64
+	tax_amount       *int64
+	addtax_amount    *int64
+	credit_amount    *int64
+	addcredit_amount *int64
+	due_amount       *int64
+	adddue_amount    *int64
+	refund_amount    *int64
+	addrefund_amount *int64
+	coin_amount      *int64
+	addcoin_amount   *int64
+	reason           *string
+	lines            *[]schema.CreditNoteLine
+	appendlines      []schema.CreditNoteLine
+	tax_invoice_id   *string
+	issued_at        *time.Time
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*CreditNote, error)
+	predicates       []predicate.CreditNote
+}
+
+var _ ent.Mutation = (*CreditNoteMutation)(nil)
+
+// creditnoteOption allows management of the mutation configuration using functional options.
+type creditnoteOption func(*CreditNoteMutation)
+
+// newCreditNoteMutation creates new mutation for the CreditNote entity.
+func newCreditNoteMutation(c config, op Op, opts ...creditnoteOption) *CreditNoteMutation {
+	m := &CreditNoteMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCreditNote,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCreditNoteID sets the ID field of the mutation.
+func withCreditNoteID(id string) creditnoteOption {
+	return func(m *CreditNoteMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CreditNote
+		)
+		m.oldValue = func(ctx context.Context) (*CreditNote, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CreditNote.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCreditNote sets the old CreditNote of the mutation.
+func withCreditNote(node *CreditNote) creditnoteOption {
+	return func(m *CreditNoteMutation) {
+		m.oldValue = func(context.Context) (*CreditNote, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CreditNoteMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CreditNoteMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CreditNote entities.
+func (m *CreditNoteMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CreditNoteMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CreditNoteMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CreditNote.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOrgID sets the "org_id" field.
+func (m *CreditNoteMutation) SetOrgID(s string) {
+	m.org_id = &s
+}
+
+// OrgID returns the value of the "org_id" field in the mutation.
+func (m *CreditNoteMutation) OrgID() (r string, exists bool) {
+	v := m.org_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrgID returns the old "org_id" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldOrgID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrgID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrgID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrgID: %w", err)
+	}
+	return oldValue.OrgID, nil
+}
+
+// ResetOrgID resets all changes to the "org_id" field.
+func (m *CreditNoteMutation) ResetOrgID() {
+	m.org_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CreditNoteMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CreditNoteMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CreditNoteMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetInvoiceID sets the "invoice_id" field.
+func (m *CreditNoteMutation) SetInvoiceID(s string) {
+	m.invoice_id = &s
+}
+
+// InvoiceID returns the value of the "invoice_id" field in the mutation.
+func (m *CreditNoteMutation) InvoiceID() (r string, exists bool) {
+	v := m.invoice_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInvoiceID returns the old "invoice_id" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldInvoiceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInvoiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInvoiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInvoiceID: %w", err)
+	}
+	return oldValue.InvoiceID, nil
+}
+
+// ResetInvoiceID resets all changes to the "invoice_id" field.
+func (m *CreditNoteMutation) ResetInvoiceID() {
+	m.invoice_id = nil
+}
+
+// SetBillingGroupID sets the "billing_group_id" field.
+func (m *CreditNoteMutation) SetBillingGroupID(s string) {
+	m.billing_group_id = &s
+}
+
+// BillingGroupID returns the value of the "billing_group_id" field in the mutation.
+func (m *CreditNoteMutation) BillingGroupID() (r string, exists bool) {
+	v := m.billing_group_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBillingGroupID returns the old "billing_group_id" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldBillingGroupID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBillingGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBillingGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBillingGroupID: %w", err)
+	}
+	return oldValue.BillingGroupID, nil
+}
+
+// ResetBillingGroupID resets all changes to the "billing_group_id" field.
+func (m *CreditNoteMutation) ResetBillingGroupID() {
+	m.billing_group_id = nil
+}
+
+// SetMonth sets the "month" field.
+func (m *CreditNoteMutation) SetMonth(s string) {
+	m.month = &s
+}
+
+// Month returns the value of the "month" field in the mutation.
+func (m *CreditNoteMutation) Month() (r string, exists bool) {
+	v := m.month
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMonth returns the old "month" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldMonth(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMonth is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMonth requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMonth: %w", err)
+	}
+	return oldValue.Month, nil
+}
+
+// ResetMonth resets all changes to the "month" field.
+func (m *CreditNoteMutation) ResetMonth() {
+	m.month = nil
+}
+
+// SetCurrency sets the "currency" field.
+func (m *CreditNoteMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *CreditNoteMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldCurrency(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *CreditNoteMutation) ResetCurrency() {
+	m.currency = nil
+}
+
+// SetAmount sets the "amount" field.
+func (m *CreditNoteMutation) SetAmount(i int64) {
+	m.amount = &i
+	m.addamount = nil
+}
+
+// Amount returns the value of the "amount" field in the mutation.
+func (m *CreditNoteMutation) Amount() (r int64, exists bool) {
+	v := m.amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAmount returns the old "amount" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAmount: %w", err)
+	}
+	return oldValue.Amount, nil
+}
+
+// AddAmount adds i to the "amount" field.
+func (m *CreditNoteMutation) AddAmount(i int64) {
+	if m.addamount != nil {
+		*m.addamount += i
+	} else {
+		m.addamount = &i
+	}
+}
+
+// AddedAmount returns the value that was added to the "amount" field in this mutation.
+func (m *CreditNoteMutation) AddedAmount() (r int64, exists bool) {
+	v := m.addamount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAmount resets all changes to the "amount" field.
+func (m *CreditNoteMutation) ResetAmount() {
+	m.amount = nil
+	m.addamount = nil
+}
+
+// SetTaxedAmount sets the "taxed_amount" field.
+func (m *CreditNoteMutation) SetTaxedAmount(i int64) {
+	m.taxed_amount = &i
+	m.addtaxed_amount = nil
+}
+
+// TaxedAmount returns the value of the "taxed_amount" field in the mutation.
+func (m *CreditNoteMutation) TaxedAmount() (r int64, exists bool) {
+	v := m.taxed_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxedAmount returns the old "taxed_amount" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldTaxedAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxedAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxedAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxedAmount: %w", err)
+	}
+	return oldValue.TaxedAmount, nil
+}
+
+// AddTaxedAmount adds i to the "taxed_amount" field.
+func (m *CreditNoteMutation) AddTaxedAmount(i int64) {
+	if m.addtaxed_amount != nil {
+		*m.addtaxed_amount += i
+	} else {
+		m.addtaxed_amount = &i
+	}
+}
+
+// AddedTaxedAmount returns the value that was added to the "taxed_amount" field in this mutation.
+func (m *CreditNoteMutation) AddedTaxedAmount() (r int64, exists bool) {
+	v := m.addtaxed_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaxedAmount resets all changes to the "taxed_amount" field.
+func (m *CreditNoteMutation) ResetTaxedAmount() {
+	m.taxed_amount = nil
+	m.addtaxed_amount = nil
+}
+
+// SetTaxAmount sets the "tax_amount" field.
+func (m *CreditNoteMutation) SetTaxAmount(i int64) {
+	m.tax_amount = &i
+	m.addtax_amount = nil
+}
+
+// TaxAmount returns the value of the "tax_amount" field in the mutation.
+func (m *CreditNoteMutation) TaxAmount() (r int64, exists bool) {
+	v := m.tax_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxAmount returns the old "tax_amount" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldTaxAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxAmount: %w", err)
+	}
+	return oldValue.TaxAmount, nil
+}
+
+// AddTaxAmount adds i to the "tax_amount" field.
+func (m *CreditNoteMutation) AddTaxAmount(i int64) {
+	if m.addtax_amount != nil {
+		*m.addtax_amount += i
+	} else {
+		m.addtax_amount = &i
+	}
+}
+
+// AddedTaxAmount returns the value that was added to the "tax_amount" field in this mutation.
+func (m *CreditNoteMutation) AddedTaxAmount() (r int64, exists bool) {
+	v := m.addtax_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTaxAmount resets all changes to the "tax_amount" field.
+func (m *CreditNoteMutation) ResetTaxAmount() {
+	m.tax_amount = nil
+	m.addtax_amount = nil
+}
+
+// SetCreditAmount sets the "credit_amount" field.
+func (m *CreditNoteMutation) SetCreditAmount(i int64) {
+	m.credit_amount = &i
+	m.addcredit_amount = nil
+}
+
+// CreditAmount returns the value of the "credit_amount" field in the mutation.
+func (m *CreditNoteMutation) CreditAmount() (r int64, exists bool) {
+	v := m.credit_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditAmount returns the old "credit_amount" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldCreditAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditAmount: %w", err)
+	}
+	return oldValue.CreditAmount, nil
+}
+
+// AddCreditAmount adds i to the "credit_amount" field.
+func (m *CreditNoteMutation) AddCreditAmount(i int64) {
+	if m.addcredit_amount != nil {
+		*m.addcredit_amount += i
+	} else {
+		m.addcredit_amount = &i
+	}
+}
+
+// AddedCreditAmount returns the value that was added to the "credit_amount" field in this mutation.
+func (m *CreditNoteMutation) AddedCreditAmount() (r int64, exists bool) {
+	v := m.addcredit_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCreditAmount resets all changes to the "credit_amount" field.
+func (m *CreditNoteMutation) ResetCreditAmount() {
+	m.credit_amount = nil
+	m.addcredit_amount = nil
+}
+
+// SetDueAmount sets the "due_amount" field.
+func (m *CreditNoteMutation) SetDueAmount(i int64) {
+	m.due_amount = &i
+	m.adddue_amount = nil
+}
+
+// DueAmount returns the value of the "due_amount" field in the mutation.
+func (m *CreditNoteMutation) DueAmount() (r int64, exists bool) {
+	v := m.due_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDueAmount returns the old "due_amount" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldDueAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDueAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDueAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDueAmount: %w", err)
+	}
+	return oldValue.DueAmount, nil
+}
+
+// AddDueAmount adds i to the "due_amount" field.
+func (m *CreditNoteMutation) AddDueAmount(i int64) {
+	if m.adddue_amount != nil {
+		*m.adddue_amount += i
+	} else {
+		m.adddue_amount = &i
+	}
+}
+
+// AddedDueAmount returns the value that was added to the "due_amount" field in this mutation.
+func (m *CreditNoteMutation) AddedDueAmount() (r int64, exists bool) {
+	v := m.adddue_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDueAmount resets all changes to the "due_amount" field.
+func (m *CreditNoteMutation) ResetDueAmount() {
+	m.due_amount = nil
+	m.adddue_amount = nil
+}
+
+// SetRefundAmount sets the "refund_amount" field.
+func (m *CreditNoteMutation) SetRefundAmount(i int64) {
+	m.refund_amount = &i
+	m.addrefund_amount = nil
+}
+
+// RefundAmount returns the value of the "refund_amount" field in the mutation.
+func (m *CreditNoteMutation) RefundAmount() (r int64, exists bool) {
+	v := m.refund_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundAmount returns the old "refund_amount" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldRefundAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundAmount: %w", err)
+	}
+	return oldValue.RefundAmount, nil
+}
+
+// AddRefundAmount adds i to the "refund_amount" field.
+func (m *CreditNoteMutation) AddRefundAmount(i int64) {
+	if m.addrefund_amount != nil {
+		*m.addrefund_amount += i
+	} else {
+		m.addrefund_amount = &i
+	}
+}
+
+// AddedRefundAmount returns the value that was added to the "refund_amount" field in this mutation.
+func (m *CreditNoteMutation) AddedRefundAmount() (r int64, exists bool) {
+	v := m.addrefund_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRefundAmount resets all changes to the "refund_amount" field.
+func (m *CreditNoteMutation) ResetRefundAmount() {
+	m.refund_amount = nil
+	m.addrefund_amount = nil
+}
+
+// SetCoinAmount sets the "coin_amount" field.
+func (m *CreditNoteMutation) SetCoinAmount(i int64) {
+	m.coin_amount = &i
+	m.addcoin_amount = nil
+}
+
+// CoinAmount returns the value of the "coin_amount" field in the mutation.
+func (m *CreditNoteMutation) CoinAmount() (r int64, exists bool) {
+	v := m.coin_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCoinAmount returns the old "coin_amount" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldCoinAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCoinAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCoinAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCoinAmount: %w", err)
+	}
+	return oldValue.CoinAmount, nil
+}
+
+// AddCoinAmount adds i to the "coin_amount" field.
+func (m *CreditNoteMutation) AddCoinAmount(i int64) {
+	if m.addcoin_amount != nil {
+		*m.addcoin_amount += i
+	} else {
+		m.addcoin_amount = &i
+	}
+}
+
+// AddedCoinAmount returns the value that was added to the "coin_amount" field in this mutation.
+func (m *CreditNoteMutation) AddedCoinAmount() (r int64, exists bool) {
+	v := m.addcoin_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCoinAmount resets all changes to the "coin_amount" field.
+func (m *CreditNoteMutation) ResetCoinAmount() {
+	m.coin_amount = nil
+	m.addcoin_amount = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *CreditNoteMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *CreditNoteMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *CreditNoteMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetLines sets the "lines" field.
+func (m *CreditNoteMutation) SetLines(snl []schema.CreditNoteLine) {
+	m.lines = &snl
+	m.appendlines = nil
+}
+
+// Lines returns the value of the "lines" field in the mutation.
+func (m *CreditNoteMutation) Lines() (r []schema.CreditNoteLine, exists bool) {
+	v := m.lines
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLines returns the old "lines" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldLines(ctx context.Context) (v []schema.CreditNoteLine, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLines is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLines requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLines: %w", err)
+	}
+	return oldValue.Lines, nil
+}
+
+// AppendLines adds snl to the "lines" field.
+func (m *CreditNoteMutation) AppendLines(snl []schema.CreditNoteLine) {
+	m.appendlines = append(m.appendlines, snl...)
+}
+
+// AppendedLines returns the list of values that were appended to the "lines" field in this mutation.
+func (m *CreditNoteMutation) AppendedLines() ([]schema.CreditNoteLine, bool) {
+	if len(m.appendlines) == 0 {
+		return nil, false
+	}
+	return m.appendlines, true
+}
+
+// ClearLines clears the value of the "lines" field.
+func (m *CreditNoteMutation) ClearLines() {
+	m.lines = nil
+	m.appendlines = nil
+	m.clearedFields[creditnote.FieldLines] = struct{}{}
+}
+
+// LinesCleared returns if the "lines" field was cleared in this mutation.
+func (m *CreditNoteMutation) LinesCleared() bool {
+	_, ok := m.clearedFields[creditnote.FieldLines]
+	return ok
+}
+
+// ResetLines resets all changes to the "lines" field.
+func (m *CreditNoteMutation) ResetLines() {
+	m.lines = nil
+	m.appendlines = nil
+	delete(m.clearedFields, creditnote.FieldLines)
+}
+
+// SetTaxInvoiceID sets the "tax_invoice_id" field.
+func (m *CreditNoteMutation) SetTaxInvoiceID(s string) {
+	m.tax_invoice_id = &s
+}
+
+// TaxInvoiceID returns the value of the "tax_invoice_id" field in the mutation.
+func (m *CreditNoteMutation) TaxInvoiceID() (r string, exists bool) {
+	v := m.tax_invoice_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTaxInvoiceID returns the old "tax_invoice_id" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldTaxInvoiceID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTaxInvoiceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTaxInvoiceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTaxInvoiceID: %w", err)
+	}
+	return oldValue.TaxInvoiceID, nil
+}
+
+// ClearTaxInvoiceID clears the value of the "tax_invoice_id" field.
+func (m *CreditNoteMutation) ClearTaxInvoiceID() {
+	m.tax_invoice_id = nil
+	m.clearedFields[creditnote.FieldTaxInvoiceID] = struct{}{}
+}
+
+// TaxInvoiceIDCleared returns if the "tax_invoice_id" field was cleared in this mutation.
+func (m *CreditNoteMutation) TaxInvoiceIDCleared() bool {
+	_, ok := m.clearedFields[creditnote.FieldTaxInvoiceID]
+	return ok
+}
+
+// ResetTaxInvoiceID resets all changes to the "tax_invoice_id" field.
+func (m *CreditNoteMutation) ResetTaxInvoiceID() {
+	m.tax_invoice_id = nil
+	delete(m.clearedFields, creditnote.FieldTaxInvoiceID)
+}
+
+// SetIssuedAt sets the "issued_at" field.
+func (m *CreditNoteMutation) SetIssuedAt(t time.Time) {
+	m.issued_at = &t
+}
+
+// IssuedAt returns the value of the "issued_at" field in the mutation.
+func (m *CreditNoteMutation) IssuedAt() (r time.Time, exists bool) {
+	v := m.issued_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIssuedAt returns the old "issued_at" field's value of the CreditNote entity.
+// If the CreditNote object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CreditNoteMutation) OldIssuedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIssuedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIssuedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIssuedAt: %w", err)
+	}
+	return oldValue.IssuedAt, nil
+}
+
+// ResetIssuedAt resets all changes to the "issued_at" field.
+func (m *CreditNoteMutation) ResetIssuedAt() {
+	m.issued_at = nil
+}
+
+// Where appends a list predicates to the CreditNoteMutation builder.
+func (m *CreditNoteMutation) Where(ps ...predicate.CreditNote) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CreditNoteMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CreditNoteMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CreditNote, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CreditNoteMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CreditNoteMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CreditNote).
+func (m *CreditNoteMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CreditNoteMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.org_id != nil {
+		fields = append(fields, creditnote.FieldOrgID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, creditnote.FieldCreatedAt)
+	}
+	if m.invoice_id != nil {
+		fields = append(fields, creditnote.FieldInvoiceID)
+	}
+	if m.billing_group_id != nil {
+		fields = append(fields, creditnote.FieldBillingGroupID)
+	}
+	if m.month != nil {
+		fields = append(fields, creditnote.FieldMonth)
+	}
+	if m.currency != nil {
+		fields = append(fields, creditnote.FieldCurrency)
+	}
+	if m.amount != nil {
+		fields = append(fields, creditnote.FieldAmount)
+	}
+	if m.taxed_amount != nil {
+		fields = append(fields, creditnote.FieldTaxedAmount)
+	}
+	if m.tax_amount != nil {
+		fields = append(fields, creditnote.FieldTaxAmount)
+	}
+	if m.credit_amount != nil {
+		fields = append(fields, creditnote.FieldCreditAmount)
+	}
+	if m.due_amount != nil {
+		fields = append(fields, creditnote.FieldDueAmount)
+	}
+	if m.refund_amount != nil {
+		fields = append(fields, creditnote.FieldRefundAmount)
+	}
+	if m.coin_amount != nil {
+		fields = append(fields, creditnote.FieldCoinAmount)
+	}
+	if m.reason != nil {
+		fields = append(fields, creditnote.FieldReason)
+	}
+	if m.lines != nil {
+		fields = append(fields, creditnote.FieldLines)
+	}
+	if m.tax_invoice_id != nil {
+		fields = append(fields, creditnote.FieldTaxInvoiceID)
+	}
+	if m.issued_at != nil {
+		fields = append(fields, creditnote.FieldIssuedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CreditNoteMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case creditnote.FieldOrgID:
+		return m.OrgID()
+	case creditnote.FieldCreatedAt:
+		return m.CreatedAt()
+	case creditnote.FieldInvoiceID:
+		return m.InvoiceID()
+	case creditnote.FieldBillingGroupID:
+		return m.BillingGroupID()
+	case creditnote.FieldMonth:
+		return m.Month()
+	case creditnote.FieldCurrency:
+		return m.Currency()
+	case creditnote.FieldAmount:
+		return m.Amount()
+	case creditnote.FieldTaxedAmount:
+		return m.TaxedAmount()
+	case creditnote.FieldTaxAmount:
+		return m.TaxAmount()
+	case creditnote.FieldCreditAmount:
+		return m.CreditAmount()
+	case creditnote.FieldDueAmount:
+		return m.DueAmount()
+	case creditnote.FieldRefundAmount:
+		return m.RefundAmount()
+	case creditnote.FieldCoinAmount:
+		return m.CoinAmount()
+	case creditnote.FieldReason:
+		return m.Reason()
+	case creditnote.FieldLines:
+		return m.Lines()
+	case creditnote.FieldTaxInvoiceID:
+		return m.TaxInvoiceID()
+	case creditnote.FieldIssuedAt:
+		return m.IssuedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CreditNoteMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case creditnote.FieldOrgID:
+		return m.OldOrgID(ctx)
+	case creditnote.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case creditnote.FieldInvoiceID:
+		return m.OldInvoiceID(ctx)
+	case creditnote.FieldBillingGroupID:
+		return m.OldBillingGroupID(ctx)
+	case creditnote.FieldMonth:
+		return m.OldMonth(ctx)
+	case creditnote.FieldCurrency:
+		return m.OldCurrency(ctx)
+	case creditnote.FieldAmount:
+		return m.OldAmount(ctx)
+	case creditnote.FieldTaxedAmount:
+		return m.OldTaxedAmount(ctx)
+	case creditnote.FieldTaxAmount:
+		return m.OldTaxAmount(ctx)
+	case creditnote.FieldCreditAmount:
+		return m.OldCreditAmount(ctx)
+	case creditnote.FieldDueAmount:
+		return m.OldDueAmount(ctx)
+	case creditnote.FieldRefundAmount:
+		return m.OldRefundAmount(ctx)
+	case creditnote.FieldCoinAmount:
+		return m.OldCoinAmount(ctx)
+	case creditnote.FieldReason:
+		return m.OldReason(ctx)
+	case creditnote.FieldLines:
+		return m.OldLines(ctx)
+	case creditnote.FieldTaxInvoiceID:
+		return m.OldTaxInvoiceID(ctx)
+	case creditnote.FieldIssuedAt:
+		return m.OldIssuedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown CreditNote field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CreditNoteMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case creditnote.FieldOrgID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrgID(v)
+		return nil
+	case creditnote.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case creditnote.FieldInvoiceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInvoiceID(v)
+		return nil
+	case creditnote.FieldBillingGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBillingGroupID(v)
+		return nil
+	case creditnote.FieldMonth:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMonth(v)
+		return nil
+	case creditnote.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
+	case creditnote.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAmount(v)
+		return nil
+	case creditnote.FieldTaxedAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxedAmount(v)
+		return nil
+	case creditnote.FieldTaxAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxAmount(v)
+		return nil
+	case creditnote.FieldCreditAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditAmount(v)
+		return nil
+	case creditnote.FieldDueAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDueAmount(v)
+		return nil
+	case creditnote.FieldRefundAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundAmount(v)
+		return nil
+	case creditnote.FieldCoinAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCoinAmount(v)
+		return nil
+	case creditnote.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case creditnote.FieldLines:
+		v, ok := value.([]schema.CreditNoteLine)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLines(v)
+		return nil
+	case creditnote.FieldTaxInvoiceID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTaxInvoiceID(v)
+		return nil
+	case creditnote.FieldIssuedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIssuedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CreditNote field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CreditNoteMutation) AddedFields() []string {
+	var fields []string
+	if m.addamount != nil {
+		fields = append(fields, creditnote.FieldAmount)
+	}
+	if m.addtaxed_amount != nil {
+		fields = append(fields, creditnote.FieldTaxedAmount)
+	}
+	if m.addtax_amount != nil {
+		fields = append(fields, creditnote.FieldTaxAmount)
+	}
+	if m.addcredit_amount != nil {
+		fields = append(fields, creditnote.FieldCreditAmount)
+	}
+	if m.adddue_amount != nil {
+		fields = append(fields, creditnote.FieldDueAmount)
+	}
+	if m.addrefund_amount != nil {
+		fields = append(fields, creditnote.FieldRefundAmount)
+	}
+	if m.addcoin_amount != nil {
+		fields = append(fields, creditnote.FieldCoinAmount)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CreditNoteMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case creditnote.FieldAmount:
+		return m.AddedAmount()
+	case creditnote.FieldTaxedAmount:
+		return m.AddedTaxedAmount()
+	case creditnote.FieldTaxAmount:
+		return m.AddedTaxAmount()
+	case creditnote.FieldCreditAmount:
+		return m.AddedCreditAmount()
+	case creditnote.FieldDueAmount:
+		return m.AddedDueAmount()
+	case creditnote.FieldRefundAmount:
+		return m.AddedRefundAmount()
+	case creditnote.FieldCoinAmount:
+		return m.AddedCoinAmount()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CreditNoteMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case creditnote.FieldAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAmount(v)
+		return nil
+	case creditnote.FieldTaxedAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaxedAmount(v)
+		return nil
+	case creditnote.FieldTaxAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTaxAmount(v)
+		return nil
+	case creditnote.FieldCreditAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCreditAmount(v)
+		return nil
+	case creditnote.FieldDueAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDueAmount(v)
+		return nil
+	case creditnote.FieldRefundAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRefundAmount(v)
+		return nil
+	case creditnote.FieldCoinAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCoinAmount(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CreditNote numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CreditNoteMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(creditnote.FieldLines) {
+		fields = append(fields, creditnote.FieldLines)
+	}
+	if m.FieldCleared(creditnote.FieldTaxInvoiceID) {
+		fields = append(fields, creditnote.FieldTaxInvoiceID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CreditNoteMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CreditNoteMutation) ClearField(name string) error {
+	switch name {
+	case creditnote.FieldLines:
+		m.ClearLines()
+		return nil
+	case creditnote.FieldTaxInvoiceID:
+		m.ClearTaxInvoiceID()
+		return nil
+	}
+	return fmt.Errorf("unknown CreditNote nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CreditNoteMutation) ResetField(name string) error {
+	switch name {
+	case creditnote.FieldOrgID:
+		m.ResetOrgID()
+		return nil
+	case creditnote.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case creditnote.FieldInvoiceID:
+		m.ResetInvoiceID()
+		return nil
+	case creditnote.FieldBillingGroupID:
+		m.ResetBillingGroupID()
+		return nil
+	case creditnote.FieldMonth:
+		m.ResetMonth()
+		return nil
+	case creditnote.FieldCurrency:
+		m.ResetCurrency()
+		return nil
+	case creditnote.FieldAmount:
+		m.ResetAmount()
+		return nil
+	case creditnote.FieldTaxedAmount:
+		m.ResetTaxedAmount()
+		return nil
+	case creditnote.FieldTaxAmount:
+		m.ResetTaxAmount()
+		return nil
+	case creditnote.FieldCreditAmount:
+		m.ResetCreditAmount()
+		return nil
+	case creditnote.FieldDueAmount:
+		m.ResetDueAmount()
+		return nil
+	case creditnote.FieldRefundAmount:
+		m.ResetRefundAmount()
+		return nil
+	case creditnote.FieldCoinAmount:
+		m.ResetCoinAmount()
+		return nil
+	case creditnote.FieldReason:
+		m.ResetReason()
+		return nil
+	case creditnote.FieldLines:
+		m.ResetLines()
+		return nil
+	case creditnote.FieldTaxInvoiceID:
+		m.ResetTaxInvoiceID()
+		return nil
+	case creditnote.FieldIssuedAt:
+		m.ResetIssuedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CreditNote field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CreditNoteMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CreditNoteMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CreditNoteMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CreditNoteMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CreditNoteMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CreditNoteMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CreditNoteMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CreditNote unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CreditNoteMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CreditNote edge %s", name)
 }
 
 // DiscountMutation represents an operation that mutates the Discount nodes in the graph.
@@ -17244,45 +18884,49 @@ func (m *InvitationMutation) ResetEdge(name string) error {
 // InvoiceMutation represents an operation that mutates the Invoice nodes in the graph.
 type InvoiceMutation struct {
 	config
-	op                   Op
-	typ                  string
-	id                   *string
-	org_id               *string
-	created_at           *time.Time
-	billing_group_id     *string
-	month                *string
-	status               *invoice.Status
-	currency             *string
-	usage_amount         *int64
-	addusage_amount      *int64
-	discount_amount      *int64
-	adddiscount_amount   *int64
-	credit_amount        *int64
-	addcredit_amount     *int64
-	determined_amount    *int64
-	adddetermined_amount *int64
-	tax_amount           *int64
-	addtax_amount        *int64
-	coin_amount          *int64
-	addcoin_amount       *int64
-	late_fee_amount      *int64
-	addlate_fee_amount   *int64
-	late_fee_months      *int
-	addlate_fee_months   *int
-	outstanding_at       *time.Time
-	paid_amount          *int64
-	addpaid_amount       *int64
-	issued_at            *time.Time
-	paid_at              *time.Time
-	voided_at            *time.Time
-	void_reason          *string
-	clearedFields        map[string]struct{}
-	lines                map[string]struct{}
-	removedlines         map[string]struct{}
-	clearedlines         bool
-	done                 bool
-	oldValue             func(context.Context) (*Invoice, error)
-	predicates           []predicate.Invoice
+	op                    Op
+	typ                   string
+	id                    *string
+	org_id                *string
+	created_at            *time.Time
+	billing_group_id      *string
+	month                 *string
+	status                *invoice.Status
+	currency              *string
+	usage_amount          *int64
+	addusage_amount       *int64
+	discount_amount       *int64
+	adddiscount_amount    *int64
+	credit_amount         *int64
+	addcredit_amount      *int64
+	determined_amount     *int64
+	adddetermined_amount  *int64
+	tax_amount            *int64
+	addtax_amount         *int64
+	coin_amount           *int64
+	addcoin_amount        *int64
+	late_fee_amount       *int64
+	addlate_fee_amount    *int64
+	late_fee_months       *int
+	addlate_fee_months    *int
+	outstanding_at        *time.Time
+	paid_amount           *int64
+	addpaid_amount        *int64
+	issued_at             *time.Time
+	paid_at               *time.Time
+	voided_at             *time.Time
+	void_reason           *string
+	credit_note_amount    *int64
+	addcredit_note_amount *int64
+	credited_amount       *int64
+	addcredited_amount    *int64
+	clearedFields         map[string]struct{}
+	lines                 map[string]struct{}
+	removedlines          map[string]struct{}
+	clearedlines          bool
+	done                  bool
+	oldValue              func(context.Context) (*Invoice, error)
+	predicates            []predicate.Invoice
 }
 
 var _ ent.Mutation = (*InvoiceMutation)(nil)
@@ -18328,6 +19972,118 @@ func (m *InvoiceMutation) ResetVoidReason() {
 	m.void_reason = nil
 }
 
+// SetCreditNoteAmount sets the "credit_note_amount" field.
+func (m *InvoiceMutation) SetCreditNoteAmount(i int64) {
+	m.credit_note_amount = &i
+	m.addcredit_note_amount = nil
+}
+
+// CreditNoteAmount returns the value of the "credit_note_amount" field in the mutation.
+func (m *InvoiceMutation) CreditNoteAmount() (r int64, exists bool) {
+	v := m.credit_note_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditNoteAmount returns the old "credit_note_amount" field's value of the Invoice entity.
+// If the Invoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceMutation) OldCreditNoteAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditNoteAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditNoteAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditNoteAmount: %w", err)
+	}
+	return oldValue.CreditNoteAmount, nil
+}
+
+// AddCreditNoteAmount adds i to the "credit_note_amount" field.
+func (m *InvoiceMutation) AddCreditNoteAmount(i int64) {
+	if m.addcredit_note_amount != nil {
+		*m.addcredit_note_amount += i
+	} else {
+		m.addcredit_note_amount = &i
+	}
+}
+
+// AddedCreditNoteAmount returns the value that was added to the "credit_note_amount" field in this mutation.
+func (m *InvoiceMutation) AddedCreditNoteAmount() (r int64, exists bool) {
+	v := m.addcredit_note_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCreditNoteAmount resets all changes to the "credit_note_amount" field.
+func (m *InvoiceMutation) ResetCreditNoteAmount() {
+	m.credit_note_amount = nil
+	m.addcredit_note_amount = nil
+}
+
+// SetCreditedAmount sets the "credited_amount" field.
+func (m *InvoiceMutation) SetCreditedAmount(i int64) {
+	m.credited_amount = &i
+	m.addcredited_amount = nil
+}
+
+// CreditedAmount returns the value of the "credited_amount" field in the mutation.
+func (m *InvoiceMutation) CreditedAmount() (r int64, exists bool) {
+	v := m.credited_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditedAmount returns the old "credited_amount" field's value of the Invoice entity.
+// If the Invoice object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InvoiceMutation) OldCreditedAmount(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditedAmount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditedAmount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditedAmount: %w", err)
+	}
+	return oldValue.CreditedAmount, nil
+}
+
+// AddCreditedAmount adds i to the "credited_amount" field.
+func (m *InvoiceMutation) AddCreditedAmount(i int64) {
+	if m.addcredited_amount != nil {
+		*m.addcredited_amount += i
+	} else {
+		m.addcredited_amount = &i
+	}
+}
+
+// AddedCreditedAmount returns the value that was added to the "credited_amount" field in this mutation.
+func (m *InvoiceMutation) AddedCreditedAmount() (r int64, exists bool) {
+	v := m.addcredited_amount
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCreditedAmount resets all changes to the "credited_amount" field.
+func (m *InvoiceMutation) ResetCreditedAmount() {
+	m.credited_amount = nil
+	m.addcredited_amount = nil
+}
+
 // AddLineIDs adds the "lines" edge to the InvoiceLine entity by ids.
 func (m *InvoiceMutation) AddLineIDs(ids ...string) {
 	if m.lines == nil {
@@ -18416,7 +20172,7 @@ func (m *InvoiceMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *InvoiceMutation) Fields() []string {
-	fields := make([]string, 0, 20)
+	fields := make([]string, 0, 22)
 	if m.org_id != nil {
 		fields = append(fields, invoice.FieldOrgID)
 	}
@@ -18477,6 +20233,12 @@ func (m *InvoiceMutation) Fields() []string {
 	if m.void_reason != nil {
 		fields = append(fields, invoice.FieldVoidReason)
 	}
+	if m.credit_note_amount != nil {
+		fields = append(fields, invoice.FieldCreditNoteAmount)
+	}
+	if m.credited_amount != nil {
+		fields = append(fields, invoice.FieldCreditedAmount)
+	}
 	return fields
 }
 
@@ -18525,6 +20287,10 @@ func (m *InvoiceMutation) Field(name string) (ent.Value, bool) {
 		return m.VoidedAt()
 	case invoice.FieldVoidReason:
 		return m.VoidReason()
+	case invoice.FieldCreditNoteAmount:
+		return m.CreditNoteAmount()
+	case invoice.FieldCreditedAmount:
+		return m.CreditedAmount()
 	}
 	return nil, false
 }
@@ -18574,6 +20340,10 @@ func (m *InvoiceMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldVoidedAt(ctx)
 	case invoice.FieldVoidReason:
 		return m.OldVoidReason(ctx)
+	case invoice.FieldCreditNoteAmount:
+		return m.OldCreditNoteAmount(ctx)
+	case invoice.FieldCreditedAmount:
+		return m.OldCreditedAmount(ctx)
 	}
 	return nil, fmt.Errorf("unknown Invoice field %s", name)
 }
@@ -18723,6 +20493,20 @@ func (m *InvoiceMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetVoidReason(v)
 		return nil
+	case invoice.FieldCreditNoteAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditNoteAmount(v)
+		return nil
+	case invoice.FieldCreditedAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditedAmount(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Invoice field %s", name)
 }
@@ -18758,6 +20542,12 @@ func (m *InvoiceMutation) AddedFields() []string {
 	if m.addpaid_amount != nil {
 		fields = append(fields, invoice.FieldPaidAmount)
 	}
+	if m.addcredit_note_amount != nil {
+		fields = append(fields, invoice.FieldCreditNoteAmount)
+	}
+	if m.addcredited_amount != nil {
+		fields = append(fields, invoice.FieldCreditedAmount)
+	}
 	return fields
 }
 
@@ -18784,6 +20574,10 @@ func (m *InvoiceMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedLateFeeMonths()
 	case invoice.FieldPaidAmount:
 		return m.AddedPaidAmount()
+	case invoice.FieldCreditNoteAmount:
+		return m.AddedCreditNoteAmount()
+	case invoice.FieldCreditedAmount:
+		return m.AddedCreditedAmount()
 	}
 	return nil, false
 }
@@ -18855,6 +20649,20 @@ func (m *InvoiceMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddPaidAmount(v)
+		return nil
+	case invoice.FieldCreditNoteAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCreditNoteAmount(v)
+		return nil
+	case invoice.FieldCreditedAmount:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCreditedAmount(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Invoice numeric field %s", name)
@@ -18963,6 +20771,12 @@ func (m *InvoiceMutation) ResetField(name string) error {
 		return nil
 	case invoice.FieldVoidReason:
 		m.ResetVoidReason()
+		return nil
+	case invoice.FieldCreditNoteAmount:
+		m.ResetCreditNoteAmount()
+		return nil
+	case invoice.FieldCreditedAmount:
+		m.ResetCreditedAmount()
 		return nil
 	}
 	return fmt.Errorf("unknown Invoice field %s", name)
@@ -24338,32 +26152,34 @@ func (m *OutboxEventMutation) ResetEdge(name string) error {
 // PaymentMutation represents an operation that mutates the Payment nodes in the graph.
 type PaymentMutation struct {
 	config
-	op                Op
-	typ               string
-	id                *string
-	org_id            *string
-	created_at        *time.Time
-	billing_group_id  *string
-	account_id        *string
-	receipt_id        *string
-	kind              *payment.Kind
-	payment_method_id *string
-	method_label      *string
-	currency          *string
-	amount            *int64
-	addamount         *int64
-	status            *payment.Status
-	failure_reason    *string
-	credit_id         *string
-	description       *string
-	attempt_key       *string
-	billed_at         *time.Time
-	paid_at           *time.Time
-	changed_at        *time.Time
-	clearedFields     map[string]struct{}
-	done              bool
-	oldValue          func(context.Context) (*Payment, error)
-	predicates        []predicate.Payment
+	op                  Op
+	typ                 string
+	id                  *string
+	org_id              *string
+	created_at          *time.Time
+	billing_group_id    *string
+	account_id          *string
+	receipt_id          *string
+	kind                *payment.Kind
+	payment_method_id   *string
+	method_label        *string
+	currency            *string
+	amount              *int64
+	addamount           *int64
+	status              *payment.Status
+	failure_reason      *string
+	credit_id           *string
+	description         *string
+	attempt_key         *string
+	billed_at           *time.Time
+	paid_at             *time.Time
+	refunded_payment_id *string
+	credit_note_id      *string
+	changed_at          *time.Time
+	clearedFields       map[string]struct{}
+	done                bool
+	oldValue            func(context.Context) (*Payment, error)
+	predicates          []predicate.Payment
 }
 
 var _ ent.Mutation = (*PaymentMutation)(nil)
@@ -25180,6 +26996,104 @@ func (m *PaymentMutation) ResetPaidAt() {
 	delete(m.clearedFields, payment.FieldPaidAt)
 }
 
+// SetRefundedPaymentID sets the "refunded_payment_id" field.
+func (m *PaymentMutation) SetRefundedPaymentID(s string) {
+	m.refunded_payment_id = &s
+}
+
+// RefundedPaymentID returns the value of the "refunded_payment_id" field in the mutation.
+func (m *PaymentMutation) RefundedPaymentID() (r string, exists bool) {
+	v := m.refunded_payment_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRefundedPaymentID returns the old "refunded_payment_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldRefundedPaymentID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRefundedPaymentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRefundedPaymentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRefundedPaymentID: %w", err)
+	}
+	return oldValue.RefundedPaymentID, nil
+}
+
+// ClearRefundedPaymentID clears the value of the "refunded_payment_id" field.
+func (m *PaymentMutation) ClearRefundedPaymentID() {
+	m.refunded_payment_id = nil
+	m.clearedFields[payment.FieldRefundedPaymentID] = struct{}{}
+}
+
+// RefundedPaymentIDCleared returns if the "refunded_payment_id" field was cleared in this mutation.
+func (m *PaymentMutation) RefundedPaymentIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldRefundedPaymentID]
+	return ok
+}
+
+// ResetRefundedPaymentID resets all changes to the "refunded_payment_id" field.
+func (m *PaymentMutation) ResetRefundedPaymentID() {
+	m.refunded_payment_id = nil
+	delete(m.clearedFields, payment.FieldRefundedPaymentID)
+}
+
+// SetCreditNoteID sets the "credit_note_id" field.
+func (m *PaymentMutation) SetCreditNoteID(s string) {
+	m.credit_note_id = &s
+}
+
+// CreditNoteID returns the value of the "credit_note_id" field in the mutation.
+func (m *PaymentMutation) CreditNoteID() (r string, exists bool) {
+	v := m.credit_note_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreditNoteID returns the old "credit_note_id" field's value of the Payment entity.
+// If the Payment object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PaymentMutation) OldCreditNoteID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreditNoteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreditNoteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreditNoteID: %w", err)
+	}
+	return oldValue.CreditNoteID, nil
+}
+
+// ClearCreditNoteID clears the value of the "credit_note_id" field.
+func (m *PaymentMutation) ClearCreditNoteID() {
+	m.credit_note_id = nil
+	m.clearedFields[payment.FieldCreditNoteID] = struct{}{}
+}
+
+// CreditNoteIDCleared returns if the "credit_note_id" field was cleared in this mutation.
+func (m *PaymentMutation) CreditNoteIDCleared() bool {
+	_, ok := m.clearedFields[payment.FieldCreditNoteID]
+	return ok
+}
+
+// ResetCreditNoteID resets all changes to the "credit_note_id" field.
+func (m *PaymentMutation) ResetCreditNoteID() {
+	m.credit_note_id = nil
+	delete(m.clearedFields, payment.FieldCreditNoteID)
+}
+
 // SetChangedAt sets the "changed_at" field.
 func (m *PaymentMutation) SetChangedAt(t time.Time) {
 	m.changed_at = &t
@@ -25263,7 +27177,7 @@ func (m *PaymentMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PaymentMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 20)
 	if m.org_id != nil {
 		fields = append(fields, payment.FieldOrgID)
 	}
@@ -25315,6 +27229,12 @@ func (m *PaymentMutation) Fields() []string {
 	if m.paid_at != nil {
 		fields = append(fields, payment.FieldPaidAt)
 	}
+	if m.refunded_payment_id != nil {
+		fields = append(fields, payment.FieldRefundedPaymentID)
+	}
+	if m.credit_note_id != nil {
+		fields = append(fields, payment.FieldCreditNoteID)
+	}
 	if m.changed_at != nil {
 		fields = append(fields, payment.FieldChangedAt)
 	}
@@ -25360,6 +27280,10 @@ func (m *PaymentMutation) Field(name string) (ent.Value, bool) {
 		return m.BilledAt()
 	case payment.FieldPaidAt:
 		return m.PaidAt()
+	case payment.FieldRefundedPaymentID:
+		return m.RefundedPaymentID()
+	case payment.FieldCreditNoteID:
+		return m.CreditNoteID()
 	case payment.FieldChangedAt:
 		return m.ChangedAt()
 	}
@@ -25405,6 +27329,10 @@ func (m *PaymentMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldBilledAt(ctx)
 	case payment.FieldPaidAt:
 		return m.OldPaidAt(ctx)
+	case payment.FieldRefundedPaymentID:
+		return m.OldRefundedPaymentID(ctx)
+	case payment.FieldCreditNoteID:
+		return m.OldCreditNoteID(ctx)
 	case payment.FieldChangedAt:
 		return m.OldChangedAt(ctx)
 	}
@@ -25535,6 +27463,20 @@ func (m *PaymentMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPaidAt(v)
 		return nil
+	case payment.FieldRefundedPaymentID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRefundedPaymentID(v)
+		return nil
+	case payment.FieldCreditNoteID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreditNoteID(v)
+		return nil
 	case payment.FieldChangedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -25605,6 +27547,12 @@ func (m *PaymentMutation) ClearedFields() []string {
 	if m.FieldCleared(payment.FieldPaidAt) {
 		fields = append(fields, payment.FieldPaidAt)
 	}
+	if m.FieldCleared(payment.FieldRefundedPaymentID) {
+		fields = append(fields, payment.FieldRefundedPaymentID)
+	}
+	if m.FieldCleared(payment.FieldCreditNoteID) {
+		fields = append(fields, payment.FieldCreditNoteID)
+	}
 	if m.FieldCleared(payment.FieldChangedAt) {
 		fields = append(fields, payment.FieldChangedAt)
 	}
@@ -25639,6 +27587,12 @@ func (m *PaymentMutation) ClearField(name string) error {
 		return nil
 	case payment.FieldPaidAt:
 		m.ClearPaidAt()
+		return nil
+	case payment.FieldRefundedPaymentID:
+		m.ClearRefundedPaymentID()
+		return nil
+	case payment.FieldCreditNoteID:
+		m.ClearCreditNoteID()
 		return nil
 	case payment.FieldChangedAt:
 		m.ClearChangedAt()
@@ -25701,6 +27655,12 @@ func (m *PaymentMutation) ResetField(name string) error {
 		return nil
 	case payment.FieldPaidAt:
 		m.ResetPaidAt()
+		return nil
+	case payment.FieldRefundedPaymentID:
+		m.ResetRefundedPaymentID()
+		return nil
+	case payment.FieldCreditNoteID:
+		m.ResetCreditNoteID()
 		return nil
 	case payment.FieldChangedAt:
 		m.ResetChangedAt()

@@ -51,6 +51,10 @@ type Payment struct {
 	BilledAt time.Time `json:"billed_at,omitempty"`
 	// PaidAt holds the value of the "paid_at" field.
 	PaidAt *time.Time `json:"paid_at,omitempty"`
+	// RefundedPaymentID holds the value of the "refunded_payment_id" field.
+	RefundedPaymentID string `json:"refunded_payment_id,omitempty"`
+	// CreditNoteID holds the value of the "credit_note_id" field.
+	CreditNoteID string `json:"credit_note_id,omitempty"`
 	// ChangedAt holds the value of the "changed_at" field.
 	ChangedAt    *time.Time `json:"changed_at,omitempty"`
 	selectValues sql.SelectValues
@@ -63,7 +67,7 @@ func (*Payment) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case payment.FieldAmount:
 			values[i] = new(sql.NullInt64)
-		case payment.FieldID, payment.FieldOrgID, payment.FieldBillingGroupID, payment.FieldAccountID, payment.FieldReceiptID, payment.FieldKind, payment.FieldPaymentMethodID, payment.FieldMethodLabel, payment.FieldCurrency, payment.FieldStatus, payment.FieldFailureReason, payment.FieldCreditID, payment.FieldDescription, payment.FieldAttemptKey:
+		case payment.FieldID, payment.FieldOrgID, payment.FieldBillingGroupID, payment.FieldAccountID, payment.FieldReceiptID, payment.FieldKind, payment.FieldPaymentMethodID, payment.FieldMethodLabel, payment.FieldCurrency, payment.FieldStatus, payment.FieldFailureReason, payment.FieldCreditID, payment.FieldDescription, payment.FieldAttemptKey, payment.FieldRefundedPaymentID, payment.FieldCreditNoteID:
 			values[i] = new(sql.NullString)
 		case payment.FieldCreatedAt, payment.FieldBilledAt, payment.FieldPaidAt, payment.FieldChangedAt:
 			values[i] = new(sql.NullTime)
@@ -192,6 +196,18 @@ func (_m *Payment) assignValues(columns []string, values []any) error {
 				_m.PaidAt = new(time.Time)
 				*_m.PaidAt = value.Time
 			}
+		case payment.FieldRefundedPaymentID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field refunded_payment_id", values[i])
+			} else if value.Valid {
+				_m.RefundedPaymentID = value.String
+			}
+		case payment.FieldCreditNoteID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field credit_note_id", values[i])
+			} else if value.Valid {
+				_m.CreditNoteID = value.String
+			}
 		case payment.FieldChangedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field changed_at", values[i])
@@ -289,6 +305,12 @@ func (_m *Payment) String() string {
 		builder.WriteString("paid_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("refunded_payment_id=")
+	builder.WriteString(_m.RefundedPaymentID)
+	builder.WriteString(", ")
+	builder.WriteString("credit_note_id=")
+	builder.WriteString(_m.CreditNoteID)
 	builder.WriteString(", ")
 	if v := _m.ChangedAt; v != nil {
 		builder.WriteString("changed_at=")

@@ -205,6 +205,34 @@ func (_c *PaymentCreate) SetNillablePaidAt(v *time.Time) *PaymentCreate {
 	return _c
 }
 
+// SetRefundedPaymentID sets the "refunded_payment_id" field.
+func (_c *PaymentCreate) SetRefundedPaymentID(v string) *PaymentCreate {
+	_c.mutation.SetRefundedPaymentID(v)
+	return _c
+}
+
+// SetNillableRefundedPaymentID sets the "refunded_payment_id" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableRefundedPaymentID(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetRefundedPaymentID(*v)
+	}
+	return _c
+}
+
+// SetCreditNoteID sets the "credit_note_id" field.
+func (_c *PaymentCreate) SetCreditNoteID(v string) *PaymentCreate {
+	_c.mutation.SetCreditNoteID(v)
+	return _c
+}
+
+// SetNillableCreditNoteID sets the "credit_note_id" field if the given value is not nil.
+func (_c *PaymentCreate) SetNillableCreditNoteID(v *string) *PaymentCreate {
+	if v != nil {
+		_c.SetCreditNoteID(*v)
+	}
+	return _c
+}
+
 // SetChangedAt sets the "changed_at" field.
 func (_c *PaymentCreate) SetChangedAt(v time.Time) *PaymentCreate {
 	_c.mutation.SetChangedAt(v)
@@ -453,6 +481,14 @@ func (_c *PaymentCreate) createSpec() (*Payment, *sqlgraph.CreateSpec) {
 		_spec.SetField(payment.FieldPaidAt, field.TypeTime, value)
 		_node.PaidAt = &value
 	}
+	if value, ok := _c.mutation.RefundedPaymentID(); ok {
+		_spec.SetField(payment.FieldRefundedPaymentID, field.TypeString, value)
+		_node.RefundedPaymentID = value
+	}
+	if value, ok := _c.mutation.CreditNoteID(); ok {
+		_spec.SetField(payment.FieldCreditNoteID, field.TypeString, value)
+		_node.CreditNoteID = value
+	}
 	if value, ok := _c.mutation.ChangedAt(); ok {
 		_spec.SetField(payment.FieldChangedAt, field.TypeTime, value)
 		_node.ChangedAt = &value
@@ -627,6 +663,12 @@ func (u *PaymentUpsertOne) UpdateNewValues() *PaymentUpsertOne {
 		}
 		if _, exists := u.create.mutation.BilledAt(); exists {
 			s.SetIgnore(payment.FieldBilledAt)
+		}
+		if _, exists := u.create.mutation.RefundedPaymentID(); exists {
+			s.SetIgnore(payment.FieldRefundedPaymentID)
+		}
+		if _, exists := u.create.mutation.CreditNoteID(); exists {
+			s.SetIgnore(payment.FieldCreditNoteID)
 		}
 	}))
 	return u
@@ -953,6 +995,12 @@ func (u *PaymentUpsertBulk) UpdateNewValues() *PaymentUpsertBulk {
 			}
 			if _, exists := b.mutation.BilledAt(); exists {
 				s.SetIgnore(payment.FieldBilledAt)
+			}
+			if _, exists := b.mutation.RefundedPaymentID(); exists {
+				s.SetIgnore(payment.FieldRefundedPaymentID)
+			}
+			if _, exists := b.mutation.CreditNoteID(); exists {
+				s.SetIgnore(payment.FieldCreditNoteID)
 			}
 		}
 	}))

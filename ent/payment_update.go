@@ -185,6 +185,12 @@ func (_u *PaymentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.PaidAtCleared() {
 		_spec.ClearField(payment.FieldPaidAt, field.TypeTime)
 	}
+	if _u.mutation.RefundedPaymentIDCleared() {
+		_spec.ClearField(payment.FieldRefundedPaymentID, field.TypeString)
+	}
+	if _u.mutation.CreditNoteIDCleared() {
+		_spec.ClearField(payment.FieldCreditNoteID, field.TypeString)
+	}
 	if value, ok := _u.mutation.ChangedAt(); ok {
 		_spec.SetField(payment.FieldChangedAt, field.TypeTime, value)
 	}
@@ -398,6 +404,12 @@ func (_u *PaymentUpdateOne) sqlSave(ctx context.Context) (_node *Payment, err er
 	}
 	if _u.mutation.PaidAtCleared() {
 		_spec.ClearField(payment.FieldPaidAt, field.TypeTime)
+	}
+	if _u.mutation.RefundedPaymentIDCleared() {
+		_spec.ClearField(payment.FieldRefundedPaymentID, field.TypeString)
+	}
+	if _u.mutation.CreditNoteIDCleared() {
+		_spec.ClearField(payment.FieldCreditNoteID, field.TypeString)
 	}
 	if value, ok := _u.mutation.ChangedAt(); ok {
 		_spec.SetField(payment.FieldChangedAt, field.TypeTime, value)

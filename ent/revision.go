@@ -16,6 +16,7 @@ var RevisionTables = []string{
 	"coupon_redemptions",
 	"credits",
 	"credit_entries",
+	"credit_notes",
 	"discounts",
 	"discount_uses",
 	"grants",

@@ -21,6 +21,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/creditnote"
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/discountuse"
 	"github.com/cloudbill/cloudbill/ent/grant"
@@ -869,7 +870,7 @@ func init() {
 		}
 	}()
 	// creditentryDescCurrency is the schema descriptor for currency field.
-	creditentryDescCurrency := creditentryFields[6].Descriptor()
+	creditentryDescCurrency := creditentryFields[7].Descriptor()
 	// creditentry.DefaultCurrency holds the default value on creation for the currency field.
 	creditentry.DefaultCurrency = creditentryDescCurrency.Default.(string)
 	// creditentryDescID is the schema descriptor for id field.
@@ -878,6 +879,47 @@ func init() {
 	creditentry.DefaultID = creditentryDescID.Default.(func() string)
 	// creditentry.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	creditentry.IDValidator = creditentryDescID.Validators[0].(func(string) error)
+	creditnoteMixin := schema.CreditNote{}.Mixin()
+	creditnoteMixinFields0 := creditnoteMixin[0].Fields()
+	_ = creditnoteMixinFields0
+	creditnoteMixinFields1 := creditnoteMixin[1].Fields()
+	_ = creditnoteMixinFields1
+	creditnoteMixinFields2 := creditnoteMixin[2].Fields()
+	_ = creditnoteMixinFields2
+	creditnoteFields := schema.CreditNote{}.Fields()
+	_ = creditnoteFields
+	// creditnoteDescOrgID is the schema descriptor for org_id field.
+	creditnoteDescOrgID := creditnoteMixinFields1[0].Descriptor()
+	// creditnote.OrgIDValidator is a validator for the "org_id" field. It is called by the builders before save.
+	creditnote.OrgIDValidator = func() func(string) error {
+		validators := creditnoteDescOrgID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(org_id string) error {
+			for _, fn := range fns {
+				if err := fn(org_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// creditnoteDescCreatedAt is the schema descriptor for created_at field.
+	creditnoteDescCreatedAt := creditnoteMixinFields2[0].Descriptor()
+	// creditnote.DefaultCreatedAt holds the default value on creation for the created_at field.
+	creditnote.DefaultCreatedAt = creditnoteDescCreatedAt.Default.(func() time.Time)
+	// creditnoteDescReason is the schema descriptor for reason field.
+	creditnoteDescReason := creditnoteFields[11].Descriptor()
+	// creditnote.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	creditnote.ReasonValidator = creditnoteDescReason.Validators[0].(func(string) error)
+	// creditnoteDescID is the schema descriptor for id field.
+	creditnoteDescID := creditnoteMixinFields0[0].Descriptor()
+	// creditnote.DefaultID holds the default value on creation for the id field.
+	creditnote.DefaultID = creditnoteDescID.Default.(func() string)
+	// creditnote.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	creditnote.IDValidator = creditnoteDescID.Validators[0].(func(string) error)
 	discountMixin := schema.Discount{}.Mixin()
 	discountMixinFields0 := discountMixin[0].Fields()
 	_ = discountMixinFields0
@@ -1174,6 +1216,14 @@ func init() {
 	invoice.DefaultVoidReason = invoiceDescVoidReason.Default.(string)
 	// invoice.VoidReasonValidator is a validator for the "void_reason" field. It is called by the builders before save.
 	invoice.VoidReasonValidator = invoiceDescVoidReason.Validators[0].(func(string) error)
+	// invoiceDescCreditNoteAmount is the schema descriptor for credit_note_amount field.
+	invoiceDescCreditNoteAmount := invoiceFields[18].Descriptor()
+	// invoice.DefaultCreditNoteAmount holds the default value on creation for the credit_note_amount field.
+	invoice.DefaultCreditNoteAmount = invoiceDescCreditNoteAmount.Default.(int64)
+	// invoiceDescCreditedAmount is the schema descriptor for credited_amount field.
+	invoiceDescCreditedAmount := invoiceFields[19].Descriptor()
+	// invoice.DefaultCreditedAmount holds the default value on creation for the credited_amount field.
+	invoice.DefaultCreditedAmount = invoiceDescCreditedAmount.Default.(int64)
 	// invoiceDescID is the schema descriptor for id field.
 	invoiceDescID := invoiceMixinFields0[0].Descriptor()
 	// invoice.DefaultID holds the default value on creation for the id field.
@@ -1501,7 +1551,7 @@ func init() {
 	// payment.DefaultDescription holds the default value on creation for the description field.
 	payment.DefaultDescription = paymentDescDescription.Default.(string)
 	// paymentDescChangedAt is the schema descriptor for changed_at field.
-	paymentDescChangedAt := paymentFields[15].Descriptor()
+	paymentDescChangedAt := paymentFields[17].Descriptor()
 	// payment.DefaultChangedAt holds the default value on creation for the changed_at field.
 	payment.DefaultChangedAt = paymentDescChangedAt.Default.(func() time.Time)
 	// payment.UpdateDefaultChangedAt holds the default value on update for the changed_at field.

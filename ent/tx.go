@@ -46,6 +46,8 @@ type Tx struct {
 	Credit *CreditClient
 	// CreditEntry is the client for interacting with the CreditEntry builders.
 	CreditEntry *CreditEntryClient
+	// CreditNote is the client for interacting with the CreditNote builders.
+	CreditNote *CreditNoteClient
 	// Discount is the client for interacting with the Discount builders.
 	Discount *DiscountClient
 	// DiscountUse is the client for interacting with the DiscountUse builders.
@@ -241,6 +243,7 @@ func (tx *Tx) init() {
 	tx.CouponRedemption = NewCouponRedemptionClient(tx.config)
 	tx.Credit = NewCreditClient(tx.config)
 	tx.CreditEntry = NewCreditEntryClient(tx.config)
+	tx.CreditNote = NewCreditNoteClient(tx.config)
 	tx.Discount = NewDiscountClient(tx.config)
 	tx.DiscountUse = NewDiscountUseClient(tx.config)
 	tx.Grant = NewGrantClient(tx.config)

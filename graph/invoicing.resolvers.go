@@ -7,12 +7,15 @@ package graph
 
 import (
 	"context"
+	"fmt"
 
 	"entgo.io/contrib/entgql"
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/schema"
 	"github.com/cloudbill/cloudbill/graph/generated"
 	"github.com/cloudbill/cloudbill/graph/model"
 	"github.com/cloudbill/cloudbill/graph/scalars"
@@ -38,6 +41,79 @@ func (r *billingGroupResolver) Invoice(ctx context.Context, obj *ent.BillingGrou
 		return nil, nil
 	}
 	return inv, err
+}
+
+// Number is the resolver for the number field.
+func (r *creditNoteResolver) Number(ctx context.Context, obj *ent.CreditNote) (string, error) {
+	return billing.CreditNoteNumber(obj), nil
+}
+
+// Invoice is the resolver for the invoice field.
+func (r *creditNoteResolver) Invoice(ctx context.Context, obj *ent.CreditNote) (*ent.Invoice, error) {
+	return r.Client.Invoice.Get(ctx, obj.InvoiceID)
+}
+
+// Amount is the resolver for the amount field.
+func (r *creditNoteResolver) Amount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error) {
+	return money(obj.Amount, obj.Currency), nil
+}
+
+// TaxAmount is the resolver for the taxAmount field.
+func (r *creditNoteResolver) TaxAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error) {
+	return money(obj.TaxAmount, obj.Currency), nil
+}
+
+// TotalAmount is the resolver for the totalAmount field.
+func (r *creditNoteResolver) TotalAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error) {
+	return money(obj.Amount+obj.TaxAmount, obj.Currency), nil
+}
+
+// DueAmount is the resolver for the dueAmount field.
+func (r *creditNoteResolver) DueAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error) {
+	return money(obj.DueAmount, obj.Currency), nil
+}
+
+// RefundAmount is the resolver for the refundAmount field.
+func (r *creditNoteResolver) RefundAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error) {
+	return money(obj.RefundAmount, obj.Currency), nil
+}
+
+// CoinAmount is the resolver for the coinAmount field.
+func (r *creditNoteResolver) CoinAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error) {
+	return money(obj.CoinAmount, obj.Currency), nil
+}
+
+// CreditAmount is the resolver for the creditAmount field.
+func (r *creditNoteResolver) CreditAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error) {
+	return money(obj.CreditAmount, obj.Currency), nil
+}
+
+// Lines is the resolver for the lines field.
+func (r *creditNoteResolver) Lines(ctx context.Context, obj *ent.CreditNote) ([]*model.CreditNoteLine, error) {
+	out := make([]*model.CreditNoteLine, len(obj.Lines))
+	for i, l := range obj.Lines {
+		out[i] = &model.CreditNoteLine{Region: l.Region, ServiceCode: l.ServiceCode, Amount: money(l.Amount, obj.Currency)}
+	}
+	return out, nil
+}
+
+// Refunds is the resolver for the refunds field.
+func (r *creditNoteResolver) Refunds(ctx context.Context, obj *ent.CreditNote) ([]*ent.Payment, error) {
+	return r.engine().CreditNoteRefunds(ctx, obj)
+}
+
+// AmendsTaxInvoice is the resolver for the amendsTaxInvoice field.
+func (r *creditNoteResolver) AmendsTaxInvoice(ctx context.Context, obj *ent.CreditNote) (*ent.TaxInvoice, error) {
+	if obj.TaxInvoiceID == "" {
+		return nil, nil
+	}
+	return r.Client.TaxInvoice.Get(ctx, obj.TaxInvoiceID)
+}
+
+// DocumentURL is the resolver for the documentUrl field.
+func (r *creditNoteResolver) DocumentURL(ctx context.Context, obj *ent.CreditNote, language *model.Language) (string, error) {
+	url, _ := r.Docs.URL(documents.Link{Kind: documents.DocCreditNote, BillingGroupID: obj.BillingGroupID, Ref: obj.ID, Lang: lang(language)}, r.Clock.Now())
+	return url, nil
 }
 
 // Month is the resolver for the month field.
@@ -103,6 +179,16 @@ func (r *invoiceResolver) PaidAmount(ctx context.Context, obj *ent.Invoice) (*mo
 // Lines is the resolver for the lines field.
 func (r *invoiceResolver) Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error) {
 	return r.Client.InvoiceLine.Query().Where(invoiceline.InvoiceID(obj.ID)).Order(ent.Asc(invoiceline.FieldPosition)).All(ctx)
+}
+
+// CreditNotes is the resolver for the creditNotes field.
+func (r *invoiceResolver) CreditNotes(ctx context.Context, obj *ent.Invoice) ([]*ent.CreditNote, error) {
+	return r.engine().CreditNotes(ctx, obj)
+}
+
+// CreditNoteAmount is the resolver for the creditNoteAmount field.
+func (r *invoiceResolver) CreditNoteAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
+	return money(obj.CreditNoteAmount, obj.Currency), nil
 }
 
 // Region is the resolver for the region field.
@@ -174,7 +260,46 @@ func (r *mutationResolver) ReissueInvoice(ctx context.Context, input model.Reiss
 	return &model.InvoicePayload{Invoice: inv}, nil
 }
 
+// IssueCreditNote is the resolver for the issueCreditNote field.
+func (r *mutationResolver) IssueCreditNote(ctx context.Context, input model.IssueCreditNoteInput) (*model.CreditNotePayload, error) {
+	p, err := requireOperator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := r.Client.Invoice.Get(ctx, input.InvoiceID)
+	if ent.IsNotFound(err) {
+		return nil, billing.NotFound("invoice")
+	}
+	if err != nil {
+		return nil, err
+	}
+	spec := billing.CreditNoteSpec{InvoiceID: input.InvoiceID, Reason: input.Reason}
+	if input.Amount != nil {
+		if spec.Amount, err = billing.ParseAmount(string(*input.Amount), inv.Currency, "amount"); err != nil {
+			return nil, err
+		}
+	}
+	for i, l := range input.Lines {
+		a, err := billing.ParseAmount(string(l.Amount), inv.Currency, fmt.Sprintf("lines.%d.amount", i))
+		if err != nil {
+			return nil, err
+		}
+		spec.Lines = append(spec.Lines, schema.CreditNoteLine{Region: l.Region, ServiceCode: l.ServiceCode, Amount: a})
+	}
+	cn, err := r.engine().IssueCreditNoteOnce(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input}, spec)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CreditNotePayload{CreditNote: cn}, nil
+}
+
+// CreditNote returns generated.CreditNoteResolver implementation.
+func (r *Resolver) CreditNote() generated.CreditNoteResolver { return &creditNoteResolver{r} }
+
 // InvoiceLine returns generated.InvoiceLineResolver implementation.
 func (r *Resolver) InvoiceLine() generated.InvoiceLineResolver { return &invoiceLineResolver{r} }
 
-type invoiceLineResolver struct{ *Resolver }
+type (
+	creditNoteResolver  struct{ *Resolver }
+	invoiceLineResolver struct{ *Resolver }
+)

@@ -122,6 +122,16 @@ func (r *Renderer) Render(ctx context.Context, l Link) (File, error) {
 		return r.monthly(ctx, l, bg, m)
 	case DocTaxInvoice, DocTaxInvoiceJSON, DocTaxInvoiceCSV:
 		return r.taxInvoiceFile(ctx, l, bg)
+	case DocCreditNote:
+		cn, err := r.Engine.Client.CreditNote.Get(ctx, l.Ref)
+		if ent.IsNotFound(err) || (err == nil && cn.BillingGroupID != bg.ID) {
+			return File{}, ErrNotFound
+		}
+		if err != nil {
+			return File{}, err
+		}
+		body, err := r.CreditNotePDF(ctx, cn, l.Lang)
+		return File{body, pdfType, "credit-note-" + billing.CreditNoteNumber(cn) + ".pdf"}, err
 	case DocReceipt, DocCashReceipt:
 		p, err := r.Engine.Client.Payment.Get(ctx, l.Ref)
 		if ent.IsNotFound(err) || (err == nil && p.BillingGroupID != bg.ID) {

@@ -19,6 +19,7 @@ type month struct {
 	rec      *recipient
 	lang     locale.Lang
 	inv      *ent.Invoice // nil before the invoice is issued
+	notes    []*ent.CreditNote
 	lines    []docLine
 	regions  map[string]string
 	currency string
@@ -64,7 +65,8 @@ func (r *Renderer) month(ctx context.Context, bg *ent.BillingGroup, m billing.Mo
 		d.lines = append(d.lines, docLine{Region: l.RegionCode, Service: l.ServiceName, Used: l.UsedAmount,
 			Discount: l.DiscountAmount, Credit: l.CreditAmount, Determined: l.DeterminedAmount})
 	}
-	return d, nil
+	d.notes, err = e.CreditNotes(ctx, d.inv)
+	return d, err
 }
 
 func (r *Renderer) regionNames(ctx context.Context) (map[string]string, error) {

@@ -277,6 +277,15 @@ func (w *workbook) summary(sheet string) error {
 			w.money(2, f.amount, "factNum")
 			w.row++
 		}
+		// Credit notes: each with its supply value, VAT and total, as
+		// minus amounts.
+		for _, cn := range d.notes {
+			w.put(1, l.Pick("크레딧 노트 ", "Credit note ")+billing.CreditNoteNumber(cn)+" · "+cn.Reason, "label")
+			w.money(2, -cn.Amount, "factNum")
+			w.money(3, -cn.TaxAmount, "factNum")
+			w.money(4, -(cn.Amount + cn.TaxAmount), "factNum")
+			w.row++
+		}
 	}
 	return firstErr(w.errs)
 }

@@ -137,6 +137,7 @@ var enumLabels = map[string][2]string{
 	"payment.COIN_CHARGE":         {"코인 충전", "Coin purchase"},
 	"payment.CREDIT_PURCHASE":     {"유료 크레딧 구매", "Paid credit purchase"},
 	"payment.CREDIT_REFUND":       {"유료 크레딧 환불", "Paid credit refund"},
+	"payment.INVOICE_REFUND":      {"크레딧 노트 환불", "Credit note refund"},
 	"status.PENDING":              {"처리 중", "Pending"},
 	"status.SUCCESSFUL":           {"결제 완료", "Paid"},
 	"status.FAILED":               {"결제 실패", "Failed"},

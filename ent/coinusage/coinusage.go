@@ -29,6 +29,8 @@ const (
 	FieldBonusAmount = "bonus_amount"
 	// FieldChargedAmount holds the string denoting the charged_amount field in the database.
 	FieldChargedAmount = "charged_amount"
+	// FieldCreditNoteID holds the string denoting the credit_note_id field in the database.
+	FieldCreditNoteID = "credit_note_id"
 	// Table holds the table name of the coinusage in the database.
 	Table = "coin_usages"
 )
@@ -44,6 +46,7 @@ var Columns = []string{
 	FieldCurrency,
 	FieldBonusAmount,
 	FieldChargedAmount,
+	FieldCreditNoteID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -113,4 +116,9 @@ func ByBonusAmount(opts ...sql.OrderTermOption) OrderOption {
 // ByChargedAmount orders the results by the charged_amount field.
 func ByChargedAmount(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldChargedAmount, opts...).ToFunc()
+}
+
+// ByCreditNoteID orders the results by the credit_note_id field.
+func ByCreditNoteID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCreditNoteID, opts...).ToFunc()
 }

@@ -104,6 +104,11 @@ func ChargedAmount(v int64) predicate.CoinUsage {
 	return predicate.CoinUsage(sql.FieldEQ(FieldChargedAmount, v))
 }
 
+// CreditNoteID applies equality check predicate on the "credit_note_id" field. It's identical to CreditNoteIDEQ.
+func CreditNoteID(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldEQ(FieldCreditNoteID, v))
+}
+
 // OrgIDEQ applies the EQ predicate on the "org_id" field.
 func OrgIDEQ(v string) predicate.CoinUsage {
 	return predicate.CoinUsage(sql.FieldEQ(FieldOrgID, v))
@@ -547,6 +552,81 @@ func ChargedAmountLT(v int64) predicate.CoinUsage {
 // ChargedAmountLTE applies the LTE predicate on the "charged_amount" field.
 func ChargedAmountLTE(v int64) predicate.CoinUsage {
 	return predicate.CoinUsage(sql.FieldLTE(FieldChargedAmount, v))
+}
+
+// CreditNoteIDEQ applies the EQ predicate on the "credit_note_id" field.
+func CreditNoteIDEQ(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldEQ(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDNEQ applies the NEQ predicate on the "credit_note_id" field.
+func CreditNoteIDNEQ(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldNEQ(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDIn applies the In predicate on the "credit_note_id" field.
+func CreditNoteIDIn(vs ...string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldIn(FieldCreditNoteID, vs...))
+}
+
+// CreditNoteIDNotIn applies the NotIn predicate on the "credit_note_id" field.
+func CreditNoteIDNotIn(vs ...string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldNotIn(FieldCreditNoteID, vs...))
+}
+
+// CreditNoteIDGT applies the GT predicate on the "credit_note_id" field.
+func CreditNoteIDGT(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldGT(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDGTE applies the GTE predicate on the "credit_note_id" field.
+func CreditNoteIDGTE(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldGTE(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDLT applies the LT predicate on the "credit_note_id" field.
+func CreditNoteIDLT(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldLT(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDLTE applies the LTE predicate on the "credit_note_id" field.
+func CreditNoteIDLTE(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldLTE(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDContains applies the Contains predicate on the "credit_note_id" field.
+func CreditNoteIDContains(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldContains(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDHasPrefix applies the HasPrefix predicate on the "credit_note_id" field.
+func CreditNoteIDHasPrefix(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldHasPrefix(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDHasSuffix applies the HasSuffix predicate on the "credit_note_id" field.
+func CreditNoteIDHasSuffix(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldHasSuffix(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDIsNil applies the IsNil predicate on the "credit_note_id" field.
+func CreditNoteIDIsNil() predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldIsNull(FieldCreditNoteID))
+}
+
+// CreditNoteIDNotNil applies the NotNil predicate on the "credit_note_id" field.
+func CreditNoteIDNotNil() predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldNotNull(FieldCreditNoteID))
+}
+
+// CreditNoteIDEqualFold applies the EqualFold predicate on the "credit_note_id" field.
+func CreditNoteIDEqualFold(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldEqualFold(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDContainsFold applies the ContainsFold predicate on the "credit_note_id" field.
+func CreditNoteIDContainsFold(v string) predicate.CoinUsage {
+	return predicate.CoinUsage(sql.FieldContainsFold(FieldCreditNoteID, v))
 }
 
 // And groups predicates with the AND operator between them.

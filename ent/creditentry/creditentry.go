@@ -26,6 +26,8 @@ const (
 	FieldAmount = "amount"
 	// FieldInvoiceID holds the string denoting the invoice_id field in the database.
 	FieldInvoiceID = "invoice_id"
+	// FieldCreditNoteID holds the string denoting the credit_note_id field in the database.
+	FieldCreditNoteID = "credit_note_id"
 	// FieldCounterpartBillingGroupID holds the string denoting the counterpart_billing_group_id field in the database.
 	FieldCounterpartBillingGroupID = "counterpart_billing_group_id"
 	// FieldOccurredAt holds the string denoting the occurred_at field in the database.
@@ -53,6 +55,7 @@ var Columns = []string{
 	FieldKind,
 	FieldAmount,
 	FieldInvoiceID,
+	FieldCreditNoteID,
 	FieldCounterpartBillingGroupID,
 	FieldOccurredAt,
 	FieldCurrency,
@@ -139,6 +142,11 @@ func ByAmount(opts ...sql.OrderTermOption) OrderOption {
 // ByInvoiceID orders the results by the invoice_id field.
 func ByInvoiceID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldInvoiceID, opts...).ToFunc()
+}
+
+// ByCreditNoteID orders the results by the credit_note_id field.
+func ByCreditNoteID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCreditNoteID, opts...).ToFunc()
 }
 
 // ByCounterpartBillingGroupID orders the results by the counterpart_billing_group_id field.

@@ -85,6 +85,11 @@ func InvoiceID(v string) predicate.CreditEntry {
 	return predicate.CreditEntry(sql.FieldEQ(FieldInvoiceID, v))
 }
 
+// CreditNoteID applies equality check predicate on the "credit_note_id" field. It's identical to CreditNoteIDEQ.
+func CreditNoteID(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldEQ(FieldCreditNoteID, v))
+}
+
 // CounterpartBillingGroupID applies equality check predicate on the "counterpart_billing_group_id" field. It's identical to CounterpartBillingGroupIDEQ.
 func CounterpartBillingGroupID(v string) predicate.CreditEntry {
 	return predicate.CreditEntry(sql.FieldEQ(FieldCounterpartBillingGroupID, v))
@@ -363,6 +368,81 @@ func InvoiceIDEqualFold(v string) predicate.CreditEntry {
 // InvoiceIDContainsFold applies the ContainsFold predicate on the "invoice_id" field.
 func InvoiceIDContainsFold(v string) predicate.CreditEntry {
 	return predicate.CreditEntry(sql.FieldContainsFold(FieldInvoiceID, v))
+}
+
+// CreditNoteIDEQ applies the EQ predicate on the "credit_note_id" field.
+func CreditNoteIDEQ(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldEQ(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDNEQ applies the NEQ predicate on the "credit_note_id" field.
+func CreditNoteIDNEQ(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldNEQ(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDIn applies the In predicate on the "credit_note_id" field.
+func CreditNoteIDIn(vs ...string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldIn(FieldCreditNoteID, vs...))
+}
+
+// CreditNoteIDNotIn applies the NotIn predicate on the "credit_note_id" field.
+func CreditNoteIDNotIn(vs ...string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldNotIn(FieldCreditNoteID, vs...))
+}
+
+// CreditNoteIDGT applies the GT predicate on the "credit_note_id" field.
+func CreditNoteIDGT(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldGT(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDGTE applies the GTE predicate on the "credit_note_id" field.
+func CreditNoteIDGTE(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldGTE(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDLT applies the LT predicate on the "credit_note_id" field.
+func CreditNoteIDLT(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldLT(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDLTE applies the LTE predicate on the "credit_note_id" field.
+func CreditNoteIDLTE(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldLTE(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDContains applies the Contains predicate on the "credit_note_id" field.
+func CreditNoteIDContains(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldContains(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDHasPrefix applies the HasPrefix predicate on the "credit_note_id" field.
+func CreditNoteIDHasPrefix(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldHasPrefix(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDHasSuffix applies the HasSuffix predicate on the "credit_note_id" field.
+func CreditNoteIDHasSuffix(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldHasSuffix(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDIsNil applies the IsNil predicate on the "credit_note_id" field.
+func CreditNoteIDIsNil() predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldIsNull(FieldCreditNoteID))
+}
+
+// CreditNoteIDNotNil applies the NotNil predicate on the "credit_note_id" field.
+func CreditNoteIDNotNil() predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldNotNull(FieldCreditNoteID))
+}
+
+// CreditNoteIDEqualFold applies the EqualFold predicate on the "credit_note_id" field.
+func CreditNoteIDEqualFold(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldEqualFold(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDContainsFold applies the ContainsFold predicate on the "credit_note_id" field.
+func CreditNoteIDContainsFold(v string) predicate.CreditEntry {
+	return predicate.CreditEntry(sql.FieldContainsFold(FieldCreditNoteID, v))
 }
 
 // CounterpartBillingGroupIDEQ applies the EQ predicate on the "counterpart_billing_group_id" field.

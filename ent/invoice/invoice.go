@@ -57,6 +57,10 @@ const (
 	FieldVoidedAt = "voided_at"
 	// FieldVoidReason holds the string denoting the void_reason field in the database.
 	FieldVoidReason = "void_reason"
+	// FieldCreditNoteAmount holds the string denoting the credit_note_amount field in the database.
+	FieldCreditNoteAmount = "credit_note_amount"
+	// FieldCreditedAmount holds the string denoting the credited_amount field in the database.
+	FieldCreditedAmount = "credited_amount"
 	// EdgeLines holds the string denoting the lines edge name in mutations.
 	EdgeLines = "lines"
 	// Table holds the table name of the invoice in the database.
@@ -93,6 +97,8 @@ var Columns = []string{
 	FieldPaidAt,
 	FieldVoidedAt,
 	FieldVoidReason,
+	FieldCreditNoteAmount,
+	FieldCreditedAmount,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -122,6 +128,10 @@ var (
 	DefaultVoidReason string
 	// VoidReasonValidator is a validator for the "void_reason" field. It is called by the builders before save.
 	VoidReasonValidator func(string) error
+	// DefaultCreditNoteAmount holds the default value on creation for the "credit_note_amount" field.
+	DefaultCreditNoteAmount int64
+	// DefaultCreditedAmount holds the default value on creation for the "credited_amount" field.
+	DefaultCreditedAmount int64
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -259,6 +269,16 @@ func ByVoidedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByVoidReason orders the results by the void_reason field.
 func ByVoidReason(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldVoidReason, opts...).ToFunc()
+}
+
+// ByCreditNoteAmount orders the results by the credit_note_amount field.
+func ByCreditNoteAmount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCreditNoteAmount, opts...).ToFunc()
+}
+
+// ByCreditedAmount orders the results by the credited_amount field.
+func ByCreditedAmount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCreditedAmount, opts...).ToFunc()
 }
 
 // ByLinesCount orders the results by lines count.

@@ -160,6 +160,16 @@ func VoidReason(v string) predicate.Invoice {
 	return predicate.Invoice(sql.FieldEQ(FieldVoidReason, v))
 }
 
+// CreditNoteAmount applies equality check predicate on the "credit_note_amount" field. It's identical to CreditNoteAmountEQ.
+func CreditNoteAmount(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldCreditNoteAmount, v))
+}
+
+// CreditedAmount applies equality check predicate on the "credited_amount" field. It's identical to CreditedAmountEQ.
+func CreditedAmount(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldCreditedAmount, v))
+}
+
 // OrgIDEQ applies the EQ predicate on the "org_id" field.
 func OrgIDEQ(v string) predicate.Invoice {
 	return predicate.Invoice(sql.FieldEQ(FieldOrgID, v))
@@ -1093,6 +1103,86 @@ func VoidReasonEqualFold(v string) predicate.Invoice {
 // VoidReasonContainsFold applies the ContainsFold predicate on the "void_reason" field.
 func VoidReasonContainsFold(v string) predicate.Invoice {
 	return predicate.Invoice(sql.FieldContainsFold(FieldVoidReason, v))
+}
+
+// CreditNoteAmountEQ applies the EQ predicate on the "credit_note_amount" field.
+func CreditNoteAmountEQ(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldCreditNoteAmount, v))
+}
+
+// CreditNoteAmountNEQ applies the NEQ predicate on the "credit_note_amount" field.
+func CreditNoteAmountNEQ(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNEQ(FieldCreditNoteAmount, v))
+}
+
+// CreditNoteAmountIn applies the In predicate on the "credit_note_amount" field.
+func CreditNoteAmountIn(vs ...int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldIn(FieldCreditNoteAmount, vs...))
+}
+
+// CreditNoteAmountNotIn applies the NotIn predicate on the "credit_note_amount" field.
+func CreditNoteAmountNotIn(vs ...int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNotIn(FieldCreditNoteAmount, vs...))
+}
+
+// CreditNoteAmountGT applies the GT predicate on the "credit_note_amount" field.
+func CreditNoteAmountGT(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGT(FieldCreditNoteAmount, v))
+}
+
+// CreditNoteAmountGTE applies the GTE predicate on the "credit_note_amount" field.
+func CreditNoteAmountGTE(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGTE(FieldCreditNoteAmount, v))
+}
+
+// CreditNoteAmountLT applies the LT predicate on the "credit_note_amount" field.
+func CreditNoteAmountLT(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLT(FieldCreditNoteAmount, v))
+}
+
+// CreditNoteAmountLTE applies the LTE predicate on the "credit_note_amount" field.
+func CreditNoteAmountLTE(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLTE(FieldCreditNoteAmount, v))
+}
+
+// CreditedAmountEQ applies the EQ predicate on the "credited_amount" field.
+func CreditedAmountEQ(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldEQ(FieldCreditedAmount, v))
+}
+
+// CreditedAmountNEQ applies the NEQ predicate on the "credited_amount" field.
+func CreditedAmountNEQ(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNEQ(FieldCreditedAmount, v))
+}
+
+// CreditedAmountIn applies the In predicate on the "credited_amount" field.
+func CreditedAmountIn(vs ...int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldIn(FieldCreditedAmount, vs...))
+}
+
+// CreditedAmountNotIn applies the NotIn predicate on the "credited_amount" field.
+func CreditedAmountNotIn(vs ...int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldNotIn(FieldCreditedAmount, vs...))
+}
+
+// CreditedAmountGT applies the GT predicate on the "credited_amount" field.
+func CreditedAmountGT(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGT(FieldCreditedAmount, v))
+}
+
+// CreditedAmountGTE applies the GTE predicate on the "credited_amount" field.
+func CreditedAmountGTE(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldGTE(FieldCreditedAmount, v))
+}
+
+// CreditedAmountLT applies the LT predicate on the "credited_amount" field.
+func CreditedAmountLT(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLT(FieldCreditedAmount, v))
+}
+
+// CreditedAmountLTE applies the LTE predicate on the "credited_amount" field.
+func CreditedAmountLTE(v int64) predicate.Invoice {
+	return predicate.Invoice(sql.FieldLTE(FieldCreditedAmount, v))
 }
 
 // HasLines applies the HasEdge predicate on the "lines" edge.

@@ -295,6 +295,7 @@ var (
 		{Name: "currency", Type: field.TypeString},
 		{Name: "bonus_amount", Type: field.TypeInt64},
 		{Name: "charged_amount", Type: field.TypeInt64},
+		{Name: "credit_note_id", Type: field.TypeString, Nullable: true},
 	}
 	// CoinUsagesTable holds the schema information for the "coin_usages" table.
 	CoinUsagesTable = &schema.Table{
@@ -472,6 +473,7 @@ var (
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"ACCUMULATION", "USE", "EXPIRY", "TRANSFER_ACCUMULATION", "TRANSFER_DEDUCTION", "RECOVERY", "REFUND", "RESTORE"}},
 		{Name: "amount", Type: field.TypeInt64},
 		{Name: "invoice_id", Type: field.TypeString, Nullable: true},
+		{Name: "credit_note_id", Type: field.TypeString, Nullable: true},
 		{Name: "counterpart_billing_group_id", Type: field.TypeString, Nullable: true},
 		{Name: "occurred_at", Type: field.TypeTime},
 		{Name: "currency", Type: field.TypeString, Default: "KRW"},
@@ -485,7 +487,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "credit_entries_credits_entries",
-				Columns:    []*schema.Column{CreditEntriesColumns[8]},
+				Columns:    []*schema.Column{CreditEntriesColumns[9]},
 				RefColumns: []*schema.Column{CreditsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -499,7 +501,46 @@ var (
 			{
 				Name:    "creditentry_credit_id_occurred_at",
 				Unique:  false,
-				Columns: []*schema.Column{CreditEntriesColumns[8], CreditEntriesColumns[6]},
+				Columns: []*schema.Column{CreditEntriesColumns[9], CreditEntriesColumns[7]},
+			},
+		},
+	}
+	// CreditNotesColumns holds the columns for the "credit_notes" table.
+	CreditNotesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 40},
+		{Name: "org_id", Type: field.TypeString, Size: 40},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "invoice_id", Type: field.TypeString},
+		{Name: "billing_group_id", Type: field.TypeString},
+		{Name: "month", Type: field.TypeString},
+		{Name: "currency", Type: field.TypeString},
+		{Name: "amount", Type: field.TypeInt64},
+		{Name: "taxed_amount", Type: field.TypeInt64},
+		{Name: "tax_amount", Type: field.TypeInt64},
+		{Name: "credit_amount", Type: field.TypeInt64},
+		{Name: "due_amount", Type: field.TypeInt64},
+		{Name: "refund_amount", Type: field.TypeInt64},
+		{Name: "coin_amount", Type: field.TypeInt64},
+		{Name: "reason", Type: field.TypeString, Size: 500},
+		{Name: "lines", Type: field.TypeJSON, Nullable: true, SchemaType: map[string]string{"postgres": "json"}},
+		{Name: "tax_invoice_id", Type: field.TypeString, Nullable: true},
+		{Name: "issued_at", Type: field.TypeTime},
+	}
+	// CreditNotesTable holds the schema information for the "credit_notes" table.
+	CreditNotesTable = &schema.Table{
+		Name:       "credit_notes",
+		Columns:    CreditNotesColumns,
+		PrimaryKey: []*schema.Column{CreditNotesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "creditnote_org_id",
+				Unique:  false,
+				Columns: []*schema.Column{CreditNotesColumns[1]},
+			},
+			{
+				Name:    "creditnote_invoice_id_issued_at",
+				Unique:  false,
+				Columns: []*schema.Column{CreditNotesColumns[3], CreditNotesColumns[17]},
 			},
 		},
 	}
@@ -684,6 +725,8 @@ var (
 		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
 		{Name: "voided_at", Type: field.TypeTime, Nullable: true},
 		{Name: "void_reason", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "credit_note_amount", Type: field.TypeInt64, Default: 0},
+		{Name: "credited_amount", Type: field.TypeInt64, Default: 0},
 	}
 	// InvoicesTable holds the schema information for the "invoices" table.
 	InvoicesTable = &schema.Table{
@@ -883,7 +926,7 @@ var (
 		{Name: "billing_group_id", Type: field.TypeString, Nullable: true},
 		{Name: "account_id", Type: field.TypeString, Nullable: true},
 		{Name: "receipt_id", Type: field.TypeString, Unique: true},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"AUTOMATIC", "INSTANT", "DEPOSIT", "COIN_CHARGE", "CREDIT_PURCHASE", "CREDIT_REFUND"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"AUTOMATIC", "INSTANT", "DEPOSIT", "COIN_CHARGE", "CREDIT_PURCHASE", "CREDIT_REFUND", "INVOICE_REFUND"}},
 		{Name: "payment_method_id", Type: field.TypeString, Nullable: true},
 		{Name: "method_label", Type: field.TypeString, Default: ""},
 		{Name: "currency", Type: field.TypeString},
@@ -895,6 +938,8 @@ var (
 		{Name: "attempt_key", Type: field.TypeString, Unique: true, Nullable: true},
 		{Name: "billed_at", Type: field.TypeTime},
 		{Name: "paid_at", Type: field.TypeTime, Nullable: true},
+		{Name: "refunded_payment_id", Type: field.TypeString, Nullable: true},
+		{Name: "credit_note_id", Type: field.TypeString, Nullable: true},
 		{Name: "changed_at", Type: field.TypeTime, Nullable: true},
 	}
 	// PaymentsTable holds the schema information for the "payments" table.
@@ -1220,6 +1265,7 @@ var (
 		CouponRedemptionsTable,
 		CreditsTable,
 		CreditEntriesTable,
+		CreditNotesTable,
 		DiscountsTable,
 		DiscountUsesTable,
 		GrantsTable,
@@ -1264,6 +1310,10 @@ func init() {
 		"credit_remaining_nonneg": "remaining >= 0 AND used >= 0 AND accumulated >= 0 AND remaining <= accumulated",
 	}
 	CreditEntriesTable.ForeignKeys[0].RefTable = CreditsTable
+	CreditNotesTable.Annotation = &entsql.Annotation{}
+	CreditNotesTable.Annotation.Checks = map[string]string{
+		"credit_note_amounts": "amount > 0 AND taxed_amount >= 0 AND tax_amount >= 0 AND credit_amount >= 0 AND due_amount >= 0 AND refund_amount >= 0 AND coin_amount >= 0 AND amount = taxed_amount + credit_amount AND taxed_amount + tax_amount = due_amount + refund_amount + coin_amount",
+	}
 	GrantsTable.ForeignKeys[0].RefTable = AccountsTable
 	GrantsTable.ForeignKeys[1].RefTable = BillingGroupsTable
 	InvoicesTable.Annotation = &entsql.Annotation{}

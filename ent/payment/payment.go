@@ -50,6 +50,10 @@ const (
 	FieldBilledAt = "billed_at"
 	// FieldPaidAt holds the string denoting the paid_at field in the database.
 	FieldPaidAt = "paid_at"
+	// FieldRefundedPaymentID holds the string denoting the refunded_payment_id field in the database.
+	FieldRefundedPaymentID = "refunded_payment_id"
+	// FieldCreditNoteID holds the string denoting the credit_note_id field in the database.
+	FieldCreditNoteID = "credit_note_id"
 	// FieldChangedAt holds the string denoting the changed_at field in the database.
 	FieldChangedAt = "changed_at"
 	// Table holds the table name of the payment in the database.
@@ -76,6 +80,8 @@ var Columns = []string{
 	FieldAttemptKey,
 	FieldBilledAt,
 	FieldPaidAt,
+	FieldRefundedPaymentID,
+	FieldCreditNoteID,
 	FieldChangedAt,
 }
 
@@ -121,6 +127,7 @@ const (
 	KindCOIN_CHARGE     Kind = "COIN_CHARGE"
 	KindCREDIT_PURCHASE Kind = "CREDIT_PURCHASE"
 	KindCREDIT_REFUND   Kind = "CREDIT_REFUND"
+	KindINVOICE_REFUND  Kind = "INVOICE_REFUND"
 )
 
 func (k Kind) String() string {
@@ -130,7 +137,7 @@ func (k Kind) String() string {
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k Kind) error {
 	switch k {
-	case KindAUTOMATIC, KindINSTANT, KindDEPOSIT, KindCOIN_CHARGE, KindCREDIT_PURCHASE, KindCREDIT_REFUND:
+	case KindAUTOMATIC, KindINSTANT, KindDEPOSIT, KindCOIN_CHARGE, KindCREDIT_PURCHASE, KindCREDIT_REFUND, KindINVOICE_REFUND:
 		return nil
 	default:
 		return fmt.Errorf("payment: invalid enum value for kind field: %q", k)
@@ -252,6 +259,16 @@ func ByBilledAt(opts ...sql.OrderTermOption) OrderOption {
 // ByPaidAt orders the results by the paid_at field.
 func ByPaidAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPaidAt, opts...).ToFunc()
+}
+
+// ByRefundedPaymentID orders the results by the refunded_payment_id field.
+func ByRefundedPaymentID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRefundedPaymentID, opts...).ToFunc()
+}
+
+// ByCreditNoteID orders the results by the credit_note_id field.
+func ByCreditNoteID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCreditNoteID, opts...).ToFunc()
 }
 
 // ByChangedAt orders the results by the changed_at field.

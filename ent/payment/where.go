@@ -139,6 +139,16 @@ func PaidAt(v time.Time) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldPaidAt, v))
 }
 
+// RefundedPaymentID applies equality check predicate on the "refunded_payment_id" field. It's identical to RefundedPaymentIDEQ.
+func RefundedPaymentID(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldRefundedPaymentID, v))
+}
+
+// CreditNoteID applies equality check predicate on the "credit_note_id" field. It's identical to CreditNoteIDEQ.
+func CreditNoteID(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldCreditNoteID, v))
+}
+
 // ChangedAt applies equality check predicate on the "changed_at" field. It's identical to ChangedAtEQ.
 func ChangedAt(v time.Time) predicate.Payment {
 	return predicate.Payment(sql.FieldEQ(FieldChangedAt, v))
@@ -1117,6 +1127,156 @@ func PaidAtIsNil() predicate.Payment {
 // PaidAtNotNil applies the NotNil predicate on the "paid_at" field.
 func PaidAtNotNil() predicate.Payment {
 	return predicate.Payment(sql.FieldNotNull(FieldPaidAt))
+}
+
+// RefundedPaymentIDEQ applies the EQ predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDNEQ applies the NEQ predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDIn applies the In predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldRefundedPaymentID, vs...))
+}
+
+// RefundedPaymentIDNotIn applies the NotIn predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldRefundedPaymentID, vs...))
+}
+
+// RefundedPaymentIDGT applies the GT predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDGTE applies the GTE predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDLT applies the LT predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDLTE applies the LTE predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDContains applies the Contains predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDHasPrefix applies the HasPrefix predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDHasSuffix applies the HasSuffix predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDIsNil applies the IsNil predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDIsNil() predicate.Payment {
+	return predicate.Payment(sql.FieldIsNull(FieldRefundedPaymentID))
+}
+
+// RefundedPaymentIDNotNil applies the NotNil predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDNotNil() predicate.Payment {
+	return predicate.Payment(sql.FieldNotNull(FieldRefundedPaymentID))
+}
+
+// RefundedPaymentIDEqualFold applies the EqualFold predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldRefundedPaymentID, v))
+}
+
+// RefundedPaymentIDContainsFold applies the ContainsFold predicate on the "refunded_payment_id" field.
+func RefundedPaymentIDContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldRefundedPaymentID, v))
+}
+
+// CreditNoteIDEQ applies the EQ predicate on the "credit_note_id" field.
+func CreditNoteIDEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEQ(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDNEQ applies the NEQ predicate on the "credit_note_id" field.
+func CreditNoteIDNEQ(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldNEQ(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDIn applies the In predicate on the "credit_note_id" field.
+func CreditNoteIDIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldIn(FieldCreditNoteID, vs...))
+}
+
+// CreditNoteIDNotIn applies the NotIn predicate on the "credit_note_id" field.
+func CreditNoteIDNotIn(vs ...string) predicate.Payment {
+	return predicate.Payment(sql.FieldNotIn(FieldCreditNoteID, vs...))
+}
+
+// CreditNoteIDGT applies the GT predicate on the "credit_note_id" field.
+func CreditNoteIDGT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGT(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDGTE applies the GTE predicate on the "credit_note_id" field.
+func CreditNoteIDGTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldGTE(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDLT applies the LT predicate on the "credit_note_id" field.
+func CreditNoteIDLT(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLT(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDLTE applies the LTE predicate on the "credit_note_id" field.
+func CreditNoteIDLTE(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldLTE(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDContains applies the Contains predicate on the "credit_note_id" field.
+func CreditNoteIDContains(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContains(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDHasPrefix applies the HasPrefix predicate on the "credit_note_id" field.
+func CreditNoteIDHasPrefix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasPrefix(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDHasSuffix applies the HasSuffix predicate on the "credit_note_id" field.
+func CreditNoteIDHasSuffix(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldHasSuffix(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDIsNil applies the IsNil predicate on the "credit_note_id" field.
+func CreditNoteIDIsNil() predicate.Payment {
+	return predicate.Payment(sql.FieldIsNull(FieldCreditNoteID))
+}
+
+// CreditNoteIDNotNil applies the NotNil predicate on the "credit_note_id" field.
+func CreditNoteIDNotNil() predicate.Payment {
+	return predicate.Payment(sql.FieldNotNull(FieldCreditNoteID))
+}
+
+// CreditNoteIDEqualFold applies the EqualFold predicate on the "credit_note_id" field.
+func CreditNoteIDEqualFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldEqualFold(FieldCreditNoteID, v))
+}
+
+// CreditNoteIDContainsFold applies the ContainsFold predicate on the "credit_note_id" field.
+func CreditNoteIDContainsFold(v string) predicate.Payment {
+	return predicate.Payment(sql.FieldContainsFold(FieldCreditNoteID, v))
 }
 
 // ChangedAtEQ applies the EQ predicate on the "changed_at" field.

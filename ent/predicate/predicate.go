@@ -54,6 +54,9 @@ type Credit func(*sql.Selector)
 // CreditEntry is the predicate function for creditentry builders.
 type CreditEntry func(*sql.Selector)
 
+// CreditNote is the predicate function for creditnote builders.
+type CreditNote func(*sql.Selector)
+
 // Discount is the predicate function for discount builders.
 type Discount func(*sql.Selector)
 

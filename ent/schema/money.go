@@ -141,6 +141,12 @@ func (Invoice) Fields() []ent.Field {
 		field.Time("paid_at").Optional().Nillable(),
 		field.Time("voided_at").Optional().Nillable(),
 		field.String("void_reason").Default("").MaxLen(500),
+		// Credit notes (R-73, billing/creditnotes.go): what they took off
+		// what the invoice asks to be paid (their taxed supply and VAT), and
+		// of that what they took off the amount still unpaid. The rest went
+		// back to the payments and coins that paid it.
+		field.Int64("credit_note_amount").Default(0).Annotations(entgql.Skip()),
+		field.Int64("credited_amount").Default(0).Annotations(entgql.Skip()),
 	}
 }
 
@@ -159,6 +165,61 @@ func (Invoice) Annotations() []schema.Annotation {
 	return gql(entsql.Checks(map[string]string{
 		"invoice_amounts_nonneg": "usage_amount >= 0 AND discount_amount >= 0 AND credit_amount >= 0 AND determined_amount >= 0 AND tax_amount >= 0 AND coin_amount >= 0 AND paid_amount >= 0",
 	}))
+}
+
+// CreditNote corrects an issued invoice downwards (R-73): a supply value
+// with its VAT, restored to where the invoice's money came from — the
+// amount still unpaid first, then the payments (refunded through the
+// gateway), then the coins, and the part of the supply free credits paid
+// back to those credits. Its parts add up: amount = taxedAmount +
+// creditAmount; taxedAmount + taxAmount = dueAmount + refundAmount +
+// coinAmount.
+type CreditNote struct{ ent.Schema }
+
+func (CreditNote) Mixin() []ent.Mixin {
+	return []ent.Mixin{IDMixin{Prefix: "cn"}, TenantMixin{Revision: MovesRevision}, TimeMixin{}}
+}
+
+func (CreditNote) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("invoice_id").Immutable(),
+		field.String("billing_group_id").Immutable(),
+		field.String("month").Immutable(),
+		field.String("currency").Immutable(),
+		// The supply value credited, and its part on the taxed supply (the
+		// rest is the supply free credits paid, which carried no VAT).
+		field.Int64("amount").Immutable(),
+		field.Int64("taxed_amount").Immutable(),
+		field.Int64("tax_amount").Immutable(),
+		field.Int64("credit_amount").Immutable(),
+		field.Int64("due_amount").Immutable(),
+		field.Int64("refund_amount").Immutable(),
+		field.Int64("coin_amount").Immutable(),
+		field.String("reason").MaxLen(500).Immutable(),
+		// Lines credited, when the note names them: region, service, amount.
+		field.JSON("lines", []CreditNoteLine{}).SchemaType(jsonText).Optional().Immutable(),
+		// The tax invoice it amends (a business customer's, R-46): the note
+		// is then an amended tax invoice (수정세금계산서) of minus amounts.
+		field.String("tax_invoice_id").Optional().Immutable(),
+		field.Time("issued_at").Immutable(),
+	}
+}
+
+func (CreditNote) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("invoice_id", "issued_at")}
+}
+
+func (CreditNote) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll), entsql.Checks(map[string]string{
+		"credit_note_amounts": "amount > 0 AND taxed_amount >= 0 AND tax_amount >= 0 AND credit_amount >= 0 AND due_amount >= 0 AND refund_amount >= 0 AND coin_amount >= 0 AND amount = taxed_amount + credit_amount AND taxed_amount + tax_amount = due_amount + refund_amount + coin_amount",
+	})}
+}
+
+// CreditNoteLine is the part of a credit note on one invoice line.
+type CreditNoteLine struct {
+	Region      string `json:"region"`
+	ServiceCode string `json:"serviceCode"`
+	Amount      int64  `json:"amount"`
 }
 
 // InvoiceLine is one region × service line of an invoice.
@@ -257,6 +318,8 @@ func (CreditEntry) Fields() []ent.Field {
 		// Signed change to the remaining amount, in minor units.
 		field.Int64("amount").Immutable().Annotations(entgql.Skip()),
 		field.String("invoice_id").Optional().Immutable().Annotations(entgql.Skip()),
+		// A RESTORE of a credit note names it (R-73).
+		field.String("credit_note_id").Optional().Immutable().Annotations(entgql.Skip()),
 		field.String("counterpart_billing_group_id").Optional().Immutable().Annotations(entgql.Skip()),
 		field.Time("occurred_at").Immutable().Annotations(entgql.OrderField("OCCURRED_AT")),
 		// The credit's currency, kept on the entry so a history reads alone.

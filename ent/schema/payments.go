@@ -60,7 +60,7 @@ func (Payment) Fields() []ent.Field {
 		field.String("account_id").Optional().Immutable().Annotations(entgql.Skip()),
 		// Exposed as receiptId (API.md), not entgql's receiptID.
 		field.String("receipt_id").Unique().Immutable().Annotations(entgql.Skip()),
-		field.Enum("kind").Values("AUTOMATIC", "INSTANT", "DEPOSIT", "COIN_CHARGE", "CREDIT_PURCHASE", "CREDIT_REFUND").Immutable(),
+		field.Enum("kind").Values("AUTOMATIC", "INSTANT", "DEPOSIT", "COIN_CHARGE", "CREDIT_PURCHASE", "CREDIT_REFUND", "INVOICE_REFUND").Immutable(),
 		field.String("payment_method_id").Optional().Immutable().Annotations(entgql.Skip()),
 		// "VISA •••• 4242", kept so history reads the same after changes.
 		field.String("method_label").Default("").Immutable(),
@@ -78,6 +78,10 @@ func (Payment) Fields() []ent.Field {
 		field.String("attempt_key").Optional().Nillable().Unique().Immutable().Annotations(entgql.Skip()),
 		field.Time("billed_at").Immutable(),
 		field.Time("paid_at").Optional().Nillable(),
+		// An INVOICE_REFUND gives back part of refunded_payment_id for
+		// credit note credit_note_id.
+		field.String("refunded_payment_id").Optional().Immutable().Annotations(entgql.Skip()),
+		field.String("credit_note_id").Optional().Immutable().Annotations(entgql.Skip()),
 		// When the row last changed, by the writing replica's wall clock
 		// (not the billing clock): a replica whose listening connection
 		// dropped gives its paymentUpdated subscribers what changed
@@ -185,6 +189,8 @@ func (CoinUsage) Fields() []ent.Field {
 		field.String("currency").Immutable(),
 		field.Int64("bonus_amount").Immutable(),
 		field.Int64("charged_amount").Immutable(),
+		// Coins a credit note gave back: a use of minus amounts.
+		field.String("credit_note_id").Optional().Immutable(),
 	}
 }
 

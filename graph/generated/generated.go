@@ -51,6 +51,7 @@ type ResolverRoot interface {
 	Coupon() CouponResolver
 	Credit() CreditResolver
 	CreditEntry() CreditEntryResolver
+	CreditNote() CreditNoteResolver
 	Discount() DiscountResolver
 	Invoice() InvoiceResolver
 	InvoiceLine() InvoiceLineResolver
@@ -435,6 +436,35 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	CreditNote struct {
+		AmendsTaxInvoice func(childComplexity int) int
+		Amount           func(childComplexity int) int
+		CoinAmount       func(childComplexity int) int
+		CreditAmount     func(childComplexity int) int
+		DocumentURL      func(childComplexity int, language *model.Language) int
+		DueAmount        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Invoice          func(childComplexity int) int
+		IssuedAt         func(childComplexity int) int
+		Lines            func(childComplexity int) int
+		Number           func(childComplexity int) int
+		Reason           func(childComplexity int) int
+		RefundAmount     func(childComplexity int) int
+		Refunds          func(childComplexity int) int
+		TaxAmount        func(childComplexity int) int
+		TotalAmount      func(childComplexity int) int
+	}
+
+	CreditNoteLine struct {
+		Amount      func(childComplexity int) int
+		Region      func(childComplexity int) int
+		ServiceCode func(childComplexity int) int
+	}
+
+	CreditNotePayload struct {
+		CreditNote func(childComplexity int) int
+	}
+
 	CreditPayload struct {
 		Credit  func(childComplexity int) int
 		Payment func(childComplexity int) int
@@ -525,6 +555,8 @@ type ComplexityRoot struct {
 		CoinAmount       func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
 		CreditAmount     func(childComplexity int) int
+		CreditNoteAmount func(childComplexity int) int
+		CreditNotes      func(childComplexity int) int
 		DeterminedAmount func(childComplexity int) int
 		DiscountAmount   func(childComplexity int) int
 		DocumentURL      func(childComplexity int, language *model.Language) int
@@ -613,6 +645,7 @@ type ComplexityRoot struct {
 		GrantBillingGroupRole    func(childComplexity int, input model.BillingGroupRoleInput) int
 		GrantCredit              func(childComplexity int, input model.GrantCreditInput) int
 		InviteMember             func(childComplexity int, input model.InviteMemberInput) int
+		IssueCreditNote          func(childComplexity int, input model.IssueCreditNoteInput) int
 		IssueUsageConfirmation   func(childComplexity int, input model.DocumentInput) int
 		Login                    func(childComplexity int, input model.LoginInput) int
 		PayInstantly             func(childComplexity int, input model.PayInstantlyInput) int
@@ -1024,6 +1057,22 @@ type CreditEntryResolver interface {
 	Invoice(ctx context.Context, obj *ent.CreditEntry) (*ent.Invoice, error)
 	CounterpartBillingGroup(ctx context.Context, obj *ent.CreditEntry) (*ent.BillingGroup, error)
 }
+type CreditNoteResolver interface {
+	Number(ctx context.Context, obj *ent.CreditNote) (string, error)
+	Invoice(ctx context.Context, obj *ent.CreditNote) (*ent.Invoice, error)
+	Amount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error)
+	TaxAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error)
+	TotalAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error)
+	DueAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error)
+	RefundAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error)
+	CoinAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error)
+	CreditAmount(ctx context.Context, obj *ent.CreditNote) (*model.Money, error)
+
+	Lines(ctx context.Context, obj *ent.CreditNote) ([]*model.CreditNoteLine, error)
+	Refunds(ctx context.Context, obj *ent.CreditNote) ([]*ent.Payment, error)
+	AmendsTaxInvoice(ctx context.Context, obj *ent.CreditNote) (*ent.TaxInvoice, error)
+	DocumentURL(ctx context.Context, obj *ent.CreditNote, language *model.Language) (string, error)
+}
 type DiscountResolver interface {
 	Month(ctx context.Context, obj *ent.Discount) (scalars.Month, error)
 	Percentage(ctx context.Context, obj *ent.Discount) (scalars.Decimal, error)
@@ -1045,6 +1094,8 @@ type InvoiceResolver interface {
 	AmountDue(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
 	PaidAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
 	Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.InvoiceLine, error)
+	CreditNotes(ctx context.Context, obj *ent.Invoice) ([]*ent.CreditNote, error)
+	CreditNoteAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error)
 	Payments(ctx context.Context, obj *ent.Invoice) ([]*ent.Payment, error)
 }
 type InvoiceLineResolver interface {
@@ -1103,6 +1154,7 @@ type MutationResolver interface {
 	RunBillingJobs(ctx context.Context, input *model.RunBillingJobsInput) (*model.RunBillingJobsPayload, error)
 	VoidInvoice(ctx context.Context, input model.VoidInvoiceInput) (*model.InvoicePayload, error)
 	ReissueInvoice(ctx context.Context, input model.ReissueInvoiceInput) (*model.InvoicePayload, error)
+	IssueCreditNote(ctx context.Context, input model.IssueCreditNoteInput) (*model.CreditNotePayload, error)
 	RequestPhoneVerification(ctx context.Context, input model.RequestPhoneVerificationInput) (*model.PhoneVerificationPayload, error)
 	ConfirmPhoneVerification(ctx context.Context, input model.ConfirmPhoneVerificationInput) (*model.AccountPayload, error)
 	RegisterPaymentMethod(ctx context.Context, input model.RegisterPaymentMethodInput) (*model.PaymentMethodPayload, error)
@@ -2654,6 +2706,134 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreditEntryEdge.Node(childComplexity), true
 
+	case "CreditNote.amendsTaxInvoice":
+		if e.ComplexityRoot.CreditNote.AmendsTaxInvoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.AmendsTaxInvoice(childComplexity), true
+	case "CreditNote.amount":
+		if e.ComplexityRoot.CreditNote.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Amount(childComplexity), true
+	case "CreditNote.coinAmount":
+		if e.ComplexityRoot.CreditNote.CoinAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.CoinAmount(childComplexity), true
+	case "CreditNote.creditAmount":
+		if e.ComplexityRoot.CreditNote.CreditAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.CreditAmount(childComplexity), true
+	case "CreditNote.documentUrl":
+		if e.ComplexityRoot.CreditNote.DocumentURL == nil {
+			break
+		}
+
+		args, err := ec.field_CreditNote_documentUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.CreditNote.DocumentURL(childComplexity, args["language"].(*model.Language)), true
+	case "CreditNote.dueAmount":
+		if e.ComplexityRoot.CreditNote.DueAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.DueAmount(childComplexity), true
+	case "CreditNote.id":
+		if e.ComplexityRoot.CreditNote.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.ID(childComplexity), true
+	case "CreditNote.invoice":
+		if e.ComplexityRoot.CreditNote.Invoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Invoice(childComplexity), true
+	case "CreditNote.issuedAt":
+		if e.ComplexityRoot.CreditNote.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.IssuedAt(childComplexity), true
+	case "CreditNote.lines":
+		if e.ComplexityRoot.CreditNote.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Lines(childComplexity), true
+	case "CreditNote.number":
+		if e.ComplexityRoot.CreditNote.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Number(childComplexity), true
+	case "CreditNote.reason":
+		if e.ComplexityRoot.CreditNote.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Reason(childComplexity), true
+	case "CreditNote.refundAmount":
+		if e.ComplexityRoot.CreditNote.RefundAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.RefundAmount(childComplexity), true
+	case "CreditNote.refunds":
+		if e.ComplexityRoot.CreditNote.Refunds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.Refunds(childComplexity), true
+	case "CreditNote.taxAmount":
+		if e.ComplexityRoot.CreditNote.TaxAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.TaxAmount(childComplexity), true
+	case "CreditNote.totalAmount":
+		if e.ComplexityRoot.CreditNote.TotalAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNote.TotalAmount(childComplexity), true
+
+	case "CreditNoteLine.amount":
+		if e.ComplexityRoot.CreditNoteLine.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNoteLine.Amount(childComplexity), true
+	case "CreditNoteLine.region":
+		if e.ComplexityRoot.CreditNoteLine.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNoteLine.Region(childComplexity), true
+	case "CreditNoteLine.serviceCode":
+		if e.ComplexityRoot.CreditNoteLine.ServiceCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNoteLine.ServiceCode(childComplexity), true
+
+	case "CreditNotePayload.creditNote":
+		if e.ComplexityRoot.CreditNotePayload.CreditNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreditNotePayload.CreditNote(childComplexity), true
+
 	case "CreditPayload.credit":
 		if e.ComplexityRoot.CreditPayload.Credit == nil {
 			break
@@ -2950,6 +3130,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Invoice.CreditAmount(childComplexity), true
+	case "Invoice.creditNoteAmount":
+		if e.ComplexityRoot.Invoice.CreditNoteAmount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CreditNoteAmount(childComplexity), true
+	case "Invoice.creditNotes":
+		if e.ComplexityRoot.Invoice.CreditNotes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CreditNotes(childComplexity), true
 	case "Invoice.determinedAmount":
 		if e.ComplexityRoot.Invoice.DeterminedAmount == nil {
 			break
@@ -3484,6 +3676,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.InviteMember(childComplexity, args["input"].(model.InviteMemberInput)), true
+	case "Mutation.issueCreditNote":
+		if e.ComplexityRoot.Mutation.IssueCreditNote == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueCreditNote_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueCreditNote(childComplexity, args["input"].(model.IssueCreditNoteInput)), true
 	case "Mutation.issueUsageConfirmation":
 		if e.ComplexityRoot.Mutation.IssueUsageConfirmation == nil {
 			break
@@ -4932,6 +5135,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreditEntryOrder", ec.unmarshalInputCreditEntryOrder),
 			graphql.NewInputUnmarshaler("CreditEntryWhereInput", ec.unmarshalInputCreditEntryWhereInput),
 			graphql.NewInputUnmarshaler("CreditIdInput", ec.unmarshalInputCreditIdInput),
+			graphql.NewInputUnmarshaler("CreditNoteLineInput", ec.unmarshalInputCreditNoteLineInput),
 			graphql.NewInputUnmarshaler("CreditOrder", ec.unmarshalInputCreditOrder),
 			graphql.NewInputUnmarshaler("CreditWhereInput", ec.unmarshalInputCreditWhereInput),
 			graphql.NewInputUnmarshaler("DeleteBudgetAlertInput", ec.unmarshalInputDeleteBudgetAlertInput),
@@ -4945,6 +5149,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("InviteMemberInput", ec.unmarshalInputInviteMemberInput),
 			graphql.NewInputUnmarshaler("InvoiceOrder", ec.unmarshalInputInvoiceOrder),
 			graphql.NewInputUnmarshaler("InvoiceWhereInput", ec.unmarshalInputInvoiceWhereInput),
+			graphql.NewInputUnmarshaler("IssueCreditNoteInput", ec.unmarshalInputIssueCreditNoteInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("OrganizationOrder", ec.unmarshalInputOrganizationOrder),
 			graphql.NewInputUnmarshaler("OrganizationWhereInput", ec.unmarshalInputOrganizationWhereInput),
@@ -7004,6 +7209,7 @@ enum PaymentKind @goModel(model: "github.com/cloudbill/cloudbill/ent/payment.Kin
   COIN_CHARGE
   CREDIT_PURCHASE
   CREDIT_REFUND
+  INVOICE_REFUND
 }
 type PaymentMethod implements Node {
   id: ID!
@@ -8727,6 +8933,80 @@ extend type Mutation {
   "Operators (R-72): issues a voided month again, rated from what the month holds now, as a new invoice with a new id, stamped now. However many calls race, the month ends with one invoice that is not void; each answers it."
   reissueInvoice(input: ReissueInvoiceInput!): InvoicePayload!
 }
+
+"The part of a credit note on one invoice line."
+type CreditNoteLine {
+  region: String!
+  serviceCode: String!
+  "Supply value credited on the line."
+  amount: Money!
+}
+
+"A correction of an issued invoice downwards (R-73): a supply value with its VAT, given back where the invoice's money came from."
+type CreditNote {
+  id: ID!
+  "CN-YYYYMM-… : the invoice's month and the note's id."
+  number: String!
+  invoice: Invoice!
+  "The supply value credited."
+  amount: Money!
+  "VAT of the taxed part of the amount (the part free credits paid carried none)."
+  taxAmount: Money!
+  "amount + taxAmount."
+  totalAmount: Money!
+  "Of the money (taxed supply + VAT): what it took off the amount still unpaid."
+  dueAmount: Money!
+  "Of the money: what went back to the payments that paid the invoice (refunds through the gateway; one the gateway refuses becomes a PAID credit of the billing group)."
+  refundAmount: Money!
+  "Of the money: coins given back to their charges."
+  coinAmount: Money!
+  "The supply free credits paid, given back to those credits."
+  creditAmount: Money!
+  reason: String!
+  issuedAt: DateTime!
+  "The lines it names; empty when it credits the invoice as a whole."
+  lines: [CreditNoteLine!]!
+  "The refunds it sent to the gateway."
+  refunds: [Payment!]!
+  "Set for a business customer's invoice with a tax invoice: the note is then an amended tax invoice (수정세금계산서) of minus amounts."
+  amendsTaxInvoice: TaxInvoice
+  "A short-lived signed link to the note as a PDF, in the payer's language unless asked."
+  documentUrl(language: Language): String!
+}
+
+extend type Invoice {
+  "Its credit notes, oldest first."
+  creditNotes: [CreditNote!]!
+  "What its credit notes took off the payment amount (taxed supply + VAT)."
+  creditNoteAmount: Money!
+}
+
+input CreditNoteLineInput {
+  region: String!
+  serviceCode: String!
+  "Supply value in major units of the invoice's currency, e.g. \"1000\"."
+  amount: Decimal!
+}
+
+input IssueCreditNoteInput {
+  invoiceId: ID!
+  "Supply value in major units of the invoice's currency, e.g. \"1000\" (VAT is added). Omitted when lines are given; equal to their sum when both are."
+  amount: Decimal
+  lines: [CreditNoteLineInput!]
+  "Why, for the customer, the history and the audit log (1 to 500 characters)."
+  reason: String!
+  "The same key with the same input answers the first result (R-50)."
+  idempotencyKey: String!
+}
+
+type CreditNotePayload {
+  creditNote: CreditNote!
+}
+
+extend type Mutation {
+  "Operators (R-73): credits an issued invoice by a supply value with its VAT — never more, over all its notes, than it charged. The money goes back last in first out: off the amount still unpaid, then refunded to the payments that paid it (newest first), then to its coins; the supply its free credits paid goes back to them (CONFLICT if they have closed since). Idempotent by key."
+  issueCreditNote(input: IssueCreditNoteInput!): CreditNotePayload!
+}
 `, BuiltIn: false},
 	{Name: "../schema/notices.graphqls", Input: `# Notices: where an account's email and SMS notices go (docs/rules.md R-71).
 
@@ -9774,6 +10054,64 @@ func (ec *executionContext) childFields_CreditEntryEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CreditEntryEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_CreditNote(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CreditNote_id(ctx, field)
+	case "number":
+		return ec.fieldContext_CreditNote_number(ctx, field)
+	case "invoice":
+		return ec.fieldContext_CreditNote_invoice(ctx, field)
+	case "amount":
+		return ec.fieldContext_CreditNote_amount(ctx, field)
+	case "taxAmount":
+		return ec.fieldContext_CreditNote_taxAmount(ctx, field)
+	case "totalAmount":
+		return ec.fieldContext_CreditNote_totalAmount(ctx, field)
+	case "dueAmount":
+		return ec.fieldContext_CreditNote_dueAmount(ctx, field)
+	case "refundAmount":
+		return ec.fieldContext_CreditNote_refundAmount(ctx, field)
+	case "coinAmount":
+		return ec.fieldContext_CreditNote_coinAmount(ctx, field)
+	case "creditAmount":
+		return ec.fieldContext_CreditNote_creditAmount(ctx, field)
+	case "reason":
+		return ec.fieldContext_CreditNote_reason(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_CreditNote_issuedAt(ctx, field)
+	case "lines":
+		return ec.fieldContext_CreditNote_lines(ctx, field)
+	case "refunds":
+		return ec.fieldContext_CreditNote_refunds(ctx, field)
+	case "amendsTaxInvoice":
+		return ec.fieldContext_CreditNote_amendsTaxInvoice(ctx, field)
+	case "documentUrl":
+		return ec.fieldContext_CreditNote_documentUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditNote", field.Name)
+}
+
+func (ec *executionContext) childFields_CreditNoteLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "region":
+		return ec.fieldContext_CreditNoteLine_region(ctx, field)
+	case "serviceCode":
+		return ec.fieldContext_CreditNoteLine_serviceCode(ctx, field)
+	case "amount":
+		return ec.fieldContext_CreditNoteLine_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditNoteLine", field.Name)
+}
+
+func (ec *executionContext) childFields_CreditNotePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "creditNote":
+		return ec.fieldContext_CreditNotePayload_creditNote(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreditNotePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CreditPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "credit":
@@ -9964,6 +10302,10 @@ func (ec *executionContext) childFields_Invoice(ctx context.Context, field graph
 		return ec.fieldContext_Invoice_paidAmount(ctx, field)
 	case "lines":
 		return ec.fieldContext_Invoice_lines(ctx, field)
+	case "creditNotes":
+		return ec.fieldContext_Invoice_creditNotes(ctx, field)
+	case "creditNoteAmount":
+		return ec.fieldContext_Invoice_creditNoteAmount(ctx, field)
 	case "payments":
 		return ec.fieldContext_Invoice_payments(ctx, field)
 	}
@@ -10954,6 +11296,20 @@ func (ec *executionContext) field_CoinWallet_usages_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_CreditNote_documentUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "language",
+		func(ctx context.Context, v any) (*model.Language, error) {
+			return ec.unmarshalOLanguage2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["language"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Credit_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11334,6 +11690,20 @@ func (ec *executionContext) field_Mutation_inviteMember_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.InviteMemberInput, error) {
 			return ec.unmarshalNInviteMemberInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐInviteMemberInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_issueCreditNote_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IssueCreditNoteInput, error) {
+			return ec.unmarshalNIssueCreditNoteInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐIssueCreditNoteInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -18300,6 +18670,604 @@ func (ec *executionContext) fieldContext_CreditEntryEdge_cursor(_ context.Contex
 	return graphql.NewScalarFieldContext("CreditEntryEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _CreditNote_id(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditNote", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CreditNote_number(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().Number(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditNote", field, true, true, "String")
+}
+
+func (ec *executionContext) _CreditNote_invoice(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_invoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().Invoice(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Invoice) graphql.Marshaler {
+			return ec.marshalNInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoice(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_invoice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Invoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_amount(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().Amount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_taxAmount(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_taxAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().TaxAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_taxAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_totalAmount(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_totalAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().TotalAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_totalAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_dueAmount(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_dueAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().DueAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_dueAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_refundAmount(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_refundAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().RefundAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_refundAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_coinAmount(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_coinAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().CoinAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_coinAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_creditAmount(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_creditAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().CreditAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_creditAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_reason(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditNote", field, false, false, "String")
+}
+
+func (ec *executionContext) _CreditNote_issuedAt(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditNote", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _CreditNote_lines(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().Lines(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CreditNoteLine) graphql.Marshaler {
+			return ec.marshalNCreditNoteLine2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNoteLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditNoteLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_refunds(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_refunds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().Refunds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.Payment) graphql.Marshaler {
+			return ec.marshalNPayment2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐPaymentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_refunds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_amendsTaxInvoice(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_amendsTaxInvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CreditNote().AmendsTaxInvoice(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.TaxInvoice) graphql.Marshaler {
+			return ec.marshalOTaxInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐTaxInvoice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_amendsTaxInvoice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TaxInvoice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_documentUrl(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_documentUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.CreditNote().DocumentURL(ctx, obj, fc.Args["language"].(*model.Language))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_documentUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_CreditNote_documentUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNoteLine_region(ctx context.Context, field graphql.CollectedField, obj *model.CreditNoteLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNoteLine_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNoteLine_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditNoteLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _CreditNoteLine_serviceCode(ctx context.Context, field graphql.CollectedField, obj *model.CreditNoteLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNoteLine_serviceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNoteLine_serviceCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreditNoteLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _CreditNoteLine_amount(ctx context.Context, field graphql.CollectedField, obj *model.CreditNoteLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNoteLine_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNoteLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNoteLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNotePayload_creditNote(ctx context.Context, field graphql.CollectedField, obj *model.CreditNotePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNotePayload_creditNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreditNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CreditNote) graphql.Marshaler {
+			return ec.marshalNCreditNote2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditNote(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNotePayload_creditNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNotePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditNote(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreditPayload_credit(ctx context.Context, field graphql.CollectedField, obj *model.CreditPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20067,6 +21035,70 @@ func (ec *executionContext) fieldContext_Invoice_lines(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_InvoiceLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_creditNotes(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_creditNotes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().CreditNotes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CreditNote) graphql.Marshaler {
+			return ec.marshalNCreditNote2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditNoteᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_creditNotes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditNote(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Invoice_creditNoteAmount(ctx context.Context, field graphql.CollectedField, obj *ent.Invoice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Invoice_creditNoteAmount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Invoice().CreditNoteAmount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Invoice_creditNoteAmount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Invoice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22421,6 +23453,50 @@ func (ec *executionContext) fieldContext_Mutation_reissueInvoice(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_reissueInvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueCreditNote(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueCreditNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueCreditNote(ctx, fc.Args["input"].(model.IssueCreditNoteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreditNotePayload) graphql.Marshaler {
+			return ec.marshalNCreditNotePayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNotePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueCreditNote(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreditNotePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueCreditNote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -34074,6 +35150,62 @@ func UnmarshalCreditIdInput(ctx context.Context, raw any) (model.CreditIDInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreditNoteLineInput(ctx context.Context, obj any) (model.CreditNoteLineInput, error) {
+	var it model.CreditNoteLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"region", "serviceCode", "amount"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "serviceCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceCode = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreditNoteLineInput unmarshals raw into the CreditNoteLineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreditNoteLineInput(ctx context.Context, raw any) (model.CreditNoteLineInput, error) {
+	var out model.CreditNoteLineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreditNoteLineInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreditOrder(ctx context.Context, obj any) (ent.CreditOrder, error) {
 	var it ent.CreditOrder
 	if obj == nil {
@@ -36166,6 +37298,76 @@ func (ec *executionContext) unmarshalInputInvoiceWhereInput(ctx context.Context,
 func UnmarshalInvoiceWhereInput(ctx context.Context, raw any) (ent.InvoiceWhereInput, error) {
 	var out ent.InvoiceWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "InvoiceWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputIssueCreditNoteInput(ctx context.Context, obj any) (model.IssueCreditNoteInput, error) {
+	var it model.IssueCreditNoteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"invoiceId", "amount", "lines", "reason", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "invoiceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("invoiceId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InvoiceID = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋscalarsᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalOCreditNoteLineInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNoteLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIssueCreditNoteInput unmarshals raw into the IssueCreditNoteInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIssueCreditNoteInput(ctx context.Context, raw any) (model.IssueCreditNoteInput, error) {
+	var out model.IssueCreditNoteInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IssueCreditNoteInput", raw, &out)
 	return out, err
 }
 
@@ -43672,6 +44874,203 @@ func (ec *executionContext) _CreditEntryEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
+var creditNoteImplementors = []string{"CreditNote"}
+
+func (ec *executionContext) _CreditNote(ctx context.Context, sel ast.SelectionSet, obj *ent.CreditNote) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, creditNoteImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreditNote")
+		case "id":
+			out.Values[i] = ec._CreditNote_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "number":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_number(ctx, field, obj)
+				})
+		case "invoice":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_invoice(ctx, field, obj)
+				})
+		case "amount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_amount(ctx, field, obj)
+				})
+		case "taxAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_taxAmount(ctx, field, obj)
+				})
+		case "totalAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_totalAmount(ctx, field, obj)
+				})
+		case "dueAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_dueAmount(ctx, field, obj)
+				})
+		case "refundAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_refundAmount(ctx, field, obj)
+				})
+		case "coinAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_coinAmount(ctx, field, obj)
+				})
+		case "creditAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_creditAmount(ctx, field, obj)
+				})
+		case "reason":
+			out.Values[i] = ec._CreditNote_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuedAt":
+			out.Values[i] = ec._CreditNote_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lines":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_lines(ctx, field, obj)
+				})
+		case "refunds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_refunds(ctx, field, obj)
+				})
+		case "amendsTaxInvoice":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_amendsTaxInvoice(ctx, field, obj)
+				})
+		case "documentUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_documentUrl(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var creditNoteLineImplementors = []string{"CreditNoteLine"}
+
+func (ec *executionContext) _CreditNoteLine(ctx context.Context, sel ast.SelectionSet, obj *model.CreditNoteLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, creditNoteLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreditNoteLine")
+		case "region":
+			out.Values[i] = ec._CreditNoteLine_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "serviceCode":
+			out.Values[i] = ec._CreditNoteLine_serviceCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._CreditNoteLine_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var creditNotePayloadImplementors = []string{"CreditNotePayload"}
+
+func (ec *executionContext) _CreditNotePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreditNotePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, creditNotePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreditNotePayload")
+		case "creditNote":
+			out.Values[i] = ec._CreditNotePayload_creditNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var creditPayloadImplementors = []string{"CreditPayload"}
 
 func (ec *executionContext) _CreditPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreditPayload) graphql.Marshaler {
@@ -44414,6 +45813,18 @@ func (ec *executionContext) _Invoice(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Invoice_lines(ctx, field, obj)
 				})
+		case "creditNotes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_creditNotes(ctx, field, obj)
+				})
+		case "creditNoteAmount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Invoice_creditNoteAmount(ctx, field, obj)
+				})
 		case "payments":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -45015,6 +46426,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "reissueInvoice":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reissueInvoice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueCreditNote":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueCreditNote(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -48318,6 +49736,67 @@ func (ec *executionContext) unmarshalNCreditIdInput2githubᚗcomᚋcloudbillᚋc
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNCreditNote2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditNoteᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.CreditNote) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCreditNote2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditNote(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCreditNote2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditNote(ctx context.Context, sel ast.SelectionSet, v *ent.CreditNote) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditNote!")
+		return graphql.Null
+	}
+	return ec._CreditNote(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCreditNoteLine2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNoteLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CreditNoteLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCreditNoteLine2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNoteLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCreditNoteLine2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNoteLine(ctx context.Context, sel ast.SelectionSet, v *model.CreditNoteLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditNoteLine!")
+		return graphql.Null
+	}
+	return ec._CreditNoteLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreditNoteLineInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNoteLineInput(ctx context.Context, v any) (*model.CreditNoteLineInput, error) {
+	res, err := ec.unmarshalInputCreditNoteLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreditNotePayload2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNotePayload(ctx context.Context, sel ast.SelectionSet, v *model.CreditNotePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreditNotePayload!")
+		return graphql.Null
+	}
+	return ec._CreditNotePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreditOrderField2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐCreditOrderField(ctx context.Context, v any) (*ent.CreditOrderField, error) {
 	var res = new(ent.CreditOrderField)
 	err := res.UnmarshalGQL(v)
@@ -48783,6 +50262,11 @@ func (ec *executionContext) marshalNInvoiceStatus2githubᚗcomᚋcloudbillᚋclo
 func (ec *executionContext) unmarshalNInvoiceWhereInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐInvoiceWhereInput(ctx context.Context, v any) (*ent.InvoiceWhereInput, error) {
 	res, err := ec.unmarshalInputInvoiceWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNIssueCreditNoteInput2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐIssueCreditNoteInput(ctx context.Context, v any) (model.IssueCreditNoteInput, error) {
+	res, err := ec.unmarshalInputIssueCreditNoteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNLanguage2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐLanguage(ctx context.Context, v any) (model.Language, error) {
@@ -50492,6 +51976,23 @@ func (ec *executionContext) unmarshalOCreditEntryWhereInput2ᚖgithubᚗcomᚋcl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOCreditNoteLineInput2ᚕᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNoteLineInputᚄ(ctx context.Context, v any) ([]*model.CreditNoteLineInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.CreditNoteLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCreditNoteLineInput2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐCreditNoteLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOCreditStatus2ᚕgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚋcreditᚐStatusᚄ(ctx context.Context, v any) ([]credit.Status, error) {
 	if v == nil {
 		return nil, nil
@@ -51817,6 +53318,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTaxInvoice2ᚖgithubᚗcomᚋcloudbillᚋcloudbillᚋentᚐTaxInvoice(ctx context.Context, sel ast.SelectionSet, v *ent.TaxInvoice) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TaxInvoice(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx context.Context, v any) ([]time.Time, error) {

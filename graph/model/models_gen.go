@@ -285,6 +285,25 @@ type CreditIDInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// The part of a credit note on one invoice line.
+type CreditNoteLine struct {
+	Region      string `json:"region"`
+	ServiceCode string `json:"serviceCode"`
+	// Supply value credited on the line.
+	Amount *Money `json:"amount"`
+}
+
+type CreditNoteLineInput struct {
+	Region      string `json:"region"`
+	ServiceCode string `json:"serviceCode"`
+	// Supply value in major units of the invoice's currency, e.g. "1000".
+	Amount scalars.Decimal `json:"amount"`
+}
+
+type CreditNotePayload struct {
+	CreditNote *ent.CreditNote `json:"creditNote"`
+}
+
 type CreditPayload struct {
 	Credit *ent.Credit `json:"credit"`
 	// The payment a sale or refund made (R-27, R-40): the purchase of sellPaidCredit, the refund of refundPaidCredit; null for the others.
@@ -360,6 +379,17 @@ type InviteMemberPayload struct {
 
 type InvoicePayload struct {
 	Invoice *ent.Invoice `json:"invoice"`
+}
+
+type IssueCreditNoteInput struct {
+	InvoiceID string `json:"invoiceId"`
+	// Supply value in major units of the invoice's currency, e.g. "1000" (VAT is added). Omitted when lines are given; equal to their sum when both are.
+	Amount *scalars.Decimal       `json:"amount,omitempty"`
+	Lines  []*CreditNoteLineInput `json:"lines,omitempty"`
+	// Why, for the customer, the history and the audit log (1 to 500 characters).
+	Reason string `json:"reason"`
+	// The same key with the same input answers the first result (R-50).
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 type LoginInput struct {

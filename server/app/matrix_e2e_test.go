@@ -116,6 +116,8 @@ var mutationPolicy = map[string]policy{
 	// Void and reissue: operators' corrections.
 	"voidInvoice":    {allowed: operators, refs: true},
 	"reissueInvoice": {allowed: operators, refs: true},
+	// Credit notes: operators' corrections of issued invoices.
+	"issueCreditNote": {allowed: operators, refs: true},
 	// Budget alerts: who manages the billing group.
 	"createBudgetAlert": {allowed: managers, refs: true},
 	"updateBudgetAlert": {allowed: managers, refs: true},

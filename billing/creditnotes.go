@@ -1,0 +1,476 @@
+package billing
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/ent/coincharge"
+	"github.com/cloudbill/cloudbill/ent/coinusage"
+	"github.com/cloudbill/cloudbill/ent/credit"
+	"github.com/cloudbill/cloudbill/ent/creditentry"
+	"github.com/cloudbill/cloudbill/ent/creditnote"
+	"github.com/cloudbill/cloudbill/ent/invoice"
+	"github.com/cloudbill/cloudbill/ent/invoiceline"
+	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/cloudbill/cloudbill/ent/paymentallocation"
+	"github.com/cloudbill/cloudbill/ent/schema"
+	"github.com/cloudbill/cloudbill/ent/schema/xid"
+	"github.com/cloudbill/cloudbill/ent/taxinvoice"
+)
+
+// Credit notes (R-73, docs/rules.md): an operator corrects an issued
+// invoice downwards by a supply value, which carries its VAT (R-39: a note
+// of 1,000 carries 100, total 1,100). The notes of an invoice never credit
+// more supply than it charged (used − discounts), line by line when they
+// name lines. Their money goes back where the invoice's came from, last in
+// first out:
+//
+//   - the supply the invoice's free credits paid (no VAT was charged on it)
+//     is credited last and given back to those credits (RESTORE entries
+//     naming the note; refused once they are closed);
+//   - the taxed supply and its VAT first take off what is still unpaid
+//     (amountDue), then are refunded to the payments that paid the invoice,
+//     newest first, through the gateway (an INVOICE_REFUND payment each),
+//     then given back to the coins that paid it (a coin use of minus
+//     amounts).
+//
+// A refund the gateway refuses is not lost: the amount becomes a PAID
+// credit of the billing group, valid 5 years (giveBackRefund). The note's
+// VAT is its taxed supply × the VAT rate rounded down, except that the note
+// crediting the last of the taxed supply takes the last of the invoice's
+// VAT, so notes crediting a whole invoice give back exactly its tax.
+
+// CreditNoteSpec is what an operator asks to credit.
+type CreditNoteSpec struct {
+	InvoiceID string
+	// Amount is the supply value in minor units; 0 when Lines say it.
+	Amount int64
+	Lines  []schema.CreditNoteLine
+	Reason string
+}
+
+// CreditNoteNumber is the number a credit note prints: its invoice's month
+// and its id, as tax invoices are numbered.
+func CreditNoteNumber(cn *ent.CreditNote) string {
+	id := cn.ID
+	if len(id) > 8 {
+		id = id[len(id)-8:]
+	}
+	return fmt.Sprintf("CN-%s%s-%s", cn.Month[:4], cn.Month[5:], id)
+}
+
+// IssueCreditNoteOnce issues a credit note once per req (R-50) and sends
+// the refunds it reserved to the gateway after commit.
+func (e *Engine) IssueCreditNoteOnce(ctx context.Context, req Request, spec CreditNoteSpec) (*ent.CreditNote, error) {
+	if err := cmp.Or(checkIdempotencyKey(req.Key), checkReason(spec.Reason)); err != nil {
+		return nil, err
+	}
+	inv, err := e.Client.Invoice.Get(ctx, spec.InvoiceID)
+	if ent.IsNotFound(err) {
+		return nil, NotFound("invoice")
+	}
+	if err != nil {
+		return nil, err
+	}
+	type reserved struct {
+		NoteID   string   `json:"noteId"`
+		Payments []string `json:"payments"`
+	}
+	res, fresh, err := once(ctx, e, req, inv.OrgID, "issueCreditNote", func(tx *ent.Tx) (reserved, error) {
+		cn, refunds, err := e.issueCreditNote(ctx, tx, spec)
+		return reserved{NoteID: cn, Payments: refunds}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range res.Payments {
+		if _, err := e.chargeIfFresh(ctx, fresh, id); err != nil {
+			// Recorded PENDING: reconciliation asks the gateway again.
+			e.log().WarnContext(ctx, "refund of a credit note", "payment", id, "err", err)
+		}
+	}
+	return e.Client.CreditNote.Get(ctx, res.NoteID)
+}
+
+// creditNoteParts is how a note's amount splits (the CreditNote row's
+// fields, which a check constraint keeps adding up).
+type creditNoteParts struct {
+	amount, taxed, tax, credit, due, refund, coins int64
+}
+
+// issueCreditNote writes a credit note of spec in tx and answers its id
+// and the refunds it reserved.
+func (e *Engine) issueCreditNote(ctx context.Context, tx *ent.Tx, spec CreditNoteSpec) (string, []string, error) {
+	q := tx.Invoice.Query().Where(invoice.ID(spec.InvoiceID))
+	if e.Postgres {
+		q = q.ForUpdate() // payments, coins and other notes lock it too
+	}
+	inv, err := q.Only(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if inv.Status == invoice.StatusVOID {
+		return "", nil, Errorf(CodeConflict, "the invoice is void: it owes nothing to credit")
+	}
+	prior, err := tx.CreditNote.Query().Where(creditnote.InvoiceID(inv.ID)).All(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	amount, err := e.creditNoteAmount(ctx, tx, inv, prior, spec)
+	if err != nil {
+		return "", nil, err
+	}
+	parts := splitCreditNote(inv, prior, amount, e)
+	now := e.Clock.Now()
+	id := xid.New("cn")
+	// The money part: what is unpaid first, then payments, then coins.
+	left := parts.taxed + parts.tax - parts.due
+	refunds, refunded, err := e.reserveInvoiceRefunds(ctx, tx, inv, prior, id, left, now)
+	if err != nil {
+		return "", nil, err
+	}
+	parts.refund = refunded
+	left -= refunded
+	if parts.coins, err = giveBackCoins(ctx, tx, e.Postgres, inv, id, left, now); err != nil {
+		return "", nil, err
+	}
+	if left -= parts.coins; left != 0 {
+		return "", nil, fmt.Errorf("credit note of invoice %s: %d has nowhere to go back to", inv.ID, left)
+	}
+	if err := restoreCreditsFor(ctx, tx, e.Postgres, inv, id, parts.credit, now); err != nil {
+		return "", nil, err
+	}
+	c := tx.CreditNote.Create().SetID(id).SetOrgID(inv.OrgID).SetCreatedAt(now).SetInvoiceID(inv.ID).
+		SetBillingGroupID(inv.BillingGroupID).SetMonth(inv.Month).SetCurrency(inv.Currency).SetAmount(parts.amount).
+		SetTaxedAmount(parts.taxed).SetTaxAmount(parts.tax).SetCreditAmount(parts.credit).SetDueAmount(parts.due).
+		SetRefundAmount(parts.refund).SetCoinAmount(parts.coins).SetReason(spec.Reason).SetIssuedAt(now)
+	if len(spec.Lines) > 0 {
+		c.SetLines(spec.Lines)
+	}
+	ti, err := tx.TaxInvoice.Query().Where(taxinvoice.InvoiceID(inv.ID)).Only(ctx)
+	if err == nil {
+		c.SetTaxInvoiceID(ti.ID) // an amended tax invoice of minus amounts
+	} else if !ent.IsNotFound(err) {
+		return "", nil, err
+	}
+	if err := c.Exec(ctx); err != nil {
+		return "", nil, err
+	}
+	upd := tx.Invoice.UpdateOne(inv).AddCreditNoteAmount(parts.taxed + parts.tax).AddCreditedAmount(parts.due)
+	inv.CreditedAmount += parts.due
+	if AmountDue(inv) == 0 && inv.Status != invoice.StatusPAID {
+		upd.SetStatus(invoice.StatusPAID).SetPaidAt(now) // the note settled what was left
+	}
+	return id, refunds, upd.Exec(ctx)
+}
+
+// creditNoteAmount checks spec against what inv charged and its prior
+// notes, and answers the supply value to credit.
+func (e *Engine) creditNoteAmount(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, spec CreditNoteSpec) (int64, error) {
+	var credited int64
+	for _, n := range prior {
+		credited += n.Amount
+	}
+	chargeable := inv.UsageAmount - inv.DiscountAmount - credited
+	amount := spec.Amount
+	if amount > chargeable {
+		return 0, FieldError("amount", "the invoice's credit notes would credit more than it charged: at most %s %s is left to credit",
+			FormatMinor(max(chargeable, 0), inv.Currency), inv.Currency)
+	}
+	if len(spec.Lines) > 0 {
+		sum, err := e.checkCreditNoteLines(ctx, tx, inv, prior, spec.Lines)
+		if err != nil {
+			return 0, err
+		}
+		if amount != 0 && amount != sum {
+			return 0, FieldError("amount", "amount %s is not the sum of the lines, %s", FormatMinor(amount, inv.Currency), FormatMinor(sum, inv.Currency))
+		}
+		amount = sum
+	}
+	switch {
+	case amount <= 0:
+		return 0, FieldError("amount", "a credit note credits an amount greater than zero")
+	case amount > chargeable:
+		return 0, FieldError("amount", "the invoice's credit notes would credit more than it charged: at most %s %s is left to credit",
+			FormatMinor(max(chargeable, 0), inv.Currency), inv.Currency)
+	}
+	return amount, nil
+}
+
+// checkCreditNoteLines checks each line names a line of inv once and
+// credits at most what that line charged less prior notes' lines, and
+// answers their sum.
+func (e *Engine) checkCreditNoteLines(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, lines []schema.CreditNoteLine) (int64, error) {
+	if len(lines) > 200 {
+		return 0, FieldError("lines", "at most 200 lines")
+	}
+	ils, err := tx.InvoiceLine.Query().Where(invoiceline.InvoiceID(inv.ID)).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	key := func(region, service string) string { return region + "\x00" + service }
+	left := map[string]int64{}
+	for _, l := range ils {
+		left[key(l.RegionCode, l.ServiceCode)] += l.UsedAmount - l.DiscountAmount
+	}
+	for _, n := range prior {
+		for _, l := range n.Lines {
+			left[key(l.Region, l.ServiceCode)] -= l.Amount
+		}
+	}
+	seen := map[string]bool{}
+	var sum int64
+	for i, l := range lines {
+		k := key(l.Region, l.ServiceCode)
+		f := fmt.Sprintf("lines.%d.amount", i)
+		rest, ok := left[k]
+		switch {
+		case len(l.Region) > 100:
+			return 0, FieldError(fmt.Sprintf("lines.%d.region", i), "a region code is at most 100 characters")
+		case len(l.ServiceCode) > 100:
+			return 0, FieldError(fmt.Sprintf("lines.%d.serviceCode", i), "a service code is at most 100 characters")
+		case l.Amount <= 0:
+			return 0, FieldError(f, "a line credits an amount greater than zero")
+		case l.Amount > inv.UsageAmount-inv.DiscountAmount:
+			return 0, FieldError(f, "a line credits at most what the invoice charged, %s %s", FormatMinor(inv.UsageAmount-inv.DiscountAmount, inv.Currency), inv.Currency)
+		case !ok:
+			return 0, FieldError(fmt.Sprintf("lines.%d", i), "the invoice has no line of service %q in region %q", l.ServiceCode, l.Region)
+		case seen[k]:
+			return 0, FieldError(fmt.Sprintf("lines.%d", i), "the line of service %q in region %q is named twice", l.ServiceCode, l.Region)
+		case l.Amount > rest:
+			return 0, FieldError(f, "the line of %s in %s has at most %s %s left to credit", l.ServiceCode, l.Region,
+				FormatMinor(max(rest, 0), inv.Currency), inv.Currency)
+		}
+		seen[k] = true
+		sum += l.Amount
+	}
+	return sum, nil
+}
+
+// splitCreditNote splits amount into its taxed part (the invoice's
+// determined amount not credited yet comes first), the part free credits
+// paid, the VAT of the taxed part, and of the money what the unpaid amount
+// takes.
+func splitCreditNote(inv *ent.Invoice, prior []*ent.CreditNote, amount int64, e *Engine) creditNoteParts {
+	var taxedPrev, taxPrev int64
+	for _, n := range prior {
+		taxedPrev += n.TaxedAmount
+		taxPrev += n.TaxAmount
+	}
+	p := creditNoteParts{amount: amount}
+	p.taxed = min(amount, inv.DeterminedAmount-taxedPrev)
+	p.credit = amount - p.taxed
+	p.tax = Tax(p.taxed, e.Policy.VATRate)
+	if taxedPrev+p.taxed == inv.DeterminedAmount {
+		p.tax = inv.TaxAmount - taxPrev // the last of the taxed supply takes the last of the tax
+	}
+	p.tax = max(min(p.tax, inv.TaxAmount-taxPrev), 0)
+	unpaid := inv.DeterminedAmount + inv.TaxAmount - inv.CoinAmount - inv.PaidAmount - inv.CreditedAmount
+	p.due = max(min(p.taxed+p.tax, unpaid), 0)
+	return p
+}
+
+// reserveInvoiceRefunds writes PENDING INVOICE_REFUND payments giving back
+// up to amount of what the payments of inv paid it, newest first, each at
+// most its allocation less what earlier notes refunded of it, and answers
+// their ids and sum.
+func (e *Engine) reserveInvoiceRefunds(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, noteID string, amount int64, at time.Time) ([]string, int64, error) {
+	if amount <= 0 {
+		return nil, 0, nil
+	}
+	allocs, err := tx.PaymentAllocation.Query().Where(paymentallocation.InvoiceID(inv.ID)).All(ctx)
+	if err != nil || len(allocs) == 0 {
+		return nil, 0, err
+	}
+	paid := map[string]int64{}
+	ids := make([]string, 0, len(allocs))
+	for _, a := range allocs {
+		if paid[a.PaymentID] == 0 {
+			ids = append(ids, a.PaymentID)
+		}
+		paid[a.PaymentID] += a.Amount
+	}
+	pays, err := tx.Payment.Query().Where(payment.IDIn(ids...), payment.StatusEQ(payment.StatusSUCCESSFUL),
+		payment.PaymentMethodIDNotNil()).Order(ent.Desc(payment.FieldCreatedAt), ent.Desc(payment.FieldID)).All(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	noteIDs := make([]string, len(prior))
+	for i, n := range prior {
+		noteIDs[i] = n.ID
+	}
+	var out []string
+	var sum int64
+	for _, p := range pays {
+		if amount == 0 {
+			break
+		}
+		var before int64
+		if len(noteIDs) > 0 {
+			rs, err := tx.Payment.Query().Where(payment.KindEQ(payment.KindINVOICE_REFUND), payment.RefundedPaymentID(p.ID),
+				payment.CreditNoteIDIn(noteIDs...)).All(ctx)
+			if err != nil {
+				return nil, 0, err
+			}
+			for _, r := range rs {
+				before += r.Amount
+			}
+		}
+		take := min(amount, paid[p.ID]-before)
+		if take <= 0 {
+			continue
+		}
+		r, err := tx.Payment.Create().SetOrgID(inv.OrgID).SetBillingGroupID(inv.BillingGroupID).SetAccountID(p.AccountID).
+			SetPaymentMethodID(p.PaymentMethodID).SetCreatedAt(at).SetReceiptID(NewReceiptID(at)).
+			SetKind(payment.KindINVOICE_REFUND).SetMethodLabel(p.MethodLabel).SetCurrency(inv.Currency).SetAmount(take).
+			SetStatus(payment.StatusPENDING).SetBilledAt(at).SetRefundedPaymentID(p.ID).SetCreditNoteID(noteID).
+			SetDescription("Credit note of invoice " + inv.ID).Save(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, r.ID)
+		sum += take
+		amount -= take
+	}
+	return out, sum, nil
+}
+
+// giveBackCoins gives up to amount of the coins that paid inv back to
+// their charges, the newest use first, charged coins before bonus coins
+// (they were spent bonus first: R-31), as uses of minus amounts naming the
+// note, and answers how much went back.
+func giveBackCoins(ctx context.Context, tx *ent.Tx, lock bool, inv *ent.Invoice, noteID string, amount int64, at time.Time) (int64, error) {
+	if amount <= 0 || inv.CoinAmount == 0 {
+		return 0, nil
+	}
+	uses, err := tx.CoinUsage.Query().Where(coinusage.InvoiceID(inv.ID)).Order(ent.Asc(coinusage.FieldCreatedAt), ent.Asc(coinusage.FieldID)).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	type net struct {
+		account        string
+		charged, bonus int64
+	}
+	byCharge := map[string]*net{}
+	var order []string
+	for _, u := range uses {
+		n := byCharge[u.ChargeID]
+		if n == nil {
+			n = &net{account: u.AccountID}
+			byCharge[u.ChargeID] = n
+			order = append(order, u.ChargeID)
+		}
+		n.charged += u.ChargedAmount
+		n.bonus += u.BonusAmount
+	}
+	var sum int64
+	for i := len(order) - 1; i >= 0 && amount > 0; i-- {
+		id, n := order[i], byCharge[order[i]]
+		charged := min(amount, n.charged)
+		bonus := min(amount-charged, n.bonus)
+		if charged+bonus <= 0 {
+			continue
+		}
+		cq := tx.CoinCharge.Query().Where(coincharge.ID(id))
+		if lock {
+			cq = cq.ForUpdate()
+		}
+		c, err := cq.Only(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if err := tx.CoinCharge.UpdateOne(c).AddChargedRemaining(charged).AddBonusRemaining(bonus).Exec(ctx); err != nil {
+			return 0, err
+		}
+		if err := tx.CoinUsage.Create().SetOrgID(inv.OrgID).SetCreatedAt(at).SetChargeID(id).SetAccountID(n.account).
+			SetInvoiceID(inv.ID).SetCurrency(inv.Currency).SetChargedAmount(-charged).SetBonusAmount(-bonus).
+			SetCreditNoteID(noteID).Exec(ctx); err != nil {
+			return 0, err
+		}
+		sum += charged + bonus
+		amount -= charged + bonus
+	}
+	return sum, nil
+}
+
+// restoreCreditsFor gives amount of what inv's free credits paid back to
+// them, the credit used last first, with RESTORE entries naming the note.
+// A closed credit (expired, recovered) cannot take it back: the note is
+// refused when the open ones cannot take it all.
+func restoreCreditsFor(ctx context.Context, tx *ent.Tx, lock bool, inv *ent.Invoice, noteID string, amount int64, at time.Time) error {
+	if amount <= 0 {
+		return nil
+	}
+	entries, err := tx.CreditEntry.Query().Where(creditentry.InvoiceID(inv.ID),
+		creditentry.KindIn(creditentry.KindUSE, creditentry.KindRESTORE)).Order(ent.Asc(creditentry.FieldID)).All(ctx)
+	if err != nil {
+		return err
+	}
+	used := map[string]int64{}
+	var ids []string
+	for _, x := range entries {
+		if _, ok := used[x.CreditID]; !ok {
+			ids = append(ids, x.CreditID)
+		}
+		used[x.CreditID] -= x.Amount // a use is negative, a restore positive
+	}
+	cq := tx.Credit.Query().Where(credit.IDIn(ids...)).Order(ent.Desc(credit.FieldID))
+	if lock {
+		cq = cq.ForUpdate()
+	}
+	credits, err := cq.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range credits {
+		if amount == 0 {
+			break
+		}
+		back := min(amount, used[c.ID])
+		if back <= 0 || (c.Status != credit.StatusAVAILABLE && c.Status != credit.StatusUSED_UP) {
+			continue
+		}
+		if err := tx.Credit.UpdateOne(c).AddRemaining(back).AddUsed(-back).SetStatus(credit.StatusAVAILABLE).
+			ClearClosedAt().Exec(ctx); err != nil {
+			return err
+		}
+		if err := tx.CreditEntry.Create().SetOrgID(c.OrgID).SetCreditID(c.ID).SetKind(creditentry.KindRESTORE).
+			SetCurrency(c.Currency).SetAmount(back).SetInvoiceID(inv.ID).SetCreditNoteID(noteID).SetOccurredAt(at).Exec(ctx); err != nil {
+			return err
+		}
+		amount -= back
+	}
+	if amount > 0 {
+		return Errorf(CodeConflict, "%s %s of the note was paid by free credits that have closed since (expired or recovered): credit at most the invoice's taxed supply",
+			FormatMinor(amount, inv.Currency), inv.Currency)
+	}
+	return nil
+}
+
+// grantRefundAsCredit keeps a refund the gateway refused the customer's:
+// its amount becomes a PAID credit of the billing group, valid 5 years
+// (R-27's term), that pays the next invoices.
+func (e *Engine) grantRefundAsCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
+	bg, err := tx.BillingGroup.Get(ctx, p.BillingGroupID)
+	if err != nil {
+		return err
+	}
+	_, err = e.OpenCredit(ctx, tx, bg, CreditSpec{Name: "Refund refused by the card company: " + p.Description, Type: "PAID",
+		Amount: p.Amount, StartsAt: at, EndsAt: at.AddDate(PaidCreditYears, 0, 0), Source: "CREDIT_NOTE"},
+		creditentry.KindACCUMULATION, "", at)
+	return err
+}
+
+// CreditNotes are the credit notes of an invoice, oldest first.
+func (e *Engine) CreditNotes(ctx context.Context, inv *ent.Invoice) ([]*ent.CreditNote, error) {
+	return e.Client.CreditNote.Query().Where(creditnote.InvoiceID(inv.ID)).
+		Order(ent.Asc(creditnote.FieldIssuedAt), ent.Asc(creditnote.FieldID)).All(ctx)
+}
+
+// CreditNoteRefunds are the refunds a credit note sent to the gateway.
+func (e *Engine) CreditNoteRefunds(ctx context.Context, cn *ent.CreditNote) ([]*ent.Payment, error) {
+	return e.Client.Payment.Query().Where(payment.CreditNoteID(cn.ID)).Order(ent.Asc(payment.FieldID)).All(ctx)
+}
