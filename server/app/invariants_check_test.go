@@ -32,9 +32,14 @@ type oLine struct {
 type oInvoice struct {
 	ID, Month, Status                                                                  string
 	UsageAmount, DiscountAmount, CreditAmount, DeterminedAmount, TaxAmount, CoinAmount oMoney
-	LateFeeAmount, PaymentAmount, AmountDue, PaidAmount                                oMoney
+	LateFeeAmount, PaymentAmount, AmountDue, PaidAmount, CreditNoteAmount              oMoney
 	Lines                                                                              []oLine
+	CreditNotes                                                                        []oCreditNote
 	Payments                                                                           []oPayment
+}
+
+type oCreditNote struct {
+	Amount, TaxAmount, DueAmount, RefundAmount, CoinAmount, CreditAmount oMoney
 }
 
 type oPayment struct {
@@ -94,7 +99,8 @@ func (r *invRun) call(token, query string, vars map[string]any, out any) error {
 
 const (
 	invoiceFields = `id month status usageAmount { amount } discountAmount { amount } creditAmount { amount } determinedAmount { amount }
-		taxAmount { amount } coinAmount { amount } lateFeeAmount { amount } paymentAmount { amount } amountDue { amount } paidAmount { amount }
+		taxAmount { amount } coinAmount { amount } lateFeeAmount { amount } paymentAmount { amount } amountDue { amount } paidAmount { amount } creditNoteAmount { amount }
+		creditNotes { amount { amount } taxAmount { amount } dueAmount { amount } refundAmount { amount } coinAmount { amount } creditAmount { amount } }
 		lines { region serviceCode usedAmount { amount } discountAmount { amount } creditAmount { amount } determinedAmount { amount } }`
 	invCreditFields = `id type status createdAt startsAt endsAt serviceCodes accumulatedAmount { amount } usedAmount { amount } remainingAmount { amount }
 		history(first: 15) { totalCount edges { node { kind amount { amount } invoice { id month } } } }`
@@ -401,6 +407,7 @@ func (r *invRun) checkArithmetic(g *mGroup, inv *oInvoice) *invFailure {
 		}
 		used, disc, cred, det = used+l.UsedAmount.v(), disc+l.DiscountAmount.v(), cred+l.CreditAmount.v(), det+l.DeterminedAmount.v()
 	}
+	notes := sumNotes(inv.CreditNotes)
 	switch {
 	case used != inv.UsageAmount.v() || disc != inv.DiscountAmount.v() || cred != inv.CreditAmount.v() || det != inv.DeterminedAmount.v():
 		return bad("lines add up to %d/%d/%d/%d, totals say %s/%s/%s/%s", used, disc, cred, det,
@@ -413,8 +420,13 @@ func (r *invRun) checkArithmetic(g *mGroup, inv *oInvoice) *invFailure {
 		return bad("coins %s outside 0..%d", inv.CoinAmount.Amount, det+inv.TaxAmount.v()+inv.LateFeeAmount.v())
 	case inv.PaidAmount.v() < 0 || inv.PaidAmount.v() > inv.PaymentAmount.v():
 		return bad("paid %s outside 0..%s", inv.PaidAmount.Amount, inv.PaymentAmount.Amount)
-	case inv.AmountDue.v() != inv.PaymentAmount.v()-inv.PaidAmount.v():
-		return bad("amount due %s ≠ payment amount − paid", inv.AmountDue.Amount)
+	case inv.AmountDue.v() != inv.PaymentAmount.v()-inv.PaidAmount.v()-notes.due:
+		return bad("amount due %s ≠ payment amount − paid − what credit notes took off it, %d (R-73)", inv.AmountDue.Amount, notes.due)
+	case notes.amount > used-disc || notes.tax > inv.TaxAmount.v() || notes.money() != inv.CreditNoteAmount.v():
+		return bad("credit notes of %d supply, %d VAT (%d in all; the invoice says %s): at most %d and %s (R-73)",
+			notes.amount, notes.tax, notes.money(), inv.CreditNoteAmount.Amount, used-disc, inv.TaxAmount.Amount)
+	case notes.bad != "":
+		return bad("a credit note %s (R-73)", notes.bad)
 	case (inv.Status == "PAID") != (inv.AmountDue.v() == 0):
 		return bad("status %s with %s due", inv.Status, inv.AmountDue.Amount)
 	case inv.LateFeeAmount.v() > 0 && inv.Status == "ISSUED":
@@ -454,6 +466,10 @@ func (r *invRun) compareInvoice(g *mGroup, want *mInvoice, got *oInvoice) *invFa
 		return r.fail("late-fee", "%s's invoice of %s: late fee %s; the model charges %d over %d months (R-43, R-44)", g.name(), want.month, got.LateFeeAmount.Amount, want.late, want.lateMonths)
 	case got.PaidAmount.v() != want.paid:
 		return r.fail("payments", "%s's invoice of %s: paid %s; the model has %d (R-41, R-42)", g.name(), want.month, got.PaidAmount.Amount, want.paid)
+	case got.CreditNoteAmount.v() != want.notedTaxed+want.notedTax || sumNotes(got.CreditNotes).due != want.credited ||
+		sumNotes(got.CreditNotes).amount != want.notedSupply || sumNotes(got.CreditNotes).refund != want.refunded:
+		return r.fail("credit-notes", "%s's invoice of %s: credit notes %+v; the model has supply %d, VAT %d, %d off the amount due, %d refunded (R-73)",
+			g.name(), want.month, sumNotes(got.CreditNotes), want.notedSupply, want.notedTax, want.credited, want.refunded)
 	case got.Status != want.status:
 		return r.fail("payments", "%s's invoice of %s is %s; the model has it %s (R-41..R-43)", g.name(), want.month, got.Status, want.status)
 	}
@@ -559,9 +575,9 @@ func (r *invRun) checkCredits(g *mGroup, obs *oGroup) *invFailure {
 		}
 	}
 	for _, inv := range g.invoices {
-		if got := useByInvoice[live[inv.month.String()]]; got != inv.credit {
-			return r.fail("credit-history", "%s's invoice of %s applies %d in credits, the credits' uses for it add up to %d (R-21)",
-				g.name(), inv.month, inv.credit, got)
+		if got := useByInvoice[live[inv.month.String()]]; got != inv.credit-inv.restored {
+			return r.fail("credit-history", "%s's invoice of %s applies %d in credits (%d given back by credit notes), the credits' uses for it add up to %d (R-21, R-73)",
+				g.name(), inv.month, inv.credit, inv.restored, got)
 		}
 	}
 	for _, inv := range g.voided {
@@ -582,12 +598,18 @@ func (r *invRun) checkLifecycle(g *mGroup, o *oCredit) *invFailure {
 	if o.Status != "AVAILABLE" || r.m.lastJobs.IsZero() {
 		return nil
 	}
+	for _, c := range g.credits {
+		if c.id == o.ID && !c.restoredAt.IsZero() && !c.restoredAt.Before(r.m.lastJobs) {
+			return nil // a credit note gave it back since the jobs ran (R-73)
+		}
+	}
 	over := o.EndsAt
 	if o.Type == "FREE" {
 		last := monthOfT(o.EndsAt.Add(-time.Nanosecond))
-		if inv := g.invoices[last]; g.awaiting[last] || (inv != nil && inv.issuedAt.After(r.m.lastJobs)) {
+		if inv := g.invoices[last]; g.awaiting[last] || (inv != nil && !inv.issuedAt.Before(r.m.lastJobs)) {
 			// Its month was voided: it waits for the reissue, and then for
-			// the jobs' next run (R-72).
+			// the jobs' next run past it — a run at the reissue's own instant
+			// has run through it already and does nothing new (R-72).
 			return nil
 		}
 		over = last.issuedAt()
@@ -646,4 +668,32 @@ func (r *invRun) checkWallet(a *mAccount, w *oWallet) (int64, *invFailure) {
 			w.Charged.Amount, w.Bonus.Amount, w.Balance.Amount, charged, bonus)
 	}
 	return spent, nil
+}
+
+// notesSum adds up an invoice's credit notes as shown.
+type notesSum struct {
+	amount, tax, due, refund, coins, credit int64
+	bad                                     string
+}
+
+func (n notesSum) money() int64 { return n.amount - n.credit + n.tax }
+
+func sumNotes(ns []oCreditNote) notesSum {
+	var s notesSum
+	for _, n := range ns {
+		s.amount += n.Amount.v()
+		s.tax += n.TaxAmount.v()
+		s.due += n.DueAmount.v()
+		s.refund += n.RefundAmount.v()
+		s.coins += n.CoinAmount.v()
+		s.credit += n.CreditAmount.v()
+		taxed := n.Amount.v() - n.CreditAmount.v()
+		switch {
+		case n.Amount.v() <= 0 || n.TaxAmount.v() < 0 || n.DueAmount.v() < 0 || n.RefundAmount.v() < 0 || n.CoinAmount.v() < 0 || n.CreditAmount.v() < 0 || taxed < 0:
+			s.bad = fmt.Sprintf("has a negative part: %+v", n)
+		case taxed+n.TaxAmount.v() != n.DueAmount.v()+n.RefundAmount.v()+n.CoinAmount.v():
+			s.bad = fmt.Sprintf("of taxed supply %d and VAT %s goes back as %s + %s + %s", taxed, n.TaxAmount.Amount, n.DueAmount.Amount, n.RefundAmount.Amount, n.CoinAmount.Amount)
+		}
+	}
+	return s
 }

@@ -208,7 +208,7 @@ type mOrg struct {
 	idx            int
 	master, member *mAccount // member: nil for orgs without one
 	groups         []*mGroup
-	events         map[string]*mEvent // accepted events by id (R-13: unique per organization)
+	events         map[string]*mEvent // accepted events by eventKey (R-13: an id is unique per organization and month)
 	welcome        bool
 }
 
@@ -268,6 +268,11 @@ type mEvent struct {
 	refusable bool // a huge quantity: refusing the batch is a valid answer (issue 13 defect 3)
 }
 
+// key is what makes an event id unique: its organization (the map it is
+// kept in) and the month of its instant in KST (R-13, docs/rules.md); the
+// same id in another month is another event.
+func (e *mEvent) key() string { return e.id + "\x00" + monthOfT(e.at).String() }
+
 // sameContent: an event id sent again is a duplicate only with the same
 // content; otherwise it conflicts (issue 13 defect 7).
 func (e *mEvent) sameContent(o *mEvent) bool {
@@ -299,6 +304,9 @@ type mCredit struct {
 	closedAt                     time.Time
 	entries                      []mEntry
 	boughtWith                   *mMethod // a paid credit's purchase
+	// restoredAt: when a credit note last gave it back some of an
+	// invoice's use; it may be past its end until the jobs run.
+	restoredAt time.Time
 }
 
 type mEntry struct {
@@ -359,11 +367,20 @@ type mInvoice struct {
 	// invoices issued at once): the check verifies totals and then takes
 	// the engine's coins, paid amount, late fee and status.
 	adopt bool
+	// paidWith: the method whose payment paid it (one payment pays an
+	// invoice in full); credit notes refund it.
+	paidWith *mMethod
+	// The credit notes issued on it: the supply they credited, of
+	// it the taxed part and its VAT, what they took off the amount due,
+	// what they refunded.
+	notedSupply, notedTaxed, notedTax, credited, refunded int64
+	notes                                                 int
+	restored                                              int64 // of credits' uses, given back by notes
 }
 
 func (inv *mInvoice) payment() int64 { return inv.det + inv.tax + inv.late - inv.coins }
 func (inv *mInvoice) due() int64 {
-	if d := inv.payment() - inv.paid; d > 0 {
+	if d := inv.payment() - inv.paid - inv.credited; d > 0 {
 		return d
 	}
 	return 0
@@ -371,7 +388,7 @@ func (inv *mInvoice) due() int64 {
 
 // unpaidBase is what a late fee is taken of: the unpaid amount including
 // VAT, never earlier late fees.
-func (inv *mInvoice) unpaidBase() int64 { return inv.det + inv.tax - inv.coins - inv.paid }
+func (inv *mInvoice) unpaidBase() int64 { return inv.det + inv.tax - inv.coins - inv.paid - inv.credited }
 
 func (g *mGroup) name() string { return fmt.Sprintf("org%d/g%d", g.org.idx, g.idx) }
 
@@ -925,6 +942,7 @@ func (w *mWorld) autoPay(s time.Time) {
 			inv.attempted[day] = true
 			if method.good {
 				inv.paid += inv.due()
+				inv.paidWith = method
 				inv.status = "PAID"
 				inv.automaticPaid++
 			} else {

@@ -41,19 +41,20 @@ const (
 	opJobs
 	opVoid
 	opReissue
+	opCreditNote
 	opKinds
 )
 
 var opNames = [...]string{"opUsage", "opContract", "opEndContract", "opDiscount", "opGrant", "opSell", "opRecover", "opRefund",
 	"opTransfer", "opWelcome", "opCoupon", "opRedeem", "opMethod", "opDefault", "opCoins", "opShare", "opUnshare", "opPay",
-	"opGroup", "opAdvance", "opJobs", "opVoid", "opReissue"}
+	"opGroup", "opAdvance", "opJobs", "opVoid", "opReissue", "opCreditNote"}
 
 func (k opKind) String() string { return opNames[k] }
 
 // opWeights: how often each kind is generated.
 var opWeights = [opKinds]int{opUsage: 22, opContract: 4, opEndContract: 2, opDiscount: 4, opGrant: 5, opSell: 3, opRecover: 2,
 	opRefund: 2, opTransfer: 5, opWelcome: 2, opCoupon: 3, opRedeem: 5, opMethod: 3, opDefault: 1, opCoins: 5, opShare: 2,
-	opUnshare: 1, opPay: 6, opGroup: 3, opAdvance: 9, opJobs: 2, opVoid: 2, opReissue: 2}
+	opUnshare: 1, opPay: 6, opGroup: 3, opAdvance: 9, opJobs: 2, opVoid: 2, opReissue: 2, opCreditNote: 4}
 
 // invOp is one generated operation. Its fields are numbers whose meaning
 // depends on Kind (see exec); references are taken modulo what exists.
@@ -301,6 +302,8 @@ func (r *invRun) exec(o invOp) *invFailure {
 		return r.execVoid(o)
 	case opReissue:
 		return r.execReissue(o)
+	case opCreditNote:
+		return r.execCreditNote(o)
 	}
 	panic(o.Kind)
 }
@@ -405,19 +408,19 @@ func (r *invRun) execUsage(o invOp) *invFailure {
 		if inBatch[og] == nil {
 			inBatch[og] = map[string]*mEvent{}
 		}
-		if old := og.events[ev.id]; old != nil {
+		if old := og.events[ev.key()]; old != nil {
 			if !old.sameContent(ev) {
 				must, why = true, append(why, ev.id+" conflicts with an accepted event")
 			}
 			continue
 		}
-		if old := inBatch[og][ev.id]; old != nil {
+		if old := inBatch[og][ev.key()]; old != nil {
 			if !old.sameContent(ev) {
 				must, why = true, append(why, ev.id+" conflicts within the batch")
 			}
 			continue
 		}
-		inBatch[og][ev.id] = ev
+		inBatch[og][ev.key()] = ev
 		fresh = append(fresh, ev)
 		accepted++
 	}
@@ -453,7 +456,7 @@ func (r *invRun) execUsage(o invOp) *invFailure {
 	}
 	for _, ev := range fresh {
 		r.touched[ev.group.org] = true
-		ev.group.org.events[ev.id] = ev
+		ev.group.org.events[ev.key()] = ev
 		ev.group.events = append(ev.group.events, ev)
 	}
 	return nil
@@ -862,6 +865,9 @@ func (r *invRun) execCoupon(o invOp) *invFailure {
 		c.validFrom = r.m.now.Add(24 * time.Hour) // not yet valid
 	}
 	c.validUntil = r.m.now.Add(time.Duration(1+o.A>>9%960) * time.Hour)
+	if !c.validUntil.After(c.validFrom) { // a not-yet-valid coupon's window may close first
+		c.validUntil = c.validFrom.Add(time.Duration(1+o.A>>9%960) * time.Hour)
+	}
 	if o.Ref%4 == 1 {
 		c.services = []string{usageServices[(o.Ref/4)%len(usageServices)]}
 	}
@@ -1131,6 +1137,7 @@ func (r *invRun) execPay(o invOp) *invFailure {
 	if rest > 0 && pm.good {
 		for _, inv := range due {
 			inv.paid += inv.due()
+			inv.paidWith = pm
 			inv.status = "PAID"
 		}
 	}

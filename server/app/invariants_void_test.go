@@ -40,7 +40,7 @@ func (r *invRun) execVoid(o invOp) *invFailure {
 		paying = paying || str(p, "status") == "PENDING" || str(p, "status") == "SUCCESSFUL"
 	}
 	voidable := (inv.status == "ISSUED" || inv.status == "OUTSTANDING" || (inv.status == "PAID" && inv.det+inv.tax == 0)) &&
-		inv.paid == 0 && inv.coins == 0 && inv.late == 0 && !taxed && !paying
+		inv.paid == 0 && inv.coins == 0 && inv.late == 0 && inv.notes == 0 && !taxed && !paying
 	for c, amt := range inv.uses {
 		if amt > 0 && c.status != "AVAILABLE" && c.status != "USED_UP" {
 			voidable = false // a credit closed since cannot take its use back
