@@ -388,7 +388,9 @@ func (inv *mInvoice) due() int64 {
 
 // unpaidBase is what a late fee is taken of: the unpaid amount including
 // VAT, never earlier late fees.
-func (inv *mInvoice) unpaidBase() int64 { return inv.det + inv.tax - inv.coins - inv.paid - inv.credited }
+func (inv *mInvoice) unpaidBase() int64 {
+	return inv.det + inv.tax - inv.coins - inv.paid - inv.credited
+}
 
 func (g *mGroup) name() string { return fmt.Sprintf("org%d/g%d", g.org.idx, g.idx) }
 
