@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/grant"
@@ -27,7 +29,7 @@ func NormalizeEmail(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || len(s) > 254 || !strings.Contains(s[strings.IndexByte(s, '@'):], ".") {
-		return "", FieldError(field, "%q is not a valid email address", clip(s))
+		return "", kernel.FieldError(field, "%q is not a valid email address", kernel.Clip(s))
 	}
 	return strings.ToLower(s), nil
 }
@@ -44,20 +46,20 @@ func AgeOK(birth, now time.Time, loc *time.Location) bool {
 // master, R-03) and the organization's main billing group.
 func CreateAccount(ctx context.Context, client *ent.Client, in SignUp) (*ent.Account, error) {
 	if in.MemberType != "INDIVIDUAL" && in.MemberType != "BUSINESS" {
-		return nil, FieldError("memberType", "member type must be INDIVIDUAL or BUSINESS")
+		return nil, kernel.FieldError("memberType", "member type must be INDIVIDUAL or BUSINESS")
 	}
 	if !ValidCountry(in.ResidenceCountry) {
-		return nil, FieldError("residenceCountry", "%q is not an ISO 3166-1 alpha-2 country code (such as KR)", clip(in.ResidenceCountry))
+		return nil, kernel.FieldError("residenceCountry", "%q is not an ISO 3166-1 alpha-2 country code (such as KR)", kernel.Clip(in.ResidenceCountry))
 	}
 	name := strings.TrimSpace(in.OrganizationName)
 	if name == "" {
 		name = in.Email
 	}
 	if len(name) > 200 {
-		return nil, FieldError("organizationName", "organization name is at most 200 characters")
+		return nil, kernel.FieldError("organizationName", "organization name is at most 200 characters")
 	}
 	var acct *ent.Account
-	err := WithTx(ctx, client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, client, func(tx *ent.Tx) error {
 		org, err := tx.Organization.Create().SetName(name).SetCreatedAt(in.At).Save(ctx)
 		if err != nil {
 			return err
@@ -67,8 +69,8 @@ func CreateAccount(ctx context.Context, client *ent.Client, in SignUp) (*ent.Acc
 			SetPasswordHash(in.PasswordHash).SetMemberType(account.MemberType(in.MemberType)).
 			SetResidenceCountry(in.ResidenceCountry).SetNillableBirthDate(in.BirthDate).
 			SetIsMaster(true).SetCreatedAt(in.At).Save(ctx)
-		if IsUniqueViolation(err) {
-			return &Error{Code: CodeConflict, Field: "email", Message: "an account with this email already exists"}
+		if kernel.IsUniqueViolation(err) {
+			return &kernel.Error{Code: kernel.CodeConflict, Field: "email", Message: "an account with this email already exists"}
 		}
 		if err != nil {
 			return err
@@ -83,11 +85,11 @@ func CreateAccount(ctx context.Context, client *ent.Client, in SignUp) (*ent.Acc
 func CreateBillingGroup(ctx context.Context, client *ent.Client, orgID, name string, at time.Time) (*ent.BillingGroup, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 200 {
-		return nil, FieldError("name", "name must be 1 to 200 characters")
+		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
 	bg, err := client.BillingGroup.Create().SetOrgID(orgID).SetName(name).SetCreatedAt(at).Save(ctx)
-	if IsUniqueViolation(err) {
-		return nil, &Error{Code: CodeConflict, Field: "name", Message: "a billing group with this name already exists"}
+	if kernel.IsUniqueViolation(err) {
+		return nil, &kernel.Error{Code: kernel.CodeConflict, Field: "name", Message: "a billing group with this name already exists"}
 	}
 	return bg, err
 }
@@ -95,10 +97,10 @@ func CreateBillingGroup(ctx context.Context, client *ent.Client, orgID, name str
 // SetGrant gives (or changes) an account's role on a billing group of the
 // same organization.
 func SetGrant(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, accountID, role string) error {
-	return WithTx(ctx, client, func(tx *ent.Tx) error {
+	return kernel.WithTx(ctx, client, func(tx *ent.Tx) error {
 		acct, err := tx.Account.Query().Where(account.ID(accountID), account.OrgID(bg.OrgID)).Only(ctx)
 		if ent.IsNotFound(err) {
-			return &Error{Code: CodeNotFound, Field: "accountId", Message: "account not found"}
+			return &kernel.Error{Code: kernel.CodeNotFound, Field: "accountId", Message: "account not found"}
 		}
 		if err != nil {
 			return err
@@ -114,7 +116,7 @@ func SetGrant(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, acc
 func RemoveGrant(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, accountID string) error {
 	n, err := client.Grant.Delete().Where(grant.BillingGroupID(bg.ID), grant.AccountID(accountID)).Exec(ctx)
 	if err == nil && n == 0 {
-		return &Error{Code: CodeNotFound, Field: "accountId", Message: "no grant for this account on this billing group"}
+		return &kernel.Error{Code: kernel.CodeNotFound, Field: "accountId", Message: "no grant for this account on this billing group"}
 	}
 	return err
 }
@@ -133,13 +135,13 @@ func (e *Engine) ChangeBillingEmail(ctx context.Context, accountID, email string
 func (e *Engine) CertifyBusiness(ctx context.Context, accountID string) (*ent.Account, error) {
 	acct, err := e.Client.Account.Get(ctx, accountID)
 	if ent.IsNotFound(err) {
-		return nil, NotFound("account")
+		return nil, kernel.NotFound("account")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if acct.MemberType != account.MemberTypeBUSINESS || Domestic(acct) {
-		return nil, FieldError("accountId", "only international business accounts are certified")
+		return nil, kernel.FieldError("accountId", "only international business accounts are certified")
 	}
 	return acct.Update().SetBusinessCertified(true).Save(ctx)
 }

@@ -3,6 +3,8 @@ package billing
 import (
 	"testing"
 	"time"
+
+	"github.com/cloudbill/cloudbill/billing/kernel"
 )
 
 var kst = time.FixedZone("KST", 9*3600)
@@ -125,21 +127,21 @@ func TestDueMonthAndIssueInstant(t *testing.T) {
 func TestParseAmount(t *testing.T) {
 	good := map[string]int64{"1": 1, "100000": 100000, "0012": 12}
 	for s, want := range good {
-		if got, err := ParseAmount(s, "KRW", "amount"); err != nil || got != want {
+		if got, err := kernel.ParseAmount(s, "KRW", "amount"); err != nil || got != want {
 			t.Errorf("ParseAmount(%q) = %d, %v; want %d", s, got, err, want)
 		}
 	}
-	if got, err := ParseAmount("12.34", "USD", "amount"); err != nil || got != 1234 {
+	if got, err := kernel.ParseAmount("12.34", "USD", "amount"); err != nil || got != 1234 {
 		t.Errorf("USD 12.34 = %d, %v", got, err)
 	}
 	for _, s := range []string{"0", "-5", "1.5", "1e3", "", " 1", "abc", "99999999999999999999999", "NaN", "1_000"} {
-		if _, err := ParseAmount(s, "KRW", "amount"); err == nil {
+		if _, err := kernel.ParseAmount(s, "KRW", "amount"); err == nil {
 			t.Errorf("ParseAmount(%q) accepted", s)
-		} else if be, ok := AsError(err); !ok || be.Code != CodeBadUserInput || be.Field != "amount" {
+		} else if be, ok := kernel.AsError(err); !ok || be.Code != kernel.CodeBadUserInput || be.Field != "amount" {
 			t.Errorf("ParseAmount(%q) error = %v, want BAD_USER_INPUT on amount", s, err)
 		}
 	}
-	if got := FormatMinor(1234, "USD"); got != "12.34" {
+	if got := kernel.FormatMinor(1234, "USD"); got != "12.34" {
 		t.Errorf("FormatMinor = %s", got)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 )
@@ -25,10 +27,10 @@ type APITokenSpec struct {
 func (e *Engine) CreateAPIToken(ctx context.Context, in APITokenSpec) (*ent.APIToken, error) {
 	name := strings.TrimSpace(in.Name)
 	if name == "" || len(name) > 200 {
-		return nil, FieldError("name", "name must be 1 to 200 characters")
+		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(e.Clock.Now()) {
-		return nil, FieldError("expiresAt", "expiresAt must be in the future")
+		return nil, kernel.FieldError("expiresAt", "expiresAt must be in the future")
 	}
 	return e.Client.APIToken.Create().SetOrgID(in.OrgID).SetAccountID(in.AccountID).SetName(name).
 		SetHint(in.Hint).SetSecretHash(in.SecretHash).SetScopes(in.Scopes).
@@ -43,7 +45,7 @@ func (e *Engine) CreateAPIToken(ctx context.Context, in APITokenSpec) (*ent.APIT
 func (e *Engine) RevokeAPIToken(ctx context.Context, orgID, id string) (*ent.APIToken, error) {
 	tok, err := e.Client.APIToken.Query().Where(apitoken.ID(id), apitoken.OrgID(orgID)).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, NotFound("API token")
+		return nil, kernel.NotFound("API token")
 	}
 	if err != nil || tok.RevokedAt != nil {
 		return tok, err

@@ -3,6 +3,8 @@ package billing
 import (
 	"context"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/jobcursor"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
@@ -40,7 +42,7 @@ func (e *Engine) BackfillUsageMonths(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	raised := 0
-	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		if e.Postgres {
 			// Replicas starting together backfill one after the other.
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", usageMonthsBackfill); err != nil {
@@ -73,7 +75,7 @@ func (e *Engine) rollupCeilings(ctx context.Context, tx *ent.Tx) (map[monthKey]i
 	if err != nil {
 		return nil, err
 	}
-	c := usageChecker{cat: cat, prices: NewPrices(cat.Prices), ceilings: map[[4]string]ceilingPrice{}}
+	c := usageChecker{cat: cat, prices: NewPrices(cat.Prices), ceilings: map[[4]string]kernel.CeilingPrice{}}
 	currency := map[string]string{}
 	bgs, err := tx.BillingGroup.Query().All(ctx)
 	if err != nil {
@@ -95,12 +97,12 @@ func (e *Engine) rollupCeilings(ctx context.Context, tx *ent.Tx) (map[monthKey]i
 				continue // a price no longer in the catalog: rating finds none either
 			}
 			channel := u.Channel != "" && cat.Services[u.ServiceCode].Kind == "CHANNEL"
-			amount, ok := c.ceiling(currency[u.BillingGroupID], u.RegionCode, p).amount(u.QuantityMicros, channel)
+			amount, ok := c.ceiling(currency[u.BillingGroupID], u.RegionCode, p).Amount(u.QuantityMicros, channel)
 			if !ok {
-				amount = MaxMonthUsageAmount + 1
+				amount = kernel.MaxMonthUsageAmount + 1
 			}
 			k := monthKey{u.OrgID, u.BillingGroupID, u.Day[:7]}
-			out[k] = addUpTo(out[k], amount, MaxMonthUsageAmount)
+			out[k] = addUpTo(out[k], amount, kernel.MaxMonthUsageAmount)
 		}
 		if len(page) < backfillPage {
 			return out, nil
@@ -112,7 +114,7 @@ func (e *Engine) rollupCeilings(ctx context.Context, tx *ent.Tx) (map[monthKey]i
 // raiseUsageMonth raises a group-month's stored ceiling to at least amount
 // (capped at MaxMonthUsageAmount: more usage of that month is refused).
 func (e *Engine) raiseUsageMonth(ctx context.Context, tx *ent.Tx, k monthKey, amount int64) (int, error) {
-	amount = min(amount, MaxMonthUsageAmount)
+	amount = min(amount, kernel.MaxMonthUsageAmount)
 	q := `INSERT INTO usage_months (id, org_id, billing_group_id, month, amount) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (billing_group_id, month) DO UPDATE SET amount = excluded.amount WHERE usage_months.amount < excluded.amount`
 	if e.Postgres {

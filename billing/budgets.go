@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/budgetalert"
 	"github.com/cloudbill/cloudbill/ent/budgetalertfiring"
@@ -37,7 +39,7 @@ const (
 )
 
 func budgetAmount(s, currency string) (int64, error) {
-	amount, err := ParseAmount(s, currency, "amount")
+	amount, err := kernel.ParseAmount(s, currency, "amount")
 	if err != nil {
 		return 0, err
 	}
@@ -56,16 +58,16 @@ type BudgetSpec struct {
 // values from 1 to 1000.
 func NormalizeThresholds(ts []int) ([]int, error) {
 	if len(ts) == 0 || len(ts) > maxBudgetThresholds {
-		return nil, FieldError("thresholds", "give 1 to %d thresholds", maxBudgetThresholds)
+		return nil, kernel.FieldError("thresholds", "give 1 to %d thresholds", maxBudgetThresholds)
 	}
 	out := slices.Clone(ts)
 	slices.Sort(out)
 	for i, t := range out {
 		if t < 1 || t > maxBudgetThreshold {
-			return nil, FieldError("thresholds", "a threshold is a percentage from 1 to %d", maxBudgetThreshold)
+			return nil, kernel.FieldError("thresholds", "a threshold is a percentage from 1 to %d", maxBudgetThreshold)
 		}
 		if i > 0 && out[i-1] == t {
-			return nil, FieldError("thresholds", "threshold %d is given twice", t)
+			return nil, kernel.FieldError("thresholds", "threshold %d is given twice", t)
 		}
 	}
 	return out, nil
@@ -74,7 +76,7 @@ func NormalizeThresholds(ts []int) ([]int, error) {
 func budgetName(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || len([]rune(s)) > 200 {
-		return "", FieldError("name", "a name is 1 to 200 characters")
+		return "", kernel.FieldError("name", "a name is 1 to 200 characters")
 	}
 	return s, nil
 }
@@ -85,7 +87,7 @@ func budgetName(s string) (string, error) {
 // alert, and another input is refused.
 func (e *Engine) CreateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, caller, key string, spec BudgetSpec) (*ent.BudgetAlert, error) {
 	if spec.Name == nil || spec.Amount == nil {
-		return nil, FieldError("amount", "a budget needs a name and an amount")
+		return nil, kernel.FieldError("amount", "a budget needs a name and an amount")
 	}
 	name, err := budgetName(*spec.Name)
 	if err != nil {
@@ -105,7 +107,7 @@ func (e *Engine) CreateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, ca
 			return nil, err
 		}
 		if n >= maxBudgetAlerts {
-			return nil, FieldError("billingGroupId", "a billing group has at most %d budget alerts", maxBudgetAlerts)
+			return nil, kernel.FieldError("billingGroupId", "a billing group has at most %d budget alerts", maxBudgetAlerts)
 		}
 		a, err := tx.BudgetAlert.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetName(name).
 			SetAmount(amount).SetCurrency(bg.Currency).SetThresholds(ts).SetCreatedBy(caller).Save(ctx)
@@ -119,7 +121,7 @@ func (e *Engine) CreateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, ca
 		input := []any{bg.ID, name, amount, ts}
 		_, err = Idempotent(ctx, e.Client, bg.OrgID, caller, key, "createBudgetAlert", input, &id, create)
 	} else {
-		err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 			v, err := create(tx)
 			if err == nil {
 				id = v.(string)
@@ -172,7 +174,7 @@ func (e *Engine) UpdateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, a 
 
 // DeleteBudgetAlert removes an alert and what it recorded as told.
 func (e *Engine) DeleteBudgetAlert(ctx context.Context, a *ent.BudgetAlert) error {
-	return WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	return kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		if _, err := tx.BudgetAlertFiring.Delete().Where(budgetalertfiring.AlertID(a.ID)).Exec(ctx); err != nil {
 			return err
 		}
@@ -297,7 +299,7 @@ func (e *Engine) fire(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAl
 	if err != nil || told {
 		return err
 	}
-	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		if err := tx.BudgetAlertFiring.Create().SetOrgID(a.OrgID).SetAlertID(a.ID).SetMonth(m.String()).
 			SetThreshold(threshold).SetAmount(spent).Exec(ctx); err != nil {
 			return err
@@ -306,12 +308,12 @@ func (e *Engine) fire(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAl
 			"alertId": a.ID, "alertName": a.Name, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
 			"month": m.String(), "threshold": threshold, "currency": a.Currency,
 			// Amounts in major units, as every notice's payload gives them.
-			"budgetAmount": FormatMinor(a.Amount, a.Currency), "spentAmount": FormatMinor(spent, a.Currency),
-			"forecastAmount": FormatMinor(forecast, a.Currency),
+			"budgetAmount": kernel.FormatMinor(a.Amount, a.Currency), "spentAmount": kernel.FormatMinor(spent, a.Currency),
+			"forecastAmount": kernel.FormatMinor(forecast, a.Currency),
 			"crossedAt":      e.Clock.Now().UTC().Format(time.RFC3339),
 		})
 	})
-	if IsUniqueViolation(err) {
+	if kernel.IsUniqueViolation(err) {
 		return nil // another replica or batch told it first
 	}
 	if err != nil {

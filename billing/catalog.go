@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/price"
@@ -18,7 +20,7 @@ var codeRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$|^[a-z0-9]$`)
 // CheckCode validates a catalog code (lower-case letters, digits, dashes).
 func CheckCode(field, code string) error {
 	if !codeRe.MatchString(code) {
-		return FieldError(field, "%q is not a valid code (lower-case letters, digits and dashes)", clip(code))
+		return kernel.FieldError(field, "%q is not a valid code (lower-case letters, digits and dashes)", kernel.Clip(code))
 	}
 	return nil
 }
@@ -29,11 +31,11 @@ func CreateRegion(ctx context.Context, client *ent.Client, code, name string) (*
 		return nil, err
 	}
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
-		return nil, FieldError("name", "name must be 1 to 200 characters")
+		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
 	r, err := client.Region.Create().SetCode(code).SetName(name).Save(ctx)
-	if IsUniqueViolation(err) {
-		return nil, &Error{Code: CodeConflict, Field: "code", Message: "a region with this code exists"}
+	if kernel.IsUniqueViolation(err) {
+		return nil, &kernel.Error{Code: kernel.CodeConflict, Field: "code", Message: "a region with this code exists"}
 	}
 	if err == nil {
 		InvalidateCatalog()
@@ -59,24 +61,24 @@ func CreateService(ctx context.Context, client *ent.Client, pol Policy, in Servi
 		return nil, err
 	}
 	if strings.TrimSpace(in.Name) == "" || len(in.Name) > 200 {
-		return nil, FieldError("name", "name must be 1 to 200 characters")
+		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
 	if len(in.Category) > 100 {
-		return nil, FieldError("category", "category is at most 100 characters")
+		return nil, kernel.FieldError("category", "category is at most 100 characters")
 	}
 	if len(in.Prices) == 0 || len(in.Prices) > 50 {
-		return nil, FieldError("prices", "a service needs 1 to 50 prices")
+		return nil, kernel.FieldError("prices", "a service needs 1 to 50 prices")
 	}
 	var svc *ent.Service
-	err := WithTx(ctx, client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, client, func(tx *ent.Tx) error {
 		c := tx.Service.Create().SetCode(in.Code).SetName(in.Name).SetKind(service.Kind(in.Kind))
 		if in.Category != "" {
 			c.SetCategory(in.Category)
 		}
 		var err error
 		svc, err = c.Save(ctx)
-		if IsUniqueViolation(err) {
-			return &Error{Code: CodeConflict, Field: "code", Message: "a service with this code exists"}
+		if kernel.IsUniqueViolation(err) {
+			return &kernel.Error{Code: kernel.CodeConflict, Field: "code", Message: "a service with this code exists"}
 		}
 		if err != nil {
 			return err
@@ -85,9 +87,9 @@ func CreateService(ctx context.Context, client *ent.Client, pol Policy, in Servi
 			if err := CheckCode("prices.metric", p.Metric); err != nil {
 				return err
 			}
-			d, err := ParseDecimal(p.UnitPrice)
+			d, err := kernel.ParseDecimal(p.UnitPrice)
 			if err != nil || d.IsNegative() || d.Exponent() < -6 {
-				return FieldError("prices.unitPrice", "unit price must be a non-negative decimal with at most 6 decimal places")
+				return kernel.FieldError("prices.unitPrice", "unit price must be a non-negative decimal with at most 6 decimal places")
 			}
 			if err := pol.checkUnitPrice("prices.unitPrice", d); err != nil {
 				return err
@@ -98,13 +100,13 @@ func CreateService(ctx context.Context, client *ent.Client, pol Policy, in Servi
 					return err
 				}
 				if !ok {
-					return FieldError("prices.region", "unknown region %q", clip(p.Region))
+					return kernel.FieldError("prices.region", "unknown region %q", kernel.Clip(p.Region))
 				}
 			}
 			err = tx.Price.Create().SetServiceID(svc.ID).SetRegionCode(p.Region).SetMetric(p.Metric).
 				SetModel(price.Model(p.Model)).SetUnitPrice(d.String()).SetCurrency(pol.Currency).Exec(ctx)
-			if IsUniqueViolation(err) {
-				return FieldError("prices", "metric %q is priced twice for the same region", p.Metric)
+			if kernel.IsUniqueViolation(err) {
+				return kernel.FieldError("prices", "metric %q is priced twice for the same region", p.Metric)
 			}
 			if err != nil {
 				return err
@@ -123,7 +125,7 @@ func CreateService(ctx context.Context, client *ent.Client, pol Policy, in Servi
 func ParseDay(field, s string) (time.Time, error) {
 	t, err := time.Parse("2006-01-02", s)
 	if err != nil {
-		return time.Time{}, FieldError(field, "%q is not a date (YYYY-MM-DD)", clip(s))
+		return time.Time{}, kernel.FieldError(field, "%q is not a date (YYYY-MM-DD)", kernel.Clip(s))
 	}
 	return t, nil
 }
@@ -139,17 +141,17 @@ func (e *Engine) CreateContract(ctx context.Context, bg *ent.BillingGroup, servi
 		return nil, err
 	}
 	if !ok {
-		return nil, FieldError("serviceCode", "unknown service %q", clip(serviceCode))
+		return nil, kernel.FieldError("serviceCode", "unknown service %q", kernel.Clip(serviceCode))
 	}
 	ok, err = e.Client.Region.Query().Where(region.Code(regionCode)).Exist(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, FieldError("region", "unknown region %q", clip(regionCode))
+		return nil, kernel.FieldError("region", "unknown region %q", kernel.Clip(regionCode))
 	}
 	if ends != nil && ends.Before(starts) {
-		return nil, FieldError("endsOn", "a contract cannot end before it starts")
+		return nil, kernel.FieldError("endsOn", "a contract cannot end before it starts")
 	}
 	from := MonthOf(starts, time.UTC)
 	if err := e.beforeFirstMonth(bg, from, "startsOn"); err != nil {
@@ -169,7 +171,7 @@ func (e *Engine) CreateContract(ctx context.Context, bg *ent.BillingGroup, servi
 // its old and new last day on change, so neither may be invoiced.
 func (e *Engine) EndContract(ctx context.Context, c *ent.Contract, ends time.Time) (*ent.Contract, error) {
 	if ends.Before(c.StartsOn) {
-		return nil, FieldError("endsOn", "a contract cannot end before it starts")
+		return nil, kernel.FieldError("endsOn", "a contract cannot end before it starts")
 	}
 	bg, err := e.Client.BillingGroup.Get(ctx, c.BillingGroupID)
 	if err != nil {
@@ -210,7 +212,7 @@ func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from
 	for m := lockFrom; !cur.Before(m); m = m.Next() {
 		keys = append(keys, issueLockKey(bg.ID, m.String()))
 	}
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		if err := e.waitForIssuing(ctx, tx, keys); err != nil {
 			return err
 		}
@@ -221,7 +223,7 @@ func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from
 		}
 		if last != nil {
 			after, _ := ParseMonth(last.Month)
-			return FieldError(field, "the invoice of %s is issued for this billing group and cannot change; "+
+			return kernel.FieldError(field, "the invoice of %s is issued for this billing group and cannot change; "+
 				"a contract can change its charges from %s on", last.Month, after.Next())
 		}
 		if err := write(tx); err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"entgo.io/ent/dialect/sql"
 	"github.com/shopspring/decimal"
 
@@ -53,7 +55,7 @@ func (p Policy) CoinBonus(amount int64) int64 {
 // caller charges it after commit. Coins are credited when it settles.
 func (e *Engine) ReserveCoinCharge(ctx context.Context, tx *ent.Tx, a *ent.Account, methodID string, amount int64) (*ent.Payment, error) {
 	if amount < MinCoinCharge {
-		return nil, &Error{Code: CodeAmountBelowMinimum, Field: "amount", Message: "coins are charged from 1000"}
+		return nil, &kernel.Error{Code: CodeAmountBelowMinimum, Field: "amount", Message: "coins are charged from 1000"}
 	}
 	if err := e.CheckMoneyIn(ctx, tx, a.OrgID, "amount", "a coin charge", amount); err != nil {
 		return nil, err
@@ -61,7 +63,7 @@ func (e *Engine) ReserveCoinCharge(ctx context.Context, tx *ent.Tx, a *ent.Accou
 	m, err := tx.PaymentMethod.Query().Where(paymentmethod.ID(methodID), paymentmethod.AccountID(a.ID),
 		paymentmethod.StatusEQ(paymentmethod.StatusACTIVE), paymentmethod.TypeNEQ(paymentmethod.TypeDIRECT_DEPOSIT)).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, &Error{Code: CodeNotFound, Field: "paymentMethodId", Message: "payment method not found"}
+		return nil, &kernel.Error{Code: kernel.CodeNotFound, Field: "paymentMethodId", Message: "payment method not found"}
 	}
 	if err != nil {
 		return nil, err
@@ -129,7 +131,7 @@ func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv
 			return 0, err
 		}
 		if n != 1 {
-			return 0, Errorf(CodeInsufficientBalance, "the coin balance changed; try again")
+			return 0, kernel.Errorf(kernel.CodeInsufficientBalance, "the coin balance changed; try again")
 		}
 		if err := tx.CoinUsage.Create().SetOrgID(inv.OrgID).SetCreatedAt(at).SetChargeID(c.ID).SetAccountID(a.ID).SetInvoiceID(inv.ID).
 			SetCurrency(inv.Currency).SetBonusAmount(bonus[i]).SetChargedAmount(paid[i]).Exec(ctx); err != nil {
@@ -229,7 +231,7 @@ func (r *jobRun) payWithCoins(ctx context.Context) error {
 // payGroupWithCoins spends master's coins on a group's unpaid invoices.
 func (r *jobRun) payGroupWithCoins(ctx context.Context, bgID string, master *ent.Account) error {
 	var paid int64
-	err := WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
 		invs, dues, err := r.e.dueInvoices(ctx, tx, bgID, "")
 		if err != nil || len(invs) == 0 {
 			return err
@@ -247,16 +249,16 @@ func (r *jobRun) payGroupWithCoins(ctx context.Context, bgID string, master *ent
 // its coin charges; UnshareCoins takes that back.
 func (e *Engine) ShareCoins(ctx context.Context, master *ent.Account, chargeID string, accountIDs []string, share bool) (*ent.CoinCharge, error) {
 	var out *ent.CoinCharge
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		c, err := tx.CoinCharge.Query().Where(coincharge.ID(chargeID), coincharge.AccountID(master.ID)).Only(ctx)
 		if ent.IsNotFound(err) {
-			return &Error{Code: CodeNotFound, Field: "chargeId", Message: "coin charge not found"}
+			return &kernel.Error{Code: kernel.CodeNotFound, Field: "chargeId", Message: "coin charge not found"}
 		}
 		if err != nil {
 			return err
 		}
 		if len(accountIDs) == 0 || len(accountIDs) > 100 {
-			return FieldError("accountIds", "give 1 to 100 accounts")
+			return kernel.FieldError("accountIds", "give 1 to 100 accounts")
 		}
 		ids := uniq(accountIDs)
 		n, err := tx.Account.Query().Where(account.IDIn(ids...), account.OrgID(master.OrgID), account.IDNEQ(master.ID)).Count(ctx)
@@ -264,7 +266,7 @@ func (e *Engine) ShareCoins(ctx context.Context, master *ent.Account, chargeID s
 			return err
 		}
 		if n != len(ids) {
-			return &Error{Code: CodeNotFound, Field: "accountIds", Message: "every account must be a member of your organization"}
+			return &kernel.Error{Code: kernel.CodeNotFound, Field: "accountIds", Message: "every account must be a member of your organization"}
 		}
 		if share {
 			for _, id := range ids {
@@ -375,7 +377,7 @@ func (r *jobRun) taxInvoice(ctx context.Context, inv *ent.Invoice, payers func(c
 		err = r.e.Client.TaxInvoice.Create().SetOrgID(inv.OrgID).SetInvoiceID(inv.ID).SetBillingGroupID(inv.BillingGroupID).
 			SetMonth(inv.Month).SetSupplyAmount(inv.DeterminedAmount).SetTaxAmount(inv.TaxAmount).SetCurrency(inv.Currency).
 			SetIssuedAt(issued).Exec(ctx)
-		if IsUniqueViolationOn(err, taxinvoice.Table, taxinvoice.FieldInvoiceID) {
+		if kernel.IsUniqueViolationOn(err, taxinvoice.Table, taxinvoice.FieldInvoiceID) {
 			return nil // another replica issued it
 		}
 		if err == nil {
@@ -389,16 +391,16 @@ func (r *jobRun) taxInvoice(ctx context.Context, inv *ent.Invoice, payers func(c
 // receipts of an individual; the identifier is kept masked.
 func (e *Engine) SetCashReceipt(ctx context.Context, a *ent.Account, typ, identifier string, consent bool) (*ent.Account, error) {
 	if a.MemberType != account.MemberTypeINDIVIDUAL {
-		return nil, Forbidden("cash receipts are for individuals; businesses receive tax invoices")
+		return nil, kernel.Forbidden("cash receipts are for individuals; businesses receive tax invoices")
 	}
 	if typ == "" {
 		return a.Update().ClearCashReceiptType().ClearCashReceiptIdentifier().Save(ctx)
 	}
 	if !consent {
-		return nil, FieldError("consentNts", "cash receipts need consent to report the transaction to the National Tax Service")
+		return nil, kernel.FieldError("consentNts", "cash receipts need consent to report the transaction to the National Tax Service")
 	}
 	if !digitsRe.MatchString(identifier) {
-		return nil, FieldError("identifier", "the identifier is a phone, card or registration number of 6 to 20 digits")
+		return nil, kernel.FieldError("identifier", "the identifier is a phone, card or registration number of 6 to 20 digits")
 	}
 	masked := "•••• " + identifier[len(identifier)-4:]
 	return a.Update().SetCashReceiptType(typ).SetCashReceiptIdentifier(masked).Save(ctx)

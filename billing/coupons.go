@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -46,36 +48,36 @@ type CouponSpec struct {
 func (e *Engine) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, error) {
 	code := NormalizeCouponCode(s.Code)
 	if !couponCodeRe.MatchString(code) {
-		return nil, FieldError("code", "a code is 4 to 40 letters, digits and dashes")
+		return nil, kernel.FieldError("code", "a code is 4 to 40 letters, digits and dashes")
 	}
 	if strings.TrimSpace(s.Name) == "" || len(s.Name) > 200 {
-		return nil, FieldError("name", "name must be 1 to 200 characters")
+		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
 	if !s.ValidUntil.After(s.ValidFrom) {
-		return nil, FieldError("validUntil", "validUntil must be after validFrom")
+		return nil, kernel.FieldError("validUntil", "validUntil must be after validFrom")
 	}
 	if s.MaxRedemptions < 1 || s.MaxRedemptions > 10_000_000 {
-		return nil, FieldError("maxRedemptions", "maxRedemptions must be 1 to 10000000")
+		return nil, kernel.FieldError("maxRedemptions", "maxRedemptions must be 1 to 10000000")
 	}
 	kind := coupon.KindCREDIT
 	if s.Percentage != "" {
 		kind = coupon.KindDISCOUNT
-		p, err := ParseDecimal(s.Percentage)
+		p, err := kernel.ParseDecimal(s.Percentage)
 		if err != nil || !p.IsPositive() || p.GreaterThan(decimal.NewFromInt(100)) || p.Exponent() < -4 {
-			return nil, FieldError("discountPercentage", "a percentage is more than 0 and at most 100")
+			return nil, kernel.FieldError("discountPercentage", "a percentage is more than 0 and at most 100")
 		}
 		if s.Amount != 0 {
-			return nil, FieldError("amount", "give an amount (credit) or a discount percentage, not both")
+			return nil, kernel.FieldError("amount", "give an amount (credit) or a discount percentage, not both")
 		}
 	} else {
 		if s.Amount <= 0 {
-			return nil, FieldError("amount", "a credit coupon needs an amount greater than zero")
+			return nil, kernel.FieldError("amount", "a credit coupon needs an amount greater than zero")
 		}
 		if err := CheckAmount("amount", "a coupon's credit", s.Amount, e.Policy.Limits.Credit, s.Currency); err != nil {
 			return nil, err
 		}
 		if s.CreditValidDays < 1 || s.CreditValidDays > 3650 {
-			return nil, FieldError("creditValidDays", "creditValidDays must be 1 to 3650")
+			return nil, kernel.FieldError("creditValidDays", "creditValidDays must be 1 to 3650")
 		}
 	}
 	if len(s.ServiceCodes) > 0 {
@@ -84,15 +86,15 @@ func (e *Engine) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, e
 			return nil, err
 		}
 		if n != len(uniq(s.ServiceCodes)) {
-			return nil, FieldError("serviceCodes", "unknown service code")
+			return nil, kernel.FieldError("serviceCodes", "unknown service code")
 		}
 	}
 	c, err := e.Client.Coupon.Create().SetCode(code).SetName(s.Name).SetKind(kind).SetCurrency(s.Currency).
 		SetAmount(s.Amount).SetPercentage(s.Percentage).SetValidFrom(s.ValidFrom).SetValidUntil(s.ValidUntil).
 		SetMaxRedemptions(s.MaxRedemptions).SetCreditValidDays(s.CreditValidDays).
 		SetServiceCodes(uniq(s.ServiceCodes)).Save(ctx)
-	if IsUniqueViolation(err) {
-		return nil, &Error{Code: CodeConflict, Field: "code", Message: "a coupon with this code exists"}
+	if kernel.IsUniqueViolation(err) {
+		return nil, &kernel.Error{Code: kernel.CodeConflict, Field: "code", Message: "a coupon with this code exists"}
 	}
 	return c, err
 }
@@ -113,30 +115,30 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 	now := e.Clock.Now()
 	cp, err := tx.Coupon.Query().Where(coupon.Code(code)).Only(ctx)
 	if ent.IsNotFound(err) || (err == nil && !couponCodeRe.MatchString(code)) {
-		return Redemption{}, &Error{Code: CodeCouponNotFound, Field: "code", Message: "no coupon has this code"}
+		return Redemption{}, &kernel.Error{Code: CodeCouponNotFound, Field: "code", Message: "no coupon has this code"}
 	}
 	if err != nil {
 		return Redemption{}, err
 	}
 	switch {
 	case now.Before(cp.ValidFrom):
-		return Redemption{}, &Error{Code: CodeCouponNotYetValid, Field: "code", Message: "this coupon is valid from " + cp.ValidFrom.Format(time.RFC3339)}
+		return Redemption{}, &kernel.Error{Code: CodeCouponNotYetValid, Field: "code", Message: "this coupon is valid from " + cp.ValidFrom.Format(time.RFC3339)}
 	case !now.Before(cp.ValidUntil):
-		return Redemption{}, &Error{Code: CodeCouponExpired, Field: "code", Message: "this coupon has expired"}
+		return Redemption{}, &kernel.Error{Code: CodeCouponExpired, Field: "code", Message: "this coupon has expired"}
 	}
 	done, err := tx.CouponRedemption.Query().Where(couponredemption.CouponID(cp.ID), couponredemption.BillingGroupID(bg.ID)).Exist(ctx)
 	if err != nil {
 		return Redemption{}, err
 	}
 	if done {
-		return Redemption{}, &Error{Code: CodeCouponAlreadyRedeemed, Field: "code", Message: "this billing group has already redeemed this coupon"}
+		return Redemption{}, &kernel.Error{Code: CodeCouponAlreadyRedeemed, Field: "code", Message: "this billing group has already redeemed this coupon"}
 	}
 	n, err := tx.Coupon.Update().Where(coupon.ID(cp.ID), coupon.RedemptionsLT(cp.MaxRedemptions)).AddRedemptions(1).Save(ctx)
 	if err != nil {
 		return Redemption{}, err
 	}
 	if n == 0 {
-		return Redemption{}, &Error{Code: CodeCouponExhausted, Field: "code", Message: "this coupon has been redeemed as often as it may be"}
+		return Redemption{}, &kernel.Error{Code: CodeCouponExhausted, Field: "code", Message: "this coupon has been redeemed as often as it may be"}
 	}
 	var r Redemption
 	red := tx.CouponRedemption.Create().SetOrgID(bg.OrgID).SetCouponID(cp.ID).SetBillingGroupID(bg.ID)
@@ -170,8 +172,8 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 		defer InvalidateViews(bg.ID)
 	}
 	err = red.Exec(ctx)
-	if IsUniqueViolation(err) {
-		return Redemption{}, &Error{Code: CodeCouponAlreadyRedeemed, Field: "code", Message: "this billing group has already redeemed this coupon"}
+	if kernel.IsUniqueViolation(err) {
+		return Redemption{}, &kernel.Error{Code: CodeCouponAlreadyRedeemed, Field: "code", Message: "this billing group has already redeemed this coupon"}
 	}
 	return r, err
 }
@@ -179,14 +181,14 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 // CreateDiscount opens a discount of a month for a billing group.
 func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m Month, name, percentage string, services []string, conditions string) (*ent.Discount, error) {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
-		return nil, FieldError("name", "name must be 1 to 200 characters")
+		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
-	p, err := ParseDecimal(percentage)
+	p, err := kernel.ParseDecimal(percentage)
 	if err != nil || !p.IsPositive() || p.GreaterThan(decimal.NewFromInt(100)) || p.Exponent() < -4 {
-		return nil, FieldError("percentage", "a percentage is more than 0 and at most 100")
+		return nil, kernel.FieldError("percentage", "a percentage is more than 0 and at most 100")
 	}
 	if len(conditions) > 1000 {
-		return nil, FieldError("conditions", "conditions are at most 1000 characters")
+		return nil, kernel.FieldError("conditions", "conditions are at most 1000 characters")
 	}
 	if len(services) > 0 {
 		n, err := e.Client.Service.Query().Where(service.CodeIn(services...)).Count(ctx)
@@ -194,12 +196,12 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m Mon
 			return nil, err
 		}
 		if n != len(uniq(services)) {
-			return nil, FieldError("serviceCodes", "unknown service code")
+			return nil, kernel.FieldError("serviceCodes", "unknown service code")
 		}
 	}
 	defer InvalidateViews(bg.ID)
 	var d *ent.Discount
-	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		// A discount of a month no invoice will carry (invoiced already,
 		// or before the group's first invoice) would never apply; it is
 		// refused rather than kept in silence.
@@ -259,7 +261,7 @@ func (g *Guesses) Reserve(ctx context.Context, orgID, caller string, now time.Ti
 const guessWait = time.Second
 
 func (g *Guesses) reserve(ctx context.Context, orgID, caller string, now time.Time) (id string, ok bool, err error) {
-	err = WithTx(ctx, g.Client, func(tx *ent.Tx) error {
+	err = kernel.WithTx(ctx, g.Client, func(tx *ent.Tx) error {
 		id, ok = "", false
 		if g.Postgres { // one reservation of this caller at a time (SQLite: the write lock)
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "coupon-guess:"+caller); err != nil {

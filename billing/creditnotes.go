@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinusage"
@@ -70,7 +72,7 @@ func (e *Engine) IssueCreditNoteOnce(ctx context.Context, req Request, spec Cred
 	}
 	inv, err := e.Client.Invoice.Get(ctx, spec.InvoiceID)
 	if ent.IsNotFound(err) {
-		return nil, NotFound("invoice")
+		return nil, kernel.NotFound("invoice")
 	}
 	if err != nil {
 		return nil, err
@@ -113,7 +115,7 @@ func (e *Engine) issueCreditNote(ctx context.Context, tx *ent.Tx, spec CreditNot
 		return "", nil, err
 	}
 	if inv.Status == invoice.StatusVOID {
-		return "", nil, Errorf(CodeConflict, "the invoice is void: it owes nothing to credit")
+		return "", nil, kernel.Errorf(kernel.CodeConflict, "the invoice is void: it owes nothing to credit")
 	}
 	prior, err := tx.CreditNote.Query().Where(creditnote.InvoiceID(inv.ID)).All(ctx)
 	if err != nil {
@@ -177,8 +179,8 @@ func (e *Engine) creditNoteAmount(ctx context.Context, tx *ent.Tx, inv *ent.Invo
 	chargeable := inv.UsageAmount - inv.DiscountAmount - credited
 	amount := spec.Amount
 	if amount > chargeable {
-		return 0, FieldError("amount", "the invoice's credit notes would credit more than it charged: at most %s %s is left to credit",
-			FormatMinor(max(chargeable, 0), inv.Currency), inv.Currency)
+		return 0, kernel.FieldError("amount", "the invoice's credit notes would credit more than it charged: at most %s %s is left to credit",
+			kernel.FormatMinor(max(chargeable, 0), inv.Currency), inv.Currency)
 	}
 	if len(spec.Lines) > 0 {
 		sum, err := e.checkCreditNoteLines(ctx, tx, inv, prior, spec.Lines)
@@ -186,16 +188,16 @@ func (e *Engine) creditNoteAmount(ctx context.Context, tx *ent.Tx, inv *ent.Invo
 			return 0, err
 		}
 		if amount != 0 && amount != sum {
-			return 0, FieldError("amount", "amount %s is not the sum of the lines, %s", FormatMinor(amount, inv.Currency), FormatMinor(sum, inv.Currency))
+			return 0, kernel.FieldError("amount", "amount %s is not the sum of the lines, %s", kernel.FormatMinor(amount, inv.Currency), kernel.FormatMinor(sum, inv.Currency))
 		}
 		amount = sum
 	}
 	switch {
 	case amount <= 0:
-		return 0, FieldError("amount", "a credit note credits an amount greater than zero")
+		return 0, kernel.FieldError("amount", "a credit note credits an amount greater than zero")
 	case amount > chargeable:
-		return 0, FieldError("amount", "the invoice's credit notes would credit more than it charged: at most %s %s is left to credit",
-			FormatMinor(max(chargeable, 0), inv.Currency), inv.Currency)
+		return 0, kernel.FieldError("amount", "the invoice's credit notes would credit more than it charged: at most %s %s is left to credit",
+			kernel.FormatMinor(max(chargeable, 0), inv.Currency), inv.Currency)
 	}
 	return amount, nil
 }
@@ -205,7 +207,7 @@ func (e *Engine) creditNoteAmount(ctx context.Context, tx *ent.Tx, inv *ent.Invo
 // answers their sum.
 func (e *Engine) checkCreditNoteLines(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, lines []schema.CreditNoteLine) (int64, error) {
 	if len(lines) > 200 {
-		return 0, FieldError("lines", "at most 200 lines")
+		return 0, kernel.FieldError("lines", "at most 200 lines")
 	}
 	ils, err := tx.InvoiceLine.Query().Where(invoiceline.InvoiceID(inv.ID)).All(ctx)
 	if err != nil {
@@ -229,20 +231,20 @@ func (e *Engine) checkCreditNoteLines(ctx context.Context, tx *ent.Tx, inv *ent.
 		rest, ok := left[k]
 		switch {
 		case len(l.Region) > 100:
-			return 0, FieldError(fmt.Sprintf("lines.%d.region", i), "a region code is at most 100 characters")
+			return 0, kernel.FieldError(fmt.Sprintf("lines.%d.region", i), "a region code is at most 100 characters")
 		case len(l.ServiceCode) > 100:
-			return 0, FieldError(fmt.Sprintf("lines.%d.serviceCode", i), "a service code is at most 100 characters")
+			return 0, kernel.FieldError(fmt.Sprintf("lines.%d.serviceCode", i), "a service code is at most 100 characters")
 		case l.Amount <= 0:
-			return 0, FieldError(f, "a line credits an amount greater than zero")
+			return 0, kernel.FieldError(f, "a line credits an amount greater than zero")
 		case l.Amount > inv.UsageAmount-inv.DiscountAmount:
-			return 0, FieldError(f, "a line credits at most what the invoice charged, %s %s", FormatMinor(inv.UsageAmount-inv.DiscountAmount, inv.Currency), inv.Currency)
+			return 0, kernel.FieldError(f, "a line credits at most what the invoice charged, %s %s", kernel.FormatMinor(inv.UsageAmount-inv.DiscountAmount, inv.Currency), inv.Currency)
 		case !ok:
-			return 0, FieldError(fmt.Sprintf("lines.%d", i), "the invoice has no line of service %q in region %q", l.ServiceCode, l.Region)
+			return 0, kernel.FieldError(fmt.Sprintf("lines.%d", i), "the invoice has no line of service %q in region %q", l.ServiceCode, l.Region)
 		case seen[k]:
-			return 0, FieldError(fmt.Sprintf("lines.%d", i), "the line of service %q in region %q is named twice", l.ServiceCode, l.Region)
+			return 0, kernel.FieldError(fmt.Sprintf("lines.%d", i), "the line of service %q in region %q is named twice", l.ServiceCode, l.Region)
 		case l.Amount > rest:
-			return 0, FieldError(f, "the line of %s in %s has at most %s %s left to credit", l.ServiceCode, l.Region,
-				FormatMinor(max(rest, 0), inv.Currency), inv.Currency)
+			return 0, kernel.FieldError(f, "the line of %s in %s has at most %s %s left to credit", l.ServiceCode, l.Region,
+				kernel.FormatMinor(max(rest, 0), inv.Currency), inv.Currency)
 		}
 		seen[k] = true
 		sum += l.Amount
@@ -444,8 +446,8 @@ func restoreCreditsFor(ctx context.Context, tx *ent.Tx, lock bool, inv *ent.Invo
 		amount -= back
 	}
 	if amount > 0 {
-		return Errorf(CodeConflict, "%s %s of the note was paid by free credits that have closed since (expired or recovered): credit at most the invoice's taxed supply",
-			FormatMinor(amount, inv.Currency), inv.Currency)
+		return kernel.Errorf(kernel.CodeConflict, "%s %s of the note was paid by free credits that have closed since (expired or recovered): credit at most the invoice's taxed supply",
+			kernel.FormatMinor(amount, inv.Currency), inv.Currency)
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/credit"
@@ -34,13 +36,13 @@ type CreditSpec struct {
 // use (creditPeriodUsable).
 func (e *Engine) OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditSpec, kind creditentry.Kind, counterpart string, at time.Time) (*ent.Credit, error) {
 	if strings.TrimSpace(s.Name) == "" || len(s.Name) > 200 {
-		return nil, FieldError("name", "name must be 1 to 200 characters")
+		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
 	if s.Amount <= 0 {
-		return nil, FieldError("amount", "amount must be greater than zero")
+		return nil, kernel.FieldError("amount", "amount must be greater than zero")
 	}
 	if !s.EndsAt.After(s.StartsAt) {
-		return nil, FieldError("endsAt", "endsAt must be after startsAt")
+		return nil, kernel.FieldError("endsAt", "endsAt must be after startsAt")
 	}
 	if err := e.creditPeriodUsable(ctx, tx, bg, s); err != nil {
 		return nil, err
@@ -51,7 +53,7 @@ func (e *Engine) OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGrou
 			return nil, err
 		}
 		if n != len(uniq(s.ServiceCodes)) {
-			return nil, FieldError("serviceCodes", "unknown service code")
+			return nil, kernel.FieldError("serviceCodes", "unknown service code")
 		}
 	}
 	create := tx.Credit.Create()
@@ -90,7 +92,7 @@ func (e *Engine) creditPeriodUsable(ctx context.Context, tx *ent.Tx, bg *ent.Bil
 	}
 	last := LastCreditMonth(s.EndsAt, e.Policy.Location())
 	if first := e.FirstMonth(bg); last.Before(first) {
-		return FieldError(field, "the credit's period ends in %s, before the billing group's first invoiced month (%s): it could never pay anything",
+		return kernel.FieldError(field, "the credit's period ends in %s, before the billing group's first invoiced month (%s): it could never pay anything",
 			last, first)
 	}
 	if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, last.String())}); err != nil {
@@ -101,7 +103,7 @@ func (e *Engine) creditPeriodUsable(ctx context.Context, tx *ent.Tx, bg *ent.Bil
 		return err
 	}
 	if invoiced {
-		return FieldError(field, "the credit's period ends in %s, which is already invoiced for this billing group: it could never pay anything",
+		return kernel.FieldError(field, "the credit's period ends in %s, which is already invoiced for this billing group: it could never pay anything",
 			last)
 	}
 	return nil
@@ -123,13 +125,13 @@ func uniq(in []string) []string {
 // Paid credits are sold, never granted: money in is a payment.
 func (e *Engine) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s CreditSpec) (*ent.Credit, error) {
 	if s.Type != "FREE" {
-		return nil, FieldError("type", "only free credits are granted; a paid credit is sold (sellPaidCredit)")
+		return nil, kernel.FieldError("type", "only free credits are granted; a paid credit is sold (sellPaidCredit)")
 	}
 	if err := CheckAmount("amount", "a credit", s.Amount, e.Policy.Limits.Credit, bg.Currency); err != nil {
 		return nil, err
 	}
 	var c *ent.Credit
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		var err error
 		c, err = e.OpenCredit(ctx, tx, bg, s, creditentry.KindACCUMULATION, "", e.Clock.Now())
 		return err
@@ -148,7 +150,7 @@ func (e *Engine) lockCredit(ctx context.Context, tx *ent.Tx, id string) (*ent.Cr
 	}
 	c, err := q.Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, NotFound("credit")
+		return nil, kernel.NotFound("credit")
 	}
 	return c, err
 }
@@ -157,7 +159,7 @@ func (e *Engine) lockCredit(ctx context.Context, tx *ent.Tx, id string) (*ent.Cr
 // history entry of the given kind (recovery, refund, expiry).
 func (e *Engine) closeCredit(ctx context.Context, tx *ent.Tx, c *ent.Credit, status credit.Status, kind creditentry.Kind, at time.Time) (*ent.Credit, error) {
 	if c.Status != credit.StatusAVAILABLE {
-		return nil, Errorf(CodeConflict, "the credit is %s, not AVAILABLE", c.Status)
+		return nil, kernel.Errorf(kernel.CodeConflict, "the credit is %s, not AVAILABLE", c.Status)
 	}
 	if c.Remaining > 0 {
 		if err := tx.CreditEntry.Create().SetOrgID(c.OrgID).SetCreditID(c.ID).SetKind(kind).SetCurrency(c.Currency).
@@ -176,7 +178,7 @@ func (e *Engine) RecoverCreditTx(ctx context.Context, tx *ent.Tx, id string) (*e
 		return nil, err
 	}
 	if c.Type != credit.TypeFREE {
-		return nil, Errorf(CodeConflict, "only free credits are recovered; refund a paid credit instead")
+		return nil, kernel.Errorf(kernel.CodeConflict, "only free credits are recovered; refund a paid credit instead")
 	}
 	return e.closeCredit(ctx, tx, c, credit.StatusRECOVERED, creditentry.KindRECOVERY, e.Clock.Now())
 }
@@ -201,23 +203,23 @@ func (e *Engine) TransferCredit(ctx context.Context, tx *ent.Tx, creditID, toBG 
 		return TransferResult{}, err
 	}
 	if c.Type != credit.TypeFREE {
-		return TransferResult{}, Errorf(CodeCreditNotTransferable, "paid credits cannot be transferred (R-26)")
+		return TransferResult{}, kernel.Errorf(kernel.CodeCreditNotTransferable, "paid credits cannot be transferred (R-26)")
 	}
 	if c.Status != credit.StatusAVAILABLE || !now.Before(c.EndsAt) {
-		return TransferResult{}, Errorf(CodeConflict, "only an available credit can be transferred")
+		return TransferResult{}, kernel.Errorf(kernel.CodeConflict, "only an available credit can be transferred")
 	}
 	to, err := tx.BillingGroup.Query().Where(billinggroup.ID(toBG), billinggroup.OrgID(c.OrgID)).Only(ctx)
 	if ent.IsNotFound(err) {
-		return TransferResult{}, &Error{Code: CodeNotFound, Field: "toBillingGroupId", Message: "billing group not found"}
+		return TransferResult{}, &kernel.Error{Code: kernel.CodeNotFound, Field: "toBillingGroupId", Message: "billing group not found"}
 	}
 	if err != nil {
 		return TransferResult{}, err
 	}
 	if to.ID == c.BillingGroupID {
-		return TransferResult{}, FieldError("toBillingGroupId", "a credit cannot be transferred to its own billing group")
+		return TransferResult{}, kernel.FieldError("toBillingGroupId", "a credit cannot be transferred to its own billing group")
 	}
 	if amount > c.Remaining {
-		return TransferResult{}, &Error{Code: CodeInsufficientBalance, Field: "amount", Message: "the credit does not have that much left"}
+		return TransferResult{}, &kernel.Error{Code: kernel.CodeInsufficientBalance, Field: "amount", Message: "the credit does not have that much left"}
 	}
 	if err := tx.CreditEntry.Create().SetOrgID(c.OrgID).SetCreditID(c.ID).SetKind(creditentry.KindTRANSFER_DEDUCTION).SetCurrency(c.Currency).
 		SetAmount(-amount).SetCounterpartBillingGroupID(to.ID).SetOccurredAt(now).Exec(ctx); err != nil {
@@ -244,24 +246,24 @@ const (
 // billing group, once; without marketing consent it is refused.
 func (e *Engine) ApplyWelcomeCredit(ctx context.Context, orgID, serviceField, signupPath string, consent bool) (*ent.Credit, error) {
 	if !consent {
-		return nil, FieldError("marketingConsent", "the welcome credit requires consent to marketing")
+		return nil, kernel.FieldError("marketingConsent", "the welcome credit requires consent to marketing")
 	}
 	if strings.TrimSpace(serviceField) == "" || len(serviceField) > 100 {
-		return nil, FieldError("serviceField", "serviceField must be 1 to 100 characters")
+		return nil, kernel.FieldError("serviceField", "serviceField must be 1 to 100 characters")
 	}
 	if strings.TrimSpace(signupPath) == "" || len(signupPath) > 100 {
-		return nil, FieldError("signupPath", "signupPath must be 1 to 100 characters")
+		return nil, kernel.FieldError("signupPath", "signupPath must be 1 to 100 characters")
 	}
 	now := e.Clock.Now()
 	var c *ent.Credit
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		n, err := tx.Organization.Update().Where(organization.ID(orgID), organization.WelcomeCreditAtIsNil()).
 			SetWelcomeCreditAt(now).Save(ctx)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return Errorf(CodeConflict, "the welcome credit was already applied for this organization")
+			return kernel.Errorf(kernel.CodeConflict, "the welcome credit was already applied for this organization")
 		}
 		main, err := tx.BillingGroup.Query().Where(billinggroup.OrgID(orgID), billinggroup.IsMain(true)).Only(ctx)
 		if err != nil {
@@ -299,7 +301,7 @@ func (r *jobRun) expireCredits(ctx context.Context) error {
 // the end of its period, or for a free credit the issue of its last
 // month's invoice — whichever run notices it.
 func (r *jobRun) expireCredit(ctx context.Context, id string) error {
-	return WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+	return kernel.WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
 		c, err := r.e.lockCredit(ctx, tx, id)
 		if err != nil {
 			return err
@@ -351,7 +353,7 @@ func (r *jobRun) noticeExpiringCredits(ctx context.Context) error {
 	for _, c := range cs {
 		fail := JobFailure{Step: StepExpiryNotice, OrgID: c.OrgID, BillingGroupID: c.BillingGroupID, SubjectID: c.ID}
 		if err := r.isolate(ctx, fail, func() error {
-			return WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+			return kernel.WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
 				n, err := tx.Credit.Update().Where(credit.ID(c.ID), credit.ExpiryNoticedAtIsNil()).SetExpiryNoticedAt(r.at).Save(ctx)
 				if err != nil || n == 0 {
 					return err
@@ -361,7 +363,7 @@ func (r *jobRun) noticeExpiringCredits(ctx context.Context) error {
 				last := r.e.Policy.date(c.EndsAt.Add(-time.Nanosecond))
 				return r.e.notifyChannels(ctx, tx, c.OrgID, TopicCreditExpiring, map[string]any{"creditId": c.ID,
 					"creditName": c.Name, "billingGroupId": c.BillingGroupID, "type": c.Type,
-					"remaining": FormatMinor(c.Remaining, c.Currency), "currency": c.Currency, "lastDay": last},
+					"remaining": kernel.FormatMinor(c.Remaining, c.Currency), "currency": c.Currency, "lastDay": last},
 					ChannelEmail, ChannelSMS, ChannelWebhook)
 			})
 		}); err != nil {

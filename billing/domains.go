@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
 )
@@ -44,7 +45,7 @@ func CountryCount() int { return len(countries) }
 // bills in (one with known minor units).
 func ValidCurrency(code string) bool {
 	u, err := currency.ParseISO(code)
-	_, billed := minorDigits[code]
+	_, billed := kernel.CurrencyDigits[code]
 	return err == nil && u.String() == code && billed
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -24,9 +26,9 @@ func FuzzParseAmount(f *testing.F) {
 		f.Add(s, "USD")
 	}
 	f.Fuzz(func(t *testing.T, s, cur string) {
-		v, err := ParseAmount(s, cur, "amount")
+		v, err := kernel.ParseAmount(s, cur, "amount")
 		if err != nil {
-			if be, ok := AsError(err); !ok || be.Code != CodeBadUserInput {
+			if be, ok := kernel.AsError(err); !ok || be.Code != kernel.CodeBadUserInput {
 				t.Fatalf("ParseAmount(%q) error %v is not BAD_USER_INPUT", s, err)
 			}
 			return
@@ -34,8 +36,8 @@ func FuzzParseAmount(f *testing.F) {
 		if v <= 0 || v > 1e17 {
 			t.Fatalf("ParseAmount(%q) = %d", s, v)
 		}
-		if back, err := ParseAmount(FormatMinor(v, cur), cur, "amount"); err != nil || back != v {
-			t.Fatalf("round trip of %q: %d → %q → %d, %v", s, v, FormatMinor(v, cur), back, err)
+		if back, err := kernel.ParseAmount(kernel.FormatMinor(v, cur), cur, "amount"); err != nil || back != v {
+			t.Fatalf("round trip of %q: %d → %q → %d, %v", s, v, kernel.FormatMinor(v, cur), back, err)
 		}
 	})
 }
@@ -60,7 +62,7 @@ func FuzzParseDecimal(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ParseDecimal(s)
+		d, err := kernel.ParseDecimal(s)
 		if err == nil && len(s) > 40 {
 			t.Fatalf("accepted %d characters", len(s))
 		}
@@ -87,7 +89,7 @@ func FuzzEmail(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := NormalizeEmail("email", s)
 		if err != nil {
-			if be, ok := AsError(err); !ok || be.Code != CodeBadUserInput {
+			if be, ok := kernel.AsError(err); !ok || be.Code != kernel.CodeBadUserInput {
 				t.Fatalf("error %v", err)
 			}
 			return
@@ -141,8 +143,8 @@ func FuzzRating(f *testing.F) {
 		for _, w := range want {
 			total.Add(total, new(big.Rat).SetInt(roundHalfUpInt(w)))
 		}
-		if total.Cmp(new(big.Rat).SetInt64(MaxInvoiceAmount)) > 0 {
-			if !errors.Is(err, ErrAmountTooLarge) {
+		if total.Cmp(new(big.Rat).SetInt64(kernel.MaxInvoiceAmount)) > 0 {
+			if !errors.Is(err, kernel.ErrAmountTooLarge) {
 				t.Fatalf("%d and %d micro-units total %s won: %v, want ErrAmountTooLarge", a, b, total.FloatString(0), err)
 			}
 			return

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 )
@@ -36,10 +38,10 @@ func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, ope
 	sum := sha256.Sum256(append([]byte(operation+"\x00"), raw...))
 	hash := hex.EncodeToString(sum[:])
 	var stored []byte
-	err = WithTx(ctx, client, func(tx *ent.Tx) error {
+	err = kernel.WithTx(ctx, client, func(tx *ent.Tx) error {
 		row, err := tx.IdempotencyKey.Create().SetOrgID(orgOrPlatform(orgID)).SetCaller(caller).SetKey(key).
 			SetOperation(operation).SetRequestHash(hash).Save(ctx)
-		if IsUniqueViolation(err) {
+		if kernel.IsUniqueViolation(err) {
 			return errKeySeen
 		}
 		if err != nil {
@@ -61,7 +63,7 @@ func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, ope
 			return false, err
 		}
 		if row.Operation != operation || row.RequestHash != hash {
-			return false, &Error{Code: CodeIdempotencyKeyReused, Field: "idempotencyKey",
+			return false, &kernel.Error{Code: kernel.CodeIdempotencyKeyReused, Field: "idempotencyKey",
 				Message: "this idempotency key was used with a different request"}
 		}
 		stored = row.Response
@@ -79,7 +81,7 @@ var errKeySeen = errors.New("idempotency key seen")
 // characters once trimmed: a use case checks it before the other inputs.
 func checkIdempotencyKey(key string) error {
 	if key = strings.TrimSpace(key); key == "" || len(key) > 200 {
-		return FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
+		return kernel.FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
 	}
 	return nil
 }

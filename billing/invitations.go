@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -26,7 +28,7 @@ const InvitationTTL = 7 * 24 * time.Hour
 // CodeAccountNotEmpty refuses to move an account that holds anything.
 const CodeAccountNotEmpty = "ACCOUNT_NOT_EMPTY"
 
-var errNoInvitation = &Error{Code: CodeNotFound, Field: "token", Message: "no such invitation for this account (it may have expired)"}
+var errNoInvitation = &kernel.Error{Code: kernel.CodeNotFound, Field: "token", Message: "no such invitation for this account (it may have expired)"}
 
 // Invite records an invitation of email (normalised) into the inviter's
 // organization and queues its email (member.invited, with the signed token
@@ -38,13 +40,13 @@ func Invite(ctx context.Context, client *ent.Client, inviter *ent.Account, orgNa
 	mint func(inv *ent.Invitation) (string, error)) (*ent.Invitation, string, error) {
 	var inv *ent.Invitation
 	var token string
-	err := WithTx(ctx, client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, client, func(tx *ent.Tx) error {
 		member, err := tx.Account.Query().Where(account.Email(email), account.OrgID(inviter.OrgID)).Exist(ctx)
 		if err != nil {
 			return err
 		}
 		if member {
-			return &Error{Code: CodeConflict, Field: "email", Message: "this email is already a member of your organization"}
+			return &kernel.Error{Code: kernel.CodeConflict, Field: "email", Message: "this email is already a member of your organization"}
 		}
 		inv, err = tx.Invitation.Create().SetOrgID(inviter.OrgID).SetEmail(email).SetInvitedBy(inviter.ID).
 			SetCreatedAt(now).SetExpiresAt(now.Add(InvitationTTL)).Save(ctx)
@@ -79,7 +81,7 @@ func Invite(ctx context.Context, client *ent.Client, inviter *ent.Account, orgNa
 // entries stay for operators.
 func AcceptInvitation(ctx context.Context, client *ent.Client, postgres bool, invitationID, accountID string, now time.Time) (*ent.Account, error) {
 	var out *ent.Account
-	err := WithTx(ctx, client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, client, func(tx *ent.Tx) error {
 		iq := tx.Invitation.Query().Where(invitation.ID(invitationID))
 		aq := tx.Account.Query().Where(account.ID(accountID))
 		if postgres { // two acceptances, or an acceptance and a spent invitation, one at a time
@@ -97,10 +99,10 @@ func AcceptInvitation(ctx context.Context, client *ent.Client, postgres bool, in
 			return err
 		}
 		if acct.OrgID == inv.OrgID {
-			return &Error{Code: CodeConflict, Field: "token", Message: "you are already a member of this organization"}
+			return &kernel.Error{Code: kernel.CodeConflict, Field: "token", Message: "you are already a member of this organization"}
 		}
 		if inv.AcceptedAt != nil {
-			return &Error{Code: CodeConflict, Field: "token", Message: "this invitation was already accepted"}
+			return &kernel.Error{Code: kernel.CodeConflict, Field: "token", Message: "this invitation was already accepted"}
 		}
 		old := acct.OrgID
 		if postgres {
@@ -111,7 +113,7 @@ func AcceptInvitation(ctx context.Context, client *ent.Client, postgres bool, in
 		if what, err := orgHolding(ctx, tx, old, acct.ID); err != nil {
 			return err
 		} else if what != "" {
-			return &Error{Code: CodeAccountNotEmpty, Message: "this account already holds " + what +
+			return &kernel.Error{Code: CodeAccountNotEmpty, Message: "this account already holds " + what +
 				" in its organization, and an account that holds anything never moves to another organization; ask to be invited with another email"}
 		}
 		if out, err = moveAccount(ctx, tx, acct, inv.OrgID); err != nil {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"entgo.io/ent/dialect/sql"
 	"github.com/shopspring/decimal"
 
@@ -54,7 +56,7 @@ func (e *Engine) FirstMonth(bg *ent.BillingGroup) Month {
 // comes before the group's first invoiced month.
 func (e *Engine) beforeFirstMonth(bg *ent.BillingGroup, m Month, field string) error {
 	if first := e.FirstMonth(bg); m.Before(first) {
-		return FieldError(field, "the billing group was created in %s: %s would never be invoiced (its invoices start with %s)",
+		return kernel.FieldError(field, "the billing group was created in %s: %s would never be invoiced (its invoices start with %s)",
 			first, m, first)
 	}
 	return nil
@@ -79,7 +81,7 @@ func (e *Engine) openMonth(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup
 		return err
 	}
 	if invoiced {
-		return FieldError(field, "the month %s is already invoiced for this billing group; its invoice cannot change", m)
+		return kernel.FieldError(field, "the month %s is already invoiced for this billing group; its invoice cannot change", m)
 	}
 	return nil
 }
@@ -344,7 +346,7 @@ func issueLockKey(bgID, month string) string { return "issue:" + bgID + ":" + mo
 // month's issue instant.
 func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pre *prefetch, writtenAt time.Time) (*ent.Invoice, error) {
 	var out *ent.Invoice
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		var err error
 		out, err = e.issueTx(ctx, tx, bg, m, pre, writtenAt, e.Policy.IssuedAt(m))
 		return err
@@ -439,7 +441,7 @@ func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 				}
 				drows = append(drows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
 			}
-			duses = ApplyDiscounts(lines, drows, minorDigits[bg.Currency])
+			duses = ApplyDiscounts(lines, drows, kernel.CurrencyDigits[bg.Currency])
 		} else {
 			if lines, err = e.rate(ctx, tx.Client(), bg, m, m.Days(), byDay); err != nil {
 				return err
@@ -466,7 +468,7 @@ func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 		inv, err := tx.Invoice.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
 			SetStatus(status).SetCurrency(bg.Currency).SetUsageAmount(usage).SetDiscountAmount(disc).
 			SetCreditAmount(cred).SetDeterminedAmount(det).SetTaxAmount(tax).SetIssuedAt(stamp).SetCreatedAt(writtenAt).Save(ctx)
-		if IsUniqueViolationOn(err, invoice.Table, invoice.FieldBillingGroupID, invoice.FieldMonth) {
+		if kernel.IsUniqueViolationOn(err, invoice.Table, invoice.FieldBillingGroupID, invoice.FieldMonth) {
 			return errAlreadyIssued // only this key says so; any other failure is one
 		}
 		if err != nil {
@@ -573,7 +575,7 @@ func TakeFromCredit(ctx context.Context, tx *ent.Tx, id string, amt int64, trans
 		return err
 	}
 	if n != 1 {
-		return Errorf(CodeInsufficientBalance, "the credit does not have that much left")
+		return kernel.Errorf(kernel.CodeInsufficientBalance, "the credit does not have that much left")
 	}
 	return nil
 }
@@ -632,7 +634,7 @@ func (e *Engine) notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingG
 	}
 	return queueNotice(ctx, tx, bg.OrgID, master, TopicInvoiceIssued, map[string]any{
 		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
-		"month": inv.Month, "amountDue": FormatMinor(AmountDue(inv), inv.Currency), "currency": inv.Currency,
+		"month": inv.Month, "amountDue": kernel.FormatMinor(AmountDue(inv), inv.Currency), "currency": inv.Currency,
 		"paymentFrom": e.Policy.date(first), "dueDate": e.Policy.date(last),
 	}, channels...)
 }

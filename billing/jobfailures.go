@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/jobfailure"
 )
@@ -122,7 +124,7 @@ func (r *jobRun) isolate(ctx context.Context, f JobFailure, work func() error) e
 	if err == nil {
 		return r.resolve(ctx, f.key())
 	}
-	if ctx.Err() != nil || connectionLost(err) {
+	if ctx.Err() != nil || kernel.ConnectionLost(err) {
 		return err // not this subject's fault: the run stops (RunJobs runs it again)
 	}
 	f.Error, f.At = clipError(err.Error()), r.at

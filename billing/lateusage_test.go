@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
@@ -78,7 +80,7 @@ func (r *issuingRace) run(t *testing.T, what, field string, change func(e *billi
 			for k := 0; ; k++ {
 				over := issued.Load() // read before the call: one more call after the issuing ended
 				err := change(e, o, k)
-				var be *billing.Error
+				var be *kernel.Error
 				var batch *billing.BatchError
 				mu.Lock()
 				stop := over
@@ -227,7 +229,7 @@ func TestContractsNeverEscapeTheInvoice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var be *billing.Error
+	var be *kernel.Error
 	if _, err := e.CreateContract(ctx, bg, "lt-flat", "ld-a", time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC), nil); !errors.As(err, &be) || be.Field != "startsOn" {
 		t.Fatalf("a contract starting in invoiced October: %v", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"entgo.io/ent/dialect/sql"
 	"github.com/shopspring/decimal"
 
@@ -51,16 +53,16 @@ func DefaultLimits() Limits {
 // naming field; what says what the amount is ("a coin charge").
 func CheckAmount(field, what string, amount, limit int64, currency string) error {
 	if amount > limit {
-		return FieldError(field, "%s is at most %s %s (policy limit)", what, FormatMinor(limit, currency), currency)
+		return kernel.FieldError(field, "%s is at most %s %s (policy limit)", what, kernel.FormatMinor(limit, currency), currency)
 	}
 	return nil
 }
 
 // checkUnitPrice refuses a unit price above the policy's limit.
 func (p Policy) checkUnitPrice(field string, d decimal.Decimal) error {
-	digits := minorDigits[p.Currency]
+	digits := kernel.CurrencyDigits[p.Currency]
 	if d.Shift(digits).GreaterThan(decimal.NewFromInt(p.Limits.UnitPrice)) {
-		return FieldError(field, "a unit price is at most %s %s (policy limit)", FormatMinor(p.Limits.UnitPrice, p.Currency), p.Currency)
+		return kernel.FieldError(field, "a unit price is at most %s %s (policy limit)", kernel.FormatMinor(p.Limits.UnitPrice, p.Currency), p.Currency)
 	}
 	return nil
 }
@@ -91,8 +93,8 @@ func (e *Engine) CheckMoneyIn(ctx context.Context, tx *ent.Tx, orgID, field, wha
 	limit := e.Policy.Limits.DailyMoneyIn
 	if today+amount > limit {
 		left := max(0, limit-today)
-		return FieldError(field, "an organization puts in at most %s %s a day (%s: coin charges, paid credits and deposits together); %s %s remain today",
-			FormatMinor(limit, cur), cur, e.Policy.TimeZone, FormatMinor(left, cur), cur)
+		return kernel.FieldError(field, "an organization puts in at most %s %s a day (%s: coin charges, paid credits and deposits together); %s %s remain today",
+			kernel.FormatMinor(limit, cur), cur, e.Policy.TimeZone, kernel.FormatMinor(left, cur), cur)
 	}
 	return nil
 }
@@ -104,7 +106,7 @@ func (e *Engine) CheckMoneyIn(ctx context.Context, tx *ent.Tx, orgID, field, wha
 // sandbox is for operators' tests. A real deposit is never refused — the
 // money is at the bank already — but counts toward the day.
 func (e *Engine) CheckSandboxDeposit(ctx context.Context, orgID string, amount int64) error {
-	return WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	return kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		return e.CheckMoneyIn(ctx, tx, orgID, "amount", "a deposit", amount)
 	})
 }

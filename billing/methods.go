@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -74,28 +76,28 @@ func (p Policy) InBankHours(t time.Time) bool {
 // gateway's token, brand and last four digits are kept.
 func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account, in MethodRequest) (*ent.PaymentMethod, error) {
 	if !in.ConsentPaymentInfo {
-		return nil, FieldError("consentPaymentInfo", "registration requires consent to the collection of payment information")
+		return nil, kernel.FieldError("consentPaymentInfo", "registration requires consent to the collection of payment information")
 	}
 	if !in.ConsentRecurr {
-		return nil, FieldError("consentRecurring", "registration requires consent to recurring payment")
+		return nil, kernel.FieldError("consentRecurring", "registration requires consent to recurring payment")
 	}
 	if in.Type != "CARD" && in.Type != "BANK_TRANSFER" {
-		return nil, FieldError("type", "register a CARD or a BANK_TRANSFER account; direct deposit is a change from one of them")
+		return nil, kernel.FieldError("type", "register a CARD or a BANK_TRANSFER account; direct deposit is a change from one of them")
 	}
 	if !allowed(a, in.Type) {
-		return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "type",
+		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "type",
 			Message: "this account may not register " + in.Type + " (R-33)"}
 	}
 	if in.Corporate {
 		if a.MemberType != account.MemberTypeBUSINESS {
-			return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "corporate", Message: "corporate methods are for business accounts"}
+			return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "corporate", Message: "corporate methods are for business accounts"}
 		}
 		org, err := e.Client.Organization.Query().Where(organization.ID(a.OrgID)).Only(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if !strings.EqualFold(strings.TrimSpace(in.Holder), strings.TrimSpace(org.Name)) {
-			return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "holderName",
+			return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "holderName",
 				Message: "a corporate card must be in the corporation's name (" + org.Name + ")"}
 		}
 	}
@@ -105,39 +107,39 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 	switch in.Type {
 	case "CARD":
 		if in.CardToken == "" || len(in.CardToken) > 200 {
-			return nil, FieldError("cardToken", "give the card token from the payment SDK")
+			return nil, kernel.FieldError("cardToken", "give the card token from the payment SDK")
 		}
 		card, err := gw.Card(ctx, in.CardToken)
 		if err != nil {
-			return nil, &Error{Code: CodePaymentDeclined, Field: "cardToken", Message: "the gateway refused the card"}
+			return nil, &kernel.Error{Code: CodePaymentDeclined, Field: "cardToken", Message: "the gateway refused the card"}
 		}
 		if !Domestic(a) && !card.ThreeDSecure {
-			return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "cardToken",
+			return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "cardToken",
 				Message: "international accounts may register only 3-D Secure cards (VISA, Mastercard, JCB, American Express)"}
 		}
 		f.typ, f.brand, f.last4, f.token = "CARD", card.Brand, card.Last4, card.Token
 	case "BANK_TRANSFER":
 		if !e.Policy.InBankHours(now) {
-			return nil, &Error{Code: CodeRegistrationHours, Field: "type",
+			return nil, &kernel.Error{Code: CodeRegistrationHours, Field: "type",
 				Message: "bank accounts cannot be registered between 23:00 and 09:00 (KST)"}
 		}
 		if !ValidBankCode(in.BankCode) {
-			return nil, FieldError("bankAccount.bankCode", "%q is not the KFTC code of a bank that takes automatic transfers (such as 004)", clip(in.BankCode))
+			return nil, kernel.FieldError("bankAccount.bankCode", "%q is not the KFTC code of a bank that takes automatic transfers (such as 004)", kernel.Clip(in.BankCode))
 		}
 		if !digitsRe.MatchString(in.AccountNumber) {
-			return nil, FieldError("bankAccount.accountNumber", "an account number is 6 to 20 digits")
+			return nil, kernel.FieldError("bankAccount.accountNumber", "an account number is 6 to 20 digits")
 		}
 		if strings.TrimSpace(in.Holder) == "" || len(in.Holder) > 100 {
-			return nil, FieldError("bankAccount.holderName", "give the account holder's name")
+			return nil, kernel.FieldError("bankAccount.holderName", "give the account holder's name")
 		}
 		tok, err := gw.BankAccount(ctx, in.BankCode, in.AccountNumber, in.Holder)
 		if err != nil {
-			return nil, &Error{Code: CodePaymentDeclined, Field: "bankAccount", Message: "the bank account could not be verified"}
+			return nil, &kernel.Error{Code: CodePaymentDeclined, Field: "bankAccount", Message: "the bank account could not be verified"}
 		}
 		f.typ, f.bank, f.last4, f.token = "BANK_TRANSFER", in.BankCode, in.AccountNumber[len(in.AccountNumber)-4:], tok
 	}
 	var pm *ent.PaymentMethod
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		// The first automatic method becomes the default, unless a
 		// partner registered it.
 		has, err := tx.PaymentMethod.Query().Where(paymentmethod.AccountID(a.ID), paymentmethod.IsDefault(true),
@@ -156,11 +158,11 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 // ChangeToMethod makes a registered method the automatic one.
 func (e *Engine) ChangeToMethod(ctx context.Context, a *ent.Account, methodID string) (*ent.PaymentMethod, error) {
 	var pm *ent.PaymentMethod
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		m, err := tx.PaymentMethod.Query().Where(paymentmethod.ID(methodID), paymentmethod.AccountID(a.ID),
 			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
 		if ent.IsNotFound(err) {
-			return &Error{Code: CodeNotFound, Field: "paymentMethodId", Message: "payment method not found"}
+			return &kernel.Error{Code: kernel.CodeNotFound, Field: "paymentMethodId", Message: "payment method not found"}
 		}
 		if err != nil {
 			return err
@@ -180,14 +182,14 @@ func (e *Engine) ChangeToMethod(ctx context.Context, a *ent.Account, methodID st
 // certified international businesses.
 func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw Gateway, a *ent.Account) (*ent.PaymentMethod, error) {
 	if !allowed(a, "DIRECT_DEPOSIT") {
-		return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "type", Message: "this account may not pay by direct deposit (R-33)"}
+		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "type", Message: "this account may not pay by direct deposit (R-33)"}
 	}
 	var pm *ent.PaymentMethod
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		cur, err := tx.PaymentMethod.Query().Where(paymentmethod.AccountID(a.ID), paymentmethod.IsDefault(true),
 			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
 		if ent.IsNotFound(err) {
-			return &Error{Code: CodePaymentMethodNotAllowed, Field: "type",
+			return &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "type",
 				Message: "register an automatic method (card or bank account) first; direct deposit is a change from it"}
 		}
 		if err != nil {

@@ -3,6 +3,8 @@ package billing
 import (
 	"context"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/payment"
@@ -31,7 +33,7 @@ type Request struct {
 func once[T any](ctx context.Context, e *Engine, req Request, orgID, operation string, reserve func(tx *ent.Tx) (T, error)) (T, bool, error) {
 	var out T
 	if req.Caller == "" {
-		err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 			var err error
 			out, err = reserve(tx)
 			return err
@@ -124,10 +126,10 @@ func (e *Engine) SellPaidCredit(ctx context.Context, req Request, bg *ent.Billin
 	}
 	switch pay.Status {
 	case payment.StatusFAILED:
-		return nil, nil, &Error{Code: CodePaymentDeclined, Field: "paymentMethodId",
+		return nil, nil, &kernel.Error{Code: CodePaymentDeclined, Field: "paymentMethodId",
 			Message: "the payment was declined: " + pay.FailureReason + " (receipt " + pay.ReceiptID + "); no credit was sold"}
 	case payment.StatusPENDING:
-		return nil, nil, Errorf(CodePaymentPending, "the gateway has not answered payment %s yet; the credit opens once it settles: ask again with the same idempotencyKey", pay.ReceiptID)
+		return nil, nil, kernel.Errorf(CodePaymentPending, "the gateway has not answered payment %s yet; the credit opens once it settles: ask again with the same idempotencyKey", pay.ReceiptID)
 	}
 	c, err := e.PurchasedCredit(ctx, pay)
 	return pay, c, err
@@ -140,7 +142,7 @@ func (e *Engine) SellPaidCredit(ctx context.Context, req Request, bg *ent.Billin
 func (e *Engine) RefundPaidCredit(ctx context.Context, req Request, creditID string) (*ent.Credit, *ent.Payment, error) {
 	c, err := e.Client.Credit.Get(ctx, creditID)
 	if ent.IsNotFound(err) {
-		return nil, nil, NotFound("credit")
+		return nil, nil, kernel.NotFound("credit")
 	}
 	if err != nil {
 		return nil, nil, err
@@ -178,7 +180,7 @@ func (e *Engine) RefundPaidCredit(ctx context.Context, req Request, creditID str
 func (e *Engine) RecoverCreditOnce(ctx context.Context, req Request, creditID string) (*ent.Credit, error) {
 	src, err := e.Client.Credit.Get(ctx, creditID)
 	if ent.IsNotFound(err) {
-		return nil, NotFound("credit")
+		return nil, kernel.NotFound("credit")
 	}
 	if err != nil {
 		return nil, err

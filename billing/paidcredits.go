@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/credit"
@@ -33,10 +35,10 @@ const CodePaymentPending = "PAYMENT_PENDING"
 // names it; the credit exists once the payment succeeds.
 func (e *Engine) ReserveCreditSale(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, name string, amount int64, methodID string) (*ent.Payment, error) {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
-		return nil, FieldError("name", "name must be 1 to 200 characters")
+		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
 	if amount <= 0 {
-		return nil, FieldError("amount", "amount must be greater than zero")
+		return nil, kernel.FieldError("amount", "amount must be greater than zero")
 	}
 	if err := e.CheckMoneyIn(ctx, tx, bg.OrgID, "amount", "a paid credit", amount); err != nil {
 		return nil, err
@@ -51,13 +53,13 @@ func (e *Engine) ReserveCreditSale(ctx context.Context, tx *ent.Tx, bg *ent.Bill
 			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
 	}
 	if master == nil || ent.IsNotFound(err) {
-		return nil, &Error{Code: CodeNotFound, Field: "paymentMethodId", Message: "payment method not found among the master's"}
+		return nil, &kernel.Error{Code: kernel.CodeNotFound, Field: "paymentMethodId", Message: "payment method not found among the master's"}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
-		return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account cannot be charged; use a card or bank account"}
+		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account cannot be charged; use a card or bank account"}
 	}
 	now := e.Clock.Now()
 	return tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(master.ID).SetPaymentMethodID(m.ID).
@@ -101,7 +103,7 @@ func (e *Engine) ReserveCreditRefund(ctx context.Context, tx *ent.Tx, creditID s
 		return nil, nil, err
 	}
 	if c.Type != credit.TypePAID {
-		return nil, nil, Errorf(CodeConflict, "only paid credits are refunded; recover a free credit instead")
+		return nil, nil, kernel.Errorf(kernel.CodeConflict, "only paid credits are refunded; recover a free credit instead")
 	}
 	now := e.Clock.Now()
 	left := c.Remaining

@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -173,7 +175,7 @@ func (e *Engine) Settle(ctx context.Context, paymentID string, res ChargeResult)
 // settleAt is Settle dated at (a job's instant).
 func (e *Engine) settleAt(ctx context.Context, paymentID string, res ChargeResult, now time.Time) (*ent.Payment, error) {
 	var out *ent.Payment
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		upd := tx.Payment.Update().Where(payment.ID(paymentID), payment.StatusEQ(payment.StatusPENDING))
 		if res.Succeeded {
 			upd.SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now)
@@ -260,30 +262,30 @@ func PayInvoice(ctx context.Context, tx *ent.Tx, invoiceID string, amt int64, at
 func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, payer *ent.Account, methodID string) (*ent.Payment, error) {
 	now := e.Clock.Now()
 	if !e.Policy.InstantPayOpen(now) {
-		return nil, Errorf(CodeOutsidePaymentWindow, "instant payment is open from %02d:00 on the %d%s to %02d:00 on the last day of the month, outside the regular payment days %d–%d",
+		return nil, kernel.Errorf(CodeOutsidePaymentWindow, "instant payment is open from %02d:00 on the %d%s to %02d:00 on the last day of the month, outside the regular payment days %d–%d",
 			e.Policy.InstantPayOpenHour, e.Policy.IssueDay, ordinal(e.Policy.IssueDay), e.Policy.InstantPayCloseHour,
 			e.Policy.RegularPaymentFirstDay, e.Policy.RegularPaymentLastDay)
 	}
 	m, err := tx.PaymentMethod.Query().Where(paymentmethod.ID(methodID), paymentmethod.AccountID(payer.ID),
 		paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, &Error{Code: CodeNotFound, Field: "paymentMethodId", Message: "payment method not found"}
+		return nil, &kernel.Error{Code: kernel.CodeNotFound, Field: "paymentMethodId", Message: "payment method not found"}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
-		return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account is paid by depositing into it"}
+		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account is paid by depositing into it"}
 	}
 	if !Domestic(payer) && m.Type != paymentmethod.TypeCARD {
-		return nil, &Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "expatriate members pay instantly by credit card only (R-42)"}
+		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "expatriate members pay instantly by credit card only (R-42)"}
 	}
 	invs, dues, err := e.dueInvoices(ctx, tx, bg.ID, "")
 	if err != nil {
 		return nil, err
 	}
 	if len(invs) == 0 {
-		return nil, Errorf(CodeConflict, "nothing is due for this billing group")
+		return nil, kernel.Errorf(kernel.CodeConflict, "nothing is due for this billing group")
 	}
 	// Coins pay before the method: the payer's own, then (a member) those
 	// its master shared with it.
@@ -307,10 +309,10 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 	// minimum amounts when paying outstanding amounts.
 	if outstanding {
 		if m.Type == paymentmethod.TypeCARD && total < e.Policy.MinCardAmount {
-			return nil, Errorf(CodeAmountBelowMinimum, "cards cannot pay outstanding amounts under %s %s", FormatMinor(e.Policy.MinCardAmount, bg.Currency), bg.Currency)
+			return nil, kernel.Errorf(CodeAmountBelowMinimum, "cards cannot pay outstanding amounts under %s %s", kernel.FormatMinor(e.Policy.MinCardAmount, bg.Currency), bg.Currency)
 		}
 		if m.Type == paymentmethod.TypeBANK_TRANSFER && total < e.Policy.MinTransferAmount {
-			return nil, Errorf(CodeAmountBelowMinimum, "account transfers cannot pay outstanding amounts under %s %s", FormatMinor(e.Policy.MinTransferAmount, bg.Currency), bg.Currency)
+			return nil, kernel.Errorf(CodeAmountBelowMinimum, "account transfers cannot pay outstanding amounts under %s %s", kernel.FormatMinor(e.Policy.MinTransferAmount, bg.Currency), bg.Currency)
 		}
 	}
 	return reservePayment(ctx, tx, bg, payment.KindINSTANT, m, Label(m), invs, dues, nil, now)
@@ -452,7 +454,7 @@ func (r *jobRun) attemptAutoPay(ctx context.Context, inv *ent.Invoice, day strin
 		}
 		key := inv.ID + "@" + day
 		var p *ent.Payment
-		err = WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+		err = kernel.WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
 			p = nil
 			due, dues, err := r.e.dueInvoices(ctx, tx, inv.BillingGroupID, inv.ID)
 			if err != nil || len(due) == 0 {
@@ -463,7 +465,7 @@ func (r *jobRun) attemptAutoPay(ctx context.Context, inv *ent.Invoice, day strin
 				return err
 			}
 			p, err = reservePayment(ctx, tx, bg, payment.KindAUTOMATIC, m, Label(m), due, dues, &key, r.at)
-			if IsUniqueViolationOn(err, payment.Table, payment.FieldAttemptKey) {
+			if kernel.IsUniqueViolationOn(err, payment.Table, payment.FieldAttemptKey) {
 				p = nil
 				return errAlreadyAttempted // only this key says so
 			}
@@ -569,7 +571,7 @@ func (r *jobRun) markInvoiceOutstanding(ctx context.Context, inv *ent.Invoice,
 	if r.at.Before(r.e.Policy.OutstandingAfter(r.e.Policy.PaymentMonth(m, inv.CreatedAt), deposit)) {
 		return nil
 	}
-	return WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+	return kernel.WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
 		// What a PENDING payment has reserved is being paid: only the
 		// rest is outstanding.
 		due, _, err := r.e.dueInvoices(ctx, tx, inv.BillingGroupID, inv.ID)
@@ -585,7 +587,7 @@ func (r *jobRun) markInvoiceOutstanding(ctx context.Context, inv *ent.Invoice,
 		// The notice says when the next late fee comes: at the start
 		// of the month after the payment month, on the amount still unpaid.
 		payload := map[string]any{"invoiceId": inv.ID, "billingGroupId": inv.BillingGroupID, "month": inv.Month,
-			"amountDue": FormatMinor(AmountDue(due[0]), inv.Currency), "currency": inv.Currency,
+			"amountDue": kernel.FormatMinor(AmountDue(due[0]), inv.Currency), "currency": inv.Currency,
 			"lateFeeFrom": r.e.Policy.date(r.e.Policy.PaymentMonth(m, inv.CreatedAt).Next().Start(r.e.Policy.Location())),
 			"lateFeeRate": r.e.Policy.LateFeeRate.String()}
 		if err := r.e.notify(ctx, tx, inv.OrgID, TopicInvoiceOutstanding, payload); err != nil {
@@ -627,7 +629,7 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 		fee := LateFee(base, r.e.Policy)
 		// The fee and its notice in one transaction: told once, as charged.
 		charged := false
-		err := WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
+		err := kernel.WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
 			k, err := tx.Invoice.Update().Where(invoice.ID(inv.ID), invoice.LateFeeMonths(inv.LateFeeMonths)).
 				AddLateFeeAmount(fee).AddLateFeeMonths(1).Save(ctx)
 			if err != nil || k == 0 {
@@ -636,8 +638,8 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 			charged = true // counted once committed: a retried transaction runs this again
 			return r.e.notify(ctx, tx, inv.OrgID, TopicLateFee, map[string]any{"invoiceId": inv.ID,
 				"billingGroupId": inv.BillingGroupID, "month": inv.Month, "currency": inv.Currency,
-				"lateFee": FormatMinor(fee, inv.Currency), "unpaid": FormatMinor(base, inv.Currency),
-				"amountDue": FormatMinor(base+fee+inv.LateFeeAmount, inv.Currency)})
+				"lateFee": kernel.FormatMinor(fee, inv.Currency), "unpaid": kernel.FormatMinor(base, inv.Currency),
+				"amountDue": kernel.FormatMinor(base+fee+inv.LateFeeAmount, inv.Currency)})
 		})
 		if err != nil {
 			return err
@@ -679,7 +681,7 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 		return nil, err
 	}
 	var out *ent.Payment
-	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		left := amount
 		var first *ent.BillingGroup
 		var invs []*ent.Invoice
@@ -709,7 +711,7 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 			SetCurrency(first.Currency).SetAmount(amount).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
 			SetBilledAt(now).SetAttemptKey(key)
 		p, err := c.Save(ctx)
-		if IsUniqueViolationOn(err, payment.Table, payment.FieldAttemptKey) {
+		if kernel.IsUniqueViolationOn(err, payment.Table, payment.FieldAttemptKey) {
 			return errAlreadyAttempted
 		}
 		if err != nil {
@@ -728,7 +730,7 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 			return err
 		}
 		return e.notify(ctx, tx, m.OrgID, TopicPaymentSucceeded, map[string]any{"paymentId": p.ID, "receiptId": p.ReceiptID,
-			"amount": FormatMinor(amount, p.Currency), "currency": p.Currency, "kind": "DEPOSIT"})
+			"amount": kernel.FormatMinor(amount, p.Currency), "currency": p.Currency, "kind": "DEPOSIT"})
 	})
 	if errors.Is(err, errAlreadyAttempted) {
 		return e.Client.Payment.Query().Where(payment.AttemptKey(key)).Only(ctx)
@@ -745,7 +747,7 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 // payment.succeeded, what integrations already read).
 func (e *Engine) notifySettled(ctx context.Context, tx *ent.Tx, p *ent.Payment, succeeded bool, now time.Time) error {
 	payload := map[string]any{"paymentId": p.ID, "receiptId": p.ReceiptID, "kind": p.Kind,
-		"billingGroupId": p.BillingGroupID, "amount": FormatMinor(p.Amount, p.Currency), "currency": p.Currency,
+		"billingGroupId": p.BillingGroupID, "amount": kernel.FormatMinor(p.Amount, p.Currency), "currency": p.Currency,
 		"status": p.Status, "reason": p.FailureReason}
 	if !succeeded {
 		if p.Kind == payment.KindAUTOMATIC {

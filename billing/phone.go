@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 )
@@ -34,7 +36,7 @@ const (
 // international in E.164 (+14155550123) — as E.164, or refuses it.
 func NormalizePhone(s string) (string, error) {
 	if len(s) > 32 {
-		return "", FieldError("phoneNumber", "a phone number has at most 15 digits")
+		return "", kernel.FieldError("phoneNumber", "a phone number has at most 15 digits")
 	}
 	var digits strings.Builder
 	plus := false
@@ -46,19 +48,19 @@ func NormalizePhone(s string) (string, error) {
 			plus = true
 		case c == '-' || c == ' ' || c == '(' || c == ')':
 		default:
-			return "", FieldError("phoneNumber", "a phone number has digits, spaces, dashes and a leading + only")
+			return "", kernel.FieldError("phoneNumber", "a phone number has digits, spaces, dashes and a leading + only")
 		}
 	}
 	d := digits.String()
 	if !plus {
 		// A domestic mobile number: 010, 011, 016–019, 10 or 11 digits.
 		if (len(d) != 10 && len(d) != 11) || !strings.HasPrefix(d, "01") || strings.ContainsRune("2345", rune(d[2])) {
-			return "", FieldError("phoneNumber", "give a Korean mobile number (010-1234-5678) or an international one starting with +")
+			return "", kernel.FieldError("phoneNumber", "give a Korean mobile number (010-1234-5678) or an international one starting with +")
 		}
 		return "+82" + d[1:], nil
 	}
 	if len(d) < 8 || len(d) > 15 || d[0] == '0' {
-		return "", FieldError("phoneNumber", "an international number is + and 8 to 15 digits (E.164)")
+		return "", kernel.FieldError("phoneNumber", "an international number is + and 8 to 15 digits (E.164)")
 	}
 	return "+" + d, nil
 }
@@ -81,7 +83,7 @@ func (e *Engine) RequestPhoneVerification(ctx context.Context, a *ent.Account, n
 		return "", time.Time{}, err
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
-	err = WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		// The guarded update is the throttle: two requests racing within a
 		// minute send one code.
 		k, err := tx.Account.Update().Where(account.ID(a.ID), account.Or(account.PhoneCodeSentAtIsNil(),
@@ -96,7 +98,7 @@ func (e *Engine) RequestPhoneVerification(ctx context.Context, a *ent.Account, n
 			if cur, err := tx.Account.Get(ctx, a.ID); err == nil && cur.PhoneCodeSentAt != nil {
 				wait = cur.PhoneCodeSentAt.Add(PhoneCodeResend).Sub(now)
 			}
-			return Throttled(max(wait, time.Second), "a code was sent less than a minute ago; wait before asking for another")
+			return kernel.Throttled(max(wait, time.Second), "a code was sent less than a minute ago; wait before asking for another")
 		}
 		body, err := json.Marshal(map[string]any{"code": code, "minutes": int(PhoneCodeTTL / time.Minute)})
 		if err != nil {
@@ -115,11 +117,11 @@ func (e *Engine) RequestPhoneVerification(ctx context.Context, a *ent.Account, n
 // code is the one sent to it, still valid and within its guesses.
 func (e *Engine) ConfirmPhoneVerification(ctx context.Context, a *ent.Account, code string) (*ent.Account, error) {
 	if len(code) > 16 {
-		return nil, FieldError("code", "the code has 6 digits")
+		return nil, kernel.FieldError("code", "the code has 6 digits")
 	}
 	now := e.Clock.Now()
 	var out *ent.Account
-	err := WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		// Counting the guess before comparing: racing guesses each spend one.
 		k, err := tx.Account.Update().Where(account.ID(a.ID), account.PendingPhoneNumberNEQ(""),
 			account.PhoneCodeSentAtGT(now.Add(-PhoneCodeTTL)), account.PhoneCodeAttemptsLT(PhoneCodeAttempts)).
@@ -128,7 +130,7 @@ func (e *Engine) ConfirmPhoneVerification(ctx context.Context, a *ent.Account, c
 			return err
 		}
 		if k == 0 {
-			return Errorf(CodeConflict, "no valid code is pending: ask for a new one (requestPhoneVerification)")
+			return kernel.Errorf(kernel.CodeConflict, "no valid code is pending: ask for a new one (requestPhoneVerification)")
 		}
 		cur, err := tx.Account.Get(ctx, a.ID)
 		if err != nil {
@@ -147,7 +149,7 @@ func (e *Engine) ConfirmPhoneVerification(ctx context.Context, a *ent.Account, c
 		return nil, err
 	}
 	if out == nil {
-		return nil, FieldError("code", "this is not the code sent; %d guesses per code", PhoneCodeAttempts)
+		return nil, kernel.FieldError("code", "this is not the code sent; %d guesses per code", PhoneCodeAttempts)
 	}
 	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 )
@@ -38,17 +40,17 @@ func UpdateProfile(ctx context.Context, client *ent.Client, a *ent.Account, in P
 		}
 		s := strings.TrimSpace(*f.v)
 		if utf8.RuneCountInString(s) > f.max || strings.ContainsAny(s, "\x00\r\n\t") {
-			return nil, FieldError(f.field, "%s is at most %d characters on one line", f.field, f.max)
+			return nil, kernel.FieldError(f.field, "%s is at most %d characters on one line", f.field, f.max)
 		}
 		f.set(s)
 	}
 	if in.BusinessRegistrationNumber != nil {
 		n := strings.ReplaceAll(strings.TrimSpace(*in.BusinessRegistrationNumber), "-", "")
 		if n != "" && a.MemberType != account.MemberTypeBUSINESS {
-			return nil, FieldError("businessRegistrationNumber", "only businesses have a business registration number")
+			return nil, kernel.FieldError("businessRegistrationNumber", "only businesses have a business registration number")
 		}
 		if n != "" && !ValidRegistrationNumber(n) {
-			return nil, FieldError("businessRegistrationNumber", "not a valid business registration number (10 digits, 123-45-67890, with its check digit)")
+			return nil, kernel.FieldError("businessRegistrationNumber", "not a valid business registration number (10 digits, 123-45-67890, with its check digit)")
 		}
 		upd.SetBusinessRegistrationNumber(n)
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/service"
@@ -20,28 +22,28 @@ type PromotionSpec struct {
 // CreatePromotion adds a promotion of a catalog service.
 func CreatePromotion(ctx context.Context, client *ent.Client, in PromotionSpec) (*ent.Promotion, error) {
 	if strings.TrimSpace(in.Name) == "" || len(in.Name) > 200 {
-		return nil, FieldError("name", "name must be 1 to 200 characters")
+		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
 	if in.NumberProvided < 0 || in.NumberProvided > 1_000_000 {
-		return nil, FieldError("numberProvided", "numberProvided must be 0 to 1000000")
+		return nil, kernel.FieldError("numberProvided", "numberProvided must be 0 to 1000000")
 	}
 	if len(in.ProvisionType) > 100 {
-		return nil, FieldError("provisionType", "provisionType is at most 100 characters")
+		return nil, kernel.FieldError("provisionType", "provisionType is at most 100 characters")
 	}
 	if len(in.PricingPlan) > 100 {
-		return nil, FieldError("pricingPlan", "pricingPlan is at most 100 characters")
+		return nil, kernel.FieldError("pricingPlan", "pricingPlan is at most 100 characters")
 	}
 	ok, err := client.Service.Query().Where(service.Code(in.ServiceCode)).Exist(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, FieldError("serviceCode", "unknown service %q", clip(in.ServiceCode))
+		return nil, kernel.FieldError("serviceCode", "unknown service %q", kernel.Clip(in.ServiceCode))
 	}
 	if in.BillingGroupID != nil {
 		if _, err := client.BillingGroup.Get(ctx, *in.BillingGroupID); err != nil {
 			if ent.IsNotFound(err) {
-				return nil, &Error{Code: CodeNotFound, Field: "billingGroupId", Message: "billing group not found"}
+				return nil, &kernel.Error{Code: kernel.CodeNotFound, Field: "billingGroupId", Message: "billing group not found"}
 			}
 			return nil, err
 		}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -31,8 +33,8 @@ func TestQuantityMicrosMatchesDecimal(t *testing.T) {
 			continue
 		}
 		fast++
-		q, err := ParseDecimal(s)
-		if err != nil || q.IsNegative() || q.GreaterThan(maxQuantity) || q.Exponent() < -6 {
+		q, err := kernel.ParseDecimal(s)
+		if err != nil || q.IsNegative() || q.GreaterThan(kernel.MaxQuantity) || q.Exponent() < -6 {
 			t.Fatalf("%q: read as %d micro-units, but the decimal path refuses it (%v)", s, m, err)
 		}
 		if want := q.Shift(6).IntPart(); want != m {
@@ -56,13 +58,13 @@ func TestAmountCeilingMatchesDecimal(t *testing.T) {
 			p = decimal.New(rng.Int64N(1<<uint(rng.IntN(62)+1)), -int32(rng.IntN(7)))
 		}
 		digits := int32(rng.IntN(3))
-		micros := rng.Int64N(maxEventMicros + 1)
+		micros := rng.Int64N(kernel.MaxEventMicros + 1)
 		if rng.IntN(2) == 0 {
 			micros = rng.Int64N(1 << uint(rng.IntN(40)+1))
 		}
-		got, ok := newCeilingPrice(p, digits, decimal.Zero).amount(micros, false)
+		got, ok := kernel.NewCeilingPrice(p, digits, decimal.Zero).Amount(micros, false)
 		want := decimal.New(micros, -6).Mul(p).Shift(digits).Ceil()
-		if wantOK := !want.GreaterThan(decimal.NewFromInt(MaxMonthUsageAmount)); ok != wantOK || (ok && got != want.IntPart()) {
+		if wantOK := !want.GreaterThan(decimal.NewFromInt(kernel.MaxMonthUsageAmount)); ok != wantOK || (ok && got != want.IntPart()) {
 			t.Fatalf("%d micro-units at %s (%d digits): %d %v, want %s", micros, p, digits, got, ok, want)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -186,7 +188,7 @@ func Rate(m Month, currency string, services map[string]ServiceInfo, prices []Pr
 			add(c.Region, c.ServiceCode, from, to, p.UnitPrice)
 		}
 	}
-	digits := minorDigits[currency]
+	digits := kernel.CurrencyDigits[currency]
 	lines := make([]Line, 0, len(parts))
 	var total int64
 	for k, ps := range parts {
@@ -197,12 +199,12 @@ func Rate(m Month, currency string, services map[string]ServiceInfo, prices []Pr
 		if digits != 0 {
 			w = w.Shift(digits)
 		}
-		used, err := checkedMinor(w.DivRound(days, 0))
+		used, err := kernel.CheckedMinor(w.DivRound(days, 0))
 		if err != nil {
 			return nil, err
 		}
-		if total += used; total > MaxInvoiceAmount { // both were at most MaxInvoiceAmount
-			return nil, ErrAmountTooLarge
+		if total += used; total > kernel.MaxInvoiceAmount { // both were at most MaxInvoiceAmount
+			return nil, kernel.ErrAmountTooLarge
 		}
 		s := services[k.service]
 		lines = append(lines, Line{Region: k.region, ServiceCode: k.service, ServiceName: s.Name, Kind: s.Kind,

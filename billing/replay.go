@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 )
@@ -40,7 +42,7 @@ func (e *Engine) RunJobs(ctx context.Context, at time.Time) (JobResult, error) {
 	res := JobResult{RanThrough: at}
 	var err error
 	for attempt := 0; attempt < runAttempts; attempt++ {
-		if err = e.runJobs(ctx, at, &res); !connectionLost(err) || ctx.Err() != nil {
+		if err = e.runJobs(ctx, at, &res); !kernel.ConnectionLost(err) || ctx.Err() != nil {
 			break
 		}
 	}
@@ -75,7 +77,7 @@ func (e *Engine) runJobs(ctx context.Context, at time.Time, res *JobResult) erro
 	var prev time.Time
 	if from != nil {
 		if at.After(from.AddDate(MaxReplayYears, 0, 0)) {
-			return FieldError("at", "%s %s: run the billing jobs at most %d years further at once",
+			return kernel.FieldError("at", "%s %s: run the billing jobs at most %d years further at once",
 				since, from.Format(time.RFC3339), MaxReplayYears)
 		}
 		instants = append(e.Policy.JobInstants(*from, at), at)
@@ -192,7 +194,7 @@ func (e *Engine) barrier(ctx context.Context, phase time.Time) error {
 	if !e.Postgres {
 		return nil
 	}
-	return WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	return kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", phaseLock(phase))
 		return err
 	})

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -25,7 +27,7 @@ const maxSearch = 200
 func SearchText(q string) (string, error) {
 	q = strings.TrimSpace(q)
 	if q == "" || utf8.RuneCountInString(q) > maxSearch || strings.ContainsAny(q, "\r\n\x00") {
-		return "", FieldError("query", "search for 1 to %d characters: an email, a name or an id", maxSearch)
+		return "", kernel.FieldError("query", "search for 1 to %d characters: an email, a name or an id", maxSearch)
 	}
 	return q, nil
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/lib/pq"
@@ -77,7 +79,7 @@ func quantityMicros(s string) (int64, bool) {
 		}
 		n = n*10 + int64(c-'0')
 	}
-	if n > maxEventMicros/1_000_000 {
+	if n > kernel.MaxEventMicros/1_000_000 {
 		return 0, false
 	}
 	var f int64
@@ -91,7 +93,7 @@ func quantityMicros(s string) (int64, bool) {
 		f *= 10
 	}
 	micros := n*1_000_000 + f
-	if micros > maxEventMicros {
+	if micros > kernel.MaxEventMicros {
 		return 0, false
 	}
 	return micros, true
@@ -149,7 +151,7 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 		return UsageResult{}, err
 	}
 	var res UsageResult
-	err = WithTx(ctx, e.Client, func(tx *ent.Tx) (err error) {
+	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) (err error) {
 		res, err = e.recordBatch(ctx, tx, b)
 		return err
 	})
@@ -211,7 +213,7 @@ type usageChecker struct {
 	now    time.Time
 	// ceilings holds the prices of the batch's metrics for amount
 	// ceilings, by service, region, metric and currency.
-	ceilings map[[4]string]ceilingPrice
+	ceilings map[[4]string]kernel.CeilingPrice
 }
 
 // validateUsage checks every event of a batch and refuses the batch with
@@ -222,7 +224,7 @@ type usageChecker struct {
 // operator's batch) is two events.
 func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInput) (*usageBatch, error) {
 	if len(in) == 0 || len(in) > MaxUsageBatch {
-		return nil, FieldError("events", "send 1 to %d events at once", MaxUsageBatch)
+		return nil, kernel.FieldError("events", "send 1 to %d events at once", MaxUsageBatch)
 	}
 	cat, err := e.catalog(ctx, e.Client)
 	if err != nil {
@@ -233,7 +235,7 @@ func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInpu
 		return nil, err
 	}
 	c := usageChecker{cat: cat, prices: NewPrices(cat.Prices), groups: groups, first: make(map[string]string, len(groups)),
-		loc: e.Policy.Location(), now: e.Clock.Now(), ceilings: map[[4]string]ceilingPrice{}}
+		loc: e.Policy.Location(), now: e.Clock.Now(), ceilings: map[[4]string]kernel.CeilingPrice{}}
 	for id, g := range groups {
 		c.first[id] = e.FirstMonth(g).String()
 	}
@@ -267,7 +269,7 @@ func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInpu
 }
 
 func eventError(i int, ev UsageInput, field, format string, args ...any) *EventError {
-	return &EventError{Index: i, EventID: clip(ev.EventID), Field: field, Message: fmt.Sprintf(format, args...)}
+	return &EventError{Index: i, EventID: kernel.Clip(ev.EventID), Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // check validates event i on its own.
@@ -279,16 +281,16 @@ func (c *usageChecker) check(i int, ev UsageInput) (usageRow, *EventError) {
 	case !ok:
 		return usageRow{}, eventError(i, ev, "billingGroupId", "unknown billing group")
 	case c.cat.Services[ev.ServiceCode].Code == "":
-		return usageRow{}, eventError(i, ev, "serviceCode", "unknown service %q", clip(ev.ServiceCode))
+		return usageRow{}, eventError(i, ev, "serviceCode", "unknown service %q", kernel.Clip(ev.ServiceCode))
 	case !c.cat.Regions[ev.Region]:
-		return usageRow{}, eventError(i, ev, "region", "unknown region %q", clip(ev.Region))
+		return usageRow{}, eventError(i, ev, "region", "unknown region %q", kernel.Clip(ev.Region))
 	case len(ev.Channel) > 100:
 		return usageRow{}, eventError(i, ev, "channel", "channel is at most 100 characters")
 	}
 	p, ok := c.prices.Find(ev.ServiceCode, ev.Region, ev.Metric)
 	if !ok || p.Model != "PER_UNIT" {
 		return usageRow{}, eventError(i, ev, "metric", "service %q has no per-unit price for metric %q in %s",
-			ev.ServiceCode, clip(ev.Metric), ev.Region)
+			ev.ServiceCode, kernel.Clip(ev.Metric), ev.Region)
 	}
 	micros, amount, fail := c.measure(i, ev, bg, p)
 	if fail != nil {
@@ -313,10 +315,10 @@ func (c *usageChecker) measure(i int, ev UsageInput, bg *ent.BillingGroup, p Pri
 		return 0, 0, eventError(i, ev, "quantity", "quantity must be a decimal from 0 to 10^11 with at most 6 decimal places")
 	}
 	channel := ev.Channel != "" && c.cat.Services[ev.ServiceCode].Kind == "CHANNEL"
-	amount, ok = c.ceiling(bg.Currency, ev.Region, p).amount(micros, channel)
+	amount, ok = c.ceiling(bg.Currency, ev.Region, p).Amount(micros, channel)
 	if !ok {
 		return 0, 0, eventError(i, ev, "quantity", "this event alone would rate to more than a billing group's "+
-			"usage of a month may (%s %s)", FormatMinor(MaxMonthUsageAmount, bg.Currency), bg.Currency)
+			"usage of a month may (%s %s)", kernel.FormatMinor(kernel.MaxMonthUsageAmount, bg.Currency), bg.Currency)
 	}
 	return micros, amount, nil
 }
@@ -324,7 +326,7 @@ func (c *usageChecker) measure(i int, ev UsageInput, bg *ent.BillingGroup, p Pri
 // ceiling is the price p of a metric in region ready for amount ceilings
 // in currency, with a channel product's base fees there; computed once per
 // batch.
-func (c *usageChecker) ceiling(currency, region string, p PriceRow) ceilingPrice {
+func (c *usageChecker) ceiling(currency, region string, p PriceRow) kernel.CeilingPrice {
 	k := [4]string{p.ServiceCode, region, p.Metric, currency}
 	cp, ok := c.ceilings[k]
 	if !ok {
@@ -334,7 +336,7 @@ func (c *usageChecker) ceiling(currency, region string, p PriceRow) ceilingPrice
 				fees = fees.Add(f.UnitPrice)
 			}
 		}
-		cp = newCeilingPrice(p.UnitPrice, minorDigits[currency], fees)
+		cp = kernel.NewCeilingPrice(p.UnitPrice, kernel.CurrencyDigits[currency], fees)
 		c.ceilings[k] = cp
 	}
 	return cp
@@ -346,8 +348,8 @@ func parseQuantity(s string) (int64, bool) {
 	if micros, ok := quantityMicros(s); ok {
 		return micros, true
 	}
-	q, err := ParseDecimal(s)
-	if err != nil || q.IsNegative() || q.GreaterThan(maxQuantity) || q.Exponent() < -6 {
+	q, err := kernel.ParseDecimal(s)
+	if err != nil || q.IsNegative() || q.GreaterThan(kernel.MaxQuantity) || q.Exponent() < -6 {
 		return 0, false
 	}
 	return q.Shift(6).IntPart(), true
@@ -424,22 +426,22 @@ func bumpUsageRevision(ctx context.Context, tx *ent.Tx, rows []usageRow) error {
 // and returns how many events were new.
 func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBatch, chunk []usageRow) (int, error) {
 	n := len(chunk)
-	ids, orgs, events, groups := newPGArray(n, 30), newPGArray(n, 30), newPGArray(n, 24), newPGArray(n, 30)
-	services, regions, channels, metrics := newPGArray(n, 16), newPGArray(n, 8), newPGArray(n, 0), newPGArray(n, 8)
-	micros, ats, days, amounts := newPGArray(n, 10), newPGArray(n, 30), newPGArray(n, 10), newPGArray(n, 6)
-	xid.AppendNew("use", n, ids.bytes)
+	ids, orgs, events, groups := kernel.NewPGArray(n, 30), kernel.NewPGArray(n, 30), kernel.NewPGArray(n, 24), kernel.NewPGArray(n, 30)
+	services, regions, channels, metrics := kernel.NewPGArray(n, 16), kernel.NewPGArray(n, 8), kernel.NewPGArray(n, 0), kernel.NewPGArray(n, 8)
+	micros, ats, days, amounts := kernel.NewPGArray(n, 10), kernel.NewPGArray(n, 30), kernel.NewPGArray(n, 10), kernel.NewPGArray(n, 6)
+	xid.AppendNew("use", n, ids.Bytes)
 	for _, r := range chunk {
-		orgs.text(r.org)
-		events.text(r.EventID)
-		groups.text(r.BillingGroupID)
-		services.text(r.ServiceCode)
-		regions.text(r.Region)
-		channels.text(r.Channel)
-		metrics.text(r.Metric)
-		micros.int64(r.micros)
-		ats.time(r.OccurredAt)
-		days.text(r.day)
-		amounts.int64(r.amount)
+		orgs.Text(r.org)
+		events.Text(r.EventID)
+		groups.Text(r.BillingGroupID)
+		services.Text(r.ServiceCode)
+		regions.Text(r.Region)
+		channels.Text(r.Channel)
+		metrics.Text(r.Metric)
+		micros.Int64(r.micros)
+		ats.Time(r.OccurredAt)
+		days.Text(r.day)
+		amounts.Int64(r.amount)
 	}
 	pairGroups, pairMonths := make([]string, 0, len(b.pairs)), make([]string, 0, len(b.pairs))
 	for p := range b.pairs {
@@ -447,7 +449,7 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 	}
 	args := []any{ids.String(), orgs.String(), events.String(), groups.String(), services.String(),
 		regions.String(), channels.String(), metrics.String(), micros.String(), ats.String(), days.String(), b.now,
-		pq.StringArray(pairGroups), pq.StringArray(pairMonths), amounts.String(), MaxDailyMicros, MaxMonthUsageAmount}
+		pq.StringArray(pairGroups), pq.StringArray(pairMonths), amounts.String(), kernel.MaxDailyMicros, kernel.MaxMonthUsageAmount}
 	var accepted int
 	var invoiced, conflicting pq.StringArray
 	var dayOver, monthOver pq.Int64Array
@@ -504,8 +506,8 @@ func (e *Engine) recordChunkSQLite(ctx context.Context, tx *ent.Tx, b *usageBatc
 	for _, r := range chunk {
 		if inserted[r.key()] {
 			accepted++
-			days[rollupKeyOf(r)] = addUpTo(days[rollupKeyOf(r)], r.micros, MaxDailyMicros)
-			months[monthKeyOf(r)] = addUpTo(months[monthKeyOf(r)], r.amount, MaxMonthUsageAmount)
+			days[rollupKeyOf(r)] = addUpTo(days[rollupKeyOf(r)], r.micros, kernel.MaxDailyMicros)
+			months[monthKeyOf(r)] = addUpTo(months[monthKeyOf(r)], r.amount, kernel.MaxMonthUsageAmount)
 		}
 	}
 	if err := checkBoundsSQLite(ctx, tx, chunk, inserted, days, months); err != nil {
@@ -568,8 +570,8 @@ func checkBoundsSQLite(ctx context.Context, tx *ent.Tx, chunk []usageRow, insert
 			continue
 		}
 		k, m := rollupKeyOf(r), monthKeyOf(r)
-		refused.dayOver[i] = days[k] > MaxDailyMicros || stored[k] > MaxDailyMicros-days[k]
-		refused.monthOver[i] = months[m] > MaxMonthUsageAmount || storedMonths[m] > MaxMonthUsageAmount-months[m]
+		refused.dayOver[i] = days[k] > kernel.MaxDailyMicros || stored[k] > kernel.MaxDailyMicros-days[k]
+		refused.monthOver[i] = months[m] > kernel.MaxMonthUsageAmount || storedMonths[m] > kernel.MaxMonthUsageAmount-months[m]
 	}
 	return refused.check(chunk)
 }
@@ -685,11 +687,11 @@ func (f refusals) check(chunk []usageRow) error {
 		switch {
 		case f.conflicting[r.key()]:
 			bad = append(bad, *eventError(r.index, r.UsageInput, "eventId",
-				"event %q was recorded before with other content; an event id counts once (R-13)", clip(r.EventID)))
+				"event %q was recorded before with other content; an event id counts once (R-13)", kernel.Clip(r.EventID)))
 		case f.dayOver[i]:
 			bad = append(bad, *eventError(r.index, r.UsageInput, "quantity",
 				"the %s usage of %s in %s on %s (channel %q) would exceed 10^11 units in a day for this billing group",
-				clip(r.Metric), r.ServiceCode, r.Region, r.day, clip(r.Channel)))
+				kernel.Clip(r.Metric), r.ServiceCode, r.Region, r.day, kernel.Clip(r.Channel)))
 		case f.monthOver[i]:
 			bad = append(bad, *eventError(r.index, r.UsageInput, "quantity",
 				"the usage of this billing group in %s would rate to more than a month's usage may (10^16 minor units)", r.month))

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"entgo.io/ent/dialect/sql"
 	"github.com/shopspring/decimal"
 
@@ -67,7 +69,7 @@ func (e *Engine) knownThrough(ctx context.Context, m Month) (int, error) {
 func (e *Engine) RequireBegun(m Month, field string) error {
 	now := e.Clock.Now()
 	if start := m.Start(e.Policy.Location()); now.Before(start) {
-		return FieldError(field, "%s has not begun (it begins %s): there is nothing to show for it yet", m, start.Format(time.RFC3339))
+		return kernel.FieldError(field, "%s has not begun (it begins %s): there is nothing to show for it yet", m, start.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -78,7 +80,7 @@ func (e *Engine) RequireBegun(m Month, field string) error {
 func (e *Engine) RequireEnded(m Month, field string) error {
 	now := e.Clock.Now()
 	if end := m.End(e.Policy.Location()); now.Before(end) {
-		return FieldError(field, "%s has not ended (it ends %s): its usage documents are issued once it has", m, end.Format(time.RFC3339))
+		return kernel.FieldError(field, "%s has not ended (it ends %s): its usage documents are issued once it has", m, end.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -245,7 +247,7 @@ func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.Billi
 		}
 		rows = append(rows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
 	}
-	return ApplyDiscounts(lines, rows, minorDigits[bg.Currency]), nil
+	return ApplyDiscounts(lines, rows, kernel.CurrencyDigits[bg.Currency]), nil
 }
 
 // applyDiscountRows applies month m's discounts from a list of a group's.
@@ -261,7 +263,7 @@ func applyDiscountRows(lines []Line, ds []*ent.Discount, m Month, currency strin
 		}
 		rows = append(rows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
 	}
-	ApplyDiscounts(lines, rows, minorDigits[currency])
+	ApplyDiscounts(lines, rows, kernel.CurrencyDigits[currency])
 	return nil
 }
 
@@ -380,7 +382,7 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month
 		return nil, err
 	}
 	idx := NewPrices(cat.Prices)
-	digits := minorDigits[bg.Currency]
+	digits := kernel.CurrencyDigits[bg.Currency]
 	type acc struct {
 		base, disk, api decimal.Decimal
 		services        map[string]*ChannelServiceUsage

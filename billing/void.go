@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -39,7 +41,7 @@ func (e *Engine) VoidInvoiceOnce(ctx context.Context, req Request, id, reason st
 	}
 	inv, err := e.Client.Invoice.Get(ctx, id)
 	if ent.IsNotFound(err) {
-		return nil, NotFound("invoice")
+		return nil, kernel.NotFound("invoice")
 	}
 	if err != nil {
 		return nil, err
@@ -56,7 +58,7 @@ func (e *Engine) VoidInvoiceOnce(ctx context.Context, req Request, id, reason st
 // checkReason bounds a void's reason: a sentence or two for the history.
 func checkReason(reason string) error {
 	if n := len([]rune(reason)); n == 0 || n > 500 {
-		return FieldError("reason", "reason must be 1 to 500 characters")
+		return kernel.FieldError("reason", "reason must be 1 to 500 characters")
 	}
 	return nil
 }
@@ -80,11 +82,11 @@ func (e *Engine) voidInvoice(ctx context.Context, tx *ent.Tx, id, reason string)
 		(inv.Status == invoice.StatusPAID && inv.DeterminedAmount+inv.TaxAmount == 0)
 	switch {
 	case inv.Status == invoice.StatusVOID:
-		return Errorf(CodeConflict, "the invoice is void already")
+		return kernel.Errorf(kernel.CodeConflict, "the invoice is void already")
 	case !unpaid || inv.PaidAmount > 0 || inv.CoinAmount > 0:
-		return Errorf(CodeConflict, "the invoice is paid, in part or whole: it cannot be voided")
+		return kernel.Errorf(kernel.CodeConflict, "the invoice is paid, in part or whole: it cannot be voided")
 	case inv.LateFeeAmount > 0:
-		return Errorf(CodeConflict, "a late fee was charged on the invoice: it cannot be voided")
+		return kernel.Errorf(kernel.CodeConflict, "a late fee was charged on the invoice: it cannot be voided")
 	}
 	paying, err := tx.PaymentAllocation.Query().Where(paymentallocation.InvoiceID(id),
 		func(s *sql.Selector) {
@@ -96,21 +98,21 @@ func (e *Engine) voidInvoice(ctx context.Context, tx *ent.Tx, id, reason string)
 		return err
 	}
 	if paying {
-		return Errorf(CodeConflict, "a payment of the invoice is in progress or made: it cannot be voided")
+		return kernel.Errorf(kernel.CodeConflict, "a payment of the invoice is in progress or made: it cannot be voided")
 	}
 	noted, err := tx.CreditNote.Query().Where(creditnote.InvoiceID(id)).Exist(ctx)
 	if err != nil {
 		return err
 	}
 	if noted {
-		return Errorf(CodeConflict, "credit notes were issued for the invoice: it cannot be voided (issue a credit note for the rest)")
+		return kernel.Errorf(kernel.CodeConflict, "credit notes were issued for the invoice: it cannot be voided (issue a credit note for the rest)")
 	}
 	taxed, err := tx.TaxInvoice.Query().Where(taxinvoice.InvoiceID(id)).Exist(ctx)
 	if err != nil {
 		return err
 	}
 	if taxed {
-		return Errorf(CodeConflict, "a tax invoice was issued for the invoice: it cannot be voided (the tax authority has it)")
+		return kernel.Errorf(kernel.CodeConflict, "a tax invoice was issued for the invoice: it cannot be voided (the tax authority has it)")
 	}
 	now := e.Clock.Now()
 	if err := restoreCredits(ctx, tx, e.Postgres, inv, now); err != nil {
@@ -148,7 +150,7 @@ func restoreCredits(ctx context.Context, tx *ent.Tx, lock bool, inv *ent.Invoice
 	entries := make([]*ent.CreditEntryCreate, 0, len(credits))
 	for _, c := range credits {
 		if c.Status != credit.StatusAVAILABLE && c.Status != credit.StatusUSED_UP {
-			return Errorf(CodeConflict, "credit %s that paid part of the invoice is %s since: it cannot be given back, so the invoice cannot be voided",
+			return kernel.Errorf(kernel.CodeConflict, "credit %s that paid part of the invoice is %s since: it cannot be given back, so the invoice cannot be voided",
 				c.ID, c.Status)
 		}
 		amt := back[c.ID]
@@ -173,7 +175,7 @@ func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID strin
 	}
 	bg, err := e.Client.BillingGroup.Get(ctx, bgID)
 	if ent.IsNotFound(err) {
-		return nil, NotFound("billing group")
+		return nil, kernel.NotFound("billing group")
 	}
 	if err != nil {
 		return nil, err
@@ -184,7 +186,7 @@ func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID strin
 		return nil, err
 	}
 	if !voided {
-		return nil, FieldError("month", "the month %s has no voided invoice to issue again", m)
+		return nil, kernel.FieldError("month", "the month %s has no voided invoice to issue again", m)
 	}
 	id, _, err := once(ctx, e, req, bg.OrgID, "reissueInvoice", func(tx *ent.Tx) (string, error) {
 		return e.reissue(ctx, tx, bg, m)
@@ -229,7 +231,7 @@ func (e *Engine) reissue(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 	}
 	live, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), Live()).Only(ctx)
 	if ent.IsNotFound(err) {
-		return "", Errorf(CodeConflict, "the month %s is being issued by another call; try again", m)
+		return "", kernel.Errorf(kernel.CodeConflict, "the month %s is being issued by another call; try again", m)
 	}
 	if err != nil {
 		return "", err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -17,7 +19,7 @@ import (
 func principal(ctx context.Context) (*auth.Principal, error) {
 	p := auth.FromContext(ctx)
 	if p == nil {
-		return nil, billing.Errorf(billing.CodeUnauthenticated, "sign in first: send Authorization: Bearer <token>")
+		return nil, kernel.Errorf(kernel.CodeUnauthenticated, "sign in first: send Authorization: Bearer <token>")
 	}
 	return p, nil
 }
@@ -28,7 +30,7 @@ func requireOperator(ctx context.Context) (*auth.Principal, error) {
 		return nil, err
 	}
 	if !p.Operator {
-		return nil, billing.Forbidden("only operators may do this")
+		return nil, kernel.Forbidden("only operators may do this")
 	}
 	return p, nil
 }
@@ -41,7 +43,7 @@ func requireMaster(ctx context.Context) (*auth.Principal, error) {
 		return nil, err
 	}
 	if !p.Master || p.Partner {
-		return nil, billing.Forbidden("only the organization's master account may do this")
+		return nil, kernel.Forbidden("only the organization's master account may do this")
 	}
 	return p, nil
 }
@@ -54,7 +56,7 @@ func requireAccount(ctx context.Context) (*auth.Principal, error) {
 		return nil, err
 	}
 	if p.AccountID == "" || p.Partner {
-		return nil, billing.Forbidden("this needs a signed-in account")
+		return nil, kernel.Forbidden("this needs a signed-in account")
 	}
 	return p, nil
 }
@@ -105,7 +107,7 @@ func canManageBillingGroup(p *auth.Principal, bg *ent.BillingGroup) bool {
 // no message, code or field can tell them apart. load reads the object
 // (ent's not-found for none); tenant names the organization owning it ("" for
 // platform data such as the catalog, visible to all).
-func visible[T any](p *auth.Principal, notFound *billing.Error, load func() (T, error), tenant func(T) (string, error)) (T, error) {
+func visible[T any](p *auth.Principal, notFound *kernel.Error, load func() (T, error), tenant func(T) (string, error)) (T, error) {
 	var none T
 	v, err := load()
 	if ent.IsNotFound(err) {
@@ -128,18 +130,18 @@ func billingGroupTenant(bg *ent.BillingGroup) (string, error) { return bg.OrgID,
 
 // billingGroupNotFound is what an id of no billing group the caller can see
 // answers, naming the argument or input field that held it.
-func billingGroupNotFound(field string) *billing.Error {
-	return &billing.Error{Code: billing.CodeNotFound, Field: field, Message: "billing group not found"}
+func billingGroupNotFound(field string) *kernel.Error {
+	return &kernel.Error{Code: kernel.CodeNotFound, Field: field, Message: "billing group not found"}
 }
 
 // checkBillingGroup applies a role check to a billing group the caller
 // reached through visible (or a field of an object it may see).
 func checkBillingGroup(p *auth.Principal, bg *ent.BillingGroup, check func(*auth.Principal, *ent.BillingGroup) bool) error {
 	if !sameOrg(p, bg.OrgID) {
-		return billing.NotFound("billing group") // unreachable through visible; kept as a guard
+		return kernel.NotFound("billing group") // unreachable through visible; kept as a guard
 	}
 	if !check(p, bg) {
-		return billing.Forbidden("you have no access to this billing group")
+		return kernel.Forbidden("you have no access to this billing group")
 	}
 	return nil
 }
@@ -214,7 +216,7 @@ func (r *Resolver) tenantOf(ctx context.Context, n ent.Noder) (string, error) {
 func (r *Resolver) authorizeNode(ctx context.Context, p *auth.Principal, n ent.Noder) error {
 	allow := func(allowed bool) error {
 		if !allowed {
-			return billing.Forbidden("you have no access to this object")
+			return kernel.Forbidden("you have no access to this object")
 		}
 		return nil
 	}
@@ -249,7 +251,7 @@ func (r *Resolver) authorizeNode(ctx context.Context, p *auth.Principal, n ent.N
 		}
 		return r.authorizeInGroup(ctx, p, c.BillingGroupID, canManageBillingGroup)
 	}
-	return billing.NotFound("node")
+	return kernel.NotFound("node")
 }
 
 func (r *Resolver) authorizeInGroup(ctx context.Context, p *auth.Principal, bgID string, check func(*auth.Principal, *ent.BillingGroup) bool) error {
@@ -280,7 +282,7 @@ func (r *Resolver) loadBudgetAlert(ctx context.Context, id string) (*ent.BudgetA
 	if err != nil {
 		return nil, nil, err
 	}
-	notFound := &billing.Error{Code: billing.CodeNotFound, Field: "budgetAlertId", Message: "budget alert not found"}
+	notFound := &kernel.Error{Code: kernel.CodeNotFound, Field: "budgetAlertId", Message: "budget alert not found"}
 	a, err := visible(p, notFound, func() (*ent.BudgetAlert, error) { return r.Client.BudgetAlert.Get(ctx, id) },
 		func(a *ent.BudgetAlert) (string, error) { return a.OrgID, nil })
 	if err != nil {

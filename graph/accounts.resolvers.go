@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
@@ -33,7 +34,7 @@ func (r *accountResolver) APITokens(ctx context.Context, obj *ent.Account) ([]*e
 		return nil, err
 	}
 	if !p.Operator && (!p.Master || p.Partner || p.OrgID != obj.OrgID) {
-		return nil, billing.Forbidden("only the master account sees API tokens")
+		return nil, kernel.Forbidden("only the master account sees API tokens")
 	}
 	return r.Client.APIToken.Query().Where(apitoken.OrgID(obj.OrgID)).Order(ent.Desc(apitoken.FieldCreatedAt)).All(ctx)
 }
@@ -50,7 +51,7 @@ func (r *billingGroupResolver) Grants(ctx context.Context, obj *ent.BillingGroup
 		return nil, err
 	}
 	if !p.Operator && (!p.Master || p.Partner) {
-		return nil, billing.Forbidden("only the master account sees grants")
+		return nil, kernel.Forbidden("only the master account sees grants")
 	}
 	return r.Client.Grant.Query().Where(grant.BillingGroupID(obj.ID)).Order(ent.Asc(grant.FieldCreatedAt)).All(ctx)
 }
@@ -67,7 +68,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 		return nil, err
 	}
 	if msg := auth.PasswordProblem(input.Password); msg != "" {
-		return nil, billing.FieldError("password", "%s", msg)
+		return nil, kernel.FieldError("password", "%s", msg)
 	}
 	country := strings.ToUpper(strings.TrimSpace(input.ResidenceCountry))
 	var birth *time.Time
@@ -80,10 +81,10 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 	}
 	if input.MemberType == model.MemberTypeIndividual {
 		if birth == nil {
-			return nil, billing.FieldError("birthDate", "individuals must give their birth date")
+			return nil, kernel.FieldError("birthDate", "individuals must give their birth date")
 		}
 		if !billing.AgeOK(*birth, r.Clock.Now(), r.Policy.Location()) {
-			return nil, billing.FieldError("birthDate", "individuals must be 19 or older")
+			return nil, kernel.FieldError("birthDate", "individuals must be 19 or older")
 		}
 	}
 	// Every sign-up counts against the client's address, so that taken
@@ -111,7 +112,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*model.AuthPayload, error) {
-	bad := billing.Errorf(billing.CodeUnauthenticated, "wrong email or password")
+	bad := kernel.Errorf(kernel.CodeUnauthenticated, "wrong email or password")
 	if len(input.Password) > 128 || len(input.Email) > 254 {
 		return nil, bad
 	}

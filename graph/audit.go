@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -53,7 +55,7 @@ func (a Audit) InterceptRootField(ctx context.Context, next graphql.RootResolver
 	outcome := "ok"
 	for _, e := range graphql.GetErrors(ctx) {
 		if len(e.Path) == 1 && fmt.Sprint(e.Path[0]) == rc.Field.Alias {
-			outcome = billing.CodeInternal
+			outcome = kernel.CodeInternal
 			if c, ok := e.Extensions["code"].(string); ok {
 				outcome = c
 			}

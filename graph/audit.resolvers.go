@@ -9,7 +9,7 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/auditevent"
 )
@@ -29,7 +29,7 @@ func (r *queryResolver) AuditLog(ctx context.Context, after *entgql.Cursor[strin
 	case p.Master && !p.Partner:
 		q = q.Where(auditevent.OrgID(p.OrgID))
 	default:
-		return nil, billing.Forbidden("the audit log is for the master account and operators")
+		return nil, kernel.Forbidden("the audit log is for the master account and operators")
 	}
 	return q.Paginate(ctx, after, first, before, last,
 		ent.WithAuditEventOrder(&ent.AuditEventOrder{Direction: entgql.OrderDirectionDesc, Field: ent.AuditEventOrderFieldCreatedAt}))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/promotion"
@@ -102,7 +103,7 @@ func (r *mutationResolver) EndContract(ctx context.Context, input model.EndContr
 	}
 	c, err := r.Client.Contract.Get(ctx, input.ContractID)
 	if ent.IsNotFound(err) {
-		return nil, billing.NotFound("contract")
+		return nil, kernel.NotFound("contract")
 	}
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
@@ -174,7 +175,7 @@ func (r *mutationResolver) ChargeCoins(ctx context.Context, input model.ChargeCo
 	if err != nil {
 		return nil, err
 	}
-	amount, err := billing.ParseAmount(string(input.Amount), r.Policy.Currency, "amount")
+	amount, err := kernel.ParseAmount(string(input.Amount), r.Policy.Currency, "amount")
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ package graph
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/graph/generated"
 	"github.com/cloudbill/cloudbill/graph/model"
@@ -38,7 +38,7 @@ func (r *queryResolver) BillingGroup(ctx context.Context, id string) (*ent.Billi
 func (r *queryResolver) BillingPolicy(ctx context.Context) (*model.BillingPolicy, error) {
 	p := r.Policy
 	money := func(v int64) *model.Money {
-		return &model.Money{Amount: scalarsDecimal(billing.FormatMinor(v, p.Currency)), Currency: p.Currency}
+		return &model.Money{Amount: scalarsDecimal(kernel.FormatMinor(v, p.Currency)), Currency: p.Currency}
 	}
 	return &model.BillingPolicy{
 		Name: p.Name, TimeZone: p.TimeZone, Currency: p.Currency, IssueDay: p.IssueDay,

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/discount"
@@ -87,7 +88,7 @@ func (r *mutationResolver) CreateCoupon(ctx context.Context, input model.CreateC
 	spec := billing.CouponSpec{Code: input.Code, Name: input.Name, ValidFrom: input.ValidFrom, ValidUntil: input.ValidUntil,
 		MaxRedemptions: input.MaxRedemptions, ServiceCodes: input.ServiceCodes, Currency: r.Policy.Currency}
 	if input.Amount != nil {
-		amount, err := billing.ParseAmount(string(*input.Amount), r.Policy.Currency, "amount")
+		amount, err := kernel.ParseAmount(string(*input.Amount), r.Policy.Currency, "amount")
 		if err != nil {
 			return nil, err
 		}
@@ -117,11 +118,11 @@ func (r *mutationResolver) RegisterCoupon(ctx context.Context, input model.Regis
 		return nil, err
 	}
 	if !ok {
-		return nil, billing.Errorf(billing.CodeRateLimited, "too many wrong coupon codes; try again in a minute")
+		return nil, kernel.Errorf(kernel.CodeRateLimited, "too many wrong coupon codes; try again in a minute")
 	}
 	var out model.RegisterCouponPayload
 	out.Credit, out.Discount, err = r.engine().RegisterCoupon(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey}, bg, input.Code)
-	if be, ok := billing.AsError(err); !ok || be.Code != billing.CodeCouponNotFound {
+	if be, ok := kernel.AsError(err); !ok || be.Code != billing.CodeCouponNotFound {
 		// Only a code that does not exist counts as a wrong guess.
 		if ferr := r.Guesses.Forgive(context.WithoutCancel(ctx), guess); ferr != nil {
 			r.Log.WarnContext(ctx, "forgiving a coupon attempt", "err", ferr)

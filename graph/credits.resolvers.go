@@ -11,6 +11,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
@@ -154,7 +155,7 @@ func (r *mutationResolver) GrantCredit(ctx context.Context, input model.GrantCre
 	if err != nil {
 		return nil, err
 	}
-	amount, err := billing.ParseAmount(string(input.Amount), bg.Currency, "amount")
+	amount, err := kernel.ParseAmount(string(input.Amount), bg.Currency, "amount")
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +193,7 @@ func (r *mutationResolver) RefundPaidCredit(ctx context.Context, input model.Cre
 		return nil, err
 	}
 	if input.IdempotencyKey == nil {
-		return nil, billing.FieldError("idempotencyKey", "a refund moves money: give an idempotencyKey (R-50)")
+		return nil, kernel.FieldError("idempotencyKey", "a refund moves money: give an idempotencyKey (R-50)")
 	}
 	c, pay, err := r.engine().RefundPaidCredit(ctx, billing.Request{Caller: p.Caller(), Key: *input.IdempotencyKey, Input: input}, input.CreditID)
 	if err != nil {
@@ -212,7 +213,7 @@ func (r *mutationResolver) SellPaidCredit(ctx context.Context, input model.SellP
 	if err != nil {
 		return nil, err
 	}
-	amount, err := billing.ParseAmount(string(input.Amount), bg.Currency, "amount")
+	amount, err := kernel.ParseAmount(string(input.Amount), bg.Currency, "amount")
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +244,7 @@ func (r *mutationResolver) TransferCredit(ctx context.Context, input model.Trans
 	if err != nil {
 		return nil, err
 	}
-	src, err := visible(p, &billing.Error{Code: billing.CodeNotFound, Field: "creditId", Message: "credit not found"},
+	src, err := visible(p, &kernel.Error{Code: kernel.CodeNotFound, Field: "creditId", Message: "credit not found"},
 		func() (*ent.Credit, error) { return r.Client.Credit.Get(ctx, input.CreditID) },
 		func(c *ent.Credit) (string, error) { return c.OrgID, nil })
 	if err != nil {
@@ -261,7 +262,7 @@ func (r *mutationResolver) TransferCredit(ctx context.Context, input model.Trans
 	if _, _, err := r.loadBillingGroupAs(ctx, "toBillingGroupId", input.ToBillingGroupID, canManageBillingGroup); err != nil {
 		return nil, err
 	}
-	amount, err := billing.ParseAmount(string(input.Amount), bg.Currency, "amount")
+	amount, err := kernel.ParseAmount(string(input.Amount), bg.Currency, "amount")
 	if err != nil {
 		return nil, err
 	}

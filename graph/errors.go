@@ -9,10 +9,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 )
 
@@ -46,10 +47,10 @@ func present(ctx context.Context, log *slog.Logger, err error) *gqlerror.Error {
 	if gqlErr.Extensions == nil {
 		gqlErr.Extensions = map[string]any{}
 	}
-	if _, ok := gqlErr.Extensions["code"]; ok && !errors.As(err, new(*billing.Error)) {
+	if _, ok := gqlErr.Extensions["code"]; ok && !errors.As(err, new(*kernel.Error)) {
 		return gqlErr // validation and parse errors from gqlgen
 	}
-	var be *billing.Error
+	var be *kernel.Error
 	var nf *ent.NotFoundError
 	switch {
 	case errors.As(err, &be):
@@ -63,7 +64,7 @@ func present(ctx context.Context, log *slog.Logger, err error) *gqlerror.Error {
 		}
 	case errors.As(err, &nf):
 		gqlErr.Message = "not found"
-		gqlErr.Extensions["code"] = billing.CodeNotFound
+		gqlErr.Extensions["code"] = kernel.CodeNotFound
 	case errors.Is(err, context.DeadlineExceeded):
 		gqlErr.Message = "the request took too long"
 		gqlErr.Extensions["code"] = "TIMEOUT"
@@ -82,13 +83,13 @@ func present(ctx context.Context, log *slog.Logger, err error) *gqlerror.Error {
 		}
 		if errors.As(err, &unwrapped) && unwrapped.Err == nil && unwrapped.Extensions["code"] == nil {
 			// A message gqlgen made itself (bad variable, bad scalar input).
-			gqlErr.Extensions["code"] = billing.CodeBadUserInput
+			gqlErr.Extensions["code"] = kernel.CodeBadUserInput
 			return gqlErr
 		}
 		rid := RequestID(ctx)
 		log.ErrorContext(ctx, "internal error", "request_id", rid, "path", gqlErr.Path.String(), "err", err)
 		gqlErr.Message = "internal error (request " + rid + ")"
-		gqlErr.Extensions["code"] = billing.CodeInternal
+		gqlErr.Extensions["code"] = kernel.CodeInternal
 		gqlErr.Extensions["requestId"] = rid
 	}
 	return gqlErr

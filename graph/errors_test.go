@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/graph/scalars"
 )
 
@@ -24,12 +25,12 @@ func TestErrorPresenter(t *testing.T) {
 	if e.Extensions["code"] != "INTERNAL" || strings.Contains(e.Message, "secrets") || !strings.Contains(e.Message, "req-42") {
 		t.Fatalf("internal error shown as %q %v", e.Message, e.Extensions)
 	}
-	e = present(ctx, fmt.Errorf("wrapped: %w", billing.FieldError("amount", "too large")))
+	e = present(ctx, fmt.Errorf("wrapped: %w", kernel.FieldError("amount", "too large")))
 	if e.Extensions["code"] != "BAD_USER_INPUT" || e.Extensions["field"] != "amount" || e.Message != "too large" {
 		t.Fatalf("client error shown as %q %v", e.Message, e.Extensions)
 	}
 	// A throttled attempt says when to try again, in whole seconds rounded up.
-	e = present(ctx, billing.Throttled(1500*time.Millisecond, "too many attempts"))
+	e = present(ctx, kernel.Throttled(1500*time.Millisecond, "too many attempts"))
 	if e.Extensions["code"] != "THROTTLED" || e.Extensions["retryAfterSeconds"] != int64(2) {
 		t.Fatalf("throttled error shown as %q %v", e.Message, e.Extensions)
 	}
@@ -54,13 +55,13 @@ func FuzzScalars(f *testing.F) {
 		for _, v := range []any{s, 12.5, int64(3), nil, map[string]any{"a": s}, []any{s}, true} {
 			var d scalars.Decimal
 			if err := d.UnmarshalGQL(v); err != nil {
-				if be, ok := billing.AsError(err); !ok || be.Code != billing.CodeBadUserInput {
+				if be, ok := kernel.AsError(err); !ok || be.Code != kernel.CodeBadUserInput {
 					t.Fatalf("Decimal(%v): %v", v, err)
 				}
 			}
 			var m scalars.Month
 			if err := m.UnmarshalGQL(v); err != nil {
-				if be, ok := billing.AsError(err); !ok || be.Code != billing.CodeBadUserInput {
+				if be, ok := kernel.AsError(err); !ok || be.Code != kernel.CodeBadUserInput {
 					t.Fatalf("Month(%v): %v", v, err)
 				}
 			}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -56,7 +58,7 @@ func (r *Resolver) masterBillingGroup(ctx context.Context, id string) (*ent.Bill
 
 func checkScopes(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return nil, billing.FieldError("scopes", "give at least one scope: %v", auth.Scopes)
+		return nil, kernel.FieldError("scopes", "give at least one scope: %v", auth.Scopes)
 	}
 	seen := map[string]bool{}
 	var out []string
@@ -66,7 +68,7 @@ func checkScopes(in []string) ([]string, error) {
 			ok = ok || v == s
 		}
 		if !ok {
-			return nil, billing.FieldError("scopes", "unknown scope %q (valid: %v)", s, auth.Scopes)
+			return nil, kernel.FieldError("scopes", "unknown scope %q (valid: %v)", s, auth.Scopes)
 		}
 		if !seen[s] {
 			seen[s] = true
@@ -92,7 +94,7 @@ func deref(s *string) string {
 }
 
 func money(v int64, currency string) *model.Money {
-	return &model.Money{Amount: scalars.Decimal(billing.FormatMinor(v, currency)), Currency: currency}
+	return &model.Money{Amount: scalars.Decimal(kernel.FormatMinor(v, currency)), Currency: currency}
 }
 
 func usageReport(rep *billing.UsageReport) *model.UsageReport {
@@ -115,11 +117,11 @@ func usageReport(rep *billing.UsageReport) *model.UsageReport {
 func checkPage(first, last *int) error {
 	switch {
 	case first == nil && last == nil:
-		return billing.FieldError("first", "give first or last (1 to 100)")
+		return kernel.FieldError("first", "give first or last (1 to 100)")
 	case first != nil && (*first < 1 || *first > 100):
-		return billing.FieldError("first", "first must be 1 to 100")
+		return kernel.FieldError("first", "first must be 1 to 100")
 	case last != nil && (*last < 1 || *last > 100):
-		return billing.FieldError("last", "last must be 1 to 100")
+		return kernel.FieldError("last", "last must be 1 to 100")
 	}
 	return nil
 }
@@ -138,11 +140,11 @@ func batchErrors(ctx context.Context, err error) error {
 		graphql.AddError(ctx, &gqlerror.Error{
 			Message: fmt.Sprintf("event %d (%s): %s", e.Index, e.EventID, e.Message),
 			Path:    graphql.GetPath(ctx),
-			Extensions: map[string]any{"code": billing.CodeBadUserInput, "field": "events." + e.Field,
+			Extensions: map[string]any{"code": kernel.CodeBadUserInput, "field": "events." + e.Field,
 				"eventIndex": e.Index, "eventId": e.EventID},
 		})
 	}
-	return &billing.Error{Code: billing.CodeBadUserInput, Field: "events", Message: be.Error()}
+	return &kernel.Error{Code: kernel.CodeBadUserInput, Field: "events", Message: be.Error()}
 }
 
 // documentURL signs a download link for a billing manager of the group.

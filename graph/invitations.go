@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/graph/model"
@@ -44,7 +46,7 @@ func (r *Resolver) acceptInvitation(ctx context.Context, token string) (*model.A
 	}
 	id, err := r.Tokens.InvitationID(token)
 	if err != nil {
-		return nil, &billing.Error{Code: billing.CodeNotFound, Field: "token", Message: "no such invitation for this account (it may have expired)"}
+		return nil, &kernel.Error{Code: kernel.CodeNotFound, Field: "token", Message: "no such invitation for this account (it may have expired)"}
 	}
 	acct, err := billing.AcceptInvitation(ctx, r.Client, r.Postgres, id, p.AccountID, r.Clock.Now())
 	if err != nil {

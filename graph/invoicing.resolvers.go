@@ -12,6 +12,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/invoiceline"
@@ -268,19 +269,19 @@ func (r *mutationResolver) IssueCreditNote(ctx context.Context, input model.Issu
 	}
 	inv, err := r.Client.Invoice.Get(ctx, input.InvoiceID)
 	if ent.IsNotFound(err) {
-		return nil, billing.NotFound("invoice")
+		return nil, kernel.NotFound("invoice")
 	}
 	if err != nil {
 		return nil, err
 	}
 	spec := billing.CreditNoteSpec{InvoiceID: input.InvoiceID, Reason: input.Reason}
 	if input.Amount != nil {
-		if spec.Amount, err = billing.ParseAmount(string(*input.Amount), inv.Currency, "amount"); err != nil {
+		if spec.Amount, err = kernel.ParseAmount(string(*input.Amount), inv.Currency, "amount"); err != nil {
 			return nil, err
 		}
 	}
 	for i, l := range input.Lines {
-		a, err := billing.ParseAmount(string(l.Amount), inv.Currency, fmt.Sprintf("lines.%d.amount", i))
+		a, err := kernel.ParseAmount(string(l.Amount), inv.Currency, fmt.Sprintf("lines.%d.amount", i))
 		if err != nil {
 			return nil, err
 		}

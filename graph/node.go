@@ -3,9 +3,10 @@ package graph
 import (
 	"context"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
 )
@@ -17,7 +18,7 @@ import (
 func (r *Resolver) loadNode(ctx context.Context, id string) (ent.Noder, error) {
 	c := r.Client
 	if len(id) > 40 {
-		return nil, billing.NotFound("node")
+		return nil, kernel.NotFound("node")
 	}
 	var n ent.Noder
 	var err error
@@ -51,10 +52,10 @@ func (r *Resolver) loadNode(ctx context.Context, id string) (ent.Noder, error) {
 	case "promo":
 		n, err = c.Promotion.Get(ctx, id)
 	default:
-		return nil, billing.NotFound("node")
+		return nil, kernel.NotFound("node")
 	}
 	if ent.IsNotFound(err) {
-		return nil, billing.NotFound("node")
+		return nil, kernel.NotFound("node")
 	}
 	return n, err
 }
@@ -64,7 +65,7 @@ func (r *Resolver) node(ctx context.Context, id string) (ent.Noder, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := visible(p, billing.NotFound("node"), func() (ent.Noder, error) { return r.loadNode(ctx, id) },
+	n, err := visible(p, kernel.NotFound("node"), func() (ent.Noder, error) { return r.loadNode(ctx, id) },
 		func(n ent.Noder) (string, error) { return r.tenantOf(ctx, n) })
 	if err != nil {
 		return nil, err
@@ -82,7 +83,7 @@ func (r *Resolver) nodes(ctx context.Context, ids []string) ([]ent.Noder, error)
 		return nil, err
 	}
 	if len(ids) > 100 {
-		return nil, billing.FieldError("ids", "at most 100 ids at once")
+		return nil, kernel.FieldError("ids", "at most 100 ids at once")
 	}
 	out := make([]ent.Noder, len(ids))
 	for i, id := range ids {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -34,9 +36,9 @@ func (r *Resolver) checkOwnAccount(ctx context.Context, a *ent.Account) error {
 		return nil
 	}
 	if p.OrgID != a.OrgID {
-		return billing.NotFound("account")
+		return kernel.NotFound("account")
 	}
-	return billing.Forbidden("only the account itself and its master see this")
+	return kernel.Forbidden("only the account itself and its master see this")
 }
 
 // methodOwner is whose payment methods a caller manages: its own account
@@ -51,21 +53,21 @@ func (r *Resolver) methodOwner(ctx context.Context) (*ent.Account, error) {
 	case p.Partner && p.HasScope(auth.ScopePaymentMethodWrite):
 		return r.Client.Account.Query().Where(account.OrgID(p.OrgID), account.IsMaster(true)).First(ctx)
 	case p.Partner || p.AccountID == "":
-		return nil, billing.Forbidden("managing payment methods needs a master or billing manager account, or a partner token with payment_methods:write")
+		return nil, kernel.Forbidden("managing payment methods needs a master or billing manager account, or a partner token with payment_methods:write")
 	}
 	bm := p.Master
 	for _, g := range p.Grants {
 		bm = bm || g == auth.RoleBillingManager
 	}
 	if !bm {
-		return nil, billing.Forbidden("only the master and billing managers manage payment methods")
+		return nil, kernel.Forbidden("only the master and billing managers manage payment methods")
 	}
 	return r.Client.Account.Get(ctx, p.AccountID)
 }
 
 // errPartnerChangesWhatPays: a partner registers payment methods for the
 // organization's master but never decides which one pays.
-var errPartnerChangesWhatPays = billing.Forbidden("partners may register payment methods but never change which one pays (R-34)")
+var errPartnerChangesWhatPays = kernel.Forbidden("partners may register payment methods but never change which one pays (R-34)")
 
 // declined adds a PAYMENT_DECLINED error beside a failed payment, which the
 // payload still returns so the recorded attempt is visible.
@@ -103,7 +105,7 @@ func (r *Resolver) period(p *string) (time.Time, time.Time, error) {
 	if err == nil && r.Clock.Now().Before(from) {
 		// Like every view of a month, a period that has not begun is
 		// refused rather than answered with an empty list.
-		err = billing.FieldError("period", "%s has not begun", *p)
+		err = kernel.FieldError("period", "%s has not begun", *p)
 	}
 	return from, to, err
 }
@@ -115,7 +117,7 @@ func parsePeriod(p string, loc *time.Location) (time.Time, time.Time, error) {
 	if y, err := strconv.Atoi(p); err == nil && len(p) == 4 {
 		return time.Date(y, 1, 1, 0, 0, 0, 0, loc), time.Date(y+1, 1, 1, 0, 0, 0, 0, loc), nil
 	}
-	return time.Time{}, time.Time{}, billing.FieldError("period", "a period is a year (2026) or a month (2026-11)")
+	return time.Time{}, time.Time{}, kernel.FieldError("period", "a period is a year (2026) or a month (2026-11)")
 }
 
 func (r *Resolver) paymentInvoices(ctx context.Context, p *ent.Payment) ([]*ent.Invoice, error) {
@@ -174,16 +176,16 @@ func methodRequest(ctx context.Context, input model.RegisterPaymentMethodInput) 
 	in := billing.MethodRequest{Type: string(input.Type), CardToken: deref(input.CardToken), Holder: deref(input.HolderName),
 		ConsentPaymentInfo: input.ConsentPaymentInfo, ConsentRecurr: input.ConsentRecurring, ByPartner: auth.FromContext(ctx).Partner}
 	if input.HolderName != nil && (strings.TrimSpace(*input.HolderName) == "" || len(*input.HolderName) > 100) {
-		return in, billing.FieldError("holderName", "a holder name is 1 to 100 characters")
+		return in, kernel.FieldError("holderName", "a holder name is 1 to 100 characters")
 	}
 	if input.Corporate != nil {
 		in.Corporate = *input.Corporate
 	}
 	switch {
 	case input.Type == model.RegisterPaymentMethodTypeCard && input.BankAccount != nil:
-		return in, billing.FieldError("bankAccount", "a card takes no bankAccount")
+		return in, kernel.FieldError("bankAccount", "a card takes no bankAccount")
 	case input.Type == model.RegisterPaymentMethodTypeBankTransfer && input.CardToken != nil:
-		return in, billing.FieldError("cardToken", "a bank account takes no cardToken")
+		return in, kernel.FieldError("cardToken", "a bank account takes no cardToken")
 	}
 	if input.BankAccount != nil {
 		in.BankCode, in.AccountNumber, in.Holder = input.BankAccount.BankCode, input.BankAccount.AccountNumber, input.BankAccount.HolderName

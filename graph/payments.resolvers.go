@@ -12,6 +12,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
@@ -150,7 +151,7 @@ func (r *mutationResolver) ChangePaymentMethod(ctx context.Context, input model.
 	case input.Type != nil && *input.Type == paymentmethod.TypeDIRECT_DEPOSIT && input.PaymentMethodID == nil:
 		pm, err = r.engine().ChangeToDirectDeposit(ctx, r.Gateway, acct)
 	default:
-		return nil, billing.FieldError("paymentMethodId", "give either paymentMethodId or type: DIRECT_DEPOSIT")
+		return nil, kernel.FieldError("paymentMethodId", "give either paymentMethodId or type: DIRECT_DEPOSIT")
 	}
 	if err != nil {
 		return nil, err
@@ -165,7 +166,7 @@ func (r *mutationResolver) PayInstantly(ctx context.Context, input model.PayInst
 		return nil, err
 	}
 	if p.Partner || p.AccountID == "" {
-		return nil, billing.Forbidden("partners may register payment methods but never pay with them (R-34)")
+		return nil, kernel.Forbidden("partners may register payment methods but never pay with them (R-34)")
 	}
 	payer, err := r.Client.Account.Get(ctx, p.AccountID)
 	if err != nil {
@@ -212,21 +213,21 @@ func (r *mutationResolver) SimulateDeposit(ctx context.Context, input model.Simu
 		return nil, err
 	}
 	if r.Production || r.Sandbox == nil {
-		return nil, billing.Forbidden("the sandbox gateway is off in production")
+		return nil, kernel.Forbidden("the sandbox gateway is off in production")
 	}
 	pm, err := r.Client.PaymentMethod.Query().Where(paymentmethod.ID(input.PaymentMethodID), paymentmethod.TypeEQ(paymentmethod.TypeDIRECT_DEPOSIT)).Only(ctx)
 	if ent.IsNotFound(err) {
-		return nil, &billing.Error{Code: billing.CodeNotFound, Field: "paymentMethodId", Message: "virtual account not found"}
+		return nil, &kernel.Error{Code: kernel.CodeNotFound, Field: "paymentMethodId", Message: "virtual account not found"}
 	}
 	if err != nil {
 		return nil, err
 	}
-	amount, err := billing.ParseAmount(string(input.Amount), r.Policy.Currency, "amount")
+	amount, err := kernel.ParseAmount(string(input.Amount), r.Policy.Currency, "amount")
 	if err != nil {
 		return nil, err
 	}
 	if id := strings.TrimSpace(input.DepositID); id == "" || len(id) > 100 {
-		return nil, billing.FieldError("depositId", "a deposit id is 1 to 100 characters")
+		return nil, kernel.FieldError("depositId", "a deposit id is 1 to 100 characters")
 	}
 	if err := r.engine().CheckSandboxDeposit(ctx, pm.OrgID, amount); err != nil {
 		return nil, err

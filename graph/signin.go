@@ -4,10 +4,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/auth"
 )
 
@@ -77,6 +78,6 @@ func (g SignInGate) InterceptRootField(ctx context.Context, next graphql.RootRes
 	if oc := graphql.GetOperationContext(ctx); oc.Operation == nil || oc.Operation.Operation != ast.Mutation {
 		return next(ctx)
 	}
-	graphql.AddError(ctx, billing.Throttled(time.Second, "too many sign-ins at once, try again in a second"))
+	graphql.AddError(ctx, kernel.Throttled(time.Second, "too many sign-ins at once, try again in a second"))
 	return graphql.Null
 }

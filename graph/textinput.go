@@ -6,11 +6,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-
-	"github.com/cloudbill/cloudbill/billing"
 )
 
 // TextInput refuses, before anything runs, an operation whose input holds
@@ -170,6 +170,6 @@ func badLiteral(v *ast.Value, path string) (string, string) {
 func textError(path, problem string) *gqlerror.Error {
 	return &gqlerror.Error{
 		Message:    path + " " + problem,
-		Extensions: map[string]any{"code": billing.CodeBadUserInput, "field": strings.TrimPrefix(path, "$")},
+		Extensions: map[string]any{"code": kernel.CodeBadUserInput, "field": strings.TrimPrefix(path, "$")},
 	}
 }

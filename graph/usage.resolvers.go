@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/graph/model"
 	"github.com/cloudbill/cloudbill/graph/scalars"
@@ -76,7 +77,7 @@ func (r *billingGroupResolver) BillingTrend(ctx context.Context, obj *ent.Billin
 		n = *months
 	}
 	if n < 1 || n > 24 {
-		return nil, billing.FieldError("months", "months must be 1 to 24")
+		return nil, kernel.FieldError("months", "months must be 1 to 24")
 	}
 	list, err := r.engine().BillingTrend(ctx, obj, n)
 	if err != nil {
@@ -102,7 +103,7 @@ func (r *mutationResolver) RecordUsage(ctx context.Context, input model.RecordUs
 		orgID = "" // operators record for any organization
 	case p.Partner && p.HasScope(auth.ScopeUsageWrite):
 	default:
-		return nil, billing.Forbidden("recording usage needs a partner token with the usage:write scope, or an operator")
+		return nil, kernel.Forbidden("recording usage needs a partner token with the usage:write scope, or an operator")
 	}
 	events := make([]billing.UsageInput, len(input.Events))
 	for i, e := range input.Events {

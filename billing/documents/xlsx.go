@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
@@ -87,7 +89,7 @@ type workbook struct {
 }
 
 func newWorkbook(d *month, org string) (*workbook, error) {
-	digits, _ := billing.MinorDigits(d.currency)
+	digits, _ := kernel.MinorDigits(d.currency)
 	w := &workbook{f: excelize.NewFile(), d: d, org: org, digits: digits, styles: map[string]int{}}
 	moneyFmt := "#,##0"
 	if digits > 0 {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 )
@@ -63,7 +65,7 @@ func (l Lang) Pick(ko, en string) string {
 // Number writes minor units in major units with thousands separators:
 // 105600 KRW → "105,600"; 123450 USD → "1,234.50".
 func Number(minor int64, currency string) string {
-	s := billing.FormatMinor(minor, currency)
+	s := kernel.FormatMinor(minor, currency)
 	sign := ""
 	if strings.HasPrefix(s, "-") {
 		sign, s = "-", s[1:]

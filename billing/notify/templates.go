@@ -10,6 +10,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/shopspring/decimal"
 	"golang.org/x/text/encoding/korean"
 
@@ -370,7 +372,7 @@ func funcs(lang string) template.FuncMap {
 				return "", errMissing
 			}
 			a, c := fmt.Sprint(amount), fmt.Sprint(currency)
-			digits, known := billing.MinorDigits(c)
+			digits, known := kernel.MinorDigits(c)
 			if d, err := decimal.NewFromString(a); err == nil && known {
 				as := locale.EN // other currencies by their code first, in both languages
 				if c == "KRW" {

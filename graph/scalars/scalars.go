@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/billing"
 )
 
@@ -17,10 +19,10 @@ type Decimal string
 func (d *Decimal) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
 	if !ok {
-		return billing.Errorf(billing.CodeBadUserInput, "Decimal must be a string such as \"12.5\", not %s", JSONKind(v))
+		return kernel.Errorf(kernel.CodeBadUserInput, "Decimal must be a string such as \"12.5\", not %s", JSONKind(v))
 	}
-	if _, err := billing.ParseDecimal(s); err != nil {
-		return billing.Errorf(billing.CodeBadUserInput, "%s", err.Error())
+	if _, err := kernel.ParseDecimal(s); err != nil {
+		return kernel.Errorf(kernel.CodeBadUserInput, "%s", err.Error())
 	}
 	*d = Decimal(s)
 	return nil
@@ -34,10 +36,10 @@ type Month string
 func (m *Month) UnmarshalGQL(v any) error {
 	s, ok := v.(string)
 	if !ok {
-		return billing.Errorf(billing.CodeBadUserInput, "Month must be a string such as \"2026-10\", not %s", JSONKind(v))
+		return kernel.Errorf(kernel.CodeBadUserInput, "Month must be a string such as \"2026-10\", not %s", JSONKind(v))
 	}
 	if _, err := billing.ParseMonth(s); err != nil {
-		return billing.Errorf(billing.CodeBadUserInput, "%s", err.Error())
+		return kernel.Errorf(kernel.CodeBadUserInput, "%s", err.Error())
 	}
 	*m = Month(s)
 	return nil

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -258,7 +260,7 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 			}
 			p, err := a.Tokens.Resolve(ctx, a.DB.Client, strings.TrimSpace(bearer))
 			if err != nil {
-				if be, ok := billing.AsError(err); ok {
+				if be, ok := kernel.AsError(err); ok {
 					writeAuthError(w, be.Message)
 					return
 				}
@@ -282,7 +284,7 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 
 func writeAuthError(w http.ResponseWriter, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	writeGraphQLError(w, http.StatusUnauthorized, msg, billing.CodeUnauthenticated)
+	writeGraphQLError(w, http.StatusUnauthorized, msg, kernel.CodeUnauthenticated)
 }
 
 // writeGraphQLError answers outside GraphQL execution in its error shape.

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
 )
@@ -400,7 +402,7 @@ func loadLimits(getenv func(string) string, p *billing.Policy) error {
 		{"CLOUDBILL_LIMIT_UNIT_PRICE", &p.Limits.UnitPrice},
 	} {
 		if v := getenv(l.env); v != "" {
-			n, err := billing.ParseAmount(v, p.Currency, l.env)
+			n, err := kernel.ParseAmount(v, p.Currency, l.env)
 			if err != nil {
 				return fmt.Errorf("%s must be a positive amount of %s: %w", l.env, p.Currency, err)
 			}

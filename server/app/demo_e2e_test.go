@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents/doctest"
 	"github.com/cloudbill/cloudbill/server/app"
@@ -100,7 +102,7 @@ func TestDemoDocuments(t *testing.T) {
 		for _, c := range str(inv, path) {
 			n = n*10 + int64(c-'0')
 		}
-		s := billing.FormatMinor(n, "KRW")
+		s := kernel.FormatMinor(n, "KRW")
 		for i := len(s) - 3; i > 0; i -= 3 {
 			s = s[:i] + "," + s[i:]
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/notify"
 )
@@ -23,7 +25,7 @@ func (a *App) Engine() *billing.Engine {
 // it for the next runs to retry).
 func (a *App) RunJobs(ctx context.Context, at time.Time) (billing.JobResult, error) {
 	if now := a.Config.Clock.Now(); a.Config.Production && at.After(now) {
-		return billing.JobResult{RanThrough: now}, billing.FieldError("at",
+		return billing.JobResult{RanThrough: now}, kernel.FieldError("at",
 			"%s is ahead of the server's clock (%s): in production the billing jobs run only at instants that have come",
 			at.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
@@ -34,7 +36,7 @@ func (a *App) RunJobs(ctx context.Context, at time.Time) (billing.JobResult, err
 	for _, f := range res.Failures {
 		a.metrics.jobFailures.WithLabelValues(f.Step).Inc()
 	}
-	var be *billing.Error
+	var be *kernel.Error
 	switch {
 	case err != nil && ctx.Err() == nil && !errors.As(err, &be):
 		a.Log.Error("billing jobs", "at", at, "err", err)

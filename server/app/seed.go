@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -72,7 +74,7 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	}
 	for _, s := range services {
 		if _, err := billing.CreateService(ctx, client, e.Policy, s); err != nil {
-			if be, ok := billing.AsError(err); ok && be.Code == billing.CodeConflict {
+			if be, ok := kernel.AsError(err); ok && be.Code == kernel.CodeConflict {
 				continue
 			}
 			return err

@@ -10,13 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/graph"
@@ -178,7 +179,7 @@ func (s *socket) init(ctx context.Context, payload transport.InitPayload) (conte
 	a := s.reg.a
 	p, err := a.Tokens.Resolve(ctx, a.DB.Client, bearer)
 	if err != nil {
-		if _, ok := billing.AsError(err); ok {
+		if _, ok := kernel.AsError(err); ok {
 			return refuse(closeForbidden, "invalid or expired credentials")
 		}
 		a.Log.ErrorContext(ctx, "resolving socket credentials", "err", err, "request_id", graph.RequestID(ctx))
@@ -207,7 +208,7 @@ func (s *socket) Principal(ctx context.Context) (*auth.Principal, error) {
 	a := s.reg.a
 	p, err := a.Tokens.Resolve(ctx, a.DB.Client, s.bearer)
 	if err != nil {
-		if _, ok := billing.AsError(err); ok {
+		if _, ok := kernel.AsError(err); ok {
 			s.close(closeForbidden, "credentials expired or revoked")
 		}
 		return nil, err
@@ -301,7 +302,7 @@ func (x *socketExecutor) DispatchOperation(ctx context.Context, rc *graphql.Oper
 	ctx = x.withPrincipal(ctx, p)
 	sub := rc.Operation != nil && rc.Operation.Operation == ast.Subscription
 	if !x.s.startOp(sub) {
-		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{codedError(billing.CodeRateLimited,
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{codedError(kernel.CodeRateLimited,
 			fmt.Sprintf("too many operations at once on this socket (at most %d)", x.s.reg.a.Config.MaxSocketOperations))}}), ctx
 	}
 	cancel := func() {}
@@ -347,7 +348,7 @@ func (x *socketExecutor) withPrincipal(ctx context.Context, p *auth.Principal) c
 // operationError answers an operation whose credentials could not be
 // resolved: UNAUTHENTICATED (the socket is closing, 4403) or UNAVAILABLE.
 func (x *socketExecutor) operationError(ctx context.Context, err error) *gqlerror.Error {
-	if be, ok := billing.AsError(err); ok {
+	if be, ok := kernel.AsError(err); ok {
 		return codedError(be.Code, be.Message)
 	}
 	x.s.reg.a.Log.ErrorContext(ctx, "resolving socket credentials", "err", err, "request_id", graph.RequestID(ctx))
@@ -389,7 +390,7 @@ func (g *socketRegistry) open(r *http.Request) (s *socket, refused func(http.Res
 	case cfg.MaxPendingSocketsPerAddress > 0 && g.pending[addr] >= cfg.MaxPendingSocketsPerAddress:
 		return nil, func(w http.ResponseWriter) {
 			w.Header().Set("Retry-After", "5")
-			writeGraphQLError(w, http.StatusTooManyRequests, "too many sockets waiting for connection_init from this address", billing.CodeRateLimited)
+			writeGraphQLError(w, http.StatusTooManyRequests, "too many sockets waiting for connection_init from this address", kernel.CodeRateLimited)
 		}
 	}
 	s = &socket{reg: g, addr: addr}

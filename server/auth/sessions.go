@@ -7,10 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
@@ -49,7 +50,7 @@ func (t *Tokens) Issue(ctx context.Context, client *ent.Client, acct *ent.Accoun
 	return &Session{AccessToken: access, RefreshToken: refresh, AccessExpiresAt: exp}, nil
 }
 
-var errInvalidRefresh = billing.Errorf(billing.CodeUnauthenticated, "the refresh token is invalid, expired or already used")
+var errInvalidRefresh = kernel.Errorf(kernel.CodeUnauthenticated, "the refresh token is invalid, expired or already used")
 
 // Refresh spends a refresh token and issues a new pair in the same family.
 // A refresh token works once: spending it again (a stolen copy) revokes the
@@ -82,7 +83,7 @@ func (t *Tokens) Refresh(ctx context.Context, client *ent.Client, raw string) (*
 	return t.Issue(ctx, client, acct, rt.Family)
 }
 
-var errBadCredentials = billing.Errorf(billing.CodeUnauthenticated, "invalid or expired credentials")
+var errBadCredentials = kernel.Errorf(kernel.CodeUnauthenticated, "invalid or expired credentials")
 
 // Resolve turns an Authorization bearer value into the request's principal,
 // with the caller's database grants loaded once (R-05).
@@ -259,7 +260,7 @@ func isClockError(err error) bool {
 // clock this server reads (outside production only: CLOUDBILL_CLOCK is
 // refused there).
 func (t *Tokens) clockMismatch() error {
-	return billing.Errorf(billing.CodeUnauthenticated,
+	return kernel.Errorf(kernel.CodeUnauthenticated,
 		"the token is expired or not yet valid on this server's clock, which CLOUDBILL_CLOCK set to read %s now: "+
 			"mint tokens on it (`go run ./server token …` with the same CLOUDBILL_DATA_DIR, or the same CLOUDBILL_CLOCK), or call login",
 		t.Now().Format(time.RFC3339))

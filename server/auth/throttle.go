@@ -8,7 +8,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/auththrottle"
 )
@@ -138,7 +139,7 @@ func (t *Throttle) Take(ctx context.Context, keys ...ThrottleKey) (*Attempt, err
 	a := &Attempt{t: t, taken: map[string]taken{}}
 	var wait time.Duration
 	var refusal string
-	err := billing.WithTx(ctx, t.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, t.Client, func(tx *ent.Tx) error {
 		wait, refusal = 0, ""
 		rows, err := t.lock(ctx, tx, keys, now)
 		if err != nil {
@@ -177,7 +178,7 @@ func (t *Throttle) Take(ctx context.Context, keys ...ThrottleKey) (*Attempt, err
 		return nil, err
 	}
 	if wait > 0 {
-		return nil, billing.Throttled(wait, "%s", refusal)
+		return nil, kernel.Throttled(wait, "%s", refusal)
 	}
 	return a, nil
 }
@@ -203,7 +204,7 @@ func (t *Throttle) lock(ctx context.Context, tx *ent.Tx, keys []ThrottleKey, now
 		return nil, err
 	}
 	if len(rows) != len(keys) {
-		return nil, billing.Errorf(billing.CodeInternal, "throttle rows missing")
+		return nil, kernel.Errorf(kernel.CodeInternal, "throttle rows missing")
 	}
 	return rows, nil
 }
@@ -233,7 +234,7 @@ func (a *Attempt) Forgive(ctx context.Context, key ThrottleKey) error {
 	if !ok {
 		return nil
 	}
-	return billing.WithTx(ctx, a.t.Client, func(tx *ent.Tx) error {
+	return kernel.WithTx(ctx, a.t.Client, func(tx *ent.Tx) error {
 		rows, err := a.t.lock(ctx, tx, []ThrottleKey{key}, a.t.Now())
 		if err != nil {
 			return err

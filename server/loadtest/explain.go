@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
+
 	"github.com/lib/pq"
 
 	"github.com/cloudbill/cloudbill/billing"
@@ -110,7 +112,7 @@ func ingestionExplainArgs(org dataset.Org) []any {
 		args = append(args, pq.StringArray(c))
 	}
 	args = append(args, quietDay, pq.StringArray(org.Groups), pq.StringArray(slices.Repeat([]string{"2026-11"}, len(org.Groups))),
-		pq.Int64Array(slices.Repeat([]int64{2}, n)), billing.MaxDailyMicros, billing.MaxMonthUsageAmount) // amount ceilings, bounds
+		pq.Int64Array(slices.Repeat([]int64{2}, n)), kernel.MaxDailyMicros, kernel.MaxMonthUsageAmount) // amount ceilings, bounds
 	return args
 }
 

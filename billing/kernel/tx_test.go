@@ -1,4 +1,4 @@
-package billing_test
+package kernel_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/lib/pq"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -24,7 +24,7 @@ func TestWithTxRetriesSerializationFailures(t *testing.T) {
 		ok       bool
 	}{{"40001", 3, true}, {"40P01", 3, true}, {"23505", 1, false}} {
 		attempts := 0
-		err := billing.WithTx(context.Background(), db.Client, func(tx *ent.Tx) error {
+		err := kernel.WithTx(context.Background(), db.Client, func(tx *ent.Tx) error {
 			attempts++
 			if attempts < 3 {
 				return &pq.Error{Code: c.code}
@@ -37,7 +37,7 @@ func TestWithTxRetriesSerializationFailures(t *testing.T) {
 	}
 	// A connection found dead before the statement ran is retried too.
 	attempts := 0
-	err := billing.WithTx(context.Background(), db.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(context.Background(), db.Client, func(tx *ent.Tx) error {
 		if attempts++; attempts < 2 {
 			return fmt.Errorf("reading: %w", driver.ErrBadConn)
 		}
@@ -57,7 +57,7 @@ func TestWithTxRetriesSerializationFailures(t *testing.T) {
 	for _, order := range [][2]int{{1, 2}, {2, 1}} {
 		go func(a, b int) {
 			tries := 0
-			errs <- billing.WithTx(context.Background(), pg.Client, func(tx *ent.Tx) error {
+			errs <- kernel.WithTx(context.Background(), pg.Client, func(tx *ent.Tx) error {
 				tries++
 				if _, err := tx.ExecContext(context.Background(), "UPDATE dl SET n = n + 1 WHERE id = $1", a); err != nil {
 					return err

@@ -1,4 +1,4 @@
-package billing
+package kernel
 
 import (
 	"context"
@@ -24,15 +24,15 @@ import (
 func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = runTx(ctx, client, fn)
-		if !retryable(err) {
+		err = RunTx(ctx, client, fn)
+		if !Retryable(err) {
 			return err
 		}
 	}
 	return err
 }
 
-func runTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (err error) {
+func RunTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (err error) {
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func runTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (
 	return tx.Commit()
 }
 
-func retryable(err error) bool {
+func Retryable(err error) bool {
 	if errors.Is(err, driver.ErrBadConn) {
 		return true
 	}
@@ -67,7 +67,7 @@ func retryable(err error) bool {
 // was lost — the server closed or reset it, or shut down — rather than that
 // a statement failed on its data. Nothing of an unfinished transaction was
 // kept, and the work may be done again on another connection.
-func connectionLost(err error) bool {
+func ConnectionLost(err error) bool {
 	if err == nil {
 		return false
 	}
@@ -91,7 +91,7 @@ func connectionLost(err error) bool {
 // database — not a check or foreign key failure, which ent reports as
 // constraint errors too.
 func IsUniqueViolation(err error) bool {
-	_, ok := uniqueViolation(err)
+	_, ok := UniqueViolation(err)
 	return ok
 }
 
@@ -100,26 +100,26 @@ func IsUniqueViolation(err error) bool {
 // from a duplicate key (one invoice per group and month, one automatic
 // attempt per invoice and day) must not read it from any other constraint.
 func IsUniqueViolationOn(err error, table string, columns ...string) bool {
-	k, ok := uniqueViolation(err)
+	k, ok := UniqueViolation(err)
 	return ok && k.table == table && slices.Equal(k.columns, columns)
 }
 
-type uniqueKey struct {
+type UniqueKey struct {
 	table   string
 	columns []string
 }
 
-func uniqueViolation(err error) (uniqueKey, bool) {
+func UniqueViolation(err error) (UniqueKey, bool) {
 	if err == nil {
-		return uniqueKey{}, false
+		return UniqueKey{}, false
 	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		// Detail: Key (billing_group_id, month)=(bg_…, 2026-10) already exists.
 		if pqErr.Code != "23505" {
-			return uniqueKey{}, false
+			return UniqueKey{}, false
 		}
-		k := uniqueKey{table: pqErr.Table}
+		k := UniqueKey{table: pqErr.Table}
 		if _, rest, ok := strings.Cut(pqErr.Detail, "Key ("); ok {
 			cols, _, _ := strings.Cut(rest, ")=")
 			k.columns = strings.Split(cols, ", ")
@@ -130,10 +130,10 @@ func uniqueViolation(err error) (uniqueKey, bool) {
 	const prefix = "UNIQUE constraint failed: "
 	_, rest, ok := strings.Cut(err.Error(), prefix)
 	if !ok {
-		return uniqueKey{}, false
+		return UniqueKey{}, false
 	}
 	rest, _, _ = strings.Cut(rest, " (")
-	var k uniqueKey
+	var k UniqueKey
 	for _, tc := range strings.Split(rest, ", ") {
 		t, c, _ := strings.Cut(tc, ".")
 		k.table, k.columns = t, append(k.columns, c)

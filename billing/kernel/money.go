@@ -1,4 +1,4 @@
-package billing
+package kernel
 
 import (
 	"fmt"
@@ -12,11 +12,11 @@ import (
 // between minor units and the exact decimal strings of the API.
 
 // minorDigits is the number of minor-unit digits per ISO 4217 currency.
-var minorDigits = map[string]int32{"KRW": 0, "JPY": 0, "USD": 2, "EUR": 2}
+var CurrencyDigits = map[string]int32{"KRW": 0, "JPY": 0, "USD": 2, "EUR": 2}
 
 // MinorDigits returns the currency's minor-unit digits, or false when unknown.
 func MinorDigits(currency string) (int32, bool) {
-	d, ok := minorDigits[currency]
+	d, ok := CurrencyDigits[currency]
 	return d, ok
 }
 
@@ -25,7 +25,7 @@ func MinorDigits(currency string) (int32, bool) {
 func FormatMinor(amount int64, currency string) string {
 	// Integer arithmetic: a dashboard formats some hundred amounts, and a
 	// decimal's big.Int formatting showed in its profile.
-	d := minorDigits[currency]
+	d := CurrencyDigits[currency]
 	if d == 0 {
 		return strconv.FormatInt(amount, 10)
 	}
@@ -43,7 +43,7 @@ func FormatMinor(amount int64, currency string) string {
 }
 
 // maxAmount bounds accepted amounts well inside int64 so sums cannot overflow.
-var maxAmount = decimal.New(1, 15)
+var MaxAmount = decimal.New(1, 15)
 
 // ParseAmount reads a positive decimal string of major units into minor units
 // of the currency. It refuses floats' exponents, more precision than the
@@ -53,14 +53,14 @@ func ParseAmount(s, currency, field string) (int64, error) {
 	if err != nil {
 		return 0, FieldError(field, "%s", err.Error())
 	}
-	digits, ok := minorDigits[currency]
+	digits, ok := CurrencyDigits[currency]
 	if !ok {
 		return 0, FieldError(field, "unsupported currency %q", currency)
 	}
 	if !d.IsPositive() {
 		return 0, FieldError(field, "amount must be greater than zero")
 	}
-	if d.GreaterThan(maxAmount) {
+	if d.GreaterThan(MaxAmount) {
 		return 0, FieldError(field, "amount is too large")
 	}
 	minor := d.Shift(digits)
@@ -74,16 +74,16 @@ func ParseAmount(s, currency, field string) (int64, error) {
 // no spaces, at most 40 characters.
 func ParseDecimal(s string) (decimal.Decimal, error) {
 	if s == "" || len(s) > 40 || strings.ContainsAny(s, "eE+ \t\n_") {
-		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal number", clip(s))
+		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal number", Clip(s))
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
-		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal number", clip(s))
+		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal number", Clip(s))
 	}
 	return d, nil
 }
 
-func clip(s string) string {
+func Clip(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "…"
 	}

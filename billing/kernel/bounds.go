@@ -1,4 +1,4 @@
-package billing
+package kernel
 
 import (
 	"math"
@@ -31,7 +31,7 @@ import (
 //     reach it. 10^17 leaves int64 room for VAT, late fees and the sums of
 //     several invoices that payments form.
 const (
-	maxEventMicros int64 = 100_000_000_000 * 1_000_000 // 10^11 units
+	MaxEventMicros int64 = 100_000_000_000 * 1_000_000 // 10^11 units
 	// MaxDailyMicros bounds a daily rollup, in micro-units (10^11 units).
 	MaxDailyMicros int64 = 100_000_000_000 * 1_000_000
 	// MaxMonthUsageAmount bounds a billing group's rated usage of a month,
@@ -42,7 +42,7 @@ const (
 )
 
 // maxQuantity bounds one event's quantity (in units).
-var maxQuantity = decimal.New(1, 11)
+var MaxQuantity = decimal.New(1, 11)
 
 // ErrAmountTooLarge is rating's answer when a line or an invoice would
 // exceed MaxInvoiceAmount: never a wrapped number.
@@ -52,7 +52,7 @@ var ErrAmountTooLarge = &Error{Code: CodeConflict,
 // ceilingPrice is a per-unit price ready for an event's amount ceiling:
 // perMicro is the price in 10^-12 minor units per micro-unit when that is a
 // whole number that fits (almost always), else price serves.
-type ceilingPrice struct {
+type CeilingPrice struct {
 	perMicro uint64
 	exact    bool
 	price    decimal.Decimal
@@ -60,8 +60,8 @@ type ceilingPrice struct {
 	fees     int64 // a channel product's base fees in minor units, rounded up
 }
 
-func newCeilingPrice(unit decimal.Decimal, digits int32, channelFees decimal.Decimal) ceilingPrice {
-	c := ceilingPrice{price: unit, digits: digits}
+func NewCeilingPrice(unit decimal.Decimal, digits int32, channelFees decimal.Decimal) CeilingPrice {
+	c := CeilingPrice{price: unit, digits: digits}
 	k := unit.Shift(6 + digits)
 	if k.IsInteger() && !k.IsNegative() && k.LessThan(decimal.NewFromUint64(math.MaxUint64)) {
 		c.perMicro, c.exact = k.BigInt().Uint64(), true
@@ -78,7 +78,7 @@ func newCeilingPrice(unit decimal.Decimal, digits int32, channelFees decimal.Dec
 // amount is the ceiling, in minor units, of what micros of the metric (and,
 // for a channel, its base fees) can add to an invoice; ok is false past
 // MaxMonthUsageAmount.
-func (c ceilingPrice) amount(micros int64, channel bool) (int64, bool) {
+func (c CeilingPrice) Amount(micros int64, channel bool) (int64, bool) {
 	var v int64
 	if c.exact {
 		// micros × perMicro / 10^12, rounded up, in 128 bits.
@@ -110,7 +110,7 @@ func (c ceilingPrice) amount(micros int64, channel bool) (int64, bool) {
 
 // checkedMinor is a whole amount of minor units as int64, refusing
 // anything past MaxInvoiceAmount either way.
-func checkedMinor(m decimal.Decimal) (int64, error) {
+func CheckedMinor(m decimal.Decimal) (int64, error) {
 	if m.GreaterThan(decimal.NewFromInt(MaxInvoiceAmount)) || m.LessThan(decimal.NewFromInt(-MaxInvoiceAmount)) {
 		return 0, ErrAmountTooLarge
 	}

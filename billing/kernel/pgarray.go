@@ -1,4 +1,4 @@
-package billing
+package kernel
 
 import (
 	"strconv"
@@ -9,16 +9,16 @@ import (
 // usage batch sends eleven columns of a thousand values; pq.StringArray
 // copies each column three or four times on its way to the wire, this
 // once, and timestamps and ids go in without intermediate strings.
-type pgArray struct{ b []byte }
+type PgArray struct{ b []byte }
 
 // newPGArray sizes the buffer for n elements of about width bytes.
-func newPGArray(n, width int) *pgArray {
+func NewPGArray(n, width int) *PgArray {
 	b := make([]byte, 1, 2+n*(width+3))
 	b[0] = '{'
-	return &pgArray{b}
+	return &PgArray{b}
 }
 
-func (a *pgArray) sep() {
+func (a *PgArray) sep() {
 	if len(a.b) > 1 {
 		a.b = append(a.b, ',')
 	}
@@ -26,7 +26,7 @@ func (a *pgArray) sep() {
 
 // text adds one element, quoted; inside quotes only '"' and '\' need a
 // backslash.
-func (a *pgArray) text(s string) {
+func (a *PgArray) Text(s string) {
 	a.sep()
 	a.b = append(a.b, '"')
 	for i := 0; i < len(s); i++ {
@@ -40,18 +40,18 @@ func (a *pgArray) text(s string) {
 }
 
 // bytes adds an element known to need no quoting (ids, numbers).
-func (a *pgArray) bytes(s []byte) {
+func (a *PgArray) Bytes(s []byte) {
 	a.sep()
 	a.b = append(a.b, s...)
 }
 
-func (a *pgArray) int64(n int64) {
+func (a *PgArray) Int64(n int64) {
 	a.sep()
 	a.b = strconv.AppendInt(a.b, n, 10)
 }
 
 // time adds an instant in RFC 3339 with its fraction, in UTC.
-func (a *pgArray) time(t time.Time) {
+func (a *PgArray) Time(t time.Time) {
 	a.sep()
 	a.b = append(a.b, '"')
 	a.b = t.UTC().AppendFormat(a.b, time.RFC3339Nano)
@@ -59,4 +59,4 @@ func (a *pgArray) time(t time.Time) {
 }
 
 // String closes the literal.
-func (a *pgArray) String() string { return string(append(a.b, '}')) }
+func (a *PgArray) String() string { return string(append(a.b, '}')) }

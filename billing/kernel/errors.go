@@ -1,7 +1,7 @@
-// Package billing holds cloudbill's domain rules — the billing calendar,
-// rating, credit allocation, invoicing and payments — as plain Go that is
-// testable without HTTP. Resolvers in graph/ delegate here.
-package billing
+// Package kernel is what every billing domain shares: the error type
+// clients see (its codes, docs/api.md), money in minor units and its
+// bounds, and transactions that retry on serialisation failures.
+package kernel
 
 import (
 	"errors"
