@@ -4,6 +4,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -58,7 +60,7 @@ type DayRange struct{ From, To int }
 // pays the whole 16th, and one ending at 00:00 on the 11th pays up to the
 // 10th. A paid credit pays the whole month when the invoice is issued
 // while it is valid. ok is false when the credit pays nothing of m.
-func CreditDays(c CreditRow, m Month, issuedAt time.Time, loc *time.Location) (r DayRange, ok bool) {
+func CreditDays(c CreditRow, m calendar.Month, issuedAt time.Time, loc *time.Location) (r DayRange, ok bool) {
 	whole := DayRange{1, m.Days()}
 	if c.Type == "PAID" {
 		return whole, !issuedAt.Before(c.StartsAt) && issuedAt.Before(c.EndsAt)
@@ -80,7 +82,7 @@ func CreditDays(c CreditRow, m Month, issuedAt time.Time, loc *time.Location) (r
 // which days its lines were incurred: whether some free credit with
 // something left pays only part of the month. Otherwise lines rated from
 // usage summed over the month (UsageRow.Day 0) allocate exactly the same.
-func NeedsDays(credits []CreditRow, m Month, issuedAt time.Time, loc *time.Location) bool {
+func NeedsDays(credits []CreditRow, m calendar.Month, issuedAt time.Time, loc *time.Location) bool {
 	for _, c := range credits {
 		if r, ok := CreditDays(c, m, issuedAt, loc); ok && c.Remaining > 0 && r != (DayRange{1, m.Days()}) {
 			return true
@@ -113,7 +115,7 @@ func NeedsDays(credits []CreditRow, m Month, issuedAt time.Time, loc *time.Locat
 //     may pay the whole month.
 //   - Amounts are whole minor units; the only rounding is that floor, so
 //     the line's total keeps the one half-up rounding of Rate.
-func AllocateCredits(lines []Line, credits []CreditRow, m Month, issuedAt time.Time, loc *time.Location) []CreditUse {
+func AllocateCredits(lines []Line, credits []CreditRow, m calendar.Month, issuedAt time.Time, loc *time.Location) []CreditUse {
 	SortCredits(credits)
 	var ledger *dayLedger // only when some credit pays part of the month
 	if NeedsDays(credits, m, issuedAt, loc) {
@@ -173,7 +175,7 @@ type dayLedger struct {
 	left  [][]decimal.Decimal // per line, per segment; nil until first needed
 }
 
-func newDayLedger(lines []Line, credits []CreditRow, m Month, issuedAt time.Time, loc *time.Location) *dayLedger {
+func newDayLedger(lines []Line, credits []CreditRow, m calendar.Month, issuedAt time.Time, loc *time.Location) *dayLedger {
 	n := m.Days()
 	cut := make([]bool, n+2) // cut[d]: a segment starts on day d
 	cut[1], cut[n+1] = true, true

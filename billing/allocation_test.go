@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 )
 
@@ -51,7 +53,7 @@ func ids(cs []CreditRow) []string {
 // credits never pay marketplace or OS-image lines; paid ones do; a free
 // credit whose period starts after the month pays nothing of it.
 func TestAllocateCredits(t *testing.T) {
-	m := Month{2026, 10}
+	m := calendar.Month{Year: 2026, Month: 10}
 	issued := at("2026-11-03 00:00")
 	lines := []Line{
 		{Region: "kr-central", ServiceCode: "api", Kind: "STANDARD", Used: 1000},
@@ -97,7 +99,7 @@ func TestAllocateCredits(t *testing.T) {
 // the invoice of a month is issued on the policy's issue day of the
 // next month; DueMonth tells which month is due at an instant.
 func TestDueMonthAndIssueInstant(t *testing.T) {
-	p := NCPPolicy()
+	p := calendar.NCPPolicy()
 	loc := p.Location()
 	cases := []struct {
 		at   time.Time
@@ -114,10 +116,10 @@ func TestDueMonthAndIssueInstant(t *testing.T) {
 			t.Errorf("DueMonth(%s) = %s, want %s", c.at, got, c.want)
 		}
 	}
-	if got := p.IssuedAt(Month{2026, 12}); !got.Equal(time.Date(2027, 1, 3, 0, 0, 0, 0, loc)) {
+	if got := p.IssuedAt(calendar.Month{Year: 2026, Month: 12}); !got.Equal(time.Date(2027, 1, 3, 0, 0, 0, 0, loc)) {
 		t.Errorf("IssuedAt(2026-12) = %s", got)
 	}
-	if ChannelSaaSPolicy().RegularPaymentFirstDay != 5 {
+	if calendar.ChannelSaaSPolicy().RegularPaymentFirstDay != 5 {
 		t.Error("the channel SaaS preset charges on the 5th (R-48)")
 	}
 }
@@ -149,7 +151,7 @@ func TestParseAmount(t *testing.T) {
 // which days of a month a credit pays — every day (KST) it is valid
 // at any instant of; its period is [startsAt, endsAt).
 func TestCreditDays(t *testing.T) {
-	m := Month{2026, 10}
+	m := calendar.Month{Year: 2026, Month: 10}
 	issued := at("2026-11-03 00:00")
 	free := func(from, until time.Time) CreditRow { return CreditRow{Type: "FREE", StartsAt: from, EndsAt: until} }
 	cases := []struct {
@@ -198,7 +200,7 @@ func TestCreditDays(t *testing.T) {
 // lb: 5,225 + 5,000 + 3,000 + 361 = 13,586 of credits, 2,614 determined (the
 // 11th–15th are 2,612.90; the floors left 1.10). api stays 2.
 func TestAllocateCreditsByDay(t *testing.T) {
-	m := Month{2026, 10}
+	m := calendar.Month{Year: 2026, Month: 10}
 	svcs := map[string]ServiceInfo{"api": {Code: "api", Kind: "STANDARD"}, "lb": {Code: "lb", Kind: "STANDARD"}, "server": {Code: "server", Kind: "STANDARD"}}
 	usage := []UsageRow{
 		{ServiceCode: "api", Region: "kr-central", Metric: "call", Day: 12, Micros: 3_000_000},

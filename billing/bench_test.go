@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -31,14 +33,14 @@ func benchMonth(services, regions int) (map[string]ServiceInfo, []PriceRow, []Us
 func BenchmarkRate(b *testing.B) {
 	svcs, prices, usage := benchMonth(10, 2)
 	for b.Loop() {
-		Rate(Month{2026, 10}, "KRW", svcs, prices, usage, nil)
+		Rate(calendar.Month{Year: 2026, Month: 10}, "KRW", svcs, prices, usage, nil)
 	}
 }
 
 // BenchmarkAllocate allocates 10 credits over 20 lines in R-22 order.
 func BenchmarkAllocate(b *testing.B) {
 	svcs, prices, usage := benchMonth(10, 2)
-	lines, err := Rate(Month{2026, 10}, "KRW", svcs, prices, usage, nil)
+	lines, err := Rate(calendar.Month{Year: 2026, Month: 10}, "KRW", svcs, prices, usage, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func BenchmarkAllocate(b *testing.B) {
 			cs[i] = CreditRow{ID: fmt.Sprint(i), Type: []string{"FREE", "PAID"}[i%2], StartsAt: at.AddDate(0, -2, 0),
 				EndsAt: at.AddDate(0, i+1, 0), Remaining: 30000}
 		}
-		AllocateCredits(ls, cs, Month{2026, 10}, at, time.UTC)
+		AllocateCredits(ls, cs, calendar.Month{Year: 2026, Month: 10}, at, time.UTC)
 	}
 }
 
@@ -66,7 +68,7 @@ func BenchmarkAllocateByDay(b *testing.B) {
 			daily = append(daily, u)
 		}
 	}
-	m := Month{2026, 10}
+	m := calendar.Month{Year: 2026, Month: 10}
 	lines, err := Rate(m, "KRW", svcs, prices, daily, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -184,7 +186,7 @@ func (e *Engine) DeleteBudgetAlert(ctx context.Context, a *ent.BudgetAlert) erro
 
 // BudgetStatus is an alert's month so far and where it is heading.
 type BudgetStatus struct {
-	Month Month
+	Month calendar.Month
 	// Spent is the month's amount so far (usage after discounts, before
 	// credits and VAT), the day in progress included.
 	Spent int64
@@ -197,13 +199,13 @@ type BudgetStatus struct {
 }
 
 // monthSoFar is the current month and its day of month in the policy's zone.
-func (e *Engine) monthSoFar() (Month, int) {
+func (e *Engine) monthSoFar() (calendar.Month, int) {
 	now := e.Clock.Now().In(e.Policy.Location())
-	return Month{now.Year(), now.Month()}, now.Day()
+	return calendar.Month{Year: now.Year(), Month: now.Month()}, now.Day()
 }
 
 // spentSoFar rates bg's current month through the day in progress.
-func (e *Engine) spentSoFar(ctx context.Context, bg *ent.BillingGroup) (Month, int, int64, error) {
+func (e *Engine) spentSoFar(ctx context.Context, bg *ent.BillingGroup) (calendar.Month, int, int64, error) {
 	m, day := e.monthSoFar()
 	rep, err := e.usageThrough(ctx, bg, m, day, "")
 	if err != nil {
@@ -213,7 +215,7 @@ func (e *Engine) spentSoFar(ctx context.Context, bg *ent.BillingGroup) (Month, i
 }
 
 // Forecast carries spent over day days on to the m's last day (half up).
-func Forecast(spent int64, day int, m Month) int64 {
+func Forecast(spent int64, day int, m calendar.Month) int64 {
 	if day <= 0 || spent <= 0 {
 		return 0
 	}
@@ -293,7 +295,7 @@ func (e *Engine) checkAlerts(ctx context.Context, bg *ent.BillingGroup, alerts [
 
 // fire records a crossed threshold and queues its notices in one
 // transaction; a threshold already told is left alone (the unique key).
-func (e *Engine) fire(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAlert, m Month, threshold int, spent, forecast int64) error {
+func (e *Engine) fire(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAlert, m calendar.Month, threshold int, spent, forecast int64) error {
 	told, err := e.Client.BudgetAlertFiring.Query().Where(budgetalertfiring.AlertID(a.ID),
 		budgetalertfiring.Month(m.String()), budgetalertfiring.Threshold(threshold)).Exist(ctx)
 	if err != nil || told {

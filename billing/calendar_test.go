@@ -3,17 +3,19 @@ package billing
 import (
 	"testing"
 	"time"
+
+	"github.com/cloudbill/cloudbill/billing/calendar"
 )
 
 func kstAt(y int, m time.Month, d, h, min int) time.Time {
-	return time.Date(y, m, d, h, min, 0, 0, NCPPolicy().Location())
+	return time.Date(y, m, d, h, min, 0, 0, calendar.NCPPolicy().Location())
 }
 
 // instant payment opens at 14:00 on the 3rd, closes at 22:00 on the
 // last day, and is shut on the regular payment days 10–14; months of 28 to
 // 31 days.
 func TestInstantPayWindow(t *testing.T) {
-	p := NCPPolicy()
+	p := calendar.NCPPolicy()
 	cases := []struct {
 		at   time.Time
 		open bool
@@ -44,7 +46,7 @@ func TestInstantPayWindow(t *testing.T) {
 
 // bank accounts register only from 09:00 to 23:00 KST.
 func TestBankRegistrationHours(t *testing.T) {
-	p := NCPPolicy()
+	p := calendar.NCPPolicy()
 	for _, c := range []struct {
 		at time.Time
 		ok bool
@@ -62,8 +64,8 @@ func TestBankRegistrationHours(t *testing.T) {
 
 // instants; R-48 presets.
 func TestCalendarInstants(t *testing.T) {
-	p := NCPPolicy()
-	oct := Month{2026, 10}
+	p := calendar.NCPPolicy()
+	oct := calendar.Month{Year: 2026, Month: 10}
 	if got := p.OutstandingFrom(oct, false); !got.Equal(kstAt(2026, 11, 15, 0, 0)) {
 		t.Errorf("outstanding from %s", got)
 	}
@@ -87,7 +89,7 @@ func TestCalendarInstants(t *testing.T) {
 	if !p.InRegularPeriod(kstAt(2026, 11, 10, 0, 0)) || p.InRegularPeriod(kstAt(2026, 11, 15, 0, 0)) {
 		t.Error("NCP regular period is the 10th to the 14th")
 	}
-	saas := ChannelSaaSPolicy()
+	saas := calendar.ChannelSaaSPolicy()
 	if !saas.InRegularPeriod(kstAt(2026, 11, 5, 9, 0)) || saas.InRegularPeriod(kstAt(2026, 11, 6, 9, 0)) {
 		t.Error("the channel SaaS preset charges on the 5th")
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -56,7 +58,7 @@ type ServiceSpec struct {
 
 // CreateService adds a service and its prices to the catalog.
 // Prices are in the policy's currency, within its limits.
-func CreateService(ctx context.Context, client *ent.Client, pol Policy, in ServiceSpec) (*ent.Service, error) {
+func CreateService(ctx context.Context, client *ent.Client, pol calendar.Policy, in ServiceSpec) (*ent.Service, error) {
 	if err := CheckCode("code", in.Code); err != nil {
 		return nil, err
 	}
@@ -91,7 +93,7 @@ func CreateService(ctx context.Context, client *ent.Client, pol Policy, in Servi
 			if err != nil || d.IsNegative() || d.Exponent() < -6 {
 				return kernel.FieldError("prices.unitPrice", "unit price must be a non-negative decimal with at most 6 decimal places")
 			}
-			if err := pol.checkUnitPrice("prices.unitPrice", d); err != nil {
+			if err := pol.CheckUnitPrice("prices.unitPrice", d); err != nil {
 				return err
 			}
 			if p.Region != "" {
@@ -153,7 +155,7 @@ func (e *Engine) CreateContract(ctx context.Context, bg *ent.BillingGroup, servi
 	if ends != nil && ends.Before(starts) {
 		return nil, kernel.FieldError("endsOn", "a contract cannot end before it starts")
 	}
-	from := MonthOf(starts, time.UTC)
+	from := calendar.MonthOf(starts, time.UTC)
 	if err := e.beforeFirstMonth(bg, from, "startsOn"); err != nil {
 		return nil, err
 	}
@@ -177,9 +179,9 @@ func (e *Engine) EndContract(ctx context.Context, c *ent.Contract, ends time.Tim
 	if err != nil {
 		return nil, err
 	}
-	from := MonthOf(ends, time.UTC)
+	from := calendar.MonthOf(ends, time.UTC)
 	if c.EndsOn != nil && c.EndsOn.Before(ends) {
-		from = MonthOf(*c.EndsOn, time.UTC)
+		from = calendar.MonthOf(*c.EndsOn, time.UTC)
 	}
 	var out *ent.Contract
 	err = e.changeContracts(ctx, bg, from, "endsOn", func(tx *ent.Tx) (err error) {
@@ -202,8 +204,8 @@ const contractLockMonths = 12
 // shared side of their locks, like late usage), and the usage revision
 // moves with the change, so a month close that read the group's contracts
 // before this commit rates the group again (issueOne).
-func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from Month, field string, write func(tx *ent.Tx) error) error {
-	cur := MonthOf(e.Clock.Now(), e.Policy.Location())
+func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from calendar.Month, field string, write func(tx *ent.Tx) error) error {
+	cur := calendar.MonthOf(e.Clock.Now(), e.Policy.Location())
 	lockFrom := from
 	if oldest := cur.AddMonths(-contractLockMonths); lockFrom.Before(oldest) {
 		lockFrom = oldest
@@ -222,7 +224,7 @@ func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from
 			return err
 		}
 		if last != nil {
-			after, _ := ParseMonth(last.Month)
+			after, _ := calendar.ParseMonth(last.Month)
 			return kernel.FieldError(field, "the invoice of %s is issued for this billing group and cannot change; "+
 				"a contract can change its charges from %s on", last.Month, after.Next())
 		}

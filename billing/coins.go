@@ -6,10 +6,11 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"entgo.io/ent/dialect/sql"
-	"github.com/shopspring/decimal"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -21,35 +22,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 )
 
-// BonusTier gives Percent bonus coins on a charge of at least Min (minor units).
-type BonusTier struct {
-	Min     int64
-	Percent decimal.Decimal
-}
-
-// DefaultBonusTiers: 5% from 100,000, 10% from 1,000,000 (decision; R-31
-// leaves the rule to the product).
-var DefaultBonusTiers = []BonusTier{
-	{Min: 1_000_000, Percent: decimal.NewFromInt(10)},
-	{Min: 100_000, Percent: decimal.NewFromInt(5)},
-}
-
 // MinCoinCharge is the smallest coin purchase.
 const MinCoinCharge = 1000
-
-// CoinBonus is the bonus on a charge of amount, rounded down.
-func (p Policy) CoinBonus(amount int64) int64 {
-	tiers := p.BonusTiers
-	if tiers == nil {
-		tiers = DefaultBonusTiers
-	}
-	for _, t := range tiers {
-		if amount >= t.Min {
-			return decimal.NewFromInt(amount).Mul(t.Percent).Div(decimal.NewFromInt(100)).Floor().IntPart()
-		}
-	}
-	return 0
-}
 
 // ReserveCoinCharge writes the PENDING payment of a coin purchase; the
 // caller charges it after commit. Coins are credited when it settles.
@@ -326,7 +300,7 @@ func (r *jobRun) issueTaxInvoices(ctx context.Context) error {
 			return err
 		}
 	}
-	m := MonthOf(r.at, e.Policy.Location()).Prev()
+	m := calendar.MonthOf(r.at, e.Policy.Location()).Prev()
 	if r.at.Before(e.Policy.TaxInvoiceDate(m)) {
 		return nil
 	}
@@ -366,7 +340,7 @@ func (r *jobRun) taxInvoice(ctx context.Context, inv *ent.Invoice, payers func(c
 		if err != nil || master.MemberType != account.MemberTypeBUSINESS {
 			return err
 		}
-		m, err := ParseMonth(inv.Month)
+		m, err := calendar.ParseMonth(inv.Month)
 		if err != nil {
 			return err
 		}

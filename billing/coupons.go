@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/shopspring/decimal"
@@ -154,7 +156,7 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 	} else {
 		// A discount of the current month, which must still be open: the
 		// jobs may have been run ahead of the clock (outside production).
-		m := MonthOf(now, e.Policy.Location())
+		m := calendar.MonthOf(now, e.Policy.Location())
 		if err := e.openMonth(ctx, tx, bg, m, "code"); err != nil {
 			return Redemption{}, err
 		}
@@ -179,7 +181,7 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 }
 
 // CreateDiscount opens a discount of a month for a billing group.
-func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m Month, name, percentage string, services []string, conditions string) (*ent.Discount, error) {
+func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, name, percentage string, services []string, conditions string) (*ent.Discount, error) {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
 		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}

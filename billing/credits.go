@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -360,7 +362,7 @@ func (r *jobRun) noticeExpiringCredits(ctx context.Context) error {
 				}
 				// The last day the credit pays for, in the policy's zone
 				// (ends_at is exclusive).
-				last := r.e.Policy.date(c.EndsAt.Add(-time.Nanosecond))
+				last := r.e.Policy.Date(c.EndsAt.Add(-time.Nanosecond))
 				return r.e.notifyChannels(ctx, tx, c.OrgID, TopicCreditExpiring, map[string]any{"creditId": c.ID,
 					"creditName": c.Name, "billingGroupId": c.BillingGroupID, "type": c.Type,
 					"remaining": kernel.FormatMinor(c.Remaining, c.Currency), "currency": c.Currency, "lastDay": last},
@@ -376,8 +378,8 @@ func (r *jobRun) noticeExpiringCredits(ctx context.Context) error {
 // LastCreditMonth is the month of a free credit's last day: the day (in
 // loc) of the last instant of its usage period, which ends at endsAt,
 // exclusive.
-func LastCreditMonth(endsAt time.Time, loc *time.Location) Month {
-	return MonthOf(endsAt.Add(-time.Nanosecond), loc)
+func LastCreditMonth(endsAt time.Time, loc *time.Location) calendar.Month {
+	return calendar.MonthOf(endsAt.Add(-time.Nanosecond), loc)
 }
 
 // ClosedVisibleMonths is how long an emptied terminal credit stays in default

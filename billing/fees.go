@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -19,7 +21,7 @@ type FeeDetail struct {
 
 // DetailedFees lists month m's fees per region, service, channel and metric
 // before rounding, in invoice order.
-func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m Month) ([]FeeDetail, error) {
+func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m calendar.Month) ([]FeeDetail, error) {
 	usage, err := usageSums(ctx, e.Client, bg.ID, m, m.Days(), false)
 	if err != nil {
 		return nil, err
@@ -82,7 +84,7 @@ func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m Month
 // channelBaseFees are the plan's base fees of each channel that used a
 // channel product in month m, as Rate charges them: the whole
 // monthly fee, whatever day the channel began.
-func channelBaseFees(m Month, cat *Catalog, idx Prices, usage []UsageRow) []FeeDetail {
+func channelBaseFees(m calendar.Month, cat *Catalog, idx Prices, usage []UsageRow) []FeeDetail {
 	seen := map[[3]string]bool{}
 	var out []FeeDetail
 	for _, u := range usage {

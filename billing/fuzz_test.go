@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/shopspring/decimal"
@@ -47,7 +49,7 @@ func FuzzParseMonth(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		m, err := ParseMonth(s)
+		m, err := calendar.ParseMonth(s)
 		if err != nil {
 			return
 		}
@@ -116,7 +118,7 @@ func FuzzRating(f *testing.F) {
 		if a < 0 || b < 0 {
 			return
 		}
-		m := Month{2026, 10}
+		m := calendar.Month{Year: 2026, Month: 10}
 		usage := []UsageRow{
 			{ServiceCode: "api", Region: "kr-central", Metric: "call", Day: abs(dayA) % 32, Micros: a}, // 0: day not told
 			{ServiceCode: "api", Region: "kr-central", Metric: "call", Day: 1 + abs(dayA+7)%31, Micros: b},
@@ -200,7 +202,7 @@ func FuzzAllocate(f *testing.F) {
 	f.Add(int64(-7), uint8(7))
 	f.Fuzz(func(t *testing.T, seed int64, shape uint8) {
 		rng := rand.New(rand.NewPCG(uint64(seed), uint64(shape)))
-		m := Month{2026, time.Month(2 + int(shape)%11)} // months of 28, 30 and 31 days
+		m := calendar.Month{Year: 2026, Month: time.Month(2 + int(shape)%11)} // months of 28, 30 and 31 days
 		n := m.Days()
 		kinds := []string{"STANDARD", "STANDARD", "MARKETPLACE", "OS_IMAGE"}
 		lines := make([]Line, 1+rng.IntN(4))

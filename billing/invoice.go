@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"entgo.io/ent/dialect/sql"
@@ -26,35 +28,17 @@ import (
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 )
 
-// DueMonth is the month whose invoice is due by instant at: the previous
-// month once the policy's issue day has begun, else the one before.
-func (p Policy) DueMonth(at time.Time) Month {
-	local := at.In(p.Location())
-	m := Month{local.Year(), local.Month()}.Prev()
-	if local.Day() < p.IssueDay {
-		m = m.Prev()
-	}
-	return m
-}
-
-// IssuedAt is the instant month m's invoice is issued: 00:00 on the issue
-// day of the next month in the policy's zone.
-func (p Policy) IssuedAt(m Month) time.Time {
-	n := m.Next()
-	return time.Date(n.Year, n.Month, p.IssueDay, 0, 0, 0, 0, p.Location())
-}
-
 // FirstMonth is the first month invoiced for bg: IssueInvoices issues a
 // month to the groups created before it ended. Nothing billable may be
 // recorded for an earlier month (usage, contracts, discounts): no invoice
 // would ever carry it.
-func (e *Engine) FirstMonth(bg *ent.BillingGroup) Month {
-	return MonthOf(bg.CreatedAt, e.Policy.Location())
+func (e *Engine) FirstMonth(bg *ent.BillingGroup) calendar.Month {
+	return calendar.MonthOf(bg.CreatedAt, e.Policy.Location())
 }
 
 // beforeFirstMonth refuses, on field, a change to month m of bg when m
 // comes before the group's first invoiced month.
-func (e *Engine) beforeFirstMonth(bg *ent.BillingGroup, m Month, field string) error {
+func (e *Engine) beforeFirstMonth(bg *ent.BillingGroup, m calendar.Month, field string) error {
 	if first := e.FirstMonth(bg); m.Before(first) {
 		return kernel.FieldError(field, "the billing group was created in %s: %s would never be invoiced (its invoices start with %s)",
 			first, m, first)
@@ -69,7 +53,7 @@ func (e *Engine) beforeFirstMonth(bg *ent.BillingGroup, m Month, field string) e
 // nothing billable is kept in silence that no invoice will carry. The
 // caller moves the usage revision with its change (touchRating), so an
 // issuer that read the group before the commit reads it again (issueOne).
-func (e *Engine) openMonth(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m Month, field string) error {
+func (e *Engine) openMonth(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m calendar.Month, field string) error {
 	if err := e.beforeFirstMonth(bg, m, field); err != nil {
 		return err
 	}
@@ -134,9 +118,9 @@ func (r *jobRun) issueInvoices(ctx context.Context) error {
 
 // retryIssues issues again the earlier months whose issue failed (the
 // month due is retried with the other groups).
-func (r *jobRun) retryIssues(ctx context.Context, due Month) error {
+func (r *jobRun) retryIssues(ctx context.Context, due calendar.Month) error {
 	for _, f := range r.retries(StepIssue) {
-		m, err := ParseMonth(f.Month)
+		m, err := calendar.ParseMonth(f.Month)
 		if err != nil || m == due {
 			continue
 		}
@@ -173,7 +157,7 @@ const issueWorkers = 4
 
 // issueAll issues month m for a page of groups, each on its own: a group
 // that fails is recorded and the others are issued.
-func (r *jobRun) issueAll(ctx context.Context, groups []*ent.BillingGroup, m Month) error {
+func (r *jobRun) issueAll(ctx context.Context, groups []*ent.BillingGroup, m calendar.Month) error {
 	workers := 1
 	if r.e.Postgres {
 		workers = issueWorkers
@@ -230,7 +214,7 @@ func (r *jobRun) issueAll(ctx context.Context, groups []*ent.BillingGroup, m Mon
 
 // issueGroup issues month m for one group, counted in the run's result
 // (nil: another run issued it).
-func (r *jobRun) issueGroup(ctx context.Context, g *ent.BillingGroup, m Month, pre *prefetch) (*ent.Invoice, error) {
+func (r *jobRun) issueGroup(ctx context.Context, g *ent.BillingGroup, m calendar.Month, pre *prefetch) (*ent.Invoice, error) {
 	inv, err := r.e.issueOne(ctx, g, m, pre, r.at)
 	if inv != nil {
 		r.mu.Lock()
@@ -243,7 +227,7 @@ func (r *jobRun) issueGroup(ctx context.Context, g *ent.BillingGroup, m Month, p
 // IssueInvoice rates month m for one billing group and writes its invoice,
 // lines, credit uses and notifications in one transaction. It returns nil
 // without error when another run issued the invoice first.
-func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m Month) (*ent.Invoice, error) {
+func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m calendar.Month) (*ent.Invoice, error) {
 	return e.issueOne(ctx, bg, m, nil, e.Policy.IssuedAt(m))
 }
 
@@ -258,7 +242,7 @@ type prefetch struct {
 	hasCoins  map[string]bool         // by account
 }
 
-func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m Month) (*prefetch, error) {
+func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m calendar.Month) (*prefetch, error) {
 	p := &prefetch{usageRev: map[string]int64{}, usage: map[string][]UsageRow{}, contracts: map[string][]*ent.Contract{},
 		discounts: map[string][]*ent.Discount{}, masters: map[string]*ent.Account{}, hasCoins: map[string]bool{}}
 	ids := make([]string, len(groups))
@@ -344,7 +328,7 @@ func issueLockKey(bgID, month string) string { return "issue:" + bgID + ":" + mo
 // issueOne issues month m for bg; writtenAt is the instant of the run that
 // writes it (the invoice's creation, the coins it spends), issued_at the
 // month's issue instant.
-func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pre *prefetch, writtenAt time.Time) (*ent.Invoice, error) {
+func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, pre *prefetch, writtenAt time.Time) (*ent.Invoice, error) {
 	var out *ent.Invoice
 	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		var err error
@@ -361,7 +345,7 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m Month, pr
 // a live invoice or another transaction is issuing it. stamp is the
 // invoice's issued_at: the calendar's instant for the month, or a
 // reissue's own (void.go); credits are allocated as at the calendar's.
-func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m Month, pre *prefetch, writtenAt, stamp time.Time) (*ent.Invoice, error) {
+func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m calendar.Month, pre *prefetch, writtenAt, stamp time.Time) (*ent.Invoice, error) {
 	issuedAt := e.Policy.IssuedAt(m)
 	var out *ent.Invoice
 	err := func() error {
@@ -620,7 +604,7 @@ func LoadCatalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
 // invoice's own transaction: its amount, the days the card is charged and
 // the due date.
 func (e *Engine) notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, master *ent.Account, inv *ent.Invoice) error {
-	m, err := ParseMonth(inv.Month)
+	m, err := calendar.ParseMonth(inv.Month)
 	if err != nil {
 		return err
 	}
@@ -635,6 +619,6 @@ func (e *Engine) notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingG
 	return queueNotice(ctx, tx, bg.OrgID, master, TopicInvoiceIssued, map[string]any{
 		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
 		"month": inv.Month, "amountDue": kernel.FormatMinor(AmountDue(inv), inv.Currency), "currency": inv.Currency,
-		"paymentFrom": e.Policy.date(first), "dueDate": e.Policy.date(last),
+		"paymentFrom": e.Policy.Date(first), "dueDate": e.Policy.Date(last),
 	}, channels...)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/store"
@@ -19,7 +21,7 @@ import (
 func TestMonthCloseIsolatesAFailingPageRead(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		oct := billing.Month{Year: 2026, Month: 10}
+		oct := calendar.Month{Year: 2026, Month: 10}
 		orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 3, GroupsPerOrg: 1, Month: oct, Services: 2})
 		if err != nil {
 			t.Fatal(err)
@@ -31,8 +33,8 @@ func TestMonthCloseIsolatesAFailingPageRead(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		at := time.Date(2026, 11, 3, 0, 0, 0, 0, billing.NCPPolicy().Location())
-		e := &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: db.Dialect == "postgres"}
+		at := time.Date(2026, 11, 3, 0, 0, 0, 0, calendar.NCPPolicy().Location())
+		e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: db.Dialect == "postgres"}
 		n, err := e.IssueInvoices(ctx, at)
 		var fs billing.StepFailures
 		if n != 2 || !errors.As(err, &fs) || len(fs) != 1 || fs[0].BillingGroupID != poisoned || fs[0].Step != billing.StepIssue || fs[0].Month != "2026-10" {

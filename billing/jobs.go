@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
 )
@@ -30,8 +32,8 @@ type JobResult struct {
 // Engine runs the billing calendar against the database.
 type Engine struct {
 	Client *ent.Client
-	Policy Policy
-	Clock  Clock
+	Policy calendar.Policy
+	Clock  calendar.Clock
 	// Postgres enables row locks (SELECT … FOR UPDATE); SQLite serialises
 	// writers through one connection instead.
 	Postgres bool

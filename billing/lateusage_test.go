@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/cloudbill/cloudbill/billing"
@@ -35,20 +37,20 @@ import (
 type issuingRace struct {
 	db     *store.DB
 	orgs   []dataset.Org
-	oct    billing.Month
+	oct    calendar.Month
 	engine func() *billing.Engine
 }
 
 func newIssuingRace(t *testing.T) *issuingRace {
 	db := testenv.Postgres(t)
-	oct := billing.Month{Year: 2026, Month: 10}
+	oct := calendar.Month{Year: 2026, Month: 10}
 	orgs, err := dataset.Seed(context.Background(), db.Client, dataset.Options{Groups: 40, GroupsPerOrg: 1, Month: oct, Services: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 11, 3, 1, 0, 0, 0, billing.NCPPolicy().Location())
+	at := time.Date(2026, 11, 3, 1, 0, 0, 0, calendar.NCPPolicy().Location())
 	return &issuingRace{db: db, orgs: orgs, oct: oct, engine: func() *billing.Engine {
-		return &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: true}
+		return &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true}
 	}}
 }
 
@@ -196,7 +198,7 @@ func TestDiscountsNeverEscapeTheInvoice(t *testing.T) {
 func TestContractsNeverEscapeTheInvoice(t *testing.T) {
 	r := newIssuingRace(t)
 	ctx := context.Background()
-	if _, err := billing.CreateService(ctx, r.db.Client, billing.NCPPolicy(), billing.ServiceSpec{Code: "lt-flat", Name: "Flat", Kind: "STANDARD",
+	if _, err := billing.CreateService(ctx, r.db.Client, calendar.NCPPolicy(), billing.ServiceSpec{Code: "lt-flat", Name: "Flat", Kind: "STANDARD",
 		Prices: []billing.PriceSpec{{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "3100", Region: "ld-a"}}}); err != nil {
 		t.Fatal(err)
 	}

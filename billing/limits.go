@@ -7,62 +7,17 @@ import (
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"entgo.io/ent/dialect/sql"
-	"github.com/shopspring/decimal"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/payment"
 )
 
-// Limits are the policy limits on the amounts mutations take (issue 14):
-// every amount a caller gives is refused past its limit as BAD_USER_INPUT
-// naming the input, before anything is written. They are minor units of
-// the policy's currency, configured at start (server/app/config.go) with
-// DefaultLimits' values unless set.
-//
-// Amounts without a limit of their own here are bounded by what they
-// move: a credit transfer by the credit's remaining amount, a percentage
-// (discounts, discount coupons) by 100. Usage quantities are bounded
-// where usage is recorded (usage.go).
-type Limits struct {
-	// MoneyIn bounds one payment a customer makes to put money in: a coin
-	// charge, the purchase of a paid credit, a (sandbox) deposit.
-	MoneyIn int64
-	// DailyMoneyIn bounds what one organization puts in per calendar day
-	// of the policy's time zone: its coin charges, paid credit purchases
-	// and deposits of the day together, failed payments aside. It is
-	// counted in the database under a lock on the organization, so it
-	// holds across replicas and concurrent requests.
-	DailyMoneyIn int64
-	// Credit bounds a free credit granted (grantCredit) and the credit a
-	// coupon grants (createCoupon).
-	Credit int64
-	// UnitPrice bounds a catalog price: the price of one unit (PER_UNIT)
-	// or of a month (FLAT_MONTHLY).
-	UnitPrice int64
-}
-
-// DefaultLimits are a Korean cloud's (KRW): 10,000,000 a payment and
-// 30,000,000 a day of money in per organization, credits of at most
-// 100,000,000, unit prices of at most 100,000,000.
-func DefaultLimits() Limits {
-	return Limits{MoneyIn: 10_000_000, DailyMoneyIn: 30_000_000, Credit: 100_000_000, UnitPrice: 100_000_000}
-}
-
 // CheckAmount refuses amount (minor units of currency) above limit,
 // naming field; what says what the amount is ("a coin charge").
 func CheckAmount(field, what string, amount, limit int64, currency string) error {
 	if amount > limit {
 		return kernel.FieldError(field, "%s is at most %s %s (policy limit)", what, kernel.FormatMinor(limit, currency), currency)
-	}
-	return nil
-}
-
-// checkUnitPrice refuses a unit price above the policy's limit.
-func (p Policy) checkUnitPrice(field string, d decimal.Decimal) error {
-	digits := kernel.CurrencyDigits[p.Currency]
-	if d.Shift(digits).GreaterThan(decimal.NewFromInt(p.Limits.UnitPrice)) {
-		return kernel.FieldError(field, "a unit price is at most %s %s (policy limit)", kernel.FormatMinor(p.Limits.UnitPrice, p.Currency), p.Currency)
 	}
 	return nil
 }
@@ -114,7 +69,7 @@ func (e *Engine) CheckSandboxDeposit(ctx context.Context, orgID string, amount i
 // moneyInOn sums the money-in payments of orgID made on at's day, failed
 // ones aside.
 func (e *Engine) moneyInOn(ctx context.Context, tx *ent.Tx, orgID string, at time.Time) (int64, error) {
-	from, to := e.Policy.dayOf(at)
+	from, to := e.Policy.DayOf(at)
 	var rows []struct {
 		Total int64 `json:"total"`
 	}
@@ -130,11 +85,4 @@ func (e *Engine) moneyInOn(ctx context.Context, tx *ent.Tx, orgID string, at tim
 		return 0, nil
 	}
 	return rows[0].Total, nil
-}
-
-// dayOf is the policy's calendar day holding at: [from, to).
-func (p Policy) dayOf(at time.Time) (from, to time.Time) {
-	t := at.In(p.Location())
-	from = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
-	return from, from.AddDate(0, 0, 1)
 }

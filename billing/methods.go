@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -64,13 +66,6 @@ type MethodRequest struct {
 }
 
 var digitsRe = regexp.MustCompile(`^[0-9]{6,20}$`)
-
-// InBankHours reports whether t falls outside the policy's night closing of
-// bank-account registration (R-35: refused 23:00–09:00 KST).
-func (p Policy) InBankHours(t time.Time) bool {
-	h := t.In(p.Location()).Hour()
-	return !(h >= p.NoBankFromHour || h < p.NoBankUntilHour)
-}
 
 // RegisterMethod registers a card or bank account for an account. Only the
 // gateway's token, brand and last four digits are kept (R-36).
@@ -243,7 +238,7 @@ func (e *Engine) VirtualAccountDue(ctx context.Context, m *ent.PaymentMethod) (a
 		}
 		amount, currency = amount+d, inv.Currency
 		if due == nil {
-			mo, err := ParseMonth(inv.Month)
+			mo, err := calendar.ParseMonth(inv.Month)
 			if err != nil {
 				return 0, "", nil, err
 			}

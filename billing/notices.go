@@ -3,7 +3,6 @@ package billing
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -116,24 +115,4 @@ func queueNotice(ctx context.Context, tx *ent.Tx, orgID string, to *ent.Account,
 		return nil
 	}
 	return tx.OutboxEvent.CreateBulk(bulk...).Exec(ctx)
-}
-
-// date writes an instant as its calendar day in the policy's zone.
-func (p Policy) date(t time.Time) string { return t.In(p.Location()).Format("2006-01-02") }
-
-// PaymentDays are the first and last automatic payment days of an invoice
-// of month m written at issued: what its notice tells as the dates
-// the card is charged and the due date.
-func (p Policy) PaymentDays(m Month, issued time.Time) (first, last time.Time) {
-	pm := p.PaymentMonth(m, issued)
-	first = p.RegularStart(pm)
-	return first, first.AddDate(0, 0, p.RegularPaymentLastDay-p.RegularPaymentFirstDay)
-}
-
-// NextAutoPayDay is the day of the next automatic attempt after a failed
-// one at t, if the regular payment period still has one.
-func (p Policy) NextAutoPayDay(t time.Time) (time.Time, bool) {
-	l := p.local(t)
-	next := time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, p.Location())
-	return next, p.InRegularPeriod(next)
 }

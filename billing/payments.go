@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -415,7 +417,7 @@ func (r *jobRun) autoPay(ctx context.Context) error {
 	if !r.e.Policy.InRegularPeriod(r.at) {
 		return nil
 	}
-	day := r.e.Policy.local(r.at).Format("2006-01-02")
+	day := r.e.Policy.Local(r.at).Format("2006-01-02")
 	invs, err := r.e.Client.Invoice.Query().Where(invoice.StatusEQ(invoice.StatusISSUED), invoice.IssuedAtLTE(r.at)).
 		Order(ent.Asc(invoice.FieldID)).All(ctx)
 	if err != nil {
@@ -535,7 +537,7 @@ func (r *jobRun) reconcile(ctx context.Context) error {
 // ours, still retried) is not made outstanding meanwhile.
 func (r *jobRun) markOutstanding(ctx context.Context) error {
 	// Only months whose regular payment period is over can be outstanding.
-	latest := MonthOf(r.at, r.e.Policy.Location()).Prev()
+	latest := calendar.MonthOf(r.at, r.e.Policy.Location()).Prev()
 	if r.at.Before(r.e.Policy.OutstandingFrom(latest, false)) {
 		latest = latest.Prev()
 	}
@@ -559,7 +561,7 @@ func (r *jobRun) markOutstanding(ctx context.Context) error {
 
 func (r *jobRun) markInvoiceOutstanding(ctx context.Context, inv *ent.Invoice,
 	payers func(context.Context, string) (*ent.Account, *ent.PaymentMethod, error)) error {
-	m, err := ParseMonth(inv.Month)
+	m, err := calendar.ParseMonth(inv.Month)
 	if err != nil {
 		return err
 	}
@@ -588,7 +590,7 @@ func (r *jobRun) markInvoiceOutstanding(ctx context.Context, inv *ent.Invoice,
 		// of the month after the payment month, on the amount still unpaid.
 		payload := map[string]any{"invoiceId": inv.ID, "billingGroupId": inv.BillingGroupID, "month": inv.Month,
 			"amountDue": kernel.FormatMinor(AmountDue(due[0]), inv.Currency), "currency": inv.Currency,
-			"lateFeeFrom": r.e.Policy.date(r.e.Policy.PaymentMonth(m, inv.CreatedAt).Next().Start(r.e.Policy.Location())),
+			"lateFeeFrom": r.e.Policy.Date(r.e.Policy.PaymentMonth(m, inv.CreatedAt).Next().Start(r.e.Policy.Location())),
 			"lateFeeRate": r.e.Policy.LateFeeRate.String()}
 		if err := r.e.notify(ctx, tx, inv.OrgID, TopicInvoiceOutstanding, payload); err != nil {
 			return err
@@ -616,7 +618,7 @@ func (r *jobRun) chargeLateFees(ctx context.Context) error {
 }
 
 func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
-	m, err := ParseMonth(inv.Month)
+	m, err := calendar.ParseMonth(inv.Month)
 	if err != nil {
 		return err
 	}
@@ -657,7 +659,7 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 }
 
 // LateFee is one month's late fee on an unpaid amount, rounded down.
-func LateFee(unpaid int64, p Policy) int64 { return Tax(unpaid, p.LateFeeRate) }
+func LateFee(unpaid int64, p calendar.Policy) int64 { return Tax(unpaid, p.LateFeeRate) }
 
 // Deposit records money that arrived in a virtual account: it pays
 // the organization's unpaid invoices, oldest first. The gateway's deposit id
@@ -752,7 +754,7 @@ func (e *Engine) notifySettled(ctx context.Context, tx *ent.Tx, p *ent.Payment, 
 	if !succeeded {
 		if p.Kind == payment.KindAUTOMATIC {
 			if next, ok := e.Policy.NextAutoPayDay(now); ok {
-				payload["nextAttempt"] = e.Policy.date(next)
+				payload["nextAttempt"] = e.Policy.Date(next)
 			}
 		}
 		return e.notify(ctx, tx, p.OrgID, TopicPaymentFailed, payload)

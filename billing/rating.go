@@ -4,6 +4,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/shopspring/decimal"
@@ -96,7 +98,7 @@ func (p Prices) Find(service, region, metric string) (PriceRow, bool) {
 
 // DaysUsed counts the days of month m inside a contract [starts, ends]
 // (inclusive calendar dates); ends nil means still running.
-func DaysUsed(m Month, starts time.Time, ends *time.Time) int {
+func DaysUsed(m calendar.Month, starts time.Time, ends *time.Time) int {
 	from, to := ContractDays(m, starts, ends)
 	return max(0, to-from+1)
 }
@@ -104,12 +106,12 @@ func DaysUsed(m Month, starts time.Time, ends *time.Time) int {
 // ContractDays is the first and last day of month m inside a contract
 // [starts, ends] (inclusive calendar dates; ends nil: still running); to <
 // from when none is.
-func ContractDays(m Month, starts time.Time, ends *time.Time) (from, to int) {
+func ContractDays(m calendar.Month, starts time.Time, ends *time.Time) (from, to int) {
 	first := time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, time.UTC)
 	s := time.Date(starts.Year(), starts.Month(), starts.Day(), 0, 0, 0, 0, time.UTC)
 	from, to = 1, m.Days()
 	if !s.Before(first) {
-		if MonthOf(s, time.UTC) != m {
+		if calendar.MonthOf(s, time.UTC) != m {
 			return 1, 0 // starts after m
 		}
 		from = s.Day()
@@ -119,7 +121,7 @@ func ContractDays(m Month, starts time.Time, ends *time.Time) (from, to int) {
 		if e.Before(first) {
 			return 1, 0 // ended before m
 		}
-		if MonthOf(e, time.UTC) == m {
+		if calendar.MonthOf(e, time.UTC) == m {
 			to = e.Day()
 		}
 	}
@@ -134,7 +136,7 @@ func ContractDays(m Month, starts time.Time, ends *time.Time) (from, to int) {
 // code. Amounts are checked: a line or the lines' total past
 // MaxInvoiceAmount is ErrAmountTooLarge, never a wrapped number; within it,
 // every sum of the lines' amounts fits int64.
-func Rate(m Month, currency string, services map[string]ServiceInfo, prices []PriceRow, usage []UsageRow, contracts []ContractRow) ([]Line, error) {
+func Rate(m calendar.Month, currency string, services map[string]ServiceInfo, prices []PriceRow, usage []UsageRow, contracts []ContractRow) ([]Line, error) {
 	idx := NewPrices(prices)
 	n := m.Days()
 	days := decimal.NewFromInt(int64(n))

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -46,19 +48,19 @@ var testPrices = []PriceRow{
 func TestRateProratesFlatFeesDaily(t *testing.T) {
 	cases := []struct {
 		name     string
-		month    Month
+		month    calendar.Month
 		starts   string
 		ends     *time.Time
 		wantUsed int64
 	}{
-		{"whole 31-day month", Month{2026, 10}, "2026-01-01", nil, 18000},
-		{"10 of 31 days: 5806.45 → 5806", Month{2026, 10}, "2026-10-22", nil, 5806},
-		{"15 of 30 days", Month{2026, 11}, "2026-11-16", nil, 9000},
-		{"1 of 28 days: 642.857 → 643", Month{2026, 2}, "2026-02-28", nil, 643},
-		{"leap year, 1 of 29 days: 620.69 → 621", Month{2028, 2}, "2027-12-01", dayp("2028-02-01"), 621},
-		{"ended on the 10th of 30 days", Month{2026, 9}, "2026-01-01", dayp("2026-09-10"), 6000},
-		{"starts and ends the same day of 31", Month{2026, 12}, "2026-12-05", dayp("2026-12-05"), 581},
-		{"ended before the month", Month{2026, 12}, "2026-01-01", dayp("2026-11-30"), 0},
+		{"whole 31-day month", calendar.Month{Year: 2026, Month: 10}, "2026-01-01", nil, 18000},
+		{"10 of 31 days: 5806.45 → 5806", calendar.Month{Year: 2026, Month: 10}, "2026-10-22", nil, 5806},
+		{"15 of 30 days", calendar.Month{Year: 2026, Month: 11}, "2026-11-16", nil, 9000},
+		{"1 of 28 days: 642.857 → 643", calendar.Month{Year: 2026, Month: 2}, "2026-02-28", nil, 643},
+		{"leap year, 1 of 29 days: 620.69 → 621", calendar.Month{Year: 2028, Month: 2}, "2027-12-01", dayp("2028-02-01"), 621},
+		{"ended on the 10th of 30 days", calendar.Month{Year: 2026, Month: 9}, "2026-01-01", dayp("2026-09-10"), 6000},
+		{"starts and ends the same day of 31", calendar.Month{Year: 2026, Month: 12}, "2026-12-05", dayp("2026-12-05"), 581},
+		{"ended before the month", calendar.Month{Year: 2026, Month: 12}, "2026-01-01", dayp("2026-11-30"), 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -88,7 +90,7 @@ func TestRatePerUnitExactAndRoundedPerLine(t *testing.T) {
 		{ServiceCode: "server", Region: "kr-south", Metric: "hour", Micros: 10_000_000},  // 800 (regional price)
 		{ServiceCode: "api", Region: "kr-south", Metric: "call", Micros: 1_000_000},      // 0.5 → 1
 	}
-	lines, err := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage, nil)
+	lines, err := Rate(calendar.Month{Year: 2026, Month: 10}, "KRW", testServices, testPrices, usage, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestRateChannels(t *testing.T) {
 		{ServiceCode: "chat", Region: "kr-central", Channel: "ch-b", Metric: "api-call", Micros: 10_000_000},   // 2
 	}
 	// Contracts of channel products do not add a second base fee.
-	lines, err := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage,
+	lines, err := Rate(calendar.Month{Year: 2026, Month: 10}, "KRW", testServices, testPrices, usage,
 		[]ContractRow{{ServiceCode: "chat", Region: "kr-central", StartsOn: day("2026-01-01")}})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +164,7 @@ func TestRatePartsByDay(t *testing.T) {
 		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 0, Micros: 2_000_000},  // 170, day not told
 		{ServiceCode: "server", Region: "kr-central", Metric: "hour", Day: 40, Micros: 1_000_000}, // no such day: not told
 	}
-	lines, err := Rate(Month{2026, 10}, "KRW", testServices, testPrices, usage,
+	lines, err := Rate(calendar.Month{Year: 2026, Month: 10}, "KRW", testServices, testPrices, usage,
 		[]ContractRow{{ServiceCode: "lb", Region: "kr-central", StartsOn: day("2026-10-22")}})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"sort"
 	"sync"
 	"time"
 
@@ -81,10 +80,10 @@ func (e *Engine) runJobs(ctx context.Context, at time.Time, res *JobResult) erro
 				since, from.Format(time.RFC3339), MaxReplayYears)
 		}
 		instants = append(e.Policy.JobInstants(*from, at), at)
-		prev = e.Policy.phaseOf(*from)
+		prev = e.Policy.PhaseOf(*from)
 	}
 	for _, s := range instants {
-		phase := e.Policy.phaseOf(s)
+		phase := e.Policy.PhaseOf(s)
 		if !prev.IsZero() && !phase.Equal(prev) {
 			// Nothing of a later phase starts while another replica
 			// still runs steps of an earlier one.
@@ -102,56 +101,6 @@ func (e *Engine) runJobs(ctx context.Context, at time.Time, res *JobResult) erro
 		prev = phase
 	}
 	return nil
-}
-
-// JobInstants are the instants strictly between after and through at which
-// a step of the calendar falls due, in order: 00:00 on the 1st (a month of
-// late fees), on the issue day, on each regular payment day and on the day
-// after them (outstanding), on the tax invoice day, and the last day of the
-// month at the close of instant payment (outstanding by direct deposit).
-func (p Policy) JobInstants(after, through time.Time) []time.Time {
-	loc := p.Location()
-	var out []time.Time
-	for m := MonthOf(after, loc); !MonthOf(through, loc).Before(m); m = m.Next() {
-		for _, b := range p.monthInstants(m) {
-			if b.After(after) && b.Before(through) {
-				out = append(out, b)
-			}
-		}
-	}
-	return out
-}
-
-// monthInstants are month m's instants of JobInstants, in order, once each.
-func (p Policy) monthInstants(m Month) []time.Time {
-	loc := p.Location()
-	day := func(d int) time.Time { return time.Date(m.Year, m.Month, d, 0, 0, 0, 0, loc) }
-	all := []time.Time{day(1), day(p.IssueDay), p.TaxInvoiceDate(m.Prev()),
-		time.Date(m.Year, m.Month, m.Days(), p.InstantPayCloseHour, 0, 0, 0, loc)}
-	for d := p.RegularPaymentFirstDay; d <= p.RegularPaymentLastDay+1; d++ {
-		all = append(all, day(d))
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Before(all[j]) })
-	out := all[:0]
-	for _, t := range all {
-		if len(out) == 0 || !t.Equal(out[len(out)-1]) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// phaseOf is the phase instant t belongs to: the first calendar instant at
-// or after it. Runs at instants of one phase may run side by side on
-// replicas; a phase begins once every run of the phase before has ended.
-func (p Policy) phaseOf(t time.Time) time.Time {
-	m := MonthOf(t, p.Location())
-	for _, b := range append(p.monthInstants(m), p.monthInstants(m.Next())...) {
-		if !b.Before(t) {
-			return b
-		}
-	}
-	return t // unreachable: a month has instants
 }
 
 // localJobs serialises RunJobs per database within this process where

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"entgo.io/ent/dialect"
@@ -900,7 +902,7 @@ func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]stri
 	if e.Postgres {
 		var keys []string
 		for p := range pairs {
-			m, err := ParseMonth(p[1])
+			m, err := calendar.ParseMonth(p[1])
 			if err != nil {
 				return nil, err
 			}

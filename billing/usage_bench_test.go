@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -19,13 +21,13 @@ import (
 func BenchmarkRecordUsage(b *testing.B) {
 	db := testenv.Postgres(b)
 	ctx := context.Background()
-	oct := billing.Month{Year: 2026, Month: 10}
+	oct := calendar.Month{Year: 2026, Month: 10}
 	orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 100, Month: oct})
 	if err != nil {
 		b.Fatal(err)
 	}
-	at := time.Date(2026, 11, 5, 10, 0, 0, 0, billing.NCPPolicy().Location())
-	e := &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: true}
+	at := time.Date(2026, 11, 5, 10, 0, 0, 0, calendar.NCPPolicy().Location())
+	e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true}
 	n := 0
 	for b.Loop() {
 		o := orgs[n%len(orgs)]

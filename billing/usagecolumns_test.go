@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
@@ -22,13 +24,13 @@ import (
 func TestUsageColumnsRoundTrip(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		oct := billing.Month{Year: 2026, Month: 10}
+		oct := calendar.Month{Year: 2026, Month: 10}
 		orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 2, GroupsPerOrg: 2, Month: oct, Services: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		at := time.Date(2026, 11, 5, 10, 0, 0, 0, billing.NCPPolicy().Location())
-		e := &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: db.Dialect == "postgres"}
+		at := time.Date(2026, 11, 5, 10, 0, 0, 0, calendar.NCPPolicy().Location())
+		e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: db.Dialect == "postgres"}
 		o := orgs[0]
 		precision := time.Nanosecond // SQLite keeps the instant as sent; PostgreSQL to the microsecond
 		if db.Dialect == "postgres" {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -20,9 +22,9 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		c := db.Client
-		kst := billing.NCPPolicy().Location()
-		clock := billing.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst))
-		e := &billing.Engine{Client: c, Policy: billing.NCPPolicy(), Clock: clock, Postgres: db.Dialect == "postgres"}
+		kst := calendar.NCPPolicy().Location()
+		clock := calendar.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst))
+		e := &billing.Engine{Client: c, Policy: calendar.NCPPolicy(), Clock: clock, Postgres: db.Dialect == "postgres"}
 		org, err := c.Organization.Create().SetName("Window").SetCreatedAt(time.Date(2025, 1, 1, 0, 0, 0, 0, kst)).Save(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -35,7 +37,7 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, svc := range []string{"vm", "disk"} {
-			if _, err := billing.CreateService(ctx, c, billing.NCPPolicy(), billing.ServiceSpec{Code: svc, Name: svc, Kind: "STANDARD",
+			if _, err := billing.CreateService(ctx, c, calendar.NCPPolicy(), billing.ServiceSpec{Code: svc, Name: svc, Kind: "STANDARD",
 				Prices: []billing.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: "3.5"}}}); err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +80,7 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 				"currentUsage": func(ctx context.Context) (any, error) { return e.CurrentUsage(ctx, bg) },
 				"billingTrend": func(ctx context.Context) (any, error) { return e.BillingTrend(ctx, bg, 12) },
 				"usage of May": func(ctx context.Context) (any, error) {
-					return e.Usage(ctx, bg, billing.Month{Year: 2026, Month: 5}, "")
+					return e.Usage(ctx, bg, calendar.Month{Year: 2026, Month: 5}, "")
 				},
 				"both": func(ctx context.Context) (any, error) {
 					u, err := e.CurrentUsage(ctx, bg)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/cloudbill/cloudbill/ent"
@@ -35,9 +37,9 @@ type requestMemo struct {
 // usageWindow is a billing group's usage summed by month, from the first
 // day of from through day `through` of the current month cur.
 type usageWindow struct {
-	from, cur Month
+	from, cur calendar.Month
 	through   int
-	months    map[Month][]UsageRow
+	months    map[calendar.Month][]UsageRow
 }
 
 type memoKey struct{}
@@ -52,10 +54,10 @@ func WithRequestMemo(ctx context.Context) context.Context {
 // current one through yesterday — what currentUsage and billingTrend ask —
 // from one statement summing each month in the database (some 20 rows a
 // month, where a row per day was 600); any other span is read apart.
-func (e *Engine) viewUsage(ctx context.Context, bgID string, m Month, lastDay int) ([]UsageRow, error) {
+func (e *Engine) viewUsage(ctx context.Context, bgID string, m calendar.Month, lastDay int) ([]UsageRow, error) {
 	memo, _ := ctx.Value(memoKey{}).(*requestMemo)
 	now := e.Clock.Now().In(e.Policy.Location())
-	cur := Month{now.Year(), now.Month()}
+	cur := calendar.Month{Year: now.Year(), Month: now.Month()}
 	whole := (m.Before(cur) && lastDay == m.Days()) || (m == cur && lastDay == now.Day()-1)
 	if memo == nil || !whole {
 		return usageSums(ctx, e.Client, bgID, m, lastDay, false)
@@ -84,7 +86,7 @@ func (e *Engine) viewUsage(ctx context.Context, bgID string, m Month, lastDay in
 		if err != nil {
 			return nil, err
 		}
-		w = &usageWindow{from: from, cur: cur, through: now.Day() - 1, months: map[Month][]UsageRow{}}
+		w = &usageWindow{from: from, cur: cur, through: now.Day() - 1, months: map[calendar.Month][]UsageRow{}}
 		for rows.Next() {
 			var ms string
 			var u UsageRow
@@ -92,7 +94,7 @@ func (e *Engine) viewUsage(ctx context.Context, bgID string, m Month, lastDay in
 				rows.Close()
 				return nil, err
 			}
-			mm, err := ParseMonth(ms)
+			mm, err := calendar.ParseMonth(ms)
 			if err != nil {
 				rows.Close()
 				return nil, err

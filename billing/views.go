@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"entgo.io/ent/dialect/sql"
@@ -23,7 +25,7 @@ import (
 
 // UsageReport is the usage of a billing group over a period (R-14, R-15).
 type UsageReport struct {
-	Month                     Month
+	Month                     calendar.Month
 	From, To                  time.Time // calendar days, inclusive; To < From when empty
 	Currency                  string
 	Lines                     []Line
@@ -39,7 +41,7 @@ func untilTomorrow(ctx context.Context, now time.Time) {
 // Usage reports month m for bg, optionally for one region (R-14): a past
 // month whole, the month in progress up to yesterday (R-15); a month that
 // has not begun is refused (field month), never estimated.
-func (e *Engine) Usage(ctx context.Context, bg *ent.BillingGroup, m Month, region string) (*UsageReport, error) {
+func (e *Engine) Usage(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, region string) (*UsageReport, error) {
 	lastDay, err := e.knownThrough(ctx, m)
 	if err != nil {
 		return nil, err
@@ -52,12 +54,12 @@ func (e *Engine) Usage(ctx context.Context, bg *ent.BillingGroup, m Month, regio
 // the validity of what is read). A month that has not begun has no usage
 // to show, and projecting its contracts would be an estimate dressed as
 // usage: it is refused.
-func (e *Engine) knownThrough(ctx context.Context, m Month) (int, error) {
+func (e *Engine) knownThrough(ctx context.Context, m calendar.Month) (int, error) {
 	if err := e.RequireBegun(m, "month"); err != nil {
 		return 0, err
 	}
 	now := e.Clock.Now().In(e.Policy.Location())
-	if m == (Month{now.Year(), now.Month()}) {
+	if m == (calendar.Month{Year: now.Year(), Month: now.Month()}) {
 		untilTomorrow(ctx, now)
 		return now.Day() - 1, nil
 	}
@@ -66,7 +68,7 @@ func (e *Engine) knownThrough(ctx context.Context, m Month) (int, error) {
 
 // RequireBegun refuses month m (as input field) when it has not begun in
 // the policy's zone.
-func (e *Engine) RequireBegun(m Month, field string) error {
+func (e *Engine) RequireBegun(m calendar.Month, field string) error {
 	now := e.Clock.Now()
 	if start := m.Start(e.Policy.Location()); now.Before(start) {
 		return kernel.FieldError(field, "%s has not begun (it begins %s): there is nothing to show for it yet", m, start.Format(time.RFC3339))
@@ -77,7 +79,7 @@ func (e *Engine) RequireBegun(m Month, field string) error {
 // RequireEnded refuses month m (as input field) until it has ended: a
 // usage confirmation or the detailed fees of a month are documents of a
 // closed month (R-47).
-func (e *Engine) RequireEnded(m Month, field string) error {
+func (e *Engine) RequireEnded(m calendar.Month, field string) error {
 	now := e.Clock.Now()
 	if end := m.End(e.Policy.Location()); now.Before(end) {
 		return kernel.FieldError(field, "%s has not ended (it ends %s): its usage documents are issued once it has", m, end.Format(time.RFC3339))
@@ -90,10 +92,10 @@ func (e *Engine) RequireEnded(m Month, field string) error {
 func (e *Engine) CurrentUsage(ctx context.Context, bg *ent.BillingGroup) (*UsageReport, error) {
 	now := e.Clock.Now().In(e.Policy.Location())
 	untilTomorrow(ctx, now)
-	return e.usageThrough(ctx, bg, Month{now.Year(), now.Month()}, now.Day()-1, "")
+	return e.usageThrough(ctx, bg, calendar.Month{Year: now.Year(), Month: now.Month()}, now.Day()-1, "")
 }
 
-func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m Month, lastDay int, region string) (*UsageReport, error) {
+func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lastDay int, region string) (*UsageReport, error) {
 	rep := &UsageReport{Month: m, Currency: bg.Currency,
 		From: time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, time.UTC),
 		To:   time.Date(m.Year, m.Month, lastDay, 0, 0, 0, 0, time.UTC)}
@@ -128,7 +130,7 @@ func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m Month
 // rate reads the usage rollups of days 1..lastDay of month m, the contracts
 // and the catalog, and rates them. lastDay < m.Days() rates a month so far:
 // flat fees then count the days up to lastDay only.
-func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lastDay int, byDay bool) ([]Line, error) {
+func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, byDay bool) ([]Line, error) {
 	usage, err := usageSums(ctx, client, bg.ID, m, lastDay, byDay)
 	if err != nil {
 		return nil, err
@@ -147,7 +149,7 @@ func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGr
 // The rated lines are cached under the organization's revision (contracts)
 // and usage revision (the rollups), per catalog: a warm dashboard neither
 // reads nor rates usage. The caller gets its own copy to adjust.
-func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m Month, lastDay int) ([]Line, error) {
+func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lastDay int) ([]Line, error) {
 	cat, err := e.catalog(ctx, e.Client)
 	if err != nil {
 		return nil, err
@@ -167,7 +169,7 @@ func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m Month, la
 	return append([]Line(nil), lines...), err
 }
 
-func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lastDay int, usage []UsageRow, contracts []*ent.Contract) ([]Line, error) {
+func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, usage []UsageRow, contracts []*ent.Contract) ([]Line, error) {
 	through := time.Date(m.Year, m.Month, lastDay, 0, 0, 0, 0, time.UTC)
 	crows := make([]ContractRow, 0, len(contracts))
 	for _, c := range contracts {
@@ -189,7 +191,7 @@ func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.Billi
 
 // usageSums adds up a billing group's daily rollups by metric, and by day
 // when byDay is set (else the rows' Day is 0).
-func usageSums(ctx context.Context, client *ent.Client, bgID string, m Month, lastDay int, byDay bool) ([]UsageRow, error) {
+func usageSums(ctx context.Context, client *ent.Client, bgID string, m calendar.Month, lastDay int, byDay bool) ([]UsageRow, error) {
 	var sums []struct {
 		Day     string `json:"day"`
 		Service string `json:"service_code"`
@@ -233,7 +235,7 @@ func dayOfMonth(day string) (int, error) {
 }
 
 // discount applies the month's discounts of bg to lines (R-29).
-func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m Month, lines []Line) ([]DiscountUse, error) {
+func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lines []Line) ([]DiscountUse, error) {
 	discounts, err := client.Discount.Query().Where(discount.BillingGroupID(bg.ID), discount.Month(m.String())).
 		Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
 	if err != nil || len(discounts) == 0 {
@@ -251,7 +253,7 @@ func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.Billi
 }
 
 // applyDiscountRows applies month m's discounts from a list of a group's.
-func applyDiscountRows(lines []Line, ds []*ent.Discount, m Month, currency string) error {
+func applyDiscountRows(lines []Line, ds []*ent.Discount, m calendar.Month, currency string) error {
 	var rows []DiscountRow
 	for _, d := range ds {
 		if d.Month != m.String() {
@@ -365,7 +367,7 @@ func DiskUnit(metric string) (string, decimal.Decimal) {
 // the other per-unit metrics API usage.
 // Like Usage, the month in progress shows up to yesterday and a month that
 // has not begun is refused.
-func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m Month) ([]ChannelUsage, error) {
+func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m calendar.Month) ([]ChannelUsage, error) {
 	lastDay, err := e.knownThrough(ctx, m)
 	if err != nil {
 		return nil, err
@@ -496,7 +498,7 @@ func (e *Engine) ServiceUsage(ctx context.Context, bg *ent.BillingGroup, region 
 
 // TrendMonth is one month of the billing trend (R-16).
 type TrendMonth struct {
-	Month               Month
+	Month               calendar.Month
 	Usage, Billed, Paid int64
 	Invoiced            bool
 }
@@ -507,7 +509,7 @@ type TrendMonth struct {
 func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) ([]TrendMonth, error) {
 	now := e.Clock.Now().In(e.Policy.Location())
 	untilTomorrow(ctx, now)
-	cur := Month{now.Year(), now.Month()}
+	cur := calendar.Month{Year: now.Year(), Month: now.Month()}
 	first := cur
 	for i := 1; i < n; i++ {
 		first = first.Prev()

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"entgo.io/ent/dialect/sql"
@@ -169,7 +171,7 @@ func restoreCredits(ctx context.Context, tx *ent.Tx, lock bool, inv *ent.Invoice
 // new one, or the one a concurrent reissue made (however many race, one
 // wins: R-51). A month that was never voided is issued by the calendar
 // only (NOT_FOUND for a group the caller cannot see is the caller's job).
-func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID string, m Month) (*ent.Invoice, error) {
+func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID string, m calendar.Month) (*ent.Invoice, error) {
 	if err := checkIdempotencyKey(req.Key); err != nil {
 		return nil, err
 	}
@@ -217,7 +219,7 @@ func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID strin
 // month's live invoice: the new one, or, when another call issued it or is
 // issuing it, that one once its transaction ends (the shared side of the
 // month's issue lock waits for the exclusive side the issuer holds).
-func (e *Engine) reissue(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m Month) (string, error) {
+func (e *Engine) reissue(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m calendar.Month) (string, error) {
 	now := e.Clock.Now()
 	inv, err := e.issueTx(ctx, tx, bg, m, nil, now, now)
 	if err == nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -111,7 +113,7 @@ func (r *Resolver) period(p *string) (time.Time, time.Time, error) {
 }
 
 func parsePeriod(p string, loc *time.Location) (time.Time, time.Time, error) {
-	if m, err := billing.ParseMonth(p); err == nil {
+	if m, err := calendar.ParseMonth(p); err == nil {
 		return m.Start(loc), m.End(loc), nil
 	}
 	if y, err := strconv.Atoi(p); err == nil && len(p) == 4 {

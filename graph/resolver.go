@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/ent"
@@ -15,8 +17,8 @@ import (
 type Resolver struct {
 	Client *ent.Client
 	Tokens *auth.Tokens
-	Clock  billing.Clock
-	Policy billing.Policy
+	Clock  calendar.Clock
+	Policy calendar.Policy
 	Log    *slog.Logger
 	// Postgres enables row locks in the billing engine.
 	Postgres bool

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/server/app"
 )
@@ -42,7 +43,7 @@ func docsSamples(ctx context.Context, cfg *app.Config, log *slog.Logger, args []
 	}
 	defer os.RemoveAll(tmp)
 	c := *cfg
-	c.DatabaseURL, c.DataDir, c.Clock, c.Demo = "", tmp, billing.NewFixedClock(at), true
+	c.DatabaseURL, c.DataDir, c.Clock, c.Demo = "", tmp, calendar.NewFixedClock(at), true
 	a, err := app.New(ctx, &c, log)
 	if err != nil {
 		return err

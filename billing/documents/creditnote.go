@@ -3,6 +3,8 @@ package documents
 import (
 	"context"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
@@ -28,7 +30,7 @@ func (r *Renderer) CreditNotePDF(ctx context.Context, cn *ent.CreditNote, lang l
 	pg := newPage(l, title, number, cn.IssuedAt)
 	pg.heading(title, [][2]string{{l.Pick("문서 번호", "Note no."), number}, {l.Pick("발행일", "Issued"), locale.Date(cn.IssuedAt, loc)}})
 	pg.parties(l.Pick("공급자", "Supplier"), r.Supplier.Party(l), l.Pick("고객 (공급받는 자)", "Customer"), rec.Party)
-	m, err := billing.ParseMonth(cn.Month)
+	m, err := calendar.ParseMonth(cn.Month)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
@@ -115,7 +117,7 @@ func (r *Renderer) Render(ctx context.Context, l Link) (File, error) {
 	}
 	switch l.Kind {
 	case DocUsageConfirmation, DocUsageDetails, DocInvoice:
-		m, err := billing.ParseMonth(l.Ref)
+		m, err := calendar.ParseMonth(l.Ref)
 		if err != nil {
 			return File{}, ErrNotFound
 		}
@@ -150,7 +152,7 @@ func (r *Renderer) Render(ctx context.Context, l Link) (File, error) {
 	return File{}, ErrNotFound
 }
 
-func (r *Renderer) monthly(ctx context.Context, l Link, bg *ent.BillingGroup, m billing.Month) (File, error) {
+func (r *Renderer) monthly(ctx context.Context, l Link, bg *ent.BillingGroup, m calendar.Month) (File, error) {
 	switch l.Kind {
 	case DocUsageConfirmation:
 		body, err := r.UsageConfirmationPDF(ctx, bg, m, l.Lang)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
@@ -12,7 +14,7 @@ import (
 
 // InvoicePDF renders the month's invoice: its lines, its totals,
 // when and how it is paid. An invoice not issued yet is ErrNotFound.
-func (r *Renderer) InvoicePDF(ctx context.Context, bg *ent.BillingGroup, m billing.Month, lang locale.Lang) ([]byte, error) {
+func (r *Renderer) InvoicePDF(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lang locale.Lang) ([]byte, error) {
 	d, err := r.month(ctx, bg, m, lang)
 	if err != nil {
 		return nil, err
@@ -69,7 +71,7 @@ func (r *Renderer) InvoicePDF(ctx context.Context, bg *ent.BillingGroup, m billi
 // dueText is when month m's invoice must be paid: the last day of the
 // regular payment days, or for direct deposit the time on the month's last
 // day when it turns outstanding.
-func (r *Renderer) dueText(l locale.Lang, m billing.Month, deposit bool) string {
+func (r *Renderer) dueText(l locale.Lang, m calendar.Month, deposit bool) string {
 	loc := r.Engine.Policy.Location()
 	due := r.Engine.Policy.OutstandingFrom(m, deposit)
 	if deposit {

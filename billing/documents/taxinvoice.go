@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -90,7 +91,7 @@ func (r *Renderer) TaxInvoice(ctx context.Context, ti *ent.TaxInvoice, lang loca
 		return TaxInvoiceData{}, "", err
 	}
 	l, loc := language(lang, rec), r.Engine.Policy.Location()
-	m, err := billing.ParseMonth(ti.Month)
+	m, err := calendar.ParseMonth(ti.Month)
 	if err != nil {
 		return TaxInvoiceData{}, "", err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
@@ -15,7 +17,7 @@ import (
 // invoice's lines once it is issued, else the month's rated usage.
 type month struct {
 	bg       *ent.BillingGroup
-	m        billing.Month
+	m        calendar.Month
 	rec      *recipient
 	lang     locale.Lang
 	inv      *ent.Invoice // nil before the invoice is issued
@@ -31,7 +33,7 @@ type docLine struct {
 	Used, Discount, Credit, Determined int64
 }
 
-func (r *Renderer) month(ctx context.Context, bg *ent.BillingGroup, m billing.Month, lang locale.Lang) (*month, error) {
+func (r *Renderer) month(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lang locale.Lang) (*month, error) {
 	e := r.Engine
 	rec, err := r.recipient(ctx, bg.OrgID)
 	if err != nil {
@@ -153,7 +155,7 @@ func (d *month) breakdown() []total {
 // UsageConfirmationPDF renders the month's usage confirmation: what
 // the billing group used, with the invoice's breakdown once it is issued.
 // lang "" writes it in the payer's language.
-func (r *Renderer) UsageConfirmationPDF(ctx context.Context, bg *ent.BillingGroup, m billing.Month, lang locale.Lang) ([]byte, error) {
+func (r *Renderer) UsageConfirmationPDF(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lang locale.Lang) ([]byte, error) {
 	d, err := r.month(ctx, bg, m, lang)
 	if err != nil {
 		return nil, err

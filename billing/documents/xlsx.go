@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/shopspring/decimal"
@@ -30,7 +32,7 @@ import (
 //     exact amount — flat fees and each channel's base fee included — and
 //     per line the rounding to the currency's unit, so the column
 //     adds up to the used amount.
-func (r *Renderer) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m billing.Month, lang locale.Lang) ([]byte, error) {
+func (r *Renderer) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lang locale.Lang) ([]byte, error) {
 	d, err := r.month(ctx, bg, m, lang)
 	if err != nil {
 		return nil, err

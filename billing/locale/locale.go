@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 )
 
@@ -116,7 +117,7 @@ func LongDate(l Lang, t time.Time, loc *time.Location) string {
 }
 
 // Month writes a month: "2026년 10월" / "October 2026".
-func Month(l Lang, m billing.Month) string {
+func Month(l Lang, m calendar.Month) string {
 	if l == KO {
 		return fmt.Sprintf("%d년 %d월", m.Year, int(m.Month))
 	}

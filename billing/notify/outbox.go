@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
@@ -69,7 +71,7 @@ func (s SMTPSender) SendEmail(_ context.Context, to string, m Message) error {
 // Outbox delivers queued events.
 type Outbox struct {
 	Client     *ent.Client
-	Clock      billing.Clock
+	Clock      calendar.Clock
 	Email      EmailSender
 	SMS        SMSSender
 	WebhookURL string // outgoing webhooks; none when empty

@@ -10,6 +10,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/shopspring/decimal"
@@ -384,7 +386,7 @@ func funcs(lang string) template.FuncMap {
 		},
 		// month: "2026년 10월" / "October 2026".
 		"month": present(func(v any) string {
-			m, err := billing.ParseMonth(fmt.Sprint(v))
+			m, err := calendar.ParseMonth(fmt.Sprint(v))
 			if err != nil {
 				return fmt.Sprint(v)
 			}

@@ -7,9 +7,9 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/calendar"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 )
 
 // Decimal is an exact decimal string ("12345", "0.5"). It is kept as text
@@ -38,7 +38,7 @@ func (m *Month) UnmarshalGQL(v any) error {
 	if !ok {
 		return kernel.Errorf(kernel.CodeBadUserInput, "Month must be a string such as \"2026-10\", not %s", JSONKind(v))
 	}
-	if _, err := billing.ParseMonth(s); err != nil {
+	if _, err := calendar.ParseMonth(s); err != nil {
 		return kernel.Errorf(kernel.CodeBadUserInput, "%s", err.Error())
 	}
 	*m = Month(s)
@@ -48,8 +48,8 @@ func (m *Month) UnmarshalGQL(v any) error {
 func (m Month) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(m))) }
 
 // Parse returns the month (already validated on input).
-func (m Month) Parse() billing.Month {
-	v, _ := billing.ParseMonth(string(m))
+func (m Month) Parse() calendar.Month {
+	v, _ := calendar.ParseMonth(string(m))
 	return v
 }
 

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -148,7 +149,7 @@ func TestBudgetAlerts(t *testing.T) {
 // once, on two replicas; each threshold is told exactly once.
 func TestBudgetAlertFiresOnceUnderRacingBatches(t *testing.T) {
 	db := testenv.Postgres(t)
-	e1 := newEnvAt(t, db, billing.NewFixedClock(time.Date(2026, 11, 10, 10, 0, 0, 0, kst)))
+	e1 := newEnvAt(t, db, calendar.NewFixedClock(time.Date(2026, 11, 10, 10, 0, 0, 0, kst)))
 	e2 := newEnvAt(t, db, e1.clock) // a second replica
 	e1.ok(e1.op, catalogSetup, nil)
 	master, _ := e1.signUp("budget-race@example.com")

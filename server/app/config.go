@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/cloudbill/cloudbill/billing"
@@ -34,10 +36,10 @@ type Config struct {
 	Production  bool
 	Demo        bool
 	AssetsDir   string // CLOUDBILL_PLAYGROUND_ASSETS
-	Clock       billing.Clock
+	Clock       calendar.Clock
 	// ClockSet: Clock was set by CLOUDBILL_CLOCK (ShareClock).
 	ClockSet       bool
-	Policy         billing.Policy
+	Policy         calendar.Policy
 	CORSOrigins    []string
 	Introspection  bool
 	Playground     bool
@@ -126,7 +128,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		JWKSFile:       getenv("CLOUDBILL_JWKS_FILE"),
 		Production:     getenv("CLOUDBILL_ENV") == "production",
 		AssetsDir:      getenv("CLOUDBILL_PLAYGROUND_ASSETS"),
-		Clock:          billing.SystemClock{},
+		Clock:          calendar.SystemClock{},
 		RequestTimeout: 30 * time.Second,
 		HeaderTimeout:  10 * time.Second,
 		BodyTimeout:    10 * time.Second,
@@ -214,7 +216,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	if err := c.loadSupplier(getenv); err != nil {
 		return nil, err
 	}
-	if c.Policy, err = billing.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
+	if c.Policy, err = calendar.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
 		return nil, err
 	}
 	if !billing.ValidCurrency(c.Policy.Currency) {
@@ -242,7 +244,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("CLOUDBILL_CLOCK: %w", err)
 		}
-		c.Clock = billing.StartingAt(t)
+		c.Clock = calendar.StartingAt(t)
 		c.ClockSet = true
 	}
 	if s := getenv("CLOUDBILL_JWT_SECRET"); s != "" {
@@ -391,7 +393,7 @@ func boolEnv(v string, def bool) bool {
 
 // loadLimits reads the policy limits on amounts (billing.Limits), each in
 // major units of the policy's currency; unset ones keep their defaults.
-func loadLimits(getenv func(string) string, p *billing.Policy) error {
+func loadLimits(getenv func(string) string, p *calendar.Policy) error {
 	for _, l := range []struct {
 		env string
 		to  *int64

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents/doctest"
 	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -21,7 +22,7 @@ import (
 // demo master's token from the login mutation, as a new user gets them.
 func demoEnv(t *testing.T, now time.Time) (*env, string) {
 	t.Helper()
-	e := newEnvAt(t, testenv.SQLite(t), billing.NewFixedClock(now))
+	e := newEnvAt(t, testenv.SQLite(t), calendar.NewFixedClock(now))
 	if err := app.SeedDemo(t.Context(), e.app.Engine(), now); err != nil {
 		t.Fatal(err)
 	}

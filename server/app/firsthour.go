@@ -10,7 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -71,7 +72,7 @@ func AdoptServerClock(cfg *Config) (string, error) {
 	if err := json.Unmarshal(b, &sc); err != nil {
 		return "", fmt.Errorf("%s: %w", clockFile, err)
 	}
-	cfg.Clock = billing.StartingAt(time.Now().Add(sc.ServerClock.Sub(sc.SystemClock)))
+	cfg.Clock = calendar.StartingAt(time.Now().Add(sc.ServerClock.Sub(sc.SystemClock)))
 	return cfg.Clock.Now().Format(time.RFC3339), nil
 }
 

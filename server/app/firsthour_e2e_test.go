@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -99,7 +100,7 @@ func TestServerTokenRunsOnTheServersClock(t *testing.T) {
 	// A year and more from now: a token minted on the system's clock has
 	// expired by the server's.
 	serverNow := time.Now().Add(400 * 24 * time.Hour).Truncate(time.Second)
-	e := newEnvConfigured(t, db, billing.NewFixedClock(serverNow), func(c *app.Config) {
+	e := newEnvConfigured(t, db, calendar.NewFixedClock(serverNow), func(c *app.Config) {
 		c.DataDir, c.ClockSet = dir, true
 	})
 	if err := app.ShareClock(e.app.Config); err != nil {

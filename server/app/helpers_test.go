@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -28,16 +29,16 @@ type env struct {
 	t     *testing.T
 	srv   *httptest.Server
 	app   *app.App
-	clock *billing.FixedClock
+	clock *calendar.FixedClock
 	op    string // an operator token
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
-	return newEnvAt(t, db, billing.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)))
+	return newEnvAt(t, db, calendar.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)))
 }
 
-func newEnvAt(t *testing.T, db *store.DB, clock *billing.FixedClock) *env {
+func newEnvAt(t *testing.T, db *store.DB, clock *calendar.FixedClock) *env {
 	t.Helper()
 	return newEnvConfigured(t, db, clock, nil)
 }
@@ -45,10 +46,10 @@ func newEnvAt(t *testing.T, db *store.DB, clock *billing.FixedClock) *env {
 // newEnvWith is newEnv with the configuration adjusted by set.
 func newEnvWith(t *testing.T, db *store.DB, set func(*app.Config)) *env {
 	t.Helper()
-	return newEnvConfigured(t, db, billing.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)), set)
+	return newEnvConfigured(t, db, calendar.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)), set)
 }
 
-func newEnvConfigured(t *testing.T, db *store.DB, clock *billing.FixedClock, set func(*app.Config)) *env {
+func newEnvConfigured(t *testing.T, db *store.DB, clock *calendar.FixedClock, set func(*app.Config)) *env {
 	t.Helper()
 	cfg, err := app.LoadConfig(func(string) string { return "" })
 	if err != nil {

@@ -43,7 +43,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -296,12 +297,12 @@ type invDriver struct {
 	t     testing.TB
 	app   *app.App
 	h     http.Handler
-	clock *billing.FixedClock
+	clock *calendar.FixedClock
 	op    string // an operator's token
 }
 
 func newInvDriver(t testing.TB, db *store.DB) *invDriver {
-	clock := billing.NewFixedClock(time.Date(2026, 9, 1, 0, 0, 0, 0, kst))
+	clock := calendar.NewFixedClock(time.Date(2026, 9, 1, 0, 0, 0, 0, kst))
 	cfg, err := app.LoadConfig(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)

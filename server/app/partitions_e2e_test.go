@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -50,7 +51,7 @@ func TestUsagePartitionsRouteAndKeepEventIdsOnce(t *testing.T) {
 		// The group is made in November; then the clock is 3 minutes past
 		// midnight on December 1, November still open (its invoice is
 		// issued on the 3rd, R-38).
-		e := newEnvAt(t, db, billing.NewFixedClock(time.Date(2026, 11, 2, 9, 0, 0, 0, kst)))
+		e := newEnvAt(t, db, calendar.NewFixedClock(time.Date(2026, 11, 2, 9, 0, 0, 0, kst)))
 		e.ok(e.op, catalogSetup, nil)
 		master, _ := e.signUp("partitions@example.com")
 		bg := e.mainGroup(master)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/cloudbill/cloudbill/billing"
@@ -82,7 +84,7 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	}
 	// The organization exists since four months, so it has a history.
 	loc := e.Policy.Location()
-	cur := billing.MonthOf(now, loc)
+	cur := calendar.MonthOf(now, loc)
 	start := cur.Prev().Prev().Prev()
 	since := start.Start(loc).AddDate(0, 0, -7)
 	master, err := billing.CreateAccount(ctx, client, billing.SignUp{
@@ -125,7 +127,7 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	if err := billing.SetGrant(ctx, client, research, member.ID, auth.RoleMember); err != nil {
 		return err
 	}
-	day := func(m billing.Month, d int) time.Time { return time.Date(m.Year, m.Month, d, 0, 0, 0, 0, time.UTC) }
+	day := func(m calendar.Month, d int) time.Time { return time.Date(m.Year, m.Month, d, 0, 0, 0, 0, time.UTC) }
 	for _, c := range []struct {
 		bg          *ent.BillingGroup
 		svc, region string
@@ -160,13 +162,13 @@ const DemoCoupon = "DEMO-2026"
 // that the history reads as it would have happened: credits accumulate
 // before they are used, a month's usage is recorded within it, invoices
 // are issued on the issue day and paid on the first payment day.
-func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, main, research *ent.BillingGroup, start, cur billing.Month, now time.Time) error {
+func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, main, research *ent.BillingGroup, start, cur calendar.Month, now time.Time) error {
 	loc := e.Policy.Location()
-	at := func(m billing.Month, d, h int) time.Time { return time.Date(m.Year, m.Month, d, h, 0, 0, 0, loc) }
+	at := func(m calendar.Month, d, h int) time.Time { return time.Date(m.Year, m.Month, d, h, 0, 0, 0, loc) }
 	// on is the engine with its clock at t (never later than now).
 	on := func(t time.Time) *billing.Engine {
 		c := *e
-		c.Clock = billing.NewFixedClock(minTime(t, now))
+		c.Clock = calendar.NewFixedClock(minTime(t, now))
 		return &c
 	}
 	begin := at(start, 1, 9)
@@ -228,7 +230,7 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 
 // demoUsage is month m's demo usage before now: server hours, API calls and
 // a support channel, every few days (n numbers the events).
-func demoUsage(m billing.Month, main, research *ent.BillingGroup, start billing.Month, at func(billing.Month, int, int) time.Time, now time.Time, n *int) []billing.UsageInput {
+func demoUsage(m calendar.Month, main, research *ent.BillingGroup, start calendar.Month, at func(calendar.Month, int, int) time.Time, now time.Time, n *int) []billing.UsageInput {
 	var events []billing.UsageInput
 	for d := 1; d <= m.Days(); d += 3 {
 		t := at(m, d, 10)

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -114,7 +115,7 @@ func paymentUpdatedAcrossReplicas(t *testing.T, db *store.DB) {
 // automatically on the 5th (and not on the 10th).
 func TestChannelSaaSPresetChargesOnThe5th(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
-		e := newEnvWith(t, db, func(c *app.Config) { c.Policy = billing.ChannelSaaSPolicy() })
+		e := newEnvWith(t, db, func(c *app.Config) { c.Policy = calendar.ChannelSaaSPolicy() })
 		e.ok(e.op, catalogSetup, nil)
 		e.at("2026-10-20T10:00:00+09:00")
 		tok, bg := e.octoberInvoice("saas@example.com")

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
@@ -19,7 +20,7 @@ import (
 // throttled is a replica with the login and sign-up throttles on, behind
 // a reverse proxy at 127.0.0.1 (the test client) whose X-Forwarded-For it
 // believes, so that a test can speak from many client addresses.
-func throttled(t *testing.T, db *store.DB, clock *billing.FixedClock) *env {
+func throttled(t *testing.T, db *store.DB, clock *calendar.FixedClock) *env {
 	return newEnvConfigured(t, db, clock, func(c *app.Config) {
 		c.AuthThrottle = true
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -62,7 +63,7 @@ func outcome(t *testing.T, answer string) (code string, retryAfter int) {
 // it starts the account's count over.
 func TestLoginThrottledPerAccountAcrossReplicas(t *testing.T) {
 	db := testenv.Postgres(t)
-	a := throttled(t, db, billing.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)))
+	a := throttled(t, db, calendar.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)))
 	b := throttled(t, db, a.clock)
 	a.signUp("victim@example.com")
 	replicas := []*env{a, b}
@@ -135,7 +136,7 @@ func TestLoginThrottledPerAccountAcrossReplicas(t *testing.T) {
 // X-Forwarded-For changes nothing.
 func TestLoginThrottledPerAddress(t *testing.T) {
 	db := testenv.Postgres(t)
-	a := throttled(t, db, billing.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)))
+	a := throttled(t, db, calendar.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)))
 	b := throttled(t, db, a.clock)
 	a.signUp("sprayed@example.com")
 	from := func(e *env, ip, email, password string) (string, int) {
@@ -171,7 +172,7 @@ func TestLoginThrottledPerAddress(t *testing.T) {
 	}
 
 	// Without trusted proxies, X-Forwarded-For is the client's own word.
-	c := newEnvConfigured(t, testenv.SQLite(t), billing.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)),
+	c := newEnvConfigured(t, testenv.SQLite(t), calendar.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)),
 		func(c *app.Config) { c.AuthThrottle = true })
 	codes := map[string]int{}
 	for i := 0; i < 21; i++ {
@@ -189,7 +190,7 @@ func TestLoginThrottledPerAddress(t *testing.T) {
 // emails cannot be told apart at scale; another address is not affected.
 func TestSignUpThrottledPerAddress(t *testing.T) {
 	db := testenv.Postgres(t)
-	a := throttled(t, db, billing.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)))
+	a := throttled(t, db, calendar.NewFixedClock(time.Date(2026, 11, 20, 10, 0, 0, 0, kst)))
 	b := throttled(t, db, a.clock)
 	signUp := func(e *env, ip, email string) (string, int) {
 		return outcome(t, e.canonicalFrom(ip, "", signUpMutation, map[string]any{"in": map[string]any{

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 
 	"github.com/lib/pq"
@@ -98,7 +100,7 @@ func ingestionExplainArgs(org dataset.Org) []any {
 		at := quietDay.Add(-time.Duration(k%600) * time.Minute)
 		for i, v := range []string{fmt.Sprintf("use_explain%019d", k), org.ID, fmt.Sprintf("explain-%d", k), org.Groups[k%len(org.Groups)],
 			fmt.Sprintf("ld-svc-%02d", (k/len(org.Groups))%10), []string{"ld-a", "ld-b"}[(k/len(org.Groups)/10)%2], "", "unit", "",
-			at.UTC().Format(time.RFC3339Nano), at.In(billing.NCPPolicy().Location()).Format("2006-01-02")} {
+			at.UTC().Format(time.RFC3339Nano), at.In(calendar.NCPPolicy().Location()).Format("2006-01-02")} {
 			cols[i][k] = v
 		}
 		micros[k] = 1_500_000

@@ -33,7 +33,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/server/auth"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/store"
@@ -42,7 +43,7 @@ import (
 const secret = "loadtest-secret-loadtest-secret-loadtest"
 
 // quietDay is the server's clock during the loads.
-var quietDay = time.Date(2026, 11, 5, 10, 0, 0, 0, billing.NCPPolicy().Location())
+var quietDay = time.Date(2026, 11, 5, 10, 0, 0, 0, calendar.NCPPolicy().Location())
 
 // config is what the flags set.
 type config struct {

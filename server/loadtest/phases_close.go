@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/store"
 )
@@ -15,7 +17,7 @@ import (
 // connection pools), as two servers' schedulers would.
 func (r *runner) monthClose() error {
 	fmt.Println("\nmonth close (two replicas at once):")
-	at := time.Date(2026, 11, 3, 1, 0, 0, 0, billing.NCPPolicy().Location())
+	at := time.Date(2026, 11, 3, 1, 0, 0, 0, calendar.NCPPolicy().Location())
 	var peak atomic.Uint64
 	done := make(chan struct{})
 	go sampleHeap(&peak, done)
@@ -34,7 +36,7 @@ func (r *runner) monthClose() error {
 		go func(i int) {
 			defer wg.Done()
 			defer rep.Close()
-			e := &billing.Engine{Client: rep.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: true}
+			e := &billing.Engine{Client: rep.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true}
 			issued[i], errs[i] = e.IssueInvoices(r.ctx, at)
 		}(i)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/lib/pq"
 
 	"github.com/cloudbill/cloudbill/billing"
@@ -100,7 +102,7 @@ func (r *runner) readDurability(db *sql.DB) error {
 func (r *runner) seed() error {
 	fmt.Println("generating the data set…")
 	t0 := time.Now()
-	oct := billing.Month{Year: 2026, Month: 10}
+	oct := calendar.Month{Year: 2026, Month: 10}
 	var err error
 	r.orgs, err = dataset.Seed(r.ctx, r.st.Client, dataset.Options{Groups: r.cfg.groups, Month: oct, Credits: 2})
 	if err != nil {
@@ -128,17 +130,17 @@ func (r *runner) seed() error {
 // vacuumed and analysed as autovacuum would have left it.
 func (r *runner) catchUp() error {
 	// November so far: what the dashboards show as current usage.
-	oct := billing.Month{Year: 2026, Month: 10}
+	oct := calendar.Month{Year: 2026, Month: 10}
 	if err := dataset.MonthToDate(r.ctx, r.st.Client, r.orgs, oct.Next(), quietDay.Day()-1, 0); err != nil {
 		return err
 	}
 	t0 := time.Now()
-	eng := &billing.Engine{Client: r.st.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(quietDay), Postgres: true}
+	eng := &billing.Engine{Client: r.st.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(quietDay), Postgres: true}
 	if _, err := eng.RunJobs(r.ctx, quietDay); err != nil {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ob := &notify.Outbox{Client: r.st.Client, Clock: billing.NewFixedClock(quietDay), Email: notify.LogSender{Log: quiet}, SMS: notify.LogSender{Log: quiet}}
+	ob := &notify.Outbox{Client: r.st.Client, Clock: calendar.NewFixedClock(quietDay), Email: notify.LogSender{Log: quiet}, SMS: notify.LogSender{Log: quiet}}
 	for {
 		n, err := ob.Deliver(r.ctx, 1000)
 		if err != nil {
@@ -158,7 +160,7 @@ func (r *runner) catchUp() error {
 }
 
 // kst is the policy's zone: the month of a usage event is its instant's there.
-var kst = billing.NCPPolicy().Location()
+var kst = calendar.NCPPolicy().Location()
 
 // usageEventColumns are the columns both COPYs of usage events write, in
 // the order their rows give them.
@@ -172,7 +174,7 @@ var usageEventColumns = []string{"id", "org_id", "created_at", "event_id", "bill
 // table, autovacuum would vacuum it at every 20% of growth, all through the
 // load (about a fifth of ingestion's throughput), which a platform with a
 // month of usage does not see.
-func seedEventHistory(url string, orgs []dataset.Org, perGroup int, m billing.Month) error {
+func seedEventHistory(url string, orgs []dataset.Org, perGroup int, m calendar.Month) error {
 	if perGroup <= 0 {
 		return nil
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/auth"
@@ -29,14 +31,14 @@ import (
 func BenchmarkDashboard(b *testing.B) {
 	db := testenv.Postgres(b)
 	ctx := context.Background()
-	oct := billing.Month{Year: 2026, Month: 10}
+	oct := calendar.Month{Year: 2026, Month: 10}
 	orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 100, Month: oct, Credits: 2})
 	if err != nil {
 		b.Fatal(err)
 	}
-	kst := billing.NCPPolicy().Location()
+	kst := calendar.NCPPolicy().Location()
 	issue := time.Date(2026, 11, 3, 1, 0, 0, 0, kst)
-	e := &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(issue), Postgres: true}
+	e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(issue), Postgres: true}
 	if _, err := e.IssueInvoices(ctx, issue); err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func BenchmarkDashboard(b *testing.B) {
 			cfg.JWTSecret = []byte("bench-secret-bench-secret-bench-secret!")
 			cfg.RateLimit = 0
 			cfg.ViewCache = cached
-			cfg.Clock = billing.NewFixedClock(time.Date(2026, 11, 5, 10, 0, 0, 0, kst))
+			cfg.Clock = calendar.NewFixedClock(time.Date(2026, 11, 5, 10, 0, 0, 0, kst))
 			a, err := app.WithDB(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				b.Fatal(err)

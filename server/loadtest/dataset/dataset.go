@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
@@ -18,11 +20,11 @@ import (
 
 // Options size the data set.
 type Options struct {
-	Groups       int           // billing groups
-	GroupsPerOrg int           // billing groups per organization
-	Month        billing.Month // the month of usage
-	Services     int           // per-unit services, each priced in 2 regions: 2×Services lines per group
-	Credits      int           // free credits per group
+	Groups       int            // billing groups
+	GroupsPerOrg int            // billing groups per organization
+	Month        calendar.Month // the month of usage
+	Services     int            // per-unit services, each priced in 2 regions: 2×Services lines per group
+	Credits      int            // free credits per group
 }
 
 // Org is one generated organization.
@@ -69,7 +71,7 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 	for i := 0; i < o.Services; i++ {
 		code := fmt.Sprintf("ld-svc-%02d", i)
 		codes = append(codes, code)
-		if _, err := billing.CreateService(ctx, client, billing.NCPPolicy(), billing.ServiceSpec{Code: code, Name: "Load service " + code,
+		if _, err := billing.CreateService(ctx, client, calendar.NCPPolicy(), billing.ServiceSpec{Code: code, Name: "Load service " + code,
 			Kind: "STANDARD", Prices: []billing.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: fmt.Sprintf("%d.5", 10+i)}}}); err != nil {
 			return nil, err
 		}
@@ -79,7 +81,7 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 		return nil, err
 	}
 	created := o.Month.Start(time.UTC).AddDate(0, -1, 0)
-	loc := billing.NCPPolicy().Location()
+	loc := calendar.NCPPolicy().Location()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var orgs []Org
 	nOrgs := (o.Groups + o.GroupsPerOrg - 1) / o.GroupsPerOrg
@@ -179,7 +181,7 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 // MonthToDate adds usage of month m's first days (1..days) to every group
 // of orgs — what a dashboard shows as the month so far — every service in
 // both regions, as Seed made them.
-func MonthToDate(ctx context.Context, client *ent.Client, orgs []Org, m billing.Month, days, services int) error {
+func MonthToDate(ctx context.Context, client *ent.Client, orgs []Org, m calendar.Month, days, services int) error {
 	if services == 0 {
 		services = 10
 	}

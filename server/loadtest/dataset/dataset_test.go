@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
@@ -21,13 +23,13 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 func BenchmarkMonthClose(b *testing.B) {
 	db := testenv.Postgres(b)
 	ctx := context.Background()
-	oct := billing.Month{Year: 2026, Month: 10}
+	oct := calendar.Month{Year: 2026, Month: 10}
 	if _, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: b.N, Month: oct, Credits: 2}); err != nil {
 		b.Fatal(err)
 	}
-	e := &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)), Postgres: true}
+	e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)), Postgres: true}
 	b.ResetTimer()
-	n, err := e.IssueInvoices(ctx, time.Date(2026, 11, 3, 1, 0, 0, 0, billing.NCPPolicy().Location()))
+	n, err := e.IssueInvoices(ctx, time.Date(2026, 11, 3, 1, 0, 0, 0, calendar.NCPPolicy().Location()))
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -43,13 +45,13 @@ func BenchmarkMonthClose(b *testing.B) {
 func TestSeededMonthCloseOnTwoReplicas(t *testing.T) {
 	db := testenv.Postgres(t)
 	ctx := context.Background()
-	oct := billing.Month{Year: 2026, Month: 10}
+	oct := calendar.Month{Year: 2026, Month: 10}
 	if _, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 60, Month: oct, Credits: 2}); err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 11, 3, 1, 0, 0, 0, billing.NCPPolicy().Location())
+	at := time.Date(2026, 11, 3, 1, 0, 0, 0, calendar.NCPPolicy().Location())
 	mk := func() *billing.Engine {
-		return &billing.Engine{Client: db.Client, Policy: billing.NCPPolicy(), Clock: billing.NewFixedClock(at), Postgres: true}
+		return &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true}
 	}
 	res := make(chan int, 2)
 	for i := 0; i < 2; i++ {
