@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
+	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/jobcursor"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
@@ -75,7 +75,7 @@ func (e *Engine) rollupCeilings(ctx context.Context, tx *ent.Tx) (map[monthKey]i
 	if err != nil {
 		return nil, err
 	}
-	c := usageChecker{cat: cat, prices: NewPrices(cat.Prices), ceilings: map[[4]string]kernel.CeilingPrice{}}
+	c := usageChecker{cat: cat, prices: rating.NewPrices(cat.Prices), ceilings: map[[4]string]kernel.CeilingPrice{}}
 	currency := map[string]string{}
 	bgs, err := tx.BillingGroup.Query().All(ctx)
 	if err != nil {

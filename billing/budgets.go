@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/budgetalert"
 	"github.com/cloudbill/cloudbill/ent/budgetalertfiring"

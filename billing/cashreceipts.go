@@ -4,12 +4,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/shopspring/decimal"
-
+	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
 	"github.com/cloudbill/cloudbill/ent/payment"
+	"github.com/shopspring/decimal"
 )
 
 // Cash receipts. An individual who applied gets a cash receipt for
@@ -83,6 +83,6 @@ func (e *Engine) cancelCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payme
 // supply value and tax: supply = amount ÷ (1 + rate), half up to a minor
 // unit; tax the rest, so the two always add up to the amount.
 func SplitVAT(amount int64, rate decimal.Decimal) (supply, tax int64) {
-	supply = RoundHalfUp(decimal.NewFromInt(amount).Div(decimal.NewFromInt(1).Add(rate)), 0)
+	supply = rating.RoundHalfUp(decimal.NewFromInt(amount).Div(decimal.NewFromInt(1).Add(rate)), 0)
 	return supply, amount - supply
 }

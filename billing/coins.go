@@ -6,12 +6,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"entgo.io/ent/dialect/sql"
-
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/coincharge"

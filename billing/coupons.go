@@ -7,17 +7,14 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
-	"github.com/shopspring/decimal"
-
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
 	"github.com/cloudbill/cloudbill/ent/couponredemption"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/service"
+	"github.com/shopspring/decimal"
 )
 
 // Coupon error codes (docs/api.md, "Conventions").

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
+	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinusage"
@@ -265,7 +265,7 @@ func splitCreditNote(inv *ent.Invoice, prior []*ent.CreditNote, amount int64, e 
 	p := creditNoteParts{amount: amount}
 	p.taxed = min(amount, inv.DeterminedAmount-taxedPrev)
 	p.credit = amount - p.taxed
-	p.tax = Tax(p.taxed, e.Policy.VATRate)
+	p.tax = rating.Tax(p.taxed, e.Policy.VATRate)
 	if taxedPrev+p.taxed == inv.DeterminedAmount {
 		p.tax = inv.TaxAmount - taxPrev // the last of the taxed supply takes the last of the tax
 	}

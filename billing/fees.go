@@ -6,11 +6,10 @@ import (
 	"sort"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/shopspring/decimal"
-
+	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
+	"github.com/shopspring/decimal"
 )
 
 // FeeDetail is one priced metric of a month (the detailed fees of R-47).
@@ -30,7 +29,7 @@ func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m calen
 	if err != nil {
 		return nil, err
 	}
-	idx := NewPrices(cat.Prices)
+	idx := rating.NewPrices(cat.Prices)
 	var out []FeeDetail
 	for _, u := range usage {
 		p, ok := idx.Find(u.ServiceCode, u.Region, u.Metric)
@@ -50,11 +49,11 @@ func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m calen
 		if cat.Services[c.ServiceCode].Kind == "CHANNEL" {
 			continue
 		}
-		days := DaysUsed(m, c.StartsOn, c.EndsOn)
+		days := rating.DaysUsed(m, c.StartsOn, c.EndsOn)
 		if days == 0 {
 			continue
 		}
-		for _, p := range flatPrices(cat.Prices, idx, c.ServiceCode, c.RegionCode) {
+		for _, p := range rating.FlatPrices(cat.Prices, idx, c.ServiceCode, c.RegionCode) {
 			q := decimal.NewFromInt(int64(days)).Div(decimal.NewFromInt(int64(m.Days())))
 			amt := p.UnitPrice
 			if days < m.Days() {
@@ -84,7 +83,7 @@ func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m calen
 // channelBaseFees are the plan's base fees of each channel that used a
 // channel product in month m, as Rate charges them: the whole
 // monthly fee, whatever day the channel began.
-func channelBaseFees(m calendar.Month, cat *Catalog, idx Prices, usage []UsageRow) []FeeDetail {
+func channelBaseFees(m calendar.Month, cat *Catalog, idx rating.Prices, usage []rating.UsageRow) []FeeDetail {
 	seen := map[[3]string]bool{}
 	var out []FeeDetail
 	for _, u := range usage {
@@ -93,7 +92,7 @@ func channelBaseFees(m calendar.Month, cat *Catalog, idx Prices, usage []UsageRo
 			continue
 		}
 		seen[k] = true
-		for _, p := range flatPrices(cat.Prices, idx, u.ServiceCode, u.Region) {
+		for _, p := range rating.FlatPrices(cat.Prices, idx, u.ServiceCode, u.Region) {
 			out = append(out, FeeDetail{Region: u.Region, ServiceCode: u.ServiceCode, ServiceName: cat.Services[u.ServiceCode].Name,
 				Channel: u.Channel, Metric: fmt.Sprintf("%s (%d/%d days)", p.Metric, m.Days(), m.Days()), Model: "FLAT_MONTHLY",
 				Quantity: decimal.NewFromInt(1), UnitPrice: p.UnitPrice, Amount: p.UnitPrice})

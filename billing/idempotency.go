@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 )

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	entschema "entgo.io/ent/dialect/sql/schema"
-
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"

@@ -7,13 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"entgo.io/ent/dialect/sql"
-	"github.com/shopspring/decimal"
-
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -26,6 +23,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
+	"github.com/shopspring/decimal"
 )
 
 // FirstMonth is the first month invoiced for bg: IssueInvoices issues a
@@ -235,7 +233,7 @@ func (e *Engine) IssueInvoice(ctx context.Context, bg *ent.BillingGroup, m calen
 // statements before their invoices are issued one transaction each.
 type prefetch struct {
 	usageRev  map[string]int64 // by organization, read before usage
-	usage     map[string][]UsageRow
+	usage     map[string][]rating.UsageRow
 	contracts map[string][]*ent.Contract
 	discounts map[string][]*ent.Discount
 	masters   map[string]*ent.Account // by organization
@@ -243,7 +241,7 @@ type prefetch struct {
 }
 
 func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m calendar.Month) (*prefetch, error) {
-	p := &prefetch{usageRev: map[string]int64{}, usage: map[string][]UsageRow{}, contracts: map[string][]*ent.Contract{},
+	p := &prefetch{usageRev: map[string]int64{}, usage: map[string][]rating.UsageRow{}, contracts: map[string][]*ent.Contract{},
 		discounts: map[string][]*ent.Discount{}, masters: map[string]*ent.Account{}, hasCoins: map[string]bool{}}
 	ids := make([]string, len(groups))
 	orgSet := map[string]bool{}
@@ -281,7 +279,7 @@ func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m cal
 		return nil, err
 	}
 	for _, u := range sums {
-		p.usage[u.BG] = append(p.usage[u.BG], UsageRow{ServiceCode: u.Service, Region: u.Region, Channel: u.Channel, Metric: u.Metric, Micros: u.Micros})
+		p.usage[u.BG] = append(p.usage[u.BG], rating.UsageRow{ServiceCode: u.Service, Region: u.Region, Channel: u.Channel, Metric: u.Metric, Micros: u.Micros})
 	}
 	cs, err := e.Client.Contract.Query().Where(contract.BillingGroupIDIn(ids...)).All(ctx)
 	if err != nil {
@@ -382,17 +380,17 @@ func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 		if err != nil {
 			return err
 		}
-		rows := make([]CreditRow, len(credits))
+		rows := make([]rating.CreditRow, len(credits))
 		for i, c := range credits {
-			rows[i] = CreditRow{ID: c.ID, Type: string(c.Type), StartsAt: c.StartsAt, EndsAt: c.EndsAt,
+			rows[i] = rating.CreditRow{ID: c.ID, Type: string(c.Type), StartsAt: c.StartsAt, EndsAt: c.EndsAt,
 				CreatedAt: c.CreatedAt, ServiceCodes: c.ServiceCodes, Remaining: c.Remaining}
 		}
 		// A free credit valid on part of the month pays only what its days
 		// incurred: rate the usage by day then.
-		byDay := NeedsDays(rows, m, issuedAt, e.Policy.Location())
+		byDay := rating.NeedsDays(rows, m, issuedAt, e.Policy.Location())
 
-		var lines []Line
-		var duses []DiscountUse
+		var lines []rating.Line
+		var duses []rating.DiscountUse
 		fresh := pre != nil
 		if fresh {
 			// What rating reads of the organization (usage, contracts,
@@ -417,15 +415,15 @@ func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 			if lines, err = e.rateRows(ctx, tx.Client(), bg, m, m.Days(), usage, pre.contracts[bg.ID]); err != nil {
 				return err
 			}
-			var drows []DiscountRow
+			var drows []rating.DiscountRow
 			for _, d := range pre.discounts[bg.ID] {
 				pct, err := decimal.NewFromString(d.Percentage)
 				if err != nil {
 					return err
 				}
-				drows = append(drows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
+				drows = append(drows, rating.DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
 			}
-			duses = ApplyDiscounts(lines, drows, kernel.CurrencyDigits[bg.Currency])
+			duses = rating.ApplyDiscounts(lines, drows, kernel.CurrencyDigits[bg.Currency])
 		} else {
 			if lines, err = e.rate(ctx, tx.Client(), bg, m, m.Days(), byDay); err != nil {
 				return err
@@ -435,7 +433,7 @@ func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 			}
 		}
 
-		uses := AllocateCredits(lines, rows, m, issuedAt, e.Policy.Location())
+		uses := rating.AllocateCredits(lines, rows, m, issuedAt, e.Policy.Location())
 
 		var usage, disc, cred, det int64
 		for _, l := range lines {
@@ -444,7 +442,7 @@ func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 			cred += l.Credit
 			det += l.Determined()
 		}
-		tax := Tax(det, e.Policy.VATRate)
+		tax := rating.Tax(det, e.Policy.VATRate)
 		status := invoice.StatusISSUED
 		if det+tax == 0 {
 			status = invoice.StatusPAID // nothing to pay
@@ -510,7 +508,7 @@ var errAlreadyIssued = fmt.Errorf("invoice already issued")
 // spendCredits writes each credit use as a USE history entry naming the
 // invoice and takes it off the credit with a guarded update: the remainder
 // can never go below zero.
-func spendCredits(ctx context.Context, tx *ent.Tx, orgID, currency, invoiceID string, uses []CreditUse, at time.Time) error {
+func spendCredits(ctx context.Context, tx *ent.Tx, orgID, currency, invoiceID string, uses []rating.CreditUse, at time.Time) error {
 	perCredit := map[string]int64{}
 	var order []string
 	for _, u := range uses {
@@ -566,9 +564,9 @@ func TakeFromCredit(ctx context.Context, tx *ent.Tx, id string, amt int64, trans
 
 // Catalog is the priced service catalog.
 type Catalog struct {
-	Services map[string]ServiceInfo
+	Services map[string]rating.ServiceInfo
 	Regions  map[string]bool // by code
-	Prices   []PriceRow
+	Prices   []rating.PriceRow
 	version  uint64 // of the cached catalog, 0 when loaded apart (see catalog)
 }
 
@@ -582,18 +580,18 @@ func LoadCatalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat := &Catalog{Services: map[string]ServiceInfo{}, Regions: map[string]bool{}}
+	cat := &Catalog{Services: map[string]rating.ServiceInfo{}, Regions: map[string]bool{}}
 	for _, r := range regions {
 		cat.Regions[r] = true
 	}
 	for _, s := range svcs {
-		cat.Services[s.Code] = ServiceInfo{Code: s.Code, Name: s.Name, Kind: string(s.Kind)}
+		cat.Services[s.Code] = rating.ServiceInfo{Code: s.Code, Name: s.Name, Kind: string(s.Kind)}
 		for _, p := range s.Edges.Prices {
 			d, err := decimal.NewFromString(p.UnitPrice)
 			if err != nil {
 				return nil, err
 			}
-			cat.Prices = append(cat.Prices, PriceRow{ServiceCode: s.Code, Region: p.RegionCode, Metric: p.Metric,
+			cat.Prices = append(cat.Prices, rating.PriceRow{ServiceCode: s.Code, Region: p.RegionCode, Metric: p.Metric,
 				Model: string(p.Model), UnitPrice: d})
 		}
 	}

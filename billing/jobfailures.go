@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/jobfailure"
 )

@@ -9,11 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/discount"

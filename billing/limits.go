@@ -4,10 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"entgo.io/ent/dialect/sql"
-
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/organization"
 	"github.com/cloudbill/cloudbill/ent/payment"

@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
+	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -659,7 +658,7 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 }
 
 // LateFee is one month's late fee on an unpaid amount, rounded down.
-func LateFee(unpaid int64, p calendar.Policy) int64 { return Tax(unpaid, p.LateFeeRate) }
+func LateFee(unpaid int64, p calendar.Policy) int64 { return rating.Tax(unpaid, p.LateFeeRate) }
 
 // Deposit records money that arrived in a virtual account: it pays
 // the organization's unpaid invoices, oldest first. The gateway's deposit id

@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 )

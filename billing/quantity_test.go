@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/shopspring/decimal"
 )
 

@@ -13,15 +13,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
-	"github.com/lib/pq"
-	"github.com/shopspring/decimal"
-
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -30,6 +26,8 @@ import (
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
 	"github.com/cloudbill/cloudbill/ent/usagemonth"
+	"github.com/lib/pq"
+	"github.com/shopspring/decimal"
 )
 
 // UsageInput is one usage event as a client sends it.
@@ -208,7 +206,7 @@ func batchFingerprint(in []UsageInput, loc *time.Location) string {
 // the batch's billing groups.
 type usageChecker struct {
 	cat    *Catalog
-	prices Prices
+	prices rating.Prices
 	groups map[string]*ent.BillingGroup
 	first  map[string]string // each group's first invoiced month (FirstMonth)
 	loc    *time.Location
@@ -236,7 +234,7 @@ func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInpu
 	if err != nil {
 		return nil, err
 	}
-	c := usageChecker{cat: cat, prices: NewPrices(cat.Prices), groups: groups, first: make(map[string]string, len(groups)),
+	c := usageChecker{cat: cat, prices: rating.NewPrices(cat.Prices), groups: groups, first: make(map[string]string, len(groups)),
 		loc: e.Policy.Location(), now: e.Clock.Now(), ceilings: map[[4]string]kernel.CeilingPrice{}}
 	for id, g := range groups {
 		c.first[id] = e.FirstMonth(g).String()
@@ -311,7 +309,7 @@ func (c *usageChecker) check(i int, ev UsageInput) (usageRow, *EventError) {
 
 // measure reads event i's quantity in micro-units and its amount ceiling
 // in minor units at price p, within their bounds (bounds.go).
-func (c *usageChecker) measure(i int, ev UsageInput, bg *ent.BillingGroup, p PriceRow) (micros, amount int64, fail *EventError) {
+func (c *usageChecker) measure(i int, ev UsageInput, bg *ent.BillingGroup, p rating.PriceRow) (micros, amount int64, fail *EventError) {
 	micros, ok := parseQuantity(ev.Quantity)
 	if !ok {
 		return 0, 0, eventError(i, ev, "quantity", "quantity must be a decimal from 0 to 10^11 with at most 6 decimal places")
@@ -328,13 +326,13 @@ func (c *usageChecker) measure(i int, ev UsageInput, bg *ent.BillingGroup, p Pri
 // ceiling is the price p of a metric in region ready for amount ceilings
 // in currency, with a channel product's base fees there; computed once per
 // batch.
-func (c *usageChecker) ceiling(currency, region string, p PriceRow) kernel.CeilingPrice {
+func (c *usageChecker) ceiling(currency, region string, p rating.PriceRow) kernel.CeilingPrice {
 	k := [4]string{p.ServiceCode, region, p.Metric, currency}
 	cp, ok := c.ceilings[k]
 	if !ok {
 		var fees decimal.Decimal
 		if c.cat.Services[p.ServiceCode].Kind == "CHANNEL" {
-			for _, f := range flatPrices(c.cat.Prices, c.prices, p.ServiceCode, region) {
+			for _, f := range rating.FlatPrices(c.cat.Prices, c.prices, p.ServiceCode, region) {
 				fees = fees.Add(f.UnitPrice)
 			}
 		}

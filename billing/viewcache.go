@@ -6,10 +6,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"entgo.io/ent/dialect/sql"
-
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/discount"
@@ -39,7 +38,7 @@ type requestMemo struct {
 type usageWindow struct {
 	from, cur calendar.Month
 	through   int
-	months    map[calendar.Month][]UsageRow
+	months    map[calendar.Month][]rating.UsageRow
 }
 
 type memoKey struct{}
@@ -54,7 +53,7 @@ func WithRequestMemo(ctx context.Context) context.Context {
 // current one through yesterday — what currentUsage and billingTrend ask —
 // from one statement summing each month in the database (some 20 rows a
 // month, where a row per day was 600); any other span is read apart.
-func (e *Engine) viewUsage(ctx context.Context, bgID string, m calendar.Month, lastDay int) ([]UsageRow, error) {
+func (e *Engine) viewUsage(ctx context.Context, bgID string, m calendar.Month, lastDay int) ([]rating.UsageRow, error) {
 	memo, _ := ctx.Value(memoKey{}).(*requestMemo)
 	now := e.Clock.Now().In(e.Policy.Location())
 	cur := calendar.Month{Year: now.Year(), Month: now.Month()}
@@ -86,10 +85,10 @@ func (e *Engine) viewUsage(ctx context.Context, bgID string, m calendar.Month, l
 		if err != nil {
 			return nil, err
 		}
-		w = &usageWindow{from: from, cur: cur, through: now.Day() - 1, months: map[calendar.Month][]UsageRow{}}
+		w = &usageWindow{from: from, cur: cur, through: now.Day() - 1, months: map[calendar.Month][]rating.UsageRow{}}
 		for rows.Next() {
 			var ms string
-			var u UsageRow
+			var u rating.UsageRow
 			if err := rows.Scan(&ms, &u.ServiceCode, &u.Region, &u.Channel, &u.Metric, &u.Micros); err != nil {
 				rows.Close()
 				return nil, err
@@ -109,7 +108,7 @@ func (e *Engine) viewUsage(ctx context.Context, bgID string, m calendar.Month, l
 		}
 		memo.days[bgID] = w
 	}
-	return append([]UsageRow(nil), w.months[m]...), nil
+	return append([]rating.UsageRow(nil), w.months[m]...), nil
 }
 
 type ttlEntry struct {

@@ -9,18 +9,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"entgo.io/ent/dialect/sql"
-	"github.com/shopspring/decimal"
-
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
+	"github.com/shopspring/decimal"
 )
 
 // UsageReport is the usage of a billing group over a period (R-14, R-15).
@@ -28,7 +26,7 @@ type UsageReport struct {
 	Month                     calendar.Month
 	From, To                  time.Time // calendar days, inclusive; To < From when empty
 	Currency                  string
-	Lines                     []Line
+	Lines                     []rating.Line
 	Used, Discount, Estimated int64
 }
 
@@ -100,7 +98,7 @@ func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m calen
 		From: time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, time.UTC),
 		To:   time.Date(m.Year, m.Month, lastDay, 0, 0, 0, 0, time.UTC)}
 	if lastDay < 1 {
-		rep.Lines = []Line{}
+		rep.Lines = []rating.Line{}
 		return rep, nil
 	}
 	lines, err := e.viewRate(ctx, bg, m, lastDay)
@@ -130,7 +128,7 @@ func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m calen
 // rate reads the usage rollups of days 1..lastDay of month m, the contracts
 // and the catalog, and rates them. lastDay < m.Days() rates a month so far:
 // flat fees then count the days up to lastDay only.
-func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, byDay bool) ([]Line, error) {
+func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, byDay bool) ([]rating.Line, error) {
 	usage, err := usageSums(ctx, client, bg.ID, m, lastDay, byDay)
 	if err != nil {
 		return nil, err
@@ -149,13 +147,13 @@ func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGr
 // The rated lines are cached under the organization's revision (contracts)
 // and usage revision (the rollups), per catalog: a warm dashboard neither
 // reads nor rates usage. The caller gets its own copy to adjust.
-func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lastDay int) ([]Line, error) {
+func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lastDay int) ([]rating.Line, error) {
 	cat, err := e.catalog(ctx, e.Client)
 	if err != nil {
 		return nil, err
 	}
 	key := fmt.Sprintf("rate:%s:%s:%d:%s:c%d", bg.ID, m, lastDay, usageRevision(ctx), cat.version)
-	lines, err := CachedView(ctx, bg.OrgID, key, func() ([]Line, error) {
+	lines, err := CachedView(ctx, bg.OrgID, key, func() ([]rating.Line, error) {
 		usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
 		if err != nil {
 			return nil, err
@@ -166,12 +164,12 @@ func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m calendar.
 		}
 		return e.rateRows(ctx, e.Client, bg, m, lastDay, usage, contracts)
 	})
-	return append([]Line(nil), lines...), err
+	return append([]rating.Line(nil), lines...), err
 }
 
-func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, usage []UsageRow, contracts []*ent.Contract) ([]Line, error) {
+func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, usage []rating.UsageRow, contracts []*ent.Contract) ([]rating.Line, error) {
 	through := time.Date(m.Year, m.Month, lastDay, 0, 0, 0, 0, time.UTC)
-	crows := make([]ContractRow, 0, len(contracts))
+	crows := make([]rating.ContractRow, 0, len(contracts))
 	for _, c := range contracts {
 		if c.StartsOn.After(through) {
 			continue
@@ -180,18 +178,18 @@ func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.Billi
 		if lastDay < m.Days() && (end == nil || end.After(through)) {
 			end = &through
 		}
-		crows = append(crows, ContractRow{ServiceCode: c.ServiceCode, Region: c.RegionCode, StartsOn: c.StartsOn, EndsOn: end})
+		crows = append(crows, rating.ContractRow{ServiceCode: c.ServiceCode, Region: c.RegionCode, StartsOn: c.StartsOn, EndsOn: end})
 	}
 	cat, err := e.catalog(ctx, client)
 	if err != nil {
 		return nil, err
 	}
-	return Rate(m, bg.Currency, cat.Services, cat.Prices, usage, crows)
+	return rating.Rate(m, bg.Currency, cat.Services, cat.Prices, usage, crows)
 }
 
 // usageSums adds up a billing group's daily rollups by metric, and by day
 // when byDay is set (else the rows' Day is 0).
-func usageSums(ctx context.Context, client *ent.Client, bgID string, m calendar.Month, lastDay int, byDay bool) ([]UsageRow, error) {
+func usageSums(ctx context.Context, client *ent.Client, bgID string, m calendar.Month, lastDay int, byDay bool) ([]rating.UsageRow, error) {
 	var sums []struct {
 		Day     string `json:"day"`
 		Service string `json:"service_code"`
@@ -213,9 +211,9 @@ func usageSums(ctx context.Context, client *ent.Client, bgID string, m calendar.
 	if err != nil {
 		return nil, err
 	}
-	out := make([]UsageRow, len(sums))
+	out := make([]rating.UsageRow, len(sums))
 	for i, u := range sums {
-		out[i] = UsageRow{ServiceCode: u.Service, Region: u.Region, Channel: u.Channel, Metric: u.Metric, Micros: u.Micros}
+		out[i] = rating.UsageRow{ServiceCode: u.Service, Region: u.Region, Channel: u.Channel, Metric: u.Metric, Micros: u.Micros}
 		if byDay {
 			if out[i].Day, err = dayOfMonth(u.Day); err != nil {
 				return nil, err
@@ -235,26 +233,26 @@ func dayOfMonth(day string) (int, error) {
 }
 
 // discount applies the month's discounts of bg to lines (R-29).
-func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lines []Line) ([]DiscountUse, error) {
+func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lines []rating.Line) ([]rating.DiscountUse, error) {
 	discounts, err := client.Discount.Query().Where(discount.BillingGroupID(bg.ID), discount.Month(m.String())).
 		Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
 	if err != nil || len(discounts) == 0 {
 		return nil, err
 	}
-	rows := make([]DiscountRow, 0, len(discounts))
+	rows := make([]rating.DiscountRow, 0, len(discounts))
 	for _, d := range discounts {
 		pct, err := decimal.NewFromString(d.Percentage)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
+		rows = append(rows, rating.DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
 	}
-	return ApplyDiscounts(lines, rows, kernel.CurrencyDigits[bg.Currency]), nil
+	return rating.ApplyDiscounts(lines, rows, kernel.CurrencyDigits[bg.Currency]), nil
 }
 
 // applyDiscountRows applies month m's discounts from a list of a group's.
-func applyDiscountRows(lines []Line, ds []*ent.Discount, m calendar.Month, currency string) error {
-	var rows []DiscountRow
+func applyDiscountRows(lines []rating.Line, ds []*ent.Discount, m calendar.Month, currency string) error {
+	var rows []rating.DiscountRow
 	for _, d := range ds {
 		if d.Month != m.String() {
 			continue
@@ -263,9 +261,9 @@ func applyDiscountRows(lines []Line, ds []*ent.Discount, m calendar.Month, curre
 		if err != nil {
 			return err
 		}
-		rows = append(rows, DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
+		rows = append(rows, rating.DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
 	}
-	ApplyDiscounts(lines, rows, kernel.CurrencyDigits[currency])
+	rating.ApplyDiscounts(lines, rows, kernel.CurrencyDigits[currency])
 	return nil
 }
 
@@ -383,7 +381,7 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m calen
 	if err != nil {
 		return nil, err
 	}
-	idx := NewPrices(cat.Prices)
+	idx := rating.NewPrices(cat.Prices)
 	digits := kernel.CurrencyDigits[bg.Currency]
 	type acc struct {
 		base, disk, api decimal.Decimal
@@ -411,7 +409,7 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m calen
 		key := u.Region + "/" + u.ServiceCode
 		if !a.seenBase[key] {
 			a.seenBase[key] = true
-			for _, p := range flatPrices(cat.Prices, idx, u.ServiceCode, u.Region) {
+			for _, p := range rating.FlatPrices(cat.Prices, idx, u.ServiceCode, u.Region) {
 				a.base = a.base.Add(p.UnitPrice)
 				a.exact[u.ServiceCode] = a.exact[u.ServiceCode].Add(p.UnitPrice)
 			}
@@ -438,10 +436,10 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m calen
 	out := make([]ChannelUsage, 0, len(byChannel))
 	for ch, a := range byChannel {
 		cu := ChannelUsage{Channel: ch, Currency: bg.Currency,
-			BaseFee: RoundHalfUp(a.base, digits), DiskFee: RoundHalfUp(a.disk, digits), APIFee: RoundHalfUp(a.api, digits)}
+			BaseFee: rating.RoundHalfUp(a.base, digits), DiskFee: rating.RoundHalfUp(a.disk, digits), APIFee: rating.RoundHalfUp(a.api, digits)}
 		cu.Total = cu.BaseFee + cu.DiskFee + cu.APIFee
 		for code, s := range a.services {
-			s.Amount = RoundHalfUp(a.exact[code], digits)
+			s.Amount = rating.RoundHalfUp(a.exact[code], digits)
 			if size, ok := a.shown[code]; ok {
 				// Exact for one unit: quantities have 6 decimals at most.
 				s.DiskUsage = s.DiskBytes.DivRound(size, 6)

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/server/auth"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Audit records every mutation but the sign-in ones — who, what, when, the

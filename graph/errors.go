@@ -9,12 +9,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/gqlerror"
-
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 type requestIDKey struct{}

@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/99designs/gqlgen/graphql"
-
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/graph/scalars"
 )
 

@@ -7,18 +7,16 @@ import (
 	"sort"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/gqlerror"
-
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/graph/model"
 	"github.com/cloudbill/cloudbill/graph/scalars"
 	"github.com/cloudbill/cloudbill/server/auth"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 func scalarsDecimal(s string) scalars.Decimal { return scalars.Decimal(s) }

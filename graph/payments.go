@@ -10,14 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/gqlerror"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -25,6 +21,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/paymentallocation"
 	"github.com/cloudbill/cloudbill/graph/model"
 	"github.com/cloudbill/cloudbill/server/auth"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // checkOwnAccount: an account's wallet and methods are for itself, its

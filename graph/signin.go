@@ -4,12 +4,10 @@ import (
 	"context"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
-
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/server/auth"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // signInFields are the mutations that sign a caller in; an operation

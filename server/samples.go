@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/server/app"
 )

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
 	_ "time/tzdata" // the policy's zone must load on machines without zoneinfo
 
 	"github.com/cloudbill/cloudbill/billing/kernel"

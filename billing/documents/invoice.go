@@ -4,9 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/paymentmethod"

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/invoice"

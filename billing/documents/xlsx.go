@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
-	"github.com/shopspring/decimal"
-	"github.com/xuri/excelize/v2"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
 )
 
 // UsageDetailsXLSX renders the month's fees as a workbook that reconciles:

@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/lib/pq"
-
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/server/testenv"
+	"github.com/lib/pq"
 )
 
 // Serialization failures and deadlocks (SQLSTATE 40001, 40P01) are retried

@@ -10,15 +10,12 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
+	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/shopspring/decimal"
 	"golang.org/x/text/encoding/korean"
-
-	"github.com/cloudbill/cloudbill/billing"
-	"github.com/cloudbill/cloudbill/billing/locale"
 )
 
 // Message is a notice written for a person: an email's subject, its plain

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/cloudbill/cloudbill/billing/kernel"
 )
 

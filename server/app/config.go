@@ -16,12 +16,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/documents"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 )
 
 // Config is read from the environment (README, "Configuration").

@@ -14,13 +14,11 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
-
 	"github.com/cloudbill/cloudbill/server/app"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 )
 
 // paymentUpdated over graphql-transport-ws: a client subscribed to its

@@ -7,11 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	entsql "entgo.io/ent/dialect/sql"
-	"github.com/golang-jwt/jwt/v5"
-
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/apitoken"
@@ -20,6 +17,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/predicate"
 	"github.com/cloudbill/cloudbill/ent/refreshtoken"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Session is a freshly issued access + refresh token pair.

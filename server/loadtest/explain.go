@@ -7,14 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/cloudbill/cloudbill/billing/kernel"
-
-	"github.com/lib/pq"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
+	"github.com/lib/pq"
 )
 
 // topStatements prints where PostgreSQL spent its time during the load

@@ -9,16 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
-
-	"github.com/lib/pq"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/notify"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
+	"github.com/lib/pq"
 )
 
 // durabilitySettings are the PostgreSQL settings that make a commit

@@ -1,11 +1,10 @@
-package billing
+package rating
 
 import (
 	"testing"
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/shopspring/decimal"
 )
 

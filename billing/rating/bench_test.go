@@ -1,4 +1,4 @@
-package billing
+package rating
 
 import (
 	"fmt"
@@ -6,11 +6,10 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/shopspring/decimal"
 )
 
-// go test -run '^$' -bench . ./billing
+// go test -run "^$" -bench . ./billing/rating
 
 func benchMonth(services, regions int) (map[string]ServiceInfo, []PriceRow, []UsageRow) {
 	svcs := map[string]ServiceInfo{}

@@ -1,13 +1,11 @@
-package billing
+package rating
 
 import (
 	"sort"
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
-
 	"github.com/cloudbill/cloudbill/billing/kernel"
-
 	"github.com/shopspring/decimal"
 )
 
@@ -174,7 +172,7 @@ func Rate(m calendar.Month, currency string, services map[string]ServiceInfo, pr
 		}
 	}
 	for k := range channels {
-		for _, p := range flatPrices(prices, idx, k[1], k[0]) {
+		for _, p := range FlatPrices(prices, idx, k[1], k[0]) {
 			add(k[0], k[1], 1, n, p.UnitPrice)
 		}
 	}
@@ -186,7 +184,7 @@ func Rate(m calendar.Month, currency string, services map[string]ServiceInfo, pr
 		if to < from {
 			continue
 		}
-		for _, p := range flatPrices(prices, idx, c.ServiceCode, c.Region) {
+		for _, p := range FlatPrices(prices, idx, c.ServiceCode, c.Region) {
 			add(c.Region, c.ServiceCode, from, to, p.UnitPrice)
 		}
 	}
@@ -218,7 +216,7 @@ func Rate(m calendar.Month, currency string, services map[string]ServiceInfo, pr
 
 // flatPrices returns the FLAT_MONTHLY prices that apply to service in region,
 // one per metric (the region's own over the all-regions one).
-func flatPrices(all []PriceRow, idx Prices, service, region string) []PriceRow {
+func FlatPrices(all []PriceRow, idx Prices, service, region string) []PriceRow {
 	seen := map[string]bool{}
 	var out []PriceRow
 	for _, p := range all {
