@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -23,9 +25,6 @@ import (
 // threshold) under a unique key, written in the transaction that queues
 // the notices, so replicas and batches racing past a threshold queue them
 // once.
-
-// BudgetTopic is the outbox topic of a crossed threshold.
-const BudgetTopic = "budget.threshold_crossed"
 
 // Bounds of an alert's input.
 const (
@@ -304,7 +303,7 @@ func (e *Engine) fire(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAl
 			SetThreshold(threshold).SetAmount(spent).Exec(ctx); err != nil {
 			return err
 		}
-		return e.notify(ctx, tx, a.OrgID, BudgetTopic, map[string]any{
+		return e.notify(ctx, tx, a.OrgID, topics.BudgetThresholdCrossed, map[string]any{
 			"alertId": a.ID, "alertName": a.Name, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
 			"month": m.String(), "threshold": threshold, "currency": a.Currency,
 			// Amounts in major units, as every notice's payload gives them.

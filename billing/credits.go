@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -361,10 +363,10 @@ func (r *jobRun) noticeExpiringCredits(ctx context.Context) error {
 				// The last day the credit pays for, in the policy's zone
 				// (ends_at is exclusive).
 				last := r.e.Policy.Date(c.EndsAt.Add(-time.Nanosecond))
-				return r.e.notifyChannels(ctx, tx, c.OrgID, TopicCreditExpiring, map[string]any{"creditId": c.ID,
+				return r.e.notifyChannels(ctx, tx, c.OrgID, topics.CreditExpiring, map[string]any{"creditId": c.ID,
 					"creditName": c.Name, "billingGroupId": c.BillingGroupID, "type": c.Type,
 					"remaining": kernel.FormatMinor(c.Remaining, c.Currency), "currency": c.Currency, "lastDay": last},
-					ChannelEmail, ChannelSMS, ChannelWebhook)
+					topics.ChannelEmail, topics.ChannelSMS, topics.ChannelWebhook)
 			})
 		}); err != nil {
 			return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	entschema "entgo.io/ent/dialect/sql/schema"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -63,8 +65,8 @@ func Invite(ctx context.Context, client *ent.Client, inviter *ent.Account, orgNa
 			return err
 		}
 		// In the inviter's language: the invitee has no account to choose one.
-		return tx.OutboxEvent.Create().SetOrgID(inv.OrgID).SetTopic(TopicMemberInvited).SetChannel(ChannelEmail).
-			SetRecipient(inv.Email).SetLanguage(LanguageOf(inviter)).SetPayload(body).Exec(ctx)
+		return tx.OutboxEvent.Create().SetOrgID(inv.OrgID).SetTopic(topics.MemberInvited).SetChannel(topics.ChannelEmail).
+			SetRecipient(inv.Email).SetLanguage(topics.LanguageOf(inviter)).SetPayload(body).Exec(ctx)
 	})
 	return inv, token, err
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -610,11 +612,11 @@ func (e *Engine) notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingG
 	// An invoice with nothing to pay (no usage, or credits and coins paid
 	// it all) is not worth an email or a text asking to pay 0원 by a due
 	// date; the organization's systems still hear of every invoice.
-	channels := []string{ChannelEmail, ChannelSMS, ChannelWebhook}
+	channels := []string{topics.ChannelEmail, topics.ChannelSMS, topics.ChannelWebhook}
 	if AmountDue(inv) == 0 {
-		channels = []string{ChannelWebhook}
+		channels = []string{topics.ChannelWebhook}
 	}
-	return queueNotice(ctx, tx, bg.OrgID, master, TopicInvoiceIssued, map[string]any{
+	return queueNotice(ctx, tx, bg.OrgID, master, topics.InvoiceIssued, map[string]any{
 		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
 		"month": inv.Month, "amountDue": kernel.FormatMinor(AmountDue(inv), inv.Currency), "currency": inv.Currency,
 		"paymentFrom": e.Policy.Date(first), "dueDate": e.Policy.Date(last),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 )
@@ -16,50 +18,6 @@ import (
 // which writes it from the topic's templates; an SMS is never sent to an
 // unverified number, nor to an email address.
 
-// The topics told by email and SMS. billing/notify has a template for each
-// in each language (TestEveryTopicHasItsTemplates).
-const (
-	TopicInvoiceIssued      = "invoice.issued"
-	TopicInvoiceOutstanding = "invoice.outstanding"
-	TopicLateFee            = "invoice.late_fee"
-	TopicPaymentSucceeded   = "payment.succeeded"
-	TopicPaymentFailed      = "payment.failed"
-	TopicCoinsCharged       = "coins.charged"
-	TopicCreditExpiring     = "credit.expiring"
-	TopicMemberInvited      = "member.invited"
-	TopicPhoneVerification  = "phone.verification"
-	// TopicSuspensionNotice goes by webhook only: the email of an
-	// outstanding invoice already gives the suspension notice.
-	TopicSuspensionNotice = "account.suspension_notice"
-)
-
-// NoticeTopics lists every topic queued for email or SMS.
-var NoticeTopics = []string{
-	TopicInvoiceIssued, TopicInvoiceOutstanding, TopicLateFee, TopicPaymentSucceeded, TopicPaymentFailed,
-	TopicCoinsCharged, TopicCreditExpiring, TopicMemberInvited, TopicPhoneVerification, BudgetTopic,
-}
-
-// The outbox's channels.
-const (
-	ChannelEmail   = "EMAIL"
-	ChannelSMS     = "SMS"
-	ChannelWebhook = "WEBHOOK"
-)
-
-// LanguageOf is the language an account reads: its own choice, else Korean
-// for a domestic account and English for an international one.
-func LanguageOf(a *ent.Account) string {
-	switch {
-	case a == nil:
-		return "KO"
-	case a.Language != nil:
-		return string(*a.Language)
-	case a.ResidenceCountry == "KR":
-		return "KO"
-	}
-	return "EN"
-}
-
 // VerifiedPhone is the account's phone number if it was verified, else "".
 func VerifiedPhone(a *ent.Account) string {
 	if a == nil || a.PhoneVerifiedAt == nil {
@@ -71,7 +29,7 @@ func VerifiedPhone(a *ent.Account) string {
 // notify queues a notice for the organization's master by email, SMS and
 // webhook, in the transaction of the change it reports.
 func (e *Engine) notify(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any) error {
-	return e.notifyChannels(ctx, tx, orgID, topic, payload, ChannelEmail, ChannelSMS, ChannelWebhook)
+	return e.notifyChannels(ctx, tx, orgID, topic, payload, topics.ChannelEmail, topics.ChannelSMS, topics.ChannelWebhook)
 }
 
 func (e *Engine) notifyChannels(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any, channels ...string) error {
@@ -90,23 +48,23 @@ func queueNotice(ctx context.Context, tx *ent.Tx, orgID string, to *ent.Account,
 	if err != nil {
 		return err
 	}
-	lang := LanguageOf(to)
+	lang := topics.LanguageOf(to)
 	bulk := make([]*ent.OutboxEventCreate, 0, len(channels))
 	for _, ch := range channels {
 		recipient := ""
 		switch ch {
-		case ChannelEmail:
+		case topics.ChannelEmail:
 			if to == nil {
 				continue
 			}
 			recipient = to.BillingEmail
-		case ChannelSMS:
+		case topics.ChannelSMS:
 			if recipient = VerifiedPhone(to); recipient == "" {
 				continue
 			}
 		}
 		c := tx.OutboxEvent.Create().SetOrgID(orgID).SetTopic(topic).SetChannel(ch).SetRecipient(recipient).SetPayload(body)
-		if ch != ChannelWebhook {
+		if ch != topics.ChannelWebhook {
 			c.SetLanguage(lang)
 		}
 		bulk = append(bulk, c)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -103,8 +105,8 @@ func (e *Engine) RequestPhoneVerification(ctx context.Context, a *ent.Account, n
 		if err != nil {
 			return err
 		}
-		return tx.OutboxEvent.Create().SetOrgID(a.OrgID).SetTopic(TopicPhoneVerification).SetChannel(ChannelSMS).
-			SetRecipient(number).SetLanguage(LanguageOf(a)).SetPayload(body).Exec(ctx)
+		return tx.OutboxEvent.Create().SetOrgID(a.OrgID).SetTopic(topics.PhoneVerification).SetChannel(topics.ChannelSMS).
+			SetRecipient(number).SetLanguage(topics.LanguageOf(a)).SetPayload(body).Exec(ctx)
 	})
 	if err != nil {
 		return "", time.Time{}, err

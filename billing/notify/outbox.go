@@ -18,7 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
@@ -167,7 +168,7 @@ func clip(s string, n int) string {
 
 func (o *Outbox) send(ctx context.Context, ev *ent.OutboxEvent) error {
 	switch ev.Channel {
-	case billing.ChannelEmail, billing.ChannelSMS:
+	case topics.ChannelEmail, topics.ChannelSMS:
 		if ev.Recipient == "" {
 			return permanent{errors.New("no recipient")}
 		}
@@ -176,11 +177,11 @@ func (o *Outbox) send(ctx context.Context, ev *ent.OutboxEvent) error {
 			return permanent{err}
 		}
 		m.ID = ev.ID
-		if ev.Channel == billing.ChannelSMS {
+		if ev.Channel == topics.ChannelSMS {
 			return o.SMS.SendSMS(ctx, ev.Recipient, m.SMS)
 		}
 		return o.Email.SendEmail(ctx, ev.Recipient, m)
-	case billing.ChannelWebhook:
+	case topics.ChannelWebhook:
 		var data map[string]any
 		_ = json.Unmarshal(ev.Payload, &data)
 		if o.WebhookURL == "" {

@@ -10,7 +10,8 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
@@ -31,12 +32,12 @@ type Message struct {
 // A notice's wording, per topic and language (R-71). Subject, Text and SMS
 // are text/templates over the event's payload; the HTML body is the text's
 // paragraphs in one layout, so the two bodies never say different things.
-// Amounts arrive formatted in major units (billing.FormatMinor) with their
+// Amounts arrive formatted in major units (kernel.FormatMinor) with their
 // currency; dates as YYYY-MM-DD in the billing zone.
 type wording struct{ Subject, Text, SMS string }
 
 var wordings = map[string]map[string]wording{
-	billing.TopicInvoiceIssued: {
+	topics.InvoiceIssued: {
 		"KO": {
 			Subject: `[cloudbill] {{month .month}} 청구서가 발행되었습니다 ({{money .amountDue .currency}})`,
 			Text: `{{month .month}} 이용 요금 청구서가 발행되었습니다.
@@ -62,7 +63,7 @@ Your registered payment method is charged automatically during the payment perio
 			SMS: `[cloudbill] {{monthShort .month}} invoice {{money .amountDue .currency}}, due {{dateShort .dueDate}}`,
 		},
 	},
-	billing.TopicInvoiceOutstanding: {
+	topics.InvoiceOutstanding: {
 		"KO": {
 			Subject: `[cloudbill] {{month .month}} 요금이 미납되었습니다 ({{money .amountDue .currency}})`,
 			Text: `{{month .month}} 청구서가 납부 기한까지 결제되지 않아 미납 상태가 되었습니다.
@@ -84,7 +85,7 @@ From {{date .lateFeeFrom}} a late fee of {{percent .lateFeeRate}} of the unpaid 
 			SMS: `[cloudbill] {{monthShort .month}} overdue {{money .amountDue .currency}}; late fee from {{dateShort .lateFeeFrom}}`,
 		},
 	},
-	billing.TopicLateFee: {
+	topics.LateFee: {
 		"KO": {
 			Subject: `[cloudbill] {{month .month}} 미납 요금에 연체료가 부과되었습니다`,
 			Text: `{{month .month}} 미납 요금에 연체료가 부과되었습니다.
@@ -110,7 +111,7 @@ Late fees are charged on the unpaid amount only, never on earlier fees.`,
 			SMS: `[cloudbill] Late fee {{money .lateFee .currency}}; now due {{money .amountDue .currency}}`,
 		},
 	},
-	billing.TopicPaymentSucceeded: {
+	topics.PaymentSucceeded: {
 		"KO": {
 			Subject: `[cloudbill] {{money .amount .currency}} 결제가 완료되었습니다`,
 			Text: `결제가 완료되었습니다.
@@ -134,7 +135,7 @@ The receipt is in the console's payment history.`,
 			SMS: `[cloudbill] Payment of {{money .amount .currency}} received`,
 		},
 	},
-	billing.TopicPaymentFailed: {
+	topics.PaymentFailed: {
 		"KO": {
 			Subject: `[cloudbill] {{money .amount .currency}} 결제에 실패했습니다`,
 			Text: `결제에 실패했습니다.
@@ -160,7 +161,7 @@ Please check your payment method and pay now in the console.{{end}}`,
 			SMS: `[cloudbill] Payment of {{money .amount .currency}} failed{{if .nextAttempt}}; retry {{dateShort .nextAttempt}}{{end}}`,
 		},
 	},
-	billing.TopicCoinsCharged: {
+	topics.CoinsCharged: {
 		"KO": {
 			Subject: `[cloudbill] 코인 {{money .amount .currency}} 충전이 완료되었습니다`,
 			Text: `코인 충전이 완료되었습니다.
@@ -182,7 +183,7 @@ Coins pay your next invoices first.`,
 			SMS: `[cloudbill] {{money .amount .currency}} of coins added`,
 		},
 	},
-	billing.TopicCreditExpiring: {
+	topics.CreditExpiring: {
 		"KO": {
 			Subject: `[cloudbill] 크레딧 {{money .remaining .currency}}이 {{date .lastDay}}에 만료됩니다`,
 			Text: `보유하신 크레딧이 곧 만료됩니다.
@@ -206,7 +207,7 @@ An expired credit cannot be restored.`,
 			SMS: `[cloudbill] Credit {{money .remaining .currency}} expires {{dateShort .lastDay}}`,
 		},
 	},
-	billing.TopicMemberInvited: {
+	topics.MemberInvited: {
 		"KO": {
 			Subject: `[cloudbill] {{.organization}} 조직에 초대되었습니다`,
 			Text: `{{.invitedBy}} 님이 {{.organization}} 조직의 멤버로 초대했습니다.
@@ -228,7 +229,7 @@ Sign in to cloudbill and accept the invitation with this token (acceptInvitation
 			SMS: `[cloudbill] Invitation to {{.organization}}`,
 		},
 	},
-	billing.TopicPhoneVerification: {
+	topics.PhoneVerification: {
 		"KO": {
 			Subject: `[cloudbill] 휴대폰 인증번호`,
 			Text:    `cloudbill 인증번호는 {{.code}}입니다. {{.minutes}}분 안에 입력하세요.`,
@@ -240,7 +241,7 @@ Sign in to cloudbill and accept the invitation with this token (acceptInvitation
 			SMS:     `[cloudbill] Code {{.code}} (valid {{.minutes}} min)`,
 		},
 	},
-	billing.BudgetTopic: {
+	topics.BudgetThresholdCrossed: {
 		"KO": {
 			Subject: `[cloudbill] {{.billingGroupName}} 예산 {{.threshold}}% 도달`,
 			Text: `{{.billingGroupName}}의 {{month .month}} 사용 금액이 예산 "{{.alertName}}"의 {{.threshold}}%를 넘었습니다.
@@ -365,7 +366,7 @@ func funcs(lang string) template.FuncMap {
 	}
 	return template.FuncMap{
 		// money: "93,500원" / "KRW 93,500"; "USD 12.34" in both. Payloads
-		// give major units (billing.FormatMinor), locale formats minor ones.
+		// give major units (kernel.FormatMinor), locale formats minor ones.
 		"money": func(amount, currency any) (string, error) {
 			if amount == nil || currency == nil {
 				return "", errMissing

@@ -13,25 +13,25 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/topics"
 )
 
 // The largest values a payload carries: a 10^12 KRW amount, the longest
 // names the API accepts are not texted (SMS templates name no free text).
 var samples = map[string]map[string]any{
-	billing.TopicInvoiceIssued: {"invoiceId": "inv_01", "billingGroupId": "bg_01", "billingGroupName": "운영 그룹",
+	topics.InvoiceIssued: {"invoiceId": "inv_01", "billingGroupId": "bg_01", "billingGroupName": "운영 그룹",
 		"month": "2026-10", "amountDue": "1000000000000", "currency": "KRW", "paymentFrom": "2026-11-01", "dueDate": "2026-11-14"},
-	billing.TopicInvoiceOutstanding: {"invoiceId": "inv_01", "month": "2026-10", "amountDue": "1000000000000", "currency": "KRW",
+	topics.InvoiceOutstanding: {"invoiceId": "inv_01", "month": "2026-10", "amountDue": "1000000000000", "currency": "KRW",
 		"lateFeeFrom": "2026-12-01", "lateFeeRate": "0.015"},
-	billing.TopicLateFee: {"invoiceId": "inv_01", "month": "2026-10", "currency": "KRW", "lateFee": "15000000000",
+	topics.LateFee: {"invoiceId": "inv_01", "month": "2026-10", "currency": "KRW", "lateFee": "15000000000",
 		"unpaid": "1000000000000", "amountDue": "1015000000000"},
-	billing.TopicPaymentSucceeded:  {"paymentId": "pay_01", "receiptId": "rcpt_01", "amount": "1000000000000", "currency": "KRW"},
-	billing.TopicPaymentFailed:     {"paymentId": "pay_01", "amount": "1000000000000", "currency": "KRW", "reason": "card declined", "nextAttempt": "2026-11-12"},
-	billing.TopicCoinsCharged:      {"paymentId": "pay_01", "amount": "1000000000000", "currency": "KRW"},
-	billing.TopicCreditExpiring:    {"creditId": "cr_01", "creditName": "가입 축하 크레딧", "remaining": "1000000000000", "currency": "KRW", "lastDay": "2026-12-31"},
-	billing.TopicMemberInvited:     {"organization": "주식회사 클라우드", "invitedBy": "master@example.com", "token": "tok", "expiresAt": "2026-11-17T01:00:00Z"},
-	billing.TopicPhoneVerification: {"code": "012345", "minutes": 10},
-	billing.BudgetTopic: {"alertName": "월 예산", "billingGroupName": "운영 그룹", "month": "2026-11", "threshold": 100,
+	topics.PaymentSucceeded:  {"paymentId": "pay_01", "receiptId": "rcpt_01", "amount": "1000000000000", "currency": "KRW"},
+	topics.PaymentFailed:     {"paymentId": "pay_01", "amount": "1000000000000", "currency": "KRW", "reason": "card declined", "nextAttempt": "2026-11-12"},
+	topics.CoinsCharged:      {"paymentId": "pay_01", "amount": "1000000000000", "currency": "KRW"},
+	topics.CreditExpiring:    {"creditId": "cr_01", "creditName": "가입 축하 크레딧", "remaining": "1000000000000", "currency": "KRW", "lastDay": "2026-12-31"},
+	topics.MemberInvited:     {"organization": "주식회사 클라우드", "invitedBy": "master@example.com", "token": "tok", "expiresAt": "2026-11-17T01:00:00Z"},
+	topics.PhoneVerification: {"code": "012345", "minutes": 10},
+	topics.BudgetThresholdCrossed: {"alertName": "월 예산", "billingGroupName": "운영 그룹", "month": "2026-11", "threshold": 100,
 		"currency": "KRW", "budgetAmount": "1000000000000", "spentAmount": "1000000000000", "forecastAmount": "1000000000000"},
 }
 
@@ -39,7 +39,7 @@ var samples = map[string]map[string]any{
 // each renders without a missing field, the Korean one in Korean, and its
 // SMS fits one 90-byte message.
 func TestEveryTopicHasItsTemplates(t *testing.T) {
-	for _, topic := range billing.NoticeTopics {
+	for _, topic := range topics.NoticeTopics {
 		for _, lang := range []string{"KO", "EN"} {
 			if !HasTemplates(topic, lang) {
 				t.Errorf("%s has no %s wording", topic, lang)
@@ -71,17 +71,17 @@ func TestEveryTopicHasItsTemplates(t *testing.T) {
 			}
 		}
 	}
-	if len(samples) != len(billing.NoticeTopics) {
-		t.Errorf("%d samples for %d topics", len(samples), len(billing.NoticeTopics))
+	if len(samples) != len(topics.NoticeTopics) {
+		t.Errorf("%d samples for %d topics", len(samples), len(topics.NoticeTopics))
 	}
 }
 
 func isHangul(r rune) bool { return unicode.Is(unicode.Hangul, r) }
 
 func TestRenderFormatsForTheReader(t *testing.T) {
-	raw, _ := json.Marshal(samples[billing.TopicInvoiceIssued])
-	ko, _ := Render(billing.TopicInvoiceIssued, "KO", raw)
-	en, _ := Render(billing.TopicInvoiceIssued, "", raw) // no language: English
+	raw, _ := json.Marshal(samples[topics.InvoiceIssued])
+	ko, _ := Render(topics.InvoiceIssued, "KO", raw)
+	en, _ := Render(topics.InvoiceIssued, "", raw) // no language: English
 	for _, want := range []string{"2026년 10월", "1,000,000,000,000원", "2026년 11월 14일", "운영 그룹"} {
 		if !strings.Contains(ko.Text, want) {
 			t.Errorf("KO text lacks %q:\n%s", want, ko.Text)
@@ -93,32 +93,32 @@ func TestRenderFormatsForTheReader(t *testing.T) {
 		}
 	}
 	raw, _ = json.Marshal(map[string]any{"paymentId": "p", "amount": "-1234567.05", "currency": "USD"})
-	if m, _ := Render(billing.TopicPaymentSucceeded, "KO", raw); !strings.Contains(m.Subject, "USD -1,234,567.05") {
+	if m, _ := Render(topics.PaymentSucceeded, "KO", raw); !strings.Contains(m.Subject, "USD -1,234,567.05") {
 		t.Errorf("USD amount: %q", m.Subject)
 	}
-	raw, _ = json.Marshal(samples[billing.TopicInvoiceOutstanding])
-	if m, _ := Render(billing.TopicInvoiceOutstanding, "KO", raw); !strings.Contains(m.Text, "1.5%") {
+	raw, _ = json.Marshal(samples[topics.InvoiceOutstanding])
+	if m, _ := Render(topics.InvoiceOutstanding, "KO", raw); !strings.Contains(m.Text, "1.5%") {
 		t.Errorf("late fee rate: %s", m.Text)
 	}
 	// The HTML body escapes what the payload says (a billing group's name is
 	// the customer's free text).
 	evil := map[string]any{}
-	for k, v := range samples[billing.TopicInvoiceIssued] {
+	for k, v := range samples[topics.InvoiceIssued] {
 		evil[k] = v
 	}
 	evil["billingGroupName"] = `<script>alert(1)</script>`
 	raw, _ = json.Marshal(evil)
-	if m, _ := Render(billing.TopicInvoiceIssued, "EN", raw); strings.Contains(m.HTML, "<script>") || !strings.Contains(m.HTML, "&lt;script&gt;") {
+	if m, _ := Render(topics.InvoiceIssued, "EN", raw); strings.Contains(m.HTML, "<script>") || !strings.Contains(m.HTML, "&lt;script&gt;") {
 		t.Errorf("HTML not escaped:\n%s", m.HTML)
 	}
 	if _, err := Render("no.such.topic", "KO", nil); err == nil {
 		t.Error("an unknown topic rendered")
 	}
 	// A payload without a field the wording names is not sent with a hole.
-	if _, err := Render(billing.TopicInvoiceIssued, "KO", []byte(`{"month": "2026-10"}`)); err == nil {
+	if _, err := Render(topics.InvoiceIssued, "KO", []byte(`{"month": "2026-10"}`)); err == nil {
 		t.Error("a payload without its amount rendered")
 	}
-	if _, err := Render(billing.TopicInvoiceIssued, "KO", []byte("{")); err == nil {
+	if _, err := Render(topics.InvoiceIssued, "KO", []byte("{")); err == nil {
 		t.Error("a broken payload rendered")
 	}
 }
@@ -134,8 +134,8 @@ func TestSMSBytesCountsEUCKR(t *testing.T) {
 // An email any client reads: a Korean subject encoded per RFC 2047, text
 // and HTML alternatives in UTF-8, lines short enough for SMTP.
 func TestMIMEMessage(t *testing.T) {
-	raw, _ := json.Marshal(samples[billing.TopicInvoiceIssued])
-	m, _ := Render(billing.TopicInvoiceIssued, "KO", raw)
+	raw, _ := json.Marshal(samples[topics.InvoiceIssued])
+	m, _ := Render(topics.InvoiceIssued, "KO", raw)
 	m.ID = "ob_01"
 	msg, err := MIME("billing@cloudbill.example", "master@example.com", m, time.Date(2026, 11, 1, 9, 0, 0, 0, kst))
 	if err != nil {

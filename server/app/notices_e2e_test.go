@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	"github.com/cloudbill/cloudbill/billing/notify"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 
@@ -181,7 +182,7 @@ func TestNothingToPayIsNotMailed(t *testing.T) {
 		e.runJobs("2026-12-03T00:00:00+09:00")
 		channels := func(bg string) []string {
 			var out []string
-			for _, ev := range db.Client.OutboxEvent.Query().Where(outboxevent.Topic(billing.TopicInvoiceIssued)).AllX(t.Context()) {
+			for _, ev := range db.Client.OutboxEvent.Query().Where(outboxevent.Topic(topics.InvoiceIssued)).AllX(t.Context()) {
 				if strings.Contains(string(ev.Payload), bg) {
 					out = append(out, ev.Channel)
 				}

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/topics"
+
 	"github.com/cloudbill/cloudbill/billing/notify"
 	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/server/store"
@@ -102,9 +103,9 @@ func TestOutboxGivesUpOnWhatCannotBeSent(t *testing.T) {
 		// Made by hand to be unsendable: gone before the environment's check
 		// that every queued notice renders (noticesRender).
 		t.Cleanup(func() { db.Client.OutboxEvent.Delete().Where(outboxevent.OrgID(org.ID)).ExecX(context.Background()) })
-		unknown := mk("no.such.topic", billing.ChannelEmail, "x@example.com")
-		noNumber := mk(billing.TopicInvoiceIssued, billing.ChannelSMS, "")
-		hook := mk(billing.TopicInvoiceIssued, billing.ChannelWebhook, "")
+		unknown := mk("no.such.topic", topics.ChannelEmail, "x@example.com")
+		noNumber := mk(topics.InvoiceIssued, topics.ChannelSMS, "")
+		hook := mk(topics.InvoiceIssued, topics.ChannelWebhook, "")
 		down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
 		defer down.Close()
 		e.app.Config.WebhookURL = down.URL
