@@ -5,6 +5,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/cloudbill/cloudbill/billing/accounts"
+
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 )
@@ -80,7 +82,7 @@ func FuzzEmail(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		v, err := NormalizeEmail("email", s)
+		v, err := accounts.NormalizeEmail("email", s)
 		if err != nil {
 			if be, ok := kernel.AsError(err); !ok || be.Code != kernel.CodeBadUserInput {
 				t.Fatalf("error %v", err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/accounts"
+
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -24,17 +26,14 @@ const (
 	CodePaymentDeclined         = "PAYMENT_DECLINED"
 )
 
-// Domestic reports whether an account resides in Korea.
-func Domestic(a *ent.Account) bool { return a.ResidenceCountry == "KR" }
-
 // AllowedMethodTypes is the eligibility matrix of R-33: what an account may
 // register (DIRECT_DEPOSIT only by changing from an automatic method).
 func AllowedMethodTypes(a *ent.Account) []string {
 	business := a.MemberType == account.MemberTypeBUSINESS
 	switch {
-	case Domestic(a) && business:
+	case accounts.Domestic(a) && business:
 		return []string{"CARD", "BANK_TRANSFER", "DIRECT_DEPOSIT"}
-	case Domestic(a):
+	case accounts.Domestic(a):
 		return []string{"CARD"}
 	case business && a.BusinessCertified:
 		return []string{"CARD", "DIRECT_DEPOSIT"}
@@ -106,7 +105,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 		if err != nil {
 			return nil, &kernel.Error{Code: CodePaymentDeclined, Field: "cardToken", Message: "the gateway refused the card"}
 		}
-		if !Domestic(a) && !card.ThreeDSecure {
+		if !accounts.Domestic(a) && !card.ThreeDSecure {
 			return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "cardToken",
 				Message: "international accounts may register only 3-D Secure cards (VISA, Mastercard, JCB, American Express)"}
 		}
@@ -116,7 +115,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account,
 			return nil, &kernel.Error{Code: CodeRegistrationHours, Field: "type",
 				Message: "bank accounts cannot be registered between 23:00 and 09:00 (KST)"}
 		}
-		if !ValidBankCode(in.BankCode) {
+		if !accounts.ValidBankCode(in.BankCode) {
 			return nil, kernel.FieldError("bankAccount.bankCode", "%q is not the KFTC code of a bank that takes automatic transfers (such as 004)", kernel.Clip(in.BankCode))
 		}
 		if !digitsRe.MatchString(in.AccountNumber) {

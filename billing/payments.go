@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/accounts"
+
 	"github.com/cloudbill/cloudbill/billing/topics"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
@@ -280,7 +282,7 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 	if m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
 		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account is paid by depositing into it"}
 	}
-	if !Domestic(payer) && m.Type != paymentmethod.TypeCARD {
+	if !accounts.Domestic(payer) && m.Type != paymentmethod.TypeCARD {
 		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "expatriate members pay instantly by credit card only (R-42)"}
 	}
 	invs, dues, err := e.dueInvoices(ctx, tx, bg.ID, "")

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/accounts"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/server/store"
@@ -28,7 +30,7 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bg, err := billing.CreateBillingGroup(ctx, c, org.ID, "Main", time.Date(2025, 1, 1, 0, 0, 0, 0, kst))
+		bg, err := accounts.CreateBillingGroup(ctx, c, org.ID, "Main", time.Date(2025, 1, 1, 0, 0, 0, 0, kst))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -63,7 +64,7 @@ func (r *contractResolver) BillingGroup(ctx context.Context, obj *ent.Contract) 
 
 // SignUp is the resolver for the signUp field.
 func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error) {
-	email, err := billing.NormalizeEmail("email", input.Email)
+	email, err := accounts.NormalizeEmail("email", input.Email)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +84,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 		if birth == nil {
 			return nil, kernel.FieldError("birthDate", "individuals must give their birth date")
 		}
-		if !billing.AgeOK(*birth, r.Clock.Now(), r.Policy.Location()) {
+		if !accounts.AgeOK(*birth, r.Clock.Now(), r.Policy.Location()) {
 			return nil, kernel.FieldError("birthDate", "individuals must be 19 or older")
 		}
 	}
@@ -100,7 +101,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 	if input.OrganizationName != nil {
 		orgName = *input.OrganizationName
 	}
-	acct, err := billing.CreateAccount(ctx, r.Client, billing.SignUp{
+	acct, err := accounts.CreateAccount(ctx, r.Client, accounts.SignUp{
 		Email: email, PasswordHash: hash, MemberType: string(input.MemberType),
 		ResidenceCountry: country, BirthDate: birth, OrganizationName: orgName, At: r.Clock.Now(),
 	})
@@ -162,7 +163,7 @@ func (r *mutationResolver) ChangeBillingEmail(ctx context.Context, input model.C
 	if err != nil {
 		return nil, err
 	}
-	acct, err := r.engine().ChangeBillingEmail(ctx, p.AccountID, input.Email)
+	acct, err := r.accounts().ChangeBillingEmail(ctx, p.AccountID, input.Email)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +181,7 @@ func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.Creat
 		return nil, err
 	}
 	secret, hash := auth.NewAPITokenSecret()
-	tok, err := r.engine().CreateAPIToken(ctx, billing.APITokenSpec{OrgID: p.OrgID, AccountID: p.AccountID, Name: input.Name,
+	tok, err := r.accounts().CreateAPIToken(ctx, accounts.APITokenSpec{OrgID: p.OrgID, AccountID: p.AccountID, Name: input.Name,
 		Scopes: scopes, ExpiresAt: input.ExpiresAt, Hint: secret[:len(auth.APITokenPrefix)+4] + "…", SecretHash: hash})
 	if err != nil {
 		return nil, err
@@ -194,7 +195,7 @@ func (r *mutationResolver) RevokeAPIToken(ctx context.Context, input model.Revok
 	if err != nil {
 		return nil, err
 	}
-	tok, err := r.engine().RevokeAPIToken(ctx, p.OrgID, input.ID)
+	tok, err := r.accounts().RevokeAPIToken(ctx, p.OrgID, input.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +208,7 @@ func (r *mutationResolver) CreateBillingGroup(ctx context.Context, input model.C
 	if err != nil {
 		return nil, err
 	}
-	bg, err := billing.CreateBillingGroup(ctx, r.Client, p.OrgID, input.Name, r.Clock.Now())
+	bg, err := accounts.CreateBillingGroup(ctx, r.Client, p.OrgID, input.Name, r.Clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +221,7 @@ func (r *mutationResolver) GrantBillingGroupRole(ctx context.Context, input mode
 	if err != nil {
 		return nil, err
 	}
-	if err := billing.SetGrant(ctx, r.Client, bg, input.AccountID, string(input.Role)); err != nil {
+	if err := accounts.SetGrant(ctx, r.Client, bg, input.AccountID, string(input.Role)); err != nil {
 		return nil, err
 	}
 	return &model.BillingGroupPayload{BillingGroup: bg}, nil
@@ -232,7 +233,7 @@ func (r *mutationResolver) RevokeBillingGroupRole(ctx context.Context, input mod
 	if err != nil {
 		return nil, err
 	}
-	if err := billing.RemoveGrant(ctx, r.Client, bg, input.AccountID); err != nil {
+	if err := accounts.RemoveGrant(ctx, r.Client, bg, input.AccountID); err != nil {
 		return nil, err
 	}
 	return &model.BillingGroupPayload{BillingGroup: bg}, nil
@@ -244,7 +245,7 @@ func (r *mutationResolver) InviteMember(ctx context.Context, input model.InviteM
 	if err != nil {
 		return nil, err
 	}
-	email, err := billing.NormalizeEmail("email", input.Email)
+	email, err := accounts.NormalizeEmail("email", input.Email)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,7 @@
 package graph
 
 import (
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/graph/model"
@@ -26,8 +26,8 @@ func billingProfile(a *ent.Account) *model.BillingProfile {
 		RepresentativeName: opt(a.RepresentativeName), Address: opt(a.Address)}
 }
 
-func profileUpdate(in model.UpdateBillingProfileInput) billing.ProfileUpdate {
-	u := billing.ProfileUpdate{LegalName: in.LegalName, BusinessRegistrationNumber: in.BusinessRegistrationNumber,
+func profileUpdate(in model.UpdateBillingProfileInput) accounts.ProfileUpdate {
+	u := accounts.ProfileUpdate{LegalName: in.LegalName, BusinessRegistrationNumber: in.BusinessRegistrationNumber,
 		RepresentativeName: in.RepresentativeName, Address: in.Address}
 	if in.Language != nil {
 		s := string(*in.Language)

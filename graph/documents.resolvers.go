@@ -8,7 +8,7 @@ package graph
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
@@ -50,7 +50,7 @@ func (r *mutationResolver) UpdateBillingProfile(ctx context.Context, input model
 	if err != nil {
 		return nil, err
 	}
-	acct, err = billing.UpdateProfile(ctx, r.Client, acct, profileUpdate(input))
+	acct, err = accounts.UpdateProfile(ctx, r.Client, acct, profileUpdate(input))
 	if err != nil {
 		return nil, err
 	}

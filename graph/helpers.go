@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/accounts"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
@@ -191,4 +193,8 @@ func diskUnit(u string) string {
 		return "GB"
 	}
 	return u
+}
+
+func (r *Resolver) accounts() *accounts.Service {
+	return &accounts.Service{Client: r.Client, Clock: r.Clock}
 }

@@ -3,7 +3,8 @@ package graph
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
+
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/graph/model"
@@ -26,7 +27,7 @@ func (r *Resolver) invite(ctx context.Context, p *auth.Principal, email string) 
 	if err != nil {
 		return nil, err
 	}
-	inv, token, err := billing.Invite(ctx, r.Client, inviter, org.Name, email, r.Clock.Now(), func(inv *ent.Invitation) (string, error) {
+	inv, token, err := accounts.Invite(ctx, r.Client, inviter, org.Name, email, r.Clock.Now(), func(inv *ent.Invitation) (string, error) {
 		return r.Tokens.MintInvitation(inv.ID, inv.OrgID, inv.ExpiresAt)
 	})
 	if err != nil {
@@ -47,7 +48,7 @@ func (r *Resolver) acceptInvitation(ctx context.Context, token string) (*model.A
 	if err != nil {
 		return nil, &kernel.Error{Code: kernel.CodeNotFound, Field: "token", Message: "no such invitation for this account (it may have expired)"}
 	}
-	acct, err := billing.AcceptInvitation(ctx, r.Client, r.Postgres, id, p.AccountID, r.Clock.Now())
+	acct, err := accounts.AcceptInvitation(ctx, r.Client, r.Postgres, id, p.AccountID, r.Clock.Now())
 	if err != nil {
 		return nil, err
 	}

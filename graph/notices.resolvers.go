@@ -40,7 +40,7 @@ func (r *mutationResolver) RequestPhoneVerification(ctx context.Context, input m
 	if err != nil {
 		return nil, err
 	}
-	number, expires, err := r.engine().RequestPhoneVerification(ctx, a, input.PhoneNumber)
+	number, expires, err := r.accounts().RequestPhoneVerification(ctx, a, input.PhoneNumber)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (r *mutationResolver) ConfirmPhoneVerification(ctx context.Context, input m
 	if err != nil {
 		return nil, err
 	}
-	a, err = r.engine().ConfirmPhoneVerification(ctx, a, input.Code)
+	a, err = r.accounts().ConfirmPhoneVerification(ctx, a, input.Code)
 	if err != nil {
 		return nil, err
 	}

@@ -244,7 +244,7 @@ func (r *mutationResolver) CertifyBusiness(ctx context.Context, input model.Cert
 	if _, err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	acct, err := r.engine().CertifyBusiness(ctx, input.AccountID)
+	acct, err := r.accounts().CertifyBusiness(ctx, input.AccountID)
 	if err != nil {
 		return nil, err
 	}

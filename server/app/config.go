@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/accounts"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/documents"
@@ -217,7 +219,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	if c.Policy, err = calendar.PolicyByName(getenv("CLOUDBILL_BILLING_POLICY")); err != nil {
 		return nil, err
 	}
-	if !billing.ValidCurrency(c.Policy.Currency) {
+	if !accounts.ValidCurrency(c.Policy.Currency) {
 		return nil, fmt.Errorf("the billing policy's currency %q is not an ISO 4217 currency the platform bills in", c.Policy.Currency)
 	}
 	if err := loadLimits(getenv, &c.Policy); err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/accounts"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -85,7 +87,7 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	cur := calendar.MonthOf(now, loc)
 	start := cur.Prev().Prev().Prev()
 	since := start.Start(loc).AddDate(0, 0, -7)
-	master, err := billing.CreateAccount(ctx, client, billing.SignUp{
+	master, err := accounts.CreateAccount(ctx, client, accounts.SignUp{
 		Email: DemoMasterEmail, PasswordHash: hash, MemberType: "BUSINESS",
 		ResidenceCountry: "KR", OrganizationName: DemoOrganization, At: since,
 	})
@@ -94,35 +96,35 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	}
 	// Whom its documents are addressed to: a registration number that is
 	// checksum-valid but cannot exist (tax office 000).
-	if master, err = billing.UpdateProfile(ctx, client, master, billing.ProfileUpdate{
+	if master, err = accounts.UpdateProfile(ctx, client, master, accounts.ProfileUpdate{
 		BusinessRegistrationNumber: ptr("0000000000"), RepresentativeName: ptr("김데모"),
 		Address: ptr("경기도 성남시 분당구 판교역로 000, 데모타워 5층"),
 	}); err != nil {
 		return err
 	}
-	member, err := billing.CreateAccount(ctx, client, billing.SignUp{
+	member, err := accounts.CreateAccount(ctx, client, accounts.SignUp{
 		Email: DemoMemberEmail, PasswordHash: hash, MemberType: "BUSINESS", ResidenceCountry: "KR", At: since,
 	})
 	if err != nil {
 		return err
 	}
 	// The member was invited and accepted, as a person would through the API.
-	inv, _, err := billing.Invite(ctx, client, master, "", member.Email, since, nil)
+	inv, _, err := accounts.Invite(ctx, client, master, "", member.Email, since, nil)
 	if err != nil {
 		return err
 	}
-	if member, err = billing.AcceptInvitation(ctx, client, e.Postgres, inv.ID, member.ID, since); err != nil {
+	if member, err = accounts.AcceptInvitation(ctx, client, e.Postgres, inv.ID, member.ID, since); err != nil {
 		return err
 	}
 	main, err := client.BillingGroup.Query().Where(billinggroup.OrgID(master.OrgID), billinggroup.IsMain(true)).Only(ctx)
 	if err != nil {
 		return err
 	}
-	research, err := billing.CreateBillingGroup(ctx, client, master.OrgID, "Research", since)
+	research, err := accounts.CreateBillingGroup(ctx, client, master.OrgID, "Research", since)
 	if err != nil {
 		return err
 	}
-	if err := billing.SetGrant(ctx, client, research, member.ID, auth.RoleMember); err != nil {
+	if err := accounts.SetGrant(ctx, client, research, member.ID, auth.RoleMember); err != nil {
 		return err
 	}
 	day := func(m calendar.Month, d int) time.Time { return time.Date(m.Year, m.Month, d, 0, 0, 0, 0, time.UTC) }

@@ -1,4 +1,4 @@
-package billing
+package accounts
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -121,7 +122,7 @@ func RemoveGrant(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, 
 }
 
 // ChangeBillingEmail sets where an account's billing mail goes.
-func (e *Engine) ChangeBillingEmail(ctx context.Context, accountID, email string) (*ent.Account, error) {
+func (e *Service) ChangeBillingEmail(ctx context.Context, accountID, email string) (*ent.Account, error) {
 	email, err := NormalizeEmail("email", email)
 	if err != nil {
 		return nil, err
@@ -131,7 +132,7 @@ func (e *Engine) ChangeBillingEmail(ctx context.Context, accountID, email string
 
 // CertifyBusiness marks an international business account as certified
 // (an operator's act after checking its documents).
-func (e *Engine) CertifyBusiness(ctx context.Context, accountID string) (*ent.Account, error) {
+func (e *Service) CertifyBusiness(ctx context.Context, accountID string) (*ent.Account, error) {
 	acct, err := e.Client.Account.Get(ctx, accountID)
 	if ent.IsNotFound(err) {
 		return nil, kernel.NotFound("account")
@@ -143,4 +144,14 @@ func (e *Engine) CertifyBusiness(ctx context.Context, accountID string) (*ent.Ac
 		return nil, kernel.FieldError("accountId", "only international business accounts are certified")
 	}
 	return acct.Update().SetBusinessCertified(true).Save(ctx)
+}
+
+// Domestic reports whether an account resides in Korea.
+func Domestic(a *ent.Account) bool { return a.ResidenceCountry == "KR" }
+
+// Service owns the use cases of accounts, API tokens and phone
+// verification.
+type Service struct {
+	Client *ent.Client
+	Clock  calendar.Clock
 }

@@ -1,4 +1,4 @@
-package billing
+package accounts
 
 import (
 	"context"
@@ -23,7 +23,7 @@ type APITokenSpec struct {
 
 // CreateAPIToken stores a new API token of the organization, named 1 to
 // 200 characters and expiring in the future if at all.
-func (e *Engine) CreateAPIToken(ctx context.Context, in APITokenSpec) (*ent.APIToken, error) {
+func (e *Service) CreateAPIToken(ctx context.Context, in APITokenSpec) (*ent.APIToken, error) {
 	name := strings.TrimSpace(in.Name)
 	if name == "" || len(name) > 200 {
 		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
@@ -41,7 +41,7 @@ func (e *Engine) CreateAPIToken(ctx context.Context, in APITokenSpec) (*ent.APIT
 // instant. A request with it is refused from then on (server/auth), and
 // a websocket opened with it is closed at the next socket check
 // (server/app/sockets.go).
-func (e *Engine) RevokeAPIToken(ctx context.Context, orgID, id string) (*ent.APIToken, error) {
+func (e *Service) RevokeAPIToken(ctx context.Context, orgID, id string) (*ent.APIToken, error) {
 	tok, err := e.Client.APIToken.Query().Where(apitoken.ID(id), apitoken.OrgID(orgID)).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, kernel.NotFound("API token")

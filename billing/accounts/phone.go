@@ -1,4 +1,4 @@
-package billing
+package accounts
 
 import (
 	"context"
@@ -73,7 +73,7 @@ func phoneCodeHash(accountID, number, code string) string {
 
 // RequestPhoneVerification texts a new code to number for account a and
 // answers the number as stored (E.164) and when the code expires.
-func (e *Engine) RequestPhoneVerification(ctx context.Context, a *ent.Account, number string) (string, time.Time, error) {
+func (e *Service) RequestPhoneVerification(ctx context.Context, a *ent.Account, number string) (string, time.Time, error) {
 	number, err := NormalizePhone(number)
 	if err != nil {
 		return "", time.Time{}, err
@@ -116,7 +116,7 @@ func (e *Engine) RequestPhoneVerification(ctx context.Context, a *ent.Account, n
 
 // ConfirmPhoneVerification makes the pending number a's verified phone if
 // code is the one sent to it, still valid and within its guesses.
-func (e *Engine) ConfirmPhoneVerification(ctx context.Context, a *ent.Account, code string) (*ent.Account, error) {
+func (e *Service) ConfirmPhoneVerification(ctx context.Context, a *ent.Account, code string) (*ent.Account, error) {
 	if len(code) > 16 {
 		return nil, kernel.FieldError("code", "the code has 6 digits")
 	}

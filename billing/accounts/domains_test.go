@@ -1,24 +1,24 @@
-package billing_test
+package accounts_test
 
 import (
 	"testing"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
 )
 
 // The country domain is ISO 3166-1 alpha-2 as it stands: 249 codes, none
 // withdrawn, reserved or private use.
 func TestCountryDomainIsISO3166(t *testing.T) {
-	if n := billing.CountryCount(); n != 249 {
+	if n := accounts.CountryCount(); n != 249 {
 		t.Errorf("%d country codes; ISO 3166-1 has 249", n)
 	}
 	for _, c := range []string{"KR", "GB", "AQ", "SS", "BQ", "CW", "SX", "TL", "PS", "AX"} {
-		if !billing.ValidCountry(c) {
+		if !accounts.ValidCountry(c) {
 			t.Errorf("%s refused", c)
 		}
 	}
 	for _, c := range []string{"XX", "ZZ", "AA", "QO", "XK", "EU", "UN", "EZ", "UK", "AC", "IC", "AN", "CS", "NT", "SU", "YU", "DD", "kr", "KOR", "410", ""} {
-		if billing.ValidCountry(c) {
+		if accounts.ValidCountry(c) {
 			t.Errorf("%s accepted", c)
 		}
 	}
@@ -27,12 +27,12 @@ func TestCountryDomainIsISO3166(t *testing.T) {
 // A currency is ISO 4217 and one the platform bills in.
 func TestCurrencyDomain(t *testing.T) {
 	for _, c := range []string{"KRW", "USD", "JPY", "EUR"} {
-		if !billing.ValidCurrency(c) {
+		if !accounts.ValidCurrency(c) {
 			t.Errorf("%s refused", c)
 		}
 	}
 	for _, c := range []string{"XXX", "XTS", "XAU", "ABC", "krw", "GBP", ""} {
-		if billing.ValidCurrency(c) {
+		if accounts.ValidCurrency(c) {
 			t.Errorf("%s accepted", c)
 		}
 	}
@@ -40,7 +40,7 @@ func TestCurrencyDomain(t *testing.T) {
 
 func TestBankCodes(t *testing.T) {
 	for c, ok := range map[string]bool{"004": true, "088": true, "090": true, "999": false, "4": false, "0040": false} {
-		if billing.ValidBankCode(c) != ok {
+		if accounts.ValidBankCode(c) != ok {
 			t.Errorf("%s: want %v", c, ok)
 		}
 	}
