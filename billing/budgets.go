@@ -118,7 +118,7 @@ func (e *Engine) CreateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, ca
 	var id string
 	if key != "" {
 		input := []any{bg.ID, name, amount, ts}
-		_, err = Idempotent(ctx, e.Client, bg.OrgID, caller, key, "createBudgetAlert", input, &id, create)
+		_, err = kernel.Idempotent(ctx, e.Client, bg.OrgID, caller, key, "createBudgetAlert", input, &id, create)
 	} else {
 		err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 			v, err := create(tx)

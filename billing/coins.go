@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -261,7 +263,7 @@ type Wallet struct{ Charged, Bonus int64 }
 
 // CoinWallet adds up what is left of an account's own charges.
 func (e *Engine) CoinWallet(ctx context.Context, acct *ent.Account) (Wallet, error) {
-	cs, err := CachedView(ctx, acct.OrgID, "coins:"+acct.ID, func() ([]*ent.CoinCharge, error) {
+	cs, err := readmodel.CachedView(ctx, acct.OrgID, "coins:"+acct.ID, func() ([]*ent.CoinCharge, error) {
 		return e.Client.CoinCharge.Query().Where(coincharge.AccountID(acct.ID)).All(ctx)
 	})
 	var w Wallet

@@ -67,7 +67,7 @@ func CreditNoteNumber(cn *ent.CreditNote) string {
 // IssueCreditNoteOnce issues a credit note once per req and sends
 // the refunds it reserved to the gateway after commit.
 func (e *Engine) IssueCreditNoteOnce(ctx context.Context, req Request, spec CreditNoteSpec) (*ent.CreditNote, error) {
-	if err := cmp.Or(checkIdempotencyKey(req.Key), checkReason(spec.Reason)); err != nil {
+	if err := cmp.Or(kernel.CheckIdempotencyKey(req.Key), checkReason(spec.Reason)); err != nil {
 		return nil, err
 	}
 	inv, err := e.Client.Invoice.Get(ctx, spec.InvoiceID)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
 	"github.com/cloudbill/cloudbill/billing/topics"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
@@ -399,7 +401,7 @@ func (e *Engine) Summary(ctx context.Context, bg *ent.BillingGroup) (CreditSumma
 		StartsAt  time.Time `json:"starts_at"`
 		EndsAt    time.Time `json:"ends_at"`
 	}
-	rows, err := CachedView(ctx, bg.OrgID, "creditsummary:"+bg.ID, func() ([]avail, error) {
+	rows, err := readmodel.CachedView(ctx, bg.OrgID, "creditsummary:"+bg.ID, func() ([]avail, error) {
 		var rows []avail
 		err := e.Client.Credit.Query().Where(credit.BillingGroupID(bg.ID), credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0)).
 			Select(credit.FieldType, credit.FieldRemaining, credit.FieldStartsAt, credit.FieldEndsAt).Scan(ctx, &rows)
@@ -410,12 +412,12 @@ func (e *Engine) Summary(ctx context.Context, bg *ent.BillingGroup) (CreditSumma
 	for _, r := range rows {
 		switch {
 		case r.StartsAt.After(now):
-			ValidUntil(ctx, r.StartsAt) // counts from then on
+			readmodel.ValidUntil(ctx, r.StartsAt) // counts from then on
 			continue
 		case !r.EndsAt.After(now):
 			continue
 		}
-		ValidUntil(ctx, r.EndsAt) // counts until then
+		readmodel.ValidUntil(ctx, r.EndsAt) // counts until then
 		if r.Type == "FREE" {
 			s.Free += r.Remaining
 		} else {

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/gateway"
+
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
@@ -37,7 +39,7 @@ type Engine struct {
 	// writers through one connection instead.
 	Postgres bool
 	// Gateway charges payment methods (the sandbox when nil).
-	Gateway Gateway
+	Gateway gateway.Gateway
 	// Events receives payment status changes (none when nil).
 	Events Broker
 	// Log receives the failures of job steps (none when nil).

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/gateway"
+
 	"github.com/cloudbill/cloudbill/billing/accounts"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
@@ -66,7 +68,7 @@ var digitsRe = regexp.MustCompile(`^[0-9]{6,20}$`)
 
 // RegisterMethod registers a card or bank account for an account. Only the
 // gateway's token, brand and last four digits are kept (R-36).
-func (e *Engine) RegisterMethod(ctx context.Context, gw Gateway, a *ent.Account, in MethodRequest) (*ent.PaymentMethod, error) {
+func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.Account, in MethodRequest) (*ent.PaymentMethod, error) {
 	if !in.ConsentPaymentInfo {
 		return nil, kernel.FieldError("consentPaymentInfo", "registration requires consent to the collection of payment information")
 	}
@@ -172,7 +174,7 @@ func (e *Engine) ChangeToMethod(ctx context.Context, a *ent.Account, methodID st
 // the way this account pays. It is reachable only from an already
 // registered automatic method, and only for domestic businesses and
 // certified international businesses (R-33).
-func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw Gateway, a *ent.Account) (*ent.PaymentMethod, error) {
+func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw gateway.Gateway, a *ent.Account) (*ent.PaymentMethod, error) {
 	if !allowed(a, "DIRECT_DEPOSIT") {
 		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "type", Message: "this account may not pay by direct deposit (R-33)"}
 	}

@@ -39,7 +39,7 @@ func once[T any](ctx context.Context, e *Engine, req Request, orgID, operation s
 		})
 		return out, err == nil, err
 	}
-	fresh, err := Idempotent(ctx, e.Client, orgID, req.Caller, req.Key, operation, req.Input, &out,
+	fresh, err := kernel.Idempotent(ctx, e.Client, orgID, req.Caller, req.Key, operation, req.Input, &out,
 		func(tx *ent.Tx) (any, error) { return reserve(tx) })
 	return out, fresh, err
 }

@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/gateway"
+
 	"github.com/cloudbill/cloudbill/billing/accounts"
 
 	"github.com/cloudbill/cloudbill/billing/topics"
@@ -46,9 +48,9 @@ func (e *Engine) broker() Broker {
 	return e.Events
 }
 
-func (e *Engine) gateway() Gateway {
+func (e *Engine) gateway() gateway.Gateway {
 	if e.Gateway == nil {
-		return SandboxGateway{}
+		return gateway.SandboxGateway{}
 	}
 	return e.Gateway
 }
@@ -148,7 +150,7 @@ func (e *Engine) chargeAt(ctx context.Context, p *ent.Payment, at time.Time) (*e
 	if err != nil {
 		return nil, err
 	}
-	var res ChargeResult
+	var res gateway.ChargeResult
 	if p.Kind == payment.KindCREDIT_REFUND {
 		purchase, qerr := e.Client.Payment.Query().Where(payment.CreditID(p.CreditID), payment.KindEQ(payment.KindCREDIT_PURCHASE),
 			payment.StatusEQ(payment.StatusSUCCESSFUL)).Only(ctx)
@@ -161,7 +163,7 @@ func (e *Engine) chargeAt(ctx context.Context, p *ent.Payment, at time.Time) (*e
 	} else {
 		res, err = e.gateway().Charge(ctx, p.ID, m.GatewayToken, p.Amount, p.Currency)
 	}
-	if errors.Is(err, ErrGatewayTimeout) {
+	if errors.Is(err, gateway.ErrGatewayTimeout) {
 		return p, nil
 	}
 	if err != nil {
@@ -173,12 +175,12 @@ func (e *Engine) chargeAt(ctx context.Context, p *ent.Payment, at time.Time) (*e
 // Settle records a gateway outcome on a PENDING payment exactly once, now:
 // the invoices it paid (or the coins it bought) follow in the same
 // transaction.
-func (e *Engine) Settle(ctx context.Context, paymentID string, res ChargeResult) (*ent.Payment, error) {
+func (e *Engine) Settle(ctx context.Context, paymentID string, res gateway.ChargeResult) (*ent.Payment, error) {
 	return e.settleAt(ctx, paymentID, res, e.Clock.Now())
 }
 
 // settleAt is Settle dated at (a job's instant).
-func (e *Engine) settleAt(ctx context.Context, paymentID string, res ChargeResult, now time.Time) (*ent.Payment, error) {
+func (e *Engine) settleAt(ctx context.Context, paymentID string, res gateway.ChargeResult, now time.Time) (*ent.Payment, error) {
 	var out *ent.Payment
 	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		upd := tx.Payment.Update().Where(payment.ID(paymentID), payment.StatusEQ(payment.StatusPENDING))
@@ -513,7 +515,7 @@ func (r *jobRun) reconcile(ctx context.Context) error {
 				return err
 			}
 			res, err := r.e.gateway().Lookup(ctx, p.ID, m.GatewayToken)
-			if errors.Is(err, ErrGatewayTimeout) {
+			if errors.Is(err, gateway.ErrGatewayTimeout) {
 				return nil // asked again on the next run
 			}
 			if err != nil {

@@ -174,7 +174,7 @@ func (e *Engine) RecordUsageOnce(ctx context.Context, orgID, caller, key string,
 		return UsageResult{}, err
 	}
 	var res UsageResult
-	fresh, err := Idempotent(ctx, e.Client, orgID, caller, key, "recordUsage", batchFingerprint(in, e.Policy.Location()), &res,
+	fresh, err := kernel.Idempotent(ctx, e.Client, orgID, caller, key, "recordUsage", batchFingerprint(in, e.Policy.Location()), &res,
 		func(tx *ent.Tx) (any, error) { return e.recordBatch(ctx, tx, b) })
 	if err == nil && fresh && res.Accepted > 0 {
 		e.CheckBudgets(ctx, b.groups) // R-70, once the usage is committed

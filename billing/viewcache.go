@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/rating"
@@ -133,7 +135,7 @@ func InvalidateViews(bgID string) {
 // exact under the organization's revision when the request has one, else
 // from the replica's short cache.
 func (e *Engine) viewTerms(ctx context.Context, bg *ent.BillingGroup) ([]*ent.Contract, []*ent.Discount, error) {
-	t, err := CachedView(ctx, bg.OrgID, "terms:"+bg.ID, func() (*ttlEntry, error) {
+	t, err := readmodel.CachedView(ctx, bg.OrgID, "terms:"+bg.ID, func() (*ttlEntry, error) {
 		return e.ttlTerms(ctx, bg.ID)
 	})
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -33,7 +35,7 @@ type UsageReport struct {
 // untilTomorrow notes that a view of the month so far (days 1..yesterday)
 // is right until the next midnight of now's location.
 func untilTomorrow(ctx context.Context, now time.Time) {
-	ValidUntil(ctx, time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, now.Location()))
+	readmodel.ValidUntil(ctx, time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, now.Location()))
 }
 
 // Usage reports month m for bg, optionally for one region: a past
@@ -152,8 +154,8 @@ func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m calendar.
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("rate:%s:%s:%d:%s:c%d", bg.ID, m, lastDay, usageRevision(ctx), cat.version)
-	lines, err := CachedView(ctx, bg.OrgID, key, func() ([]rating.Line, error) {
+	key := fmt.Sprintf("rate:%s:%s:%d:%s:c%d", bg.ID, m, lastDay, readmodel.UsageRevision(ctx), cat.version)
+	lines, err := readmodel.CachedView(ctx, bg.OrgID, key, func() ([]rating.Line, error) {
 		usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
 		if err != nil {
 			return nil, err
@@ -512,7 +514,7 @@ func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) 
 	for i := 1; i < n; i++ {
 		first = first.Prev()
 	}
-	invs, err := CachedView(ctx, bg.OrgID, "trend:"+bg.ID+":"+first.String()+":"+cur.String(), func() ([]*ent.Invoice, error) {
+	invs, err := readmodel.CachedView(ctx, bg.OrgID, "trend:"+bg.ID+":"+first.String()+":"+cur.String(), func() ([]*ent.Invoice, error) {
 		return e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(first.String()),
 			invoice.MonthLTE(cur.String()), Live()).All(ctx)
 	})

@@ -35,7 +35,7 @@ func Live() predicate.Invoice { return invoice.StatusNEQ(invoice.StatusVOID) }
 
 // VoidInvoiceOnce voids invoice id for reason, once per req.
 func (e *Engine) VoidInvoiceOnce(ctx context.Context, req Request, id, reason string) (*ent.Invoice, error) {
-	if err := cmp.Or(checkIdempotencyKey(req.Key), checkReason(reason)); err != nil {
+	if err := cmp.Or(kernel.CheckIdempotencyKey(req.Key), checkReason(reason)); err != nil {
 		return nil, err
 	}
 	inv, err := e.Client.Invoice.Get(ctx, id)
@@ -169,7 +169,7 @@ func restoreCredits(ctx context.Context, tx *ent.Tx, lock bool, inv *ent.Invoice
 // wins: R-51). A month that was never voided is issued by the calendar
 // only (NOT_FOUND for a group the caller cannot see is the caller's job).
 func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID string, m calendar.Month) (*ent.Invoice, error) {
-	if err := checkIdempotencyKey(req.Key); err != nil {
+	if err := kernel.CheckIdempotencyKey(req.Key); err != nil {
 		return nil, err
 	}
 	bg, err := e.Client.BillingGroup.Get(ctx, bgID)

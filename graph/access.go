@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -158,7 +160,7 @@ func (r *Resolver) loadBillingGroupAs(ctx context.Context, field, id string, che
 		return nil, nil, err
 	}
 	bg, err := visible(p, billingGroupNotFound(field), func() (*ent.BillingGroup, error) {
-		return billing.CachedView(ctx, p.OrgID, "billinggroup:"+id, func() (*ent.BillingGroup, error) {
+		return readmodel.CachedView(ctx, p.OrgID, "billinggroup:"+id, func() (*ent.BillingGroup, error) {
 			return r.Client.BillingGroup.Query().Where(billinggroup.ID(id)).Only(ctx)
 		})
 	}, billingGroupTenant)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/server/auth"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -73,9 +72,9 @@ func (a Audit) InterceptRootField(ctx context.Context, next graphql.RootResolver
 	}
 	// The arguments as the client sent them (variables filled in).
 	input, _ := json.Marshal(redact(rc.Field.ArgumentMap(oc.Variables)))
-	entry := billing.AuditEntry{OrgID: org, Actor: actor, Action: rc.Field.Name, Input: string(input),
+	entry := kernel.AuditEntry{OrgID: org, Actor: actor, Action: rc.Field.Name, Input: string(input),
 		Outcome: outcome, RequestID: RequestID(ctx)}
-	if werr := billing.RecordAudit(ctx, a.R.Client, entry); werr != nil {
+	if werr := kernel.RecordAudit(ctx, a.R.Client, entry); werr != nil {
 		a.R.Log.ErrorContext(ctx, "audit log write failed", "action", rc.Field.Name, "err", werr)
 	}
 	return res

@@ -12,6 +12,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
@@ -46,7 +47,7 @@ func (r *billingGroupResolver) Credits(ctx context.Context, obj *ent.BillingGrou
 			credit.ClosedAtIsNil(), credit.ClosedAtGT(cutoff)))
 	}
 	closed := includeClosed != nil && *includeClosed
-	page, err := billing.CachedView(ctx, obj.OrgID, viewKey(ctx, "credits", obj.ID, cutoff.Unix()), func() (creditPage, error) {
+	page, err := readmodel.CachedView(ctx, obj.OrgID, viewKey(ctx, "credits", obj.ID, cutoff.Unix()), func() (creditPage, error) {
 		listed := q.Clone()
 		conn, err := q.Paginate(ctx, after, first, before, last,
 			ent.WithCreditOrder(&ent.CreditOrder{Direction: entgql.OrderDirectionDesc, Field: ent.CreditOrderFieldCreatedAt}))

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
+	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
 	"github.com/cloudbill/cloudbill/ent/payment"
@@ -60,7 +61,7 @@ func (r *billingGroupResolver) Payments(ctx context.Context, obj *ent.BillingGro
 	if err := checkPage(first, last); err != nil {
 		return nil, err
 	}
-	return billing.CachedView(ctx, obj.OrgID, viewKey(ctx, "payments", obj.ID), func() (*ent.PaymentConnection, error) {
+	return readmodel.CachedView(ctx, obj.OrgID, viewKey(ctx, "payments", obj.ID), func() (*ent.PaymentConnection, error) {
 		return r.Client.Payment.Query().Where(payment.BillingGroupID(obj.ID)).Paginate(ctx, after, first, before, last,
 			ent.WithPaymentOrder(&ent.PaymentOrder{Direction: entgql.OrderDirectionDesc, Field: ent.PaymentOrderFieldCreatedAt}))
 	})

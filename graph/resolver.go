@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/gateway"
+
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/documents"
@@ -26,8 +28,8 @@ type Resolver struct {
 	// Guesses rate-limits wrong coupon codes per caller.
 	Guesses *billing.Guesses
 	// Gateway charges payment methods; Sandbox signs its notifications.
-	Gateway billing.Gateway
-	Sandbox *billing.SandboxGateway
+	Gateway gateway.Gateway
+	Sandbox *gateway.SandboxGateway
 	// Hub carries payment updates to subscriptions.
 	Hub *Hub
 	// PublicURL is where this server is reached (sandbox notifications).

@@ -7,11 +7,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/auth"
 )
 
@@ -62,7 +63,7 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 		return next(ctx)
 	}
 	oc := graphql.GetOperationContext(ctx)
-	org, _, usageRev, ok := billing.OrgRevisionOf(ctx)
+	org, _, usageRev, ok := readmodel.OrgRevisionOf(ctx)
 	p := auth.FromContext(ctx)
 	shape, _ := ctx.Value(shapeKey{}).(string)
 	if !ok || p == nil || p.Operator || p.AccountID == "" || p.OrgID != org || shape == "" ||
@@ -75,14 +76,14 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	}
 	key := "response:" + p.AccountID + ":" + p.TokenID + ":" + oc.OperationName + ":" + shape
 	now := c.R.Clock.Now()
-	if x, ok := billing.PeekView(ctx, org, key); ok {
+	if x, ok := readmodel.PeekView(ctx, org, key); ok {
 		if e := x.(*cachedResponse); e.usageRev == usageRev && e.catalog == catalog && (e.until.IsZero() || now.Before(e.until)) {
 			c.Hits.Add(1)
 			return &graphql.Response{Data: e.data}
 		}
 	}
 	c.Misses.Add(1)
-	ctx, valid := billing.TrackValidity(ctx)
+	ctx, valid := readmodel.TrackValidity(ctx)
 	resp := next(ctx)
 	if resp == nil || len(resp.Errors) > 0 || resp.HasNext != nil || len(resp.Extensions) > 0 || len(resp.Data) == 0 ||
 		len(graphql.GetErrors(ctx)) > 0 {
@@ -94,7 +95,7 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 	}
 	// A row of the view cache is an entity of a few hundred bytes; a
 	// response weighs a row per 512 bytes.
-	billing.PutView(ctx, org, key, &cachedResponse{usageRev: usageRev, catalog: catalog, until: until, data: resp.Data},
+	readmodel.PutView(ctx, org, key, &cachedResponse{usageRev: usageRev, catalog: catalog, until: until, data: resp.Data},
 		1+int64(len(resp.Data))/512)
 	return resp
 }

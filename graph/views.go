@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -39,7 +41,7 @@ func (v ReadOnlyViews) InterceptOperation(ctx context.Context, next graphql.Oper
 	}
 	oc := graphql.GetOperationContext(ctx)
 	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query {
-		return next(billing.WithoutOrgRevision(ctx))
+		return next(readmodel.WithoutOrgRevision(ctx))
 	}
 	// The request's shape: a cached page is only reused for the same
 	// document and variables, so whatever the selection asks for (eager
@@ -76,15 +78,15 @@ func creditsValidity(ctx context.Context, read, firstClosed time.Time, includeCl
 		return
 	}
 	if !whole {
-		billing.ValidUntil(ctx, read.Add(time.Minute))
+		readmodel.ValidUntil(ctx, read.Add(time.Minute))
 		return
 	}
 	// Three months back is at least 89 days back; a day less covers a
 	// daylight saving hour. The cutoff steps back once a month (May 31 →
 	// Mar 3, then Jun 1 → Mar 1), so never past the month either.
-	billing.ValidUntil(ctx, time.Date(read.Year(), read.Month()+1, 1, 0, 0, 0, 0, read.Location()))
+	readmodel.ValidUntil(ctx, time.Date(read.Year(), read.Month()+1, 1, 0, 0, 0, 0, read.Location()))
 	if !firstClosed.IsZero() {
-		billing.ValidUntil(ctx, firstClosed.Add(88*24*time.Hour))
+		readmodel.ValidUntil(ctx, firstClosed.Add(88*24*time.Hour))
 	}
 }
 

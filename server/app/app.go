@@ -15,6 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
+	"github.com/cloudbill/cloudbill/billing/gateway"
+
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -38,13 +42,13 @@ type App struct {
 	// guesses: 10 wrong coupon codes a minute per caller.
 	guesses *billing.Guesses
 	// sandbox is the payment gateway outside production.
-	sandbox *billing.SandboxGateway
+	sandbox *gateway.SandboxGateway
 	hub     *graph.Hub
 	relay   *pgRelay // PostgreSQL: carries payment changes between replicas
 	limits  *graph.Limits
 	metrics *Metrics
 	// views: this replica's cache of organizations' views, nil when off.
-	views *billing.Views
+	views *readmodel.Views
 	// responses: the whole-response cache over views (graph.ResponseCache).
 	responses atomic.Pointer[graph.ResponseCache]
 	// admission bounds the GraphQL operations running at once, over HTTP
@@ -104,7 +108,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 		}
 	}
 	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
-		sandbox: &billing.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
+		sandbox: &gateway.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
 		hub:     graph.NewHub(), limits: limitsFrom(cfg), admission: newAdmission(cfg.MaxInFlight)}
 	a.sockets = newSocketRegistry(a)
 	if db.Dialect == "postgres" && db.URL != "" {
@@ -113,7 +117,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 	}
 	a.metrics = newMetrics(a)
 	if cfg.ViewCache {
-		a.views = billing.NewViews(cfg.ViewCacheRows)
+		a.views = readmodel.NewViews(cfg.ViewCacheRows)
 	}
 	return a, nil
 }

@@ -16,9 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
 	"github.com/cloudbill/cloudbill/billing/accounts"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -168,7 +169,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.Introspection = boolEnv(getenv("CLOUDBILL_INTROSPECTION"), !c.Production)
 	c.Playground = boolEnv(getenv("CLOUDBILL_PLAYGROUND"), !c.Production)
 	c.ViewCache = boolEnv(getenv("CLOUDBILL_VIEW_CACHE"), true)
-	c.ViewCacheRows = billing.DefaultViewRows
+	c.ViewCacheRows = readmodel.DefaultViewRows
 	if v := getenv("CLOUDBILL_VIEW_CACHE_ROWS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {

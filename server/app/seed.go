@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/gateway"
+
 	"github.com/cloudbill/cloudbill/billing/accounts"
 
 	"github.com/cloudbill/cloudbill/billing"
@@ -176,7 +178,7 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 		StartsAt: start.Start(loc), EndsAt: cur.Next().Next().Start(loc), Source: "PROMOTION"}); err != nil {
 		return err
 	}
-	card, err := on(begin).RegisterMethod(ctx, billing.SandboxGateway{}, master, billing.MethodRequest{Type: "CARD", CardToken: "tok_visa",
+	card, err := on(begin).RegisterMethod(ctx, gateway.SandboxGateway{}, master, billing.MethodRequest{Type: "CARD", CardToken: "tok_visa",
 		ConsentPaymentInfo: true, ConsentRecurr: true})
 	if err != nil {
 		return err

@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+
 	"github.com/cloudbill/cloudbill/server/auth"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 )
@@ -190,6 +191,6 @@ func (r *runner) cacheReport(what string, h0, m0 float64) float64 {
 	h1, m1 := r.cacheCounters()
 	h, m := h1-h0, m1-m0
 	report(what, "(reported)", "response cache %.1f%% hits (%.0f of %.0f); view cache %.0f rows of %d, %.0f organizations",
-		100*h/max(h+m, 1), h, h+m, metric(r.base, "cloudbill_view_cache_rows"), billing.DefaultViewRows, metric(r.base, "cloudbill_view_cache_organizations"))
+		100*h/max(h+m, 1), h, h+m, metric(r.base, "cloudbill_view_cache_rows"), readmodel.DefaultViewRows, metric(r.base, "cloudbill_view_cache_organizations"))
 	return h
 }

@@ -1,4 +1,4 @@
-package billing
+package kernel
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/idempotencykey"
 )
@@ -27,7 +26,7 @@ import (
 // charging the gateway) or replayed an earlier result.
 func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, operation string, input any, out any, do func(tx *ent.Tx) (any, error)) (fresh bool, err error) {
 	key = strings.TrimSpace(key)
-	if err := checkIdempotencyKey(key); err != nil {
+	if err := CheckIdempotencyKey(key); err != nil {
 		return false, err
 	}
 	raw, err := json.Marshal(withKey(input, key))
@@ -37,10 +36,10 @@ func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, ope
 	sum := sha256.Sum256(append([]byte(operation+"\x00"), raw...))
 	hash := hex.EncodeToString(sum[:])
 	var stored []byte
-	err = kernel.WithTx(ctx, client, func(tx *ent.Tx) error {
+	err = WithTx(ctx, client, func(tx *ent.Tx) error {
 		row, err := tx.IdempotencyKey.Create().SetOrgID(orgOrPlatform(orgID)).SetCaller(caller).SetKey(key).
 			SetOperation(operation).SetRequestHash(hash).Save(ctx)
-		if kernel.IsUniqueViolation(err) {
+		if IsUniqueViolation(err) {
 			return errKeySeen
 		}
 		if err != nil {
@@ -62,7 +61,7 @@ func Idempotent(ctx context.Context, client *ent.Client, orgID, caller, key, ope
 			return false, err
 		}
 		if row.Operation != operation || row.RequestHash != hash {
-			return false, &kernel.Error{Code: kernel.CodeIdempotencyKeyReused, Field: "idempotencyKey",
+			return false, &Error{Code: CodeIdempotencyKeyReused, Field: "idempotencyKey",
 				Message: "this idempotency key was used with a different request"}
 		}
 		stored = row.Response
@@ -78,9 +77,9 @@ var errKeySeen = errors.New("idempotency key seen")
 
 // checkIdempotencyKey refuses a key that is empty or longer than 200
 // characters once trimmed: a use case checks it before the other inputs.
-func checkIdempotencyKey(key string) error {
+func CheckIdempotencyKey(key string) error {
 	if key = strings.TrimSpace(key); key == "" || len(key) > 200 {
-		return kernel.FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
+		return FieldError("idempotencyKey", "idempotencyKey must be 1 to 200 characters")
 	}
 	return nil
 }

@@ -1,4 +1,9 @@
-package billing
+// Package readmodel holds the caches of what queries read, exact by
+// construction: every view is keyed by its organization's revision, which
+// changes in the transaction of any change of the organization's money.
+// (The per-usage view cache and the response cache are still elsewhere:
+// billing/viewcache.go, graph/responsecache.go — see docs/architecture.md.)
+package readmodel
 
 import (
 	"context"
@@ -124,7 +129,7 @@ func (v *Views) WithOrgRevision(ctx context.Context, org string, rev, usageRev i
 // usageRevision is what a cached usage view's key must carry: the usage
 // revision read with the principal ("" when the request has none, and then
 // nothing is cached anyway).
-func usageRevision(ctx context.Context) string {
+func UsageRevision(ctx context.Context) string {
 	sc, _ := ctx.Value(revisionKey{}).(revisionScope)
 	return fmt.Sprint("u", sc.usageRev)
 }
