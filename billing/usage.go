@@ -405,7 +405,7 @@ func lateUsage(rows []usageRow, closed map[[2]string]bool) *BatchError {
 }
 
 // bumpUsageRevision moves the usage revision of the organizations whose
-// usage changed: their usage views are stale now (billing/orgcache.go).
+// usage changed: their usage views are stale now (billing/readmodel/orgcache.go).
 // Last in the transaction, so the rows are locked only until the commit
 // that follows.
 func bumpUsageRevision(ctx context.Context, tx *ent.Tx, rows []usageRow) error {

@@ -3,7 +3,7 @@ package schema
 import "entgo.io/ent/schema"
 
 // Revision says how a change to a tenant table's rows reaches what is cached
-// per organization (the views of billing/orgcache.go) and what a read
+// per organization (the views of billing/readmodel/orgcache.go) and what a read
 // replica may answer (server/store/replica.go). Every table that carries
 // org_id must say it: `go generate` writes the lists of ent/revision.go from
 // these annotations, and server/store's TestEveryTenantTableDecidesItsRevision

@@ -11,7 +11,7 @@ import (
 )
 
 // revisionTables are the tables whose rows make up what the views of an
-// organization show (see billing/orgcache.go). A change to any of them
+// organization show (see billing/readmodel/orgcache.go). A change to any of them
 // changes organizations.revision in the same transaction. The list is
 // written by `go generate` from the Revision annotations of ent/schema
 // (schema.MovesRevision); the tables left out say why there
