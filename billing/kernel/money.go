@@ -43,7 +43,7 @@ func FormatMinor(amount int64, currency string) string {
 }
 
 // maxAmount bounds accepted amounts well inside int64 so sums cannot overflow.
-var MaxAmount = decimal.New(1, 15)
+var maxAmount = decimal.New(1, 15)
 
 // ParseAmount reads a positive decimal string of major units into minor units
 // of the currency. It refuses floats' exponents, more precision than the
@@ -60,7 +60,7 @@ func ParseAmount(s, currency, field string) (int64, error) {
 	if !d.IsPositive() {
 		return 0, FieldError(field, "amount must be greater than zero")
 	}
-	if d.GreaterThan(MaxAmount) {
+	if d.GreaterThan(maxAmount) {
 		return 0, FieldError(field, "amount is too large")
 	}
 	minor := d.Shift(digits)

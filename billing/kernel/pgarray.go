@@ -5,20 +5,20 @@ import (
 	"time"
 )
 
-// pgArray writes a PostgreSQL array literal ({"a","b"}) in one buffer. A
+// PGArray writes a PostgreSQL array literal ({"a","b"}) in one buffer. A
 // usage batch sends eleven columns of a thousand values; pq.StringArray
 // copies each column three or four times on its way to the wire, this
 // once, and timestamps and ids go in without intermediate strings.
-type PgArray struct{ b []byte }
+type PGArray struct{ b []byte }
 
 // newPGArray sizes the buffer for n elements of about width bytes.
-func NewPGArray(n, width int) *PgArray {
+func NewPGArray(n, width int) *PGArray {
 	b := make([]byte, 1, 2+n*(width+3))
 	b[0] = '{'
-	return &PgArray{b}
+	return &PGArray{b}
 }
 
-func (a *PgArray) sep() {
+func (a *PGArray) sep() {
 	if len(a.b) > 1 {
 		a.b = append(a.b, ',')
 	}
@@ -26,7 +26,7 @@ func (a *PgArray) sep() {
 
 // text adds one element, quoted; inside quotes only '"' and '\' need a
 // backslash.
-func (a *PgArray) Text(s string) {
+func (a *PGArray) Text(s string) {
 	a.sep()
 	a.b = append(a.b, '"')
 	for i := 0; i < len(s); i++ {
@@ -40,18 +40,18 @@ func (a *PgArray) Text(s string) {
 }
 
 // bytes adds an element known to need no quoting (ids, numbers).
-func (a *PgArray) Bytes(s []byte) {
+func (a *PGArray) Bytes(s []byte) {
 	a.sep()
 	a.b = append(a.b, s...)
 }
 
-func (a *PgArray) Int64(n int64) {
+func (a *PGArray) Int64(n int64) {
 	a.sep()
 	a.b = strconv.AppendInt(a.b, n, 10)
 }
 
 // time adds an instant in RFC 3339 with its fraction, in UTC.
-func (a *PgArray) Time(t time.Time) {
+func (a *PGArray) Time(t time.Time) {
 	a.sep()
 	a.b = append(a.b, '"')
 	a.b = t.UTC().AppendFormat(a.b, time.RFC3339Nano)
@@ -59,4 +59,4 @@ func (a *PgArray) Time(t time.Time) {
 }
 
 // String closes the literal.
-func (a *PgArray) String() string { return string(append(a.b, '}')) }
+func (a *PGArray) String() string { return string(append(a.b, '}')) }

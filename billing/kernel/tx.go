@@ -24,15 +24,15 @@ import (
 func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = RunTx(ctx, client, fn)
-		if !Retryable(err) {
+		err = runTx(ctx, client, fn)
+		if !retryable(err) {
 			return err
 		}
 	}
 	return err
 }
 
-func RunTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (err error) {
+func runTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (err error) {
 	tx, err := client.Tx(ctx)
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func RunTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (
 	return tx.Commit()
 }
 
-func Retryable(err error) bool {
+func retryable(err error) bool {
 	if errors.Is(err, driver.ErrBadConn) {
 		return true
 	}
@@ -91,7 +91,7 @@ func ConnectionLost(err error) bool {
 // database — not a check or foreign key failure, which ent reports as
 // constraint errors too.
 func IsUniqueViolation(err error) bool {
-	_, ok := UniqueViolation(err)
+	_, ok := uniqueViolation(err)
 	return ok
 }
 
@@ -100,26 +100,26 @@ func IsUniqueViolation(err error) bool {
 // from a duplicate key (one invoice per group and month, one automatic
 // attempt per invoice and day) must not read it from any other constraint.
 func IsUniqueViolationOn(err error, table string, columns ...string) bool {
-	k, ok := UniqueViolation(err)
+	k, ok := uniqueViolation(err)
 	return ok && k.table == table && slices.Equal(k.columns, columns)
 }
 
-type UniqueKey struct {
+type uniqueKey struct {
 	table   string
 	columns []string
 }
 
-func UniqueViolation(err error) (UniqueKey, bool) {
+func uniqueViolation(err error) (uniqueKey, bool) {
 	if err == nil {
-		return UniqueKey{}, false
+		return uniqueKey{}, false
 	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		// Detail: Key (billing_group_id, month)=(bg_…, 2026-10) already exists.
 		if pqErr.Code != "23505" {
-			return UniqueKey{}, false
+			return uniqueKey{}, false
 		}
-		k := UniqueKey{table: pqErr.Table}
+		k := uniqueKey{table: pqErr.Table}
 		if _, rest, ok := strings.Cut(pqErr.Detail, "Key ("); ok {
 			cols, _, _ := strings.Cut(rest, ")=")
 			k.columns = strings.Split(cols, ", ")
@@ -130,10 +130,10 @@ func UniqueViolation(err error) (UniqueKey, bool) {
 	const prefix = "UNIQUE constraint failed: "
 	_, rest, ok := strings.Cut(err.Error(), prefix)
 	if !ok {
-		return UniqueKey{}, false
+		return uniqueKey{}, false
 	}
 	rest, _, _ = strings.Cut(rest, " (")
-	var k UniqueKey
+	var k uniqueKey
 	for _, tc := range strings.Split(rest, ", ") {
 		t, c, _ := strings.Cut(tc, ".")
 		k.table, k.columns = t, append(k.columns, c)

@@ -459,6 +459,7 @@ func (r *invRun) compareInvoice(g *mGroup, want *mInvoice, got *oInvoice) *invFa
 		want.coins, want.paid, want.late, want.status = got.CoinAmount.v(), got.PaidAmount.v(), got.LateFeeAmount.v(), got.Status
 		want.adopt = false
 	}
+	notes := sumNotes(got.CreditNotes)
 	switch {
 	case got.CoinAmount.v() != want.coins:
 		return r.fail("coins", "%s's invoice of %s: coins paid %s; the model has %d (R-31)", g.name(), want.month, got.CoinAmount.Amount, want.coins)
@@ -466,10 +467,10 @@ func (r *invRun) compareInvoice(g *mGroup, want *mInvoice, got *oInvoice) *invFa
 		return r.fail("late-fee", "%s's invoice of %s: late fee %s; the model charges %d over %d months (R-43, R-44)", g.name(), want.month, got.LateFeeAmount.Amount, want.late, want.lateMonths)
 	case got.PaidAmount.v() != want.paid:
 		return r.fail("payments", "%s's invoice of %s: paid %s; the model has %d (R-41, R-42)", g.name(), want.month, got.PaidAmount.Amount, want.paid)
-	case got.CreditNoteAmount.v() != want.notedTaxed+want.notedTax || sumNotes(got.CreditNotes).due != want.credited ||
-		sumNotes(got.CreditNotes).amount != want.notedSupply || sumNotes(got.CreditNotes).refund != want.refunded:
+	case got.CreditNoteAmount.v() != want.notedTaxed+want.notedTax || notes.due != want.credited ||
+		notes.amount != want.notedSupply || notes.refund != want.refunded:
 		return r.fail("credit-notes", "%s's invoice of %s: credit notes %+v; the model has supply %d, VAT %d, %d off the amount due, %d refunded (R-73)",
-			g.name(), want.month, sumNotes(got.CreditNotes), want.notedSupply, want.notedTax, want.credited, want.refunded)
+			g.name(), want.month, notes, want.notedSupply, want.notedTax, want.credited, want.refunded)
 	case got.Status != want.status:
 		return r.fail("payments", "%s's invoice of %s is %s; the model has it %s (R-41..R-43)", g.name(), want.month, got.Status, want.status)
 	}

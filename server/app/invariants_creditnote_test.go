@@ -45,16 +45,13 @@ func (r *invRun) execCreditNote(o invOp) *invFailure {
 	if inv.adopt {
 		return r.skip(o, "the invoice's coins are the engine's split, not the model's")
 	}
-	probe := r.d.do(r.d.op, voidProbe, map[string]any{"bg": g.id, "m": m.String()})
-	if len(probe.Errors) > 0 {
-		return r.fail("api", "reading %s's invoice of %s: %s", g.name(), m, answerText(probe))
+	id, pr, f := r.probeInvoice(g, m)
+	if f != nil {
+		return f
 	}
-	for _, p := range get(probe.Data, "billingGroup.invoice.payments").([]any) {
-		if str(p, "status") == "PENDING" {
-			return r.skip(o, "a payment of the invoice is in flight")
-		}
+	if pr.pending {
+		return r.skip(o, "a payment of the invoice is in flight")
 	}
-	id := str(probe.Data, "billingGroup.invoice.id")
 
 	// The amount: anything from −1 to a quarter past what is left to
 	// credit; every third note credits exactly what is left.

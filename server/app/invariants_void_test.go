@@ -27,18 +27,11 @@ func (r *invRun) execVoid(o invOp) *invFailure {
 	}
 	// What the model does not keep: the tax invoices the calendar issued to
 	// the business customer, and payments still in flight.
-	probe := r.d.do(r.d.op, voidProbe, map[string]any{"bg": g.id, "m": m.String()})
-	if len(probe.Errors) > 0 {
-		return r.fail("api", "reading %s's invoice of %s: %s", g.name(), m, answerText(probe))
+	id, pr, f := r.probeInvoice(g, m)
+	if f != nil {
+		return f
 	}
-	id := str(probe.Data, "billingGroup.invoice.id")
-	taxed, paying := false, false
-	for _, ti := range get(probe.Data, "billingGroup.taxInvoices").([]any) {
-		taxed = taxed || str(ti, "month") == m.String()
-	}
-	for _, p := range get(probe.Data, "billingGroup.invoice.payments").([]any) {
-		paying = paying || str(p, "status") == "PENDING" || str(p, "status") == "SUCCESSFUL"
-	}
+	taxed, paying := pr.taxed, pr.pending || pr.successful
 	voidable := (inv.status == "ISSUED" || inv.status == "OUTSTANDING" || (inv.status == "PAID" && inv.det+inv.tax == 0)) &&
 		inv.paid == 0 && inv.coins == 0 && inv.late == 0 && inv.notes == 0 && !taxed && !paying
 	for c, amt := range inv.uses {
@@ -76,6 +69,30 @@ func (r *invRun) execVoid(o invOp) *invFailure {
 	delete(g.invoices, m)
 	g.awaiting[m] = true
 	return nil
+}
+
+// invoiceProbe is what the model does not keep of a live invoice.
+type invoiceProbe struct {
+	taxed               bool // a tax invoice was issued for its month
+	pending, successful bool // it has payments in flight, or that went through
+}
+
+// probeInvoice reads g's live invoice of m: its id and what the model does
+// not keep of it.
+func (r *invRun) probeInvoice(g *mGroup, m mMonth) (string, invoiceProbe, *invFailure) {
+	var pr invoiceProbe
+	res := r.d.do(r.d.op, voidProbe, map[string]any{"bg": g.id, "m": m.String()})
+	if len(res.Errors) > 0 {
+		return "", pr, r.fail("api", "reading %s's invoice of %s: %s", g.name(), m, answerText(res))
+	}
+	for _, ti := range get(res.Data, "billingGroup.taxInvoices").([]any) {
+		pr.taxed = pr.taxed || str(ti, "month") == m.String()
+	}
+	for _, p := range get(res.Data, "billingGroup.invoice.payments").([]any) {
+		pr.pending = pr.pending || str(p, "status") == "PENDING"
+		pr.successful = pr.successful || str(p, "status") == "SUCCESSFUL"
+	}
+	return str(res.Data, "billingGroup.invoice.id"), pr, nil
 }
 
 // execReissue issues the Ref-th voided month of any group again (voids are
