@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
+	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/coinusage"
@@ -161,12 +162,32 @@ func (e *Engine) issueCreditNote(ctx context.Context, tx *ent.Tx, spec CreditNot
 	if err := c.Exec(ctx); err != nil {
 		return "", nil, err
 	}
+	if err := e.notifyCreditNote(ctx, tx, inv, id, parts, spec.Reason, ti != nil); err != nil {
+		return "", nil, err
+	}
 	upd := tx.Invoice.UpdateOne(inv).AddCreditNoteAmount(parts.taxed + parts.tax).AddCreditedAmount(parts.due)
 	inv.CreditedAmount += parts.due
 	if AmountDue(inv) == 0 && inv.Status != invoice.StatusPAID {
 		upd.SetStatus(invoice.StatusPAID).SetPaidAt(now) // the note settled what was left
 	}
 	return id, refunds, upd.Exec(ctx)
+}
+
+// notifyCreditNote tells the organization's master of a credit note
+// in the note's transaction: what it credited and where the
+// money went back, and whether it amends a tax invoice.
+func (e *Engine) notifyCreditNote(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, id string, p creditNoteParts, reason string, amends bool) error {
+	bg, err := tx.BillingGroup.Get(ctx, inv.BillingGroupID)
+	if err != nil {
+		return err
+	}
+	f := func(v int64) string { return kernel.FormatMinor(v, inv.Currency) }
+	return e.notify(ctx, tx, inv.OrgID, topics.CreditNoteIssued, map[string]any{
+		"creditNoteId": id, "number": CreditNoteNumber(&ent.CreditNote{ID: id, Month: inv.Month}), "invoiceId": inv.ID,
+		"billingGroupId": bg.ID, "billingGroupName": bg.Name, "month": inv.Month, "currency": inv.Currency,
+		"amount": f(p.amount), "taxAmount": f(p.tax), "totalAmount": f(p.amount + p.tax), "dueAmount": f(p.due),
+		"refundAmount": f(p.refund), "coinAmount": f(p.coins), "creditAmount": f(p.credit), "reason": reason, "amendsTaxInvoice": amends,
+	})
 }
 
 // creditNoteAmount checks spec against what inv charged and its prior

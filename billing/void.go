@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/credit"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
@@ -117,7 +118,23 @@ func (e *Engine) voidInvoice(ctx context.Context, tx *ent.Tx, id, reason string)
 	if err := restoreCredits(ctx, tx, e.Postgres, inv, now); err != nil {
 		return err
 	}
-	return tx.Invoice.UpdateOne(inv).SetStatus(invoice.StatusVOID).SetVoidedAt(now).SetVoidReason(reason).Exec(ctx)
+	if err := tx.Invoice.UpdateOne(inv).SetStatus(invoice.StatusVOID).SetVoidedAt(now).SetVoidReason(reason).Exec(ctx); err != nil {
+		return err
+	}
+	bg, err := tx.BillingGroup.Get(ctx, inv.BillingGroupID)
+	if err != nil {
+		return err
+	}
+	// Told by email and SMS only when it asked the customer for money, as
+	// the invoice's own notice was (notifyInvoice).
+	channels := []string{topics.ChannelEmail, topics.ChannelSMS, topics.ChannelWebhook}
+	if AmountDue(inv) == 0 {
+		channels = []string{topics.ChannelWebhook}
+	}
+	return e.notifyChannels(ctx, tx, inv.OrgID, topics.InvoiceVoided, map[string]any{
+		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name, "month": inv.Month,
+		"currency": inv.Currency, "amountDue": kernel.FormatMinor(AmountDue(inv), inv.Currency), "reason": reason,
+	}, channels...)
 }
 
 // restoreCredits gives back to each free credit what invoice inv took from

@@ -111,6 +111,19 @@ func (r *creditNoteResolver) AmendsTaxInvoice(ctx context.Context, obj *ent.Cred
 	return r.Client.TaxInvoice.Get(ctx, obj.TaxInvoiceID)
 }
 
+// AmendedTaxInvoiceExportURL is the resolver for the amendedTaxInvoiceExportUrl field.
+func (r *creditNoteResolver) AmendedTaxInvoiceExportURL(ctx context.Context, obj *ent.CreditNote, format model.TaxInvoiceExportFormat) (*string, error) {
+	if obj.TaxInvoiceID == "" {
+		return nil, nil
+	}
+	kind := documents.DocAmendedTaxInvoiceJSON
+	if format == model.TaxInvoiceExportFormatCSV {
+		kind = documents.DocAmendedTaxInvoiceCSV
+	}
+	url, _ := r.Docs.URL(documents.Link{Kind: kind, BillingGroupID: obj.BillingGroupID, Ref: obj.ID}, r.Clock.Now())
+	return &url, nil
+}
+
 // DocumentURL is the resolver for the documentUrl field.
 func (r *creditNoteResolver) DocumentURL(ctx context.Context, obj *ent.CreditNote, language *model.Language) (string, error) {
 	url, _ := r.Docs.URL(documents.Link{Kind: documents.DocCreditNote, BillingGroupID: obj.BillingGroupID, Ref: obj.ID, Lang: lang(language)}, r.Clock.Now())

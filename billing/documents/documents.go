@@ -9,6 +9,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -123,7 +124,7 @@ func (r *Renderer) Render(ctx context.Context, l Link) (File, error) {
 		return r.monthly(ctx, l, bg, m)
 	case DocTaxInvoice, DocTaxInvoiceJSON, DocTaxInvoiceCSV:
 		return r.taxInvoiceFile(ctx, l, bg)
-	case DocCreditNote:
+	case DocCreditNote, DocAmendedTaxInvoiceJSON, DocAmendedTaxInvoiceCSV:
 		cn, err := r.Engine.Client.CreditNote.Get(ctx, l.Ref)
 		if ent.IsNotFound(err) || (err == nil && cn.BillingGroupID != bg.ID) {
 			return File{}, ErrNotFound
@@ -131,8 +132,7 @@ func (r *Renderer) Render(ctx context.Context, l Link) (File, error) {
 		if err != nil {
 			return File{}, err
 		}
-		body, err := r.CreditNotePDF(ctx, cn, l.Lang)
-		return File{body, pdfType, "credit-note-" + billing.CreditNoteNumber(cn) + ".pdf"}, err
+		return r.creditNoteFile(ctx, l, cn)
 	case DocReceipt, DocCashReceipt:
 		p, err := r.Engine.Client.Payment.Get(ctx, l.Ref)
 		if ent.IsNotFound(err) || (err == nil && p.BillingGroupID != bg.ID) {
@@ -185,4 +185,24 @@ func (r *Renderer) taxInvoiceFile(ctx context.Context, l Link, bg *ent.BillingGr
 	}
 	body, err := r.TaxInvoicePDF(ctx, ti, l.Lang)
 	return File{body, pdfType, name + ".pdf"}, err
+}
+
+// creditNoteFile renders credit note cn as a PDF, or the amended tax
+// invoice it is as JSON or CSV (not found when it amends none).
+func (r *Renderer) creditNoteFile(ctx context.Context, l Link, cn *ent.CreditNote) (File, error) {
+	if l.Kind == DocCreditNote {
+		body, err := r.CreditNotePDF(ctx, cn, l.Lang)
+		return File{body, pdfType, "credit-note-" + billing.CreditNoteNumber(cn) + ".pdf"}, err
+	}
+	d, err := r.AmendedTaxInvoice(ctx, cn)
+	if err != nil {
+		return File{}, err
+	}
+	name := "amended-tax-invoice-" + d.DocumentNumber
+	if l.Kind == DocAmendedTaxInvoiceCSV {
+		body, err := taxInvoiceCSV(d)
+		return File{body, "text/csv; charset=utf-8", name + ".csv"}, err
+	}
+	body, err := json.MarshalIndent(d, "", "  ")
+	return File{body, "application/json", name + ".json"}, err
 }

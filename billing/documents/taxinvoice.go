@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
@@ -19,7 +20,17 @@ const (
 	DocTaxInvoice     = "tax-invoice"      // PDF; ref is the tax invoice id
 	DocTaxInvoiceJSON = "tax-invoice-json" // JSON; ref is the tax invoice id
 	DocTaxInvoiceCSV  = "tax-invoice-csv"  // CSV; ref is the tax invoice id
+	// The amended tax invoice (수정세금계산서) a business customer's credit
+	// note is (R-73); ref is the credit note id.
+	DocAmendedTaxInvoiceJSON = "amended-tax-invoice-json"
+	DocAmendedTaxInvoiceCSV  = "amended-tax-invoice-csv"
 )
+
+// AmendedTaxInvoiceNumber is the document number of the amended tax invoice
+// a credit note is: its month and the note's id, after an A.
+func AmendedTaxInvoiceNumber(cn *ent.CreditNote) string {
+	return "TIA-" + strings.ReplaceAll(cn.Month, "-", "") + "-" + shortID(cn.ID)
+}
 
 // TaxInvoiceNumber is the document number a tax invoice prints: its month
 // and its id, so a finance team can match it with the record.
@@ -47,6 +58,24 @@ type TaxInvoiceData struct {
 	// The system keeps a statement of the tax invoice; it does not transmit
 	// it to the National Tax Service and has no approval number.
 	NTSApprovalNumber *string `json:"ntsApprovalNumber"`
+	// Amendment is set on an amended tax invoice, whose amounts are minus.
+	Amendment *Amendment `json:"amendment,omitempty"`
+}
+
+// Amendment is what an amended tax invoice (수정세금계산서) states besides a
+// tax invoice's fields: why it amends (the NTS's reason code) and what.
+type Amendment struct {
+	// ReasonCode is the NTS's 수정사유: "2", a change of the supply value
+	// (공급가액 변동), which is what a credit note is; written on the day of
+	// the change, by minus amounts.
+	ReasonCode             string `json:"reasonCode"`
+	ReasonName             string `json:"reasonName"`
+	Reason                 string `json:"reason"` // the credit note's, as the operator gave it
+	CreditNoteID           string `json:"creditNoteId"`
+	CreditNoteNumber       string `json:"creditNoteNumber"`
+	OriginalTaxInvoiceID   string `json:"originalTaxInvoiceId"`
+	OriginalDocumentNumber string `json:"originalDocumentNumber"`
+	OriginalWrittenOn      string `json:"originalWrittenOn"`
 }
 
 // TaxParty is the supplier (공급자) or the recipient (공급받는자).
@@ -111,6 +140,38 @@ func (r *Renderer) TaxInvoice(ctx context.Context, ti *ent.TaxInvoice, lang loca
 	return d, l, nil
 }
 
+// AmendedTaxInvoice reads the amended tax invoice credit note cn is (R-73):
+// the original's parties and purpose, written on the note's day, for minus
+// the note's taxed supply and its VAT — the supply free credits paid was
+// never on the tax invoice. ErrNotFound when cn amends none.
+func (r *Renderer) AmendedTaxInvoice(ctx context.Context, cn *ent.CreditNote) (TaxInvoiceData, error) {
+	if cn.TaxInvoiceID == "" {
+		return TaxInvoiceData{}, ErrNotFound
+	}
+	ti, err := r.Engine.Client.TaxInvoice.Get(ctx, cn.TaxInvoiceID)
+	if err != nil {
+		return TaxInvoiceData{}, err
+	}
+	d, l, err := r.TaxInvoice(ctx, ti, locale.KO)
+	if err != nil {
+		return TaxInvoiceData{}, err
+	}
+	m, err := calendar.ParseMonth(cn.Month)
+	if err != nil {
+		return TaxInvoiceData{}, err
+	}
+	loc := r.Engine.Policy.Location()
+	d.Amendment = &Amendment{ReasonCode: "2", ReasonName: "공급가액 변동", Reason: cn.Reason,
+		CreditNoteID: cn.ID, CreditNoteNumber: billing.CreditNoteNumber(cn),
+		OriginalTaxInvoiceID: ti.ID, OriginalDocumentNumber: d.DocumentNumber, OriginalWrittenOn: d.WrittenOn}
+	d.DocumentNumber, d.WrittenOn = AmendedTaxInvoiceNumber(cn), locale.Date(cn.IssuedAt, loc)
+	d.SupplyAmount, d.TaxAmount, d.TotalAmount = -cn.TaxedAmount, -cn.TaxAmount, -(cn.TaxedAmount + cn.TaxAmount)
+	d.Items = []TaxInvoiceRow{{Date: cn.IssuedAt.In(loc).Format("01-02"),
+		Item:         l.Pick("클라우드 서비스 이용료 ", "Cloud services ") + locale.Month(l, m) + l.Pick(" 감액", " credited"),
+		SupplyAmount: d.SupplyAmount, TaxAmount: d.TaxAmount}}
+	return d, nil
+}
+
 // TaxInvoiceJSON is the structured export of a tax invoice.
 func (r *Renderer) TaxInvoiceJSON(ctx context.Context, ti *ent.TaxInvoice) ([]byte, error) {
 	d, _, err := r.TaxInvoice(ctx, ti, locale.KO)
@@ -127,6 +188,12 @@ func (r *Renderer) TaxInvoiceCSV(ctx context.Context, ti *ent.TaxInvoice) ([]byt
 	if err != nil {
 		return nil, err
 	}
+	return taxInvoiceCSV(d)
+}
+
+// taxInvoiceCSV writes d as TaxInvoiceCSV says, an amendment's fields
+// (amendment + the JSON's names) at the end of each row.
+func taxInvoiceCSV(d TaxInvoiceData) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	party := func(p TaxParty) []string {
@@ -140,6 +207,13 @@ func (r *Renderer) TaxInvoiceCSV(ctx context.Context, ti *ent.TaxInvoice) ([]byt
 		}
 	}
 	head = append(head, "itemDate", "item", "itemSupplyAmount", "itemTaxAmount")
+	var amend []string
+	if a := d.Amendment; a != nil {
+		head = append(head, "amendmentReasonCode", "amendmentReasonName", "amendmentReason", "amendmentCreditNoteId",
+			"amendmentCreditNoteNumber", "amendmentOriginalTaxInvoiceId", "amendmentOriginalDocumentNumber", "amendmentOriginalWrittenOn")
+		amend = []string{a.ReasonCode, a.ReasonName, a.Reason, a.CreditNoteID, a.CreditNoteNumber,
+			a.OriginalTaxInvoiceID, a.OriginalDocumentNumber, a.OriginalWrittenOn}
+	}
 	if err := w.Write(head); err != nil {
 		return nil, err
 	}
@@ -148,7 +222,7 @@ func (r *Renderer) TaxInvoiceCSV(ctx context.Context, ti *ent.TaxInvoice) ([]byt
 		row := []string{d.DocumentNumber, d.TaxInvoiceID, d.InvoiceID, d.Month, d.WrittenOn, d.Purpose, d.Currency,
 			n(d.SupplyAmount), n(d.TaxAmount), n(d.TotalAmount)}
 		row = append(append(row, party(d.Supplier)...), party(d.Recipient)...)
-		if err := w.Write(append(row, it.Date, it.Item, n(it.SupplyAmount), n(it.TaxAmount))); err != nil {
+		if err := w.Write(append(append(row, it.Date, it.Item, n(it.SupplyAmount), n(it.TaxAmount)), amend...)); err != nil {
 			return nil, err
 		}
 	}

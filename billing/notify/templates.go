@@ -111,6 +111,76 @@ Late fees are charged on the unpaid amount only, never on earlier fees.`,
 			SMS: `[cloudbill] Late fee {{money .lateFee .currency}}; now due {{money .amountDue .currency}}`,
 		},
 	},
+	topics.CreditNoteIssued: {
+		"KO": {
+			Subject: `[cloudbill] {{month .month}} 청구서가 {{money .totalAmount .currency}} 감액되었습니다`,
+			Text: `{{month .month}} 청구서에 크레딧 노트(청구 감액)가 발행되었습니다.
+
+크레딧 노트 번호: {{.number}}
+청구 그룹: {{.billingGroupName}}
+감액 공급가액: {{money .amount .currency}}
+부가가치세: {{money .taxAmount .currency}}
+감액 합계: {{money .totalAmount .currency}}
+사유: {{.reason}}
+
+미납 금액에서 차감: {{money .dueAmount .currency}}
+결제 수단으로 환불: {{money .refundAmount .currency}}
+코인으로 반환: {{money .coinAmount .currency}}
+무료 크레딧으로 반환: {{money .creditAmount .currency}}
+청구서 번호: {{.invoiceId}}{{if .amendsTaxInvoice}}
+사업자 고객님께는 원 세금계산서의 수정세금계산서(공급가액 변동, 마이너스 발행)로 처리됩니다.{{end}}
+
+환불은 결제에 사용한 수단으로 돌려드리며, 카드사가 환불을 거절하면 같은 금액을 유료 크레딧으로 적립합니다. 크레딧 노트 PDF는 콘솔의 청구서 화면에서 받을 수 있습니다.`,
+			SMS: `[cloudbill] {{monthShort .month}} 청구 {{money .totalAmount .currency}} 감액`,
+		},
+		"EN": {
+			Subject: `[cloudbill] Your {{month .month}} invoice was credited {{money .totalAmount .currency}}`,
+			Text: `A credit note was issued on your invoice for {{month .month}}.
+
+Credit note: {{.number}}
+Billing group: {{.billingGroupName}}
+Supply value credited: {{money .amount .currency}}
+VAT: {{money .taxAmount .currency}}
+Total credited: {{money .totalAmount .currency}}
+Reason: {{.reason}}
+
+Taken off the amount due: {{money .dueAmount .currency}}
+Refunded to your payment method: {{money .refundAmount .currency}}
+Given back as coins: {{money .coinAmount .currency}}
+Given back to free credits: {{money .creditAmount .currency}}
+Invoice: {{.invoiceId}}{{if .amendsTaxInvoice}}
+For a business customer it amends the month's tax invoice (a change of supply value, by minus amounts).{{end}}
+
+Refunds go back to the method that paid; should the card company refuse one, the amount is granted as a paid credit. The credit note's PDF is on the invoice in the console.`,
+			SMS: `[cloudbill] {{monthShort .month}} invoice credited {{money .totalAmount .currency}}`,
+		},
+	},
+	topics.InvoiceVoided: {
+		"KO": {
+			Subject: `[cloudbill] {{month .month}} 청구서가 취소되었습니다`,
+			Text: `{{month .month}} 청구서가 취소(무효) 처리되었습니다. 이 청구서는 결제하지 않으셔도 됩니다.
+
+청구 그룹: {{.billingGroupName}}
+취소된 청구서 번호: {{.invoiceId}}
+취소된 청구 금액: {{money .amountDue .currency}}
+사유: {{.reason}}
+
+이 청구서에 사용된 무료 크레딧은 복원되었습니다. 정정된 청구서가 새 번호로 다시 발행되면 따로 안내해 드립니다.`,
+			SMS: `[cloudbill] {{monthShort .month}} 청구서 취소, 결제 불필요`,
+		},
+		"EN": {
+			Subject: `[cloudbill] Your invoice for {{month .month}} was voided`,
+			Text: `Your invoice for {{month .month}} was voided. You need not pay it.
+
+Billing group: {{.billingGroupName}}
+Voided invoice: {{.invoiceId}}
+Amount it asked: {{money .amountDue .currency}}
+Reason: {{.reason}}
+
+The free credits it used have been restored. When the corrected invoice is issued under a new number, we will tell you.`,
+			SMS: `[cloudbill] {{monthShort .month}} invoice voided; nothing to pay`,
+		},
+	},
 	topics.PaymentSucceeded: {
 		"KO": {
 			Subject: `[cloudbill] {{money .amount .currency}} 결제가 완료되었습니다`,

@@ -11,6 +11,8 @@ const (
 	InvoiceIssued      = "invoice.issued"
 	InvoiceOutstanding = "invoice.outstanding"
 	LateFee            = "invoice.late_fee"
+	CreditNoteIssued   = "invoice.credit_note_issued"
+	InvoiceVoided      = "invoice.voided"
 	PaymentSucceeded   = "payment.succeeded"
 	PaymentFailed      = "payment.failed"
 	CoinsCharged       = "coins.charged"
@@ -24,7 +26,7 @@ const (
 
 // NoticeTopics lists every topic queued for email or SMS.
 var NoticeTopics = []string{
-	InvoiceIssued, InvoiceOutstanding, LateFee, PaymentSucceeded, PaymentFailed,
+	InvoiceIssued, InvoiceOutstanding, LateFee, CreditNoteIssued, InvoiceVoided, PaymentSucceeded, PaymentFailed,
 	CoinsCharged, CreditExpiring, MemberInvited, PhoneVerification, BudgetThresholdCrossed,
 }
 

@@ -437,22 +437,23 @@ type ComplexityRoot struct {
 	}
 
 	CreditNote struct {
-		AmendsTaxInvoice func(childComplexity int) int
-		Amount           func(childComplexity int) int
-		CoinAmount       func(childComplexity int) int
-		CreditAmount     func(childComplexity int) int
-		DocumentURL      func(childComplexity int, language *model.Language) int
-		DueAmount        func(childComplexity int) int
-		ID               func(childComplexity int) int
-		Invoice          func(childComplexity int) int
-		IssuedAt         func(childComplexity int) int
-		Lines            func(childComplexity int) int
-		Number           func(childComplexity int) int
-		Reason           func(childComplexity int) int
-		RefundAmount     func(childComplexity int) int
-		Refunds          func(childComplexity int) int
-		TaxAmount        func(childComplexity int) int
-		TotalAmount      func(childComplexity int) int
+		AmendedTaxInvoiceExportURL func(childComplexity int, format model.TaxInvoiceExportFormat) int
+		AmendsTaxInvoice           func(childComplexity int) int
+		Amount                     func(childComplexity int) int
+		CoinAmount                 func(childComplexity int) int
+		CreditAmount               func(childComplexity int) int
+		DocumentURL                func(childComplexity int, language *model.Language) int
+		DueAmount                  func(childComplexity int) int
+		ID                         func(childComplexity int) int
+		Invoice                    func(childComplexity int) int
+		IssuedAt                   func(childComplexity int) int
+		Lines                      func(childComplexity int) int
+		Number                     func(childComplexity int) int
+		Reason                     func(childComplexity int) int
+		RefundAmount               func(childComplexity int) int
+		Refunds                    func(childComplexity int) int
+		TaxAmount                  func(childComplexity int) int
+		TotalAmount                func(childComplexity int) int
 	}
 
 	CreditNoteLine struct {
@@ -1071,6 +1072,7 @@ type CreditNoteResolver interface {
 	Lines(ctx context.Context, obj *ent.CreditNote) ([]*model.CreditNoteLine, error)
 	Refunds(ctx context.Context, obj *ent.CreditNote) ([]*ent.Payment, error)
 	AmendsTaxInvoice(ctx context.Context, obj *ent.CreditNote) (*ent.TaxInvoice, error)
+	AmendedTaxInvoiceExportURL(ctx context.Context, obj *ent.CreditNote, format model.TaxInvoiceExportFormat) (*string, error)
 	DocumentURL(ctx context.Context, obj *ent.CreditNote, language *model.Language) (string, error)
 }
 type DiscountResolver interface {
@@ -2706,6 +2708,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreditEntryEdge.Node(childComplexity), true
 
+	case "CreditNote.amendedTaxInvoiceExportUrl":
+		if e.ComplexityRoot.CreditNote.AmendedTaxInvoiceExportURL == nil {
+			break
+		}
+
+		args, err := ec.field_CreditNote_amendedTaxInvoiceExportUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.CreditNote.AmendedTaxInvoiceExportURL(childComplexity, args["format"].(model.TaxInvoiceExportFormat)), true
 	case "CreditNote.amendsTaxInvoice":
 		if e.ComplexityRoot.CreditNote.AmendsTaxInvoice == nil {
 			break
@@ -8970,6 +8983,8 @@ type CreditNote {
   refunds: [Payment!]!
   "Set for a business customer's invoice with a tax invoice: the note is then an amended tax invoice (수정세금계산서) of minus amounts."
   amendsTaxInvoice: TaxInvoice
+  "A short-lived signed link to the amended tax invoice this note is, as JSON or CSV: the tax invoice's fields with minus amounts (its taxed supply and VAT), written on the note's day, with the NTS amendment reason 2 (공급가액 변동) and the original tax invoice's number. Null when it amends none."
+  amendedTaxInvoiceExportUrl(format: TaxInvoiceExportFormat!): String
   "A short-lived signed link to the note as a PDF, in the payer's language unless asked."
   documentUrl(language: Language): String!
 }
@@ -10086,6 +10101,8 @@ func (ec *executionContext) childFields_CreditNote(ctx context.Context, field gr
 		return ec.fieldContext_CreditNote_refunds(ctx, field)
 	case "amendsTaxInvoice":
 		return ec.fieldContext_CreditNote_amendsTaxInvoice(ctx, field)
+	case "amendedTaxInvoiceExportUrl":
+		return ec.fieldContext_CreditNote_amendedTaxInvoiceExportUrl(ctx, field)
 	case "documentUrl":
 		return ec.fieldContext_CreditNote_documentUrl(ctx, field)
 	}
@@ -11293,6 +11310,20 @@ func (ec *executionContext) field_CoinWallet_usages_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["period"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_CreditNote_amendedTaxInvoiceExportUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "format",
+		func(ctx context.Context, v any) (model.TaxInvoiceExportFormat, error) {
+			return ec.unmarshalNTaxInvoiceExportFormat2githubᚗcomᚋcloudbillᚋcloudbillᚋgraphᚋmodelᚐTaxInvoiceExportFormat(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["format"] = arg0
 	return args, nil
 }
 
@@ -19110,6 +19141,50 @@ func (ec *executionContext) fieldContext_CreditNote_amendsTaxInvoice(_ context.C
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_TaxInvoice(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreditNote_amendedTaxInvoiceExportUrl(ctx context.Context, field graphql.CollectedField, obj *ent.CreditNote) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreditNote_amendedTaxInvoiceExportUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.CreditNote().AmendedTaxInvoiceExportURL(ctx, obj, fc.Args["format"].(model.TaxInvoiceExportFormat))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreditNote_amendedTaxInvoiceExportUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreditNote",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_CreditNote_amendedTaxInvoiceExportUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -44971,6 +45046,12 @@ func (ec *executionContext) _CreditNote(ctx context.Context, sel ast.SelectionSe
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CreditNote_amendsTaxInvoice(ctx, field, obj)
+				})
+		case "amendedTaxInvoiceExportUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CreditNote_amendedTaxInvoiceExportUrl(ctx, field, obj)
 				})
 		case "documentUrl":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

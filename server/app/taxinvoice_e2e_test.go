@@ -7,10 +7,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/cloudbill/cloudbill/billing/notify"
+	"github.com/cloudbill/cloudbill/billing/topics"
+	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -108,6 +112,90 @@ func TestTaxInvoiceDocuments(t *testing.T) {
 		}
 		if code := e.gql(other, q, map[string]any{"bg": bg}).code(); code != "NOT_FOUND" {
 			t.Errorf("a foreign organization reading the tax invoices: %q, want NOT_FOUND", code)
+		}
+	})
+}
+
+// R-73 with R-46 on both databases: a credit note on a business customer's
+// invoice with a tax invoice is an amended tax invoice (수정세금계산서): its
+// JSON and CSV exports carry the tax invoice's parties with minus amounts,
+// the NTS reason code 2 (공급가액 변동), the original's number and the
+// note's day. The master is told of the note by email in Korean, and its
+// webhook goes too; a note without a tax invoice has no such export.
+func TestAmendedTaxInvoice(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.ok(e.op, catalogSetup, nil)
+		e.at("2026-11-01T10:00:00+09:00")
+		tok, bg := e.octoberInvoice("amend@example.com")
+		ctok := e.personal("amend-consumer@example.com")
+		cbg := e.mainGroup(ctok)
+		e.app.DB.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z' WHERE id = '` + cbg + `'`)
+		e.ok(e.op, recordUsage, map[string]any{"e": []any{event("ev-"+cbg, cbg, "vm", "hour", "1000", "2026-10-10T00:00:00+09:00")}})
+		e.ok(tok, `mutation { updateBillingProfile(input: {legalName: "클라우드 주식회사", businessRegistrationNumber: "220-81-62517", representativeName: "김대표", address: "서울특별시 중구 세종대로 110"}) { account { id } } }`, nil)
+		e.runJobs("2026-11-04T00:01:00+09:00")
+		d := e.ok(tok, `query($bg: ID!) { billingGroup(id: $bg) { invoice(month: "2026-10") { id } taxInvoices { id documentNumber } } }`, map[string]any{"bg": bg})
+		inv, ti := str(d, "billingGroup.invoice.id"), str(d, "billingGroup.taxInvoices.0.id")
+
+		e.at("2026-11-20T15:00:00+09:00")
+		q := `mutation($in: IssueCreditNoteInput!) { issueCreditNote(input: $in) { creditNote { id number
+			amendsTaxInvoice { id } json: amendedTaxInvoiceExportUrl(format: JSON) csv: amendedTaxInvoiceExportUrl(format: CSV) } } }`
+		cn := e.ok(e.op, q, map[string]any{"in": map[string]any{"invoiceId": inv, "amount": "1000", "reason": "장애 보상", "idempotencyKey": "amend-1"}})
+		n := "issueCreditNote.creditNote."
+		if str(cn, n+"amendsTaxInvoice.id") != ti {
+			t.Fatalf("the note amends %v, want %s", cn, ti)
+		}
+		var js struct {
+			DocumentNumber, TaxInvoiceID, InvoiceID, WrittenOn, Purpose string
+			SupplyAmount, TaxAmount, TotalAmount                        int64
+			Recipient                                                   struct{ RegistrationNumber, Name string }
+			Items                                                       []struct{ SupplyAmount, TaxAmount int64 }
+			Amendment                                                   *struct {
+				ReasonCode, ReasonName, Reason, CreditNoteID, CreditNoteNumber string
+				OriginalTaxInvoiceID, OriginalDocumentNumber, OriginalWrittenOn string
+			}
+		}
+		if err := json.Unmarshal(download(t, str(cn, n+"json"), "application/json"), &js); err != nil {
+			t.Fatal(err)
+		}
+		a := js.Amendment
+		if js.SupplyAmount != -1000 || js.TaxAmount != -100 || js.TotalAmount != -1100 || len(js.Items) != 1 ||
+			js.Items[0].SupplyAmount != -1000 || js.Items[0].TaxAmount != -100 || js.WrittenOn != "2026-11-20" ||
+			js.InvoiceID != inv || js.TaxInvoiceID != ti || js.Recipient.RegistrationNumber != "220-81-62517" ||
+			js.DocumentNumber == str(d, "billingGroup.taxInvoices.0.documentNumber") || a == nil || a.ReasonCode != "2" ||
+			a.ReasonName != "공급가액 변동" || a.Reason != "장애 보상" || a.CreditNoteID != str(cn, n+"id") ||
+			a.CreditNoteNumber != str(cn, n+"number") || a.OriginalTaxInvoiceID != ti ||
+			a.OriginalDocumentNumber != str(d, "billingGroup.taxInvoices.0.documentNumber") || a.OriginalWrittenOn != "2026-11-04" {
+			t.Fatalf("the amended tax invoice = %+v (amendment %+v)", js, a)
+		}
+		rows, err := csv.NewReader(strings.NewReader(string(download(t, str(cn, n+"csv"), "text/csv; charset=utf-8")))).ReadAll()
+		if err != nil || len(rows) != 2 || rows[1][7] != "-1000" || rows[1][8] != "-100" || rows[1][9] != "-1100" ||
+			rows[0][len(rows[0])-8] != "amendmentReasonCode" || rows[1][len(rows[1])-8] != "2" || rows[1][len(rows[1])-2] != a.OriginalDocumentNumber {
+			t.Fatalf("the amended CSV = %v, %v", rows, err)
+		}
+
+		var channels []string
+		for _, ev := range db.Client.OutboxEvent.Query().Where(outboxevent.Topic(topics.CreditNoteIssued)).AllX(t.Context()) {
+			channels = append(channels, ev.Channel)
+			if ev.Channel != topics.ChannelEmail {
+				continue
+			}
+			m, err := notify.Render(ev.Topic, ev.Language, ev.Payload)
+			if err != nil || ev.Recipient != "amend@example.com" || ev.Language != "KO" {
+				t.Fatalf("the note's email: %+v, %v", ev, err)
+			}
+			mustContain(t, "the note's email", m.Text, "크레딧 노트", str(cn, n+"number"), "1,000원", "100원", "1,100원", "장애 보상", "수정세금계산서")
+		}
+		sort.Strings(channels)
+		if strings.Join(channels, ",") != "EMAIL,WEBHOOK" {
+			t.Fatalf("the note was told by %v, want email and webhook", channels)
+		}
+
+		// An individual's invoice has no tax invoice: its note amends none.
+		cinv := str(e.ok(ctok, `query($bg: ID!) { billingGroup(id: $bg) { invoice(month: "2026-10") { id } } }`, map[string]any{"bg": cbg}), "billingGroup.invoice.id")
+		plain := e.ok(e.op, q, map[string]any{"in": map[string]any{"invoiceId": cinv, "amount": "1000", "reason": "x", "idempotencyKey": "amend-2"}})
+		if get(plain, n+"amendsTaxInvoice") != nil || get(plain, n+"json") != nil {
+			t.Fatalf("an individual's note = %v", plain)
 		}
 	})
 }

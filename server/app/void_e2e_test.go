@@ -3,10 +3,15 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/notify"
+	"github.com/cloudbill/cloudbill/billing/topics"
+	"github.com/cloudbill/cloudbill/ent/outboxevent"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -84,6 +89,21 @@ func TestVoidAndReissue(t *testing.T) {
 		}
 		if again := e.ok(e.op, voidInvoice, map[string]any{"in": in}); fmt.Sprint(again) != fmt.Sprint(v) {
 			t.Fatalf("the same key again = %v, want the first answer %v", again, v)
+		}
+		// The master is told once, in Korean, what was withdrawn and why.
+		var told []string
+		for _, ev := range db.Client.OutboxEvent.Query().Where(outboxevent.Topic(topics.InvoiceVoided)).AllX(t.Context()) {
+			told = append(told, ev.Channel)
+			if ev.Channel == topics.ChannelEmail {
+				m, err := notify.Render(ev.Topic, ev.Language, ev.Payload)
+				if err != nil || ev.Recipient != "void@example.com" {
+					t.Fatalf("the void's email: %+v, %v", ev, err)
+				}
+				mustContain(t, "the void's email", m.Subject+m.Text, "취소", oldID, "usage of Nov 28 was missing", "605원") // (850 − 300) + 10% VAT
+			}
+		}
+		if sort.Strings(told); strings.Join(told, ",") != "EMAIL,WEBHOOK" {
+			t.Fatalf("the void was told by %v, want one email and one webhook", told)
 		}
 		in2 := map[string]any{"invoiceId": oldID, "reason": "again", "idempotencyKey": "void-2"}
 		e.fails("CONFLICT", e.op, voidInvoice, map[string]any{"in": in2})
