@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
@@ -71,7 +72,7 @@ func (e *Engine) BackfillUsageMonths(ctx context.Context) (int, error) {
 // rollupCeilings adds up the amount ceilings of every rollup by billing
 // group and month, each sum stopping one past MaxMonthUsageAmount.
 func (e *Engine) rollupCeilings(ctx context.Context, tx *ent.Tx) (map[monthKey]int64, error) {
-	cat, err := LoadCatalog(ctx, tx.Client())
+	cat, err := catalog.Load(ctx, tx.Client())
 	if err != nil {
 		return nil, err
 	}

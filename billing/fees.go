@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
@@ -25,7 +26,7 @@ func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m calen
 	if err != nil {
 		return nil, err
 	}
-	cat, err := e.catalog(ctx, e.Client)
+	cat, err := e.Catalog.Get(ctx, e.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +84,7 @@ func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m calen
 // channelBaseFees are the plan's base fees of each channel that used a
 // channel product in month m, as Rate charges them: the whole
 // monthly fee, whatever day the channel began.
-func channelBaseFees(m calendar.Month, cat *Catalog, idx rating.Prices, usage []rating.UsageRow) []FeeDetail {
+func channelBaseFees(m calendar.Month, cat *catalog.Catalog, idx rating.Prices, usage []rating.UsageRow) []FeeDetail {
 	seen := map[[3]string]bool{}
 	var out []FeeDetail
 	for _, u := range usage {

@@ -7,12 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/topics"
-
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
+	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -23,7 +22,6 @@ import (
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
-	"github.com/cloudbill/cloudbill/ent/region"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/shopspring/decimal"
 )
@@ -562,42 +560,6 @@ func TakeFromCredit(ctx context.Context, tx *ent.Tx, id string, amt int64, trans
 		return kernel.Errorf(kernel.CodeInsufficientBalance, "the credit does not have that much left")
 	}
 	return nil
-}
-
-// Catalog is the priced service catalog.
-type Catalog struct {
-	Services map[string]rating.ServiceInfo
-	Regions  map[string]bool // by code
-	Prices   []rating.PriceRow
-	version  uint64 // of the cached catalog, 0 when loaded apart (see catalog)
-}
-
-// LoadCatalog reads the catalog (a handful of rows; read per invoice).
-func LoadCatalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
-	svcs, err := client.Service.Query().WithPrices().All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	regions, err := client.Region.Query().Select(region.FieldCode).Strings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cat := &Catalog{Services: map[string]rating.ServiceInfo{}, Regions: map[string]bool{}}
-	for _, r := range regions {
-		cat.Regions[r] = true
-	}
-	for _, s := range svcs {
-		cat.Services[s.Code] = rating.ServiceInfo{Code: s.Code, Name: s.Name, Kind: string(s.Kind)}
-		for _, p := range s.Edges.Prices {
-			d, err := decimal.NewFromString(p.UnitPrice)
-			if err != nil {
-				return nil, err
-			}
-			cat.Prices = append(cat.Prices, rating.PriceRow{ServiceCode: s.Code, Region: p.RegionCode, Metric: p.Metric,
-				Model: string(p.Model), UnitPrice: d})
-		}
-	}
-	return cat, nil
 }
 
 // notifyInvoice queues the notice of an issued invoice in the

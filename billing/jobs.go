@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/gateway"
-
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
 )
@@ -44,6 +44,9 @@ type Engine struct {
 	Events Broker
 	// Log receives the failures of job steps (none when nil).
 	Log *slog.Logger
+	// Catalog keeps the catalog between ratings (loaded on every read when
+	// nil): one per database, shared by the server's engines.
+	Catalog *catalog.Cache
 }
 
 // runAt runs every step of the billing jobs due at instant at, in the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
@@ -196,8 +197,8 @@ func TestDiscountsNeverEscapeTheInvoice(t *testing.T) {
 func TestContractsNeverEscapeTheInvoice(t *testing.T) {
 	r := newIssuingRace(t)
 	ctx := context.Background()
-	if _, err := billing.CreateService(ctx, r.db.Client, calendar.NCPPolicy(), billing.ServiceSpec{Code: "lt-flat", Name: "Flat", Kind: "STANDARD",
-		Prices: []billing.PriceSpec{{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "3100", Region: "ld-a"}}}); err != nil {
+	if _, err := (catalog.Service{Client: r.db.Client, Policy: calendar.NCPPolicy()}).CreateService(ctx, catalog.ServiceSpec{Code: "lt-flat", Name: "Flat", Kind: "STANDARD",
+		Prices: []catalog.PriceSpec{{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "3100", Region: "ld-a"}}}); err != nil {
 		t.Fatal(err)
 	}
 	oct1 := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)

@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
@@ -205,7 +206,7 @@ func batchFingerprint(in []UsageInput, loc *time.Location) string {
 // usageChecker validates the events of one batch against the catalog and
 // the batch's billing groups.
 type usageChecker struct {
-	cat    *Catalog
+	cat    *catalog.Catalog
 	prices rating.Prices
 	groups map[string]*ent.BillingGroup
 	first  map[string]string // each group's first invoiced month (FirstMonth)
@@ -226,7 +227,7 @@ func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInpu
 	if len(in) == 0 || len(in) > MaxUsageBatch {
 		return nil, kernel.FieldError("events", "send 1 to %d events at once", MaxUsageBatch)
 	}
-	cat, err := e.catalog(ctx, e.Client)
+	cat, err := e.Catalog.Get(ctx, e.Client)
 	if err != nil {
 		return nil, err
 	}

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/accounts"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -34,12 +34,12 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := billing.CreateRegion(ctx, c, "kr-1", "Korea 1"); err != nil {
+		if _, err := (catalog.Service{Client: c}).CreateRegion(ctx, "kr-1", "Korea 1"); err != nil {
 			t.Fatal(err)
 		}
 		for _, svc := range []string{"vm", "disk"} {
-			if _, err := billing.CreateService(ctx, c, calendar.NCPPolicy(), billing.ServiceSpec{Code: svc, Name: svc, Kind: "STANDARD",
-				Prices: []billing.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: "3.5"}}}); err != nil {
+			if _, err := (catalog.Service{Client: c, Policy: calendar.NCPPolicy()}).CreateService(ctx, catalog.ServiceSpec{Code: svc, Name: svc, Kind: "STANDARD",
+				Prices: []catalog.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: "3.5"}}}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -3,18 +3,15 @@ package billing
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/cloudbill/cloudbill/billing/readmodel"
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
+	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/discount"
@@ -150,11 +147,11 @@ func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGr
 // and usage revision (the rollups), per catalog: a warm dashboard neither
 // reads nor rates usage. The caller gets its own copy to adjust.
 func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lastDay int) ([]rating.Line, error) {
-	cat, err := e.catalog(ctx, e.Client)
+	cat, err := e.Catalog.Get(ctx, e.Client)
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("rate:%s:%s:%d:%s:c%d", bg.ID, m, lastDay, readmodel.UsageRevision(ctx), cat.version)
+	key := fmt.Sprintf("rate:%s:%s:%d:%s:c%d", bg.ID, m, lastDay, readmodel.UsageRevision(ctx), cat.Version())
 	lines, err := readmodel.CachedView(ctx, bg.OrgID, key, func() ([]rating.Line, error) {
 		usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
 		if err != nil {
@@ -182,7 +179,7 @@ func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.Billi
 		}
 		crows = append(crows, rating.ContractRow{ServiceCode: c.ServiceCode, Region: c.RegionCode, StartsOn: c.StartsOn, EndsOn: end})
 	}
-	cat, err := e.catalog(ctx, client)
+	cat, err := e.Catalog.Get(ctx, client)
 	if err != nil {
 		return nil, err
 	}
@@ -269,58 +266,9 @@ func applyDiscountRows(lines []rating.Line, ds []*ent.Discount, m calendar.Month
 	return nil
 }
 
-// catalogCache keeps the catalog for a few seconds: it changes rarely and
-// every rating reads it. A replica sees another's catalog change within ttl.
-type catalogCache struct {
-	mu  sync.Mutex
-	cat *Catalog
-	at  time.Time
-}
-
-var catCache catalogCache
-
-// catVersion numbers the catalogs loaded by this process (under catCache.mu).
-var catVersion uint64
-
-const catalogTTL = 5 * time.Second
-
-func (e *Engine) catalog(ctx context.Context, client *ent.Client) (*Catalog, error) {
-	catCache.mu.Lock()
-	defer catCache.mu.Unlock()
-	if catCache.cat != nil && time.Since(catCache.at) < catalogTTL {
-		return catCache.cat, nil
-	}
-	cat, err := LoadCatalog(ctx, client)
-	if err != nil {
-		return nil, err
-	}
-	// An unchanged catalog keeps its identity, which keys cached ratings
-	// and responses (CatalogVersion).
-	if old := catCache.cat; old == nil || !reflect.DeepEqual(cat.Services, old.Services) || !reflect.DeepEqual(cat.Prices, old.Prices) ||
-		!reflect.DeepEqual(cat.Regions, old.Regions) {
-		catVersion++
-		cat.version = catVersion
-		catCache.cat = cat
-	}
-	catCache.at = time.Now()
-	return catCache.cat, nil
-}
-
-// CatalogVersion names the catalog a view is rated with: it changes when
-// the catalog does (seen by this replica within catalogTTL).
+// CatalogVersion names the catalog a view is rated with (catalog.Cache).
 func (e *Engine) CatalogVersion(ctx context.Context) (string, error) {
-	cat, err := e.catalog(ctx, e.Client)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprint("c", cat.version), nil
-}
-
-// InvalidateCatalog drops the cached catalog after a change.
-func InvalidateCatalog() {
-	catCache.mu.Lock()
-	catCache.cat = nil
-	catCache.mu.Unlock()
+	return e.Catalog.Version(ctx, e.Client)
 }
 
 // ChannelUsage is one channel's month.
@@ -379,7 +327,7 @@ func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m calen
 	if err != nil {
 		return nil, err
 	}
-	cat, err := e.catalog(ctx, e.Client)
+	cat, err := e.Catalog.Get(ctx, e.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -475,7 +423,7 @@ func (e *Engine) ServiceUsage(ctx context.Context, bg *ent.BillingGroup, region 
 	if err != nil {
 		return nil, err
 	}
-	cat, err := e.catalog(ctx, e.Client)
+	cat, err := e.Catalog.Get(ctx, e.Client)
 	if err != nil {
 		return nil, err
 	}

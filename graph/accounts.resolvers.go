@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/accounts"
+	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -74,7 +74,7 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 	country := strings.ToUpper(strings.TrimSpace(input.ResidenceCountry))
 	var birth *time.Time
 	if input.BirthDate != nil {
-		b, err := billing.ParseDay("birthDate", *input.BirthDate)
+		b, err := calendar.ParseDay("birthDate", *input.BirthDate)
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
@@ -38,7 +40,7 @@ func (r *mutationResolver) CreateRegion(ctx context.Context, input model.CreateR
 	if _, err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	reg, err := billing.CreateRegion(ctx, r.Client, input.Code, input.Name)
+	reg, err := r.catalog().CreateRegion(ctx, input.Code, input.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -50,18 +52,18 @@ func (r *mutationResolver) CreateService(ctx context.Context, input model.Create
 	if _, err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	spec := billing.ServiceSpec{Code: input.Code, Name: input.Name, Kind: string(input.Kind)}
+	spec := catalog.ServiceSpec{Code: input.Code, Name: input.Name, Kind: string(input.Kind)}
 	if input.Category != nil {
 		spec.Category = *input.Category
 	}
 	for _, p := range input.Prices {
-		ps := billing.PriceSpec{Metric: p.Metric, Model: string(p.Model), UnitPrice: string(p.UnitPrice)}
+		ps := catalog.PriceSpec{Metric: p.Metric, Model: string(p.Model), UnitPrice: string(p.UnitPrice)}
 		if p.Region != nil {
 			ps.Region = *p.Region
 		}
 		spec.Prices = append(spec.Prices, ps)
 	}
-	svc, err := billing.CreateService(ctx, r.Client, r.Policy, spec)
+	svc, err := r.catalog().CreateService(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -77,13 +79,13 @@ func (r *mutationResolver) CreateContract(ctx context.Context, input model.Creat
 	if err != nil {
 		return nil, err
 	}
-	starts, err := billing.ParseDay("startsOn", input.StartsOn)
+	starts, err := calendar.ParseDay("startsOn", input.StartsOn)
 	if err != nil {
 		return nil, err
 	}
 	var ends *time.Time
 	if input.EndsOn != nil {
-		e, err := billing.ParseDay("endsOn", *input.EndsOn)
+		e, err := calendar.ParseDay("endsOn", *input.EndsOn)
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +110,7 @@ func (r *mutationResolver) EndContract(ctx context.Context, input model.EndContr
 	if err != nil {
 		return nil, err
 	}
-	ends, err := billing.ParseDay("endsOn", input.EndsOn)
+	ends, err := calendar.ParseDay("endsOn", input.EndsOn)
 	if err != nil {
 		return nil, err
 	}

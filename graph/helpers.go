@@ -7,10 +7,10 @@ import (
 	"sort"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/accounts"
-
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -78,8 +78,14 @@ func checkScopes(in []string) ([]string, error) {
 	return out, nil
 }
 
+// catalog is the catalog's service, dropping this replica's cached catalog
+// after each change.
+func (r *Resolver) catalog() catalog.Service {
+	return catalog.Service{Client: r.Client, Policy: r.Policy, Cache: r.Catalog}
+}
+
 func (r *Resolver) engine() *billing.Engine {
-	e := &billing.Engine{Client: r.Client, Policy: r.Policy, Clock: r.Clock, Postgres: r.Postgres, Gateway: r.Gateway, Log: r.Log}
+	e := &billing.Engine{Client: r.Client, Policy: r.Policy, Clock: r.Clock, Postgres: r.Postgres, Gateway: r.Gateway, Log: r.Log, Catalog: r.Catalog}
 	if r.Hub != nil {
 		e.Events = r.Hub
 	}

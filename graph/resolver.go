@@ -5,11 +5,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/gateway"
-
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/documents"
+	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/server/auth"
 )
@@ -42,4 +42,7 @@ type Resolver struct {
 	// RunJobs runs the billing calendar (the server's, with its rules and
 	// metrics); the engine's when nil.
 	RunJobs func(ctx context.Context, at time.Time) (billing.JobResult, error)
+	// Catalog keeps the catalog between ratings (server/app makes one per
+	// database).
+	Catalog *catalog.Cache
 }

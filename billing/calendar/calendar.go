@@ -3,6 +3,8 @@ package calendar
 import (
 	"sort"
 	"time"
+
+	"github.com/cloudbill/cloudbill/billing/kernel"
 )
 
 // The billing calendar's instants (R-41..R-44), all in the policy's zone.
@@ -190,4 +192,14 @@ func (p Policy) PhaseOf(t time.Time) time.Time {
 		}
 	}
 	return t // unreachable: a month has instants
+}
+
+// ParseDay reads "YYYY-MM-DD" as midnight UTC of that calendar day; days are
+// calendar dates in the policy's zone, kept zone-free in storage.
+func ParseDay(field, s string) (time.Time, error) {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, kernel.FieldError(field, "%q is not a date (YYYY-MM-DD)", kernel.Clip(s))
+	}
+	return t, nil
 }

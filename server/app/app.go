@@ -15,17 +15,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/readmodel"
-
-	"github.com/cloudbill/cloudbill/billing/gateway"
-
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/graph"
 	"github.com/cloudbill/cloudbill/graph/generated"
 	"github.com/cloudbill/cloudbill/server/auth"
@@ -47,6 +46,8 @@ type App struct {
 	relay   *pgRelay // PostgreSQL: carries payment changes between replicas
 	limits  *graph.Limits
 	metrics *Metrics
+	// catalog keeps the catalog between ratings, for every engine of this app.
+	catalog *catalog.Cache
 	// views: this replica's cache of organizations' views, nil when off.
 	views *readmodel.Views
 	// responses: the whole-response cache over views (graph.ResponseCache).
@@ -107,7 +108,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 	}
-	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, guesses: billing.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
+	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, catalog: catalog.NewCache(), guesses: billing.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
 		sandbox: &gateway.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
 		hub:     graph.NewHub(), limits: limitsFrom(cfg), admission: newAdmission(cfg.MaxInFlight)}
 	a.sockets = newSocketRegistry(a)
@@ -140,7 +141,7 @@ func (a *App) Resolver() *graph.Resolver {
 	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy,
 		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs(), Guesses: a.guesses,
 		Gateway: a.sandbox, Sandbox: a.sandbox, Hub: a.hub, PublicURL: a.Config.PublicURL, Production: a.Config.Production,
-		Throttle: a.throttle(), RunJobs: a.RunJobs}
+		Throttle: a.throttle(), RunJobs: a.RunJobs, Catalog: a.catalog}
 }
 
 // throttle is the database-held throttle of logins and sign-ups, nil when off.

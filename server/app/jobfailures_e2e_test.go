@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -102,7 +101,7 @@ func TestPoisonedGroupsDoNotStopTheJobs(t *testing.T) {
 		}
 		mustExec(`UPDATE discounts SET percentage = 'ten' WHERE billing_group_id = '` + groups["discount"] + `'`)
 		mustExec(`UPDATE prices SET unit_price = '-5' WHERE service_id = (SELECT id FROM services WHERE code = 'odd')`)
-		billing.InvalidateCatalog()
+		e.app.Resolver().Catalog.Invalidate()
 		cure := poisonPayments(t, db, groups["payments"])
 
 		e.at("2026-11-20T10:00:00+09:00")
@@ -171,7 +170,7 @@ func TestPoisonedGroupsDoNotStopTheJobs(t *testing.T) {
 		// The data mended, the next run retries and succeeds.
 		mustExec(`UPDATE discounts SET percentage = '10' WHERE billing_group_id = '` + groups["discount"] + `'`)
 		mustExec(`UPDATE prices SET unit_price = '1' WHERE service_id = (SELECT id FROM services WHERE code = 'odd')`)
-		billing.InvalidateCatalog()
+		e.app.Resolver().Catalog.Invalidate()
 		cure()
 		mended := e.runJobsAt("2026-12-01T00:05:00+09:00")
 		if mended["issued"] != 2.0 || mended["charged"] != 1.0 || len(mended["stepFailures"].([]any)) != 0 {

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/gateway"
-
-	"github.com/cloudbill/cloudbill/billing/accounts"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -31,6 +30,7 @@ const (
 // it and do nothing.
 func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	client := e.Client
+	cat := catalog.Service{Client: client, Policy: e.Policy, Cache: e.Catalog}
 	exists, err := client.Account.Query().Where(account.Email(DemoMasterEmail)).Exist(ctx)
 	if err != nil || exists {
 		return err
@@ -45,39 +45,39 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 			return err
 		}
 		if !ok {
-			if _, err := billing.CreateRegion(ctx, client, r[0], r[1]); err != nil {
+			if _, err := cat.CreateRegion(ctx, r[0], r[1]); err != nil {
 				return err
 			}
 		}
 	}
-	services := []billing.ServiceSpec{
-		{Code: "server", Name: "Server", Category: "Compute", Kind: "STANDARD", Prices: []billing.PriceSpec{
+	services := []catalog.ServiceSpec{
+		{Code: "server", Name: "Server", Category: "Compute", Kind: "STANDARD", Prices: []catalog.PriceSpec{
 			{Metric: "server-hour", Model: "PER_UNIT", UnitPrice: "85"},
 			{Metric: "server-hour", Model: "PER_UNIT", UnitPrice: "80", Region: "kr-south"},
 		}},
-		{Code: "block-storage", Name: "Block Storage", Category: "Storage", Kind: "STANDARD", Prices: []billing.PriceSpec{
+		{Code: "block-storage", Name: "Block Storage", Category: "Storage", Kind: "STANDARD", Prices: []catalog.PriceSpec{
 			{Metric: "gb-month", Model: "PER_UNIT", UnitPrice: "40"},
 		}},
-		{Code: "api-gateway", Name: "API Gateway", Category: "Application", Kind: "STANDARD", Prices: []billing.PriceSpec{
+		{Code: "api-gateway", Name: "API Gateway", Category: "Application", Kind: "STANDARD", Prices: []catalog.PriceSpec{
 			{Metric: "api-call", Model: "PER_UNIT", UnitPrice: "0.5"},
 		}},
-		{Code: "load-balancer", Name: "Load Balancer", Category: "Networking", Kind: "STANDARD", Prices: []billing.PriceSpec{
+		{Code: "load-balancer", Name: "Load Balancer", Category: "Networking", Kind: "STANDARD", Prices: []catalog.PriceSpec{
 			{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "18000"},
 		}},
-		{Code: "wordpress-market", Name: "WordPress (Marketplace)", Category: "Marketplace", Kind: "MARKETPLACE", Prices: []billing.PriceSpec{
+		{Code: "wordpress-market", Name: "WordPress (Marketplace)", Category: "Marketplace", Kind: "MARKETPLACE", Prices: []catalog.PriceSpec{
 			{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "30000"},
 		}},
-		{Code: "windows-server-image", Name: "Windows Server image", Category: "OS image", Kind: "OS_IMAGE", Prices: []billing.PriceSpec{
+		{Code: "windows-server-image", Name: "Windows Server image", Category: "OS image", Kind: "OS_IMAGE", Prices: []catalog.PriceSpec{
 			{Metric: "server-hour", Model: "PER_UNIT", UnitPrice: "25"},
 		}},
-		{Code: "chat-channel", Name: "Chat channel", Category: "SaaS", Kind: "CHANNEL", Prices: []billing.PriceSpec{
+		{Code: "chat-channel", Name: "Chat channel", Category: "SaaS", Kind: "CHANNEL", Prices: []catalog.PriceSpec{
 			{Metric: "base", Model: "FLAT_MONTHLY", UnitPrice: "50000"},
 			{Metric: "disk-gb", Model: "PER_UNIT", UnitPrice: "100"},
 			{Metric: "api-call", Model: "PER_UNIT", UnitPrice: "0.2"},
 		}},
 	}
 	for _, s := range services {
-		if _, err := billing.CreateService(ctx, client, e.Policy, s); err != nil {
+		if _, err := cat.CreateService(ctx, s); err != nil {
 			if be, ok := kernel.AsError(err); ok && be.Code == kernel.CodeConflict {
 				continue
 			}

@@ -151,7 +151,7 @@ func TestAmendedTaxInvoice(t *testing.T) {
 			Recipient                                                   struct{ RegistrationNumber, Name string }
 			Items                                                       []struct{ SupplyAmount, TaxAmount int64 }
 			Amendment                                                   *struct {
-				ReasonCode, ReasonName, Reason, CreditNoteID, CreditNoteNumber string
+				ReasonCode, ReasonName, Reason, CreditNoteID, CreditNoteNumber  string
 				OriginalTaxInvoiceID, OriginalDocumentNumber, OriginalWrittenOn string
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/server/store"
 )
 
@@ -35,7 +36,7 @@ func (r *runner) monthClose() error {
 		go func(i int) {
 			defer wg.Done()
 			defer rep.Close()
-			e := &billing.Engine{Client: rep.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true}
+			e := &billing.Engine{Client: rep.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true, Catalog: catalog.NewCache()}
 			issued[i], errs[i] = e.IssueInvoices(r.ctx, at)
 		}(i)
 	}

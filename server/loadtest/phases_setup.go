@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/notify"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
@@ -133,7 +134,7 @@ func (r *runner) catchUp() error {
 		return err
 	}
 	t0 := time.Now()
-	eng := &billing.Engine{Client: r.st.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(quietDay), Postgres: true}
+	eng := &billing.Engine{Client: r.st.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(quietDay), Postgres: true, Catalog: catalog.NewCache()}
 	if _, err := eng.RunJobs(r.ctx, quietDay); err != nil {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
@@ -61,8 +61,9 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 	if o.Services == 0 {
 		o.Services = 10
 	}
+	cat := catalog.Service{Client: client, Policy: calendar.NCPPolicy()}
 	for _, r := range regions {
-		if _, err := billing.CreateRegion(ctx, client, r, "Load "+r); err != nil {
+		if _, err := cat.CreateRegion(ctx, r, "Load "+r); err != nil {
 			return nil, err
 		}
 	}
@@ -70,8 +71,8 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 	for i := 0; i < o.Services; i++ {
 		code := fmt.Sprintf("ld-svc-%02d", i)
 		codes = append(codes, code)
-		if _, err := billing.CreateService(ctx, client, calendar.NCPPolicy(), billing.ServiceSpec{Code: code, Name: "Load service " + code,
-			Kind: "STANDARD", Prices: []billing.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: fmt.Sprintf("%d.5", 10+i)}}}); err != nil {
+		if _, err := cat.CreateService(ctx, catalog.ServiceSpec{Code: code, Name: "Load service " + code,
+			Kind: "STANDARD", Prices: []catalog.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: fmt.Sprintf("%d.5", 10+i)}}}); err != nil {
 			return nil, err
 		}
 	}
