@@ -389,7 +389,7 @@ func (e *Engine) recordBatch(ctx context.Context, tx *ent.Tx, b *usageBatch) (Us
 	if res.Accepted == 0 {
 		return res, nil
 	}
-	return res, bumpUsageRevision(ctx, tx, b.rows)
+	return res, bumpUsageRevision(ctx, tx, e.Postgres, b.rows)
 }
 
 // lateUsage refuses the events of rows whose (billing group, month) is
@@ -408,8 +408,11 @@ func lateUsage(rows []usageRow, closed map[[2]string]bool) *BatchError {
 // bumpUsageRevision moves the usage revision of the organizations whose
 // usage changed: their usage views are stale now (billing/readmodel/orgcache.go).
 // Last in the transaction, so the rows are locked only until the commit
-// that follows.
-func bumpUsageRevision(ctx context.Context, tx *ent.Tx, rows []usageRow) error {
+// that follows. On PostgreSQL the rows are locked in id order first: a
+// plain UPDATE … WHERE id IN (…) locks them in the order it scans the
+// table, which moves as rows are updated, and two batches naming the same
+// organizations then deadlock (TestHotRollupBatchesNeverDeadlock).
+func bumpUsageRevision(ctx context.Context, tx *ent.Tx, postgres bool, rows []usageRow) error {
 	set := map[string]bool{}
 	for _, r := range rows {
 		set[r.org] = true
@@ -419,6 +422,11 @@ func bumpUsageRevision(ctx context.Context, tx *ent.Tx, rows []usageRow) error {
 		orgs = append(orgs, o)
 	}
 	sort.Strings(orgs)
+	if postgres {
+		_, err := tx.ExecContext(ctx, `UPDATE organizations o SET usage_revision = o.usage_revision + 1
+			FROM (SELECT id FROM organizations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE) l WHERE o.id = l.id`, pq.StringArray(orgs))
+		return err
+	}
 	return tx.Organization.Update().Where(organization.IDIn(orgs...)).AddUsageRevision(1).Exec(ctx)
 }
 

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/lib/pq"
@@ -24,6 +26,15 @@ import (
 func WithTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			// The transactions that collided would collide again if retried
+			// in step: wait a random while, longer on each attempt.
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(rand.Int64N(int64(attempt) * int64(5*time.Millisecond)))):
+			}
+		}
 		err = runTx(ctx, client, fn)
 		if !retryable(err) {
 			return err
