@@ -6,11 +6,10 @@ import (
 	"errors"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/readmodel"
-
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
@@ -306,7 +305,7 @@ func (r *jobRun) issueTaxInvoices(ctx context.Context) error {
 	// The month's invoices that have no tax invoice yet, in one statement:
 	// this job runs every minute all month. (An invoice issued later, on a
 	// retry, gets its tax invoice as it is issued: retryIssues.)
-	invs, err := e.Client.Invoice.Query().Where(invoice.Month(m.String()), invoice.DeterminedAmountGT(0), Live(),
+	invs, err := e.Client.Invoice.Query().Where(invoice.Month(m.String()), invoice.DeterminedAmountGT(0), kernel.Live(),
 		func(s *sql.Selector) {
 			t := sql.Table(taxinvoice.Table)
 			s.Where(sql.NotExists(sql.Select(t.C(taxinvoice.FieldID)).From(t).

@@ -92,13 +92,13 @@ func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from
 	}
 	var keys []string
 	for m := lockFrom; !cur.Before(m); m = m.Next() {
-		keys = append(keys, issueLockKey(bg.ID, m.String()))
+		keys = append(keys, kernel.IssueLockKey(bg.ID, m.String()))
 	}
 	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		if err := e.waitForIssuing(ctx, tx, keys); err != nil {
+		if err := kernel.WaitForIssuing(ctx, tx, e.Postgres, keys); err != nil {
 			return err
 		}
-		last, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(from.String()), Live()).
+		last, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(from.String()), kernel.Live()).
 			Order(ent.Desc(invoice.FieldMonth)).First(ctx)
 		if err != nil && !ent.IsNotFound(err) {
 			return err
@@ -111,7 +111,7 @@ func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from
 		if err := write(tx); err != nil {
 			return err
 		}
-		return touchRating(ctx, tx.Client(), bg.OrgID)
+		return kernel.TouchRating(ctx, tx.Client(), bg.OrgID)
 	})
 	if err == nil {
 		InvalidateViews(bg.ID)

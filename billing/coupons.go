@@ -165,7 +165,7 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 		}
 		r.DiscountID = d.ID
 		red.SetDiscountID(d.ID)
-		if err := touchRating(ctx, tx.Client(), bg.OrgID); err != nil {
+		if err := kernel.TouchRating(ctx, tx.Client(), bg.OrgID); err != nil {
 			return Redemption{}, err
 		}
 		defer InvalidateViews(bg.ID)
@@ -211,7 +211,7 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m cal
 			SetName(name).SetPercentage(p.String()).SetServiceCodes(uniq(services)).SetConditions(conditions).Save(ctx); err != nil {
 			return err
 		}
-		return touchRating(ctx, tx.Client(), bg.OrgID)
+		return kernel.TouchRating(ctx, tx.Client(), bg.OrgID)
 	})
 	return d, err
 }

@@ -5,12 +5,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/readmodel"
-
-	"github.com/cloudbill/cloudbill/billing/topics"
-
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/readmodel"
+	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/credit"
@@ -99,10 +97,10 @@ func (e *Engine) creditPeriodUsable(ctx context.Context, tx *ent.Tx, bg *ent.Bil
 		return kernel.FieldError(field, "the credit's period ends in %s, before the billing group's first invoiced month (%s): it could never pay anything",
 			last, first)
 	}
-	if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, last.String())}); err != nil {
+	if err := kernel.WaitForIssuing(ctx, tx, e.Postgres, []string{kernel.IssueLockKey(bg.ID, last.String())}); err != nil {
 		return err
 	}
-	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(last.String()), Live()).Exist(ctx)
+	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(last.String()), kernel.Live()).Exist(ctx)
 	if err != nil {
 		return err
 	}
@@ -326,7 +324,7 @@ func (r *jobRun) expireCredit(ctx context.Context, id string) error {
 			// Not before that invoice exists: one whose issue failed (and
 			// is retried) or that was voided (R-72, reissued later) would
 			// otherwise be issued without the credit that pays it.
-			issued, err := tx.Invoice.Query().Where(invoice.BillingGroupID(c.BillingGroupID), invoice.Month(last.String()), Live()).Exist(ctx)
+			issued, err := tx.Invoice.Query().Where(invoice.BillingGroupID(c.BillingGroupID), invoice.Month(last.String()), kernel.Live()).Exist(ctx)
 			if err != nil || !issued {
 				return err
 			}

@@ -55,10 +55,10 @@ func (e *Engine) openMonth(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup
 	if err := e.beforeFirstMonth(bg, m, field); err != nil {
 		return err
 	}
-	if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, m.String())}); err != nil {
+	if err := kernel.WaitForIssuing(ctx, tx, e.Postgres, []string{kernel.IssueLockKey(bg.ID, m.String())}); err != nil {
 		return err
 	}
-	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), Live()).Exist(ctx)
+	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), kernel.Live()).Exist(ctx)
 	if err != nil {
 		return err
 	}
@@ -319,10 +319,6 @@ func (e *Engine) prefetch(ctx context.Context, groups []*ent.BillingGroup, m cal
 	return p, nil
 }
 
-// issueLockKey names the advisory lock of issuing a group's month: issueOne
-// takes its exclusive side, recordUsage the shared side (closedMonths).
-func issueLockKey(bgID, month string) string { return "issue:" + bgID + ":" + month }
-
 // issueOne issues month m for bg; writtenAt is the instant of the run that
 // writes it (the invoice's creation, the coins it spends), issued_at the
 // month's issue instant.
@@ -352,7 +348,7 @@ func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 			// issuing right now is skipped, not rated twice.
 			var got bool
 			rows, err := tx.QueryContext(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1)) AND NOT EXISTS "+
-				"(SELECT 1 FROM invoices WHERE billing_group_id = $2 AND month = $3 AND status <> 'VOID')", issueLockKey(bg.ID, m.String()), bg.ID, m.String())
+				"(SELECT 1 FROM invoices WHERE billing_group_id = $2 AND month = $3 AND status <> 'VOID')", kernel.IssueLockKey(bg.ID, m.String()), bg.ID, m.String())
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/gateway"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
 )
@@ -47,6 +48,13 @@ type Engine struct {
 	// Catalog keeps the catalog between ratings (loaded on every read when
 	// nil): one per database, shared by the server's engines.
 	Catalog *catalog.Cache
+}
+
+// Ingestion is the usage service on the engine's database, telling the
+// budget alerts of each batch it records.
+func (e *Engine) Ingestion() *usage.Service {
+	return &usage.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Catalog: e.Catalog,
+		Recorded: e.CheckBudgets}
 }
 
 // runAt runs every step of the billing jobs due at instant at, in the

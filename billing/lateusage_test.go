@@ -13,6 +13,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/discount"
@@ -82,7 +83,7 @@ func (r *issuingRace) run(t *testing.T, what, field string, change func(e *billi
 				over := issued.Load() // read before the call: one more call after the issuing ended
 				err := change(e, o, k)
 				var be *kernel.Error
-				var batch *billing.BatchError
+				var batch *usage.BatchError
 				mu.Lock()
 				stop := over
 				switch {
@@ -133,7 +134,7 @@ func TestLateUsageNeverEscapesTheInvoice(t *testing.T) {
 	r := newIssuingRace(t)
 	ctx := context.Background()
 	r.run(t, "late events", "occurredAt", func(e *billing.Engine, o dataset.Org, k int) error {
-		_, err := e.RecordUsage(ctx, o.ID, []billing.UsageInput{{EventID: fmt.Sprintf("late-%d", k), BillingGroupID: o.Groups[0],
+		_, err := e.Ingestion().RecordUsage(ctx, o.ID, []usage.UsageInput{{EventID: fmt.Sprintf("late-%d", k), BillingGroupID: o.Groups[0],
 			ServiceCode: "ld-svc-00", Region: "ld-a", Metric: "unit", Quantity: "1000", OccurredAt: time.Date(2026, 10, 31, 12, 0, 0, 0, time.UTC)}})
 		return err
 	})

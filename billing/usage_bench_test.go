@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -30,13 +31,13 @@ func BenchmarkRecordUsage(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		o := orgs[n%len(orgs)]
-		evs := make([]billing.UsageInput, 1000)
+		evs := make([]usage.UsageInput, 1000)
 		for k := range evs {
-			evs[k] = billing.UsageInput{EventID: fmt.Sprintf("b-%d-%d", n, k), BillingGroupID: o.Groups[k%len(o.Groups)],
+			evs[k] = usage.UsageInput{EventID: fmt.Sprintf("b-%d-%d", n, k), BillingGroupID: o.Groups[k%len(o.Groups)],
 				ServiceCode: fmt.Sprintf("ld-svc-%02d", (k/len(o.Groups))%10), Region: []string{"ld-a", "ld-b"}[(k/len(o.Groups)/10)%2],
 				Metric: "unit", Quantity: "1.5", OccurredAt: at.Add(-time.Duration(k%600) * time.Minute)}
 		}
-		res, err := e.RecordUsage(ctx, o.ID, evs)
+		res, err := e.Ingestion().RecordUsage(ctx, o.ID, evs)
 		if err != nil || res.Accepted != 1000 {
 			b.Fatalf("%+v %v", res, err)
 		}

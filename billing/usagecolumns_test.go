@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent/usagedaily"
 	"github.com/cloudbill/cloudbill/ent/usageevent"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
@@ -36,16 +37,16 @@ func TestUsageColumnsRoundTrip(t *testing.T) {
 			precision = time.Microsecond
 		}
 		tricky := []string{`quote"d`, `back\slash`, `\"both\\`, `comma,and{braces}`, `NULL`, ` spaced `, `ünïcødé 계정`, `'single'`, `x`}
-		var in []billing.UsageInput
-		want := map[string]billing.UsageInput{}
+		var in []usage.UsageInput
+		want := map[string]usage.UsageInput{}
 		for i, s := range tricky {
-			ev := billing.UsageInput{EventID: s, BillingGroupID: o.Groups[i%2], ServiceCode: "ld-svc-00", Region: "ld-a",
+			ev := usage.UsageInput{EventID: s, BillingGroupID: o.Groups[i%2], ServiceCode: "ld-svc-00", Region: "ld-a",
 				Channel: tricky[len(tricky)-1-i], Metric: "unit", Quantity: fmt.Sprintf("%d.25", i+1),
 				OccurredAt: at.Add(-time.Duration(i)*time.Hour - 123456789*time.Nanosecond)}
 			in = append(in, ev)
 			want[s] = ev
 		}
-		res, err := e.RecordUsage(ctx, o.ID, in)
+		res, err := e.Ingestion().RecordUsage(ctx, o.ID, in)
 		if err != nil || res.Accepted != len(tricky) || res.Duplicates != 0 {
 			t.Fatalf("first: %+v %v", res, err)
 		}
@@ -92,7 +93,7 @@ func TestUsageColumnsRoundTrip(t *testing.T) {
 		if rolled != sum || len(channels) != len(tricky) {
 			t.Errorf("rollups hold %d micro-units in %d channels, want %d in %d", rolled, len(channels), sum, len(tricky))
 		}
-		res, err = e.RecordUsage(ctx, o.ID, in)
+		res, err = e.Ingestion().RecordUsage(ctx, o.ID, in)
 		if err != nil || res.Accepted != 0 || res.Duplicates != len(tricky) {
 			t.Fatalf("replay: %+v %v", res, err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -45,13 +46,13 @@ func TestHotRollupBatchesNeverDeadlock(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for b := range batches {
-				evs := make([]billing.UsageInput, 1000)
+				evs := make([]usage.UsageInput, 1000)
 				for k := range evs {
 					o := orgs[k%len(orgs)]
-					evs[k] = billing.UsageInput{EventID: fmt.Sprintf("hot-%d-%d-%d", w, b, k), BillingGroupID: o.Groups[(k/len(orgs))%len(o.Groups)],
+					evs[k] = usage.UsageInput{EventID: fmt.Sprintf("hot-%d-%d-%d", w, b, k), BillingGroupID: o.Groups[(k/len(orgs))%len(o.Groups)],
 						ServiceCode: "ld-svc-00", Region: "ld-a", Metric: "unit", Quantity: "2", OccurredAt: at.Add(-time.Hour)}
 				}
-				if res, err := e.RecordUsage(ctx, "", evs); err != nil || res.Accepted != 1000 {
+				if res, err := e.Ingestion().RecordUsage(ctx, "", evs); err != nil || res.Accepted != 1000 {
 					errs <- fmt.Errorf("worker %d batch %d: %+v, %w", w, b, res, err)
 				}
 			}

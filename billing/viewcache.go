@@ -6,11 +6,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/readmodel"
-
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
+	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/discount"
@@ -76,7 +76,7 @@ func (e *Engine) viewUsage(ctx context.Context, bgID string, m calendar.Month, l
 		}
 		t := sql.Table(usagedaily.Table)
 		month := "substr(" + t.C(usagedaily.FieldDay) + ", 1, 7)"
-		q := sql.Dialect(e.dialect()).Select(sql.As(month, "month"), t.C(usagedaily.FieldServiceCode), t.C(usagedaily.FieldRegionCode),
+		q := sql.Dialect(kernel.Dialect(e.Postgres)).Select(sql.As(month, "month"), t.C(usagedaily.FieldServiceCode), t.C(usagedaily.FieldRegionCode),
 			t.C(usagedaily.FieldChannel), t.C(usagedaily.FieldMetric), sql.As(sql.Sum(t.C(usagedaily.FieldQuantityMicros)), "micros")).
 			From(t).
 			Where(sql.And(sql.EQ(t.C(usagedaily.FieldBillingGroupID), bgID), sql.GTE(t.C(usagedaily.FieldDay), from.String()+"-01"),

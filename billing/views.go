@@ -464,7 +464,7 @@ func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) 
 	}
 	invs, err := readmodel.CachedView(ctx, bg.OrgID, "trend:"+bg.ID+":"+first.String()+":"+cur.String(), func() ([]*ent.Invoice, error) {
 		return e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(first.String()),
-			invoice.MonthLTE(cur.String()), Live()).All(ctx)
+			invoice.MonthLTE(cur.String()), kernel.Live()).All(ctx)
 	})
 	if err != nil {
 		return nil, err

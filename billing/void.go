@@ -17,7 +17,6 @@ import (
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/payment"
 	"github.com/cloudbill/cloudbill/ent/paymentallocation"
-	"github.com/cloudbill/cloudbill/ent/predicate"
 	"github.com/cloudbill/cloudbill/ent/taxinvoice"
 )
 
@@ -29,10 +28,6 @@ import (
 // month anew, under a new id. Exactly one invoice per billing group and
 // month is not void: a partial unique index says so to the database
 // (invoice_billing_group_id_month … WHERE status <> 'VOID').
-
-// Live is the predicate of the invoices that are not void: every question
-// "the invoice of this billing group and month" asks it.
-func Live() predicate.Invoice { return invoice.StatusNEQ(invoice.StatusVOID) }
 
 // VoidInvoiceOnce voids invoice id for reason, once per req.
 func (e *Engine) VoidInvoiceOnce(ctx context.Context, req Request, id, reason string) (*ent.Invoice, error) {
@@ -242,10 +237,10 @@ func (e *Engine) reissue(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 	if !errors.Is(err, errAlreadyIssued) {
 		return "", err
 	}
-	if err := e.waitForIssuing(ctx, tx, []string{issueLockKey(bg.ID, m.String())}); err != nil {
+	if err := kernel.WaitForIssuing(ctx, tx, e.Postgres, []string{kernel.IssueLockKey(bg.ID, m.String())}); err != nil {
 		return "", err
 	}
-	live, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), Live()).Only(ctx)
+	live, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), kernel.Live()).Only(ctx)
 	if ent.IsNotFound(err) {
 		return "", kernel.Errorf(kernel.CodeConflict, "the month %s is being issued by another call; try again", m)
 	}

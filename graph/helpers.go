@@ -13,6 +13,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/graph/model"
@@ -135,7 +136,7 @@ func checkPage(first, last *int) error {
 // batchErrors reports a refused usage batch as one GraphQL error per bad
 // event (with its index and field), so a client can fix them all at once.
 func batchErrors(ctx context.Context, err error) error {
-	var be *billing.BatchError
+	var be *usage.BatchError
 	if !errors.As(err, &be) {
 		return err
 	}

@@ -37,7 +37,7 @@ func (r *billingGroupResolver) Invoice(ctx context.Context, obj *ent.BillingGrou
 	if err := r.engine().RequireBegun(month.Parse(), "month"); err != nil {
 		return nil, err
 	}
-	inv, err := r.Client.Invoice.Query().Where(invoice.BillingGroupID(obj.ID), invoice.Month(string(month)), billing.Live()).Only(ctx)
+	inv, err := r.Client.Invoice.Query().Where(invoice.BillingGroupID(obj.ID), invoice.Month(string(month)), kernel.Live()).Only(ctx)
 	if ent.IsNotFound(err) {
 		return nil, nil
 	}

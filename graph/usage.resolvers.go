@@ -8,8 +8,8 @@ package graph
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/graph/model"
 	"github.com/cloudbill/cloudbill/graph/scalars"
@@ -105,16 +105,16 @@ func (r *mutationResolver) RecordUsage(ctx context.Context, input model.RecordUs
 	default:
 		return nil, kernel.Forbidden("recording usage needs a partner token with the usage:write scope, or an operator")
 	}
-	events := make([]billing.UsageInput, len(input.Events))
+	events := make([]usage.UsageInput, len(input.Events))
 	for i, e := range input.Events {
-		events[i] = billing.UsageInput{EventID: e.EventID, BillingGroupID: e.BillingGroupID, ServiceCode: e.ServiceCode,
+		events[i] = usage.UsageInput{EventID: e.EventID, BillingGroupID: e.BillingGroupID, ServiceCode: e.ServiceCode,
 			Region: e.Region, Channel: deref(e.Channel), Metric: e.Metric, Quantity: string(e.Quantity), OccurredAt: e.OccurredAt}
 	}
-	var res billing.UsageResult
+	var res usage.UsageResult
 	if input.IdempotencyKey != nil {
-		res, err = r.engine().RecordUsageOnce(ctx, orgID, p.Caller(), *input.IdempotencyKey, events)
+		res, err = r.engine().Ingestion().RecordUsageOnce(ctx, orgID, p.Caller(), *input.IdempotencyKey, events)
 	} else {
-		res, err = r.engine().RecordUsage(ctx, orgID, events)
+		res, err = r.engine().Ingestion().RecordUsage(ctx, orgID, events)
 	}
 	if err != nil {
 		return nil, batchErrors(ctx, err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -42,7 +43,7 @@ func (r *Renderer) month(ctx context.Context, bg *ent.BillingGroup, m calendar.M
 	if d.regions, err = r.regionNames(ctx); err != nil {
 		return nil, err
 	}
-	d.inv, err = e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), billing.Live()).Only(ctx)
+	d.inv, err = e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), kernel.Live()).Only(ctx)
 	if ent.IsNotFound(err) {
 		d.inv = nil
 		rep, err := e.Usage(ctx, bg, m, "")

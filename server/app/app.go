@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 	}
 	// usage_months for usage recorded before it existed (once per
 	// database; see billing/backfill.go).
-	n, err := a.Engine().BackfillUsageMonths(ctx)
+	n, err := a.Engine().Ingestion().BackfillUsageMonths(ctx)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("backfilling usage_months: %w", err)

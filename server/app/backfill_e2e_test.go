@@ -56,7 +56,7 @@ func TestUsageMonthsBackfilledFromRollups(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		n, err := e.app.Engine().BackfillUsageMonths(ctx)
+		n, err := e.app.Engine().Ingestion().BackfillUsageMonths(ctx)
 		if err != nil || n != 2 {
 			t.Fatalf("backfill = %d, %v", n, err)
 		}
@@ -70,7 +70,7 @@ func TestUsageMonthsBackfilledFromRollups(t *testing.T) {
 			t.Fatalf("November rates to %v", d)
 		}
 		// Once per database: again, nothing.
-		if n, err := e.app.Engine().BackfillUsageMonths(ctx); err != nil || n != 0 {
+		if n, err := e.app.Engine().Ingestion().BackfillUsageMonths(ctx); err != nil || n != 0 {
 			t.Fatalf("second backfill = %d, %v", n, err)
 		}
 		// Run again without its marker, it only raises: a higher stored
@@ -78,7 +78,7 @@ func TestUsageMonthsBackfilledFromRollups(t *testing.T) {
 		db.SQL.Exec(`DELETE FROM job_cursors`)
 		db.SQL.Exec(`UPDATE usage_months SET amount = 5000 WHERE month = '2026-11'`)
 		db.SQL.Exec(`UPDATE usage_months SET amount = 1 WHERE month = '2026-12'`)
-		if n, err := e.app.Engine().BackfillUsageMonths(ctx); err != nil || n != 1 {
+		if n, err := e.app.Engine().Ingestion().BackfillUsageMonths(ctx); err != nil || n != 1 {
 			t.Fatalf("backfill without its marker = %d, %v", n, err)
 		}
 		if got := months(); got["2026-11"] != 5000 || got["2026-12"] != 170 {

@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -35,7 +35,7 @@ func SampleDocuments(ctx context.Context, a *App, dir string, l locale.Lang) ([]
 		return nil, err
 	}
 	m := calendar.MonthOf(e.Clock.Now(), e.Policy.Location()).Prev()
-	inv, err := e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), billing.Live()).Only(ctx)
+	inv, err := e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), kernel.Live()).Only(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("the demo has no invoice of %s yet: %w", m, err)
 	}

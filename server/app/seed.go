@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -191,7 +192,7 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 	for m := start; !cur.Before(m); m = m.Next() {
 		// The month's usage, recorded as it ends (the month so far, now).
 		if events := demoUsage(m, main, research, start, at, now, &n); len(events) > 0 {
-			if _, err := on(m.End(loc).Add(-time.Minute)).RecordUsage(ctx, "", events); err != nil {
+			if _, err := on(m.End(loc).Add(-time.Minute)).Ingestion().RecordUsage(ctx, "", events); err != nil {
 				return err
 			}
 		}
@@ -232,8 +233,8 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 
 // demoUsage is month m's demo usage before now: server hours, API calls and
 // a support channel, every few days (n numbers the events).
-func demoUsage(m calendar.Month, main, research *ent.BillingGroup, start calendar.Month, at func(calendar.Month, int, int) time.Time, now time.Time, n *int) []billing.UsageInput {
-	var events []billing.UsageInput
+func demoUsage(m calendar.Month, main, research *ent.BillingGroup, start calendar.Month, at func(calendar.Month, int, int) time.Time, now time.Time, n *int) []usage.UsageInput {
+	var events []usage.UsageInput
 	for d := 1; d <= m.Days(); d += 3 {
 		t := at(m, d, 10)
 		if !t.Before(now) {
@@ -241,7 +242,7 @@ func demoUsage(m calendar.Month, main, research *ent.BillingGroup, start calenda
 		}
 		add := func(bg *ent.BillingGroup, svc, region, channel, metric, qty string) {
 			*n++
-			events = append(events, billing.UsageInput{EventID: fmt.Sprintf("demo-%d", *n), BillingGroupID: bg.ID,
+			events = append(events, usage.UsageInput{EventID: fmt.Sprintf("demo-%d", *n), BillingGroupID: bg.ID,
 				ServiceCode: svc, Region: region, Channel: channel, Metric: metric, Quantity: qty, OccurredAt: t})
 		}
 		add(main, "server", "kr-central", "", "server-hour", fmt.Sprintf("%d.5", 40+d))

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
 	"github.com/lib/pq"
 )
@@ -79,7 +79,7 @@ func explainQueries(db *sql.DB, org dataset.Org) error {
 	queries = append(queries, struct {
 		what, q string
 		args    []any
-	}{"ingestion: one batch of 1,000 new events and their rollups (rolled back)", billing.RecordEventsSQL, ingestionExplainArgs(org)})
+	}{"ingestion: one batch of 1,000 new events and their rollups (rolled back)", usage.RecordEventsSQL, ingestionExplainArgs(org)})
 	return explain(db, queries)
 }
 

@@ -1,4 +1,4 @@
-package billing
+package usage
 
 import (
 	"context"
@@ -34,8 +34,8 @@ const backfillPage = 5000
 
 // BackfillUsageMonths fills usage_months from the rollups once and returns
 // how many group-months it raised (0 once done).
-func (e *Engine) BackfillUsageMonths(ctx context.Context) (int, error) {
-	done, err := e.Client.JobCursor.Get(ctx, usageMonthsBackfill)
+func (s *Service) BackfillUsageMonths(ctx context.Context) (int, error) {
+	done, err := s.Client.JobCursor.Get(ctx, usageMonthsBackfill)
 	if err == nil && done != nil {
 		return 0, nil
 	}
@@ -43,8 +43,8 @@ func (e *Engine) BackfillUsageMonths(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	raised := 0
-	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		if e.Postgres {
+	err = kernel.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
+		if s.Postgres {
 			// Replicas starting together backfill one after the other.
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", usageMonthsBackfill); err != nil {
 				return err
@@ -53,25 +53,25 @@ func (e *Engine) BackfillUsageMonths(ctx context.Context) (int, error) {
 				return err // another replica has done it meanwhile
 			}
 		}
-		months, err := e.rollupCeilings(ctx, tx)
+		months, err := s.rollupCeilings(ctx, tx)
 		if err != nil {
 			return err
 		}
 		for k, amount := range months {
-			n, err := e.raiseUsageMonth(ctx, tx, k, amount)
+			n, err := s.raiseUsageMonth(ctx, tx, k, amount)
 			if err != nil {
 				return err
 			}
 			raised += n
 		}
-		return tx.JobCursor.Create().SetID(usageMonthsBackfill).SetRanThrough(e.Clock.Now()).OnConflictColumns("id").DoNothing().Exec(ctx)
+		return tx.JobCursor.Create().SetID(usageMonthsBackfill).SetRanThrough(s.Clock.Now()).OnConflictColumns("id").DoNothing().Exec(ctx)
 	})
 	return raised, err
 }
 
 // rollupCeilings adds up the amount ceilings of every rollup by billing
 // group and month, each sum stopping one past MaxMonthUsageAmount.
-func (e *Engine) rollupCeilings(ctx context.Context, tx *ent.Tx) (map[monthKey]int64, error) {
+func (s *Service) rollupCeilings(ctx context.Context, tx *ent.Tx) (map[monthKey]int64, error) {
 	cat, err := catalog.Load(ctx, tx.Client())
 	if err != nil {
 		return nil, err
@@ -114,11 +114,11 @@ func (e *Engine) rollupCeilings(ctx context.Context, tx *ent.Tx) (map[monthKey]i
 
 // raiseUsageMonth raises a group-month's stored ceiling to at least amount
 // (capped at MaxMonthUsageAmount: more usage of that month is refused).
-func (e *Engine) raiseUsageMonth(ctx context.Context, tx *ent.Tx, k monthKey, amount int64) (int, error) {
+func (s *Service) raiseUsageMonth(ctx context.Context, tx *ent.Tx, k monthKey, amount int64) (int, error) {
 	amount = min(amount, kernel.MaxMonthUsageAmount)
 	q := `INSERT INTO usage_months (id, org_id, billing_group_id, month, amount) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (billing_group_id, month) DO UPDATE SET amount = excluded.amount WHERE usage_months.amount < excluded.amount`
-	if e.Postgres {
+	if s.Postgres {
 		q = `INSERT INTO usage_months (id, org_id, billing_group_id, month, amount) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (billing_group_id, month) DO UPDATE SET amount = excluded.amount WHERE usage_months.amount < excluded.amount`
 	}

@@ -1,4 +1,4 @@
-package billing
+package usage
 
 import (
 	"cmp"
@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
@@ -30,6 +29,17 @@ import (
 	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 )
+
+// Service records usage. Recorded, when set, hears of each batch that added
+// usage once it is committed (billing's budget alerts, R-70).
+type Service struct {
+	Client   *ent.Client
+	Policy   calendar.Policy
+	Clock    calendar.Clock
+	Postgres bool
+	Catalog  *catalog.Cache
+	Recorded func(ctx context.Context, groups map[string]*ent.BillingGroup)
+}
 
 // UsageInput is one usage event as a client sends it (R-13).
 type UsageInput struct {
@@ -146,18 +156,18 @@ type usageBatch struct {
 // nothing (R-13); the daily rollups grow by exactly the new events. A batch
 // with any invalid event is refused whole. orgID limits the billing groups
 // to one tenant ("" for operators).
-func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput) (UsageResult, error) {
-	b, err := e.validateUsage(ctx, orgID, in)
+func (s *Service) RecordUsage(ctx context.Context, orgID string, in []UsageInput) (UsageResult, error) {
+	b, err := s.validateUsage(ctx, orgID, in)
 	if err != nil {
 		return UsageResult{}, err
 	}
 	var res UsageResult
-	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) (err error) {
-		res, err = e.recordBatch(ctx, tx, b)
+	err = kernel.WithTx(ctx, s.Client, func(tx *ent.Tx) (err error) {
+		res, err = s.recordBatch(ctx, tx, b)
 		return err
 	})
-	if err == nil && res.Accepted > 0 {
-		e.CheckBudgets(ctx, b.groups) // R-70, once the usage is committed
+	if err == nil && res.Accepted > 0 && s.Recorded != nil {
+		s.Recorded(ctx, b.groups) // R-70's budgets, once the usage is committed
 	}
 	return res, err
 }
@@ -169,16 +179,16 @@ func (e *Engine) RecordUsage(ctx context.Context, orgID string, in []UsageInput)
 // row is written in the batch's transaction: see Idempotent). A batch is
 // the same when its events are, in order, after canonicalisation
 // (batchFingerprint); a refused batch stores nothing under its key.
-func (e *Engine) RecordUsageOnce(ctx context.Context, orgID, caller, key string, in []UsageInput) (UsageResult, error) {
-	b, err := e.validateUsage(ctx, orgID, in)
+func (s *Service) RecordUsageOnce(ctx context.Context, orgID, caller, key string, in []UsageInput) (UsageResult, error) {
+	b, err := s.validateUsage(ctx, orgID, in)
 	if err != nil {
 		return UsageResult{}, err
 	}
 	var res UsageResult
-	fresh, err := kernel.Idempotent(ctx, e.Client, orgID, caller, key, "recordUsage", batchFingerprint(in, e.Policy.Location()), &res,
-		func(tx *ent.Tx) (any, error) { return e.recordBatch(ctx, tx, b) })
-	if err == nil && fresh && res.Accepted > 0 {
-		e.CheckBudgets(ctx, b.groups) // R-70, once the usage is committed
+	fresh, err := kernel.Idempotent(ctx, s.Client, orgID, caller, key, "recordUsage", batchFingerprint(in, s.Policy.Location()), &res,
+		func(tx *ent.Tx) (any, error) { return s.recordBatch(ctx, tx, b) })
+	if err == nil && fresh && res.Accepted > 0 && s.Recorded != nil {
+		s.Recorded(ctx, b.groups) // R-70's budgets, once the usage is committed
 	}
 	return res, err
 }
@@ -223,22 +233,22 @@ type usageChecker struct {
 // content however written (sameContent); with other content it is refused.
 // Ids are the organization's own: one id in two organizations (an
 // operator's batch) is two events.
-func (e *Engine) validateUsage(ctx context.Context, orgID string, in []UsageInput) (*usageBatch, error) {
+func (s *Service) validateUsage(ctx context.Context, orgID string, in []UsageInput) (*usageBatch, error) {
 	if len(in) == 0 || len(in) > MaxUsageBatch {
 		return nil, kernel.FieldError("events", "send 1 to %d events at once", MaxUsageBatch)
 	}
-	cat, err := e.Catalog.Get(ctx, e.Client)
+	cat, err := s.Catalog.Get(ctx, s.Client)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := e.groupsOf(ctx, orgID, in)
+	groups, err := s.groupsOf(ctx, orgID, in)
 	if err != nil {
 		return nil, err
 	}
 	c := usageChecker{cat: cat, prices: rating.NewPrices(cat.Prices), groups: groups, first: make(map[string]string, len(groups)),
-		loc: e.Policy.Location(), now: e.Clock.Now(), ceilings: map[[4]string]kernel.CeilingPrice{}}
+		loc: s.Policy.Location(), now: s.Clock.Now(), ceilings: map[[4]string]kernel.CeilingPrice{}}
 	for id, g := range groups {
-		c.first[id] = e.FirstMonth(g).String()
+		c.first[id] = calendar.MonthOf(g.CreatedAt, s.Policy.Location()).String()
 	}
 	b := &usageBatch{rows: make([]usageRow, 0, len(in)), pairs: map[[2]string]bool{}, now: c.now, groups: groups}
 	var bad []EventError
@@ -364,8 +374,8 @@ func parseQuantity(s string) (int64, bool) {
 // over; on SQLite this transaction holds the only write lock), so that no
 // usage lands in a month after its invoice read it. PostgreSQL looks in the
 // same statement that records the events (RecordEventsSQL).
-func (e *Engine) recordBatch(ctx context.Context, tx *ent.Tx, b *usageBatch) (UsageResult, error) {
-	closed, err := e.closedMonths(ctx, tx, b.pairs, b.now)
+func (s *Service) recordBatch(ctx context.Context, tx *ent.Tx, b *usageBatch) (UsageResult, error) {
+	closed, err := s.closedMonths(ctx, tx, b.pairs, b.now)
 	if err != nil {
 		return UsageResult{}, err
 	}
@@ -375,9 +385,9 @@ func (e *Engine) recordBatch(ctx context.Context, tx *ent.Tx, b *usageBatch) (Us
 	res := UsageResult{Duplicates: b.repeats}
 	for start := 0; start < len(b.rows); start += usageChunk {
 		chunk := b.rows[start:min(start+usageChunk, len(b.rows))]
-		record := e.recordChunkSQLite
-		if e.Postgres {
-			record = e.recordChunkPostgres
+		record := s.recordChunkSQLite
+		if s.Postgres {
+			record = s.recordChunkPostgres
 		}
 		accepted, err := record(ctx, tx, b, chunk)
 		if err != nil {
@@ -389,7 +399,7 @@ func (e *Engine) recordBatch(ctx context.Context, tx *ent.Tx, b *usageBatch) (Us
 	if res.Accepted == 0 {
 		return res, nil
 	}
-	return res, bumpUsageRevision(ctx, tx, e.Postgres, b.rows)
+	return res, bumpUsageRevision(ctx, tx, s.Postgres, b.rows)
 }
 
 // lateUsage refuses the events of rows whose (billing group, month) is
@@ -433,7 +443,7 @@ func bumpUsageRevision(ctx context.Context, tx *ent.Tx, postgres bool, rows []us
 // recordChunkPostgres records a chunk of events and their rollups in one
 // statement (RecordEventsSQL), one array literal per column in its order,
 // and returns how many events were new.
-func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBatch, chunk []usageRow) (int, error) {
+func (s *Service) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBatch, chunk []usageRow) (int, error) {
 	n := len(chunk)
 	ids, orgs, events, groups := kernel.NewPGArray(n, 30), kernel.NewPGArray(n, 30), kernel.NewPGArray(n, 24), kernel.NewPGArray(n, 30)
 	services, regions, channels, metrics := kernel.NewPGArray(n, 16), kernel.NewPGArray(n, 8), kernel.NewPGArray(n, 0), kernel.NewPGArray(n, 8)
@@ -502,8 +512,8 @@ func (e *Engine) recordChunkPostgres(ctx context.Context, tx *ent.Tx, b *usageBa
 // recordChunkSQLite inserts a chunk's events, skipping the ids the
 // organization already sent, and adds exactly the inserted ones to their
 // daily rollups; it returns how many events were new.
-func (e *Engine) recordChunkSQLite(ctx context.Context, tx *ent.Tx, b *usageBatch, chunk []usageRow) (int, error) {
-	inserted, err := e.insertEventsSQLite(ctx, tx, b.now, chunk)
+func (s *Service) recordChunkSQLite(ctx context.Context, tx *ent.Tx, b *usageBatch, chunk []usageRow) (int, error) {
+	inserted, err := s.insertEventsSQLite(ctx, tx, b.now, chunk)
 	if err != nil {
 		return 0, err
 	}
@@ -608,8 +618,8 @@ func addMonthsSQLite(ctx context.Context, tx *ent.Tx, months map[monthKey]int64)
 
 // insertEventsSQLite inserts a chunk's events and returns those that were
 // new (by organization and event id: one id may be two organizations').
-func (e *Engine) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Time, chunk []usageRow) (map[eventKey]bool, error) {
-	ins := sql.Dialect(e.dialect()).Insert(usageevent.Table).Columns(
+func (s *Service) insertEventsSQLite(ctx context.Context, tx *ent.Tx, now time.Time, chunk []usageRow) (map[eventKey]bool, error) {
+	ins := sql.Dialect(kernel.Dialect(s.Postgres)).Insert(usageevent.Table).Columns(
 		usageevent.FieldID, usageevent.FieldOrgID, usageevent.FieldCreatedAt, usageevent.FieldEventID,
 		usageevent.FieldBillingGroupID, usageevent.FieldServiceCode, usageevent.FieldRegionCode,
 		usageevent.FieldChannel, usageevent.FieldMetric, usageevent.FieldQuantityMicros, usageevent.FieldOccurredAt,
@@ -842,16 +852,9 @@ SELECT accepted, ARRAY(SELECT pair FROM invoiced),
 		WHERE m.billing_group_id = i.billing_group_id AND m.month = left(i.day, 7))) END
 FROM counts`
 
-func (e *Engine) dialect() string {
-	if e.Postgres {
-		return dialect.Postgres
-	}
-	return dialect.SQLite
-}
-
 // groupsOf reads the batch's billing groups, limited to one organization
 // unless orgID is "" (an operator).
-func (e *Engine) groupsOf(ctx context.Context, orgID string, in []UsageInput) (map[string]*ent.BillingGroup, error) {
+func (s *Service) groupsOf(ctx context.Context, orgID string, in []UsageInput) (map[string]*ent.BillingGroup, error) {
 	set := map[string]bool{}
 	for _, ev := range in {
 		if len(ev.BillingGroupID) <= 40 {
@@ -862,7 +865,7 @@ func (e *Engine) groupsOf(ctx context.Context, orgID string, in []UsageInput) (m
 	for id := range set {
 		ids = append(ids, id)
 	}
-	q := e.Client.BillingGroup.Query().Where(billinggroup.IDIn(ids...))
+	q := s.Client.BillingGroup.Query().Where(billinggroup.IDIn(ids...))
 	if orgID != "" {
 		q = q.Where(billinggroup.OrgID(orgID))
 	}
@@ -877,27 +880,6 @@ func (e *Engine) groupsOf(ctx context.Context, orgID string, in []UsageInput) (m
 	return out, nil
 }
 
-// waitForIssuing takes the shared side of the issuing locks named by keys
-// (issueLockKey) for the rest of the transaction, on PostgreSQL: it waits
-// for issuings in progress, and an issuer that comes later skips the group
-// until the transaction ends (the next run issues it). SQLite needs none:
-// its transactions take the one write lock first.
-func (e *Engine) waitForIssuing(ctx context.Context, tx *ent.Tx, keys []string) error {
-	if !e.Postgres || len(keys) == 0 {
-		return nil
-	}
-	slices.Sort(keys) // one order everywhere: no deadlock between two takers
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared(hashtext(k)) FROM unnest($1::text[]) AS k", pq.StringArray(keys))
-	return err
-}
-
-// touchRating moves an organization's usage revision: what rating reads of
-// it (usage, contracts, discounts) changed. Usage views are cached by it, and
-// a month close that prefetched the organization reads its groups again.
-func touchRating(ctx context.Context, client *ent.Client, orgID string) error {
-	return client.Organization.UpdateOneID(orgID).AddUsageRevision(1).Exec(ctx)
-}
-
 // closedMonths waits for any issuing in progress of the batch's months
 // and, on SQLite, returns which of them are invoiced (PostgreSQL checks in
 // RecordEventsSQL, whose snapshot follows the wait). Only a month ending
@@ -905,22 +887,22 @@ func touchRating(ctx context.Context, client *ent.Client, orgID string) error {
 // ends; the hour covers replicas' clocks apart): on PostgreSQL the shared
 // side of each such pair's issuing lock is taken (issueOne takes the
 // exclusive side, and skips a group it cannot lock).
-func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]string]bool, now time.Time) (map[[2]string]bool, error) {
-	if e.Postgres {
+func (s *Service) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]string]bool, now time.Time) (map[[2]string]bool, error) {
+	if s.Postgres {
 		var keys []string
 		for p := range pairs {
 			m, err := calendar.ParseMonth(p[1])
 			if err != nil {
 				return nil, err
 			}
-			if !now.Before(m.End(e.Policy.Location()).Add(-time.Hour)) {
-				keys = append(keys, issueLockKey(p[0], p[1]))
+			if !now.Before(m.End(s.Policy.Location()).Add(-time.Hour)) {
+				keys = append(keys, kernel.IssueLockKey(p[0], p[1]))
 			}
 		}
 		if len(keys) == 0 {
 			return nil, nil
 		}
-		return nil, e.waitForIssuing(ctx, tx, keys)
+		return nil, kernel.WaitForIssuing(ctx, tx, s.Postgres, keys)
 	}
 	ids := make([]string, 0, len(pairs))
 	var months []string
@@ -935,7 +917,7 @@ func (e *Engine) closedMonths(ctx context.Context, tx *ent.Tx, pairs map[[2]stri
 			months = append(months, p[1])
 		}
 	}
-	invs, err := tx.Invoice.Query().Where(invoice.BillingGroupIDIn(ids...), invoice.MonthIn(months...), Live()).
+	invs, err := tx.Invoice.Query().Where(invoice.BillingGroupIDIn(ids...), invoice.MonthIn(months...), kernel.Live()).
 		Select(invoice.FieldBillingGroupID, invoice.FieldMonth).All(ctx)
 	if err != nil {
 		return nil, err
