@@ -340,163 +340,202 @@ func (e *Engine) issueOne(ctx context.Context, bg *ent.BillingGroup, m calendar.
 // invoice's issued_at: the calendar's instant for the month, or a
 // reissue's own (void.go); credits are allocated as at the calendar's.
 func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m calendar.Month, pre *prefetch, writtenAt, stamp time.Time) (*ent.Invoice, error) {
+	if err := e.claimIssue(ctx, tx, bg, m); err != nil {
+		return nil, err
+	}
+	credits, err := lockCredits(ctx, tx, e.Postgres, bg.ID)
+	if err != nil {
+		return nil, err
+	}
 	issuedAt := e.Policy.IssuedAt(m)
-	var out *ent.Invoice
-	err := func() error {
-		if e.Postgres {
-			// Replicas divide the month close: a group another replica is
-			// issuing right now is skipped, not rated twice.
-			var got bool
-			rows, err := tx.QueryContext(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1)) AND NOT EXISTS "+
-				"(SELECT 1 FROM invoices WHERE billing_group_id = $2 AND month = $3 AND status <> 'VOID')", kernel.IssueLockKey(bg.ID, m.String()), bg.ID, m.String())
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				if err := rows.Scan(&got); err != nil {
-					rows.Close()
-					return err
-				}
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if !got { // another replica has it, or it is issued
-				return errAlreadyIssued
-			}
-		}
-		// Lock the group's available credits (PostgreSQL) in id order, so
-		// transfers and other runs wait instead of spending them twice.
-		cq := tx.Credit.Query().Where(credit.BillingGroupID(bg.ID), credit.StatusEQ(credit.StatusAVAILABLE)).
-			Order(ent.Asc(credit.FieldID))
-		if e.Postgres {
-			cq = cq.ForUpdate()
-		}
-		credits, err := cq.All(ctx)
-		if err != nil {
-			return err
-		}
-		rows := make([]rating.CreditRow, len(credits))
-		for i, c := range credits {
-			rows[i] = rating.CreditRow{ID: c.ID, Type: string(c.Type), StartsAt: c.StartsAt, EndsAt: c.EndsAt,
-				CreatedAt: c.CreatedAt, ServiceCodes: c.ServiceCodes, Remaining: c.Remaining}
-		}
-		// A free credit valid on part of the month pays only what its days
-		// incurred: rate the usage by day then.
-		byDay := rating.NeedsDays(rows, m, issuedAt, e.Policy.Location())
+	// A free credit valid on part of the month pays only what its days
+	// incurred: rate the usage by day then.
+	byDay := rating.NeedsDays(credits, m, issuedAt, e.Policy.Location())
+	lines, duses, err := e.rateForIssue(ctx, tx, bg, m, pre, byDay)
+	if err != nil {
+		return nil, err
+	}
+	uses := rating.AllocateCredits(lines, credits, m, issuedAt, e.Policy.Location())
+	inv, err := e.writeInvoice(ctx, tx, bg, m, lines, duses, stamp, writtenAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := spendCredits(ctx, tx, bg.OrgID, bg.Currency, inv.ID, uses, issuedAt); err != nil {
+		return nil, err
+	}
+	return e.settleIssued(ctx, tx, bg, inv, pre, writtenAt)
+}
 
-		var lines []rating.Line
-		var duses []rating.DiscountUse
-		fresh := pre != nil
-		if fresh {
-			// What rating reads of the organization (usage, contracts,
-			// discounts) changed since the prefetch read it — late usage
-			// of m, a discount, a contract — is read again here: now that
-			// no recordUsage, discount or contract change of m is in flight
-			// for the group (see waitForIssuing), this read sees all of it, and
-			// what comes later is refused as invoiced.
-			rev, err := tx.Organization.Query().Where(organization.ID(bg.OrgID)).Select(organization.FieldUsageRevision).Int(ctx)
-			if err != nil {
-				return err
-			}
-			fresh = int64(rev) == pre.usageRev[bg.OrgID]
-		}
-		if fresh {
-			usage := pre.usage[bg.ID] // summed over the month
-			if byDay {
-				if usage, err = usageSums(ctx, tx.Client(), bg.ID, m, m.Days(), true); err != nil {
-					return err
-				}
-			}
-			if lines, err = e.rateRows(ctx, tx.Client(), bg, m, m.Days(), usage, pre.contracts[bg.ID]); err != nil {
-				return err
-			}
-			var drows []rating.DiscountRow
-			for _, d := range pre.discounts[bg.ID] {
-				pct, err := decimal.NewFromString(d.Percentage)
-				if err != nil {
-					return err
-				}
-				drows = append(drows, rating.DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
-			}
-			duses = rating.ApplyDiscounts(lines, drows, kernel.CurrencyDigits[bg.Currency])
-		} else {
-			if lines, err = e.rate(ctx, tx.Client(), bg, m, m.Days(), byDay); err != nil {
-				return err
-			}
-			if duses, err = e.discount(ctx, tx.Client(), bg, m, lines); err != nil {
-				return err
-			}
-		}
-
-		uses := rating.AllocateCredits(lines, rows, m, issuedAt, e.Policy.Location())
-
-		var usage, disc, cred, det int64
-		for _, l := range lines {
-			usage += l.Used
-			disc += l.Discount
-			cred += l.Credit
-			det += l.Determined()
-		}
-		tax := rating.Tax(det, e.Policy.VATRate)
-		status := invoice.StatusISSUED
-		if det+tax == 0 {
-			status = invoice.StatusPAID // nothing to pay
-		}
-		inv, err := tx.Invoice.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
-			SetStatus(status).SetCurrency(bg.Currency).SetUsageAmount(usage).SetDiscountAmount(disc).
-			SetCreditAmount(cred).SetDeterminedAmount(det).SetTaxAmount(tax).SetIssuedAt(stamp).SetCreatedAt(writtenAt).Save(ctx)
-		if kernel.IsUniqueViolationOn(err, invoice.Table, invoice.FieldBillingGroupID, invoice.FieldMonth) {
-			return errAlreadyIssued // only this key says so; any other failure is one
-		}
-		if err != nil {
-			return err
-		}
-		if len(lines) > 0 {
-			bulk := make([]*ent.InvoiceLineCreate, len(lines))
-			for i, l := range lines {
-				bulk[i] = tx.InvoiceLine.Create().SetOrgID(bg.OrgID).SetInvoiceID(inv.ID).SetPosition(i).
-					SetRegionCode(l.Region).SetServiceCode(l.ServiceCode).SetServiceName(l.ServiceName).SetCurrency(bg.Currency).
-					SetUsedAmount(l.Used).SetDiscountAmount(l.Discount).SetCreditAmount(l.Credit).
-					SetDeterminedAmount(l.Determined())
-			}
-			if err := tx.InvoiceLine.CreateBulk(bulk...).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		for _, u := range duses {
-			if err := tx.DiscountUse.Create().SetOrgID(bg.OrgID).SetDiscountID(u.DiscountID).SetInvoiceID(inv.ID).
-				SetServiceCode(lines[u.Line].ServiceCode).SetCurrency(bg.Currency).SetAmount(u.Amount).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		if err := spendCredits(ctx, tx, bg.OrgID, bg.Currency, inv.ID, uses, issuedAt); err != nil {
-			return err
-		}
-		var master *ent.Account
-		if pre != nil {
-			master = pre.masters[bg.OrgID]
-		} else if master, err = tx.Account.Query().Where(account.OrgID(bg.OrgID), account.IsMaster(true)).First(ctx); err != nil && !ent.IsNotFound(err) {
-			return err
-		}
-		if status == invoice.StatusISSUED && master != nil && (pre == nil || pre.hasCoins[master.ID]) {
-			used, err := e.spendCoins(ctx, tx, master, inv, det+tax, false, writtenAt)
-			if err != nil {
-				return err
-			}
-			if used > 0 {
-				if inv, err = tx.Invoice.Get(ctx, inv.ID); err != nil {
-					return err
-				}
-			}
-		}
-		if err := e.notifyInvoice(ctx, tx, bg, master, inv); err != nil {
-			return err
-		}
-		out = inv
+// claimIssue makes this transaction the one issuing bg's month m, on
+// PostgreSQL: replicas divide the month close, and a group another replica
+// is issuing right now (or that is issued) is skipped (errAlreadyIssued),
+// not rated twice. SQLite has one writer.
+func (e *Engine) claimIssue(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m calendar.Month) error {
+	if !e.Postgres {
 		return nil
-	}()
-	return out, err
+	}
+	var got bool
+	rows, err := tx.QueryContext(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1)) AND NOT EXISTS "+
+		"(SELECT 1 FROM invoices WHERE billing_group_id = $2 AND month = $3 AND status <> 'VOID')", kernel.IssueLockKey(bg.ID, m.String()), bg.ID, m.String())
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		if err := rows.Scan(&got); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if !got { // another replica has it, or it is issued
+		return errAlreadyIssued
+	}
+	return nil
+}
+
+// lockCredits reads the group's available credits for allocation, locking
+// them (PostgreSQL) in id order, so transfers and other runs wait instead
+// of spending them twice.
+func lockCredits(ctx context.Context, tx *ent.Tx, postgres bool, bgID string) ([]rating.CreditRow, error) {
+	cq := tx.Credit.Query().Where(credit.BillingGroupID(bgID), credit.StatusEQ(credit.StatusAVAILABLE)).
+		Order(ent.Asc(credit.FieldID))
+	if postgres {
+		cq = cq.ForUpdate()
+	}
+	credits, err := cq.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]rating.CreditRow, len(credits))
+	for i, c := range credits {
+		rows[i] = rating.CreditRow{ID: c.ID, Type: string(c.Type), StartsAt: c.StartsAt, EndsAt: c.EndsAt,
+			CreatedAt: c.CreatedAt, ServiceCodes: c.ServiceCodes, Remaining: c.Remaining}
+	}
+	return rows, nil
+}
+
+// rateForIssue rates bg's month m and applies its discounts, from the
+// month close's prefetch when it is still what the organization holds,
+// else read again in tx.
+func (e *Engine) rateForIssue(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m calendar.Month, pre *prefetch, byDay bool) ([]rating.Line, []rating.DiscountUse, error) {
+	fresh := pre != nil
+	if fresh {
+		// What rating reads of the organization (usage, contracts,
+		// discounts) changed since the prefetch read it — late usage
+		// of m, a discount, a contract — is read again here: now that
+		// no recordUsage, discount or contract change of m is in flight
+		// for the group (see kernel.WaitForIssuing), this read sees all of
+		// it, and what comes later is refused as invoiced.
+		rev, err := tx.Organization.Query().Where(organization.ID(bg.OrgID)).Select(organization.FieldUsageRevision).Int(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		fresh = int64(rev) == pre.usageRev[bg.OrgID]
+	}
+	if !fresh {
+		lines, err := e.rate(ctx, tx.Client(), bg, m, m.Days(), byDay)
+		if err != nil {
+			return nil, nil, err
+		}
+		duses, err := e.discount(ctx, tx.Client(), bg, m, lines)
+		return lines, duses, err
+	}
+	usage := pre.usage[bg.ID] // summed over the month
+	if byDay {
+		var err error
+		if usage, err = usageSums(ctx, tx.Client(), bg.ID, m, m.Days(), true); err != nil {
+			return nil, nil, err
+		}
+	}
+	lines, err := e.rateRows(ctx, tx.Client(), bg, m, m.Days(), usage, pre.contracts[bg.ID])
+	if err != nil {
+		return nil, nil, err
+	}
+	var drows []rating.DiscountRow
+	for _, d := range pre.discounts[bg.ID] {
+		pct, err := decimal.NewFromString(d.Percentage)
+		if err != nil {
+			return nil, nil, err
+		}
+		drows = append(drows, rating.DiscountRow{ID: d.ID, Percentage: pct, ServiceCodes: d.ServiceCodes})
+	}
+	return lines, rating.ApplyDiscounts(lines, drows, kernel.CurrencyDigits[bg.Currency]), nil
+}
+
+// writeInvoice writes the invoice of bg's month m from its rated lines —
+// its amounts their sums, its VAT R-39's on the determined amount — with
+// its lines and discount uses; PAID at once when there is nothing to pay.
+// errAlreadyIssued when the month has a live invoice already.
+func (e *Engine) writeInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m calendar.Month, lines []rating.Line, duses []rating.DiscountUse, stamp, writtenAt time.Time) (*ent.Invoice, error) {
+	var usage, disc, cred, det int64
+	for _, l := range lines {
+		usage += l.Used
+		disc += l.Discount
+		cred += l.Credit
+		det += l.Determined()
+	}
+	tax := rating.Tax(det, e.Policy.VATRate)
+	status := invoice.StatusISSUED
+	if det+tax == 0 {
+		status = invoice.StatusPAID // nothing to pay
+	}
+	inv, err := tx.Invoice.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
+		SetStatus(status).SetCurrency(bg.Currency).SetUsageAmount(usage).SetDiscountAmount(disc).
+		SetCreditAmount(cred).SetDeterminedAmount(det).SetTaxAmount(tax).SetIssuedAt(stamp).SetCreatedAt(writtenAt).Save(ctx)
+	if kernel.IsUniqueViolationOn(err, invoice.Table, invoice.FieldBillingGroupID, invoice.FieldMonth) {
+		return nil, errAlreadyIssued // only this key says so; any other failure is one
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(lines) > 0 {
+		bulk := make([]*ent.InvoiceLineCreate, len(lines))
+		for i, l := range lines {
+			bulk[i] = tx.InvoiceLine.Create().SetOrgID(bg.OrgID).SetInvoiceID(inv.ID).SetPosition(i).
+				SetRegionCode(l.Region).SetServiceCode(l.ServiceCode).SetServiceName(l.ServiceName).SetCurrency(bg.Currency).
+				SetUsedAmount(l.Used).SetDiscountAmount(l.Discount).SetCreditAmount(l.Credit).
+				SetDeterminedAmount(l.Determined())
+		}
+		if err := tx.InvoiceLine.CreateBulk(bulk...).Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range duses {
+		if err := tx.DiscountUse.Create().SetOrgID(bg.OrgID).SetDiscountID(u.DiscountID).SetInvoiceID(inv.ID).
+			SetServiceCode(lines[u.Line].ServiceCode).SetCurrency(bg.Currency).SetAmount(u.Amount).Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return inv, nil
+}
+
+// settleIssued pays a newly issued invoice with the master's coins first
+// and queues its notice, answering it as it stands.
+func (e *Engine) settleIssued(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, inv *ent.Invoice, pre *prefetch, writtenAt time.Time) (*ent.Invoice, error) {
+	var master *ent.Account
+	var err error
+	if pre != nil {
+		master = pre.masters[bg.OrgID]
+	} else if master, err = tx.Account.Query().Where(account.OrgID(bg.OrgID), account.IsMaster(true)).First(ctx); err != nil && !ent.IsNotFound(err) {
+		return nil, err
+	}
+	if inv.Status == invoice.StatusISSUED && master != nil && (pre == nil || pre.hasCoins[master.ID]) {
+		used, err := e.spendCoins(ctx, tx, master, inv, inv.DeterminedAmount+inv.TaxAmount, false, writtenAt)
+		if err != nil {
+			return nil, err
+		}
+		if used > 0 {
+			if inv, err = tx.Invoice.Get(ctx, inv.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := e.notifyInvoice(ctx, tx, bg, master, inv); err != nil {
+		return nil, err
+	}
+	return inv, nil
 }
 
 var errAlreadyIssued = fmt.Errorf("invoice already issued")
