@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cloudbill/cloudbill/billing/readmodel"
-
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/server/auth"
@@ -263,7 +263,7 @@ func (r *Resolver) authorizeInGroup(ctx context.Context, p *auth.Principal, bgID
 	return checkBillingGroup(p, bg, check)
 }
 
-// searchText admits an operator's search (billing.SearchText) with a page
+// searchText admits an operator's search (accounts.SearchText) with a page
 // size as the other connections take it.
 func searchText(ctx context.Context, query string, first, last *int) (string, error) {
 	if _, err := requireOperator(ctx); err != nil {
@@ -272,7 +272,7 @@ func searchText(ctx context.Context, query string, first, last *int) (string, er
 	if err := checkPage(first, last); err != nil {
 		return "", err
 	}
-	return billing.SearchText(query)
+	return accounts.SearchText(query)
 }
 
 // loadBudgetAlert reads the budget alert named by budgetAlertId for a caller

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -126,7 +125,7 @@ func (r *mutationResolver) CreatePromotion(ctx context.Context, input model.Crea
 	if _, err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	promo, err := billing.CreatePromotion(ctx, r.Client, billing.PromotionSpec{Name: input.Name, ServiceCode: input.ServiceCode,
+	promo, err := r.catalog().CreatePromotion(ctx, catalog.PromotionSpec{Name: input.Name, ServiceCode: input.ServiceCode,
 		ProvisionType: input.ProvisionType, PricingPlan: input.PricingPlan, NumberProvided: input.NumberProvided,
 		BillingGroupID: input.BillingGroupID})
 	if err != nil {
@@ -141,7 +140,7 @@ func (r *promotionResolver) NumberUsed(ctx context.Context, obj *ent.Promotion) 
 	// node(id), a promotion has no group and reports none used.
 	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
 		if bg, ok := fc.Result.(*ent.BillingGroup); ok {
-			return billing.PromotionUsed(ctx, r.engine(), obj, bg.ID)
+			return r.catalog().PromotionUsed(ctx, r.Clock.Now(), obj, bg.ID)
 		}
 	}
 	return 0, nil

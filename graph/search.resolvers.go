@@ -9,7 +9,7 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/ent"
 )
 
@@ -19,7 +19,7 @@ func (r *queryResolver) SearchOrganizations(ctx context.Context, query string, a
 	if err != nil {
 		return nil, err
 	}
-	return billing.SearchOrganizations(r.Client, q).Paginate(ctx, after, first, before, last)
+	return accounts.SearchOrganizations(r.Client, q).Paginate(ctx, after, first, before, last)
 }
 
 // SearchAccounts is the resolver for the searchAccounts field.
@@ -28,7 +28,7 @@ func (r *queryResolver) SearchAccounts(ctx context.Context, query string, after 
 	if err != nil {
 		return nil, err
 	}
-	return billing.SearchAccounts(r.Client, q).Paginate(ctx, after, first, before, last)
+	return accounts.SearchAccounts(r.Client, q).Paginate(ctx, after, first, before, last)
 }
 
 // SearchBillingGroups is the resolver for the searchBillingGroups field.
@@ -37,5 +37,5 @@ func (r *queryResolver) SearchBillingGroups(ctx context.Context, query string, a
 	if err != nil {
 		return nil, err
 	}
-	return billing.SearchBillingGroups(r.Client, q).Paginate(ctx, after, first, before, last)
+	return accounts.SearchBillingGroups(r.Client, q).Paginate(ctx, after, first, before, last)
 }

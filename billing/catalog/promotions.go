@@ -1,4 +1,4 @@
-package billing
+package catalog
 
 import (
 	"context"
@@ -19,7 +19,7 @@ type PromotionSpec struct {
 }
 
 // CreatePromotion adds a promotion of a catalog service.
-func CreatePromotion(ctx context.Context, client *ent.Client, in PromotionSpec) (*ent.Promotion, error) {
+func (s Service) CreatePromotion(ctx context.Context, in PromotionSpec) (*ent.Promotion, error) {
 	if strings.TrimSpace(in.Name) == "" || len(in.Name) > 200 {
 		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
@@ -32,7 +32,7 @@ func CreatePromotion(ctx context.Context, client *ent.Client, in PromotionSpec) 
 	if len(in.PricingPlan) > 100 {
 		return nil, kernel.FieldError("pricingPlan", "pricingPlan is at most 100 characters")
 	}
-	ok, err := client.Service.Query().Where(service.Code(in.ServiceCode)).Exist(ctx)
+	ok, err := s.Client.Service.Query().Where(service.Code(in.ServiceCode)).Exist(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -40,14 +40,14 @@ func CreatePromotion(ctx context.Context, client *ent.Client, in PromotionSpec) 
 		return nil, kernel.FieldError("serviceCode", "unknown service %q", kernel.Clip(in.ServiceCode))
 	}
 	if in.BillingGroupID != nil {
-		if _, err := client.BillingGroup.Get(ctx, *in.BillingGroupID); err != nil {
+		if _, err := s.Client.BillingGroup.Get(ctx, *in.BillingGroupID); err != nil {
 			if ent.IsNotFound(err) {
 				return nil, &kernel.Error{Code: kernel.CodeNotFound, Field: "billingGroupId", Message: "billing group not found"}
 			}
 			return nil, err
 		}
 	}
-	return client.Promotion.Create().SetName(in.Name).SetServiceCode(in.ServiceCode).
+	return s.Client.Promotion.Create().SetName(in.Name).SetServiceCode(in.ServiceCode).
 		SetProvisionType(in.ProvisionType).SetPricingPlan(in.PricingPlan).SetNumberProvided(in.NumberProvided).
 		SetNillableBillingGroupID(in.BillingGroupID).Save(ctx)
 }
@@ -55,10 +55,10 @@ func CreatePromotion(ctx context.Context, client *ent.Client, in PromotionSpec) 
 // PromotionUsed counts how many of a promotion's units a billing group
 // uses: its contracts of the service in force today, at most the number
 // provided. Decision: the promotion's "number used" is per viewing group.
-func PromotionUsed(ctx context.Context, e *Engine, p *ent.Promotion, bgID string) (int, error) {
-	now := e.Clock.Now().In(e.Policy.Location())
+func (s Service) PromotionUsed(ctx context.Context, at time.Time, p *ent.Promotion, bgID string) (int, error) {
+	now := at.In(s.Policy.Location())
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	n, err := e.Client.Contract.Query().Where(contract.BillingGroupID(bgID), contract.ServiceCode(p.ServiceCode),
+	n, err := s.Client.Contract.Query().Where(contract.BillingGroupID(bgID), contract.ServiceCode(p.ServiceCode),
 		contract.StartsOnLTE(today), contract.Or(contract.EndsOnIsNil(), contract.EndsOnGTE(today))).Count(ctx)
 	if err != nil {
 		return 0, err
