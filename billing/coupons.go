@@ -72,7 +72,7 @@ func (e *Engine) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, e
 		if s.Amount <= 0 {
 			return nil, kernel.FieldError("amount", "a credit coupon needs an amount greater than zero")
 		}
-		if err := CheckAmount("amount", "a coupon's credit", s.Amount, e.Policy.Limits.Credit, s.Currency); err != nil {
+		if err := kernel.CheckAmount("amount", "a coupon's credit", s.Amount, e.Policy.Limits.Credit, s.Currency); err != nil {
 			return nil, err
 		}
 		if s.CreditValidDays < 1 || s.CreditValidDays > 3650 {

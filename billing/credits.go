@@ -129,7 +129,7 @@ func (e *Engine) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s Credit
 	if s.Type != "FREE" {
 		return nil, kernel.FieldError("type", "only free credits are granted; a paid credit is sold (sellPaidCredit)")
 	}
-	if err := CheckAmount("amount", "a credit", s.Amount, e.Policy.Limits.Credit, bg.Currency); err != nil {
+	if err := kernel.CheckAmount("amount", "a credit", s.Amount, e.Policy.Limits.Credit, bg.Currency); err != nil {
 		return nil, err
 	}
 	var c *ent.Credit

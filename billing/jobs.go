@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/budgets"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/gateway"
@@ -54,7 +55,22 @@ type Engine struct {
 // budget alerts of each batch it records.
 func (e *Engine) Ingestion() *usage.Service {
 	return &usage.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Catalog: e.Catalog,
-		Recorded: e.CheckBudgets}
+		Recorded: e.Budgets().CheckBudgets}
+}
+
+// Budgets is the budget alerts' service on the engine's database:
+// it rates the month so far with the engine, as the dashboards do, and
+// queues its notices through the engine's outbox.
+func (e *Engine) Budgets() *budgets.Service {
+	return &budgets.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres,
+		Spent: func(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, day int) (int64, error) {
+			rep, err := e.usageThrough(ctx, bg, m, day, "")
+			if err != nil {
+				return 0, err
+			}
+			return rep.Estimated, nil
+		},
+		Notify: e.notify, Log: e.Log}
 }
 
 // runAt runs every step of the billing jobs due at instant at, in the

@@ -11,15 +11,6 @@ import (
 	"github.com/cloudbill/cloudbill/ent/payment"
 )
 
-// CheckAmount refuses amount (minor units of currency) above limit,
-// naming field; what says what the amount is ("a coin charge").
-func CheckAmount(field, what string, amount, limit int64, currency string) error {
-	if amount > limit {
-		return kernel.FieldError(field, "%s is at most %s %s (policy limit)", what, kernel.FormatMinor(limit, currency), currency)
-	}
-	return nil
-}
-
 // moneyInKinds are the payments that put a customer's money in.
 var moneyInKinds = []payment.Kind{payment.KindCOIN_CHARGE, payment.KindCREDIT_PURCHASE, payment.KindDEPOSIT}
 
@@ -31,7 +22,7 @@ var moneyInKinds = []payment.Kind{payment.KindCOIN_CHARGE, payment.KindCREDIT_PU
 // serialised already. The payment must be written in the same tx.
 func (e *Engine) CheckMoneyIn(ctx context.Context, tx *ent.Tx, orgID, field, what string, amount int64) error {
 	cur := e.Policy.Currency
-	if err := CheckAmount(field, what, amount, e.Policy.Limits.MoneyIn, cur); err != nil {
+	if err := kernel.CheckAmount(field, what, amount, e.Policy.Limits.MoneyIn, cur); err != nil {
 		return err
 	}
 	if e.Postgres {

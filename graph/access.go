@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/accounts"
+	"github.com/cloudbill/cloudbill/billing/budgets"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -301,10 +301,10 @@ func (r *Resolver) loadBudgetAlert(ctx context.Context, id string) (*ent.BudgetA
 
 // budgetStatus is an alert's month so far (the rating under it is the
 // views' cached one, so its four fields cost one rating).
-func (r *Resolver) budgetStatus(ctx context.Context, a *ent.BudgetAlert) (*billing.BudgetStatus, error) {
+func (r *Resolver) budgetStatus(ctx context.Context, a *ent.BudgetAlert) (*budgets.BudgetStatus, error) {
 	bg, err := r.Client.BillingGroup.Get(ctx, a.BillingGroupID)
 	if err != nil {
 		return nil, err
 	}
-	return r.engine().BudgetStatusOf(ctx, bg, a)
+	return r.engine().Budgets().BudgetStatusOf(ctx, bg, a)
 }

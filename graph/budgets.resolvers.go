@@ -8,7 +8,7 @@ package graph
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/budgets"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/budgetalert"
 	"github.com/cloudbill/cloudbill/graph/generated"
@@ -78,8 +78,8 @@ func (r *mutationResolver) CreateBudgetAlert(ctx context.Context, input model.Cr
 		return nil, err
 	}
 	amount := string(input.Amount)
-	a, err := r.engine().CreateBudgetAlert(ctx, bg, p.Caller(), deref(input.IdempotencyKey),
-		billing.BudgetSpec{Name: &input.Name, Amount: &amount, Thresholds: input.Thresholds})
+	a, err := r.engine().Budgets().CreateBudgetAlert(ctx, bg, p.Caller(), deref(input.IdempotencyKey),
+		budgets.BudgetSpec{Name: &input.Name, Amount: &amount, Thresholds: input.Thresholds})
 	if err != nil {
 		return nil, err
 	}
@@ -92,12 +92,12 @@ func (r *mutationResolver) UpdateBudgetAlert(ctx context.Context, input model.Up
 	if err != nil {
 		return nil, err
 	}
-	spec := billing.BudgetSpec{Name: input.Name, Thresholds: input.Thresholds}
+	spec := budgets.BudgetSpec{Name: input.Name, Thresholds: input.Thresholds}
 	if input.Amount != nil {
 		amount := string(*input.Amount)
 		spec.Amount = &amount
 	}
-	a, err = r.engine().UpdateBudgetAlert(ctx, bg, a, spec)
+	a, err = r.engine().Budgets().UpdateBudgetAlert(ctx, bg, a, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (r *mutationResolver) DeleteBudgetAlert(ctx context.Context, input model.De
 	if err != nil {
 		return nil, err
 	}
-	if err := r.engine().DeleteBudgetAlert(ctx, a); err != nil {
+	if err := r.engine().Budgets().DeleteBudgetAlert(ctx, a); err != nil {
 		return nil, err
 	}
 	return &model.DeleteBudgetAlertPayload{DeletedBudgetAlertID: a.ID}, nil

@@ -116,3 +116,12 @@ func CheckedMinor(m decimal.Decimal) (int64, error) {
 	}
 	return m.IntPart(), nil
 }
+
+// CheckAmount refuses amount (minor units of currency) above limit,
+// naming field; what says what the amount is ("a coin charge").
+func CheckAmount(field, what string, amount, limit int64, currency string) error {
+	if amount > limit {
+		return FieldError(field, "%s is at most %s %s (policy limit)", what, FormatMinor(limit, currency), currency)
+	}
+	return nil
+}

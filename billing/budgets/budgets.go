@@ -1,16 +1,22 @@
-package billing
+// Package budgets is R-70's budget alerts: a billing group's monthly
+// budget with thresholds, the month's spending so far and its forecast,
+// and the notices of a crossed threshold, told once however many replicas
+// and batches race past it. What the month has spent is asked of the
+// engine that rates it (Service.Spent), and the notices are queued through
+// Service.Notify, so budgets imports nothing of billing.
+package budgets
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/topics"
-
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/budgetalert"
 	"github.com/cloudbill/cloudbill/ent/budgetalertfiring"
@@ -25,6 +31,19 @@ import (
 // threshold) under a unique key, written in the transaction that queues
 // the notices, so replicas and batches racing past a threshold queue them
 // once.
+
+// Service owns the budget alerts of a database. Spent rates a billing
+// group's month m through day day (usage after discounts, before credits
+// and VAT); Notify queues a notice to the organization's master in tx.
+type Service struct {
+	Client   *ent.Client
+	Policy   calendar.Policy
+	Clock    calendar.Clock
+	Postgres bool
+	Spent    func(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, day int) (int64, error)
+	Notify   func(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any) error
+	Log      *slog.Logger // what could not be checked (none when nil)
+}
 
 // Bounds of an alert's input.
 const (
@@ -42,7 +61,7 @@ func budgetAmount(s, currency string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return amount, CheckAmount("amount", "a budget", amount, maxBudgetAmount, currency)
+	return amount, kernel.CheckAmount("amount", "a budget", amount, maxBudgetAmount, currency)
 }
 
 // BudgetSpec is what createBudgetAlert and updateBudgetAlert take; nil
@@ -84,7 +103,7 @@ func budgetName(s string) (string, error) {
 // budget set below what the month already reached tells so now. With an
 // idempotency key the same caller, key and input answer the first
 // alert, and another input is refused.
-func (e *Engine) CreateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, caller, key string, spec BudgetSpec) (*ent.BudgetAlert, error) {
+func (s *Service) CreateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, caller, key string, spec BudgetSpec) (*ent.BudgetAlert, error) {
 	if spec.Name == nil || spec.Amount == nil {
 		return nil, kernel.FieldError("amount", "a budget needs a name and an amount")
 	}
@@ -118,9 +137,9 @@ func (e *Engine) CreateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, ca
 	var id string
 	if key != "" {
 		input := []any{bg.ID, name, amount, ts}
-		_, err = kernel.Idempotent(ctx, e.Client, bg.OrgID, caller, key, "createBudgetAlert", input, &id, create)
+		_, err = kernel.Idempotent(ctx, s.Client, bg.OrgID, caller, key, "createBudgetAlert", input, &id, create)
 	} else {
-		err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+		err = kernel.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
 			v, err := create(tx)
 			if err == nil {
 				id = v.(string)
@@ -131,18 +150,18 @@ func (e *Engine) CreateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, ca
 	if err != nil {
 		return nil, err
 	}
-	a, err := e.Client.BudgetAlert.Get(ctx, id)
+	a, err := s.Client.BudgetAlert.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return a, e.checkAlerts(ctx, bg, []*ent.BudgetAlert{a})
+	return a, s.checkAlerts(ctx, bg, []*ent.BudgetAlert{a})
 }
 
 // UpdateBudgetAlert changes an alert. Thresholds already crossed this month
 // stay told; a lower amount or a new threshold that the month has reached
 // is told now.
-func (e *Engine) UpdateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAlert, spec BudgetSpec) (*ent.BudgetAlert, error) {
-	up := e.Client.BudgetAlert.UpdateOne(a)
+func (s *Service) UpdateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAlert, spec BudgetSpec) (*ent.BudgetAlert, error) {
+	up := s.Client.BudgetAlert.UpdateOne(a)
 	if spec.Name != nil {
 		name, err := budgetName(*spec.Name)
 		if err != nil {
@@ -168,12 +187,12 @@ func (e *Engine) UpdateBudgetAlert(ctx context.Context, bg *ent.BillingGroup, a 
 	if err != nil {
 		return nil, err
 	}
-	return a, e.checkAlerts(ctx, bg, []*ent.BudgetAlert{a})
+	return a, s.checkAlerts(ctx, bg, []*ent.BudgetAlert{a})
 }
 
 // DeleteBudgetAlert removes an alert and what it recorded as told.
-func (e *Engine) DeleteBudgetAlert(ctx context.Context, a *ent.BudgetAlert) error {
-	return kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+func (s *Service) DeleteBudgetAlert(ctx context.Context, a *ent.BudgetAlert) error {
+	return kernel.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
 		if _, err := tx.BudgetAlertFiring.Delete().Where(budgetalertfiring.AlertID(a.ID)).Exec(ctx); err != nil {
 			return err
 		}
@@ -196,19 +215,16 @@ type BudgetStatus struct {
 }
 
 // monthSoFar is the current month and its day of month in the policy's zone.
-func (e *Engine) monthSoFar() (calendar.Month, int) {
-	now := e.Clock.Now().In(e.Policy.Location())
+func (s *Service) monthSoFar() (calendar.Month, int) {
+	now := s.Clock.Now().In(s.Policy.Location())
 	return calendar.Month{Year: now.Year(), Month: now.Month()}, now.Day()
 }
 
 // spentSoFar rates bg's current month through the day in progress.
-func (e *Engine) spentSoFar(ctx context.Context, bg *ent.BillingGroup) (calendar.Month, int, int64, error) {
-	m, day := e.monthSoFar()
-	rep, err := e.usageThrough(ctx, bg, m, day, "")
-	if err != nil {
-		return m, day, 0, err
-	}
-	return m, day, rep.Estimated, nil
+func (s *Service) spentSoFar(ctx context.Context, bg *ent.BillingGroup) (calendar.Month, int, int64, error) {
+	m, day := s.monthSoFar()
+	spent, err := s.Spent(ctx, bg, m, day)
+	return m, day, spent, err
 }
 
 // Forecast carries spent over day days on to the m's last day (half up).
@@ -222,12 +238,12 @@ func Forecast(spent int64, day int, m calendar.Month) int64 {
 }
 
 // BudgetStatusOf reports an alert's month.
-func (e *Engine) BudgetStatusOf(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAlert) (*BudgetStatus, error) {
-	m, day, spent, err := e.spentSoFar(ctx, bg)
+func (s *Service) BudgetStatusOf(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAlert) (*BudgetStatus, error) {
+	m, day, spent, err := s.spentSoFar(ctx, bg)
 	if err != nil {
 		return nil, err
 	}
-	fired, err := e.Client.BudgetAlertFiring.Query().
+	fired, err := s.Client.BudgetAlertFiring.Query().
 		Where(budgetalertfiring.AlertID(a.ID), budgetalertfiring.Month(m.String())).All(ctx)
 	if err != nil {
 		return nil, err
@@ -244,7 +260,7 @@ func (e *Engine) BudgetStatusOf(ctx context.Context, bg *ent.BillingGroup, a *en
 // batch touched. It runs after the batch committed: a failure here is
 // logged, never the batch's, and the next batch or alert change looks
 // again. Groups without alerts cost one indexed query for all of them.
-func (e *Engine) CheckBudgets(ctx context.Context, groups map[string]*ent.BillingGroup) {
+func (s *Service) CheckBudgets(ctx context.Context, groups map[string]*ent.BillingGroup) {
 	if len(groups) == 0 {
 		return
 	}
@@ -252,27 +268,27 @@ func (e *Engine) CheckBudgets(ctx context.Context, groups map[string]*ent.Billin
 	for id := range groups {
 		ids = append(ids, id)
 	}
-	alerts, err := e.Client.BudgetAlert.Query().Where(budgetalert.BillingGroupIDIn(ids...)).All(ctx)
+	alerts, err := s.Client.BudgetAlert.Query().Where(budgetalert.BillingGroupIDIn(ids...)).All(ctx)
 	if err == nil {
 		byGroup := map[string][]*ent.BudgetAlert{}
 		for _, a := range alerts {
 			byGroup[a.BillingGroupID] = append(byGroup[a.BillingGroupID], a)
 		}
 		for id, as := range byGroup {
-			if err = e.checkAlerts(ctx, groups[id], as); err != nil {
+			if err = s.checkAlerts(ctx, groups[id], as); err != nil {
 				break
 			}
 		}
 	}
-	if err != nil && e.Log != nil {
-		e.Log.Warn("budget alerts not checked", "error", err)
+	if err != nil && s.Log != nil {
+		s.Log.Warn("budget alerts not checked", "error", err)
 	}
 }
 
 // checkAlerts tells every threshold of alerts that bg's month has reached
 // and that was not told yet.
-func (e *Engine) checkAlerts(ctx context.Context, bg *ent.BillingGroup, alerts []*ent.BudgetAlert) error {
-	m, day, spent, err := e.spentSoFar(ctx, bg)
+func (s *Service) checkAlerts(ctx context.Context, bg *ent.BillingGroup, alerts []*ent.BudgetAlert) error {
+	m, day, spent, err := s.spentSoFar(ctx, bg)
 	if err != nil || spent <= 0 {
 		return err
 	}
@@ -282,7 +298,7 @@ func (e *Engine) checkAlerts(ctx context.Context, bg *ent.BillingGroup, alerts [
 			if spent*100 < a.Amount*int64(t) {
 				break
 			}
-			if err := e.fire(ctx, bg, a, m, t, spent, Forecast(spent, day, m)); err != nil {
+			if err := s.fire(ctx, bg, a, m, t, spent, Forecast(spent, day, m)); err != nil {
 				return err
 			}
 		}
@@ -292,24 +308,24 @@ func (e *Engine) checkAlerts(ctx context.Context, bg *ent.BillingGroup, alerts [
 
 // fire records a crossed threshold and queues its notices in one
 // transaction; a threshold already told is left alone (the unique key).
-func (e *Engine) fire(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAlert, m calendar.Month, threshold int, spent, forecast int64) error {
-	told, err := e.Client.BudgetAlertFiring.Query().Where(budgetalertfiring.AlertID(a.ID),
+func (s *Service) fire(ctx context.Context, bg *ent.BillingGroup, a *ent.BudgetAlert, m calendar.Month, threshold int, spent, forecast int64) error {
+	told, err := s.Client.BudgetAlertFiring.Query().Where(budgetalertfiring.AlertID(a.ID),
 		budgetalertfiring.Month(m.String()), budgetalertfiring.Threshold(threshold)).Exist(ctx)
 	if err != nil || told {
 		return err
 	}
-	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err = kernel.WithTx(ctx, s.Client, func(tx *ent.Tx) error {
 		if err := tx.BudgetAlertFiring.Create().SetOrgID(a.OrgID).SetAlertID(a.ID).SetMonth(m.String()).
 			SetThreshold(threshold).SetAmount(spent).Exec(ctx); err != nil {
 			return err
 		}
-		return e.notify(ctx, tx, a.OrgID, topics.BudgetThresholdCrossed, map[string]any{
+		return s.Notify(ctx, tx, a.OrgID, topics.BudgetThresholdCrossed, map[string]any{
 			"alertId": a.ID, "alertName": a.Name, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
 			"month": m.String(), "threshold": threshold, "currency": a.Currency,
 			// Amounts in major units, as every notice's payload gives them.
 			"budgetAmount": kernel.FormatMinor(a.Amount, a.Currency), "spentAmount": kernel.FormatMinor(spent, a.Currency),
 			"forecastAmount": kernel.FormatMinor(forecast, a.Currency),
-			"crossedAt":      e.Clock.Now().UTC().Format(time.RFC3339),
+			"crossedAt":      s.Clock.Now().UTC().Format(time.RFC3339),
 		})
 	})
 	if kernel.IsUniqueViolation(err) {
