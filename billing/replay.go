@@ -102,14 +102,16 @@ func (e *Engine) runJobs(ctx context.Context, at time.Time, res *JobResult) erro
 	return nil
 }
 
-// localJobs serialises RunJobs per database within this process where
-// there is no advisory lock (SQLite: one process, one writer).
+// localJobs serialises RunJobs per database within this process. SQLite
+// has no advisory lock to do it. On PostgreSQL the replicas share the
+// calendar through advisory locks, but one process gains nothing by running
+// it twice at once. Each run holds a pooled connection (inPhase) while its
+// steps need others, and concurrent runs of one process could fill the pool
+// between them and wait for each other's connections, unseen by
+// PostgreSQL's deadlock detector, until the statement timeout.
 var localJobs sync.Map // *ent.Client → *sync.Mutex
 
 func (e *Engine) lockLocal() func() {
-	if e.Postgres {
-		return func() {}
-	}
 	mu, _ := localJobs.LoadOrStore(e.Client, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	return mu.(*sync.Mutex).Unlock
