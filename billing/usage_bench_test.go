@@ -10,6 +10,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
+	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
@@ -19,15 +20,8 @@ import (
 //
 //	go test -run '^$' -bench RecordUsage -benchtime 200x ./billing
 func BenchmarkRecordUsage(b *testing.B) {
-	db := testenv.Postgres(b)
 	ctx := context.Background()
-	oct := calendar.Month{Year: 2026, Month: 10}
-	orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 100, Month: oct})
-	if err != nil {
-		b.Fatal(err)
-	}
-	at := time.Date(2026, 11, 5, 10, 0, 0, 0, calendar.NCPPolicy().Location())
-	e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true}
+	_, orgs, e, at := seededEngine(b, dataset.Options{Groups: 100})
 	n := 0
 	for b.Loop() {
 		o := orgs[n%len(orgs)]
@@ -44,4 +38,19 @@ func BenchmarkRecordUsage(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n*1000)/b.Elapsed().Seconds(), "events/s")
+}
+
+// seededEngine seeds the load script's data set of opts (October's usage) on
+// a throwaway PostgreSQL and answers its organizations with an engine whose
+// clock stands at at, November 5th 10:00 KST.
+func seededEngine(tb testing.TB, opts dataset.Options) (db *store.DB, orgs []dataset.Org, e *billing.Engine, at time.Time) {
+	tb.Helper()
+	db = testenv.Postgres(tb)
+	opts.Month = calendar.Month{Year: 2026, Month: 10}
+	orgs, err := dataset.Seed(context.Background(), db.Client, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	at = time.Date(2026, 11, 5, 10, 0, 0, 0, calendar.NCPPolicy().Location())
+	return db, orgs, &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true}, at
 }

@@ -7,29 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
-	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/server/loadtest/dataset"
-	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
 // R-13/R-51 on PostgreSQL: operators' batches that each touch the same
-// 1,000 rollups of 200 organizations race from 4 goroutines. Every batch
+// 1,000 rollups of 1,000 organizations race from 4 goroutines. Every batch
 // is recorded — none fails on a deadlock between the batches' row locks
 // (the rollups, the usage months and the organizations' revisions are
 // locked in one order by every batch) — and the rollups add up to exactly
 // what was sent.
 func TestHotRollupBatchesNeverDeadlock(t *testing.T) {
-	db := testenv.Postgres(t)
 	ctx := context.Background()
-	oct := calendar.Month{Year: 2026, Month: 10}
-	orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 1000, GroupsPerOrg: 1, Month: oct})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 11, 5, 10, 0, 0, 0, calendar.NCPPolicy().Location())
-	e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true}
+	db, orgs, e, at := seededEngine(t, dataset.Options{Groups: 1000, GroupsPerOrg: 1})
 	deadlocks := func() (n int64) {
 		db.SQL.QueryRow(`SELECT pg_stat_clear_snapshot()`)
 		if err := db.SQL.QueryRow(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"github.com/cloudbill/cloudbill/billing/accounts"
+	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/graph/model"
@@ -34,4 +35,15 @@ func profileUpdate(in model.UpdateBillingProfileInput) accounts.ProfileUpdate {
 		u.Language = &s
 	}
 	return u
+}
+
+// exportURL signs a link to a tax invoice's export in format: the
+// document of kind jsonKind or csvKind of billing group bgID named by ref.
+func (r *Resolver) exportURL(format model.TaxInvoiceExportFormat, jsonKind, csvKind, bgID, ref string) string {
+	kind := jsonKind
+	if format == model.TaxInvoiceExportFormatCSV {
+		kind = csvKind
+	}
+	url, _ := r.Docs.URL(documents.Link{Kind: kind, BillingGroupID: bgID, Ref: ref}, r.Clock.Now())
+	return url
 }

@@ -116,11 +116,7 @@ func (r *creditNoteResolver) AmendedTaxInvoiceExportURL(ctx context.Context, obj
 	if obj.TaxInvoiceID == "" {
 		return nil, nil
 	}
-	kind := documents.DocAmendedTaxInvoiceJSON
-	if format == model.TaxInvoiceExportFormatCSV {
-		kind = documents.DocAmendedTaxInvoiceCSV
-	}
-	url, _ := r.Docs.URL(documents.Link{Kind: kind, BillingGroupID: obj.BillingGroupID, Ref: obj.ID}, r.Clock.Now())
+	url := r.exportURL(format, documents.DocAmendedTaxInvoiceJSON, documents.DocAmendedTaxInvoiceCSV, obj.BillingGroupID, obj.ID)
 	return &url, nil
 }
 

@@ -396,12 +396,7 @@ func (r *taxInvoiceResolver) DocumentURL(ctx context.Context, obj *ent.TaxInvoic
 
 // ExportURL is the resolver for the exportUrl field.
 func (r *taxInvoiceResolver) ExportURL(ctx context.Context, obj *ent.TaxInvoice, format model.TaxInvoiceExportFormat) (string, error) {
-	kind := documents.DocTaxInvoiceJSON
-	if format == model.TaxInvoiceExportFormatCSV {
-		kind = documents.DocTaxInvoiceCSV
-	}
-	url, _ := r.Docs.URL(documents.Link{Kind: kind, BillingGroupID: obj.BillingGroupID, Ref: obj.ID}, r.Clock.Now())
-	return url, nil
+	return r.exportURL(format, documents.DocTaxInvoiceJSON, documents.DocTaxInvoiceCSV, obj.BillingGroupID, obj.ID), nil
 }
 
 // IssuedCashReceipt returns generated.IssuedCashReceiptResolver implementation.
