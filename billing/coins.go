@@ -118,7 +118,7 @@ func (e *Engine) spendCoins(ctx context.Context, tx *ent.Tx, a *ent.Account, inv
 		if err != nil {
 			return 0, err
 		}
-		if AmountDue(fresh) == 0 && fresh.Status != invoice.StatusPAID {
+		if kernel.AmountDue(fresh) == 0 && fresh.Status != invoice.StatusPAID {
 			if err := fresh.Update().SetStatus(invoice.StatusPAID).SetPaidAt(at).Exec(ctx); err != nil {
 				return 0, err
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
@@ -168,7 +169,7 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 		if err := kernel.TouchRating(ctx, tx.Client(), bg.OrgID); err != nil {
 			return Redemption{}, err
 		}
-		defer InvalidateViews(bg.ID)
+		defer rated.InvalidateViews(bg.ID)
 	}
 	err = red.Exec(ctx)
 	if kernel.IsUniqueViolation(err) {
@@ -198,7 +199,7 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m cal
 			return nil, kernel.FieldError("serviceCodes", "unknown service code")
 		}
 	}
-	defer InvalidateViews(bg.ID)
+	defer rated.InvalidateViews(bg.ID)
 	var d *ent.Discount
 	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		// A discount of a month no invoice will carry (invoiced already,

@@ -167,7 +167,7 @@ func (e *Engine) issueCreditNote(ctx context.Context, tx *ent.Tx, spec CreditNot
 	}
 	upd := tx.Invoice.UpdateOne(inv).AddCreditNoteAmount(parts.taxed + parts.tax).AddCreditedAmount(parts.due)
 	inv.CreditedAmount += parts.due
-	if AmountDue(inv) == 0 && inv.Status != invoice.StatusPAID {
+	if kernel.AmountDue(inv) == 0 && inv.Status != invoice.StatusPAID {
 		upd.SetStatus(invoice.StatusPAID).SetPaidAt(now) // the note settled what was left
 	}
 	return id, refunds, upd.Exec(ctx)

@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/ent"
@@ -435,21 +436,21 @@ func (e *Engine) rateForIssue(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 		fresh = int64(rev) == pre.usageRev[bg.OrgID]
 	}
 	if !fresh {
-		lines, err := e.rate(ctx, tx.Client(), bg, m, m.Days(), byDay)
+		lines, err := e.Rated().Rate(ctx, tx.Client(), bg, m, m.Days(), byDay)
 		if err != nil {
 			return nil, nil, err
 		}
-		duses, err := e.discount(ctx, tx.Client(), bg, m, lines)
+		duses, err := e.Rated().Discount(ctx, tx.Client(), bg, m, lines)
 		return lines, duses, err
 	}
 	usage := pre.usage[bg.ID] // summed over the month
 	if byDay {
 		var err error
-		if usage, err = usageSums(ctx, tx.Client(), bg.ID, m, m.Days(), true); err != nil {
+		if usage, err = rated.UsageSums(ctx, tx.Client(), bg.ID, m, m.Days(), true); err != nil {
 			return nil, nil, err
 		}
 	}
-	lines, err := e.rateRows(ctx, tx.Client(), bg, m, m.Days(), usage, pre.contracts[bg.ID])
+	lines, err := e.Rated().RateRows(ctx, tx.Client(), bg, m, m.Days(), usage, pre.contracts[bg.ID])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -610,12 +611,12 @@ func (e *Engine) notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingG
 	// it all) is not worth an email or a text asking to pay 0원 by a due
 	// date; the organization's systems still hear of every invoice.
 	channels := []string{topics.ChannelEmail, topics.ChannelSMS, topics.ChannelWebhook}
-	if AmountDue(inv) == 0 {
+	if kernel.AmountDue(inv) == 0 {
 		channels = []string{topics.ChannelWebhook}
 	}
 	return queueNotice(ctx, tx, bg.OrgID, master, topics.InvoiceIssued, map[string]any{
 		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
-		"month": inv.Month, "amountDue": kernel.FormatMinor(AmountDue(inv), inv.Currency), "currency": inv.Currency,
+		"month": inv.Month, "amountDue": kernel.FormatMinor(kernel.AmountDue(inv), inv.Currency), "currency": inv.Currency,
 		"paymentFrom": e.Policy.Date(first), "dueDate": e.Policy.Date(last),
 	}, channels...)
 }

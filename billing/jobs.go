@@ -9,6 +9,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/gateway"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
@@ -51,6 +52,12 @@ type Engine struct {
 	Catalog *catalog.Cache
 }
 
+// Rated is the rating of usage on the engine's database, for the
+// dashboards and the month close alike.
+func (e *Engine) Rated() *rated.Service {
+	return &rated.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Catalog: e.Catalog}
+}
+
 // Ingestion is the usage service on the engine's database, telling the
 // budget alerts of each batch it records.
 func (e *Engine) Ingestion() *usage.Service {
@@ -64,7 +71,7 @@ func (e *Engine) Ingestion() *usage.Service {
 func (e *Engine) Budgets() *budgets.Service {
 	return &budgets.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres,
 		Spent: func(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, day int) (int64, error) {
-			rep, err := e.usageThrough(ctx, bg, m, day, "")
+			rep, err := e.Rated().UsageThrough(ctx, bg, m, day, "")
 			if err != nil {
 				return 0, err
 			}

@@ -143,7 +143,7 @@ func TestLateUsageNeverEscapesTheInvoice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		now, err := r.engine().Usage(ctx, bg, r.oct, "")
+		now, err := r.engine().Rated().Usage(ctx, bg, r.oct, "")
 		if err != nil {
 			t.Fatal(err)
 		}

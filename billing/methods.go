@@ -231,7 +231,7 @@ func (e *Engine) VirtualAccountDue(ctx context.Context, m *ent.PaymentMethod) (a
 		return 0, "", nil, err
 	}
 	for _, inv := range invs {
-		d := AmountDue(inv)
+		d := kernel.AmountDue(inv)
 		if d <= 0 {
 			continue
 		}

@@ -103,7 +103,7 @@ func (e *Engine) dueInvoices(ctx context.Context, tx *ent.Tx, bgID string, only 
 	var out []*ent.Invoice
 	var dues []int64
 	for _, inv := range invs {
-		if due := AmountDue(inv) - reserved[inv.ID]; due > 0 {
+		if due := kernel.AmountDue(inv) - reserved[inv.ID]; due > 0 {
 			out = append(out, inv)
 			dues = append(dues, due)
 		}
@@ -256,7 +256,7 @@ func PayInvoice(ctx context.Context, tx *ent.Tx, invoiceID string, amt int64, at
 	if err != nil {
 		return err
 	}
-	if AmountDue(inv) == 0 && inv.Status != invoice.StatusPAID {
+	if kernel.AmountDue(inv) == 0 && inv.Status != invoice.StatusPAID {
 		return inv.Update().SetStatus(invoice.StatusPAID).SetPaidAt(at).Exec(ctx)
 	}
 	return nil
@@ -442,7 +442,7 @@ func (r *jobRun) attemptAutoPay(ctx context.Context, inv *ent.Invoice, day strin
 	payers func(context.Context, string) (*ent.Account, *ent.PaymentMethod, error), groups map[string]*ent.BillingGroup) error {
 	fail := JobFailure{Step: StepAutoPay, OrgID: inv.OrgID, BillingGroupID: inv.BillingGroupID, SubjectID: inv.ID, Month: inv.Month, Key: day}
 	return r.isolate(ctx, fail, func() error {
-		if inv.Status != invoice.StatusISSUED && inv.Status != invoice.StatusOUTSTANDING || AmountDue(inv) == 0 {
+		if inv.Status != invoice.StatusISSUED && inv.Status != invoice.StatusOUTSTANDING || kernel.AmountDue(inv) == 0 {
 			return nil
 		}
 		master, m, err := payers(ctx, inv.OrgID)
@@ -553,7 +553,7 @@ func (r *jobRun) markOutstanding(ctx context.Context) error {
 	}
 	payers := r.e.payerCache()
 	for _, inv := range invs {
-		if AmountDue(inv) == 0 || r.failing(StepAutoPay, inv.ID) {
+		if kernel.AmountDue(inv) == 0 || r.failing(StepAutoPay, inv.ID) {
 			continue
 		}
 		fail := JobFailure{Step: StepOutstanding, OrgID: inv.OrgID, BillingGroupID: inv.BillingGroupID, SubjectID: inv.ID, Month: inv.Month}
@@ -594,7 +594,7 @@ func (r *jobRun) markInvoiceOutstanding(ctx context.Context, inv *ent.Invoice,
 		// The notice says when the next late fee comes: at the start
 		// of the month after the payment month, on the amount still unpaid.
 		payload := map[string]any{"invoiceId": inv.ID, "billingGroupId": inv.BillingGroupID, "month": inv.Month,
-			"amountDue": kernel.FormatMinor(AmountDue(due[0]), inv.Currency), "currency": inv.Currency,
+			"amountDue": kernel.FormatMinor(kernel.AmountDue(due[0]), inv.Currency), "currency": inv.Currency,
 			"lateFeeFrom": r.e.Policy.Date(r.e.Policy.PaymentMonth(m, inv.CreatedAt).Next().Start(r.e.Policy.Location())),
 			"lateFeeRate": r.e.Policy.LateFeeRate.String()}
 		if err := r.e.notify(ctx, tx, inv.OrgID, topics.InvoiceOutstanding, payload); err != nil {

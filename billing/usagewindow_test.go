@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/server/store"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
@@ -68,7 +69,7 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 		}
 		windowed := func(f func(ctx context.Context) (any, error)) any {
 			t.Helper()
-			v, err := f(billing.WithRequestMemo(ctx))
+			v, err := f(rated.WithRequestMemo(ctx))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,17 +79,17 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 			time.Date(2026, 11, 2, 0, 0, 0, 0, kst), time.Date(2026, 10, 31, 23, 59, 59, 0, kst)} {
 			clock.Set(at)
 			for name, f := range map[string]func(ctx context.Context) (any, error){
-				"currentUsage": func(ctx context.Context) (any, error) { return e.CurrentUsage(ctx, bg) },
-				"billingTrend": func(ctx context.Context) (any, error) { return e.BillingTrend(ctx, bg, 12) },
+				"currentUsage": func(ctx context.Context) (any, error) { return e.Rated().CurrentUsage(ctx, bg) },
+				"billingTrend": func(ctx context.Context) (any, error) { return e.Rated().BillingTrend(ctx, bg, 12) },
 				"usage of May": func(ctx context.Context) (any, error) {
-					return e.Usage(ctx, bg, calendar.Month{Year: 2026, Month: 5}, "")
+					return e.Rated().Usage(ctx, bg, calendar.Month{Year: 2026, Month: 5}, "")
 				},
 				"both": func(ctx context.Context) (any, error) {
-					u, err := e.CurrentUsage(ctx, bg)
+					u, err := e.Rated().CurrentUsage(ctx, bg)
 					if err != nil {
 						return nil, err
 					}
-					tr, err := e.BillingTrend(ctx, bg, 6)
+					tr, err := e.Rated().BillingTrend(ctx, bg, 6)
 					return fmt.Sprint(u, tr), err
 				},
 			} {
@@ -98,7 +99,7 @@ func TestUsageWindowMatchesDirectSums(t *testing.T) {
 			}
 		}
 		clock.Set(time.Date(2026, 11, 20, 10, 0, 0, 0, kst))
-		u, err := e.CurrentUsage(billing.WithRequestMemo(ctx), bg)
+		u, err := e.Rated().CurrentUsage(rated.WithRequestMemo(ctx), bg)
 		if err != nil || u.Used == 0 {
 			t.Fatalf("current usage %+v, %v: want some", u, err)
 		}

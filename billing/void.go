@@ -123,12 +123,12 @@ func (e *Engine) voidInvoice(ctx context.Context, tx *ent.Tx, id, reason string)
 	// Told by email and SMS only when it asked the customer for money, as
 	// the invoice's own notice was (notifyInvoice).
 	channels := []string{topics.ChannelEmail, topics.ChannelSMS, topics.ChannelWebhook}
-	if AmountDue(inv) == 0 {
+	if kernel.AmountDue(inv) == 0 {
 		channels = []string{topics.ChannelWebhook}
 	}
 	return e.notifyChannels(ctx, tx, inv.OrgID, topics.InvoiceVoided, map[string]any{
 		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name, "month": inv.Month,
-		"currency": inv.Currency, "amountDue": kernel.FormatMinor(AmountDue(inv), inv.Currency), "reason": reason,
+		"currency": inv.Currency, "amountDue": kernel.FormatMinor(kernel.AmountDue(inv), inv.Currency), "reason": reason,
 	}, channels...)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -104,7 +105,7 @@ func money(v int64, currency string) *model.Money {
 	return &model.Money{Amount: scalars.Decimal(kernel.FormatMinor(v, currency)), Currency: currency}
 }
 
-func usageReport(rep *billing.UsageReport) *model.UsageReport {
+func usageReport(rep *rated.UsageReport) *model.UsageReport {
 	cur := rep.Currency
 	out := &model.UsageReport{
 		Period: &model.UsagePeriod{Month: scalars.Month(rep.Month.String()),
@@ -160,7 +161,7 @@ func (r *Resolver) documentURL(ctx context.Context, in model.DocumentInput, kind
 	if err != nil {
 		return nil, err
 	}
-	if err := r.engine().RequireEnded(in.Month.Parse(), "month"); err != nil {
+	if err := r.engine().Rated().RequireEnded(in.Month.Parse(), "month"); err != nil {
 		return nil, err
 	}
 	link := documents.Link{Kind: kind, BillingGroupID: bg.ID, Ref: string(in.Month), Lang: lang(in.Language)}

@@ -34,7 +34,7 @@ func (r *billingGroupResolver) Invoices(ctx context.Context, obj *ent.BillingGro
 
 // Invoice is the resolver for the invoice field.
 func (r *billingGroupResolver) Invoice(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) (*ent.Invoice, error) {
-	if err := r.engine().RequireBegun(month.Parse(), "month"); err != nil {
+	if err := r.engine().Rated().RequireBegun(month.Parse(), "month"); err != nil {
 		return nil, err
 	}
 	inv, err := r.Client.Invoice.Query().Where(invoice.BillingGroupID(obj.ID), invoice.Month(string(month)), kernel.Live()).Only(ctx)
@@ -173,12 +173,12 @@ func (r *invoiceResolver) LateFeeAmount(ctx context.Context, obj *ent.Invoice) (
 
 // PaymentAmount is the resolver for the paymentAmount field.
 func (r *invoiceResolver) PaymentAmount(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
-	return money(billing.PaymentAmount(obj), obj.Currency), nil
+	return money(kernel.PaymentAmount(obj), obj.Currency), nil
 }
 
 // AmountDue is the resolver for the amountDue field.
 func (r *invoiceResolver) AmountDue(ctx context.Context, obj *ent.Invoice) (*model.Money, error) {
-	return money(billing.AmountDue(obj), obj.Currency), nil
+	return money(kernel.AmountDue(obj), obj.Currency), nil
 }
 
 // PaidAmount is the resolver for the paidAmount field.

@@ -70,7 +70,7 @@ func (c *ResponseCache) InterceptResponse(ctx context.Context, next graphql.Resp
 		oc.Operation == nil || oc.Operation.Operation != ast.Query || !c.cacheable(oc) {
 		return next(ctx)
 	}
-	catalog, err := c.R.engine().CatalogVersion(ctx)
+	catalog, err := c.R.engine().Rated().CatalogVersion(ctx)
 	if err != nil {
 		return next(ctx)
 	}

@@ -18,7 +18,7 @@ import (
 
 // Usage is the resolver for the usage field.
 func (r *billingGroupResolver) Usage(ctx context.Context, obj *ent.BillingGroup, month scalars.Month, region *string) (*model.UsageReport, error) {
-	rep, err := r.engine().Usage(ctx, obj, month.Parse(), deref(region))
+	rep, err := r.engine().Rated().Usage(ctx, obj, month.Parse(), deref(region))
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +27,7 @@ func (r *billingGroupResolver) Usage(ctx context.Context, obj *ent.BillingGroup,
 
 // CurrentUsage is the resolver for the currentUsage field.
 func (r *billingGroupResolver) CurrentUsage(ctx context.Context, obj *ent.BillingGroup) (*model.UsageReport, error) {
-	rep, err := r.engine().CurrentUsage(ctx, obj)
+	rep, err := r.engine().Rated().CurrentUsage(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (r *billingGroupResolver) CurrentUsage(ctx context.Context, obj *ent.Billin
 
 // ChannelUsage is the resolver for the channelUsage field.
 func (r *billingGroupResolver) ChannelUsage(ctx context.Context, obj *ent.BillingGroup, month scalars.Month) ([]*model.ChannelUsage, error) {
-	list, err := r.engine().ChannelUsage(ctx, obj, month.Parse())
+	list, err := r.engine().Rated().ChannelUsage(ctx, obj, month.Parse())
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (r *billingGroupResolver) ChannelUsage(ctx context.Context, obj *ent.Billin
 
 // ServiceUsageStatus is the resolver for the serviceUsageStatus field.
 func (r *billingGroupResolver) ServiceUsageStatus(ctx context.Context, obj *ent.BillingGroup, region *string) ([]*model.ServiceUsageStatus, error) {
-	list, err := r.engine().ServiceUsage(ctx, obj, deref(region))
+	list, err := r.engine().Rated().ServiceUsage(ctx, obj, deref(region))
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (r *billingGroupResolver) BillingTrend(ctx context.Context, obj *ent.Billin
 	if n < 1 || n > 24 {
 		return nil, kernel.FieldError("months", "months must be 1 to 24")
 	}
-	list, err := r.engine().BillingTrend(ctx, obj, n)
+	list, err := r.engine().Rated().BillingTrend(ctx, obj, n)
 	if err != nil {
 		return nil, err
 	}

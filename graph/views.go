@@ -7,13 +7,13 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/credit"
 )
@@ -37,7 +37,7 @@ func (ReadOnlyViews) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (v ReadOnlyViews) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	if v.Client != nil {
-		ctx = billing.WithRequestMemo(WithLoaders(ctx, v.Client))
+		ctx = rated.WithRequestMemo(WithLoaders(ctx, v.Client))
 	}
 	oc := graphql.GetOperationContext(ctx)
 	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query {

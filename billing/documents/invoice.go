@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/paymentmethod"
@@ -33,10 +34,10 @@ func (r *Renderer) InvoicePDF(ctx context.Context, bg *ent.BillingGroup, m calen
 	}
 	due := r.dueText(l, m, deposit)
 	dueNote := l.Pick("부가세 포함 · 납부 기한 ", "VAT included · due ") + due
-	if billing.AmountDue(inv) == 0 && inv.PaidAmount > 0 {
+	if kernel.AmountDue(inv) == 0 && inv.PaidAmount > 0 {
 		dueNote = l.Pick("부가세 포함 · 납부 완료", "VAT included · paid")
 	}
-	p.banner(l.Pick("청구 금액", "Amount billed"), locale.Money(l, billing.PaymentAmount(inv), d.currency), dueNote)
+	p.banner(l.Pick("청구 금액", "Amount billed"), locale.Money(l, kernel.PaymentAmount(inv), d.currency), dueNote)
 	p.facts([][2]string{
 		{l.Pick("청구월", "Billing month"), locale.Month(l, m)}, {l.Pick("이용 기간", "Period"), d.period()},
 		{l.Pick("청구 그룹", "Billing group"), bg.Name}, {l.Pick("회원 ID", "Account"), d.rec.account.Email},

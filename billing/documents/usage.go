@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
@@ -46,7 +45,7 @@ func (r *Renderer) month(ctx context.Context, bg *ent.BillingGroup, m calendar.M
 	d.inv, err = e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), kernel.Live()).Only(ctx)
 	if ent.IsNotFound(err) {
 		d.inv = nil
-		rep, err := e.Usage(ctx, bg, m, "")
+		rep, err := e.Rated().Usage(ctx, bg, m, "")
 		if err != nil {
 			return nil, err
 		}
@@ -146,9 +145,9 @@ func (d *month) breakdown() []total {
 	}
 	out = append(out,
 		total{l.Pick("코인 사용", "Coins applied"), minus(inv.CoinAmount), false},
-		total{l.Pick("결제 금액", "Payment amount"), money(billing.PaymentAmount(inv)), true},
+		total{l.Pick("결제 금액", "Payment amount"), money(kernel.PaymentAmount(inv)), true},
 		total{l.Pick("납부한 금액", "Paid"), money(inv.PaidAmount), false},
-		total{l.Pick("미납 금액", "Amount due"), money(billing.AmountDue(inv)), false})
+		total{l.Pick("미납 금액", "Amount due"), money(kernel.AmountDue(inv)), false})
 	return out
 }
 

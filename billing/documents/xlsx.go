@@ -9,6 +9,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -34,7 +35,7 @@ func (r *Renderer) UsageDetailsXLSX(ctx context.Context, bg *ent.BillingGroup, m
 	if err != nil {
 		return nil, err
 	}
-	fees, err := r.Engine.DetailedFees(ctx, bg, m)
+	fees, err := r.Engine.Rated().DetailedFees(ctx, bg, m)
 	if err != nil {
 		return nil, err
 	}
@@ -254,8 +255,8 @@ func (w *workbook) summary(sheet string) error {
 				total += e.amount
 			}
 		}
-		if total != billing.PaymentAmount(inv) {
-			return fmt.Errorf("invoice %s: its entries add up to %d, its payment amount is %d", inv.ID, total, billing.PaymentAmount(inv))
+		if total != kernel.PaymentAmount(inv) {
+			return fmt.Errorf("invoice %s: its entries add up to %d, its payment amount is %d", inv.ID, total, kernel.PaymentAmount(inv))
 		}
 		label = l.Pick("결제 금액 (합계)", "Payment amount (total)")
 	}
@@ -272,7 +273,7 @@ func (w *workbook) summary(sheet string) error {
 			{l.Pick("확정 금액 (공급가액)", "Determined amount (supply value)"), inv.DeterminedAmount},
 			{l.Pick("부가가치세", "VAT"), inv.TaxAmount},
 			{l.Pick("납부한 금액", "Paid"), inv.PaidAmount},
-			{l.Pick("미납 금액", "Amount due"), billing.AmountDue(inv)},
+			{l.Pick("미납 금액", "Amount due"), kernel.AmountDue(inv)},
 		} {
 			w.put(1, f.label, "label")
 			w.money(2, f.amount, "factNum")
@@ -321,7 +322,7 @@ func (w *workbook) byService(sheet string) error {
 // details lists each priced metric, and per line the rounding that makes
 // its exact amounts the line's used amount (R-39: each line is rounded
 // half-up once).
-func (w *workbook) details(sheet string, fees []billing.FeeDetail) error {
+func (w *workbook) details(sheet string, fees []rated.FeeDetail) error {
 	d, l := w.d, w.d.lang
 	w.begin(sheet, l.Pick("상세 요금", "Detailed fees"), []float64{24, 26, 18, 26, 14, 16, 14, 18})
 	w.header(l.Pick("리전", "Region"), l.Pick("서비스", "Service"), l.Pick("채널", "Channel"), l.Pick("항목", "Metric"),

@@ -2,7 +2,7 @@
 // construction: every view is keyed by its organization's revision, which
 // changes in the transaction of any change of the organization's money.
 // (The per-usage view cache and the response cache are still elsewhere:
-// billing/viewcache.go, graph/responsecache.go — see docs/architecture.md.)
+// billing/rated/cache.go, graph/responsecache.go — see docs/architecture.md.)
 package readmodel
 
 import (

@@ -24,6 +24,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/graph"
 	"github.com/cloudbill/cloudbill/graph/generated"
@@ -253,7 +254,7 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 		defer cancel()
 		ctx = graph.WithClientIP(ctx, clientIP(r, a.Config.TrustedProxies))
 		ctx = graph.WithLoaders(ctx, a.DB.Client)
-		ctx = billing.WithRequestMemo(ctx)
+		ctx = rated.WithRequestMemo(ctx)
 		h := r.Header.Get("Authorization")
 		if h != "" {
 			scheme, bearer, ok := strings.Cut(h, " ")

@@ -1,4 +1,4 @@
-package billing
+package rated
 
 import (
 	"context"
@@ -21,12 +21,12 @@ type FeeDetail struct {
 
 // DetailedFees lists month m's fees per region, service, channel and metric
 // before rounding, in invoice order.
-func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m calendar.Month) ([]FeeDetail, error) {
-	usage, err := usageSums(ctx, e.Client, bg.ID, m, m.Days(), false)
+func (s *Service) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m calendar.Month) ([]FeeDetail, error) {
+	usage, err := UsageSums(ctx, s.Client, bg.ID, m, m.Days(), false)
 	if err != nil {
 		return nil, err
 	}
-	cat, err := e.Catalog.Get(ctx, e.Client)
+	cat, err := s.Catalog.Get(ctx, s.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (e *Engine) DetailedFees(ctx context.Context, bg *ent.BillingGroup, m calen
 			Channel: u.Channel, Metric: u.Metric, Model: "PER_UNIT", Quantity: q, UnitPrice: p.UnitPrice, Amount: q.Mul(p.UnitPrice)})
 	}
 	out = append(out, channelBaseFees(m, cat, idx, usage)...)
-	contracts, err := e.Client.Contract.Query().Where(contract.BillingGroupID(bg.ID)).All(ctx)
+	contracts, err := s.Client.Contract.Query().Where(contract.BillingGroupID(bg.ID)).All(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package billing
+package rated
 
 import "testing"
 

@@ -1,4 +1,4 @@
-package billing
+package rated
 
 import (
 	"context"
@@ -38,12 +38,12 @@ func untilTomorrow(ctx context.Context, now time.Time) {
 // Usage reports month m for bg, optionally for one region (R-14): a past
 // month whole, the month in progress up to yesterday (R-15); a month that
 // has not begun is refused (field month), never estimated.
-func (e *Engine) Usage(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, region string) (*UsageReport, error) {
-	lastDay, err := e.knownThrough(ctx, m)
+func (s *Service) Usage(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, region string) (*UsageReport, error) {
+	lastDay, err := s.knownThrough(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	return e.usageThrough(ctx, bg, m, lastDay, region)
+	return s.UsageThrough(ctx, bg, m, lastDay, region)
 }
 
 // knownThrough is the last day of month m whose usage is known now: the
@@ -51,11 +51,11 @@ func (e *Engine) Usage(ctx context.Context, bg *ent.BillingGroup, m calendar.Mon
 // the validity of what is read). A month that has not begun has no usage
 // to show, and projecting its contracts would be an estimate dressed as
 // usage: it is refused.
-func (e *Engine) knownThrough(ctx context.Context, m calendar.Month) (int, error) {
-	if err := e.RequireBegun(m, "month"); err != nil {
+func (s *Service) knownThrough(ctx context.Context, m calendar.Month) (int, error) {
+	if err := s.RequireBegun(m, "month"); err != nil {
 		return 0, err
 	}
-	now := e.Clock.Now().In(e.Policy.Location())
+	now := s.Clock.Now().In(s.Policy.Location())
 	if m == (calendar.Month{Year: now.Year(), Month: now.Month()}) {
 		untilTomorrow(ctx, now)
 		return now.Day() - 1, nil
@@ -65,9 +65,9 @@ func (e *Engine) knownThrough(ctx context.Context, m calendar.Month) (int, error
 
 // RequireBegun refuses month m (as input field) when it has not begun in
 // the policy's zone.
-func (e *Engine) RequireBegun(m calendar.Month, field string) error {
-	now := e.Clock.Now()
-	if start := m.Start(e.Policy.Location()); now.Before(start) {
+func (s *Service) RequireBegun(m calendar.Month, field string) error {
+	now := s.Clock.Now()
+	if start := m.Start(s.Policy.Location()); now.Before(start) {
 		return kernel.FieldError(field, "%s has not begun (it begins %s): there is nothing to show for it yet", m, start.Format(time.RFC3339))
 	}
 	return nil
@@ -76,9 +76,9 @@ func (e *Engine) RequireBegun(m calendar.Month, field string) error {
 // RequireEnded refuses month m (as input field) until it has ended: a
 // usage confirmation or the detailed fees of a month are documents of a
 // closed month (R-47).
-func (e *Engine) RequireEnded(m calendar.Month, field string) error {
-	now := e.Clock.Now()
-	if end := m.End(e.Policy.Location()); now.Before(end) {
+func (s *Service) RequireEnded(m calendar.Month, field string) error {
+	now := s.Clock.Now()
+	if end := m.End(s.Policy.Location()); now.Before(end) {
 		return kernel.FieldError(field, "%s has not ended (it ends %s): its usage documents are issued once it has", m, end.Format(time.RFC3339))
 	}
 	return nil
@@ -86,13 +86,13 @@ func (e *Engine) RequireEnded(m calendar.Month, field string) error {
 
 // CurrentUsage reports the current month from the 1st to the day before
 // today (R-15).
-func (e *Engine) CurrentUsage(ctx context.Context, bg *ent.BillingGroup) (*UsageReport, error) {
-	now := e.Clock.Now().In(e.Policy.Location())
+func (s *Service) CurrentUsage(ctx context.Context, bg *ent.BillingGroup) (*UsageReport, error) {
+	now := s.Clock.Now().In(s.Policy.Location())
 	untilTomorrow(ctx, now)
-	return e.usageThrough(ctx, bg, calendar.Month{Year: now.Year(), Month: now.Month()}, now.Day()-1, "")
+	return s.UsageThrough(ctx, bg, calendar.Month{Year: now.Year(), Month: now.Month()}, now.Day()-1, "")
 }
 
-func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lastDay int, region string) (*UsageReport, error) {
+func (s *Service) UsageThrough(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lastDay int, region string) (*UsageReport, error) {
 	rep := &UsageReport{Month: m, Currency: bg.Currency,
 		From: time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, time.UTC),
 		To:   time.Date(m.Year, m.Month, lastDay, 0, 0, 0, 0, time.UTC)}
@@ -100,11 +100,11 @@ func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m calen
 		rep.Lines = []rating.Line{}
 		return rep, nil
 	}
-	lines, err := e.viewRate(ctx, bg, m, lastDay)
+	lines, err := s.viewRate(ctx, bg, m, lastDay)
 	if err != nil {
 		return nil, err
 	}
-	_, discounts, err := e.viewTerms(ctx, bg)
+	_, discounts, err := s.viewTerms(ctx, bg)
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +127,8 @@ func (e *Engine) usageThrough(ctx context.Context, bg *ent.BillingGroup, m calen
 // rate reads the usage rollups of days 1..lastDay of month m, the contracts
 // and the catalog, and rates them. lastDay < m.Days() rates a month so far:
 // flat fees then count the days up to lastDay only.
-func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, byDay bool) ([]rating.Line, error) {
-	usage, err := usageSums(ctx, client, bg.ID, m, lastDay, byDay)
+func (s *Service) Rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, byDay bool) ([]rating.Line, error) {
+	usage, err := UsageSums(ctx, client, bg.ID, m, lastDay, byDay)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGr
 	if err != nil {
 		return nil, err
 	}
-	return e.rateRows(ctx, client, bg, m, lastDay, usage, contracts)
+	return s.RateRows(ctx, client, bg, m, lastDay, usage, contracts)
 }
 
 // viewRate is rate for views: usage from the request's window, contracts
@@ -146,27 +146,27 @@ func (e *Engine) rate(ctx context.Context, client *ent.Client, bg *ent.BillingGr
 // The rated lines are cached under the organization's revision (contracts)
 // and usage revision (the rollups), per catalog: a warm dashboard neither
 // reads nor rates usage. The caller gets its own copy to adjust.
-func (e *Engine) viewRate(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lastDay int) ([]rating.Line, error) {
-	cat, err := e.Catalog.Get(ctx, e.Client)
+func (s *Service) viewRate(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, lastDay int) ([]rating.Line, error) {
+	cat, err := s.Catalog.Get(ctx, s.Client)
 	if err != nil {
 		return nil, err
 	}
 	key := fmt.Sprintf("rate:%s:%s:%d:%s:c%d", bg.ID, m, lastDay, readmodel.UsageRevision(ctx), cat.Version())
 	lines, err := readmodel.CachedView(ctx, bg.OrgID, key, func() ([]rating.Line, error) {
-		usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
+		usage, err := s.viewUsage(ctx, bg.ID, m, lastDay)
 		if err != nil {
 			return nil, err
 		}
-		contracts, _, err := e.viewTerms(ctx, bg)
+		contracts, _, err := s.viewTerms(ctx, bg)
 		if err != nil {
 			return nil, err
 		}
-		return e.rateRows(ctx, e.Client, bg, m, lastDay, usage, contracts)
+		return s.RateRows(ctx, s.Client, bg, m, lastDay, usage, contracts)
 	})
 	return append([]rating.Line(nil), lines...), err
 }
 
-func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, usage []rating.UsageRow, contracts []*ent.Contract) ([]rating.Line, error) {
+func (s *Service) RateRows(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, usage []rating.UsageRow, contracts []*ent.Contract) ([]rating.Line, error) {
 	through := time.Date(m.Year, m.Month, lastDay, 0, 0, 0, 0, time.UTC)
 	crows := make([]rating.ContractRow, 0, len(contracts))
 	for _, c := range contracts {
@@ -179,7 +179,7 @@ func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.Billi
 		}
 		crows = append(crows, rating.ContractRow{ServiceCode: c.ServiceCode, Region: c.RegionCode, StartsOn: c.StartsOn, EndsOn: end})
 	}
-	cat, err := e.Catalog.Get(ctx, client)
+	cat, err := s.Catalog.Get(ctx, client)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func (e *Engine) rateRows(ctx context.Context, client *ent.Client, bg *ent.Billi
 
 // usageSums adds up a billing group's daily rollups by metric, and by day
 // when byDay is set (else the rows' Day is 0).
-func usageSums(ctx context.Context, client *ent.Client, bgID string, m calendar.Month, lastDay int, byDay bool) ([]rating.UsageRow, error) {
+func UsageSums(ctx context.Context, client *ent.Client, bgID string, m calendar.Month, lastDay int, byDay bool) ([]rating.UsageRow, error) {
 	var sums []struct {
 		Day     string `json:"day"`
 		Service string `json:"service_code"`
@@ -232,7 +232,7 @@ func dayOfMonth(day string) (int, error) {
 }
 
 // discount applies the month's discounts of bg to lines (R-29).
-func (e *Engine) discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lines []rating.Line) ([]rating.DiscountUse, error) {
+func (s *Service) Discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lines []rating.Line) ([]rating.DiscountUse, error) {
 	discounts, err := client.Discount.Query().Where(discount.BillingGroupID(bg.ID), discount.Month(m.String())).
 		Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
 	if err != nil || len(discounts) == 0 {
@@ -267,8 +267,8 @@ func applyDiscountRows(lines []rating.Line, ds []*ent.Discount, m calendar.Month
 }
 
 // CatalogVersion names the catalog a view is rated with (catalog.Cache).
-func (e *Engine) CatalogVersion(ctx context.Context) (string, error) {
-	return e.Catalog.Version(ctx, e.Client)
+func (s *Service) CatalogVersion(ctx context.Context) (string, error) {
+	return s.Catalog.Version(ctx, s.Client)
 }
 
 // ChannelUsage is one channel's month (R-18).
@@ -315,19 +315,19 @@ func DiskUnit(metric string) (string, decimal.Decimal) {
 // the other per-unit metrics API usage.
 // Like Usage, the month in progress shows up to yesterday and a month that
 // has not begun is refused.
-func (e *Engine) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m calendar.Month) ([]ChannelUsage, error) {
-	lastDay, err := e.knownThrough(ctx, m)
+func (s *Service) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m calendar.Month) ([]ChannelUsage, error) {
+	lastDay, err := s.knownThrough(ctx, m)
 	if err != nil {
 		return nil, err
 	}
 	if lastDay < 1 {
 		return []ChannelUsage{}, nil
 	}
-	usage, err := e.viewUsage(ctx, bg.ID, m, lastDay)
+	usage, err := s.viewUsage(ctx, bg.ID, m, lastDay)
 	if err != nil {
 		return nil, err
 	}
-	cat, err := e.Catalog.Get(ctx, e.Client)
+	cat, err := s.Catalog.Get(ctx, s.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -411,10 +411,10 @@ type ServiceUsageStatus struct {
 }
 
 // ServiceUsage lists bg's contracts in force today, by service and region.
-func (e *Engine) ServiceUsage(ctx context.Context, bg *ent.BillingGroup, region string) ([]ServiceUsageStatus, error) {
-	now := e.Clock.Now().In(e.Policy.Location())
+func (s *Service) ServiceUsage(ctx context.Context, bg *ent.BillingGroup, region string) ([]ServiceUsageStatus, error) {
+	now := s.Clock.Now().In(s.Policy.Location())
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	q := e.Client.Contract.Query().Where(contract.BillingGroupID(bg.ID), contract.StartsOnLTE(today),
+	q := s.Client.Contract.Query().Where(contract.BillingGroupID(bg.ID), contract.StartsOnLTE(today),
 		contract.Or(contract.EndsOnIsNil(), contract.EndsOnGTE(today)))
 	if region != "" {
 		q = q.Where(contract.RegionCode(region))
@@ -423,7 +423,7 @@ func (e *Engine) ServiceUsage(ctx context.Context, bg *ent.BillingGroup, region 
 	if err != nil {
 		return nil, err
 	}
-	cat, err := e.Catalog.Get(ctx, e.Client)
+	cat, err := s.Catalog.Get(ctx, s.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -454,8 +454,8 @@ type TrendMonth struct {
 // BillingTrend reports the last n months up to the current one, oldest
 // first: usage per month (from the invoice once issued, else rated so far)
 // and what was billed and paid.
-func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) ([]TrendMonth, error) {
-	now := e.Clock.Now().In(e.Policy.Location())
+func (s *Service) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) ([]TrendMonth, error) {
+	now := s.Clock.Now().In(s.Policy.Location())
 	untilTomorrow(ctx, now)
 	cur := calendar.Month{Year: now.Year(), Month: now.Month()}
 	first := cur
@@ -463,7 +463,7 @@ func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) 
 		first = first.Prev()
 	}
 	invs, err := readmodel.CachedView(ctx, bg.OrgID, "trend:"+bg.ID+":"+first.String()+":"+cur.String(), func() ([]*ent.Invoice, error) {
-		return e.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(first.String()),
+		return s.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(first.String()),
 			invoice.MonthLTE(cur.String()), kernel.Live()).All(ctx)
 	})
 	if err != nil {
@@ -479,15 +479,15 @@ func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) 
 		if inv := byMonth[m.String()]; inv != nil {
 			t.Invoiced = true
 			t.Usage = inv.UsageAmount
-			t.Billed = PaymentAmount(inv) - inv.CreditNoteAmount // net of credit notes (R-73)
+			t.Billed = kernel.PaymentAmount(inv) - inv.CreditNoteAmount // net of credit notes (R-73)
 			t.Paid = inv.PaidAmount
-		} else if !bg.CreatedAt.After(m.End(e.Policy.Location())) {
+		} else if !bg.CreatedAt.After(m.End(s.Policy.Location())) {
 			last := m.Days()
 			if m == cur {
 				last = now.Day() - 1
 			}
 			if last >= 1 {
-				lines, err := e.viewRate(ctx, bg, m, last)
+				lines, err := s.viewRate(ctx, bg, m, last)
 				if err != nil {
 					return nil, err
 				}
@@ -499,22 +499,4 @@ func (e *Engine) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int) 
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// PaymentAmount is what an invoice asks to be paid in all: determined
-// amount + tax + late fees − coins (R-39, R-44).
-func PaymentAmount(inv *ent.Invoice) int64 {
-	return inv.DeterminedAmount + inv.TaxAmount + inv.LateFeeAmount - inv.CoinAmount
-}
-
-// AmountDue is what is still unpaid of an invoice.
-func AmountDue(inv *ent.Invoice) int64 {
-	if inv.Status == invoice.StatusVOID { // withdrawn: nobody owes it (R-72)
-		return 0
-	}
-	d := PaymentAmount(inv) - inv.PaidAmount - inv.CreditedAmount // credit notes took that off (R-73)
-	if d < 0 {
-		return 0
-	}
-	return d
 }

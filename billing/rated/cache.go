@@ -1,4 +1,4 @@
-package billing
+package rated
 
 import (
 	"context"
@@ -55,13 +55,13 @@ func WithRequestMemo(ctx context.Context) context.Context {
 // current one through yesterday — what currentUsage and billingTrend ask —
 // from one statement summing each month in the database (some 20 rows a
 // month, where a row per day was 600); any other span is read apart.
-func (e *Engine) viewUsage(ctx context.Context, bgID string, m calendar.Month, lastDay int) ([]rating.UsageRow, error) {
+func (s *Service) viewUsage(ctx context.Context, bgID string, m calendar.Month, lastDay int) ([]rating.UsageRow, error) {
 	memo, _ := ctx.Value(memoKey{}).(*requestMemo)
-	now := e.Clock.Now().In(e.Policy.Location())
+	now := s.Clock.Now().In(s.Policy.Location())
 	cur := calendar.Month{Year: now.Year(), Month: now.Month()}
 	whole := (m.Before(cur) && lastDay == m.Days()) || (m == cur && lastDay == now.Day()-1)
 	if memo == nil || !whole {
-		return usageSums(ctx, e.Client, bgID, m, lastDay, false)
+		return UsageSums(ctx, s.Client, bgID, m, lastDay, false)
 	}
 	memo.mu.Lock()
 	defer memo.mu.Unlock()
@@ -76,14 +76,14 @@ func (e *Engine) viewUsage(ctx context.Context, bgID string, m calendar.Month, l
 		}
 		t := sql.Table(usagedaily.Table)
 		month := "substr(" + t.C(usagedaily.FieldDay) + ", 1, 7)"
-		q := sql.Dialect(kernel.Dialect(e.Postgres)).Select(sql.As(month, "month"), t.C(usagedaily.FieldServiceCode), t.C(usagedaily.FieldRegionCode),
+		q := sql.Dialect(kernel.Dialect(s.Postgres)).Select(sql.As(month, "month"), t.C(usagedaily.FieldServiceCode), t.C(usagedaily.FieldRegionCode),
 			t.C(usagedaily.FieldChannel), t.C(usagedaily.FieldMetric), sql.As(sql.Sum(t.C(usagedaily.FieldQuantityMicros)), "micros")).
 			From(t).
 			Where(sql.And(sql.EQ(t.C(usagedaily.FieldBillingGroupID), bgID), sql.GTE(t.C(usagedaily.FieldDay), from.String()+"-01"),
 				sql.LTE(t.C(usagedaily.FieldDay), fmt.Sprintf("%s-%02d", cur, now.Day()-1)))).
 			GroupBy(month, t.C(usagedaily.FieldServiceCode), t.C(usagedaily.FieldRegionCode), t.C(usagedaily.FieldChannel), t.C(usagedaily.FieldMetric))
 		query, args := q.Query()
-		rows, err := e.Client.QueryContext(ctx, query, args...)
+		rows, err := s.Client.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -134,9 +134,9 @@ func InvalidateViews(bgID string) {
 // viewTerms returns a billing group's contracts and discounts for views:
 // exact under the organization's revision when the request has one, else
 // from the replica's short cache.
-func (e *Engine) viewTerms(ctx context.Context, bg *ent.BillingGroup) ([]*ent.Contract, []*ent.Discount, error) {
+func (s *Service) viewTerms(ctx context.Context, bg *ent.BillingGroup) ([]*ent.Contract, []*ent.Discount, error) {
 	t, err := readmodel.CachedView(ctx, bg.OrgID, "terms:"+bg.ID, func() (*ttlEntry, error) {
-		return e.ttlTerms(ctx, bg.ID)
+		return s.ttlTerms(ctx, bg.ID)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -144,18 +144,18 @@ func (e *Engine) viewTerms(ctx context.Context, bg *ent.BillingGroup) ([]*ent.Co
 	return t.contracts, t.discounts, nil
 }
 
-func (e *Engine) ttlTerms(ctx context.Context, bgID string) (*ttlEntry, error) {
+func (s *Service) ttlTerms(ctx context.Context, bgID string) (*ttlEntry, error) {
 	viewCache.mu.Lock()
 	if t := viewCache.m[bgID]; t != nil && time.Since(t.at) < viewCacheTTL {
 		viewCache.mu.Unlock()
 		return t, nil
 	}
 	viewCache.mu.Unlock()
-	cs, err := e.Client.Contract.Query().Where(contract.BillingGroupID(bgID)).All(ctx)
+	cs, err := s.Client.Contract.Query().Where(contract.BillingGroupID(bgID)).All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := e.Client.Discount.Query().Where(discount.BillingGroupID(bgID)).
+	ds, err := s.Client.Discount.Query().Where(discount.BillingGroupID(bgID)).
 		Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
 	if err != nil {
 		return nil, err
