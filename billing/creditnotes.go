@@ -182,7 +182,7 @@ func (e *Engine) notifyCreditNote(ctx context.Context, tx *ent.Tx, inv *ent.Invo
 		return err
 	}
 	f := func(v int64) string { return kernel.FormatMinor(v, inv.Currency) }
-	return e.notify(ctx, tx, inv.OrgID, topics.CreditNoteIssued, map[string]any{
+	return topics.Notify(ctx, tx, inv.OrgID, topics.CreditNoteIssued, map[string]any{
 		"creditNoteId": id, "number": CreditNoteNumber(&ent.CreditNote{ID: id, Month: inv.Month}), "invoiceId": inv.ID,
 		"billingGroupId": bg.ID, "billingGroupName": bg.Name, "month": inv.Month, "currency": inv.Currency,
 		"amount": f(p.amount), "taxAmount": f(p.tax), "totalAmount": f(p.amount + p.tax), "dueAmount": f(p.due),

@@ -363,7 +363,7 @@ func (r *jobRun) noticeExpiringCredits(ctx context.Context) error {
 				// The last day the credit pays for, in the policy's zone
 				// (ends_at is exclusive).
 				last := r.e.Policy.Date(c.EndsAt.Add(-time.Nanosecond))
-				return r.e.notifyChannels(ctx, tx, c.OrgID, topics.CreditExpiring, map[string]any{"creditId": c.ID,
+				return topics.NotifyOn(ctx, tx, c.OrgID, topics.CreditExpiring, map[string]any{"creditId": c.ID,
 					"creditName": c.Name, "billingGroupId": c.BillingGroupID, "type": c.Type,
 					"remaining": kernel.FormatMinor(c.Remaining, c.Currency), "currency": c.Currency, "lastDay": last},
 					topics.ChannelEmail, topics.ChannelSMS, topics.ChannelWebhook)

@@ -614,7 +614,7 @@ func (e *Engine) notifyInvoice(ctx context.Context, tx *ent.Tx, bg *ent.BillingG
 	if kernel.AmountDue(inv) == 0 {
 		channels = []string{topics.ChannelWebhook}
 	}
-	return queueNotice(ctx, tx, bg.OrgID, master, topics.InvoiceIssued, map[string]any{
+	return topics.Queue(ctx, tx, bg.OrgID, master, topics.InvoiceIssued, map[string]any{
 		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name,
 		"month": inv.Month, "amountDue": kernel.FormatMinor(kernel.AmountDue(inv), inv.Currency), "currency": inv.Currency,
 		"paymentFrom": e.Policy.Date(first), "dueDate": e.Policy.Date(last),

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/rated"
+	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
@@ -77,7 +78,7 @@ func (e *Engine) Budgets() *budgets.Service {
 			}
 			return rep.Estimated, nil
 		},
-		Notify: e.notify, Log: e.Log}
+		Notify: topics.Notify, Log: e.Log}
 }
 
 // runAt runs every step of the billing jobs due at instant at, in the

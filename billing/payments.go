@@ -597,10 +597,10 @@ func (r *jobRun) markInvoiceOutstanding(ctx context.Context, inv *ent.Invoice,
 			"amountDue": kernel.FormatMinor(kernel.AmountDue(due[0]), inv.Currency), "currency": inv.Currency,
 			"lateFeeFrom": r.e.Policy.Date(r.e.Policy.PaymentMonth(m, inv.CreatedAt).Next().Start(r.e.Policy.Location())),
 			"lateFeeRate": r.e.Policy.LateFeeRate.String()}
-		if err := r.e.notify(ctx, tx, inv.OrgID, topics.InvoiceOutstanding, payload); err != nil {
+		if err := topics.Notify(ctx, tx, inv.OrgID, topics.InvoiceOutstanding, payload); err != nil {
 			return err
 		}
-		return r.e.notifyChannels(ctx, tx, inv.OrgID, topics.SuspensionNotice, payload, topics.ChannelWebhook)
+		return topics.NotifyOn(ctx, tx, inv.OrgID, topics.SuspensionNotice, payload, topics.ChannelWebhook)
 	})
 }
 
@@ -643,7 +643,7 @@ func (r *jobRun) chargeLateFee(ctx context.Context, inv *ent.Invoice) error {
 				return err
 			}
 			charged = true // counted once committed: a retried transaction runs this again
-			return r.e.notify(ctx, tx, inv.OrgID, topics.LateFee, map[string]any{"invoiceId": inv.ID,
+			return topics.Notify(ctx, tx, inv.OrgID, topics.LateFee, map[string]any{"invoiceId": inv.ID,
 				"billingGroupId": inv.BillingGroupID, "month": inv.Month, "currency": inv.Currency,
 				"lateFee": kernel.FormatMinor(fee, inv.Currency), "unpaid": kernel.FormatMinor(base, inv.Currency),
 				"amountDue": kernel.FormatMinor(base+fee+inv.LateFeeAmount, inv.Currency)})
@@ -736,7 +736,7 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 		if err := e.issueCashReceipt(ctx, tx, p, now); err != nil {
 			return err
 		}
-		return e.notify(ctx, tx, m.OrgID, topics.PaymentSucceeded, map[string]any{"paymentId": p.ID, "receiptId": p.ReceiptID,
+		return topics.Notify(ctx, tx, m.OrgID, topics.PaymentSucceeded, map[string]any{"paymentId": p.ID, "receiptId": p.ReceiptID,
 			"amount": kernel.FormatMinor(amount, p.Currency), "currency": p.Currency, "kind": "DEPOSIT"})
 	})
 	if errors.Is(err, errAlreadyAttempted) {
@@ -762,13 +762,13 @@ func (e *Engine) notifySettled(ctx context.Context, tx *ent.Tx, p *ent.Payment, 
 				payload["nextAttempt"] = e.Policy.Date(next)
 			}
 		}
-		return e.notify(ctx, tx, p.OrgID, topics.PaymentFailed, payload)
+		return topics.Notify(ctx, tx, p.OrgID, topics.PaymentFailed, payload)
 	}
 	if p.Kind == payment.KindCOIN_CHARGE {
-		if err := e.notifyChannels(ctx, tx, p.OrgID, topics.CoinsCharged, payload, topics.ChannelEmail, topics.ChannelSMS); err != nil {
+		if err := topics.NotifyOn(ctx, tx, p.OrgID, topics.CoinsCharged, payload, topics.ChannelEmail, topics.ChannelSMS); err != nil {
 			return err
 		}
-		return e.notifyChannels(ctx, tx, p.OrgID, topics.PaymentSucceeded, payload, topics.ChannelWebhook)
+		return topics.NotifyOn(ctx, tx, p.OrgID, topics.PaymentSucceeded, payload, topics.ChannelWebhook)
 	}
-	return e.notify(ctx, tx, p.OrgID, topics.PaymentSucceeded, payload)
+	return topics.Notify(ctx, tx, p.OrgID, topics.PaymentSucceeded, payload)
 }

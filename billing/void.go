@@ -126,7 +126,7 @@ func (e *Engine) voidInvoice(ctx context.Context, tx *ent.Tx, id, reason string)
 	if kernel.AmountDue(inv) == 0 {
 		channels = []string{topics.ChannelWebhook}
 	}
-	return e.notifyChannels(ctx, tx, inv.OrgID, topics.InvoiceVoided, map[string]any{
+	return topics.NotifyOn(ctx, tx, inv.OrgID, topics.InvoiceVoided, map[string]any{
 		"invoiceId": inv.ID, "billingGroupId": bg.ID, "billingGroupName": bg.Name, "month": inv.Month,
 		"currency": inv.Currency, "amountDue": kernel.FormatMinor(kernel.AmountDue(inv), inv.Currency), "reason": reason,
 	}, channels...)

@@ -1,4 +1,4 @@
-// Package topics is the outbox's vocabulary, shared by the domains that queue
+// Package topics is the outbox: its vocabulary and its writer (outbox.go), shared by the domains that queue
 // events and by billing/notify, which delivers them: the topics, the
 // channels, and the language an account reads.
 package topics

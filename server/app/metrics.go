@@ -6,11 +6,12 @@ import (
 	"sync"
 	"time"
 
+	"net/http"
+
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"net/http"
 
 	"github.com/cloudbill/cloudbill/server/auth"
 )

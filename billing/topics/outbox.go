@@ -1,10 +1,8 @@
-package billing
+package topics
 
 import (
 	"context"
 	"encoding/json"
-
-	"github.com/cloudbill/cloudbill/billing/topics"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -26,45 +24,47 @@ func VerifiedPhone(a *ent.Account) string {
 	return a.PhoneNumber
 }
 
-// notify queues a notice for the organization's master by email, SMS and
+// Notify queues a notice for the organization's master by email, SMS and
 // webhook, in the transaction of the change it reports.
-func (e *Engine) notify(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any) error {
-	return e.notifyChannels(ctx, tx, orgID, topic, payload, topics.ChannelEmail, topics.ChannelSMS, topics.ChannelWebhook)
+func Notify(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any) error {
+	return NotifyOn(ctx, tx, orgID, topic, payload, ChannelEmail, ChannelSMS, ChannelWebhook)
 }
 
-func (e *Engine) notifyChannels(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any, channels ...string) error {
+// NotifyOn queues a notice for the organization's master on the channels
+// given.
+func NotifyOn(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any, channels ...string) error {
 	master, err := tx.Account.Query().Where(account.OrgID(orgID), account.IsMaster(true)).First(ctx)
 	if err != nil && !ent.IsNotFound(err) {
 		return err
 	}
-	return queueNotice(ctx, tx, orgID, master, topic, payload, channels...)
+	return Queue(ctx, tx, orgID, master, topic, payload, channels...)
 }
 
-// queueNotice writes one outbox event per channel: the email to to's
+// Queue writes one outbox event per channel: the email to to's
 // billing email, the SMS to its verified phone (none without one), the
 // webhook to the configured endpoint; email and SMS carry to's language.
-func queueNotice(ctx context.Context, tx *ent.Tx, orgID string, to *ent.Account, topic string, payload map[string]any, channels ...string) error {
+func Queue(ctx context.Context, tx *ent.Tx, orgID string, to *ent.Account, topic string, payload map[string]any, channels ...string) error {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	lang := topics.LanguageOf(to)
+	lang := LanguageOf(to)
 	bulk := make([]*ent.OutboxEventCreate, 0, len(channels))
 	for _, ch := range channels {
 		recipient := ""
 		switch ch {
-		case topics.ChannelEmail:
+		case ChannelEmail:
 			if to == nil {
 				continue
 			}
 			recipient = to.BillingEmail
-		case topics.ChannelSMS:
+		case ChannelSMS:
 			if recipient = VerifiedPhone(to); recipient == "" {
 				continue
 			}
 		}
 		c := tx.OutboxEvent.Create().SetOrgID(orgID).SetTopic(topic).SetChannel(ch).SetRecipient(recipient).SetPayload(body)
-		if ch != topics.ChannelWebhook {
+		if ch != ChannelWebhook {
 			c.SetLanguage(lang)
 		}
 		bulk = append(bulk, c)
