@@ -27,7 +27,7 @@ const MinCoinCharge = 1000
 // caller charges it after commit. Coins are credited when it settles.
 func (e *Engine) ReserveCoinCharge(ctx context.Context, tx *ent.Tx, a *ent.Account, methodID string, amount int64) (*ent.Payment, error) {
 	if amount < MinCoinCharge {
-		return nil, &kernel.Error{Code: CodeAmountBelowMinimum, Field: "amount", Message: "coins are charged from 1000"}
+		return nil, &kernel.Error{Code: kernel.CodeAmountBelowMinimum, Field: "amount", Message: "coins are charged from 1000"}
 	}
 	if err := e.CheckMoneyIn(ctx, tx, a.OrgID, "amount", "a coin charge", amount); err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func (e *Engine) ReserveCoinCharge(ctx context.Context, tx *ent.Tx, a *ent.Accou
 	}
 	now := e.Clock.Now()
 	return tx.Payment.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetPaymentMethodID(m.ID).SetCreatedAt(now).
-		SetReceiptID(NewReceiptID(now)).SetKind(payment.KindCOIN_CHARGE).SetMethodLabel(Label(m)).
+		SetReceiptID(kernel.NewReceiptID(now)).SetKind(payment.KindCOIN_CHARGE).SetMethodLabel(kernel.Label(m)).
 		SetCurrency(e.Policy.Currency).SetAmount(amount).SetStatus(payment.StatusPENDING).SetBilledAt(now).Save(ctx)
 }
 

@@ -37,7 +37,7 @@ func (e *Engine) CreateContract(ctx context.Context, bg *ent.BillingGroup, servi
 		return nil, kernel.FieldError("endsOn", "a contract cannot end before it starts")
 	}
 	from := calendar.MonthOf(starts, time.UTC)
-	if err := e.beforeFirstMonth(bg, from, "startsOn"); err != nil {
+	if err := e.Policy.BeforeFirstMonth(bg.CreatedAt, from, "startsOn"); err != nil {
 		return nil, err
 	}
 	var c *ent.Contract

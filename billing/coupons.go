@@ -155,7 +155,7 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 		// A discount of the current month, which must still be open: the
 		// jobs may have been run ahead of the clock (outside production).
 		m := calendar.MonthOf(now, e.Policy.Location())
-		if err := e.openMonth(ctx, tx, bg, m, "code"); err != nil {
+		if err := openMonth(ctx, tx, e.Policy, e.Postgres, bg, m, "code"); err != nil {
 			return Redemption{}, err
 		}
 		d, err := tx.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).
@@ -205,7 +205,7 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m cal
 		// A discount of a month no invoice will carry (invoiced already,
 		// or before the group's first invoice) would never apply; it is
 		// refused rather than kept in silence.
-		if err := e.openMonth(ctx, tx, bg, m, "month"); err != nil {
+		if err := openMonth(ctx, tx, e.Policy, e.Postgres, bg, m, "month"); err != nil {
 			return err
 		}
 		if d, err = tx.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
@@ -289,4 +289,14 @@ func (g *Guesses) reserve(ctx context.Context, orgID, caller string, now time.Ti
 // Forgive takes back a reserved attempt whose code was not wrong.
 func (g *Guesses) Forgive(ctx context.Context, id string) error {
 	return g.Client.CouponGuess.DeleteOneID(id).Exec(ctx)
+}
+
+// openMonth refuses, on field, a change to bg's month m that no invoice
+// would carry: before the group's first month, or already invoiced (it
+// waits for an issuing in progress).
+func openMonth(ctx context.Context, tx *ent.Tx, p calendar.Policy, postgres bool, bg *ent.BillingGroup, m calendar.Month, field string) error {
+	if err := p.BeforeFirstMonth(bg.CreatedAt, m, field); err != nil {
+		return err
+	}
+	return kernel.OpenMonth(ctx, tx, postgres, bg.ID, m.String(), field)
 }

@@ -347,7 +347,7 @@ func (e *Engine) reserveInvoiceRefunds(ctx context.Context, tx *ent.Tx, inv *ent
 			continue
 		}
 		r, err := tx.Payment.Create().SetOrgID(inv.OrgID).SetBillingGroupID(inv.BillingGroupID).SetAccountID(p.AccountID).
-			SetPaymentMethodID(p.PaymentMethodID).SetCreatedAt(at).SetReceiptID(NewReceiptID(at)).
+			SetPaymentMethodID(p.PaymentMethodID).SetCreatedAt(at).SetReceiptID(kernel.NewReceiptID(at)).
 			SetKind(payment.KindINVOICE_REFUND).SetMethodLabel(p.MethodLabel).SetCurrency(inv.Currency).SetAmount(take).
 			SetStatus(payment.StatusPENDING).SetBilledAt(at).SetRefundedPaymentID(p.ID).SetCreditNoteID(noteID).
 			SetDescription("Credit note of invoice " + inv.ID).Save(ctx)

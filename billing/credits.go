@@ -93,7 +93,7 @@ func (e *Engine) creditPeriodUsable(ctx context.Context, tx *ent.Tx, bg *ent.Bil
 		field = "endsAt"
 	}
 	last := LastCreditMonth(s.EndsAt, e.Policy.Location())
-	if first := e.FirstMonth(bg); last.Before(first) {
+	if first := e.Policy.FirstMonth(bg.CreatedAt); last.Before(first) {
 		return kernel.FieldError(field, "the credit's period ends in %s, before the billing group's first invoiced month (%s): it could never pay anything",
 			last, first)
 	}

@@ -27,48 +27,6 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// FirstMonth is the first month invoiced for bg: IssueInvoices issues a
-// month to the groups created before it ended. Nothing billable may be
-// recorded for an earlier month (usage, contracts, discounts): no invoice
-// would ever carry it.
-func (e *Engine) FirstMonth(bg *ent.BillingGroup) calendar.Month {
-	return calendar.MonthOf(bg.CreatedAt, e.Policy.Location())
-}
-
-// beforeFirstMonth refuses, on field, a change to month m of bg when m
-// comes before the group's first invoiced month.
-func (e *Engine) beforeFirstMonth(bg *ent.BillingGroup, m calendar.Month, field string) error {
-	if first := e.FirstMonth(bg); m.Before(first) {
-		return kernel.FieldError(field, "the billing group was created in %s: %s would never be invoiced (its invoices start with %s)",
-			first, m, first)
-	}
-	return nil
-}
-
-// openMonth, in tx, waits for any issuing of bg's month m in progress (the
-// shared side of its lock; SQLite's one writer waits anyway) and refuses,
-// on field, a change to m when m is before the group's first invoiced month
-// or already invoiced (R-51: an issued invoice never changes), so that
-// nothing billable is kept in silence that no invoice will carry. The
-// caller moves the usage revision with its change (touchRating), so an
-// issuer that read the group before the commit reads it again (issueOne).
-func (e *Engine) openMonth(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, m calendar.Month, field string) error {
-	if err := e.beforeFirstMonth(bg, m, field); err != nil {
-		return err
-	}
-	if err := kernel.WaitForIssuing(ctx, tx, e.Postgres, []string{kernel.IssueLockKey(bg.ID, m.String())}); err != nil {
-		return err
-	}
-	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(m.String()), kernel.Live()).Exist(ctx)
-	if err != nil {
-		return err
-	}
-	if invoiced {
-		return kernel.FieldError(field, "the month %s is already invoiced for this billing group; its invoice cannot change", m)
-	}
-	return nil
-}
-
 // IssueInvoices issues the invoice of the month due at instant at for every
 // billing group that has none yet: the first step of RunJobs, run
 // here on its own. Safe on several replicas at once: a unique (billing

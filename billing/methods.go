@@ -19,15 +19,6 @@ import (
 	"github.com/cloudbill/cloudbill/ent/paymentmethod"
 )
 
-// Payment error codes (docs/api.md, "Conventions").
-const (
-	CodePaymentMethodNotAllowed = "PAYMENT_METHOD_NOT_ALLOWED"
-	CodeRegistrationHours       = "REGISTRATION_HOURS"
-	CodeOutsidePaymentWindow    = "OUTSIDE_PAYMENT_WINDOW"
-	CodeAmountBelowMinimum      = "AMOUNT_BELOW_MINIMUM"
-	CodePaymentDeclined         = "PAYMENT_DECLINED"
-)
-
 // AllowedMethodTypes is the eligibility matrix of R-33: what an account may
 // register (DIRECT_DEPOSIT only by changing from an automatic method).
 func AllowedMethodTypes(a *ent.Account) []string {
@@ -79,19 +70,19 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.
 		return nil, kernel.FieldError("type", "register a CARD or a BANK_TRANSFER account; direct deposit is a change from one of them")
 	}
 	if !allowed(a, in.Type) {
-		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "type",
+		return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "type",
 			Message: "this account may not register " + in.Type + " (R-33)"}
 	}
 	if in.Corporate {
 		if a.MemberType != account.MemberTypeBUSINESS {
-			return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "corporate", Message: "corporate methods are for business accounts"}
+			return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "corporate", Message: "corporate methods are for business accounts"}
 		}
 		org, err := e.Client.Organization.Query().Where(organization.ID(a.OrgID)).Only(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if !strings.EqualFold(strings.TrimSpace(in.Holder), strings.TrimSpace(org.Name)) {
-			return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "holderName",
+			return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "holderName",
 				Message: "a corporate card must be in the corporation's name (" + org.Name + ")"}
 		}
 	}
@@ -105,16 +96,16 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.
 		}
 		card, err := gw.Card(ctx, in.CardToken)
 		if err != nil {
-			return nil, &kernel.Error{Code: CodePaymentDeclined, Field: "cardToken", Message: "the gateway refused the card"}
+			return nil, &kernel.Error{Code: kernel.CodePaymentDeclined, Field: "cardToken", Message: "the gateway refused the card"}
 		}
 		if !accounts.Domestic(a) && !card.ThreeDSecure {
-			return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "cardToken",
+			return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "cardToken",
 				Message: "international accounts may register only 3-D Secure cards (VISA, Mastercard, JCB, American Express)"}
 		}
 		f.typ, f.brand, f.last4, f.token = "CARD", card.Brand, card.Last4, card.Token
 	case "BANK_TRANSFER":
 		if !e.Policy.InBankHours(now) {
-			return nil, &kernel.Error{Code: CodeRegistrationHours, Field: "type",
+			return nil, &kernel.Error{Code: kernel.CodeRegistrationHours, Field: "type",
 				Message: "bank accounts cannot be registered between 23:00 and 09:00 (KST)"}
 		}
 		if !accounts.ValidBankCode(in.BankCode) {
@@ -128,7 +119,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.
 		}
 		tok, err := gw.BankAccount(ctx, in.BankCode, in.AccountNumber, in.Holder)
 		if err != nil {
-			return nil, &kernel.Error{Code: CodePaymentDeclined, Field: "bankAccount", Message: "the bank account could not be verified"}
+			return nil, &kernel.Error{Code: kernel.CodePaymentDeclined, Field: "bankAccount", Message: "the bank account could not be verified"}
 		}
 		f.typ, f.bank, f.last4, f.token = "BANK_TRANSFER", in.BankCode, in.AccountNumber[len(in.AccountNumber)-4:], tok
 	}
@@ -176,14 +167,14 @@ func (e *Engine) ChangeToMethod(ctx context.Context, a *ent.Account, methodID st
 // certified international businesses.
 func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw gateway.Gateway, a *ent.Account) (*ent.PaymentMethod, error) {
 	if !allowed(a, "DIRECT_DEPOSIT") {
-		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "type", Message: "this account may not pay by direct deposit (R-33)"}
+		return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "type", Message: "this account may not pay by direct deposit (R-33)"}
 	}
 	var pm *ent.PaymentMethod
 	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
 		cur, err := tx.PaymentMethod.Query().Where(paymentmethod.AccountID(a.ID), paymentmethod.IsDefault(true),
 			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
 		if ent.IsNotFound(err) {
-			return &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "type",
+			return &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "type",
 				Message: "register an automatic method (card or bank account) first; direct deposit is a change from it"}
 		}
 		if err != nil {
@@ -206,17 +197,6 @@ func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw gateway.Gateway, 
 		return err
 	})
 	return pm, err
-}
-
-// Label names a method for receipts and history: "VISA •••• 4242".
-func Label(m *ent.PaymentMethod) string {
-	switch m.Type {
-	case paymentmethod.TypeCARD:
-		return m.Brand + " •••• " + m.Last4
-	case paymentmethod.TypeBANK_TRANSFER:
-		return "Bank " + m.BankCode + " •••• " + m.Last4
-	}
-	return "Virtual account " + m.BankCode + " •••• " + m.Last4
 }
 
 // VirtualAccountDue is what a direct-deposit method's organization owes and

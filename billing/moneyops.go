@@ -125,10 +125,10 @@ func (e *Engine) SellPaidCredit(ctx context.Context, req Request, bg *ent.Billin
 	}
 	switch pay.Status {
 	case payment.StatusFAILED:
-		return nil, nil, &kernel.Error{Code: CodePaymentDeclined, Field: "paymentMethodId",
+		return nil, nil, &kernel.Error{Code: kernel.CodePaymentDeclined, Field: "paymentMethodId",
 			Message: "the payment was declined: " + pay.FailureReason + " (receipt " + pay.ReceiptID + "); no credit was sold"}
 	case payment.StatusPENDING:
-		return nil, nil, kernel.Errorf(CodePaymentPending, "the gateway has not answered payment %s yet; the credit opens once it settles: ask again with the same idempotencyKey", pay.ReceiptID)
+		return nil, nil, kernel.Errorf(kernel.CodePaymentPending, "the gateway has not answered payment %s yet; the credit opens once it settles: ask again with the same idempotencyKey", pay.ReceiptID)
 	}
 	c, err := e.PurchasedCredit(ctx, pay)
 	return pay, c, err

@@ -25,9 +25,6 @@ import (
 // back to the method that bought the credit; a refund the gateway refuses
 // gives the remainder back to the credit (giveBackRefund).
 
-// PaymentPending: the gateway has not answered a sale yet.
-const CodePaymentPending = "PAYMENT_PENDING"
-
 // ReserveCreditSale writes the PENDING purchase of a paid credit of amount
 // for bg, charged to methodID, a card or bank account of the master of
 // bg's organization. The credit's id is chosen now, so that the payment
@@ -58,11 +55,11 @@ func (e *Engine) ReserveCreditSale(ctx context.Context, tx *ent.Tx, bg *ent.Bill
 		return nil, err
 	}
 	if m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
-		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account cannot be charged; use a card or bank account"}
+		return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account cannot be charged; use a card or bank account"}
 	}
 	now := e.Clock.Now()
 	return tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(master.ID).SetPaymentMethodID(m.ID).
-		SetCreatedAt(now).SetReceiptID(NewReceiptID(now)).SetKind(payment.KindCREDIT_PURCHASE).SetMethodLabel(Label(m)).
+		SetCreatedAt(now).SetReceiptID(kernel.NewReceiptID(now)).SetKind(payment.KindCREDIT_PURCHASE).SetMethodLabel(kernel.Label(m)).
 		SetCurrency(bg.Currency).SetAmount(amount).SetStatus(payment.StatusPENDING).SetBilledAt(now).
 		SetCreditID(xid.New("cred")).SetDescription(name).Save(ctx)
 }
@@ -118,7 +115,7 @@ func (e *Engine) ReserveCreditRefund(ctx context.Context, tx *ent.Tx, creditID s
 		return nil, nil, err
 	}
 	p, err := tx.Payment.Create().SetOrgID(c.OrgID).SetBillingGroupID(c.BillingGroupID).SetAccountID(purchase.AccountID).
-		SetPaymentMethodID(purchase.PaymentMethodID).SetCreatedAt(now).SetReceiptID(NewReceiptID(now)).
+		SetPaymentMethodID(purchase.PaymentMethodID).SetCreatedAt(now).SetReceiptID(kernel.NewReceiptID(now)).
 		SetKind(payment.KindCREDIT_REFUND).SetMethodLabel(purchase.MethodLabel).SetCurrency(c.Currency).SetAmount(left).
 		SetStatus(payment.StatusPENDING).SetBilledAt(now).SetCreditID(c.ID).SetDescription(purchase.Description).Save(ctx)
 	return c, p, err

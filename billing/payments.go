@@ -2,10 +2,8 @@ package billing
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/gateway"
@@ -53,17 +51,6 @@ func (e *Engine) gateway() gateway.Gateway {
 		return gateway.SandboxGateway{}
 	}
 	return e.Gateway
-}
-
-// NewReceiptID makes a receipt number: R-YYYYMMDD-XXXXXXXX.
-func NewReceiptID(at time.Time) string {
-	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 8)
-	for i := range b {
-		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		b[i] = alphabet[n.Int64()]
-	}
-	return "R-" + at.UTC().Format("20060102") + "-" + string(b)
 }
 
 // dueInvoices locks a billing group's unpaid invoices (oldest first) and
@@ -118,7 +105,7 @@ func reservePayment(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, kind 
 	for _, d := range dues {
 		total += d
 	}
-	c := tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetCreatedAt(at).SetReceiptID(NewReceiptID(at)).SetKind(kind).
+	c := tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetCreatedAt(at).SetReceiptID(kernel.NewReceiptID(at)).SetKind(kind).
 		SetMethodLabel(label).SetCurrency(bg.Currency).SetAmount(total).SetStatus(payment.StatusPENDING).
 		SetBilledAt(invs[0].IssuedAt).SetNillableAttemptKey(attemptKey)
 	if m != nil {
@@ -269,7 +256,7 @@ func PayInvoice(ctx context.Context, tx *ent.Tx, invoiceID string, amt int64, at
 func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, payer *ent.Account, methodID string) (*ent.Payment, error) {
 	now := e.Clock.Now()
 	if !e.Policy.InstantPayOpen(now) {
-		return nil, kernel.Errorf(CodeOutsidePaymentWindow, "instant payment is open from %02d:00 on the %d%s to %02d:00 on the last day of the month, outside the regular payment days %d–%d",
+		return nil, kernel.Errorf(kernel.CodeOutsidePaymentWindow, "instant payment is open from %02d:00 on the %d%s to %02d:00 on the last day of the month, outside the regular payment days %d–%d",
 			e.Policy.InstantPayOpenHour, e.Policy.IssueDay, ordinal(e.Policy.IssueDay), e.Policy.InstantPayCloseHour,
 			e.Policy.RegularPaymentFirstDay, e.Policy.RegularPaymentLastDay)
 	}
@@ -282,10 +269,10 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 		return nil, err
 	}
 	if m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
-		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account is paid by depositing into it"}
+		return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account is paid by depositing into it"}
 	}
 	if !accounts.Domestic(payer) && m.Type != paymentmethod.TypeCARD {
-		return nil, &kernel.Error{Code: CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "expatriate members pay instantly by credit card only (R-42)"}
+		return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "expatriate members pay instantly by credit card only (R-42)"}
 	}
 	invs, dues, err := e.dueInvoices(ctx, tx, bg.ID, "")
 	if err != nil {
@@ -303,7 +290,7 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 	if len(invs) == 0 {
 		// Coins paid everything: record that, nothing to charge.
 		return tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(payer.ID).SetCreatedAt(now).
-			SetReceiptID(NewReceiptID(now)).SetKind(payment.KindINSTANT).SetMethodLabel("Coins").
+			SetReceiptID(kernel.NewReceiptID(now)).SetKind(payment.KindINSTANT).SetMethodLabel("Coins").
 			SetCurrency(bg.Currency).SetAmount(coins).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
 			SetBilledAt(now).Save(ctx)
 	}
@@ -316,13 +303,13 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 	// minimum amounts when paying outstanding amounts.
 	if outstanding {
 		if m.Type == paymentmethod.TypeCARD && total < e.Policy.MinCardAmount {
-			return nil, kernel.Errorf(CodeAmountBelowMinimum, "cards cannot pay outstanding amounts under %s %s", kernel.FormatMinor(e.Policy.MinCardAmount, bg.Currency), bg.Currency)
+			return nil, kernel.Errorf(kernel.CodeAmountBelowMinimum, "cards cannot pay outstanding amounts under %s %s", kernel.FormatMinor(e.Policy.MinCardAmount, bg.Currency), bg.Currency)
 		}
 		if m.Type == paymentmethod.TypeBANK_TRANSFER && total < e.Policy.MinTransferAmount {
-			return nil, kernel.Errorf(CodeAmountBelowMinimum, "account transfers cannot pay outstanding amounts under %s %s", kernel.FormatMinor(e.Policy.MinTransferAmount, bg.Currency), bg.Currency)
+			return nil, kernel.Errorf(kernel.CodeAmountBelowMinimum, "account transfers cannot pay outstanding amounts under %s %s", kernel.FormatMinor(e.Policy.MinTransferAmount, bg.Currency), bg.Currency)
 		}
 	}
-	return reservePayment(ctx, tx, bg, payment.KindINSTANT, m, Label(m), invs, dues, nil, now)
+	return reservePayment(ctx, tx, bg, payment.KindINSTANT, m, kernel.Label(m), invs, dues, nil, now)
 }
 
 func nonZero(invs []*ent.Invoice, dues []int64) ([]*ent.Invoice, []int64) {
@@ -471,7 +458,7 @@ func (r *jobRun) attemptAutoPay(ctx context.Context, inv *ent.Invoice, day strin
 			if due, dues, _, err = r.e.coinsFirst(ctx, tx, master, due, dues, r.at); err != nil || len(due) == 0 {
 				return err
 			}
-			p, err = reservePayment(ctx, tx, bg, payment.KindAUTOMATIC, m, Label(m), due, dues, &key, r.at)
+			p, err = reservePayment(ctx, tx, bg, payment.KindAUTOMATIC, m, kernel.Label(m), due, dues, &key, r.at)
 			if kernel.IsUniqueViolationOn(err, payment.Table, payment.FieldAttemptKey) {
 				p = nil
 				return errAlreadyAttempted // only this key says so
@@ -714,7 +701,7 @@ func (e *Engine) Deposit(ctx context.Context, virtualAccount, depositID string, 
 			first = groups[0]
 		}
 		c := tx.Payment.Create().SetOrgID(m.OrgID).SetBillingGroupID(first.ID).SetAccountID(m.AccountID).SetCreatedAt(now).
-			SetPaymentMethodID(m.ID).SetReceiptID(NewReceiptID(now)).SetKind(payment.KindDEPOSIT).SetMethodLabel(Label(m)).
+			SetPaymentMethodID(m.ID).SetReceiptID(kernel.NewReceiptID(now)).SetKind(payment.KindDEPOSIT).SetMethodLabel(kernel.Label(m)).
 			SetCurrency(first.Currency).SetAmount(amount).SetStatus(payment.StatusSUCCESSFUL).SetPaidAt(now).
 			SetBilledAt(now).SetAttemptKey(key)
 		p, err := c.Save(ctx)

@@ -73,7 +73,7 @@ var errPartnerChangesWhatPays = kernel.Forbidden("partners may register payment 
 func declined(ctx context.Context, p *ent.Payment) {
 	if p != nil && p.Status == payment.StatusFAILED {
 		graphql.AddError(ctx, &gqlerror.Error{Message: "the payment was declined: " + p.FailureReason,
-			Path: graphql.GetPath(ctx), Extensions: map[string]any{"code": billing.CodePaymentDeclined, "reason": p.FailureReason}})
+			Path: graphql.GetPath(ctx), Extensions: map[string]any{"code": kernel.CodePaymentDeclined, "reason": p.FailureReason}})
 	}
 }
 

@@ -165,3 +165,21 @@ func (p Policy) DayOf(at time.Time) (from, to time.Time) {
 	from = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
 	return from, from.AddDate(0, 0, 1)
 }
+
+// FirstMonth is the first month invoiced for a billing group created at
+// createdAt: the month close issues a month to the groups created before
+// it ended. Nothing billable may be recorded for an earlier month (usage,
+// contracts, discounts, credits): no invoice would ever carry it.
+func (p Policy) FirstMonth(createdAt time.Time) Month {
+	return MonthOf(createdAt, p.Location())
+}
+
+// BeforeFirstMonth refuses, on field, a change to month m of a billing
+// group created at createdAt when m comes before its first invoiced month.
+func (p Policy) BeforeFirstMonth(createdAt time.Time, m Month, field string) error {
+	if first := p.FirstMonth(createdAt); m.Before(first) {
+		return kernel.FieldError(field, "the billing group was created in %s: %s would never be invoiced (its invoices start with %s)",
+			first, m, first)
+	}
+	return nil
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
@@ -30,7 +29,7 @@ func (r *Renderer) InvoicePDF(ctx context.Context, bg *ent.BillingGroup, m calen
 	deposit := d.rec.method != nil && d.rec.method.Type == paymentmethod.TypeDIRECT_DEPOSIT
 	method := l.Pick("등록된 결제 수단 없음", "no payment method on file")
 	if d.rec.method != nil {
-		method = locale.Enum(l, "method", string(d.rec.method.Type)) + " · " + printable(locale.Method(l, billing.Label(d.rec.method)))
+		method = locale.Enum(l, "method", string(d.rec.method.Type)) + " · " + printable(locale.Method(l, kernel.Label(d.rec.method)))
 	}
 	due := r.dueText(l, m, deposit)
 	dueNote := l.Pick("부가세 포함 · 납부 기한 ", "VAT included · due ") + due

@@ -24,6 +24,14 @@ const (
 	// CodeThrottled: too many attempts or too much cost; the error's
 	// RetryAfter says when to try again (extensions.retryAfterSeconds).
 	CodeThrottled = "THROTTLED"
+	// The payment codes.
+	CodePaymentMethodNotAllowed = "PAYMENT_METHOD_NOT_ALLOWED"
+	CodeRegistrationHours       = "REGISTRATION_HOURS"
+	CodeOutsidePaymentWindow    = "OUTSIDE_PAYMENT_WINDOW"
+	CodeAmountBelowMinimum      = "AMOUNT_BELOW_MINIMUM"
+	CodePaymentDeclined         = "PAYMENT_DECLINED"
+	// CodePaymentPending: the gateway has not answered a sale yet.
+	CodePaymentPending = "PAYMENT_PENDING"
 )
 
 // Error is a failure a client can act on: it carries the extensions.code of

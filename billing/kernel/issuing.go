@@ -52,3 +52,25 @@ func Dialect(postgres bool) string {
 	}
 	return dialect.SQLite
 }
+
+// OpenMonth, in tx, waits for any issuing of billing group bgID's month m
+// in progress (the shared side of its lock; SQLite's one writer waits
+// anyway) and refuses, on field, a change to m when m is already invoiced
+// an issued invoice never changes), so that nothing billable is
+// kept in silence that no invoice will carry. The caller refuses months
+// before the group's first (calendar.Policy.BeforeFirstMonth) and moves
+// the usage revision with its change (TouchRating), so an issuer that read
+// the group before the commit reads it again.
+func OpenMonth(ctx context.Context, tx *ent.Tx, postgres bool, bgID, m, field string) error {
+	if err := WaitForIssuing(ctx, tx, postgres, []string{IssueLockKey(bgID, m)}); err != nil {
+		return err
+	}
+	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bgID), invoice.Month(m), Live()).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if invoiced {
+		return FieldError(field, "the month %s is already invoiced for this billing group; its invoice cannot change", m)
+	}
+	return nil
+}

@@ -190,7 +190,7 @@ func Bank(l Lang, code string) string {
 }
 
 // Method writes a payment method as it was recorded on a payment
-// (billing.Label: "VISA •••• 4242", "Bank 004 •••• 0000", "Virtual account
+// (kernel.Label: "VISA •••• 4242", "Bank 004 •••• 0000", "Virtual account
 // 088 •••• 1234", "Coins") in the reader's words, bullets kept.
 func Method(l Lang, label string) string {
 	switch {
