@@ -168,7 +168,7 @@ func (r *jobRun) payWithCoins(ctx context.Context) error {
 	if err != nil || len(holders) == 0 {
 		return err
 	}
-	masters, err := e.Client.Account.Query().Where(account.IDIn(uniq(holders)...), account.IsMaster(true)).All(ctx)
+	masters, err := e.Client.Account.Query().Where(account.IDIn(kernel.Uniq(holders)...), account.IsMaster(true)).All(ctx)
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (e *Engine) ShareCoins(ctx context.Context, master *ent.Account, chargeID s
 		if len(accountIDs) == 0 || len(accountIDs) > 100 {
 			return kernel.FieldError("accountIds", "give 1 to 100 accounts")
 		}
-		ids := uniq(accountIDs)
+		ids := kernel.Uniq(accountIDs)
 		n, err := tx.Account.Query().Where(account.IDIn(ids...), account.OrgID(master.OrgID), account.IDNEQ(master.ID)).Count(ctx)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/ent"
@@ -85,14 +86,14 @@ func (e *Engine) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, e
 		if err != nil {
 			return nil, err
 		}
-		if n != len(uniq(s.ServiceCodes)) {
+		if n != len(kernel.Uniq(s.ServiceCodes)) {
 			return nil, kernel.FieldError("serviceCodes", "unknown service code")
 		}
 	}
 	c, err := e.Client.Coupon.Create().SetCode(code).SetName(s.Name).SetKind(kind).SetCurrency(s.Currency).
 		SetAmount(s.Amount).SetPercentage(s.Percentage).SetValidFrom(s.ValidFrom).SetValidUntil(s.ValidUntil).
 		SetMaxRedemptions(s.MaxRedemptions).SetCreditValidDays(s.CreditValidDays).
-		SetServiceCodes(uniq(s.ServiceCodes)).Save(ctx)
+		SetServiceCodes(kernel.Uniq(s.ServiceCodes)).Save(ctx)
 	if kernel.IsUniqueViolation(err) {
 		return nil, &kernel.Error{Code: kernel.CodeConflict, Field: "code", Message: "a coupon with this code exists"}
 	}
@@ -143,7 +144,7 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 	var r Redemption
 	red := tx.CouponRedemption.Create().SetOrgID(bg.OrgID).SetCouponID(cp.ID).SetBillingGroupID(bg.ID)
 	if cp.Kind == coupon.KindCREDIT {
-		c, err := e.OpenCredit(ctx, tx, bg, CreditSpec{Name: cp.Name, Type: "FREE", Amount: cp.Amount, StartsAt: now,
+		c, err := e.Credits().OpenCredit(ctx, tx, bg, credits.CreditSpec{Name: cp.Name, Type: "FREE", Amount: cp.Amount, StartsAt: now,
 			EndsAt: now.AddDate(0, 0, cp.CreditValidDays), ServiceCodes: cp.ServiceCodes, Source: "COUPON", PeriodField: "code"},
 			creditentry.KindACCUMULATION, "", now)
 		if err != nil {
@@ -195,7 +196,7 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m cal
 		if err != nil {
 			return nil, err
 		}
-		if n != len(uniq(services)) {
+		if n != len(kernel.Uniq(services)) {
 			return nil, kernel.FieldError("serviceCodes", "unknown service code")
 		}
 	}
@@ -209,7 +210,7 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m cal
 			return err
 		}
 		if d, err = tx.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
-			SetName(name).SetPercentage(p.String()).SetServiceCodes(uniq(services)).SetConditions(conditions).Save(ctx); err != nil {
+			SetName(name).SetPercentage(p.String()).SetServiceCodes(kernel.Uniq(services)).SetConditions(conditions).Save(ctx); err != nil {
 			return err
 		}
 		return kernel.TouchRating(ctx, tx.Client(), bg.OrgID)

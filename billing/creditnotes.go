@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/billing/topics"
@@ -481,8 +482,8 @@ func (e *Engine) grantRefundAsCredit(ctx context.Context, tx *ent.Tx, p *ent.Pay
 	if err != nil {
 		return err
 	}
-	_, err = e.OpenCredit(ctx, tx, bg, CreditSpec{Name: "Refund refused by the card company: " + p.Description, Type: "PAID",
-		Amount: p.Amount, StartsAt: at, EndsAt: at.AddDate(PaidCreditYears, 0, 0), Source: "CREDIT_NOTE"},
+	_, err = e.Credits().OpenCredit(ctx, tx, bg, credits.CreditSpec{Name: "Refund refused by the card company: " + p.Description, Type: "PAID",
+		Amount: p.Amount, StartsAt: at, EndsAt: at.AddDate(credits.PaidCreditYears, 0, 0), Source: "CREDIT_NOTE"},
 		creditentry.KindACCUMULATION, "", at)
 	return err
 }

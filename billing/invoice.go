@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/rating"
@@ -19,7 +20,6 @@ import (
 	"github.com/cloudbill/cloudbill/ent/coincharge"
 	"github.com/cloudbill/cloudbill/ent/contract"
 	"github.com/cloudbill/cloudbill/ent/credit"
-	"github.com/cloudbill/cloudbill/ent/creditentry"
 	"github.com/cloudbill/cloudbill/ent/discount"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/organization"
@@ -302,24 +302,24 @@ func (e *Engine) issueTx(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, 
 	if err := e.claimIssue(ctx, tx, bg, m); err != nil {
 		return nil, err
 	}
-	credits, err := lockCredits(ctx, tx, e.Postgres, bg.ID)
+	held, err := lockCredits(ctx, tx, e.Postgres, bg.ID)
 	if err != nil {
 		return nil, err
 	}
 	issuedAt := e.Policy.IssuedAt(m)
 	// A free credit valid on part of the month pays only what its days
 	// incurred: rate the usage by day then.
-	byDay := rating.NeedsDays(credits, m, issuedAt, e.Policy.Location())
+	byDay := rating.NeedsDays(held, m, issuedAt, e.Policy.Location())
 	lines, duses, err := e.rateForIssue(ctx, tx, bg, m, pre, byDay)
 	if err != nil {
 		return nil, err
 	}
-	uses := rating.AllocateCredits(lines, credits, m, issuedAt, e.Policy.Location())
+	uses := rating.AllocateCredits(lines, held, m, issuedAt, e.Policy.Location())
 	inv, err := e.writeInvoice(ctx, tx, bg, m, lines, duses, stamp, writtenAt)
 	if err != nil {
 		return nil, err
 	}
-	if err := spendCredits(ctx, tx, bg.OrgID, bg.Currency, inv.ID, uses, issuedAt); err != nil {
+	if err := credits.Spend(ctx, tx, bg.OrgID, bg.Currency, inv.ID, uses, issuedAt); err != nil {
 		return nil, err
 	}
 	return e.settleIssued(ctx, tx, bg, inv, pre, writtenAt)
@@ -363,12 +363,12 @@ func lockCredits(ctx context.Context, tx *ent.Tx, postgres bool, bgID string) ([
 	if postgres {
 		cq = cq.ForUpdate()
 	}
-	credits, err := cq.All(ctx)
+	held, err := cq.All(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]rating.CreditRow, len(credits))
-	for i, c := range credits {
+	rows := make([]rating.CreditRow, len(held))
+	for i, c := range held {
 		rows[i] = rating.CreditRow{ID: c.ID, Type: string(c.Type), StartsAt: c.StartsAt, EndsAt: c.EndsAt,
 			CreatedAt: c.CreatedAt, ServiceCodes: c.ServiceCodes, Remaining: c.Remaining}
 	}
@@ -498,63 +498,6 @@ func (e *Engine) settleIssued(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 }
 
 var errAlreadyIssued = fmt.Errorf("invoice already issued")
-
-// spendCredits writes each credit use as a USE history entry naming the
-// invoice and takes it off the credit with a guarded update: the remainder
-// can never go below zero.
-func spendCredits(ctx context.Context, tx *ent.Tx, orgID, currency, invoiceID string, uses []rating.CreditUse, at time.Time) error {
-	perCredit := map[string]int64{}
-	var order []string
-	for _, u := range uses {
-		if perCredit[u.CreditID] == 0 {
-			order = append(order, u.CreditID)
-		}
-		perCredit[u.CreditID] += u.Amount
-	}
-	if len(order) == 0 {
-		return nil
-	}
-	entries := make([]*ent.CreditEntryCreate, len(order))
-	for i, id := range order {
-		entries[i] = tx.CreditEntry.Create().SetOrgID(orgID).SetCreditID(id).SetKind(creditentry.KindUSE).SetCurrency(currency).
-			SetAmount(-perCredit[id]).SetInvoiceID(invoiceID).SetOccurredAt(at)
-		if err := TakeFromCredit(ctx, tx, id, perCredit[id], false, at); err != nil {
-			return err
-		}
-	}
-	return tx.CreditEntry.CreateBulk(entries...).Exec(ctx)
-}
-
-// TakeFromCredit lowers an AVAILABLE credit's remainder by amt (as use when
-// used is set), atomically and only if enough remains; a credit left with
-// nothing becomes USED_UP.
-func TakeFromCredit(ctx context.Context, tx *ent.Tx, id string, amt int64, transfer bool, at time.Time) error {
-	upd := tx.Credit.Update().
-		Where(credit.ID(id), credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGTE(amt)).
-		AddRemaining(-amt).
-		// One statement: emptied, the credit is USED_UP from now.
-		Modify(func(u *sql.UpdateBuilder) {
-			u.Set(credit.FieldStatus, sql.ExprFunc(func(b *sql.Builder) {
-				b.WriteString("CASE WHEN ").Ident(credit.FieldRemaining).WriteString(" = ").Arg(amt).
-					WriteString(" THEN ").Arg(string(credit.StatusUSED_UP)).WriteString(" ELSE ").Ident(credit.FieldStatus).WriteString(" END")
-			}))
-			u.Set(credit.FieldClosedAt, sql.ExprFunc(func(b *sql.Builder) {
-				b.WriteString("CASE WHEN ").Ident(credit.FieldRemaining).WriteString(" = ").Arg(amt).
-					WriteString(" THEN ").Arg(at).WriteString(" ELSE ").Ident(credit.FieldClosedAt).WriteString(" END")
-			}))
-		})
-	if !transfer {
-		upd = upd.AddUsed(amt)
-	}
-	n, err := upd.Save(ctx)
-	if err != nil {
-		return err
-	}
-	if n != 1 {
-		return kernel.Errorf(kernel.CodeInsufficientBalance, "the credit does not have that much left")
-	}
-	return nil
-}
 
 // notifyInvoice queues the notice of an issued invoice in the
 // invoice's own transaction: its amount, the days the card is charged and

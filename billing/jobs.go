@@ -8,6 +8,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/budgets"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/topics"
@@ -57,6 +58,12 @@ type Engine struct {
 // dashboards and the month close alike.
 func (e *Engine) Rated() *rated.Service {
 	return &rated.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Catalog: e.Catalog}
+}
+
+// Credits is the credits' service on the engine's database; paid credits'
+// sales count toward the money-in limits.
+func (e *Engine) Credits() *credits.Service {
+	return &credits.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, MoneyIn: e.CheckMoneyIn}
 }
 
 // Ingestion is the usage service on the engine's database, telling the

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 
+	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coincharge"
@@ -118,7 +119,7 @@ func (e *Engine) ChargeCoins(ctx context.Context, req Request, acct *ent.Account
 // key once it settles); no credit is sold.
 func (e *Engine) SellPaidCredit(ctx context.Context, req Request, bg *ent.BillingGroup, name string, amount int64, methodID string) (*ent.Payment, *ent.Credit, error) {
 	pay, err := e.reserveAndCharge(ctx, req, bg.OrgID, "sellPaidCredit", func(tx *ent.Tx) (*ent.Payment, error) {
-		return e.ReserveCreditSale(ctx, tx, bg, name, amount, methodID)
+		return e.Credits().ReserveCreditSale(ctx, tx, bg, name, amount, methodID)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -130,7 +131,7 @@ func (e *Engine) SellPaidCredit(ctx context.Context, req Request, bg *ent.Billin
 	case payment.StatusPENDING:
 		return nil, nil, kernel.Errorf(kernel.CodePaymentPending, "the gateway has not answered payment %s yet; the credit opens once it settles: ask again with the same idempotencyKey", pay.ReceiptID)
 	}
-	c, err := e.PurchasedCredit(ctx, pay)
+	c, err := e.Credits().PurchasedCredit(ctx, pay)
 	return pay, c, err
 }
 
@@ -151,7 +152,7 @@ func (e *Engine) RefundPaidCredit(ctx context.Context, req Request, creditID str
 		PaymentID string `json:"paymentId"`
 	}
 	res, fresh, err := once(ctx, e, req, c.OrgID, "refundPaidCredit", func(tx *ent.Tx) (reserved, error) {
-		c, pay, err := e.ReserveCreditRefund(ctx, tx, creditID)
+		c, pay, err := e.Credits().ReserveCreditRefund(ctx, tx, creditID)
 		if err != nil {
 			return reserved{}, err
 		}
@@ -185,7 +186,7 @@ func (e *Engine) RecoverCreditOnce(ctx context.Context, req Request, creditID st
 		return nil, err
 	}
 	id, _, err := once(ctx, e, req, src.OrgID, "recoverCredit", func(tx *ent.Tx) (string, error) {
-		c, err := e.RecoverCreditTx(ctx, tx, creditID)
+		c, err := e.Credits().RecoverCreditTx(ctx, tx, creditID)
 		if err != nil {
 			return "", err
 		}
@@ -200,8 +201,8 @@ func (e *Engine) RecoverCreditOnce(ctx context.Context, req Request, creditID st
 // TransferCreditOnce moves part of a free credit to another billing group
 // of the organization (R-26), once per key, and answers both credits.
 func (e *Engine) TransferCreditOnce(ctx context.Context, req Request, orgID, creditID, toBG string, amount int64) (from, to *ent.Credit, err error) {
-	res, _, err := once(ctx, e, req, orgID, "transferCredit", func(tx *ent.Tx) (TransferResult, error) {
-		return e.TransferCredit(ctx, tx, creditID, toBG, amount, func(*ent.Credit) error { return nil })
+	res, _, err := once(ctx, e, req, orgID, "transferCredit", func(tx *ent.Tx) (credits.TransferResult, error) {
+		return e.Credits().TransferCredit(ctx, tx, creditID, toBG, amount, func(*ent.Credit) error { return nil })
 	})
 	if err != nil {
 		return nil, nil, err

@@ -189,7 +189,7 @@ func (e *Engine) settleAt(ctx context.Context, paymentID string, res gateway.Cha
 				return err
 			}
 		} else if out.Kind == payment.KindCREDIT_REFUND {
-			if err := e.giveBackRefund(ctx, tx, out, now); err != nil {
+			if err := e.Credits().GiveBackRefund(ctx, tx, out, now); err != nil {
 				return err
 			}
 		} else if out.Kind == payment.KindINVOICE_REFUND {
@@ -218,7 +218,7 @@ func (e *Engine) applyPayment(ctx context.Context, tx *ent.Tx, p *ent.Payment, a
 	case payment.KindCOIN_CHARGE:
 		return e.creditCoins(ctx, tx, p, at)
 	case payment.KindCREDIT_PURCHASE:
-		return e.openPaidCredit(ctx, tx, p, at)
+		return e.Credits().OpenPaidCredit(ctx, tx, p, at)
 	case payment.KindCREDIT_REFUND, payment.KindINVOICE_REFUND:
 		return nil // taken off the credit, or counted by its credit note, when reserved
 	}

@@ -11,6 +11,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -41,7 +42,7 @@ func (r *billingGroupResolver) Credits(ctx context.Context, obj *ent.BillingGrou
 	// emptied terminal credits stay listed for 3 months (to the
 	// minute, which also keys the cached page).
 	read := r.Clock.Now().Truncate(time.Minute)
-	cutoff := read.AddDate(0, -billing.ClosedVisibleMonths, 0)
+	cutoff := read.AddDate(0, -credits.ClosedVisibleMonths, 0)
 	if includeClosed == nil || !*includeClosed {
 		q = q.Where(credit.Or(credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0),
 			credit.ClosedAtIsNil(), credit.ClosedAtGT(cutoff)))
@@ -77,7 +78,7 @@ func (r *billingGroupResolver) CreditSummary(ctx context.Context, obj *ent.Billi
 	if err := checkBillingGroup(p, obj, canManageBillingGroup); err != nil {
 		return nil, err
 	}
-	s, err := r.engine().Summary(ctx, obj)
+	s, err := r.engine().Credits().Summary(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +161,7 @@ func (r *mutationResolver) GrantCredit(ctx context.Context, input model.GrantCre
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.engine().GrantCredit(ctx, bg, billing.CreditSpec{Name: input.Name, Type: string(input.Type), Amount: amount,
+	c, err := r.engine().Credits().GrantCredit(ctx, bg, credits.CreditSpec{Name: input.Name, Type: string(input.Type), Amount: amount,
 		StartsAt: input.StartsAt, EndsAt: input.EndsAt, ServiceCodes: input.ServiceCodes, Source: "GRANT"})
 	if err != nil {
 		return nil, err
@@ -232,7 +233,7 @@ func (r *mutationResolver) ApplyWelcomeCredit(ctx context.Context, input model.A
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.engine().ApplyWelcomeCredit(ctx, p.OrgID, input.ServiceField, input.SignupPath, input.MarketingConsent)
+	c, err := r.engine().Credits().ApplyWelcomeCredit(ctx, p.OrgID, input.ServiceField, input.SignupPath, input.MarketingConsent)
 	if err != nil {
 		return nil, err
 	}

@@ -125,3 +125,16 @@ func CheckAmount(field, what string, amount, limit int64, currency string) error
 	}
 	return nil
 }
+
+// Uniq is in without repeats, in the order of first appearance.
+func Uniq(in []string) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

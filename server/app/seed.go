@@ -9,6 +9,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/usage"
@@ -175,7 +176,7 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 		return &c
 	}
 	begin := at(start, 1, 9)
-	if _, err := on(begin).GrantCredit(ctx, main, billing.CreditSpec{Name: "Launch promotion", Type: "FREE", Amount: 30000,
+	if _, err := on(begin).Credits().GrantCredit(ctx, main, credits.CreditSpec{Name: "Launch promotion", Type: "FREE", Amount: 30000,
 		StartsAt: start.Start(loc), EndsAt: cur.Next().Next().Start(loc), Source: "PROMOTION"}); err != nil {
 		return err
 	}
@@ -219,7 +220,7 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 	}
 	// A free credit of this month with its whole amount left, for the
 	// README's transferCredit example.
-	if _, err := on(at(cur, 1, 9)).GrantCredit(ctx, main, billing.CreditSpec{Name: "Year-end promotion", Type: "FREE", Amount: 20000,
+	if _, err := on(at(cur, 1, 9)).Credits().GrantCredit(ctx, main, credits.CreditSpec{Name: "Year-end promotion", Type: "FREE", Amount: 20000,
 		StartsAt: cur.Start(loc), EndsAt: cur.Next().Next().Start(loc), Source: "PROMOTION"}); err != nil {
 		return err
 	}

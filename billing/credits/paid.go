@@ -1,4 +1,4 @@
-package billing
+package credits
 
 import (
 	"context"
@@ -19,24 +19,24 @@ import (
 // right, as a coin charge is. It moves in the three steps of every payment
 // (payments.go): ReserveCreditSale writes the PENDING purchase, Charge sends
 // it to the gateway after commit, and Settle opens the credit when the
-// money is in (openPaidCredit) — never before. A refund is the same three
+// money is in (OpenPaidCredit) — never before. A refund is the same three
 // steps the other way: ReserveCreditRefund takes the remainder off the
 // credit at once and writes a PENDING refund of it; the gateway pays it
 // back to the method that bought the credit; a refund the gateway refuses
-// gives the remainder back to the credit (giveBackRefund).
+// gives the remainder back to the credit (GiveBackRefund).
 
 // ReserveCreditSale writes the PENDING purchase of a paid credit of amount
 // for bg, charged to methodID, a card or bank account of the master of
 // bg's organization. The credit's id is chosen now, so that the payment
 // names it; the credit exists once the payment succeeds.
-func (e *Engine) ReserveCreditSale(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, name string, amount int64, methodID string) (*ent.Payment, error) {
+func (svc *Service) ReserveCreditSale(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, name string, amount int64, methodID string) (*ent.Payment, error) {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
 		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
 	if amount <= 0 {
 		return nil, kernel.FieldError("amount", "amount must be greater than zero")
 	}
-	if err := e.CheckMoneyIn(ctx, tx, bg.OrgID, "amount", "a paid credit", amount); err != nil {
+	if err := svc.MoneyIn(ctx, tx, bg.OrgID, "amount", "a paid credit", amount); err != nil {
 		return nil, err
 	}
 	master, err := tx.Account.Query().Where(account.OrgID(bg.OrgID), account.IsMaster(true)).First(ctx)
@@ -57,7 +57,7 @@ func (e *Engine) ReserveCreditSale(ctx context.Context, tx *ent.Tx, bg *ent.Bill
 	if m.Type == paymentmethod.TypeDIRECT_DEPOSIT {
 		return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "paymentMethodId", Message: "a virtual account cannot be charged; use a card or bank account"}
 	}
-	now := e.Clock.Now()
+	now := svc.Clock.Now()
 	return tx.Payment.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetAccountID(master.ID).SetPaymentMethodID(m.ID).
 		SetCreatedAt(now).SetReceiptID(kernel.NewReceiptID(now)).SetKind(payment.KindCREDIT_PURCHASE).SetMethodLabel(kernel.Label(m)).
 		SetCurrency(bg.Currency).SetAmount(amount).SetStatus(payment.StatusPENDING).SetBilledAt(now).
@@ -66,23 +66,23 @@ func (e *Engine) ReserveCreditSale(ctx context.Context, tx *ent.Tx, bg *ent.Bill
 
 // openPaidCredit opens the credit a successful purchase bought, valid 5
 // years from the payment.
-func (e *Engine) openPaidCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
+func (svc *Service) OpenPaidCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
 	bg, err := tx.BillingGroup.Get(ctx, p.BillingGroupID)
 	if err != nil {
 		return err
 	}
-	_, err = e.OpenCredit(ctx, tx, bg, CreditSpec{ID: p.CreditID, Name: p.Description, Type: "PAID", Amount: p.Amount,
+	_, err = svc.OpenCredit(ctx, tx, bg, CreditSpec{ID: p.CreditID, Name: p.Description, Type: "PAID", Amount: p.Amount,
 		StartsAt: at, EndsAt: at.AddDate(PaidCreditYears, 0, 0), Source: "SALE"}, creditentry.KindACCUMULATION, "", at)
 	return err
 }
 
 // PurchasedCredit is the credit a purchase bought: nil while the payment is
 // PENDING or when it failed.
-func (e *Engine) PurchasedCredit(ctx context.Context, p *ent.Payment) (*ent.Credit, error) {
+func (svc *Service) PurchasedCredit(ctx context.Context, p *ent.Payment) (*ent.Credit, error) {
 	if p.Kind != payment.KindCREDIT_PURCHASE || p.Status != payment.StatusSUCCESSFUL {
 		return nil, nil
 	}
-	return e.Client.Credit.Get(ctx, p.CreditID)
+	return svc.Client.Credit.Get(ctx, p.CreditID)
 }
 
 // ReserveCreditRefund refunds what is left of a paid credit: in tx
@@ -93,17 +93,17 @@ func (e *Engine) PurchasedCredit(ctx context.Context, p *ent.Payment) (*ent.Cred
 // purchase payment (sold before sales were recorded) is closed without
 // one: its money goes back by hand. The payment is nil when nothing is to
 // be refunded through the gateway.
-func (e *Engine) ReserveCreditRefund(ctx context.Context, tx *ent.Tx, creditID string) (*ent.Credit, *ent.Payment, error) {
-	c, err := e.lockCredit(ctx, tx, creditID)
+func (svc *Service) ReserveCreditRefund(ctx context.Context, tx *ent.Tx, creditID string) (*ent.Credit, *ent.Payment, error) {
+	c, err := svc.lockCredit(ctx, tx, creditID)
 	if err != nil {
 		return nil, nil, err
 	}
 	if c.Type != credit.TypePAID {
 		return nil, nil, kernel.Errorf(kernel.CodeConflict, "only paid credits are refunded; recover a free credit instead")
 	}
-	now := e.Clock.Now()
+	now := svc.Clock.Now()
 	left := c.Remaining
-	if c, err = e.closeCredit(ctx, tx, c, credit.StatusREFUNDED, creditentry.KindREFUND, now); err != nil {
+	if c, err = svc.closeCredit(ctx, tx, c, credit.StatusREFUNDED, creditentry.KindREFUND, now); err != nil {
 		return nil, nil, err
 	}
 	purchase, err := tx.Payment.Query().Where(payment.CreditID(c.ID), payment.KindEQ(payment.KindCREDIT_PURCHASE),
@@ -125,8 +125,8 @@ func (e *Engine) ReserveCreditRefund(ctx context.Context, tx *ent.Tx, creditID s
 // took off it: a REFUND entry of the opposite sign, and the credit
 // AVAILABLE again with its remainder (R-21: its amounts still equal the sum
 // of its entries).
-func (e *Engine) giveBackRefund(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
-	c, err := e.lockCredit(ctx, tx, p.CreditID)
+func (svc *Service) GiveBackRefund(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
+	c, err := svc.lockCredit(ctx, tx, p.CreditID)
 	if err != nil {
 		return err
 	}

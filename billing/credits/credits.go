@@ -1,4 +1,4 @@
-package billing
+package credits
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
-	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/credit"
@@ -36,7 +35,7 @@ type CreditSpec struct {
 // credit opens here, whatever its source (grant, sale, welcome credit,
 // coupon, transfer), so none can open with a period no invoice will ever
 // use (creditPeriodUsable).
-func (e *Engine) OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditSpec, kind creditentry.Kind, counterpart string, at time.Time) (*ent.Credit, error) {
+func (svc *Service) OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditSpec, kind creditentry.Kind, counterpart string, at time.Time) (*ent.Credit, error) {
 	if strings.TrimSpace(s.Name) == "" || len(s.Name) > 200 {
 		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
@@ -46,7 +45,7 @@ func (e *Engine) OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGrou
 	if !s.EndsAt.After(s.StartsAt) {
 		return nil, kernel.FieldError("endsAt", "endsAt must be after startsAt")
 	}
-	if err := e.creditPeriodUsable(ctx, tx, bg, s); err != nil {
+	if err := svc.creditPeriodUsable(ctx, tx, bg, s); err != nil {
 		return nil, err
 	}
 	if len(s.ServiceCodes) > 0 {
@@ -54,7 +53,7 @@ func (e *Engine) OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGrou
 		if err != nil {
 			return nil, err
 		}
-		if n != len(uniq(s.ServiceCodes)) {
+		if n != len(kernel.Uniq(s.ServiceCodes)) {
 			return nil, kernel.FieldError("serviceCodes", "unknown service code")
 		}
 	}
@@ -65,7 +64,7 @@ func (e *Engine) OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGrou
 	c, err := create.SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetName(s.Name).
 		SetType(credit.Type(s.Type)).SetStatus(credit.StatusAVAILABLE).SetStartsAt(s.StartsAt).SetEndsAt(s.EndsAt).SetCreatedAt(at).
 		SetCurrency(bg.Currency).SetAccumulated(s.Amount).SetRemaining(s.Amount).
-		SetServiceCodes(uniq(s.ServiceCodes)).SetSource(s.Source).Save(ctx)
+		SetServiceCodes(kernel.Uniq(s.ServiceCodes)).SetSource(s.Source).Save(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -87,17 +86,17 @@ func (e *Engine) OpenCredit(ctx context.Context, tx *ent.Tx, bg *ent.BillingGrou
 // not invoiced yet still pays that month's usage of its days. Like late
 // usage, it waits for an issuing of that month in progress (the shared
 // side of its lock), then looks for the invoice.
-func (e *Engine) creditPeriodUsable(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditSpec) error {
+func (svc *Service) creditPeriodUsable(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, s CreditSpec) error {
 	field := s.PeriodField
 	if field == "" {
 		field = "endsAt"
 	}
-	last := LastCreditMonth(s.EndsAt, e.Policy.Location())
-	if first := e.Policy.FirstMonth(bg.CreatedAt); last.Before(first) {
+	last := LastCreditMonth(s.EndsAt, svc.Policy.Location())
+	if first := svc.Policy.FirstMonth(bg.CreatedAt); last.Before(first) {
 		return kernel.FieldError(field, "the credit's period ends in %s, before the billing group's first invoiced month (%s): it could never pay anything",
 			last, first)
 	}
-	if err := kernel.WaitForIssuing(ctx, tx, e.Postgres, []string{kernel.IssueLockKey(bg.ID, last.String())}); err != nil {
+	if err := kernel.WaitForIssuing(ctx, tx, svc.Postgres, []string{kernel.IssueLockKey(bg.ID, last.String())}); err != nil {
 		return err
 	}
 	invoiced, err := tx.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.Month(last.String()), kernel.Live()).Exist(ctx)
@@ -111,31 +110,19 @@ func (e *Engine) creditPeriodUsable(ctx context.Context, tx *ent.Tx, bg *ent.Bil
 	return nil
 }
 
-func uniq(in []string) []string {
-	seen := map[string]bool{}
-	out := []string{}
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // GrantCredit opens a free credit for a billing group (operators, R-25).
 // Paid credits are sold, never granted: money in is a payment.
-func (e *Engine) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s CreditSpec) (*ent.Credit, error) {
+func (svc *Service) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s CreditSpec) (*ent.Credit, error) {
 	if s.Type != "FREE" {
 		return nil, kernel.FieldError("type", "only free credits are granted; a paid credit is sold (sellPaidCredit)")
 	}
-	if err := kernel.CheckAmount("amount", "a credit", s.Amount, e.Policy.Limits.Credit, bg.Currency); err != nil {
+	if err := kernel.CheckAmount("amount", "a credit", s.Amount, svc.Policy.Limits.Credit, bg.Currency); err != nil {
 		return nil, err
 	}
 	var c *ent.Credit
-	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, svc.Client, func(tx *ent.Tx) error {
 		var err error
-		c, err = e.OpenCredit(ctx, tx, bg, s, creditentry.KindACCUMULATION, "", e.Clock.Now())
+		c, err = svc.OpenCredit(ctx, tx, bg, s, creditentry.KindACCUMULATION, "", svc.Clock.Now())
 		return err
 	})
 	return c, err
@@ -145,9 +132,9 @@ func (e *Engine) GrantCredit(ctx context.Context, bg *ent.BillingGroup, s Credit
 const PaidCreditYears = 5
 
 // lockCredit reads a credit for change: FOR UPDATE on PostgreSQL.
-func (e *Engine) lockCredit(ctx context.Context, tx *ent.Tx, id string) (*ent.Credit, error) {
+func (svc *Service) lockCredit(ctx context.Context, tx *ent.Tx, id string) (*ent.Credit, error) {
 	q := tx.Credit.Query().Where(credit.ID(id))
-	if e.Postgres {
+	if svc.Postgres {
 		q = q.ForUpdate()
 	}
 	c, err := q.Only(ctx)
@@ -159,7 +146,7 @@ func (e *Engine) lockCredit(ctx context.Context, tx *ent.Tx, id string) (*ent.Cr
 
 // closeCredit empties an AVAILABLE credit into a terminal status with a
 // history entry of the given kind (recovery, refund, expiry).
-func (e *Engine) closeCredit(ctx context.Context, tx *ent.Tx, c *ent.Credit, status credit.Status, kind creditentry.Kind, at time.Time) (*ent.Credit, error) {
+func (svc *Service) closeCredit(ctx context.Context, tx *ent.Tx, c *ent.Credit, status credit.Status, kind creditentry.Kind, at time.Time) (*ent.Credit, error) {
 	if c.Status != credit.StatusAVAILABLE {
 		return nil, kernel.Errorf(kernel.CodeConflict, "the credit is %s, not AVAILABLE", c.Status)
 	}
@@ -174,15 +161,15 @@ func (e *Engine) closeCredit(ctx context.Context, tx *ent.Tx, c *ent.Credit, sta
 
 // RecoverCreditTx takes back what is left of a free credit (R-25: abuse)
 // in tx; RecoverCreditOnce is the use case.
-func (e *Engine) RecoverCreditTx(ctx context.Context, tx *ent.Tx, id string) (*ent.Credit, error) {
-	c, err := e.lockCredit(ctx, tx, id)
+func (svc *Service) RecoverCreditTx(ctx context.Context, tx *ent.Tx, id string) (*ent.Credit, error) {
+	c, err := svc.lockCredit(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
 	if c.Type != credit.TypeFREE {
 		return nil, kernel.Errorf(kernel.CodeConflict, "only free credits are recovered; refund a paid credit instead")
 	}
-	return e.closeCredit(ctx, tx, c, credit.StatusRECOVERED, creditentry.KindRECOVERY, e.Clock.Now())
+	return svc.closeCredit(ctx, tx, c, credit.StatusRECOVERED, creditentry.KindRECOVERY, svc.Clock.Now())
 }
 
 // TransferResult names the two credits of a transfer.
@@ -195,9 +182,9 @@ type TransferResult struct {
 // billing group of the same organization: a TRANSFER_DEDUCTION on
 // the source and a new credit with a TRANSFER_ACCUMULATION on the target,
 // each naming the other group. Paid credits never move.
-func (e *Engine) TransferCredit(ctx context.Context, tx *ent.Tx, creditID, toBG string, amount int64, orgCheck func(*ent.Credit) error) (TransferResult, error) {
-	now := e.Clock.Now()
-	c, err := e.lockCredit(ctx, tx, creditID)
+func (svc *Service) TransferCredit(ctx context.Context, tx *ent.Tx, creditID, toBG string, amount int64, orgCheck func(*ent.Credit) error) (TransferResult, error) {
+	now := svc.Clock.Now()
+	c, err := svc.lockCredit(ctx, tx, creditID)
 	if err != nil {
 		return TransferResult{}, err
 	}
@@ -230,7 +217,7 @@ func (e *Engine) TransferCredit(ctx context.Context, tx *ent.Tx, creditID, toBG 
 	if err := TakeFromCredit(ctx, tx, c.ID, amount, true, now); err != nil {
 		return TransferResult{}, err
 	}
-	nc, err := e.OpenCredit(ctx, tx, to, CreditSpec{Name: c.Name, Type: "FREE", Amount: amount, StartsAt: c.StartsAt,
+	nc, err := svc.OpenCredit(ctx, tx, to, CreditSpec{Name: c.Name, Type: "FREE", Amount: amount, StartsAt: c.StartsAt,
 		EndsAt: c.EndsAt, ServiceCodes: c.ServiceCodes, Source: "TRANSFER", PeriodField: "toBillingGroupId"}, creditentry.KindTRANSFER_ACCUMULATION, c.BillingGroupID, now)
 	if err != nil {
 		return TransferResult{}, err
@@ -246,7 +233,7 @@ const (
 
 // ApplyWelcomeCredit grants the welcome credit to the organization's main
 // billing group, once; without marketing consent it is refused.
-func (e *Engine) ApplyWelcomeCredit(ctx context.Context, orgID, serviceField, signupPath string, consent bool) (*ent.Credit, error) {
+func (svc *Service) ApplyWelcomeCredit(ctx context.Context, orgID, serviceField, signupPath string, consent bool) (*ent.Credit, error) {
 	if !consent {
 		return nil, kernel.FieldError("marketingConsent", "the welcome credit requires consent to marketing")
 	}
@@ -256,9 +243,9 @@ func (e *Engine) ApplyWelcomeCredit(ctx context.Context, orgID, serviceField, si
 	if strings.TrimSpace(signupPath) == "" || len(signupPath) > 100 {
 		return nil, kernel.FieldError("signupPath", "signupPath must be 1 to 100 characters")
 	}
-	now := e.Clock.Now()
+	now := svc.Clock.Now()
 	var c *ent.Credit
-	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, svc.Client, func(tx *ent.Tx) error {
 		n, err := tx.Organization.Update().Where(organization.ID(orgID), organization.WelcomeCreditAtIsNil()).
 			SetWelcomeCreditAt(now).Save(ctx)
 		if err != nil {
@@ -271,108 +258,12 @@ func (e *Engine) ApplyWelcomeCredit(ctx context.Context, orgID, serviceField, si
 		if err != nil {
 			return err
 		}
-		c, err = e.OpenCredit(ctx, tx, main, CreditSpec{Name: "Welcome credit", Type: "FREE", Amount: WelcomeCreditAmount,
+		c, err = svc.OpenCredit(ctx, tx, main, CreditSpec{Name: "Welcome credit", Type: "FREE", Amount: WelcomeCreditAmount,
 			StartsAt: now, EndsAt: now.AddDate(0, WelcomeCreditMonths, 0), Source: "WELCOME"},
 			creditentry.KindACCUMULATION, "", now)
 		return err
 	})
 	return c, err
-}
-
-// expireCredits expires every AVAILABLE credit whose period has ended
-// writing an EXPIRY entry for what was left of each credit
-// whose period has ended. Each credit expires in its own guarded
-// transaction, so concurrent runs expire it once, and one that fails does
-// not keep the others.
-func (r *jobRun) expireCredits(ctx context.Context) error {
-	cs, err := r.e.Client.Credit.Query().Where(credit.StatusEQ(credit.StatusAVAILABLE), credit.EndsAtLTE(r.at)).
-		Order(ent.Asc(credit.FieldID)).All(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range cs {
-		fail := JobFailure{Step: StepExpiry, OrgID: c.OrgID, BillingGroupID: c.BillingGroupID, SubjectID: c.ID}
-		if err := r.isolate(ctx, fail, func() error { return r.expireCredit(ctx, c.ID) }); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// expireCredit expires one credit, dated when it expired by its rules —
-// the end of its period, or for a free credit the issue of its last
-// month's invoice — whichever run notices it.
-func (r *jobRun) expireCredit(ctx context.Context, id string) error {
-	return kernel.WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
-		c, err := r.e.lockCredit(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.Status != credit.StatusAVAILABLE {
-			return nil // another run got there first
-		}
-		expired := c.EndsAt
-		// A free credit pays what its days incurred, and its last
-		// day is invoiced on the next issue day: it expires once the
-		// invoice of the month of that day is issued.
-		if c.Type == credit.TypeFREE {
-			last := LastCreditMonth(c.EndsAt, r.e.Policy.Location())
-			expired = r.e.Policy.IssuedAt(last)
-			if r.at.Before(expired) {
-				return nil
-			}
-			// Not before that invoice exists: one whose issue failed (and
-			// is retried) or that was voided (R-72, reissued later) would
-			// otherwise be issued without the credit that pays it.
-			issued, err := tx.Invoice.Query().Where(invoice.BillingGroupID(c.BillingGroupID), invoice.Month(last.String()), kernel.Live()).Exist(ctx)
-			if err != nil || !issued {
-				return err
-			}
-		}
-		if _, err = r.e.closeCredit(ctx, tx, c, credit.StatusEXPIRED, creditentry.KindEXPIRY, expired); err != nil {
-			return err
-		}
-		r.res.Expired++
-		return nil
-	})
-}
-
-// ExpiryNoticeWindow is how long before its end a credit with something
-// left is told as ending.
-const ExpiryNoticeWindow = 7 * 24 * time.Hour
-
-// noticeExpiringCredits tells the master of each credit that ends within
-// ExpiryNoticeWindow with something left, once per credit: the guarded
-// update of expiry_noticed_at and the notice share a transaction, so
-// concurrent runs tell it once.
-func (r *jobRun) noticeExpiringCredits(ctx context.Context) error {
-	cs, err := r.e.Client.Credit.Query().Where(credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0),
-		credit.ExpiryNoticedAtIsNil(), credit.EndsAtGT(r.at), credit.EndsAtLTE(r.at.Add(ExpiryNoticeWindow))).
-		Order(ent.Asc(credit.FieldID)).All(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range cs {
-		fail := JobFailure{Step: StepExpiryNotice, OrgID: c.OrgID, BillingGroupID: c.BillingGroupID, SubjectID: c.ID}
-		if err := r.isolate(ctx, fail, func() error {
-			return kernel.WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
-				n, err := tx.Credit.Update().Where(credit.ID(c.ID), credit.ExpiryNoticedAtIsNil()).SetExpiryNoticedAt(r.at).Save(ctx)
-				if err != nil || n == 0 {
-					return err
-				}
-				// The last day the credit pays for, in the policy's zone
-				// (ends_at is exclusive).
-				last := r.e.Policy.Date(c.EndsAt.Add(-time.Nanosecond))
-				return topics.NotifyOn(ctx, tx, c.OrgID, topics.CreditExpiring, map[string]any{"creditId": c.ID,
-					"creditName": c.Name, "billingGroupId": c.BillingGroupID, "type": c.Type,
-					"remaining": kernel.FormatMinor(c.Remaining, c.Currency), "currency": c.Currency, "lastDay": last},
-					topics.ChannelEmail, topics.ChannelSMS, topics.ChannelWebhook)
-			})
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // LastCreditMonth is the month of a free credit's last day: the day (in
@@ -390,7 +281,7 @@ const ClosedVisibleMonths = 3
 type CreditSummary struct{ Free, Paid int64 }
 
 // Summary adds up the remainders of available credits valid now.
-func (e *Engine) Summary(ctx context.Context, bg *ent.BillingGroup) (CreditSummary, error) {
+func (svc *Service) Summary(ctx context.Context, bg *ent.BillingGroup) (CreditSummary, error) {
 	// The available credits (cached while the organization is unchanged);
 	// which of them count depends on the instant, so it is decided here.
 	type avail struct {
@@ -401,11 +292,11 @@ func (e *Engine) Summary(ctx context.Context, bg *ent.BillingGroup) (CreditSumma
 	}
 	rows, err := readmodel.CachedView(ctx, bg.OrgID, "creditsummary:"+bg.ID, func() ([]avail, error) {
 		var rows []avail
-		err := e.Client.Credit.Query().Where(credit.BillingGroupID(bg.ID), credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0)).
+		err := svc.Client.Credit.Query().Where(credit.BillingGroupID(bg.ID), credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0)).
 			Select(credit.FieldType, credit.FieldRemaining, credit.FieldStartsAt, credit.FieldEndsAt).Scan(ctx, &rows)
 		return rows, err
 	})
-	now := e.Clock.Now()
+	now := svc.Clock.Now()
 	var s CreditSummary
 	for _, r := range rows {
 		switch {
