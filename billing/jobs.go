@@ -8,6 +8,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/budgets"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/rated"
@@ -64,6 +65,12 @@ func (e *Engine) Rated() *rated.Service {
 // sales count toward the money-in limits.
 func (e *Engine) Credits() *credits.Service {
 	return &credits.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, MoneyIn: e.CheckMoneyIn}
+}
+
+// Coupons is the coupons' and discounts' service on the engine's
+// database.
+func (e *Engine) Coupons() *coupons.Service {
+	return &coupons.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Credits: e.Credits()}
 }
 
 // Ingestion is the usage service on the engine's database, telling the

@@ -170,7 +170,7 @@ func TestDiscountsNeverEscapeTheInvoice(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, err = e.CreateDiscount(ctx, bg, r.oct, fmt.Sprintf("late %d", k), "1", nil, "")
+		_, err = e.Coupons().CreateDiscount(ctx, bg, r.oct, fmt.Sprintf("late %d", k), "1", nil, "")
 		return err
 	})
 	for _, o := range r.orgs {

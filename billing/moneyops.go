@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 
+	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -219,9 +220,9 @@ func (e *Engine) TransferCreditOnce(ctx context.Context, req Request, orgID, cre
 // to the group and the normalised code, so " demo-2026 " and "DEMO-2026"
 // are one request.
 func (e *Engine) RegisterCoupon(ctx context.Context, req Request, bg *ent.BillingGroup, code string) (*ent.Credit, *ent.Discount, error) {
-	req.Input = []string{bg.ID, NormalizeCouponCode(code)}
-	red, _, err := once(ctx, e, req, bg.OrgID, "registerCoupon", func(tx *ent.Tx) (Redemption, error) {
-		return e.RedeemCoupon(ctx, tx, bg, code)
+	req.Input = []string{bg.ID, coupons.NormalizeCouponCode(code)}
+	red, _, err := once(ctx, e, req, bg.OrgID, "registerCoupon", func(tx *ent.Tx) (coupons.Redemption, error) {
+		return e.Coupons().RedeemCoupon(ctx, tx, bg, code)
 	})
 	if err != nil {
 		return nil, nil, err

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coupon"
@@ -85,7 +86,7 @@ func (r *mutationResolver) CreateCoupon(ctx context.Context, input model.CreateC
 	if _, err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	spec := billing.CouponSpec{Code: input.Code, Name: input.Name, ValidFrom: input.ValidFrom, ValidUntil: input.ValidUntil,
+	spec := coupons.CouponSpec{Code: input.Code, Name: input.Name, ValidFrom: input.ValidFrom, ValidUntil: input.ValidUntil,
 		MaxRedemptions: input.MaxRedemptions, ServiceCodes: input.ServiceCodes, Currency: r.Policy.Currency}
 	if input.Amount != nil {
 		amount, err := kernel.ParseAmount(string(*input.Amount), r.Policy.Currency, "amount")
@@ -100,7 +101,7 @@ func (r *mutationResolver) CreateCoupon(ctx context.Context, input model.CreateC
 	if input.CreditValidDays != nil {
 		spec.CreditValidDays = *input.CreditValidDays
 	}
-	c, err := r.engine().CreateCoupon(ctx, spec)
+	c, err := r.engine().Coupons().CreateCoupon(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +123,7 @@ func (r *mutationResolver) RegisterCoupon(ctx context.Context, input model.Regis
 	}
 	var out model.RegisterCouponPayload
 	out.Credit, out.Discount, err = r.engine().RegisterCoupon(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey}, bg, input.Code)
-	if be, ok := kernel.AsError(err); !ok || be.Code != billing.CodeCouponNotFound {
+	if be, ok := kernel.AsError(err); !ok || be.Code != coupons.CodeCouponNotFound {
 		// Only a code that does not exist counts as a wrong guess.
 		if ferr := r.Guesses.Forgive(context.WithoutCancel(ctx), guess); ferr != nil {
 			r.Log.WarnContext(ctx, "forgiving a coupon attempt", "err", ferr)
@@ -143,7 +144,7 @@ func (r *mutationResolver) CreateDiscount(ctx context.Context, input model.Creat
 	if err != nil {
 		return nil, err
 	}
-	d, err := r.engine().CreateDiscount(ctx, bg, input.Month.Parse(), input.Name, string(input.Percentage), input.ServiceCodes, deref(input.Conditions))
+	d, err := r.engine().Coupons().CreateDiscount(ctx, bg, input.Month.Parse(), input.Name, string(input.Percentage), input.ServiceCodes, deref(input.Conditions))
 	if err != nil {
 		return nil, err
 	}

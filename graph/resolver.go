@@ -8,6 +8,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/ent"
@@ -26,7 +27,7 @@ type Resolver struct {
 	// Docs signs and serves document download URLs.
 	Docs *documents.Signer
 	// Guesses rate-limits wrong coupon codes per caller.
-	Guesses *billing.Guesses
+	Guesses *coupons.Guesses
 	// Gateway charges payment methods; Sandbox signs its notifications.
 	Gateway gateway.Gateway
 	Sandbox *gateway.SandboxGateway

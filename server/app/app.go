@@ -20,8 +20,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rated"
@@ -40,7 +40,7 @@ type App struct {
 	Tokens *auth.Tokens
 	Log    *slog.Logger
 	// guesses: 10 wrong coupon codes a minute per caller.
-	guesses *billing.Guesses
+	guesses *coupons.Guesses
 	// sandbox is the payment gateway outside production.
 	sandbox *gateway.SandboxGateway
 	hub     *graph.Hub
@@ -109,7 +109,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 	}
-	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, catalog: catalog.NewCache(), guesses: billing.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
+	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, catalog: catalog.NewCache(), guesses: coupons.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
 		sandbox: &gateway.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
 		hub:     graph.NewHub(), limits: limitsFrom(cfg), admission: newAdmission(cfg.MaxInFlight)}
 	a.sockets = newSocketRegistry(a)

@@ -9,6 +9,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -224,10 +225,10 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 		StartsAt: cur.Start(loc), EndsAt: cur.Next().Next().Start(loc), Source: "PROMOTION"}); err != nil {
 		return err
 	}
-	if _, err := e.CreateDiscount(ctx, main, cur, "Loyalty discount", "5", []string{"server"}, "customers for over 3 months"); err != nil {
+	if _, err := e.Coupons().CreateDiscount(ctx, main, cur, "Loyalty discount", "5", []string{"server"}, "customers for over 3 months"); err != nil {
 		return err
 	}
-	_, err = e.CreateCoupon(ctx, billing.CouponSpec{Code: DemoCoupon, Name: "Demo coupon", Amount: 10000,
+	_, err = e.Coupons().CreateCoupon(ctx, coupons.CouponSpec{Code: DemoCoupon, Name: "Demo coupon", Amount: 10000,
 		ValidFrom: start.Start(loc), ValidUntil: now.AddDate(1, 0, 0), MaxRedemptions: 1000, CreditValidDays: 90, Currency: e.Policy.Currency})
 	return err
 }

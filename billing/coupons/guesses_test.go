@@ -1,4 +1,4 @@
-package billing_test
+package coupons_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/server/testenv"
 )
 
@@ -21,7 +21,7 @@ func TestGuessReservationsRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limiters := []*billing.Guesses{billing.NewGuesses(db.Client, true, 10, time.Minute), billing.NewGuesses(db.Client, true, 10, time.Minute)}
+	limiters := []*coupons.Guesses{coupons.NewGuesses(db.Client, true, 10, time.Minute), coupons.NewGuesses(db.Client, true, 10, time.Minute)}
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	var ok atomic.Int64
 	var ids sync.Map

@@ -1,4 +1,4 @@
-package billing
+package coupons
 
 import (
 	"context"
@@ -46,7 +46,7 @@ type CouponSpec struct {
 }
 
 // CreateCoupon issues a credit code (operators).
-func (e *Engine) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, error) {
+func (svc *Service) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, error) {
 	code := NormalizeCouponCode(s.Code)
 	if !couponCodeRe.MatchString(code) {
 		return nil, kernel.FieldError("code", "a code is 4 to 40 letters, digits and dashes")
@@ -74,7 +74,7 @@ func (e *Engine) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, e
 		if s.Amount <= 0 {
 			return nil, kernel.FieldError("amount", "a credit coupon needs an amount greater than zero")
 		}
-		if err := kernel.CheckAmount("amount", "a coupon's credit", s.Amount, e.Policy.Limits.Credit, s.Currency); err != nil {
+		if err := kernel.CheckAmount("amount", "a coupon's credit", s.Amount, svc.Policy.Limits.Credit, s.Currency); err != nil {
 			return nil, err
 		}
 		if s.CreditValidDays < 1 || s.CreditValidDays > 3650 {
@@ -82,7 +82,7 @@ func (e *Engine) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, e
 		}
 	}
 	if len(s.ServiceCodes) > 0 {
-		n, err := e.Client.Service.Query().Where(service.CodeIn(s.ServiceCodes...)).Count(ctx)
+		n, err := svc.Client.Service.Query().Where(service.CodeIn(s.ServiceCodes...)).Count(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +90,7 @@ func (e *Engine) CreateCoupon(ctx context.Context, s CouponSpec) (*ent.Coupon, e
 			return nil, kernel.FieldError("serviceCodes", "unknown service code")
 		}
 	}
-	c, err := e.Client.Coupon.Create().SetCode(code).SetName(s.Name).SetKind(kind).SetCurrency(s.Currency).
+	c, err := svc.Client.Coupon.Create().SetCode(code).SetName(s.Name).SetKind(kind).SetCurrency(s.Currency).
 		SetAmount(s.Amount).SetPercentage(s.Percentage).SetValidFrom(s.ValidFrom).SetValidUntil(s.ValidUntil).
 		SetMaxRedemptions(s.MaxRedemptions).SetCreditValidDays(s.CreditValidDays).
 		SetServiceCodes(kernel.Uniq(s.ServiceCodes)).Save(ctx)
@@ -111,9 +111,9 @@ type Redemption struct {
 // expired, exhausted and already redeemed codes each have their own error.
 // The redemption counter only moves under its limit, so a single-use code
 // is won by exactly one of any number of concurrent callers.
-func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, typed string) (Redemption, error) {
+func (svc *Service) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGroup, typed string) (Redemption, error) {
 	code := NormalizeCouponCode(typed)
-	now := e.Clock.Now()
+	now := svc.Clock.Now()
 	cp, err := tx.Coupon.Query().Where(coupon.Code(code)).Only(ctx)
 	if ent.IsNotFound(err) || (err == nil && !couponCodeRe.MatchString(code)) {
 		return Redemption{}, &kernel.Error{Code: CodeCouponNotFound, Field: "code", Message: "no coupon has this code"}
@@ -144,7 +144,7 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 	var r Redemption
 	red := tx.CouponRedemption.Create().SetOrgID(bg.OrgID).SetCouponID(cp.ID).SetBillingGroupID(bg.ID)
 	if cp.Kind == coupon.KindCREDIT {
-		c, err := e.Credits().OpenCredit(ctx, tx, bg, credits.CreditSpec{Name: cp.Name, Type: "FREE", Amount: cp.Amount, StartsAt: now,
+		c, err := svc.Credits.OpenCredit(ctx, tx, bg, credits.CreditSpec{Name: cp.Name, Type: "FREE", Amount: cp.Amount, StartsAt: now,
 			EndsAt: now.AddDate(0, 0, cp.CreditValidDays), ServiceCodes: cp.ServiceCodes, Source: "COUPON", PeriodField: "code"},
 			creditentry.KindACCUMULATION, "", now)
 		if err != nil {
@@ -155,8 +155,8 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 	} else {
 		// A discount of the current month, which must still be open: the
 		// jobs may have been run ahead of the clock (outside production).
-		m := calendar.MonthOf(now, e.Policy.Location())
-		if err := openMonth(ctx, tx, e.Policy, e.Postgres, bg, m, "code"); err != nil {
+		m := calendar.MonthOf(now, svc.Policy.Location())
+		if err := openMonth(ctx, tx, svc.Policy, svc.Postgres, bg, m, "code"); err != nil {
 			return Redemption{}, err
 		}
 		d, err := tx.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).
@@ -180,7 +180,7 @@ func (e *Engine) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 }
 
 // CreateDiscount opens a discount of a month for a billing group.
-func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, name, percentage string, services []string, conditions string) (*ent.Discount, error) {
+func (svc *Service) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, name, percentage string, services []string, conditions string) (*ent.Discount, error) {
 	if strings.TrimSpace(name) == "" || len(name) > 200 {
 		return nil, kernel.FieldError("name", "name must be 1 to 200 characters")
 	}
@@ -192,7 +192,7 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m cal
 		return nil, kernel.FieldError("conditions", "conditions are at most 1000 characters")
 	}
 	if len(services) > 0 {
-		n, err := e.Client.Service.Query().Where(service.CodeIn(services...)).Count(ctx)
+		n, err := svc.Client.Service.Query().Where(service.CodeIn(services...)).Count(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -202,11 +202,11 @@ func (e *Engine) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m cal
 	}
 	defer rated.InvalidateViews(bg.ID)
 	var d *ent.Discount
-	err = kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err = kernel.WithTx(ctx, svc.Client, func(tx *ent.Tx) error {
 		// A discount of a month no invoice will carry (invoiced already,
 		// or before the group's first invoice) would never apply; it is
 		// refused rather than kept in silence.
-		if err := openMonth(ctx, tx, e.Policy, e.Postgres, bg, m, "month"); err != nil {
+		if err := openMonth(ctx, tx, svc.Policy, svc.Postgres, bg, m, "month"); err != nil {
 			return err
 		}
 		if d, err = tx.Discount.Create().SetOrgID(bg.OrgID).SetBillingGroupID(bg.ID).SetMonth(m.String()).
