@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -85,4 +86,23 @@ func (e *Engine) cancelCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payme
 func SplitVAT(amount int64, rate decimal.Decimal) (supply, tax int64) {
 	supply = rating.RoundHalfUp(decimal.NewFromInt(amount).Div(decimal.NewFromInt(1).Add(rate)), 0)
 	return supply, amount - supply
+}
+
+// SetCashReceipt applies for (or, with typ "", cancels) automatic cash
+// receipts of an individual; the identifier is kept masked.
+func (e *Engine) SetCashReceipt(ctx context.Context, a *ent.Account, typ, identifier string, consent bool) (*ent.Account, error) {
+	if a.MemberType != account.MemberTypeINDIVIDUAL {
+		return nil, kernel.Forbidden("cash receipts are for individuals; businesses receive tax invoices")
+	}
+	if typ == "" {
+		return a.Update().ClearCashReceiptType().ClearCashReceiptIdentifier().Save(ctx)
+	}
+	if !consent {
+		return nil, kernel.FieldError("consentNts", "cash receipts need consent to report the transaction to the National Tax Service")
+	}
+	if !digitsRe.MatchString(identifier) {
+		return nil, kernel.FieldError("identifier", "the identifier is a phone, card or registration number of 6 to 20 digits")
+	}
+	masked := "•••• " + identifier[len(identifier)-4:]
+	return a.Update().SetCashReceiptType(typ).SetCashReceiptIdentifier(masked).Save(ctx)
 }

@@ -481,7 +481,7 @@ func (e *Engine) settleIssued(ctx context.Context, tx *ent.Tx, bg *ent.BillingGr
 		return nil, err
 	}
 	if inv.Status == invoice.StatusISSUED && master != nil && (pre == nil || pre.hasCoins[master.ID]) {
-		used, err := e.spendCoins(ctx, tx, master, inv, inv.DeterminedAmount+inv.TaxAmount, false, writtenAt)
+		used, err := e.Coins().Spend(ctx, tx, master, inv, inv.DeterminedAmount+inv.TaxAmount, false, writtenAt)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/budgets"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/coins"
 	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/gateway"
@@ -71,6 +72,12 @@ func (e *Engine) Credits() *credits.Service {
 // database.
 func (e *Engine) Coupons() *coupons.Service {
 	return &coupons.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Credits: e.Credits()}
+}
+
+// Coins is the coins' service on the engine's database; coin purchases
+// count toward the money-in limits.
+func (e *Engine) Coins() *coins.Service {
+	return &coins.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, MoneyIn: e.CheckMoneyIn}
 }
 
 // Ingestion is the usage service on the engine's database, telling the

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 
+	"github.com/cloudbill/cloudbill/billing/coins"
 	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -92,13 +93,13 @@ func (e *Engine) PayInstantly(ctx context.Context, req Request, bg *ent.BillingG
 type CoinChargeResult struct {
 	Payment *ent.Payment
 	Charge  *ent.CoinCharge
-	Wallet  Wallet
+	Wallet  coins.Wallet
 }
 
 // ChargeCoins buys coins with a payment method.
 func (e *Engine) ChargeCoins(ctx context.Context, req Request, acct *ent.Account, methodID string, amount int64) (CoinChargeResult, error) {
 	pay, err := e.reserveAndCharge(ctx, req, acct.OrgID, "chargeCoins", func(tx *ent.Tx) (*ent.Payment, error) {
-		return e.ReserveCoinCharge(ctx, tx, acct, methodID, amount)
+		return e.Coins().ReserveCoinCharge(ctx, tx, acct, methodID, amount)
 	})
 	if err != nil {
 		return CoinChargeResult{}, err
@@ -109,7 +110,7 @@ func (e *Engine) ChargeCoins(ctx context.Context, req Request, acct *ent.Account
 	} else if !ent.IsNotFound(err) {
 		return CoinChargeResult{}, err
 	}
-	out.Wallet, err = e.CoinWallet(ctx, acct)
+	out.Wallet, err = e.Coins().CoinWallet(ctx, acct)
 	return out, err
 }
 

@@ -216,7 +216,7 @@ func (e *Engine) settleAt(ctx context.Context, paymentID string, res gateway.Cha
 func (e *Engine) applyPayment(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
 	switch p.Kind {
 	case payment.KindCOIN_CHARGE:
-		return e.creditCoins(ctx, tx, p, at)
+		return e.Coins().Credit(ctx, tx, p, at)
 	case payment.KindCREDIT_PURCHASE:
 		return e.Credits().OpenPaidCredit(ctx, tx, p, at)
 	case payment.KindCREDIT_REFUND, payment.KindINVOICE_REFUND:
@@ -283,7 +283,7 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 	}
 	// Coins pay before the method: the payer's own, then (a member) those
 	// its master shared with it.
-	invs, dues, coins, err := e.coinsFirst(ctx, tx, payer, invs, dues, now)
+	invs, dues, coins, err := e.Coins().PayFirst(ctx, tx, payer, invs, dues, now)
 	if err != nil {
 		return nil, err
 	}
@@ -310,18 +310,6 @@ func (e *Engine) ReserveInstant(ctx context.Context, tx *ent.Tx, bg *ent.Billing
 		}
 	}
 	return reservePayment(ctx, tx, bg, payment.KindINSTANT, m, kernel.Label(m), invs, dues, nil, now)
-}
-
-func nonZero(invs []*ent.Invoice, dues []int64) ([]*ent.Invoice, []int64) {
-	var oi []*ent.Invoice
-	var od []int64
-	for i := range invs {
-		if dues[i] > 0 {
-			oi = append(oi, invs[i])
-			od = append(od, dues[i])
-		}
-	}
-	return oi, od
 }
 
 func ordinal(n int) string {
@@ -455,7 +443,7 @@ func (r *jobRun) attemptAutoPay(ctx context.Context, inv *ent.Invoice, day strin
 				return err // paid or reserved by an instant payment meanwhile
 			}
 			// Coins bought since the issue pay before the method.
-			if due, dues, _, err = r.e.coinsFirst(ctx, tx, master, due, dues, r.at); err != nil || len(due) == 0 {
+			if due, dues, _, err = r.e.Coins().PayFirst(ctx, tx, master, due, dues, r.at); err != nil || len(due) == 0 {
 				return err
 			}
 			p, err = reservePayment(ctx, tx, bg, payment.KindAUTOMATIC, m, kernel.Label(m), due, dues, &key, r.at)

@@ -25,7 +25,7 @@ func (r *accountResolver) Coins(ctx context.Context, obj *ent.Account) (*model.C
 	if err := r.checkOwnAccount(ctx, obj); err != nil {
 		return nil, err
 	}
-	w, err := r.engine().CoinWallet(ctx, obj)
+	w, err := r.engine().Coins().CoinWallet(ctx, obj)
 	if err != nil {
 		return nil, err
 	}

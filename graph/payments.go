@@ -86,7 +86,7 @@ func (r *Resolver) shareCoins(ctx context.Context, in model.ShareCoinsInput, sha
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.engine().ShareCoins(ctx, master, in.ChargeID, in.AccountIds, share)
+	c, err := r.engine().Coins().ShareCoins(ctx, master, in.ChargeID, in.AccountIds, share)
 	if err != nil {
 		return nil, err
 	}
