@@ -66,7 +66,7 @@ func (r *jobRun) payWithCoins(ctx context.Context) error {
 func (r *jobRun) payGroupWithCoins(ctx context.Context, bgID string, master *ent.Account) error {
 	var paid int64
 	err := kernel.WithTx(ctx, r.e.Client, func(tx *ent.Tx) error {
-		invs, dues, err := r.e.dueInvoices(ctx, tx, bgID, "")
+		invs, dues, err := r.e.Payments().DueInvoices(ctx, tx, bgID, "")
 		if err != nil || len(invs) == 0 {
 			return err
 		}

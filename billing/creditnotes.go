@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/billing/topics"
@@ -472,20 +471,6 @@ func restoreCreditsFor(ctx context.Context, tx *ent.Tx, lock bool, inv *ent.Invo
 			kernel.FormatMinor(amount, inv.Currency), inv.Currency)
 	}
 	return nil
-}
-
-// grantRefundAsCredit keeps a refund the gateway refused the customer's:
-// its amount becomes a PAID credit of the billing group, valid 5 years
-// (R-27's term), that pays the next invoices.
-func (e *Engine) grantRefundAsCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
-	bg, err := tx.BillingGroup.Get(ctx, p.BillingGroupID)
-	if err != nil {
-		return err
-	}
-	_, err = e.Credits().OpenCredit(ctx, tx, bg, credits.CreditSpec{Name: "Refund refused by the card company: " + p.Description, Type: "PAID",
-		Amount: p.Amount, StartsAt: at, EndsAt: at.AddDate(credits.PaidCreditYears, 0, 0), Source: "CREDIT_NOTE"},
-		creditentry.KindACCUMULATION, "", at)
-	return err
 }
 
 // CreditNotes are the credit notes of an invoice, oldest first.

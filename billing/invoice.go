@@ -93,7 +93,7 @@ func (r *jobRun) retryIssues(ctx context.Context, due calendar.Month) error {
 			inv, err := r.issueGroup(ctx, bg, m, nil)
 			if err == nil && inv != nil && !r.at.Before(r.e.Policy.TaxInvoiceDate(m)) {
 				// Issued after its tax invoice day: the tax invoice follows now.
-				return r.taxInvoice(ctx, inv, r.e.payerCache())
+				return r.taxInvoice(ctx, inv, r.e.Payments().PayerCache())
 			}
 			return err
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/gateway"
+	"github.com/cloudbill/cloudbill/billing/payments"
 	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/billing/usage"
@@ -48,7 +49,7 @@ type Engine struct {
 	// Gateway charges payment methods (the sandbox when nil).
 	Gateway gateway.Gateway
 	// Events receives payment status changes (none when nil).
-	Events Broker
+	Events payments.Broker
 	// Log receives the failures of job steps (none when nil).
 	Log *slog.Logger
 	// Catalog keeps the catalog between ratings (loaded on every read when
@@ -65,7 +66,7 @@ func (e *Engine) Rated() *rated.Service {
 // Credits is the credits' service on the engine's database; paid credits'
 // sales count toward the money-in limits.
 func (e *Engine) Credits() *credits.Service {
-	return &credits.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, MoneyIn: e.CheckMoneyIn}
+	return &credits.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, MoneyIn: e.limits().CheckMoneyIn}
 }
 
 // Coupons is the coupons' and discounts' service on the engine's
@@ -77,7 +78,20 @@ func (e *Engine) Coupons() *coupons.Service {
 // Coins is the coins' service on the engine's database; coin purchases
 // count toward the money-in limits.
 func (e *Engine) Coins() *coins.Service {
-	return &coins.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, MoneyIn: e.CheckMoneyIn}
+	return &coins.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, MoneyIn: e.limits().CheckMoneyIn}
+}
+
+// Payments is the payments' service on the engine's database: its
+// gateway, its broker, and the credits and coins a payment may buy.
+func (e *Engine) Payments() *payments.Service {
+	return &payments.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres,
+		Gateway: e.Gateway, Events: e.Events, Credits: e.Credits(), Coins: e.Coins()}
+}
+
+// limits is the money-in limits alone, which credits and coins check
+// (payments builds on them).
+func (e *Engine) limits() *payments.Service {
+	return &payments.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres}
 }
 
 // Ingestion is the usage service on the engine's database, telling the

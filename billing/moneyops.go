@@ -56,7 +56,7 @@ func (e *Engine) chargeIfFresh(ctx context.Context, fresh bool, paymentID string
 	}
 	if fresh && pay.Status == payment.StatusPENDING && pay.PaymentMethodID != "" {
 		// The charge must finish even if the client goes away.
-		return e.Charge(context.WithoutCancel(ctx), pay)
+		return e.Payments().Charge(context.WithoutCancel(ctx), pay)
 	}
 	return pay, nil
 }
@@ -84,7 +84,7 @@ func (e *Engine) reserveAndCharge(ctx context.Context, req Request, orgID, opera
 // charge is a FAILED payment, not an error.
 func (e *Engine) PayInstantly(ctx context.Context, req Request, bg *ent.BillingGroup, payer *ent.Account, methodID string) (*ent.Payment, error) {
 	return e.reserveAndCharge(ctx, req, bg.OrgID, "payInstantly", func(tx *ent.Tx) (*ent.Payment, error) {
-		return e.ReserveInstant(ctx, tx, bg, payer, methodID)
+		return e.Payments().ReserveInstant(ctx, tx, bg, payer, methodID)
 	})
 }
 

@@ -28,7 +28,7 @@ func (e *Engine) IssueTaxInvoices(ctx context.Context, at time.Time) (int, error
 // failed.
 func (r *jobRun) issueTaxInvoices(ctx context.Context) error {
 	e := r.e
-	payers := e.payerCache()
+	payers := e.Payments().PayerCache()
 	for _, f := range r.retries(StepTaxInvoice) {
 		inv, err := e.Client.Invoice.Get(ctx, f.SubjectID)
 		if ent.IsNotFound(err) {

@@ -216,7 +216,7 @@ func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID strin
 	now := e.Clock.Now()
 	if !now.Before(e.Policy.TaxInvoiceDate(m)) {
 		if _, err := e.runStep(ctx, now, StepTaxInvoice, func(r *jobRun, ctx context.Context) error {
-			return r.taxInvoice(ctx, inv, e.payerCache())
+			return r.taxInvoice(ctx, inv, e.Payments().PayerCache())
 		}); err != nil {
 			e.log().WarnContext(ctx, "tax invoice of a reissued invoice", "invoice", inv.ID, "err", err)
 		}

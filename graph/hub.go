@@ -38,7 +38,7 @@ type Subscriptions interface {
 // NewHub makes an empty hub.
 func NewHub() *Hub { return &Hub{subs: map[string]map[chan *ent.Payment]struct{}{}} }
 
-// Publish implements billing.Broker. Through a listening relay the change
+// Publish implements payments.Broker. Through a listening relay the change
 // reaches this replica's subscribers the same way as everyone else's;
 // otherwise (no relay, or it is not listening here) they get it directly.
 func (h *Hub) Publish(p *ent.Payment) {

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/payments"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -171,8 +171,8 @@ func (r *Resolver) sendDeposit(ctx context.Context, virtualAccount, depositID st
 // methodRequest is what registerPaymentMethod asks for. A card takes a
 // card token and no bank account, a bank account no card token: an input
 // the type would ignore is refused rather than dropped.
-func methodRequest(ctx context.Context, input model.RegisterPaymentMethodInput) (billing.MethodRequest, error) {
-	in := billing.MethodRequest{Type: string(input.Type), CardToken: deref(input.CardToken), Holder: deref(input.HolderName),
+func methodRequest(ctx context.Context, input model.RegisterPaymentMethodInput) (payments.MethodRequest, error) {
+	in := payments.MethodRequest{Type: string(input.Type), CardToken: deref(input.CardToken), Holder: deref(input.HolderName),
 		ConsentPaymentInfo: input.ConsentPaymentInfo, ConsentRecurr: input.ConsentRecurring, ByPartner: auth.FromContext(ctx).Partner}
 	if input.HolderName != nil && (strings.TrimSpace(*input.HolderName) == "" || len(*input.HolderName) > 100) {
 		return in, kernel.FieldError("holderName", "a holder name is 1 to 100 characters")

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
+	"github.com/cloudbill/cloudbill/billing/payments"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/issuedcashreceipt"
@@ -39,7 +40,7 @@ func (r *accountResolver) PaymentMethods(ctx context.Context, obj *ent.Account) 
 // AllowedPaymentMethodTypes is the resolver for the allowedPaymentMethodTypes field.
 func (r *accountResolver) AllowedPaymentMethodTypes(ctx context.Context, obj *ent.Account) ([]paymentmethod.Type, error) {
 	out := []paymentmethod.Type{}
-	for _, t := range billing.AllowedMethodTypes(obj) {
+	for _, t := range payments.AllowedMethodTypes(obj) {
 		out = append(out, paymentmethod.Type(t))
 	}
 	return out, nil
@@ -129,7 +130,7 @@ func (r *mutationResolver) RegisterPaymentMethod(ctx context.Context, input mode
 	if err != nil {
 		return nil, err
 	}
-	pm, err := r.engine().RegisterMethod(ctx, r.Gateway, acct, in)
+	pm, err := r.engine().Payments().RegisterMethod(ctx, r.Gateway, acct, in)
 	if err != nil {
 		return nil, err
 	}
@@ -148,9 +149,9 @@ func (r *mutationResolver) ChangePaymentMethod(ctx context.Context, input model.
 	var pm *ent.PaymentMethod
 	switch {
 	case input.PaymentMethodID != nil && input.Type == nil:
-		pm, err = r.engine().ChangeToMethod(ctx, acct, *input.PaymentMethodID)
+		pm, err = r.engine().Payments().ChangeToMethod(ctx, acct, *input.PaymentMethodID)
 	case input.Type != nil && *input.Type == paymentmethod.TypeDIRECT_DEPOSIT && input.PaymentMethodID == nil:
-		pm, err = r.engine().ChangeToDirectDeposit(ctx, r.Gateway, acct)
+		pm, err = r.engine().Payments().ChangeToDirectDeposit(ctx, r.Gateway, acct)
 	default:
 		return nil, kernel.FieldError("paymentMethodId", "give either paymentMethodId or type: DIRECT_DEPOSIT")
 	}
@@ -188,7 +189,7 @@ func (r *mutationResolver) ApplyCashReceipt(ctx context.Context, input model.App
 	if err != nil {
 		return nil, err
 	}
-	acct, err = r.engine().SetCashReceipt(ctx, acct, string(input.Type), input.Identifier, input.ConsentNts)
+	acct, err = r.engine().Payments().SetCashReceipt(ctx, acct, string(input.Type), input.Identifier, input.ConsentNts)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func (r *mutationResolver) CancelCashReceipt(ctx context.Context) (*model.Accoun
 	if err != nil {
 		return nil, err
 	}
-	acct, err = r.engine().SetCashReceipt(ctx, acct, "", "", false)
+	acct, err = r.engine().Payments().SetCashReceipt(ctx, acct, "", "", false)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func (r *mutationResolver) SimulateDeposit(ctx context.Context, input model.Simu
 	if id := strings.TrimSpace(input.DepositID); id == "" || len(id) > 100 {
 		return nil, kernel.FieldError("depositId", "a deposit id is 1 to 100 characters")
 	}
-	if err := r.engine().CheckSandboxDeposit(ctx, pm.OrgID, amount); err != nil {
+	if err := r.engine().Payments().CheckSandboxDeposit(ctx, pm.OrgID, amount); err != nil {
 		return nil, err
 	}
 	pay, err := r.sendDeposit(ctx, strings.TrimPrefix(pm.GatewayToken, "va:"), input.DepositID, amount)
@@ -338,7 +339,7 @@ func (r *paymentMethodResolver) VirtualAccount(ctx context.Context, obj *ent.Pay
 	if err != nil {
 		return nil, err
 	}
-	amount, currency, due, err := r.engine().VirtualAccountDue(ctx, obj)
+	amount, currency, due, err := r.engine().Payments().VirtualAccountDue(ctx, obj)
 	if err != nil {
 		return nil, err
 	}

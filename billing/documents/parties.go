@@ -55,7 +55,7 @@ type recipient struct {
 }
 
 func (r *Renderer) recipient(ctx context.Context, orgID string) (*recipient, error) {
-	payer, method, err := r.Engine.Payer(ctx, orgID)
+	payer, method, err := r.Engine.Payments().Payer(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}

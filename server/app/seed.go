@@ -13,6 +13,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/payments"
 	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -181,7 +182,7 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 		StartsAt: start.Start(loc), EndsAt: cur.Next().Next().Start(loc), Source: "PROMOTION"}); err != nil {
 		return err
 	}
-	card, err := on(begin).RegisterMethod(ctx, gateway.SandboxGateway{}, master, billing.MethodRequest{Type: "CARD", CardToken: "tok_visa",
+	card, err := on(begin).Payments().RegisterMethod(ctx, gateway.SandboxGateway{}, master, payments.MethodRequest{Type: "CARD", CardToken: "tok_visa",
 		ConsentPaymentInfo: true, ConsentRecurr: true})
 	if err != nil {
 		return err

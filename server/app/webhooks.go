@@ -35,7 +35,7 @@ func (a *App) gatewayWebhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad amount", http.StatusBadRequest)
 		return
 	}
-	p, err := a.Engine().Deposit(r.Context(), n.VirtualAccount, n.DepositID, amount)
+	p, err := a.Engine().Payments().Deposit(r.Context(), n.VirtualAccount, n.DepositID, amount)
 	if err != nil {
 		a.Log.Warn("deposit notification refused", "err", err)
 		http.Error(w, "deposit refused", http.StatusUnprocessableEntity)

@@ -1,4 +1,4 @@
-package billing
+package payments
 
 import (
 	"context"
@@ -58,8 +58,8 @@ type MethodRequest struct {
 var digitsRe = regexp.MustCompile(`^[0-9]{6,20}$`)
 
 // RegisterMethod registers a card or bank account for an account. Only the
-// gateway's token, brand and last four digits are kept (R-36).
-func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.Account, in MethodRequest) (*ent.PaymentMethod, error) {
+// PaymentGateway's token, brand and last four digits are kept (R-36).
+func (svc *Service) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.Account, in MethodRequest) (*ent.PaymentMethod, error) {
 	if !in.ConsentPaymentInfo {
 		return nil, kernel.FieldError("consentPaymentInfo", "registration requires consent to the collection of payment information")
 	}
@@ -77,7 +77,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.
 		if a.MemberType != account.MemberTypeBUSINESS {
 			return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "corporate", Message: "corporate methods are for business accounts"}
 		}
-		org, err := e.Client.Organization.Query().Where(organization.ID(a.OrgID)).Only(ctx)
+		org, err := svc.Client.Organization.Query().Where(organization.ID(a.OrgID)).Only(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +86,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.
 				Message: "a corporate card must be in the corporation's name (" + org.Name + ")"}
 		}
 	}
-	now := e.Clock.Now()
+	now := svc.Clock.Now()
 	// What the gateway said, written inside the transaction below.
 	var f struct{ typ, brand, last4, bank, token string }
 	switch in.Type {
@@ -104,7 +104,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.
 		}
 		f.typ, f.brand, f.last4, f.token = "CARD", card.Brand, card.Last4, card.Token
 	case "BANK_TRANSFER":
-		if !e.Policy.InBankHours(now) {
+		if !svc.Policy.InBankHours(now) {
 			return nil, &kernel.Error{Code: kernel.CodeRegistrationHours, Field: "type",
 				Message: "bank accounts cannot be registered between 23:00 and 09:00 (KST)"}
 		}
@@ -124,7 +124,7 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.
 		f.typ, f.bank, f.last4, f.token = "BANK_TRANSFER", in.BankCode, in.AccountNumber[len(in.AccountNumber)-4:], tok
 	}
 	var pm *ent.PaymentMethod
-	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, svc.Client, func(tx *ent.Tx) error {
 		// The first automatic method becomes the default (R-41), unless a
 		// partner registered it (R-34).
 		has, err := tx.PaymentMethod.Query().Where(paymentmethod.AccountID(a.ID), paymentmethod.IsDefault(true),
@@ -141,9 +141,9 @@ func (e *Engine) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.
 }
 
 // ChangeToMethod makes a registered method the automatic one.
-func (e *Engine) ChangeToMethod(ctx context.Context, a *ent.Account, methodID string) (*ent.PaymentMethod, error) {
+func (svc *Service) ChangeToMethod(ctx context.Context, a *ent.Account, methodID string) (*ent.PaymentMethod, error) {
 	var pm *ent.PaymentMethod
-	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, svc.Client, func(tx *ent.Tx) error {
 		m, err := tx.PaymentMethod.Query().Where(paymentmethod.ID(methodID), paymentmethod.AccountID(a.ID),
 			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
 		if ent.IsNotFound(err) {
@@ -165,12 +165,12 @@ func (e *Engine) ChangeToMethod(ctx context.Context, a *ent.Account, methodID st
 // the way this account pays. It is reachable only from an already
 // registered automatic method, and only for domestic businesses and
 // certified international businesses (R-33).
-func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw gateway.Gateway, a *ent.Account) (*ent.PaymentMethod, error) {
+func (svc *Service) ChangeToDirectDeposit(ctx context.Context, gw gateway.Gateway, a *ent.Account) (*ent.PaymentMethod, error) {
 	if !allowed(a, "DIRECT_DEPOSIT") {
 		return nil, &kernel.Error{Code: kernel.CodePaymentMethodNotAllowed, Field: "type", Message: "this account may not pay by direct deposit (R-33)"}
 	}
 	var pm *ent.PaymentMethod
-	err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
+	err := kernel.WithTx(ctx, svc.Client, func(tx *ent.Tx) error {
 		cur, err := tx.PaymentMethod.Query().Where(paymentmethod.AccountID(a.ID), paymentmethod.IsDefault(true),
 			paymentmethod.StatusEQ(paymentmethod.StatusACTIVE)).Only(ctx)
 		if ent.IsNotFound(err) {
@@ -193,7 +193,7 @@ func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw gateway.Gateway, 
 		}
 		pm, err = tx.PaymentMethod.Create().SetOrgID(a.OrgID).SetAccountID(a.ID).SetType(paymentmethod.TypeDIRECT_DEPOSIT).
 			SetBankCode(bank).SetLast4(number[len(number)-4:]).SetAccountNumber(number).SetHolderName(holder).
-			SetGatewayToken("va:" + number).SetIsDefault(true).SetConsentedAt(e.Clock.Now()).Save(ctx)
+			SetGatewayToken("va:" + number).SetIsDefault(true).SetConsentedAt(svc.Clock.Now()).Save(ctx)
 		return err
 	})
 	return pm, err
@@ -203,9 +203,9 @@ func (e *Engine) ChangeToDirectDeposit(ctx context.Context, gw gateway.Gateway, 
 // by when (R-41, R-43): the sum of its billing groups' unpaid invoices, and
 // the instant the oldest of them turns outstanding if no deposit covers it
 // (nil when nothing is due). A deposit pays the oldest invoices first.
-func (e *Engine) VirtualAccountDue(ctx context.Context, m *ent.PaymentMethod) (amount int64, currency string, due *time.Time, err error) {
-	currency = e.Policy.Currency
-	invs, err := e.Client.Invoice.Query().Where(invoice.OrgID(m.OrgID),
+func (svc *Service) VirtualAccountDue(ctx context.Context, m *ent.PaymentMethod) (amount int64, currency string, due *time.Time, err error) {
+	currency = svc.Policy.Currency
+	invs, err := svc.Client.Invoice.Query().Where(invoice.OrgID(m.OrgID),
 		invoice.StatusIn(invoice.StatusISSUED, invoice.StatusOUTSTANDING)).Order(ent.Asc(invoice.FieldMonth)).All(ctx)
 	if err != nil {
 		return 0, "", nil, err
@@ -221,7 +221,7 @@ func (e *Engine) VirtualAccountDue(ctx context.Context, m *ent.PaymentMethod) (a
 			if err != nil {
 				return 0, "", nil, err
 			}
-			t := e.Policy.OutstandingFrom(mo, true)
+			t := svc.Policy.OutstandingFrom(mo, true)
 			due = &t
 		}
 	}

@@ -1,4 +1,4 @@
-package billing
+package payments
 
 import (
 	"context"
@@ -22,14 +22,14 @@ import (
 // is issued in the payment's transaction, to the identifier as the account
 // had it then, once per payment (payment_id is unique).
 
-// issueCashReceipt issues p's cash receipt if it is due one: an approval
+// IssueCashReceipt issues p's cash receipt if it is due one: an approval
 // for a payment, a cancellation for a refund whose purchase had one.
-func (e *Engine) issueCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
+func (svc *Service) IssueCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
 	if p.Status != payment.StatusSUCCESSFUL || p.AccountID == "" || p.Amount <= 0 {
 		return nil
 	}
 	if p.Kind == payment.KindCREDIT_REFUND || p.Kind == payment.KindINVOICE_REFUND {
-		return e.cancelCashReceipt(ctx, tx, p, now)
+		return svc.CancelCashReceipt(ctx, tx, p, now)
 	}
 	a, err := tx.Account.Get(ctx, p.AccountID)
 	if err != nil {
@@ -38,7 +38,7 @@ func (e *Engine) issueCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Paymen
 	if a.MemberType != account.MemberTypeINDIVIDUAL || a.CashReceiptType == nil || a.CashReceiptIdentifier == nil {
 		return nil
 	}
-	supply, tax := SplitVAT(p.Amount, e.Policy.VATRate)
+	supply, tax := SplitVAT(p.Amount, svc.Policy.VATRate)
 	c := tx.IssuedCashReceipt.Create().SetOrgID(p.OrgID).SetPaymentID(p.ID).SetAccountID(a.ID).
 		SetType(*a.CashReceiptType).SetIdentifier(*a.CashReceiptIdentifier).SetCurrency(p.Currency).
 		SetSupplyAmount(supply).SetTaxAmount(tax).SetIssuedAt(now)
@@ -48,12 +48,12 @@ func (e *Engine) issueCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Paymen
 	return c.Exec(ctx)
 }
 
-// cancelCashReceipt issues, for refund p of a paid credit, the
+// CancelCashReceipt issues, for refund p of a paid credit, the
 // cancellation (취소 거래) of the cash receipt its purchase had, for the
 // amount refunded, to the identifier the approval was issued to: the money
 // that went back is not income the customer may deduct. Nothing
 // when the purchase had no receipt.
-func (e *Engine) cancelCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
+func (svc *Service) CancelCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payment, now time.Time) error {
 	purchases := []string{p.RefundedPaymentID} // an invoice's payment a credit note refunds
 	if p.Kind == payment.KindCREDIT_REFUND {
 		var err error
@@ -70,7 +70,7 @@ func (e *Engine) cancelCashReceipt(ctx context.Context, tx *ent.Tx, p *ent.Payme
 	if err != nil {
 		return err
 	}
-	supply, tax := SplitVAT(p.Amount, e.Policy.VATRate)
+	supply, tax := SplitVAT(p.Amount, svc.Policy.VATRate)
 	c := tx.IssuedCashReceipt.Create().SetOrgID(p.OrgID).SetPaymentID(p.ID).SetAccountID(approval.AccountID).
 		SetType(approval.Type).SetIdentifier(approval.Identifier).SetCurrency(p.Currency).
 		SetSupplyAmount(supply).SetTaxAmount(tax).SetIssuedAt(now).SetKind("CANCELLATION").SetOriginalID(approval.ID)
@@ -90,7 +90,7 @@ func SplitVAT(amount int64, rate decimal.Decimal) (supply, tax int64) {
 
 // SetCashReceipt applies for (or, with typ "", cancels) automatic cash
 // receipts of an individual; the identifier is kept masked.
-func (e *Engine) SetCashReceipt(ctx context.Context, a *ent.Account, typ, identifier string, consent bool) (*ent.Account, error) {
+func (svc *Service) SetCashReceipt(ctx context.Context, a *ent.Account, typ, identifier string, consent bool) (*ent.Account, error) {
 	if a.MemberType != account.MemberTypeINDIVIDUAL {
 		return nil, kernel.Forbidden("cash receipts are for individuals; businesses receive tax invoices")
 	}

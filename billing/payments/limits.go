@@ -1,4 +1,4 @@
-package billing
+package payments
 
 import (
 	"context"
@@ -20,25 +20,25 @@ var moneyInKinds = []payment.Kind{payment.KindCOIN_CHARGE, payment.KindCREDIT_PU
 // organization's row is locked first, so concurrent payments of one
 // organization are counted one after the other; SQLite's transactions are
 // serialised already. The payment must be written in the same tx.
-func (e *Engine) CheckMoneyIn(ctx context.Context, tx *ent.Tx, orgID, field, what string, amount int64) error {
-	cur := e.Policy.Currency
-	if err := kernel.CheckAmount(field, what, amount, e.Policy.Limits.MoneyIn, cur); err != nil {
+func (svc *Service) CheckMoneyIn(ctx context.Context, tx *ent.Tx, orgID, field, what string, amount int64) error {
+	cur := svc.Policy.Currency
+	if err := kernel.CheckAmount(field, what, amount, svc.Policy.Limits.MoneyIn, cur); err != nil {
 		return err
 	}
-	if e.Postgres {
+	if svc.Postgres {
 		if _, err := tx.Organization.Query().Where(organization.ID(orgID)).ForUpdate().Only(ctx); err != nil {
 			return err
 		}
 	}
-	today, err := e.moneyInOn(ctx, tx, orgID, e.Clock.Now())
+	today, err := svc.moneyInOn(ctx, tx, orgID, svc.Clock.Now())
 	if err != nil {
 		return err
 	}
-	limit := e.Policy.Limits.DailyMoneyIn
+	limit := svc.Policy.Limits.DailyMoneyIn
 	if today+amount > limit {
 		left := max(0, limit-today)
 		return kernel.FieldError(field, "an organization puts in at most %s %s a day (%s: coin charges, paid credits and deposits together); %s %s remain today",
-			kernel.FormatMinor(limit, cur), cur, e.Policy.TimeZone, kernel.FormatMinor(left, cur), cur)
+			kernel.FormatMinor(limit, cur), cur, svc.Policy.TimeZone, kernel.FormatMinor(left, cur), cur)
 	}
 	return nil
 }
@@ -49,16 +49,16 @@ func (e *Engine) CheckMoneyIn(ctx context.Context, tx *ent.Tx, orgID, field, wha
 // notification, so two simulated deposits at once may both pass: the
 // sandbox is for operators' tests. A real deposit is never refused — the
 // money is at the bank already — but counts toward the day.
-func (e *Engine) CheckSandboxDeposit(ctx context.Context, orgID string, amount int64) error {
-	return kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-		return e.CheckMoneyIn(ctx, tx, orgID, "amount", "a deposit", amount)
+func (svc *Service) CheckSandboxDeposit(ctx context.Context, orgID string, amount int64) error {
+	return kernel.WithTx(ctx, svc.Client, func(tx *ent.Tx) error {
+		return svc.CheckMoneyIn(ctx, tx, orgID, "amount", "a deposit", amount)
 	})
 }
 
 // moneyInOn sums the money-in payments of orgID made on at's day, failed
 // ones aside.
-func (e *Engine) moneyInOn(ctx context.Context, tx *ent.Tx, orgID string, at time.Time) (int64, error) {
-	from, to := e.Policy.DayOf(at)
+func (svc *Service) moneyInOn(ctx context.Context, tx *ent.Tx, orgID string, at time.Time) (int64, error) {
+	from, to := svc.Policy.DayOf(at)
 	var rows []struct {
 		Total int64 `json:"total"`
 	}
