@@ -10,6 +10,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/coins"
 	"github.com/cloudbill/cloudbill/billing/coupons"
+	"github.com/cloudbill/cloudbill/billing/creditnotes"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/payments"
@@ -92,6 +93,12 @@ func (e *Engine) Payments() *payments.Service {
 // (payments builds on them).
 func (e *Engine) limits() *payments.Service {
 	return &payments.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres}
+}
+
+// CreditNotes is the credit notes' service on the engine's database.
+func (e *Engine) CreditNotes() *creditnotes.Service {
+	return &creditnotes.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres,
+		Payments: e.Payments(), Log: e.Log}
 }
 
 // Ingestion is the usage service on the engine's database, telling the

@@ -18,55 +18,12 @@ import (
 // gateway — a replay (same key, same input) reads what the first call did.
 // A resolver checks who may ask, parses the input and calls one of these.
 
-// Request is one call of a money-moving use case: who asks, under which
-// idempotency key, and the input the key is bound to (an input sent again
-// under the same key must be the same, or it is refused with
-// IDEMPOTENCY_KEY_REUSED). A Request without a Caller is an internal call
-// (the demo seed, an operator call that gave no key): it runs once, now,
-// with no key to remember it by. A caller with an empty key is refused.
-type Request struct {
-	Caller string
-	Key    string
-	Input  any
-}
-
-// once runs reserve at most once for req (R-50) and answers its result and
-// whether this call ran it (and so owns any follow-up, such as charging).
-func once[T any](ctx context.Context, e *Engine, req Request, orgID, operation string, reserve func(tx *ent.Tx) (T, error)) (T, bool, error) {
-	var out T
-	if req.Caller == "" {
-		err := kernel.WithTx(ctx, e.Client, func(tx *ent.Tx) error {
-			var err error
-			out, err = reserve(tx)
-			return err
-		})
-		return out, err == nil, err
-	}
-	fresh, err := kernel.Idempotent(ctx, e.Client, orgID, req.Caller, req.Key, operation, req.Input, &out,
-		func(tx *ent.Tx) (any, error) { return reserve(tx) })
-	return out, fresh, err
-}
-
-// chargeIfFresh charges a reserved payment when this call reserved it; a
-// replayed call only reads it.
-func (e *Engine) chargeIfFresh(ctx context.Context, fresh bool, paymentID string) (*ent.Payment, error) {
-	pay, err := e.Client.Payment.Get(ctx, paymentID)
-	if err != nil {
-		return nil, err
-	}
-	if fresh && pay.Status == payment.StatusPENDING && pay.PaymentMethodID != "" {
-		// The charge must finish even if the client goes away.
-		return e.Payments().Charge(context.WithoutCancel(ctx), pay)
-	}
-	return pay, nil
-}
-
 // reserveAndCharge is the shape of every payment a customer starts: the
 // payment is reserved once per key (reserve writes it PENDING in tx), then
 // charged by the call that reserved it.
-func (e *Engine) reserveAndCharge(ctx context.Context, req Request, orgID, operation string,
+func (e *Engine) reserveAndCharge(ctx context.Context, req kernel.Request, orgID, operation string,
 	reserve func(tx *ent.Tx) (*ent.Payment, error)) (*ent.Payment, error) {
-	payID, fresh, err := once(ctx, e, req, orgID, operation, func(tx *ent.Tx) (string, error) {
+	payID, fresh, err := kernel.Once(ctx, e.Client, req, orgID, operation, func(tx *ent.Tx) (string, error) {
 		pay, err := reserve(tx)
 		if err != nil {
 			return "", err
@@ -76,13 +33,13 @@ func (e *Engine) reserveAndCharge(ctx context.Context, req Request, orgID, opera
 	if err != nil {
 		return nil, err
 	}
-	return e.chargeIfFresh(ctx, fresh, payID)
+	return e.Payments().ChargeIfFresh(ctx, fresh, payID)
 }
 
 // PayInstantly pays a billing group's unpaid invoices now (R-31, R-40):
 // the payer's coins first, the rest by the payment method. A declined
 // charge is a FAILED payment, not an error.
-func (e *Engine) PayInstantly(ctx context.Context, req Request, bg *ent.BillingGroup, payer *ent.Account, methodID string) (*ent.Payment, error) {
+func (e *Engine) PayInstantly(ctx context.Context, req kernel.Request, bg *ent.BillingGroup, payer *ent.Account, methodID string) (*ent.Payment, error) {
 	return e.reserveAndCharge(ctx, req, bg.OrgID, "payInstantly", func(tx *ent.Tx) (*ent.Payment, error) {
 		return e.Payments().ReserveInstant(ctx, tx, bg, payer, methodID)
 	})
@@ -97,7 +54,7 @@ type CoinChargeResult struct {
 }
 
 // ChargeCoins buys coins with a payment method (R-31).
-func (e *Engine) ChargeCoins(ctx context.Context, req Request, acct *ent.Account, methodID string, amount int64) (CoinChargeResult, error) {
+func (e *Engine) ChargeCoins(ctx context.Context, req kernel.Request, acct *ent.Account, methodID string, amount int64) (CoinChargeResult, error) {
 	pay, err := e.reserveAndCharge(ctx, req, acct.OrgID, "chargeCoins", func(tx *ent.Tx) (*ent.Payment, error) {
 		return e.Coins().ReserveCoinCharge(ctx, tx, acct, methodID, amount)
 	})
@@ -119,7 +76,7 @@ func (e *Engine) ChargeCoins(ctx context.Context, req Request, acct *ent.Account
 // payment succeeded. A declined or unanswered charge is an error naming
 // the receipt (PAYMENT_DECLINED, PAYMENT_PENDING: ask again with the same
 // key once it settles); no credit is sold.
-func (e *Engine) SellPaidCredit(ctx context.Context, req Request, bg *ent.BillingGroup, name string, amount int64, methodID string) (*ent.Payment, *ent.Credit, error) {
+func (e *Engine) SellPaidCredit(ctx context.Context, req kernel.Request, bg *ent.BillingGroup, name string, amount int64, methodID string) (*ent.Payment, *ent.Credit, error) {
 	pay, err := e.reserveAndCharge(ctx, req, bg.OrgID, "sellPaidCredit", func(tx *ent.Tx) (*ent.Payment, error) {
 		return e.Credits().ReserveCreditSale(ctx, tx, bg, name, amount, methodID)
 	})
@@ -141,7 +98,7 @@ func (e *Engine) SellPaidCredit(ctx context.Context, req Request, bg *ent.Billin
 // the gateway refused gave the remainder back to the credit: both are
 // answered, the payment FAILED. The payment is nil when nothing went
 // through the gateway.
-func (e *Engine) RefundPaidCredit(ctx context.Context, req Request, creditID string) (*ent.Credit, *ent.Payment, error) {
+func (e *Engine) RefundPaidCredit(ctx context.Context, req kernel.Request, creditID string) (*ent.Credit, *ent.Payment, error) {
 	c, err := e.Client.Credit.Get(ctx, creditID)
 	if ent.IsNotFound(err) {
 		return nil, nil, kernel.NotFound("credit")
@@ -153,7 +110,7 @@ func (e *Engine) RefundPaidCredit(ctx context.Context, req Request, creditID str
 		CreditID  string `json:"creditId"`
 		PaymentID string `json:"paymentId"`
 	}
-	res, fresh, err := once(ctx, e, req, c.OrgID, "refundPaidCredit", func(tx *ent.Tx) (reserved, error) {
+	res, fresh, err := kernel.Once(ctx, e.Client, req, c.OrgID, "refundPaidCredit", func(tx *ent.Tx) (reserved, error) {
 		c, pay, err := e.Credits().ReserveCreditRefund(ctx, tx, creditID)
 		if err != nil {
 			return reserved{}, err
@@ -169,7 +126,7 @@ func (e *Engine) RefundPaidCredit(ctx context.Context, req Request, creditID str
 	}
 	var pay *ent.Payment
 	if res.PaymentID != "" {
-		if pay, err = e.chargeIfFresh(ctx, fresh, res.PaymentID); err != nil {
+		if pay, err = e.Payments().ChargeIfFresh(ctx, fresh, res.PaymentID); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -179,7 +136,7 @@ func (e *Engine) RefundPaidCredit(ctx context.Context, req Request, creditID str
 
 // RecoverCreditOnce takes back what is left of a free credit (R-25), once
 // per key.
-func (e *Engine) RecoverCreditOnce(ctx context.Context, req Request, creditID string) (*ent.Credit, error) {
+func (e *Engine) RecoverCreditOnce(ctx context.Context, req kernel.Request, creditID string) (*ent.Credit, error) {
 	src, err := e.Client.Credit.Get(ctx, creditID)
 	if ent.IsNotFound(err) {
 		return nil, kernel.NotFound("credit")
@@ -187,7 +144,7 @@ func (e *Engine) RecoverCreditOnce(ctx context.Context, req Request, creditID st
 	if err != nil {
 		return nil, err
 	}
-	id, _, err := once(ctx, e, req, src.OrgID, "recoverCredit", func(tx *ent.Tx) (string, error) {
+	id, _, err := kernel.Once(ctx, e.Client, req, src.OrgID, "recoverCredit", func(tx *ent.Tx) (string, error) {
 		c, err := e.Credits().RecoverCreditTx(ctx, tx, creditID)
 		if err != nil {
 			return "", err
@@ -202,8 +159,8 @@ func (e *Engine) RecoverCreditOnce(ctx context.Context, req Request, creditID st
 
 // TransferCreditOnce moves part of a free credit to another billing group
 // of the organization (R-26), once per key, and answers both credits.
-func (e *Engine) TransferCreditOnce(ctx context.Context, req Request, orgID, creditID, toBG string, amount int64) (from, to *ent.Credit, err error) {
-	res, _, err := once(ctx, e, req, orgID, "transferCredit", func(tx *ent.Tx) (credits.TransferResult, error) {
+func (e *Engine) TransferCreditOnce(ctx context.Context, req kernel.Request, orgID, creditID, toBG string, amount int64) (from, to *ent.Credit, err error) {
+	res, _, err := kernel.Once(ctx, e.Client, req, orgID, "transferCredit", func(tx *ent.Tx) (credits.TransferResult, error) {
 		return e.Credits().TransferCredit(ctx, tx, creditID, toBG, amount, func(*ent.Credit) error { return nil })
 	})
 	if err != nil {
@@ -220,9 +177,9 @@ func (e *Engine) TransferCreditOnce(ctx context.Context, req Request, orgID, cre
 // per key: a free credit or a discount, one of them nil. The key is bound
 // to the group and the normalised code, so " demo-2026 " and "DEMO-2026"
 // are one request.
-func (e *Engine) RegisterCoupon(ctx context.Context, req Request, bg *ent.BillingGroup, code string) (*ent.Credit, *ent.Discount, error) {
+func (e *Engine) RegisterCoupon(ctx context.Context, req kernel.Request, bg *ent.BillingGroup, code string) (*ent.Credit, *ent.Discount, error) {
 	req.Input = []string{bg.ID, coupons.NormalizeCouponCode(code)}
-	red, _, err := once(ctx, e, req, bg.OrgID, "registerCoupon", func(tx *ent.Tx) (coupons.Redemption, error) {
+	red, _, err := kernel.Once(ctx, e.Client, req, bg.OrgID, "registerCoupon", func(tx *ent.Tx) (coupons.Redemption, error) {
 		return e.Coupons().RedeemCoupon(ctx, tx, bg, code)
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/creditnotes"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/ent"
@@ -30,8 +31,8 @@ import (
 // (invoice_billing_group_id_month … WHERE status <> 'VOID').
 
 // VoidInvoiceOnce voids invoice id for reason, once per req.
-func (e *Engine) VoidInvoiceOnce(ctx context.Context, req Request, id, reason string) (*ent.Invoice, error) {
-	if err := cmp.Or(kernel.CheckIdempotencyKey(req.Key), checkReason(reason)); err != nil {
+func (e *Engine) VoidInvoiceOnce(ctx context.Context, req kernel.Request, id, reason string) (*ent.Invoice, error) {
+	if err := cmp.Or(kernel.CheckIdempotencyKey(req.Key), creditnotes.CheckReason(reason)); err != nil {
 		return nil, err
 	}
 	inv, err := e.Client.Invoice.Get(ctx, id)
@@ -41,21 +42,13 @@ func (e *Engine) VoidInvoiceOnce(ctx context.Context, req Request, id, reason st
 	if err != nil {
 		return nil, err
 	}
-	got, _, err := once(ctx, e, req, inv.OrgID, "voidInvoice", func(tx *ent.Tx) (string, error) {
+	got, _, err := kernel.Once(ctx, e.Client, req, inv.OrgID, "voidInvoice", func(tx *ent.Tx) (string, error) {
 		return id, e.voidInvoice(ctx, tx, id, reason)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return e.Client.Invoice.Get(ctx, got)
-}
-
-// checkReason bounds a void's reason: a sentence or two for the history.
-func checkReason(reason string) error {
-	if n := len([]rune(reason)); n == 0 || n > 500 {
-		return kernel.FieldError("reason", "reason must be 1 to 500 characters")
-	}
-	return nil
 }
 
 // voidInvoice voids invoice id in tx, refusing (CONFLICT) an invoice that
@@ -180,7 +173,7 @@ func restoreCredits(ctx context.Context, tx *ent.Tx, lock bool, inv *ent.Invoice
 // new one, or the one a concurrent reissue made (however many race, one
 // wins: R-51). A month that was never voided is issued by the calendar
 // only (NOT_FOUND for a group the caller cannot see is the caller's job).
-func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID string, m calendar.Month) (*ent.Invoice, error) {
+func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req kernel.Request, bgID string, m calendar.Month) (*ent.Invoice, error) {
 	if err := kernel.CheckIdempotencyKey(req.Key); err != nil {
 		return nil, err
 	}
@@ -199,7 +192,7 @@ func (e *Engine) ReissueInvoiceOnce(ctx context.Context, req Request, bgID strin
 	if !voided {
 		return nil, kernel.FieldError("month", "the month %s has no voided invoice to issue again", m)
 	}
-	id, _, err := once(ctx, e, req, bg.OrgID, "reissueInvoice", func(tx *ent.Tx) (string, error) {
+	id, _, err := kernel.Once(ctx, e.Client, req, bg.OrgID, "reissueInvoice", func(tx *ent.Tx) (string, error) {
 		return e.reissue(ctx, tx, bg, m)
 	})
 	if err != nil {

@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/account"
@@ -179,7 +178,7 @@ func (r *mutationResolver) ChargeCoins(ctx context.Context, input model.ChargeCo
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.engine().ChargeCoins(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+	res, err := r.engine().ChargeCoins(ctx, kernel.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
 		acct, input.PaymentMethodID, amount)
 	if err != nil {
 		return nil, err

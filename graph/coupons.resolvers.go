@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -122,7 +121,7 @@ func (r *mutationResolver) RegisterCoupon(ctx context.Context, input model.Regis
 		return nil, kernel.Errorf(kernel.CodeRateLimited, "too many wrong coupon codes; try again in a minute")
 	}
 	var out model.RegisterCouponPayload
-	out.Credit, out.Discount, err = r.engine().RegisterCoupon(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey}, bg, input.Code)
+	out.Credit, out.Discount, err = r.engine().RegisterCoupon(ctx, kernel.Request{Caller: p.Caller(), Key: input.IdempotencyKey}, bg, input.Code)
 	if be, ok := kernel.AsError(err); !ok || be.Code != coupons.CodeCouponNotFound {
 		// Only a code that does not exist counts as a wrong guess.
 		if ferr := r.Guesses.Forgive(context.WithoutCancel(ctx), guess); ferr != nil {

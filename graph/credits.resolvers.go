@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
@@ -177,9 +176,9 @@ func (r *mutationResolver) RecoverCredit(ctx context.Context, input model.Credit
 	}
 	// recoverCredit's key is optional (an operator's corrective act); with
 	// none, the call runs once, now.
-	req := billing.Request{}
+	req := kernel.Request{}
 	if input.IdempotencyKey != nil {
-		req = billing.Request{Caller: p.Caller(), Key: *input.IdempotencyKey, Input: input}
+		req = kernel.Request{Caller: p.Caller(), Key: *input.IdempotencyKey, Input: input}
 	}
 	c, err := r.engine().RecoverCreditOnce(ctx, req, input.CreditID)
 	if err != nil {
@@ -197,7 +196,7 @@ func (r *mutationResolver) RefundPaidCredit(ctx context.Context, input model.Cre
 	if input.IdempotencyKey == nil {
 		return nil, kernel.FieldError("idempotencyKey", "a refund moves money: give an idempotencyKey (R-50)")
 	}
-	c, pay, err := r.engine().RefundPaidCredit(ctx, billing.Request{Caller: p.Caller(), Key: *input.IdempotencyKey, Input: input}, input.CreditID)
+	c, pay, err := r.engine().RefundPaidCredit(ctx, kernel.Request{Caller: p.Caller(), Key: *input.IdempotencyKey, Input: input}, input.CreditID)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +218,7 @@ func (r *mutationResolver) SellPaidCredit(ctx context.Context, input model.SellP
 	if err != nil {
 		return nil, err
 	}
-	pay, c, err := r.engine().SellPaidCredit(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+	pay, c, err := r.engine().SellPaidCredit(ctx, kernel.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
 		bg, input.Name, amount, input.PaymentMethodID)
 	if err != nil {
 		return nil, err
@@ -268,7 +267,7 @@ func (r *mutationResolver) TransferCredit(ctx context.Context, input model.Trans
 	if err != nil {
 		return nil, err
 	}
-	from, to, err := r.engine().TransferCreditOnce(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+	from, to, err := r.engine().TransferCreditOnce(ctx, kernel.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
 		bg.OrgID, input.CreditID, input.ToBillingGroupID, amount)
 	if err != nil {
 		return nil, err

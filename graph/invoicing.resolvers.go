@@ -10,7 +10,7 @@ import (
 	"fmt"
 
 	"entgo.io/contrib/entgql"
-	"github.com/cloudbill/cloudbill/billing"
+	"github.com/cloudbill/cloudbill/billing/creditnotes"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
@@ -46,7 +46,7 @@ func (r *billingGroupResolver) Invoice(ctx context.Context, obj *ent.BillingGrou
 
 // Number is the resolver for the number field.
 func (r *creditNoteResolver) Number(ctx context.Context, obj *ent.CreditNote) (string, error) {
-	return billing.CreditNoteNumber(obj), nil
+	return creditnotes.CreditNoteNumber(obj), nil
 }
 
 // Invoice is the resolver for the invoice field.
@@ -100,7 +100,7 @@ func (r *creditNoteResolver) Lines(ctx context.Context, obj *ent.CreditNote) ([]
 
 // Refunds is the resolver for the refunds field.
 func (r *creditNoteResolver) Refunds(ctx context.Context, obj *ent.CreditNote) ([]*ent.Payment, error) {
-	return r.engine().CreditNoteRefunds(ctx, obj)
+	return r.engine().CreditNotes().CreditNoteRefunds(ctx, obj)
 }
 
 // AmendsTaxInvoice is the resolver for the amendsTaxInvoice field.
@@ -193,7 +193,7 @@ func (r *invoiceResolver) Lines(ctx context.Context, obj *ent.Invoice) ([]*ent.I
 
 // CreditNotes is the resolver for the creditNotes field.
 func (r *invoiceResolver) CreditNotes(ctx context.Context, obj *ent.Invoice) ([]*ent.CreditNote, error) {
-	return r.engine().CreditNotes(ctx, obj)
+	return r.engine().CreditNotes().CreditNotes(ctx, obj)
 }
 
 // CreditNoteAmount is the resolver for the creditNoteAmount field.
@@ -248,7 +248,7 @@ func (r *mutationResolver) VoidInvoice(ctx context.Context, input model.VoidInvo
 	if err != nil {
 		return nil, err
 	}
-	inv, err := r.engine().VoidInvoiceOnce(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+	inv, err := r.engine().VoidInvoiceOnce(ctx, kernel.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
 		input.InvoiceID, input.Reason)
 	if err != nil {
 		return nil, err
@@ -262,7 +262,7 @@ func (r *mutationResolver) ReissueInvoice(ctx context.Context, input model.Reiss
 	if err != nil {
 		return nil, err
 	}
-	inv, err := r.engine().ReissueInvoiceOnce(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+	inv, err := r.engine().ReissueInvoiceOnce(ctx, kernel.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
 		input.BillingGroupID, input.Month.Parse())
 	if err != nil {
 		return nil, err
@@ -283,7 +283,7 @@ func (r *mutationResolver) IssueCreditNote(ctx context.Context, input model.Issu
 	if err != nil {
 		return nil, err
 	}
-	spec := billing.CreditNoteSpec{InvoiceID: input.InvoiceID, Reason: input.Reason}
+	spec := creditnotes.CreditNoteSpec{InvoiceID: input.InvoiceID, Reason: input.Reason}
 	if input.Amount != nil {
 		if spec.Amount, err = kernel.ParseAmount(string(*input.Amount), inv.Currency, "amount"); err != nil {
 			return nil, err
@@ -296,7 +296,7 @@ func (r *mutationResolver) IssueCreditNote(ctx context.Context, input model.Issu
 		}
 		spec.Lines = append(spec.Lines, schema.CreditNoteLine{Region: l.Region, ServiceCode: l.ServiceCode, Amount: a})
 	}
-	cn, err := r.engine().IssueCreditNoteOnce(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input}, spec)
+	cn, err := r.engine().CreditNotes().IssueCreditNoteOnce(ctx, kernel.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input}, spec)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"entgo.io/contrib/entgql"
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
@@ -174,7 +173,7 @@ func (r *mutationResolver) PayInstantly(ctx context.Context, input model.PayInst
 	if err != nil {
 		return nil, err
 	}
-	pay, err := r.engine().PayInstantly(ctx, billing.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
+	pay, err := r.engine().PayInstantly(ctx, kernel.Request{Caller: p.Caller(), Key: input.IdempotencyKey, Input: input},
 		bg, payer, input.PaymentMethodID)
 	if err != nil {
 		return nil, err

@@ -3,8 +3,8 @@ package documents
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/creditnotes"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 )
@@ -24,7 +24,7 @@ func (r *Renderer) CreditNotePDF(ctx context.Context, cn *ent.CreditNote, lang l
 	l, loc, cur := language(lang, rec), r.Engine.Policy.Location(), cn.Currency
 	n := func(v int64) string { return locale.Number(v, cur) }
 	money := func(v int64) string { return locale.Money(l, v, cur) }
-	number := billing.CreditNoteNumber(cn)
+	number := creditnotes.CreditNoteNumber(cn)
 	title := l.Pick("크레딧 노트 (청구 감액)", "Credit note")
 	pg := newPage(l, title, number, cn.IssuedAt)
 	pg.heading(title, [][2]string{{l.Pick("문서 번호", "Note no."), number}, {l.Pick("발행일", "Issued"), locale.Date(cn.IssuedAt, loc)}})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/creditnotes"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 )
@@ -192,7 +193,7 @@ func (r *Renderer) taxInvoiceFile(ctx context.Context, l Link, bg *ent.BillingGr
 func (r *Renderer) creditNoteFile(ctx context.Context, l Link, cn *ent.CreditNote) (File, error) {
 	if l.Kind == DocCreditNote {
 		body, err := r.CreditNotePDF(ctx, cn, l.Lang)
-		return File{body, pdfType, "credit-note-" + billing.CreditNoteNumber(cn) + ".pdf"}, err
+		return File{body, pdfType, "credit-note-" + creditnotes.CreditNoteNumber(cn) + ".pdf"}, err
 	}
 	d, err := r.AmendedTaxInvoice(ctx, cn)
 	if err != nil {

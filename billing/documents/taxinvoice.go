@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/creditnotes"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -162,7 +162,7 @@ func (r *Renderer) AmendedTaxInvoice(ctx context.Context, cn *ent.CreditNote) (T
 	}
 	loc := r.Engine.Policy.Location()
 	d.Amendment = &Amendment{ReasonCode: "2", ReasonName: "공급가액 변동", Reason: cn.Reason,
-		CreditNoteID: cn.ID, CreditNoteNumber: billing.CreditNoteNumber(cn),
+		CreditNoteID: cn.ID, CreditNoteNumber: creditnotes.CreditNoteNumber(cn),
 		OriginalTaxInvoiceID: ti.ID, OriginalDocumentNumber: d.DocumentNumber, OriginalWrittenOn: d.WrittenOn}
 	d.DocumentNumber, d.WrittenOn = AmendedTaxInvoiceNumber(cn), locale.Date(cn.IssuedAt, loc)
 	d.SupplyAmount, d.TaxAmount, d.TotalAmount = -cn.TaxedAmount, -cn.TaxAmount, -(cn.TaxedAmount + cn.TaxAmount)

@@ -66,7 +66,7 @@ func (r *Renderer) month(ctx context.Context, bg *ent.BillingGroup, m calendar.M
 		d.lines = append(d.lines, docLine{Region: l.RegionCode, Service: l.ServiceName, Used: l.UsedAmount,
 			Discount: l.DiscountAmount, Credit: l.CreditAmount, Determined: l.DeterminedAmount})
 	}
-	d.notes, err = e.CreditNotes(ctx, d.inv)
+	d.notes, err = e.CreditNotes().CreditNotes(ctx, d.inv)
 	return d, err
 }
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cloudbill/cloudbill/billing"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/creditnotes"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/locale"
 	"github.com/cloudbill/cloudbill/billing/rated"
@@ -282,7 +282,7 @@ func (w *workbook) summary(sheet string) error {
 		// Credit notes: each with its supply value, VAT and total, as
 		// minus amounts.
 		for _, cn := range d.notes {
-			w.put(1, l.Pick("크레딧 노트 ", "Credit note ")+billing.CreditNoteNumber(cn)+" · "+cn.Reason, "label")
+			w.put(1, l.Pick("크레딧 노트 ", "Credit note ")+creditnotes.CreditNoteNumber(cn)+" · "+cn.Reason, "label")
 			w.money(2, -cn.Amount, "factNum")
 			w.money(3, -cn.TaxAmount, "factNum")
 			w.money(4, -(cn.Amount + cn.TaxAmount), "factNum")

@@ -109,3 +109,32 @@ func orgOrPlatform(orgID string) string {
 	}
 	return orgID
 }
+
+// Request is one call of a money-moving use case: who asks, under which
+// idempotency key, and the input the key is bound to (an input sent again
+// under the same key must be the same, or it is refused with
+// IDEMPOTENCY_KEY_REUSED). A Request without a Caller is an internal call
+// (the demo seed, an operator call that gave no key): it runs once, now,
+// with no key to remember it by. A caller with an empty key is refused.
+type Request struct {
+	Caller string
+	Key    string
+	Input  any
+}
+
+// Once runs reserve at most once for req and answers its result and
+// whether this call ran it (and so owns any follow-up, such as charging).
+func Once[T any](ctx context.Context, client *ent.Client, req Request, orgID, operation string, reserve func(tx *ent.Tx) (T, error)) (T, bool, error) {
+	var out T
+	if req.Caller == "" {
+		err := WithTx(ctx, client, func(tx *ent.Tx) error {
+			var err error
+			out, err = reserve(tx)
+			return err
+		})
+		return out, err == nil, err
+	}
+	fresh, err := Idempotent(ctx, client, orgID, req.Caller, req.Key, operation, req.Input, &out,
+		func(tx *ent.Tx) (any, error) { return reserve(tx) })
+	return out, fresh, err
+}

@@ -490,3 +490,17 @@ func (svc *Service) grantRefundAsCredit(ctx context.Context, tx *ent.Tx, p *ent.
 		creditentry.KindACCUMULATION, "", at)
 	return err
 }
+
+// ChargeIfFresh charges a reserved payment when this call reserved it; a
+// replayed call only reads it.
+func (svc *Service) ChargeIfFresh(ctx context.Context, fresh bool, paymentID string) (*ent.Payment, error) {
+	pay, err := svc.Client.Payment.Get(ctx, paymentID)
+	if err != nil {
+		return nil, err
+	}
+	if fresh && pay.Status == payment.StatusPENDING && pay.PaymentMethodID != "" {
+		// The charge must finish even if the client goes away.
+		return svc.Charge(context.WithoutCancel(ctx), pay)
+	}
+	return pay, nil
+}

@@ -188,7 +188,7 @@ func seedHistory(ctx context.Context, e *billing.Engine, master *ent.Account, ma
 		return err
 	}
 	// A paid credit is bought with the master's card: a payment with its receipt.
-	if _, _, err := on(begin).SellPaidCredit(ctx, billing.Request{}, research, "Prepaid credit", 50000, card.ID); err != nil {
+	if _, _, err := on(begin).SellPaidCredit(ctx, kernel.Request{}, research, "Prepaid credit", 50000, card.ID); err != nil {
 		return err
 	}
 	n := 0

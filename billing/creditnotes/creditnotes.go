@@ -1,9 +1,10 @@
-package billing
+package creditnotes
 
 import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -22,6 +23,7 @@ import (
 	"github.com/cloudbill/cloudbill/ent/schema"
 	"github.com/cloudbill/cloudbill/ent/schema/xid"
 	"github.com/cloudbill/cloudbill/ent/taxinvoice"
+	"github.com/shopspring/decimal"
 )
 
 // Credit notes (R-73, docs/rules.md): an operator corrects an issued
@@ -67,11 +69,11 @@ func CreditNoteNumber(cn *ent.CreditNote) string {
 
 // IssueCreditNoteOnce issues a credit note once per req (R-50) and sends
 // the refunds it reserved to the gateway after commit.
-func (e *Engine) IssueCreditNoteOnce(ctx context.Context, req Request, spec CreditNoteSpec) (*ent.CreditNote, error) {
-	if err := cmp.Or(kernel.CheckIdempotencyKey(req.Key), checkReason(spec.Reason)); err != nil {
+func (svc *Service) IssueCreditNoteOnce(ctx context.Context, req kernel.Request, spec CreditNoteSpec) (*ent.CreditNote, error) {
+	if err := cmp.Or(kernel.CheckIdempotencyKey(req.Key), CheckReason(spec.Reason)); err != nil {
 		return nil, err
 	}
-	inv, err := e.Client.Invoice.Get(ctx, spec.InvoiceID)
+	inv, err := svc.Client.Invoice.Get(ctx, spec.InvoiceID)
 	if ent.IsNotFound(err) {
 		return nil, kernel.NotFound("invoice")
 	}
@@ -82,20 +84,20 @@ func (e *Engine) IssueCreditNoteOnce(ctx context.Context, req Request, spec Cred
 		NoteID   string   `json:"noteId"`
 		Payments []string `json:"payments"`
 	}
-	res, fresh, err := once(ctx, e, req, inv.OrgID, "issueCreditNote", func(tx *ent.Tx) (reserved, error) {
-		cn, refunds, err := e.issueCreditNote(ctx, tx, spec)
+	res, fresh, err := kernel.Once(ctx, svc.Client, req, inv.OrgID, "issueCreditNote", func(tx *ent.Tx) (reserved, error) {
+		cn, refunds, err := svc.issueCreditNote(ctx, tx, spec)
 		return reserved{NoteID: cn, Payments: refunds}, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	for _, id := range res.Payments {
-		if _, err := e.chargeIfFresh(ctx, fresh, id); err != nil {
+		if _, err := svc.Payments.ChargeIfFresh(ctx, fresh, id); err != nil {
 			// Recorded PENDING: reconciliation asks the gateway again.
-			e.log().WarnContext(ctx, "refund of a credit note", "payment", id, "err", err)
+			svc.log().WarnContext(ctx, "refund of a credit note", "payment", id, "err", err)
 		}
 	}
-	return e.Client.CreditNote.Get(ctx, res.NoteID)
+	return svc.Client.CreditNote.Get(ctx, res.NoteID)
 }
 
 // creditNoteParts is how a note's amount splits (the CreditNote row's
@@ -106,9 +108,9 @@ type creditNoteParts struct {
 
 // issueCreditNote writes a credit note of spec in tx and answers its id
 // and the refunds it reserved.
-func (e *Engine) issueCreditNote(ctx context.Context, tx *ent.Tx, spec CreditNoteSpec) (string, []string, error) {
+func (svc *Service) issueCreditNote(ctx context.Context, tx *ent.Tx, spec CreditNoteSpec) (string, []string, error) {
 	q := tx.Invoice.Query().Where(invoice.ID(spec.InvoiceID))
-	if e.Postgres {
+	if svc.Postgres {
 		q = q.ForUpdate() // payments, coins and other notes lock it too
 	}
 	inv, err := q.Only(ctx)
@@ -122,28 +124,28 @@ func (e *Engine) issueCreditNote(ctx context.Context, tx *ent.Tx, spec CreditNot
 	if err != nil {
 		return "", nil, err
 	}
-	amount, err := e.creditNoteAmount(ctx, tx, inv, prior, spec)
+	amount, err := svc.creditNoteAmount(ctx, tx, inv, prior, spec)
 	if err != nil {
 		return "", nil, err
 	}
-	parts := splitCreditNote(inv, prior, amount, e)
-	now := e.Clock.Now()
+	parts := splitCreditNote(inv, prior, amount, svc.Policy.VATRate)
+	now := svc.Clock.Now()
 	id := xid.New("cn")
 	// The money part: what is unpaid first, then payments, then coins.
 	left := parts.taxed + parts.tax - parts.due
-	refunds, refunded, err := e.reserveInvoiceRefunds(ctx, tx, inv, prior, id, left, now)
+	refunds, refunded, err := svc.reserveInvoiceRefunds(ctx, tx, inv, prior, id, left, now)
 	if err != nil {
 		return "", nil, err
 	}
 	parts.refund = refunded
 	left -= refunded
-	if parts.coins, err = giveBackCoins(ctx, tx, e.Postgres, inv, id, left, now); err != nil {
+	if parts.coins, err = giveBackCoins(ctx, tx, svc.Postgres, inv, id, left, now); err != nil {
 		return "", nil, err
 	}
 	if left -= parts.coins; left != 0 {
 		return "", nil, fmt.Errorf("credit note of invoice %s: %d has nowhere to go back to", inv.ID, left)
 	}
-	if err := restoreCreditsFor(ctx, tx, e.Postgres, inv, id, parts.credit, now); err != nil {
+	if err := restoreCreditsFor(ctx, tx, svc.Postgres, inv, id, parts.credit, now); err != nil {
 		return "", nil, err
 	}
 	c := tx.CreditNote.Create().SetID(id).SetOrgID(inv.OrgID).SetCreatedAt(now).SetInvoiceID(inv.ID).
@@ -162,7 +164,7 @@ func (e *Engine) issueCreditNote(ctx context.Context, tx *ent.Tx, spec CreditNot
 	if err := c.Exec(ctx); err != nil {
 		return "", nil, err
 	}
-	if err := e.notifyCreditNote(ctx, tx, inv, id, parts, spec.Reason, ti != nil); err != nil {
+	if err := svc.notifyCreditNote(ctx, tx, inv, id, parts, spec.Reason, ti != nil); err != nil {
 		return "", nil, err
 	}
 	upd := tx.Invoice.UpdateOne(inv).AddCreditNoteAmount(parts.taxed + parts.tax).AddCreditedAmount(parts.due)
@@ -176,7 +178,7 @@ func (e *Engine) issueCreditNote(ctx context.Context, tx *ent.Tx, spec CreditNot
 // notifyCreditNote tells the organization's master of a credit note
 // (R-71, R-73) in the note's transaction: what it credited and where the
 // money went back, and whether it amends a tax invoice.
-func (e *Engine) notifyCreditNote(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, id string, p creditNoteParts, reason string, amends bool) error {
+func (svc *Service) notifyCreditNote(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, id string, p creditNoteParts, reason string, amends bool) error {
 	bg, err := tx.BillingGroup.Get(ctx, inv.BillingGroupID)
 	if err != nil {
 		return err
@@ -192,7 +194,7 @@ func (e *Engine) notifyCreditNote(ctx context.Context, tx *ent.Tx, inv *ent.Invo
 
 // creditNoteAmount checks spec against what inv charged and its prior
 // notes, and answers the supply value to credit.
-func (e *Engine) creditNoteAmount(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, spec CreditNoteSpec) (int64, error) {
+func (svc *Service) creditNoteAmount(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, spec CreditNoteSpec) (int64, error) {
 	var credited int64
 	for _, n := range prior {
 		credited += n.Amount
@@ -204,7 +206,7 @@ func (e *Engine) creditNoteAmount(ctx context.Context, tx *ent.Tx, inv *ent.Invo
 			kernel.FormatMinor(max(chargeable, 0), inv.Currency), inv.Currency)
 	}
 	if len(spec.Lines) > 0 {
-		sum, err := e.checkCreditNoteLines(ctx, tx, inv, prior, spec.Lines)
+		sum, err := svc.checkCreditNoteLines(ctx, tx, inv, prior, spec.Lines)
 		if err != nil {
 			return 0, err
 		}
@@ -226,7 +228,7 @@ func (e *Engine) creditNoteAmount(ctx context.Context, tx *ent.Tx, inv *ent.Invo
 // checkCreditNoteLines checks each line names a line of inv once and
 // credits at most what that line charged less prior notes' lines, and
 // answers their sum.
-func (e *Engine) checkCreditNoteLines(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, lines []schema.CreditNoteLine) (int64, error) {
+func (svc *Service) checkCreditNoteLines(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, lines []schema.CreditNoteLine) (int64, error) {
 	if len(lines) > 200 {
 		return 0, kernel.FieldError("lines", "at most 200 lines")
 	}
@@ -277,7 +279,7 @@ func (e *Engine) checkCreditNoteLines(ctx context.Context, tx *ent.Tx, inv *ent.
 // determined amount not credited yet comes first), the part free credits
 // paid, the VAT of the taxed part, and of the money what the unpaid amount
 // takes.
-func splitCreditNote(inv *ent.Invoice, prior []*ent.CreditNote, amount int64, e *Engine) creditNoteParts {
+func splitCreditNote(inv *ent.Invoice, prior []*ent.CreditNote, amount int64, vat decimal.Decimal) creditNoteParts {
 	var taxedPrev, taxPrev int64
 	for _, n := range prior {
 		taxedPrev += n.TaxedAmount
@@ -286,7 +288,7 @@ func splitCreditNote(inv *ent.Invoice, prior []*ent.CreditNote, amount int64, e 
 	p := creditNoteParts{amount: amount}
 	p.taxed = min(amount, inv.DeterminedAmount-taxedPrev)
 	p.credit = amount - p.taxed
-	p.tax = rating.Tax(p.taxed, e.Policy.VATRate)
+	p.tax = rating.Tax(p.taxed, vat)
 	if taxedPrev+p.taxed == inv.DeterminedAmount {
 		p.tax = inv.TaxAmount - taxPrev // the last of the taxed supply takes the last of the tax
 	}
@@ -300,7 +302,7 @@ func splitCreditNote(inv *ent.Invoice, prior []*ent.CreditNote, amount int64, e 
 // up to amount of what the payments of inv paid it, newest first, each at
 // most its allocation less what earlier notes refunded of it, and answers
 // their ids and sum.
-func (e *Engine) reserveInvoiceRefunds(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, noteID string, amount int64, at time.Time) ([]string, int64, error) {
+func (svc *Service) reserveInvoiceRefunds(ctx context.Context, tx *ent.Tx, inv *ent.Invoice, prior []*ent.CreditNote, noteID string, amount int64, at time.Time) ([]string, int64, error) {
 	if amount <= 0 {
 		return nil, 0, nil
 	}
@@ -474,12 +476,27 @@ func restoreCreditsFor(ctx context.Context, tx *ent.Tx, lock bool, inv *ent.Invo
 }
 
 // CreditNotes are the credit notes of an invoice, oldest first.
-func (e *Engine) CreditNotes(ctx context.Context, inv *ent.Invoice) ([]*ent.CreditNote, error) {
-	return e.Client.CreditNote.Query().Where(creditnote.InvoiceID(inv.ID)).
+func (svc *Service) CreditNotes(ctx context.Context, inv *ent.Invoice) ([]*ent.CreditNote, error) {
+	return svc.Client.CreditNote.Query().Where(creditnote.InvoiceID(inv.ID)).
 		Order(ent.Asc(creditnote.FieldIssuedAt), ent.Asc(creditnote.FieldID)).All(ctx)
 }
 
 // CreditNoteRefunds are the refunds a credit note sent to the gateway.
-func (e *Engine) CreditNoteRefunds(ctx context.Context, cn *ent.CreditNote) ([]*ent.Payment, error) {
-	return e.Client.Payment.Query().Where(payment.CreditNoteID(cn.ID)).Order(ent.Asc(payment.FieldID)).All(ctx)
+func (svc *Service) CreditNoteRefunds(ctx context.Context, cn *ent.CreditNote) ([]*ent.Payment, error) {
+	return svc.Client.Payment.Query().Where(payment.CreditNoteID(cn.ID)).Order(ent.Asc(payment.FieldID)).All(ctx)
+}
+
+// CheckReason bounds a void's reason: a sentence or two for the history.
+func CheckReason(reason string) error {
+	if n := len([]rune(reason)); n == 0 || n > 500 {
+		return kernel.FieldError("reason", "reason must be 1 to 500 characters")
+	}
+	return nil
+}
+
+func (svc *Service) log() *slog.Logger {
+	if svc.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return svc.Log
 }
