@@ -6,7 +6,6 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
-	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/invoice"
 	"github.com/cloudbill/cloudbill/ent/region"
@@ -115,7 +114,7 @@ func (e *Engine) changeContracts(ctx context.Context, bg *ent.BillingGroup, from
 		return kernel.TouchRating(ctx, tx.Client(), bg.OrgID)
 	})
 	if err == nil {
-		rated.InvalidateViews(bg.ID)
+		e.Terms.Invalidate(bg.ID)
 	}
 	return err
 }

@@ -56,12 +56,15 @@ type Engine struct {
 	// Catalog keeps the catalog between ratings (loaded on every read when
 	// nil): one per database, shared by the server's engines.
 	Catalog *catalog.Cache
+	// Terms keeps groups' contracts and discounts briefly for the
+	// dashboards (none when nil): one per database, like Catalog.
+	Terms *rated.Terms
 }
 
 // Rated is the rating of usage on the engine's database, for the
 // dashboards and the month close alike.
 func (e *Engine) Rated() *rated.Service {
-	return &rated.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Catalog: e.Catalog}
+	return &rated.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Catalog: e.Catalog, Terms: e.Terms}
 }
 
 // Credits is the credits' service on the engine's database; paid credits'
@@ -73,7 +76,7 @@ func (e *Engine) Credits() *credits.Service {
 // Coupons is the coupons' and discounts' service on the engine's
 // database.
 func (e *Engine) Coupons() *coupons.Service {
-	return &coupons.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Credits: e.Credits()}
+	return &coupons.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Credits: e.Credits(), Terms: e.Terms}
 }
 
 // Coins is the coins' service on the engine's database; coin purchases

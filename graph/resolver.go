@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/gateway"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/server/auth"
 )
@@ -46,4 +47,6 @@ type Resolver struct {
 	// Catalog keeps the catalog between ratings (server/app makes one per
 	// database).
 	Catalog *catalog.Cache
+	// Terms is the dashboards' short cache of contracts and discounts.
+	Terms *rated.Terms
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
-	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/coupon"
 	"github.com/cloudbill/cloudbill/ent/couponguess"
@@ -170,7 +169,7 @@ func (svc *Service) RedeemCoupon(ctx context.Context, tx *ent.Tx, bg *ent.Billin
 		if err := kernel.TouchRating(ctx, tx.Client(), bg.OrgID); err != nil {
 			return Redemption{}, err
 		}
-		defer rated.InvalidateViews(bg.ID)
+		defer svc.Terms.Invalidate(bg.ID)
 	}
 	err = red.Exec(ctx)
 	if kernel.IsUniqueViolation(err) {
@@ -200,7 +199,7 @@ func (svc *Service) CreateDiscount(ctx context.Context, bg *ent.BillingGroup, m 
 			return nil, kernel.FieldError("serviceCodes", "unknown service code")
 		}
 	}
-	defer rated.InvalidateViews(bg.ID)
+	defer svc.Terms.Invalidate(bg.ID)
 	var d *ent.Discount
 	err = kernel.WithTx(ctx, svc.Client, func(tx *ent.Tx) error {
 		// A discount of a month no invoice will carry (invoiced already,

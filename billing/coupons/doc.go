@@ -7,6 +7,7 @@ package coupons
 import (
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/credits"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/ent"
 )
 
@@ -18,4 +19,7 @@ type Service struct {
 	Postgres bool
 	// Credits opens the credit a coupon gives.
 	Credits *credits.Service
+	// Terms is the dashboards' cache of discounts, dropped for a group
+	// whose discounts change.
+	Terms *rated.Terms
 }

@@ -119,16 +119,51 @@ type ttlEntry struct {
 	discounts []*ent.Discount
 }
 
-var viewCache = struct {
+// Terms is one replica's short cache (viewCacheTTL) of billing groups'
+// contracts and discounts, which only operators change: a change on this
+// replica drops the group at once (Invalidate); other replicas see it
+// within the TTL, or at once where a query carries its organization's
+// revision. One per database, made in server/app; nil caches nothing.
+type Terms struct {
 	mu sync.Mutex
 	m  map[string]*ttlEntry
-}{m: map[string]*ttlEntry{}}
+}
 
-// InvalidateViews drops what this replica cached of a billing group.
-func InvalidateViews(bgID string) {
-	viewCache.mu.Lock()
-	delete(viewCache.m, bgID)
-	viewCache.mu.Unlock()
+// NewTerms returns an empty terms cache.
+func NewTerms() *Terms { return &Terms{m: map[string]*ttlEntry{}} }
+
+// Invalidate drops what this replica cached of a billing group.
+func (c *Terms) Invalidate(bgID string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	delete(c.m, bgID)
+	c.mu.Unlock()
+}
+
+func (c *Terms) get(bgID string) *ttlEntry {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.m[bgID]; t != nil && time.Since(t.at) < viewCacheTTL {
+		return t
+	}
+	return nil
+}
+
+func (c *Terms) put(bgID string, t *ttlEntry) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 50000 {
+		c.m = map[string]*ttlEntry{}
+	}
+	c.m[bgID] = t
 }
 
 // viewTerms returns a billing group's contracts and discounts for views:
@@ -145,12 +180,9 @@ func (s *Service) viewTerms(ctx context.Context, bg *ent.BillingGroup) ([]*ent.C
 }
 
 func (s *Service) ttlTerms(ctx context.Context, bgID string) (*ttlEntry, error) {
-	viewCache.mu.Lock()
-	if t := viewCache.m[bgID]; t != nil && time.Since(t.at) < viewCacheTTL {
-		viewCache.mu.Unlock()
+	if t := s.Terms.get(bgID); t != nil {
 		return t, nil
 	}
-	viewCache.mu.Unlock()
 	cs, err := s.Client.Contract.Query().Where(contract.BillingGroupID(bgID)).All(ctx)
 	if err != nil {
 		return nil, err
@@ -161,11 +193,6 @@ func (s *Service) ttlTerms(ctx context.Context, bgID string) (*ttlEntry, error) 
 		return nil, err
 	}
 	t := &ttlEntry{at: time.Now(), contracts: cs, discounts: ds}
-	viewCache.mu.Lock()
-	if len(viewCache.m) > 50000 {
-		viewCache.m = map[string]*ttlEntry{}
-	}
-	viewCache.m[bgID] = t
-	viewCache.mu.Unlock()
+	s.Terms.put(bgID, t)
 	return t, nil
 }

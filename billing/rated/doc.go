@@ -23,4 +23,7 @@ type Service struct {
 	// Catalog keeps the catalog between ratings (loaded on every read when
 	// nil).
 	Catalog *catalog.Cache
+	// Terms keeps groups' contracts and discounts briefly for the
+	// dashboards (read on every view when nil).
+	Terms *Terms
 }

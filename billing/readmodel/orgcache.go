@@ -1,8 +1,9 @@
 // Package readmodel holds the caches of what queries read, exact by
 // construction: every view is keyed by its organization's revision, which
 // changes in the transaction of any change of the organization's money.
-// (The per-usage view cache and the response cache are still elsewhere:
-// billing/rated/cache.go, graph/responsecache.go — see docs/architecture.md.)
+// (The dashboards' short cache of terms and the response cache are
+// explicit instances elsewhere: billing/rated/cache.go,
+// graph/responsecache.go — see docs/architecture.md.)
 package readmodel
 
 import (

@@ -49,6 +49,8 @@ type App struct {
 	metrics *Metrics
 	// catalog keeps the catalog between ratings, for every engine of this app.
 	catalog *catalog.Cache
+	// terms keeps groups' contracts and discounts briefly for the dashboards.
+	terms *rated.Terms
 	// views: this replica's cache of organizations' views, nil when off.
 	views *readmodel.Views
 	// responses: the whole-response cache over views (graph.ResponseCache).
@@ -109,7 +111,7 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 			return nil, err
 		}
 	}
-	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, catalog: catalog.NewCache(), guesses: coupons.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
+	a := &App{Config: cfg, DB: db, Tokens: tokens, Log: log, catalog: catalog.NewCache(), terms: rated.NewTerms(), guesses: coupons.NewGuesses(db.Client, db.Dialect == "postgres", 10, time.Minute),
 		sandbox: &gateway.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
 		hub:     graph.NewHub(), limits: limitsFrom(cfg), admission: newAdmission(cfg.MaxInFlight)}
 	a.sockets = newSocketRegistry(a)
@@ -142,7 +144,7 @@ func (a *App) Resolver() *graph.Resolver {
 	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy,
 		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs(), Guesses: a.guesses,
 		Gateway: a.sandbox, Sandbox: a.sandbox, Hub: a.hub, PublicURL: a.Config.PublicURL, Production: a.Config.Production,
-		Throttle: a.throttle(), RunJobs: a.RunJobs, Catalog: a.catalog}
+		Throttle: a.throttle(), RunJobs: a.RunJobs, Catalog: a.catalog, Terms: a.terms}
 }
 
 // throttle is the database-held throttle of logins and sign-ups, nil when off.

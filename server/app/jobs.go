@@ -13,7 +13,7 @@ import (
 // Engine returns the billing engine on this app's database, policy and clock.
 func (a *App) Engine() *billing.Engine {
 	return &billing.Engine{Client: a.DB.Client, Policy: a.Config.Policy, Clock: a.Config.Clock,
-		Postgres: a.DB.Dialect == "postgres", Gateway: a.sandbox, Events: a.hub, Log: a.Log, Catalog: a.catalog}
+		Postgres: a.DB.Dialect == "postgres", Gateway: a.sandbox, Events: a.hub, Log: a.Log, Catalog: a.catalog, Terms: a.terms}
 }
 
 // RunJobs runs the billing calendar up to instant at — what the scheduler,
