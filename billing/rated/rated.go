@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/catalog"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
@@ -332,75 +333,88 @@ func (s *Service) ChannelUsage(ctx context.Context, bg *ent.BillingGroup, m cale
 		return nil, err
 	}
 	idx := rating.NewPrices(cat.Prices)
-	digits := kernel.CurrencyDigits[bg.Currency]
-	type acc struct {
-		base, disk, api decimal.Decimal
-		services        map[string]*ChannelServiceUsage
-		exact           map[string]decimal.Decimal
-		seenBase        map[string]bool
-		shown           map[string]decimal.Decimal // per service: bytes in its disk display unit
-	}
-	byChannel := map[string]*acc{}
+	byChannel := map[string]*channelAcc{}
 	for _, u := range usage {
 		if u.Channel == "" || cat.Services[u.ServiceCode].Kind != "CHANNEL" {
 			continue
 		}
 		a := byChannel[u.Channel]
 		if a == nil {
-			a = &acc{services: map[string]*ChannelServiceUsage{}, exact: map[string]decimal.Decimal{}, seenBase: map[string]bool{},
+			a = &channelAcc{services: map[string]*ChannelServiceUsage{}, exact: map[string]decimal.Decimal{}, seenBase: map[string]bool{},
 				shown: map[string]decimal.Decimal{}}
 			byChannel[u.Channel] = a
 		}
-		s := a.services[u.ServiceCode]
-		if s == nil {
-			s = &ChannelServiceUsage{ServiceCode: u.ServiceCode, ServiceName: cat.Services[u.ServiceCode].Name}
-			a.services[u.ServiceCode] = s
-		}
-		key := u.Region + "/" + u.ServiceCode
-		if !a.seenBase[key] {
-			a.seenBase[key] = true
-			for _, p := range rating.FlatPrices(cat.Prices, idx, u.ServiceCode, u.Region) {
-				a.base = a.base.Add(p.UnitPrice)
-				a.exact[u.ServiceCode] = a.exact[u.ServiceCode].Add(p.UnitPrice)
-			}
-		}
-		p, ok := idx.Find(u.ServiceCode, u.Region, u.Metric)
-		if !ok || p.Model != "PER_UNIT" {
-			continue
-		}
-		qty := decimal.New(u.Micros, -6)
-		fee := qty.Mul(p.UnitPrice)
-		a.exact[u.ServiceCode] = a.exact[u.ServiceCode].Add(fee)
-		if strings.HasPrefix(u.Metric, "disk") {
-			unit, size := DiskUnit(u.Metric)
-			s.DiskBytes = s.DiskBytes.Add(qty.Mul(size))
-			if shown, ok := a.shown[u.ServiceCode]; !ok || size.GreaterThan(shown) {
-				s.DiskUnit, a.shown[u.ServiceCode] = unit, size // several units: shown in the largest
-			}
-			a.disk = a.disk.Add(fee)
-		} else {
-			s.APICalls = s.APICalls.Add(qty)
-			a.api = a.api.Add(fee)
-		}
+		a.add(u, cat, idx)
 	}
 	out := make([]ChannelUsage, 0, len(byChannel))
 	for ch, a := range byChannel {
-		cu := ChannelUsage{Channel: ch, Currency: bg.Currency,
-			BaseFee: rating.RoundHalfUp(a.base, digits), DiskFee: rating.RoundHalfUp(a.disk, digits), APIFee: rating.RoundHalfUp(a.api, digits)}
-		cu.Total = cu.BaseFee + cu.DiskFee + cu.APIFee
-		for code, s := range a.services {
-			s.Amount = rating.RoundHalfUp(a.exact[code], digits)
-			if size, ok := a.shown[code]; ok {
-				// Exact for one unit: quantities have 6 decimals at most.
-				s.DiskUsage = s.DiskBytes.DivRound(size, 6)
-			}
-			cu.Services = append(cu.Services, *s)
-		}
-		sort.Slice(cu.Services, func(i, j int) bool { return cu.Services[i].ServiceCode < cu.Services[j].ServiceCode })
-		out = append(out, cu)
+		out = append(out, a.total(ch, bg.Currency))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Channel < out[j].Channel })
 	return out, nil
+}
+
+// channelAcc adds up one channel's usage, exactly, until total rounds it.
+type channelAcc struct {
+	base, disk, api decimal.Decimal
+	services        map[string]*ChannelServiceUsage
+	exact           map[string]decimal.Decimal
+	seenBase        map[string]bool
+	shown           map[string]decimal.Decimal // per service: bytes in its disk display unit
+}
+
+// add counts one usage row: the flat base fees of its service and region
+// once, its per-unit fee as disk or API calls.
+func (a *channelAcc) add(u rating.UsageRow, cat *catalog.Catalog, idx rating.Prices) {
+	s := a.services[u.ServiceCode]
+	if s == nil {
+		s = &ChannelServiceUsage{ServiceCode: u.ServiceCode, ServiceName: cat.Services[u.ServiceCode].Name}
+		a.services[u.ServiceCode] = s
+	}
+	key := u.Region + "/" + u.ServiceCode
+	if !a.seenBase[key] {
+		a.seenBase[key] = true
+		for _, p := range rating.FlatPrices(cat.Prices, idx, u.ServiceCode, u.Region) {
+			a.base = a.base.Add(p.UnitPrice)
+			a.exact[u.ServiceCode] = a.exact[u.ServiceCode].Add(p.UnitPrice)
+		}
+	}
+	p, ok := idx.Find(u.ServiceCode, u.Region, u.Metric)
+	if !ok || p.Model != "PER_UNIT" {
+		return
+	}
+	qty := decimal.New(u.Micros, -6)
+	fee := qty.Mul(p.UnitPrice)
+	a.exact[u.ServiceCode] = a.exact[u.ServiceCode].Add(fee)
+	if strings.HasPrefix(u.Metric, "disk") {
+		unit, size := DiskUnit(u.Metric)
+		s.DiskBytes = s.DiskBytes.Add(qty.Mul(size))
+		if shown, ok := a.shown[u.ServiceCode]; !ok || size.GreaterThan(shown) {
+			s.DiskUnit, a.shown[u.ServiceCode] = unit, size // several units: shown in the largest
+		}
+		a.disk = a.disk.Add(fee)
+	} else {
+		s.APICalls = s.APICalls.Add(qty)
+		a.api = a.api.Add(fee)
+	}
+}
+
+// total is the channel's fees, each rounded once, and its services.
+func (a *channelAcc) total(ch, currency string) ChannelUsage {
+	digits := kernel.CurrencyDigits[currency]
+	cu := ChannelUsage{Channel: ch, Currency: currency,
+		BaseFee: rating.RoundHalfUp(a.base, digits), DiskFee: rating.RoundHalfUp(a.disk, digits), APIFee: rating.RoundHalfUp(a.api, digits)}
+	cu.Total = cu.BaseFee + cu.DiskFee + cu.APIFee
+	for code, s := range a.services {
+		s.Amount = rating.RoundHalfUp(a.exact[code], digits)
+		if size, ok := a.shown[code]; ok {
+			// Exact for one unit: quantities have 6 decimals at most.
+			s.DiskUsage = s.DiskBytes.DivRound(size, 6)
+		}
+		cu.Services = append(cu.Services, *s)
+	}
+	sort.Slice(cu.Services, func(i, j int) bool { return cu.Services[i].ServiceCode < cu.Services[j].ServiceCode })
+	return cu
 }
 
 // ServiceUsageStatus counts the contracts a billing group holds per service

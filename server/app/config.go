@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -169,50 +170,8 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.Introspection = boolEnv(getenv("CLOUDBILL_INTROSPECTION"), !c.Production)
 	c.Playground = boolEnv(getenv("CLOUDBILL_PLAYGROUND"), !c.Production)
 	c.ViewCache = boolEnv(getenv("CLOUDBILL_VIEW_CACHE"), true)
-	c.ViewCacheRows = readmodel.DefaultViewRows
-	if v := getenv("CLOUDBILL_VIEW_CACHE_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, errors.New("CLOUDBILL_VIEW_CACHE_ROWS must be a positive number of rows")
-		}
-		c.ViewCacheRows = int64(n)
-	}
-	c.MaxInFlight = 8 * runtime.GOMAXPROCS(0)
-	if v := getenv("CLOUDBILL_MAX_IN_FLIGHT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, errors.New("CLOUDBILL_MAX_IN_FLIGHT must be a number of requests (0 = unlimited)")
-		}
-		c.MaxInFlight = n
-	}
-	for _, v := range []struct {
-		env string
-		to  *int
-	}{{"CLOUDBILL_MAX_SOCKETS", &c.MaxSockets}, {"CLOUDBILL_MAX_SOCKETS_PER_CALLER", &c.MaxSocketsPerCaller}} {
-		if s := getenv(v.env); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("%s must be a number of sockets (0 = unlimited)", v.env)
-			}
-			*v.to = n
-		}
-	}
-	c.PasswordHashers = max(1, runtime.GOMAXPROCS(0)/2)
-	if v := getenv("CLOUDBILL_PASSWORD_HASHERS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, errors.New("CLOUDBILL_PASSWORD_HASHERS must be a number of hashes at once (at least 1)")
-		}
-		c.PasswordHashers = n
-	}
-	c.HashBacklog = 4 * c.PasswordHashers
-	c.UsageRetentionMonths = 13
-	if v := getenv("CLOUDBILL_USAGE_RETENTION_MONTHS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 1200 {
-			return nil, errors.New("CLOUDBILL_USAGE_RETENTION_MONTHS must be a number of months from 0 (keep everything) to 1200")
-		}
-		c.UsageRetentionMonths = n
+	if err := c.loadCapacity(getenv); err != nil {
+		return nil, err
 	}
 	if err := c.loadSupplier(getenv); err != nil {
 		return nil, err
@@ -237,21 +196,75 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	if c.TrustedProxies, err = parsePrefixes(getenv("CLOUDBILL_TRUSTED_PROXIES")); err != nil {
 		return nil, fmt.Errorf("CLOUDBILL_TRUSTED_PROXIES: %w", err)
 	}
-	if v := getenv("CLOUDBILL_CLOCK"); v != "" {
-		if c.Production {
-			return nil, errors.New("CLOUDBILL_CLOCK is refused in production")
-		}
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return nil, fmt.Errorf("CLOUDBILL_CLOCK: %w", err)
-		}
-		c.Clock = calendar.StartingAt(t)
-		c.ClockSet = true
+	if err := c.loadClock(getenv); err != nil {
+		return nil, err
 	}
 	if s := getenv("CLOUDBILL_JWT_SECRET"); s != "" {
 		c.JWTSecret = []byte(s)
 	}
 	return c, nil
+}
+
+// loadCapacity reads the bounds of what one server holds: its caches,
+// requests, sockets, password hashes at once and usage months kept.
+func (c *Config) loadCapacity(getenv func(string) string) error {
+	const unbounded = math.MaxInt
+	var rows int
+	var err error
+	for _, v := range []struct {
+		to       *int
+		env      string
+		def, min int
+		max      int
+		what     string
+	}{
+		{&rows, "CLOUDBILL_VIEW_CACHE_ROWS", readmodel.DefaultViewRows, 1, unbounded, "a positive number of rows"},
+		{&c.MaxInFlight, "CLOUDBILL_MAX_IN_FLIGHT", 8 * runtime.GOMAXPROCS(0), 0, unbounded, "a number of requests (0 = unlimited)"},
+		{&c.MaxSockets, "CLOUDBILL_MAX_SOCKETS", c.MaxSockets, 0, unbounded, "a number of sockets (0 = unlimited)"},
+		{&c.MaxSocketsPerCaller, "CLOUDBILL_MAX_SOCKETS_PER_CALLER", c.MaxSocketsPerCaller, 0, unbounded, "a number of sockets (0 = unlimited)"},
+		{&c.PasswordHashers, "CLOUDBILL_PASSWORD_HASHERS", max(1, runtime.GOMAXPROCS(0)/2), 1, unbounded, "a number of hashes at once (at least 1)"},
+		{&c.UsageRetentionMonths, "CLOUDBILL_USAGE_RETENTION_MONTHS", 13, 0, 1200, "a number of months from 0 (keep everything) to 1200"},
+	} {
+		if *v.to, err = intEnv(getenv, v.env, v.def, v.min, v.max, v.what); err != nil {
+			return err
+		}
+	}
+	c.ViewCacheRows = int64(rows)
+	c.HashBacklog = 4 * c.PasswordHashers
+	return nil
+}
+
+// intEnv is the whole number in variable env, def when unset; one outside
+// [lo, hi] is refused, saying it must be what.
+func intEnv(getenv func(string) string, env string, def, lo, hi int, what string) (int, error) {
+	v := getenv(env)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s must be %s", env, what)
+	}
+	return n, nil
+}
+
+// loadClock reads CLOUDBILL_CLOCK, an instant the server's clock starts
+// at (demos and tests; refused in production).
+func (c *Config) loadClock(getenv func(string) string) error {
+	v := getenv("CLOUDBILL_CLOCK")
+	if v == "" {
+		return nil
+	}
+	if c.Production {
+		return errors.New("CLOUDBILL_CLOCK is refused in production")
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return fmt.Errorf("CLOUDBILL_CLOCK: %w", err)
+	}
+	c.Clock = calendar.StartingAt(t)
+	c.ClockSet = true
+	return nil
 }
 
 // loadSupplier reads the documents' issuer from CLOUDBILL_SUPPLIER_*: each

@@ -53,7 +53,16 @@ func newMetrics(a *App) *Metrics {
 	m.anonymous = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudbill_anonymous_mutations_total",
 		Help: "Mutations by callers without credentials (not in the audit log), by action and outcome."}, []string{"action", "outcome"})
 	m.reg.MustRegister(m.requests, m.latency, m.errors, m.jobs, m.jobTime, m.jobFailures, m.anonymous,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(appCollectors(a)...)
+	return m
+}
+
+// appCollectors reads the app's own state when scraped: statements run,
+// the caches, password hashing, websockets, and what the database says of
+// failing jobs and the outbox.
+func appCollectors(a *App) []prometheus.Collector {
+	return []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_sql_statements_total",
 			Help: "SQL statements run through the data layer."}, func() float64 { return float64(a.DB.Statements.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudbill_sql_replica_statements_total",
@@ -101,37 +110,30 @@ func newMetrics(a *App) *Metrics {
 			Help: "Open websockets (bounded by CLOUDBILL_MAX_SOCKETS)."}, func() float64 {
 			return float64(a.sockets.Count())
 		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_billing_groups_failing",
-			Help: "Billing groups a billing job step is failing for now (recorded in job_failures, retried by every run): alert when above 0."}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			n, err := a.Engine().FailingGroups(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_outbox_depth",
-			Help: "Notifications and webhooks not yet delivered."}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			n, err := a.Outbox().Depth(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudbill_outbox_failed",
-			Help: "Notifications and webhooks given up on (one that can never be sent, or failing 30 times): alert when it grows; each keeps its last error."}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			n, err := a.Outbox().Failed(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
-	return m
+		dbGauge("cloudbill_billing_groups_failing",
+			"Billing groups a billing job step is failing for now (recorded in job_failures, retried by every run): alert when above 0.",
+			func(ctx context.Context) (int, error) { return a.Engine().FailingGroups(ctx) }),
+		dbGauge("cloudbill_outbox_depth",
+			"Notifications and webhooks not yet delivered.",
+			func(ctx context.Context) (int, error) { return a.Outbox().Depth(ctx) }),
+		dbGauge("cloudbill_outbox_failed",
+			"Notifications and webhooks given up on (one that can never be sent, or failing 30 times): alert when it grows; each keeps its last error.",
+			func(ctx context.Context) (int, error) { return a.Outbox().Failed(ctx) }),
+	}
+}
+
+// dbGauge reports what count answers when scraped (within a second; -1
+// when it cannot).
+func dbGauge(name, help string, count func(context.Context) (int, error)) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := count(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
 }
 
 // Handler serves the metrics.

@@ -34,7 +34,6 @@ const (
 // it and do nothing.
 func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	client := e.Client
-	cat := catalog.Service{Client: client, Policy: e.Policy, Cache: e.Catalog}
 	exists, err := client.Account.Query().Where(account.Email(DemoMasterEmail)).Exist(ctx)
 	if err != nil || exists {
 		return err
@@ -43,50 +42,8 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range [][2]string{{"kr-central", "Korea Central (Pangyo)"}, {"kr-south", "Korea South (Busan)"}} {
-		ok, err := client.Region.Query().Where(region.Code(r[0])).Exist(ctx)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			if _, err := cat.CreateRegion(ctx, r[0], r[1]); err != nil {
-				return err
-			}
-		}
-	}
-	services := []catalog.ServiceSpec{
-		{Code: "server", Name: "Server", Category: "Compute", Kind: "STANDARD", Prices: []catalog.PriceSpec{
-			{Metric: "server-hour", Model: "PER_UNIT", UnitPrice: "85"},
-			{Metric: "server-hour", Model: "PER_UNIT", UnitPrice: "80", Region: "kr-south"},
-		}},
-		{Code: "block-storage", Name: "Block Storage", Category: "Storage", Kind: "STANDARD", Prices: []catalog.PriceSpec{
-			{Metric: "gb-month", Model: "PER_UNIT", UnitPrice: "40"},
-		}},
-		{Code: "api-gateway", Name: "API Gateway", Category: "Application", Kind: "STANDARD", Prices: []catalog.PriceSpec{
-			{Metric: "api-call", Model: "PER_UNIT", UnitPrice: "0.5"},
-		}},
-		{Code: "load-balancer", Name: "Load Balancer", Category: "Networking", Kind: "STANDARD", Prices: []catalog.PriceSpec{
-			{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "18000"},
-		}},
-		{Code: "wordpress-market", Name: "WordPress (Marketplace)", Category: "Marketplace", Kind: "MARKETPLACE", Prices: []catalog.PriceSpec{
-			{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "30000"},
-		}},
-		{Code: "windows-server-image", Name: "Windows Server image", Category: "OS image", Kind: "OS_IMAGE", Prices: []catalog.PriceSpec{
-			{Metric: "server-hour", Model: "PER_UNIT", UnitPrice: "25"},
-		}},
-		{Code: "chat-channel", Name: "Chat channel", Category: "SaaS", Kind: "CHANNEL", Prices: []catalog.PriceSpec{
-			{Metric: "base", Model: "FLAT_MONTHLY", UnitPrice: "50000"},
-			{Metric: "disk-gb", Model: "PER_UNIT", UnitPrice: "100"},
-			{Metric: "api-call", Model: "PER_UNIT", UnitPrice: "0.2"},
-		}},
-	}
-	for _, s := range services {
-		if _, err := cat.CreateService(ctx, s); err != nil {
-			if be, ok := kernel.AsError(err); ok && be.Code == kernel.CodeConflict {
-				continue
-			}
-			return err
-		}
+	if err := seedCatalog(ctx, e); err != nil {
+		return err
 	}
 	// The organization exists since four months, so it has a history.
 	loc := e.Policy.Location()
@@ -150,6 +107,59 @@ func SeedDemo(ctx context.Context, e *billing.Engine, now time.Time) error {
 		}
 	}
 	return seedHistory(ctx, e, master, main, research, start, cur, now)
+}
+
+// seedCatalog creates the demo's regions and services with their prices,
+// leaving those that exist already.
+func seedCatalog(ctx context.Context, e *billing.Engine) error {
+	client := e.Client
+	cat := catalog.Service{Client: client, Policy: e.Policy, Cache: e.Catalog}
+	for _, r := range [][2]string{{"kr-central", "Korea Central (Pangyo)"}, {"kr-south", "Korea South (Busan)"}} {
+		ok, err := client.Region.Query().Where(region.Code(r[0])).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if _, err := cat.CreateRegion(ctx, r[0], r[1]); err != nil {
+				return err
+			}
+		}
+	}
+	services := []catalog.ServiceSpec{
+		{Code: "server", Name: "Server", Category: "Compute", Kind: "STANDARD", Prices: []catalog.PriceSpec{
+			{Metric: "server-hour", Model: "PER_UNIT", UnitPrice: "85"},
+			{Metric: "server-hour", Model: "PER_UNIT", UnitPrice: "80", Region: "kr-south"},
+		}},
+		{Code: "block-storage", Name: "Block Storage", Category: "Storage", Kind: "STANDARD", Prices: []catalog.PriceSpec{
+			{Metric: "gb-month", Model: "PER_UNIT", UnitPrice: "40"},
+		}},
+		{Code: "api-gateway", Name: "API Gateway", Category: "Application", Kind: "STANDARD", Prices: []catalog.PriceSpec{
+			{Metric: "api-call", Model: "PER_UNIT", UnitPrice: "0.5"},
+		}},
+		{Code: "load-balancer", Name: "Load Balancer", Category: "Networking", Kind: "STANDARD", Prices: []catalog.PriceSpec{
+			{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "18000"},
+		}},
+		{Code: "wordpress-market", Name: "WordPress (Marketplace)", Category: "Marketplace", Kind: "MARKETPLACE", Prices: []catalog.PriceSpec{
+			{Metric: "month", Model: "FLAT_MONTHLY", UnitPrice: "30000"},
+		}},
+		{Code: "windows-server-image", Name: "Windows Server image", Category: "OS image", Kind: "OS_IMAGE", Prices: []catalog.PriceSpec{
+			{Metric: "server-hour", Model: "PER_UNIT", UnitPrice: "25"},
+		}},
+		{Code: "chat-channel", Name: "Chat channel", Category: "SaaS", Kind: "CHANNEL", Prices: []catalog.PriceSpec{
+			{Metric: "base", Model: "FLAT_MONTHLY", UnitPrice: "50000"},
+			{Metric: "disk-gb", Model: "PER_UNIT", UnitPrice: "100"},
+			{Metric: "api-call", Model: "PER_UNIT", UnitPrice: "0.2"},
+		}},
+	}
+	for _, s := range services {
+		if _, err := cat.CreateService(ctx, s); err != nil {
+			if be, ok := kernel.AsError(err); ok && be.Code == kernel.CodeConflict {
+				continue
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // DemoOrganization is the demo organization's name: a Korean company, whose

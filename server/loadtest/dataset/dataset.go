@@ -61,27 +61,15 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 	if o.Services == 0 {
 		o.Services = 10
 	}
-	cat := catalog.Service{Client: client, Policy: calendar.NCPPolicy()}
-	for _, r := range regions {
-		if _, err := cat.CreateRegion(ctx, r, "Load "+r); err != nil {
-			return nil, err
-		}
-	}
-	var codes []string
-	for i := 0; i < o.Services; i++ {
-		code := fmt.Sprintf("ld-svc-%02d", i)
-		codes = append(codes, code)
-		if _, err := cat.CreateService(ctx, catalog.ServiceSpec{Code: code, Name: "Load service " + code,
-			Kind: "STANDARD", Prices: []catalog.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: fmt.Sprintf("%d.5", 10+i)}}}); err != nil {
-			return nil, err
-		}
+	codes, err := seedCatalog(ctx, client, o.Services)
+	if err != nil {
+		return nil, err
 	}
 	hash, err := auth.HashPassword(Password)
 	if err != nil {
 		return nil, err
 	}
 	created := o.Month.Start(time.UTC).AddDate(0, -1, 0)
-	loc := calendar.NCPPolicy().Location()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var orgs []Org
 	nOrgs := (o.Groups + o.GroupsPerOrg - 1) / o.GroupsPerOrg
@@ -117,65 +105,95 @@ func Seed(ctx context.Context, client *ent.Client, o Options) ([]Org, error) {
 				return nil, err
 			}
 		}
-		// A month of usage: every service in both regions, on a few days.
-		var usage []*ent.UsageDailyCreate
-		var credits []*ent.CreditCreate
-		var entries []*ent.CreditEntryCreate
-		flush := func() error {
-			for s := 0; s < len(usage); s += 1000 {
-				if err := client.UsageDaily.CreateBulk(usage[s:min(s+1000, len(usage))]...).Exec(ctx); err != nil {
-					return err
-				}
-			}
-			for s := 0; s < len(credits); s += 1000 {
-				if err := client.Credit.CreateBulk(credits[s:min(s+1000, len(credits))]...).Exec(ctx); err != nil {
-					return err
-				}
-			}
-			for s := 0; s < len(entries); s += 1000 {
-				if err := client.CreditEntry.CreateBulk(entries[s:min(s+1000, len(entries))]...).Exec(ctx); err != nil {
-					return err
-				}
-			}
-			usage, credits, entries = usage[:0], credits[:0], entries[:0]
-			return nil
-		}
-		for _, org := range batch {
-			for _, bg := range org.Groups {
-				for si, code := range codes {
-					for _, r := range regions {
-						day := fmt.Sprintf("%s-%02d", o.Month, 1+(si*3)%o.Month.Days())
-						usage = append(usage, client.UsageDaily.Create().SetID(xid.New("ud")).SetOrgID(org.ID).SetBillingGroupID(bg).
-							SetDay(day).SetServiceCode(code).SetRegionCode(r).SetMetric("unit").
-							SetQuantityMicros(int64(1+rng.IntN(500))*1_000_000))
-					}
-				}
-				for c := 0; c < o.Credits; c++ {
-					id := xid.New("cred")
-					amount := int64(20000 + rng.IntN(30000))
-					cc := client.Credit.Create().SetID(id).SetOrgID(org.ID).SetBillingGroupID(bg).SetName(fmt.Sprint("Load credit ", c)).
-						SetType("FREE").SetStatus("AVAILABLE").SetStartsAt(o.Month.Start(loc)).SetEndsAt(o.Month.Start(loc).AddDate(0, 3, 0)).
-						SetCurrency("KRW").SetAccumulated(amount).SetRemaining(amount).SetCreatedAt(created)
-					if c%2 == 1 {
-						cc.SetServiceCodes([]string{codes[c%len(codes)]})
-					}
-					credits = append(credits, cc)
-					entries = append(entries, client.CreditEntry.Create().SetOrgID(org.ID).SetCreditID(id).
-						SetKind(creditentry.KindACCUMULATION).SetAmount(amount).SetOccurredAt(created).SetCurrency("KRW"))
-				}
-			}
-			if len(usage) > 5000 {
-				if err := flush(); err != nil {
-					return nil, err
-				}
-			}
-		}
-		if err := flush(); err != nil {
+		if err := seedMonth(ctx, client, o, batch, codes, rng, created); err != nil {
 			return nil, err
 		}
 		orgs = append(orgs, batch...)
 	}
 	return orgs, nil
+}
+
+// seedCatalog creates the load's regions and n services, one price each,
+// and answers the services' codes.
+func seedCatalog(ctx context.Context, client *ent.Client, n int) ([]string, error) {
+	cat := catalog.Service{Client: client, Policy: calendar.NCPPolicy()}
+	for _, r := range regions {
+		if _, err := cat.CreateRegion(ctx, r, "Load "+r); err != nil {
+			return nil, err
+		}
+	}
+	var codes []string
+	for i := 0; i < n; i++ {
+		code := fmt.Sprintf("ld-svc-%02d", i)
+		codes = append(codes, code)
+		if _, err := cat.CreateService(ctx, catalog.ServiceSpec{Code: code, Name: "Load service " + code,
+			Kind: "STANDARD", Prices: []catalog.PriceSpec{{Metric: "unit", Model: "PER_UNIT", UnitPrice: fmt.Sprintf("%d.5", 10+i)}}}); err != nil {
+			return nil, err
+		}
+	}
+	return codes, nil
+}
+
+// seedMonth gives each group of batch a month of usage — every service in
+// both regions, on a few days — and o.Credits free credits.
+func seedMonth(ctx context.Context, client *ent.Client, o Options, batch []Org, codes []string, rng *rand.Rand, created time.Time) error {
+	loc := calendar.NCPPolicy().Location()
+	var usage []*ent.UsageDailyCreate
+	var credits []*ent.CreditCreate
+	var entries []*ent.CreditEntryCreate
+	flush := func() error {
+		for s := 0; s < len(usage); s += 1000 {
+			if err := client.UsageDaily.CreateBulk(usage[s:min(s+1000, len(usage))]...).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		for s := 0; s < len(credits); s += 1000 {
+			if err := client.Credit.CreateBulk(credits[s:min(s+1000, len(credits))]...).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		for s := 0; s < len(entries); s += 1000 {
+			if err := client.CreditEntry.CreateBulk(entries[s:min(s+1000, len(entries))]...).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		usage, credits, entries = usage[:0], credits[:0], entries[:0]
+		return nil
+	}
+	for _, org := range batch {
+		for _, bg := range org.Groups {
+			for si, code := range codes {
+				for _, r := range regions {
+					day := fmt.Sprintf("%s-%02d", o.Month, 1+(si*3)%o.Month.Days())
+					usage = append(usage, client.UsageDaily.Create().SetID(xid.New("ud")).SetOrgID(org.ID).SetBillingGroupID(bg).
+						SetDay(day).SetServiceCode(code).SetRegionCode(r).SetMetric("unit").
+						SetQuantityMicros(int64(1+rng.IntN(500))*1_000_000))
+				}
+			}
+			for c := 0; c < o.Credits; c++ {
+				id := xid.New("cred")
+				amount := int64(20000 + rng.IntN(30000))
+				cc := client.Credit.Create().SetID(id).SetOrgID(org.ID).SetBillingGroupID(bg).SetName(fmt.Sprint("Load credit ", c)).
+					SetType("FREE").SetStatus("AVAILABLE").SetStartsAt(o.Month.Start(loc)).SetEndsAt(o.Month.Start(loc).AddDate(0, 3, 0)).
+					SetCurrency("KRW").SetAccumulated(amount).SetRemaining(amount).SetCreatedAt(created)
+				if c%2 == 1 {
+					cc.SetServiceCodes([]string{codes[c%len(codes)]})
+				}
+				credits = append(credits, cc)
+				entries = append(entries, client.CreditEntry.Create().SetOrgID(org.ID).SetCreditID(id).
+					SetKind(creditentry.KindACCUMULATION).SetAmount(amount).SetOccurredAt(created).SetCurrency("KRW"))
+			}
+		}
+		if len(usage) > 5000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return nil
 }
 
 // MonthToDate adds usage of month m's first days (1..days) to every group
