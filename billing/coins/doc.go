@@ -18,6 +18,6 @@ type Service struct {
 	Clock    calendar.Clock
 	Postgres bool
 	// MoneyIn refuses, in tx, a payment above the money-in limits (the
-	// engine's CheckMoneyIn): a coin purchase counts toward them.
+	// payments.Service.CheckMoneyIn, which the engine hands in): a coin purchase counts toward them.
 	MoneyIn func(ctx context.Context, tx *ent.Tx, orgID, field, what string, amount int64) error
 }

@@ -43,7 +43,8 @@ import (
 //     amounts).
 //
 // A refund the gateway refuses is not lost: the amount becomes a PAID
-// credit of the billing group, valid 5 years (giveBackRefund). The note's
+// credit of the billing group, valid 5 years (billing/payments,
+// grantRefundAsCredit). The note's
 // VAT is its taxed supply × the VAT rate rounded down, except that the note
 // crediting the last of the taxed supply takes the last of the invoice's
 // VAT, so notes crediting a whole invoice give back exactly its tax.

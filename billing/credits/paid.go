@@ -17,7 +17,7 @@ import (
 
 // A paid credit is bought: its sale is a payment in its own
 // right, as a coin charge is. It moves in the three steps of every payment
-// (payments.go): ReserveCreditSale writes the PENDING purchase, Charge sends
+// (billing/payments): ReserveCreditSale writes the PENDING purchase, Charge sends
 // it to the gateway after commit, and Settle opens the credit when the
 // money is in (OpenPaidCredit) — never before. A refund is the same three
 // steps the other way: ReserveCreditRefund takes the remainder off the
@@ -64,7 +64,7 @@ func (svc *Service) ReserveCreditSale(ctx context.Context, tx *ent.Tx, bg *ent.B
 		SetCreditID(xid.New("cred")).SetDescription(name).Save(ctx)
 }
 
-// openPaidCredit opens the credit a successful purchase bought, valid 5
+// OpenPaidCredit opens the credit a successful purchase bought, valid 5
 // years from the payment.
 func (svc *Service) OpenPaidCredit(ctx context.Context, tx *ent.Tx, p *ent.Payment, at time.Time) error {
 	bg, err := tx.BillingGroup.Get(ctx, p.BillingGroupID)
@@ -121,7 +121,7 @@ func (svc *Service) ReserveCreditRefund(ctx context.Context, tx *ent.Tx, creditI
 	return c, p, err
 }
 
-// giveBackRefund returns to the credit what a refund the gateway refused
+// GiveBackRefund returns to the credit what a refund the gateway refused
 // took off it: a REFUND entry of the opposite sign, and the credit
 // AVAILABLE again with its remainder (R-21: its amounts still equal the sum
 // of its entries).

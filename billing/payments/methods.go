@@ -58,7 +58,7 @@ type MethodRequest struct {
 var digitsRe = regexp.MustCompile(`^[0-9]{6,20}$`)
 
 // RegisterMethod registers a card or bank account for an account. Only the
-// PaymentGateway's token, brand and last four digits are kept (R-36).
+// gateway's token, brand and last four digits are kept (R-36).
 func (svc *Service) RegisterMethod(ctx context.Context, gw gateway.Gateway, a *ent.Account, in MethodRequest) (*ent.PaymentMethod, error) {
 	if !in.ConsentPaymentInfo {
 		return nil, kernel.FieldError("consentPaymentInfo", "registration requires consent to the collection of payment information")

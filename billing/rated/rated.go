@@ -125,7 +125,7 @@ func (s *Service) UsageThrough(ctx context.Context, bg *ent.BillingGroup, m cale
 	return rep, nil
 }
 
-// rate reads the usage rollups of days 1..lastDay of month m, the contracts
+// Rate reads the usage rollups of days 1..lastDay of month m, the contracts
 // and the catalog, and rates them. lastDay < m.Days() rates a month so far:
 // flat fees then count the days up to lastDay only.
 func (s *Service) Rate(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lastDay int, byDay bool) ([]rating.Line, error) {
@@ -141,7 +141,7 @@ func (s *Service) Rate(ctx context.Context, client *ent.Client, bg *ent.BillingG
 	return s.RateRows(ctx, client, bg, m, lastDay, usage, contracts)
 }
 
-// viewRate is rate for views: usage from the request's window, contracts
+// viewRate is Rate for views: usage from the request's window, contracts
 // from the replica's short cache.
 //
 // The rated lines are cached under the organization's revision (contracts)
@@ -187,7 +187,7 @@ func (s *Service) RateRows(ctx context.Context, client *ent.Client, bg *ent.Bill
 	return rating.Rate(m, bg.Currency, cat.Services, cat.Prices, usage, crows)
 }
 
-// usageSums adds up a billing group's daily rollups by metric, and by day
+// UsageSums adds up a billing group's daily rollups by metric, and by day
 // when byDay is set (else the rows' Day is 0).
 func UsageSums(ctx context.Context, client *ent.Client, bgID string, m calendar.Month, lastDay int, byDay bool) ([]rating.UsageRow, error) {
 	var sums []struct {
@@ -232,7 +232,7 @@ func dayOfMonth(day string) (int, error) {
 	return t.Day(), nil
 }
 
-// discount applies the month's discounts of bg to lines.
+// Discount applies the month's discounts of bg to lines.
 func (s *Service) Discount(ctx context.Context, client *ent.Client, bg *ent.BillingGroup, m calendar.Month, lines []rating.Line) ([]rating.DiscountUse, error) {
 	discounts, err := client.Discount.Query().Where(discount.BillingGroupID(bg.ID), discount.Month(m.String())).
 		Order(ent.Asc(discount.FieldCreatedAt), ent.Asc(discount.FieldID)).All(ctx)
