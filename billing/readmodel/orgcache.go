@@ -45,7 +45,7 @@ const (
 	// row being an entity of about 430 bytes of heap (measured full).
 	// Past it the least recently used organizations are dropped. A
 	// dashboard takes about 40 rows, so this holds some 360 of them in
-	// about 6.5 MiB: a larger cache crowds the 120 MiB soft memory limit
+	// about 6.5 MiB: a larger cache crowds the 100 MiB soft memory limit
 	// and the collector then runs more often (measured with the load
 	// script after its all-groups load filled the cache: ingestion
 	// 44,000–48,000 events/s with 50,000 rows, 48,000–56,000 with 25,000,
