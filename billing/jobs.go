@@ -12,6 +12,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/coupons"
 	"github.com/cloudbill/cloudbill/billing/creditnotes"
 	"github.com/cloudbill/cloudbill/billing/credits"
+	"github.com/cloudbill/cloudbill/billing/domain"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/payments"
 	"github.com/cloudbill/cloudbill/billing/rated"
@@ -61,53 +62,59 @@ type Engine struct {
 	Terms *rated.Terms
 }
 
+// base is what the engine hands every domain service: its database,
+// policy and clock.
+func (e *Engine) base() domain.Base {
+	return domain.Base{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres}
+}
+
 // Rated is the rating of usage on the engine's database, for the
 // dashboards and the month close alike.
 func (e *Engine) Rated() *rated.Service {
-	return &rated.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Catalog: e.Catalog, Terms: e.Terms}
+	return &rated.Service{Base: e.base(), Catalog: e.Catalog, Terms: e.Terms}
 }
 
 // Credits is the credits' service on the engine's database; paid credits'
 // sales count toward the money-in limits.
 func (e *Engine) Credits() *credits.Service {
-	return &credits.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, MoneyIn: e.limits().CheckMoneyIn}
+	return &credits.Service{Base: e.base(), MoneyIn: e.limits().CheckMoneyIn}
 }
 
 // Coupons is the coupons' and discounts' service on the engine's
 // database.
 func (e *Engine) Coupons() *coupons.Service {
-	return &coupons.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Credits: e.Credits(), Terms: e.Terms}
+	return &coupons.Service{Base: e.base(), Credits: e.Credits(), Terms: e.Terms}
 }
 
 // Coins is the coins' service on the engine's database; coin purchases
 // count toward the money-in limits.
 func (e *Engine) Coins() *coins.Service {
-	return &coins.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, MoneyIn: e.limits().CheckMoneyIn}
+	return &coins.Service{Base: e.base(), MoneyIn: e.limits().CheckMoneyIn}
 }
 
 // Payments is the payments' service on the engine's database: its
 // gateway, its broker, and the credits and coins a payment may buy.
 func (e *Engine) Payments() *payments.Service {
-	return &payments.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres,
+	return &payments.Service{Base: e.base(),
 		Gateway: e.Gateway, Events: e.Events, Credits: e.Credits(), Coins: e.Coins()}
 }
 
 // limits is the money-in limits alone, which credits and coins check
 // (payments builds on them).
 func (e *Engine) limits() *payments.Service {
-	return &payments.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres}
+	return &payments.Service{Base: e.base()}
 }
 
 // CreditNotes is the credit notes' service on the engine's database.
 func (e *Engine) CreditNotes() *creditnotes.Service {
-	return &creditnotes.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres,
+	return &creditnotes.Service{Base: e.base(),
 		Payments: e.Payments(), Log: e.Log}
 }
 
 // Ingestion is the usage service on the engine's database, telling the
 // budget alerts of each batch it records.
 func (e *Engine) Ingestion() *usage.Service {
-	return &usage.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres, Catalog: e.Catalog,
+	return &usage.Service{Base: e.base(), Catalog: e.Catalog,
 		Recorded: e.Budgets().CheckBudgets}
 }
 
@@ -115,7 +122,7 @@ func (e *Engine) Ingestion() *usage.Service {
 // it rates the month so far with the engine, as the dashboards do, and
 // queues its notices through the engine's outbox.
 func (e *Engine) Budgets() *budgets.Service {
-	return &budgets.Service{Client: e.Client, Policy: e.Policy, Clock: e.Clock, Postgres: e.Postgres,
+	return &budgets.Service{Base: e.base(),
 		Spent: func(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, day int) (int64, error) {
 			rep, err := e.Rated().UsageThrough(ctx, bg, m, day, "")
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/domain"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/topics"
 	"github.com/cloudbill/cloudbill/ent"
@@ -36,13 +37,10 @@ import (
 // group's month m through day day (usage after discounts, before credits
 // and VAT); Notify queues a notice to the organization's master in tx.
 type Service struct {
-	Client   *ent.Client
-	Policy   calendar.Policy
-	Clock    calendar.Clock
-	Postgres bool
-	Spent    func(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, day int) (int64, error)
-	Notify   func(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any) error
-	Log      *slog.Logger // what could not be checked (none when nil)
+	domain.Base
+	Spent  func(ctx context.Context, bg *ent.BillingGroup, m calendar.Month, day int) (int64, error)
+	Notify func(ctx context.Context, tx *ent.Tx, orgID, topic string, payload map[string]any) error
+	Log    *slog.Logger // what could not be checked (none when nil)
 }
 
 // Bounds of an alert's input.

@@ -7,17 +7,15 @@ package coins
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/domain"
 	"github.com/cloudbill/cloudbill/ent"
 )
 
 // Service owns the coins of one database.
 type Service struct {
-	Client   *ent.Client
-	Policy   calendar.Policy
-	Clock    calendar.Clock
-	Postgres bool
-	// MoneyIn refuses, in tx, a payment above the money-in limits (the
-	// payments.Service.CheckMoneyIn, which the engine hands in): a coin purchase counts toward them.
+	domain.Base
+	// MoneyIn refuses, in tx, a payment above the money-in limits
+	// (payments.Service.CheckMoneyIn, handed in by the engine): a coin purchase
+	// counts toward them.
 	MoneyIn func(ctx context.Context, tx *ent.Tx, orgID, field, what string, amount int64) error
 }

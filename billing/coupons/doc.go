@@ -5,18 +5,14 @@
 package coupons
 
 import (
-	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/credits"
+	"github.com/cloudbill/cloudbill/billing/domain"
 	"github.com/cloudbill/cloudbill/billing/rated"
-	"github.com/cloudbill/cloudbill/ent"
 )
 
 // Service owns coupons and discounts on one database.
 type Service struct {
-	Client   *ent.Client
-	Policy   calendar.Policy
-	Clock    calendar.Clock
-	Postgres bool
+	domain.Base
 	// Credits opens the credit a coupon gives.
 	Credits *credits.Service
 	// Terms is the dashboards' cache of discounts, dropped for a group

@@ -9,17 +9,13 @@ package creditnotes
 import (
 	"log/slog"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/domain"
 	"github.com/cloudbill/cloudbill/billing/payments"
-	"github.com/cloudbill/cloudbill/ent"
 )
 
 // Service owns credit notes on one database.
 type Service struct {
-	Client   *ent.Client
-	Policy   calendar.Policy
-	Clock    calendar.Clock
-	Postgres bool
+	domain.Base
 	// Payments refunds what the note gives back to a payment.
 	Payments *payments.Service
 	// Log receives the refunds that could not be sent (none when nil).

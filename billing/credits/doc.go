@@ -9,17 +9,15 @@ package credits
 import (
 	"context"
 
-	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/domain"
 	"github.com/cloudbill/cloudbill/ent"
 )
 
 // Service owns the credits of one database.
 type Service struct {
-	Client   *ent.Client
-	Policy   calendar.Policy
-	Clock    calendar.Clock
-	Postgres bool
-	// MoneyIn refuses, in tx, a payment above the money-in limits (the
-	// payments.Service.CheckMoneyIn, which the engine hands in): a paid credit's sale counts toward them.
+	domain.Base
+	// MoneyIn refuses, in tx, a payment above the money-in limits
+	// (payments.Service.CheckMoneyIn, handed in by the engine): a paid credit's sale
+	// counts toward them.
 	MoneyIn func(ctx context.Context, tx *ent.Tx, orgID, field, what string, amount int64) error
 }

@@ -8,19 +8,15 @@
 package payments
 
 import (
-	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/coins"
 	"github.com/cloudbill/cloudbill/billing/credits"
+	"github.com/cloudbill/cloudbill/billing/domain"
 	"github.com/cloudbill/cloudbill/billing/gateway"
-	"github.com/cloudbill/cloudbill/ent"
 )
 
 // Service owns payments and payment methods on one database.
 type Service struct {
-	Client   *ent.Client
-	Policy   calendar.Policy
-	Clock    calendar.Clock
-	Postgres bool
+	domain.Base
 	// Gateway charges payment methods (the sandbox when nil).
 	Gateway gateway.Gateway
 	// Events receives payment status changes (none when nil).

@@ -9,17 +9,13 @@
 package rated
 
 import (
-	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
-	"github.com/cloudbill/cloudbill/ent"
+	"github.com/cloudbill/cloudbill/billing/domain"
 )
 
 // Service rates billing groups' usage on one database.
 type Service struct {
-	Client   *ent.Client
-	Policy   calendar.Policy
-	Clock    calendar.Clock
-	Postgres bool
+	domain.Base
 	// Catalog keeps the catalog between ratings (loaded on every read when
 	// nil).
 	Catalog *catalog.Cache

@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/catalog"
+	"github.com/cloudbill/cloudbill/billing/domain"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rating"
 	"github.com/cloudbill/cloudbill/ent"
@@ -33,10 +34,7 @@ import (
 // Service records usage. Recorded, when set, hears of each batch that added
 // usage once it is committed (billing's budget alerts, R-70).
 type Service struct {
-	Client   *ent.Client
-	Policy   calendar.Policy
-	Clock    calendar.Clock
-	Postgres bool
+	domain.Base
 	Catalog  *catalog.Cache
 	Recorded func(ctx context.Context, groups map[string]*ent.BillingGroup)
 }
