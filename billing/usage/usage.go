@@ -81,22 +81,13 @@ func quantityMicros(s string) (int64, bool) {
 	if whole == "" || len(whole) > 13 || (dot && (frac == "" || len(frac) > 6)) {
 		return 0, false
 	}
-	var n int64
-	for _, c := range []byte(whole) {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if n > kernel.MaxEventMicros/1_000_000 {
+	n, ok := digits(whole)
+	if !ok || n > kernel.MaxEventMicros/1_000_000 {
 		return 0, false
 	}
-	var f int64
-	for _, c := range []byte(frac) {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		f = f*10 + int64(c-'0')
+	f, ok := digits(frac)
+	if !ok {
+		return 0, false
 	}
 	for i := len(frac); i < 6; i++ {
 		f *= 10
@@ -106,6 +97,18 @@ func quantityMicros(s string) (int64, bool) {
 		return 0, false
 	}
 	return micros, true
+}
+
+// digits reads s, at most 13 ASCII digits (quantityMicros checks the
+// lengths), as a number; ok is false for any other byte.
+func digits(s string) (n int64, ok bool) {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // usageChunk keeps statements under both databases' parameter limits.
