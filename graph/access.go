@@ -7,6 +7,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/budgets"
 	"github.com/cloudbill/cloudbill/billing/kernel"
+	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
@@ -161,7 +162,7 @@ func (r *Resolver) loadBillingGroupAs(ctx context.Context, field, id string, che
 	}
 	bg, err := visible(p, billingGroupNotFound(field), func() (*ent.BillingGroup, error) {
 		return readmodel.CachedView(ctx, p.OrgID, "billinggroup:"+id, func() (*ent.BillingGroup, error) {
-			return r.Client.BillingGroup.Query().Where(billinggroup.ID(id)).Only(ctx)
+			return rated.WithTermsFlags(r.Client.BillingGroup.Query().Where(billinggroup.ID(id))).Only(ctx)
 		})
 	}, billingGroupTenant)
 	if err != nil {

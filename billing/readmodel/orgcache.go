@@ -15,6 +15,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
 )
 
 // What a query reads of an organization — its billing groups, credit
@@ -151,6 +152,11 @@ type orgView struct {
 	m       map[string]any
 	weights map[string]int64 // of each key, under mu
 	weight  atomic.Int64
+	// flight joins concurrent fills of one key: a dashboard's fields are
+	// resolved concurrently, and two of them asking for the same view (the
+	// usage and the trend both rate with the group's terms; a wallet's
+	// balance and bonus) ran its statements twice.
+	flight singleflight.Group
 }
 
 // orgViewOf returns the organization's view for the request's revision
@@ -186,12 +192,20 @@ func CachedView[T any](ctx context.Context, org, key string, fill func() (T, err
 	if hit {
 		return x.(T), nil
 	}
-	val, err := fill()
-	if err != nil {
+	got, err, shared := v.flight.Do(key, func() (any, error) {
+		val, err := fill()
+		if err == nil {
+			v.put(sc, org, key, val, weigh(val), false)
+		}
 		return val, err
+	})
+	if err != nil && shared {
+		// Another request's fill failed (its context may have ended):
+		// this one's own fill decides.
+		return fill()
 	}
-	v.put(sc, org, key, val, weigh(val), false)
-	return val, nil
+	val, _ := got.(T)
+	return val, err
 }
 
 // PeekView returns what org's view holds under key for the request's

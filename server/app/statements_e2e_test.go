@@ -168,6 +168,17 @@ func TestViewCacheFreshness(t *testing.T) {
 		out = dash()
 		want(out, "data.billingGroup.currentUsage.usedAmount.amount", "170")
 		want(out, "data.billingGroup.billingTrend.months.5.usageAmount.amount", "170")
+		est := fmt.Sprint(get(out, "data.billingGroup.currentUsage.lines.0.estimatedAmount.amount"))
+
+		// A discount made through the other replica: a group with none is
+		// read without asking for its terms (rated.WithTermsFlags), so the
+		// first one must be seen all the same.
+		e2.ok(e2.op, `mutation($bg: ID!) { createDiscount(input: {billingGroupId: $bg, month: "2026-11", name: "VM 50%", percentage: "50", serviceCodes: ["vm"]}) { discount { id } } }`,
+			map[string]any{"bg": bg})
+		out = dash()
+		if got := fmt.Sprint(get(out, "data.billingGroup.currentUsage.lines.0.estimatedAmount.amount")); got == est {
+			t.Fatalf("estimated amount %s after a 50%% discount, the same as before it", got)
+		}
 
 		// A credit whose period starts in an hour counts from then on,
 		// with nothing written in between.

@@ -88,11 +88,13 @@ type countingTx struct {
 
 func (t countingTx) Exec(ctx context.Context, query string, args, v any) error {
 	t.c.count(ctx)
+	record(ctx, query)
 	return t.Tx.Exec(ctx, query, args, v)
 }
 
 func (t countingTx) Query(ctx context.Context, query string, args, v any) error {
 	t.c.count(ctx)
+	record(ctx, query)
 	return t.Tx.Query(ctx, query, args, v)
 }
 
@@ -111,20 +113,24 @@ type execQuerier interface {
 
 func (c Counting) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
 	c.count(ctx)
+	record(ctx, query)
 	return c.Driver.(execQuerier).ExecContext(ctx, query, args...)
 }
 
 func (c Counting) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
 	c.count(ctx)
+	record(ctx, query)
 	return c.Driver.(execQuerier).QueryContext(ctx, query, args...)
 }
 
 func (t countingTx) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
 	t.c.count(ctx)
+	record(ctx, query)
 	return t.Tx.(execQuerier).ExecContext(ctx, query, args...)
 }
 
 func (t countingTx) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
 	t.c.count(ctx)
+	record(ctx, query)
 	return t.Tx.(execQuerier).QueryContext(ctx, query, args...)
 }
