@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/budgets"
+	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
@@ -162,7 +163,14 @@ func (r *Resolver) loadBillingGroupAs(ctx context.Context, field, id string, che
 	}
 	bg, err := visible(p, billingGroupNotFound(field), func() (*ent.BillingGroup, error) {
 		return readmodel.CachedView(ctx, p.OrgID, "billinggroup:"+id, func() (*ent.BillingGroup, error) {
-			return rated.WithTermsFlags(r.Client.BillingGroup.Query().Where(billinggroup.ID(id))).Only(ctx)
+			q := r.Client.BillingGroup.Query().Where(billinggroup.ID(id))
+			if _, _, _, query := readmodel.OrgRevisionOf(ctx); query {
+				// With what a dashboard would ask of it apart: whether it
+				// has terms, the rows of its credit summary. Only for a
+				// query: a mutation's later reads must see its writes.
+				q = credits.WithSummaryRows(rated.WithTermsFlags(q))
+			}
+			return q.Only(ctx)
 		})
 	}, billingGroupTenant)
 	if err != nil {

@@ -2,8 +2,13 @@ package credits
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/kernel"
@@ -280,17 +285,97 @@ const ClosedVisibleMonths = 3
 // CreditSummary is what a billing group can spend now, by type.
 type CreditSummary struct{ Free, Paid int64 }
 
+// A dashboard's billing group is read with the rows its credit summary
+// adds up (WithSummaryRows), in the group's own statement: one statement
+// fewer for every dashboard no cache helps (issue 17). They are exactly
+// the rows Summary would read — the available credits with something left
+// — so which of them count is still decided at the instant of reading.
+// A group read otherwise has them read apart, as before.
+const summaryRows = "cloudbill_credit_summary"
+
+// avail is a row a credit summary adds up.
+type avail struct {
+	Type      string    `json:"type"`
+	Remaining int64     `json:"remaining"`
+	StartsAt  time.Time `json:"starts_at"`
+	EndsAt    time.Time `json:"ends_at"`
+}
+
+// WithSummaryRows makes q read, with each billing group, the rows of its
+// credit summary as one JSON array of [type, remaining, starts_at,
+// ends_at] (each database's own JSON functions).
+func WithSummaryRows(q *ent.BillingGroupQuery) *ent.BillingGroupQuery {
+	q.Modify(func(s *sql.Selector) { // adds to q
+		agg, arr := "json_group_array", "json_array"
+		if s.Dialect() == dialect.Postgres {
+			agg, arr = "json_agg", "json_build_array"
+		}
+		s.AppendSelect(sql.As(fmt.Sprintf("(SELECT %s(%s(%s, %s, %s, %s)) FROM %s WHERE %s.%s = %s AND %s = '%s' AND %s > 0)",
+			agg, arr, credit.FieldType, credit.FieldRemaining, credit.FieldStartsAt, credit.FieldEndsAt,
+			credit.Table, credit.Table, credit.FieldBillingGroupID, s.C(billinggroup.FieldID),
+			credit.FieldStatus, credit.StatusAVAILABLE, credit.FieldRemaining), summaryRows))
+	})
+	return q
+}
+
+// summaryRowsOf returns the rows bg was read with (ok false: read without).
+func summaryRowsOf(bg *ent.BillingGroup) ([]avail, bool) {
+	v, err := bg.Value(summaryRows)
+	if err != nil {
+		return nil, false
+	}
+	var text []byte
+	switch x := v.(type) {
+	case nil:
+		return nil, true // no such credit
+	case string:
+		text = []byte(x)
+	case []byte:
+		text = x
+	default:
+		return nil, false
+	}
+	var raw [][4]json.RawMessage
+	if err := json.Unmarshal(text, &raw); err != nil {
+		return nil, false
+	}
+	rows := make([]avail, len(raw))
+	for i, r := range raw {
+		var starts, ends string
+		if json.Unmarshal(r[0], &rows[i].Type) != nil || json.Unmarshal(r[1], &rows[i].Remaining) != nil ||
+			json.Unmarshal(r[2], &starts) != nil || json.Unmarshal(r[3], &ends) != nil {
+			return nil, false
+		}
+		var ok1, ok2 bool
+		rows[i].StartsAt, ok1 = parseStoredTime(starts)
+		rows[i].EndsAt, ok2 = parseStoredTime(ends)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+	}
+	return rows, true
+}
+
+// parseStoredTime reads an instant as a database renders it in JSON:
+// PostgreSQL's ISO 8601, or the text SQLite stores.
+func parseStoredTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02T15:04:05.999999999-07:00",
+		"2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // Summary adds up the remainders of available credits valid now.
 func (svc *Service) Summary(ctx context.Context, bg *ent.BillingGroup) (CreditSummary, error) {
 	// The available credits (cached while the organization is unchanged);
 	// which of them count depends on the instant, so it is decided here.
-	type avail struct {
-		Type      string    `json:"type"`
-		Remaining int64     `json:"remaining"`
-		StartsAt  time.Time `json:"starts_at"`
-		EndsAt    time.Time `json:"ends_at"`
-	}
 	rows, err := readmodel.CachedView(ctx, bg.OrgID, "creditsummary:"+bg.ID, func() ([]avail, error) {
+		if rows, ok := summaryRowsOf(bg); ok {
+			return rows, nil
+		}
 		var rows []avail
 		err := svc.Client.Credit.Query().Where(credit.BillingGroupID(bg.ID), credit.StatusEQ(credit.StatusAVAILABLE), credit.RemainingGT(0)).
 			Select(credit.FieldType, credit.FieldRemaining, credit.FieldStartsAt, credit.FieldEndsAt).Scan(ctx, &rows)

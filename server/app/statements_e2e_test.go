@@ -247,7 +247,9 @@ func TestColdGroupDashboardStatements(t *testing.T) {
 			e.ok(e.op, recordUsage, map[string]any{"e": []any{event("cold-"+g, g, "vm", "hour", "3", "2026-11-05T00:00:00+09:00")}})
 		}
 		e.statements(tok, DashboardQuery, map[string]any{"bg": groups[0], "n": 20}) // the caller is now known
-		want := []string{"billing_groups", "credit_entries", "credits", "credits", "invoices", "organizations", "payments", "usage_dailies"}
+		// The group's row brings the rows of its credit summary and whether it
+		// has contracts and discounts (graph/access.go).
+		want := []string{"billing_groups", "credit_entries", "credits", "invoices", "organizations", "payments", "usage_dailies"}
 		for _, g := range groups[1:] {
 			body, _ := json.Marshal(map[string]any{"query": DashboardQuery, "variables": map[string]any{"bg": g, "n": 20}})
 			req := httptest.NewRequest("POST", "/graphql", bytes.NewReader(body))
@@ -258,6 +260,11 @@ func TestColdGroupDashboardStatements(t *testing.T) {
 			e.app.Handler().ServeHTTP(rec, req.WithContext(ctx))
 			if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
 				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+			var out map[string]any
+			json.Unmarshal(rec.Body.Bytes(), &out)
+			if got := fmt.Sprint(get(out, "data.billingGroup.creditSummary.free.amount")); got != "100" {
+				t.Fatalf("free credit %s, want 100", got)
 			}
 			var tables []string
 			for _, q := range log.SQL {
