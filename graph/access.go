@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudbill/cloudbill/billing/accounts"
 	"github.com/cloudbill/cloudbill/billing/budgets"
+	"github.com/cloudbill/cloudbill/billing/calendar"
 	"github.com/cloudbill/cloudbill/billing/credits"
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rated"
@@ -166,9 +167,11 @@ func (r *Resolver) loadBillingGroupAs(ctx context.Context, field, id string, che
 			q := r.Client.BillingGroup.Query().Where(billinggroup.ID(id))
 			if _, _, _, query := readmodel.OrgRevisionOf(ctx); query {
 				// With what a dashboard would ask of it apart: whether it
-				// has terms, the rows of its credit summary. Only for a
+				// has terms, the rows of its credit summary, the invoices
+				// of its trend. Only for a
 				// query: a mutation's later reads must see its writes.
-				q = credits.WithSummaryRows(rated.WithTermsFlags(q))
+				now := r.Clock.Now().In(r.Policy.Location())
+				q = rated.WithTrendInvoices(credits.WithSummaryRows(rated.WithTermsFlags(q)), calendar.Month{Year: now.Year(), Month: now.Month()})
 			}
 			return q.Only(ctx)
 		})

@@ -477,6 +477,9 @@ func (s *Service) BillingTrend(ctx context.Context, bg *ent.BillingGroup, n int)
 		first = first.Prev()
 	}
 	invs, err := readmodel.CachedView(ctx, bg.OrgID, "trend:"+bg.ID+":"+first.String()+":"+cur.String(), func() ([]*ent.Invoice, error) {
+		if invs, ok := trendInvoicesOf(bg, first, cur); ok {
+			return invs, nil
+		}
 		return s.Client.Invoice.Query().Where(invoice.BillingGroupID(bg.ID), invoice.MonthGTE(first.String()),
 			invoice.MonthLTE(cur.String()), kernel.Live()).All(ctx)
 	})

@@ -234,22 +234,46 @@ func TestColdGroupDashboardStatements(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		e.ok(e.op, catalogSetup, nil)
-		e.at("2026-11-20T10:00:00+09:00")
+		e.at("2026-11-01T10:00:00+09:00")
 		tok, _ := e.signUp("cold@example.com")
 		groups := []string{e.mainGroup(tok)}
 		for i := 0; i < 3; i++ {
 			groups = append(groups, str(e.ok(tok, fmt.Sprintf(`mutation { createBillingGroup(input: {name: "G%d"}) { billingGroup { id } } }`, i), nil),
 				"createBillingGroup.billingGroup.id"))
 		}
+		for _, g := range groups { // each with an October invoice (the trend's)
+			e.app.DB.SQL.Exec(`UPDATE billing_groups SET created_at = '2026-09-30T15:00:00Z' WHERE id = '` + g + `'`)
+			e.ok(e.op, recordUsage, map[string]any{"e": []any{event("oct-"+g, g, "vm", "hour", "1000", "2026-10-10T00:00:00+09:00")}})
+		}
+		e.runJobs("2026-11-03T00:00:00+09:00")
+		e.at("2026-11-20T10:00:00+09:00")
 		for _, g := range groups {
 			e.ok(e.op, grantCredit, map[string]any{"in": map[string]any{"billingGroupId": g, "name": "Promo", "type": "FREE",
 				"amount": "100", "startsAt": "2026-10-01T00:00:00+09:00", "endsAt": "2027-01-01T00:00:00+09:00"}})
 			e.ok(e.op, recordUsage, map[string]any{"e": []any{event("cold-"+g, g, "vm", "hour", "3", "2026-11-05T00:00:00+09:00")}})
 		}
+		billed := str(e.ok(e.op, `query($bg: ID!) { billingGroup(id: $bg) { invoices(first: 1) { edges { node { paymentAmount { amount } } } } } }`,
+			map[string]any{"bg": groups[1]}), "billingGroup.invoices.edges.0.node.paymentAmount.amount")
+		if billed == "0" {
+			t.Fatal("no October amount to compare")
+		}
+		// The trend's invoices come with the group's row: one group's
+		// October is net of a credit note (R-73), another's is void (R-72).
+		invoiceOf := func(g string) string {
+			return str(e.ok(e.op, `query($bg: ID!) { billingGroup(id: $bg) { invoices(first: 1) { edges { node { id } } } } }`,
+				map[string]any{"bg": g}), "billingGroup.invoices.edges.0.node.id")
+		}
+		e.ok(e.op, issueCreditNote, map[string]any{"in": map[string]any{"invoiceId": invoiceOf(groups[2]), "amount": "1000",
+			"reason": "goodwill", "idempotencyKey": "cold-cn"}})
+		e.ok(e.op, `mutation($in: VoidInvoiceInput!) { voidInvoice(input: $in) { invoice { id } } }`,
+			map[string]any{"in": map[string]any{"invoiceId": invoiceOf(groups[3]), "reason": "wrong", "idempotencyKey": "cold-void"}})
+		e.statements(tok, DashboardQuery, map[string]any{"bg": groups[0], "n": 20}) // the caller's revision moved
+		trendQuery := `query($bg: ID!) { billingGroup(id: $bg) { billingTrend(months: 6) { months { month usageAmount { amount } billedAmount { amount } paidAmount { amount } } } } }`
 		e.statements(tok, DashboardQuery, map[string]any{"bg": groups[0], "n": 20}) // the caller is now known
-		// The group's row brings the rows of its credit summary and whether it
-		// has contracts and discounts (graph/access.go).
-		want := []string{"billing_groups", "credit_entries", "credits", "invoices", "organizations", "payments", "usage_dailies"}
+		// The group's row brings the rows of its credit summary, the invoices
+		// of its trend and whether it has contracts and discounts
+		// (graph/access.go).
+		want := []string{"billing_groups", "credit_entries", "credits", "organizations", "payments", "usage_dailies"}
 		for _, g := range groups[1:] {
 			body, _ := json.Marshal(map[string]any{"query": DashboardQuery, "variables": map[string]any{"bg": g, "n": 20}})
 			req := httptest.NewRequest("POST", "/graphql", bytes.NewReader(body))
@@ -265,6 +289,17 @@ func TestColdGroupDashboardStatements(t *testing.T) {
 			json.Unmarshal(rec.Body.Bytes(), &out)
 			if got := fmt.Sprint(get(out, "data.billingGroup.creditSummary.free.amount")); got != "100" {
 				t.Fatalf("free credit %s, want 100", got)
+			}
+			if g == groups[1] {
+				if got := fmt.Sprint(get(out, "data.billingGroup.billingTrend.months.4.billedAmount.amount")); got != billed {
+					t.Fatalf("October billed %s, want %s", got, billed)
+				}
+			}
+			// The same trend as read apart (an operator's read is never
+			// cached, and its group row comes without the trend's invoices).
+			apart := e.ok(e.op, trendQuery, map[string]any{"bg": g})
+			if got, want := fmt.Sprint(get(out, "data.billingGroup.billingTrend")), fmt.Sprint(get(apart, "billingGroup.billingTrend")); got != want {
+				t.Fatalf("trend %s, read apart %s", got, want)
 			}
 			var tables []string
 			for _, q := range log.SQL {
