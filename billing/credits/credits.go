@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/cloudbill/cloudbill/billing/calendar"
@@ -306,10 +305,7 @@ type avail struct {
 // ends_at] (each database's own JSON functions).
 func WithSummaryRows(q *ent.BillingGroupQuery) *ent.BillingGroupQuery {
 	q.Modify(func(s *sql.Selector) { // adds to q
-		agg, arr := "json_group_array", "json_array"
-		if s.Dialect() == dialect.Postgres {
-			agg, arr = "json_agg", "json_build_array"
-		}
+		agg, arr := kernel.JSONFuncs(s.Dialect())
 		s.AppendSelect(sql.As(fmt.Sprintf("(SELECT %s(%s(%s, %s, %s, %s)) FROM %s WHERE %s.%s = %s AND %s = '%s' AND %s > 0)",
 			agg, arr, credit.FieldType, credit.FieldRemaining, credit.FieldStartsAt, credit.FieldEndsAt,
 			credit.Table, credit.Table, credit.FieldBillingGroupID, s.C(billinggroup.FieldID),
@@ -320,20 +316,9 @@ func WithSummaryRows(q *ent.BillingGroupQuery) *ent.BillingGroupQuery {
 
 // summaryRowsOf returns the rows bg was read with (ok false: read without).
 func summaryRowsOf(bg *ent.BillingGroup) ([]avail, bool) {
-	v, err := bg.Value(summaryRows)
-	if err != nil {
-		return nil, false
-	}
-	var text []byte
-	switch x := v.(type) {
-	case nil:
-		return nil, true // no such credit
-	case string:
-		text = []byte(x)
-	case []byte:
-		text = x
-	default:
-		return nil, false
+	text, ok := kernel.SelectedText(bg, summaryRows)
+	if !ok || text == nil {
+		return nil, ok // read without them, or no such credit
 	}
 	var raw [][4]json.RawMessage
 	if err := json.Unmarshal(text, &raw); err != nil {

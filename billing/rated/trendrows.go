@@ -3,10 +3,11 @@ package rated
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
-	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/cloudbill/cloudbill/billing/calendar"
+	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/billinggroup"
 	"github.com/cloudbill/cloudbill/ent/invoice"
@@ -39,17 +40,8 @@ func WithTrendInvoices(q *ent.BillingGroupQuery, cur calendar.Month) *ent.Billin
 		from = from.Prev()
 	}
 	q.Modify(func(s *sql.Selector) { // adds to q
-		agg, arr := "json_group_array", "json_array"
-		if s.Dialect() == dialect.Postgres {
-			agg, arr = "json_agg", "json_build_array"
-		}
-		cols := ""
-		for i, c := range trendColumns {
-			if i > 0 {
-				cols += ", "
-			}
-			cols += c
-		}
+		agg, arr := kernel.JSONFuncs(s.Dialect())
+		cols := strings.Join(trendColumns, ", ")
 		// from is a calendar month ("2026-11"), safe to write as a literal.
 		s.AppendSelect(sql.As(fmt.Sprintf("(SELECT %s(%s(%s)) FROM %s WHERE %s.%s = %s AND %s >= '%s' AND %s <> '%s')",
 			agg, arr, cols, invoice.Table, invoice.Table, invoice.FieldBillingGroupID, s.C(billinggroup.FieldID),
@@ -62,29 +54,17 @@ func WithTrendInvoices(q *ent.BillingGroupQuery, cur calendar.Month) *ent.Billin
 // trendInvoicesOf returns bg's live invoices of months first..cur when bg
 // was read with them and its window covers first (ok false otherwise).
 func trendInvoicesOf(bg *ent.BillingGroup, first, cur calendar.Month) ([]*ent.Invoice, bool) {
-	fv, err := bg.Value(trendFrom)
-	if err != nil {
+	fs, ok := kernel.SelectedText(bg, trendFrom)
+	if !ok {
 		return nil, false
 	}
-	fs, _ := fv.(string)
-	if b, isBytes := fv.([]byte); isBytes {
-		fs = string(b)
-	}
-	from, err := calendar.ParseMonth(fs)
+	from, err := calendar.ParseMonth(string(fs))
 	if err != nil || first.Before(from) {
 		return nil, false
 	}
-	v, _ := bg.Value(trendRows)
-	var text []byte
-	switch x := v.(type) {
-	case nil:
-		return nil, true // no live invoice in the window
-	case string:
-		text = []byte(x)
-	case []byte:
-		text = x
-	default:
-		return nil, false
+	text, ok := kernel.SelectedText(bg, trendRows)
+	if !ok || text == nil {
+		return nil, ok // not a text, or no live invoice in the window
 	}
 	var raw [][]json.RawMessage
 	if json.Unmarshal(text, &raw) != nil {
