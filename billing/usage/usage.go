@@ -419,10 +419,11 @@ func lateUsage(rows []usageRow, closed map[[2]string]bool) *BatchError {
 // bumpUsageRevision moves the usage revision of the organizations whose
 // usage changed: their usage views are stale now (billing/readmodel/orgcache.go).
 // Last in the transaction, so the rows are locked only until the commit
-// that follows. On PostgreSQL the rows are locked in id order first: a
-// plain UPDATE … WHERE id IN (…) locks them in the order it scans the
-// table, which moves as rows are updated, and two batches naming the same
-// organizations then deadlock (TestHotRollupBatchesNeverDeadlock).
+// that follows. On PostgreSQL the rows are locked in id order, one by one
+// (cloudbill_bump_usage, server/store/revision.go): a plain UPDATE … WHERE
+// id IN (…) locks them in the order it scans the table, which moves as
+// rows are updated, and two batches naming the same organizations then
+// deadlock (TestHotRollupBatchesNeverDeadlock).
 func bumpUsageRevision(ctx context.Context, tx *ent.Tx, postgres bool, rows []usageRow) error {
 	set := map[string]bool{}
 	for _, r := range rows {
@@ -434,8 +435,7 @@ func bumpUsageRevision(ctx context.Context, tx *ent.Tx, postgres bool, rows []us
 	}
 	sort.Strings(orgs)
 	if postgres {
-		_, err := tx.ExecContext(ctx, `UPDATE organizations o SET usage_revision = o.usage_revision + 1
-			FROM (SELECT id FROM organizations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE) l WHERE o.id = l.id`, pq.StringArray(orgs))
+		_, err := tx.ExecContext(ctx, `SELECT cloudbill_bump_usage($1)`, pq.StringArray(orgs))
 		return err
 	}
 	return tx.Organization.Update().Where(organization.IDIn(orgs...)).AddUsageRevision(1).Exec(ctx)

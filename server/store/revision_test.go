@@ -1,11 +1,15 @@
 package store_test
 
 import (
+	"context"
+	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"entgo.io/ent/dialect"
+	"github.com/lib/pq"
 
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/ent/migrate"
@@ -85,5 +89,63 @@ func TestRevisionTriggersFollowTheSchema(t *testing.T) {
 				t.Errorf("revision triggers on %s:\n got %v\nwant %v", name, got, want)
 			}
 		})
+	}
+}
+
+// cloudbill_bump_usage locks the organizations it moves in the order it is
+// given them: batches of recordUsage naming the same organizations in one
+// order (sorted, billing/usage) race without a deadlock, and every bump
+// counts.
+func TestBumpUsageNeverDeadlocks(t *testing.T) {
+	db := testenv.Postgres(t)
+	ctx := context.Background()
+	const orgs, workers, bumps = 300, 4, 15
+	ids := make([]string, orgs)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("org_bump%04d", i)
+		if err := db.Client.Organization.Create().SetID(ids[i]).SetName(ids[i]).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sort.Strings(ids)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*bumps)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range bumps {
+				tx, err := db.SQL.BeginTx(ctx, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				// Another statement of the batch after the bump keeps the
+				// locks held a moment longer, as the commit does.
+				if _, err := tx.ExecContext(ctx, `SELECT cloudbill_bump_usage($1)`, pq.StringArray(ids)); err != nil {
+					tx.Rollback()
+					errs <- err
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, `SELECT pg_sleep(0.002)`); err != nil {
+					errs <- err
+				}
+				if err := tx.Commit(); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var low, high int64
+	if err := db.SQL.QueryRowContext(ctx, `SELECT min(usage_revision), max(usage_revision) FROM organizations WHERE id LIKE 'org_bump%'`).Scan(&low, &high); err != nil {
+		t.Fatal(err)
+	}
+	if low != workers*bumps || high != workers*bumps {
+		t.Fatalf("usage revisions %d..%d, want %d", low, high, workers*bumps)
 	}
 }
