@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -47,7 +48,8 @@ func topStatements(url, load string) {
 // explainQueries shows, on the generated data set, how PostgreSQL runs
 // the statements the targets depend on (EXPLAIN ANALYZE): the one a warm
 // dashboard runs, the ones a cold one adds, and the month close's.
-func explainQueries(db *sql.DB, org dataset.Org) error {
+func explainQueries(db *sql.DB, orgs []dataset.Org) error {
+	org := orgs[0]
 	bg := org.Groups[0]
 	var credits []string
 	rows, err := db.Query("SELECT id FROM credits WHERE billing_group_id = $1", bg)
@@ -80,6 +82,10 @@ func explainQueries(db *sql.DB, org dataset.Org) error {
 		what, q string
 		args    []any
 	}{"ingestion: one batch of 1,000 new events and their rollups (rolled back)", usage.RecordEventsSQL, ingestionExplainArgs(org)})
+	queries = append(queries, struct {
+		what, q string
+		args    []any
+	}{"ingestion, hot keys: one batch of 1,000 new events on 1,000 organizations (rolled back)", usage.RecordEventsSQL, hotExplainArgs(orgs)})
 	return explain(db, queries)
 }
 
@@ -87,16 +93,35 @@ func explainQueries(db *sql.DB, org dataset.Org) error {
 // 1,000 new events for org (explained in a transaction rolled back
 // afterwards, timed per plan node).
 func ingestionExplainArgs(org dataset.Org) []any {
+	return batchExplainArgs(func(int) (dataset.Org, int) { return org, -1 })
+}
+
+// hotExplainArgs are those of one hot-key batch (hotBatch 0): event k on
+// the first group of orgs[k].
+func hotExplainArgs(orgs []dataset.Org) []any {
+	return batchExplainArgs(func(k int) (dataset.Org, int) { return orgs[k%len(orgs)], 0 })
+}
+
+// batchExplainArgs: event k of 1,000 is of the organization eventOf names,
+// on its k'th group in turn (the partner shape, shape < 0) or the spread of
+// hotBatch's first batch.
+func batchExplainArgs(eventOf func(k int) (dataset.Org, int)) []any {
 	n := 1000
+	pairs := map[string]bool{}
 	cols := make([][]string, 11)
 	micros := make([]int64, n)
 	for i := range cols {
 		cols[i] = make([]string, n)
 	}
 	for k := 0; k < n; k++ {
-		at := quietDay.Add(-time.Duration(k%600) * time.Minute)
-		for i, v := range []string{fmt.Sprintf("use_explain%019d", k), org.ID, fmt.Sprintf("explain-%d", k), org.Groups[k%len(org.Groups)],
-			fmt.Sprintf("ld-svc-%02d", (k/len(org.Groups))%10), []string{"ld-a", "ld-b"}[(k/len(org.Groups)/10)%2], "", "unit", "",
+		org, j := eventOf(k)
+		if j < 0 {
+			j = k
+		}
+		pairs[org.Groups[j%len(org.Groups)]] = true
+		at := quietDay.Add(-time.Duration(j%600) * time.Minute)
+		for i, v := range []string{fmt.Sprintf("use_explain%019d", k), org.ID, fmt.Sprintf("explain-%d", k), org.Groups[j%len(org.Groups)],
+			fmt.Sprintf("ld-svc-%02d", (j/len(org.Groups))%10), []string{"ld-a", "ld-b"}[(j/len(org.Groups)/10)%2], "", "unit", "",
 			at.UTC().Format(time.RFC3339Nano), at.In(calendar.NCPPolicy().Location()).Format("2006-01-02")} {
 			cols[i][k] = v
 		}
@@ -110,7 +135,8 @@ func ingestionExplainArgs(org dataset.Org) []any {
 		}
 		args = append(args, pq.StringArray(c))
 	}
-	args = append(args, quietDay, pq.StringArray(org.Groups), pq.StringArray(slices.Repeat([]string{"2026-11"}, len(org.Groups))),
+	groups := slices.Sorted(maps.Keys(pairs))
+	args = append(args, quietDay, pq.StringArray(groups), pq.StringArray(slices.Repeat([]string{"2026-11"}, len(groups))),
 		pq.Int64Array(slices.Repeat([]int64{2}, n)), kernel.MaxDailyMicros, kernel.MaxMonthUsageAmount) // amount ceilings, bounds
 	return args
 }

@@ -53,6 +53,7 @@ type config struct {
 	hotBatches int
 	history    int
 	durable    bool
+	walTuning  bool
 	mixedRate  int // events a second the mixed load's ingestion is paced to
 	jsonPath   string
 }
@@ -80,6 +81,7 @@ type runner struct {
 
 	fig        figures
 	durability string // the settings PostgreSQL runs with, as printed
+	walTuning  string // its WAL and memory settings, as printed
 	tool       string // wrk or vegeta
 	rssPeak    int    // MB, the highest VmHWM of the servers started
 }
@@ -104,6 +106,8 @@ func main() {
 	flag.IntVar(&c.history, "history", 200, "October usage events per group in usage_events before the ingestion load")
 	flag.BoolVar(&c.durable, "durable", true,
 		"PostgreSQL durable (fsync, synchronous_commit, full_page_writes on); -durable=false turns them off for comparison")
+	flag.BoolVar(&c.walTuning, "wal-tuning", true,
+		"PostgreSQL's WAL compressed and max_wal_size=4GB (phases_setup.go); -wal-tuning=false keeps its defaults for comparison")
 	flag.IntVar(&c.mixedRate, "mixed-rate", 20000, "events a second of the ingestion running beside the mixed load's dashboards")
 	flag.BoolVar(&withReplica, "replica", os.Getenv("LOADTEST_REPLICA") == "1",
 		"serve the dashboards' reads from a streaming replica of the throwaway cluster (CLOUDBILL_DATABASE_REPLICA_URL)")

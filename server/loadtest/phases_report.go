@@ -83,6 +83,7 @@ func (r *runner) summary(elapsed time.Duration) error {
 	r.notePeak(r.srv.Process.Pid)
 	report("server RSS peak over the whole run", "≤ 150 MB throughout", "%d MB (the highest VmHWM of the servers started)", r.rssPeak)
 	report("PostgreSQL durability", "durable (issue 17)", "%s", r.durability)
+	report("PostgreSQL WAL and memory", "(reported)", "%s", r.walTuning)
 	fmt.Println("\nsummary (target → measured):")
 	for _, row := range results {
 		fmt.Printf("| %s | %s | %s |\n", row.what, row.target, row.got)
