@@ -75,7 +75,8 @@ func TestMonthCloseStatementsPerInvoice(t *testing.T) {
 	})
 }
 
-// statementKind names a logged statement by what it does and to which table.
+// statementKind names a logged statement: the month close's own
+// PostgreSQL statements by what they do, the others by their table.
 func statementKind(q string) string {
 	switch {
 	case strings.HasPrefix(q, "SELECT pg_try_advisory_xact_lock"):
@@ -85,24 +86,7 @@ func statementKind(q string) string {
 	case strings.HasPrefix(q, "WITH want AS"):
 		return "spend credits"
 	}
-	verb, rest, _ := strings.Cut(q, " ")
-	table := ""
-	for _, f := range strings.Fields(rest) {
-		if f == "FROM" || f == "INTO" || verb == "UPDATE" {
-			table = "next"
-			if verb != "UPDATE" {
-				continue
-			}
-		}
-		if table == "next" {
-			table = strings.Trim(f, "`\"")
-			break
-		}
-	}
-	if verb == "SELECT" {
-		return table
-	}
-	return verb + " " + table
+	return testenv.StatementTable(q)
 }
 
 // creditsAddUp: every credit's use is its USE entries, its remainder what

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -303,7 +302,7 @@ func TestColdGroupDashboardStatements(t *testing.T) {
 			}
 			var tables []string
 			for _, q := range log.SQL {
-				tables = append(tables, firstTable(q))
+				tables = append(tables, testenv.StatementTable(q))
 			}
 			sort.Strings(tables)
 			if fmt.Sprint(tables) != fmt.Sprint(want) {
@@ -311,16 +310,4 @@ func TestColdGroupDashboardStatements(t *testing.T) {
 			}
 		}
 	})
-}
-
-// firstTable is the table a statement reads (the first FROM of a quoted
-// name: ent quotes its tables, and the subqueries written by hand in a
-// select list do not).
-func firstTable(q string) string {
-	for _, from := range []string{" FROM \"", " FROM `", " FROM "} {
-		if _, rest, ok := strings.Cut(q, from); ok {
-			return strings.Trim(strings.Fields(rest)[0], "`\"")
-		}
-	}
-	return q
 }

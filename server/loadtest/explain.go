@@ -45,6 +45,12 @@ func topStatements(url, load string) {
 	}
 }
 
+// explained is a statement to explain, with what it is and its arguments.
+type explained struct {
+	what, q string
+	args    []any
+}
+
 // explainQueries shows, on the generated data set, how PostgreSQL runs
 // the statements the targets depend on (EXPLAIN ANALYZE): the one a warm
 // dashboard runs, the ones a cold one adds, and the month close's.
@@ -62,10 +68,7 @@ func explainQueries(db *sql.DB, orgs []dataset.Org) error {
 		credits = append(credits, id)
 	}
 	rows.Close()
-	queries := []struct {
-		what, q string
-		args    []any
-	}{
+	queries := []explained{
 		{"warm dashboard: the caller's organization revisions", "SELECT revision, usage_revision FROM organizations WHERE id = $1", []any{org.ID}},
 		{"cold dashboard: the newest history entry of each credit of a page",
 			`SELECT * FROM credit_entries WHERE credit_id = ANY($1) AND id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER
@@ -78,14 +81,8 @@ func explainQueries(db *sql.DB, orgs []dataset.Org) error {
 			AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.billing_group_id = b.id AND i.month = '2026-10') ORDER BY id LIMIT 500`,
 			[]any{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
 	}
-	queries = append(queries, struct {
-		what, q string
-		args    []any
-	}{"ingestion: one batch of 1,000 new events and their rollups (rolled back)", usage.RecordEventsSQL, ingestionExplainArgs(org)})
-	queries = append(queries, struct {
-		what, q string
-		args    []any
-	}{"ingestion, hot keys: one batch of 1,000 new events on 1,000 organizations (rolled back)", usage.RecordEventsSQL, hotExplainArgs(orgs)})
+	queries = append(queries, explained{"ingestion: one batch of 1,000 new events and their rollups (rolled back)", usage.RecordEventsSQL, ingestionExplainArgs(org)})
+	queries = append(queries, explained{"ingestion, hot keys: one batch of 1,000 new events on 1,000 organizations (rolled back)", usage.RecordEventsSQL, hotExplainArgs(orgs)})
 	return explain(db, queries)
 }
 
@@ -102,9 +99,9 @@ func hotExplainArgs(orgs []dataset.Org) []any {
 	return batchExplainArgs(func(k int) (dataset.Org, int) { return orgs[k%len(orgs)], 0 })
 }
 
-// batchExplainArgs: event k of 1,000 is of the organization eventOf names,
-// on its k'th group in turn (the partner shape, shape < 0) or the spread of
-// hotBatch's first batch.
+// batchExplainArgs: event k of 1,000 is of the organization eventOf names
+// and spread as usageEvent spreads its j'th event — j = k for the partner
+// shape (eventOf answers -1), hotBatch's first batch 0.
 func batchExplainArgs(eventOf func(k int) (dataset.Org, int)) []any {
 	n := 1000
 	pairs := map[string]bool{}
@@ -143,10 +140,7 @@ func batchExplainArgs(eventOf func(k int) (dataset.Org, int)) []any {
 
 // explain prints EXPLAIN ANALYZE of each query (timed per node for the
 // last), each in a transaction rolled back.
-func explain(db *sql.DB, queries []struct {
-	what, q string
-	args    []any
-}) error {
+func explain(db *sql.DB, queries []explained) error {
 	fmt.Println("\nquery plans on this data set (EXPLAIN ANALYZE):")
 	for i, q := range queries {
 		timing := "OFF"
