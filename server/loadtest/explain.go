@@ -90,7 +90,7 @@ func explainQueries(db *sql.DB, orgs []dataset.Org) error {
 // 1,000 new events for org (explained in a transaction rolled back
 // afterwards, timed per plan node).
 func ingestionExplainArgs(org dataset.Org) []any {
-	return batchExplainArgs(func(int) (dataset.Org, int) { return org, -1 })
+	return batchExplainArgs(func(k int) (dataset.Org, int) { return org, k })
 }
 
 // hotExplainArgs are those of one hot-key batch (hotBatch 0): event k on
@@ -101,7 +101,7 @@ func hotExplainArgs(orgs []dataset.Org) []any {
 
 // batchExplainArgs: event k of 1,000 is of the organization eventOf names
 // and spread as usageEvent spreads its j'th event — j = k for the partner
-// shape (eventOf answers -1), hotBatch's first batch 0.
+// shape, 0 for hotBatch's first batch.
 func batchExplainArgs(eventOf func(k int) (dataset.Org, int)) []any {
 	n := 1000
 	pairs := map[string]bool{}
@@ -112,9 +112,6 @@ func batchExplainArgs(eventOf func(k int) (dataset.Org, int)) []any {
 	}
 	for k := 0; k < n; k++ {
 		org, j := eventOf(k)
-		if j < 0 {
-			j = k
-		}
 		pairs[org.Groups[j%len(org.Groups)]] = true
 		at := quietDay.Add(-time.Duration(j%600) * time.Minute)
 		for i, v := range []string{fmt.Sprintf("use_explain%019d", k), org.ID, fmt.Sprintf("explain-%d", k), org.Groups[j%len(org.Groups)],

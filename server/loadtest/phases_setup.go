@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,9 +31,18 @@ func durabilityOptions(durable bool) string {
 	if durable {
 		v = "on"
 	}
-	var opts []string
+	var set []string
 	for _, s := range durabilitySettings {
-		opts = append(opts, "-c "+s+"="+v)
+		set = append(set, s+"="+v)
+	}
+	return pgOptions(set)
+}
+
+// pgOptions are settings ("name=value") as postgres command-line options.
+func pgOptions(settings []string) string {
+	var opts []string
+	for _, s := range settings {
+		opts = append(opts, "-c "+s)
 	}
 	return strings.Join(opts, " ")
 }
@@ -50,11 +60,7 @@ func walOptions(tuned bool) string {
 	if !tuned {
 		return ""
 	}
-	var opts []string
-	for _, s := range walSettings {
-		opts = append(opts, "-c "+s)
-	}
-	return strings.Join(opts, " ")
+	return pgOptions(walSettings)
 }
 
 // setup starts the throwaway cluster, migrates a database and generates
@@ -98,33 +104,37 @@ func (r *runner) setup() (stop func(), err error) {
 // readDurability reads the settings back from the running server: the
 // label the output and the JSON carry is what PostgreSQL runs with.
 func (r *runner) readDurability(db *sql.DB) error {
-	r.fig.Durable = true
-	var shown []string
-	for _, s := range durabilitySettings {
-		var v string
-		if err := db.QueryRow("SHOW " + s).Scan(&v); err != nil {
-			return err
-		}
-		r.fig.Durable = r.fig.Durable && v == "on"
-		shown = append(shown, s+"="+v)
+	values, shown, err := showSettings(db, durabilitySettings)
+	if err != nil {
+		return err
 	}
+	r.fig.Durable = !slices.ContainsFunc(values, func(v string) bool { return v != "on" })
 	label := "durable"
 	if !r.fig.Durable {
 		label = "NOT durable: a commit may be lost in a crash (for comparison only)"
 	}
-	r.durability = strings.Join(shown, ", ") + " (" + label + ")"
+	r.durability = shown + " (" + label + ")"
 	fmt.Println("PostgreSQL:", r.durability)
-	shown = shown[:0]
-	for _, s := range []string{"wal_compression", "max_wal_size", "shared_buffers"} {
-		var v string
-		if err := db.QueryRow("SHOW " + s).Scan(&v); err != nil {
-			return err
-		}
-		shown = append(shown, s+"="+v)
+	if _, r.walTuning, err = showSettings(db, []string{"wal_compression", "max_wal_size", "shared_buffers"}); err != nil {
+		return err
 	}
-	r.walTuning = strings.Join(shown, ", ")
 	fmt.Println("PostgreSQL WAL and memory:", r.walTuning)
 	return nil
+}
+
+// showSettings reads settings back from the running server: their values,
+// and "name=value, …" as printed.
+func showSettings(db *sql.DB, names []string) (values []string, shown string, err error) {
+	var pairs []string
+	for _, s := range names {
+		var v string
+		if err := db.QueryRow("SHOW " + s).Scan(&v); err != nil {
+			return nil, "", err
+		}
+		values = append(values, v)
+		pairs = append(pairs, s+"="+v)
+	}
+	return values, strings.Join(pairs, ", "), nil
 }
 
 // seed generates the data set and October's usage events.
