@@ -419,11 +419,12 @@ func lateUsage(rows []usageRow, closed map[[2]string]bool) *BatchError {
 // bumpUsageRevision moves the usage revision of the organizations whose
 // usage changed: their usage views are stale now (billing/readmodel/orgcache.go).
 // Last in the transaction, so the rows are locked only until the commit
-// that follows. On PostgreSQL the rows are locked in id order, one by one
-// (cloudbill_bump_usage, server/store/revision.go): a plain UPDATE … WHERE
-// id IN (…) locks them in the order it scans the table, which moves as
-// rows are updated, and two batches naming the same organizations then
-// deadlock (TestHotRollupBatchesNeverDeadlock).
+// that follows. On PostgreSQL the rows are locked in id order
+// (cloudbill_bump_usage, server/store/revision.go, reads them through the
+// primary key): a plain UPDATE … WHERE id IN (…) may lock them in the order
+// it scans the table, which moves as rows are updated, and two batches
+// naming the same organizations then deadlock
+// (TestHotRollupBatchesNeverDeadlock).
 func bumpUsageRevision(ctx context.Context, tx *ent.Tx, postgres bool, rows []usageRow) error {
 	set := map[string]bool{}
 	for _, r := range rows {

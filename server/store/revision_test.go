@@ -92,10 +92,11 @@ func TestRevisionTriggersFollowTheSchema(t *testing.T) {
 	}
 }
 
-// cloudbill_bump_usage locks the organizations it moves in the order it is
-// given them: batches of recordUsage naming the same organizations in one
-// order (sorted, billing/usage) race without a deadlock, and every bump
-// counts.
+// cloudbill_bump_usage locks the organizations it moves in the order of
+// their primary key, whatever plan the table's size would favour (here it
+// names nearly every row, where a sequential scan is cheapest and
+// deadlocks): batches of recordUsage naming the same organizations race
+// without a deadlock, and every bump counts.
 func TestBumpUsageNeverDeadlocks(t *testing.T) {
 	db := testenv.Postgres(t)
 	ctx := context.Background()

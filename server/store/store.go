@@ -190,11 +190,14 @@ func (d *DB) Migrate(ctx context.Context) error {
 	}
 	if d.Dialect == dialect.Postgres {
 		// Usage rollups are updated in place all day (recordUsage adds to
-		// the day's row and to the month's amount ceiling): room left on
-		// each page lets PostgreSQL write the new version beside the old
-		// one without touching the indexes (a HOT update). It applies to
-		// pages written from now on.
-		for _, table := range []string{"usage_dailies", "usage_months"} {
+		// the day's row and to the month's amount ceiling), and so are the
+		// organizations' revisions (every change of money, every batch of
+		// usage): room left on each page lets PostgreSQL write the new
+		// version beside the old one without touching the indexes (a HOT
+		// update; measured on organizations: 16,000 of 16,000 updates HOT
+		// against 2,135–2,835 on full pages). It applies to pages written
+		// from now on.
+		for _, table := range []string{"usage_dailies", "usage_months", "organizations"} {
 			if _, err := d.SQL.ExecContext(ctx, `ALTER TABLE `+table+` SET (fillfactor = 50)`); err != nil {
 				return fmt.Errorf("%s fillfactor: %w", table, err)
 			}
