@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -430,11 +429,7 @@ func bumpUsageRevision(ctx context.Context, tx *ent.Tx, postgres bool, rows []us
 	for _, r := range rows {
 		set[r.org] = true
 	}
-	orgs := make([]string, 0, len(set))
-	for o := range set {
-		orgs = append(orgs, o)
-	}
-	sort.Strings(orgs)
+	orgs := slices.Collect(maps.Keys(set)) // in no order: the primary key orders the locks
 	if postgres {
 		_, err := tx.ExecContext(ctx, `SELECT cloudbill_bump_usage($1)`, pq.StringArray(orgs))
 		return err
