@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +23,16 @@ func (r *runner) monthClose() error {
 	var peak atomic.Uint64
 	done := make(chan struct{})
 	go sampleHeap(&peak, done)
+	// LOADTEST_CLOSE_PROFILE=FILE: a CPU profile of the close, which runs
+	// in this process (LOADTEST_PPROF_ADDR profiles the server, which does
+	// not take part).
+	if f := os.Getenv("LOADTEST_CLOSE_PROFILE"); f != "" {
+		if out, err := os.Create(f); err == nil {
+			if pprof.StartCPUProfile(out) == nil {
+				defer func() { pprof.StopCPUProfile(); out.Close() }()
+			}
+		}
+	}
 	_, pg0, self0 := cpuTicks()
 	t0 := time.Now()
 	var wg sync.WaitGroup
