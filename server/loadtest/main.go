@@ -108,7 +108,10 @@ func main() {
 		"PostgreSQL durable (fsync, synchronous_commit, full_page_writes on); -durable=false turns them off for comparison")
 	flag.BoolVar(&c.walTuning, "wal-tuning", true,
 		"PostgreSQL's WAL compressed and max_wal_size=4GB (phases_setup.go); -wal-tuning=false keeps its defaults for comparison")
-	flag.IntVar(&c.mixedRate, "mixed-rate", 20000, "events a second of the ingestion running beside the mixed load's dashboards")
+	// 2.5% over the target of 20,000: the rate achieved counts until the
+	// last batch in flight is answered, so a load paced to exactly the
+	// target reads 99.7% of it even when every batch is on time.
+	flag.IntVar(&c.mixedRate, "mixed-rate", 20500, "events a second of the ingestion running beside the mixed load's dashboards")
 	flag.BoolVar(&withReplica, "replica", os.Getenv("LOADTEST_REPLICA") == "1",
 		"serve the dashboards' reads from a streaming replica of the throwaway cluster (CLOUDBILL_DATABASE_REPLICA_URL)")
 	flag.Parse()
