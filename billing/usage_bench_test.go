@@ -54,3 +54,28 @@ func seededEngine(tb testing.TB, opts dataset.Options) (db *store.DB, orgs []dat
 	at = time.Date(2026, 11, 5, 10, 0, 0, 0, calendar.NCPPolicy().Location())
 	return db, orgs, &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: true}, at
 }
+
+// BenchmarkRecordUsageHotKeys records the load script's hot-key batches:
+// 1,000 new events on the same 1,000 rollup rows every batch (one event
+// for each of 1,000 single-group organizations, same day and service), as
+// an operator posts them; ns/op is per batch, one batch at a time.
+//
+//	go test -run '^$' -bench RecordUsageHotKeys -benchtime 200x ./billing
+func BenchmarkRecordUsageHotKeys(b *testing.B) {
+	ctx := context.Background()
+	_, orgs, e, at := seededEngine(b, dataset.Options{Groups: 1000, GroupsPerOrg: 1})
+	n := 0
+	for b.Loop() {
+		evs := make([]usage.UsageInput, len(orgs))
+		for k, o := range orgs {
+			evs[k] = usage.UsageInput{EventID: fmt.Sprintf("h-%d-%d", n, k), BillingGroupID: o.Groups[0],
+				ServiceCode: "ld-svc-00", Region: "ld-a", Metric: "unit", Quantity: "1.5", OccurredAt: at.Add(-time.Hour)}
+		}
+		res, err := e.Ingestion().RecordUsage(ctx, "", evs)
+		if err != nil || res.Accepted != len(evs) {
+			b.Fatalf("%+v %v", res, err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n*len(orgs))/b.Elapsed().Seconds(), "events/s")
+}
