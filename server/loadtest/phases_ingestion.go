@@ -4,7 +4,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,11 +113,11 @@ func (r *runner) ingestion() error {
 		hotBodies = append(hotBodies, hotBatch(b, r.orgs))
 	}
 	op, _, _ := r.tokens.Mint(auth.TypeAccess, "operator@loadtest", "", "", []string{auth.RoleOperator}, time.Hour)
-	rate, accepted, took := ingest(r.base, partnerBodies, r.apiTokens, "ingestion")
+	rate, accepted, took := ingest(r.base, r.dbURL, partnerBodies, r.apiTokens, "ingestion")
 	if r.stats {
 		topStatements(r.dbURL, "ingestion (partners)")
 	}
-	hotRate, hotAccepted, hotTook := ingest(r.base, hotBodies, []string{op}, "ingestion-hot")
+	hotRate, hotAccepted, hotTook := ingest(r.base, r.dbURL, hotBodies, []string{op}, "ingestion-hot")
 	if r.stats {
 		topStatements(r.dbURL, "ingestion (hot keys)")
 	}
@@ -141,10 +144,12 @@ func (r *runner) ingestion() error {
 }
 
 // ingest posts the batches from 4 clients (batch i with token i mod
-// len(tokens)) and returns the accepted events per second.
-func ingest(base string, bodies [][]byte, tokens []string, name string) (float64, int64, time.Duration) {
+// len(tokens)) and returns the accepted events per second. It prints
+// what the server's PostgreSQL backends were doing meanwhile.
+func ingest(base, dbURL string, bodies [][]byte, tokens []string, name string) (float64, int64, time.Duration) {
 	var accepted atomic.Int64
 	stopProfile := profile(name, 3)
+	stopWaits := sampleWaits(dbURL, name)
 	s0, p0, l0 := cpuTicks()
 	t0 := time.Now()
 	var next atomic.Int64
@@ -173,6 +178,7 @@ func ingest(base string, bodies [][]byte, tokens []string, name string) (float64
 	wg.Wait()
 	took := time.Since(t0)
 	stopProfile()
+	stopWaits()
 	s1, p1, l1 := cpuTicks()
 	fmt.Printf("  %s CPU: %s\n", name, cpuSplit{(s1 - s0) / took.Seconds(), (p1 - p0) / took.Seconds(), (l1 - l0) / took.Seconds()})
 	return float64(accepted.Load()) / took.Seconds(), accepted.Load(), took
@@ -211,4 +217,64 @@ func copyRows(url string, n int) (float64, error) {
 		return 0, err
 	}
 	return float64(n) / time.Since(t0).Seconds(), nil
+}
+
+// sampleWaits samples, every 20 ms until stop is called, what the
+// backends of the load's database are doing (pg_stat_activity, this
+// sampler left out), and stop prints the average number of backends in
+// each state: running ("CPU"), waiting for a lock (another transaction's
+// rows: hot keys queue there), for WAL or I/O, or for the server inside
+// a transaction ("server"). It tells a lock-bound load from a CPU-bound
+// one.
+func sampleWaits(url, name string) (stop func()) {
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		return func() {}
+	}
+	db.SetMaxOpenConns(1)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	counts := map[string]int{}
+	samples := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			rows, err := db.Query(`SELECT CASE WHEN state = 'idle in transaction' THEN 'server'
+				ELSE coalesce(wait_event_type || ':' || wait_event, 'CPU') END, count(*)
+				FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+				AND state IN ('active', 'idle in transaction') GROUP BY 1`)
+			if err != nil {
+				return
+			}
+			for rows.Next() {
+				var what string
+				var n int
+				if rows.Scan(&what, &n) == nil {
+					counts[what] += n
+				}
+			}
+			rows.Close()
+			samples++
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+		db.Close()
+		if samples == 0 {
+			return
+		}
+		keys := slices.SortedFunc(maps.Keys(counts), func(a, b string) int { return counts[b] - counts[a] })
+		var parts []string
+		for _, k := range keys[:min(len(keys), 6)] {
+			parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(counts[k])/float64(samples)))
+		}
+		fmt.Printf("  %s PostgreSQL backends (average over %d samples): %s\n", name, samples, strings.Join(parts, ", "))
+	}
 }
