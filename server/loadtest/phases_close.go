@@ -23,16 +23,8 @@ func (r *runner) monthClose() error {
 	var peak atomic.Uint64
 	done := make(chan struct{})
 	go sampleHeap(&peak, done)
-	// LOADTEST_CLOSE_PROFILE=FILE: a CPU profile of the close, which runs
-	// in this process (LOADTEST_PPROF_ADDR profiles the server, which does
-	// not take part).
-	if f := os.Getenv("LOADTEST_CLOSE_PROFILE"); f != "" {
-		if out, err := os.Create(f); err == nil {
-			if pprof.StartCPUProfile(out) == nil {
-				defer func() { pprof.StopCPUProfile(); out.Close() }()
-			}
-		}
-	}
+	stopProfile := profileClose(os.Getenv("LOADTEST_CLOSE_PROFILE"))
+	defer stopProfile() // the early return below; stopping twice is harmless
 	_, pg0, self0 := cpuTicks()
 	t0 := time.Now()
 	var wg sync.WaitGroup
@@ -56,6 +48,7 @@ func (r *runner) monthClose() error {
 	wg.Wait()
 	close(done)
 	closeTime := time.Since(t0)
+	stopProfile()
 	// The two replicas run in this process: its CPU is theirs.
 	_, pg1, self1 := cpuTicks()
 	fmt.Printf("  month close CPU: PostgreSQL %.2f, the two replicas %.2f cores\n",
@@ -89,5 +82,34 @@ func sampleHeap(peak *atomic.Uint64, done chan struct{}) {
 			return
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// profileClose starts a CPU profile of this process into file (none when
+// file is ""): the month close runs here, in its two replicas
+// (LOADTEST_PPROF_ADDR profiles the server, which takes no part). stop
+// ends it and reports what went wrong.
+func profileClose(file string) (stop func()) {
+	if file == "" {
+		return func() {}
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: month close profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: month close profile:", err)
+		out.Close()
+		return func() {}
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			if err := out.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "loadtest: month close profile:", err)
+			}
+		})
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -41,12 +43,16 @@ func partnerBatch(prefix string, b int, org dataset.Org) []byte {
 }
 
 // hotBatch is batch b of the hot-key load: its 1,000 events go to 1,000
-// organizations, the same rollup rows in every batch.
+// organizations, the same rollup rows in every batch (each organization's
+// first group, one service, region, day and instant: usageEvent's k = 0).
+// Until 2026-12-08 the k was the batch's number, which moved every batch
+// to other groups and services: concurrent batches shared only their
+// organizations' rows.
 func hotBatch(b int, orgs []dataset.Org) []byte {
 	evs := make([]map[string]any, 0, 1000)
 	for i := 0; i < 1000; i++ {
 		n := b*1000 + i
-		evs = append(evs, usageEvent(fmt.Sprintf("h-%d", n), orgs[n%len(orgs)], n/len(orgs)))
+		evs = append(evs, usageEvent(fmt.Sprintf("h-%d", n), orgs[n%len(orgs)], 0))
 	}
 	body, _ := json.Marshal(map[string]any{"query": recordUsageMutation, "variables": map[string]any{"e": evs}})
 	return body
@@ -177,9 +183,9 @@ func ingest(base, dbURL string, bodies [][]byte, tokens []string, name string) (
 	}
 	wg.Wait()
 	took := time.Since(t0)
+	s1, p1, l1 := cpuTicks()
 	stopProfile()
 	stopWaits()
-	s1, p1, l1 := cpuTicks()
 	fmt.Printf("  %s CPU: %s\n", name, cpuSplit{(s1 - s0) / took.Seconds(), (p1 - p0) / took.Seconds(), (l1 - l0) / took.Seconds()})
 	return float64(accepted.Load()) / took.Seconds(), accepted.Load(), took
 }
@@ -222,57 +228,77 @@ func copyRows(url string, n int) (float64, error) {
 // sampleWaits samples, every 20 ms until stop is called, what the
 // backends of the load's database are doing (pg_stat_activity, this
 // sampler left out), and stop prints the average number of backends in
-// each state: running ("CPU"), waiting for a lock (another transaction's
-// rows: hot keys queue there), for WAL or I/O, or for the server inside
-// a transaction ("server"). It tells a lock-bound load from a CPU-bound
-// one.
+// the most frequent states: "running" (no wait event: on a CPU or waiting
+// for one), waiting for a lock (another transaction's rows: hot keys
+// queue there), for WAL or I/O, "server" (idle inside a transaction, the
+// server working between its statements), and autovacuum workers apart.
+// It tells a lock-bound load from a CPU-bound one; its own 50 reads a
+// second cost PostgreSQL well under 1% of a core.
 func sampleWaits(url, name string) (stop func()) {
 	db, err := sql.Open("postgres", url)
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest: sampling pg_stat_activity:", err)
 		return func() {}
 	}
 	db.SetMaxOpenConns(1)
-	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	counts := map[string]int{}
+	counts := map[string]int{} // written by the sampler only, read after it ended
 	samples := 0
+	sample := func() error {
+		rows, err := db.QueryContext(ctx, `SELECT CASE
+				WHEN backend_type <> 'client backend' THEN backend_type
+				WHEN state = 'idle in transaction' THEN 'server'
+				ELSE coalesce(wait_event_type || ':' || wait_event, 'running') END, count(*)
+			FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+			AND state IN ('active', 'idle in transaction') GROUP BY 1`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var what string
+			var n int
+			if err := rows.Scan(&what, &n); err != nil {
+				return err
+			}
+			counts[what] += n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		samples++
+		return nil
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for {
 			select {
-			case <-done:
+			case <-ctx.Done():
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			rows, err := db.Query(`SELECT CASE WHEN state = 'idle in transaction' THEN 'server'
-				ELSE coalesce(wait_event_type || ':' || wait_event, 'CPU') END, count(*)
-				FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-				AND state IN ('active', 'idle in transaction') GROUP BY 1`)
-			if err != nil {
+			if err := sample(); err != nil {
+				if ctx.Err() == nil {
+					fmt.Fprintln(os.Stderr, "loadtest: sampling pg_stat_activity:", err)
+				}
 				return
 			}
-			for rows.Next() {
-				var what string
-				var n int
-				if rows.Scan(&what, &n) == nil {
-					counts[what] += n
-				}
-			}
-			rows.Close()
-			samples++
 		}
 	}()
 	return func() {
-		close(done)
+		cancel()
 		wg.Wait()
 		db.Close()
 		if samples == 0 {
 			return
 		}
-		keys := slices.SortedFunc(maps.Keys(counts), func(a, b string) int { return counts[b] - counts[a] })
+		keys := slices.SortedFunc(maps.Keys(counts), func(a, b string) int {
+			return cmp.Or(counts[b]-counts[a], strings.Compare(a, b))
+		})
 		var parts []string
-		for _, k := range keys[:min(len(keys), 6)] {
+		for _, k := range keys[:min(len(keys), 7)] {
 			parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(counts[k])/float64(samples)))
 		}
 		fmt.Printf("  %s PostgreSQL backends (average over %d samples): %s\n", name, samples, strings.Join(parts, ", "))

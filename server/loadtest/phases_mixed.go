@@ -16,6 +16,10 @@ const mixedFirstPass = 40
 // mixedClients post the mixed load's usage, apart from the dashboards'.
 const mixedClients = 8
 
+// mixedTargetEPS is issue 17's ingestion rate to hold beside the
+// dashboards; the load is paced a little above it (-mixed-rate).
+const mixedTargetEPS = 20000
+
 // mixed: the dashboards of all groups in turn while usage arrives for
 // every organization at a paced rate (-mixed-rate events a second, in
 // partner batches of 1,000, each organization's with its own API token,

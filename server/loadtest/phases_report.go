@@ -32,6 +32,7 @@ type figures struct {
 	// More, under names of their own.
 	AllGroupsCacheHits float64 `json:"dashboard_all_groups_response_cache_hits"`
 	MixedTargetEPS     float64 `json:"ingestion_during_dashboards_target_eps"`
+	MixedPaceEPS       float64 `json:"ingestion_during_dashboards_pace_eps"`
 	Groups             int     `json:"groups"`
 	LoadSeconds        float64 `json:"load_duration_s"`
 	Clients            int     `json:"clients"`
@@ -94,7 +95,7 @@ func (r *runner) summary(elapsed time.Duration) error {
 	}
 	f := r.fig
 	f.RSSPeakMB = float64(r.rssPeak)
-	f.MixedTargetEPS = float64(r.cfg.mixedRate)
+	f.MixedTargetEPS, f.MixedPaceEPS = mixedTargetEPS, float64(r.cfg.mixedRate)
 	f.Groups, f.LoadSeconds, f.Clients = r.cfg.groups, r.cfg.dur.Seconds(), r.cfg.clients
 	f.CPUs, f.Tool, f.ElapsedS = runtime.NumCPU(), r.tool, elapsed.Seconds()
 	if err := writeFigures(r.cfg.jsonPath, f); err != nil {
