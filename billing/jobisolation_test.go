@@ -3,6 +3,7 @@ package billing_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,54 @@ func TestMonthCloseIsolatesAFailingPageRead(t *testing.T) {
 		var fs billing.StepFailures
 		if n != 2 || !errors.As(err, &fs) || len(fs) != 1 || fs[0].BillingGroupID != poisoned || fs[0].Step != billing.StepIssue || fs[0].Month != "2026-10" {
 			t.Fatalf("issued %d, err %v", n, err)
+		}
+	})
+}
+
+// The month close reads its groups a page at a time (500): over three
+// pages, the last of one group, every group is issued exactly once — by
+// one engine on SQLite, by two racing engines on PostgreSQL (R-38, R-51).
+func TestMonthCloseIssuesEveryPage(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		oct := calendar.Month{Year: 2026, Month: 10}
+		const groups = 1001
+		if _, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: groups, Month: oct, Services: 2}); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Date(2026, 11, 3, 0, 0, 0, 0, calendar.NCPPolicy().Location())
+		pg := db.Dialect == "postgres"
+		engines := 1
+		if pg {
+			engines = 2
+		}
+		issued := make([]int, engines)
+		errs := make([]error, engines)
+		var wg sync.WaitGroup
+		for i := range engines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: pg}
+				issued[i], errs[i] = e.IssueInvoices(ctx, at)
+			}()
+		}
+		wg.Wait()
+		total := 0
+		for i := range engines {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			total += issued[i]
+		}
+		var invoices, perGroup int
+		if err := db.SQL.QueryRow(`SELECT count(*), count(DISTINCT billing_group_id) FROM invoices WHERE month = '2026-10'`).Scan(&invoices, &perGroup); err != nil {
+			t.Fatal(err)
+		}
+		// A group skipped by one engine while the other issued it is issued
+		// by that other; none is left, none twice.
+		if total != groups || invoices != groups || perGroup != groups {
+			t.Fatalf("issued %v (total %d), %d invoices for %d groups, want %d each", issued, total, invoices, perGroup, groups)
 		}
 	})
 }
