@@ -30,12 +30,8 @@ import (
 func TestMonthCloseStatementsPerInvoice(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		oct := calendar.Month{Year: 2026, Month: 10}
 		const groups = 4
-		if _, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: groups, Month: oct, Credits: 2}); err != nil {
-			t.Fatal(err)
-		}
-		at := time.Date(2026, 11, 3, 1, 0, 0, 0, calendar.NCPPolicy().Location())
+		_, at := seedOctober(t, db, dataset.Options{Groups: groups, Credits: 2})
 		pg := db.Dialect == "postgres"
 		e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: pg,
 			Catalog: catalog.NewCache()}
@@ -133,10 +129,7 @@ func creditsAddUp(t *testing.T, client *ent.Client, groups int) {
 func TestSpendCreditsIsGuarded(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		oct := calendar.Month{Year: 2026, Month: 10}
-		if _, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 1, Month: oct, Credits: 2}); err != nil {
-			t.Fatal(err)
-		}
+		seedOctober(t, db, dataset.Options{Groups: 1, Credits: 2})
 		cs, err := db.Client.Credit.Query().Order(ent.Asc(credit.FieldID)).All(ctx)
 		if err != nil || len(cs) != 2 {
 			t.Fatal(len(cs), err)

@@ -21,11 +21,7 @@ import (
 func TestMonthCloseIsolatesAFailingPageRead(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		oct := calendar.Month{Year: 2026, Month: 10}
-		orgs, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: 3, GroupsPerOrg: 1, Month: oct, Services: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
+		orgs, at := seedOctober(t, db, dataset.Options{Groups: 3, GroupsPerOrg: 1, Services: 2})
 		poisoned := orgs[1].Groups[0]
 		for _, day := range []string{"2026-10-28", "2026-10-29"} {
 			if _, err := db.SQL.Exec(`INSERT INTO usage_dailies (id, org_id, billing_group_id, day, service_code, region_code, channel, metric, quantity_micros)
@@ -33,7 +29,6 @@ func TestMonthCloseIsolatesAFailingPageRead(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		at := time.Date(2026, 11, 3, 0, 0, 0, 0, calendar.NCPPolicy().Location())
 		e := &billing.Engine{Client: db.Client, Policy: calendar.NCPPolicy(), Clock: calendar.NewFixedClock(at), Postgres: db.Dialect == "postgres"}
 		n, err := e.IssueInvoices(ctx, at)
 		var fs billing.StepFailures
@@ -49,12 +44,8 @@ func TestMonthCloseIsolatesAFailingPageRead(t *testing.T) {
 func TestMonthCloseIssuesEveryPage(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		oct := calendar.Month{Year: 2026, Month: 10}
 		const groups = 1001
-		if _, err := dataset.Seed(ctx, db.Client, dataset.Options{Groups: groups, Month: oct, Services: 2}); err != nil {
-			t.Fatal(err)
-		}
-		at := time.Date(2026, 11, 3, 0, 0, 0, 0, calendar.NCPPolicy().Location())
+		_, at := seedOctober(t, db, dataset.Options{Groups: groups, Services: 2})
 		pg := db.Dialect == "postgres"
 		engines := 1
 		if pg {
@@ -89,4 +80,17 @@ func TestMonthCloseIssuesEveryPage(t *testing.T) {
 			t.Fatalf("issued %v (total %d), %d invoices for %d groups, want %d each", issued, total, invoices, perGroup, groups)
 		}
 	})
+}
+
+// seedOctober seeds the load script's data set of opts with October 2026's
+// usage on db, and answers its organizations and the instant of October's
+// close (November 3rd, 01:00 KST, R-38).
+func seedOctober(t *testing.T, db *store.DB, opts dataset.Options) ([]dataset.Org, time.Time) {
+	t.Helper()
+	opts.Month = calendar.Month{Year: 2026, Month: 10}
+	orgs, err := dataset.Seed(context.Background(), db.Client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return orgs, time.Date(2026, 11, 3, 1, 0, 0, 0, calendar.NCPPolicy().Location())
 }
