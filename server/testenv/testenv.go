@@ -328,6 +328,9 @@ func startCluster(bin string) error {
 		return err
 	}
 	stopFns = append(stopFns, func() { run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop") })
+	if err := watchOwner(dir); err != nil {
+		return err
+	}
 	restartFn = func() error {
 		return run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-m", "fast", "-w", "-t", "60", "restart")
 	}
@@ -335,6 +338,36 @@ func startCluster(bin string) error {
 	startReplicaFn = replicaStarter(dir, port, optsAt, run)
 	startBouncerFn = bouncerStarter(dir, port, cred)
 	return nil
+}
+
+// ownerGoneScript waits until process $1 (the test binary or the load
+// script) is gone, then stops what lives in directory $2 — the cluster,
+// its replica, PgBouncer — and removes it. cleanup does the same when the
+// process ends normally; this covers the other ends (Ctrl-C, a test
+// timeout's panic, SIGKILL, a closed pipe), which left clusters running
+// and their directories behind for good. It signals by the pid files
+// (SIGQUIT: PostgreSQL's immediate shutdown), so it needs no pg_ctl and
+// works for the unprivileged user's processes when the owner is root. It
+// runs as the owner's user, who may signal the owner (kill -0: POSIX, no
+// /proc needed).
+const ownerGoneScript = `while kill -0 "$1" 2>/dev/null; do sleep 1; done
+for f in "$2/data/postmaster.pid" "$2/replica/postmaster.pid"; do
+	[ -f "$f" ] && kill -QUIT "$(head -n 1 "$f")" 2>/dev/null
+done
+[ -f "$2/pgbouncer.pid" ] && kill -TERM "$(cat "$2/pgbouncer.pid")" 2>/dev/null
+sleep 2
+rm -rf "$2"`
+
+// watchOwner starts the watchdog of dir (ownerGoneScript) in a process
+// group of its own, so that a terminal's Ctrl-C, which ends this process,
+// leaves it to clean up; it holds none of this process's output open.
+func watchOwner(dir string) error {
+	cmd := exec.Command("sh", "-c", ownerGoneScript, "sh", strconv.Itoa(os.Getpid()), dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the cluster's watchdog: %w", err)
+	}
+	return cmd.Process.Release()
 }
 
 // unprivileged returns the credentials to run PostgreSQL with when root
