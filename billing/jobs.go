@@ -60,6 +60,9 @@ type Engine struct {
 	// Terms keeps groups' contracts and discounts briefly for the
 	// dashboards (none when nil): one per database, like Catalog.
 	Terms *rated.Terms
+	// IngestGate bounds the usage batches this server records at once
+	// (usage.Gate; none when nil): one per server, shared by its engines.
+	IngestGate *usage.Gate
 }
 
 // base is what the engine hands every domain service: its database,
@@ -114,7 +117,7 @@ func (e *Engine) CreditNotes() *creditnotes.Service {
 // Ingestion is the usage service on the engine's database, telling the
 // budget alerts of each batch it records.
 func (e *Engine) Ingestion() *usage.Service {
-	return &usage.Service{Base: e.base(), Catalog: e.Catalog,
+	return &usage.Service{Base: e.base(), Catalog: e.Catalog, Gate: e.IngestGate,
 		Recorded: e.Budgets().CheckBudgets}
 }
 

@@ -3,6 +3,8 @@ package billing_test
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,4 +81,46 @@ func BenchmarkRecordUsageHotKeys(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n*len(orgs))/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkRecordUsageHotKeysParallel records the same hot-key batches as
+// BenchmarkRecordUsageHotKeys from several goroutines at once, as the load
+// script's four clients do, with and without a usage.Gate: batches on the
+// same rollups pass their locked part one at a time, and each batch in
+// flight beside the one holding the locks takes CPU from it. ns/op is per
+// batch.
+//
+//	go test -run '^$' -bench RecordUsageHotKeysParallel -benchtime 200x ./billing
+func BenchmarkRecordUsageHotKeysParallel(b *testing.B) {
+	ctx := context.Background()
+	_, orgs, e, at := seededEngine(b, dataset.Options{Groups: 1000, GroupsPerOrg: 1})
+	run := 0
+	for _, c := range []struct{ clients, gate int }{{2, 0}, {4, 0}, {4, 2}} {
+		b.Run(fmt.Sprintf("clients=%d,gate=%d", c.clients, c.gate), func(b *testing.B) {
+			run++
+			e.IngestGate = usage.NewGate(c.gate)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for range c.clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+						evs := make([]usage.UsageInput, len(orgs))
+						for k, o := range orgs {
+							evs[k] = usage.UsageInput{EventID: fmt.Sprintf("p%d-%d-%d", run, n, k), BillingGroupID: o.Groups[0],
+								ServiceCode: "ld-svc-00", Region: "ld-a", Metric: "unit", Quantity: "1.5", OccurredAt: at.Add(-time.Hour)}
+						}
+						if res, err := e.Ingestion().RecordUsage(ctx, "", evs); err != nil || res.Accepted != len(evs) {
+							b.Errorf("%+v %v", res, err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N*len(orgs))/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }

@@ -87,7 +87,8 @@ func (r *Resolver) catalog() catalog.Service {
 }
 
 func (r *Resolver) engine() *billing.Engine {
-	e := &billing.Engine{Client: r.Client, Policy: r.Policy, Clock: r.Clock, Postgres: r.Postgres, Gateway: r.Gateway, Log: r.Log, Catalog: r.Catalog, Terms: r.Terms}
+	e := &billing.Engine{Client: r.Client, Policy: r.Policy, Clock: r.Clock, Postgres: r.Postgres, Gateway: r.Gateway, Log: r.Log, Catalog: r.Catalog, Terms: r.Terms,
+		IngestGate: r.IngestGate}
 	if r.Hub != nil {
 		e.Events = r.Hub
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/documents"
 	"github.com/cloudbill/cloudbill/billing/gateway"
 	"github.com/cloudbill/cloudbill/billing/rated"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/ent"
 	"github.com/cloudbill/cloudbill/server/auth"
 )
@@ -49,4 +50,7 @@ type Resolver struct {
 	Catalog *catalog.Cache
 	// Terms is the dashboards' short cache of contracts and discounts.
 	Terms *rated.Terms
+	// IngestGate bounds the usage batches this server records at once
+	// (usage.Gate; none when nil).
+	IngestGate *usage.Gate
 }

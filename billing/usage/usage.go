@@ -36,6 +36,8 @@ type Service struct {
 	domain.Base
 	Catalog  *catalog.Cache
 	Recorded func(ctx context.Context, groups map[string]*ent.BillingGroup)
+	// Gate bounds the batches recorded at once (gate.go); nil: no bound.
+	Gate *Gate
 }
 
 // UsageInput is one usage event as a client sends it.
@@ -162,9 +164,11 @@ func (s *Service) RecordUsage(ctx context.Context, orgID string, in []UsageInput
 		return UsageResult{}, err
 	}
 	var res UsageResult
-	err = kernel.WithTx(ctx, s.Client, func(tx *ent.Tx) (err error) {
-		res, err = s.recordBatch(ctx, tx, b)
-		return err
+	err = s.Gate.run(ctx, func() error {
+		return kernel.WithTx(ctx, s.Client, func(tx *ent.Tx) (err error) {
+			res, err = s.recordBatch(ctx, tx, b)
+			return err
+		})
 	})
 	if err == nil && res.Accepted > 0 && s.Recorded != nil {
 		s.Recorded(ctx, b.groups) // R-70's budgets, once the usage is committed
@@ -185,8 +189,12 @@ func (s *Service) RecordUsageOnce(ctx context.Context, orgID, caller, key string
 		return UsageResult{}, err
 	}
 	var res UsageResult
-	fresh, err := kernel.Idempotent(ctx, s.Client, orgID, caller, key, "recordUsage", batchFingerprint(in, s.Policy.Location()), &res,
-		func(tx *ent.Tx) (any, error) { return s.recordBatch(ctx, tx, b) })
+	var fresh bool
+	err = s.Gate.run(ctx, func() (err error) {
+		fresh, err = kernel.Idempotent(ctx, s.Client, orgID, caller, key, "recordUsage", batchFingerprint(in, s.Policy.Location()), &res,
+			func(tx *ent.Tx) (any, error) { return s.recordBatch(ctx, tx, b) })
+		return err
+	})
 	if err == nil && fresh && res.Accepted > 0 && s.Recorded != nil {
 		s.Recorded(ctx, b.groups) // R-70's budgets, once the usage is committed
 	}

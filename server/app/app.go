@@ -26,6 +26,7 @@ import (
 	"github.com/cloudbill/cloudbill/billing/kernel"
 	"github.com/cloudbill/cloudbill/billing/rated"
 	"github.com/cloudbill/cloudbill/billing/readmodel"
+	"github.com/cloudbill/cloudbill/billing/usage"
 	"github.com/cloudbill/cloudbill/graph"
 	"github.com/cloudbill/cloudbill/graph/generated"
 	"github.com/cloudbill/cloudbill/server/auth"
@@ -51,6 +52,9 @@ type App struct {
 	catalog *catalog.Cache
 	// terms keeps groups' contracts and discounts briefly for the dashboards.
 	terms *rated.Terms
+	// ingestGate bounds the usage batches this replica records at once
+	// (PostgreSQL; SQLite has one writer anyway).
+	ingestGate *usage.Gate
 	// views: this replica's cache of organizations' views, nil when off.
 	views *readmodel.Views
 	// responses: the whole-response cache over views (graph.ResponseCache).
@@ -115,6 +119,9 @@ func WithDB(cfg *Config, db *store.DB, log *slog.Logger) (*App, error) {
 		sandbox: &gateway.SandboxGateway{Secret: append([]byte("gateway-notifications:"), cfg.JWTSecret...)},
 		hub:     graph.NewHub(), limits: limitsFrom(cfg), admission: newAdmission(cfg.MaxInFlight)}
 	a.sockets = newSocketRegistry(a)
+	if db.Dialect == "postgres" {
+		a.ingestGate = usage.NewGate(cfg.IngestConcurrency)
+	}
 	if db.Dialect == "postgres" && db.URL != "" {
 		a.relay = &pgRelay{db: db, log: log}
 		a.hub.Relay = a.relay
@@ -144,7 +151,7 @@ func (a *App) Resolver() *graph.Resolver {
 	return &graph.Resolver{Client: a.DB.Client, Tokens: a.Tokens, Clock: a.Config.Clock, Policy: a.Config.Policy,
 		Log: a.Log, Postgres: a.DB.Dialect == "postgres", Docs: a.Docs(), Guesses: a.guesses,
 		Gateway: a.sandbox, Sandbox: a.sandbox, Hub: a.hub, PublicURL: a.Config.PublicURL, Production: a.Config.Production,
-		Throttle: a.throttle(), RunJobs: a.RunJobs, Catalog: a.catalog, Terms: a.terms}
+		Throttle: a.throttle(), RunJobs: a.RunJobs, Catalog: a.catalog, Terms: a.terms, IngestGate: a.ingestGate}
 }
 
 // throttle is the database-held throttle of logins and sign-ups, nil when off.

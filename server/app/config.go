@@ -64,6 +64,10 @@ type Config struct {
 	// and websockets (CLOUDBILL_MAX_IN_FLIGHT; default 8 per CPU, 0 =
 	// unlimited).
 	MaxInFlight int
+	// IngestConcurrency bounds the usage batches a replica records at
+	// once on PostgreSQL (CLOUDBILL_INGEST_CONCURRENCY; default one per
+	// CPU, 0 = unlimited): see usage.Gate.
+	IngestConcurrency int
 	// HeaderTimeout bounds reading a request's line and headers, and
 	// BodyTimeout a GraphQL request's body (read whole before admission).
 	HeaderTimeout, BodyTimeout time.Duration
@@ -220,6 +224,7 @@ func (c *Config) loadCapacity(getenv func(string) string) error {
 	}{
 		{&rows, "CLOUDBILL_VIEW_CACHE_ROWS", readmodel.DefaultViewRows, 1, unbounded, "a positive number of rows"},
 		{&c.MaxInFlight, "CLOUDBILL_MAX_IN_FLIGHT", 8 * runtime.GOMAXPROCS(0), 0, unbounded, "a number of requests (0 = unlimited)"},
+		{&c.IngestConcurrency, "CLOUDBILL_INGEST_CONCURRENCY", runtime.GOMAXPROCS(0), 0, unbounded, "a number of usage batches at once (0 = unlimited)"},
 		{&c.MaxSockets, "CLOUDBILL_MAX_SOCKETS", c.MaxSockets, 0, unbounded, "a number of sockets (0 = unlimited)"},
 		{&c.MaxSocketsPerCaller, "CLOUDBILL_MAX_SOCKETS_PER_CALLER", c.MaxSocketsPerCaller, 0, unbounded, "a number of sockets (0 = unlimited)"},
 		{&c.PasswordHashers, "CLOUDBILL_PASSWORD_HASHERS", max(1, runtime.GOMAXPROCS(0)/2), 1, unbounded, "a number of hashes at once (at least 1)"},

@@ -13,7 +13,8 @@ import (
 // Engine returns the billing engine on this app's database, policy and clock.
 func (a *App) Engine() *billing.Engine {
 	return &billing.Engine{Client: a.DB.Client, Policy: a.Config.Policy, Clock: a.Config.Clock,
-		Postgres: a.DB.Dialect == "postgres", Gateway: a.sandbox, Events: a.hub, Log: a.Log, Catalog: a.catalog, Terms: a.terms}
+		Postgres: a.DB.Dialect == "postgres", Gateway: a.sandbox, Events: a.hub, Log: a.Log, Catalog: a.catalog, Terms: a.terms,
+		IngestGate: a.ingestGate}
 }
 
 // RunJobs runs the billing calendar up to instant at — what the scheduler,
