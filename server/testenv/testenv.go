@@ -287,6 +287,11 @@ func startCluster(bin string) error {
 		return err
 	}
 	stopFns = append(stopFns, func() { os.RemoveAll(dir) })
+	// Before anything starts: an owner interrupted during initdb or
+	// pg_ctl start leaves nothing behind either.
+	if err := watchOwner(dir); err != nil {
+		return err
+	}
 	cred, err := unprivileged()
 	if err != nil {
 		return err
@@ -328,9 +333,6 @@ func startCluster(bin string) error {
 		return err
 	}
 	stopFns = append(stopFns, func() { run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop") })
-	if err := watchOwner(dir); err != nil {
-		return err
-	}
 	restartFn = func() error {
 		return run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-m", "fast", "-w", "-t", "60", "restart")
 	}
@@ -351,12 +353,20 @@ func startCluster(bin string) error {
 // runs as the owner's user, who may signal the owner (kill -0: POSIX, no
 // /proc needed).
 const ownerGoneScript = `while kill -0 "$1" 2>/dev/null; do sleep 1; done
-for f in "$2/data/postmaster.pid" "$2/replica/postmaster.pid"; do
-	[ -f "$f" ] && kill -QUIT "$(head -n 1 "$f")" 2>/dev/null
-done
-[ -f "$2/pgbouncer.pid" ] && kill -TERM "$(cat "$2/pgbouncer.pid")" 2>/dev/null
-sleep 2
-rm -rf "$2"`
+stop() { # signal $1 to the pid in file $2: digits only, never 0 or 1 (the files are another user's when root)
+	[ -f "$2" ] || return 0
+	read -r p < "$2" || return 0
+	case "$p" in ''|*[!0-9]*|0|1) return 0 ;; esac
+	kill "$1" "$p" 2>/dev/null
+}
+for pass in 1 2 3 4 5; do # a process still starting may write its pid file or its files late
+	stop -QUIT "$2/data/postmaster.pid"
+	stop -QUIT "$2/replica/postmaster.pid"
+	stop -TERM "$2/pgbouncer.pid"
+	sleep 2
+	rm -rf "$2" 2>/dev/null
+	[ -e "$2" ] || exit 0
+done`
 
 // watchOwner starts the watchdog of dir (ownerGoneScript) in a process
 // group of its own, so that a terminal's Ctrl-C, which ends this process,
