@@ -69,11 +69,7 @@ func BenchmarkRecordUsageHotKeys(b *testing.B) {
 	_, orgs, e, at := seededEngine(b, dataset.Options{Groups: 1000, GroupsPerOrg: 1})
 	n := 0
 	for b.Loop() {
-		evs := make([]usage.UsageInput, len(orgs))
-		for k, o := range orgs {
-			evs[k] = usage.UsageInput{EventID: fmt.Sprintf("h-%d-%d", n, k), BillingGroupID: o.Groups[0],
-				ServiceCode: "ld-svc-00", Region: "ld-a", Metric: "unit", Quantity: "1.5", OccurredAt: at.Add(-time.Hour)}
-		}
+		evs := hotKeyBatch(fmt.Sprintf("h-%d", n), orgs, at)
 		res, err := e.Ingestion().RecordUsage(ctx, "", evs)
 		if err != nil || res.Accepted != len(evs) {
 			b.Fatalf("%+v %v", res, err)
@@ -107,11 +103,7 @@ func BenchmarkRecordUsageHotKeysParallel(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
-						evs := make([]usage.UsageInput, len(orgs))
-						for k, o := range orgs {
-							evs[k] = usage.UsageInput{EventID: fmt.Sprintf("p%d-%d-%d", run, n, k), BillingGroupID: o.Groups[0],
-								ServiceCode: "ld-svc-00", Region: "ld-a", Metric: "unit", Quantity: "1.5", OccurredAt: at.Add(-time.Hour)}
-						}
+						evs := hotKeyBatch(fmt.Sprintf("p%d-%d", run, n), orgs, at)
 						if res, err := e.Ingestion().RecordUsage(ctx, "", evs); err != nil || res.Accepted != len(evs) {
 							b.Errorf("%+v %v", res, err)
 							return
@@ -123,4 +115,16 @@ func BenchmarkRecordUsageHotKeysParallel(b *testing.B) {
 			b.ReportMetric(float64(b.N*len(orgs))/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// hotKeyBatch is one event for the first group of each of orgs, all on the
+// same day, service and region (the same rollups in every batch), with
+// event ids new under prefix.
+func hotKeyBatch(prefix string, orgs []dataset.Org, at time.Time) []usage.UsageInput {
+	evs := make([]usage.UsageInput, len(orgs))
+	for k, o := range orgs {
+		evs[k] = usage.UsageInput{EventID: fmt.Sprintf("%s-%d", prefix, k), BillingGroupID: o.Groups[0],
+			ServiceCode: "ld-svc-00", Region: "ld-a", Metric: "unit", Quantity: "1.5", OccurredAt: at.Add(-time.Hour)}
+	}
+	return evs
 }
